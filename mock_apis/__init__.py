@@ -1,0 +1,1 @@
+"""Mock financial back-end: data model, seeded replica, tool catalogue, FastAPI service."""

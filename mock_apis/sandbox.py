@@ -1,0 +1,111 @@
+"""Episode sandboxes over a read-only replica, with a copy-on-write overlay for writes.
+
+Each ``Sandbox`` owns one SQLite connection that opens the replica file read-only and
+attaches a private in-memory database ``ep``. For every writable table it creates
+``ep.<table>`` and a temporary view named like the table, so unqualified SQL sees
+``overlay rows ∪ (base rows not shadowed by the overlay)``. Tools therefore read with plain
+table names and write only through ``insert``/``update``, which touch the overlay alone.
+
+``reset()`` empties the overlay: a few microseconds, whatever the replica's size, and the
+base file is never written, so any number of sandboxes (threads or processes) can share
+one replica without seeing each other's writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from mock_apis.models import WRITABLE_TABLES, Base
+
+
+class Sandbox:
+    def __init__(self, replica_path: str | Path):
+        self.replica_path = Path(replica_path)
+        if not self.replica_path.is_file():
+            raise FileNotFoundError(f"replica not found: {self.replica_path}")
+        uri = f"file:{self.replica_path.resolve()}?mode=ro&immutable=1"
+        self.con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+        self.con.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        self.con.execute("ATTACH DATABASE ':memory:' AS ep")
+        self._primary_keys: dict[str, list[str]] = {}
+        for name in WRITABLE_TABLES:
+            table = Base.metadata.tables[name]
+            pk = [c.name for c in table.primary_key.columns]
+            self._primary_keys[name] = pk
+            self.con.execute(f"CREATE TABLE ep.{name} AS SELECT * FROM main.{name} WHERE 0")
+            self.con.execute(f"CREATE UNIQUE INDEX ep.{name}_pk ON {name} ({', '.join(pk)})")
+            pk_tuple = ", ".join(pk)
+            self.con.execute(
+                f"CREATE TEMP VIEW {name} AS SELECT * FROM ep.{name} UNION ALL "
+                f"SELECT * FROM main.{name} WHERE ({pk_tuple}) NOT IN (SELECT {pk_tuple} FROM ep.{name})"
+            )
+        self.dirty = False
+
+    @cached_property
+    def meta(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.con.execute("SELECT key, value FROM meta")}
+
+    @property
+    def as_of(self) -> str:
+        return self.meta["as_of"]
+
+    def reset(self) -> None:
+        """Drop every write made since the last reset."""
+        if self.dirty:
+            with self.lock:
+                for name in WRITABLE_TABLES:
+                    self.con.execute(f"DELETE FROM ep.{name}")
+                self.dirty = False
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.con.execute(sql, params)]
+
+    def query_one(self, sql: str, params: tuple | dict = ()) -> dict[str, Any] | None:
+        row = self.con.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
+
+    def scalar(self, sql: str, params: tuple | dict = ()) -> Any:
+        row = self.con.execute(sql, params).fetchone()
+        return row[0] if row is not None else None
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        self._check_writable(table)
+        cols = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        self.con.execute(f"INSERT INTO ep.{table} ({cols}) VALUES ({marks})", tuple(row.values()))
+        self.dirty = True
+
+    def update(self, table: str, key: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Update one row by primary key, copying it from the base into the overlay first."""
+        self._check_writable(table)
+        where = " AND ".join(f"{k} = ?" for k in key)
+        params = tuple(key.values())
+        if self.con.execute(f"SELECT 1 FROM ep.{table} WHERE {where}", params).fetchone() is None:
+            self.con.execute(f"INSERT INTO ep.{table} SELECT * FROM main.{table} WHERE {where}", params)
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        self.con.execute(f"UPDATE ep.{table} SET {sets} WHERE {where}", tuple(changes.values()) + params)
+        self.dirty = True
+
+    def next_id(self, table: str, column: str, prefix: str, width: int) -> str:
+        """The next free ``prefix + zero-padded number`` id across base and overlay."""
+        last = self.scalar(f"SELECT MAX({column}) FROM {table}")
+        n = int(last[len(prefix):]) + 1 if last else 1
+        return f"{prefix}{n:0{width}d}"
+
+    def _check_writable(self, table: str) -> None:
+        if table not in self._primary_keys:
+            raise ValueError(f"table {table!r} is not writable")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
