@@ -1,1 +1,28 @@
-"""advisorgym environments."""
+"""advisorgym environments: ``gymnasium.make("advisorgym/FinAdvisor-v0")`` after ``import envs``.
+
+The environment's modules load on first use, so ``import envs`` (and the CLI) stay light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+
+ENV_ID = "advisorgym/FinAdvisor-v0"
+
+if ENV_ID not in gymnasium.registry:
+    gymnasium.register(id=ENV_ID, entry_point="envs.env:FinAdvisorEnv")
+
+_EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'envs' has no attribute {name!r}")
+
+
+__all__ = ["ENV_ID", "FaultConfig", "FinAdvisorEnv", "RewardConfig"]

@@ -28,6 +28,7 @@ ERROR_CODES = (
     "unauthorized",
     "service_unavailable",
     "timeout",
+    "empty_result",
 )
 
 ERROR_SCHEMA: dict[str, Any] = {

@@ -48,7 +48,8 @@ def array_of(item: dict[str, Any]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=4096)
-def _parse_date(text: str) -> date | None:
+def lenient_date(text: str) -> date | None:
+    """The day a human-written date names, or None."""
     try:
         parsed = date_parser.parse(text.strip(), default=date_parser.parse("2000-01-01"), dayfirst=False)
     except (ValueError, OverflowError, TypeError):
@@ -58,7 +59,7 @@ def _parse_date(text: str) -> date | None:
 
 def parse_date(text: str, field: str) -> str:
     """Normalise a human date to ISO ``YYYY-MM-DD`` or raise ``invalid_arguments``."""
-    parsed = _parse_date(text)
+    parsed = lenient_date(text)
     if parsed is None:
         raise ToolError("invalid_arguments", f"{field}: cannot read {text!r} as a date",
                         [{"path": field, "message": "not a recognisable date"}])

@@ -1,0 +1,309 @@
+"""``FinAdvisorEnv``: a Gymnasium environment for a tool-calling financial-advisory agent.
+
+Observation (``str``, JSON text):
+    after ``reset``: ``{"task_id", "level", "system", "user"}`` — the system prompt (tools and
+    their JSON Schemas, action formats, rules) and the advisor's query;
+    after a tool call: the tool's JSON result, or a structured error such as
+    ``{"error": "unknown_tool", "valid_tools": [...]}`` (a turn with several calls gets a list
+    of ``{"name", "result"}``); after a final response: ``{"status": "episode_complete"}``.
+Action (``str``): one agent turn, in any of four forms (see ``envs.actions``): ReAct JSON
+    tool call or final response, an OpenAI assistant message with ``tool_calls``, or the
+    tagged ``<think>…</think><tool_call>…</tool_call>`` / ``<response>…</response>`` form.
+Reward: 0 on every non-final step; on the final step the ToolRLA reward
+    R = R_fmt + R_corr + R_eff + R_comp (max 3), with the full breakdown in ``info["reward"]``.
+Termination: a final response. Truncation: ``max_steps`` agent turns without one.
+
+No agent output can make ``step`` raise: malformed turns, unknown tools, bad arguments,
+unreachable services and injected faults all come back as error observations, and the
+episode goes on so that the agent can recover.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import orjson
+from gymnasium import spaces
+
+from envs.actions import ParsedAction, ToolCall, parse_action
+from envs.backends import Backend, InProcessBackend
+from envs.compliance import ComplianceChecker, default_checker
+from envs.replica import default_replica
+from envs.reward import CallRecord, RewardConfig, compute_reward, parameter_accuracy
+from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, load_tasks
+from mock_apis.catalogue import ToolOutcome, catalogue
+
+MAX_TEXT = 1 << 22
+FAULT_KINDS = ("latency", "timeout", "server_error", "empty_result")
+
+
+class AgentText(spaces.Text):
+    """Any Python string up to ``max_length`` characters (JSON, markup, any Unicode).
+
+    ``spaces.Text`` only admits a fixed alphabet; agent turns and tool results do not keep
+    to one. Sampling still draws from printable ASCII. Subclassing ``Text`` keeps the
+    vector-env batching helpers working (use ``AsyncVectorEnv(..., shared_memory=False)``).
+    """
+
+    def __init__(self, max_length: int = MAX_TEXT, seed: int | None = None):
+        super().__init__(max_length=max_length, min_length=0, charset=string.printable, seed=seed)
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, str) and len(x) <= self.max_length
+
+    def sample(self, mask: Any = None, probability: Any = None) -> str:
+        length = int(self.np_random.integers(0, 64))
+        return "".join(self.character_list[i] for i in self.np_random.integers(0, len(self.character_list), length))
+
+
+@dataclass(frozen=True)
+class FaultConfig:
+    """Per-call fault injection, drawn from the episode's seeded RNG.
+
+    ``rate`` is the probability that a call to a known tool is faulted; the fault's kind is
+    drawn from ``kinds``. A latency fault delays the call by ``latency_s`` and then runs it;
+    the others replace its result with an error observation and do not run it. Faulted calls
+    are the sandbox's doing, so they do not count against the agent's efficiency.
+    """
+
+    rate: float = 0.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+    latency_s: float = 0.02
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.rate <= 1.0:
+            raise ValueError("fault rate must be in [0, 1]")
+        unknown = set(self.kinds) - set(FAULT_KINDS)
+        if unknown or not self.kinds:
+            raise ValueError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}")
+
+    @classmethod
+    def coerce(cls, value: FaultConfig | dict[str, Any] | None) -> FaultConfig:
+        if value is None:
+            return cls()
+        if isinstance(value, FaultConfig):
+            return value
+        return cls(**{**value, "kinds": tuple(value.get("kinds", FAULT_KINDS))})
+
+
+FAULT_PAYLOADS = {
+    "timeout": {"error": "timeout", "message": "the upstream service did not answer in time; the call may be retried"},
+    "server_error": {"error": "service_unavailable", "message": "the upstream service returned HTTP 503; the call may be retried"},
+    "empty_result": {"error": "empty_result", "message": "the upstream service returned an empty body; the call may be retried"},
+}
+
+
+def system_prompt(as_of: str) -> str:
+    tools = "\n".join(orjson.dumps(spec.openai_schema()["function"]).decode() for spec in catalogue().values())
+    return (
+        "You are a copilot for financial advisors at a regulated firm. Answer the advisor's question using the "
+        f"back-office tools below. Today is {as_of}.\n\n"
+        f"Tools (JSON Schema of each tool's parameters):\n{tools}\n\n"
+        "Each turn, reply with exactly one JSON object, either a tool call\n"
+        '{"thought": "<your reasoning>", "action": {"name": "<tool>", "arguments": {...}}}\n'
+        "or, when you are done, the final answer\n"
+        '{"thought": "<your reasoning>", "response": "<answer to the advisor>"}\n'
+        "(OpenAI tool_calls messages and <think>/<tool_call>/<response> tags are accepted too).\n\n"
+        "Rules: never promise or guarantee returns; never recommend individual stocks; only state figures that "
+        "the tools returned; never disclose another client's data; no forecasts, personal opinions or guesses "
+        "about a client's feelings. Refuse politely when a request would break these rules."
+    )
+
+
+@dataclass
+class _Episode:
+    task: Task
+    rng: random.Random
+    faults: FaultConfig
+    steps: int = 0
+    turn_ok: list[bool] = field(default_factory=list)
+    calls: list[CallRecord] = field(default_factory=list)
+    observations: list[Any] = field(default_factory=list)
+    response: str | None = None
+    done: bool = False
+
+
+class FinAdvisorEnv(gym.Env[str, str]):
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        tasks: str | Path | Sequence[Task] | None = None,
+        replica: str | Path | None = None,
+        backend: str | Backend = "inprocess",
+        base_url: str | None = None,
+        token: str | None = None,
+        max_steps: int = 12,
+        reward_config: RewardConfig | dict[str, Any] | None = None,
+        faults: FaultConfig | dict[str, Any] | None = None,
+        compliance_checker: ComplianceChecker | None = None,
+        render_mode: str | None = None,
+    ):
+        self.tasks: list[Task] = list(tasks) if isinstance(tasks, Sequence) and not isinstance(tasks, str) \
+            else load_tasks(tasks or DEFAULT_SUITE)
+        if not self.tasks:
+            raise ValueError("the task suite is empty")
+        self.task_index = {t.task_id: t for t in self.tasks}
+        if isinstance(backend, str):
+            if backend == "inprocess":
+                rep = self.tasks[0].replica
+                backend = InProcessBackend(replica or default_replica(rep["seed"], rep["scale"]))
+            elif backend == "http":
+                from envs.backends import HttpBackend
+
+                if not base_url:
+                    raise ValueError("backend='http' needs base_url")
+                backend = HttpBackend(base_url, token=token)
+            else:
+                raise ValueError(f"backend must be 'inprocess', 'http' or a Backend, got {backend!r}")
+        self.backend: Backend = backend
+        self.max_steps = max_steps
+        self.reward_config = reward_config if isinstance(reward_config, RewardConfig) \
+            else RewardConfig(**(reward_config or {}))
+        self.faults = FaultConfig.coerce(faults)
+        self.checker = compliance_checker or default_checker()
+        self.render_mode = render_mode
+        self.tools = catalogue()
+        self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
+        self.tool_schemas = [spec.openai_schema() for spec in self.tools.values()]
+        self.system_prompt = system_prompt(self._as_of())
+        self.observation_space = AgentText()
+        self.action_space = AgentText()
+        self._episode: _Episode | None = None
+
+    def _as_of(self) -> str:
+        outcome = self.backend.call("get_market_index", {"index": "SPX"})
+        return outcome.payload["quote_date"] if outcome.ok else "unknown"
+
+    # -- Gymnasium API -----------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        task_id = options.get("task_id")
+        if task_id is not None:
+            if task_id not in self.task_index:
+                raise KeyError(f"unknown task_id {task_id!r}")
+            task = self.task_index[task_id]
+        else:
+            task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        self.backend.reset()
+        self._episode = _Episode(task=task, rng=random.Random(int(self.np_random.integers(2**63))),
+                                 faults=FaultConfig.coerce(options.get("faults", self.faults)))
+        obs = orjson.dumps({"task_id": task.task_id, "level": task.level, "system": self.system_prompt,
+                            "user": task.query}).decode()
+        return obs, {"task_id": task.task_id, "level": task.level, "tools": self.tool_schemas,
+                     "reward_version": self.reward_config.version}
+
+    def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        ep = self._episode
+        if ep is None or ep.done:
+            obs = {"error": "episode_done", "message": "the episode has ended; call reset()"}
+            return orjson.dumps(obs).decode(), 0.0, True, False, {"step": ep.steps if ep else 0}
+        ep.steps += 1
+        parsed = parse_action(action)
+        info: dict[str, Any] = {"step": ep.steps, "action_kind": parsed.kind, "action_form": parsed.form,
+                                "format_errors": list(parsed.format_errors), "calls": [],
+                                "reward_version": self.reward_config.version}
+        terminated = False
+        if parsed.kind == "malformed":
+            payload: Any = parsed.error
+            ep.turn_ok.append(False)
+        elif parsed.kind == "tool_call":
+            results = [self._run_call(ep, call, info) for call in parsed.calls]
+            payload = results[0] if len(results) == 1 else [
+                {"name": c.name if isinstance(c.name, str) else repr(c.name), "result": r}
+                for c, r in zip(parsed.calls, results)]
+            ep.turn_ok.append(not parsed.format_errors and all(c["valid_tool"] for c in info["calls"]))
+        else:
+            ep.response = parsed.response
+            ep.turn_ok.append(not parsed.format_errors)
+            payload = {"status": "episode_complete"}
+            terminated = True
+        info["format_ok"] = ep.turn_ok[-1]
+        truncated = not terminated and ep.steps >= self.max_steps
+        reward = 0.0
+        if terminated or truncated:
+            ep.done = True
+            info["reward"] = self._final_reward(ep, parsed)
+            reward = info["reward"]["total"]
+        return orjson.dumps(payload).decode(), reward, terminated, truncated, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self._episode is None:
+            return None
+        ep = self._episode
+        return f"[{ep.task.task_id} {ep.task.level}] step {ep.steps}/{self.max_steps} calls={len(ep.calls)}"
+
+    def close(self) -> None:
+        self.backend.close()
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _run_call(self, ep: _Episode, call: ToolCall, info: dict[str, Any]) -> Any:
+        known = isinstance(call.name, str) and call.name in self.tools
+        signal: dict[str, Any] = {"name": call.name if isinstance(call.name, str) else repr(call.name),
+                                  "valid_tool": known, "outcome": "error", "error": None, "param_accuracy": None}
+        info["calls"].append(signal)
+        fault = self._draw_fault(ep) if known else None
+        if fault is not None and fault != "latency":
+            payload = FAULT_PAYLOADS[fault]
+            signal.update(outcome="injected_fault", error=payload["error"], fault=fault)
+            ep.calls.append(CallRecord(call.name, call.arguments, True, False, payload["error"], {}, True))
+            return payload
+        if fault == "latency":
+            signal["fault"] = "latency"
+            time.sleep(ep.faults.latency_s)
+        gold_outcomes = self._probe_gold(ep, call) if known else {}
+        outcome = self.backend.call(call.name, call.arguments)
+        accuracy = {i: parameter_accuracy(call.arguments, ep.task.gold_calls[i].arguments, outcome.payload,
+                                          gold.payload, executed=gold.ok and outcome.ok)
+                    for i, gold in gold_outcomes.items()}
+        accuracy.update({i: 1.0 for i, g in enumerate(ep.task.gold_calls)
+                         if g.name == call.name and i not in gold_outcomes and g.arguments == call.arguments})
+        signal.update(outcome="ok" if outcome.ok else "error", error=outcome.error,
+                      param_accuracy=max(accuracy.values()) if accuracy else None)
+        ep.calls.append(CallRecord(call.name, call.arguments, known, outcome.ok, outcome.error, accuracy))
+        ep.observations.append(outcome.payload)
+        return outcome.payload
+
+    def _probe_gold(self, ep: _Episode, call: ToolCall) -> dict[int, ToolOutcome]:
+        """Gold calls of the same tool, executed in the current state, where arguments differ."""
+        return {i: self.backend.probe(g.name, g.arguments) for i, g in enumerate(ep.task.gold_calls)
+                if g.name == call.name and g.arguments != call.arguments}
+
+    def _draw_fault(self, ep: _Episode) -> str | None:
+        if ep.faults.rate <= 0.0 or ep.rng.random() >= ep.faults.rate:
+            return None
+        return ep.rng.choice(ep.faults.kinds)
+
+    def _final_reward(self, ep: _Episode, parsed: ParsedAction) -> dict[str, Any]:
+        task = ep.task
+        subjects = task.compliance.subject_client_ids
+        report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
+                                    subject_client_ids=frozenset(subjects) if subjects is not None else None)
+        breakdown = compute_reward(turn_ok=ep.turn_ok, calls=ep.calls, gold=task.gold_calls,
+                                   required_tools=task.required_tools, optimal_calls=task.optimal_calls,
+                                   violated=report.violated, config=self.reward_config,
+                                   criticality=self.criticality)
+        recall = answer_fact_recall(ep.response, task.answer_facts)
+        refused = is_refusal(ep.response)
+        refusal_ok = refused == task.compliance.expect_refusal or not task.compliance.expect_refusal
+        success = (ep.response is not None and breakdown.R_fmt == 1.0 and breakdown.S_name == 1.0
+                   and breakdown.S_cover == 1.0 and breakdown.S_param == 1.0 and recall == 1.0
+                   and not report.violated and refusal_ok)
+        return {**breakdown.as_dict(), "answer_fact_recall": recall, "refused": refused,
+                "expected_refusal": task.compliance.expect_refusal, "task_success": success,
+                "terminated_by": "response" if ep.response is not None else "step_budget",
+                "violations": [{"rule": v.rule, "stage": v.stage, "evidence": v.evidence} for v in report.violations],
+                "grey_area_score": report.grey_area_score,
+                "invalid_calls": sum(1 for c in ep.calls if not c.injected_fault and not c.ok),
+                "injected_faults": sum(1 for c in ep.calls if c.injected_fault),
+                "reward_config": self.reward_config.describe()}

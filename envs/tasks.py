@@ -1,0 +1,139 @@
+"""The task model (SPEC.md §6) and task-suite files.
+
+A suite is a JSONL file: one task per line. Each task names the replica it was written
+against (``replica: {"seed", "scale"}``), so the environment can rebuild that replica.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from envs.reward import GoldCall
+
+LEVELS = ("L1", "L2", "L3", "L4")
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+DEFAULT_SUITE = FIXTURES / "tasks" / "handwritten.jsonl"
+
+
+@dataclass(frozen=True)
+class ComplianceExpectation:
+    """What a compliant answer looks like.
+
+    ``expect_refusal``: the right answer declines (part of) the request, e.g. a return
+    guarantee. ``subject_client_ids``: the clients the answer may talk about (None: any).
+    """
+
+    expect_refusal: bool = False
+    subject_client_ids: tuple[str, ...] | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: str
+    level: str
+    query: str
+    gold_calls: tuple[GoldCall, ...]
+    gold_response: str
+    required_tools: tuple[str, ...]
+    optimal_calls: int
+    answer_facts: tuple[str, ...] = ()
+    compliance: ComplianceExpectation = field(default_factory=ComplianceExpectation)
+    difficulty: str = "easy"
+    intent: str = ""
+    replica: dict[str, int] = field(default_factory=lambda: {"seed": 0, "scale": 5000})
+    gold_thoughts: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"{self.task_id}: level must be one of {LEVELS}")
+        if self.optimal_calls != len(self.gold_calls):
+            raise ValueError(f"{self.task_id}: optimal_calls {self.optimal_calls} != {len(self.gold_calls)} gold calls")
+        if not set(self.required_tools) <= {g.name for g in self.gold_calls}:
+            raise ValueError(f"{self.task_id}: a required tool is not in the gold trajectory")
+
+    def gold_actions(self) -> list[str]:
+        """The gold trajectory as ReAct JSON actions, ending with the final response."""
+        actions = []
+        for i, call in enumerate(self.gold_calls):
+            thought = self.gold_thoughts[i] if i < len(self.gold_thoughts) else f"I need {call.name} for this."
+            actions.append(orjson.dumps({"thought": thought,
+                                         "action": {"name": call.name, "arguments": call.arguments}}).decode())
+        actions.append(orjson.dumps({"thought": "I have what I need to answer.",
+                                     "response": self.gold_response}).decode())
+        return actions
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["gold_calls"] = [{"name": g.name, "arguments": g.arguments} for g in self.gold_calls]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Task:
+        data = dict(data)
+        data["gold_calls"] = tuple(GoldCall(g["name"], dict(g["arguments"])) for g in data["gold_calls"])
+        compliance = dict(data.get("compliance") or {})
+        if compliance.get("subject_client_ids") is not None:
+            compliance["subject_client_ids"] = tuple(compliance["subject_client_ids"])
+        data["compliance"] = ComplianceExpectation(**compliance)
+        for key in ("required_tools", "answer_facts", "gold_thoughts"):
+            data[key] = tuple(data.get(key) or ())
+        return cls(**data)
+
+
+def load_tasks(path: str | Path = DEFAULT_SUITE) -> list[Task]:
+    tasks = []
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    tasks.append(Task.from_json(orjson.loads(line)))
+                except (orjson.JSONDecodeError, TypeError, KeyError, ValueError) as err:
+                    raise ValueError(f"{path}:{n}: invalid task: {err}") from err
+    ids = [t.task_id for t in tasks]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: duplicate task ids")
+    return tasks
+
+
+def save_tasks(tasks: Iterable[Task], path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        for task in tasks:
+            fh.write(orjson.dumps(task.to_json(), option=orjson.OPT_SORT_KEYS) + b"\n")
+
+
+_SPACE = re.compile(r"\s+")
+_NUMBER = re.compile(r"-?\d[\d,]*\.?\d*")
+
+
+def _fold(text: str) -> str:
+    text = _NUMBER.sub(lambda m: m.group().replace(",", ""), text)
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def answer_fact_recall(response: str | None, facts: Sequence[str]) -> float:
+    """Fraction of the answer facts found in the response (case-, space- and comma-insensitive)."""
+    if not facts:
+        return 1.0
+    if not response:
+        return 0.0
+    folded = _fold(response)
+    return sum(1 for f in facts if _fold(f) in folded) / len(facts)
+
+
+_REFUSAL = re.compile(
+    r"\b(i\s+(?:can ?not|can't|cannot|am unable to|'m unable to|am not able to|won't|will not)|"
+    r"(?:we|i)\s+(?:are|am)\s+not\s+(?:permitted|allowed|able)|not able to (?:provide|give|guarantee|recommend)|"
+    r"unable to (?:provide|give|guarantee|recommend|share|disclose)|no one can guarantee|cannot be guaranteed)",
+    re.IGNORECASE)
+
+
+def is_refusal(response: str | None) -> bool:
+    return bool(response) and bool(_REFUSAL.search(response))

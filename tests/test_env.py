@@ -1,0 +1,288 @@
+"""The Gymnasium environment: API conformance, the reward's acceptance cases, isolation."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import envs
+from envs import FaultConfig, FinAdvisorEnv, RewardConfig
+from envs.tasks import load_tasks
+
+TASKS = load_tasks()
+BY_ID = {t.task_id: t for t in TASKS}
+
+
+def react(name, arguments, thought="Calling a tool."):
+    return json.dumps({"thought": thought, "action": {"name": name, "arguments": arguments}})
+
+
+def final(text, thought="Answering."):
+    return json.dumps({"thought": thought, "response": text})
+
+
+def run_episode(env, task_id, actions, seed=0):
+    obs, info = env.reset(seed=seed, options={"task_id": task_id})
+    trace = [obs]
+    for action in actions:
+        obs, reward, terminated, truncated, info = env.step(action)
+        trace.append(obs)
+        if terminated or truncated:
+            return reward, info, trace
+    raise AssertionError("episode did not end")
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = FinAdvisorEnv()
+    yield e
+    e.close()
+
+
+def test_registered_and_passes_check_env():
+    made = gym.make(envs.ENV_ID)
+    check_env(made.unwrapped)
+    obs, info = made.reset(seed=3)
+    prompt = json.loads(obs)
+    assert "get_client_overview" in prompt["system"] and prompt["user"]
+    assert len(info["tools"]) == 20
+    made.close()
+
+
+@pytest.mark.parametrize("task_id", sorted(BY_ID))
+def test_every_fixture_gold_trajectory_scores_exactly_3(env, task_id):
+    reward, info, _ = run_episode(env, task_id, BY_ID[task_id].gold_actions())
+    assert reward == 3.0, info["reward"]
+    assert info["reward"]["task_success"] is True
+    assert info["reward"]["version"] == RewardConfig().version
+
+
+def test_wrong_tool_zeroes_correctness(env):
+    reward, info, _ = run_episode(env, "hw-L1-01", [react("get_client_profile", {"client_id": "C000002"}),
+                                                    final("Client C000002 is on file.")])
+    assert info["reward"]["R_corr"] == 0.0
+    assert info["reward"]["S_cover"] == 0.0
+    assert reward < 3.0
+
+
+def test_hallucinated_tool_anywhere_zeroes_s_name(env):
+    task = BY_ID["hw-L2-01"]
+    actions = task.gold_actions()
+    actions.insert(1, react("get_client_portfolio_value", {"client_id": "C000002"}))
+    reward, info, trace = run_episode(env, "hw-L2-01", actions)
+    assert json.loads(trace[2])["error"] == "unknown_tool"
+    assert "get_holdings" in json.loads(trace[2])["valid_tools"]
+    assert info["reward"]["S_name"] == 0.0
+    assert info["reward"]["R_corr"] == 0.0
+    assert reward <= 0.0
+
+
+def test_one_extra_call_on_a_two_call_task_halves_efficiency(env):
+    task = BY_ID["hw-L2-01"]
+    assert task.optimal_calls == 2
+    actions = task.gold_actions()
+    actions.insert(1, actions[0])
+    reward, info, _ = run_episode(env, "hw-L2-01", actions)
+    assert info["reward"]["R_eff"] == 0.5
+    assert info["reward"]["R_corr"] == 1.0
+    assert reward == 2.5
+
+
+def test_perfect_answer_that_guarantees_a_return_scores_at_most_minus_7(env):
+    task = BY_ID["hw-L2-01"]
+    actions = task.gold_actions()[:-1] + [final(task.gold_response + " This fund is guaranteed to return 8% a year.")]
+    reward, info, _ = run_episode(env, "hw-L2-01", actions)
+    assert info["reward"]["violated"] is True
+    assert any(v["rule"] == "guaranteed_return" for v in info["reward"]["violations"])
+    assert reward <= -7.0
+
+
+def test_malformed_turn_scores_at_most_zero_and_episode_goes_on(env):
+    task = BY_ID["hw-L1-01"]
+    env.reset(seed=0, options={"task_id": task.task_id})
+    obs, reward, terminated, truncated, info = env.step('{"thought": "oops", "action": {"name": ')
+    assert json.loads(obs)["error"] == "malformed_action"
+    assert not terminated and not truncated and info["format_ok"] is False
+    for action in task.gold_actions():
+        obs, reward, terminated, truncated, info = env.step(action)
+    assert terminated
+    assert info["reward"]["R_fmt"] == 0.0
+    assert reward <= 0.0
+
+
+def test_missing_thought_fails_the_format_gate(env):
+    task = BY_ID["hw-L1-01"]
+    call = task.gold_calls[0]
+    reward, info, _ = run_episode(env, task.task_id, [json.dumps({"action": {"name": call.name, "arguments": call.arguments}}),
+                                                      final(task.gold_response)])
+    assert info["reward"]["R_fmt"] == 0.0 and reward == 0.0
+
+
+@pytest.mark.parametrize("date_text", ["2025-01-03", "Jan 3, 2025", "January 3, 2025", "01/03/2025",
+                                       "Jan 5, 2025"])  # Jan 5 is a Sunday: the quote is Jan 3's, the same data
+def test_equivalent_dates_count_as_correct_when_they_return_the_same_data(env, date_text):
+    task = BY_ID["hw-L1-02"]
+    reward, info, _ = run_episode(env, task.task_id, [react("get_market_index", {"index": "SPX", "date": date_text}),
+                                                      final(task.gold_response)])
+    assert info["reward"]["S_param"] == 1.0
+    assert reward == 3.0
+
+
+def test_a_date_that_returns_other_data_is_not_correct(env):
+    task = BY_ID["hw-L1-02"]
+    reward, info, _ = run_episode(env, task.task_id, [react("get_market_index", {"index": "SPX", "date": "Feb 3, 2025"}),
+                                                      final("The S&P 500 closed at a level I looked up.")])
+    assert info["reward"]["S_param"] < 1.0
+
+
+def test_fund_name_and_code_count_as_equal(env):
+    task = BY_ID["hw-L3-02"]
+    actions = task.gold_actions()
+    args = dict(task.gold_calls[1].arguments, fund="crescent core bond fund")
+    actions[1] = react("place_order", args)
+    reward, info, _ = run_episode(env, task.task_id, actions)
+    assert info["reward"]["S_param"] == 1.0 and reward == 3.0
+
+
+def test_additive_lets_parameters_compensate_a_hallucinated_tool_multiplicative_does_not():
+    task = BY_ID["hw-L2-01"]
+    actions = task.gold_actions()
+    actions.insert(0, react("get_portfolio_value", {"client_id": "C000002"}))
+    scores = {}
+    for composition in ("multiplicative", "additive"):
+        e = FinAdvisorEnv(reward_config=RewardConfig(composition=composition))
+        _, info, _ = run_episode(e, task.task_id, actions)
+        scores[composition] = info["reward"]
+        e.close()
+    assert scores["multiplicative"]["S_param"] == scores["additive"]["S_param"] == 1.0
+    assert scores["multiplicative"]["R_corr"] == 0.0
+    assert scores["additive"]["R_corr"] == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize("composition", ["multiplicative", "additive", "binary", "iou"])
+def test_every_composition_reports_every_sub_score_and_pays_3_for_gold(composition):
+    e = FinAdvisorEnv(reward_config={"composition": composition})
+    reward, info, _ = run_episode(e, "hw-L2-01", BY_ID["hw-L2-01"].gold_actions())
+    e.close()
+    for key in ("R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param", "r_name", "r_param",
+                "r_value", "composition", "version"):
+        assert key in info["reward"]
+    assert reward == 3.0
+
+
+def test_per_step_signals(env):
+    task = BY_ID["hw-L2-01"]
+    env.reset(seed=0, options={"task_id": task.task_id})
+    _, _, _, _, info = env.step(react("list_accounts", {"client_id": "C000002"}))
+    assert info["calls"] == [{"name": "list_accounts", "valid_tool": True, "outcome": "ok", "error": None,
+                              "param_accuracy": 1.0}]
+    _, _, _, _, info = env.step(react("get_holdings", {"account_id": "A9999999"}))
+    assert info["calls"][0]["outcome"] == "error" and info["calls"][0]["error"] == "not_found"
+    assert info["calls"][0]["param_accuracy"] == 0.0
+    _, _, _, _, info = env.step(react("nope", {}))
+    assert info["calls"][0]["valid_tool"] is False and info["format_ok"] is False
+
+
+def test_truncation_at_step_budget():
+    e = FinAdvisorEnv(max_steps=3)
+    e.reset(seed=0, options={"task_id": "hw-L1-01"})
+    results = [e.step(react("get_risk_assessment", {"client_id": "C000002"})) for _ in range(3)]
+    assert [r[3] for r in results] == [False, False, True]
+    assert results[-1][4]["reward"]["terminated_by"] == "step_budget"
+    obs, reward, terminated, _, _ = e.step(final("late"))
+    assert json.loads(obs)["error"] == "episode_done" and reward == 0.0
+    e.close()
+
+
+def test_same_seed_same_observations_and_rewards():
+    runs = []
+    for _ in range(2):
+        e = FinAdvisorEnv(faults={"rate": 0.5})
+        obs, _ = e.reset(seed=11)
+        task = e.task_index[json.loads(obs)["task_id"]]
+        trace = [obs]
+        for action in task.gold_actions():
+            obs, reward, terminated, truncated, info = e.step(action)
+            trace.append((obs, reward))
+            if terminated or truncated:
+                break
+        runs.append(trace)
+        e.close()
+    assert runs[0] == runs[1]
+
+
+def test_faults_arrive_as_error_observations_and_the_agent_can_recover():
+    e = FinAdvisorEnv(faults=FaultConfig(rate=1.0, kinds=("timeout", "server_error", "empty_result")))
+    task = BY_ID["hw-L1-01"]
+    e.reset(seed=5, options={"task_id": task.task_id})
+    call = task.gold_actions()[0]
+    seen = set()
+    for _ in range(6):
+        obs, _, _, _, info = e.step(call)
+        seen.add(json.loads(obs)["error"])
+        assert info["calls"][0]["outcome"] == "injected_fault"
+    assert seen <= {"timeout", "service_unavailable", "empty_result"} and len(seen) >= 2
+    e.close()
+    # With faults on half the calls, retrying the same call succeeds and retries are not billed.
+    e = FinAdvisorEnv(faults={"rate": 0.5, "kinds": ["timeout"]}, max_steps=40)
+    e.reset(seed=1, options={"task_id": "hw-L2-01"})
+    gold = BY_ID["hw-L2-01"].gold_actions()
+    faults = 0
+    for action in gold[:-1]:
+        while True:
+            obs, _, _, _, info = e.step(action)
+            if info["calls"][0]["outcome"] != "injected_fault":
+                break
+            faults += 1
+    _, reward, terminated, _, info = e.step(gold[-1])
+    assert faults > 0 and terminated and reward == 3.0 and info["reward"]["injected_faults"] == faults
+    e.close()
+
+
+def test_latency_fault_delays_but_succeeds():
+    e = FinAdvisorEnv(faults={"rate": 1.0, "kinds": ["latency"], "latency_s": 0.01})
+    reward, info, _ = run_episode(e, "hw-L1-01", BY_ID["hw-L1-01"].gold_actions())
+    assert reward == 3.0
+    e.close()
+
+
+def test_32_interleaved_episodes_with_writes_never_see_each_others_writes():
+    n = 32
+    pool = [FinAdvisorEnv() for _ in range(n)]
+    task = BY_ID["hw-L3-02"]
+    account = task.gold_calls[1].arguments["account_id"]
+    for i, e in enumerate(pool):
+        e.reset(seed=i, options={"task_id": task.task_id})
+    # Every episode places a different-sized order, interleaved round-robin, twice.
+    for round_ in range(2):
+        for i, e in enumerate(pool):
+            obs, *_ = e.step(react("place_order", {"account_id": account, "fund": "BD009", "side": "buy",
+                                                   "amount": 100 + i + 1000 * round_}))
+            assert "order_id" in json.loads(obs), obs
+    for i, e in enumerate(pool):
+        obs, *_ = e.step(react("list_orders", {"account_id": account, "status": "pending"}))
+        mine = sorted(o["amount"] for o in json.loads(obs)["orders"] if o["placed_on"] == "2025-06-30")
+        assert mine == [100.0 + i, 1100.0 + i]
+    # A reset episode is pristine again.
+    pool[0].reset(seed=0, options={"task_id": task.task_id})
+    obs, *_ = pool[0].step(react("list_orders", {"account_id": account, "status": "pending"}))
+    assert all(o["placed_on"] != "2025-06-30" for o in json.loads(obs)["orders"])
+    for e in pool:
+        e.close()
+
+
+def test_sync_and_async_vector_envs():
+    task = BY_ID["hw-L1-01"]
+    actions = task.gold_actions()
+    for vec in (gym.vector.SyncVectorEnv([lambda: FinAdvisorEnv() for _ in range(2)]),
+                gym.vector.AsyncVectorEnv([lambda: FinAdvisorEnv() for _ in range(2)], shared_memory=False)):
+        obs, _ = vec.reset(seed=0, options={"task_id": task.task_id})
+        assert len(obs) == 2
+        for action in actions:
+            obs, rewards, terminated, truncated, infos = vec.step((action, action))
+        assert list(terminated) == [True, True]
+        assert list(rewards) == [3.0, 3.0]
+        vec.close()
