@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, generate_replica
+from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, GENERATOR_VERSION, generate_replica
 from mock_apis.models import SCHEMA_VERSION
 
 
@@ -15,7 +15,7 @@ def cache_dir() -> Path:
 
 def default_replica(seed: int = DEFAULT_SEED, scale: int = DEFAULT_SCALE) -> Path:
     """The cached replica for ``(seed, scale)``, generated on first use."""
-    path = cache_dir() / f"replica-v{SCHEMA_VERSION}-seed{seed}-scale{scale}.sqlite"
+    path = cache_dir() / f"replica-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}-seed{seed}-scale{scale}.sqlite"
     if not path.is_file():
         generate_replica(path, seed=seed, scale=scale)
     return path

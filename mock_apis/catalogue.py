@@ -8,6 +8,7 @@ object with a stable ``error`` code. It never raises for bad input.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,10 +123,22 @@ class ToolOutcome:
 
 
 def argument_errors(spec: ToolSpec, arguments: Any) -> list[dict[str, Any]]:
-    """Every schema violation of ``arguments``, as ``{"path", "message"}`` records."""
+    """Every schema violation of ``arguments``, as ``{"path", "message"}`` records.
+
+    An ``anyOf``/``oneOf`` failure also lists its alternatives' own errors, so that e.g. a
+    search with no criterion names the fields that would satisfy it.
+    """
     validator = Draft202012Validator(spec.parameters)
-    return [{"path": "/".join(str(p) for p in err.absolute_path) or "$", "message": err.message}
-            for err in sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path)))]
+    out = []
+    for err in sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path))):
+        out.append({"path": "/".join(str(p) for p in err.absolute_path) or "$", "message": err.message})
+        out.extend({"path": "/".join(str(p) for p in sub.absolute_path) or "$", "message": sub.message}
+                   for sub in err.context or ())
+    return out
+
+
+def _non_finite_numbers(arguments: dict[str, Any]) -> list[str]:
+    return [k for k, v in arguments.items() if isinstance(v, float) and not math.isfinite(v)]
 
 
 def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
@@ -140,6 +153,9 @@ def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
         return ToolOutcome(False, {"error": "invalid_arguments",
                                    "message": f"arguments do not match the schema of {name}",
                                    "details": argument_errors(spec, arguments)})
+    if bad := _non_finite_numbers(arguments):  # JSON has no NaN/Infinity; Python callers can still pass them
+        return ToolOutcome(False, {"error": "invalid_arguments", "message": "numbers must be finite",
+                                   "details": [{"path": k, "message": "not a finite number"} for k in bad]})
     try:
         with sandbox.lock:
             return ToolOutcome(True, spec.impl(sandbox, **arguments))

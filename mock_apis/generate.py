@@ -1,8 +1,10 @@
 """Seeded synthetic replica generator.
 
 ``generate_replica(path, seed, scale)`` writes a SQLite replica whose bytes depend only on
-``(seed, scale)`` and the installed Faker/SQLite versions. ``scale`` is the number of rows
-in the largest table (``transactions``); every other table is sized from it.
+``(seed, scale)``, ``GENERATOR_VERSION`` and the installed Faker/SQLite versions. ``scale`` is
+the number of rows in the ``transactions`` table, which is the largest table from about
+16k rows up (below that, the fixed two-year NAV history is larger); other tables are sized
+from it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 
 from faker import Faker
 from sqlalchemy import create_engine
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from mock_apis.models import SCHEMA_VERSION, Base
 
+GENERATOR_VERSION = "2"
 AS_OF = date(2025, 6, 30)
 HISTORY_DAYS = 730
 DEFAULT_SEED = 0
@@ -91,6 +95,7 @@ class _Builder:
     def meta(self) -> None:
         self.rows["meta"] = [
             ("as_of", AS_OF.isoformat()),
+            ("generator_version", GENERATOR_VERSION),
             ("scale", str(self.scale)),
             ("schema_version", SCHEMA_VERSION),
             ("seed", str(self.seed)),
@@ -154,6 +159,8 @@ class _Builder:
         self.client_ids: list[str] = []
         self.client_advisor: dict[str, str] = {}
         n_assess = 0
+        # A separate stream, so that adding short validities left every other value unchanged.
+        validity_rng = random.Random(f"validity-{self.seed}")
         for i in range(1, self.n_clients + 1):
             cid = f"C{i:06d}"
             advisor = f"V{rng.randint(1, self.n_advisors):05d}"
@@ -171,8 +178,9 @@ class _Builder:
                 score = rng.randint(5, 98)
                 level = min(5, 1 + score // 20)
                 assessed = self._day(10 + 400 * k, 380 + 400 * k)
+                valid_days = 180 if validity_rng.random() < 0.12 else 730
                 risks.append((f"R{n_assess:07d}", cid, assessed.isoformat(), score, level, RISK_PROFILES[level],
-                              rng.choice([1, 3, 5, 10, 15, 20]), (assessed + timedelta(days=730)).isoformat()))
+                              rng.choice([1, 3, 5, 10, 15, 20]), (assessed + timedelta(days=valid_days)).isoformat()))
             kyc = rng.choices(["verified", "pending", "expired"], weights=[85, 8, 7])[0]
             restriction = rng.choices(["none", "no_trading", "sell_only"], weights=[90, 5, 5])[0]
             reason = {
@@ -279,7 +287,11 @@ def generate_replica(path: str | os.PathLike, seed: int = DEFAULT_SEED, scale: i
     os.close(fd)
     os.unlink(tmp)
     engine = create_engine(f"sqlite:///{tmp}")
-    Base.metadata.create_all(engine)
+    with engine.begin() as ddl:  # create_all orders a table's indexes by set iteration: not reproducible
+        for table in Base.metadata.sorted_tables:
+            ddl.execute(CreateTable(table))
+            for index in sorted(table.indexes, key=lambda ix: ix.name):
+                ddl.execute(CreateIndex(index))
     engine.dispose()
     con = sqlite3.connect(tmp)
     try:

@@ -69,8 +69,11 @@ def parse_date(text: str, field: str) -> str:
 def date_window(sb: Sandbox, start: str | None, end: str | None, default_days: int) -> tuple[str, str]:
     """Resolve an optional [start, end] window; defaults end at the replica's as-of date."""
     end_iso = parse_date(end, "end_date") if end else sb.as_of
-    start_iso = parse_date(start, "start_date") if start else (
-        date.fromisoformat(end_iso) - timedelta(days=default_days)).isoformat()
+    if start:
+        start_iso = parse_date(start, "start_date")
+    else:
+        end_day = date.fromisoformat(end_iso)
+        start_iso = (end_day - timedelta(days=min(default_days, end_day.toordinal() - 1))).isoformat()
     if start_iso > end_iso:
         raise ToolError("invalid_arguments", f"start_date {start_iso} is after end_date {end_iso}",
                         [{"path": "start_date", "message": "must not be after end_date"}])

@@ -40,7 +40,7 @@ def list_orders(sb: Sandbox, account_id: str, status: str | None = None) -> dict
                  "needs enough cash and at least the fund's minimum investment (the cash is reserved at once); a sell "
                  "needs enough units at the latest NAV. Returns the pending order and the remaining cash balance."),
     parameters=params({"account_id": ACCOUNT_ID, "fund": FUND_REF, "side": {"type": "string", "enum": ["buy", "sell"]},
-                       "amount": {"type": "number", "exclusiveMinimum": 0, "maximum": 10_000_000}},
+                       "amount": {"type": "number", "minimum": 0.01, "maximum": 10_000_000}},
                       ["account_id", "fund", "side", "amount"]),
     returns=ORDER_WITH_CASH,
     criticality=3.0,
@@ -71,8 +71,12 @@ def place_order(sb: Sandbox, account_id: str, fund: str, side: str, amount: floa
         value = sb.scalar("SELECT h.units * (SELECT nav FROM nav_history n WHERE n.fund_code = h.fund_code "
                           "AND n.nav_date <= ? ORDER BY n.nav_date DESC LIMIT 1) FROM holdings h "
                           "WHERE h.account_id = ? AND h.fund_code = ?", (sb.as_of, account_id, code)) or 0.0
-        if amount > money(value):
-            raise ToolError("insufficient_funds", f"sell of {amount:.2f} exceeds the {code} position of {value:.2f}")
+        pending = sb.scalar("SELECT COALESCE(SUM(amount), 0) FROM orders WHERE account_id = ? AND fund_code = ? "
+                            "AND side = 'sell' AND status = 'pending'", (account_id, code))
+        available = money(value - pending)
+        if amount > available:
+            raise ToolError("insufficient_funds", f"sell of {amount:.2f} exceeds the {code} position available "
+                                                  f"to sell ({available:.2f} after pending sells)")
     order = {"order_id": sb.next_id("orders", "order_id", "O", 9), "account_id": account_id, "fund_code": code,
              "side": side, "amount": amount, "status": "pending", "placed_on": sb.as_of}
     sb.insert("orders", order)
