@@ -116,5 +116,77 @@ def eval_command(
         typer.echo(line)
 
 
+tasks_app = typer.Typer(help="Generate and inspect task suites.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.command("generate")
+def tasks_generate(
+    out: Path = typer.Option(..., "--out", help="Where to write the suite (JSONL, one task a line)."),
+    seed: int = typer.Option(0, "--seed", help="Generation seed; the same seed, count and replica give identical bytes."),
+    count: int = typer.Option(500, "--count", min=1, help="Number of tasks (30/35/20/15% L1/L2/L3/L4)."),
+    replica_seed: int = typer.Option(DEFAULT_SEED, "--replica-seed", help="Seed of the replica to draw from."),
+    replica_scale: int = typer.Option(DEFAULT_SCALE, "--replica-scale", min=MIN_SCALE, help="Scale of that replica."),
+    replica: Path = typer.Option(None, "--replica", help="Use this replica file instead of the cached default "
+                                                         "(its seed and scale are read from its meta table)."),
+    id_prefix: str = typer.Option(None, "--id-prefix", help="Task id prefix (default: s<seed>), e.g. h1 for a "
+                                                           "held-out split."),
+    exclude: list[Path] = typer.Option(None, "--exclude", help="Suite(s) whose queries must not be repeated "
+                                                               "(repeatable)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+) -> None:
+    """Generate a sandbox-verified task suite from a replica (every gold trajectory scores 3.0)."""
+    import time
+    from contextlib import nullcontext
+
+    from envs.replica import default_replica
+    from envs.taskgen import generate_tasks
+    from envs.tasks import load_tasks, save_tasks
+
+    if replica is not None:
+        if not replica.is_file():
+            typer.echo(f"error: replica not found: {replica}", err=True)
+            raise typer.Exit(2)
+        path, meta = replica, None
+    else:
+        path, meta = default_replica(replica_seed, replica_scale), {"seed": replica_seed, "scale": replica_scale}
+    excluded = [t for p in (exclude or []) for t in load_tasks(p)]
+    started = time.perf_counter()
+    bar_ctx = nullcontext(None)
+    if progress:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        bar_ctx = Progress(console=Console(stderr=True), transient=True)
+    with bar_ctx as bar:
+        bars: dict[str, object] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if bar is None:
+                return
+            if phase not in bars:
+                bars[phase] = bar.add_task({"build": "building candidates", "verify": "replaying gold"}.get(phase, phase),
+                                           total=total)
+            bar.update(bars[phase], completed=done, total=total)
+
+        try:
+            result = generate_tasks(path, seed=seed, count=count, replica_meta=meta, id_prefix=id_prefix,
+                                    exclude=excluded, progress=report if progress else None)
+        except RuntimeError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(1) from None
+    save_tasks(result.tasks, out)
+    elapsed = time.perf_counter() - started
+    counts = result.counts()
+    typer.echo(f"wrote {len(result.tasks)} tasks to {out} in {elapsed:.1f}s "
+               f"({', '.join(f'{lvl}={n}' for lvl, n in counts.items())})")
+    typer.echo(f"candidates verified: {result.candidates}; rejected: {len(result.rejected)}; surplus: "
+               f"{result.surplus}; duplicate queries skipped: {result.skipped_duplicates}")
+    for reason, n in result.rejection_summary().items():
+        typer.echo(f"  rejected x{n}: {reason}")
+    for task_id, reason in result.rejected[:10]:
+        typer.echo(f"    {task_id}: {reason}")
+
+
 if __name__ == "__main__":
     app()
