@@ -144,6 +144,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         reward_config: RewardConfig | dict[str, Any] | None = None,
         faults: FaultConfig | dict[str, Any] | None = None,
         compliance_checker: ComplianceChecker | None = None,
+        check_replica: bool = True,
         render_mode: str | None = None,
     ):
         self.tasks: list[Task] = list(tasks) if isinstance(tasks, Sequence) and not isinstance(tasks, str) \
@@ -173,14 +174,22 @@ class FinAdvisorEnv(gym.Env[str, str]):
         self.tools = catalogue()
         self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
         self.tool_schemas = [spec.openai_schema() for spec in self.tools.values()]
-        self.system_prompt = system_prompt(self._as_of())
+        self.replica_meta = self.backend.replica_meta()
+        if check_replica:
+            self._check_replica()
+        self.system_prompt = system_prompt(self.replica_meta.get("as_of", "unknown"))
         self.observation_space = AgentText()
         self.action_space = AgentText()
         self._episode: _Episode | None = None
 
-    def _as_of(self) -> str:
-        outcome = self.backend.call("get_market_index", {"index": "SPX"})
-        return outcome.payload["quote_date"] if outcome.ok else "unknown"
+    def _check_replica(self) -> None:
+        """Gold trajectories only score on the replica they were written for: refuse another."""
+        have = {k: self.replica_meta.get(k) for k in ("seed", "scale")}
+        wanted = {(str(t.replica["seed"]), str(t.replica["scale"])) for t in self.tasks}
+        if wanted != {(have["seed"], have["scale"])}:
+            raise ValueError(f"the tasks were written for replica(s) {sorted(wanted)} (seed, scale) but the back-end "
+                             f"serves seed={have['seed']} scale={have['scale']}; their gold rewards would be "
+                             "meaningless there. Pass check_replica=False to run anyway.")
 
     # -- Gymnasium API -----------------------------------------------------------------
 

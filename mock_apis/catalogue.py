@@ -137,8 +137,19 @@ def argument_errors(spec: ToolSpec, arguments: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _non_finite_numbers(arguments: dict[str, Any]) -> list[str]:
-    return [k for k, v in arguments.items() if isinstance(v, float) and not math.isfinite(v)]
+def _unrepresentable(arguments: dict[str, Any]) -> list[dict[str, str]]:
+    """Values JSON or SQLite cannot carry, though Python callers can pass them: NaN and
+    infinities, and strings with lone surrogates (not encodable as UTF-8)."""
+    bad = []
+    for key, value in arguments.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            bad.append({"path": key, "message": "not a finite number"})
+        elif isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                bad.append({"path": key, "message": "not valid Unicode text (lone surrogate)"})
+    return bad
 
 
 def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
@@ -153,9 +164,9 @@ def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
         return ToolOutcome(False, {"error": "invalid_arguments",
                                    "message": f"arguments do not match the schema of {name}",
                                    "details": argument_errors(spec, arguments)})
-    if bad := _non_finite_numbers(arguments):  # JSON has no NaN/Infinity; Python callers can still pass them
-        return ToolOutcome(False, {"error": "invalid_arguments", "message": "numbers must be finite",
-                                   "details": [{"path": k, "message": "not a finite number"} for k in bad]})
+    if bad := _unrepresentable(arguments):
+        return ToolOutcome(False, {"error": "invalid_arguments", "message": "arguments hold values that are not valid JSON",
+                                   "details": bad})
     try:
         with sandbox.lock:
             return ToolOutcome(True, spec.impl(sandbox, **arguments))

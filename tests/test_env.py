@@ -286,3 +286,39 @@ def test_sync_and_async_vector_envs():
         assert list(terminated) == [True, True]
         assert list(rewards) == [3.0, 3.0]
         vec.close()
+
+
+def test_refuses_a_replica_the_tasks_were_not_written_for(replica_path):
+    with pytest.raises(ValueError, match="check_replica=False"):
+        FinAdvisorEnv(replica=replica_path)
+    FinAdvisorEnv(replica=replica_path, check_replica=False).close()
+
+
+def _trajectories():
+    """Gold, faulty and hostile action sequences for every fixture task."""
+    for task in TASKS:
+        gold = task.gold_actions()
+        yield task.task_id, gold
+        yield task.task_id, ['{"thought": "x", "action": {"name": "nope", "arguments": {}}}', "garbage <tool_call>",
+                             react("place_order", {"account_id": "A0000003", "fund": "BD009", "side": "buy", "amount": 1e9}),
+                             react("place_order", {"account_id": "A0000003", "fund": "crescent core bond fund", "side": "buy", "amount": 1500}),
+                             react("list_orders", {"account_id": "A0000003"}), *gold]
+
+
+def test_in_process_and_http_backends_give_identical_observations_and_rewards():
+    from mock_apis.app import create_app, serve_in_thread
+    from envs.replica import default_replica
+
+    local = FinAdvisorEnv()
+    with serve_in_thread(create_app(default_replica(), "tok")) as url:
+        remote = FinAdvisorEnv(backend="http", base_url=url, token="tok")
+        compared = 0
+        for task_id, actions in _trajectories():
+            a = run_episode(local, task_id, actions)
+            b = run_episode(remote, task_id, actions)
+            assert a[2] == b[2], task_id  # every observation, byte for byte
+            assert a[0] == b[0] and a[1]["reward"] == b[1]["reward"], task_id
+            compared += len(a[2])
+        remote.close()
+    local.close()
+    assert compared > 100

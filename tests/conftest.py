@@ -1,0 +1,31 @@
+"""Fixtures shared by test files: a small seeded replica and a live HTTP service on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPLICA_SEED = 0
+REPLICA_SCALE = 2000
+API_TOKEN = "test-token-9f2c6d1e"
+
+
+@pytest.fixture(scope="session")
+def replica_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A replica generated into a temporary folder (seed 0, scale 2000)."""
+    from mock_apis.generate import generate_replica
+
+    path = tmp_path_factory.mktemp("replica") / "replica.sqlite"
+    generate_replica(path, seed=REPLICA_SEED, scale=REPLICA_SCALE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def live_server(replica_path: Path) -> Iterator[tuple[str, str]]:
+    """``(base_url, token)`` of the FastAPI service running under uvicorn on a free 127.0.0.1 port."""
+    from mock_apis.app import create_app, serve_in_thread
+
+    with serve_in_thread(create_app(replica_path, API_TOKEN)) as url:
+        yield url, API_TOKEN
