@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from envs import FinAdvisorEnv
-from envs.tasks import load_tasks
+from envs.tasks import HANDWRITTEN, load_tasks
 from mock_apis.catalogue import call_tool
 from mock_apis.generate import generate_replica
 
@@ -45,7 +45,7 @@ def main() -> None:
         t0 = time.perf_counter()
         generate_replica(replica, seed=0, scale=args.scale)
         print(f"replica scale={args.scale} generated in {time.perf_counter() - t0:.1f} s")
-        task = next(t for t in load_tasks() if t.task_id == "hw-L1-01")
+        task = next(t for t in load_tasks(HANDWRITTEN) if t.task_id == "hw-L1-01")
         env = FinAdvisorEnv(tasks=[task], replica=replica, max_steps=10**9, check_replica=False)
         action = json.dumps({"thought": "Look up the client.",
                              "action": {"name": "get_client_profile", "arguments": {"client_id": "C000002"}}})

@@ -137,7 +137,9 @@ def param_score(calls: Sequence[CallRecord], gold: Sequence[GoldCall],
     """Mean over the gold calls whose tool was called of the best matching call's accuracy.
 
     Gold calls whose tool was never called are left to S_cover, so one miss is not
-    punished twice. With ``weights`` (tool -> criticality) the mean is weighted.
+    punished twice; but when no gold tool was called at all there are no correct
+    parameters, and S_param is 0 (a vacuous 1 would let ``additive`` pay a wrong tool).
+    With ``weights`` (tool -> criticality) the mean is weighted.
     """
     if not gold:
         return 1.0

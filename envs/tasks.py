@@ -18,7 +18,10 @@ from envs.reward import GoldCall
 
 LEVELS = ("L1", "L2", "L3", "L4")
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-DEFAULT_SUITE = FIXTURES / "tasks" / "handwritten.jsonl"
+SUITE = FIXTURES / "tasks" / "suite.jsonl"
+HELDOUT = FIXTURES / "tasks" / "heldout.jsonl"
+HANDWRITTEN = FIXTURES / "tasks" / "handwritten.jsonl"
+DEFAULT_SUITE = SUITE
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from gymnasium.utils.env_checker import check_env
 
 import envs
 from envs import FaultConfig, FinAdvisorEnv, RewardConfig
-from envs.tasks import load_tasks
+from envs.tasks import HANDWRITTEN, load_tasks
 
-TASKS = load_tasks()
+TASKS = load_tasks(HANDWRITTEN)
 BY_ID = {t.task_id: t for t in TASKS}
 
 
@@ -37,7 +37,7 @@ def run_episode(env, task_id, actions, seed=0):
 
 @pytest.fixture(scope="module")
 def env():
-    e = FinAdvisorEnv()
+    e = FinAdvisorEnv(tasks=HANDWRITTEN)
     yield e
     e.close()
 
@@ -153,7 +153,7 @@ def test_additive_lets_parameters_compensate_a_hallucinated_tool_multiplicative_
     actions.insert(0, react("get_portfolio_value", {"client_id": "C000002"}))
     scores = {}
     for composition in ("multiplicative", "additive"):
-        e = FinAdvisorEnv(reward_config=RewardConfig(composition=composition))
+        e = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config=RewardConfig(composition=composition))
         _, info, _ = run_episode(e, task.task_id, actions)
         scores[composition] = info["reward"]
         e.close()
@@ -164,7 +164,7 @@ def test_additive_lets_parameters_compensate_a_hallucinated_tool_multiplicative_
 
 @pytest.mark.parametrize("composition", ["multiplicative", "additive", "binary", "iou"])
 def test_every_composition_reports_every_sub_score_and_pays_3_for_gold(composition):
-    e = FinAdvisorEnv(reward_config={"composition": composition})
+    e = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config={"composition": composition})
     reward, info, _ = run_episode(e, "hw-L2-01", BY_ID["hw-L2-01"].gold_actions())
     e.close()
     for key in ("R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param", "r_name", "r_param",
@@ -187,7 +187,7 @@ def test_per_step_signals(env):
 
 
 def test_truncation_at_step_budget():
-    e = FinAdvisorEnv(max_steps=3)
+    e = FinAdvisorEnv(tasks=HANDWRITTEN, max_steps=3)
     e.reset(seed=0, options={"task_id": "hw-L1-01"})
     results = [e.step(react("get_risk_assessment", {"client_id": "C000002"})) for _ in range(3)]
     assert [r[3] for r in results] == [False, False, True]
@@ -200,7 +200,7 @@ def test_truncation_at_step_budget():
 def test_same_seed_same_observations_and_rewards():
     runs = []
     for _ in range(2):
-        e = FinAdvisorEnv(faults={"rate": 0.5})
+        e = FinAdvisorEnv(tasks=HANDWRITTEN, faults={"rate": 0.5})
         obs, _ = e.reset(seed=11)
         task = e.task_index[json.loads(obs)["task_id"]]
         trace = [obs]
@@ -215,7 +215,7 @@ def test_same_seed_same_observations_and_rewards():
 
 
 def test_faults_arrive_as_error_observations_and_the_agent_can_recover():
-    e = FinAdvisorEnv(faults=FaultConfig(rate=1.0, kinds=("timeout", "server_error", "empty_result")))
+    e = FinAdvisorEnv(tasks=HANDWRITTEN, faults=FaultConfig(rate=1.0, kinds=("timeout", "server_error", "empty_result")))
     task = BY_ID["hw-L1-01"]
     e.reset(seed=5, options={"task_id": task.task_id})
     call = task.gold_actions()[0]
@@ -227,7 +227,7 @@ def test_faults_arrive_as_error_observations_and_the_agent_can_recover():
     assert seen <= {"timeout", "service_unavailable", "empty_result"} and len(seen) >= 2
     e.close()
     # With faults on half the calls, retrying the same call succeeds and retries are not billed.
-    e = FinAdvisorEnv(faults={"rate": 0.5, "kinds": ["timeout"]}, max_steps=40)
+    e = FinAdvisorEnv(tasks=HANDWRITTEN, faults={"rate": 0.5, "kinds": ["timeout"]}, max_steps=40)
     e.reset(seed=1, options={"task_id": "hw-L2-01"})
     gold = BY_ID["hw-L2-01"].gold_actions()
     faults = 0
@@ -243,7 +243,7 @@ def test_faults_arrive_as_error_observations_and_the_agent_can_recover():
 
 
 def test_latency_fault_delays_but_succeeds():
-    e = FinAdvisorEnv(faults={"rate": 1.0, "kinds": ["latency"], "latency_s": 0.01})
+    e = FinAdvisorEnv(tasks=HANDWRITTEN, faults={"rate": 1.0, "kinds": ["latency"], "latency_s": 0.01})
     reward, info, _ = run_episode(e, "hw-L1-01", BY_ID["hw-L1-01"].gold_actions())
     assert reward == 3.0
     e.close()
@@ -251,7 +251,7 @@ def test_latency_fault_delays_but_succeeds():
 
 def test_32_interleaved_episodes_with_writes_never_see_each_others_writes():
     n = 32
-    pool = [FinAdvisorEnv() for _ in range(n)]
+    pool = [FinAdvisorEnv(tasks=HANDWRITTEN) for _ in range(n)]
     task = BY_ID["hw-L3-02"]
     account = task.gold_calls[1].arguments["account_id"]
     for i, e in enumerate(pool):
@@ -277,8 +277,8 @@ def test_32_interleaved_episodes_with_writes_never_see_each_others_writes():
 def test_sync_and_async_vector_envs():
     task = BY_ID["hw-L1-01"]
     actions = task.gold_actions()
-    for vec in (gym.vector.SyncVectorEnv([lambda: FinAdvisorEnv() for _ in range(2)]),
-                gym.vector.AsyncVectorEnv([lambda: FinAdvisorEnv() for _ in range(2)], shared_memory=False)):
+    for vec in (gym.vector.SyncVectorEnv([lambda: FinAdvisorEnv(tasks=HANDWRITTEN) for _ in range(2)]),
+                gym.vector.AsyncVectorEnv([lambda: FinAdvisorEnv(tasks=HANDWRITTEN) for _ in range(2)], shared_memory=False)):
         obs, _ = vec.reset(seed=0, options={"task_id": task.task_id})
         assert len(obs) == 2
         for action in actions:
@@ -290,8 +290,8 @@ def test_sync_and_async_vector_envs():
 
 def test_refuses_a_replica_the_tasks_were_not_written_for(replica_path):
     with pytest.raises(ValueError, match="check_replica=False"):
-        FinAdvisorEnv(replica=replica_path)
-    FinAdvisorEnv(replica=replica_path, check_replica=False).close()
+        FinAdvisorEnv(tasks=HANDWRITTEN, replica=replica_path)
+    FinAdvisorEnv(tasks=HANDWRITTEN, replica=replica_path, check_replica=False).close()
 
 
 def _trajectories():
@@ -309,9 +309,9 @@ def test_in_process_and_http_backends_give_identical_observations_and_rewards():
     from mock_apis.app import create_app, serve_in_thread
     from envs.replica import default_replica
 
-    local = FinAdvisorEnv()
+    local = FinAdvisorEnv(tasks=HANDWRITTEN)
     with serve_in_thread(create_app(default_replica(), "tok")) as url:
-        remote = FinAdvisorEnv(backend="http", base_url=url, token="tok")
+        remote = FinAdvisorEnv(tasks=HANDWRITTEN, backend="http", base_url=url, token="tok")
         compared = 0
         for task_id, actions in _trajectories():
             a = run_episode(local, task_id, actions)

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from envs import FinAdvisorEnv
-from envs.tasks import load_tasks
+from envs.tasks import HANDWRITTEN, load_tasks
 
-TASK = load_tasks()[0]
-ENV = FinAdvisorEnv(max_steps=10_000)
+TASK = load_tasks(HANDWRITTEN)[0]
+ENV = FinAdvisorEnv(tasks=HANDWRITTEN, max_steps=10_000)
 ENV.reset(seed=0, options={"task_id": TASK.task_id})
 
 json_values = st.recursive(
