@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from mock_apis.catalogue import ToolOutcome, call_tool
+from mock_apis.catalogue import ToolOutcome, call_tool, probe_tool
 from mock_apis.sandbox import Sandbox
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
@@ -56,13 +56,7 @@ class InProcessBackend:
         return call_tool(self.sandbox, name, arguments)
 
     def probe(self, name: Any, arguments: Any) -> ToolOutcome:
-        with self.sandbox.lock:
-            self.sandbox.con.execute("SAVEPOINT probe")
-            try:
-                return call_tool(self.sandbox, name, arguments)
-            finally:
-                self.sandbox.con.execute("ROLLBACK TO probe")
-                self.sandbox.con.execute("RELEASE probe")
+        return probe_tool(self.sandbox, name, arguments)
 
     def replica_meta(self) -> dict[str, str]:
         return dict(self.sandbox.meta)

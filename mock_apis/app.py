@@ -33,7 +33,6 @@ import contextlib
 import hmac
 import json
 import os
-import re
 import secrets
 import threading
 import time
@@ -52,7 +51,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_apis.catalogue import ERROR_CODES, ERROR_SCHEMA, ToolOutcome, ToolSpec, call_tool, catalogue
+from mock_apis.catalogue import ERROR_CODES, ERROR_SCHEMA, ToolOutcome, ToolSpec, call_tool, catalogue, probe_tool
 from mock_apis.sandbox import Sandbox
 
 TOKEN_ENV = "ADVISORGYM_API_TOKEN"
@@ -115,17 +114,6 @@ def outcome_response(outcome: ToolOutcome) -> Response:
 
 
 # --------------------------------------------------------------------------- sandboxes
-
-
-def probe_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
-    """Run a tool in the sandbox's current state and roll its writes back (as ``InProcessBackend.probe``)."""
-    with sandbox.lock:
-        sandbox.con.execute("SAVEPOINT probe")
-        try:
-            return call_tool(sandbox, name, arguments)
-        finally:
-            sandbox.con.execute("ROLLBACK TO probe")
-            sandbox.con.execute("RELEASE probe")
 
 
 class SessionGone(Exception):
@@ -280,23 +268,6 @@ class BearerAuthMiddleware:
 # --------------------------------------------------------------------------- the app
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(v) for v in value)
-    return False
-
-
 class ToolService:
     """The state behind one app: the catalogue snapshot, the stateless pool and the sessions."""
 
@@ -339,11 +310,6 @@ class ToolService:
         except (ValueError, RecursionError) as err:
             return error_response("invalid_arguments", f"request body is not valid JSON: {err}",
                                   details=[{"path": "$", "message": "malformed JSON"}])
-        if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(arguments):
-            # "\ud800" is legal JSON text but not Unicode: SQLite cannot bind it (the tool would fail)
-            return error_response("invalid_arguments", "request body has a string with an unpaired UTF-16 "
-                                                       "surrogate escape; strings must be valid Unicode",
-                                  details=[{"path": "$", "message": "unpaired surrogate"}])
         return arguments
 
     async def call(self, request: Request, name: str) -> Response:

@@ -174,3 +174,17 @@ def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
         return ToolOutcome(False, err.to_dict())
     except Exception as err:  # a tool bug must not take the episode or the service down
         return ToolOutcome(False, {"error": "internal_error", "message": f"{name} failed: {type(err).__name__}"})
+
+
+def probe_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
+    """Run a tool in the sandbox's current state, then undo its writes (a savepoint rolled back).
+
+    The reward uses this to execute a gold call in exactly the state the agent's call meets.
+    """
+    with sandbox.lock:
+        sandbox.con.execute("SAVEPOINT probe")
+        try:
+            return call_tool(sandbox, name, arguments)
+        finally:
+            sandbox.con.execute("ROLLBACK TO probe")
+            sandbox.con.execute("RELEASE probe")

@@ -80,20 +80,22 @@ def date_window(sb: Sandbox, start: str | None, end: str | None, default_days: i
     return start_iso, end_iso
 
 
-def resolve_fund(sb: Sandbox, ref: str) -> str:
-    code = sb.scalar("SELECT fund_code FROM funds WHERE fund_code = ? COLLATE NOCASE OR name = ? COLLATE NOCASE",
-                     (ref.strip(), ref.strip()))
+def _resolve(sb: Sandbox, table: str, code_column: str, ref: str, what: str) -> str:
+    """The code of the row whose code or name is ``ref`` (case-insensitive)."""
+    ref = ref.strip()
+    code = sb.scalar(f"SELECT {code_column} FROM {table} WHERE {code_column} = ? COLLATE NOCASE "
+                     "OR name = ? COLLATE NOCASE", (ref, ref))
     if code is None:
-        raise ToolError("not_found", f"no fund with code or name {ref!r}")
+        raise ToolError("not_found", f"no {what} with code or name {ref!r}")
     return code
+
+
+def resolve_fund(sb: Sandbox, ref: str) -> str:
+    return _resolve(sb, "funds", "fund_code", ref, "fund")
 
 
 def resolve_index(sb: Sandbox, ref: str) -> str:
-    code = sb.scalar("SELECT index_code FROM market_indices WHERE index_code = ? COLLATE NOCASE OR name = ? COLLATE NOCASE",
-                     (ref.strip(), ref.strip()))
-    if code is None:
-        raise ToolError("not_found", f"no market index with code or name {ref!r}")
-    return code
+    return _resolve(sb, "market_indices", "index_code", ref, "market index")
 
 
 def require(sb: Sandbox, table: str, column: str, value: str, what: str) -> dict[str, Any]:
