@@ -68,8 +68,8 @@ def serve(
 def eval_command(
     agent: str = typer.Option("oracle", "--agent", help="oracle, wrong_tool, hallucinated_tool, noisy_params, "
                                                        "redundant_calls, non_compliant, malformed_json, openai, hf."),
-    tasks: Path = typer.Option(None, "--tasks", help="Task suite (JSONL); default fixtures/tasks/suite.jsonl, "
-                                                     "or the handwritten fixtures while it does not exist."),
+    tasks: Path = typer.Option(None, "--tasks",
+                               help="Task suite (JSONL); default: the frozen 500-task suite fixtures/tasks/suite.jsonl."),
     out: Path = typer.Option(Path("report"), "--out", help="Output directory (resumed if it holds the same run)."),
     base_url: str = typer.Option(None, "--base-url", help="openai: the endpoint, e.g. http://127.0.0.1:8000/v1."),
     model: str = typer.Option(None, "--model", help="openai: the model name to request."),
