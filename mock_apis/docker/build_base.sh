@@ -47,7 +47,8 @@ apt_mirror() {
 command -v docker >/dev/null || die "docker CLI not found (mock_apis/docker/build.sh installs docker.io)"
 docker info >/dev/null 2>&1 || die "the Docker daemon is not reachable (mock_apis/docker/build.sh starts one)"
 
-if [[ "${FORCE:-0}" != 1 ]] && docker image inspect "$TAG" >/dev/null 2>&1; then
+OLD_ID="$(docker image inspect --format '{{.Id}}' "$TAG" 2>/dev/null || true)"
+if [[ "${FORCE:-0}" != 1 && -n "$OLD_ID" ]]; then
     log "$TAG exists; skipping (FORCE=1 rebuilds it)"
     exit 0
 fi
@@ -105,4 +106,8 @@ tar --numeric-owner --xattrs -C "$ROOTFS" -c . | docker import \
 docker run --rm --network none "$TAG" /bin/sh -c \
     'python3 -m venv /tmp/v && /tmp/v/bin/pip --version >/dev/null && command -v tini useradd >/dev/null \
      && python3 -c "import sys; print(\"base ok: python\", sys.version.split()[0])"'
+# a rebuild leaves the previous base untagged: drop it unless something still uses it
+if [[ -n "$OLD_ID" && "$OLD_ID" != "$(docker image inspect --format '{{.Id}}' "$TAG")" ]]; then
+    docker rmi "$OLD_ID" >/dev/null 2>&1 || true
+fi
 log "$TAG built in $((SECONDS - started))s"

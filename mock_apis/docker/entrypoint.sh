@@ -1,14 +1,24 @@
 #!/bin/sh
-# Container entrypoint: make sure the replica exists, then run the given advisorgym command.
-#   REPLICA (default /data/replica.sqlite), REPLICA_SEED (0), REPLICA_SCALE (the CLI default)
+# Container entrypoint.
+#   no arguments: serve the replica at $REPLICA on $ADVISORGYM_HOST:$ADVISORGYM_PORT
+#                 (defaults /data/replica.sqlite, 127.0.0.1, 8080), token from $ADVISORGYM_API_TOKEN
+#   arguments:    exec `advisorgym <arguments>`
+# Before `serve`, a missing $REPLICA is generated (REPLICA_SEED, default 0; REPLICA_SCALE,
+# default the CLI's), written under a temporary name first so a killed start leaves no half file.
 set -eu
 REPLICA="${REPLICA:-/data/replica.sqlite}"
-if [ ! -f "$REPLICA" ]; then
-    echo "entrypoint: no replica at $REPLICA; generating one (seed ${REPLICA_SEED:-0})" >&2
+if [ "$#" -eq 0 ]; then
+    set -- serve --host "${ADVISORGYM_HOST:-127.0.0.1}" --port "${ADVISORGYM_PORT:-8080}" --replica "$REPLICA"
+fi
+if [ "$1" = serve ] && [ ! -f "$REPLICA" ]; then
+    echo "entrypoint: no replica at $REPLICA; generating one (seed ${REPLICA_SEED:-0}, scale ${REPLICA_SCALE:-default})" >&2
+    tmp="$REPLICA.partial.$$"
+    rm -f "$tmp"
     if [ -n "${REPLICA_SCALE:-}" ]; then
-        advisorgym replica generate --out "$REPLICA" --seed "${REPLICA_SEED:-0}" --scale "$REPLICA_SCALE"
+        advisorgym replica generate --out "$tmp" --seed "${REPLICA_SEED:-0}" --scale "$REPLICA_SCALE" >&2
     else
-        advisorgym replica generate --out "$REPLICA" --seed "${REPLICA_SEED:-0}"
+        advisorgym replica generate --out "$tmp" --seed "${REPLICA_SEED:-0}" >&2
     fi
+    mv -f "$tmp" "$REPLICA"
 fi
 exec advisorgym "$@"
