@@ -131,7 +131,7 @@ class _Episode:
 
 
 class FinAdvisorEnv(gym.Env[str, str]):
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
