@@ -32,7 +32,7 @@ import gymnasium as gym
 import orjson
 from gymnasium import spaces
 
-from envs.actions import ParsedAction, ToolCall, parse_action
+from envs.actions import ToolCall, parse_action
 from envs.backends import Backend, InProcessBackend
 from envs.compliance import ComplianceChecker, default_checker
 from envs.replica import default_replica
@@ -241,7 +241,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         reward = 0.0
         if terminated or truncated:
             ep.done = True
-            info["reward"] = self._final_reward(ep, parsed)
+            info["reward"] = self._final_reward(ep)
             reward = info["reward"]["total"]
         return orjson.dumps(payload).decode(), reward, terminated, truncated, info
 
@@ -270,30 +270,30 @@ class FinAdvisorEnv(gym.Env[str, str]):
         if fault == "latency":
             signal["fault"] = "latency"
             time.sleep(ep.faults.latency_s)
-        gold_outcomes = self._probe_gold(ep, call) if known else {}
+        gold_runs = self._probe_gold(ep, call) if known else {}
         outcome = self.backend.call(call.name, call.arguments)
         accuracy = {i: parameter_accuracy(call.arguments, ep.task.gold_calls[i].arguments, outcome.payload,
-                                          gold.payload, executed=gold.ok and outcome.ok)
-                    for i, gold in gold_outcomes.items()}
-        accuracy.update({i: 1.0 for i, g in enumerate(ep.task.gold_calls)
-                         if g.name == call.name and i not in gold_outcomes and g.arguments == call.arguments})
+                                          gold.payload if gold else None,
+                                          executed=gold is not None and gold.ok and outcome.ok)
+                    for i, gold in gold_runs.items()}
         signal.update(outcome="ok" if outcome.ok else "error", error=outcome.error,
                       param_accuracy=max(accuracy.values()) if accuracy else None)
         ep.calls.append(CallRecord(call.name, call.arguments, known, outcome.ok, outcome.error, accuracy))
         ep.observations.append(outcome.payload)
         return outcome.payload
 
-    def _probe_gold(self, ep: _Episode, call: ToolCall) -> dict[int, ToolOutcome]:
-        """Gold calls of the same tool, executed in the current state, where arguments differ."""
-        return {i: self.backend.probe(g.name, g.arguments) for i, g in enumerate(ep.task.gold_calls)
-                if g.name == call.name and g.arguments != call.arguments}
+    def _probe_gold(self, ep: _Episode, call: ToolCall) -> dict[int, ToolOutcome | None]:
+        """Each gold call of the same tool, executed in the current state; None where the
+        arguments are identical (nothing to execute: they score 1)."""
+        return {i: self.backend.probe(g.name, g.arguments) if g.arguments != call.arguments else None
+                for i, g in enumerate(ep.task.gold_calls) if g.name == call.name}
 
     def _draw_fault(self, ep: _Episode) -> str | None:
         if ep.faults.rate <= 0.0 or ep.rng.random() >= ep.faults.rate:
             return None
         return ep.rng.choice(ep.faults.kinds)
 
-    def _final_reward(self, ep: _Episode, parsed: ParsedAction) -> dict[str, Any]:
+    def _final_reward(self, ep: _Episode) -> dict[str, Any]:
         task = ep.task
         subjects = task.compliance.subject_client_ids
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,

@@ -143,12 +143,13 @@ def param_score(calls: Sequence[CallRecord], gold: Sequence[GoldCall],
     """
     if not gold:
         return 1.0
-    called = {c.name for c in counted_calls(calls)}
+    counted = counted_calls(calls)
+    called = {c.name for c in counted}
     total = weight_sum = 0.0
     for i, g in enumerate(gold):
         if g.name not in called:
             continue
-        best = max((c.gold_accuracy.get(i, 0.0) for c in counted_calls(calls) if c.name == g.name), default=0.0)
+        best = max((c.gold_accuracy.get(i, 0.0) for c in counted if c.name == g.name), default=0.0)
         w = weights.get(g.name, 1.0) if weights else 1.0
         total += w * best
         weight_sum += w
@@ -161,7 +162,7 @@ def efficiency_score(n_calls: int, optimal: int) -> float:
 
 def iou_scores(calls: Sequence[CallRecord], gold: Sequence[GoldCall]) -> dict[str, float]:
     """The enterprise guide's r_name (name-set IoU), r_param (key-set IoU) and r_value."""
-    predicted = [c for c in counted_calls(calls)]
+    predicted = counted_calls(calls)
     names_p = {c.name for c in predicted if isinstance(c.name, str)}
     names_g = {g.name for g in gold}
     union = names_p | names_g
