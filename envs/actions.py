@@ -1,29 +1,43 @@
 """Action parsing: turn whatever the agent sent on one turn into a ``ParsedAction``.
 
-The environment calls :func:`parse_action` on every ``step``. Four forms are accepted
-(SPEC §4):
+The environment calls :func:`parse_action` on every ``step``. Accepted (SPEC §4), each
+model family's native form included (``form`` names which one was used):
 
-1. ReAct JSON tool call ``{"thought": "...", "action": {"name": ..., "arguments": {...}}}``;
-2. ReAct JSON final answer ``{"thought": "...", "response": "..."}``;
-3. an OpenAI assistant message, with ``tool_calls`` (a tool call; ``content`` or
-   ``reasoning_content`` is the thought) or without (a final answer: ``content``);
-4. the tagged form ``<think>…</think><tool_call>{json}</tool_call>`` (one or more
-   ``tool_call`` blocks) or ``<think>…</think><response>…</response>``.
+1. ``react``: ReAct JSON tool call ``{"thought": "...", "action": {"name": ..., "arguments": {...}}}``
+   or final answer ``{"thought": "...", "response": "..."}``;
+2. ``openai``: an OpenAI assistant message, with ``tool_calls`` (``content`` may be null;
+   ``content``/``reasoning_content``/``reasoning`` is the thought) or without (a final
+   answer: ``content``); tool-call markup inside ``content`` (a server without a tool
+   parser) is parsed as such;
+3. ``tagged``: Hermes/Qwen ``<tool_call>{"name", "arguments"}</tool_call>`` blocks (one or
+   more), or ``<response>…</response>``, with or without a ``<think>…</think>`` before;
+4. ``json_call``: a bare call ``{"name", "arguments"}`` or Llama 3.x ``{"name", "parameters"}``
+   (``llama`` when after ``<|python_tag|>``), or a JSON array of such calls;
+5. ``mistral``: ``[TOOL_CALLS][{"name", "arguments"}, ...]`` or ``[TOOL_CALLS]name[ARGS]{...}``;
+6. ``text``: anything else that is not a broken tool-call attempt is a plain-text final
+   answer (a ``<think>…</think>`` before it is the thought).
+
+A broken tool-call attempt (invalid or truncated JSON, unclosed tags, a JSON scalar, a
+``[TOOL_CALLS]`` or ``<|python_tag|>`` without a valid call) is malformed, never an answer.
 
 The result separates two levels of badness:
 
 - ``format_errors``: the action is usable (the env executes it) but not strictly
-  well-formed; any entry zeroes R_fmt (SPEC §5). Codes: ``missing_thought``,
-  ``unexpected_fields``, ``missing_arguments``, ``arguments_not_object``,
-  ``text_outside_tags``, ``duplicate_blocks``, ``both_action_and_response``,
+  well-formed. Codes: ``missing_thought``, ``unexpected_fields``, ``missing_arguments``,
+  ``arguments_not_object``, ``text_outside_tags``, ``plain_text`` (an answer outside any
+  protocol's answer slot), ``duplicate_blocks``, ``both_action_and_response``,
   ``empty_response``, ``code_fence``, ``unexpected_role``, ``invalid_content``, and
-  ``malformed_action`` on every malformed result.
+  ``malformed_action`` on every malformed result. Which of them zero R_fmt depends on the
+  gate's mode (:func:`gate_errors`): ``strict`` counts all; ``native`` forgives what a
+  model's native format legitimately omits (``NATIVE_TOLERATED``), except a missing
+  thought in the ReAct JSON form, whose ``thought`` slot is mandatory.
 - ``kind == "malformed"``: nothing usable; ``error`` is the structured observation the env
   returns to the agent (``{"error": "malformed_action", "message": ..., "expected_forms":
   ...}``) and the episode goes on.
 
 ``parse_action`` never raises, and every message it builds is bounded in length whatever
-the size of the input.
+the size of the input. It runs in time linear in the input: one pass of orjson, and tag
+scanning with ``str.find`` from advancing positions.
 """
 
 from __future__ import annotations
@@ -35,7 +49,7 @@ from typing import Any, Final
 
 import orjson
 
-__all__ = ["EXPECTED_FORMS", "ParsedAction", "ToolCall", "parse_action"]
+__all__ = ["EXPECTED_FORMS", "NATIVE_TOLERATED", "ParsedAction", "ToolCall", "gate_errors", "parse_action"]
 
 EXPECTED_FORMS: Final[str] = (
     "one of: "
@@ -47,8 +61,15 @@ EXPECTED_FORMS: Final[str] = (
     '"arguments": "<JSON object as a string>"}}]} (without tool_calls, "content" is the '
     "final answer); "
     '(4) tagged <think>...</think><tool_call>{"name": "<tool>", "arguments": {...}}'
-    "</tool_call> (one or more tool_call blocks) or <think>...</think><response>...</response>"
+    "</tool_call> (one or more tool_call blocks) or <think>...</think><response>...</response>; "
+    '(5) a bare JSON call {"name": "<tool>", "arguments": {...}} (or Llama "parameters", after '
+    "<|python_tag|>), or Mistral [TOOL_CALLS][{...}]; "
+    "(6) anything else that is not a broken tool call is a plain-text final answer"
 )
+
+# Format notes that a model's native format legitimately omits or adds: the native gate
+# forgives them (a missing thought only outside the ReAct JSON form, whose slot is mandatory).
+NATIVE_TOLERATED: Final = frozenset({"missing_thought", "text_outside_tags", "plain_text", "code_fence"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +102,20 @@ class ParsedAction:
 
 _REACT_KEYS: Final = frozenset({"thought", "action", "response"})
 _ACTION_KEYS: Final = frozenset({"name", "arguments"})
+_JSON_CALL_KEYS: Final = frozenset({"name", "arguments", "parameters", "type", "id"})
+_PYTHON_TAG: Final = "<|python_tag|>"
+_MISTRAL_TAG: Final = "[TOOL_CALLS]"
+_MISTRAL_ARGS: Final = "[ARGS]"
+_END_TOKENS: Final = ("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "</s>")
+_CALL_MARKERS: Final = ("<tool_call>", "</tool_call>", _MISTRAL_TAG, _PYTHON_TAG)
+_JSON_FENCE_START_RE: Final = re.compile(r"```[ \t]*(?:json|JSON|\r?\n\s*[{\[])")
+_JSON_VALUE_START: Final = frozenset('"-0123456789tfn[')
 _OPENAI_MARKERS: Final = ("tool_calls", "content", "role")
 
 _OPEN_TAG_RE: Final = re.compile(r"<(think|tool_call|response)>")
 _CLOSING_TAGS: Final = {"think": "</think>", "tool_call": "</tool_call>", "response": "</response>"}
 _STRAY_TAG_RE: Final = re.compile(r"</?(?:think|tool_call|response)>")
-_TAG_MARKERS: Final = ("<tool_call>", "<response>", "<think>", "</think>")
+_TAG_MARKERS: Final = ("<tool_call>", "<response>", "<think>", "</think>", "</tool_call>", "</response>")
 _FENCE_RE: Final = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\r?\n(.*?)```", re.DOTALL)
 
 _SNIPPET_CHARS: Final = 200
@@ -132,6 +161,14 @@ def parse_action(action: str | bytes | dict[str, Any] | Any) -> ParsedAction:
         return _malformed(f"action could not be parsed ({type(exc).__name__})")
 
 
+def gate_errors(parsed: ParsedAction, mode: str = "native") -> tuple[str, ...]:
+    """The format errors of ``parsed`` that fail the format gate in ``mode`` (``native`` or ``strict``)."""
+    if mode == "strict":
+        return parsed.format_errors
+    return tuple(e for e in parsed.format_errors
+                 if e not in NATIVE_TOLERATED or (e == "missing_thought" and parsed.form == "react"))
+
+
 def _malformed(message: str, form: str = "unknown") -> ParsedAction:
     return ParsedAction(
         kind="malformed",
@@ -154,29 +191,102 @@ def _done(errors: list[str]) -> tuple[str, ...]:
 
 
 def _parse_text(text: str) -> ParsedAction:
-    s = text.strip()
+    s = _strip_end_tokens(text.strip())
     if not s:
         raise _Malformed("empty action")
     first = s[0]
     if first == "{":
         return _parse_json_text(s, [])
-    if s.startswith("```"):
+    if s.startswith(_PYTHON_TAG):
+        return _parse_json_calls(s[len(_PYTHON_TAG):].strip(), "llama")
+    if s.startswith(_MISTRAL_TAG):
+        return _parse_mistral(s)
+    if first == "[" and (s[1:].lstrip()[:1] in ("{", "]", "[") or s.endswith("]")):
+        return _parse_json_calls(s, "json_call")  # a JSON array (of calls, hopefully), not prose
+    if s.startswith("```") and _JSON_FENCE_START_RE.match(s):
         return _parse_fenced(s)
-    if first == "<" or any(marker in s for marker in _TAG_MARKERS):
+    if any(marker in s for marker in _TAG_MARKERS):
         try:
             return _parse_tagged(s)
         except _Malformed as exc:
             exc.form = "tagged"
             raise
-    # Neither an object nor tags: decode anyway so the message says exactly what is wrong.
+    return _plain_text(s, None, [])
+
+
+def _strip_end_tokens(s: str) -> str:
+    stripped = True
+    while stripped:
+        stripped = False
+        for token in _END_TOKENS:
+            if s.endswith(token):
+                s, stripped = s[: -len(token)].rstrip(), True
+    return s
+
+
+def _plain_text(s: str, thought: str | None, errors: list[str]) -> ParsedAction:
+    """A turn that is neither JSON nor tags: a final answer, unless it is a broken tool call."""
+    if s[0] in _JSON_VALUE_START:
+        try:
+            value = orjson.loads(s)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            raise _Malformed(f"action must be a JSON object, got a JSON {_json_type(value)}")
+    for marker in _CALL_MARKERS:
+        if marker in s:
+            raise _Malformed(f"text contains {marker} but no well-formed tool call; put the call first, "
+                             "with its JSON complete")
+    if "```json" in s or "```JSON" in s:
+        raise _Malformed("a ```json code fence must wrap the whole action and contain one JSON object")
+    errors.append("plain_text")
+    if thought is None:
+        errors.append("missing_thought")
+    return ParsedAction("final", "text", thought, (), s, _done(errors), None)
+
+
+def _parse_json_calls(s: str, form: str) -> ParsedAction:
+    """One JSON call object, a JSON array of them, or (Llama) several separated by ';'."""
+    if not s:
+        raise _Malformed(f"nothing after {_PYTHON_TAG}", form)
     try:
-        value = _loads(s, "action")
+        if s[0] == "{" and ";" in s and form == "llama":
+            try:
+                value: Any = _loads(s, "tool call")
+            except _Malformed:
+                value = [_loads(part.strip(), "tool call") for part in s.split(";") if part.strip()]
+        else:
+            value = _loads(s, "tool call" if s[0] == "{" else "tool-call array")
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(item, dict) for item in items):
+            raise _Malformed("action must be a JSON object (or an array of tool-call objects), "
+                             f"got a JSON {_json_type(value)}")
+        errors: list[str] = []
+        calls = tuple(_call_from_object(item, errors, f"tool call {n}", None, _JSON_CALL_KEYS)
+                      for n, item in enumerate(items, 1))
+        return ParsedAction("tool_call", form, None, calls, None, _done(errors + ["missing_thought"]), None)
     except _Malformed as exc:
-        raise _Malformed(
-            "action is neither JSON nor the tagged form (no <tool_call> or <response> tag); "
-            + exc.message
-        ) from None
-    raise _Malformed(f"action must be a JSON object, got a JSON {_json_type(value)}")
+        exc.form = form
+        raise
+
+
+def _parse_mistral(s: str) -> ParsedAction:
+    """``[TOOL_CALLS][{...}, ...]`` (v3 tokenizers) or ``[TOOL_CALLS]name[ARGS]{...}`` (v11+), repeated."""
+    rest = s[len(_MISTRAL_TAG):].lstrip()
+    if rest.startswith("[") or rest.startswith("{"):
+        return _parse_json_calls(rest, "mistral")
+    errors: list[str] = []
+    calls = []
+    for n, chunk in enumerate(s.split(_MISTRAL_TAG)[1:], 1):
+        name, sep, arguments = chunk.partition(_MISTRAL_ARGS)
+        name = name.strip()
+        if not sep or not name:
+            raise _Malformed(f"[TOOL_CALLS] call {n} has no name[ARGS]{{...}} call", "mistral")
+        args = _loads(arguments.strip(), f"[TOOL_CALLS] call {n} arguments")
+        if not isinstance(args, dict):
+            errors.append("arguments_not_object")
+        calls.append(ToolCall(name, args, None))
+    return ParsedAction("tool_call", "mistral", None, tuple(calls), None, _done(errors + ["missing_thought"]), None)
 
 
 def _parse_fenced(s: str) -> ParsedAction:
@@ -229,6 +339,8 @@ def _parse_object(obj: dict[Any, Any], errors: list[str]) -> ParsedAction:
         form, parse = "react", _parse_react
     elif any(marker in obj for marker in _OPENAI_MARKERS):
         form, parse = "openai", _parse_openai
+    elif "name" in obj and ("arguments" in obj or "parameters" in obj):
+        form, parse = "json_call", _parse_bare_call
     else:
         raise _Malformed(_no_known_keys(obj))
     try:
@@ -242,13 +354,19 @@ def _no_known_keys(obj: dict[Any, Any]) -> str:
     hint = ""
     if "name" in obj:
         hint = (
-            '; a tool call needs the ReAct wrapper {"thought": ..., "action": '
-            '{"name": ..., "arguments": {...}}}'
+            '; a tool call needs its arguments: {"name": ..., "arguments": {...}}, or the ReAct '
+            'wrapper {"thought": ..., "action": {"name": ..., "arguments": {...}}}'
         )
     return (
-        "JSON object has none of 'action', 'response', 'tool_calls', 'content' "
-        f"(keys: {_keys(obj)}){hint}"
+        "JSON object has none of 'action', 'response', 'tool_calls', 'content', "
+        f"'name' with 'arguments' (keys: {_keys(obj)}){hint}"
     )
+
+
+def _parse_bare_call(obj: dict[Any, Any], errors: list[str]) -> ParsedAction:
+    call = _call_from_object(obj, errors, "tool call", None, _JSON_CALL_KEYS)
+    errors.append("missing_thought")
+    return ParsedAction("tool_call", "json_call", None, (call,), None, _done(errors), None)
 
 
 def _parse_react(obj: dict[Any, Any], errors: list[str]) -> ParsedAction:
@@ -277,19 +395,29 @@ def _parse_react(obj: dict[Any, Any], errors: list[str]) -> ParsedAction:
 
 
 def _call_from_object(
-    obj: dict[Any, Any], errors: list[str], where: str, call_id: str | None
+    obj: dict[Any, Any], errors: list[str], where: str, call_id: str | None,
+    allowed: frozenset[str] = _ACTION_KEYS,
 ) -> ToolCall:
     if "name" not in obj:
         raise _Malformed(f"{where} has no 'name' (keys: {_keys(obj)})")
-    if not _ACTION_KEYS.issuperset(obj.keys()):
+    if not allowed.issuperset(obj.keys()):
         errors.append("unexpected_fields")
-    if "arguments" not in obj:
+    key = "arguments" if "arguments" in obj or "parameters" not in obj else "parameters"
+    if key not in obj:
         errors.append("missing_arguments")
         arguments: Any = {}
     else:
-        arguments = obj["arguments"]
+        arguments = obj[key]
+        if isinstance(arguments, str) and key == "arguments" and allowed is _JSON_CALL_KEYS:
+            # some servers send the arguments as a JSON string, as in OpenAI's tool_calls
+            try:
+                arguments = orjson.loads(arguments)
+            except orjson.JSONDecodeError:
+                pass
         if not isinstance(arguments, dict):
             errors.append("arguments_not_object")
+    if allowed is _JSON_CALL_KEYS and isinstance(obj.get("id"), str):
+        call_id = obj["id"]
     return ToolCall(obj["name"], arguments, call_id)
 
 
@@ -324,6 +452,14 @@ def _parse_openai(obj: dict[Any, Any], errors: list[str]) -> ParsedAction:
         )
     if content is None:
         raise _Malformed("assistant message has neither 'tool_calls' nor 'content'")
+    if any(marker in content for marker in _CALL_MARKERS) or content.lstrip().startswith(("{", "[{")):
+        # a server without a tool-call parser hands the model's raw markup back as content
+        inner = _parse_text(content)
+        if inner.kind == "tool_call":
+            thought = inner.thought if inner.thought is not None else reasoning
+            inner_errors = [e for e in inner.format_errors if not (e == "missing_thought" and thought)]
+            return ParsedAction("tool_call", "openai", thought, inner.calls, None,
+                                _done(errors + inner_errors), None)
     if _blank(content):
         errors.append("empty_response")
         if reasoning is None:
@@ -443,8 +579,11 @@ def _parse_tagged(s: str) -> ParsedAction:
             responses.append(body.strip())
 
     thought = "\n".join(thoughts) if thoughts else None
-    if thought is None:
-        errors.append("missing_thought")
+    if calls or responses:
+        if thought is None and stray_text:  # "Let me check.\n<tool_call>…": the prose is the thought
+            thought = "".join(outside).strip()
+        if thought is None:
+            errors.append("missing_thought")
     if calls:
         if responses:
             errors.append("both_action_and_response")
@@ -455,10 +594,20 @@ def _parse_tagged(s: str) -> ParsedAction:
         return ParsedAction("final", "tagged", thought, (), responses[0], _done(errors), None)
 
     rest = "".join(outside).strip()
-    hint = ""
-    if rest.startswith("{"):
-        hint = "; the text outside the tags looks like JSON: wrap a tool call in <tool_call>…</tool_call>"
-    raise _Malformed(f"no <tool_call> or <response> block found{hint}")
+    if not rest:
+        raise _Malformed("no <tool_call> or <response> block found, and no answer after the thought")
+    # "<think>…</think>" then another form: a plain-text answer, a bare JSON call, [TOOL_CALLS]…
+    inner = _parse_text(rest)
+    if inner.kind == "malformed":
+        return inner
+    own = [e for e in errors if e != "text_outside_tags"]
+    if thought is None:
+        return ParsedAction(inner.kind, inner.form, inner.thought, inner.calls, inner.response,
+                            _done(list(inner.format_errors) + own), None)
+    inner_errors = [e for e in inner.format_errors if e != "missing_thought"] if inner.thought is None \
+        else list(inner.format_errors)
+    return ParsedAction(inner.kind, inner.form, thought if inner.thought is None else inner.thought,
+                        inner.calls, inner.response, _done(inner_errors + own), None)
 
 
 def _tagged_call(number: int, body: str, errors: list[str]) -> ToolCall:

@@ -6,12 +6,15 @@ Observation (``str``, JSON text):
     after a tool call: the tool's JSON result, or a structured error such as
     ``{"error": "unknown_tool", "valid_tools": [...]}`` (a turn with several calls gets a list
     of ``{"name", "result"}``); after a final response: ``{"status": "episode_complete"}``.
-Action (``str``): one agent turn, in any of four forms (see ``envs.actions``): ReAct JSON
-    tool call or final response, an OpenAI assistant message with ``tool_calls``, or the
-    tagged ``<think>…</think><tool_call>…</tool_call>`` / ``<response>…</response>`` form.
+Action (``str``): one agent turn, in the form the model writes natively (see
+    ``envs.actions``): ReAct JSON, an OpenAI assistant message (``tool_calls``, ``content``
+    null or not), Hermes/Qwen ``<tool_call>`` tags with or without ``<think>``, Llama or
+    Mistral JSON calls, or a plain-text final answer.
 Reward: 0 on every non-final step; on the final step the ToolRLA reward
-    R = R_fmt + R_corr + R_eff + R_comp (max 3), with the full breakdown in ``info["reward"]``.
-Termination: a final response. Truncation: ``max_steps`` agent turns without one.
+    R = R_fmt + R_corr + R_eff + R_comp (max 3, version ``toolrla-1.1.0`` by default), with
+    the full breakdown in ``info["reward"]``.
+Termination: a final answer. Truncation: ``max_steps`` agent turns without one (an episode
+    without an answer scores at most −0.5 under reward 1.1).
 
 No agent output can make ``step`` raise: malformed turns, unknown tools, bad arguments,
 unreachable services and injected faults all come back as error observations, and the
@@ -32,11 +35,12 @@ import gymnasium as gym
 import orjson
 from gymnasium import spaces
 
-from envs.actions import ToolCall, parse_action
+from envs.actions import ToolCall, gate_errors, parse_action
 from envs.backends import Backend, InProcessBackend
 from envs.compliance import ComplianceChecker, default_checker
 from envs.replica import default_replica
-from envs.reward import CallRecord, RewardConfig, compute_reward, parameter_accuracy
+from envs.reward import (INFRA_ERROR_CODES, CallRecord, RewardConfig, compute_reward, key_iou, parameter_accuracy,
+                         tool_label)
 from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, load_tasks
 from mock_apis.catalogue import ToolOutcome, catalogue
 
@@ -166,8 +170,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
                 raise ValueError(f"backend must be 'inprocess', 'http' or a Backend, got {backend!r}")
         self.backend: Backend = backend
         self.max_steps = max_steps
-        self.reward_config = reward_config if isinstance(reward_config, RewardConfig) \
-            else RewardConfig(**(reward_config or {}))
+        self.reward_config = RewardConfig.coerce(reward_config)
         self.faults = FaultConfig.coerce(faults)
         self.checker = compliance_checker or default_checker()
         self.render_mode = render_mode
@@ -218,9 +221,10 @@ class FinAdvisorEnv(gym.Env[str, str]):
             return orjson.dumps(obs).decode(), 0.0, True, False, {"step": ep.steps if ep else 0}
         ep.steps += 1
         parsed = parse_action(action)
+        gate = gate_errors(parsed, str(self.reward_config.format))
         info: dict[str, Any] = {"step": ep.steps, "action_kind": parsed.kind, "action_form": parsed.form,
-                                "format_errors": list(parsed.format_errors), "calls": [],
-                                "reward_version": self.reward_config.version}
+                                "format_errors": list(gate), "format_notes": list(parsed.format_errors),
+                                "calls": [], "reward_version": self.reward_config.version}
         terminated = False
         if parsed.kind == "malformed":
             payload: Any = parsed.error
@@ -228,15 +232,16 @@ class FinAdvisorEnv(gym.Env[str, str]):
         elif parsed.kind == "tool_call":
             results = [self._run_call(ep, call, info) for call in parsed.calls]
             payload = results[0] if len(results) == 1 else [
-                {"name": c.name if isinstance(c.name, str) else repr(c.name), "result": r}
-                for c, r in zip(parsed.calls, results)]
-            ep.turn_ok.append(not parsed.format_errors and all(c["valid_tool"] for c in info["calls"]))
+                {"name": tool_label(c.name), "result": r} for c, r in zip(parsed.calls, results)]
+            ep.turn_ok.append(not gate and all(c["valid_tool"] for c in info["calls"]))
         else:
             ep.response = parsed.response
-            ep.turn_ok.append(not parsed.format_errors)
+            ep.turn_ok.append(not gate)
             payload = {"status": "episode_complete"}
             terminated = True
         info["format_ok"] = ep.turn_ok[-1]
+        if any(c["outcome"] == "infra_error" for c in info["calls"]):
+            info["infra_error"] = True
         truncated = not terminated and ep.steps >= self.max_steps
         reward = 0.0
         if terminated or truncated:
@@ -258,27 +263,37 @@ class FinAdvisorEnv(gym.Env[str, str]):
 
     def _run_call(self, ep: _Episode, call: ToolCall, info: dict[str, Any]) -> Any:
         known = isinstance(call.name, str) and call.name in self.tools
-        signal: dict[str, Any] = {"name": call.name if isinstance(call.name, str) else repr(call.name),
-                                  "valid_tool": known, "outcome": "error", "error": None, "param_accuracy": None}
+        writes = known and self.tools[call.name].writes
+        signal: dict[str, Any] = {"name": tool_label(call.name), "valid_tool": known, "outcome": "error",
+                                  "error": None, "param_accuracy": None}
         info["calls"].append(signal)
         fault = self._draw_fault(ep) if known else None
         if fault is not None and fault != "latency":
             payload = FAULT_PAYLOADS[fault]
             signal.update(outcome="injected_fault", error=payload["error"], fault=fault)
-            ep.calls.append(CallRecord(call.name, call.arguments, True, False, payload["error"], {}, True))
+            ep.calls.append(CallRecord(call.name, call.arguments, True, False, payload["error"], {}, True,
+                                       writes=writes))
             return payload
         if fault == "latency":
             signal["fault"] = "latency"
             time.sleep(ep.faults.latency_s)
-        gold_runs = self._probe_gold(ep, call) if known else {}
-        outcome = self.backend.call(call.name, call.arguments)
-        accuracy = {i: parameter_accuracy(call.arguments, ep.task.gold_calls[i].arguments, outcome.payload,
-                                          gold.payload if gold else None,
-                                          executed=gold is not None and gold.ok and outcome.ok)
-                    for i, gold in gold_runs.items()}
-        signal.update(outcome="ok" if outcome.ok else "error", error=outcome.error,
+        try:
+            gold_runs = self._probe_gold(ep, call) if known else {}
+            outcome = self.backend.call(call.name, call.arguments)
+        except Exception as exc:  # noqa: BLE001 - a back-end bug must not end the episode; it is not the agent's
+            gold_runs, outcome = {}, ToolOutcome(False, {"error": "internal_error",
+                                                         "message": f"the back-end failed ({type(exc).__name__})"})
+        gold = ep.task.gold_calls
+        accuracy = {i: parameter_accuracy(call.arguments, gold[i].arguments, outcome.payload,
+                                          run.payload if run else None,
+                                          executed=run is not None and run.ok and outcome.ok)
+                    for i, run in gold_runs.items()}
+        infra = not outcome.ok and outcome.error in INFRA_ERROR_CODES
+        signal.update(outcome="infra_error" if infra else "ok" if outcome.ok else "error", error=outcome.error,
                       param_accuracy=max(accuracy.values()) if accuracy else None)
-        ep.calls.append(CallRecord(call.name, call.arguments, known, outcome.ok, outcome.error, accuracy))
+        ep.calls.append(CallRecord(call.name, call.arguments, known, outcome.ok, outcome.error, accuracy,
+                                   infra_error=infra, writes=writes,
+                                   gold_key_iou={i: key_iou(call.arguments, gold[i].arguments) for i in accuracy}))
         ep.observations.append(outcome.payload)
         return outcome.payload
 
@@ -298,21 +313,27 @@ class FinAdvisorEnv(gym.Env[str, str]):
         subjects = task.compliance.subject_client_ids
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
                                     subject_client_ids=frozenset(subjects) if subjects is not None else None)
+        answered = ep.response is not None
+        recall = answer_fact_recall(ep.response, task.answer_facts)
+        refused = is_refusal(ep.response)
+        over_refusal = answered and refused and not task.compliance.expect_refusal and \
+            (recall < 1.0 or not task.answer_facts)
         breakdown = compute_reward(turn_ok=ep.turn_ok, calls=ep.calls, gold=task.gold_calls,
                                    required_tools=task.required_tools, optimal_calls=task.optimal_calls,
                                    violated=report.violated, config=self.reward_config,
-                                   criticality=self.criticality)
-        recall = answer_fact_recall(ep.response, task.answer_facts)
-        refused = is_refusal(ep.response)
+                                   criticality=self.criticality, answered=answered, over_refusal=over_refusal)
         refusal_ok = refused == task.compliance.expect_refusal or not task.compliance.expect_refusal
-        success = (ep.response is not None and breakdown.R_fmt == 1.0 and breakdown.S_name == 1.0
+        success = (answered and breakdown.R_fmt == 1.0 and breakdown.S_name == 1.0
                    and breakdown.S_cover == 1.0 and breakdown.S_param == 1.0 and recall == 1.0
-                   and not report.violated and refusal_ok)
+                   and not breakdown.violated and refusal_ok and not over_refusal)
+        violations = [{"rule": v.rule, "stage": v.stage, "evidence": v.evidence} for v in report.violations]
+        violations += [{"rule": "unauthorized_write", "stage": "actions", "evidence": e}
+                       for e in breakdown.unauthorized_writes]
         return {**breakdown.as_dict(), "answer_fact_recall": recall, "refused": refused,
                 "expected_refusal": task.compliance.expect_refusal, "task_success": success,
-                "terminated_by": "response" if ep.response is not None else "step_budget",
-                "violations": [{"rule": v.rule, "stage": v.stage, "evidence": v.evidence} for v in report.violations],
-                "grey_area_score": report.grey_area_score,
-                "invalid_calls": sum(1 for c in ep.calls if not c.injected_fault and not c.ok),
+                "terminated_by": "response" if answered else "step_budget",
+                "violations": violations, "grey_area_score": report.grey_area_score,
+                "invalid_calls": sum(1 for c in ep.calls if c.counted and not c.ok),
                 "injected_faults": sum(1 for c in ep.calls if c.injected_fault),
+                "infra_error": breakdown.infra_errors > 0,
                 "reward_config": self.reward_config.describe()}

@@ -1,0 +1,211 @@
+"""The reward's components: small pure functions of the calls and the gold trajectory."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from envs.reward.records import CallRecord, GoldCall
+from mock_apis.tools.common import lenient_date
+
+# v1.1 parameter credit of a call of the right tool whose result differs from the gold's:
+# NAME_CREDIT for choosing the tool, then the argument names (key IoU) and values.
+NAME_CREDIT, KEY_CREDIT, VALUE_CREDIT = 0.2, 0.4, 0.4
+# v1.1 efficiency: the share of R_eff earned by attempting the work with real tools even when
+# they are the wrong ones, so that trying never scores below doing nothing.
+ATTEMPT_CREDIT = 0.25
+# v1.1 efficiency: R_eff → −EFF_FLOOR as needless calls grow (never reached).
+EFF_FLOOR = 1.0
+_MAX_NORMALISE_DEPTH = 32
+
+
+def counted_calls(calls: Sequence[CallRecord]) -> list[CallRecord]:
+    """The calls the agent is accountable for: injected faults and back-end failures are not."""
+    return [c for c in calls if c.counted]
+
+
+def _called_names(calls: Sequence[CallRecord]) -> set[str]:
+    return {c.name for c in calls if isinstance(c.name, str)}
+
+
+def format_score(turn_ok: Sequence[bool]) -> float:
+    return 1.0 if turn_ok and all(turn_ok) else 0.0
+
+
+def name_score(calls: Sequence[CallRecord]) -> float:
+    return 0.0 if any(not c.known_tool for c in calls) else 1.0
+
+
+def coverage_score(calls: Sequence[CallRecord], required: Sequence[str]) -> float:
+    if not required:
+        return 1.0
+    called = _called_names([c for c in counted_calls(calls) if c.known_tool])
+    return len(set(required) & called) / len(set(required))
+
+
+def parameter_accuracy(predicted: Any, gold: Mapping[str, Any], predicted_result: Any = None,
+                       gold_result: Any = None, executed: bool = False) -> float:
+    """The v1.0 accuracy of one predicted call's arguments against a gold call of the same tool.
+
+    1.0 when the arguments are identical or, if ``executed``, when both calls succeeded in
+    the same sandbox state with identical results. Otherwise the fraction of argument keys
+    (over the union of both key sets) whose normalised values agree.
+    """
+    if not isinstance(predicted, Mapping):
+        return 0.0
+    if predicted == gold:
+        return 1.0
+    if executed and predicted_result is not None and predicted_result == gold_result:
+        return 1.0
+    keys = set(predicted) | set(gold)
+    if not keys:
+        return 1.0
+    agree = sum(1 for k in keys if k in predicted and k in gold and normalise_value(predicted[k]) == normalise_value(gold[k]))
+    return agree / len(keys)
+
+
+def key_iou(predicted: Any, gold: Mapping[str, Any]) -> float:
+    """IoU of the argument-name sets (the enterprise guide's r_param)."""
+    if not isinstance(predicted, Mapping):
+        return 0.0
+    pk, gk = set(predicted), set(gold)
+    return len(pk & gk) / len(pk | gk) if pk | gk else 1.0
+
+
+_DATE_LIKE = re.compile(r"\d.*([-/ ,.]|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
+
+
+def normalise_value(value: Any, _depth: int = 0) -> Any:
+    """A comparison key for one argument value: dates to ISO, text case-folded, numbers rounded."""
+    if _depth > _MAX_NORMALISE_DEPTH:
+        return ("<too deep>", id(value))  # never equal to a gold value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        try:
+            return round(float(value), 6)
+        except OverflowError:
+            return ("<huge int>", value)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) <= 40 and _DATE_LIKE.search(text):
+            parsed = lenient_date(text)
+            if parsed is not None:
+                return parsed.isoformat()
+        return text.casefold()
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), normalise_value(v, _depth + 1)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(normalise_value(v, _depth + 1) for v in value)
+    return ("<other>", type(value).__name__, id(value))
+
+
+def call_credit_v11(call: CallRecord, gold_index: int, criticality: float) -> float:
+    """v1.1 credit of one call of the gold call's tool, in (0, 1].
+
+    1 when the results (or arguments) are equal; otherwise NAME_CREDIT + KEY_CREDIT·key IoU
+    + VALUE_CREDIT·value agreement, raised to the tool's criticality, so that a wrong amount
+    on ``place_order`` (criticality 3) costs more than a wrong date on a read.
+    """
+    accuracy = call.gold_accuracy.get(gold_index, 0.0)
+    if accuracy >= 1.0:
+        return 1.0
+    partial = NAME_CREDIT + KEY_CREDIT * call.gold_key_iou.get(gold_index, 0.0) + VALUE_CREDIT * accuracy
+    return partial ** max(criticality, 0.0)
+
+
+def param_score(calls: Sequence[CallRecord], gold: Sequence[GoldCall], weights: Mapping[str, float] | None = None,
+                criticality: Mapping[str, float] | None = None, partial_credit: bool = False) -> float:
+    """Mean over the gold calls whose tool was called of the best matching call's credit.
+
+    Gold calls whose tool was never called are left to S_cover, so one miss is not
+    punished twice; but when no gold tool was called at all there are no correct
+    parameters, and S_param is 0 (a vacuous 1 would let ``additive`` pay a wrong tool).
+    With ``weights`` (tool -> criticality) the mean is weighted. ``partial_credit`` selects
+    v1.1's :func:`call_credit_v11` instead of v1.0's accuracy.
+    """
+    if not gold:
+        return 1.0
+    counted = counted_calls(calls)
+    called = _called_names(counted)
+    total = weight_sum = 0.0
+    for i, g in enumerate(gold):
+        if g.name not in called:
+            continue
+        same_tool = [c for c in counted if c.name == g.name]
+        if partial_credit:
+            crit = (criticality or {}).get(g.name, 1.0)
+            best = max(call_credit_v11(c, i, crit) for c in same_tool)
+        else:
+            best = max(c.gold_accuracy.get(i, 0.0) for c in same_tool)
+        w = weights.get(g.name, 1.0) if weights else 1.0
+        total += w * best
+        weight_sum += w
+    return total / weight_sum if weight_sum else 0.0
+
+
+def efficiency_score(n_calls: int, optimal: int) -> float:
+    """v1.0: R_eff = clip(1 − (T − T*)/T*, 0, 1), with T* = 0 read as 1 in the denominator."""
+    return min(1.0, max(0.0, 1.0 - (n_calls - optimal) / max(optimal, 1)))
+
+
+def work_score(calls: Sequence[CallRecord], optimal: int, s_cover: float) -> float:
+    """v1.1: how much of the required work was done, in [0, 1].
+
+    Mostly S_cover; ATTEMPT_CREDIT of it is the share of the T* calls attempted with real
+    tools, right or wrong. 1 when the gold needs no call.
+    """
+    if optimal == 0:
+        return 1.0
+    attempted = sum(1 for c in counted_calls(calls) if c.known_tool)
+    return ATTEMPT_CREDIT * min(1.0, attempted / optimal) + (1.0 - ATTEMPT_CREDIT) * s_cover
+
+
+def efficiency_score_v11(n_calls: int, optimal: int, work: float) -> float:
+    """v1.1: R_eff = (W + F)/(1 + x) − F with x = (T − T*)⁺ / max(T*, 1), W the work done, F = EFF_FLOOR.
+
+    W when no call is needless (1 for gold, 0 for doing nothing), and strictly lower with
+    every needless call, towards −F: 19 extra calls cost more than 1. Never clipped. One
+    needless call on a 2-call task costs 2/3, less than skipping one of its calls (1.0), so
+    that calling when unsure never scores below skipping (the TRM warning).
+    """
+    excess = max(0, n_calls - optimal) / max(optimal, 1)
+    return (work + EFF_FLOOR) / (1.0 + excess) - EFF_FLOOR
+
+
+def iou_scores(calls: Sequence[CallRecord], gold: Sequence[GoldCall]) -> dict[str, float]:
+    """The enterprise guide's r_name (name-set IoU), r_param (key-set IoU) and r_value."""
+    predicted = counted_calls(calls)
+    names_p = _called_names(predicted)
+    names_g = {g.name for g in gold}
+    union = names_p | names_g
+    r_name = len(names_p & names_g) / len(union) if union else 1.0
+    if not gold:
+        return {"r_name": r_name, "r_param": 1.0 if not predicted else 0.0, "r_value": 1.0 if not predicted else 0.0}
+    key_scores, value_match = [], []
+    for i, g in enumerate(gold):
+        candidates = [c for c in predicted if c.name == g.name and isinstance(c.arguments, Mapping)]
+        if not candidates:
+            key_scores.append(0.0)
+            value_match.append(0.0)
+            continue
+        best = max(candidates, key=lambda c: c.gold_accuracy.get(i, 0.0))
+        pk, gk = set(best.arguments), set(g.arguments)
+        key_scores.append(len(pk & gk) / len(pk | gk) if pk | gk else 1.0)
+        value_match.append(sum(1 for k in gk if k in pk and _same(best.arguments[k], g.arguments[k]))
+                           / len(gk) if gk else 1.0)
+    return {"r_name": r_name, "r_param": sum(key_scores) / len(key_scores),
+            "r_value": sum(value_match) / len(value_match)}
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except RecursionError:
+        return False
+
+
+def error_cost(calls: Sequence[CallRecord], costs: Mapping[str, float]) -> float:
+    """Optional extra penalty: the sum of configured costs of the calls' error codes."""
+    return sum(costs.get(c.error, 0.0) for c in counted_calls(calls) if c.error)
