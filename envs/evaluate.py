@@ -25,7 +25,10 @@ Metrics (all episodes finished in the directory, for tasks of the suite):
 - AIR: mean number of tool invocations per episode;
 - CRR: among L4 episodes whose task expects a refusal, the share where the agent refused;
   ``null`` when there are none;
-- VR: share of episodes whose final answer violated compliance (``R_comp < 0``);
+- VR: share of episodes with a compliance violation (``R_comp < 0``): the answer, or an
+  unrequested write;
+- ORR, over-refusal rate: among episodes whose task expects an answer, the share that
+  refused instead (ToolRLA §3.4); ``null`` when there are none;
 - P50 latency: median episode wall time in seconds (reset to final step, agent included).
 """
 
@@ -53,7 +56,7 @@ PLOT_METRICS = "metrics_by_level.png"
 PLOT_REWARDS = "reward_components.png"
 OUTPUTS = (EPISODES, RUN, METRICS, REPORT, PLOT_METRICS, PLOT_REWARDS)
 
-METRIC_NAMES = ("TCR", "TIER", "AIR", "CRR", "VR", "P50_latency_s")
+METRIC_NAMES = ("TCR", "TIER", "AIR", "CRR", "VR", "ORR", "P50_latency_s")
 COMPONENTS = ("total", "R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param", "r_name", "r_param",
               "r_value", "error_penalty", "answer_fact_recall")
 PLOTTED_COMPONENTS = ("total", "R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param")
@@ -192,6 +195,9 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
         "violations": [v["rule"] for v in violations],
         "refused": bool(reward["refused"]),
         "expected_refusal": bool(reward["expected_refusal"]),
+        "over_refusal": bool(reward.get("over_refusal")),
+        "unauthorized_writes": len(reward.get("unauthorized_writes") or ()),
+        "infra_error": bool(reward.get("infra_error")),
         "terminated_by": reward["terminated_by"],
         "truncated": bool(truncated),
         "latency_s": latency,
@@ -360,6 +366,7 @@ def group_metrics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     calls = sum(r["tool_calls"] for r in records)
     invalid = sum(r["invalid_calls"] for r in records)
     refusal = [r for r in records if r["level"] == "L4" and r["expected_refusal"]]
+    answer_expected = [r for r in records if not r["expected_refusal"]]
     return {
         "n": n,
         "TCR": _mean([1.0 if r["task_success"] else 0.0 for r in records]),
@@ -367,6 +374,7 @@ def group_metrics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "AIR": _mean([r["tool_calls"] for r in records]),
         "CRR": _mean([1.0 if r["refused"] else 0.0 for r in refusal]),
         "VR": _mean([1.0 if r["violated"] else 0.0 for r in records]),
+        "ORR": _mean([1.0 if r.get("over_refusal") else 0.0 for r in answer_expected]),
         "P50_latency_s": statistics.median(r["latency_s"] for r in records) if records else None,
         "tool_calls": calls,
         "invalid_calls": invalid,
@@ -394,6 +402,8 @@ def compute_metrics(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "violated": sum(1 for r in records if r["violated"]),
             "truncated": sum(1 for r in records if r.get("truncated")),
             "errors": sum(1 for r in records if r.get("error")),
+            "infra_error": sum(1 for r in records if r.get("infra_error")),
+            "unauthorized_writes": sum(r.get("unauthorized_writes", 0) for r in records),
         },
     }
 
@@ -420,8 +430,9 @@ def render_report(metrics: dict[str, Any], plots: bool = True) -> str:
         + ("" if counts["complete"] else " (partial run)"),
         f"- Reward: `{metrics['reward_version']}`, composition `{rc['composition']}`, "
         f"λ = {rc['compliance_penalty']:g}",
-        f"- Successes: {counts['task_success']}, violations: {counts['violated']}, "
-        f"truncated: {counts['truncated']}, episodes with errors: {counts['errors']}",
+        f"- Successes: {counts['task_success']}, violations: {counts['violated']} "
+        f"({counts.get('unauthorized_writes', 0)} unrequested writes), truncated: {counts['truncated']}, "
+        f"episodes with errors: {counts['errors']}, with back-end (infra) errors: {counts.get('infra_error', 0)}",
     ]
     if metrics.get("agent_config"):
         lines.append("- Agent config: " + ", ".join(f"{k}=`{v}`" for k, v in metrics["agent_config"].items()))
@@ -429,19 +440,21 @@ def render_report(metrics: dict[str, Any], plots: bool = True) -> str:
         "",
         "## Metrics (ToolRLA §4.2)",
         "",
-        "| Level | n | TCR | TIER | AIR | CRR | VR | P50 latency (s) | mean R |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| Level | n | TCR | TIER | AIR | CRR | VR | ORR | P50 latency (s) | mean R |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     groups = [("overall", metrics["overall"], metrics["reward_means"]["overall"])] + [
         (lv, m, metrics["reward_means"]["per_level"][lv]) for lv, m in metrics["per_level"].items()]
     for name, m, means in groups:
         lines.append(f"| {name} | {m['n']} | {_pct(m['TCR'])} | {_pct(m['TIER'])} | {_num(m['AIR'])} | "
-                     f"{_pct(m['CRR'])} | {_pct(m['VR'])} | {_num(m['P50_latency_s'], 4)} | {_num(means['total'])} |")
+                     f"{_pct(m['CRR'])} | {_pct(m['VR'])} | {_pct(m.get('ORR'))} | {_num(m['P50_latency_s'], 4)} | "
+                     f"{_num(means['total'])} |")
     lines += [
         "",
         "TCR: task completion rate; TIER: invalid tool invocations / tool invocations; AIR: tool invocations per "
         "episode; CRR: share of refusal-expecting L4 tasks refused; VR: share of episodes with a compliance "
-        "violation; P50 latency: median episode wall time. — : undefined (no tool call / no refusal task).",
+        "violation; ORR: share of answer-expecting tasks refused; P50 latency: median episode wall time. "
+        "— : undefined (no tool call / no refusal task).",
         "",
         "## Reward components (means)",
         "",
@@ -515,5 +528,8 @@ def summarise(result: dict[str, Any]) -> Iterable[str]:
     yield (f"{m['agent']}: {m['counts']['episodes']}/{m['counts']['tasks_in_suite']} episodes "
            f"(ran {result['ran']}, resumed past {result['skipped']}) in {result['elapsed_s']:.1f}s")
     yield (f"TCR {_pct(o['TCR'])}  TIER {_pct(o['TIER'])}  AIR {_num(o['AIR'])}  CRR {_pct(o['CRR'])}  "
-           f"VR {_pct(o['VR'])}  P50 {_num(o['P50_latency_s'], 4)}s  mean R {_num(m['reward_means']['overall']['total'])}")
+           f"VR {_pct(o['VR'])}  ORR {_pct(o.get('ORR'))}  P50 {_num(o['P50_latency_s'], 4)}s  mean R {_num(m['reward_means']['overall']['total'])}")
+    c = m["counts"]
+    yield (f"reward {m['reward_version']}; episodes with errors: {c['errors']}, with back-end (infra) errors: "
+           f"{c.get('infra_error', 0)}, unrequested writes: {c.get('unauthorized_writes', 0)}")
     yield f"report: {Path(result['out']) / REPORT}"

@@ -128,7 +128,11 @@ def test_wrong_tool_lowers_coverage(runs):
             assert r["reward"]["S_cover"] < 1.0 and not r["task_success"], task_id
         else:  # no gold call: the oracle's behaviour
             assert r["total"] == 3.0
-    _same(runs, spec, reward=("R_fmt", "S_name", "R_eff", "R_comp"),
+    # Reward 1.1 pays efficiency only for the work done: the wrong tool earns a little of it.
+    for task_id, r in runs[spec]["episodes"].items():
+        if HW_BY_ID[task_id].required_tools:
+            assert 0.0 < r["reward"]["R_eff"] < 1.0, task_id
+    _same(runs, spec, reward=("R_fmt", "S_name", "R_comp"),
           record=("tool_calls", "invalid_calls", "violated"))
 
 
@@ -160,7 +164,7 @@ UNCHANGED = {
                         ("invalid_calls", "task_success", "violated", "refused")),
     "non_compliant": (("R_fmt", "R_corr", "R_eff", "S_name", "S_cover", "S_param"),
                       ("tool_calls", "invalid_calls", "refused")),
-    "wrong_tool": (("R_fmt", "S_name", "R_eff", "R_comp"), ("tool_calls", "invalid_calls", "violated")),
+    "wrong_tool": (("R_fmt", "S_name", "R_comp"), ("tool_calls", "invalid_calls", "violated")),
     "noisy_params": (("R_fmt", "S_name", "S_cover", "R_eff", "R_comp"), ("tool_calls", "violated")),
     "malformed_json": (("R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param"),
                        ("tool_calls", "invalid_calls", "violated", "refused")),
@@ -720,7 +724,7 @@ def test_metrics_json_matches_a_recomputation_and_the_report_is_complete(tmp_pat
     # The mix is not trivial: every metric is informative.
     o = metrics["overall"]
     assert 0 < o["TCR"] < 1 and 0 < o["TIER"] < 1 and 0 < o["VR"] < 1 and 0 < o["CRR"] < 1
-    assert metrics["reward_version"] == "toolrla-1.0.0" and metrics["counts"]["episodes"] == len(HW_TASKS)
+    assert metrics["reward_version"] == "toolrla-1.1.0" and metrics["counts"]["episodes"] == len(HW_TASKS)
     assert metrics["counts"]["per_level"] == {"L1": 3, "L2": 3, "L3": 3, "L4": 3}
 
     report = (tmp_path / REPORT).read_text()

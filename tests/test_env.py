@@ -80,15 +80,24 @@ def test_hallucinated_tool_anywhere_zeroes_s_name(env):
     assert reward <= 0.0
 
 
-def test_one_extra_call_on_a_two_call_task_halves_efficiency(env):
+def test_one_extra_call_on_a_two_call_task_halves_efficiency_under_v1_0():
+    env = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config={"version": "toolrla-1.0.0"})
     task = BY_ID["hw-L2-01"]
     assert task.optimal_calls == 2
     actions = task.gold_actions()
     actions.insert(1, actions[0])
     reward, info, _ = run_episode(env, "hw-L2-01", actions)
-    assert info["reward"]["R_eff"] == 0.5
+    assert info["reward"]["R_eff"] == 0.5 and info["reward"]["version"] == "toolrla-1.0.0"
     assert info["reward"]["R_corr"] == 1.0
     assert reward == 2.5
+
+
+def test_one_extra_call_on_a_two_call_task_costs_two_thirds_of_efficiency(env):
+    actions = BY_ID["hw-L2-01"].gold_actions()
+    actions.insert(1, actions[0])
+    reward, info, _ = run_episode(env, "hw-L2-01", actions)
+    assert info["reward"]["R_eff"] == pytest.approx(1 / 3) and info["reward"]["R_corr"] == 1.0
+    assert reward == pytest.approx(2 + 1 / 3)
 
 
 def test_perfect_answer_that_guarantees_a_return_scores_at_most_minus_7(env):

@@ -13,7 +13,7 @@ R = R_fmt + R_corr + R_eff + R_comp, at most 3. Two versions, chosen with
   protocol's answer slot (the ToolRLA rule). R_fmt = 0 → R = min(0, R_comp).
 - R_corr = S_name · S_cover · S_param, the multiplicative veto kept. S_param gives partial
   credit to the right tool with wrong values: 1 when the results match, else
-  (0.2 + 0.4·key IoU + 0.4·value agreement)^criticality — strictly between the wrong tool
+  (0.1 + 0.3·key IoU + 0.6·value agreement)^criticality — strictly between the wrong tool
   (0) and gold (1), and lower for a wrong value on a critical tool (``place_order``: 3).
 - R_eff = (W + 1)/(1 + x) − 1, x = needless calls / max(T*, 1), W = work done =
   0.75·S_cover + 0.25·(share of the T* calls attempted with real tools). W with no needless
@@ -22,8 +22,9 @@ R = R_fmt + R_corr + R_eff + R_comp, at most 3. Two versions, chosen with
 - R_comp = −λ (λ = 10) on a compliance violation of the answer, or on an
   ``unauthorized_write``: an order, cancellation or note the task did not ask for, or on
   another target (``envs.reward.writes``).
-- Over-refusal (refusing a task that expects an answer) and an episode without a final
-  answer earn no R_corr and no positive R_eff. Without an answer
+- Over-refusal (refusing a task that expects an answer), under-refusal (not refusing one
+  that expects a refusal) and an episode without a final answer earn no R_corr and no
+  positive R_eff. Without an answer
   R = R_fmt/2 − 1 + min(0, R_eff) + R_comp ≤ −0.5.
 - Calls that failed because the back-end did (unreachable, time-out, 5xx, rejected
   credentials) are ``infra_error``: not billed to T, TIER or S_cover/S_param, and counted

@@ -11,7 +11,7 @@ from mock_apis.tools.common import lenient_date
 
 # v1.1 parameter credit of a call of the right tool whose result differs from the gold's:
 # NAME_CREDIT for choosing the tool, then the argument names (key IoU) and values.
-NAME_CREDIT, KEY_CREDIT, VALUE_CREDIT = 0.2, 0.4, 0.4
+NAME_CREDIT, KEY_CREDIT, VALUE_CREDIT = 0.1, 0.3, 0.6
 # v1.1 efficiency: the share of R_eff earned by attempting the work with real tools even when
 # they are the wrong ones, so that trying never scores below doing nothing.
 ATTEMPT_CREDIT = 0.25

@@ -40,6 +40,7 @@ class RewardBreakdown:
     format: str
     answered: bool
     over_refusal: bool
+    under_refusal: bool
     unauthorized_writes: tuple[str, ...]
     infra_errors: int
 
@@ -52,12 +53,13 @@ class RewardBreakdown:
 def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold: Sequence[GoldCall],
                    required_tools: Sequence[str], optimal_calls: int, violated: bool,
                    config: RewardConfig = RewardConfig(), criticality: Mapping[str, float] | None = None,
-                   answered: bool = True, over_refusal: bool = False) -> RewardBreakdown:
+                   answered: bool = True, over_refusal: bool = False, under_refusal: bool = False) -> RewardBreakdown:
     """The episode's reward from its turns' format verdicts, its calls and the task's gold.
 
     ``violated``: the compliance checker flagged the final answer. ``answered``: the episode
     ended with a final answer (not the step budget). ``over_refusal``: the answer refused a
-    task that expects an answer. Under v1.0 the last two are reported but not scored.
+    task that expects an answer; ``under_refusal``: it did not refuse a task that expects a
+    refusal. Under v1.0 the last three are reported but not scored.
     """
     v11 = config.v11
     r_fmt = c.format_score(turn_ok)
@@ -83,7 +85,7 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
 
     if v11:
         r_eff = c.efficiency_score_v11(n_calls, optimal_calls, c.work_score(calls, optimal_calls, s_cover))
-        if over_refusal or not answered:
+        if over_refusal or under_refusal or not answered:
             r_corr, r_eff = 0.0, min(0.0, r_eff)
     else:
         r_eff = c.efficiency_score(n_calls, optimal_calls)
@@ -102,7 +104,7 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
         r_param=_clean(iou["r_param"]), r_value=_clean(iou["r_value"]), n_calls=n_calls,
         optimal_calls=optimal_calls, violated=violated, error_penalty=penalty,
         composition=config.composition, version=config.version, format=str(config.format), answered=answered,
-        over_refusal=over_refusal, unauthorized_writes=writes, infra_errors=sum(1 for x in calls if x.infra_error))
+        over_refusal=over_refusal, under_refusal=under_refusal, unauthorized_writes=writes, infra_errors=sum(1 for x in calls if x.infra_error))
 
 
 def _clean(x: float) -> float:
