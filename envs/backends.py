@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from mock_apis.catalogue import ToolOutcome, call_tool, probe_tool
+from mock_apis.catalogue import ToolOutcome, call_tool, probe_tool, sanity_errors
 from mock_apis.sandbox import Sandbox
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
@@ -147,8 +147,9 @@ class HttpBackend:
         return outcome if not outcome.ok else _unavailable("the service answered POST /sessions without a session id")
 
     def _run(self, name: Any, arguments: Any, probe: bool) -> ToolOutcome:
-        if not isinstance(name, str) or self._SAFE_NAME.fullmatch(name) is None:
-            # no tool has such a name, and it cannot travel in a URL path: answer as call_tool does
+        if not isinstance(name, str) or self._SAFE_NAME.fullmatch(name) is None or sanity_errors(arguments):
+            # no tool has such a name (it cannot travel in a URL path), or the arguments cannot be
+            # serialised safely (too deep, too big, out-of-range integers): answer as call_tool does
             return call_tool(None, name, arguments)  # type: ignore[arg-type]  # never touches the sandbox
         if self._session_lost:
             return _unavailable("the service lost this episode's session; the episode state is gone until reset()")
@@ -158,7 +159,7 @@ class HttpBackend:
                 return failure
         try:
             body = json.dumps(arguments, separators=(",", ":")).encode()  # exact big ints and NaN, like in-process
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, RecursionError) as err:
             return ToolOutcome(False, {"error": "invalid_arguments", "message": f"arguments are not JSON: {err}"})
         if probe:
             outcome = self._request("POST", f"/sessions/{self.session_id}/probe/{name}", body)

@@ -112,13 +112,12 @@ def save_tasks(tasks: Iterable[Task], path: str | Path) -> None:
             fh.write(orjson.dumps(task.to_json(), option=orjson.OPT_SORT_KEYS) + b"\n")
 
 
-_SPACE = re.compile(r"\s+")
-_NUMBER = re.compile(r"-?\d[\d,]*\.?\d*")
+_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d)")
 
 
 def _fold(text: str) -> str:
-    text = _NUMBER.sub(lambda m: m.group().replace(",", ""), text)
-    return _SPACE.sub(" ", text).strip().casefold()
+    """Thousands separators dropped, whitespace runs as one space, case-folded (linear time)."""
+    return " ".join(_THOUSANDS_COMMA.sub("", text).split()).casefold()
 
 
 def answer_fact_recall(response: str | None, facts: Sequence[str]) -> float:
@@ -138,5 +137,12 @@ _REFUSAL = re.compile(
     re.IGNORECASE)
 
 
+# Every refusal phrase above contains one of these: a cheap pre-filter for long answers.
+_REFUSAL_CUES = ("not", "n't", "n\u2019t", "unable")
+
+
 def is_refusal(response: str | None) -> bool:
-    return bool(response) and bool(_REFUSAL.search(response))
+    if not response:
+        return False
+    folded = response.casefold()
+    return any(cue in folded for cue in _REFUSAL_CUES) and bool(_REFUSAL.search(response))
