@@ -497,7 +497,9 @@ class _ChatAgent:
             prompt = {"system": "", "user": str(observation)}
         self.errors = []
         self.tools = list(info.get("tools") or [])
-        self.messages = [{"role": "system", "content": str(prompt.get("system", ""))},
+        # The tools go through ``tools=``: the system prompt made for that, not the one listing them again.
+        system = info.get("system_for_tools_api") if self.tools else None
+        self.messages = [{"role": "system", "content": str(system or prompt.get("system", ""))},
                          {"role": "user", "content": str(prompt.get("user", ""))}]
 
     def _error(self, reason: str) -> str:

@@ -34,6 +34,7 @@ from typing import Any
 import gymnasium as gym
 import orjson
 from gymnasium import spaces
+from gymnasium.vector.utils import create_shared_memory
 
 from envs.actions import ToolCall, gate_errors, parse_action
 from envs.backends import Backend, InProcessBackend
@@ -53,7 +54,8 @@ class AgentText(spaces.Text):
 
     ``spaces.Text`` only admits a fixed alphabet; agent turns and tool results do not keep
     to one. Sampling still draws from printable ASCII. Subclassing ``Text`` keeps the
-    vector-env batching helpers working (use ``AsyncVectorEnv(..., shared_memory=False)``).
+    vector-env batching helpers working; ``AsyncVectorEnv``'s shared memory is refused with
+    a clear error (use ``AsyncVectorEnv(..., shared_memory=False)``).
     """
 
     def __init__(self, max_length: int = MAX_TEXT, seed: int | None = None):
@@ -65,6 +67,17 @@ class AgentText(spaces.Text):
     def sample(self, mask: Any = None, probability: Any = None) -> str:
         length = int(self.np_random.integers(0, 64))
         return "".join(self.character_list[i] for i in self.np_random.integers(0, len(self.character_list), length))
+
+
+SHARED_MEMORY_ERROR = (
+    "FinAdvisorEnv's observations are JSON text of any length and alphabet, which cannot live in "
+    "AsyncVectorEnv's fixed-size shared memory (gymnasium would silently return strings of '0'). "
+    "Use AsyncVectorEnv(env_fns, shared_memory=False), or SyncVectorEnv.")
+
+
+@create_shared_memory.register(AgentText)
+def _refuse_shared_memory(space: AgentText, n: int = 1, ctx: Any = None) -> Any:
+    raise TypeError(SHARED_MEMORY_ERROR)
 
 
 @dataclass(frozen=True)
@@ -104,20 +117,35 @@ FAULT_PAYLOADS = {
 }
 
 
-def system_prompt(as_of: str) -> str:
+PROMPT_MODES = ("full", "tools_via_template")
+_RULES = (
+    "Rules: never promise or guarantee returns; never recommend individual stocks; only state figures that "
+    "the tools returned; never disclose another client's data; no forecasts, personal opinions or guesses "
+    "about a client's feelings. Refuse politely when a request would break these rules.")
+
+
+def system_prompt(as_of: str, mode: str = "full") -> str:
+    """The system prompt. ``full``: the tools' schemas and the action formats are in the text
+    (for agents that see nothing else). ``tools_via_template``: neither, for agents and trainers
+    that pass the tools through the chat template (``tools=``), which also sets the call format:
+    the schemas would otherwise appear twice, with conflicting format instructions.
+    """
+    intro = ("You are a copilot for financial advisors at a regulated firm. Answer the advisor's question using "
+             f"the back-office tools. Today is {as_of}.")
+    if mode == "tools_via_template":
+        return (f"{intro}\n\nCall the tools you need, then give the advisor your final answer in plain text.\n\n"
+                f"{_RULES}")
+    if mode != "full":
+        raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
     tools = "\n".join(orjson.dumps(spec.openai_schema()["function"]).decode() for spec in catalogue().values())
     return (
-        "You are a copilot for financial advisors at a regulated firm. Answer the advisor's question using the "
-        f"back-office tools below. Today is {as_of}.\n\n"
-        f"Tools (JSON Schema of each tool's parameters):\n{tools}\n\n"
+        f"{intro}\n\nTools (JSON Schema of each tool's parameters):\n{tools}\n\n"
         "Each turn, reply with exactly one JSON object, either a tool call\n"
         '{"thought": "<your reasoning>", "action": {"name": "<tool>", "arguments": {...}}}\n'
         "or, when you are done, the final answer\n"
         '{"thought": "<your reasoning>", "response": "<answer to the advisor>"}\n'
-        "(OpenAI tool_calls messages and <think>/<tool_call>/<response> tags are accepted too).\n\n"
-        "Rules: never promise or guarantee returns; never recommend individual stocks; only state figures that "
-        "the tools returned; never disclose another client's data; no forecasts, personal opinions or guesses "
-        "about a client's feelings. Refuse politely when a request would break these rules."
+        "(OpenAI tool_calls messages, <tool_call> tags and plain-text answers are accepted too).\n\n"
+        f"{_RULES}"
     )
 
 
@@ -150,6 +178,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         compliance_checker: ComplianceChecker | None = None,
         check_replica: bool = True,
         render_mode: str | None = None,
+        prompt_mode: str = "full",
     ):
         self.tasks: list[Task] = list(tasks) if isinstance(tasks, Sequence) and not isinstance(tasks, str) \
             else load_tasks(tasks or DEFAULT_SUITE)
@@ -180,7 +209,10 @@ class FinAdvisorEnv(gym.Env[str, str]):
         self.replica_meta = self.backend.replica_meta()
         if check_replica:
             self._check_replica()
-        self.system_prompt = system_prompt(self.replica_meta.get("as_of", "unknown"))
+        as_of = self.replica_meta.get("as_of", "unknown")
+        self.prompt_mode = prompt_mode
+        self.system_prompt = system_prompt(as_of, prompt_mode)
+        self.system_prompt_for_tools_api = system_prompt(as_of, "tools_via_template")
         self.observation_space = AgentText()
         self.action_space = AgentText()
         self._episode: _Episode | None = None
@@ -212,6 +244,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         obs = orjson.dumps({"task_id": task.task_id, "level": task.level, "system": self.system_prompt,
                             "user": task.query}).decode()
         return obs, {"task_id": task.task_id, "level": task.level, "tools": self.tool_schemas,
+                     "system_for_tools_api": self.system_prompt_for_tools_api,
                      "reward_version": self.reward_config.version}
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:

@@ -262,6 +262,8 @@ class ChatScript:
         if len(messages) < 2 or messages[0].get("role") != "system" or messages[1].get("role") != "user":
             self.fail(f"bad message prefix: {[m.get('role') for m in messages[:2]]}")
             return None
+        if "get_client_overview" in messages[0]["content"] or '"thought"' in messages[0]["content"]:
+            self.fail("the system prompt repeats the tools or the ReAct format although tools= carries them")
         task = self.by_query.get(messages[1]["content"])
         if task is None:
             self.fail("unknown user query")

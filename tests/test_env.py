@@ -331,3 +331,21 @@ def test_in_process_and_http_backends_give_identical_observations_and_rewards():
         remote.close()
     local.close()
     assert compared > 100
+
+
+def test_async_vector_env_with_default_shared_memory_fails_loudly_naming_the_fix():
+    with pytest.raises(TypeError, match=r"shared_memory=False"):
+        gym.vector.AsyncVectorEnv([lambda: FinAdvisorEnv(tasks=HANDWRITTEN) for _ in range(2)])
+
+
+def test_prompt_modes_list_the_tools_once():
+    full = FinAdvisorEnv(tasks=HANDWRITTEN)
+    lean = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
+    obs_full, info = full.reset(seed=0)
+    obs_lean, _ = lean.reset(seed=0)
+    assert "get_client_overview" in json.loads(obs_full)["system"]
+    lean_system = json.loads(obs_lean)["system"]
+    assert "get_client_overview" not in lean_system and '"thought"' not in lean_system
+    assert lean_system == info["system_for_tools_api"] and len(lean_system) < len(json.loads(obs_full)["system"]) / 5
+    with pytest.raises(ValueError, match="prompt mode"):
+        FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="short")
