@@ -488,6 +488,8 @@ class _ChatAgent:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        # The endpoint's own failures (unreachable, timed out, 5xx, 401/403/404/429): not the model's.
+        self.endpoint_errors: list[str] = []
         self.messages: list[dict[str, Any]] = []
         self.tools: list[dict[str, Any]] = []
 
@@ -496,6 +498,7 @@ class _ChatAgent:
         if not isinstance(prompt, dict):
             prompt = {"system": "", "user": str(observation)}
         self.errors = []
+        self.endpoint_errors = []
         self.tools = list(info.get("tools") or [])
         # The tools go through ``tools=``: the system prompt made for that, not the one listing them again.
         system = info.get("system_for_tools_api") if self.tools else None
@@ -520,6 +523,10 @@ def split_tool_results(observation: str, n_calls: int) -> list[str]:
                 and all(isinstance(v, dict) and "result" in v for v in value)):
             return [orjson.dumps(v["result"]).decode() for v in value]
     return [observation] * n_calls
+
+
+_ENDPOINT_FAILURES = ("timeout:", "transport error:")
+_ENDPOINT_STATUS = re.compile(r"HTTP (?:401|403|404|408|429|5\d\d)\b")
 
 
 class OpenAIChatAgent(_ChatAgent):
@@ -580,6 +587,8 @@ class OpenAIChatAgent(_ChatAgent):
         message, error = self._complete()
         if error is not None:
             self._consecutive_errors += 1
+            if error.startswith(_ENDPOINT_FAILURES) or _ENDPOINT_STATUS.match(error):
+                self.endpoint_errors.append(error)
             return self._error(error)
         self._consecutive_errors = 0
         message = self._normalise(message)

@@ -66,8 +66,10 @@ def serve(
 
 @app.command("eval")
 def eval_command(
-    agent: str = typer.Option("oracle", "--agent", help="oracle, wrong_tool, hallucinated_tool, noisy_params, "
-                                                       "redundant_calls, non_compliant, malformed_json, openai, hf."),
+    agent: str = typer.Option("oracle", "--agent", help="oracle; baselines wrong_tool, hallucinated_tool, "
+                                                       "noisy_params, redundant_calls, non_compliant, malformed_json; "
+                                                       "hacks no_answer, skip_tools, refuse_all, tool_spam, "
+                                                       "unrequested_write; openai; hf."),
     tasks: Path = typer.Option(None, "--tasks",
                                help="Task suite (JSONL); default: the frozen 500-task suite fixtures/tasks/suite.jsonl."),
     out: Path = typer.Option(Path("report"), "--out", help="Output directory (resumed if it holds the same run)."),
@@ -91,9 +93,16 @@ def eval_command(
     seed: int = typer.Option(0, "--seed", help="Episode i (suite order) is reset with seed + i."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Discard what --out holds and start afresh."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    replica: Path = typer.Option(None, "--replica", help="inprocess backend: a SQLite replica (default: the "
+                                                         "one the suite was written for, generated on first use)."),
+    check_replica: bool = typer.Option(True, "--check-replica/--no-check-replica",
+                                       help="Refuse a replica other than the one the suite was written for."),
+    reward_version: str = typer.Option(None, "--reward-version", help="toolrla-1.1.0 (default) or "
+                                                                      "toolrla-1.0.0 (the paper's, for ablations)."),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
-    from envs.evaluate import EvalConfigError, run_eval, summarise
+    from envs.evaluate import EvalAborted, EvalConfigError, run_eval, summarise
+    from envs.reward import REWARD_VERSION, RewardConfig
 
     kwargs: dict = {}
     if agent == "openai":
@@ -105,15 +114,27 @@ def eval_command(
     if backend == "http" and not url:
         typer.echo("error: --backend http needs --url", err=True)
         raise typer.Exit(2)
+    if replica is not None and not replica.is_file():
+        typer.echo(f"error: replica not found: {replica}", err=True)
+        raise typer.Exit(2)
+    env_kwargs = {"check_replica": check_replica, **({"replica": replica} if replica is not None else {})}
     try:
+        config = RewardConfig(composition=composition, version=reward_version or REWARD_VERSION)
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
-                          token=token, composition=composition, max_steps=max_steps, seed=seed,
-                          overwrite=overwrite, progress=progress)
+                          token=token, reward_config=config, max_steps=max_steps, seed=seed,
+                          overwrite=overwrite, progress=progress, env_kwargs=env_kwargs)
     except (EvalConfigError, ValueError, ImportError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
+    except (EvalAborted, ConnectionError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
     for line in summarise(result):
         typer.echo(line)
+    if result["infra_failed"]:
+        typer.echo(f"error: {result['infra_failed']} episode(s) failed for infrastructure reasons and were not "
+                   "stored; rerun the same command to retry them.", err=True)
+        raise typer.Exit(1)
 
 
 tasks_app = typer.Typer(help="Generate and inspect task suites.", no_args_is_help=True)
@@ -140,8 +161,8 @@ def tasks_generate(
     from contextlib import nullcontext
 
     from envs.replica import default_replica
-    from envs.taskgen import generate_tasks
     from envs.tasks import load_tasks, save_tasks
+    from envs.tasks.generator import generate_tasks
 
     if replica is not None:
         if not replica.is_file():

@@ -207,6 +207,11 @@ class FinAdvisorEnv(gym.Env[str, str]):
         self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
         self.tool_schemas = [spec.openai_schema() for spec in self.tools.values()]
         self.replica_meta = self.backend.replica_meta()
+        if not self.replica_meta and check_replica:
+            where = getattr(self.backend, "base_url", "the back-end")
+            raise ConnectionError(f"cannot read the replica's metadata from {where} (GET /health failed): is the "
+                                  "service running there? (check_replica=False, CLI --no-check-replica, skips "
+                                  "this check)")
         if check_replica:
             self._check_replica()
         as_of = self.replica_meta.get("as_of", "unknown")
@@ -224,7 +229,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         if wanted != {(have["seed"], have["scale"])}:
             raise ValueError(f"the tasks were written for replica(s) {sorted(wanted)} (seed, scale) but the back-end "
                              f"serves seed={have['seed']} scale={have['scale']}; their gold rewards would be "
-                             "meaningless there. Pass check_replica=False to run anyway.")
+                             "meaningless there. Pass check_replica=False (CLI: --no-check-replica) to run anyway.")
 
     # -- Gymnasium API -----------------------------------------------------------------
 

@@ -68,6 +68,26 @@ class EvalConfigError(RuntimeError):
     """The output directory belongs to a different run (or its files are unusable)."""
 
 
+class EvalAborted(RuntimeError):
+    """The agent's endpoint or the back-end failed systemically; the eval stopped.
+
+    Episodes stored so far are kept; those that failed for infrastructure reasons were not
+    stored, so the same command resumes and re-runs them once the cause is fixed.
+    """
+
+
+# Consecutive episodes with an infrastructure failure before the eval stops.
+INFRA_STOP_AFTER = 3
+# Failures that no retry fixes: credentials.
+_FATAL_INFRA = ("unauthorized", "HTTP 401", "HTTP 403")
+
+
+def infra_failure(record: dict[str, Any]) -> str | None:
+    """Why this episode failed for infrastructure reasons (back-end or agent endpoint), or None."""
+    reasons = record.get("infra_errors") or []
+    return "; ".join(reasons)[:500] if reasons else None
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -157,6 +177,7 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
         errors.append(f"agent.start raised {type(exc).__name__}: {exc}")
         crashed = True
     calls: list[dict[str, Any]] = []
+    infra: list[str] = []
     steps = 0
     while True:
         if crashed:
@@ -171,6 +192,8 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
         obs, _, terminated, truncated, step_info = env.step(action)
         steps += 1
         calls.extend(step_info.get("calls", ()))
+        if step_info.get("infra_error"):
+            infra.extend(_infra_messages(obs))
         if terminated or truncated:
             break
     latency = time.perf_counter() - started
@@ -179,6 +202,7 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
     violations = reward.pop("violations", [])
     agent_errors = [str(e) for e in (getattr(agent, "errors", None) or [])]
     all_errors = _count_repeats(agent_errors + errors)
+    infra += [f"agent endpoint: {e}" for e in (getattr(agent, "endpoint_errors", None) or [])]
     return {
         "task_id": task.task_id,
         "level": task.level,
@@ -202,8 +226,22 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
         "truncated": bool(truncated),
         "latency_s": latency,
         "error": "; ".join(all_errors)[:2000] if all_errors else None,
+        "infra_errors": _count_repeats(infra)[:20],
         "reward": reward,
     }
+
+
+def _infra_messages(observation: str) -> list[str]:
+    """``code: message`` of each back-end failure in a step's observation."""
+    from envs.reward import INFRA_ERROR_CODES
+
+    try:
+        value = orjson.loads(observation)
+    except orjson.JSONDecodeError:
+        return []
+    results = [v.get("result") for v in value if isinstance(v, dict)] if isinstance(value, list) else [value]
+    return [f"back-end {r['error']}: {str(r.get('message', ''))[:200]}" for r in results
+            if isinstance(r, dict) and r.get("error") in INFRA_ERROR_CODES]
 
 
 def _count_repeats(messages: list[str]) -> list[str]:
@@ -255,13 +293,16 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
              limit: int | None = None, backend: str = "inprocess", url: str | None = None, token: str | None = None,
              composition: str = "multiplicative", reward_config: RewardConfig | None = None, max_steps: int = 12,
              seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
-             env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+             env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
     "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything).
 
     ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``). ``limit``:
     only the first ``limit`` tasks of the suite. Raises ``EvalConfigError`` when ``out``
-    belongs to a different run, unless ``overwrite`` (which discards it).
+    belongs to a different run, unless ``overwrite`` (which discards it). Episodes that failed
+    for infrastructure reasons (the back-end's or the agent endpoint's) are not stored
+    (``infra_failed`` counts them); ``infra_stop_after`` of them in a row, or rejected
+    credentials, raise ``EvalAborted``.
     """
     from envs.env import FinAdvisorEnv
 
@@ -285,7 +326,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     targets = indexed[:limit] if limit is not None else indexed
     todo = [(i, t) for i, t in targets if t.task_id not in done]
 
-    ran = 0
+    ran = infra_failed = consecutive = 0
     loop_started = time.perf_counter()
     if todo:
         env = FinAdvisorEnv(tasks=suite, backend=backend, base_url=url, token=token, max_steps=max_steps,
@@ -300,6 +341,18 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 for index, task in todo:
                     record = run_episode(env, instance, task, seed + index)
                     record["index"] = index
+                    failure = infra_failure(record)
+                    if failure is not None:  # not the agent's result: never stored, re-run on resume
+                        infra_failed += 1
+                        consecutive += 1
+                        if consecutive >= infra_stop_after or any(f in failure for f in _FATAL_INFRA):
+                            raise EvalAborted(
+                                f"stopped after {consecutive} episode(s) in a row failed for infrastructure "
+                                f"reasons (task {task.task_id}: {failure}). {ran} episodes were stored; "
+                                "fix the cause and rerun the same command to resume.")
+                        bar.update(task_bar, advance=1)
+                        continue
+                    consecutive = 0
                     writer.write(record)
                     ran += 1
                     successes += record["task_success"]
@@ -318,14 +371,15 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     metrics = compute_metrics(records)
     metrics.update(agent=spec, agent_config=agent_config, tasks=str(suite_path), reward_version=reward_config.version,
                    reward_config=reward_config.describe())
-    metrics["counts"].update(tasks_in_suite=len(suite), complete=len(records) == len(suite))
+    metrics["counts"].update(tasks_in_suite=len(suite), complete=len(records) == len(suite),
+                             infra_failed_not_stored=infra_failed)
     (out / METRICS).write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
     if plots:
         plot_metrics_by_level(metrics, out / PLOT_METRICS)
         plot_reward_components(records, out / PLOT_REWARDS)
     (out / REPORT).write_text(render_report(metrics, plots=plots), encoding="utf-8")
-    return {"metrics": metrics, "ran": ran, "skipped": len(targets) - len(todo), "out": str(out),
-            "episodes_s": episodes_s, "elapsed_s": time.perf_counter() - started}
+    return {"metrics": metrics, "ran": ran, "skipped": len(targets) - len(todo), "infra_failed": infra_failed,
+            "out": str(out), "episodes_s": episodes_s, "elapsed_s": time.perf_counter() - started}
 
 
 class _NoProgress:
@@ -432,7 +486,8 @@ def render_report(metrics: dict[str, Any], plots: bool = True) -> str:
         f"λ = {rc['compliance_penalty']:g}",
         f"- Successes: {counts['task_success']}, violations: {counts['violated']} "
         f"({counts.get('unauthorized_writes', 0)} unrequested writes), truncated: {counts['truncated']}, "
-        f"episodes with errors: {counts['errors']}, with back-end (infra) errors: {counts.get('infra_error', 0)}",
+        f"episodes with errors: {counts['errors']}, failed for infrastructure reasons and not stored "
+        f"(re-run on resume): {counts.get('infra_failed_not_stored', 0)}",
     ]
     if metrics.get("agent_config"):
         lines.append("- Agent config: " + ", ".join(f"{k}=`{v}`" for k, v in metrics["agent_config"].items()))
@@ -530,6 +585,7 @@ def summarise(result: dict[str, Any]) -> Iterable[str]:
     yield (f"TCR {_pct(o['TCR'])}  TIER {_pct(o['TIER'])}  AIR {_num(o['AIR'])}  CRR {_pct(o['CRR'])}  "
            f"VR {_pct(o['VR'])}  ORR {_pct(o.get('ORR'))}  P50 {_num(o['P50_latency_s'], 4)}s  mean R {_num(m['reward_means']['overall']['total'])}")
     c = m["counts"]
-    yield (f"reward {m['reward_version']}; episodes with errors: {c['errors']}, with back-end (infra) errors: "
-           f"{c.get('infra_error', 0)}, unrequested writes: {c.get('unauthorized_writes', 0)}")
+    yield (f"reward {m['reward_version']}; episodes with errors: {c['errors']}; not stored after an "
+           f"infrastructure failure: {result.get('infra_failed', 0)}; unrequested writes: "
+           f"{c.get('unauthorized_writes', 0)}")
     yield f"report: {Path(result['out']) / REPORT}"

@@ -382,8 +382,11 @@ def test_openai_client_survives_500_garbage_and_timeouts(tmp_path, chat_server):
                       progress=False, plots=False)
     assert script.failures == []
     records = by_task(episodes(tmp_path))
-    assert len(records) == len(HW_TASKS)  # the eval went on past every failure
-    expected = {"hw-L1-02": "HTTP 500", "hw-L2-01": "non-JSON", "hw-L3-01": "no choices", "hw-L4-01": "timeout"}
+    # The endpoint's own failures (5xx, time-out) are not the model's results: not stored, re-run on resume.
+    endpoint_failures = {"hw-L1-02", "hw-L4-01"}
+    assert result["infra_failed"] == 2 and set(records) == {t.task_id for t in HW_TASKS} - endpoint_failures
+    # The model's own failures (unusable answers) are results, scored as malformed turns.
+    expected = {"hw-L2-01": "non-JSON", "hw-L3-01": "no choices"}
     for task_id, text in expected.items():
         r = records[task_id]
         assert r["error"] and text in r["error"], r["error"]
@@ -392,22 +395,65 @@ def test_openai_client_survives_500_garbage_and_timeouts(tmp_path, chat_server):
     for task_id, r in records.items():
         if task_id not in modes:
             assert r["total"] == 3.0 and r["error"] is None
-    assert result["metrics"]["counts"]["errors"] == len(modes)
+    assert result["metrics"]["counts"]["errors"] == len(expected)
+    assert result["metrics"]["counts"]["infra_failed_not_stored"] == 2
     # A dead endpoint is not hammered: three tries per episode, then the episode plays out.
     assert script.requests <= sum(len(HW_BY_ID[t].gold_calls) + 1 for t in records) + 3 * len(modes)
+    script.modes = {}  # the endpoint recovers: a resume runs exactly the two missing episodes
+    again = run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs={"base_url": url, "model": "scripted",
+                                                                    "timeout": 0.3}, progress=False, plots=False)
+    assert again["ran"] == 2 and again["infra_failed"] == 0 and len(episodes(tmp_path)) == len(HW_TASKS)
 
 
-def test_openai_client_survives_a_closed_port(tmp_path):
+def _closed_port() -> int:
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    agent = OpenAIChatAgent(f"http://127.0.0.1:{port}/v1", "none", timeout=2)
-    result = run_eval(agent, HANDWRITTEN, tmp_path, limit=2, progress=False, plots=False)
-    records = episodes(tmp_path)
-    assert len(records) == 2 and all("transport error" in r["error"] for r in records)
-    assert result["metrics"]["overall"]["TCR"] == 0.0
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_endpoint_stops_the_eval_and_a_resume_runs_everything(tmp_path):
+    from envs.evaluate import EvalAborted
+    from mock_apis.app import serve_in_thread
+
+    port = _closed_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    with pytest.raises(EvalAborted, match=r"3 episode\(s\) in a row failed for infrastructure.*transport error"):
+        run_eval(OpenAIChatAgent(url, "scripted", timeout=2), HANDWRITTEN, tmp_path, limit=5, progress=False,
+                 plots=False)
+    assert episodes(tmp_path) == []  # nothing stored: the failures were not the model's
+    with serve_in_thread(make_chat_app(ChatScript()), port=port):  # the endpoint comes up where it was expected
+        result = run_eval(OpenAIChatAgent(url, "scripted", timeout=2), HANDWRITTEN, tmp_path, limit=5,
+                          progress=False, plots=False)
+    assert result["ran"] == 5 and result["skipped"] == 0 and result["metrics"]["overall"]["TCR"] == 1.0
+
+
+def test_cli_eval_fails_loudly_on_an_unreachable_endpoint_or_service(tmp_path):
+    from typer.testing import CliRunner
+
+    from envs.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["eval", "--agent", "openai", "--base-url", f"http://127.0.0.1:{_closed_port()}/v1",
+                              "--model", "m", "--tasks", str(HANDWRITTEN), "--out", str(tmp_path / "a"),
+                              "--no-progress", "--request-timeout", "2"])
+    assert res.exit_code == 1 and "infrastructure" in res.output and "TCR" not in res.output
+    res = runner.invoke(app, ["eval", "--backend", "http", "--url", f"http://127.0.0.1:{_closed_port()}",
+                              "--tasks", str(HANDWRITTEN), "--out", str(tmp_path / "b"), "--no-progress"])
+    assert res.exit_code == 1 and "cannot read the replica" in res.output and "seed=None" not in res.output
+
+
+def test_a_wrong_service_token_stops_the_eval_at_once(tmp_path):
+    from envs.evaluate import EvalAborted
+    from envs.replica import default_replica
+    from mock_apis.app import create_app, serve_in_thread
+
+    with serve_in_thread(create_app(default_replica(), "right-token")) as url:
+        with pytest.raises(EvalAborted, match="unauthorized"):
+            run_eval("oracle", HANDWRITTEN, tmp_path, backend="http", url=url, token="wrong-token",
+                     progress=False, plots=False)
+    assert episodes(tmp_path) == []
 
 
 def test_split_tool_results():
@@ -473,13 +519,14 @@ def build_tiny_model(path: Path, corpus: list[str]) -> None:
     Qwen2ForCausalLM(config).save_pretrained(path)
 
 
+@pytest.mark.train
 def test_hf_local_agent_with_a_tiny_local_model(tmp_path):
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401
     except ImportError:
         pytest.skip("SKIPPED LOUDLY: torch/transformers not installed: pip install torch==2.13.0 transformers "
-                    "(HFLocalAgent is untested in this environment)")
+                    "(HFLocalAgent is untested in this environment; .ci/run runs it after installing the train extra)")
     env = FinAdvisorEnv(tasks=HW_TASKS, max_steps=2)
     obs, info = env.reset(seed=0, options={"task_id": "hw-L1-01"})
     prompt = json.loads(obs)

@@ -1,4 +1,4 @@
-"""The task generator (envs/taskgen.py) and the frozen suites it wrote (fixtures/tasks)."""
+"""The task generator (envs/tasks/generator.py) and the frozen suites it wrote (fixtures/tasks)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from envs import taskgen
 from envs.env import FinAdvisorEnv
 from envs.reward import GoldCall
-from envs.taskgen import Draft, Intent, generate_tasks, level_quotas, replay, verify_tasks
-from envs.tasks import FIXTURES, LEVELS, is_refusal, load_tasks, save_tasks
+from envs.tasks import FIXTURES, LEVELS, generator, is_refusal, load_tasks, save_tasks
+from envs.tasks.context import Draft, Intent
+from envs.tasks.generator import generate_tasks, level_quotas, replay, verify_tasks
 
 SUITE = FIXTURES / "tasks" / "suite.jsonl"
 HELDOUT = FIXTURES / "tasks" / "heldout.jsonl"
@@ -53,7 +53,7 @@ def test_level_quotas_are_exact_largest_remainder():
     for n in (1, 7, 13, 99, 101, 150, 333):
         q = level_quotas(n)
         assert sum(q.values()) == n
-        for lvl, share in taskgen.LEVEL_SHARES.items():
+        for lvl, share in generator.LEVEL_SHARES.items():
             assert abs(q[lvl] - n * share) < 1
 
 
@@ -311,9 +311,9 @@ def test_generation_reports_rejected_candidates_and_still_fills_quotas(replica_p
                       response=f"Client {cid} has a risk score of {r['risk_score'] + 1000.5}.", facts=[], thoughts=[],
                       subjects=[cid])
 
-    patched = {lvl: list(v) for lvl, v in taskgen.INTENTS.items()}
+    patched = {lvl: list(v) for lvl, v in generator.INTENTS.items()}
     patched["L1"] = [patched["L1"][0], Intent("L1", "fake_fabricating", fabricating, ("get_risk_assessment",))]
-    monkeypatch.setattr(taskgen, "INTENTS", patched)
+    monkeypatch.setattr(generator, "INTENTS", patched)
     result = generate_tasks(replica_path, seed=5, count=20)
     assert result.counts() == level_quotas(20)
     assert result.rejected, "the fabricating intent's candidates must be rejected"

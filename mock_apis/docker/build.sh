@@ -153,8 +153,10 @@ fi
 
 # the app wheel: fixed timestamps, so the same source gives the same bytes (and a cached layer)
 rm -rf "$WORK/app.new"
-isolation=(--no-build-isolation)
-"$PYTHON" -c 'import setuptools' 2>/dev/null || isolation=()  # then pip fetches setuptools itself
+# Build with the interpreter's own setuptools only where it can build wheels by itself (70.1+ has
+# bdist_wheel built in); a fresh venv's older setuptools has none, so pip fetches setuptools itself.
+isolation=()
+"$PYTHON" -c 'import setuptools.command.bdist_wheel' 2>/dev/null && isolation=(--no-build-isolation)
 SOURCE_DATE_EPOCH=315532800 "$PYTHON" -m pip wheel --no-deps "${isolation[@]}" --wheel-dir "$WORK/app.new" "$SRC" \
     >>"$WORK/wheelhouse.log" 2>&1 || { tail -n 30 "$WORK/wheelhouse.log" >&2; die "pip wheel failed (log: $WORK/wheelhouse.log)"; }
 app_wheel="$(cd "$WORK/app.new" && ls advisorgym-*.whl)"

@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
+from envs.resources import FIXTURES
 from envs.reward import GoldCall
 
 LEVELS = ("L1", "L2", "L3", "L4")
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SUITE = FIXTURES / "tasks" / "suite.jsonl"
 HELDOUT = FIXTURES / "tasks" / "heldout.jsonl"
 HANDWRITTEN = FIXTURES / "tasks" / "handwritten.jsonl"

@@ -1,0 +1,26 @@
+"""Tasks: the task model, the suite files and the seeded task generator.
+
+Modules:
+- ``model``: ``Task``, ``ComplianceExpectation``, ``load_tasks``/``save_tasks``, the answer checks
+  (``answer_fact_recall``, ``is_refusal``) and the suite paths (``SUITE``, ``HELDOUT``, ...);
+  everything it exports is re-exported here;
+- ``generator``: ``generate_tasks``, ``verify_tasks``, ``replay``, ``level_quotas`` and
+  ``GenerationResult``: the generate/verify loop;
+- ``context``: ``Draft``, ``Intent``, the ``@intent`` registry (``INTENTS``), ``Skip``, ``pick``
+  and ``Ctx``, what a builder works with;
+- ``phrasing``: how queries and answers are worded (amounts, names, date windows, the
+  sentences describing tool results), shared by the levels;
+- ``setups``: entity draws shared by the levels (a buy or sell that will go through, ...);
+- ``intents_l1`` .. ``intents_l4``: the intent builders of each level.
+
+Importing this package loads the model only; ``envs.tasks.generator`` loads the generator
+and registers the intents.
+"""
+
+from envs.tasks.model import (
+    DEFAULT_SUITE, FIXTURES, HANDWRITTEN, HELDOUT, LEVELS, SUITE, ComplianceExpectation, Task, answer_fact_recall,
+    is_refusal, load_tasks, save_tasks,
+)
+
+__all__ = ["DEFAULT_SUITE", "FIXTURES", "HANDWRITTEN", "HELDOUT", "LEVELS", "SUITE", "ComplianceExpectation", "Task",
+           "answer_fact_recall", "is_refusal", "load_tasks", "save_tasks"]
