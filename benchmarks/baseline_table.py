@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from envs.agents import AGENT_SPECS  # noqa: E402
-from envs.evaluate import run_eval  # noqa: E402
+from envs.evaluation.agents import AGENT_SPECS  # noqa: E402
+from envs.evaluation.run import run_eval  # noqa: E402
 from envs.reward import REWARD_VERSION, VERSIONS, RewardConfig  # noqa: E402
 from envs.tasks import DEFAULT_SUITE  # noqa: E402
 

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from envs.evaluate import run_eval
+from envs.evaluation.run import run_eval
 from envs.tasks import SUITE, load_tasks
 
 

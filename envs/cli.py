@@ -101,7 +101,9 @@ def eval_command(
                                                                       "toolrla-1.0.0 (the paper's, for ablations)."),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
-    from envs.evaluate import EvalAborted, EvalConfigError, run_eval, summarise
+    from envs.evaluation.outputs import EvalConfigError
+    from envs.evaluation.report import summarise
+    from envs.evaluation.run import EvalAborted, run_eval
     from envs.reward import REWARD_VERSION, RewardConfig
 
     kwargs: dict = {}

@@ -13,11 +13,12 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from envs.agents import (BASELINES, HFLocalAgent, OpenAIChatAgent, OracleAgent, make_agent, perturb_value,
-                         split_tool_results)
+from envs.evaluation.agents import (BASELINES, HFLocalAgent, OpenAIChatAgent, OracleAgent, make_agent,
+                                    perturb_value, split_tool_results)
 from envs.env import FinAdvisorEnv
-from envs.evaluate import (EPISODES, METRICS, PLOT_METRICS, PLOT_REWARDS, REPORT, RUN, EvalConfigError,
-                           load_episodes, run_eval)
+from envs.evaluation.outputs import (EPISODES, METRICS, PLOT_METRICS, PLOT_REWARDS, REPORT, RUN, EvalConfigError,
+                                     load_episodes)
+from envs.evaluation.run import run_eval
 from envs.tasks import FIXTURES, HANDWRITTEN, load_tasks
 
 FROZEN = FIXTURES / "tasks" / "suite.jsonl"
@@ -414,7 +415,7 @@ def _closed_port() -> int:
 
 
 def test_an_unreachable_endpoint_stops_the_eval_and_a_resume_runs_everything(tmp_path):
-    from envs.evaluate import EvalAborted
+    from envs.evaluation.run import EvalAborted
     from mock_apis.app import serve_in_thread
 
     port = _closed_port()
@@ -445,7 +446,7 @@ def test_cli_eval_fails_loudly_on_an_unreachable_endpoint_or_service(tmp_path):
 
 
 def test_a_wrong_service_token_stops_the_eval_at_once(tmp_path):
-    from envs.evaluate import EvalAborted
+    from envs.evaluation.run import EvalAborted
     from envs.replica import default_replica
     from mock_apis.app import create_app, serve_in_thread
 
@@ -728,7 +729,7 @@ class MixedAgent(OracleAgent):
 
 
 def recompute(records: list[dict]) -> dict:
-    """The metric definitions, re-implemented independently of envs.evaluate."""
+    """The metric definitions, re-implemented independently of envs.evaluation."""
 
     def group(rs):
         calls = sum(r["reward"]["n_calls"] for r in rs)

@@ -60,7 +60,7 @@ def answer(task: Task) -> str:
 
 @pytest.mark.parametrize("task", READ_TASKS, ids=lambda t: t.task_id)
 def test_gold_beats_wrong_value_beats_wrong_tool_beats_skipping(env, task):
-    from envs.agents import FALLBACK_ANSWER, substitute_tool
+    from envs.evaluation.agents import FALLBACK_ANSWER, substitute_tool
 
     first = task.gold_calls[0]
     key = sorted(first.arguments)[0]
@@ -95,7 +95,7 @@ def test_answering_beats_never_answering(env, task):
     assert unanswered["answered"] is False and unanswered["terminated_by"] == "step_budget"
     assert unanswered["total"] <= min(unanswered["R_fmt"], -0.5)
     answered = play(env, task, task.gold_actions())
-    from envs.agents import FALLBACK_ANSWER
+    from envs.evaluation.agents import FALLBACK_ANSWER
 
     vague = play(env, task, [final(FALLBACK_ANSWER)])
     assert answered["total"] > vague["total"] > unanswered["total"]
@@ -103,7 +103,7 @@ def test_answering_beats_never_answering(env, task):
 
 @pytest.mark.parametrize("task", [t for t in WITH_CALLS if not t.compliance.expect_refusal], ids=lambda t: t.task_id)
 def test_over_refusal_earns_no_correctness_or_efficiency(env, task):
-    from envs.agents import FALLBACK_REFUSAL
+    from envs.evaluation.agents import FALLBACK_REFUSAL
 
     r = play(env, task, [*gold_calls(task), final(FALLBACK_REFUSAL)])
     assert r["over_refusal"] is True and r["R_corr"] == 0.0 and r["R_eff"] <= 0.0
@@ -184,8 +184,8 @@ HONEST = ("oracle", "wrong_tool", "noisy_params", "redundant_calls")
 
 @pytest.fixture(scope="module")
 def level_means(tmp_path_factory) -> dict[str, dict[str, float]]:
-    from envs.agents import HACKS
-    from envs.evaluate import run_eval
+    from envs.evaluation.agents import HACKS
+    from envs.evaluation.run import run_eval
     from envs.tasks import SUITE
 
     means = {}
@@ -198,7 +198,7 @@ def level_means(tmp_path_factory) -> dict[str, dict[str, float]]:
 
 @pytest.mark.parametrize("level", ["overall", "L1", "L2", "L3", "L4"])
 def test_every_hack_scores_below_every_honest_baseline(level_means, level):
-    from envs.agents import HACKS
+    from envs.evaluation.agents import HACKS
 
     honest_floor = min(level_means[s][level] for s in HONEST)
     for hack in HACKS:

@@ -1,0 +1,265 @@
+"""Model-backed agents: any OpenAI-compatible chat endpoint, and a local Hugging Face model.
+
+Model agents never look at ``task``, and never raise on a bad model or endpoint: transport
+errors, HTTP errors, time-outs and unparseable answers become an action the environment
+scores as malformed, and the error is appended to ``agent.errors`` (reset by ``start``),
+which the evaluator records; the endpoint's own failures also go to ``endpoint_errors``,
+which the evaluator treats as infrastructure failures (not stored, re-run on resume).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+from typing import Any
+
+import orjson
+
+from envs.actions import parse_action
+from envs.evaluation.agent_base import _loads, malformed_action
+from envs.tasks import Task
+
+
+class _ChatAgent:
+    """Shared bookkeeping: a chat history started from the reset observation."""
+
+    name = "chat"
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        # The endpoint's own failures (unreachable, timed out, 5xx, 401/403/404/429): not the model's.
+        self.endpoint_errors: list[str] = []
+        self.messages: list[dict[str, Any]] = []
+        self.tools: list[dict[str, Any]] = []
+
+    def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:  # noqa: ARG002 - task unused
+        prompt = _loads(observation)
+        if not isinstance(prompt, dict):
+            prompt = {"system": "", "user": str(observation)}
+        self.errors = []
+        self.endpoint_errors = []
+        self.tools = list(info.get("tools") or [])
+        # The tools go through ``tools=``: the system prompt made for that, not the one listing them again.
+        system = info.get("system_for_tools_api") if self.tools else None
+        self.messages = [{"role": "system", "content": str(system or prompt.get("system", ""))},
+                         {"role": "user", "content": str(prompt.get("user", ""))}]
+
+    def _error(self, reason: str) -> str:
+        self.errors.append(reason)
+        return malformed_action(reason)
+
+
+def split_tool_results(observation: str, n_calls: int) -> list[str]:
+    """One content string per tool call of the previous turn.
+
+    The env answers a turn with several calls with a list of ``{"name", "result"}``; one call
+    gets its result directly. Anything else (e.g. a malformed-action error for the whole turn)
+    goes to every call.
+    """
+    if n_calls > 1:
+        value = _loads(observation)
+        if (isinstance(value, list) and len(value) == n_calls
+                and all(isinstance(v, dict) and "result" in v for v in value)):
+            return [orjson.dumps(v["result"]).decode() for v in value]
+    return [observation] * n_calls
+
+
+_ENDPOINT_FAILURES = ("timeout:", "transport error:")
+_ENDPOINT_STATUS = re.compile(r"HTTP (?:401|403|404|408|429|5\d\d)\b")
+
+
+class OpenAIChatAgent(_ChatAgent):
+    """An agent behind any OpenAI-compatible ``/chat/completions`` endpoint (vLLM, TGI, ...).
+
+    Sends the system and user prompt of the reset observation, then the history, with the
+    20 tool schemas as ``tools``. The returned assistant message (``content`` and
+    ``tool_calls``) is the action, as JSON. After a tool-calling turn, each call's result
+    goes back as a ``{"role": "tool", "tool_call_id", "content"}`` message.
+
+    Never raises on a bad endpoint: after an HTTP error, time-out or unusable answer it
+    returns a malformed action and records the error in ``errors``; the next turn retries the
+    same request. After ``max_consecutive_errors`` failures in a row the endpoint is not
+    called again in this episode (every further turn is a malformed action at once).
+    """
+
+    name = "openai"
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, temperature: float = 0.0,
+                 timeout: float = 60, max_tokens: int | None = None, max_consecutive_errors: int = 3,
+                 client: Any = None):
+        import httpx
+
+        super().__init__()
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.max_consecutive_errors = max_consecutive_errors
+        key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._client = client or httpx.Client(timeout=timeout, headers=headers)
+        self._pending_ids: list[str] = []
+        self._consecutive_errors = 0
+        self._call_counter = 0
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "model": self.model, "temperature": self.temperature,
+                "max_tokens": self.max_tokens}
+
+    def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:
+        super().start(task, observation, info)
+        self._pending_ids = []
+        self._consecutive_errors = 0
+        self._call_counter = 0
+
+    def act(self, observation: str) -> str:
+        if self._pending_ids:
+            for call_id, content in zip(self._pending_ids, split_tool_results(observation, len(self._pending_ids))):
+                self.messages.append({"role": "tool", "tool_call_id": call_id, "content": content})
+            self._pending_ids = []
+        elif len(self.messages) > 2 and self.messages[-1]["role"] == "assistant":
+            # The previous answer was not usable as an action: show the env's error.
+            self.messages.append({"role": "user", "content": observation})
+        if self._consecutive_errors >= self.max_consecutive_errors:
+            return self._error(f"endpoint skipped after {self._consecutive_errors} consecutive errors")
+        message, error = self._complete()
+        if error is not None:
+            self._consecutive_errors += 1
+            if error.startswith(_ENDPOINT_FAILURES) or _ENDPOINT_STATUS.match(error):
+                self.endpoint_errors.append(error)
+            return self._error(error)
+        self._consecutive_errors = 0
+        message = self._normalise(message)
+        self.messages.append(message)
+        return orjson.dumps(message).decode()
+
+    def _complete(self) -> tuple[dict[str, Any], None] | tuple[None, str]:
+        import httpx
+
+        body: dict[str, Any] = {"model": self.model, "messages": self.messages, "tools": self.tools,
+                                "temperature": self.temperature}
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        try:
+            response = self._client.post(f"{self.base_url}/chat/completions", json=body)
+        except httpx.TimeoutException as exc:
+            return None, f"timeout: {type(exc).__name__}"
+        except httpx.HTTPError as exc:
+            return None, f"transport error: {type(exc).__name__}: {exc}"
+        if response.status_code >= 400:
+            return None, f"HTTP {response.status_code}: {response.text[:200]}"
+        try:
+            data = response.json()
+        except ValueError:
+            return None, f"non-JSON answer (HTTP {response.status_code}): {response.text[:200]!r}"
+        try:
+            message = data["choices"][0]["message"]
+        except (KeyError, IndexError, TypeError):
+            return None, f"answer has no choices[0].message: {str(data)[:200]}"
+        if not isinstance(message, dict):
+            return None, f"choices[0].message is not an object: {str(message)[:200]}"
+        return message, None
+
+    def _normalise(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The assistant message as it goes to the env and back into the history.
+
+        Drops null fields; gives every tool call an id (some servers omit it) and remembers
+        the ids, so the results can be sent back with the matching ``tool_call_id``.
+        """
+        out = {k: v for k, v in message.items() if v is not None}
+        out["role"] = "assistant"
+        calls = out.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            calls = copy.deepcopy(calls)
+            for tc in calls:
+                if isinstance(tc, dict):
+                    if not isinstance(tc.get("id"), str) or not tc["id"]:
+                        self._call_counter += 1
+                        tc["id"] = f"call_{self._call_counter}"
+                    tc.setdefault("type", "function")
+            out["tool_calls"] = calls
+            self._pending_ids = [tc["id"] if isinstance(tc, dict) else f"call_invalid_{i}"
+                                 for i, tc in enumerate(calls)]
+        elif "tool_calls" in out:
+            del out["tool_calls"]  # [] : a final answer
+        return out
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class HFLocalAgent(_ChatAgent):
+    """A local Hugging Face causal LM, loaded from a directory (never from the hub).
+
+    Each turn renders the history with the tokenizer's chat template and the tool schemas
+    (``apply_chat_template(messages, tools=..., add_generation_prompt=True)``), generates
+    greedily and returns the decoded new text as the action (the env accepts the tagged
+    ``<think>``/``<tool_call>``/``<response>`` form as well as JSON). The model's text goes
+    back into the history as the assistant turn; the env's observation as one ``tool`` turn per
+call the text made (a ``user`` turn when the text was not a usable tool call).
+
+    torch and transformers are imported here, lazily: the rest of the package does not need
+    them. A failure while generating becomes a malformed action recorded in ``errors``.
+    """
+
+    name = "hf"
+
+    def __init__(self, model_path: str | os.PathLike[str], max_new_tokens: int = 256, device: str = "cpu"):
+        try:
+            import torch  # noqa: F401
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:  # pragma: no cover - exercised only without the extras
+            raise ImportError("HFLocalAgent needs torch and transformers: "
+                              "pip install torch transformers") from exc
+        super().__init__()
+        self.model_path = str(model_path)
+        self.max_new_tokens = max_new_tokens
+        self.device = device
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
+        self.model = AutoModelForCausalLM.from_pretrained(self.model_path, local_files_only=True).to(device)
+        self.model.eval()
+        self._last_calls = -1
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"model_path": os.path.abspath(self.model_path), "max_new_tokens": self.max_new_tokens}
+
+    def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:
+        super().start(task, observation, info)
+        self._last_calls = -1  # tool calls in the previous turn; -1: no turn yet
+
+    def act(self, observation: str) -> str:
+        if self._last_calls > 0:
+            for content in split_tool_results(observation, self._last_calls):
+                self.messages.append({"role": "tool", "content": content})
+        elif self._last_calls == 0:  # the previous turn was not usable: show the env's error
+            self.messages.append({"role": "user", "content": observation})
+        try:
+            text = self._generate()
+        except Exception as exc:  # noqa: BLE001 - a model failure must not end the eval
+            return self._error(f"generation failed: {type(exc).__name__}: {exc}"[:500])
+        self.messages.append({"role": "assistant", "content": text})
+        parsed = parse_action(text)
+        self._last_calls = len(parsed.calls) if parsed.kind == "tool_call" else 0
+        return text
+
+    def _generate(self) -> str:
+        import torch
+
+        try:
+            inputs = self.tokenizer.apply_chat_template(self.messages, tools=self.tools or None,
+                                                        add_generation_prompt=True, return_tensors="pt",
+                                                        return_dict=True)
+        except TypeError:  # older transformers: no return_dict
+            ids = self.tokenizer.apply_chat_template(self.messages, tools=self.tools or None,
+                                                     add_generation_prompt=True, return_tensors="pt")
+            inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        with torch.no_grad():
+            output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                         pad_token_id=pad)
+        new = output[0, inputs["input_ids"].shape[1]:]
+        return self.tokenizer.decode(new, skip_special_tokens=True).strip()

@@ -1,0 +1,92 @@
+"""The eval's output files: their names, and ``episodes.jsonl``'s crash-safe reading and writing.
+
+``episodes.jsonl`` holds one JSON line per finished episode, flushed and fsynced as soon as
+the episode ends. On start the file is read back, finished tasks are skipped and a truncated
+last line (a crash mid-write) is dropped, so that task runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+EPISODES = "episodes.jsonl"
+RUN = "run.json"
+METRICS = "metrics.json"
+REPORT = "report.md"
+PLOT_METRICS = "metrics_by_level.png"
+PLOT_REWARDS = "reward_components.png"
+OUTPUTS = (EPISODES, RUN, METRICS, REPORT, PLOT_METRICS, PLOT_REWARDS)
+
+
+class EvalConfigError(RuntimeError):
+    """The output directory belongs to a different run (or its files are unusable)."""
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+
+def load_episodes(path: str | os.PathLike[str], repair: bool = True) -> list[dict[str, Any]]:
+    """The records of ``episodes.jsonl``; a truncated last line is dropped (and cut from the
+    file when ``repair``). A corrupt line anywhere else is an error: it was not a crash."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # text after the last newline: b"" unless the last write was cut short
+    records = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict) or "task_id" not in record:
+            raise EvalConfigError(f"{path}:{n}: corrupt episode record (not the last line, so not a crash); "
+                                  "fix or remove the line, or use --overwrite")
+        records.append(record)
+    if tail.strip():
+        try:
+            record = orjson.loads(tail)
+        except orjson.JSONDecodeError:
+            record = None
+        complete = isinstance(record, dict) and "task_id" in record and "reward" in record
+        if complete:
+            records.append(record)
+        if repair:
+            with open(path, "r+b") as fh:
+                if complete:
+                    fh.seek(0, os.SEEK_END)
+                    fh.write(b"\n")
+                else:
+                    fh.truncate(len(data) - len(tail))
+                fh.flush()
+                os.fsync(fh.fileno())
+    return records
+
+
+class EpisodeWriter:
+    """Appends one record per line, flushed and fsynced before ``write`` returns."""
+
+    def __init__(self, path: Path):
+        self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._fh.write(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
