@@ -8,13 +8,30 @@ import typer
 
 from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
 
+# Plain (click) help: it wraps to the terminal, where rich's option tables cut text at 80 columns.
+_PLAIN = {"rich_markup_mode": None, "no_args_is_help": True}
 app = typer.Typer(help="advisorgym: a tool-calling RL environment for a financial advisory copilot.",
-                  no_args_is_help=True, add_completion=False)
-replica_app = typer.Typer(help="Build and inspect SQLite replicas.", no_args_is_help=True)
+                  add_completion=False, **_PLAIN)
+replica_app = typer.Typer(help="SQLite replicas: `replica generate` makes a seeded synthetic one.", **_PLAIN)
 app.add_typer(replica_app, name="replica")
 
 
-@replica_app.command("generate")
+def usage_error(message: str) -> typer.Exit:
+    """Print one line (what is wrong, what to do) and give the exit code for usage errors, 2."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _check_tasks_file(tasks: Path | None) -> None:
+    if tasks is None:
+        return
+    if not tasks.exists():
+        raise usage_error(f"task suite not found: {tasks} (pass a JSONL file; omit --tasks for the frozen suite)")
+    if not tasks.is_file():
+        raise usage_error(f"--tasks must be a JSONL file, not a directory: {tasks}")
+
+
+@replica_app.command("generate", short_help="Generate a seeded synthetic replica (Faker).")
 def replica_generate(
     out: Path = typer.Option(..., "--out", help="Where to write the SQLite replica."),
     seed: int = typer.Option(DEFAULT_SEED, help="Random seed; the same seed and scale give a byte-identical file."),
@@ -29,7 +46,7 @@ def replica_generate(
                f"{max(counts, key=counts.get)} = {max(counts.values())})")
 
 
-@app.command("serve")
+@app.command("serve", short_help="Serve the tools over HTTP, behind a bearer token.")
 def serve(
     replica: Path = typer.Option(None, "--replica", help="SQLite replica to serve (default: the cached default "
                                                           "replica, generated on first use)."),
@@ -64,7 +81,7 @@ def serve(
     uvicorn.run(api, host=host, port=port, log_level=log_level, access_log=access_log)
 
 
-@app.command("eval")
+@app.command("eval", short_help="Run an agent over a task suite; metrics and report.")
 def eval_command(
     agent: str = typer.Option("oracle", "--agent", help="oracle; baselines wrong_tool, hallucinated_tool, "
                                                        "noisy_params, redundant_calls, non_compliant, malformed_json; "
@@ -99,6 +116,8 @@ def eval_command(
                                        help="Refuse a replica other than the one the suite was written for."),
     reward_version: str = typer.Option(None, "--reward-version", help="toolrla-1.1.0 (default) or "
                                                                       "toolrla-1.0.0 (the paper's, for ablations)."),
+    transcript_chars: int = typer.Option(20_000, "--transcript-chars", min=0,
+                                         help="Cut each transcript entry past this many characters (0: never)."),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
     from envs.evaluation.outputs import EvalConfigError
@@ -114,20 +133,21 @@ def eval_command(
         kwargs = {"model_path": str(model_path) if model_path else None, "max_new_tokens": max_new_tokens,
                   "device": device}
     if backend == "http" and not url:
-        typer.echo("error: --backend http needs --url", err=True)
-        raise typer.Exit(2)
+        raise usage_error("--backend http needs --url (the advisorgym service, e.g. http://127.0.0.1:8080)")
+    _check_tasks_file(tasks)
+    if agent == "hf" and model_path is not None and not model_path.is_dir():
+        raise usage_error(f"--model-path must be a local model directory (nothing is downloaded): {model_path}")
     if replica is not None and not replica.is_file():
-        typer.echo(f"error: replica not found: {replica}", err=True)
-        raise typer.Exit(2)
+        raise usage_error(f"replica not found: {replica}")
     env_kwargs = {"check_replica": check_replica, **({"replica": replica} if replica is not None else {})}
     try:
         config = RewardConfig(composition=composition, version=reward_version or REWARD_VERSION)
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
                           token=token, reward_config=config, max_steps=max_steps, seed=seed,
-                          overwrite=overwrite, progress=progress, env_kwargs=env_kwargs)
-    except (EvalConfigError, ValueError, ImportError) as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(2) from None
+                          overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
+                          transcript_chars=transcript_chars)
+    except (EvalConfigError, ValueError, ImportError, KeyError) as err:
+        raise usage_error(str(err).strip('"')) from None
     except (EvalAborted, ConnectionError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -139,11 +159,69 @@ def eval_command(
         raise typer.Exit(1)
 
 
-tasks_app = typer.Typer(help="Generate and inspect task suites.", no_args_is_help=True)
+@app.command("show", short_help="Print one episode's transcript.")
+def show(
+    episodes: Path = typer.Argument(..., metavar="EPISODES", help="An eval's episodes.jsonl, or its output directory."),
+    task: str = typer.Option(None, "--task", help="The task to print (default: list the episodes)."),
+    width: int = typer.Option(100, "--width", min=40, help="Wrap lines at this width."),
+) -> None:
+    """Print one episode's transcript readably: outcome, reward, every turn."""
+    from envs.evaluation.outputs import EPISODES, EvalConfigError, load_episodes
+    from envs.evaluation.report import format_transcript
+
+    path = episodes / EPISODES if episodes.is_dir() else episodes
+    if not path.is_file():
+        raise usage_error(f"no episodes file at {path} (pass an eval's --out directory or its {EPISODES})")
+    try:
+        records = load_episodes(path, repair=False)
+    except EvalConfigError as err:
+        raise usage_error(str(err)) from None
+    if task is None:
+        for r in records:
+            typer.echo(f"{r['task_id']}\t{r.get('level')}\tR={r.get('total')}\t"
+                       f"{'success' if r.get('task_success') else 'fail'}")
+        typer.echo(f"{len(records)} episodes; show one with --task ID")
+        return
+    match = [r for r in records if r["task_id"] == task]
+    if not match:
+        raise usage_error(f"task {task!r} is not in {path} ({len(records)} episodes; list them without --task)")
+    typer.echo(format_transcript(match[-1], width=width))
+
+
+@app.command("compare", short_help="Compare eval reports side by side (table, plot).")
+def compare(
+    reports: list[Path] = typer.Argument(..., metavar="REPORT_DIR",
+                                         help="Eval output directories (with metrics.json)."),
+    out: Path = typer.Option(Path("compare"), "--out", help="Where to write compare.md and compare.png."),
+) -> None:
+    """Compare agents side by side: one table and one plot from several eval reports."""
+    import orjson
+
+    from envs.evaluation.outputs import METRICS
+    from envs.evaluation.report import compare_table, plot_compare
+
+    runs = []
+    for report in reports:
+        path = report / METRICS if report.is_dir() else report
+        if not path.is_file():
+            raise usage_error(f"no {METRICS} in {report} (run `advisorgym eval --out {report}` first)")
+        try:
+            runs.append(orjson.loads(path.read_bytes()))
+        except orjson.JSONDecodeError as err:
+            raise usage_error(f"{path} is not valid JSON ({err})") from None
+    out.mkdir(parents=True, exist_ok=True)
+    table = compare_table(runs)
+    (out / "compare.md").write_text(table, encoding="utf-8")
+    plot_compare(runs, out / "compare.png")
+    typer.echo(table.rstrip())
+    typer.echo(f"wrote {out / 'compare.md'} and {out / 'compare.png'}")
+
+
+tasks_app = typer.Typer(help="Task suites: `tasks generate` makes a sandbox-verified one.", **_PLAIN)
 app.add_typer(tasks_app, name="tasks")
 
 
-@tasks_app.command("generate")
+@tasks_app.command("generate", short_help="Generate a sandbox-verified task suite from a replica.")
 def tasks_generate(
     out: Path = typer.Option(..., "--out", help="Where to write the suite (JSONL, one task a line)."),
     seed: int = typer.Option(0, "--seed", help="Generation seed; the same seed, count and replica give identical bytes."),
@@ -173,6 +251,8 @@ def tasks_generate(
         path, meta = replica, None
     else:
         path, meta = default_replica(replica_seed, replica_scale), {"seed": replica_seed, "scale": replica_scale}
+    for path_ in exclude or []:
+        _check_tasks_file(path_)
     excluded = [t for p in (exclude or []) for t in load_tasks(p)]
     started = time.perf_counter()
     bar_ctx = nullcontext(None)

@@ -180,8 +180,9 @@ class FinAdvisorEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         prompt_mode: str = "full",
     ):
-        self.tasks: list[Task] = list(tasks) if isinstance(tasks, Sequence) and not isinstance(tasks, str) \
-            else load_tasks(tasks or DEFAULT_SUITE)
+        in_memory = isinstance(tasks, Sequence) and not isinstance(tasks, str)
+        self.tasks: list[Task] = list(tasks) if in_memory else load_tasks(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+        self.suite_name = "tasks passed in memory" if in_memory else str(tasks or DEFAULT_SUITE)
         if not self.tasks:
             raise ValueError("the task suite is empty")
         self.task_index = {t.task_id: t for t in self.tasks}
@@ -239,7 +240,9 @@ class FinAdvisorEnv(gym.Env[str, str]):
         task_id = options.get("task_id")
         if task_id is not None:
             if task_id not in self.task_index:
-                raise KeyError(f"unknown task_id {task_id!r}")
+                examples = ", ".join(t.task_id for t in self.tasks[:3])
+                raise KeyError(f"unknown task_id {task_id!r}: the loaded suite ({self.suite_name}, "
+                               f"{len(self.tasks)} tasks) has e.g. {examples}; pass tasks=... to load another")
             task = self.task_index[task_id]
         else:
             task = self.tasks[int(self.np_random.integers(len(self.tasks)))]

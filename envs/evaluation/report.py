@@ -70,27 +70,48 @@ def render_report(metrics: dict[str, Any], plots: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+RATE_METRICS = ("TCR", "TIER", "CRR", "VR", "ORR")
+
+
+def _label_bars(ax: Any, bars: Any, values: Sequence[float | None], fmt: str) -> None:
+    """Each bar's value above it; "n/a" (and no bar) where the metric is undefined."""
+    for bar, value in zip(bars, values):
+        text = "n/a" if value is None else format(value, fmt)
+        ax.annotate(text, (bar.get_x() + bar.get_width() / 2, bar.get_height()), xytext=(0, 2),
+                    textcoords="offset points", ha="center", va="bottom", fontsize="x-small", rotation=90)
+
+
+def _grouped_bars(ax: Any, groups: Sequence[str], series: dict[str, Sequence[float | None]], scale: float,
+                  fmt: str) -> None:
+    width = 0.8 / max(len(series), 1)
+    for j, (name, values) in enumerate(series.items()):
+        xs = [x + (j - (len(series) - 1) / 2) * width for x in range(len(groups))]
+        heights = [0.0 if v is None else scale * v for v in values]
+        bars = ax.bar(xs, heights, width, label=name)
+        _label_bars(ax, bars, [None if v is None else scale * v for v in values], fmt)
+    ax.set_xticks(list(range(len(groups))), groups)
+
+
 def plot_metrics_by_level(metrics: dict[str, Any], path: Path) -> None:
-    """Grouped bars: rate metrics (%), AIR and P50 latency, for overall and each level."""
+    """Grouped bars, labelled with their values: rate metrics (%), AIR and P50 latency, overall
+    and per level; an undefined metric is written "n/a", not drawn as 0."""
     from matplotlib.figure import Figure
 
     groups = ["overall", *metrics["per_level"]]
     data = [metrics["overall"], *metrics["per_level"].values()]
-    fig = Figure(figsize=(13, 4.2), layout="constrained")
-    axes = fig.subplots(1, 3, width_ratios=[3, 1.2, 1.2])
-    rates = ("TCR", "TIER", "CRR", "VR")
-    width = 0.8 / len(rates)
-    xs = range(len(groups))
-    for j, name in enumerate(rates):
-        values = [100 * (m[name] or 0.0) for m in data]
-        axes[0].bar([x + (j - (len(rates) - 1) / 2) * width for x in xs], values, width, label=name)
-    axes[0].set_xticks(list(xs), groups)
+    fig = Figure(figsize=(14, 4.6), layout="constrained")
+    axes = fig.subplots(1, 3, width_ratios=[3.4, 1.2, 1.2])
+    _grouped_bars(axes[0], groups, {name: [m.get(name) for m in data] for name in RATE_METRICS}, 100.0, ".0f")
     axes[0].set_ylabel("%")
-    axes[0].set_ylim(0, 105)
-    axes[0].set_title("Rates (undefined shown as 0)")
-    axes[0].legend(ncols=4, fontsize="small", loc="upper center")
-    for ax, name, label in ((axes[1], "AIR", "tool calls / episode"), (axes[2], "P50_latency_s", "seconds")):
-        ax.bar(groups, [m[name] or 0.0 for m in data], color="tab:gray")
+    axes[0].set_ylim(0, 125)
+    axes[0].set_title("Rates (n/a: undefined)")
+    axes[0].legend(ncols=len(RATE_METRICS), fontsize="small", loc="upper left", bbox_to_anchor=(0, -0.08))
+    for ax, name, label, fmt in ((axes[1], "AIR", "tool calls / episode", ".2f"),
+                                 (axes[2], "P50_latency_s", "seconds", ".4f")):
+        values = [m.get(name) for m in data]
+        bars = ax.bar(groups, [v or 0.0 for v in values], color="tab:gray")
+        _label_bars(ax, bars, values, fmt)
+        ax.margins(y=0.25)
         ax.set_title(name)
         ax.set_ylabel(label)
         ax.tick_params(axis="x", labelrotation=45)
@@ -133,3 +154,84 @@ def summarise(result: dict[str, Any]) -> Iterable[str]:
            f"infrastructure failure: {result.get('infra_failed', 0)}; unrequested writes: "
            f"{c.get('unauthorized_writes', 0)}")
     yield f"report: {Path(result['out']) / REPORT}"
+
+
+# --------------------------------------------------------------------------------------
+# Several runs side by side, and one episode's transcript
+
+COMPARED = ("TCR", "TIER", "AIR", "CRR", "VR", "ORR", "P50_latency_s")
+
+
+def _cell(name: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return _num(value) if name == "AIR" else _num(value, 4) if name.endswith("_s") else _pct(value)
+
+
+def compare_table(runs: Sequence[dict[str, Any]]) -> str:
+    """One Markdown table of several runs' metrics.json: overall metrics and mean R, per agent."""
+    header = "| agent | reward | episodes | " + " | ".join(COMPARED) + " | mean R | " + \
+        " | ".join(f"R {lv}" for lv in _levels(runs)) + " |"
+    lines = [header, "|---|---|---:|" + "---:|" * (len(COMPARED) + 1 + len(_levels(runs)))]
+    for m in runs:
+        means = m["reward_means"]
+        per_level = [_num((means["per_level"].get(lv) or {}).get("total")) if lv in means["per_level"] else "n/a"
+                     for lv in _levels(runs)]
+        lines.append(f"| {m['agent']} | {m.get('reward_version', '?')} | {m['counts']['episodes']} | "
+                     + " | ".join(_cell(k, m["overall"].get(k)) for k in COMPARED)
+                     + f" | {_num(means['overall']['total'])} | " + " | ".join(per_level) + " |")
+    return "\n".join(lines).replace("—", "n/a") + "\n"
+
+
+def _levels(runs: Sequence[dict[str, Any]]) -> list[str]:
+    return sorted({lv for m in runs for lv in m["per_level"]})
+
+
+def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> None:
+    """Side-by-side bars per agent: the rate metrics (%) and the mean reward per level, labelled."""
+    from matplotlib.figure import Figure
+
+    agents = [m["agent"] for m in runs]
+    fig = Figure(figsize=(max(10, 2.2 * len(runs) + 6), 4.8), layout="constrained")
+    axes = fig.subplots(1, 2, width_ratios=[1.6, 1])
+    _grouped_bars(axes[0], agents, {k: [m["overall"].get(k) for m in runs] for k in RATE_METRICS}, 100.0, ".0f")
+    axes[0].set_ylim(0, 125)
+    axes[0].set_ylabel("%")
+    axes[0].set_title("Rates, overall (n/a: undefined)")
+    axes[0].legend(ncols=len(RATE_METRICS), fontsize="small", loc="upper left", bbox_to_anchor=(0, -0.08))
+    levels = ["overall", *_levels(runs)]
+    series = {m["agent"]: [(m["reward_means"]["overall"] if lv == "overall"
+                            else m["reward_means"]["per_level"].get(lv) or {}).get("total") for lv in levels]
+              for m in runs}
+    _grouped_bars(axes[1], levels, series, 1.0, ".2f")
+    axes[1].axhline(0, color="black", linewidth=0.6)
+    axes[1].margins(y=0.2)
+    axes[1].set_title("Mean reward R per level")
+    axes[1].legend(fontsize="small", loc="upper left", bbox_to_anchor=(0, -0.08), ncols=min(len(runs), 4))
+    fig.suptitle("Agents compared")
+    fig.savefig(path, dpi=100)
+
+
+def format_transcript(record: dict[str, Any], width: int = 100) -> str:
+    """One episode, readably: the outcome, the reward breakdown, then every turn."""
+    import textwrap
+
+    r = record.get("reward", {})
+    lines = [f"task {record['task_id']} ({record.get('level')}), agent {record.get('agent')}, seed {record.get('seed')}",
+             f"R = {r.get('total')}  (R_fmt {r.get('R_fmt')}, R_corr {r.get('R_corr')}, R_eff {r.get('R_eff')}, "
+             f"R_comp {r.get('R_comp')}; {r.get('version')})",
+             f"ended by {record.get('terminated_by')} after {record.get('steps')} turns; success "
+             f"{record.get('task_success')}; violations {record.get('violations') or 'none'}"]
+    if record.get("error"):
+        lines.append(f"errors: {record['error']}")
+    turns = record.get("transcript")
+    if not turns:
+        lines.append("(no transcript: this record was written before transcripts were kept)")
+    for n, entry in enumerate(turns or []):
+        who = "agent" if entry.get("role") == "agent" else "env"
+        label = f"[{n // 2 if who == 'agent' else (n + 1) // 2}] {who}: "
+        body = textwrap.fill(str(entry.get("text", "")), width=width, initial_indent=label,
+                             subsequent_indent=" " * len(label), replace_whitespace=False,
+                             drop_whitespace=False) if entry.get("text") else label + "(empty)"
+        lines.append(body)
+    return "\n".join(lines)

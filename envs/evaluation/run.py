@@ -56,8 +56,24 @@ def infra_failure(record: dict[str, Any]) -> str | None:
 
 
 
-def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]:
+# Each transcript entry (an observation or an agent turn) is cut past this many characters.
+TRANSCRIPT_CHARS = 20_000
+
+
+def _clip(text: Any, limit: int) -> str:
+    text = text if isinstance(text, str) else repr(text)
+    if limit <= 0 or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [truncated: {len(text)} chars]"
+
+
+def run_episode(env: Any, agent: Agent, task: Task, seed: int,
+                transcript_chars: int = TRANSCRIPT_CHARS) -> dict[str, Any]:
     """Run one episode of ``agent`` on ``task``; the episode record (see the module doc).
+
+    The record's ``transcript`` is the whole exchange: the reset observation, then each agent
+    turn (the raw text sent to ``step``) and the observation it got back, every entry cut past
+    ``transcript_chars`` characters (0: never cut).
 
     An exception from the agent does not end the eval: it is recorded as the episode's
     error and the rest of the episode is played with malformed actions, so it is scored
@@ -65,6 +81,7 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
     """
     started = time.perf_counter()
     obs, info = env.reset(seed=seed, options={"task_id": task.task_id})
+    transcript = [{"role": "env", "text": _clip(obs, transcript_chars)}]
     errors: list[str] = []
     crashed = False
     try:
@@ -86,6 +103,8 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
                 crashed = True
                 action = malformed_action("agent crashed")
         obs, _, terminated, truncated, step_info = env.step(action)
+        transcript += [{"role": "agent", "text": _clip(action, transcript_chars)},
+                       {"role": "env", "text": _clip(obs, transcript_chars)}]
         steps += 1
         calls.extend(step_info.get("calls", ()))
         if step_info.get("infra_error"):
@@ -124,6 +143,7 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int) -> dict[str, Any]
         "error": "; ".join(all_errors)[:2000] if all_errors else None,
         "infra_errors": _count_repeats(infra)[:20],
         "reward": reward,
+        "transcript": transcript,
     }
 
 
@@ -189,7 +209,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
              limit: int | None = None, backend: str = "inprocess", url: str | None = None, token: str | None = None,
              composition: str = "multiplicative", reward_config: RewardConfig | None = None, max_steps: int = 12,
              seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
-             env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER) -> dict[str, Any]:
+             env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER,
+             transcript_chars: int = TRANSCRIPT_CHARS) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
     "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything).
 
@@ -205,6 +226,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     started = time.perf_counter()
     suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
     suite = load_tasks(suite_path)
+    if not suite:
+        raise ValueError(f"{suite_path} holds no tasks (an empty file?): nothing to evaluate")
     reward_config = reward_config or RewardConfig(composition=composition)
     instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}))
     out = Path(out)
@@ -235,7 +258,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 task_bar = bar.add_task(f"{spec}", total=len(todo))
                 successes, reward_sum = 0, 0.0
                 for index, task in todo:
-                    record = run_episode(env, instance, task, seed + index)
+                    record = run_episode(env, instance, task, seed + index, transcript_chars)
                     record["index"] = index
                     failure = infra_failure(record)
                     if failure is not None:  # not the agent's result: never stored, re-run on resume
