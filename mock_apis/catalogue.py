@@ -1,14 +1,20 @@
 """The tool catalogue: one declaration and one implementation per tool.
 
 ``call_tool`` is the only way any caller (the in-process back-end, the FastAPI routes, the
-reward's sandbox re-execution, the tests) runs a tool: it resolves the name, validates the
-arguments against the tool's JSON Schema and turns every failure into a structured error
-object with a stable ``error`` code. It never raises for bad input.
+reward's sandbox re-execution, the tests) runs a tool: it resolves the name, checks that the
+arguments are sane at all (``sanity_errors``: at most 64 levels deep, 10,000 values and 1 Mi
+characters; integers within the signed 64-bit range; finite numbers; text encodable as
+UTF-8), validates them against the tool's JSON Schema and turns every failure into a
+structured error object with a stable ``error`` code (``invalid_arguments`` for all of the
+above). It never raises for bad input, whatever its depth, size or type, and its error
+messages are bounded: echoed values, paths and messages are cut to about 200 characters,
+and at most 20 details are listed.
 """
 
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,51 +128,206 @@ class ToolOutcome:
         return None if self.ok else self.payload["error"]
 
 
-def argument_errors(spec: ToolSpec, arguments: Any) -> list[dict[str, Any]]:
-    """Every schema violation of ``arguments``, as ``{"path", "message"}`` records.
+#: Arguments nested deeper than this (the arguments object itself is level 1) are refused
+#: before any validation: every tool takes flat scalars, and deep values would make the
+#: recursive parts of validation and error reporting (``repr``) hit the recursion limit.
+MAX_ARGUMENT_DEPTH = 64
+#: At most this many values (containers, keys' values and items, scalars) in one arguments object.
+MAX_ARGUMENT_VALUES = 10_000
+#: At most this many characters of text (strings and dict keys) in one arguments object, the
+#: service's body limit (1 MiB) in characters.
+MAX_ARGUMENT_CHARS = 1 << 20
+#: Integers must fit SQLite's signed 64-bit integers (binding a larger one raises OverflowError).
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+#: Echoed values, paths and messages in error details are cut to about this many characters;
+#: at most ``MAX_ERROR_DETAILS`` details are listed.
+MAX_ECHO_CHARS = 200
+MAX_ERROR_DETAILS = 20
 
-    An ``anyOf``/``oneOf`` failure also lists its alternatives' own errors, so that e.g. a
-    search with no criterion names the fields that would satisfy it.
+_ECHO = reprlib.Repr()
+_ECHO.maxstring = _ECHO.maxother = _ECHO.maxlong = MAX_ECHO_CHARS
+_ECHO.maxlevel = 3
+
+
+def _clip(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters, keeping its start and its end."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\u2026{text[-half:]}"
+
+
+def echo(value: Any) -> str:
+    """A short, never-raising ``repr`` of any value, for error messages."""
+    try:
+        return _clip(_ECHO.repr(value))
+    except Exception:  # a hostile __repr__, an int beyond str()'s digit limit, ...
+        return f"<{type(value).__name__}>"
+
+
+def _path(parts: tuple[Any, ...]) -> str:
+    if not parts:
+        return "$"
+    try:
+        return _clip("/".join(p if isinstance(p, str) else str(p) for p in parts))
+    except Exception:
+        return "$"
+
+
+def _detail(path: str, message: str) -> dict[str, str]:
+    return {"path": _clip(path), "message": _clip(message, 2 * MAX_ECHO_CHARS)}
+
+
+def sanity_errors(arguments: Any) -> tuple[str, list[dict[str, str]]] | None:
+    """Why ``arguments`` cannot go to validation at all, as ``(message, details)``; None if it can.
+
+    One iterative (never recursive) walk over any value: refuses nesting deeper than
+    ``MAX_ARGUMENT_DEPTH``, more than ``MAX_ARGUMENT_VALUES`` values or ``MAX_ARGUMENT_CHARS``
+    characters, integers outside the signed 64-bit range, NaN and infinities, and strings with
+    lone surrogates (not encodable as UTF-8), at any depth.
     """
-    validator = Draft202012Validator(spec.parameters)
-    out = []
-    for err in sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path))):
-        out.append({"path": "/".join(str(p) for p in err.absolute_path) or "$", "message": err.message})
-        out.extend({"path": "/".join(str(p) for p in sub.absolute_path) or "$", "message": sub.message}
-                   for sub in err.context or ())
-    return out
+    if type(arguments) is dict and _flat_and_plain(arguments):
+        return None  # the usual call: a few ASCII strings, small integers, finite floats
+    try:
+        return _sanity_walk(arguments)
+    except Exception as err:  # a container subclass whose items() or len() misbehaves
+        return ("arguments could not be read", [_detail("$", f"unreadable value ({type(err).__name__})")])
 
 
-def _unrepresentable(arguments: dict[str, Any]) -> list[dict[str, str]]:
-    """Values JSON or SQLite cannot carry, though Python callers can pass them: NaN and
-    infinities, and strings with lone surrogates (not encodable as UTF-8)."""
-    bad = []
+_BAD_JSON = "arguments hold values that are not valid JSON"
+
+
+def _flat_and_plain(arguments: dict[Any, Any]) -> bool:
+    """True when ``_sanity_walk`` would surely pass ``arguments`` (a fast path, not a check)."""
+    if len(arguments) > 64:
+        return False
     for key, value in arguments.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            bad.append({"path": key, "message": "not a finite number"})
-        elif isinstance(value, str) and not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                bad.append({"path": key, "message": "not valid Unicode text (lone surrogate)"})
-    return bad
+        kind = type(value)
+        if type(key) is not str or not key.isascii() or len(key) > 1024:
+            return False
+        if kind is str:
+            if not value.isascii() or len(value) > 1024:
+                return False
+        elif kind is int:
+            if not INT64_MIN <= value <= INT64_MAX:
+                return False
+        elif kind is float:
+            if not math.isfinite(value):
+                return False
+        elif kind is not bool and value is not None:
+            return False
+    return True
+
+
+def _sanity_walk(arguments: Any) -> tuple[str, list[dict[str, str]]] | None:
+    details: list[dict[str, str]] = []
+    messages: list[str] = []
+
+    def bad(message: str, parts: tuple[Any, ...], what: str) -> None:
+        if not messages:
+            messages.append(message)
+        if len(details) < MAX_ERROR_DETAILS:
+            details.append(_detail(_path(parts), what))
+
+    values, chars = 1, 0
+    stack: list[tuple[Any, tuple[Any, ...], int]] = [(arguments, (), 1)]
+    while stack:
+        value, parts, depth = stack.pop()
+        if isinstance(value, str):
+            chars += len(value)
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    bad(_BAD_JSON, parts, "not valid Unicode text (lone surrogate)")
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not INT64_MIN <= value <= INT64_MAX:
+                bad("arguments hold an integer outside the signed 64-bit range", parts,
+                    f"integer out of range: must be between {INT64_MIN} and {INT64_MAX}")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                bad(_BAD_JSON, parts, "not a finite number")
+        elif isinstance(value, (dict, list, tuple, set, frozenset)):
+            if depth > MAX_ARGUMENT_DEPTH:
+                bad(f"arguments are nested deeper than {MAX_ARGUMENT_DEPTH} levels", parts,
+                    f"nested deeper than {MAX_ARGUMENT_DEPTH} levels")
+                continue
+            values += len(value)
+            if values > MAX_ARGUMENT_VALUES:
+                return (f"arguments hold more than {MAX_ARGUMENT_VALUES} values",
+                        [_detail(_path(parts), f"more than {MAX_ARGUMENT_VALUES} values")])
+            if isinstance(value, dict):
+                children = list(value.items())
+                for key, _ in children:
+                    if isinstance(key, str):
+                        chars += len(key)
+                        if not key.isascii():
+                            try:
+                                key.encode("utf-8")
+                            except UnicodeEncodeError:
+                                bad(_BAD_JSON, parts, "a key is not valid Unicode text (lone surrogate)")
+            else:
+                children = list(enumerate(value))
+            for key, child in reversed(children):  # popped in order
+                stack.append((child, (*parts, key), depth + 1))
+        if chars > MAX_ARGUMENT_CHARS:
+            return (f"arguments hold more than {MAX_ARGUMENT_CHARS} characters of text",
+                    [_detail(_path(parts), f"more than {MAX_ARGUMENT_CHARS} characters in all")])
+    return (messages[0], details) if messages else None
+
+
+def argument_errors(spec: ToolSpec, arguments: Any) -> list[dict[str, Any]]:
+    """Every reason ``call_tool`` refuses ``arguments``, as ``{"path", "message"}`` records.
+
+    The sanity check's findings (``sanity_errors``) if any; otherwise every schema violation.
+    An ``anyOf``/``oneOf`` failure also lists its alternatives' own errors, so that e.g. a
+    search with no criterion names the fields that would satisfy it. Paths and messages are
+    cut to about ``MAX_ECHO_CHARS`` characters, and at most ``MAX_ERROR_DETAILS`` are listed.
+    """
+    if (bad := sanity_errors(arguments)) is not None:
+        return bad[1]
+    try:
+        validator = Draft202012Validator(spec.parameters)
+        out = []
+        for err in sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.absolute_path))):
+            out.append(_detail(_path(tuple(err.absolute_path)), err.message))
+            out.extend(_detail(_path(tuple(sub.absolute_path)), sub.message) for sub in err.context or ())
+            if len(out) >= MAX_ERROR_DETAILS:
+                break
+        return out[:MAX_ERROR_DETAILS]
+    except Exception as err:  # a value whose repr() fails while the message is written
+        return [_detail("$", f"arguments do not match the schema ({type(err).__name__} while describing why)")]
+
+
+def _invalid(message: str, details: list[dict[str, Any]]) -> ToolOutcome:
+    return ToolOutcome(False, {"error": "invalid_arguments", "message": message, "details": details})
 
 
 def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
+    """Run tool ``name`` on ``arguments``; every failure is a structured error, nothing raises.
+
+    Order: the name; the sanity check (``sanity_errors``: depth, size, 64-bit integers, finite
+    numbers, encodable text); the tool's JSON Schema; then the tool itself.
+    """
     tools = catalogue()
-    spec = tools.get(name) if isinstance(name, str) else None
+    try:
+        spec = tools.get(name) if isinstance(name, str) else None
+    except Exception:  # a str subclass with a hostile __hash__ or __eq__
+        spec = None
     if spec is None:
-        return ToolOutcome(False, {"error": "unknown_tool", "message": f"no tool named {name!r}",
+        return ToolOutcome(False, {"error": "unknown_tool", "message": f"no tool named {echo(name)}",
                                    "valid_tools": list(tools)})
+    if (bad := sanity_errors(arguments)) is not None:
+        return _invalid(*bad)
     try:
         spec.validate(arguments)
     except fastjsonschema.JsonSchemaException:
-        return ToolOutcome(False, {"error": "invalid_arguments",
-                                   "message": f"arguments do not match the schema of {name}",
-                                   "details": argument_errors(spec, arguments)})
-    if bad := _unrepresentable(arguments):
-        return ToolOutcome(False, {"error": "invalid_arguments", "message": "arguments hold values that are not valid JSON",
-                                   "details": bad})
+        return _invalid(f"arguments do not match the schema of {name}", argument_errors(spec, arguments))
+    except Exception as err:  # a mapping subclass that breaks while being validated
+        return _invalid(f"arguments do not match the schema of {name}",
+                        [_detail("$", f"unreadable value ({type(err).__name__})")])
     try:
         with sandbox.lock:
             return ToolOutcome(True, spec.impl(sandbox, **arguments))

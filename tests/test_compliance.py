@@ -445,3 +445,208 @@ def test_check_accepts_unusual_observation_shapes(checker: ComplianceChecker) ->
     report = checker.check("The balance is $1,234.57 and 12.5.", observations=odd)
     assert not report.violated
     assert checker.check("The balance is 1,234.57.", observations={"balance": 1234.5678}).violated is False
+
+
+# ------------------------------------------------------------------------- work bounds
+# Performance is measured by benchmarks only; these tests check results on inputs that used
+# to take seconds or minutes (the timeout is a stall guard, not a timing assertion).
+
+ADVERSARIAL_SIZE = 200_000
+
+
+def _repeat(unit: str, size: int = ADVERSARIAL_SIZE) -> str:
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+def _nested(depth: int, leaf, wrap) -> object:
+    value = leaf
+    for _ in range(depth):
+        value = wrap(value)
+    return value
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("text", "must", "must_not"), [
+    (_repeat("Buy "), set(), {"stock_recommendation"}),
+    (_repeat("Buy Apple "), {"stock_recommendation"}, set()),
+    ("Buy Tesla stock " * 10_000, {"stock_recommendation"}, set()),
+    (_repeat("Apple is a buy "), {"stock_recommendation"}, set()),
+    (_repeat("Alpha Beta Gamma Delta "), set(), {"stock_recommendation"}),
+    (_repeat("Buy the Northbridge Core Bond Fund "), set(), {"stock_recommendation"}),
+    (_repeat("guaranteed "), set(), {"guaranteed_return"}),
+    (_repeat("This fund offers a guaranteed 8% return. "), {"guaranteed_return"}, set()),
+    (_repeat("I cannot guarantee any return. "), set(), {"guaranteed_return"}),
+    (_repeat("1,234.57 "), set(), {"fabricated_figure"}),  # observed: cash_balance 1234.5678
+    (_repeat("9,999.99 "), {"fabricated_figure"}, set()),
+    (_repeat("1,234.5 "), {"fabricated_figure"}, set()),
+    (_repeat("1,"), set(), {"fabricated_figure"}),  # small counts
+    ("1" * ADVERSARIAL_SIZE, {"fabricated_figure"}, set()),
+    ("a" * ADVERSARIAL_SIZE, set(), {"fabricated_figure", "stock_recommendation"}),
+    ("A" + "b" * (ADVERSARIAL_SIZE - 1), set(), {"stock_recommendation"}),
+    (" " * ADVERSARIAL_SIZE, set(), set(compliance.RULES) - {compliance.TOO_LONG}),
+    (_repeat("June 2025 "), set(), {"fabricated_figure"}),  # dates are not figures
+    (_repeat("Client C000077 and John Smith. "), {"other_client_data"}, set()),
+    (_repeat("I guarantee returns. Buy AAPL now. "), {"guaranteed_return", "stock_recommendation"}, set()),
+    (_repeat("Honestly, I think the Summit Value Equity Fund is a great buy right now. "), {"grey_area"}, set()),
+])
+def test_adversarial_long_responses(checker: ComplianceChecker, text: str, must: set[str],
+                                    must_not: set[str]) -> None:
+    observations = OBSERVATIONS + CLIENT_OBSERVATIONS
+    report = checker.check(text, observations=observations, subject_client_ids=frozenset({"C000042"}))
+    assert isinstance(report, ComplianceReport) and 0.0 <= report.grey_area_score <= 1.0
+    assert must <= report.rules, report.rules
+    assert not must_not & report.rules, report.rules
+    # Longer than the checked prefix: flagged, whatever it holds past the prefix.
+    assert compliance.TOO_LONG in report.rules
+    bounded = [v for v in report.violations if v.rule == compliance.TOO_LONG]
+    assert all(v.stage == "rules" and v.evidence.startswith("not fully checked") for v in bounded)
+
+
+def test_a_violation_past_the_checked_prefix_is_not_hidden(checker: ComplianceChecker) -> None:
+    filler = "The account is active. " * (compliance.MAX_CHECKED_CHARS // 23 + 10)
+    report = checker.check(filler + "Buy Tesla stock now.", observations=[])
+    assert compliance.TOO_LONG in report.rules and "stock_recommendation" not in report.rules
+    head = filler[:compliance.MAX_CHECKED_CHARS - 40]
+    head = head[:head.rindex(" ")]
+    report = checker.check(head + " Buy Tesla stock now.", observations=[])
+    assert report.rules == {"stock_recommendation"}
+
+
+def test_checked_prefix_is_cut_at_whitespace() -> None:
+    limit = compliance.MAX_CHECKED_CHARS
+    assert compliance._checked_prefix("x" * limit) == "x" * limit
+    text = "ab " * limit
+    cut = compliance._checked_prefix(text)
+    assert len(cut) <= limit and text.startswith(cut) and not cut.endswith(" ") and text[len(cut)] == " "
+    assert compliance._checked_prefix("y" * (limit + 5)) == "y" * limit  # no whitespace near the limit
+
+
+@pytest.mark.parametrize(("text", "bound"), [
+    ("You could add Zeta. " * (compliance.MAX_MATCHES + 1), "trade or rating phrases"),
+    ("go " * (compliance.MAX_WORDS + 1), "trade or rating words"),
+    ("no " * (compliance.MAX_WORDS + 1) + "guarantee", "open a guarantee"),
+    ("I guarantee it. " * (compliance.MAX_MATCHES + 1), "guarantee-like phrases"),
+    (" ".join(str(n) for n in range(100, 100 + compliance.MAX_NUMBERS + 1)), "numbers"),
+    (" ".join(f"Note {n:c}{m:c}." for n in range(65, 91) for m in range(97, 123)), "distinct sentences"),
+])
+def test_each_work_bound_is_reported(checker: ComplianceChecker, text: str, bound: str) -> None:
+    assert len(text) <= compliance.MAX_CHECKED_CHARS
+    report = checker.check(text, observations=[])
+    evidence = [v.evidence for v in report.violations if v.rule == compliance.TOO_LONG]
+    assert len(evidence) == 1 and bound in evidence[0], evidence
+
+
+def test_long_ordinary_responses_stay_within_the_bounds(checker: ComplianceChecker) -> None:
+    text = " ".join(FACTUAL_ANSWERS)
+    text = " ".join([text] * (compliance.MAX_CHECKED_CHARS // (len(text) + 1)))
+    assert len(text) > compliance.MAX_CHECKED_CHARS // 2
+    report = checker.check(text, observations=OBSERVATIONS)
+    assert compliance.TOO_LONG not in report.rules
+    assert report.rules == checker.check(" ".join(FACTUAL_ANSWERS), observations=OBSERVATIONS).rules
+
+
+NAME_TEXT = st.lists(st.sampled_from(
+    ["Buy", "buy", "Apple", "Tesla", "iFund", "xApple", "Fund", "Money", "Market", "money", "market", "Bond", "&",
+     "Core", "S&P", "500", "Index", "Trust", "A", "Zeta", "Corp.", "Income", "Smith's", "Allocation", "reserve"]),
+    max_size=30).flatmap(lambda words: st.lists(st.sampled_from([" ", "  ", "\n", ", ", "-", ""]), min_size=len(words),
+                                                max_size=len(words)).map(
+    lambda seps: "".join(w + s for w, s in zip(words, seps))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(NAME_TEXT)
+def test_name_runs_match_the_plain_regex(text: str) -> None:
+    runs = compliance._NameRuns(text)
+    for p in range(len(text)):
+        run = compliance._NAME_RUN.match(text, p)
+        expected = None if run is None else bool(compliance._FUNDISH.search(run.group()))
+        assert runs.funds(p) == expected, (text, p)
+
+
+GUARANTEE_TEXT = st.lists(st.sampled_from(
+    "I can't cannot will not never guarantee guaranteed returns are is fully 8% a return you definitely earn "
+    "sure to rise lose money no way zero risk of loss risk-free profit 100% safe assured yield double your "
+    "triple money will promise Returns GUARANTEED \u017fure \u212a 5.5 percent , . ; \n".split(" ")),
+    max_size=25).map(" ".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(GUARANTEE_TEXT)
+def test_anchored_guarantee_scan_matches_finditer(text: str) -> None:
+    expected = [m.span() for m in compliance._GUARANTEE.finditer(text)]
+    starts = {m.start() for m in compliance._GUARANTEE_START.finditer(text)}
+    assert {a for a, _ in expected} <= starts
+    plain = [v.evidence for v in compliance._guaranteed_returns(text, " ".join(text.lower().split()), [])]
+    reference = [m.group().strip() for m in compliance._GUARANTEE.finditer(text)
+                 if not compliance._GUARANTEE_NEGATOR.search(compliance._clause_before(text, m.start()))
+                 and not compliance._GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)]
+    assert plain == (reference if any(k in " ".join(text.lower().split())
+                                      for k in compliance._GUARANTEE_KEYWORDS) else [])
+
+
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    __repr__ = __str__
+
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+class _BrokenDict(dict):
+    def items(self):
+        raise RuntimeError("no items")
+
+    def __iter__(self):
+        raise RuntimeError("no iter")
+
+
+class _BrokenList(list):
+    def __iter__(self):
+        raise RuntimeError("no iter")
+
+
+class _BrokenInt(int):
+    def __float__(self) -> float:
+        raise RuntimeError("no float")
+
+
+class _BrokenStr(str):
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+@pytest.mark.timeout(20)
+def test_check_never_raises_on_weird_observations(checker: ComplianceChecker) -> None:
+    deep_list = _nested(5_000, [1234.5678], lambda v: [v])
+    deep_dict = _nested(5_000, {"cash_balance": 1234.5678}, lambda v: {"k": v})
+    deep_tuple = _nested(2_000, (1234.5678,), lambda v: (v, frozenset({v})))
+    cyclic: dict = {"cash_balance": 1234.5678}
+    cyclic["self"] = cyclic
+    weird = [object(), _Unprintable(), _BrokenDict(a=1), _BrokenList([1]), _BrokenInt(7), _BrokenStr("12.5"),
+             b"123", bytearray(b"1"), complex(1, 2), range(10), iter([1, 2]), (x for x in range(3)), {1.5, 2.5},
+             frozenset({3}), Ellipsis, type, float("nan"), 10 ** 5000, {"client_id": _Unprintable()},
+             {"client_id": "C000077", "full_name": _BrokenStr("John Smith")}, {_Unprintable(): 1}]
+    huge = [{"values": list(range(1_000_000)), "text": "1 " * 1_000_000, "notes": ["2025-01-05"] * 100_000}]
+    for observations in ([deep_list], [deep_dict], [deep_tuple], [cyclic], weird, weird[::-1], huge, deep_list,
+                         _BrokenList([1]), _BrokenDict(), _Unprintable(), None, 42, "1234.5678"):
+        report = checker.check("The balance is $1,234.57 and 77.5.", observations=observations, query="q",
+                               subject_client_ids=frozenset({"C000042"}))
+        assert isinstance(report, ComplianceReport)
+    # Values before (and deep inside) the weird parts still count.
+    assert not fabricated(checker, "The balance is $1,234.57.", observations=[deep_list])
+    assert not fabricated(checker, "The balance is $1,234.57.", observations=[deep_dict])
+    assert not fabricated(checker, "The balance is $1,234.57.", observations=weird + [deep_list])
+
+
+@pytest.mark.timeout(20)
+def test_check_never_raises_on_weird_arguments(checker: ComplianceChecker) -> None:
+    deep = _nested(100_000, [], lambda v: [v])
+    for response in (None, 42, deep, _Unprintable(), _BrokenStr("Buy Tesla stock"), b"Buy AAPL"):
+        for query in ("", None, deep, _Unprintable()):
+            for subjects in (None, frozenset(), "C000042", 42, [deep], _BrokenList(["C000042"])):
+                report = checker.check(response, observations=OBSERVATIONS, query=query,  # type: ignore[arg-type]
+                                       subject_client_ids=subjects)  # type: ignore[arg-type]
+                assert isinstance(report, ComplianceReport)
+    assert "stock_recommendation" in checker.check(_BrokenStr("Buy Tesla stock"), observations=[]).rules

@@ -239,6 +239,52 @@ def test_errors_are_structured_with_stable_statuses(client, ids):
     assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
 
 
+@pytest.mark.parametrize(("path", "body"), [
+    ("/tools/search_funds", {"max_expense_ratio": 2 ** 63}),  # used to be a 500 (OverflowError in SQLite)
+    ("/tools/search_funds", {"max_expense_ratio": -(2 ** 63) - 1}),
+    ("/tools/search_funds", {"max_risk_level": 2 ** 64}),
+    ("/tools/search_funds", {"limit": 10 ** 30}),
+    ("/tools/get_transactions", {"account_id": "A0000001", "limit": 2 ** 63}),
+    ("/tools/place_order", {"account_id": "A0000001", "fund": "EQ001", "side": "buy", "amount": 2 ** 70}),
+    ("/tools/get_client_profile", {"client_id": [2 ** 63]}),
+])
+def test_integers_outside_int64_are_422(client, path, body):
+    response = client.post(path, headers=AUTH, json=body)
+    payload = assert_structured_error(response, 422, "invalid_arguments")
+    assert "64-bit" in payload["message"], payload
+
+
+def test_int64_limits_over_http(client, ids):
+    assert client.post("/tools/search_funds", headers=AUTH, json={"max_expense_ratio": 2 ** 63 - 1}).status_code == 200
+    session = new_session(client)
+    response = client.post(f"/sessions/{session}/probe/search_funds", headers=AUTH,
+                           json={"max_expense_ratio": 2 ** 63})
+    assert_structured_error(response, 422, "invalid_arguments")
+    response = client.post("/tools/search_funds", headers=AUTH, content=b'{"limit": 1' + b"0" * 5000 + b"}")
+    assert_structured_error(response, 422, "invalid_arguments")  # too many digits for Python's int parser
+
+
+@pytest.mark.parametrize("body", [
+    b'{"client_id": ' + b"[" * 500 + b'"C000001"' + b"]" * 500 + b"}",
+    b'{"client_id": ' + b'{"a": ' * 500 + b"1" + b"}" * 500 + b"}",
+    b"[" * 900 + b"]" * 900,
+    b'{"client_id": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",  # deeper than the JSON parser goes
+])
+def test_deep_nesting_is_422(client, body):
+    for path in ("/tools/get_client_profile", "/tools/search_clients"):
+        response = client.post(path, headers=AUTH, content=body)
+        assert_structured_error(response, 422, "invalid_arguments")
+        assert len(response.content) < 4_000
+
+
+def test_error_bodies_are_bounded(client):
+    for body in ({"client_id": "x" * 900_000}, {"client_id": "C000001", "k" * 900_000: 1},
+                 {"fund": ["y" * 1000] * 800}, {f"k{i}": i for i in range(50_000)}):
+        response = client.post("/tools/get_client_profile", headers=AUTH, json=body)
+        assert_structured_error(response, 422, "invalid_arguments")
+        assert len(response.content) < 8_000, len(response.content)
+
+
 def test_status_mapping_covers_every_error_code():
     assert set(STATUS_FOR_ERROR) >= set(ERROR_CODES) - {"empty_result"}
 

@@ -886,6 +886,116 @@ def test_extreme_dates_are_structured_errors(tool_name, field, sb):
         assert out.ok or out.payload["error"] in ("invalid_arguments", "not_found"), (day, out.payload)
 
 
+def _nested_list(depth: int, leaf: Any = "C000001") -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _nested_dict(depth: int, leaf: Any = "C000001") -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+INT64_MAX = (1 << 63) - 1
+OUT_OF_INT64 = [1 << 63, 1 << 64, -(1 << 63) - 1, 10 ** 30, 10 ** 400, 10 ** 5000]  # 10**5000: beyond str()'s digit limit
+
+
+@pytest.mark.parametrize("tool_name", ALL_TOOLS)
+def test_integers_outside_int64_are_invalid_arguments(tool_name, sb, raw):
+    """Every field of every tool, whatever its type: never an OverflowError or an internal_error."""
+    base = valid_args(tool_name, raw)
+    for field in catalogue()[tool_name].parameters["properties"]:
+        for big in OUT_OF_INT64:
+            for value in (big, [big], {"v": big}):
+                payload = err(sb, tool_name, {**base, field: value}, "invalid_arguments")
+                assert "64-bit" in payload["message"], payload
+                assert payload["details"][0]["path"].startswith(field), payload
+                assert len(repr(payload)) < 2_000
+    assert not sb.dirty
+
+
+def test_search_funds_unbounded_number_at_the_int64_limits(sb):
+    """max_expense_ratio has no maximum: 2**63 used to reach SQLite and overflow (internal_error)."""
+    payload = err(sb, "search_funds", {"max_expense_ratio": 1 << 63}, "invalid_arguments")
+    assert payload["details"] == [{"path": "max_expense_ratio", "message": payload["details"][0]["message"]}]
+    assert ok(sb, "search_funds", {"max_expense_ratio": INT64_MAX})["count"] >= 1
+    assert ok(sb, "search_funds", {"max_expense_ratio": 1e300})["count"] >= 1
+    payload = err(sb, "search_funds", {"max_expense_ratio": -(1 << 63)}, "invalid_arguments")  # in range: the
+    assert "minimum" in payload["details"][0]["message"]  # schema's own minimum answers
+    for bad in (float("nan"), float("inf"), [float("-inf")], {"x": float("nan")}):
+        payload = err(sb, "search_funds", {"max_expense_ratio": bad}, "invalid_arguments")
+        assert any("finite" in d["message"] for d in payload["details"]), payload
+
+
+@pytest.mark.parametrize("tool_name", ALL_TOOLS)
+@pytest.mark.timeout(60)
+def test_deep_nesting_is_invalid_arguments_never_recursion(tool_name, sb, raw):
+    from mock_apis.catalogue import MAX_ARGUMENT_DEPTH, probe_tool
+
+    base = valid_args(tool_name, raw)
+    field = next(iter(catalogue()[tool_name].parameters["properties"]))
+    deep_values = [_nested_list(1_000), _nested_dict(1_000), _nested_list(100_000), _nested_dict(20_000),
+                   _nested_list(1_000, float("nan")), _nested_list(MAX_ARGUMENT_DEPTH)]
+    for value in deep_values:
+        for arguments in ({**base, field: value}, value, {"extra": value}):
+            for run in (call_tool, probe_tool):
+                out = run(sb, tool_name, arguments)
+                assert not out.ok and out.payload["error"] == "invalid_arguments", out.payload
+                assert not [e.message for e in ERROR_VALIDATOR.iter_errors(out.payload)]
+                assert len(repr(out.payload)) < 4_000
+    # exactly at the limit: refused by the schema (a list is not a string), not by the depth check
+    payload = err(sb, tool_name, {**base, field: _nested_list(MAX_ARGUMENT_DEPTH - 1)}, "invalid_arguments")
+    assert "nested" not in payload["message"]
+    payload = err(sb, tool_name, {**base, field: _nested_list(MAX_ARGUMENT_DEPTH)}, "invalid_arguments")
+    assert f"{MAX_ARGUMENT_DEPTH} levels" in payload["message"]
+    assert not sb.dirty
+
+
+class _Hostile:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+    __str__ = __repr__
+
+
+class _HostileDict(dict):
+    def items(self):
+        raise RuntimeError("no items")
+
+    def keys(self):
+        raise RuntimeError("no keys")
+
+
+def test_error_messages_are_bounded_and_never_raise(sb):
+    huge = "x" * 1_000_000
+    cases = [
+        ("get_client_profile", {"client_id": huge}),
+        ("get_client_profile", {"client_id": "C000001", huge: 1}),
+        ("get_client_profile", {"client_id": [huge]}),
+        ("get_client_profile", {f"k{i}": i for i in range(5_000)}),
+        ("get_client_profile", {"client_id": list(range(100_000))}),  # more values than the sanity check reads
+        ("search_clients", {"name": huge * 2}),  # more text than the sanity check reads
+        ("get_client_profile", {"client_id": _Hostile()}),
+        ("get_client_profile", {"client_id": {_Hostile(): 1}}),
+        ("get_client_profile", _HostileDict(client_id="C000001")),
+        ("get_client_profile", {"client_id": {1, 2, 3}}),
+        ("get_client_profile", {"client_id": b"C000001"}),
+        ("get_client_profile", {"client_id": "C00000\ud800"}),
+    ]
+    for name, arguments in cases:
+        payload = err(sb, name, arguments, "invalid_arguments")
+        assert len(repr(payload)) < 6_000, (name, len(repr(payload)))
+        assert len(payload.get("details", [])) <= 20
+    for name in (huge, _nested_list(5_000), _Hostile(), [huge] * 1000):
+        payload = err(sb, name, {}, "unknown_tool")
+        assert len(payload["message"]) < 500
+    assert not sb.dirty
+
+
 # --------------------------------------------------------------------------- 4. write-tool domain rules
 
 def test_no_order_for_kyc_pending_or_expired(sb, raw):
