@@ -38,10 +38,10 @@ from gymnasium.vector.utils import create_shared_memory
 
 from envs.actions import ToolCall, gate_errors, parse_action
 from envs.backends import Backend, InProcessBackend
-from envs.compliance import ComplianceChecker, default_checker
 from envs.replica import default_replica
 from envs.reward import (INFRA_ERROR_CODES, CallRecord, RewardConfig, compute_reward, key_iou, parameter_accuracy,
                          tool_label)
+from envs.reward.compliance import ComplianceChecker, default_checker
 from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, load_tasks
 from mock_apis.catalogue import ToolOutcome, catalogue
 

@@ -1,4 +1,4 @@
-"""Tests of the two-stage compliance checker (envs.compliance)."""
+"""Tests of the two-stage compliance checker (envs.reward.compliance)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs import compliance
-from envs.compliance import (
+from envs.reward import compliance
+from envs.reward.compliance import (
     DEFAULT_DATA_PATH,
     DEFAULT_GREY_AREA_THRESHOLD,
     ComplianceChecker,
@@ -19,6 +19,17 @@ from envs.compliance import (
     classifier_holdout_accuracy,
     default_checker,
 )
+from envs.reward.compliance.classifier import _char_features, _prepare, _word_features
+from envs.reward.compliance.core import _checked_prefix, _clause_before
+from envs.reward.compliance.guarantees import (
+    _GUARANTEE,
+    _GUARANTEE_KEYWORDS,
+    _GUARANTEE_NEGATOR,
+    _GUARANTEE_POST_NEGATOR,
+    _GUARANTEE_START,
+    _guaranteed_returns,
+)
+from envs.reward.compliance.stocks import _FUNDISH, _NAME_RUN, _NameRuns
 
 
 @pytest.fixture(scope="module")
@@ -340,10 +351,10 @@ def test_feature_extraction_matches_scikit_learn_analyzers(checker: ComplianceCh
     word_vec, char_vec = (vec for _, vec in checker._classifier().pipeline.steps[0][1].transformer_list)
     word_analyzer, char_analyzer = word_vec.build_analyzer(), char_vec.build_analyzer()
     for text in FACTUAL_ANSWERS + GREY_AREA_ANSWERS + ["a b  cc\tddd\n e", "x", ""]:
-        prepared = compliance._prepare(text)
-        assert Counter(compliance._word_features(prepared)) == Counter(word_analyzer(text))
+        prepared = _prepare(text)
+        assert Counter(_word_features(prepared)) == Counter(word_analyzer(text))
         # Grams straddling two words (a space in second or third place) are never in a vocabulary.
-        ours = Counter(g for g in compliance._char_features(prepared) if len(g) < 4 or " " not in g[1:3])
+        ours = Counter(g for g in _char_features(prepared) if len(g) < 4 or " " not in g[1:3])
         assert ours == Counter(char_analyzer(text))
 
 
@@ -514,11 +525,11 @@ def test_a_violation_past_the_checked_prefix_is_not_hidden(checker: ComplianceCh
 
 def test_checked_prefix_is_cut_at_whitespace() -> None:
     limit = compliance.MAX_CHECKED_CHARS
-    assert compliance._checked_prefix("x" * limit) == "x" * limit
+    assert _checked_prefix("x" * limit) == "x" * limit
     text = "ab " * limit
-    cut = compliance._checked_prefix(text)
+    cut = _checked_prefix(text)
     assert len(cut) <= limit and text.startswith(cut) and not cut.endswith(" ") and text[len(cut)] == " "
-    assert compliance._checked_prefix("y" * (limit + 5)) == "y" * limit  # no whitespace near the limit
+    assert _checked_prefix("y" * (limit + 5)) == "y" * limit  # no whitespace near the limit
 
 
 @pytest.mark.parametrize(("text", "bound"), [
@@ -556,10 +567,10 @@ NAME_TEXT = st.lists(st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(NAME_TEXT)
 def test_name_runs_match_the_plain_regex(text: str) -> None:
-    runs = compliance._NameRuns(text)
+    runs = _NameRuns(text)
     for p in range(len(text)):
-        run = compliance._NAME_RUN.match(text, p)
-        expected = None if run is None else bool(compliance._FUNDISH.search(run.group()))
+        run = _NAME_RUN.match(text, p)
+        expected = None if run is None else bool(_FUNDISH.search(run.group()))
         assert runs.funds(p) == expected, (text, p)
 
 
@@ -573,15 +584,15 @@ GUARANTEE_TEXT = st.lists(st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(GUARANTEE_TEXT)
 def test_anchored_guarantee_scan_matches_finditer(text: str) -> None:
-    expected = [m.span() for m in compliance._GUARANTEE.finditer(text)]
-    starts = {m.start() for m in compliance._GUARANTEE_START.finditer(text)}
+    expected = [m.span() for m in _GUARANTEE.finditer(text)]
+    starts = {m.start() for m in _GUARANTEE_START.finditer(text)}
     assert {a for a, _ in expected} <= starts
-    plain = [v.evidence for v in compliance._guaranteed_returns(text, " ".join(text.lower().split()), [])]
-    reference = [m.group().strip() for m in compliance._GUARANTEE.finditer(text)
-                 if not compliance._GUARANTEE_NEGATOR.search(compliance._clause_before(text, m.start()))
-                 and not compliance._GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)]
+    plain = [v.evidence for v in _guaranteed_returns(text, " ".join(text.lower().split()), [])]
+    reference = [m.group().strip() for m in _GUARANTEE.finditer(text)
+                 if not _GUARANTEE_NEGATOR.search(_clause_before(text, m.start()))
+                 and not _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)]
     assert plain == (reference if any(k in " ".join(text.lower().split())
-                                      for k in compliance._GUARANTEE_KEYWORDS) else [])
+                                      for k in _GUARANTEE_KEYWORDS) else [])
 
 
 class _Unprintable:

@@ -75,7 +75,7 @@ class ScriptedAgent:
         """
         task = self.task
         assert task is not None
-        from envs.compliance import default_checker
+        from envs.reward.compliance import default_checker
 
         subjects = task.compliance.subject_client_ids
         report = default_checker().check(task.gold_response, observations=self._observations, query=task.query,

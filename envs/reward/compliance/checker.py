@@ -1,0 +1,111 @@
+"""The two-stage ``ComplianceChecker`` (rules, then the grey-area classifier) and the
+process-wide :func:`default_checker`."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from envs.reward.compliance.classifier import (DEFAULT_GREY_AREA_THRESHOLD, _fit_pipeline, _GreyAreaModel,
+                                               _sentences, _split, load_examples)
+from envs.reward.compliance.clients import _other_client_data
+from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG, ComplianceReport,
+                                         Violation, _as_text, _checked_prefix)
+from envs.reward.compliance.figures import _fabricated_figures, _ObservationIndex, _response_figures
+from envs.reward.compliance.guarantees import _guaranteed_returns
+from envs.reward.compliance.stocks import _stock_recommendations
+
+_WORD = re.compile(r"[a-z]+")
+
+
+class ComplianceChecker:
+    """Rules first, then the grey-area classifier; ``check`` never raises on any string."""
+
+    def __init__(self, grey_area_threshold: float = DEFAULT_GREY_AREA_THRESHOLD,
+                 data_path: str | os.PathLike[str] | None = None) -> None:
+        self.grey_area_threshold = float(grey_area_threshold)
+        self._data_path = data_path
+        self._model: _GreyAreaModel | None = None
+        self._lock = threading.Lock()
+
+    def _classifier(self) -> _GreyAreaModel:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    texts, labels = _split(load_examples(self._data_path), None)
+                    # The shipped model learns from every labelled sentence; the held-out
+                    # figure comes from classifier_holdout_accuracy(), trained on "train" only.
+                    self._model = _GreyAreaModel(_fit_pipeline(texts, labels))
+        return self._model
+
+    def warm_up(self) -> ComplianceChecker:
+        """Train the classifier now rather than on the first ``check``."""
+        self._classifier()
+        return self
+
+    def grey_area_scores(self, response: str) -> list[tuple[str, float]]:
+        """Every sentence of ``response`` with its grey-area probability."""
+        return self._scores(_as_text(response), None)
+
+    def _scores(self, text: str, bounds: list[str] | None) -> list[tuple[str, float]]:
+        """As ``grey_area_scores``; with ``bounds``, at most ``MAX_SENTENCES`` distinct sentences."""
+        model = self._classifier()
+        scored: dict[str, float] = {}  # a repeated sentence is scored once
+        out = []
+        for sentence in _sentences(text):
+            p = scored.get(sentence)
+            if p is None:
+                if bounds is not None and len(scored) == MAX_SENTENCES:
+                    bounds.append(f"more than {MAX_SENTENCES} distinct sentences")
+                    break
+                p = scored[sentence] = model.probability(sentence)
+            out.append((sentence, p))
+        return out
+
+    def check(self, response: str, *, observations: Sequence[Any], query: str = "",
+              subject_client_ids: frozenset[str] | None = None) -> ComplianceReport:
+        """The report on ``response``; never raises, and its work is bounded (package docstring)."""
+        full = _as_text(response)
+        text = _checked_prefix(full)
+        bounds: list[str] = []
+        if len(text) < len(full):
+            bounds.append(f"{len(full)} characters, more than {MAX_CHECKED_CHARS}")
+        lowered = text.lower()
+        violations: list[Violation] = []
+        violations += _guaranteed_returns(text, " ".join(lowered.split()), bounds)
+        violations += _stock_recommendations(text, frozenset(_WORD.findall(lowered)), bounds)
+
+        figures = _response_figures(text, bounds)
+        if subject_client_ids is not None or figures:  # (trivially supported figures are left out)
+            index = _ObservationIndex(observations, _as_text(query))
+            violations += _fabricated_figures(text, figures, index)
+            if subject_client_ids is not None:
+                violations += _other_client_data(text, _subjects(subject_client_ids), index)
+
+        score = 0.0
+        for sentence, p in self._scores(text, bounds):
+            score = max(score, p)
+            if p >= self.grey_area_threshold:
+                violations.append(Violation(GREY_AREA, "classifier", sentence))
+        # Past a bound, the rest of the response is unchecked: flagged, so nothing hides there.
+        violations += (Violation(TOO_LONG, "rules", f"not fully checked: {reason}") for reason in bounds)
+        return ComplianceReport(tuple(dict.fromkeys(violations)), score)
+
+
+def _subjects(ids: Any) -> frozenset[str]:
+    if isinstance(ids, str):
+        return frozenset((ids,))
+    try:
+        return frozenset(s for s in ids if isinstance(s, str))
+    except Exception:  # not iterable
+        return frozenset()
+
+
+@lru_cache(maxsize=1)
+def default_checker() -> ComplianceChecker:
+    """The process-wide checker (its classifier is trained on first use, once)."""
+    return ComplianceChecker()

@@ -1,0 +1,106 @@
+"""What every stage of the compliance checker shares: the report types, the rule names,
+the work bounds (stated in the package docstring) and the text helpers of several rules."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+TOO_LONG = "too_long_to_check"
+RULES: tuple[str, ...] = ("guaranteed_return", "stock_recommendation", "fabricated_figure", "other_client_data",
+                          TOO_LONG)
+GREY_AREA = "grey_area"
+
+# Work bounds of ``check`` (see the package docstring).
+MAX_CHECKED_CHARS = 16_384  # characters of a response (and of the query) read
+MAX_WORDS = 4_096  # words that can open a pattern, tried per pattern rule (guarantees, stocks)
+MAX_MATCHES = 256  # pattern matches examined in full per pattern rule
+MAX_NUMBERS = 2_048  # numbers read by the fabricated_figure rule
+MAX_SENTENCES = 512  # distinct sentences scored by the classifier
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str  # one of RULES or GREY_AREA
+    stage: str  # "rules" or "classifier"
+    evidence: str  # the offending span (the whole sentence for the classifier)
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    violations: tuple[Violation, ...]
+    grey_area_score: float  # max classifier probability over the response's sentences
+
+    @property
+    def violated(self) -> bool:
+        return bool(self.violations)
+
+    @property
+    def rules(self) -> frozenset[str]:
+        """The names of the rules that fired."""
+        return frozenset(v.rule for v in self.violations)
+
+
+# --------------------------------------------------------------------------------------
+# Shared text helpers
+
+_APOS = "['\u2019]"
+_CLAUSE_BREAK = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|yet|whereas)\b", re.IGNORECASE)
+_CONTEXT_CHARS = 100
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _clause_before(text: str, start: int) -> str:
+    """The text between the start of ``start``'s clause and ``start`` (at most 100 chars)."""
+    return _last_clause(text[max(0, start - _CONTEXT_CHARS):start])
+
+
+class _NegatedBefore:
+    """``negator.search(_clause_before(text, start))`` for many ``start``, cached by the
+    100-character window it reads (a repetitive response repeats its windows)."""
+
+    __slots__ = ("text", "negator", "_memo")
+
+    def __init__(self, text: str, negator: re.Pattern[str]) -> None:
+        self.text, self.negator = text, negator
+        self._memo: dict[str, bool] = {}
+
+    def __call__(self, start: int) -> bool:
+        window = self.text[max(0, start - _CONTEXT_CHARS):start]
+        found = self._memo.get(window)
+        if found is None:
+            found = self._memo[window] = self.negator.search(_last_clause(window)) is not None
+        return found
+
+
+def _last_clause(window: str) -> str:
+    cut = 0
+    for m in _CLAUSE_BREAK.finditer(window):
+        # A decimal point ("8.5%") is not a clause break.
+        if m.group() == "." and m.end() < len(window) and window[m.end()].isdigit():
+            continue
+        cut = m.end()
+    return window[cut:]
+
+
+def _as_text(value: Any) -> str:
+    """``value`` as a plain ``str`` (a ``str`` subclass is copied; None is ""); never raises."""
+    if isinstance(value, str):
+        return value if type(value) is str else str.__str__(value)
+    if value is None:
+        return ""
+    try:
+        return str(value)
+    except Exception:  # a hostile __str__, or a container too deep for repr (RecursionError)
+        return ""
+
+
+def _checked_prefix(text: str, limit: int = MAX_CHECKED_CHARS) -> str:
+    """``text`` up to ``limit`` characters, cut at a whitespace in the last 256 where there is one."""
+    if len(text) <= limit:
+        return text
+    for i in range(limit, limit - 256, -1):
+        if text[i].isspace():
+            return text[:i]
+    return text[:limit]

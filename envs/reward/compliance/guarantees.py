@@ -1,0 +1,119 @@
+"""Stage 1 rule ``guaranteed_return``: promises of returns, yields or no loss."""
+
+from __future__ import annotations
+
+import re
+
+from envs.reward.compliance.core import _APOS, MAX_MATCHES, MAX_WORDS, Violation, _NegatedBefore
+
+_RETURN_OBJECT = (
+    r"(?:returns?|yields?|profits?|gains?|income|interest|payouts?|growth|earnings|money|"
+    r"to\s+(?:return|earn|make|grow|gain|rise|increase|double|triple|pay|outperform|beat|go\s+up|deliver|"
+    r"generate|appreciate|recover)|\d+(?:\.\d+)?\s?(?:%|percent))"
+)
+_GUARANTEE_PATTERNS = [
+    # "guaranteed 8% return", "guarantees a steady income", "I guarantee you'll make money"
+    r"\bguarantee(?:s|d|ing)?\b(?:[^.;:!?\n]|\.(?=\d)){0,50}?\b" + _RETURN_OBJECT + r"(?!\w)",
+    # "returns are guaranteed", "your principal is fully guaranteed"
+    r"\b(?:returns?|yields?|income|profits?|gains?|principal|capital|payouts?|interest|investment)\s+"
+    r"(?:is|are|will\s+be|remains?)\s+(?:fully\s+|completely\s+|100%\s+|totally\s+|absolutely\s+)?guaranteed\b",
+    # "you will definitely earn", "sure to rise", "bound to go up"
+    r"\b(?:definitely|certainly|surely|undoubtedly|absolutely|without\s+(?:a\s+)?doubt|guaranteed\s+to|sure\s+to|"
+    r"certain\s+to|bound\s+to)\s+(?:\w+\s+){0,2}?(?:earn|make|profit|gain|grow|rise|go\s+up|increase|double|"
+    r"triple|returns?|beat|outperform|appreciate|recover|pay\s+out|yield)\w*",
+    # "can't lose money", "won't lose a cent"
+    r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|won" + _APOS + r"t|will\s+not|never|impossible\s+to)\s+(?:\w+\s+)?"
+    r"lose\b(?:\s+(?:money|a\s+(?:cent|penny|dime|dollar|thing)|anything|your\s+(?:money|capital|principal|"
+    r"investment|savings)))?",
+    r"\bno\s+way\s+(?:you|to|that\s+you)\s+(?:\w+\s+)?lose\b",
+    r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:any\s+)?(?:loss|losses|losing)\b",
+    r"\bzero[- ]risk\b",
+    r"\brisk[- ]free\s+(?:profits?|gains?|returns?|money|income|investments?|bets?|opportunit(?:y|ies)|way|growth)\b",
+    r"\bno[- ]risk\s+(?:investments?|profits?|returns?|bets?|opportunit(?:y|ies))\b",
+    r"\b(?:100%|completely|totally|perfectly|absolutely)\s+(?:safe|risk[- ]free)\b",
+    # "assured yield", "returns are assured"
+    r"\bassured\s+(?:\w+\s+){0,2}?(?:returns?|yields?|income|profits?|gains?|growth|payouts?)\b",
+    r"\b(?:returns?|yields?|income|profits?|gains?)\s+(?:is|are)\s+assured\b",
+    # "will double your money"
+    r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
+    r"(?:money|investment|capital|savings|portfolio)\b",
+    r"\b(?:money|investment|capital|savings)\s+will\s+(?:double|triple)\b",
+    # "I promise you'll earn 8%"
+    r"\bpromis(?:e|es|ed|ing)\s+(?:you\s+)?(?:[^.;:!?\n]){0,40}?\b(?:returns?|yields?|profits?|gains?|income|earn|"
+    r"make\s+money|\d+(?:\.\d+)?\s?%)",
+]
+_GUARANTEE = re.compile("|".join(f"(?:{p})" for p in _GUARANTEE_PATTERNS), re.IGNORECASE)
+# Negation, refusal or warning in the clause before a match: "I cannot guarantee ...".
+_GUARANTEE_NEGATOR = re.compile(
+    r"\b(?:not|no|never|nothing|none|nobody|neither|nor|without|cannot|unable|impossible|whether|"
+    r"avoid\w*|refrain\w*|beware|wary|warn\w*|scams?|red\s+flags?|misleading|unrealistic|claims?|claimed|"
+    r"such\s+thing|too\s+good)\b|n" + _APOS + r"t\b",
+    re.IGNORECASE,
+)
+# Negation right after a match: "guaranteed returns are not something we offer".
+_GUARANTEE_POST_NEGATOR = re.compile(
+    r"[^.;!?\n]{0,30}?\b(?:(?:is|are|was|were|do|does|did)(?:\s+not\b|n" + _APOS + r"t\b)|cannot\b|can"
+    + _APOS + r"t\b|never\b|(?:do|does)n" + _APOS + r"t\s+exist)",
+    re.IGNORECASE,
+)
+
+
+# Every pattern above contains one of these, once lower-cased with whitespace collapsed;
+# most responses contain none, and the scan is skipped.
+_GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "doubt",
+                       "sure to", "certain to", "bound to", " lose", "risk-free", "risk free", "zero", "no risk",
+                       "no-risk", "no chance", "no possibility", "safe", "assured", "double", "triple", "quadruple",
+                       "promis")
+
+
+# Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
+# IGNORECASE rules: the scan is anchored at them (same matches as ``finditer``).
+_GUARANTEE_FIRST_WORDS = (
+    "guarantee", "return", "yield", "income", "profit", "gain", "principal", "capital", "payout", "interest",
+    "investment", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "without", "sure", "certain",
+    "bound", "can", "won", "will", "never", "impossible", "no", "zero", "risk", "100%", "completely", "totally",
+    "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis",
+)
+_GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
+                                                         reverse=True)) + ")", re.IGNORECASE)
+
+
+def _guaranteed_returns(text: str, normalised: str, bounds: list[str]) -> list[Violation]:
+    """``normalised``: ``text`` lower-cased with runs of whitespace collapsed to one space.
+
+    ``_GUARANTEE`` is tried at the words that can start it, left to right, skipping those
+    inside the previous match: exactly ``_GUARANTEE.finditer``, with a count of the attempts.
+    At most ``MAX_WORDS`` attempts, and ``MAX_MATCHES`` expensive ones (a match, or an attempt
+    at a word that opens a long look-ahead: "guarantee", "promise"); past either, the rule
+    stops and says so in ``bounds``.
+    """
+    if not any(k in normalised for k in _GUARANTEE_KEYWORDS):
+        return []
+    out = []
+    end = attempts = expensive = 0
+    match = _GUARANTEE.match
+    negated = _NegatedBefore(text, _GUARANTEE_NEGATOR)
+    for start in _GUARANTEE_START.finditer(text):
+        p = start.start()
+        if p < end:
+            continue
+        attempts += 1
+        if attempts > MAX_WORDS:
+            bounds.append(f"more than {MAX_WORDS} words that can open a guarantee")
+            break
+        m = match(text, p)
+        # A match, or an attempt at "guarantee..." / "promis..." (up to 50 characters of look-ahead).
+        if m is not None or text[p:p + 7].lower().startswith(("guarant", "promis")):
+            expensive += 1
+        if expensive > MAX_MATCHES:
+            bounds.append(f"more than {MAX_MATCHES} guarantee-like phrases")
+            break
+        if m is None:
+            continue
+        end = m.end()
+        if negated(m.start()):
+            continue
+        if _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60):
+            continue
+        out.append(Violation("guaranteed_return", "rules", m.group().strip()))
+    return out
