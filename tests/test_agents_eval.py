@@ -578,6 +578,9 @@ def test_hf_local_agent_with_a_tiny_local_model(tmp_path):
     tool_turns = [m for m in agent.messages if m["role"] == "tool"]
     assert len(tool_turns) == 2 and all("error" not in json.loads(m["content"]) for m in tool_turns)
     assert prompts[1].count("<tool_response>") == 2
+    # The tools reach the model once, through the chat template; the system prompt does not repeat them.
+    assert agent.messages[0]["content"] == info["system_for_tools_api"]
+    assert prompts[0].count('"name": "get_client_overview"') == 1
 
 
 # --------------------------------------------------------------------------------------
