@@ -160,6 +160,7 @@ class _Episode:
     observations: list[Any] = field(default_factory=list)
     response: str | None = None
     done: bool = False
+    final: dict[str, Any] | None = None
 
 
 class FinAdvisorEnv(gym.Env[str, str]):
@@ -287,9 +288,21 @@ class FinAdvisorEnv(gym.Env[str, str]):
         reward = 0.0
         if terminated or truncated:
             ep.done = True
-            info["reward"] = self._final_reward(ep)
+            info["reward"] = ep.final = self._final_reward(ep)
             reward = info["reward"]["total"]
         return orjson.dumps(payload).decode(), reward, terminated, truncated, info
+
+    def end_episode(self) -> dict[str, Any]:
+        """End the running episode where it stands, as the step budget would (a trainer whose
+        generation stopped before an answer, a replayed log that stops mid-episode); the
+        terminal reward info. On an episode already ended, its reward info again."""
+        ep = self._episode
+        if ep is None:
+            raise RuntimeError("no episode: call reset() first")
+        if ep.final is None:
+            ep.done = True
+            ep.final = self._final_reward(ep)
+        return ep.final
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self._episode is None:
