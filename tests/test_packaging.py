@@ -61,8 +61,8 @@ def test_pyproject_lists_every_package():
 
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
-    found = {".".join(p.relative_to(ROOT).parts[:-1]) for p in ROOT.glob("*/**/__init__.py")
-             if p.relative_to(ROOT).parts[0] in ("envs", "mock_apis")}
+    found = {".".join(p.relative_to(ROOT).parts[:-1]) for p in ROOT.glob("**/__init__.py")
+             if p.relative_to(ROOT).parts[0] in ("envs", "mock_apis", "trainer")}
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
     assert config["package-dir"]["advisorgym_fixtures"] == "fixtures"
 

@@ -1,0 +1,116 @@
+"""The TRL adapters, used as the README shows: ``GRPOTrainer(environment_factory=AdvisorEnvironment,
+reward_funcs=[advisor_reward])`` on a tiny locally built model, on CPU."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envs.tasks import HANDWRITTEN, load_tasks
+
+pytestmark = pytest.mark.train
+
+TASKS = load_tasks(HANDWRITTEN)
+
+
+def _needs_train_extra():
+    try:
+        import datasets  # noqa: F401
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError:
+        pytest.skip("SKIPPED LOUDLY: the train extra is not installed (pip install torch==2.13.0, then "
+                    "pip install -e '.[train]'); .ci/run runs these tests after installing it")
+
+
+def test_tool_methods_carry_the_schemas_and_bad_arguments_get_the_envs_observation():
+    _needs_train_extra()
+    from transformers.utils import get_json_schema
+
+    from mock_apis.catalogue import catalogue
+    from trainer.adapters import AdvisorEnvironment
+
+    env = AdvisorEnvironment(tasks=HANDWRITTEN)
+    for name, spec in catalogue().items():
+        schema = get_json_schema(getattr(env, name))["function"]
+        assert schema["name"] == name and set(schema["parameters"]["properties"]) == set(
+            spec.parameters.get("properties", {}))
+        assert set(schema["parameters"].get("required", [])) == set(spec.parameters.get("required", []))
+        for key, prop in spec.parameters.get("properties", {}).items():
+            if "enum" in prop:
+                assert schema["parameters"]["properties"][key]["enum"] == prop["enum"], (name, key)
+            if "pattern" in prop:
+                assert prop["pattern"] in schema["parameters"]["properties"][key]["description"], (name, key)
+    env.reset(task_id="hw-L1-01")
+    bad = json.loads(env.get_holdings(account_id="A1", surprise=True))  # a wrong and an unknown argument
+    assert bad["error"] == "invalid_arguments"
+    good = json.loads(env.get_risk_assessment(client_id="C000002"))
+    assert "error" not in good
+
+
+def test_split_assistant_turns_removes_tool_results():
+    _needs_train_extra()
+    from trainer.adapters import split_assistant_turns
+
+    text = ('<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call><|im_end|>\n<|im_start|>user\n'
+            '<tool_response>\n{"x": 1}\n</tool_response><|im_end|>\n<|im_start|>assistant\nThe answer.<|im_end|>')
+    assert split_assistant_turns(text) == ['<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>', "The answer."]
+
+
+def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
+    _needs_train_extra()
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from envs import FinAdvisorEnv
+    from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
+    from trainer.data import grpo_rows
+    from trainer.tiny import build_tiny_model
+
+    probe = FinAdvisorEnv(tasks=HANDWRITTEN)
+    as_of = probe.replica_meta["as_of"]
+    rows = grpo_rows(TASKS[:2], as_of)
+    corpus = [r["prompt"][0]["content"] + r["prompt"][1]["content"] for r in rows]
+    corpus += [json.dumps(s) for s in probe.tool_schemas] + [a for t in TASKS for a in t.gold_actions()]
+    probe.close()
+    model_dir = build_tiny_model(tmp_path / "tiny", corpus)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True)
+    bind_tokenizer(tokenizer)
+
+    created: list[AdvisorEnvironment] = []
+
+    def factory() -> AdvisorEnvironment:
+        env = AdvisorEnvironment(tasks=HANDWRITTEN)
+        created.append(env)
+        return env
+
+    logged: dict[str, list[float]] = {}
+    scored: list[dict] = []
+
+    def reward(completions, environments, completion_ids, log_metric=None, **kwargs):
+        def record(name, value):
+            logged.setdefault(name, []).append(value)
+            if log_metric is not None:
+                log_metric(name, value)
+
+        totals = advisor_reward(completions, environments, completion_ids, log_metric=record, **kwargs)
+        scored.extend(e.env._episode.final for e in environments)
+        return totals
+
+    config = GRPOConfig(output_dir=str(tmp_path / "out"), use_cpu=True, bf16=False, max_steps=2,
+                        per_device_train_batch_size=4, num_generations=4, max_completion_length=48,
+                        learning_rate=1e-4, logging_steps=1, report_to=[], save_strategy="no", seed=0)
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, args=config,
+                          train_dataset=Dataset.from_list(rows * 4), reward_funcs=[reward],
+                          environment_factory=factory)
+    trainer.train()
+    assert trainer.state.global_step == 2
+    assert len(created) >= 4  # one environment per rollout of a group, not one shared
+    # The env scored every rollout, and the logged components are the env's own numbers.
+    assert scored and all(s is not None and s["version"] == "toolrla-1.1.0" for s in scored)
+    assert len(logged["advisor/R_fmt"]) == 2
+    history = [h for h in trainer.state.log_history if "advisor/R_fmt" in h]
+    assert history and all("reward" in h for h in history)

@@ -1,0 +1,154 @@
+"""The environment plugged into TRL as a user would: an ``environment_factory`` class whose tool
+methods come from the catalogue, and a reward function that scores each whole rollout through
+the environment.
+
+    from trl import GRPOConfig, GRPOTrainer
+    from trainer.adapters import AdvisorEnvironment, advisor_reward
+
+    trainer = GRPOTrainer(model=..., processing_class=tokenizer, train_dataset=dataset,
+                          environment_factory=AdvisorEnvironment, reward_funcs=[advisor_reward], args=config)
+
+Each rollout gets its own ``AdvisorEnvironment`` (one live ``FinAdvisorEnv`` episode): TRL
+calls ``reset(**row)`` with the dataset row (``task_id``, ``seed``), then the tool methods the
+model calls. A tool method forwards whatever arguments the model wrote to the env, which
+validates them: a wrong argument comes back as the env's own ``invalid_arguments``
+observation, never a Python ``TypeError``. ``advisor_reward`` then decodes each completion's
+raw assistant turns (the text the model wrote, tool-call markup included) and scores them with
+``envs.replay.score_trajectory`` in that rollout's environment, so the format gate judges
+what the model wrote and every reward component is logged on its own.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+import orjson
+
+from envs.env import FinAdvisorEnv
+from envs.replay import score_trajectory
+from mock_apis.catalogue import ToolSpec, catalogue
+
+LOGGED_COMPONENTS = ("R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param")
+_JSON_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list, "object": dict}
+
+
+def _describe(name: str, schema: dict[str, Any], required: bool) -> str:
+    """One Google-style ``Args`` line: the description, then the constraints the template view drops."""
+    text = " ".join(str(schema.get("description", name)).split())
+    notes = [f"{k} {schema[k]}" for k in ("pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+                                           "minLength", "maxLength") if k in schema]
+    if required:
+        notes.insert(0, "required")
+    if notes:
+        text += f" ({'; '.join(notes)})"
+    if "enum" in schema:
+        text += f" (choices: {orjson.dumps(schema['enum']).decode()})"
+    return f"        {name}: {text}"
+
+
+def _tool_method(spec: ToolSpec) -> Any:
+    """A method named after the tool, whose signature and docstring carry its schema for the chat
+    template, but which accepts any keyword arguments and lets the env judge them."""
+    properties = spec.parameters.get("properties", {})
+    required = set(spec.parameters.get("required", ()))
+
+    def method(self: AdvisorEnvironment, **arguments: Any) -> str:
+        return self._run_tool(spec.name, arguments)
+
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    annotations: dict[str, Any] = {"return": str}
+    for key in sorted(properties, key=lambda k: k not in required):
+        kind = _JSON_TYPES.get(properties[key].get("type"), str)
+        annotations[key] = kind if key in required else kind | None
+        params.append(inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY,
+                                        default=inspect.Parameter.empty if key in required else None,
+                                        annotation=annotations[key]))
+    method.__name__ = method.__qualname__ = spec.name
+    method.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]
+    method.__annotations__ = annotations
+    args = "\n".join(_describe(k, properties[k], k in required) for k in properties)
+    method.__doc__ = " ".join(spec.description.split()) + (f"\n\n    Args:\n{args}" if args else "")
+    return method
+
+
+class AdvisorEnvironment:
+    """One rollout's episode, for TRL's ``environment_factory`` (tool methods: the 20 tools)."""
+
+    def __init__(self, env: FinAdvisorEnv | None = None, **env_kwargs: Any):
+        self.env = env if env is not None else FinAdvisorEnv(prompt_mode="tools_via_template", **env_kwargs)
+        self.task_id: str | None = None
+        self.seed = 0
+        self.observations: list[str] = []
+
+    def reset(self, task_id: str | None = None, seed: int = 0, **row: Any) -> None:
+        """Start the row's task (the prompt already holds its query); nothing to add to it."""
+        if task_id is None:
+            raise ValueError("each dataset row needs a task_id (see `advisorgym tasks export`)")
+        self.task_id, self.seed = task_id, int(seed)
+        self.observations = []
+        self.env.reset(seed=self.seed, options={"task_id": task_id})
+        return None
+
+    # Every public method is a tool for TRL: the helpers are private.
+
+    def _run_tool(self, name: str, arguments: dict[str, Any]) -> str:
+        """Run one tool call in the live episode; the env's observation (a result or an error)."""
+        message = {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_0", "type": "function", "function": {"name": name, "arguments": arguments}}]}
+        obs, *_ = self.env.step(orjson.dumps(message).decode())
+        self.observations.append(obs)
+        return obs
+
+    def _score(self, assistant_turns: list[str]) -> dict[str, Any]:
+        """The reward info of the rollout whose raw assistant turns these are, through the env."""
+        assert self.task_id is not None, "reset() first"
+        return score_trajectory(self.env, self.task_id, assistant_turns, seed=self.seed).reward
+
+
+for _spec in catalogue().values():
+    setattr(AdvisorEnvironment, _spec.name, _tool_method(_spec))
+
+
+# Qwen-style chat templates (TRL's qwen3 template, the tiny test model's): a tool result goes
+# back as a user turn, after which the assistant turn resumes.
+_TOOL_RESULT_TURN = re.compile(r"<\|im_end\|>\s*<\|im_start\|>user\s*<tool_response>.*?</tool_response>"
+                               r"\s*<\|im_end\|>\s*<\|im_start\|>assistant\s*", re.DOTALL)
+_END = re.compile(r"(?:<\|im_end\|>|<\|endoftext\|>)\s*$")
+
+
+def split_assistant_turns(text: str) -> list[str]:
+    """The model's own turns from a decoded multi-turn completion (tool results removed)."""
+    return [_END.sub("", turn).strip() for turn in _TOOL_RESULT_TURN.split(text) if turn.strip()]
+
+
+def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment], completion_ids: list[Any],
+                   trainer_state: Any = None, log_metric: Any = None, **kwargs: Any) -> list[float]:
+    """TRL reward function: each rollout's total R, scored through its environment.
+
+    The raw text is decoded from ``completion_ids`` (special tokens kept, so the tool-call markup
+    the model wrote reaches the format gate), split into assistant turns and replayed. Every
+    reward component's batch mean is logged through ``log_metric`` as ``advisor/<component>``.
+    """
+    tokenizer = kwargs.get("processing_class") or _TOKENIZER.get("tokenizer")
+    if tokenizer is None:
+        raise RuntimeError("call trainer.adapters.bind_tokenizer(tokenizer) before training")
+    rewards, infos = [], []
+    for ids, env in zip(completion_ids, environments, strict=True):
+        text = tokenizer.decode(ids, skip_special_tokens=False)
+        info = env._score(split_assistant_turns(text) or [""])
+        infos.append(info)
+        rewards.append(float(info["total"]))
+    if log_metric is not None and infos:
+        for key in LOGGED_COMPONENTS:
+            log_metric(f"advisor/{key}", sum(float(i[key]) for i in infos) / len(infos))
+    return rewards
+
+
+_TOKENIZER: dict[str, Any] = {}
+
+
+def bind_tokenizer(tokenizer: Any) -> None:
+    """The tokenizer ``advisor_reward`` decodes completions with (TRL does not pass it)."""
+    _TOKENIZER["tokenizer"] = tokenizer
