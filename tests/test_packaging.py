@@ -65,6 +65,11 @@ def test_pyproject_lists_every_package():
              if p.relative_to(ROOT).parts[0] in ("envs", "mock_apis", "trainer")}
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
     assert config["package-dir"]["advisorgym_fixtures"] == "fixtures"
+    # The Docker build wheels a clean copy of the source tree: it must hold every package's folder.
+    roots = {config["package-dir"].get(p, p.split(".")[0]) for p in listed}
+    copy_line = next(line for line in (ROOT / "mock_apis" / "docker" / "build.sh").read_text().splitlines()
+                     if "git ls-files" in line)
+    assert roots <= set(copy_line.split()), f"build.sh does not copy {sorted(roots - set(copy_line.split()))}"
 
 
 def _run(cmd: str, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
