@@ -291,5 +291,31 @@ def tasks_generate(
         typer.echo(f"    {task_id}: {reason}")
 
 
+@tasks_app.command("export", short_help="Export a suite as GRPO prompts and SFT conversations (JSONL).")
+def tasks_export(
+    out: Path = typer.Option(..., "--out", help="Folder for grpo.jsonl and sft.jsonl."),
+    tasks: Path = typer.Option(None, "--tasks", help="Task suite (JSONL); default: the frozen 500-task suite."),
+    seed: int = typer.Option(0, "--seed", help="Task i gets seed + i, as in eval."),
+) -> None:
+    """Write GRPO rows (prompt as messages, task_id, level, seed) and SFT rows (messages with the
+    env's real tool results, tools, ~5% error-recovery demonstrations) for datasets.load_dataset."""
+    from envs.env import FinAdvisorEnv
+    from trainer.data import grpo_rows, sft_rows, write_jsonl
+
+    _check_tasks_file(tasks)
+    try:
+        env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template")
+    except ValueError as err:
+        raise usage_error(str(err)) from None
+    grpo = grpo_rows(env.tasks, env.replica_meta.get("as_of", "unknown"), seed)
+    sft = sft_rows(env, env.tasks, seed)
+    env.close()
+    write_jsonl(grpo, out / "grpo.jsonl")
+    write_jsonl(sft, out / "sft.jsonl")
+    recovery = sum(1 for r in sft if r["kind"] != "gold")
+    typer.echo(f"wrote {out / 'grpo.jsonl'} ({len(grpo)} prompts) and {out / 'sft.jsonl'} ({len(sft)} "
+               f"conversations, {recovery} of them error-recovery demonstrations)")
+
+
 if __name__ == "__main__":
     app()

@@ -114,3 +114,39 @@ def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
     assert len(logged["advisor/R_fmt"]) == 2
     history = [h for h in trainer.state.log_history if "advisor/R_fmt" in h]
     assert history and all("reward" in h for h in history)
+
+
+def test_tasks_export_loads_with_datasets_and_renders_through_a_chat_template(tmp_path):
+    _needs_train_extra()
+    from datasets import load_dataset
+    from typer.testing import CliRunner
+
+    from envs.cli import app
+    from envs.tasks import SUITE
+    from trainer.tiny import build_tokenizer
+
+    res = CliRunner().invoke(app, ["tasks", "export", "--tasks", str(SUITE), "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    grpo = load_dataset("json", data_files=str(tmp_path / "grpo.jsonl"))["train"]
+    sft = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"))["train"]
+    assert len(grpo) == 500 and set(grpo.column_names) >= {"prompt", "task_id", "level", "seed"}
+    kinds = sft["kind"]
+    recovery = [k for k in kinds if k != "gold"]
+    assert kinds.count("gold") == 500 and 0.04 <= len(recovery) / len(kinds) <= 0.06
+    assert {"recovery_unknown_tool", "recovery_invalid_arguments"} == set(recovery)
+    rows = {(r["task_id"], r["kind"]): r for r in sft}
+    demo = next(r for (_, kind), r in rows.items() if kind == "recovery_unknown_tool")
+    assert json.loads(demo["messages"][3]["content"])["error"] == "unknown_tool"
+    demo = next(r for (_, kind), r in rows.items() if kind == "recovery_invalid_arguments")
+    assert json.loads(demo["messages"][3]["content"])["error"] == "invalid_arguments"
+    # Each gold conversation's tool results are the env's real ones, and it renders with the tools once.
+    tokenizer = build_tokenizer(["x"])
+    gold = rows[(grpo[0]["task_id"], "gold")]
+    text = tokenizer.apply_chat_template(gold["messages"], tools=gold["tools"], tokenize=False)
+    assert text.count('"name": "get_client_overview"') == 1 and "null" not in gold["messages"][2]["tool_calls"][0][
+        "function"]["arguments"]
+    assert all("error" not in json.loads(m["content"]) for m in gold["messages"] if m["role"] == "tool")
+    from envs import FinAdvisorEnv
+
+    schemas = FinAdvisorEnv(tasks=HANDWRITTEN).tool_schemas
+    assert gold["tools"] == schemas  # every constraint survives the round trip through datasets
