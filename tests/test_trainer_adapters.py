@@ -150,3 +150,35 @@ def test_tasks_export_loads_with_datasets_and_renders_through_a_chat_template(tm
 
     schemas = FinAdvisorEnv(tasks=HANDWRITTEN).tool_schemas
     assert gold["tools"] == schemas  # every constraint survives the round trip through datasets
+
+
+def test_sft_on_the_exported_conversations_for_a_few_steps(tmp_path):
+    _needs_train_extra()
+    from datasets import load_dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from envs import FinAdvisorEnv
+    from trainer.data import sft_rows, write_jsonl
+    from trainer.tiny import build_tiny_model
+
+    env = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
+    rows = sft_rows(env, env.tasks)
+    env.close()
+    write_jsonl(rows, tmp_path / "sft.jsonl")
+    dataset = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"))["train"].select_columns(
+        ["messages", "tools"])
+    corpus = [json.dumps(r["messages"]) for r in rows] + [json.dumps(rows[0]["tools"])]
+    model_dir = build_tiny_model(tmp_path / "tiny", corpus)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True)
+    before = [p.detach().clone() for p in model.parameters()]
+    config = SFTConfig(output_dir=str(tmp_path / "out"), use_cpu=True, bf16=False, max_steps=3,
+                       per_device_train_batch_size=2, learning_rate=1e-3, logging_steps=1, report_to=[],
+                       save_strategy="no", max_length=4096, seed=0)
+    trainer = SFTTrainer(model=model, processing_class=tokenizer, args=config, train_dataset=dataset)
+    trainer.train()
+    assert trainer.state.global_step == 3
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    assert len(losses) == 3 and all(loss == loss for loss in losses)  # finite, logged each step
+    assert any(not (a == b).all() for a, b in zip(before, model.parameters()))  # the weights moved
