@@ -211,7 +211,7 @@ def _parse_text(text: str) -> ParsedAction:
         except _Malformed as exc:
             exc.form = "tagged"
             raise
-    return _plain_text(s, None, [])
+    return _plain_text(s)
 
 
 def _strip_end_tokens(s: str) -> str:
@@ -224,7 +224,7 @@ def _strip_end_tokens(s: str) -> str:
     return s
 
 
-def _plain_text(s: str, thought: str | None, errors: list[str]) -> ParsedAction:
+def _plain_text(s: str) -> ParsedAction:
     """A turn that is neither JSON nor tags: a final answer, unless it is a broken tool call."""
     if s[0] in _JSON_VALUE_START:
         try:
@@ -239,10 +239,7 @@ def _plain_text(s: str, thought: str | None, errors: list[str]) -> ParsedAction:
                              "with its JSON complete")
     if "```json" in s or "```JSON" in s:
         raise _Malformed("a ```json code fence must wrap the whole action and contain one JSON object")
-    errors.append("plain_text")
-    if thought is None:
-        errors.append("missing_thought")
-    return ParsedAction("final", "text", thought, (), s, _done(errors), None)
+    return ParsedAction("final", "text", None, (), s, ("plain_text", "missing_thought"), None)
 
 
 def _parse_json_calls(s: str, form: str) -> ParsedAction:

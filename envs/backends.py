@@ -159,7 +159,7 @@ class HttpBackend:
                 return failure
         try:
             body = json.dumps(arguments, separators=(",", ":")).encode()  # exact big ints and NaN, like in-process
-        except (TypeError, ValueError, RecursionError) as err:
+        except (TypeError, ValueError) as err:
             return ToolOutcome(False, {"error": "invalid_arguments", "message": f"arguments are not JSON: {err}"})
         if probe:
             outcome = self._request("POST", f"/sessions/{self.session_id}/probe/{name}", body)

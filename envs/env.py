@@ -217,7 +217,6 @@ class FinAdvisorEnv(gym.Env[str, str]):
         if check_replica:
             self._check_replica()
         as_of = self.replica_meta.get("as_of", "unknown")
-        self.prompt_mode = prompt_mode
         self.system_prompt = system_prompt(as_of, prompt_mode)
         self.system_prompt_for_tools_api = system_prompt(as_of, "tools_via_template")
         self.observation_space = AgentText()

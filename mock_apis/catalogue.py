@@ -219,6 +219,17 @@ def _flat_and_plain(arguments: dict[Any, Any]) -> bool:
     return True
 
 
+def _encodable(text: str) -> bool:
+    """Whether ``text`` is valid Unicode (JSON and SQLite need UTF-8: no lone surrogates)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _sanity_walk(arguments: Any) -> tuple[str, list[dict[str, str]]] | None:
     details: list[dict[str, str]] = []
     messages: list[str] = []
@@ -235,11 +246,8 @@ def _sanity_walk(arguments: Any) -> tuple[str, list[dict[str, str]]] | None:
         value, parts, depth = stack.pop()
         if isinstance(value, str):
             chars += len(value)
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:
-                    bad(_BAD_JSON, parts, "not valid Unicode text (lone surrogate)")
+            if not _encodable(value):
+                bad(_BAD_JSON, parts, "not valid Unicode text (lone surrogate)")
         elif isinstance(value, bool) or value is None:
             continue
         elif isinstance(value, int):
@@ -263,11 +271,8 @@ def _sanity_walk(arguments: Any) -> tuple[str, list[dict[str, str]]] | None:
                 for key, _ in children:
                     if isinstance(key, str):
                         chars += len(key)
-                        if not key.isascii():
-                            try:
-                                key.encode("utf-8")
-                            except UnicodeEncodeError:
-                                bad(_BAD_JSON, parts, "a key is not valid Unicode text (lone surrogate)")
+                        if not _encodable(key):
+                            bad(_BAD_JSON, parts, "a key is not valid Unicode text (lone surrogate)")
             else:
                 children = list(enumerate(value))
             for key, child in reversed(children):  # popped in order

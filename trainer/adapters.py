@@ -131,7 +131,7 @@ def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment
     the model wrote reaches the format gate), split into assistant turns and replayed. Every
     reward component's batch mean is logged through ``log_metric`` as ``advisor/<component>``.
     """
-    tokenizer = kwargs.get("processing_class") or _TOKENIZER.get("tokenizer")
+    tokenizer = _TOKENIZER.get("tokenizer")
     if tokenizer is None:
         raise RuntimeError("call trainer.adapters.bind_tokenizer(tokenizer) before training")
     rewards, infos = [], []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from typing import Any
 
 import orjson
@@ -65,8 +64,8 @@ def split_tool_results(observation: str, n_calls: int) -> list[str]:
     return [observation] * n_calls
 
 
-_ENDPOINT_FAILURES = ("timeout:", "transport error:")
-_ENDPOINT_STATUS = re.compile(r"HTTP (?:401|403|404|408|429|5\d\d)\b")
+# Answers that are the endpoint's failure, not the model's (rejected credentials, wrong URL, rate limit).
+_ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429})
 
 
 class OpenAIChatAgent(_ChatAgent):
@@ -127,13 +126,15 @@ class OpenAIChatAgent(_ChatAgent):
         message, error = self._complete()
         if error is not None:
             self._consecutive_errors += 1
-            if error.startswith(_ENDPOINT_FAILURES) or _ENDPOINT_STATUS.match(error):
-                self.endpoint_errors.append(error)
             return self._error(error)
         self._consecutive_errors = 0
         message = self._normalise(message)
         self.messages.append(message)
         return orjson.dumps(message).decode()
+
+    def _endpoint_failure(self, error: str) -> str:
+        self.endpoint_errors.append(error)
+        return error
 
     def _complete(self) -> tuple[dict[str, Any], None] | tuple[None, str]:
         import httpx
@@ -145,11 +146,13 @@ class OpenAIChatAgent(_ChatAgent):
         try:
             response = self._client.post(f"{self.base_url}/chat/completions", json=body)
         except httpx.TimeoutException as exc:
-            return None, f"timeout: {type(exc).__name__}"
+            return None, self._endpoint_failure(f"timeout: {type(exc).__name__}")
         except httpx.HTTPError as exc:
-            return None, f"transport error: {type(exc).__name__}: {exc}"
+            return None, self._endpoint_failure(f"transport error: {type(exc).__name__}: {exc}")
         if response.status_code >= 400:
-            return None, f"HTTP {response.status_code}: {response.text[:200]}"
+            error = f"HTTP {response.status_code}: {response.text[:200]}"
+            endpoint = response.status_code >= 500 or response.status_code in _ENDPOINT_STATUSES
+            return None, self._endpoint_failure(error) if endpoint else error
         try:
             data = response.json()
         except ValueError:

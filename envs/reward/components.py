@@ -193,17 +193,10 @@ def iou_scores(calls: Sequence[CallRecord], gold: Sequence[GoldCall]) -> dict[st
         best = max(candidates, key=lambda c: c.gold_accuracy.get(i, 0.0))
         pk, gk = set(best.arguments), set(g.arguments)
         key_scores.append(len(pk & gk) / len(pk | gk) if pk | gk else 1.0)
-        value_match.append(sum(1 for k in gk if k in pk and _same(best.arguments[k], g.arguments[k]))
+        value_match.append(sum(1 for k in gk if k in pk and best.arguments[k] == g.arguments[k])
                            / len(gk) if gk else 1.0)
     return {"r_name": r_name, "r_param": sum(key_scores) / len(key_scores),
             "r_value": sum(value_match) / len(value_match)}
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except RecursionError:
-        return False
 
 
 def error_cost(calls: Sequence[CallRecord], costs: Mapping[str, float]) -> float:

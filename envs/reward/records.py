@@ -66,12 +66,3 @@ def tool_label(name: Any) -> str:
     kind = {dict: "object", list: "array", bool: "boolean", int: "number", float: "number",
             type(None): "null"}.get(type(name), type(name).__name__[:40])
     return f"<{kind}>"
-
-
-def bounded_repr(value: Any, limit: int = 200) -> str:
-    """A repr cut to ``limit`` characters that cannot recurse without bound."""
-    try:
-        text = repr(value)
-    except (RecursionError, ValueError):  # ValueError: ints too long to print
-        return f"<{type(value).__name__}: too deep or too large to show>"
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} chars)"

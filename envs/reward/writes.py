@@ -19,7 +19,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.reward.components import normalise_value
-from envs.reward.records import SUBMITTED_WRITE_ERRORS, WRITE_TARGET_KEYS, CallRecord, GoldCall, bounded_repr
+from envs.reward.records import SUBMITTED_WRITE_ERRORS, WRITE_TARGET_KEYS, CallRecord, GoldCall
+from mock_apis.catalogue import echo
 
 
 def _target(arguments: Any, keys: Sequence[str]) -> tuple[Any, ...]:
@@ -52,5 +53,5 @@ def unauthorized_writes(calls: Sequence[CallRecord], gold: Sequence[GoldCall]) -
         why = ("the task asks for no such write" if keys is None
                else "a different target than requested, or more of them than requested")
         outcome = "executed" if submitted_ok else f"submitted and refused ({call.error})"
-        evidence.append(f"call {n}: {call.label}({bounded_repr(call.arguments, 160)}) {outcome}: {why}")
+        evidence.append(f"call {n}: {call.label}({echo(call.arguments)}) {outcome}: {why}")
     return evidence
