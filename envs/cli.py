@@ -317,5 +317,9 @@ def tasks_export(
                f"conversations, {recovery} of them error-recovery demonstrations)")
 
 
+from trainer.cli import train_app  # noqa: E402 - imports nothing heavy; the commands import the extra
+
+app.add_typer(train_app, name="train")
+
 if __name__ == "__main__":
     app()

@@ -377,7 +377,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
                                    required_tools=task.required_tools, optimal_calls=task.optimal_calls,
                                    violated=report.violated, config=self.reward_config,
                                    criticality=self.criticality, answered=answered, over_refusal=over_refusal,
-                                   under_refusal=under_refusal)
+                                   under_refusal=under_refusal, answer_recall=recall)
         success = (answered and breakdown.R_fmt == 1.0 and breakdown.S_name == 1.0
                    and breakdown.S_cover == 1.0 and breakdown.S_param == 1.0 and recall == 1.0
                    and not breakdown.violated and not under_refusal and not over_refusal)

@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 
 from envs.env import FinAdvisorEnv
-from envs.replay import score_trajectory
+from envs.replay import ScoredTrajectory, score_trajectory
 from mock_apis.catalogue import ToolSpec, catalogue
 
 LOGGED_COMPONENTS = ("R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param")
@@ -81,6 +81,7 @@ class AdvisorEnvironment:
         self.task_id: str | None = None
         self.seed = 0
         self.observations: list[str] = []
+        self.last_scored: ScoredTrajectory | None = None
 
     def reset(self, task_id: str | None = None, seed: int = 0, **row: Any) -> None:
         """Start the row's task (the prompt already holds its query); nothing to add to it."""
@@ -88,6 +89,7 @@ class AdvisorEnvironment:
             raise ValueError("each dataset row needs a task_id (see `advisorgym tasks export`)")
         self.task_id, self.seed = task_id, int(seed)
         self.observations = []
+        self.last_scored = None
         self.env.reset(seed=self.seed, options={"task_id": task_id})
         return None
 
@@ -104,7 +106,8 @@ class AdvisorEnvironment:
     def _score(self, assistant_turns: list[str]) -> dict[str, Any]:
         """The reward info of the rollout whose raw assistant turns these are, through the env."""
         assert self.task_id is not None, "reset() first"
-        return score_trajectory(self.env, self.task_id, assistant_turns, seed=self.seed).reward
+        self.last_scored = score_trajectory(self.env, self.task_id, assistant_turns, seed=self.seed)
+        return self.last_scored.reward
 
 
 for _spec in catalogue().values():

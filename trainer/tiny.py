@@ -1,8 +1,13 @@
 """A tiny causal LM and tokenizer built locally in code: nothing comes from a model hub.
 
 A byte-level BPE trained with ``tokenizers`` on the text it will see (prompts, tool schemas,
-gold turns), TRL's Qwen3 chat template (so TRL parses its tool calls), and a 2-layer
-``Qwen2ForCausalLM`` from a config. Used by the tests and the CPU path.
+gold turns), TRL's Qwen3 chat template (so TRL parses its tool calls), and a small
+``Qwen3ForCausalLM`` from a config (Qwen3, not Qwen2: for ``qwen2`` checkpoints
+``AutoTokenizer`` swaps in its own pre-tokenizer, and this tokenizer's would be lost). Used by the tests and the CPU path.
+
+As in Qwen's own tokenizers, only the turn markers are special tokens; the ``<think>`` and
+``<tool_call>`` tags are ordinary added tokens, so decoding with ``skip_special_tokens=True``
+keeps the markup the model wrote.
 """
 
 from __future__ import annotations
@@ -11,39 +16,45 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>", "<tool_call>",
-                  "</tool_call>", "<tool_response>", "</tool_response>")
+SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+TAG_TOKENS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
 
 
 def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048) -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
     from trl.chat_template_utils import qwen3_chat_template
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # Lines, not words: merges may cross spaces, so the tool schemas and the system prompt (the
+    # same text in every prompt) shrink to a few tokens each and CPU steps stay short.
+    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split("\n", behavior="merged_with_previous"),
+                                                 pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(list(corpus), trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
                                    bos_token=None, unk_token=None)
     fast.chat_template = qwen3_chat_template
     return fast
 
 
-def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0) -> Path:
-    """Train the tokenizer on ``corpus``, build a 2-layer Qwen2 for it, save both to ``path``."""
+def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0, hidden_size: int = 32,
+                     layers: int = 2, vocab_size: int = 2048) -> Path:
+    """Train the tokenizer on ``corpus``, build a small Qwen3 for it, save both to ``path``."""
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from transformers import Qwen3Config, Qwen3ForCausalLM
 
     path = Path(path)
-    tokenizer = build_tokenizer(corpus)
+    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size)
     tokenizer.save_pretrained(path)
     torch.manual_seed(seed)
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=32768,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-                         tie_word_embeddings=True)
-    Qwen2ForCausalLM(config).save_pretrained(path)
+    heads = max(2, hidden_size // 32)
+    config = Qwen3Config(vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+                         num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads, head_dim=hidden_size // heads,
+                         max_position_embeddings=32768, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    Qwen3ForCausalLM(config).save_pretrained(path)
     return path

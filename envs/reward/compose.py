@@ -53,13 +53,15 @@ class RewardBreakdown:
 def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold: Sequence[GoldCall],
                    required_tools: Sequence[str], optimal_calls: int, violated: bool,
                    config: RewardConfig = RewardConfig(), criticality: Mapping[str, float] | None = None,
-                   answered: bool = True, over_refusal: bool = False, under_refusal: bool = False) -> RewardBreakdown:
+                   answered: bool = True, over_refusal: bool = False, under_refusal: bool = False,
+                   answer_recall: float = 1.0) -> RewardBreakdown:
     """The episode's reward from its turns' format verdicts, its calls and the task's gold.
 
     ``violated``: the compliance checker flagged the final answer. ``answered``: the episode
     ended with a final answer (not the step budget). ``over_refusal``: the answer refused a
     task that expects an answer; ``under_refusal``: it did not refuse a task that expects a
-    refusal. Under v1.0 the last three are reported but not scored.
+    refusal. Under v1.0 those three are reported but not scored. ``answer_recall``: the share
+    of the task's answer facts the answer states, scored only with ``config.answer_weight``.
     """
     v11 = config.v11
     r_fmt = c.format_score(turn_ok)
@@ -82,6 +84,8 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
         r_corr = (iou["r_name"] + iou["r_param"] + iou["r_value"]) / 3
     else:
         r_corr = 1.0 if s_name == s_cover == s_param == 1.0 else 0.0
+    if config.answer_weight:
+        r_corr *= 1.0 - config.answer_weight + config.answer_weight * answer_recall
 
     if v11:
         r_eff = c.efficiency_score_v11(n_calls, optimal_calls, c.work_score(calls, optimal_calls, s_cover))

@@ -24,6 +24,12 @@ class RewardConfig:
     ``version`` picks the formulas: ``toolrla-1.1.0`` (default) or the paper's literal
     ``toolrla-1.0.0`` for ablations. ``format`` defaults to ``native`` under 1.1 and
     ``strict`` under 1.0; either can be chosen with either version.
+
+    ``answer_weight`` (w, default 0: the versions' own formulas) makes the final answer count
+    in R_corr: R_corr × (1 − w + w · answer-fact recall), the share of the task's answer facts
+    the answer states. At 0 an episode with the gold calls scores R_corr = 1 whatever its
+    answer says; the bundled trainer sets w = 0.5 so that GRPO cannot learn to call the right
+    tools and then write anything.
     """
 
     composition: str = "multiplicative"
@@ -32,6 +38,7 @@ class RewardConfig:
     error_costs: Mapping[str, float] = field(default_factory=dict)
     version: str = REWARD_VERSION
     format: str | None = None
+    answer_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.version not in VERSIONS:
@@ -40,6 +47,8 @@ class RewardConfig:
             raise ValueError(f"composition must be one of {COMPOSITIONS}, got {self.composition!r}")
         if self.compliance_penalty < 0:
             raise ValueError("compliance_penalty is a magnitude (λ ≥ 0)")
+        if not 0.0 <= self.answer_weight <= 1.0:
+            raise ValueError(f"answer_weight must be in [0, 1], got {self.answer_weight!r}")
         if self.format is None:
             object.__setattr__(self, "format", "strict" if self.version == PAPER_VERSION else "native")
         if self.format not in FORMAT_MODES:

@@ -1,0 +1,250 @@
+"""The bundled SFT → GRPO → DPO stages on TRL, from one ``TrainConfig``.
+
+Each stage writes under ``<output_dir>/<stage>/``: TRL's checkpoints (``checkpoint-N``),
+``final/`` (the model and tokenizer the next stage starts from), ``metrics.jsonl`` (every
+log line TRL emits, one JSON object per line) and TensorBoard events when ``report_to``
+includes ``tensorboard``. ``resume=True`` continues from the stage's latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from envs.tasks import HELDOUT, SUITE, Task, load_tasks
+from trainer.config import TrainConfig
+
+TRAIN_REWARD = {"answer_weight": 0.5}  # see RewardConfig.answer_weight: the answer counts in R_corr
+
+
+def _metrics_callback(path: Path) -> Any:
+    from transformers import TrainerCallback
+
+    class JsonlMetrics(TrainerCallback):
+        """Every log TRL emits, with the step and epoch, one JSON line each."""
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+            if logs and state.is_world_process_zero:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+
+    return JsonlMetrics()
+
+
+def train_tasks(config: TrainConfig) -> list[Task]:
+    return load_tasks(config.tasks or SUITE)
+
+
+def heldout_tasks(config: TrainConfig) -> list[Task]:
+    tasks = load_tasks(config.heldout or HELDOUT)
+    train_ids = {t.task_id for t in train_tasks(config)}
+    overlap = [t.task_id for t in tasks if t.task_id in train_ids]
+    if overlap:
+        raise ValueError(f"held-out tasks also in the training suite: {overlap[:5]}")
+    limit = config.eval.get("limit")
+    if not limit or limit >= len(tasks):
+        return tasks
+    return [tasks[i * len(tasks) // limit] for i in range(limit)]  # evenly spaced: every level represented
+
+
+def _env(tasks: Sequence[Task]) -> Any:
+    from envs import FinAdvisorEnv
+
+    return FinAdvisorEnv(tasks=list(tasks), prompt_mode="tools_via_template", reward_config=TRAIN_REWARD)
+
+
+def base_model(config: TrainConfig) -> Path:
+    """The model SFT starts from: ``config.model``, or the tiny model built (once) from the
+    training suite's conversations and the tool schemas."""
+    if config.model != "tiny":
+        path = Path(config.model)
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"model directory {path} has no config.json (a local Hugging Face model "
+                                    "directory is needed: nothing is downloaded)")
+        return path
+    path = Path(config.output_dir) / "tiny-base"
+    if not (path / "config.json").is_file():
+        from trainer.data import sft_rows
+        from trainer.tiny import build_tiny_model, build_tokenizer
+
+        env = _env(train_tasks(config))
+        rows = sft_rows(env, env.tasks, seed=config.seed)
+        env.close()
+        template = build_tokenizer(["x"], vocab_size=300)  # only its chat template is used
+        corpus = [template.apply_chat_template(r["messages"], tools=r["tools"], tokenize=False) for r in rows]
+        build_tiny_model(path, corpus, seed=config.seed, **config.tiny)
+    return path
+
+
+def stage_start(config: TrainConfig, stage: str) -> Path:
+    """Where a stage starts: its ``init_from``, else the previous stage's ``final/``, else the base model."""
+    chosen = config.ours(stage).get("init_from")
+    if chosen:
+        return Path(chosen)
+    previous = {"grpo": "sft", "dpo": "grpo"}.get(stage)
+    while previous:
+        final = Path(config.output_dir) / previous / "final"
+        if (final / "config.json").is_file():
+            return final
+        previous = {"grpo": "sft"}.get(previous)
+    return base_model(config)
+
+
+def _load(path: Path) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
+    return model, tokenizer
+
+
+def _finish(trainer: Any, out: Path, resume: bool | str | None) -> Path:
+    trainer.train(resume_from_checkpoint=resume or None)
+    final = out / "final"
+    trainer.save_model(str(final))
+    trainer.processing_class.save_pretrained(str(final))
+    return final
+
+
+def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
+    """SFT on the training suite's gold conversations and ~5% error-recovery ones."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    from trainer.data import sft_rows
+
+    start = stage_start(config, "sft")
+    env = _env(train_tasks(config))
+    rows = sft_rows(env, env.tasks, seed=config.seed)
+    env.close()
+    dataset = Dataset.from_list([{"messages": r["messages"], "tools": json.dumps(r["tools"])} for r in rows])
+    model, tokenizer = _load(start)
+    args = SFTConfig(**config.trl_args("sft"))
+    out = Path(args.output_dir)
+    trainer = SFTTrainer(model=model, processing_class=tokenizer, args=args, train_dataset=dataset,
+                         callbacks=[_metrics_callback(out / "metrics.jsonl")])
+    return _finish(trainer, out, resume)
+
+
+def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
+    """GRPO with one live env episode per rollout (``AdvisorEnvironment``), scored through the env."""
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
+    from trainer.data import grpo_rows
+    from trainer.grpo import AdvisorGRPOTrainer
+
+    tasks = train_tasks(config)
+    start = stage_start(config, "grpo")
+    probe = _env(tasks[:1])
+    rows = grpo_rows(tasks, probe.replica_meta["as_of"], seed=config.seed)
+    probe.close()
+    model, tokenizer = _load(start)
+    bind_tokenizer(tokenizer)
+    args = GRPOConfig(**config.trl_args("grpo"))
+    out = Path(args.output_dir)
+
+    def factory() -> AdvisorEnvironment:
+        return AdvisorEnvironment(tasks=tasks, reward_config=TRAIN_REWARD)
+
+    trainer = AdvisorGRPOTrainer(model=model, processing_class=tokenizer, args=args,
+                                 train_dataset=Dataset.from_list(rows), reward_funcs=[advisor_reward],
+                                 environment_factory=factory, turn_credit=config.ours("grpo")["turn_credit"],
+                                 callbacks=[_metrics_callback(out / "metrics.jsonl")])
+    return _finish(trainer, out, resume)
+
+
+def policy_sampler(model: Any, tokenizer: Any, tools: list[dict[str, Any]], max_new_tokens: int,
+                   temperature: float = 1.0) -> Any:
+    """``sample(prompt_messages, n)`` for ``trainer.dpo.sampled_pairs``: n answers from the model."""
+    import torch
+
+    def sample(messages: list[dict[str, Any]], n: int) -> list[str]:
+        inputs = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True,
+                                               return_tensors="pt", return_dict=True)
+        with torch.no_grad():
+            output = model.generate(**inputs, do_sample=True, temperature=temperature, num_return_sequences=n,
+                                    max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
+        new = output[:, inputs["input_ids"].shape[1]:]
+        return [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in new]
+
+    return sample
+
+
+def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any, tasks: Sequence[Task]) -> list[dict[str, Any]]:
+    """The DPO rows: the policy's sampled answers scored by the env, helpful-vs-over-cautious
+    pairs and the expert pairs (those of the training suite)."""
+    from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
+
+    ours = config.ours("dpo")
+    env = _env(tasks)
+    sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
+    model.eval()
+    rows = sampled_pairs(env, tasks, sample, int(ours["samples_per_prompt"]), config.seed, float(ours["margin"]))
+    rows += over_caution_pairs(env, tasks, config.seed)
+    rows += expert_pairs(env, {t.task_id: t for t in tasks}, seed=config.seed)
+    env.close()
+    model.train()
+    return rows
+
+
+def run_dpo(config: TrainConfig, resume: bool | str | None = None, tasks: Sequence[Task] | None = None) -> Path:
+    """DPO for compliance on env-scored pairs (``dpo_dataset``); β 0.2 by default."""
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    start = stage_start(config, "dpo")
+    model, tokenizer = _load(start)
+    args = DPOConfig(**config.trl_args("dpo"))
+    out = Path(args.output_dir)
+    if tasks is None:
+        tasks = train_tasks(config)
+        prompts = config.ours("dpo")["prompts"]
+        if prompts and prompts < len(tasks):
+            tasks = [tasks[i * len(tasks) // prompts] for i in range(prompts)]
+    rows = dpo_dataset(config, model, tokenizer, list(tasks))
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "pairs.jsonl", "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+    dataset = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected", "tools")} for r in rows])
+    trainer = DPOTrainer(model=model, processing_class=tokenizer, args=args, train_dataset=dataset,
+                         callbacks=[_metrics_callback(out / "metrics.jsonl")])
+    return _finish(trainer, out, resume)
+
+
+STAGE_RUNNERS = {"sft": run_sft, "grpo": run_grpo, "dpo": run_dpo}
+
+
+def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path) -> dict[str, Any]:
+    """Held-out metrics of a model: every held-out task run as a live episode with the model
+    (greedy, ``HFLocalAgent``), scored with the training reward. Mean reward and each
+    component, TCR, format-valid rate, VR and over-refusal rate."""
+    from envs.evaluation.metrics import COMPONENTS
+    from envs.evaluation.model_agents import HFLocalAgent
+    from envs.evaluation.outputs import load_episodes
+    from envs.evaluation.run import run_eval
+    from envs.reward import RewardConfig
+
+    out = Path(out)
+    tasks = heldout_tasks(config)
+    suite = out / "heldout.jsonl"
+    suite.parent.mkdir(parents=True, exist_ok=True)
+    suite.write_text("".join(json.dumps(t.to_json()) + "\n" for t in tasks), encoding="utf-8")
+    agent = HFLocalAgent(model_dir, max_new_tokens=int(config.eval["max_new_tokens"]))
+    started = time.perf_counter()
+    result = run_eval(agent, tasks=suite, out=out, overwrite=True, progress=False, plots=False,
+                      max_steps=int(config.eval["max_steps"]), reward_config=RewardConfig(**TRAIN_REWARD),
+                      seed=config.seed)
+    records = load_episodes(out / "episodes.jsonl")
+    overall = result["metrics"]["overall"]
+    means = result["metrics"]["reward_means"]["overall"]
+    return {"episodes": len(records), "mean_reward": means["total"],
+            **{k: means[k] for k in COMPONENTS if k.startswith(("R_", "S_"))},
+            "TCR": overall["TCR"], "format_valid": sum(1 for r in records if r["reward"]["R_fmt"] == 1.0) / len(records),
+            "VR": overall["VR"], "ORR": overall["ORR"], "eval_s": round(time.perf_counter() - started, 1)}
