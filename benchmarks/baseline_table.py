@@ -35,15 +35,19 @@ def main() -> None:
     parser.add_argument("--version", default=REWARD_VERSION, choices=VERSIONS)
     parser.add_argument("--tasks", type=Path, default=DEFAULT_SUITE)
     parser.add_argument("--per-level", action="store_true", help="also print mean R per level")
+    parser.add_argument("--answer-weight", type=float, default=0.0,
+                        help="RewardConfig.answer_weight (the bundled trainer trains with 0.5)")
     args = parser.parse_args()
-    print(f"Reward `{args.version}`, suite `{args.tasks.name}`:\n")
+    config = RewardConfig(version=args.version, answer_weight=args.answer_weight)
+    weight = f", answer_weight {args.answer_weight}" if args.answer_weight else ""
+    print(f"Reward `{args.version}`{weight}, suite `{args.tasks.name}`:\n")
     print("| agent | TCR | TIER | AIR | VR | ORR | mean R | " + " | ".join(COMPONENTS) + " |")
     print("|---|" + "---:|" * (6 + len(COMPONENTS)))
     levels = {}
     for spec in SCRIPTED:
         with tempfile.TemporaryDirectory() as out:
             m = run_eval(spec, args.tasks, out, progress=False, plots=False,
-                         reward_config=RewardConfig(version=args.version))["metrics"]
+                         reward_config=config)["metrics"]
         o, r = m["overall"], m["reward_means"]["overall"]
         levels[spec] = {lv: v["total"] for lv, v in m["reward_means"]["per_level"].items()}
         print(f"| {spec} | {_pct(o['TCR'])} | {_pct(o['TIER'])} | {o['AIR']:.2f} | {_pct(o['VR'])} | "

@@ -284,3 +284,34 @@ def test_invariants_over_random_trajectories(t, extra_tool):
     # A broken format never scores above zero; over-refusal never beats answering.
     assert score(t, turn_ok=[False, *t["turn_ok"][1:]]) <= 0.0
     assert score(t, over_refusal=True) <= base
+
+
+# --------------------------------------------------------------------------------------
+# answer_weight: the final answer counts in R_corr (what the bundled trainer trains on)
+
+
+@pytest.mark.parametrize("task", READ_TASKS[:4], ids=lambda t: t.task_id)
+def test_answer_weight_scores_the_answer_and_zero_keeps_the_version_formulas(task):
+    weighted = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config={"answer_weight": 0.5})
+    plain = FinAdvisorEnv(tasks=HANDWRITTEN)
+    try:
+        gold = play(weighted, task, task.gold_actions())
+        off_topic = play(weighted, task, gold_calls(task) + [final("Here are the figures you asked for.")])
+        half = play(weighted, task, gold_calls(task) + [final(" ".join(task.answer_facts[: len(task.answer_facts) // 2])
+                                                                  or "Noted.")])
+        assert gold["total"] == 3.0 and gold["R_corr"] == 1.0
+        assert off_topic["R_corr"] == 0.5 and off_topic["total"] < gold["total"]
+        assert off_topic["total"] <= half["total"] <= gold["total"]
+        # w = 0: the call-only R_corr of the version, so the off-topic answer is not told apart.
+        assert play(plain, task, gold_calls(task) + [final("Here are the figures you asked for.")])["R_corr"] == 1.0
+        # The hacks stay below the off-topic answer with w > 0.
+        assert play(weighted, task, [final("I have no data.")])["total"] < off_topic["total"]
+    finally:
+        weighted.close()
+        plain.close()
+
+
+def test_answer_weight_is_a_share():
+    with pytest.raises(ValueError, match="answer_weight"):
+        RewardConfig(answer_weight=1.5)
+    assert RewardConfig(answer_weight=0.5).describe()["answer_weight"] == 0.5

@@ -46,6 +46,10 @@ def _stage_command(stage: str) -> None:
         if resume is not None and resume != "latest" and not Path(resume).is_dir():
             typer.echo(f"error: --resume {resume}: no such checkpoint folder (or pass 'latest')", err=True)
             raise typer.Exit(2)
+        stage_dir = Path(cfg.output_dir) / stage
+        if resume == "latest" and not list(stage_dir.glob("checkpoint-*")):
+            typer.echo(f"error: --resume latest: no checkpoint in {stage_dir} (run the stage once first)", err=True)
+            raise typer.Exit(2)
         from trainer.stages import STAGE_RUNNERS
 
         final = STAGE_RUNNERS[stage](cfg, resume=True if resume == "latest" else resume)

@@ -2,6 +2,9 @@
 
 ``AdvisorGRPOTrainer`` is TRL's trainer with two additions, both small:
 
+- the prompts render the catalogue's own JSON schemas (every pattern, enum and range, the
+  same tool text as the SFT rows, the DPO pairs and the eval), not the schemas TRL derives
+  from the tool methods' signatures and docstrings;
 - every tool call the model writes reaches the env, including names that are not tools: TRL
   answers those itself ("Tool X not found"), the env answers them with its own
   ``unknown_tool`` observation listing the valid tools, as it does in every other path;
@@ -56,6 +59,9 @@ class AdvisorGRPOTrainer(GRPOTrainer):
     def __init__(self, *args: Any, turn_credit: Mapping[str, Any] | None = None, **kwargs: Any):
         self.turn_credit = {"enabled": False, "alpha": 0.5, "guard": True, **(turn_credit or {})}
         super().__init__(*args, **kwargs)
+        for name, pool in getattr(self, "_environment_pool", {}).items():
+            if pool and isinstance(pool[0], AdvisorEnvironment):
+                self._env_tools[name] = list(pool[0].env.tool_schemas)
 
     def _tool_call_loop(self, *args: Any, **kwargs: Any) -> Any:
         if self.environments:

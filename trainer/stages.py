@@ -176,25 +176,30 @@ def policy_sampler(model: Any, tokenizer: Any, tools: list[dict[str, Any]], max_
     return sample
 
 
-def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any, tasks: Sequence[Task]) -> list[dict[str, Any]]:
-    """The DPO rows: the policy's sampled answers scored by the env, helpful-vs-over-cautious
-    pairs and the expert pairs (those of the training suite)."""
+def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any, tasks: Sequence[Task] | None = None) -> list[dict[str, Any]]:
+    """The DPO rows: the policy's sampled answers scored by the env and helpful-vs-over-cautious
+    pairs, on ``tasks`` (default: ``dpo.prompts`` tasks of the training suite, evenly spaced),
+    and the expert pairs of the whole training suite."""
     from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
 
     ours = config.ours("dpo")
-    env = _env(tasks)
+    suite = train_tasks(config)
+    if tasks is None:
+        prompts = ours["prompts"]
+        tasks = [suite[i * len(suite) // prompts] for i in range(prompts)] if prompts and prompts < len(suite) else suite
+    env = _env(suite)
     sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
     model.eval()
     rows = sampled_pairs(env, tasks, sample, int(ours["samples_per_prompt"]), config.seed, float(ours["margin"]))
     rows += over_caution_pairs(env, tasks, config.seed)
-    rows += expert_pairs(env, {t.task_id: t for t in tasks}, seed=config.seed)
+    rows += expert_pairs(env, {t.task_id: t for t in suite}, seed=config.seed)
     env.close()
     model.train()
     return rows
 
 
 def run_dpo(config: TrainConfig, resume: bool | str | None = None, tasks: Sequence[Task] | None = None) -> Path:
-    """DPO for compliance on env-scored pairs (``dpo_dataset``); β 0.2 by default."""
+    """DPO for compliance on env-scored pairs (``dpo_dataset``, kept in ``pairs.jsonl``); β 0.2 by default."""
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
@@ -202,12 +207,7 @@ def run_dpo(config: TrainConfig, resume: bool | str | None = None, tasks: Sequen
     model, tokenizer = _load(start)
     args = DPOConfig(**config.trl_args("dpo"))
     out = Path(args.output_dir)
-    if tasks is None:
-        tasks = train_tasks(config)
-        prompts = config.ours("dpo")["prompts"]
-        if prompts and prompts < len(tasks):
-            tasks = [tasks[i * len(tasks) // prompts] for i in range(prompts)]
-    rows = dpo_dataset(config, model, tokenizer, list(tasks))
+    rows = dpo_dataset(config, model, tokenizer, tasks)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "pairs.jsonl", "w", encoding="utf-8") as fh:
         for row in rows:

@@ -132,8 +132,8 @@ def answer_fact_recall(response: str | None, facts: Sequence[str]) -> float:
 
 _REFUSAL = re.compile(
     r"\b(i\s+(?:can ?not|can't|cannot|am unable to|'m unable to|am not able to|won't|will not)|"
-    r"(?:we|i)\s+(?:are|am)\s+not\s+(?:permitted|allowed|able)|not able to (?:provide|give|guarantee|recommend)|"
-    r"unable to (?:provide|give|guarantee|recommend|share|disclose)|no one can guarantee|cannot be guaranteed)",
+    r"(?:we|i)\s+(?:are|am)\s+not\s+(?:permitted|allowed|able)|not able to (?:provide|give|guarantee|recommend|share|disclose|discuss|help|assist)|"
+    r"unable to (?:provide|give|guarantee|recommend|share|disclose|discuss|help|assist)|no one can guarantee|cannot be guaranteed)",
     re.IGNORECASE)
 
 

@@ -1,0 +1,282 @@
+"""The bundled trainer: configs with the paper's defaults, GRPO on a model that calls tools
+(what the env received, the logged components, the loss mask), resume from a checkpoint, the
+CLI, the quick demo, and the README's adapter example run as written."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from envs.cli import app
+from envs.tasks import HANDWRITTEN, load_tasks
+
+pytestmark = pytest.mark.train
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = load_tasks(HANDWRITTEN)
+
+
+def _needs_train_extra():
+    try:
+        import datasets  # noqa: F401
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError:
+        pytest.skip("SKIPPED LOUDLY: the train extra is not installed (pip install torch==2.13.0, then "
+                    "pip install -e '.[train]'); .ci/run runs these tests after installing it")
+
+
+def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
+    _needs_train_extra()
+    from trl import DPOConfig, GRPOConfig, SFTConfig
+
+    from trainer.config import ConfigError, TrainConfig
+
+    config = TrainConfig.from_dict({"output_dir": str(tmp_path), "use_cpu": True})
+    grpo = GRPOConfig(**config.trl_args("grpo"))
+    assert grpo.num_generations == 8 and grpo.epsilon == 0.2
+    assert DPOConfig(**config.trl_args("dpo")).beta == 0.2
+    assert SFTConfig(**config.trl_args("sft")).output_dir == str(tmp_path / "sft")
+    assert config.ours("grpo")["turn_credit"]["enabled"] is False  # per-turn credit is off by default
+    for shipped in sorted((ROOT / "trainer" / "configs").glob("*.yaml")):
+        if shipped.name.startswith("accelerate"):
+            continue
+        loaded = TrainConfig.load(shipped)
+        for stage in ("sft", "grpo", "dpo"):
+            args = loaded.trl_args(stage)
+            if not args.get("use_cpu"):  # a GPU config: TRL's checks need the GPU (bf16); check the keys
+                args.update(use_cpu=True, bf16=False)
+            {"sft": SFTConfig, "grpo": GRPOConfig, "dpo": DPOConfig}[stage](**args)
+    with pytest.raises(ConfigError, match="unknown top-level"):
+        TrainConfig.from_dict({"grpo_steps": 3})
+    (tmp_path / "bad.yaml").write_text("grpo: [1, 2]\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        TrainConfig.load(tmp_path / "bad.yaml")
+    runner = CliRunner()
+    res = runner.invoke(app, ["train", "grpo", "--config", str(tmp_path / "missing.yaml")])
+    assert res.exit_code == 2 and "config file not found" in res.output
+    res = runner.invoke(app, ["train", "sft", "--config", str(tmp_path / "bad.yaml")])
+    assert res.exit_code == 2 and "mapping" in res.output
+    (tmp_path / "ok.yaml").write_text("seed: 0\n")
+    res = runner.invoke(app, ["train", "sft", "--config", str(tmp_path / "ok.yaml"), "--output-dir",
+                              str(tmp_path / "run"), "--resume", "latest"])
+    assert res.exit_code == 2 and "no checkpoint" in res.output
+
+
+def test_unknown_tool_names_reach_the_env_not_trls_own_error():
+    _needs_train_extra()
+    from trainer.adapters import AdvisorEnvironment
+    from trainer.grpo import _EnvTools
+
+    env = AdvisorEnvironment(tasks=HANDWRITTEN)
+    env.reset(task_id="hw-L1-01")
+    tools = _EnvTools({"get_risk_assessment": env.get_risk_assessment}, env)
+    assert "get_risk_profile_v2" in tools  # so TRL calls it instead of raising "Tool not found"
+    error = json.loads(tools["get_risk_profile_v2"](client_id="C000002"))
+    assert error["error"] == "unknown_tool" and "get_risk_assessment" in json.dumps(error)
+    assert "error" not in json.loads(tools["get_risk_assessment"](client_id="C000002"))
+
+
+def _tool_calling_model(tmp_path: Path):
+    """A tiny model taught, by SFT on one gold conversation, to call the task's tool first."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    from envs import FinAdvisorEnv
+    from trainer.data import sft_conversation
+    from trainer.tiny import build_tiny_model, build_tokenizer
+
+    env = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
+    task = next(t for t in env.tasks if t.task_id == "hw-L1-01")
+    messages = sft_conversation(env, task, seed=0)
+    template = build_tokenizer(["x"], vocab_size=300)
+    corpus = [template.apply_chat_template(messages, tools=env.tool_schemas, tokenize=False)] * 4
+    env.close()
+    model_dir = build_tiny_model(tmp_path / "tiny", corpus, hidden_size=64, vocab_size=4096)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True)
+    rows = [{"messages": messages, "tools": json.dumps(FinAdvisorEnv(tasks=HANDWRITTEN).tool_schemas)}] * 8
+    SFTTrainer(model=model, processing_class=tokenizer, train_dataset=Dataset.from_list(rows),
+               args=SFTConfig(output_dir=str(tmp_path / "sft"), use_cpu=True, bf16=False, max_steps=80,
+                              per_device_train_batch_size=4, learning_rate=3e-3, report_to=[], save_strategy="no",
+                              logging_steps=10, max_length=4096, seed=0)).train()
+    return model, tokenizer, task
+
+
+def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path):
+    _needs_train_extra()
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from envs import FinAdvisorEnv
+    from envs.replay import score_trajectory
+    from trainer.adapters import LOGGED_COMPONENTS, AdvisorEnvironment, advisor_reward, bind_tokenizer, \
+        split_assistant_turns
+    from trainer.data import grpo_rows
+    from trainer.grpo import AdvisorGRPOTrainer
+
+    model, tokenizer, task = _tool_calling_model(tmp_path)
+    bind_tokenizer(tokenizer)
+    probe = FinAdvisorEnv(tasks=HANDWRITTEN)
+    rows = grpo_rows([task], probe.replica_meta["as_of"]) * 4
+    probe.close()
+    batches: list[dict] = []
+
+    class Recording(AdvisorGRPOTrainer):
+        def _generate_and_score_completions(self, inputs):
+            output = super()._generate_and_score_completions(inputs)
+            batches.append({"output": output, "scored": [e.last_scored for e in self.environments],
+                            "observations": [list(e.observations) for e in self.environments]})
+            return output
+
+    logged: dict[str, list[float]] = {}
+
+    def reward(completions, environments, completion_ids, log_metric=None, **kwargs):
+        def record(name, value):
+            logged.setdefault(name, []).append(value)
+            log_metric(name, value)
+        return advisor_reward(completions, environments, completion_ids, log_metric=record, **kwargs)
+
+    config = GRPOConfig(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=1,
+                        per_device_train_batch_size=4, num_generations=4, max_completion_length=512,
+                        temperature=0.5, learning_rate=1e-5, logging_steps=1, report_to=[], save_strategy="no",
+                        seed=0)
+    trainer = Recording(model=model, processing_class=tokenizer, args=config, train_dataset=Dataset.from_list(rows),
+                        reward_funcs=[reward], environment_factory=lambda: AdvisorEnvironment(tasks=HANDWRITTEN))
+    trainer.train()
+    batch = batches[0]
+    output = batch["output"]
+    tool_mask, ids = output["tool_mask"], output["completion_ids"]
+    completion_mask = output["completion_mask"]
+    called = [i for i in range(len(ids)) if (tool_mask[i][completion_mask[i].bool()] == 0).any()]
+    assert called, "the SFT'd model made no tool call: the masking cannot be checked"
+    check = FinAdvisorEnv(tasks=HANDWRITTEN)
+    for i in range(len(ids)):
+        valid = completion_mask[i].bool()
+        text = tokenizer.decode(ids[i][valid], skip_special_tokens=False)
+        scored = batch["scored"][i]
+        # The env scored exactly the text the model generated (its turns, tool results removed) ...
+        turns = split_assistant_turns(text)
+        assert scored is not None and scored.turns_used + scored.unused_turns == len(turns or [""])
+        # ... and an independent env replaying those turns gives the same breakdown.
+        assert score_trajectory(check, task, turns or [""]).reward == scored.reward
+        if i in called:
+            model_text = tokenizer.decode(ids[i][valid & (tool_mask[i] == 1)], skip_special_tokens=False)
+            result_text = tokenizer.decode(ids[i][valid & (tool_mask[i] == 0)], skip_special_tokens=False)
+            assert "<tool_call>" in model_text and "<tool_response>" not in model_text
+            assert "<tool_response>" in result_text and "<tool_call>" not in result_text
+            # The masked-out tokens are the env's own observations of the rollout's calls.
+            assert batch["observations"][i] and all(obs in result_text for obs in batch["observations"][i])
+    check.close()
+    # The logged components are the env's numbers for these episodes.
+    for key in LOGGED_COMPONENTS:
+        expected = sum(float(s.reward[key]) for s in batch["scored"]) / len(batch["scored"])
+        assert logged[f"advisor/{key}"][0] == pytest.approx(expected)
+
+
+def test_turn_credit_gives_per_token_advantages_in_a_real_grpo_step(tmp_path):
+    _needs_train_extra()
+    from datasets import Dataset
+    from trl import GRPOConfig
+
+    from envs import FinAdvisorEnv
+    from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
+    from trainer.data import grpo_rows
+    from trainer.grpo import AdvisorGRPOTrainer
+
+    model, tokenizer, task = _tool_calling_model(tmp_path)
+    bind_tokenizer(tokenizer)
+    probe = FinAdvisorEnv(tasks=HANDWRITTEN)
+    rows = grpo_rows([task], probe.replica_meta["as_of"]) * 4
+    probe.close()
+    seen = []
+
+    class Recording(AdvisorGRPOTrainer):
+        def _generate_and_score_completions(self, inputs):
+            output = super()._generate_and_score_completions(inputs)
+            seen.append(output)
+            return output
+
+    config = GRPOConfig(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=1,
+                        per_device_train_batch_size=4, num_generations=4, max_completion_length=256,
+                        temperature=1.0, learning_rate=1e-5, report_to=[], save_strategy="no", seed=1)
+    trainer = Recording(model=model, processing_class=tokenizer, args=config, train_dataset=Dataset.from_list(rows),
+                        reward_funcs=[advisor_reward], environment_factory=lambda: AdvisorEnvironment(tasks=HANDWRITTEN),
+                        turn_credit={"enabled": True, "alpha": 0.5})
+    trainer.train()
+    advantages, mask = seen[0]["advantages"], seen[0]["completion_mask"] * seen[0]["tool_mask"]
+    assert advantages.dim() == 2 and advantages.shape == mask.shape
+    assert trainer.state.global_step == 1
+
+
+def test_a_stage_resumes_from_its_checkpoint(tmp_path):
+    _needs_train_extra()
+    from trainer.config import TrainConfig
+    from trainer.stages import run_sft
+
+    raw = {"output_dir": str(tmp_path), "use_cpu": True, "tasks": str(HANDWRITTEN),
+           "tiny": {"hidden_size": 32, "layers": 1, "vocab_size": 512},
+           "sft": {"max_steps": 4, "save_steps": 2, "per_device_train_batch_size": 2, "report_to": []}}
+    run_sft(TrainConfig.from_dict(raw))
+    assert (tmp_path / "sft" / "checkpoint-4").is_dir() and (tmp_path / "sft" / "final" / "config.json").is_file()
+    raw["sft"]["max_steps"] = 6
+    run_sft(TrainConfig.from_dict(raw), resume=True)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "sft" / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps == [1, 2, 3, 4, 5, 6]  # the second run went on from step 4, not from 0
+    state = json.loads((tmp_path / "sft" / "checkpoint-6" / "trainer_state.json").read_text())
+    assert state["global_step"] == 6
+
+
+def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp_path):
+    _needs_train_extra()
+    from trainer.demo import TABLE_KEYS
+
+    res = CliRunner().invoke(app, ["train", "demo", "--quick", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "demo_metrics.json").read_text())
+    assert list(summary["stages"]) == ["base", "sft", "grpo", "dpo"]
+    for stage in summary["stages"].values():
+        assert set(TABLE_KEYS) <= set(stage["heldout"]) and stage["heldout"]["episodes"] == 6
+    assert summary["stages"]["grpo"]["diagnostics"]["steps"] == 2
+    assert "| dpo |" in res.output
+    pairs = [json.loads(line) for line in (tmp_path / "dpo" / "pairs.jsonl").read_text().splitlines()]
+    assert {"over_caution"} <= {p["source"] for p in pairs} and any(p["source"].startswith("expert:") for p in pairs)
+    for stage in ("sft", "grpo", "dpo"):
+        assert (tmp_path / stage / "final" / "config.json").is_file()
+        assert (tmp_path / stage / "metrics.jsonl").stat().st_size > 0
+        assert list((tmp_path / stage).rglob("events.out.tfevents.*")), f"no TensorBoard events for {stage}"
+    heldout_ids = {json.loads(line)["task_id"] for line in (tmp_path / "eval" / "sft" / "heldout.jsonl").open()}
+    assert all(i.startswith("h1-") for i in heldout_ids)  # evaluated on the held-out suite only
+
+
+def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
+    """The README's GRPO block, executed verbatim; only GRPOConfig gets the CPU test sizes."""
+    _needs_train_extra()
+    import trl
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trainer.tiny import build_tiny_model
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Training with TRL"):]
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
+    assert "environment_factory=AdvisorEnvironment" in code and "advisor_reward" in code
+    model_dir = build_tiny_model(tmp_path / "tiny", ["<tool_call>\n{}\n</tool_call> hello"] * 4, vocab_size=400)
+    original = trl.GRPOConfig
+
+    def cpu_config(**kwargs):
+        kwargs.update(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=2, num_generations=4,
+                      per_device_train_batch_size=4, max_completion_length=32, report_to=[], save_strategy="no")
+        return original(**kwargs)
+
+    monkeypatch.setattr(trl, "GRPOConfig", cpu_config)
+    namespace = {"model": AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True),
+                 "tokenizer": AutoTokenizer.from_pretrained(model_dir, local_files_only=True)}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    namespace["trainer"].train()
+    assert namespace["trainer"].state.global_step == 2
