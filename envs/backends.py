@@ -9,19 +9,26 @@ sandbox re-execution) cannot tell them apart:
   effects (used to execute gold calls for parameter accuracy);
 - ``replica_meta()``: the replica's metadata (seed, scale, as-of date, versions);
 - ``close()``.
+
+A back-end may also offer ``run_ops(ops)``: a list of calls and probes run in order as one
+operation (``HttpBackend``: one request for an agent's whole turn, gold probes included); the
+environment goes through :func:`run_ops`, which falls back to the separate operations.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
+import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import orjson
 
-from mock_apis.catalogue import ToolOutcome, call_tool, probe_tool, sanity_errors
+from mock_apis.catalogue import ToolOutcome, call_tool, catalogue, probe_tool, sanity_errors
 from mock_apis.sandbox import Sandbox
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
@@ -29,6 +36,12 @@ TOKEN_ENV = "ADVISORGYM_API_TOKEN"
 SESSION_HEADER = "X-Session-Id"
 SESSION_GONE_STATUS = 410
 JSON_FALLBACK_HEADER = "X-Advisorgym-Json"
+#: The HTTP client's total deadline per operation, and its retries (see ``HttpBackend``).
+DEFAULT_TIMEOUT_S = 5.0
+DEFAULT_RETRIES = 2
+CLIENT_KEEPALIVE_S = 2.0
+#: The most operations the service takes in one batch request (``mock_apis.app.MAX_BATCH_OPS``).
+MAX_BATCH_OPS = 64
 
 
 class Backend(Protocol):
@@ -41,6 +54,20 @@ class Backend(Protocol):
     def replica_meta(self) -> dict[str, str]: ...
 
     def close(self) -> None: ...
+
+
+#: One operation of a batch: ``(name, arguments, probe)``; a probe is rolled back.
+Op = tuple[Any, Any, bool]
+
+
+def run_ops(backend: Backend, ops: Sequence[Op]) -> list[ToolOutcome]:
+    """Each operation's outcome, run in order in the episode's state: one request to an
+    ``HttpBackend``; separate ``probe``/``call`` operations on a back-end without ``run_ops``."""
+    batch = getattr(backend, "run_ops", None)
+    if batch is not None:
+        return batch(ops)
+    return [backend.probe(name, arguments) if probe else backend.call(name, arguments)
+            for name, arguments, probe in ops]
 
 
 class InProcessBackend:
@@ -72,9 +99,19 @@ class HttpBackend:
     returns in-process for the same state (arguments travel as standard-library JSON, so big
     integers and NaN arrive unchanged). It never raises on a bad service: connection errors
     come back as ``service_unavailable``, timeouts as ``timeout``, an answer that is not the
-    service's JSON as ``service_unavailable``. If the service lost the session (restart,
-    eviction) the calls of the rest of the episode fail with ``service_unavailable`` rather
-    than silently running on a pristine copy; the next ``reset()`` opens a new session.
+    service's JSON as ``service_unavailable``, a full service (``session_capacity``) as
+    ``service_unavailable`` too. If the service lost the session (restart, expiry) the calls
+    of the rest of the episode fail with ``service_unavailable`` rather than silently running
+    on a pristine copy; the next ``reset()`` opens a new session.
+
+    **Time-outs.** ``timeout`` is a total deadline per operation: connecting, sending and
+    every read of the answer, and any retries, all end by then, however slowly the server
+    trickles bytes (each socket operation gets only the time left). **Retries:** at most
+    ``retries`` more attempts, with jittered exponential back-off, within the same deadline:
+    for any request that could not connect (it never reached the server), and for idempotent
+    ones (reads, probes, resets, deletes, ``/health``) also after a dropped connection or a
+    503; never for a write tool call whose request may have arrived. ``check=True`` reads
+    ``/health`` at construction and raises ``ConnectionError`` naming the URL if it fails.
 
     Connections are kept alive in one ``httpx.HTTPTransport`` pool, shared with ``self.client``
     (an ``httpx.Client`` for ad-hoc requests). Tool calls go to the transport directly with
@@ -85,23 +122,42 @@ class HttpBackend:
 
     _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
-    def __init__(self, base_url: str, token: str | None = None, timeout: float = 10.0):
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S,
+                 retries: int = DEFAULT_RETRIES, backoff_s: float = 0.05, check: bool = False):
         import httpx
 
+        if timeout <= 0 or retries < 0:
+            raise ValueError("timeout must be positive and retries not negative")
         self._httpx = httpx
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
-        self.transport = httpx.HTTPTransport()
+        self.timeout, self.retries, self.backoff_s = float(timeout), retries, backoff_s
+        self._deadline = _Deadline()
+        self.transport = _deadline_transport(httpx, self._deadline)
         self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
                                    transport=self.transport, trust_env=False)
         self._headers = [(k.encode(), v.encode()) for k, v in headers.items()]
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         self._urls: dict[str, Any] = {}
+        self._writes = {name for name, spec in catalogue().items() if spec.writes}
         self.session_id: str | None = None
         self._session_lost = False  # the service forgot our session mid-episode
+        self.last_error: str | None = None  # why the last failed request failed, for messages
+        if check:
+            self.check()
+
+    def check(self) -> dict[str, Any]:
+        """``GET /health``'s answer; ``ConnectionError`` naming the URL if the service is not there."""
+        outcome = self._request("GET", "/health")
+        if not outcome.ok or not isinstance(outcome.payload.get("replica"), dict):
+            self.client.close()
+            reason = outcome.payload.get("message", "no replica metadata in its answer")
+            raise ConnectionError(f"the advisorgym tool service at {self.base_url} is not usable: {reason}. Is "
+                                  "`advisorgym serve` running there, and is the token right?")
+        return outcome.payload
 
     # -- Backend protocol --------------------------------------------------------------
 
@@ -112,7 +168,7 @@ class HttpBackend:
             outcome = self._request("POST", f"/sessions/{self.session_id}/reset")
             if outcome.ok:
                 return
-            # gone, or we cannot tell whether it was reset: never reuse it (a leftover is evicted server-side)
+            # gone, or we cannot tell whether it was reset: never reuse it (a leftover expires server-side)
             self.session_id = None
         self._open_session()  # on failure the first call retries, and reports if it still fails
 
@@ -122,8 +178,40 @@ class HttpBackend:
     def probe(self, name: Any, arguments: Any) -> ToolOutcome:
         return self._run(name, arguments, probe=True)
 
+    def run_ops(self, ops: Sequence[Op]) -> list[ToolOutcome]:
+        """The operations in one request (``POST /sessions/{id}/batch``; more than
+        ``MAX_BATCH_OPS`` in several, in order), outcomes in order.
+
+        Each outcome is the one the operation's own route (``probe``, ``call``) would give: the
+        batch route answers every operation with that route's status and payload, and runs them
+        in order under the session's lock, so the results are byte-identical to in-process. An
+        operation that cannot travel (a name no tool has, arguments that fail the sanity check
+        or are not JSON) is answered here as ``call`` would, without being sent; a failure of
+        the request itself (unreachable, time-out, session lost) is every sent operation's
+        outcome. Retried like a write call when a call in it writes, else like a read.
+        """
+        outcomes: list[ToolOutcome | None] = [None] * len(ops)
+        sent, parts = [], []
+        for i, (name, arguments, probe) in enumerate(ops):
+            local = self._local_outcome(name, arguments)
+            encoded = _json_body(arguments) if local is None else local
+            if isinstance(encoded, ToolOutcome):
+                outcomes[i] = encoded
+                continue
+            sent.append(i)  # names are _SAFE_NAME: no escaping needed
+            parts.append(b'{"name":"%s","probe":%s,"arguments":%s}' % (name.encode(), b"true" if probe else b"false",
+                                                                       encoded))
+        for start in range(0, len(sent), MAX_BATCH_OPS):  # one request, unless the turn is huge
+            chunk = sent[start:start + MAX_BATCH_OPS]
+            body = b'{"ops":[' + b",".join(parts[start:start + MAX_BATCH_OPS]) + b"]}"
+            writes = any(not ops[i][2] and ops[i][0] in self._writes for i in chunk)
+            for i, outcome in zip(chunk, self._batch(body, len(chunk), idempotent=not writes)):
+                outcomes[i] = outcome
+        return outcomes  # type: ignore[return-value]  # every slot is filled
+
     def replica_meta(self) -> dict[str, str]:
-        """The service's replica metadata (from ``GET /health``); empty if it can't be read."""
+        """The service's replica metadata (from ``GET /health``); empty if it can't be read
+        (``last_error`` then says why)."""
         outcome = self._request("GET", "/health")
         meta = outcome.payload.get("replica") if outcome.ok else None
         return dict(meta) if isinstance(meta, dict) else {}
@@ -140,35 +228,71 @@ class HttpBackend:
 
     def _open_session(self) -> ToolOutcome | None:
         """Open a session; ``None`` on success, else the failure as an outcome."""
-        outcome = self._request("POST", "/sessions")
+        outcome = self._request("POST", "/sessions", idempotent=False)
         if outcome.ok and isinstance(outcome.payload.get("session_id"), str):
             self.session_id = outcome.payload["session_id"]
             return None
+        if outcome.payload.get("error") == "session_capacity":  # the service is full: not the agent's doing
+            return _unavailable(f"the tool service has no room for a new session (session_capacity): "
+                                f"{outcome.payload.get('message')}", reason="session_capacity")
         return outcome if not outcome.ok else _unavailable("the service answered POST /sessions without a session id")
 
-    def _run(self, name: Any, arguments: Any, probe: bool) -> ToolOutcome:
+    def _local_outcome(self, name: Any, arguments: Any) -> ToolOutcome | None:
+        """The outcome of an operation that cannot travel, answered as ``call_tool`` would; None
+        for one that can."""
         if not isinstance(name, str) or self._SAFE_NAME.fullmatch(name) is None or sanity_errors(arguments):
             # no tool has such a name (it cannot travel in a URL path), or the arguments cannot be
             # serialised safely (too deep, too big, out-of-range integers): answer as call_tool does
             return call_tool(None, name, arguments)  # type: ignore[arg-type]  # never touches the sandbox
+        return None
+
+    def _session_ready(self) -> ToolOutcome | None:
+        """None when the episode has a live session (opened now if need be), else why not."""
         if self._session_lost:
-            return _unavailable("the service lost this episode's session; the episode state is gone until reset()")
+            return _lost()
         if self.session_id is None:
-            failure = self._open_session()
-            if failure is not None:
-                return failure
-        try:
-            body = json.dumps(arguments, separators=(",", ":")).encode()  # exact big ints and NaN, like in-process
-        except (TypeError, ValueError) as err:
-            return ToolOutcome(False, {"error": "invalid_arguments", "message": f"arguments are not JSON: {err}"})
+            return self._open_session()
+        return None
+
+    def _batch(self, body: bytes, n: int, idempotent: bool) -> list[ToolOutcome]:
+        """The ``n`` outcomes of one batch request, or its failure ``n`` times."""
+        failure = self._session_ready()
+        if failure is None:
+            outcome = self._request("POST", f"/sessions/{self.session_id}/batch", body, idempotent=idempotent)
+            if outcome is _SESSION_GONE:
+                failure = self._lose_session()
+            elif not outcome.ok:
+                failure = outcome
+            else:
+                results = outcome.payload.get("results")
+                if isinstance(results, list) and len(results) == n and all(isinstance(r, dict) for r in results):
+                    return [_item_outcome(r.get("status"), r.get("body")) for r in results]
+                failure = _unavailable("the tool service answered a batch without one result per operation")
+        return [ToolOutcome(failure.ok, dict(failure.payload)) for _ in range(n)]
+
+    def _run(self, name: Any, arguments: Any, probe: bool) -> ToolOutcome:
+        local = self._local_outcome(name, arguments)
+        if local is not None:
+            return local
+        failure = self._session_ready()
+        if failure is not None:
+            return failure
+        body = _json_body(arguments)
+        if isinstance(body, ToolOutcome):
+            return body
         if probe:
             outcome = self._request("POST", f"/sessions/{self.session_id}/probe/{name}", body)
         else:
-            outcome = self._request("POST", f"/tools/{name}", body, (b"X-Session-Id", self.session_id.encode()))
+            outcome = self._request("POST", f"/tools/{name}", body, (b"X-Session-Id", self.session_id.encode()),
+                                    idempotent=name not in self._writes)
         if outcome is _SESSION_GONE:
-            self.session_id, self._session_lost = None, True
-            return _unavailable("the service lost this episode's session; the episode state is gone until reset()")
+            return self._lose_session()
         return outcome
+
+    def _lose_session(self) -> ToolOutcome:
+        """Forget the session the service lost; the episode's calls fail until ``reset()``."""
+        self.session_id, self._session_lost = None, True
+        return _lost()
 
     def _url(self, path: str) -> Any:
         url = self._urls.get(path)
@@ -179,7 +303,29 @@ class HttpBackend:
         return url
 
     def _request(self, method: str, path: str, body: bytes | None = None,
-                 header: tuple[bytes, bytes] | None = None) -> ToolOutcome:
+                 header: tuple[bytes, bytes] | None = None, idempotent: bool = True) -> ToolOutcome:
+        """One operation under one total deadline, retried (within it) where that is safe."""
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while True:
+            self._deadline.at = deadline
+            try:
+                outcome, retry = self._attempt(method, path, body, header, idempotent)
+            finally:
+                self._deadline.at = None
+            if not retry or attempt >= self.retries:
+                break
+            pause = self.backoff_s * (2 ** attempt) * (0.5 + random.random() / 2)
+            if time.monotonic() + pause >= deadline:
+                break
+            time.sleep(pause)
+            attempt += 1
+        self.last_error = None if outcome.ok else outcome.payload.get("message")
+        return outcome
+
+    def _attempt(self, method: str, path: str, body: bytes | None, header: tuple[bytes, bytes] | None,
+                 idempotent: bool) -> tuple[ToolOutcome, bool]:
+        """One HTTP exchange: the outcome, and whether another attempt may be made."""
         httpx = self._httpx
         try:
             request = httpx.Request(method, self._url(path), content=body, extensions=self._extensions,
@@ -190,30 +336,140 @@ class HttpBackend:
             finally:
                 response.close()
         except httpx.TimeoutException as err:
-            return ToolOutcome(False, {"error": "timeout", "message": f"the tool service did not answer in time "
-                                                                      f"({type(err).__name__})"})
-        except Exception as err:  # noqa: BLE001  (connection refused or reset, protocol errors, bad URL, ...)
-            return _unavailable(f"cannot reach the tool service at {self.base_url} ({type(err).__name__})")
+            message = f"the tool service did not answer within {self.timeout:g} s ({type(err).__name__})"
+            return ToolOutcome(False, {"error": "timeout", "message": message}), False
+        except httpx.ConnectError as err:  # nothing was sent: always safe to try again
+            return _unavailable(f"cannot reach the tool service at {self.base_url} ({type(err).__name__})"), True
+        except Exception as err:  # noqa: BLE001  (connection dropped or reset, protocol errors, bad URL, ...)
+            return _unavailable(f"cannot reach the tool service at {self.base_url} ({type(err).__name__})"), idempotent
         status = response.status_code
         if status == 204:
-            return ToolOutcome(True, {})
+            return ToolOutcome(True, {}), False
         try:
             payload = json.loads(content) if response.headers.get(JSON_FALLBACK_HEADER) else orjson.loads(content)
         except Exception:  # noqa: BLE001
             payload = None
         if not isinstance(payload, dict):
-            return _unavailable(f"the tool service answered HTTP {status} without a JSON object")
+            return _unavailable(f"the tool service answered HTTP {status} without a JSON object"), \
+                idempotent and status == 503
         if status == SESSION_GONE_STATUS and payload.get("error") == "not_found":
-            return _SESSION_GONE
-        if 200 <= status < 300:
-            return ToolOutcome(True, payload)
-        if isinstance(payload.get("error"), str) and isinstance(payload.get("message"), str):
-            return ToolOutcome(False, payload)
-        return _unavailable(f"the tool service answered HTTP {status} without a structured error")
+            return _SESSION_GONE, False
+        outcome = _item_outcome(status, payload)
+        return outcome, idempotent and status == 503 and _is_tool_error(payload)
 
 
-def _unavailable(message: str) -> ToolOutcome:
-    return ToolOutcome(False, {"error": "service_unavailable", "message": message})
+class _Deadline:
+    """The monotonic time by which the current operation must be over (None: no operation)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def left(self, timeout: float | None, expired: type[Exception]) -> float | None:
+        """The time a socket operation may take: ``timeout``, cut to what the deadline leaves."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise expired("the request's total deadline passed")
+        return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream:
+    """An httpcore network stream whose every operation ends by the shared deadline."""
+
+    def __init__(self, stream: Any, deadline: _Deadline, httpcore: Any):
+        self._stream, self._deadline, self._httpcore = stream, deadline, httpcore
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.left(timeout, self._httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.left(timeout, self._httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
+        stream = self._stream.start_tls(ssl_context, server_hostname,
+                                        self._deadline.left(timeout, self._httpcore.ConnectTimeout))
+        return _DeadlineStream(stream, self._deadline, self._httpcore)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineNetwork:
+    """httpcore's synchronous network back-end, with ``_DeadlineStream`` streams."""
+
+    def __init__(self, deadline: _Deadline):
+        import httpcore
+
+        self._inner, self._deadline, self._httpcore = httpcore.SyncBackend(), deadline, httpcore
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Any = None) -> _DeadlineStream:
+        timeout = self._deadline.left(timeout, self._httpcore.ConnectTimeout)
+        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline, self._httpcore)
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
+        stream = self._inner.connect_unix_socket(path, self._deadline.left(timeout, self._httpcore.ConnectTimeout),
+                                                 socket_options)
+        return _DeadlineStream(stream, self._deadline, self._httpcore)
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _deadline_transport(httpx: Any, deadline: _Deadline) -> Any:
+    """An ``httpx.HTTPTransport`` whose connection pool runs on ``_DeadlineNetwork``.
+
+    Idle connections are dropped after 2 s, before the server's 5 s keep-alive time-out, so
+    a request is never sent on a connection the server is closing at that very moment.
+    """
+    import httpcore
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    transport._pool.close()
+    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
+                                              max_connections=8, max_keepalive_connections=4,
+                                              keepalive_expiry=CLIENT_KEEPALIVE_S,
+                                              network_backend=_DeadlineNetwork(deadline))
+    return transport
+
+
+def _json_body(arguments: Any) -> bytes | ToolOutcome:
+    """Arguments as JSON bytes (the standard library: exact big ints and NaN, like in-process),
+    or the ``invalid_arguments`` outcome of arguments that are not JSON."""
+    try:
+        return json.dumps(arguments, separators=(",", ":")).encode()
+    except (TypeError, ValueError) as err:
+        return ToolOutcome(False, {"error": "invalid_arguments", "message": f"arguments are not JSON: {err}"})
+
+
+def _item_outcome(status: Any, payload: Any) -> ToolOutcome:
+    """The outcome of a tool route's answer (or of one batch result): its status and JSON object."""
+    if not isinstance(payload, dict) or not isinstance(status, int):
+        return _unavailable(f"the tool service answered HTTP {status} without a JSON object")
+    if 200 <= status < 300:
+        return ToolOutcome(True, payload)
+    if _is_tool_error(payload):
+        return ToolOutcome(False, payload)
+    return _unavailable(f"the tool service answered HTTP {status} without a structured error")
+
+
+def _is_tool_error(payload: dict[str, Any]) -> bool:
+    return isinstance(payload.get("error"), str) and isinstance(payload.get("message"), str)
+
+
+def _unavailable(message: str, **extra: Any) -> ToolOutcome:
+    return ToolOutcome(False, {"error": "service_unavailable", "message": message, **extra})
 
 
 _SESSION_GONE = ToolOutcome(False, {"error": "not_found", "message": "session gone"})
+
+
+def _lost() -> ToolOutcome:
+    return _unavailable("the service lost this episode's session; the episode state is gone until reset()")

@@ -13,7 +13,7 @@ _PLAIN = {"rich_markup_mode": None, "no_args_is_help": True}
 app = typer.Typer(help="advisorgym: a tool-calling RL environment for a financial advisory copilot.",
                   add_completion=False, **_PLAIN)
 replica_app = typer.Typer(help="SQLite replicas: `replica generate` makes a seeded synthetic one.", **_PLAIN)
-app.add_typer(replica_app, name="replica")
+app.add_typer(replica_app, name="replica", short_help="SQLite replicas: generate a seeded synthetic one.")
 
 
 def usage_error(message: str) -> typer.Exit:
@@ -46,28 +46,39 @@ def replica_generate(
                f"{max(counts, key=counts.get)} = {max(counts.values())})")
 
 
-@app.command("serve", short_help="Serve the tools over HTTP, behind a bearer token.")
+@app.command("serve", short_help="Serve the tools over HTTP, behind bearer tokens.")
 def serve(
     replica: Path = typer.Option(None, "--replica", help="SQLite replica to serve (default: the cached default "
                                                           "replica, generated on first use)."),
     host: str = typer.Option("127.0.0.1", help="Interface to bind; keep the loopback default unless the "
                                                "network in front of it is trusted."),
     port: int = typer.Option(8080, min=1, max=65535, help="TCP port."),
-    token: str = typer.Option(None, envvar="ADVISORGYM_API_TOKEN", show_envvar=True,
-                              help="Bearer token clients must send (prefer the environment variable: "
-                                   "command lines are visible to other users)."),
-    max_sessions: int = typer.Option(256, min=1, help="Live episode sessions kept; the least recently "
-                                                      "used is evicted beyond this."),
+    token: list[str] = typer.Option(None, "--token", envvar="ADVISORGYM_API_TOKEN", show_envvar=True,
+                                    help="Bearer token clients must send; repeat it, or separate tokens with "
+                                         "commas, for several (one per team: each sees only its own sessions). "
+                                         "Prefer the environment variable: command lines are visible to other "
+                                         "users."),
+    max_sessions: int = typer.Option(256, min=1, help="Live episode sessions at most; beyond it POST /sessions "
+                                                      "answers 429 session_capacity (none is evicted)."),
+    max_sessions_per_token: int = typer.Option(None, min=1, help="Live sessions per token at most "
+                                                                 "(default: --max-sessions)."),
+    session_ttl: float = typer.Option(900.0, min=1.0, help="Seconds a session may stay idle before it expires."),
+    max_writes: int = typer.Option(256, min=0, help="Successful write calls per session until it is reset."),
+    max_body_bytes: int = typer.Option(1 << 20, min=1024, help="Largest request body accepted (413 beyond)."),
+    request_timeout: float = typer.Option(10.0, min=0.1, help="Seconds a client has to send a whole request "
+                                                              "(head and body); slower ones get 408."),
+    max_connections: int = typer.Option(None, min=1, help="Open connections at most (default and ceiling: the "
+                                                          "descriptor limit, raised at start-up, less 128)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     access_log: bool = typer.Option(False, help="Log every request (slower)."),
 ) -> None:
-    """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind a bearer token."""
-    import uvicorn
-
+    """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens."""
     from envs.replica import default_replica
     from mock_apis.app import create_app
+    from mock_apis.server import ServerLimits, run_server
 
-    if not token:
+    tokens = [t.strip() for value in token or [] for t in value.split(",") if t.strip()]
+    if not tokens:
         typer.echo("error: no API token; set ADVISORGYM_API_TOKEN (or pass --token). "
                    "The service does not run without authentication.", err=True)
         raise typer.Exit(2)
@@ -75,10 +86,13 @@ def serve(
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
         raise typer.Exit(2)
-    api = create_app(path, token, max_sessions=max_sessions)
-    typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools)")
+    api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
+                     idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes)
+    typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
+               f"{len(tokens)} token(s))")
     # one process: sessions live in its memory, so several workers would not share them
-    uvicorn.run(api, host=host, port=port, log_level=log_level, access_log=access_log)
+    run_server(api, host, port, ServerLimits(request_timeout_s=request_timeout, max_connections=max_connections),
+               log_level=log_level, access_log=access_log)
 
 
 @app.command("eval", short_help="Run an agent over a task suite; metrics and report.")
@@ -118,6 +132,8 @@ def eval_command(
                                                                       "toolrla-1.0.0 (the paper's, for ablations)."),
     transcript_chars: int = typer.Option(20_000, "--transcript-chars", min=0,
                                          help="Cut each transcript entry past this many characters (0: never)."),
+    audit_log: Path = typer.Option(None, "--audit-log", help="Append every tool call and episode end to this "
+                                                             "hash-chained log (advisorgym audit verify)."),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
     from envs.evaluation.outputs import EvalConfigError
@@ -139,7 +155,8 @@ def eval_command(
         raise usage_error(f"--model-path must be a local model directory (nothing is downloaded): {model_path}")
     if replica is not None and not replica.is_file():
         raise usage_error(f"replica not found: {replica}")
-    env_kwargs = {"check_replica": check_replica, **({"replica": replica} if replica is not None else {})}
+    env_kwargs = {"check_replica": check_replica, **({"replica": replica} if replica is not None else {}),
+                  **({"audit_log": audit_log} if audit_log is not None else {})}
     try:
         config = RewardConfig(composition=composition, version=reward_version or REWARD_VERSION)
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
@@ -317,9 +334,102 @@ def tasks_export(
                f"conversations, {recovery} of them error-recovery demonstrations)")
 
 
+contract_app = typer.Typer(help="Schema contracts: `contract snapshot` writes one from the code and a replica.",
+                           **_PLAIN)
+app.add_typer(contract_app, name="contract", short_help="Schema contracts: snapshot the tools and replica.")
+
+
+@contract_app.command("snapshot", short_help="Write the contract of the shipped code on a replica.")
+def contract_snapshot(
+    replica: Path = typer.Option(None, "--replica", help="SQLite replica to sample (default: the default "
+                                                         "replica, generated on first use)."),
+    out: Path = typer.Option(None, "--out", help="Where to write the JSON contract (default: the shipped "
+                                                 "fixtures/contracts/contract-v1.json)."),
+) -> None:
+    """Snapshot each tool's version and schemas, the result shapes sampled on the replica and the
+    replica's database schema, as deterministic JSON."""
+    from mock_apis.contracts import build_contract, default_contract_path, dumps
+
+    if replica is not None and not replica.is_file():
+        raise usage_error(f"replica not found: {replica}")
+    contract = build_contract(replica)
+    path = out or default_contract_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(dumps(contract))
+    typer.echo(f"wrote {path} ({len(contract['tools'])} tools, {len(contract['samples'])} sampled, "
+               f"{len(contract['database'])} tables)")
+
+
+drift_app = typer.Typer(help="Drift: `drift check` compares a service or a replica with the contract.", **_PLAIN)
+app.add_typer(drift_app, name="drift", short_help="Drift: compare a service or replica with the contract.")
+
+
+@drift_app.command("check", short_help="Compare a service and/or a replica with the contract.")
+def drift_check(
+    service: str = typer.Option(None, "--service", help="The service's URL, e.g. http://127.0.0.1:8080: its "
+                                                        "published schemas and real sampled results."),
+    token: str = typer.Option(None, "--token", envvar="ADVISORGYM_API_TOKEN", show_envvar=True,
+                              help="--service: its bearer token (prefer the environment variable)."),
+    in_process: bool = typer.Option(False, "--in-process", help="Check this installation's tool catalogue, "
+                                                                "run on --replica (default: the default "
+                                                                "replica)."),
+    replica: Path = typer.Option(None, "--replica", help="A SQLite replica whose database schema to check."),
+    contract: Path = typer.Option(None, "--contract", help="The contract (default: the shipped "
+                                                           "fixtures/contracts/contract-v1.json)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Compare a live service (or this installation) and/or a replica with the contract: every
+    difference is breaking or compatible; exit 1 on breaking drift, 0 otherwise."""
+    import orjson
+
+    from mock_apis.contracts import DriftCheckError, check_drift
+
+    if service and in_process:
+        raise usage_error("pass --service URL or --in-process, not both")
+    if not (service or in_process or replica):
+        raise usage_error("nothing to check: pass --service URL, --in-process or --replica PATH")
+    if replica is not None and not replica.is_file():
+        raise usage_error(f"replica not found: {replica}")
+    if contract is not None and not contract.is_file():
+        raise usage_error(f"contract not found: {contract}")
+    try:
+        report = check_drift(contract, service=service, token=token, in_process=in_process, replica=replica)
+    except DriftCheckError as err:
+        raise usage_error(str(err)) from None
+    if as_json:
+        typer.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+    else:
+        for line in report.lines():
+            typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+audit_app = typer.Typer(help="Audit trails: `audit verify` checks a hash-chained log.", **_PLAIN)
+app.add_typer(audit_app, name="audit", short_help="Audit trails: verify a hash-chained log.")
+
+
+@audit_app.command("verify", short_help="Check an audit log's hash chain; name the first bad record.")
+def audit_verify(
+    path: Path = typer.Argument(..., metavar="PATH", help="The audit log (JSONL)."),
+    head: str = typer.Option(None, "--head", help="The head hash a report recorded: also catches a cut-off tail."),
+) -> None:
+    """Check every record of a hash-chained audit log: exit 1 naming the first edited, removed,
+    reordered or inserted record."""
+    from envs.audit import verify
+
+    if not path.is_file():
+        raise usage_error(f"audit log not found: {path}")
+    ok, seq, reason = verify(path, expect_head=head)
+    if not ok:
+        typer.echo(f"error: {path}: record {seq}: {reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {path}: {reason}")
+
+
 from trainer.cli import train_app  # noqa: E402 - imports nothing heavy; the commands import the extra
 
-app.add_typer(train_app, name="train")
+app.add_typer(train_app, name="train", short_help="Train: SFT, GRPO, DPO on TRL (train extra).")
 
 if __name__ == "__main__":
     app()

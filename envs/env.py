@@ -18,7 +18,10 @@ Termination: a final answer. Truncation: ``max_steps`` agent turns without one (
 
 No agent output can make ``step`` raise: malformed turns, unknown tools, bad arguments,
 unreachable services and injected faults all come back as error observations, and the
-episode goes on so that the agent can recover.
+episode goes on so that the agent can recover. A turn runs at most ``max_calls_per_turn``
+calls (16); each one beyond gets ``{"error": "too_many_calls"}`` without running.
+``audit_log=PATH`` appends every tool call and episode end to a hash-chained audit log
+(``envs.audit``; ``advisorgym audit verify PATH`` checks it).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from __future__ import annotations
 import random
 import string
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +41,12 @@ from gymnasium import spaces
 from gymnasium.vector.utils import create_shared_memory
 
 from envs.actions import ToolCall, gate_errors, parse_action
-from envs.backends import Backend, InProcessBackend
+from envs.backends import Backend, InProcessBackend, Op, run_ops
 from envs.replica import default_replica
-from envs.reward import (INFRA_ERROR_CODES, CallRecord, RewardConfig, compute_reward, key_iou, parameter_accuracy,
-                         tool_label)
+from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, compute_reward, key_iou,
+                         parameter_accuracy, tool_label)
 from envs.reward.compliance import ComplianceChecker, default_checker
-from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, load_tasks
+from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, shared_suite
 from mock_apis.catalogue import ToolOutcome, catalogue
 
 MAX_TEXT = 1 << 22
@@ -124,11 +128,20 @@ _RULES = (
     "about a client's feelings. Refuse politely when a request would break these rules.")
 
 
+@lru_cache(maxsize=1)
+def tool_schemas() -> list[dict[str, Any]]:
+    """The tools' OpenAI schemas (``info["tools"]``), built once and shared by every env of the
+    process: read them, never mutate them."""
+    return [spec.openai_schema() for spec in catalogue().values()]
+
+
+@lru_cache(maxsize=32)
 def system_prompt(as_of: str, mode: str = "full") -> str:
     """The system prompt. ``full``: the tools' schemas and the action formats are in the text
     (for agents that see nothing else). ``tools_via_template``: neither, for agents and trainers
     that pass the tools through the chat template (``tools=``), which also sets the call format:
-    the schemas would otherwise appear twice, with conflicting format instructions.
+    the schemas would otherwise appear twice, with conflicting format instructions. Built once
+    per ``(as_of, mode)`` and shared by every env of the process.
     """
     intro = ("You are a copilot for financial advisors at a regulated firm. Answer the advisor's question using "
              f"the back-office tools. Today is {as_of}.")
@@ -163,6 +176,28 @@ class _Episode:
     final: dict[str, Any] | None = None
 
 
+@dataclass
+class _PlannedCall:
+    """A call of a turn, planned before the turn's operations run (``FinAdvisorEnv._run_calls``).
+
+    ``fault``: an injected fault that replaces the call (None: it runs). ``same_tool``: the
+    gold calls of its tool; ``probed``: those with other arguments, executed as probes.
+    """
+
+    call: ToolCall
+    signal: dict[str, Any]
+    known: bool
+    writes: bool
+    fault: str | None
+    same_tool: list[int]
+    probed: list[int]
+
+    def ops(self, gold: Sequence[GoldCall]) -> list[Op]:
+        """The back-end operations: each probe, then the call."""
+        return [*((gold[i].name, gold[i].arguments, True) for i in self.probed),
+                (self.call.name, self.call.arguments, False)]
+
+
 class FinAdvisorEnv(gym.Env[str, str]):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
@@ -180,13 +215,21 @@ class FinAdvisorEnv(gym.Env[str, str]):
         check_replica: bool = True,
         render_mode: str | None = None,
         prompt_mode: str = "full",
+        max_calls_per_turn: int = 16,
+        audit_log: str | Path | None = None,
     ):
         in_memory = isinstance(tasks, Sequence) and not isinstance(tasks, str)
-        self.tasks: list[Task] = list(tasks) if in_memory else load_tasks(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+        self.tasks: Sequence[Task]
+        self.task_index: Mapping[str, Task]
+        if in_memory:
+            self.tasks = list(tasks)  # type: ignore[arg-type]
+            self.task_index = {t.task_id: t for t in self.tasks}
+        else:  # one copy per process, whatever the number of envs (gym.make, vector envs)
+            suite = shared_suite(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+            self.tasks, self.task_index = suite.tasks, suite.index
         self.suite_name = "tasks passed in memory" if in_memory else str(tasks or DEFAULT_SUITE)
         if not self.tasks:
             raise ValueError("the task suite is empty")
-        self.task_index = {t.task_id: t for t in self.tasks}
         if isinstance(backend, str):
             if backend == "inprocess":
                 rep = self.tasks[0].replica
@@ -201,21 +244,28 @@ class FinAdvisorEnv(gym.Env[str, str]):
                 raise ValueError(f"backend must be 'inprocess', 'http' or a Backend, got {backend!r}")
         self.backend: Backend = backend
         self.max_steps = max_steps
+        if max_calls_per_turn < 1:
+            raise ValueError("max_calls_per_turn must be at least 1")
+        self.max_calls_per_turn = max_calls_per_turn
         self.reward_config = RewardConfig.coerce(reward_config)
         self.faults = FaultConfig.coerce(faults)
         self.checker = compliance_checker or default_checker()
         self.render_mode = render_mode
         self.tools = catalogue()
         self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
-        self.tool_schemas = [spec.openai_schema() for spec in self.tools.values()]
+        self.tool_schemas = tool_schemas()
         self.replica_meta = self.backend.replica_meta()
         if not self.replica_meta and check_replica:
             where = getattr(self.backend, "base_url", "the back-end")
-            raise ConnectionError(f"cannot read the replica's metadata from {where} (GET /health failed): is the "
+            cause = getattr(self.backend, "last_error", None)
+            raise ConnectionError(f"cannot read the replica's metadata from {where} (GET /health failed"
+                                  f"{': ' + cause if cause else ''}): is the "
                                   "service running there? (check_replica=False, CLI --no-check-replica, skips "
                                   "this check)")
         if check_replica:
             self._check_replica()
+        suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+        self.audit, self.audit_versions = self._open_audit(audit_log, suite_file)
         as_of = self.replica_meta.get("as_of", "unknown")
         self.system_prompt = system_prompt(as_of, prompt_mode)
         self.system_prompt_for_tools_api = system_prompt(as_of, "tools_via_template")
@@ -271,9 +321,14 @@ class FinAdvisorEnv(gym.Env[str, str]):
             payload: Any = parsed.error
             ep.turn_ok.append(False)
         elif parsed.kind == "tool_call":
-            results = [self._run_call(ep, call, info) for call in parsed.calls]
+            limit = self.max_calls_per_turn
+            extra = len(parsed.calls) - limit
+            results = self._run_calls(ep, parsed.calls[:limit], info) + [
+                self._refuse_call(ep, call, info, extra) for call in parsed.calls[limit:]]
             payload = results[0] if len(results) == 1 else [
                 {"name": tool_label(c.name), "result": r} for c, r in zip(parsed.calls, results)]
+            if self.audit is not None:
+                self._audit_calls(ep, parsed.calls, results, info["calls"])
             ep.turn_ok.append(not gate and all(c["valid_tool"] for c in info["calls"]))
         else:
             ep.response = parsed.response
@@ -286,8 +341,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         truncated = not terminated and ep.steps >= self.max_steps
         reward = 0.0
         if terminated or truncated:
-            ep.done = True
-            info["reward"] = ep.final = self._final_reward(ep)
+            info["reward"] = self._close_episode(ep)
             reward = info["reward"]["total"]
         return orjson.dumps(payload).decode(), reward, terminated, truncated, info
 
@@ -298,10 +352,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         ep = self._episode
         if ep is None:
             raise RuntimeError("no episode: call reset() first")
-        if ep.final is None:
-            ep.done = True
-            ep.final = self._final_reward(ep)
-        return ep.final
+        return ep.final if ep.final is not None else self._close_episode(ep)
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self._episode is None:
@@ -311,32 +362,88 @@ class FinAdvisorEnv(gym.Env[str, str]):
 
     def close(self) -> None:
         self.backend.close()
+        if self.audit is not None:
+            self.audit.close()
 
     # -- internals -----------------------------------------------------------------------
 
-    def _run_call(self, ep: _Episode, call: ToolCall, info: dict[str, Any]) -> Any:
+    def _open_audit(self, path: str | Path | None, suite_file: Path | None) -> tuple[Any, dict[str, Any] | None]:
+        """The hash-chained audit log (``envs.audit``) and the versions each episode end records
+        (the suite's SHA-256: of its file, or of the tasks passed in memory)."""
+        if path is None:
+            return None, None
+        import hashlib
+
+        from envs.audit import AuditLog, canonical, run_versions
+
+        data = suite_file.read_bytes() if suite_file is not None else canonical([t.to_json() for t in self.tasks])
+        return AuditLog(path), run_versions(self.reward_config.describe(), hashlib.sha256(data).hexdigest(),
+                                            self.replica_meta)
+
+    def _audit_calls(self, ep: _Episode, calls: Sequence[ToolCall], results: Sequence[Any],
+                     signals: Sequence[dict[str, Any]]) -> None:
+        from envs.audit import result_hash
+
+        for call, result, signal in zip(calls, results, signals, strict=True):
+            self.audit.record_call(call.name, call.arguments, result_hash(result), ok=signal["outcome"] == "ok",
+                                   error=signal["error"], task_id=ep.task.task_id, step=ep.steps)
+
+    def _close_episode(self, ep: _Episode) -> dict[str, Any]:
+        """End the episode: its terminal reward info, recorded in the audit log when there is one."""
+        ep.done = True
+        ep.final = self._final_reward(ep)
+        if self.audit is not None:
+            self.audit.record_episode_end(ep.task.task_id, ep.final, self.audit_versions)
+        return ep.final
+
+    def _run_calls(self, ep: _Episode, calls: Sequence[ToolCall], info: dict[str, Any]) -> list[Any]:
+        """Run a turn's calls, each with the gold calls of its tool probed in the state it meets.
+
+        In three passes, so that a remote back-end gets the whole turn in one request: plan
+        each call in order (its signal, its fault draw, its probes), run every operation in
+        one ``run_ops`` (probes then call, call after call: the states are those of running
+        them one by one), then score each call in order. The results equal running the calls
+        one after the other.
+        """
+        plans = [self._plan_call(ep, call, info) for call in calls]
+        ops = [op for plan in plans if plan.fault is None for op in plan.ops(ep.task.gold_calls)]
+        try:
+            outcomes = iter(run_ops(self.backend, ops) if ops else ())
+        except Exception as exc:  # noqa: BLE001 - a back-end bug must not end the episode; it is not the agent's
+            failed = f"the back-end failed ({type(exc).__name__})"
+            outcomes = iter([ToolOutcome(False, {"error": "internal_error", "message": failed}) for _ in ops])
+        return [self._finish_call(ep, plan, outcomes) for plan in plans]
+
+    def _plan_call(self, ep: _Episode, call: ToolCall, info: dict[str, Any]) -> _PlannedCall:
+        """A call's signal (in ``info``), fault draw (a latency fault sleeps now) and probes."""
         known = isinstance(call.name, str) and call.name in self.tools
-        writes = known and self.tools[call.name].writes
         signal: dict[str, Any] = {"name": tool_label(call.name), "valid_tool": known, "outcome": "error",
                                   "error": None, "param_accuracy": None}
         info["calls"].append(signal)
         fault = self._draw_fault(ep) if known else None
-        if fault is not None and fault != "latency":
-            payload = FAULT_PAYLOADS[fault]
-            signal.update(outcome="injected_fault", error=payload["error"], fault=fault)
-            ep.calls.append(CallRecord(call.name, call.arguments, True, False, payload["error"], {}, True,
-                                       writes=writes))
-            return payload
         if fault == "latency":
             signal["fault"] = "latency"
             time.sleep(ep.faults.latency_s)
-        try:
-            gold_runs = self._probe_gold(ep, call) if known else {}
-            outcome = self.backend.call(call.name, call.arguments)
-        except Exception as exc:  # noqa: BLE001 - a back-end bug must not end the episode; it is not the agent's
-            gold_runs, outcome = {}, ToolOutcome(False, {"error": "internal_error",
-                                                         "message": f"the back-end failed ({type(exc).__name__})"})
+            fault = None
         gold = ep.task.gold_calls
+        same_tool = [i for i, g in enumerate(gold) if g.name == call.name] if known else []
+        return _PlannedCall(call, signal, known, known and self.tools[call.name].writes, fault, same_tool,
+                            [i for i in same_tool if gold[i].arguments != call.arguments])
+
+    def _finish_call(self, ep: _Episode, plan: _PlannedCall, outcomes: Iterator[ToolOutcome]) -> Any:
+        """Score a planned call from its outcomes (its probes', then its own); the observation."""
+        call, signal, writes = plan.call, plan.signal, plan.writes
+        if plan.fault is not None:
+            payload = FAULT_PAYLOADS[plan.fault]
+            signal.update(outcome="injected_fault", error=payload["error"], fault=plan.fault)
+            ep.calls.append(CallRecord(call.name, call.arguments, True, False, payload["error"], {}, True,
+                                       writes=writes))
+            return payload
+        ran = {i: next(outcomes) for i in plan.probed}
+        outcome = next(outcomes)
+        gold = ep.task.gold_calls
+        # None where the arguments are the gold's: nothing was executed, they score 1
+        gold_runs = {i: ran.get(i) for i in plan.same_tool}
         accuracy = {i: parameter_accuracy(call.arguments, gold[i].arguments, outcome.payload,
                                           run.payload if run else None,
                                           executed=run is not None and run.ok and outcome.ok)
@@ -344,17 +451,24 @@ class FinAdvisorEnv(gym.Env[str, str]):
         infra = not outcome.ok and outcome.error in INFRA_ERROR_CODES
         signal.update(outcome="infra_error" if infra else "ok" if outcome.ok else "error", error=outcome.error,
                       param_accuracy=max(accuracy.values()) if accuracy else None)
-        ep.calls.append(CallRecord(call.name, call.arguments, known, outcome.ok, outcome.error, accuracy,
+        ep.calls.append(CallRecord(call.name, call.arguments, plan.known, outcome.ok, outcome.error, accuracy,
                                    infra_error=infra, writes=writes,
                                    gold_key_iou={i: key_iou(call.arguments, gold[i].arguments) for i in accuracy}))
         ep.observations.append(outcome.payload)
         return outcome.payload
 
-    def _probe_gold(self, ep: _Episode, call: ToolCall) -> dict[int, ToolOutcome | None]:
-        """Each gold call of the same tool, executed in the current state; None where the
-        arguments are identical (nothing to execute: they score 1)."""
-        return {i: self.backend.probe(g.name, g.arguments) if g.arguments != call.arguments else None
-                for i, g in enumerate(ep.task.gold_calls) if g.name == call.name}
+    def _refuse_call(self, ep: _Episode, call: ToolCall, info: dict[str, Any], extra: int) -> dict[str, Any]:
+        """A call beyond ``max_calls_per_turn``: not run, answered with ``too_many_calls`` and
+        billed to the agent as an invalid call; the episode goes on."""
+        known = isinstance(call.name, str) and call.name in self.tools
+        payload = {"error": "too_many_calls", "message": f"at most {self.max_calls_per_turn} tool calls per turn; "
+                                                         f"{extra} were not run", "details": [{"limit": self.max_calls_per_turn}]}
+        info["calls"].append({"name": tool_label(call.name), "valid_tool": known, "outcome": "error",
+                              "error": "too_many_calls", "param_accuracy": None})
+        ep.calls.append(CallRecord(call.name, call.arguments, known, False, "too_many_calls",
+                                   writes=known and self.tools[call.name].writes))
+        ep.observations.append(payload)
+        return payload
 
     def _draw_fault(self, ep: _Episode) -> str | None:
         if ep.faults.rate <= 0.0 or ep.rng.random() >= ep.faults.rate:

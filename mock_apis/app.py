@@ -12,8 +12,15 @@ Routes (every one needs ``Authorization: Bearer <token>`` except ``GET /health``
   ``GET /tools/<name>``: one tool's full contract (``ToolSpec.describe()``);
 - ``POST /tools/<name>``: one route per tool; the JSON body is the arguments object and the
   answer is exactly ``call_tool``'s payload (the result on 200, the error object otherwise);
-- ``POST /sessions`` → ``{"session_id"}``; ``POST /sessions/{id}/reset``;
-  ``DELETE /sessions/{id}``; ``POST /sessions/{id}/probe/{name}`` (run and roll back).
+- ``POST /sessions`` → ``{"session_id", "expires_in_s", "idle_ttl_s", "max_writes"}``;
+  ``GET /sessions/{id}`` (remaining lifetime and writes); ``POST /sessions/{id}/reset``;
+  ``DELETE /sessions/{id}``; ``POST /sessions/{id}/probe/{name}`` (run and roll back);
+  ``POST /sessions/{id}/batch``: several calls and probes in one request (``ToolService.batch``).
+
+Several tokens may be configured (one per team); a session belongs to the token that created
+it, and for any other token it does not exist (the same answer as an unknown id). Sessions are
+bounded (``mock_apis.sessions``): a capacity, a per-token quota, an idle expiry, and a cap on
+each session's writes; none is ever evicted to make room.
 
 A tool call with an ``X-Session-Id`` header runs in that session's sandbox (writes persist
 until the session is reset). Without the header the call is *stateless*: it sees the
@@ -22,9 +29,11 @@ result is still reported), so anonymous callers can never change what others see
 
 Error statuses: invalid_arguments (also malformed JSON) 422, not_found and unknown_tool 404,
 rule_violation / insufficient_funds / conflict 409 (well-formed, but the current state
-forbids it), unknown or expired session 410, body over 1 MiB 413, missing or wrong token
-401, internal_error 500. Every error body is ``{"error": <code>, "message": ...}``
-(``ERROR_SCHEMA``); never a stack trace.
+forbids it), unknown, expired or foreign session 410, body over the limit (1 MiB) 413,
+missing or wrong token 401, the service's own limits 429 (``session_capacity`` with a
+``Retry-After`` header, ``session_write_limit``), internal_error 500. Every error body is
+``{"error": <code>, "message": ...}`` (``ERROR_SCHEMA``, or ``SERVICE_ERROR_SCHEMA`` for the
+429s); never a stack trace, and never more than ~200 characters of the caller's input.
 """
 
 from __future__ import annotations
@@ -33,11 +42,9 @@ import contextlib
 import hmac
 import json
 import os
-import secrets
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,23 +53,25 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_apis.catalogue import ERROR_CODES, ERROR_SCHEMA, ToolOutcome, ToolSpec, call_tool, catalogue, probe_tool
+from mock_apis.catalogue import ERROR_SCHEMA  # noqa: F401  (re-exported)
+from mock_apis.catalogue import ERROR_CODES, ToolOutcome, ToolSpec, call_tool, catalogue, echo, probe_tool
+from mock_apis.openapi import build_openapi
+from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
+                                SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, ServiceLimits)
 from mock_apis.sandbox import Sandbox
+from mock_apis.server import ServerLimits, run_server, serve_in_thread  # noqa: F401  (re-exported)
+from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES,  # noqa: F401
+                                DEFAULT_OWNER, Session, SessionCapacity, SessionGone, SessionStore)
 
-TOKEN_ENV = "ADVISORGYM_API_TOKEN"
-SESSION_HEADER = "X-Session-Id"
-#: Set on a response whose JSON could not be written by orjson (integers beyond 64 bits,
-#: lone surrogates); a client should then parse it with the standard library to keep it exact.
-JSON_FALLBACK_HEADER = "X-Advisorgym-Json"
-MAX_BODY_BYTES = 1 << 20
-DEFAULT_MAX_SESSIONS = 256
+#: Bodies larger than this are parsed and validated in the thread pool, never on the event loop.
+OFFLOAD_BODY_BYTES = 32 * 1024
+OWNER_SCOPE_KEY = "advisorgym.owner"
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
-SESSION_ID_PATTERN = "^[0-9a-f]{32}$"
 
 #: HTTP status of each tool error code.
 STATUS_FOR_ERROR: dict[str, int] = {
@@ -77,8 +86,12 @@ STATUS_FOR_ERROR: dict[str, int] = {
     "service_unavailable": 503,
     "timeout": 504,
     "empty_result": 503,
+    "too_many_calls": 429,  # the env's per-turn cap; the service itself never answers it
 }
 SESSION_GONE_STATUS = 410
+#: The most operations one batch request may carry (an agent's call and the gold probes of
+#: its tool need a handful).
+MAX_BATCH_OPS = 64
 WRITE_ERROR_CODES = ("rule_violation", "insufficient_funds", "conflict")
 
 
@@ -102,96 +115,25 @@ def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = 
 
 def error_response(code: str, message: str, status: int | None = None, headers: dict[str, str] | None = None,
                    **extra: Any) -> Response:
-    assert code in ERROR_CODES, code
+    assert code in ERROR_CODES or code in SERVICE_ERROR_CODES, code
     return json_response({"error": code, "message": message, **extra},
-                         status or STATUS_FOR_ERROR.get(code, 500), headers)
+                         status or STATUS_FOR_ERROR.get(code, LIMIT_STATUS if code in SERVICE_ERROR_CODES else 500),
+                         headers)
+
+
+def outcome_status(outcome: ToolOutcome) -> int:
+    """The HTTP status a tool route answers ``outcome`` with."""
+    if outcome.ok:
+        return 200
+    code = outcome.payload.get("error")
+    return LIMIT_STATUS if code in SERVICE_ERROR_CODES else STATUS_FOR_ERROR.get(code, 500)
 
 
 def outcome_response(outcome: ToolOutcome) -> Response:
-    if outcome.ok:
-        return json_response(outcome.payload)
-    return json_response(outcome.payload, STATUS_FOR_ERROR.get(outcome.payload.get("error"), 500))
+    return json_response(outcome.payload, outcome_status(outcome))
 
 
 # --------------------------------------------------------------------------- sandboxes
-
-
-class SessionGone(Exception):
-    """The session id is unknown, was deleted, or was evicted."""
-
-
-class Session:
-    __slots__ = ("id", "sandbox", "closed", "created", "last_used")
-
-    def __init__(self, session_id: str, sandbox: Sandbox):
-        self.id, self.sandbox, self.closed = session_id, sandbox, False
-        self.created = self.last_used = time.time()
-
-    def run(self, name: Any, arguments: Any, probe: bool = False) -> ToolOutcome:
-        with self.sandbox.lock:
-            if self.closed:
-                raise SessionGone(self.id)
-            return probe_tool(self.sandbox, name, arguments) if probe else call_tool(self.sandbox, name, arguments)
-
-    def reset(self) -> None:
-        with self.sandbox.lock:
-            if self.closed:
-                raise SessionGone(self.id)
-            self.sandbox.reset()
-
-    def close(self) -> None:
-        with self.sandbox.lock:  # waits for a call in flight
-            if not self.closed:
-                self.closed = True
-                self.sandbox.close()
-
-
-class SessionStore:
-    """Live episode sessions, at most ``max_sessions`` (the least recently used is evicted)."""
-
-    def __init__(self, replica_path: Path, max_sessions: int = DEFAULT_MAX_SESSIONS):
-        if max_sessions < 1:
-            raise ValueError("max_sessions must be at least 1")
-        self.replica_path, self.max_sessions = replica_path, max_sessions
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._sessions)
-
-    def create(self) -> Session:
-        session = Session(secrets.token_hex(16), Sandbox(self.replica_path))
-        evicted = []
-        with self._lock:
-            self._sessions[session.id] = session
-            while len(self._sessions) > self.max_sessions:
-                evicted.append(self._sessions.popitem(last=False)[1])
-        for old in evicted:  # outside the store lock: closing waits for the session's own lock
-            old.close()
-        return session
-
-    def get(self, session_id: str) -> Session:
-        with self._lock:
-            session = self._sessions.get(session_id)
-            if session is None:
-                raise SessionGone(session_id)
-            self._sessions.move_to_end(session_id)
-        session.last_used = time.time()
-        return session
-
-    def delete(self, session_id: str) -> None:
-        with self._lock:
-            session = self._sessions.pop(session_id, None)
-        if session is None:
-            raise SessionGone(session_id)
-        session.close()
-
-    def close_all(self) -> None:
-        with self._lock:
-            sessions = list(self._sessions.values())
-            self._sessions.clear()
-        for session in sessions:
-            session.close()
 
 
 class StatelessPool:
@@ -237,11 +179,24 @@ class StatelessPool:
 
 
 class BearerAuthMiddleware:
-    """Pure-ASGI bearer-token check (cheap: no per-request objects on the happy path)."""
+    """Pure-ASGI bearer-token check (cheap: no per-request objects on the happy path).
 
-    def __init__(self, app: ASGIApp, token: str):
+    Every configured token is compared (in constant time each, and all of them every time,
+    so the timing says nothing about which one nearly matched); the matching token's owner
+    label (``token-<index>``) goes into the scope for the session routes.
+    """
+
+    def __init__(self, app: ASGIApp, tokens: list[str]):
         self.app = app
-        self.token = token.encode()
+        self.tokens = [(token.encode(), f"token-{i}") for i, token in enumerate(tokens)]  # token-0: DEFAULT_OWNER
+
+    def owner(self, credentials: bytes) -> str | None:
+        """The owner label of the token ``credentials`` is, or None."""
+        found = None
+        for token, label in self.tokens:
+            if hmac.compare_digest(credentials, token) and found is None:
+                found = label
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
@@ -254,7 +209,9 @@ class BearerAuthMiddleware:
                 if scheme.lower() != b"bearer":
                     credentials = None
                 break
-        if credentials is not None and hmac.compare_digest(credentials.strip(), self.token):
+        owner = self.owner(credentials.strip()) if credentials is not None else None
+        if owner is not None:
+            scope[OWNER_SCOPE_KEY] = owner
             await self.app(scope, receive, send)
             return
         challenge = 'Bearer realm="advisorgym"'
@@ -265,93 +222,178 @@ class BearerAuthMiddleware:
         await response(scope, receive, send)
 
 
+def owner_of(request: Request) -> str:
+    return request.scope.get(OWNER_SCOPE_KEY, DEFAULT_OWNER)
+
+
 # --------------------------------------------------------------------------- the app
 
 
 class ToolService:
     """The state behind one app: the catalogue snapshot, the stateless pool and the sessions."""
 
-    def __init__(self, replica_path: str | Path, max_sessions: int = DEFAULT_MAX_SESSIONS,
-                 offload: bool | None = None):
+    def __init__(self, replica_path: str | Path, limits: ServiceLimits | None = None, offload: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.replica_path = Path(replica_path)
+        self.limits = limits = limits or ServiceLimits()
         self.tools: dict[str, ToolSpec] = dict(catalogue())
         self.pool = StatelessPool(self.replica_path)
-        self.sessions = SessionStore(self.replica_path, max_sessions)
+        self.sessions = SessionStore(self.replica_path, limits.max_sessions, idle_ttl_s=limits.idle_ttl_s,
+                                     max_writes=limits.max_writes, max_per_owner=limits.max_sessions_per_token,
+                                     clock=clock)
         self.replica_meta = self.pool.meta
         # which tools run in the thread pool (see ``create_app``)
         self.offloaded = {name for name, spec in self.tools.items()
                           if (spec.composite if offload is None else offload)}
         self.tools_body = orjson.dumps([spec.openai_schema() for spec in self.tools.values()])
 
-    async def run(self, name: Any, fn: Any, *args: Any) -> Any:
+    async def run(self, offload: bool, fn: Any, *args: Any) -> Any:
         # A thread-pool hop costs ~150 µs; an atomic tool call takes ~20 µs, so it runs on the
         # event loop. Composite tools (many queries) go to the pool, where SQLite, which releases
         # the GIL, lets sessions run in parallel without stalling the loop.
-        return await run_in_threadpool(fn, *args) if name in self.offloaded else fn(*args)
+        return await run_in_threadpool(fn, *args) if offload else fn(*args)
 
-    async def read_arguments(self, request: Request) -> Any:
-        """The JSON body (an empty body means ``{}``), or an error ``Response``."""
+    def too_large(self) -> Response:
+        return error_response("invalid_arguments", f"request body exceeds {self.limits.max_body_bytes} bytes", 413)
+
+    async def read_body(self, request: Request) -> bytes | Response:
+        """The raw body, or an error ``Response`` (too large, or the client went away)."""
+        limit = self.limits.max_body_bytes
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return error_response("invalid_arguments", f"request body exceeds {MAX_BODY_BYTES} bytes", 413)
+        if length is not None and length.isdigit() and int(length) > limit:
+            return self.too_large()
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return error_response("invalid_arguments", f"request body exceeds {MAX_BODY_BYTES} bytes", 413)
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        if not body.strip():
-            return {}
         try:
-            # the standard library, not orjson: it keeps big integers exact and reads NaN, so the
-            # tool sees exactly the value an in-process caller would have passed
-            arguments = json.loads(body)
-        except (ValueError, RecursionError) as err:
-            return error_response("invalid_arguments", f"request body is not valid JSON: {err}",
-                                  details=[{"path": "$", "message": "malformed JSON"}])
-        return arguments
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return self.too_large()
+                chunks.append(chunk)
+        except ClientDisconnect:  # e.g. dropped by the server's read deadline: nobody to answer
+            return error_response("invalid_arguments", "the client disconnected before sending its body", 400)
+        return b"".join(chunks)
+
+    async def read_arguments(self, request: Request) -> tuple[Any, bool] | Response:
+        """The JSON body (an empty body means ``{}``) and whether it was large, or an error ``Response``."""
+        body = await self.read_body(request)
+        if isinstance(body, Response):
+            return body
+        large = len(body) > OFFLOAD_BODY_BYTES
+        arguments = await run_in_threadpool(parse_arguments, body) if large else parse_arguments(body)
+        return arguments if isinstance(arguments, Response) else (arguments, large)
 
     async def call(self, request: Request, name: str) -> Response:
-        arguments = await self.read_arguments(request)
-        if isinstance(arguments, Response):
-            return arguments
+        read = await self.read_arguments(request)
+        if isinstance(read, Response):
+            return read
+        arguments, large = read
+        offload = large or name in self.offloaded
         session_id = request.headers.get(SESSION_HEADER)
+        spec = self.tools.get(name)
         try:
             if session_id is None:
-                outcome = await self.run(name, self.pool.run, self.tools.get(name), name, arguments)
+                outcome = await self.run(offload, self.pool.run, spec, name, arguments)
             else:
-                session = self.sessions.get(session_id)
-                outcome = await self.run(name, session.run, name, arguments)
+                session = self.sessions.get(session_id, owner_of(request))
+                outcome = await self.run(offload, session.run, name, arguments, False,
+                                         spec is not None and spec.writes)
         except SessionGone:
             return session_gone(session_id)
         return outcome_response(outcome)
 
     async def probe(self, request: Request) -> Response:
         session_id, name = request.path_params["session_id"], request.path_params["name"]
-        arguments = await self.read_arguments(request)
-        if isinstance(arguments, Response):
-            return arguments
+        read = await self.read_arguments(request)
+        if isinstance(read, Response):
+            return read
+        arguments, large = read
         try:
-            session = self.sessions.get(session_id)
-            outcome = await self.run(name, session.run, name, arguments, True)
+            session = self.sessions.get(session_id, owner_of(request))
+            outcome = await self.run(large or name in self.offloaded, session.run, name, arguments, True)
         except SessionGone:
             return session_gone(session_id)
         return outcome_response(outcome)
+
+    async def batch(self, request: Request) -> Response:
+        """``POST /sessions/{id}/batch``: one agent turn's tool work in one round trip.
+
+        Body: ``{"ops": [{"name", "arguments", "probe"}, ...]}`` (at most ``MAX_BATCH_OPS``),
+        parsed like a tool route's body (the standard library: big integers and NaN exact).
+        The operations run in order in the session, as one unit: each probe like
+        ``POST /sessions/{id}/probe/{name}`` (run, then rolled back), each other one like
+        ``POST /tools/{name}`` with the session header (writes kept and counted). The answer
+        is ``{"results": [{"status", "body"}, ...]}``, one per operation, each the status and
+        payload its own route would have answered; the request itself fails only as a whole
+        (401, 410 for the session, 413, 422 for a malformed batch).
+        """
+        session_id = request.path_params["session_id"]
+        read = await self.read_arguments(request)
+        if isinstance(read, Response):
+            return read
+        body, large = read
+        ops = batch_ops(body, self.tools)
+        if isinstance(ops, Response):
+            return ops
+        offload = large or any(name in self.offloaded for name, *_ in ops)
+        try:
+            session = self.sessions.get(session_id, owner_of(request))
+            outcomes = await self.run(offload, session.run_batch, ops)
+        except SessionGone:
+            return session_gone(session_id)
+        return json_response({"results": [{"status": outcome_status(o), "body": o.payload} for o in outcomes]})
+
+    def session_info(self, session: Session) -> dict[str, Any]:
+        return {"session_id": session.id, "expires_in_s": self.sessions.expires_in(session),
+                "idle_ttl_s": self.sessions.idle_ttl_s, "writes": session.writes, "max_writes": session.max_writes}
 
     def close(self) -> None:
         self.sessions.close_all()
         self.pool.close()
 
 
+def parse_arguments(body: bytes) -> Any:
+    """The arguments in a request body (empty: ``{}``), or a 422 ``Response``."""
+    if not body.strip():
+        return {}
+    try:
+        # the standard library, not orjson: it keeps big integers exact and reads NaN, so the
+        # tool sees exactly the value an in-process caller would have passed
+        return json.loads(body)
+    except (ValueError, RecursionError) as err:
+        return error_response("invalid_arguments", f"request body is not valid JSON: {echo(str(err))}",
+                              details=[{"path": "$", "message": "malformed JSON"}])
+
+
+def batch_ops(body: Any, tools: dict[str, ToolSpec]) -> list[tuple[Any, Any, bool, bool]] | Response:
+    """A batch body's ``(name, arguments, probe, writes)`` operations, or a 422 ``Response``."""
+    ops = body.get("ops") if isinstance(body, dict) else None
+    if not isinstance(ops, list) or not 1 <= len(ops) <= MAX_BATCH_OPS or not all(
+            isinstance(op, dict) and isinstance(op.get("name"), str) and isinstance(op.get("probe", False), bool)
+            and "arguments" in op for op in ops):
+        return error_response("invalid_arguments", 'a batch is {"ops": [{"name", "arguments", "probe"}, ...]} '
+                                                   f"with 1 to {MAX_BATCH_OPS} operations",
+                              details=[{"path": "ops", "message": "not a list of operations"}])
+    out = []
+    for op in ops:
+        spec = tools.get(op["name"])
+        out.append((op["name"], op["arguments"], op.get("probe", False), spec is not None and spec.writes))
+    return out
+
+
 def session_gone(session_id: str | None) -> Response:
-    return error_response("not_found", f"unknown or expired session {session_id!r}; create one with POST /sessions",
-                          SESSION_GONE_STATUS)
+    return error_response("not_found", f"unknown or expired session {echo(session_id)}; create one with "
+                                       "POST /sessions", SESSION_GONE_STATUS)
+
+
+def session_capacity(err: SessionCapacity) -> Response:
+    return error_response("session_capacity", err.message, LIMIT_STATUS,
+                          {"Retry-After": str(int(err.retry_after_s + 0.999))}, limit=err.limit,
+                          retry_after_s=err.retry_after_s)
 
 
 def unknown_tool(name: Any, tools: dict[str, ToolSpec]) -> Response:
-    return json_response({"error": "unknown_tool", "message": f"no tool named {name!r}", "valid_tools": list(tools)},
-                         STATUS_FOR_ERROR["unknown_tool"])
+    return json_response({"error": "unknown_tool", "message": f"no tool named {echo(name)}",
+                          "valid_tools": list(tools)}, STATUS_FOR_ERROR["unknown_tool"])
 
 
 def _package_version() -> str:
@@ -363,24 +405,42 @@ def _package_version() -> str:
         return "0+unknown"
 
 
+def resolve_tokens(token: str | None = None, tokens: Sequence[str] | None = None) -> list[str]:
+    """The bearer tokens the service accepts: ``token`` and ``tokens``, else ``$ADVISORGYM_API_TOKEN``
+    (several separated by commas). Raises if there is none: the service never runs open."""
+    given = [*([token] if token is not None else []), *(tokens or [])]
+    if not given and token is None and tokens is None:
+        given = os.environ.get(TOKEN_ENV, "").split(",")
+    cleaned = [t.strip() for t in given if t and t.strip()]
+    if not cleaned or len(cleaned) != len(given):
+        raise RuntimeError(f"advisorgym API: no bearer token configured (or an empty one); set {TOKEN_ENV} (several "
+                           "separated by commas) or pass token=... / tokens=[...]. The service does not run "
+                           "without authentication.")
+    return list(dict.fromkeys(cleaned))
+
+
 def resolve_token(token: str | None) -> str:
-    token = token if token is not None else os.environ.get(TOKEN_ENV)
-    if not token or not token.strip():
-        raise RuntimeError(f"advisorgym API: no bearer token configured; set {TOKEN_ENV} (or pass token=...). "
-                           "The service does not run without authentication.")
-    return token.strip()
+    """The single token (kept for callers of the one-token API)."""
+    return resolve_tokens(token)[0]
 
 
-def create_app(replica_path: str | Path, token: str | None = None, *, max_sessions: int = DEFAULT_MAX_SESSIONS,
-               offload: bool | None = None) -> FastAPI:
-    """The service over ``replica_path``, guarded by ``token`` (default: ``$ADVISORGYM_API_TOKEN``).
+def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Sequence[str] | None = None,
+               max_sessions: int = DEFAULT_MAX_SESSIONS, max_sessions_per_token: int | None = None,
+               idle_ttl_s: float = DEFAULT_IDLE_TTL_S, max_writes: int = DEFAULT_MAX_WRITES,
+               max_body_bytes: int = MAX_BODY_BYTES, offload: bool | None = None,
+               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+    """The service over ``replica_path``, guarded by ``token``/``tokens`` (default: ``$ADVISORGYM_API_TOKEN``).
 
     ``offload``: ``None`` (default) runs composite tools in the thread pool and atomic ones on
     the event loop; ``True`` runs every tool call in the pool (most parallel), ``False`` none
-    (lowest latency for one client). At most ``max_sessions`` sessions live at once.
+    (lowest latency for one client). Bodies over 32 KiB are always handled in the pool.
+    At most ``max_sessions`` sessions live at once (``max_sessions_per_token`` per token); a
+    session idle for ``idle_ttl_s`` expires; it may make ``max_writes`` writes until reset.
+    ``clock`` (monotonic seconds) is for tests.
     """
-    token = resolve_token(token)
-    service = ToolService(replica_path, max_sessions=max_sessions, offload=offload)
+    accepted = resolve_tokens(token, tokens)
+    limits = ServiceLimits(max_sessions, max_sessions_per_token, idle_ttl_s, max_writes, max_body_bytes)
+    service = ToolService(replica_path, limits, offload=offload, clock=clock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
@@ -411,14 +471,16 @@ def create_app(replica_path: str | Path, token: str | None = None, *, max_sessio
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_exception)
-    app.add_middleware(BearerAuthMiddleware, token=token)
+    app.add_middleware(BearerAuthMiddleware, tokens=accepted)
 
     # ---- routes. Plain Starlette routes (no FastAPI dependency solving on the hot path); the
     # OpenAPI document below is written from the catalogue, not introspected from signatures.
-    health_extra = {"status": "ok", "tools": len(service.tools), "replica": service.replica_meta}
+    # /health is public, so it says nothing about sessions or load: only what any client of
+    # the replica needs (its seed, scale and as-of date, which the env checks).
+    health_body = orjson.dumps({"status": "ok", "tools": len(service.tools), "replica": service.replica_meta})
 
     async def health(_: Request) -> Response:
-        return json_response({**health_extra, "sessions": len(service.sessions)})
+        return Response(health_body, media_type="application/json")
 
     async def list_tools(_: Request) -> Response:
         return Response(service.tools_body, media_type="application/json")
@@ -436,27 +498,35 @@ def create_app(replica_path: str | Path, token: str | None = None, *, max_sessio
 
     async def no_such_tool(request: Request) -> Response:
         if request.method == "POST":  # read (and bound) the body like a real tool route
-            arguments = await service.read_arguments(request)
-            if isinstance(arguments, Response):
-                return arguments
+            body = await service.read_body(request)
+            if isinstance(body, Response):
+                return body
         return unknown_tool(request.path_params["name"], service.tools)
 
-    async def create_session(_: Request) -> Response:
-        session = await run_in_threadpool(service.sessions.create)
-        return json_response({"session_id": session.id}, 201)
+    async def create_session(request: Request) -> Response:
+        try:
+            session = await run_in_threadpool(service.sessions.create, owner_of(request))
+        except SessionCapacity as err:
+            return session_capacity(err)
+        info = service.session_info(session)
+        del info["writes"]
+        return json_response(info, 201)
 
     async def reset_session(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         try:
-            service.sessions.get(session_id).reset()  # microseconds: empties the overlay
+            service.sessions.get(session_id, owner_of(request)).reset()  # microseconds: empties the overlay
         except SessionGone:
             return session_gone(session_id)
         return json_response({"session_id": session_id, "reset": True})
 
-    async def delete_session(request: Request) -> Response:
+    async def session_route(request: Request) -> Response:
         session_id = request.path_params["session_id"]
         try:
-            await run_in_threadpool(service.sessions.delete, session_id)
+            if request.method == "GET":
+                session = service.sessions.get(session_id, owner_of(request), touch=False)
+                return json_response(service.session_info(session))
+            await run_in_threadpool(service.sessions.delete, session_id, owner_of(request))
         except SessionGone:
             return session_gone(session_id)
         return Response(status_code=204)
@@ -469,167 +539,16 @@ def create_app(replica_path: str | Path, token: str | None = None, *, max_sessio
         Route("/tools/{name}", no_such_tool, methods=["GET", "POST"]),  # undocumented: any other name
         Route("/sessions", create_session, methods=["POST"]),
         Route("/sessions/{session_id}/reset", reset_session, methods=["POST"]),
-        Route("/sessions/{session_id}", delete_session, methods=["DELETE"]),
+        Route("/sessions/{session_id}", session_route, methods=["GET", "DELETE"]),
         Route("/sessions/{session_id}/probe/{name}", service.probe, methods=["POST"]),
+        Route("/sessions/{session_id}/batch", service.batch, methods=["POST"]),
     ]
     app.router.routes.extend(routes)
 
-    document = build_openapi(service.tools, app.title, app.version)
+    document = build_openapi(service.tools, app.title, app.version, limits)
 
     def openapi() -> dict[str, Any]:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
-
-
-# --------------------------------------------------------------------------- OpenAPI
-
-
-def build_openapi(tools: dict[str, ToolSpec], title: str, version: str) -> dict[str, Any]:
-    """OpenAPI 3.1 for the service; tool bodies and results are the catalogue's own JSON Schemas."""
-    error_ref = {"$ref": "#/components/schemas/Error"}
-
-    def error(description: str) -> dict[str, Any]:
-        return {"description": description, "content": {"application/json": {"schema": error_ref}}}
-
-    def ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-        return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-    unauthorized = error("Missing or invalid bearer token (`unauthorized`).")
-    gone = error("Unknown, deleted or evicted session (`not_found`).")
-    too_large = error("Request body over 1 MiB (`invalid_arguments`).")
-    session_param = {"name": "session_id", "in": "path", "required": True,
-                     "schema": {"type": "string", "pattern": SESSION_ID_PATTERN}}
-    session_header = {"name": SESSION_HEADER, "in": "header", "required": False,
-                      "schema": {"type": "string", "pattern": SESSION_ID_PATTERN},
-                      "description": "Run in this episode session (from `POST /sessions`). Without it the call "
-                                     "is stateless: it sees the pristine replica and writes are rolled back."}
-    any_object = {"type": "object"}
-    tool_name_param = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
-    describe_schema = {
-        "type": "object",
-        "required": ["name", "description", "version", "criticality", "composite", "writes", "parameters", "returns"],
-        "properties": {"name": {"type": "string"}, "description": {"type": "string"}, "version": {"type": "string"},
-                       "criticality": {"type": "number"}, "composite": {"type": "boolean"},
-                       "writes": {"type": "boolean"}, "parameters": any_object, "returns": any_object}}
-
-    paths: dict[str, Any] = {
-        "/health": {"get": {
-            "operationId": "health", "summary": "Liveness, tool count and replica metadata.", "security": [],
-            "tags": ["service"],
-            "responses": {"200": ok("The service is up.", {
-                "type": "object", "required": ["status", "tools", "replica", "sessions"],
-                "properties": {"status": {"const": "ok"}, "tools": {"type": "integer"},
-                               "replica": {"type": "object", "additionalProperties": {"type": "string"}},
-                               "sessions": {"type": "integer"}}})}}},
-        "/tools": {"get": {
-            "operationId": "list_tools", "summary": "Every tool, in OpenAI function-calling shape.",
-            "tags": ["service"],
-            "responses": {"200": ok("The tool schemas.", {"type": "array", "items": {
-                "type": "object", "required": ["type", "function"],
-                "properties": {"type": {"const": "function"}, "function": {
-                    "type": "object", "required": ["name", "description", "parameters"],
-                    "properties": {"name": {"type": "string"}, "description": {"type": "string"},
-                                   "parameters": {"type": "object"}}}}}}),
-                "401": unauthorized}}},
-    }
-    for name, spec in tools.items():
-        responses = {
-            "200": ok("The tool's result.", spec.returns),
-            "401": unauthorized,
-            "404": error("`not_found` (no such entity) or `unknown_tool`."),
-            "410": gone,
-            "413": too_large,
-            "422": error("`invalid_arguments`: the body is not JSON or does not match the parameters schema."),
-            "500": error("`internal_error`: a bug in the tool (never expected)."),
-        }
-        if spec.writes:
-            responses["409"] = error("A domain rule forbids it in the current state: `rule_violation`, "
-                                     "`insufficient_funds` or `conflict`.")
-        paths[f"/tools/{name}"] = {"get": {
-            "operationId": f"describe_{name}", "summary": f"The full contract of {name}.", "tags": ["tool contracts"],
-            "responses": {"200": ok("The tool's contract.", describe_schema), "401": unauthorized},
-        }, "post": {
-            "operationId": name, "summary": spec.description.split(". ")[0].rstrip(".") + ".",
-            "description": spec.description,
-            "tags": ["composite tools" if spec.composite else "tools"],
-            "parameters": [session_header],
-            "requestBody": {"required": False, "description": "The arguments object; an empty body means `{}`.",
-                            "content": {"application/json": {"schema": spec.parameters}}},
-            "responses": dict(sorted(responses.items())),
-            "x-advisorgym": {"version": spec.version, "criticality": spec.criticality, "composite": spec.composite,
-                             "writes": spec.writes},
-        }}
-    paths["/sessions"] = {"post": {
-        "operationId": "create_session", "summary": "Start an isolated episode session on a pristine replica.",
-        "tags": ["sessions"],
-        "responses": {"201": ok("The new session.", {
-            "type": "object", "required": ["session_id"],
-            "properties": {"session_id": {"type": "string", "pattern": SESSION_ID_PATTERN}}}),
-            "401": unauthorized}}}
-    paths["/sessions/{session_id}/reset"] = {"post": {
-        "operationId": "reset_session", "summary": "Drop every write of the session.", "tags": ["sessions"],
-        "parameters": [session_param],
-        "responses": {"200": ok("Reset.", {"type": "object", "required": ["session_id", "reset"],
-                                           "properties": {"session_id": {"type": "string"},
-                                                          "reset": {"const": True}}}),
-                      "401": unauthorized, "410": gone}}}
-    paths["/sessions/{session_id}"] = {"delete": {
-        "operationId": "delete_session", "summary": "End the session and free its sandbox.", "tags": ["sessions"],
-        "parameters": [session_param],
-        "responses": {"204": {"description": "Deleted."}, "401": unauthorized, "410": gone}}}
-    paths["/sessions/{session_id}/probe/{name}"] = {"post": {
-        "operationId": "probe_tool",
-        "summary": "Run a tool in the session's current state, then roll its writes back.",
-        "tags": ["sessions"],
-        "parameters": [session_param, tool_name_param],
-        "requestBody": {"required": False, "description": "The arguments object; an empty body means `{}`.",
-                        "content": {"application/json": {"schema": {}}}},
-        "responses": {"200": ok("The tool's result (see the tool's own route for its schema).", any_object),
-                      "401": unauthorized, "404": error("`not_found` or `unknown_tool`."),
-                      "409": error("`rule_violation`, `insufficient_funds` or `conflict`."), "410": gone,
-                      "413": too_large, "422": error("`invalid_arguments`."),
-                      "500": error("`internal_error` (never expected).")}}}
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version,
-                 "description": "Mock financial back-ends for the advisorgym environment. Each tool is one "
-                                "`POST /tools/<name>` route; bodies and results use the tool catalogue's schemas."},
-        "paths": paths,
-        "components": {"schemas": {"Error": ERROR_SCHEMA},
-                       "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearerAuth": []}],
-    }
-
-
-# --------------------------------------------------------------------------- running it
-
-
-@contextlib.contextmanager
-def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0,
-                    log_level: str = "warning") -> Iterator[str]:
-    """Run ``app`` under uvicorn in a daemon thread; yields its base URL (``port=0``: a free port)."""
-    import socket
-
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="advisorgym-api")
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://{host}:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

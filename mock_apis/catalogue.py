@@ -36,6 +36,7 @@ ERROR_CODES = (
     "service_unavailable",
     "timeout",
     "empty_result",
+    "too_many_calls",
 )
 
 ERROR_SCHEMA: dict[str, Any] = {

@@ -9,6 +9,13 @@ table names and write only through ``insert``/``update``, which touch the overla
 ``reset()`` empties the overlay: a few microseconds, whatever the replica's size, and the
 base file is never written, so any number of sandboxes (threads or processes) can share
 one replica without seeing each other's writes.
+
+New ids (``next_id``) never read through the views: the view's ``UNION ALL ... NOT IN``
+defeats SQLite's min/max optimisation, so ``MAX`` over it scans the whole base table. The
+base table's largest id is read once per sandbox (the replica is immutable) and the
+overlay's from its primary-key index, so a write costs O(log n) whatever the replica's
+size, and the id is the same as the view's ``MAX`` would give (the view's keys are exactly
+the overlay's keys and the base's).
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ class Sandbox:
                 f"CREATE TEMP VIEW {name} AS SELECT * FROM ep.{name} UNION ALL "
                 f"SELECT * FROM main.{name} WHERE ({pk_tuple}) NOT IN (SELECT {pk_tuple} FROM ep.{name})"
             )
+        self._base_max: dict[tuple[str, str], Any] = {}
         self.dirty = False
 
     @cached_property
@@ -93,7 +101,13 @@ class Sandbox:
 
     def next_id(self, table: str, column: str, prefix: str, width: int) -> str:
         """The next free ``prefix + zero-padded number`` id across base and overlay."""
-        last = self.scalar(f"SELECT MAX({column}) FROM {table}")
+        self._check_writable(table)
+        key = (table, column)
+        if key not in self._base_max:
+            self._base_max[key] = self.scalar(f"SELECT MAX({column}) FROM main.{table}")
+        base = self._base_max[key]
+        overlay = self.scalar(f"SELECT MAX({column}) FROM ep.{table}")
+        last = base if overlay is None else overlay if base is None else max(base, overlay)
         n = int(last[len(prefix):]) + 1 if last else 1
         return f"{prefix}{n:0{width}d}"
 

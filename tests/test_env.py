@@ -349,3 +349,26 @@ def test_prompt_modes_list_the_tools_once():
     assert lean_system == info["system_for_tools_api"] and len(lean_system) < len(json.loads(obs_full)["system"]) / 5
     with pytest.raises(ValueError, match="prompt mode"):
         FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="short")
+
+
+def test_calls_beyond_the_per_turn_cap_are_refused_and_the_episode_goes_on():
+    import json
+
+    from envs import FinAdvisorEnv
+    from envs.tasks import HANDWRITTEN
+
+    env = FinAdvisorEnv(tasks=HANDWRITTEN, max_calls_per_turn=3)
+    env.reset(seed=0, options={"task_id": "hw-L1-01"})
+    calls = [{"id": f"c{i}", "type": "function", "function": {"name": "add_advisor_note", "arguments": {
+        "client_id": "C000002", "text": f"note {i}"}}} for i in range(50)]
+    obs, _, terminated, _, info = env.step(json.dumps({"role": "assistant", "content": None, "tool_calls": calls}))
+    results = json.loads(obs)
+    assert len(results) == 50 and not terminated
+    assert all("error" not in r["result"] for r in results[:3])
+    assert all(r["result"]["error"] == "too_many_calls" and "47 were not run" in r["result"]["message"]
+               for r in results[3:])
+    _, _, terminated, _, info = env.step(json.dumps({"thought": "t", "response": "Done."}))
+    assert terminated and info["reward"]["n_calls"] == 50
+    assert len(info["reward"]["unauthorized_writes"]) == 3  # only the three that ran wrote anything
+    assert info["reward"]["R_eff"] < 0  # the refused calls are billed as needless
+    env.close()

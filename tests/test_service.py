@@ -381,15 +381,15 @@ def test_probe_runs_and_rolls_back(client, ids):
                             422, "invalid_arguments")
 
 
-def test_session_cap_evicts_the_least_recently_used(replica_path):
+def test_session_cap_refuses_instead_of_evicting(replica_path):
     with TestClient(create_app(replica_path, API_TOKEN, max_sessions=2)) as c:
         first, second = new_session(c), new_session(c)
-        assert c.post(f"/sessions/{first}/reset", headers=AUTH).status_code == 200  # first is now the most recent
-        third = new_session(c)
-        assert c.post(f"/sessions/{second}/reset", headers=AUTH).status_code == SESSION_GONE_STATUS
-        for live in (first, third):
+        r = c.post("/sessions", headers=AUTH)
+        assert r.status_code == 429 and r.json()["error"] == "session_capacity"
+        for live in (first, second):  # no live episode was evicted to make room
             assert c.post(f"/sessions/{live}/reset", headers=AUTH).status_code == 200
-        assert c.get("/health").json()["sessions"] == 2
+        assert c.delete(f"/sessions/{first}", headers=AUTH).status_code in (200, 204)
+        assert c.post("/sessions", headers=AUTH).status_code in (200, 201)  # room again
 
 
 # --------------------------------------------------------------------------- HttpBackend

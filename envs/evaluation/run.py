@@ -246,9 +246,10 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     todo = [(i, t) for i, t in targets if t.task_id not in done]
 
     ran = infra_failed = consecutive = 0
+    audit: dict[str, Any] | None = None
     loop_started = time.perf_counter()
     if todo:
-        env = FinAdvisorEnv(tasks=suite, backend=backend, base_url=url, token=token, max_steps=max_steps,
+        env = FinAdvisorEnv(tasks=suite_path, backend=backend, base_url=url, token=token, max_steps=max_steps,
                             reward_config=reward_config, **(env_kwargs or {}))
         if callable(getattr(env.checker, "warm_up", None)):
             env.checker.warm_up()  # train the grey-area classifier now, not inside the first episode's latency
@@ -280,6 +281,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                                description=f"{spec} TCR {successes / ran:.0%} mean R {reward_sum / ran:+.2f}")
         finally:
             writer.close()
+            if env.audit is not None:  # ties this report to its audit log: `audit verify --head`
+                audit = {"path": str(env_kwargs["audit_log"]), "head": env.audit.head}
             env.close()
     if isinstance(agent, str) and callable(getattr(instance, "close", None)):
         instance.close()
@@ -292,6 +295,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                    reward_config=reward_config.describe())
     metrics["counts"].update(tasks_in_suite=len(suite), complete=len(records) == len(suite),
                              infra_failed_not_stored=infra_failed)
+    if audit is not None:
+        metrics["audit"] = audit
     (out / METRICS).write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
     if plots:
         plot_metrics_by_level(metrics, out / PLOT_METRICS)

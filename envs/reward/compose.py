@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from envs.reward import components as c
@@ -45,9 +45,14 @@ class RewardBreakdown:
     infra_errors: int
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        """Every field by name, ``unauthorized_writes`` as a list (``asdict`` without its deep
+        copy: the other fields are immutable scalars)."""
+        out = {name: getattr(self, name) for name in _BREAKDOWN_FIELDS}
         out["unauthorized_writes"] = list(self.unauthorized_writes)
         return out
+
+
+_BREAKDOWN_FIELDS = tuple(f.name for f in fields(RewardBreakdown))
 
 
 def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold: Sequence[GoldCall],

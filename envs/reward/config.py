@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 REWARD_VERSION = "toolrla-1.1.0"
@@ -65,4 +65,11 @@ class RewardConfig:
         return cls(**dict(value or {}))
 
     def describe(self) -> dict[str, Any]:
-        return {**asdict(self), "error_costs": dict(self.error_costs)}
+        """Every field by name, ``error_costs`` as a plain dict (``asdict`` without its deep copy:
+        the other fields are immutable scalars)."""
+        out = {name: getattr(self, name) for name in _CONFIG_FIELDS}
+        out["error_costs"] = dict(self.error_costs)
+        return out
+
+
+_CONFIG_FIELDS = tuple(f.name for f in fields(RewardConfig))

@@ -31,6 +31,8 @@ def _target(arguments: Any, keys: Sequence[str]) -> tuple[Any, ...]:
 
 def unauthorized_writes(calls: Sequence[CallRecord], gold: Sequence[GoldCall]) -> list[str]:
     """Evidence (one line per call) for every write the task did not ask for."""
+    if not any(call.writes for call in calls):
+        return []
     remaining: dict[tuple[str, tuple[Any, ...]], int] = {}
     target_keys: dict[str, tuple[str, ...]] = {}
     for g in gold:

@@ -1,7 +1,8 @@
 """Tasks: the task model, the suite files and the seeded task generator.
 
 Modules:
-- ``model``: ``Task``, ``ComplianceExpectation``, ``load_tasks``/``save_tasks``, the answer checks
+- ``model``: ``Task``, ``ComplianceExpectation``, ``load_tasks``/``save_tasks``, ``shared_suite``
+  (a suite loaded once per process, shared by its envs), the answer checks
   (``answer_fact_recall``, ``is_refusal``) and the suite paths (``SUITE``, ``HELDOUT``, ...);
   everything it exports is re-exported here;
 - ``generator``: ``generate_tasks``, ``verify_tasks``, ``replay``, ``level_quotas`` and
@@ -18,9 +19,9 @@ and registers the intents.
 """
 
 from envs.tasks.model import (
-    DEFAULT_SUITE, FIXTURES, HANDWRITTEN, HELDOUT, LEVELS, SUITE, ComplianceExpectation, Task, answer_fact_recall,
-    is_refusal, load_tasks, save_tasks,
+    DEFAULT_SUITE, FIXTURES, HANDWRITTEN, HELDOUT, LEVELS, SUITE, ComplianceExpectation, Suite, Task,
+    answer_fact_recall, is_refusal, load_tasks, save_tasks, shared_suite,
 )
 
-__all__ = ["DEFAULT_SUITE", "FIXTURES", "HANDWRITTEN", "HELDOUT", "LEVELS", "SUITE", "ComplianceExpectation", "Task",
-           "answer_fact_recall", "is_refusal", "load_tasks", "save_tasks"]
+__all__ = ["DEFAULT_SUITE", "FIXTURES", "HANDWRITTEN", "HELDOUT", "LEVELS", "SUITE", "ComplianceExpectation", "Suite",
+           "Task", "answer_fact_recall", "is_refusal", "load_tasks", "save_tasks", "shared_suite"]

@@ -7,9 +7,11 @@ against (``replica: {"seed", "scale"}``), so the environment can rebuild that re
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -103,6 +105,30 @@ def load_tasks(path: str | Path = DEFAULT_SUITE) -> list[Task]:
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate task ids")
     return tasks
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A task suite as loaded once per process: its tasks in file order, and by id."""
+
+    tasks: tuple[Task, ...]
+    index: Mapping[str, Task]
+
+
+def shared_suite(path: str | Path = DEFAULT_SUITE) -> Suite:
+    """The suite at ``path``, loaded once per process and shared by every caller while the
+    file is unchanged (same path, size and modification time): every env of a process holds
+    the same tasks instead of its own copy (about 1 MiB for the 500-task suite). Read it,
+    never mutate it; ``load_tasks`` gives a private list."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    return _load_suite(resolved, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _load_suite(path: Path, mtime_ns: int, size: int) -> Suite:
+    tasks = tuple(load_tasks(path))
+    return Suite(tasks, MappingProxyType({t.task_id: t for t in tasks}))
 
 
 def save_tasks(tasks: Iterable[Task], path: str | Path) -> None:

@@ -1,0 +1,126 @@
+"""``check_drift``: a service (or this process) and a replica against a contract file."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mock_apis.contracts.drift import BREAKING, DATA_ERRORS, DriftReport, Finding, diff_database, diff_sample, diff_tools
+from mock_apis.contracts.snapshot import CONTRACT_FORMAT, CONTRACT_NAME, db_schema, sample_arguments
+from mock_apis.contracts.views import DriftCheckError, InProcessView, ServiceView, ToolView
+
+#: The shipped contract's file name, under the fixtures' ``contracts/``.
+CONTRACT_FILE = "contract-v1.json"
+
+
+def default_contract_path() -> Path:
+    """The shipped contract: ``fixtures/contracts/contract-v1.json`` (or the installed copy)."""
+    from envs.resources import fixtures_dir
+
+    return fixtures_dir() / "contracts" / CONTRACT_FILE
+
+
+def contract_sha256(path: str | Path | None = None) -> str:
+    """The SHA-256 of a contract file's bytes (default: the shipped one)."""
+    return hashlib.sha256(Path(path or default_contract_path()).read_bytes()).hexdigest()
+
+
+def load_contract(path: str | Path | None = None) -> dict[str, Any]:
+    """A contract file, checked to be one (default: the shipped one)."""
+    path = Path(path or default_contract_path())
+    try:
+        contract = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as err:
+        raise DriftCheckError(f"cannot read the contract {path}: {err}") from None
+    if not isinstance(contract, dict) or contract.get("contract") != CONTRACT_NAME:
+        raise DriftCheckError(f"{path} is not an advisorgym contract")
+    if contract.get("format") != CONTRACT_FORMAT:
+        raise DriftCheckError(f"{path} has contract format {contract.get('format')!r}; this code reads "
+                              f"format {CONTRACT_FORMAT}")
+    return contract
+
+
+def _arguments(contract: dict[str, Any], replica: Path | None) -> tuple[dict[str, dict[str, Any]], set[str]]:
+    """Sample arguments, and which tools got theirs from ``replica``: its own rows where it has
+    them, else the contract's."""
+    own = sample_arguments(replica) if replica is not None else {}
+    stored = {name: sample["arguments"] for name, sample in contract["samples"].items()}
+    return {**stored, **own}, set(own)
+
+
+def _check_tools(contract: dict[str, Any], view: ToolView, arguments: dict[str, dict[str, Any]],
+                 own: set[str], report: DriftReport) -> None:
+    """Published schemas against the contract's, then one real call per tool against its sample;
+    a data error (a row missing) on arguments not drawn from the replica run is only a note."""
+    published = view.published()
+    findings, renames = diff_tools(contract["tools"], published)
+    report.findings += findings
+    report.renames += renames
+    sampled = 0
+    for name, sample in sorted(contract["samples"].items()):
+        if name not in published or name not in contract["tools"]:
+            continue
+        ok, payload = view.run(name, arguments[name], bool(contract["tools"][name]["writes"]))
+        if ok and sample["ok"]:
+            sampled += 1
+            findings, renames = diff_sample(name, sample, contract["tools"][name]["returns"], payload)
+            report.findings += findings
+            report.renames += renames
+        elif not ok and sample["ok"]:
+            code = payload.get("error") if isinstance(payload, dict) else None
+            message = str(payload.get("message", ""))[:200] if isinstance(payload, dict) else ""
+            if code in DATA_ERRORS and name not in own:
+                report.notes.append(f"{name} not sampled: its sample's rows are not in this data ({code})")
+            else:
+                report.findings.append(Finding(BREAKING, "sample_failed", f"tool {name} result (sampled)", name,
+                                               f"{code}: {message}"))
+    report.checked.append(f"{view.label} ({len(published)} tools, {sampled} sampled)")
+
+
+def check_drift(contract: str | Path | dict[str, Any] | None = None, *, service: str | None = None,
+                token: str | None = None, in_process: bool = False,
+                replica: str | Path | None = None) -> DriftReport:
+    """Compare a service (``service`` URL and ``token``) or this process's catalogue
+    (``in_process``) and/or a replica's database with ``contract`` (default: the shipped one).
+
+    In process, the tools run on ``replica`` (default: the default replica), whose database is
+    checked too. Raises ``DriftCheckError`` when the check cannot run.
+    """
+    if service and in_process:
+        raise ValueError("check a service or the in-process catalogue, not both")
+    if isinstance(contract, dict):
+        loaded, label = contract, "(in memory)"
+    else:
+        path = Path(contract or default_contract_path())
+        loaded, label = load_contract(path), f"{path} (sha256 {contract_sha256(path)[:12]})"
+    report = DriftReport(contract=label)
+    replica_path = Path(replica) if replica is not None else None
+    if in_process and replica_path is None:
+        from envs.replica import default_replica
+
+        replica_path = default_replica()
+    if replica_path is not None:
+        if not replica_path.is_file():
+            raise DriftCheckError(f"replica not found: {replica_path}")
+        try:
+            live_db = db_schema(replica_path)
+        except sqlite3.Error as err:
+            raise DriftCheckError(f"cannot read the replica {replica_path}: {err}") from None
+        findings, renames = diff_database(loaded["database"], live_db["tables"])
+        report.findings += findings
+        report.renames += renames
+        report.checked.append(f"replica {replica_path} ({len(live_db['tables'])} tables)")
+    if service or in_process:
+        view: ToolView = ServiceView(service, token) if service else InProcessView(replica_path)  # type: ignore[arg-type]
+        try:
+            arguments, own = _arguments(loaded, replica_path if in_process else None)
+            _check_tools(loaded, view, arguments, own, report)
+        finally:
+            view.close()
+    if not report.checked:
+        raise ValueError("nothing to check: pass service=URL, in_process=True or replica=PATH")
+    return report

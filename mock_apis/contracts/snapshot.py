@@ -1,0 +1,174 @@
+"""The contract snapshot: tools' schemas and versions, the result shapes really returned on a
+replica, and the replica's database schema, as one deterministic JSON-able dict.
+
+Sample arguments are chosen from the replica itself (the first row, by key, that makes each
+tool succeed), so that a snapshot of any replica samples every tool; the contract keeps them,
+so that a service whose replica cannot be read is sampled with the same arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from mock_apis.catalogue import ToolSpec, call_tool, catalogue, probe_tool
+from mock_apis.contracts.shapes import FINGERPRINT_HEX, observe
+from mock_apis.sandbox import Sandbox
+
+#: The contract file format; bump it when its layout changes (not when the tools do).
+CONTRACT_FORMAT = 1
+CONTRACT_NAME = "advisorgym-contract"
+#: Rows per table whose values are fingerprinted, to tell a renamed column by its values.
+FINGERPRINT_ROWS = 5
+#: The replica metadata the contract names (the replica it was sampled on).
+META_KEYS = ("as_of", "generator_version", "scale", "schema_version", "seed")
+
+_HELD = ("SELECT a.account_id, a.client_id, h.fund_code FROM accounts a JOIN holdings h ON h.account_id = a.account_id "
+         "JOIN compliance_records r ON r.client_id = a.client_id JOIN risk_assessments k ON k.client_id = a.client_id "
+         "WHERE a.status = 'active' AND r.kyc_status = 'verified' AND r.restriction = 'none' "
+         "ORDER BY a.account_id, h.fund_code LIMIT 1")
+
+
+def _first(con: sqlite3.Connection, sql: str, *params: Any) -> tuple[Any, ...] | None:
+    """The first row of ``sql``, or None where there is none or the schema lacks what it reads."""
+    try:
+        return con.execute(sql, params).fetchone()
+    except sqlite3.Error:
+        return None
+
+
+def sample_arguments(replica_path: str | Path) -> dict[str, dict[str, Any]]:
+    """Arguments that make each tool succeed on ``replica_path``, keyed by tool name; a tool
+    whose rows the replica lacks (or whose columns it renamed) is left out."""
+    con = sqlite3.connect(f"file:{Path(replica_path).resolve()}?mode=ro", uri=True)
+    try:
+        meta = _first(con, "SELECT value FROM meta WHERE key = 'as_of'")
+        account, client, fund = _first(con, _HELD) or (None, None, None)
+        advisor = (_first(con, "SELECT advisor_id FROM clients WHERE client_id = ?", client) or (None,))[0]
+        index = (_first(con, "SELECT index_code FROM market_indices ORDER BY index_code LIMIT 1") or (None,))[0]
+        with_orders = (_first(con, "SELECT account_id FROM orders ORDER BY account_id, order_id LIMIT 1") or (None,))[0]
+        with_txns = (_first(con, "SELECT account_id FROM transactions ORDER BY account_id, txn_id LIMIT 1")
+                     or (None,))[0]
+        pending = (_first(con, "SELECT order_id FROM orders WHERE status = 'pending' ORDER BY order_id LIMIT 1")
+                   or (None,))[0]
+    finally:
+        con.close()
+    as_of = date.fromisoformat(meta[0]) if meta else None
+    week = {"start_date": (as_of - timedelta(days=7)).isoformat() if as_of else None,
+            "end_date": as_of.isoformat() if as_of else None}
+    by_client = {"client_id": client}
+    wanted: dict[str, dict[str, Any]] = {
+        "search_clients": {"advisor_id": advisor, "limit": 3},
+        "get_client_profile": by_client,
+        "get_risk_assessment": by_client,
+        "get_compliance_status": by_client,
+        "add_advisor_note": {**by_client, "text": "Contract sample note.", "category": "call"},
+        "get_fund_info": {"fund": fund},
+        "search_funds": {"category": "bond", "limit": 3},
+        "get_nav_history": {"fund": fund, **week},
+        "get_market_index": {"index": index, "date": week["end_date"]},
+        "list_accounts": by_client,
+        "get_holdings": {"account_id": account},
+        "get_transactions": {"account_id": with_txns},
+        "get_client_overview": by_client,
+        "get_portfolio_summary": by_client,
+        "check_suitability": {**by_client, "fund": fund},
+        "get_fund_performance": {"fund": fund},
+        "get_advisor_book": {"advisor_id": advisor},
+        "list_orders": {"account_id": with_orders},
+        "place_order": {"account_id": account, "fund": fund, "side": "sell", "amount": 1.0},
+        "cancel_order": {"order_id": pending},
+    }
+    return {name: args for name, args in wanted.items() if None not in args.values()}
+
+
+def sample_record(arguments: dict[str, Any], ok: bool, payload: Any) -> dict[str, Any]:
+    """What the contract keeps of one sampled call: its arguments, whether it succeeded, and
+    the result's shape and value fingerprints."""
+    shape, values = observe(payload)
+    return {"arguments": arguments, "ok": ok, "shape": shape, "values": values}
+
+
+def sample_tools(replica_path: str | Path, arguments: dict[str, dict[str, Any]],
+                 tools: dict[str, ToolSpec] | None = None) -> dict[str, dict[str, Any]]:
+    """Run each tool with its sample arguments on a sandbox of ``replica_path`` (writes are
+    rolled back) and record what came back."""
+    tools = catalogue() if tools is None else tools
+    out: dict[str, dict[str, Any]] = {}
+    with Sandbox(replica_path) as sandbox:
+        for name in sorted(arguments):
+            run: Callable[..., Any] = probe_tool if name in tools and tools[name].writes else call_tool
+            outcome = run(sandbox, name, arguments[name])
+            out[name] = sample_record(arguments[name], outcome.ok, outcome.payload)
+    return out
+
+
+def _column_fingerprints(con: sqlite3.Connection, table: str, columns: list[str], key: list[str]) -> list[str]:
+    order = ", ".join(f'"{c}"' for c in key or columns)
+    rows = con.execute(f'SELECT * FROM "{table}" ORDER BY {order} LIMIT {FINGERPRINT_ROWS}').fetchall()
+    return [hashlib.sha256(orjson.dumps([row[i] for row in rows])).hexdigest()[:FINGERPRINT_HEX]
+            for i in range(len(columns))]
+
+
+def db_schema(replica_path: str | Path) -> dict[str, Any]:
+    """The replica's tables: each column's declared type, NOT NULL flag, primary-key position and
+    a fingerprint of its first values; each table's primary and foreign keys."""
+    con = sqlite3.connect(f"file:{Path(replica_path).resolve()}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                           "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        tables: dict[str, Any] = {}
+        for table in names:
+            info = con.execute(f'PRAGMA table_info("{table}")').fetchall()
+            columns = [r[1] for r in info]
+            key = [r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])]
+            prints = _column_fingerprints(con, table, columns, key)
+            foreign: dict[int, dict[str, Any]] = {}
+            for fk in con.execute(f'PRAGMA foreign_key_list("{table}")').fetchall():
+                entry = foreign.setdefault(fk[0], {"columns": [], "references": fk[2], "to": []})
+                entry["columns"].append(fk[3])
+                entry["to"].append(fk[4])
+            tables[table] = {
+                "columns": {r[1]: {"type": r[2], "notnull": bool(r[3]), "pk": r[5], "values": p}
+                            for r, p in zip(info, prints)},
+                "primary_key": key,
+                "foreign_keys": sorted(foreign.values(), key=lambda f: (f["columns"], f["references"])),
+            }
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+    finally:
+        con.close()
+    return {"tables": tables, "replica": {k: meta[k] for k in META_KEYS if k in meta}}
+
+
+def tool_contract(spec: ToolSpec) -> dict[str, Any]:
+    """The parts of a tool's published description that callers depend on."""
+    return {"version": spec.version, "writes": spec.writes, "parameters": spec.parameters, "returns": spec.returns}
+
+
+def build_contract(replica_path: str | Path | None = None) -> dict[str, Any]:
+    """The contract of the shipped code on ``replica_path`` (default: the default replica)."""
+    if replica_path is None:
+        from envs.replica import default_replica  # the replica the frozen suite is written for
+
+        replica_path = default_replica()
+    database = db_schema(replica_path)
+    tools = catalogue()
+    return {
+        "contract": CONTRACT_NAME,
+        "format": CONTRACT_FORMAT,
+        "tools": {name: tool_contract(spec) for name, spec in sorted(tools.items())},
+        "samples": sample_tools(replica_path, sample_arguments(replica_path), tools),
+        "database": database["tables"],
+        "replica": database["replica"],
+    }
+
+
+def dumps(contract: dict[str, Any]) -> bytes:
+    """The contract's canonical file bytes: sorted keys, two-space indents, a final newline."""
+    return orjson.dumps(contract, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"

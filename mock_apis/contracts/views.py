@@ -1,0 +1,100 @@
+"""What a drift check compares with the contract: the tools as a service (or this process)
+publishes and really runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+from mock_apis.catalogue import call_tool, catalogue, probe_tool
+from mock_apis.contracts.snapshot import tool_contract
+from mock_apis.sandbox import Sandbox
+
+#: Seconds per HTTP request of a drift check.
+HTTP_TIMEOUT_S = 10.0
+
+
+class DriftCheckError(RuntimeError):
+    """The check could not run (service unreachable, token refused, unreadable contract)."""
+
+
+class ToolView(Protocol):
+    label: str
+
+    def published(self) -> dict[str, dict[str, Any]]:
+        """Each tool's published contract (``tool_contract``'s keys), keyed by name."""
+        ...
+
+    def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:
+        """Run a tool for real (writes rolled back); ``(succeeded, payload)``."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class InProcessView:
+    """The catalogue of this process, run on a sandbox of ``replica_path``."""
+
+    def __init__(self, replica_path: str | Path):
+        self.label = f"in-process catalogue on {replica_path}"
+        self.sandbox = Sandbox(replica_path)
+
+    def published(self) -> dict[str, dict[str, Any]]:
+        return {name: tool_contract(spec) for name, spec in catalogue().items()}
+
+    def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:
+        outcome = (probe_tool if writes else call_tool)(self.sandbox, name, arguments)
+        return outcome.ok, outcome.payload
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+class ServiceView:
+    """A running service: ``GET /tools``, ``GET /tools/{name}`` and ``POST /tools/{name}``
+    (without a session, so that its writes are rolled back at once)."""
+
+    def __init__(self, base_url: str, token: str | None):
+        import httpx
+
+        self.label = f"service {base_url}"
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._httpx = httpx
+        self.client = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=HTTP_TIMEOUT_S,
+                                   trust_env=False)
+
+    def _get(self, route: str) -> Any:
+        try:
+            response = self.client.get(route)
+        except self._httpx.HTTPError as err:
+            raise DriftCheckError(f"cannot reach {self.client.base_url}{route}: {err or type(err).__name__}") from None
+        if response.status_code != 200:
+            raise DriftCheckError(f"GET {route} answered {response.status_code}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError:
+            raise DriftCheckError(f"GET {route} answered with a body that is not JSON") from None
+
+    def published(self) -> dict[str, dict[str, Any]]:
+        names = [entry["function"]["name"] for entry in self._get("/tools")]
+        out = {}
+        for name in names:
+            described = self._get(f"/tools/{name}")
+            out[name] = {key: described.get(key) for key in ("version", "writes", "parameters", "returns")}
+        return out
+
+    def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:
+        try:
+            response = self.client.post(f"/tools/{name}", json=arguments)
+        except self._httpx.HTTPError as err:
+            raise DriftCheckError(f"cannot reach {self.client.base_url}: {err or type(err).__name__}") from None
+        if response.status_code == 401:
+            raise DriftCheckError(f"the service refused the token (401) on POST /tools/{name}")
+        try:
+            return response.status_code == 200, response.json()
+        except ValueError:
+            raise DriftCheckError(f"POST /tools/{name} answered {response.status_code} with a body that is "
+                                  "not JSON") from None
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,46 @@
+"""The service's wire protocol: headers, limits and the errors of its own limits.
+
+Shared by the app (``mock_apis.app``) and its OpenAPI document (``mock_apis.openapi``);
+``envs.backends`` repeats the few constants the client needs, so the in-process path never
+imports this package's web stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mock_apis.sessions import DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES
+
+TOKEN_ENV = "ADVISORGYM_API_TOKEN"
+SESSION_HEADER = "X-Session-Id"
+#: Set on a response whose JSON could not be written by orjson (integers beyond 64 bits,
+#: lone surrogates); a client should then parse it with the standard library to keep it exact.
+JSON_FALLBACK_HEADER = "X-Advisorgym-Json"
+MAX_BODY_BYTES = 1 << 20
+SESSION_ID_PATTERN = "^[0-9a-f]{32}$"
+
+#: Errors of the service's own limits (not tool errors, so not in the catalogue's ERROR_CODES).
+SERVICE_ERROR_CODES = ("session_capacity", "session_write_limit")
+LIMIT_STATUS = 429
+SERVICE_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {
+        "error": {"type": "string", "enum": list(SERVICE_ERROR_CODES)},
+        "message": {"type": "string"},
+        "limit": {"type": "integer"},
+        "retry_after_s": {"type": "number"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class ServiceLimits:
+    """The app's own limits (the HTTP server's time-outs are ``mock_apis.server.ServerLimits``)."""
+
+    max_sessions: int = DEFAULT_MAX_SESSIONS
+    max_sessions_per_token: int | None = None  # None: any token may use the whole capacity
+    idle_ttl_s: float = DEFAULT_IDLE_TTL_S
+    max_writes: int = DEFAULT_MAX_WRITES  # successful writes per session between resets
+    max_body_bytes: int = MAX_BODY_BYTES
