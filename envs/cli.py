@@ -134,10 +134,13 @@ def eval_command(
                                          help="Cut each transcript entry past this many characters (0: never)."),
     audit_log: Path = typer.Option(None, "--audit-log", help="Append every tool call and episode end to this "
                                                              "hash-chained log (advisorgym audit verify)."),
+    allow_drift: bool = typer.Option(False, "--allow-drift", help="Run even if the back-end has drifted from the "
+                                                                  "tool contract (recorded in the report)."),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
     from envs.evaluation.outputs import EvalConfigError
     from envs.evaluation.report import summarise
+    from envs.contract_check import ContractDrift
     from envs.evaluation.run import EvalAborted, run_eval
     from envs.reward import REWARD_VERSION, RewardConfig
 
@@ -156,7 +159,8 @@ def eval_command(
     if replica is not None and not replica.is_file():
         raise usage_error(f"replica not found: {replica}")
     env_kwargs = {"check_replica": check_replica, **({"replica": replica} if replica is not None else {}),
-                  **({"audit_log": audit_log} if audit_log is not None else {})}
+                  **({"audit_log": audit_log} if audit_log is not None else {}),
+                  **({"allow_drift": True} if allow_drift else {})}
     try:
         config = RewardConfig(composition=composition, version=reward_version or REWARD_VERSION)
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
@@ -165,7 +169,7 @@ def eval_command(
                           transcript_chars=transcript_chars)
     except (EvalConfigError, ValueError, ImportError, KeyError) as err:
         raise usage_error(str(err).strip('"')) from None
-    except (EvalAborted, ConnectionError) as err:
+    except (EvalAborted, ConnectionError, ContractDrift) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
     for line in summarise(result):

@@ -20,7 +20,9 @@ No agent output can make ``step`` raise: malformed turns, unknown tools, bad arg
 unreachable services and injected faults all come back as error observations, and the
 episode goes on so that the agent can recover. A turn runs at most ``max_calls_per_turn``
 calls (16); each one beyond gets ``{"error": "too_many_calls"}`` without running.
-``audit_log=PATH`` appends every tool call and episode end to a hash-chained audit log
+At start-up the back-end is checked against the tool contract (``fixtures/contracts/``): on
+breaking drift the env refuses to start unless ``allow_drift=True``, and every episode's info
+carries ``info["contract"]`` (the check, and the opt-out). ``audit_log=PATH`` appends every tool call and episode end to a hash-chained audit log
 (``envs.audit``; ``advisorgym audit verify PATH`` checks it).
 """
 
@@ -42,6 +44,7 @@ from gymnasium.vector.utils import create_shared_memory
 
 from envs.actions import ToolCall, gate_errors, parse_action
 from envs.backends import Backend, InProcessBackend, Op, run_ops
+from envs.contract_check import check_backend
 from envs.replica import default_replica
 from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, compute_reward, key_iou,
                          parameter_accuracy, tool_label)
@@ -217,6 +220,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
         prompt_mode: str = "full",
         max_calls_per_turn: int = 16,
         audit_log: str | Path | None = None,
+        contract: str | Path | None = None,
+        allow_drift: bool = False,
     ):
         in_memory = isinstance(tasks, Sequence) and not isinstance(tasks, str)
         self.tasks: Sequence[Task]
@@ -264,6 +269,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
                                   "this check)")
         if check_replica:
             self._check_replica()
+        self.contract_status = check_backend(self.backend, token, contract, allow_drift)
         suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
         self.audit, self.audit_versions = self._open_audit(audit_log, suite_file)
         as_of = self.replica_meta.get("as_of", "unknown")
@@ -303,7 +309,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
                             "user": task.query}).decode()
         return obs, {"task_id": task.task_id, "level": task.level, "tools": self.tool_schemas,
                      "system_for_tools_api": self.system_prompt_for_tools_api,
-                     "reward_version": self.reward_config.version}
+                     "reward_version": self.reward_config.version, "contract": self._contract_info()}
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         ep = self._episode
@@ -342,6 +348,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         reward = 0.0
         if terminated or truncated:
             info["reward"] = self._close_episode(ep)
+            info["contract"] = self._contract_info()
             reward = info["reward"]["total"]
         return orjson.dumps(payload).decode(), reward, terminated, truncated, info
 
@@ -379,6 +386,10 @@ class FinAdvisorEnv(gym.Env[str, str]):
         data = suite_file.read_bytes() if suite_file is not None else canonical([t.to_json() for t in self.tasks])
         return AuditLog(path), run_versions(self.reward_config.describe(), hashlib.sha256(data).hexdigest(),
                                             self.replica_meta)
+
+    def _contract_info(self) -> dict[str, Any]:
+        """A fresh copy of the start-up contract check for an info dict (infos never share objects)."""
+        return {k: list(v) if isinstance(v, list) else v for k, v in self.contract_status.items()}
 
     def _audit_calls(self, ep: _Episode, calls: Sequence[ToolCall], results: Sequence[Any],
                      signals: Sequence[dict[str, Any]]) -> None:

@@ -12,6 +12,17 @@ REPLICA_SCALE = 2000
 API_TOKEN = "test-token-9f2c6d1e"
 
 
+def needs_train_extra() -> None:
+    """Skip, loudly, a test that needs the train extra when it is not installed."""
+    try:
+        import datasets  # noqa: F401
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError:
+        pytest.skip("SKIPPED LOUDLY: the train extra is not installed (pip install torch==2.13.0, then "
+                    "pip install -e '.[train]'); .ci/run runs these tests after installing it")
+
+
 @pytest.fixture(scope="session")
 def replica_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A replica generated into a temporary folder (seed 0, scale 2000)."""

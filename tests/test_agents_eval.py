@@ -446,15 +446,15 @@ def test_cli_eval_fails_loudly_on_an_unreachable_endpoint_or_service(tmp_path):
 
 
 def test_a_wrong_service_token_stops_the_eval_at_once(tmp_path):
-    from envs.evaluation.run import EvalAborted
     from envs.replica import default_replica
     from mock_apis.app import create_app, serve_in_thread
 
     with serve_in_thread(create_app(default_replica(), "right-token")) as url:
-        with pytest.raises(EvalAborted, match="unauthorized"):
+        # Refused at start-up: the contract check is the first request that needs the token.
+        with pytest.raises(ConnectionError, match="unauthorized"):
             run_eval("oracle", HANDWRITTEN, tmp_path, backend="http", url=url, token="wrong-token",
                      progress=False, plots=False)
-    assert episodes(tmp_path) == []
+    assert not (tmp_path / "episodes.jsonl").exists()  # no episode ran
 
 
 def test_split_tool_results():

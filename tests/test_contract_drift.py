@@ -218,3 +218,45 @@ def test_snapshot_writes_the_contract(tmp_path, replica_path):
                                      ["audit"], ["audit", "verify"]])
 def test_help_fits_80_columns_and_is_never_cut(command):
     check_help(command)
+
+
+def test_an_env_refuses_a_drifted_service_unless_told_and_then_says_so(monkeypatch, default_replica_path, tmp_path):
+    from envs import FinAdvisorEnv
+    from envs.contract_check import ContractDrift
+    from envs.evaluation.run import run_eval
+    from envs.tasks import HANDWRITTEN
+    from mock_apis.app import create_app, serve_in_thread
+
+    monkeypatch.setattr(service_module, "call_tool", _rename_market_value(service_module.call_tool))
+    with serve_in_thread(create_app(default_replica_path, TOKEN)) as url:
+        with pytest.raises(ContractDrift, match=r"holdings\[\]\.market_value"):
+            FinAdvisorEnv(tasks=HANDWRITTEN, backend="http", base_url=url, token=TOKEN)
+        env = FinAdvisorEnv(tasks=HANDWRITTEN, backend="http", base_url=url, token=TOKEN, allow_drift=True)
+        _, info = env.reset(seed=0, options={"task_id": "hw-L1-01"})
+        assert info["contract"]["allow_drift"] and not info["contract"]["ok"]
+        assert "holdings[].market_value -> holdings[].value" in info["contract"]["renames"]
+        env.close()
+        result = run_eval("oracle", HANDWRITTEN, tmp_path, backend="http", url=url, token=TOKEN, progress=False,
+                          plots=False, env_kwargs={"allow_drift": True})
+    assert result["metrics"]["contract"]["allow_drift"] is True
+    assert "breaking drift, run with --allow-drift" in (tmp_path / "report.md").read_text()
+
+
+def test_an_env_on_the_shipped_back_end_starts_and_records_a_clean_check(tmp_path):
+    from envs import FinAdvisorEnv
+    from envs.tasks import HANDWRITTEN
+
+    env = FinAdvisorEnv(tasks=HANDWRITTEN)
+    _, info = env.reset(seed=0)
+    assert info["contract"]["checked"] and info["contract"]["ok"] and not info["contract"]["allow_drift"]
+    env.close()
+
+
+def test_an_env_on_a_replica_with_a_renamed_column_refuses_to_start(tmp_path, default_replica_path):
+    from envs import FinAdvisorEnv
+    from envs.contract_check import ContractDrift
+    from envs.tasks import HANDWRITTEN
+
+    copy = _altered_copy(default_replica_path, tmp_path, "ALTER TABLE accounts RENAME COLUMN currency TO currency_code")
+    with pytest.raises(ContractDrift, match="currency"):
+        FinAdvisorEnv(tasks=HANDWRITTEN, replica=copy, check_replica=False)

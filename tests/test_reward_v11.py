@@ -218,7 +218,7 @@ def test_an_unreachable_back_end_is_flagged_not_billed():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
     env = FinAdvisorEnv(tasks=HANDWRITTEN, backend="http", base_url=f"http://127.0.0.1:{port}", token="t",
-                        check_replica=False)
+                        check_replica=False, allow_drift=True)  # nothing to check against: both opted out
     task = READ_TASKS[0]
     env.reset(seed=0, options={"task_id": task.task_id})
     _, _, _, _, info = env.step(gold_calls(task)[0])

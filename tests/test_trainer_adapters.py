@@ -8,24 +8,15 @@ import json
 import pytest
 
 from envs.tasks import HANDWRITTEN, load_tasks
+from tests.conftest import needs_train_extra
 
 pytestmark = pytest.mark.train
 
 TASKS = load_tasks(HANDWRITTEN)
 
 
-def _needs_train_extra():
-    try:
-        import datasets  # noqa: F401
-        import torch  # noqa: F401
-        import trl  # noqa: F401
-    except ImportError:
-        pytest.skip("SKIPPED LOUDLY: the train extra is not installed (pip install torch==2.13.0, then "
-                    "pip install -e '.[train]'); .ci/run runs these tests after installing it")
-
-
 def test_tool_methods_carry_the_schemas_and_bad_arguments_get_the_envs_observation():
-    _needs_train_extra()
+    needs_train_extra()
     from transformers.utils import get_json_schema
 
     from mock_apis.catalogue import catalogue
@@ -50,7 +41,7 @@ def test_tool_methods_carry_the_schemas_and_bad_arguments_get_the_envs_observati
 
 
 def test_split_assistant_turns_removes_tool_results():
-    _needs_train_extra()
+    needs_train_extra()
     from trainer.adapters import split_assistant_turns
 
     text = ('<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call><|im_end|>\n<|im_start|>user\n'
@@ -59,7 +50,7 @@ def test_split_assistant_turns_removes_tool_results():
 
 
 def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
@@ -117,7 +108,7 @@ def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
 
 
 def test_tasks_export_loads_with_datasets_and_renders_through_a_chat_template(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from datasets import load_dataset
     from typer.testing import CliRunner
 
@@ -153,7 +144,7 @@ def test_tasks_export_loads_with_datasets_and_renders_through_a_chat_template(tm
 
 
 def test_sft_on_the_exported_conversations_for_a_few_steps(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from datasets import load_dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer

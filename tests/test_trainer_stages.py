@@ -13,24 +13,15 @@ from typer.testing import CliRunner
 
 from envs.cli import app
 from envs.tasks import HANDWRITTEN, load_tasks
+from tests.conftest import needs_train_extra
 
 pytestmark = pytest.mark.train
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = load_tasks(HANDWRITTEN)
 
 
-def _needs_train_extra():
-    try:
-        import datasets  # noqa: F401
-        import torch  # noqa: F401
-        import trl  # noqa: F401
-    except ImportError:
-        pytest.skip("SKIPPED LOUDLY: the train extra is not installed (pip install torch==2.13.0, then "
-                    "pip install -e '.[train]'); .ci/run runs these tests after installing it")
-
-
 def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from trl import DPOConfig, GRPOConfig, SFTConfig
 
     from trainer.config import ConfigError, TrainConfig
@@ -67,7 +58,7 @@ def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
 
 
 def test_unknown_tool_names_reach_the_env_not_trls_own_error():
-    _needs_train_extra()
+    needs_train_extra()
     from trainer.adapters import AdvisorEnvironment
     from trainer.grpo import _EnvTools
 
@@ -108,7 +99,7 @@ def _tool_calling_model(tmp_path: Path):
 
 
 def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from datasets import Dataset
     from trl import GRPOConfig
 
@@ -179,7 +170,7 @@ def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path
 
 
 def test_turn_credit_gives_per_token_advantages_in_a_real_grpo_step(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from datasets import Dataset
     from trl import GRPOConfig
 
@@ -214,7 +205,7 @@ def test_turn_credit_gives_per_token_advantages_in_a_real_grpo_step(tmp_path):
 
 
 def test_a_stage_resumes_from_its_checkpoint(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from trainer.config import TrainConfig
     from trainer.stages import run_sft
 
@@ -233,7 +224,7 @@ def test_a_stage_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp_path):
-    _needs_train_extra()
+    needs_train_extra()
     from trainer.demo import TABLE_KEYS
 
     res = CliRunner().invoke(app, ["train", "demo", "--quick", "--out", str(tmp_path)])
@@ -256,7 +247,7 @@ def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp
 
 def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
     """The README's GRPO block, executed verbatim; only GRPOConfig gets the CPU test sizes."""
-    _needs_train_extra()
+    needs_train_extra()
     import trl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

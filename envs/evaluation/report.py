@@ -18,6 +18,23 @@ def _num(x: float | None, digits: int = 2) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
 
+def _provenance_lines(metrics: dict[str, Any]) -> list[str]:
+    """What the score is tied to: the contract check (and any opt-out) and the audit log's head."""
+    lines = []
+    contract = metrics.get("contract")
+    if contract is not None:
+        if not contract.get("checked"):
+            lines.append(f"- Contract: **not checked** ({contract.get('reason')})")
+        elif contract["ok"]:
+            lines.append(f"- Contract: `{contract['contract']}`, no breaking drift")
+        else:
+            lines.append(f"- Contract: `{contract['contract']}`: **breaking drift, run with --allow-drift**: "
+                         + "; ".join(contract["breaking"][:5]))
+    if metrics.get("audit"):
+        lines.append(f"- Audit log: `{metrics['audit']['path']}`, head `{metrics['audit']['head']}`")
+    return lines
+
+
 def render_report(metrics: dict[str, Any], plots: bool = True) -> str:
     counts = metrics["counts"]
     rc = metrics["reward_config"]
@@ -35,6 +52,7 @@ def render_report(metrics: dict[str, Any], plots: bool = True) -> str:
     ]
     if metrics.get("agent_config"):
         lines.append("- Agent config: " + ", ".join(f"{k}=`{v}`" for k, v in metrics["agent_config"].items()))
+    lines += _provenance_lines(metrics)
     lines += [
         "",
         "## Metrics (ToolRLA §4.2)",

@@ -247,6 +247,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
 
     ran = infra_failed = consecutive = 0
     audit: dict[str, Any] | None = None
+    contract: dict[str, Any] | None = None
     loop_started = time.perf_counter()
     if todo:
         env = FinAdvisorEnv(tasks=suite_path, backend=backend, base_url=url, token=token, max_steps=max_steps,
@@ -281,6 +282,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                                description=f"{spec} TCR {successes / ran:.0%} mean R {reward_sum / ran:+.2f}")
         finally:
             writer.close()
+            contract = env.contract_status
             if env.audit is not None:  # ties this report to its audit log: `audit verify --head`
                 audit = {"path": str(env_kwargs["audit_log"]), "head": env.audit.head}
             env.close()
@@ -297,6 +299,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                              infra_failed_not_stored=infra_failed)
     if audit is not None:
         metrics["audit"] = audit
+    if contract is not None:
+        metrics["contract"] = contract
     (out / METRICS).write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
     if plots:
         plot_metrics_by_level(metrics, out / PLOT_METRICS)
