@@ -71,6 +71,8 @@ def serve(
                                                           "descriptor limit, raised at start-up, less 128)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     access_log: bool = typer.Option(False, help="Log every request (slower)."),
+    audit_log: Path = typer.Option(None, "--audit-log", help="Append every executed tool call to this "
+                                                             "hash-chained log (advisorgym audit verify)."),
 ) -> None:
     """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens."""
     from envs.replica import default_replica
@@ -87,7 +89,7 @@ def serve(
         typer.echo(f"error: replica not found: {path}", err=True)
         raise typer.Exit(2)
     api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
-                     idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes)
+                     idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes, audit_log=audit_log)
     typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
                f"{len(tokens)} token(s))")
     # one process: sessions live in its memory, so several workers would not share them

@@ -233,7 +233,7 @@ class ToolService:
     """The state behind one app: the catalogue snapshot, the stateless pool and the sessions."""
 
     def __init__(self, replica_path: str | Path, limits: ServiceLimits | None = None, offload: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None):
         self.replica_path = Path(replica_path)
         self.limits = limits = limits or ServiceLimits()
         self.tools: dict[str, ToolSpec] = dict(catalogue())
@@ -246,6 +246,19 @@ class ToolService:
         self.offloaded = {name for name, spec in self.tools.items()
                           if (spec.composite if offload is None else offload)}
         self.tools_body = orjson.dumps([spec.openai_schema() for spec in self.tools.values()])
+        self.audit = None
+        if audit_log is not None:
+            from envs.audit import AuditLog
+
+            self.audit = AuditLog(audit_log)
+
+    def record(self, session_id: str | None, name: Any, arguments: Any, outcome: ToolOutcome) -> None:
+        """One executed tool call in the audit log (on the event loop's thread: one writer)."""
+        if self.audit is not None:
+            from envs.audit import result_hash
+
+            self.audit.record_call(name, arguments, result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
+                                   task_id=session_id)
 
     async def run(self, offload: bool, fn: Any, *args: Any) -> Any:
         # A thread-pool hop costs ~150 µs; an atomic tool call takes ~20 µs, so it runs on the
@@ -299,6 +312,7 @@ class ToolService:
                                          spec is not None and spec.writes)
         except SessionGone:
             return session_gone(session_id)
+        self.record(session_id, name, arguments, outcome)
         return outcome_response(outcome)
 
     async def probe(self, request: Request) -> Response:
@@ -340,6 +354,9 @@ class ToolService:
             outcomes = await self.run(offload, session.run_batch, ops)
         except SessionGone:
             return session_gone(session_id)
+        for (name, arguments, probe, _), outcome in zip(ops, outcomes, strict=True):
+            if not probe:  # the reward's gold probes are rolled back: not the agent's calls
+                self.record(session_id, name, arguments, outcome)
         return json_response({"results": [{"status": outcome_status(o), "body": o.payload} for o in outcomes]})
 
     def session_info(self, session: Session) -> dict[str, Any]:
@@ -349,6 +366,8 @@ class ToolService:
     def close(self) -> None:
         self.sessions.close_all()
         self.pool.close()
+        if self.audit is not None:
+            self.audit.close()
 
 
 def parse_arguments(body: bytes) -> Any:
@@ -428,7 +447,7 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
                max_sessions: int = DEFAULT_MAX_SESSIONS, max_sessions_per_token: int | None = None,
                idle_ttl_s: float = DEFAULT_IDLE_TTL_S, max_writes: int = DEFAULT_MAX_WRITES,
                max_body_bytes: int = MAX_BODY_BYTES, offload: bool | None = None,
-               clock: Callable[[], float] = time.monotonic) -> FastAPI:
+               clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None) -> FastAPI:
     """The service over ``replica_path``, guarded by ``token``/``tokens`` (default: ``$ADVISORGYM_API_TOKEN``).
 
     ``offload``: ``None`` (default) runs composite tools in the thread pool and atomic ones on
@@ -436,11 +455,12 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     (lowest latency for one client). Bodies over 32 KiB are always handled in the pool.
     At most ``max_sessions`` sessions live at once (``max_sessions_per_token`` per token); a
     session idle for ``idle_ttl_s`` expires; it may make ``max_writes`` writes until reset.
-    ``clock`` (monotonic seconds) is for tests.
+    ``clock`` (monotonic seconds) is for tests. ``audit_log``: append every executed tool call
+    (not the reward's rolled-back probes) to this hash-chained log (``envs.audit``).
     """
     accepted = resolve_tokens(token, tokens)
     limits = ServiceLimits(max_sessions, max_sessions_per_token, idle_ttl_s, max_writes, max_body_bytes)
-    service = ToolService(replica_path, limits, offload=offload, clock=clock)
+    service = ToolService(replica_path, limits, offload=offload, clock=clock, audit_log=audit_log)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:

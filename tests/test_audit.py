@@ -169,3 +169,26 @@ def test_an_eval_with_audit_log_records_every_call_and_episode_and_names_its_hea
     lines = log.read_text().splitlines()
     log.write_text("\n".join(lines[:-1]) + "\n")  # the last episode's end removed
     assert not verify(log, expect_head=metrics["audit"]["head"])[0]
+
+
+def test_the_service_audits_the_agents_calls_not_the_rewards_probes(tmp_path, replica_path):
+    from envs import FinAdvisorEnv
+    from envs.tasks import HANDWRITTEN, load_tasks
+    from mock_apis.app import create_app, serve_in_thread
+
+    log = tmp_path / "service-audit.jsonl"
+    task = next(t for t in load_tasks(HANDWRITTEN) if t.task_id == "hw-L1-01")
+    gold = task.gold_calls[0]
+    with serve_in_thread(create_app(replica_path, "tok", audit_log=log)) as url:
+        env = FinAdvisorEnv(tasks=HANDWRITTEN, backend="http", base_url=url, token="tok", check_replica=False,
+                            allow_drift=True)  # a smaller test replica than the suite's
+        env.reset(seed=0, options={"task_id": task.task_id})
+        other = {**gold.arguments, "client_id": "C000003"}  # not the gold arguments: the reward probes the gold
+        env.step(json.dumps({"thought": "t", "action": {"name": gold.name, "arguments": other}}))
+        env.close()
+    assert verify(log)[0]
+    calls = [json.loads(line)["payload"] for line in log.read_text().splitlines()]
+    # Calls in a session are the episode's (the env's start-up contract check samples without one).
+    agent_calls = [c for c in calls if c["name"] == gold.name and c["task_id"] is not None]
+    assert [c["arguments"] for c in agent_calls] == [other]  # the probe with the gold arguments is not there
+    assert any(c["task_id"] is None for c in calls)
