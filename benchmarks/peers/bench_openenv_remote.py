@@ -1,0 +1,219 @@
+"""Remote steps against openenv-core: latency with one client and throughput with 16.
+
+    python benchmarks/peers/bench_openenv_remote.py [--n 500] [--rounds 3] [--clients 16] [--duration 5]
+
+Two servers run as child processes on 127.0.0.1, one uvicorn worker each, on the same
+seed-0, scale-5000 replica:
+
+- ours: ``advisorgym serve``, stepped through ``FinAdvisorEnv(backend="http")`` with a
+  ``get_client_profile`` call (a read whose tool the gold does not use: one request a step);
+- peer: a minimal OpenEnv environment built on openenv-core's own ``create_app``
+  (``peers/openenv_lookup_server.py``) whose step is the same SQLite lookup, stepped through
+  openenv-core's WebSocket ``EnvClient`` (its ``.sync()`` wrapper).
+
+Latency: one client each, interleaved rounds, medians over all rounds. Throughput: ``--clients``
+threads, each with its own env / client (own session), stepping for ``--duration`` s, steps
+counted after a one-second warm-up. Prints a table and a last line ``RESULT {json}``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))
+sys.path.insert(0, str(HERE.parent))
+
+import argparse  # noqa: E402
+
+import httpx  # noqa: E402
+
+from envs import FinAdvisorEnv  # noqa: E402
+from envs.replica import default_replica  # noqa: E402
+from envs.tasks import HANDWRITTEN, load_tasks  # noqa: E402
+
+try:
+    from openenv.core import EnvClient
+    from openenv.core.client_types import StepResult
+    from openenv.core.env_server.types import State
+
+    from peers.openenv_lookup_models import LookupAction, LookupObservation
+except ImportError as exc:  # pragma: no cover - depends on the interpreter
+    print(f"SKIP openenv-core is not importable here ({exc}); install it in a separate venv")
+    print("RESULT " + json.dumps({"skipped": f"openenv-core not importable: {exc}"}))
+    raise SystemExit(0) from None
+
+TOKEN = "bench-token"
+ACTION = json.dumps({"thought": "Look up the client.",
+                     "action": {"name": "get_client_profile", "arguments": {"client_id": "C000002"}}})
+
+
+class LookupClient(EnvClient[LookupAction, LookupObservation, State]):
+    def _step_payload(self, action: LookupAction) -> dict:
+        return {"client_id": action.client_id}
+
+    def _parse_result(self, payload: dict) -> StepResult[LookupObservation]:
+        obs = payload.get("observation", {})
+        return StepResult(observation=LookupObservation(row=obs.get("row", {}), done=payload.get("done", False),
+                                                        reward=payload.get("reward")),
+                          reward=payload.get("reward"), done=payload.get("done", False))
+
+    def _parse_state(self, payload: dict) -> State:
+        return State(episode_id=payload.get("episode_id"), step_count=payload.get("step_count", 0))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(argv: list[str], port: int, env: dict[str, str], cwd: Path | None = None,
+          quiet: bool = False) -> subprocess.Popen:
+    """``argv`` in a child process, once ``/health`` on ``port`` answers. ``quiet``: drop its stderr (openenv-core's
+    server logs a traceback for every WebSocket client that closes)."""
+    child = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL if quiet else None)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"{argv[:4]} exited with {child.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return child
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    child.kill()
+    raise SystemExit(f"{argv[:4]} did not start")
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t0) * 1e6)
+    return out
+
+
+def throughput(make, clients: int, duration: float) -> float:
+    """Steps/s of ``clients`` threads, each ``make()``-ing a stepper and stepping until the deadline."""
+    counts = [0] * clients
+    ready = threading.Barrier(clients + 1)
+    state = {"go": False, "stop": False}
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            step, close = make()
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+            ready.wait()
+            return
+        ready.wait()
+        try:
+            while not state["stop"]:
+                step()
+                if state["go"]:
+                    counts[i] += 1
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            close()
+
+    threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    ready.wait()
+    time.sleep(1.0)  # warm-up
+    state["go"] = True
+    t0 = time.perf_counter()
+    time.sleep(duration)
+    done = sum(counts)
+    elapsed = time.perf_counter() - t0
+    state["stop"] = True
+    for t in threads:
+        t.join(30)
+    if errors:
+        raise RuntimeError(f"{len(errors)} client(s) failed: {errors[0]!r}")
+    return done / elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=500)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--duration", type=float, default=5.0)
+    args = ap.parse_args()
+    replica = default_replica(0, 5000)
+    task = next(t for t in load_tasks(HANDWRITTEN) if t.task_id == "hw-L1-01")
+    ours_port, peer_port = free_port(), free_port()
+    ours_proc = start([sys.executable, "-m", "envs.cli", "serve", "--replica", str(replica), "--host", "127.0.0.1",
+                       "--port", str(ours_port), "--log-level", "warning"], ours_port,
+                      {"ADVISORGYM_API_TOKEN": TOKEN})
+    peer_proc = start([sys.executable, "-m", "uvicorn", "peers.openenv_lookup_server:app", "--host", "127.0.0.1",
+                       "--port", str(peer_port), "--log-level", "warning"], peer_port,
+                      {"PEER_REPLICA": str(replica), "PEER_MAX_ENVS": str(max(64, 2 * args.clients)),
+                       "PYTHONPATH": str(HERE.parent) + os.pathsep + os.environ.get("PYTHONPATH", "")},
+                      cwd=HERE.parent, quiet=True)
+    ours_url, peer_url = f"http://127.0.0.1:{ours_port}", f"http://127.0.0.1:{peer_port}"
+
+    def make_ours():
+        env = FinAdvisorEnv(tasks=[task], backend="http", base_url=ours_url, token=TOKEN, max_steps=10**9)
+        env.reset(seed=0)
+        return (lambda: env.step(ACTION)), env.close
+
+    def make_peer():
+        client = LookupClient(base_url=peer_url).sync()
+        client.connect()
+        client.reset()
+        action = LookupAction(client_id="C000002")
+        return (lambda: client.step(action)), client.close
+
+    try:
+        ours_step, ours_close = make_ours()
+        peer_step, peer_close = make_peer()
+        first = peer_step()
+        assert first.observation.row.get("full_name") == "Ariel Nash", first
+        for _ in range(200):
+            ours_step()
+            peer_step()
+        lat: dict[str, list[float]] = {"ours": [], "openenv": []}
+        for _ in range(args.rounds):
+            lat["openenv"] += timed(peer_step, args.n)
+            lat["ours"] += timed(ours_step, args.n)
+        ours_close()
+        peer_close()
+        tput = {"ours": throughput(make_ours, args.clients, args.duration),
+                "openenv": throughput(make_peer, args.clients, args.duration)}
+    finally:
+        for p in (ours_proc, peer_proc):
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    res = {k: {"median_us": statistics.median(v), "p90_us": sorted(v)[int(0.9 * len(v))], "n": len(v),
+               f"steps_per_s_{args.clients}_clients": tput[k]} for k, v in lat.items()}
+    res["clients"] = args.clients
+    res["latency_ours_over_openenv"] = res["ours"]["median_us"] / res["openenv"]["median_us"]
+    res["throughput_ours_over_openenv"] = tput["ours"] / tput["openenv"]
+    print(f"{'remote step':40s} {'median µs':>10s} {'p90 µs':>10s} {f'steps/s @{args.clients}':>14s}")
+    for k, label in (("ours", "ours: FinAdvisorEnv(backend='http')"), ("openenv", "openenv-core WebSocket EnvClient")):
+        print(f"{label:40s} {res[k]['median_us']:10.1f} {res[k]['p90_us']:10.1f} {tput[k]:14.0f}")
+    print(f"latency ours/openenv {res['latency_ours_over_openenv']:.2f}×   "
+          f"throughput ours/openenv {res['throughput_ours_over_openenv']:.2f}×")
+    print("RESULT " + json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
