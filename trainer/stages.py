@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.tasks import HELDOUT, SUITE, Task, load_tasks
-from trainer.config import TrainConfig
+from trainer.config import STAGES, TrainConfig
 
 TRAIN_REWARD = {"answer_weight": 0.5}  # see RewardConfig.answer_weight: the answer counts in R_corr
 
@@ -45,10 +45,14 @@ def heldout_tasks(config: TrainConfig) -> list[Task]:
     overlap = [t.task_id for t in tasks if t.task_id in train_ids]
     if overlap:
         raise ValueError(f"held-out tasks also in the training suite: {overlap[:5]}")
-    limit = config.eval.get("limit")
-    if not limit or limit >= len(tasks):
+    return evenly_spaced(tasks, config.eval.get("limit"))
+
+
+def evenly_spaced(tasks: list[Task], n: int | None) -> list[Task]:
+    """``n`` tasks spread evenly over the suite (every level represented); all when ``n`` is unset."""
+    if not n or n >= len(tasks):
         return tasks
-    return [tasks[i * len(tasks) // limit] for i in range(limit)]  # evenly spaced: every level represented
+    return [tasks[i * len(tasks) // n] for i in range(n)]
 
 
 def _env(tasks: Sequence[Task]) -> Any:
@@ -85,12 +89,10 @@ def stage_start(config: TrainConfig, stage: str) -> Path:
     chosen = config.ours(stage).get("init_from")
     if chosen:
         return Path(chosen)
-    previous = {"grpo": "sft", "dpo": "grpo"}.get(stage)
-    while previous:
+    for previous in reversed(STAGES[:STAGES.index(stage)]):  # the nearest earlier stage that finished
         final = Path(config.output_dir) / previous / "final"
         if (final / "config.json").is_file():
             return final
-        previous = {"grpo": "sft"}.get(previous)
     return base_model(config)
 
 
@@ -176,17 +178,15 @@ def policy_sampler(model: Any, tokenizer: Any, tools: list[dict[str, Any]], max_
     return sample
 
 
-def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any, tasks: Sequence[Task] | None = None) -> list[dict[str, Any]]:
+def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[str, Any]]:
     """The DPO rows: the policy's sampled answers scored by the env and helpful-vs-over-cautious
-    pairs, on ``tasks`` (default: ``dpo.prompts`` tasks of the training suite, evenly spaced),
-    and the expert pairs of the whole training suite."""
+    pairs, on ``dpo.prompts`` tasks of the training suite (evenly spaced; all when unset), and
+    the expert pairs of the whole training suite."""
     from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
 
     ours = config.ours("dpo")
     suite = train_tasks(config)
-    if tasks is None:
-        prompts = ours["prompts"]
-        tasks = [suite[i * len(suite) // prompts] for i in range(prompts)] if prompts and prompts < len(suite) else suite
+    tasks = evenly_spaced(suite, ours["prompts"])
     env = _env(suite)
     sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
     model.eval()
@@ -198,7 +198,7 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any, tasks: Sequence
     return rows
 
 
-def run_dpo(config: TrainConfig, resume: bool | str | None = None, tasks: Sequence[Task] | None = None) -> Path:
+def run_dpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     """DPO for compliance on env-scored pairs (``dpo_dataset``, kept in ``pairs.jsonl``); β 0.2 by default."""
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
@@ -207,7 +207,7 @@ def run_dpo(config: TrainConfig, resume: bool | str | None = None, tasks: Sequen
     model, tokenizer = _load(start)
     args = DPOConfig(**config.trl_args("dpo"))
     out = Path(args.output_dir)
-    rows = dpo_dataset(config, model, tokenizer, tasks)
+    rows = dpo_dataset(config, model, tokenizer)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "pairs.jsonl", "w", encoding="utf-8") as fh:
         for row in rows:

@@ -39,6 +39,8 @@ import httpx  # noqa: E402
 from envs import FinAdvisorEnv  # noqa: E402
 from envs.replica import default_replica  # noqa: E402
 from envs.tasks import HANDWRITTEN, load_tasks  # noqa: E402
+from bench_env import timed  # noqa: E402
+from peers import skip_unimportable  # noqa: E402
 
 try:
     from openenv.core import EnvClient
@@ -47,9 +49,7 @@ try:
 
     from peers.openenv_lookup_models import LookupAction, LookupObservation
 except ImportError as exc:  # pragma: no cover - depends on the interpreter
-    print(f"SKIP openenv-core is not importable here ({exc}); install it in a separate venv")
-    print("RESULT " + json.dumps({"skipped": f"openenv-core not importable: {exc}"}))
-    raise SystemExit(0) from None
+    skip_unimportable("openenv-core", exc)
 
 TOKEN = "bench-token"
 ACTION = json.dumps({"thought": "Look up the client.",
@@ -93,15 +93,6 @@ def start(argv: list[str], port: int, env: dict[str, str], cwd: Path | None = No
             time.sleep(0.1)
     child.kill()
     raise SystemExit(f"{argv[:4]} did not start")
-
-
-def timed(fn, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1e6)
-    return out
 
 
 def throughput(make, clients: int, duration: float) -> float:

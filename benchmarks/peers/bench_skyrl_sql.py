@@ -23,30 +23,22 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import orjson  # noqa: E402
 
 from envs import FinAdvisorEnv  # noqa: E402
 from envs.replica import default_replica  # noqa: E402
 from envs.tasks import HANDWRITTEN, load_tasks  # noqa: E402
+from bench_env import timed  # noqa: E402
+from peers import skip_unimportable  # noqa: E402
 
 try:
     from skyrl_gym.envs.sql.env import SQLEnv, Text2SQLEnvConfig
 except ImportError as exc:  # pragma: no cover - depends on the interpreter
-    print(f"SKIP skyrl-gym is not importable here ({exc}); install it in a separate venv")
-    print("RESULT " + json.dumps({"skipped": f"skyrl-gym not importable: {exc}"}))
-    raise SystemExit(0) from None
+    skip_unimportable("skyrl-gym", exc)
 
 SQL = "SELECT * FROM clients WHERE client_id = 'C000002'"
-
-
-def timed(fn, n: int) -> list[float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1e6)
-    return out
 
 
 def settle() -> None:
