@@ -13,6 +13,10 @@ sandbox re-execution) cannot tell them apart:
 A back-end may also offer ``run_ops(ops)``: a list of calls and probes run in order as one
 operation (``HttpBackend``: one request for an agent's whole turn, gold probes included); the
 environment goes through :func:`run_ops`, which falls back to the separate operations.
+
+A tool name is its default version; a ``mock_apis.catalogue.ToolRef(name, version)`` in its
+place calls that version (``HttpBackend``: the route ``/tools/name@version``, a batch
+operation's ``version`` field). The environment sends those for a task's pinned versions.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from typing import Any, Protocol
 
 import orjson
 
-from mock_apis.catalogue import ToolOutcome, call_tool, catalogue, probe_tool, sanity_errors
+from envs import wire
+from envs.wire import Connection
+from mock_apis.catalogue import ToolOutcome, ToolRef, call_tool, catalogue, probe_tool, sanity_errors
 from mock_apis.sandbox import Sandbox
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
@@ -36,6 +42,7 @@ TOKEN_ENV = "ADVISORGYM_API_TOKEN"
 SESSION_HEADER = "X-Session-Id"
 SESSION_GONE_STATUS = 410
 JSON_FALLBACK_HEADER = "X-Advisorgym-Json"
+JSON_FALLBACK = JSON_FALLBACK_HEADER.lower().encode()
 #: The HTTP client's total deadline per operation, and its retries (see ``HttpBackend``).
 DEFAULT_TIMEOUT_S = 5.0
 DEFAULT_RETRIES = 2
@@ -56,7 +63,8 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-#: One operation of a batch: ``(name, arguments, probe)``; a probe is rolled back.
+#: One operation of a batch: ``(name, arguments, probe)``; a probe is rolled back. ``name``:
+#: a tool name (its default version) or a ``ToolRef`` (that version).
 Op = tuple[Any, Any, bool]
 
 
@@ -113,35 +121,27 @@ class HttpBackend:
     503; never for a write tool call whose request may have arrived. ``check=True`` reads
     ``/health`` at construction and raises ``ConnectionError`` naming the URL if it fails.
 
-    Connections are kept alive in one ``httpx.HTTPTransport`` pool, shared with ``self.client``
-    (an ``httpx.Client`` for ad-hoc requests). Tool calls go to the transport directly with
-    prebuilt headers: ``Client.post`` adds ~0.4 ms of per-request bookkeeping (URL merging,
-    cookies, redirects, auth flow) that a fixed loopback endpoint does not need. Environment
-    proxy settings are not used.
+    **The wire.** One kept-alive connection (``envs.wire.Connection``: the request head written
+    once per request from prebuilt header lines, the answer read by its ``Content-Length``),
+    not a general HTTP client: httpx/httpcore cost ~0.7 ms a request, more than the service
+    itself. Environment proxy settings are not used; ``https://`` URLs work.
     """
 
     _SAFE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
+    _SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S,
                  retries: int = DEFAULT_RETRIES, backoff_s: float = 0.05, check: bool = False):
-        import httpx
-
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
-        self._httpx = httpx
         token = token if token is not None else os.environ.get(TOKEN_ENV)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff_s = float(timeout), retries, backoff_s
-        self._deadline = _Deadline()
-        self.transport = _deadline_transport(httpx, self._deadline)
-        self.client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                   transport=self.transport, trust_env=False)
-        self._headers = [(k.encode(), v.encode()) for k, v in headers.items()]
-        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
-        self._urls: dict[str, Any] = {}
+        self.connection = Connection(self.base_url, keepalive_s=CLIENT_KEEPALIVE_S)
+        self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
         self._writes = {name for name, spec in catalogue().items() if spec.writes}
         self.session_id: str | None = None
         self._session_lost = False  # the service forgot our session mid-episode
@@ -153,7 +153,7 @@ class HttpBackend:
         """``GET /health``'s answer; ``ConnectionError`` naming the URL if the service is not there."""
         outcome = self._request("GET", "/health")
         if not outcome.ok or not isinstance(outcome.payload.get("replica"), dict):
-            self.client.close()
+            self.connection.close()
             reason = outcome.payload.get("message", "no replica metadata in its answer")
             raise ConnectionError(f"the advisorgym tool service at {self.base_url} is not usable: {reason}. Is "
                                   "`advisorgym serve` running there, and is the token right?")
@@ -198,13 +198,15 @@ class HttpBackend:
             if isinstance(encoded, ToolOutcome):
                 outcomes[i] = encoded
                 continue
-            sent.append(i)  # names are _SAFE_NAME: no escaping needed
-            parts.append(b'{"name":"%s","probe":%s,"arguments":%s}' % (name.encode(), b"true" if probe else b"false",
+            sent.append(i)  # names are _SAFE_NAME, versions _SAFE_VERSION: no escaping needed
+            head = name.encode() if isinstance(name, str) else b'%s","version":"%s' % (name.name.encode(),
+                                                                                       name.version.encode())
+            parts.append(b'{"name":"%s","probe":%s,"arguments":%s}' % (head, b"true" if probe else b"false",
                                                                        encoded))
         for start in range(0, len(sent), MAX_BATCH_OPS):  # one request, unless the turn is huge
             chunk = sent[start:start + MAX_BATCH_OPS]
             body = b'{"ops":[' + b",".join(parts[start:start + MAX_BATCH_OPS]) + b"]}"
-            writes = any(not ops[i][2] and ops[i][0] in self._writes for i in chunk)
+            writes = any(not ops[i][2] and _tool_name(ops[i][0]) in self._writes for i in chunk)
             for i, outcome in zip(chunk, self._batch(body, len(chunk), idempotent=not writes)):
                 outcomes[i] = outcome
         return outcomes  # type: ignore[return-value]  # every slot is filled
@@ -222,7 +224,7 @@ class HttpBackend:
                 self._request("DELETE", f"/sessions/{self.session_id}")
         finally:
             self.session_id = None
-            self.client.close()  # closes the shared transport too
+            self.connection.close()
 
     # -- internals ---------------------------------------------------------------------
 
@@ -240,11 +242,19 @@ class HttpBackend:
     def _local_outcome(self, name: Any, arguments: Any) -> ToolOutcome | None:
         """The outcome of an operation that cannot travel, answered as ``call_tool`` would; None
         for one that can."""
-        if not isinstance(name, str) or self._SAFE_NAME.fullmatch(name) is None or sanity_errors(arguments):
-            # no tool has such a name (it cannot travel in a URL path), or the arguments cannot be
+        if not self._travels(name) or sanity_errors(arguments):
+            # no tool has such a name or version (it cannot travel in a URL path), or the arguments cannot be
             # serialised safely (too deep, too big, out-of-range integers): answer as call_tool does
             return call_tool(None, name, arguments)  # type: ignore[arg-type]  # never touches the sandbox
         return None
+
+    def _travels(self, name: Any) -> bool:
+        """Whether ``name`` (a tool name, or a ``ToolRef``) can be sent as it is in a URL path."""
+        if isinstance(name, str):
+            return self._SAFE_NAME.fullmatch(name) is not None
+        return (type(name) is ToolRef and isinstance(name.name, str) and isinstance(name.version, str)
+                and self._SAFE_NAME.fullmatch(name.name) is not None
+                and self._SAFE_VERSION.fullmatch(name.version) is not None)
 
     def _session_ready(self) -> ToolOutcome | None:
         """None when the episode has a live session (opened now if need be), else why not."""
@@ -284,7 +294,7 @@ class HttpBackend:
             outcome = self._request("POST", f"/sessions/{self.session_id}/probe/{name}", body)
         else:
             outcome = self._request("POST", f"/tools/{name}", body, (b"X-Session-Id", self.session_id.encode()),
-                                    idempotent=name not in self._writes)
+                                    idempotent=_tool_name(name) not in self._writes)
         if outcome is _SESSION_GONE:
             return self._lose_session()
         return outcome
@@ -294,25 +304,13 @@ class HttpBackend:
         self.session_id, self._session_lost = None, True
         return _lost()
 
-    def _url(self, path: str) -> Any:
-        url = self._urls.get(path)
-        if url is None:
-            if len(self._urls) > 1024:
-                self._urls.clear()
-            url = self._urls[path] = self._httpx.URL(self.base_url + path)
-        return url
-
     def _request(self, method: str, path: str, body: bytes | None = None,
                  header: tuple[bytes, bytes] | None = None, idempotent: bool = True) -> ToolOutcome:
         """One operation under one total deadline, retried (within it) where that is safe."""
         deadline = time.monotonic() + self.timeout
         attempt = 0
         while True:
-            self._deadline.at = deadline
-            try:
-                outcome, retry = self._attempt(method, path, body, header, idempotent)
-            finally:
-                self._deadline.at = None
+            outcome, retry = self._attempt(method, path, body, header, idempotent, deadline)
             if not retry or attempt >= self.retries:
                 break
             pause = self.backoff_s * (2 ** attempt) * (0.5 + random.random() / 2)
@@ -324,29 +322,23 @@ class HttpBackend:
         return outcome
 
     def _attempt(self, method: str, path: str, body: bytes | None, header: tuple[bytes, bytes] | None,
-                 idempotent: bool) -> tuple[ToolOutcome, bool]:
+                 idempotent: bool, deadline: float) -> tuple[ToolOutcome, bool]:
         """One HTTP exchange: the outcome, and whether another attempt may be made."""
-        httpx = self._httpx
+        headers = self._headers if header is None else self._headers + b"%s: %s\r\n" % header
         try:
-            request = httpx.Request(method, self._url(path), content=body, extensions=self._extensions,
-                                    headers=self._headers if header is None else [*self._headers, header])
-            response = self.transport.handle_request(request)
-            try:
-                content = response.read()
-            finally:
-                response.close()
-        except httpx.TimeoutException as err:
-            message = f"the tool service did not answer within {self.timeout:g} s ({type(err).__name__})"
+            response = self.connection.request(method, path, headers, body, deadline)
+        except wire.Timeout as err:
+            message = f"the tool service did not answer within {self.timeout:g} s ({err})"
             return ToolOutcome(False, {"error": "timeout", "message": message}), False
-        except httpx.ConnectError as err:  # nothing was sent: always safe to try again
-            return _unavailable(f"cannot reach the tool service at {self.base_url} ({type(err).__name__})"), True
-        except Exception as err:  # noqa: BLE001  (connection dropped or reset, protocol errors, bad URL, ...)
-            return _unavailable(f"cannot reach the tool service at {self.base_url} ({type(err).__name__})"), idempotent
-        status = response.status_code
+        except wire.ConnectFailed as err:  # nothing was sent: always safe to try again
+            return _unavailable(f"cannot reach the tool service at {self.base_url} ({err})"), True
+        except wire.Dropped as err:  # the connection broke after the request may have arrived
+            return _unavailable(f"cannot reach the tool service at {self.base_url} ({err})"), idempotent
+        status, content = response.status, response.body
         if status == 204:
             return ToolOutcome(True, {}), False
         try:
-            payload = json.loads(content) if response.headers.get(JSON_FALLBACK_HEADER) else orjson.loads(content)
+            payload = json.loads(content) if JSON_FALLBACK in response.headers else orjson.loads(content)
         except Exception:  # noqa: BLE001
             payload = None
         if not isinstance(payload, dict):
@@ -358,86 +350,9 @@ class HttpBackend:
         return outcome, idempotent and status == 503 and _is_tool_error(payload)
 
 
-class _Deadline:
-    """The monotonic time by which the current operation must be over (None: no operation)."""
-
-    __slots__ = ("at",)
-
-    def __init__(self) -> None:
-        self.at: float | None = None
-
-    def left(self, timeout: float | None, expired: type[Exception]) -> float | None:
-        """The time a socket operation may take: ``timeout``, cut to what the deadline leaves."""
-        if self.at is None:
-            return timeout
-        left = self.at - time.monotonic()
-        if left <= 0:
-            raise expired("the request's total deadline passed")
-        return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream:
-    """An httpcore network stream whose every operation ends by the shared deadline."""
-
-    def __init__(self, stream: Any, deadline: _Deadline, httpcore: Any):
-        self._stream, self._deadline, self._httpcore = stream, deadline, httpcore
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, self._deadline.left(timeout, self._httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, self._deadline.left(timeout, self._httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None) -> Any:
-        stream = self._stream.start_tls(ssl_context, server_hostname,
-                                        self._deadline.left(timeout, self._httpcore.ConnectTimeout))
-        return _DeadlineStream(stream, self._deadline, self._httpcore)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineNetwork:
-    """httpcore's synchronous network back-end, with ``_DeadlineStream`` streams."""
-
-    def __init__(self, deadline: _Deadline):
-        import httpcore
-
-        self._inner, self._deadline, self._httpcore = httpcore.SyncBackend(), deadline, httpcore
-
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                    socket_options: Any = None) -> _DeadlineStream:
-        timeout = self._deadline.left(timeout, self._httpcore.ConnectTimeout)
-        stream = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _DeadlineStream(stream, self._deadline, self._httpcore)
-
-    def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None) -> Any:
-        stream = self._inner.connect_unix_socket(path, self._deadline.left(timeout, self._httpcore.ConnectTimeout),
-                                                 socket_options)
-        return _DeadlineStream(stream, self._deadline, self._httpcore)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _deadline_transport(httpx: Any, deadline: _Deadline) -> Any:
-    """An ``httpx.HTTPTransport`` whose connection pool runs on ``_DeadlineNetwork``.
-
-    Idle connections are dropped after 2 s, before the server's 5 s keep-alive time-out, so
-    a request is never sent on a connection the server is closing at that very moment.
-    """
-    import httpcore
-
-    transport = httpx.HTTPTransport(trust_env=False)
-    transport._pool.close()
-    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(trust_env=False),
-                                              max_connections=8, max_keepalive_connections=4,
-                                              keepalive_expiry=CLIENT_KEEPALIVE_S,
-                                              network_backend=_DeadlineNetwork(deadline))
-    return transport
+def _tool_name(name: Any) -> Any:
+    """The tool a call names: a ``ToolRef``'s tool, else ``name`` itself."""
+    return name.name if type(name) is ToolRef else name
 
 
 def _json_body(arguments: Any) -> bytes | ToolOutcome:

@@ -12,8 +12,10 @@ from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
 _PLAIN = {"rich_markup_mode": None, "no_args_is_help": True}
 app = typer.Typer(help="advisorgym: a tool-calling RL environment for a financial advisory copilot.",
                   add_completion=False, **_PLAIN)
-replica_app = typer.Typer(help="SQLite replicas: `replica generate` makes a seeded synthetic one.", **_PLAIN)
-app.add_typer(replica_app, name="replica", short_help="SQLite replicas: generate a seeded synthetic one.")
+replica_app = typer.Typer(help="SQLite replicas: `replica generate` makes a seeded synthetic one, `replica build` "
+                                "a de-identified one from a real database.", **_PLAIN)
+app.add_typer(replica_app, name="replica", short_help="SQLite replicas: generate a synthetic one, or build one from "
+                                                      "a real database.")
 
 
 def usage_error(message: str) -> typer.Exit:
@@ -46,6 +48,57 @@ def replica_generate(
                f"{max(counts, key=counts.get)} = {max(counts.values())})")
 
 
+@replica_app.command("build", short_help="Build a de-identified replica from a real database.")
+def replica_build(
+    source: str = typer.Option(..., "--source", help="SQLAlchemy URL of the production-shaped database, e.g. "
+                                                     "postgresql+psycopg://user@host/db (pip install -e '.[postgres]')."),
+    out: Path = typer.Option(..., "--out", help="Where to write the SQLite replica (its manifest goes to "
+                                                "OUT.manifest.json)."),
+    key_file: Path = typer.Option(None, "--key-file", envvar="ADVISORGYM_DEID_KEY_FILE", show_envvar=True,
+                                  help="Pseudonymisation key (raw bytes, at least 16; make one with `head -c 32 "
+                                       "/dev/urandom > K`). Keep it secret: it links pseudonyms to people."),
+    schema: str = typer.Option(None, "--schema", help="The source's schema (PostgreSQL default: public)."),
+    allow_extra: bool = typer.Option(False, "--allow-extra", help="Leave out source tables and columns the model "
+                                                                  "lacks (listed in the manifest) instead of refusing."),
+    batch_rows: int = typer.Option(5000, min=1, help="Rows read and written per batch (bounds memory)."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Build a de-identified replica: PII pseudonymised with a keyed, deterministic mapping."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from mock_apis.deid import BuildError, DeidKeyError, SchemaDrift, build_replica, load_key, manifest_path
+
+    try:
+        make_url(source)
+    except ArgumentError:
+        raise usage_error(f"--source is not a SQLAlchemy URL: {source!r} (e.g. postgresql+psycopg://user@host/db)") \
+            from None
+    if out.is_dir():
+        raise usage_error(f"--out must be a file path, not a directory: {out}")
+    if key_file is None:
+        raise usage_error("pass --key-file K (a secret key; make one with `head -c 32 /dev/urandom > K`)")
+    try:
+        key = load_key(key_file)
+    except DeidKeyError as err:
+        raise usage_error(str(err)) from None
+    try:
+        manifest = build_replica(source, out, key, batch_rows=batch_rows, progress=progress, schema=schema,
+                                 allow_extra=allow_extra)
+    except SchemaDrift as err:
+        typer.echo("error: the source schema differs from the model; nothing was written:", err=True)
+        for problem in err.problems:
+            typer.echo(f"  {problem}", err=True)
+        typer.echo("(fix the source or a view over it; --allow-extra leaves out extra tables and columns)", err=True)
+        raise typer.Exit(1) from None
+    except BuildError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    counts = manifest["row_counts"]
+    typer.echo(f"wrote {out} ({sum(counts.values())} rows in {len(counts)} tables, key {manifest['key_fingerprint']}); "
+               f"manifest: {manifest_path(out)}")
+
+
 @app.command("serve", short_help="Serve the tools over HTTP, behind bearer tokens.")
 def serve(
     replica: Path = typer.Option(None, "--replica", help="SQLite replica to serve (default: the cached default "
@@ -70,6 +123,8 @@ def serve(
     max_connections: int = typer.Option(None, min=1, help="Open connections at most (default and ceiling: the "
                                                           "descriptor limit, raised at start-up, less 128)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    http: str = typer.Option("auto", "--http", help="HTTP parser: httptools (C, faster), h11 (pure Python), "
+                                                    "or auto: httptools where installed."),
     access_log: bool = typer.Option(False, help="Log every request (slower)."),
     audit_log: Path = typer.Option(None, "--audit-log", help="Append every executed tool call to this "
                                                              "hash-chained log (advisorgym audit verify)."),
@@ -84,6 +139,8 @@ def serve(
         typer.echo("error: no API token; set ADVISORGYM_API_TOKEN (or pass --token). "
                    "The service does not run without authentication.", err=True)
         raise typer.Exit(2)
+    if http not in ("auto", "httptools", "h11"):
+        raise usage_error(f"--http must be auto, httptools or h11, not {http!r}")
     path = replica if replica is not None else default_replica()
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
@@ -93,7 +150,8 @@ def serve(
     typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
                f"{len(tokens)} token(s))")
     # one process: sessions live in its memory, so several workers would not share them
-    run_server(api, host, port, ServerLimits(request_timeout_s=request_timeout, max_connections=max_connections),
+    run_server(api, host, port, ServerLimits(request_timeout_s=request_timeout, max_connections=max_connections,
+                                             http=http),
                log_level=log_level, access_log=access_log)
 
 
@@ -436,6 +494,10 @@ def audit_verify(
 from trainer.cli import train_app  # noqa: E402 - imports nothing heavy; the commands import the extra
 
 app.add_typer(train_app, name="train", short_help="Train: SFT, GRPO, DPO on TRL (train extra).")
+
+from envs.replay.cli import replay_app  # noqa: E402 - the commands import what they need
+
+app.add_typer(replay_app, name="replay", short_help="Production logs: simulate, ingest, score, export.")
 
 if __name__ == "__main__":
     app()

@@ -24,6 +24,12 @@ At start-up the back-end is checked against the tool contract (``fixtures/contra
 breaking drift the env refuses to start unless ``allow_drift=True``, and every episode's info
 carries ``info["contract"]`` (the check, and the opt-out). ``audit_log=PATH`` appends every tool call and episode end to a hash-chained audit log
 (``envs.audit``; ``advisorgym audit verify PATH`` checks it).
+Tool versions: a task that pins versions (``Task.tool_versions``, e.g. ``{"get_holdings": "2"}``)
+gets them for the whole episode: the agent's calls and the reward's gold probes go to the
+pinned version (a ``ToolRef``), the observations are its results, and the system prompt and
+``info["tools"]`` show its schema (``info["tool_versions"]`` names the pins). An unpinned task
+gets every tool's default version; a pin the back-end does not serve makes each call to that
+tool an ``unknown_version`` error observation (an infrastructure error, not the agent's).
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, 
                          parameter_accuracy, tool_label)
 from envs.reward.compliance import ComplianceChecker, default_checker
 from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, shared_suite
-from mock_apis.catalogue import ToolOutcome, catalogue
+from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec, catalogue, resolve
 
 MAX_TEXT = 1 << 22
 FAULT_KINDS = ("latency", "timeout", "server_error", "empty_result")
@@ -131,20 +137,33 @@ _RULES = (
     "about a client's feelings. Refuse politely when a request would break these rules.")
 
 
-@lru_cache(maxsize=1)
-def tool_schemas() -> list[dict[str, Any]]:
-    """The tools' OpenAI schemas (``info["tools"]``), built once and shared by every env of the
-    process: read them, never mutate them."""
-    return [spec.openai_schema() for spec in catalogue().values()]
+#: A task's tool pins as a cache key: sorted ``(tool, version)`` pairs (empty: the defaults).
+Pins = tuple[tuple[str, str], ...]
 
 
-@lru_cache(maxsize=32)
-def system_prompt(as_of: str, mode: str = "full") -> str:
+def pinned_specs(pins: Pins = ()) -> list[ToolSpec]:
+    """Every tool's spec in the version ``pins`` names (its default where unpinned, or where
+    this process does not know the pinned version: the back-end then answers ``unknown_version``)."""
+    chosen = dict(pins)
+    return [resolve(ToolRef(name, chosen[name])) or spec if name in chosen else spec
+            for name, spec in catalogue().items()]
+
+
+@lru_cache(maxsize=64)
+def tool_schemas(pins: Pins = ()) -> list[dict[str, Any]]:
+    """The tools' OpenAI schemas (``info["tools"]``) in the pinned versions, built once per pins
+    and shared by every env of the process: read them, never mutate them."""
+    return [spec.openai_schema() for spec in pinned_specs(pins)]
+
+
+@lru_cache(maxsize=64)
+def system_prompt(as_of: str, mode: str = "full", pins: Pins = ()) -> str:
     """The system prompt. ``full``: the tools' schemas and the action formats are in the text
     (for agents that see nothing else). ``tools_via_template``: neither, for agents and trainers
     that pass the tools through the chat template (``tools=``), which also sets the call format:
-    the schemas would otherwise appear twice, with conflicting format instructions. Built once
-    per ``(as_of, mode)`` and shared by every env of the process.
+    the schemas would otherwise appear twice, with conflicting format instructions. ``pins``:
+    the task's tool versions, whose schemas the ``full`` prompt shows. Built once per
+    ``(as_of, mode, pins)`` and shared by every env of the process.
     """
     intro = ("You are a copilot for financial advisors at a regulated firm. Answer the advisor's question using "
              f"the back-office tools. Today is {as_of}.")
@@ -153,7 +172,7 @@ def system_prompt(as_of: str, mode: str = "full") -> str:
                 f"{_RULES}")
     if mode != "full":
         raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
-    tools = "\n".join(orjson.dumps(spec.openai_schema()["function"]).decode() for spec in catalogue().values())
+    tools = "\n".join(orjson.dumps(spec.openai_schema()["function"]).decode() for spec in pinned_specs(pins))
     return (
         f"{intro}\n\nTools (JSON Schema of each tool's parameters):\n{tools}\n\n"
         "Each turn, reply with exactly one JSON object, either a tool call\n"
@@ -170,6 +189,7 @@ class _Episode:
     task: Task
     rng: random.Random
     faults: FaultConfig
+    routes: dict[str, ToolRef] | None = None  # the task's pinned tools by name (None: all defaults)
     steps: int = 0
     turn_ok: list[bool] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
@@ -185,9 +205,12 @@ class _PlannedCall:
 
     ``fault``: an injected fault that replaces the call (None: it runs). ``same_tool``: the
     gold calls of its tool; ``probed``: those with other arguments, executed as probes.
+    ``key``: what the back-end runs, for the call and its probes alike: the tool's name, or
+    the ``ToolRef`` of the episode's pinned version.
     """
 
     call: ToolCall
+    key: Any
     signal: dict[str, Any]
     known: bool
     writes: bool
@@ -196,9 +219,9 @@ class _PlannedCall:
     probed: list[int]
 
     def ops(self, gold: Sequence[GoldCall]) -> list[Op]:
-        """The back-end operations: each probe, then the call."""
-        return [*((gold[i].name, gold[i].arguments, True) for i in self.probed),
-                (self.call.name, self.call.arguments, False)]
+        """The back-end operations: each probe, then the call (the probes' gold calls are of the
+        call's tool: ``same_tool``)."""
+        return [*((self.key, gold[i].arguments, True) for i in self.probed), (self.key, self.call.arguments, False)]
 
 
 class FinAdvisorEnv(gym.Env[str, str]):
@@ -209,7 +232,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         tasks: str | Path | Sequence[Task] | None = None,
         replica: str | Path | None = None,
         backend: str | Backend = "inprocess",
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | None = None,
         token: str | None = None,
         max_steps: int = 12,
         reward_config: RewardConfig | dict[str, Any] | None = None,
@@ -244,9 +267,18 @@ class FinAdvisorEnv(gym.Env[str, str]):
 
                 if not base_url:
                     raise ValueError("backend='http' needs base_url")
-                backend = HttpBackend(base_url, token=token)
+                from envs.backend_pool import BackendPool, split_urls
+
+                urls = split_urls(base_url)  # several: round-robin per episode (envs/backend_pool.py)
+                backend = HttpBackend(urls[0], token=token) if len(urls) == 1 else BackendPool(urls, token=token)
+            elif backend == "docker":  # a managed container (envs/docker_backend.py)
+                from envs.docker_backend import DockerBackend
+
+                rep = self.tasks[0].replica
+                backend = DockerBackend(replica or default_replica(rep["seed"], rep["scale"]), token=token)
+                token = backend.token  # the container's (random unless given): the contract check needs it
             else:
-                raise ValueError(f"backend must be 'inprocess', 'http' or a Backend, got {backend!r}")
+                raise ValueError(f"backend must be 'inprocess', 'http', 'docker' or a Backend, got {backend!r}")
         self.backend: Backend = backend
         self.max_steps = max_steps
         if max_calls_per_turn < 1:
@@ -272,9 +304,9 @@ class FinAdvisorEnv(gym.Env[str, str]):
         self.contract_status = check_backend(self.backend, token, contract, allow_drift)
         suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
         self.audit, self.audit_versions = self._open_audit(audit_log, suite_file)
-        as_of = self.replica_meta.get("as_of", "unknown")
-        self.system_prompt = system_prompt(as_of, prompt_mode)
-        self.system_prompt_for_tools_api = system_prompt(as_of, "tools_via_template")
+        self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), prompt_mode
+        self.system_prompt = system_prompt(self.as_of, prompt_mode)
+        self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template")
         self.observation_space = AgentText()
         self.action_space = AgentText()
         self._episode: _Episode | None = None
@@ -303,13 +335,21 @@ class FinAdvisorEnv(gym.Env[str, str]):
         else:
             task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self.backend.reset()
-        self._episode = _Episode(task=task, rng=random.Random(int(self.np_random.integers(2**63))),
-                                 faults=FaultConfig.coerce(options.get("faults", self.faults)))
-        obs = orjson.dumps({"task_id": task.task_id, "level": task.level, "system": self.system_prompt,
+        self._episode = ep = _Episode(task=task, rng=random.Random(int(self.np_random.integers(2**63))),
+                                      faults=FaultConfig.coerce(options.get("faults", self.faults)))
+        system, tools = self.system_prompt, self.tool_schemas
+        if task.tool_versions:  # the versions the task was written against
+            pins = tuple(sorted(task.tool_versions.items()))
+            ep.routes = {name: ToolRef(name, version) for name, version in pins}
+            system, tools = system_prompt(self.as_of, self.prompt_mode, pins), tool_schemas(pins)
+        obs = orjson.dumps({"task_id": task.task_id, "level": task.level, "system": system,
                             "user": task.query}).decode()
-        return obs, {"task_id": task.task_id, "level": task.level, "tools": self.tool_schemas,
-                     "system_for_tools_api": self.system_prompt_for_tools_api,
-                     "reward_version": self.reward_config.version, "contract": self._contract_info()}
+        info = {"task_id": task.task_id, "level": task.level, "tools": tools,
+                "system_for_tools_api": self.system_prompt_for_tools_api,
+                "reward_version": self.reward_config.version, "contract": self._contract_info()}
+        if task.tool_versions:
+            info["tool_versions"] = dict(task.tool_versions)
+        return obs, info
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         ep = self._episode
@@ -438,7 +478,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
             fault = None
         gold = ep.task.gold_calls
         same_tool = [i for i, g in enumerate(gold) if g.name == call.name] if known else []
-        return _PlannedCall(call, signal, known, known and self.tools[call.name].writes, fault, same_tool,
+        key = ep.routes.get(call.name, call.name) if ep.routes and known else call.name
+        return _PlannedCall(call, key, signal, known, known and self.tools[call.name].writes, fault, same_tool,
                             [i for i in same_tool if gold[i].arguments != call.arguments])
 
     def _finish_call(self, ep: _Episode, plan: _PlannedCall, outcomes: Iterator[ToolOutcome]) -> Any:

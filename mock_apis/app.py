@@ -8,14 +8,21 @@ Routes (every one needs ``Authorization: Bearer <token>`` except ``GET /health``
 ``GET /openapi.json``):
 
 - ``GET /health``: liveness, tool count, replica metadata;
-- ``GET /tools``: the tool schemas in OpenAI function-calling shape;
+- ``GET /tools``: the tool schemas in OpenAI function-calling shape (each tool's default
+  version); ``GET /tools?include=versions``: the same, each entry with its default
+  ``version`` and every served one in ``versions``;
   ``GET /tools/<name>``: one tool's full contract (``ToolSpec.describe()``);
 - ``POST /tools/<name>``: one route per tool; the JSON body is the arguments object and the
   answer is exactly ``call_tool``'s payload (the result on 200, the error object otherwise);
+- ``GET|POST /tools/<name>@<version>``: the same for one version of the tool (a version is
+  the major number of its semantic version: ``/tools/get_holdings@2``); the plain route is
+  the default version, an unknown version answers ``unknown_version`` (404);
 - ``POST /sessions`` → ``{"session_id", "expires_in_s", "idle_ttl_s", "max_writes"}``;
   ``GET /sessions/{id}`` (remaining lifetime and writes); ``POST /sessions/{id}/reset``;
-  ``DELETE /sessions/{id}``; ``POST /sessions/{id}/probe/{name}`` (run and roll back);
-  ``POST /sessions/{id}/batch``: several calls and probes in one request (``ToolService.batch``).
+  ``DELETE /sessions/{id}``; ``POST /sessions/{id}/probe/{name}`` (run and roll back; the
+  name may be ``name@version``);
+  ``POST /sessions/{id}/batch``: several calls and probes in one request (``ToolService.batch``;
+  an operation's optional ``version`` picks a version).
 
 Several tokens may be configured (one per team); a session belongs to the token that created
 it, and for any other token it does not exist (the same answer as an unknown id). Sessions are
@@ -27,9 +34,9 @@ until the session is reset). Without the header the call is *stateless*: it sees
 pristine replica and a write tool's effects are rolled back as soon as it returns (the
 result is still reported), so anonymous callers can never change what others see.
 
-Error statuses: invalid_arguments (also malformed JSON) 422, not_found and unknown_tool 404,
-rule_violation / insufficient_funds / conflict 409 (well-formed, but the current state
-forbids it), unknown, expired or foreign session 410, body over the limit (1 MiB) 413,
+Error statuses: invalid_arguments (also malformed JSON) 422, not_found, unknown_tool and
+unknown_version 404, rule_violation / insufficient_funds / conflict 409 (well-formed, but the
+current state forbids it), unknown, expired or foreign session 410, body over the limit (1 MiB) 413,
 missing or wrong token 401, the service's own limits 429 (``session_capacity`` with a
 ``Retry-After`` header, ``session_write_limit``), internal_error 500. Every error body is
 ``{"error": <code>, "message": ...}`` (``ERROR_SCHEMA``, or ``SERVICE_ERROR_SCHEMA`` for the
@@ -59,7 +66,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_apis.catalogue import ERROR_SCHEMA  # noqa: F401  (re-exported)
-from mock_apis.catalogue import ERROR_CODES, ToolOutcome, ToolSpec, call_tool, catalogue, echo, probe_tool
+from mock_apis.catalogue import (ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, call_tool, catalogue, echo,
+                                  other_versions, parse_ref, probe_tool, unknown_tool, versions_of)
+from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
                                 SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, ServiceLimits)
@@ -87,6 +96,7 @@ STATUS_FOR_ERROR: dict[str, int] = {
     "timeout": 504,
     "empty_result": 503,
     "too_many_calls": 429,  # the env's per-turn cap; the service itself never answers it
+    "unknown_version": 404,
 }
 SESSION_GONE_STATUS = 410
 #: The most operations one batch request may carry (an agent's call and the gold probes of
@@ -160,7 +170,7 @@ class StatelessPool:
                 self._local.entry = entry = (self._generation, sandbox)
         return entry[1]
 
-    def run(self, spec: ToolSpec | None, name: Any, arguments: Any) -> ToolOutcome:
+    def run(self, spec: ToolSpec | None, name: str | ToolRef, arguments: Any) -> ToolOutcome:
         sandbox = self._get()
         if spec is not None and spec.writes:
             return probe_tool(sandbox, name, arguments)
@@ -198,22 +208,29 @@ class BearerAuthMiddleware:
                 found = label
         return found
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
-            await self.app(scope, receive, send)
-            return
-        credentials = None
+    @staticmethod
+    def credentials(scope: Scope) -> bytes | None:
+        """The bearer credentials of a request, or None (no ``Authorization: Bearer`` header)."""
         for key, value in scope["headers"]:
             if key == b"authorization":
                 scheme, _, credentials = value.partition(b" ")
-                if scheme.lower() != b"bearer":
-                    credentials = None
-                break
-        owner = self.owner(credentials.strip()) if credentials is not None else None
-        if owner is not None:
-            scope[OWNER_SCOPE_KEY] = owner
+                return credentials.strip() if scheme.lower() == b"bearer" else None
+        return None
+
+    def authorise(self, scope: Scope) -> bool:
+        """True if the request carries a valid token; its owner label then goes into the scope."""
+        credentials = self.credentials(scope)
+        owner = self.owner(credentials) if credentials is not None else None
+        if owner is None:
+            return False
+        scope[OWNER_SCOPE_KEY] = owner
+        return True
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or self.authorise(scope):
             await self.app(scope, receive, send)
             return
+        credentials = self.credentials(scope)
         challenge = 'Bearer realm="advisorgym"'
         if credentials is not None:
             challenge += ', error="invalid_token"'
@@ -230,22 +247,29 @@ def owner_of(request: Request) -> str:
 
 
 class ToolService:
-    """The state behind one app: the catalogue snapshot, the stateless pool and the sessions."""
+    """The state behind one app: the catalogue snapshot (``tools``: the defaults by name;
+    ``versions``: the others by ``name@version``; ``specs``: every spec by each key ``call_tool``
+    takes, a name or a ``ToolRef``), the stateless pool and the sessions."""
 
     def __init__(self, replica_path: str | Path, limits: ServiceLimits | None = None, offload: bool | None = None,
                  clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None):
         self.replica_path = Path(replica_path)
         self.limits = limits = limits or ServiceLimits()
         self.tools: dict[str, ToolSpec] = dict(catalogue())
+        self.versions: dict[str, ToolSpec] = other_versions()
+        self.specs: dict[str | ToolRef, ToolSpec] = {
+            **self.tools, **{ToolRef(name, spec.major): spec for name, spec in self.tools.items()},
+            **{parse_ref(ref): spec for ref, spec in self.versions.items()}}
         self.pool = StatelessPool(self.replica_path)
         self.sessions = SessionStore(self.replica_path, limits.max_sessions, idle_ttl_s=limits.idle_ttl_s,
                                      max_writes=limits.max_writes, max_per_owner=limits.max_sessions_per_token,
                                      clock=clock)
         self.replica_meta = self.pool.meta
         # which tools run in the thread pool (see ``create_app``)
-        self.offloaded = {name for name, spec in self.tools.items()
-                          if (spec.composite if offload is None else offload)}
+        self.offloaded = {key for key, spec in self.specs.items() if (spec.composite if offload is None else offload)}
         self.tools_body = orjson.dumps([spec.openai_schema() for spec in self.tools.values()])
+        self.versions_body = orjson.dumps([{**spec.openai_schema(), "version": spec.major,
+                                            "versions": versions_of(name)} for name, spec in self.tools.items()])
         self.audit = None
         if audit_log is not None:
             from envs.audit import AuditLog
@@ -253,11 +277,13 @@ class ToolService:
             self.audit = AuditLog(audit_log)
 
     def record(self, session_id: str | None, name: Any, arguments: Any, outcome: ToolOutcome) -> None:
-        """One executed tool call in the audit log (on the event loop's thread: one writer)."""
+        """One executed tool call in the audit log (on the event loop's thread: one writer);
+        a version is recorded as ``name@version``."""
         if self.audit is not None:
             from envs.audit import result_hash
 
-            self.audit.record_call(name, arguments, result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
+            self.audit.record_call(str(name) if type(name) is ToolRef else name, arguments,
+                                   result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
                                    task_id=session_id)
 
     async def run(self, offload: bool, fn: Any, *args: Any) -> Any:
@@ -295,14 +321,14 @@ class ToolService:
         arguments = await run_in_threadpool(parse_arguments, body) if large else parse_arguments(body)
         return arguments if isinstance(arguments, Response) else (arguments, large)
 
-    async def call(self, request: Request, name: str) -> Response:
+    async def call(self, request: Request, name: str | ToolRef) -> Response:
         read = await self.read_arguments(request)
         if isinstance(read, Response):
             return read
         arguments, large = read
         offload = large or name in self.offloaded
         session_id = request.headers.get(SESSION_HEADER)
-        spec = self.tools.get(name)
+        spec = self.specs.get(name)
         try:
             if session_id is None:
                 outcome = await self.run(offload, self.pool.run, spec, name, arguments)
@@ -316,7 +342,7 @@ class ToolService:
         return outcome_response(outcome)
 
     async def probe(self, request: Request) -> Response:
-        session_id, name = request.path_params["session_id"], request.path_params["name"]
+        session_id, name = request.path_params["session_id"], parse_ref(request.path_params["name"])
         read = await self.read_arguments(request)
         if isinstance(read, Response):
             return read
@@ -331,8 +357,9 @@ class ToolService:
     async def batch(self, request: Request) -> Response:
         """``POST /sessions/{id}/batch``: one agent turn's tool work in one round trip.
 
-        Body: ``{"ops": [{"name", "arguments", "probe"}, ...]}`` (at most ``MAX_BATCH_OPS``),
-        parsed like a tool route's body (the standard library: big integers and NaN exact).
+        Body: ``{"ops": [{"name", "arguments", "probe", "version"}, ...]}`` (at most
+        ``MAX_BATCH_OPS``; ``probe`` defaults to false, ``version`` to the tool's default), parsed
+        like a tool route's body (the standard library: big integers and NaN exact).
         The operations run in order in the session, as one unit: each probe like
         ``POST /sessions/{id}/probe/{name}`` (run, then rolled back), each other one like
         ``POST /tools/{name}`` with the session header (writes kept and counted). The answer
@@ -345,7 +372,7 @@ class ToolService:
         if isinstance(read, Response):
             return read
         body, large = read
-        ops = batch_ops(body, self.tools)
+        ops = batch_ops(body, self.specs)
         if isinstance(ops, Response):
             return ops
         offload = large or any(name in self.offloaded for name, *_ in ops)
@@ -383,19 +410,21 @@ def parse_arguments(body: bytes) -> Any:
                               details=[{"path": "$", "message": "malformed JSON"}])
 
 
-def batch_ops(body: Any, tools: dict[str, ToolSpec]) -> list[tuple[Any, Any, bool, bool]] | Response:
-    """A batch body's ``(name, arguments, probe, writes)`` operations, or a 422 ``Response``."""
+def batch_ops(body: Any, specs: dict[str | ToolRef, ToolSpec]) -> list[tuple[Any, Any, bool, bool]] | Response:
+    """A batch body's ``(name, arguments, probe, writes)`` operations (``name``: a ``ToolRef``
+    where the operation names a ``version``), or a 422 ``Response``."""
     ops = body.get("ops") if isinstance(body, dict) else None
     if not isinstance(ops, list) or not 1 <= len(ops) <= MAX_BATCH_OPS or not all(
             isinstance(op, dict) and isinstance(op.get("name"), str) and isinstance(op.get("probe", False), bool)
-            and "arguments" in op for op in ops):
-        return error_response("invalid_arguments", 'a batch is {"ops": [{"name", "arguments", "probe"}, ...]} '
-                                                   f"with 1 to {MAX_BATCH_OPS} operations",
+            and isinstance(op.get("version", ""), str) and "arguments" in op for op in ops):
+        return error_response("invalid_arguments", 'a batch is {"ops": [{"name", "arguments", "probe", "version"}, '
+                                                   f"...]}} with 1 to {MAX_BATCH_OPS} operations",
                               details=[{"path": "ops", "message": "not a list of operations"}])
     out = []
     for op in ops:
-        spec = tools.get(op["name"])
-        out.append((op["name"], op["arguments"], op.get("probe", False), spec is not None and spec.writes))
+        name = op["name"] if "version" not in op else ToolRef(op["name"], op["version"])
+        spec = specs.get(name)
+        out.append((name, op["arguments"], op.get("probe", False), spec is not None and spec.writes))
     return out
 
 
@@ -408,11 +437,6 @@ def session_capacity(err: SessionCapacity) -> Response:
     return error_response("session_capacity", err.message, LIMIT_STATUS,
                           {"Retry-After": str(int(err.retry_after_s + 0.999))}, limit=err.limit,
                           retry_after_s=err.retry_after_s)
-
-
-def unknown_tool(name: Any, tools: dict[str, ToolSpec]) -> Response:
-    return json_response({"error": "unknown_tool", "message": f"no tool named {echo(name)}",
-                          "valid_tools": list(tools)}, STATUS_FOR_ERROR["unknown_tool"])
 
 
 def _package_version() -> str:
@@ -467,8 +491,8 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
         yield
         service.close()
 
-    app = FastAPI(title="advisorgym mock financial APIs", version=_package_version(), lifespan=lifespan,
-                  docs_url=None, redoc_url=None, redirect_slashes=False)
+    app = ServiceApp(title="advisorgym mock financial APIs", version=_package_version(), lifespan=lifespan,
+                     docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.service = service
 
     # ---- exception handlers: every error is {"error", "message"}
@@ -485,13 +509,17 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
         return error_response("invalid_arguments", "request does not match the route's parameters", 422,
                               details=details)
 
-    async def on_exception(_: Request, exc: Exception) -> Response:
+    def internal_error(exc: Exception) -> Response:
         return error_response("internal_error", f"unexpected server error ({type(exc).__name__})", 500)
+
+    async def on_exception(_: Request, exc: Exception) -> Response:
+        return internal_error(exc)
 
     app.add_exception_handler(StarletteHTTPException, on_http_exception)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_exception)
     app.add_middleware(BearerAuthMiddleware, tokens=accepted)
+    app.serve_batch_directly(service.batch, BearerAuthMiddleware(app, accepted).authorise, internal_error)
 
     # ---- routes. Plain Starlette routes (no FastAPI dependency solving on the hot path); the
     # OpenAPI document below is written from the catalogue, not introspected from signatures.
@@ -502,11 +530,12 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     async def health(_: Request) -> Response:
         return Response(health_body, media_type="application/json")
 
-    async def list_tools(_: Request) -> Response:
-        return Response(service.tools_body, media_type="application/json")
+    async def list_tools(request: Request) -> Response:
+        versions = request.query_params.get("include") == "versions"
+        return Response(service.versions_body if versions else service.tools_body, media_type="application/json")
 
-    def tool_endpoint(name: str) -> Any:
-        description = orjson.dumps(service.tools[name].describe())
+    def tool_endpoint(name: str | ToolRef) -> Any:
+        description = orjson.dumps(service.specs[name].describe())
 
         async def endpoint(request: Request) -> Response:
             if request.method == "POST":
@@ -516,12 +545,19 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
         endpoint.__name__ = f"tool_{name}"
         return endpoint
 
-    async def no_such_tool(request: Request) -> Response:
+    # every version of every tool, by "name@version" (served by the catch-all route below)
+    versioned = {str(key): tool_endpoint(key) for key in service.specs if type(key) is ToolRef}
+
+    async def other_tool_route(request: Request) -> Response:
+        endpoint = versioned.get(request.path_params["name"])
+        if endpoint is not None:
+            return await endpoint(request)
         if request.method == "POST":  # read (and bound) the body like a real tool route
             body = await service.read_body(request)
             if isinstance(body, Response):
                 return body
-        return unknown_tool(request.path_params["name"], service.tools)
+        payload = unknown_tool(parse_ref(request.path_params["name"]))  # unknown_tool, or unknown_version
+        return json_response(payload, STATUS_FOR_ERROR[payload["error"]])
 
     async def create_session(request: Request) -> Response:
         try:
@@ -556,7 +592,7 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
         Route("/tools", list_tools, methods=["GET"]),
         *(Route(f"/tools/{name}", tool_endpoint(name), methods=["GET", "POST"], name=f"tool_{name}")
           for name in service.tools),
-        Route("/tools/{name}", no_such_tool, methods=["GET", "POST"]),  # undocumented: any other name
+        Route("/tools/{name}", other_tool_route, methods=["GET", "POST"]),  # name@version, or no tool
         Route("/sessions", create_session, methods=["POST"]),
         Route("/sessions/{session_id}/reset", reset_session, methods=["POST"]),
         Route("/sessions/{session_id}", session_route, methods=["GET", "DELETE"]),
@@ -565,7 +601,7 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     ]
     app.router.routes.extend(routes)
 
-    document = build_openapi(service.tools, app.title, app.version, limits)
+    document = build_openapi({**service.tools, **service.versions}, app.title, app.version, limits)
 
     def openapi() -> dict[str, Any]:
         return document

@@ -9,15 +9,28 @@ structured error object with a stable ``error`` code (``invalid_arguments`` for 
 above). It never raises for bad input, whatever its depth, size or type, and its error
 messages are bounded: echoed values, paths and messages are cut to about 200 characters,
 and at most 20 details are listed.
+
+**Versions.** A tool may be served in several versions side by side. Its schema is its
+contract, so a breaking change (a renamed result field) is a new *version*, named by the
+major number of its semantic version (``ToolSpec.version`` ``"2.0.0"`` is version ``"2"``).
+The catalogue is keyed by name and version: ``catalogue()[name]`` is each tool's default
+version (what a plain name calls), ``OTHER_VERSIONS[name][version]`` the others, declared
+with ``@tool_version`` as a thin adapter of the default's result (one implementation;
+same parameters, writes and criticality). Callers address a version with a
+``ToolRef(name, version)`` in place of the name (written ``name@version``, its HTTP route
+``/tools/name@version``); agent-sent names are plain JSON values, so they only ever reach
+defaults. An unknown version is ``unknown_version``, with the ``valid_versions``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
@@ -37,6 +50,7 @@ ERROR_CODES = (
     "timeout",
     "empty_result",
     "too_many_calls",
+    "unknown_version",
 )
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -47,6 +61,7 @@ ERROR_SCHEMA: dict[str, Any] = {
         "message": {"type": "string"},
         "details": {"type": "array", "items": {"type": "object"}},
         "valid_tools": {"type": "array", "items": {"type": "string"}},
+        "valid_versions": {"type": "array", "items": {"type": "string"}},
     },
 }
 
@@ -82,6 +97,11 @@ class ToolSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "validate", fastjsonschema.compile(self.parameters))
 
+    @property
+    def major(self) -> str:
+        """The version callers pin and route by: the major number of ``version``."""
+        return self.version.partition(".")[0]
+
     def openai_schema(self) -> dict[str, Any]:
         return {"type": "function", "function": {"name": self.name, "description": self.description,
                                                  "parameters": self.parameters}}
@@ -93,7 +113,27 @@ class ToolSpec:
                 "parameters": self.parameters, "returns": self.returns}
 
 
+class ToolRef(NamedTuple):
+    """One version of a tool, e.g. ``ToolRef("get_holdings", "2")``, written ``get_holdings@2``."""
+
+    name: str
+    version: str
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def parse_ref(text: str) -> str | ToolRef:
+    """``"name@version"`` as a ``ToolRef``; a plain name (the default version) as itself."""
+    name, at, version = text.partition("@")
+    return ToolRef(name, version) if at else text
+
+
+#: Each tool's default version, by name.
 REGISTRY: dict[str, ToolSpec] = {}
+#: Each tool's other versions: name -> version -> spec.
+OTHER_VERSIONS: dict[str, dict[str, ToolSpec]] = {}
+_SEMVER = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}")
 
 
 def tool(*, name: str, description: str, parameters: dict[str, Any], returns: dict[str, Any],
@@ -104,6 +144,8 @@ def tool(*, name: str, description: str, parameters: dict[str, Any], returns: di
     def register(impl: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         if name in REGISTRY:
             raise ValueError(f"tool {name!r} declared twice")
+        if not _SEMVER.fullmatch(version):
+            raise ValueError(f"tool {name!r}: version {version!r} is not MAJOR.MINOR.PATCH")
         REGISTRY[name] = ToolSpec(name=name, description=description, parameters=parameters, returns=returns,
                                   impl=impl, version=version, criticality=criticality, composite=composite,
                                   writes=writes)
@@ -112,11 +154,85 @@ def tool(*, name: str, description: str, parameters: dict[str, Any], returns: di
     return register
 
 
+#: A version's adapter: the default version's result in, this version's out.
+Adapter = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def tool_version(name: str, *, version: str, description: str, returns: dict[str, Any]
+                 ) -> Callable[[Adapter], Adapter]:
+    """Register another version of the declared tool ``name``: the decorated ``adapt(result)``
+    turns the default version's result into this version's (``returns``). It runs the default's
+    implementation, with its parameters, writes and criticality; errors pass through unchanged."""
+
+    def register(adapt: Adapter) -> Adapter:
+        base = REGISTRY[name]
+        spec = dataclasses.replace(base, description=description, returns=returns, version=version,
+                                   impl=_adapted(base.impl, adapt))
+        others = OTHER_VERSIONS.setdefault(name, {})
+        if not _SEMVER.fullmatch(version) or spec.major == base.major or spec.major in others:
+            raise ValueError(f"tool {name!r}: version {version!r} is not a new MAJOR.MINOR.PATCH version")
+        others[spec.major] = spec
+        return adapt
+
+    return register
+
+
+def _adapted(impl: Callable[..., dict[str, Any]], adapt: Adapter) -> Callable[..., dict[str, Any]]:
+    def run(sandbox: Sandbox, **arguments: Any) -> dict[str, Any]:
+        return adapt(impl(sandbox, **arguments))
+
+    return run
+
+
 def catalogue() -> dict[str, ToolSpec]:
-    """All tools, keyed by name, in declaration order."""
+    """All tools, keyed by name, in declaration order: each tool's default version."""
     import mock_apis.tools  # noqa: F401  (registers every tool)
 
     return REGISTRY
+
+
+def versions_of(name: str) -> list[str]:
+    """The versions of tool ``name`` that are served, its default first (none for no tool)."""
+    spec = catalogue().get(name)
+    return [spec.major, *OTHER_VERSIONS.get(name, ())] if spec is not None else []
+
+
+def other_versions() -> dict[str, ToolSpec]:
+    """Every tool version that is not its tool's default, keyed ``name@version``."""
+    catalogue()
+    return {str(ToolRef(name, version)): spec for name, others in OTHER_VERSIONS.items()
+            for version, spec in others.items()}
+
+
+def resolve(name: Any) -> ToolSpec | None:
+    """The spec a call addresses: a plain name's default version, a ``ToolRef``'s version; None
+    for anything else (a name of any other type, an unknown tool or version)."""
+    tools = catalogue()
+    try:
+        if isinstance(name, str):
+            return tools.get(name)
+        if type(name) is ToolRef:
+            default = tools.get(name.name)
+            if default is not None and default.major == name.version:
+                return default
+            return OTHER_VERSIONS.get(name.name, {}).get(name.version)
+    except Exception:  # a str subclass with a hostile __hash__ or __eq__
+        return None
+    return None
+
+
+def unknown_tool(name: Any) -> dict[str, Any]:
+    """The error payload for a call ``resolve`` found nothing for: ``unknown_version`` for a
+    ``ToolRef`` to a tool that exists, else ``unknown_tool``."""
+    tools = catalogue()
+    if type(name) is ToolRef and isinstance(name.name, str) and name.name in tools:
+        served = versions_of(name.name)
+        return {"error": "unknown_version",
+                "message": f"{name.name} has no version {echo(name.version)}; it is served in version(s) "
+                           f"{', '.join(served)} (a version is the major number of the tool's semantic version)",
+                "valid_versions": served}
+    label = str(name) if type(name) is ToolRef else name
+    return {"error": "unknown_tool", "message": f"no tool named {echo(label)}", "valid_tools": list(tools)}
 
 
 @dataclass(frozen=True)
@@ -312,19 +428,19 @@ def _invalid(message: str, details: list[dict[str, Any]]) -> ToolOutcome:
 
 
 def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
-    """Run tool ``name`` on ``arguments``; every failure is a structured error, nothing raises.
+    """Run tool ``name`` (a name: its default version; a ``ToolRef``: that version) on
+    ``arguments``; every failure is a structured error, nothing raises.
 
-    Order: the name; the sanity check (``sanity_errors``: depth, size, 64-bit integers, finite
+    Order: the name (and version); the sanity check (``sanity_errors``: depth, size, 64-bit integers, finite
     numbers, encodable text); the tool's JSON Schema; then the tool itself.
     """
     tools = catalogue()
     try:
-        spec = tools.get(name) if isinstance(name, str) else None
+        spec = tools.get(name) if isinstance(name, str) else resolve(name)
     except Exception:  # a str subclass with a hostile __hash__ or __eq__
         spec = None
     if spec is None:
-        return ToolOutcome(False, {"error": "unknown_tool", "message": f"no tool named {echo(name)}",
-                                   "valid_tools": list(tools)})
+        return ToolOutcome(False, unknown_tool(name))
     if (bad := sanity_errors(arguments)) is not None:
         return _invalid(*bad)
     try:

@@ -12,19 +12,21 @@ from __future__ import annotations
 import math
 import os
 import random
+import re
 import sqlite3
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 from faker import Faker
-from sqlalchemy import create_engine
+from sqlalchemy import Date, Engine, create_engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from mock_apis.models import SCHEMA_VERSION, Base
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: fictional national ids, phones and email domains
 AS_OF = date(2025, 6, 30)
 HISTORY_DAYS = 730
 DEFAULT_SEED = 0
@@ -56,6 +58,35 @@ NOTE_TEXTS = {
     "kyc": ["Requested updated proof of address.", "KYC documents received and forwarded to compliance."],
     "service": ["Updated beneficiary details on file.", "Set up recurring monthly contribution."],
 }
+
+
+EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
+_EXCHANGE_LINE = re.compile(r"(\d{3})([-.]?)(\d{4})(?=(?:x\d+)?$)")
+
+
+# Synthetic PII can never be a real person's. Each value is Faker's draw, transformed, so the
+# random streams (and every other generated value) are those of a plain Faker draw.
+def fictional_ssn(ssn: str) -> str:
+    """Faker's SSN moved to area 900-949, group 01-49: never issued as an SSN, nor as an ITIN
+    or ATIN (groups 50-99); the serial, and so the last four digits, are kept.
+    (Pseudonyms use areas 950-999: ``mock_apis.deid``.)"""
+    area, group, serial = ssn.split("-")
+    return f"{900 + int(area) % 50}-{1 + (int(group) - 1) % 49:02d}-{serial}"
+
+
+def fictional_phone(phone: str) -> str:
+    """Faker's phone number (any of its formats) with the exchange and line moved into the
+    555-0100..0149 block reserved for fiction; area code, separators and extension are kept."""
+    return _EXCHANGE_LINE.sub(lambda m: f"555{m.group(2)}01{int(m.group(3)) % 50:02d}", phone, count=1)
+
+
+def fictional_email(email: str) -> str:
+    """Faker's email on a reserved example domain (RFC 2606): kept where it is one already
+    (``Faker.email`` draws them), else one chosen by the drawn domain."""
+    local, domain = email.rsplit("@", 1)
+    if domain in EXAMPLE_DOMAINS:
+        return email
+    return f"{local}@{EXAMPLE_DOMAINS[zlib.crc32(domain.encode()) % len(EXAMPLE_DOMAINS)]}"
 
 
 def business_days(end: date, days: int) -> list[date]:
@@ -152,7 +183,8 @@ class _Builder:
     def people(self) -> None:
         rng, fake = self.rng, self.fake
         self.rows["advisors"] = [
-            (f"V{i:05d}", fake.name(), fake.company_email(), fake.phone_number(), rng.choice(BRANCHES), self._day(400, 7000).isoformat())
+            (f"V{i:05d}", fake.name(), fictional_email(fake.company_email()), fictional_phone(fake.phone_number()),
+             rng.choice(BRANCHES), self._day(400, 7000).isoformat())
             for i in range(1, self.n_advisors + 1)
         ]
         clients, risks, compliance = [], [], []
@@ -166,7 +198,8 @@ class _Builder:
             advisor = f"V{rng.randint(1, self.n_advisors):05d}"
             birth = fake.date_of_birth(minimum_age=22, maximum_age=88)
             clients.append((
-                cid, advisor, fake.name(), fake.ssn(), fake.phone_number(), fake.email(),
+                cid, advisor, fake.name(), fictional_ssn(fake.ssn()), fictional_phone(fake.phone_number()),
+                fictional_email(fake.email()),
                 fake.address().replace("\n", ", "), birth.isoformat(),
                 rng.choices(["retail", "affluent", "hnw"], weights=[60, 30, 10])[0],
                 self._day(60, 4000).isoformat(),
@@ -253,61 +286,104 @@ class _Builder:
         self.rows["orders"], self.rows["advisor_notes"] = orders, notes
 
 
-def _progress(enabled: bool, total: int) -> tuple[Callable[[int], None], Callable[[], None]]:
+def progress_bar(enabled: bool, total: int, description: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """``(advance, stop)`` of a rich progress bar, or no-ops when not ``enabled``."""
     if not enabled:
         return (lambda _n: None), (lambda: None)
     from rich.progress import Progress
 
     progress = Progress(transient=False)
     progress.start()
-    task = progress.add_task("generating transactions", total=total)
+    task = progress.add_task(description, total=total)
     return (lambda n: progress.advance(task, n)), progress.stop
 
 
-def generate_replica(path: str | os.PathLike, seed: int = DEFAULT_SEED, scale: int = DEFAULT_SCALE,
-                     show_progress: bool = False) -> Path:
-    """Write a deterministic replica to ``path`` (atomically) and return the path."""
+def _build_rows(seed: int, scale: int, show_progress: bool) -> dict[str, list[tuple]]:
     if scale < MIN_SCALE:
         raise ValueError(f"scale must be at least {MIN_SCALE}, got {scale}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     builder = _Builder(seed, scale)
     builder.meta()
     builder.market()
     builder.funds()
     builder.people()
     builder.accounts()
-    tick, stop = _progress(show_progress, scale)
+    tick, stop = progress_bar(show_progress, scale, "generating transactions")
     try:
         builder.activity(tick)
     finally:
         stop()
+    return builder.rows
 
+
+def temp_beside(path: Path) -> str:
+    """A fresh, not yet existing temporary path in ``path``'s directory (for an atomic replace)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     os.unlink(tmp)
-    engine = create_engine(f"sqlite:///{tmp}")
+    return tmp
+
+
+def create_replica_schema(path: str) -> sqlite3.Connection:
+    """Create the replica's tables and indexes in a new SQLite file; a connection to it."""
+    engine = create_engine(f"sqlite:///{path}")
     with engine.begin() as ddl:  # create_all orders a table's indexes by set iteration: not reproducible
         for table in Base.metadata.sorted_tables:
             ddl.execute(CreateTable(table))
             for index in sorted(table.indexes, key=lambda ix: ix.name):
                 ddl.execute(CreateIndex(index))
     engine.dispose()
-    con = sqlite3.connect(tmp)
+    return sqlite3.connect(path)
+
+
+def insert_rows(con: sqlite3.Connection, table: str, rows: list[tuple]) -> None:
+    if rows:
+        con.executemany(f"INSERT INTO {table} VALUES ({','.join('?' * len(rows[0]))})", rows)
+
+
+def finish_replica(con: sqlite3.Connection) -> None:
+    """Commit, gather the planner's statistics and rewrite the file compactly (``VACUUM``): the
+    bytes then depend only on the rows inserted and their order."""
+    con.commit()
+    con.execute("ANALYZE")
+    con.commit()
+    con.execute("VACUUM")
+
+
+def generate_replica(path: str | os.PathLike, seed: int = DEFAULT_SEED, scale: int = DEFAULT_SCALE,
+                     show_progress: bool = False) -> Path:
+    """Write a deterministic replica to ``path`` (atomically) and return the path."""
+    path = Path(path)
+    rows = _build_rows(seed, scale, show_progress)
+    tmp = temp_beside(path)
+    con = create_replica_schema(tmp)
     try:
         for table in Base.metadata.sorted_tables:
-            rows = builder.rows[table.name]
-            if rows:
-                marks = ",".join("?" * len(rows[0]))
-                con.executemany(f"INSERT INTO {table.name} VALUES ({marks})", rows)
-        con.commit()
-        con.execute("ANALYZE")
-        con.commit()
-        con.execute("VACUUM")
+            insert_rows(con, table.name, rows[table.name])
+        finish_replica(con)
     finally:
         con.close()
     os.replace(tmp, path)
     return path
+
+
+def load_source(engine: Engine, seed: int = DEFAULT_SEED, scale: int = DEFAULT_SCALE,
+                show_progress: bool = False) -> dict[str, int]:
+    """Create the model's tables in any SQLAlchemy database (PostgreSQL, ...) and fill them with
+    the rows ``generate_replica`` writes for ``(seed, scale)``, as a production-shaped source for
+    ``mock_apis.deid.build_replica``; no ``meta`` table (production has none). The row counts."""
+    rows = _build_rows(seed, scale, show_progress)
+    tables = [t for t in Base.metadata.sorted_tables if t.name != "meta"]
+    Base.metadata.create_all(engine, tables=tables)
+    with engine.begin() as con:
+        for table in tables:
+            dates = {c.name for c in table.columns if isinstance(c.type, Date)}
+            names = [c.name for c in table.columns]
+            for lo in range(0, len(rows[table.name]), 10_000):
+                con.execute(table.insert(), [
+                    {n: date.fromisoformat(v) if n in dates and v is not None else v for n, v in zip(names, row)}
+                    for row in rows[table.name][lo:lo + 10_000]])
+    return {t.name: len(rows[t.name]) for t in tables}
 
 
 def iter_row_counts(path: str | os.PathLike) -> Iterator[tuple[str, int]]:

@@ -1,9 +1,10 @@
-"""Running the service: uvicorn (h11) with time-outs and a connection cap for hostile clients.
+"""Running the service: uvicorn (httptools, or h11) with time-outs and a connection cap for hostile clients.
 
 uvicorn alone times out only idle keep-alive connections: a client that connects and sends
 half a request header, or trickles a body, holds its connection (and a file descriptor)
 forever, and once descriptors run out every ``accept`` fails and asyncio logs a traceback
-for each. ``GuardedH11Protocol`` (uvicorn's own h11 protocol, subclassed) adds:
+for each. The guarded protocols (uvicorn's own ``HttpToolsProtocol`` and ``H11Protocol``,
+each with ``_RequestGuard`` mixed in) add:
 
 - a **request read deadline**: each request (head and body) must arrive in full within
   ``ServerLimits.request_timeout_s`` of its first byte (or of the connection opening);
@@ -12,6 +13,8 @@ for each. ``GuardedH11Protocol`` (uvicorn's own h11 protocol, subclassed) adds:
   evicts the oldest connection still waiting for its request (a slow client, answered 408),
   so well-behaved clients keep getting in during a slow-client flood; only when every held
   connection is busy with a real request is the newcomer refused with 503;
+- a **bounded request head** (``max_header_bytes``): h11 bounds it itself; for httptools the
+  guard counts the head's bytes and answers 431 past the bound;
 - **bounded logging**: ``RateLimitFilter`` on uvicorn's and asyncio's loggers passes a few
   records per message per window (tracebacks only on the first) and counts the rest.
 
@@ -35,6 +38,15 @@ import h11
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    HAVE_HTTPTOOLS = True
+except ImportError:  # httptools is not installed: h11 only (GuardedHttpToolsProtocol then refuses to start)
+    from uvicorn.protocols.http.h11_impl import H11Protocol as HttpToolsProtocol  # type: ignore[assignment]
+
+    HAVE_HTTPTOOLS = False
+
 #: Descriptors kept free for everything that is not a client connection (SQLite files of the
 #: sessions' sandboxes, the thread pool, logs, the listening socket).
 FD_RESERVE = 128
@@ -51,6 +63,7 @@ class ServerLimits:
     max_connections: int | None = None  # None: the descriptor soft limit less FD_RESERVE
     max_header_bytes: int = 16 * 1024  # a request head larger than this is refused (400)
     backlog: int = 2048
+    http: str = "auto"  # the HTTP parser: "httptools" (C), "h11" (pure Python), "auto" (httptools if installed)
 
 
 def raise_fd_limit(target: int = FD_SOFT_LIMIT_TARGET) -> int:
@@ -96,24 +109,32 @@ AT_CAPACITY_RESPONSE = _raw_response("503 Service Unavailable", "service_unavail
                                      "the server is at its connection limit; retry shortly")
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a request read deadline and a connection cap.
+HEAD_TOO_LARGE_RESPONSE = _raw_response("431 Request Header Fields Too Large", "invalid_arguments",
+                                         "the request head is too large; the connection is closed")
 
-    Use ``guarded_protocol(limits, cap)`` to get a subclass bound to one server's settings:
+
+class _RequestGuard:
+    """The read deadline and connection cap, mixed into one of uvicorn's HTTP protocols.
+
+    Use ``guarded_protocol(limits, cap, http)`` to get a class bound to one server's settings:
     ``waiting`` (the connections still receiving a request, oldest first) is per server.
     """
 
     limits: ServerLimits = ServerLimits()
     cap: int = 1024
-    waiting: OrderedDict[GuardedH11Protocol, None]
+    waiting: OrderedDict[Any, None]
     stats: dict[str, int]
+    connections: set[Any]
+    transport: Any
+    loop: Any
+    cycle: Any
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # h11 writes a response's head and body separately: without TCP_NODELAY, Nagle holds
-            # the body until the client's delayed ACK (~40 ms a request on loopback).
+            # uvicorn writes a response's head and body separately: without TCP_NODELAY, Nagle
+            # holds the body until the client's delayed ACK (~40 ms a request on loopback).
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._deadline: Any = None
@@ -124,16 +145,9 @@ class GuardedH11Protocol(H11Protocol):
             return
         self._arm()
 
-    def data_received(self, data: bytes) -> None:
-        if self._deadline is None and self.conn.their_state is not h11.DONE:
-            self._arm()  # the first byte of a new request on a kept-alive connection
-        super().data_received(data)
-        if self.conn.their_state is h11.DONE:
-            self._disarm()  # the whole request is in
-
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)
+        super().connection_lost(exc)  # type: ignore[misc]
 
     def _arm(self) -> None:
         self._deadline = self.loop.call_later(self.limits.request_timeout_s, self._on_deadline)
@@ -150,13 +164,13 @@ class GuardedH11Protocol(H11Protocol):
         self.stats["timed_out"] += 1
         self._drop()
 
-    def _drop(self) -> None:
-        """Close a connection whose request is late: a 408 if no response has started."""
+    def _drop(self, response: bytes = REQUEST_TIMEOUT_RESPONSE) -> None:
+        """Close a connection whose request is late (or too large): ``response`` if no response has started."""
         self.waiting.pop(self, None)
         if self.transport.is_closing():
             return
         if self.cycle is None or self.cycle.response_complete:
-            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+            self.transport.write(response)
         self.transport.close()  # an app still reading the body gets http.disconnect
 
     def _evict_oldest_waiting(self) -> bool:
@@ -169,11 +183,61 @@ class GuardedH11Protocol(H11Protocol):
         return False
 
 
-def guarded_protocol(limits: ServerLimits, cap: int) -> type[GuardedH11Protocol]:
-    """A ``GuardedH11Protocol`` subclass for one server (its own cap, deadline and waiting list)."""
+class GuardedH11Protocol(_RequestGuard, H11Protocol):
+    """uvicorn's pure-Python h11 protocol, guarded (h11 itself bounds the request head)."""
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None and self.conn.their_state is not h11.DONE:
+            self._arm()  # the first byte of a new request on a kept-alive connection
+        super().data_received(data)
+        if self.conn.their_state is h11.DONE:
+            self._disarm()  # the whole request is in
+
+
+class GuardedHttpToolsProtocol(_RequestGuard, HttpToolsProtocol):
+    """uvicorn's httptools (C parser) protocol, guarded; it also bounds the request head,
+    which httptools does not (431 and close past ``max_header_bytes``)."""
+
+    _head_bytes: int | None = None  # bytes of the current request head so far; None outside a head
+
+    def data_received(self, data: bytes) -> None:
+        if self._deadline is None:
+            self._arm()  # the first byte of a new request on a kept-alive connection
+        super().data_received(data)
+        if self._head_bytes is not None:  # this chunk ended inside a request head
+            self._head_bytes += len(data)
+            if self._head_bytes > self.limits.max_header_bytes:
+                self._disarm()
+                self._drop(HEAD_TOO_LARGE_RESPONSE)
+
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        self._head_bytes = None
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()  # the whole request is in
+
+
+def guarded_protocol(limits: ServerLimits, cap: int, http: str = "auto") -> type[_RequestGuard]:
+    """A guarded protocol class for one server (its own cap, deadline and waiting list).
+
+    ``http``: ``"httptools"`` (the C parser: about a third less server time per request),
+    ``"h11"`` (pure Python), or ``"auto"``: httptools where it is installed.
+    """
+    if http == "auto":
+        http = "httptools" if HAVE_HTTPTOOLS else "h11"
+    if http == "httptools" and not HAVE_HTTPTOOLS:
+        raise RuntimeError("http='httptools' needs the httptools package (pip install httptools)")
+    base = {"h11": GuardedH11Protocol, "httptools": GuardedHttpToolsProtocol}.get(http)
+    if base is None:
+        raise ValueError(f"http must be 'auto', 'h11' or 'httptools', got {http!r}")
     stats = {"refused": 0, "timed_out": 0, "evicted": 0}
-    return type("GuardedH11Protocol", (GuardedH11Protocol,),
-                {"limits": limits, "cap": cap, "waiting": OrderedDict(), "stats": stats})
+    return type(base.__name__, (base,), {"limits": limits, "cap": cap, "waiting": OrderedDict(), "stats": stats})
 
 
 class RateLimitFilter(logging.Filter):
@@ -223,12 +287,12 @@ def install_log_limits(burst: int = 5, window_s: float = 10.0) -> RateLimitFilte
 
 def uvicorn_config(app: ASGIApp, limits: ServerLimits, log_level: str = "warning", access_log: bool = False,
                    **extra: Any) -> Any:
-    """A ``uvicorn.Config`` serving ``app`` with ``GuardedH11Protocol`` under ``limits``."""
+    """A ``uvicorn.Config`` serving ``app`` with a guarded protocol (``guarded_protocol``) under ``limits``."""
     import uvicorn
 
     fd_limit = raise_fd_limit()
     cap = connection_cap(limits, fd_limit)
-    config = uvicorn.Config(app, http=guarded_protocol(limits, cap), log_level=log_level, access_log=access_log,
+    config = uvicorn.Config(app, http=guarded_protocol(limits, cap, limits.http), log_level=log_level, access_log=access_log,
                             lifespan="on", timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]
                             h11_max_incomplete_event_size=limits.max_header_bytes,
                             backlog=accept_batch(limits, fd_limit),

@@ -143,6 +143,40 @@ def test_batch_needs_a_live_session_of_the_token(client) -> None:
     assert client.post(f"/sessions/{new_session(client)}/batch", json=ops).status_code == 401
 
 
+def test_the_direct_batch_route_answers_as_the_framework_does(replica_path, ids, monkeypatch) -> None:  # noqa: F811
+    """``ServiceApp`` serves the batch route ahead of FastAPI's stack: every answer (results,
+    malformed bodies, a gone session, no or a wrong token, a too-large body, an endpoint that
+    raises) must be the one the full stack gives, status, headers and bytes."""
+    def answers(direct: bool) -> list[tuple[int, dict[str, str], bytes]]:
+        app = create_app(replica_path, API_TOKEN, max_body_bytes=4096)
+        if not direct:
+            monkeypatch.setattr(app, "_batch", None)
+        out = []
+        with TestClient(app, raise_server_exceptions=False) as c:
+            session = new_session(c)
+            path = f"/sessions/{session}/batch"
+            read = {"ops": [{"name": "get_client_profile", "arguments": {"client_id": ids["client_id"]}},
+                            {"name": "add_advisor_note", "arguments": {"client_id": ids["client_id"], "text": "t"},
+                             "probe": True}, {"name": "nope", "arguments": {}}]}
+            requests = [(path, read, AUTH), (path, {"ops": "x"}, AUTH), (path, read, {}),
+                        (path, read, {"Authorization": "Bearer wrong"}), (path, read, {"Authorization": "Basic x"}),
+                        ("/sessions/0123456789abcdef0123456789abcdef/batch", read, AUTH),
+                        (path, {"ops": [{"name": "list_funds", "arguments": {"q": "z" * 5000}}]}, AUTH),
+                        ("/sessions//batch", read, AUTH), (f"/sessions/{session}/x/batch", read, AUTH)]
+            for url, body, headers in requests:
+                response = c.post(url, json=body, headers=headers)
+                out.append((response.status_code, {k: v for k, v in response.headers.items() if k != "date"},
+                            response.content))
+            monkeypatch.setattr(app.state.service.sessions, "get", lambda *a, **k: 1 / 0)
+            response = c.post(path, json=read, headers=AUTH)
+            out.append((response.status_code, dict(response.headers), response.content))
+        return out
+
+    direct, framework = answers(True), answers(False)
+    assert [a[0] for a in direct] == [200, 422, 401, 401, 401, 410, 413, 404, 404, 500]
+    assert direct == framework
+
+
 def test_the_client_knows_the_batch_limit() -> None:
     import envs.backends as backends
 

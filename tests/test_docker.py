@@ -64,12 +64,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+_built: list[str] = []  # the image, once build.sh has run in this session (the fixture is shared by modules)
+
+
 @pytest.fixture(scope="module")
 def image() -> str:
-    """``advisorgym-api:latest``, built (or found up to date) by build.sh."""
+    """``advisorgym-api:latest``, built (or found up to date) by build.sh, once per session."""
     if os.environ.get(SKIP_ENV) == "1":
         pytest.skip(f"!!! DOCKER END-TO-END TESTS NOT RUN: {SKIP_ENV}=1 is set; the container image was "
                     "neither built nor tested !!!")
+    if _built:
+        return _built[0]
     if sys.platform != "linux":
         _docker_unavailable(f"build.sh supports Linux (Debian) hosts only, not {sys.platform}")
     env = {**os.environ, "PYTHON": sys.executable}  # the wheelhouse pins this environment's versions
@@ -85,6 +90,7 @@ def image() -> str:
     print(f"build.sh took {time.monotonic() - started:.0f}s\n{proc.stderr[-1500:]}")
     if shutil.which("docker") is None:
         _docker_unavailable("build.sh succeeded but no docker CLI is on PATH")
+    _built.append(IMAGE)
     return IMAGE
 
 

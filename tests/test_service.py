@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -564,7 +565,8 @@ def test_http_backend_reports_a_lost_session_until_reset(live_server, ids):
     backend = HttpBackend(url, token=token)
     backend.reset()
     assert backend.call("add_advisor_note", {"client_id": ids["client_id"], "text": "kept"}).ok
-    backend.client.delete(f"/sessions/{backend.session_id}")  # the server forgets it (restart, eviction)
+    httpx.delete(f"{url}/sessions/{backend.session_id}",  # the server forgets it (restart, eviction)
+                 headers={"Authorization": f"Bearer {token}"}).raise_for_status()
     outcome = backend.call("get_client_profile", {"client_id": ids["client_id"]})
     assert outcome.payload["error"] == "service_unavailable" and "session" in outcome.payload["message"]
     assert backend.call("get_client_profile", {"client_id": ids["client_id"]}).payload["error"] == \

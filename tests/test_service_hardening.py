@@ -4,6 +4,7 @@ a bounded load + fault test (loopback only, every loop bounded in count and time
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import resource
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -338,9 +340,14 @@ def timed_health_and_call(url: str) -> float:
     return time.monotonic() - started
 
 
-def test_a_slow_client_flood_is_timed_out_and_others_keep_working(replica_path):
+PARSERS = pytest.mark.parametrize("http", ["httptools", "h11"])
+
+
+@PARSERS
+def test_a_slow_client_flood_is_timed_out_and_others_keep_working(replica_path, http):
     flood = 1000
-    with serve_in_thread(create_app(replica_path, API_TOKEN), limits=ServerLimits(request_timeout_s=2.0)) as url:
+    with serve_in_thread(create_app(replica_path, API_TOKEN),
+                         limits=ServerLimits(request_timeout_s=2.0, http=http)) as url:
         started = time.monotonic()
         socks = open_slow(url, flood - 10)
         socks += open_slow(url, 10, b"POST /tools/search_funds HTTP/1.1\r\nHost: x\r\ncontent-length: 100\r\n"
@@ -353,15 +360,39 @@ def test_a_slow_client_flood_is_timed_out_and_others_keep_working(replica_path):
         timed_health_and_call(url)
 
 
-def test_at_the_connection_cap_the_oldest_slow_client_makes_room(replica_path):
+@PARSERS
+def test_at_the_connection_cap_the_oldest_slow_client_makes_room(replica_path, http):
     with serve_in_thread(create_app(replica_path, API_TOKEN),
-                         limits=ServerLimits(request_timeout_s=30, max_connections=64)) as url:
+                         limits=ServerLimits(request_timeout_s=30, max_connections=64, http=http)) as url:
         socks = open_slow(url, 100)
         assert timed_health_and_call(url) < 2.0  # the newcomer evicted a waiting slow client
         closed, answered = wait_closed(socks[:40], 2.0)  # the 36 oldest made room, then 2 for the two clients
         assert closed == answered >= 36
         closed, _ = wait_closed(socks[40:], 0.5)
         assert closed <= 2  # the later ones are still held (they are within their time)
+
+
+@PARSERS
+def test_an_oversized_request_head_is_refused_and_a_large_body_is_not(replica_path, http):
+    limits = ServerLimits(max_header_bytes=4096, http=http)
+    with serve_in_thread(create_app(replica_path, API_TOKEN), limits=limits) as url:
+        host, port = url.removeprefix("http://").split(":")
+        for trickle in (False, True):  # the whole head at once, or a line at a time
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                lines = [b"GET /health HTTP/1.1\r\nHost: x\r\n"] + [b"x-pad-%d: %s\r\n" % (i, b"p" * 100)
+                                                                    for i in range(80)]
+                for chunk in lines if trickle else [b"".join(lines)]:
+                    with contextlib.suppress(OSError):
+                        sock.sendall(chunk)
+                answer = b""
+                with contextlib.suppress(OSError):
+                    while chunk := sock.recv(65536):
+                        answer += chunk
+                assert answer.split(b"\r\n", 1)[0] in (b"HTTP/1.1 431 Request Header Fields Too Large",
+                                                         b"HTTP/1.1 400 Bad Request"), answer[:200]
+        body = orjson.dumps({"limit": 1, "query": "z" * 200_000})  # far past the head bound, within the body's
+        response = httpx.post(f"{url}/tools/search_funds", content=body, headers=AUTH, timeout=10)
+        assert response.status_code in (200, 422), response.text[:200]  # the app's answer, not the guard's
 
 
 def test_connection_cap_stays_below_the_descriptor_limit():

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Error codes that mean the back-end failed, not the agent: unreachable, timed out, 5xx, or
-# the service refusing our own credentials. Such calls are the infrastructure's doing.
-INFRA_ERROR_CODES = frozenset({"service_unavailable", "timeout", "internal_error", "unauthorized"})
+# Error codes that mean the back-end failed, not the agent: unreachable, timed out, 5xx, the
+# service refusing our own credentials, or not serving the tool version the task pins
+# (``unknown_version``). Such calls are the infrastructure's doing.
+INFRA_ERROR_CODES = frozenset({"service_unavailable", "timeout", "internal_error", "unauthorized", "unknown_version"})
 # Domain errors of a write tool that mean the transaction was submitted and then refused by
 # the back office's controls (as opposed to arguments that never made a transaction).
 SUBMITTED_WRITE_ERRORS = frozenset({"rule_violation", "insufficient_funds", "conflict"})

@@ -1,7 +1,11 @@
 """The task model (SPEC.md §6) and task-suite files.
 
 A suite is a JSONL file: one task per line. Each task names the replica it was written
-against (``replica: {"seed", "scale"}``), so the environment can rebuild that replica.
+against (``replica: {"seed", "scale"}``), so the environment can rebuild that replica, and
+may pin the tool versions it was written against (``tool_versions: {tool: version}``, a
+version being the major number, e.g. ``{"get_holdings": "2"}``; omitted: every tool's
+default). The environment routes the episode's calls, the reward's gold probes and the tool
+schemas it shows to the pinned versions; a replayed log pins the versions it was recorded with.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class Task:
     intent: str = ""
     replica: dict[str, int] = field(default_factory=lambda: {"seed": 0, "scale": 5000})
     gold_thoughts: tuple[str, ...] = ()
+    tool_versions: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -62,6 +67,9 @@ class Task:
             raise ValueError(f"{self.task_id}: optimal_calls {self.optimal_calls} != {len(self.gold_calls)} gold calls")
         if not set(self.required_tools) <= {g.name for g in self.gold_calls}:
             raise ValueError(f"{self.task_id}: a required tool is not in the gold trajectory")
+        if not isinstance(self.tool_versions, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) and k and v for k, v in self.tool_versions.items()):
+            raise ValueError(f"{self.task_id}: tool_versions must map tool names to version text")
 
     def gold_actions(self) -> list[str]:
         """The gold trajectory as ReAct JSON actions, ending with the final response."""
@@ -77,6 +85,8 @@ class Task:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["gold_calls"] = [{"name": g.name, "arguments": g.arguments} for g in self.gold_calls]
+        if not self.tool_versions:
+            del out["tool_versions"]  # unpinned: the suite files of before versions, byte for byte
         return out
 
     @classmethod
@@ -89,6 +99,7 @@ class Task:
         data["compliance"] = ComplianceExpectation(**compliance)
         for key in ("required_tools", "answer_facts", "gold_thoughts"):
             data[key] = tuple(data.get(key) or ())
+        data["tool_versions"] = dict(data.get("tool_versions") or {})
         return cls(**data)
 
 

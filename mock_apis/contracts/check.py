@@ -9,8 +9,9 @@ from typing import Any
 
 import orjson
 
-from mock_apis.contracts.drift import BREAKING, DATA_ERRORS, DriftReport, Finding, diff_database, diff_sample, diff_tools
-from mock_apis.contracts.snapshot import CONTRACT_FORMAT, CONTRACT_NAME, db_schema, sample_arguments
+from mock_apis.contracts.drift import (BREAKING, DATA_ERRORS, DriftReport, Finding, diff_database, diff_sample,
+                                       diff_tools, diff_versions)
+from mock_apis.contracts.snapshot import CONTRACT_FORMAT, CONTRACT_NAME, db_schema, sample_arguments, version_arguments
 from mock_apis.contracts.views import DriftCheckError, InProcessView, ServiceView, ToolView
 
 #: The shipped contract's file name, under the fixtures' ``contracts/``.
@@ -45,29 +46,36 @@ def load_contract(path: str | Path | None = None) -> dict[str, Any]:
 
 
 def _arguments(contract: dict[str, Any], replica: Path | None) -> tuple[dict[str, dict[str, Any]], set[str]]:
-    """Sample arguments, and which tools got theirs from ``replica``: its own rows where it has
-    them, else the contract's."""
+    """Sample arguments (by tool name and by ``name@version``), and which tools got theirs from
+    ``replica``: its own rows where it has them, else the contract's."""
+    samples = {**contract["samples"], **contract.get("version_samples", {})}
+    stored = {name: sample["arguments"] for name, sample in samples.items()}
     own = sample_arguments(replica) if replica is not None else {}
-    stored = {name: sample["arguments"] for name, sample in contract["samples"].items()}
+    own.update(version_arguments(own, contract.get("version_samples", {})))
     return {**stored, **own}, set(own)
 
 
 def _check_tools(contract: dict[str, Any], view: ToolView, arguments: dict[str, dict[str, Any]],
                  own: set[str], report: DriftReport) -> None:
-    """Published schemas against the contract's, then one real call per tool against its sample;
-    a data error (a row missing) on arguments not drawn from the replica run is only a note."""
+    """Published schemas against the contract's (defaults, then the other versions), then one
+    real call per tool version against its sample; a data error (a row missing) on arguments not
+    drawn from the replica run is only a note."""
     published = view.published()
-    findings, renames = diff_tools(contract["tools"], published)
-    report.findings += findings
-    report.renames += renames
+    live_tools = {name: tool for name, tool in published.items() if "@" not in name}
+    versions = contract.get("tool_versions", {})
+    for findings, renames in (diff_tools(contract["tools"], live_tools),
+                              diff_versions(contract["tools"], versions, published)):
+        report.findings += findings
+        report.renames += renames
+    declared = {**contract["tools"], **versions}
     sampled = 0
-    for name, sample in sorted(contract["samples"].items()):
-        if name not in published or name not in contract["tools"]:
+    for name, sample in sorted({**contract["samples"], **contract.get("version_samples", {})}.items()):
+        if name not in published or name not in declared:
             continue
-        ok, payload = view.run(name, arguments[name], bool(contract["tools"][name]["writes"]))
+        ok, payload = view.run(name, arguments[name], bool(declared[name]["writes"]))
         if ok and sample["ok"]:
             sampled += 1
-            findings, renames = diff_sample(name, sample, contract["tools"][name]["returns"], payload)
+            findings, renames = diff_sample(name, sample, declared[name]["returns"], payload)
             report.findings += findings
             report.renames += renames
         elif not ok and sample["ok"]:

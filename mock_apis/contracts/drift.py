@@ -2,8 +2,9 @@
 replica really are, each classified as breaking or compatible, with likely renames named.
 
 A caller that reads a result by field name breaks when the field goes, changes type or may
-now be absent, when a parameter it does not send becomes required, or a tool or column it
-reads disappears. New optional fields, parameters, tools and columns break no one.
+now be absent, when a parameter it does not send becomes required, or a tool, tool version or
+column it reads disappears. New optional fields, parameters, tools, tool versions (a v2
+served beside v1) and columns break no one.
 """
 
 from __future__ import annotations
@@ -262,6 +263,42 @@ def _diff_tool(name: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[lis
 def diff_tools(contract_tools: dict[str, Any], live: dict[str, Any]) -> tuple[list[Finding], list[Rename]]:
     """Differences between the contract's tools and the published ones."""
     return _diff_members("tool", contract_tools, live, _diff_tool)
+
+
+def _by_version(tools: dict[str, Any]) -> dict[tuple[str, str], tuple[str, Any]]:
+    """Each tool version's ``(name, version)`` -> ``(its key, its contract)``, from entries keyed
+    by name (a default: its version is the major number of its ``version``) or ``name@version``."""
+    out = {}
+    for key, entry in tools.items():
+        name, at, version = key.partition("@")
+        out[(name, version if at else str(entry.get("version", "")).partition(".")[0])] = (key, entry)
+    return out
+
+
+def diff_versions(contract_tools: dict[str, Any], contract_versions: dict[str, Any],
+                  live: dict[str, Any]) -> tuple[list[Finding], list[Rename]]:
+    """Differences in the tools' other versions, each matched by ``(name, version)`` wherever a
+    side serves it (as the default, or as ``name@version`` beside it), so that a new default is
+    not a removed version. ``live``: the published tools by name and by ``name@version``. A
+    removed version is breaking (tasks pinned to it get ``unknown_version``), a new one is
+    compatible; two defaults of the same version are ``diff_tools``' to compare."""
+    old, new = _by_version({**contract_tools, **contract_versions}), _by_version(live)
+    findings: list[Finding] = []
+    renames: list[Rename] = []
+    for (name, version), (old_key, before) in old.items():
+        ref = f"{name}@{version}"
+        if name not in live:
+            continue  # the whole tool is gone: a removed tool
+        if (name, version) not in new:
+            findings.append(Finding(BREAKING, "removed_tool_version", f"tool {ref}", ref,
+                                    "tasks pinned to it get unknown_version"))
+        elif "@" in old_key or "@" in new[(name, version)][0]:
+            found, named = _diff_tool(ref, before, new[(name, version)][1])
+            findings += found
+            renames += named
+    findings += [Finding(COMPATIBLE, "new_tool_version", f"tool {name}@{version}", f"{name}@{version}")
+                 for name, version in sorted(new) if (name, version) not in old and name in contract_tools]
+    return findings, renames
 
 
 def _violation_path(parts: Iterable[Any]) -> str:

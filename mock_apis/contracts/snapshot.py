@@ -1,6 +1,10 @@
 """The contract snapshot: tools' schemas and versions, the result shapes really returned on a
 replica, and the replica's database schema, as one deterministic JSON-able dict.
 
+``tools`` and ``samples`` hold each tool's default version, by name; ``tool_versions`` and
+``version_samples`` every other version served beside it, by ``name@version`` (sampled with
+its tool's arguments). A contract without the latter two has no other versions.
+
 Sample arguments are chosen from the replica itself (the first row, by key, that makes each
 tool succeed), so that a snapshot of any replica samples every tool; the contract keeps them,
 so that a service whose replica cannot be read is sampled with the same arguments.
@@ -17,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from mock_apis.catalogue import ToolSpec, call_tool, catalogue, probe_tool
+from mock_apis.catalogue import ToolSpec, call_tool, catalogue, other_versions, parse_ref, probe_tool
 from mock_apis.contracts.shapes import FINGERPRINT_HEX, observe
 from mock_apis.sandbox import Sandbox
 
@@ -97,14 +101,14 @@ def sample_record(arguments: dict[str, Any], ok: bool, payload: Any) -> dict[str
 
 def sample_tools(replica_path: str | Path, arguments: dict[str, dict[str, Any]],
                  tools: dict[str, ToolSpec] | None = None) -> dict[str, dict[str, Any]]:
-    """Run each tool with its sample arguments on a sandbox of ``replica_path`` (writes are
-    rolled back) and record what came back."""
+    """Run each tool (a name, or ``name@version``) with its sample arguments on a sandbox of
+    ``replica_path`` (writes are rolled back) and record what came back."""
     tools = catalogue() if tools is None else tools
     out: dict[str, dict[str, Any]] = {}
     with Sandbox(replica_path) as sandbox:
         for name in sorted(arguments):
             run: Callable[..., Any] = probe_tool if name in tools and tools[name].writes else call_tool
-            outcome = run(sandbox, name, arguments[name])
+            outcome = run(sandbox, parse_ref(name), arguments[name])
             out[name] = sample_record(arguments[name], outcome.ok, outcome.payload)
     return out
 
@@ -151,6 +155,11 @@ def tool_contract(spec: ToolSpec) -> dict[str, Any]:
     return {"version": spec.version, "writes": spec.writes, "parameters": spec.parameters, "returns": spec.returns}
 
 
+def version_arguments(arguments: dict[str, dict[str, Any]], refs: Any) -> dict[str, dict[str, Any]]:
+    """Sample arguments for each ``name@version`` of ``refs``: its tool's (by name), where there are some."""
+    return {ref: arguments[name] for ref in refs if (name := ref.partition("@")[0]) in arguments}
+
+
 def build_contract(replica_path: str | Path | None = None) -> dict[str, Any]:
     """The contract of the shipped code on ``replica_path`` (default: the default replica)."""
     if replica_path is None:
@@ -158,12 +167,15 @@ def build_contract(replica_path: str | Path | None = None) -> dict[str, Any]:
 
         replica_path = default_replica()
     database = db_schema(replica_path)
-    tools = catalogue()
+    tools, versions = catalogue(), other_versions()
+    arguments = sample_arguments(replica_path)
     return {
         "contract": CONTRACT_NAME,
         "format": CONTRACT_FORMAT,
         "tools": {name: tool_contract(spec) for name, spec in sorted(tools.items())},
-        "samples": sample_tools(replica_path, sample_arguments(replica_path), tools),
+        "tool_versions": {ref: tool_contract(spec) for ref, spec in sorted(versions.items())},
+        "samples": sample_tools(replica_path, arguments, tools),
+        "version_samples": sample_tools(replica_path, version_arguments(arguments, versions), versions),
         "database": database["tables"],
         "replica": database["replica"],
     }

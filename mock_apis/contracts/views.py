@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from mock_apis.catalogue import call_tool, catalogue, probe_tool
+from mock_apis.catalogue import call_tool, catalogue, other_versions, parse_ref, probe_tool
 from mock_apis.contracts.snapshot import tool_contract
 from mock_apis.sandbox import Sandbox
 
@@ -22,11 +22,12 @@ class ToolView(Protocol):
     label: str
 
     def published(self) -> dict[str, dict[str, Any]]:
-        """Each tool's published contract (``tool_contract``'s keys), keyed by name."""
+        """Each tool's published contract (``tool_contract``'s keys), keyed by name (its default
+        version) and by ``name@version`` (each other version)."""
         ...
 
     def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:
-        """Run a tool for real (writes rolled back); ``(succeeded, payload)``."""
+        """Run a tool (``name`` or ``name@version``) for real (writes rolled back); ``(succeeded, payload)``."""
         ...
 
     def close(self) -> None: ...
@@ -40,10 +41,10 @@ class InProcessView:
         self.sandbox = Sandbox(replica_path)
 
     def published(self) -> dict[str, dict[str, Any]]:
-        return {name: tool_contract(spec) for name, spec in catalogue().items()}
+        return {name: tool_contract(spec) for name, spec in {**catalogue(), **other_versions()}.items()}
 
     def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:
-        outcome = (probe_tool if writes else call_tool)(self.sandbox, name, arguments)
+        outcome = (probe_tool if writes else call_tool)(self.sandbox, parse_ref(name), arguments)
         return outcome.ok, outcome.payload
 
     def close(self) -> None:
@@ -51,8 +52,9 @@ class InProcessView:
 
 
 class ServiceView:
-    """A running service: ``GET /tools``, ``GET /tools/{name}`` and ``POST /tools/{name}``
-    (without a session, so that its writes are rolled back at once)."""
+    """A running service: ``GET /tools?include=versions``, ``GET /tools/{name}[@{version}]`` and
+    ``POST /tools/{name}[@{version}]`` (without a session, so that its writes are rolled back at
+    once). A service that lists no ``versions`` serves only its defaults."""
 
     def __init__(self, base_url: str, token: str | None):
         import httpx
@@ -76,11 +78,14 @@ class ServiceView:
             raise DriftCheckError(f"GET {route} answered with a body that is not JSON") from None
 
     def published(self) -> dict[str, dict[str, Any]]:
-        names = [entry["function"]["name"] for entry in self._get("/tools")]
+        routes = []
+        for entry in self._get("/tools?include=versions"):
+            name = entry["function"]["name"]
+            routes += [name, *(f"{name}@{v}" for v in entry.get("versions", ()) if v != entry.get("version"))]
         out = {}
-        for name in names:
-            described = self._get(f"/tools/{name}")
-            out[name] = {key: described.get(key) for key in ("version", "writes", "parameters", "returns")}
+        for route in routes:
+            described = self._get(f"/tools/{route}")
+            out[route] = {key: described.get(key) for key in ("version", "writes", "parameters", "returns")}
         return out
 
     def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:

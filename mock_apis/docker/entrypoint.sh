@@ -2,6 +2,7 @@
 # Container entrypoint.
 #   no arguments: serve the replica at $REPLICA on $ADVISORGYM_HOST:$ADVISORGYM_PORT
 #                 (defaults /data/replica.sqlite, 127.0.0.1, 8080), token from $ADVISORGYM_API_TOKEN
+#   init-replica: only generate $REPLICA if it is missing, then exit (compose's one-shot `replica` service)
 #   arguments:    exec `advisorgym <arguments>`
 # Before `serve`, a missing $REPLICA is generated (REPLICA_SEED, default 0; REPLICA_SCALE,
 # default the CLI's), written under a temporary name first so a killed start leaves no half file.
@@ -10,7 +11,7 @@ REPLICA="${REPLICA:-/data/replica.sqlite}"
 if [ "$#" -eq 0 ]; then
     set -- serve --host "${ADVISORGYM_HOST:-127.0.0.1}" --port "${ADVISORGYM_PORT:-8080}" --replica "$REPLICA"
 fi
-if [ "$1" = serve ] && [ ! -f "$REPLICA" ]; then
+if { [ "$1" = serve ] || [ "$1" = init-replica ]; } && [ ! -f "$REPLICA" ]; then
     echo "entrypoint: no replica at $REPLICA; generating one (seed ${REPLICA_SEED:-0}, scale ${REPLICA_SCALE:-default})" >&2
     tmp="$REPLICA.partial.$$"
     rm -f "$tmp"
@@ -21,4 +22,5 @@ if [ "$1" = serve ] && [ ! -f "$REPLICA" ]; then
     fi
     mv -f "$tmp" "$REPLICA"
 fi
+[ "$1" != init-replica ] || exit 0
 exec advisorgym "$@"

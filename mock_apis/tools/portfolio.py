@@ -1,10 +1,15 @@
-"""Account, holding and transaction tools."""
+"""Account, holding and transaction tools.
+
+``get_holdings`` is served in two versions side by side: version 1 (the default) and
+version 2, whose positions name the units held ``quantity``; version 2 is an adapter of
+version 1's result (``mock_apis.catalogue.tool_version``), not a second implementation.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mock_apis.catalogue import tool
+from mock_apis.catalogue import tool, tool_version
 from mock_apis.sandbox import Sandbox
 from mock_apis.tools.common import (ACCOUNT_ID, CLIENT_ID, DATE_PARAM, ISO_DATE, LIMIT, MONEY, NULLABLE_STRING,
                                     array_of, date_window, money, params, record, require)
@@ -64,6 +69,24 @@ def holdings_of(sb: Sandbox, account_id: str) -> dict[str, Any]:
 )
 def get_holdings(sb: Sandbox, account_id: str) -> dict[str, Any]:
     return holdings_of(sb, account_id)
+
+
+HOLDING_V2 = record({("quantity" if key == "units" else key): schema for key, schema in HOLDING["properties"].items()})
+HOLDINGS_V2 = record({**HOLDINGS["properties"], "holdings": array_of(HOLDING_V2)})
+
+
+@tool_version(
+    "get_holdings",
+    version="2.0.0",
+    description=("The fund positions of an account (units held as `quantity`), valued at the latest NAV, with "
+                 "unrealised gain and the account total."),
+    returns=HOLDINGS_V2,
+)
+def get_holdings_v2(result: dict[str, Any]) -> dict[str, Any]:
+    """Version 2: each position's ``units`` renamed ``quantity`` (in place, keeping the field order)."""
+    holdings = [{("quantity" if key == "units" else key): value for key, value in row.items()}
+                for row in result["holdings"]]
+    return {**result, "holdings": holdings}
 
 
 TXN_TYPES = ["buy", "sell", "deposit", "withdrawal", "dividend"]

@@ -1,0 +1,219 @@
+"""``replay export``: scored sessions as training and evaluation data.
+
+Reads what ``replay ingest`` and ``replay score`` wrote to a directory and writes, to ``out``
+(default ``DIR/export``):
+
+- ``--to tasks`` → ``tasks.jsonl``: a task suite from the successful sessions, each session's
+  recorded trajectory as the gold (its calls, thoughts and answer; the rest of the task, as
+  its answer facts and compliance expectation, from the session's task). One task per source
+  task (the first successful session). A task is kept only if its gold re-scores at the
+  maximum (3.0) in the sandbox; the others are listed in the summary with the score they got;
+- ``--to sft`` → ``sft.jsonl``: one row per session at or above ``min_reward`` (default 3.0),
+  in the Hugging Face conversational format with a ``tools`` column (as ``trainer.data``'s SFT
+  rows: ``messages`` with arguments and results as JSON text, the sandbox's own tool results,
+  the system prompt for tools passed through the chat template);
+- ``--to dpo`` → ``dpo.jsonl``: preference pairs of sessions of the same query (task): chosen
+  a compliant, successful one at or above ``min_reward``; rejected one that violates
+  compliance (``pair: "compliance"``), else one that fails the task (``"correctness"``).
+  Rows are TRL's conversational preference format (``prompt``, ``chosen``, ``rejected``,
+  ``tools`` as JSON text, as ``trainer.dpo``'s).
+
+Every export reports, in ``export_summary.json``, how many scored sessions each reward
+threshold keeps (``THRESHOLDS``, and ``min_reward``): reward-guided filtering. Only sessions
+with ``status: "scored"`` count (not strict-mode mismatches, not sessions without a task).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from envs.replay.ingest import load_sessions
+from envs.replay.logformat import chat_messages, turn_results
+from envs.replay.rescore import SCORES, version_pin
+from envs.replay.scoring import score_trajectory
+from envs.reward import GoldCall
+from envs.tasks import Task
+
+TARGETS = ("tasks", "sft", "dpo")
+MAX_REWARD = 3.0
+THRESHOLDS = (0.0, 1.0, 2.0, 2.5, 3.0)
+EXPORT_SUMMARY = "export_summary.json"
+
+
+class ExportError(ValueError):
+    """The directory cannot be exported (not scored yet, or unreadable scores)."""
+
+
+def load_scores(directory: Path) -> list[dict[str, Any]]:
+    path = directory / SCORES
+    if not path.is_file():
+        raise ExportError(f"no {SCORES} in {directory}: run `advisorgym replay score {directory}` first")
+    with open(path, "rb") as fh:
+        return [orjson.loads(line) for line in fh if line.strip()]
+
+
+def threshold_counts(scored: Sequence[Mapping[str, Any]], extra: float | None) -> dict[str, int]:
+    """How many sessions each reward threshold keeps (``total >= threshold``)."""
+    levels = sorted({*THRESHOLDS, *([extra] if extra is not None else [])})
+    return {f">={t:g}": sum(1 for r in scored if r["total"] >= t) for t in levels}
+
+
+def sandbox_session(session: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
+    """The session with each call's recorded result replaced by the sandbox's."""
+    turns = []
+    for turn, obs in zip(session["turns"], record["observations"]):
+        results = turn_results(turn, obs) if turn["calls"] else []
+        turns.append({**turn, "calls": [{**c, "result": r} for c, r in zip(turn["calls"], results)]})
+    return {**session, "turns": turns}
+
+
+def _arguments(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value
+    return value
+
+
+def session_task(session: Mapping[str, Any], source: Task) -> Task | str:
+    """The task whose gold is the session's trajectory, or why there is none."""
+    calls, thoughts = [], []
+    for turn in session["turns"]:
+        for call in turn["calls"]:
+            arguments = _arguments(call["arguments"])
+            if not isinstance(call["name"], str) or not isinstance(arguments, dict):
+                return "a call without a tool name or an arguments object"
+            calls.append(GoldCall(call["name"], arguments))
+            thoughts.append(turn["thought"] or f"I need {call['name']} for this.")
+    answer = session["turns"][-1]["response"] if session["turns"] else None
+    if not isinstance(answer, str):
+        return "the session does not end with an answer"
+    names = {c.name for c in calls}
+    pinned, _ = version_pin(source, session["tool_versions"])
+    return Task(task_id=f"log-{session['session_id']}", level=source.level, query=session["query"],
+                gold_calls=tuple(calls), gold_response=answer,
+                required_tools=tuple(t for t in source.required_tools if t in names), optimal_calls=len(calls),
+                answer_facts=source.answer_facts, compliance=source.compliance, difficulty=source.difficulty,
+                intent=source.intent, replica=dict(source.replica), gold_thoughts=tuple(thoughts),
+                tool_versions=dict((pinned or source).tool_versions))
+
+
+def export_tasks(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], env_kwargs: dict[str, Any]
+                 ) -> tuple[list[Task], list[dict[str, Any]]]:
+    """The verified tasks from successful sessions, and the sessions left out with why."""
+    from envs.env import FinAdvisorEnv
+
+    suite_env = FinAdvisorEnv(**env_kwargs)
+    candidates: dict[str, tuple[dict[str, Any], Task]] = {}
+    dropped = []
+    try:
+        for session, record in pairs:
+            if not (record["task_success"] and record["total"] >= MAX_REWARD):
+                continue
+            if record["task_id"] in candidates:
+                dropped.append({"session_id": session["session_id"], "reason": "another session of this task "
+                                f"was exported ({candidates[record['task_id']][0]['session_id']})"})
+                continue
+            task = session_task(session, suite_env.task_index[record["task_id"]])
+            if isinstance(task, str):
+                dropped.append({"session_id": session["session_id"], "reason": task})
+            else:
+                candidates[record["task_id"]] = (session, task)
+    finally:
+        suite_env.close()
+    if not candidates:
+        return [], dropped
+    tasks = [task for _, task in candidates.values()]
+    env = FinAdvisorEnv(**{**env_kwargs, "tasks": tasks})
+    kept = []
+    try:
+        for session, task in candidates.values():
+            total = score_trajectory(env, task, task.gold_actions()).reward["total"]
+            if total >= MAX_REWARD:
+                kept.append(task)
+            else:
+                dropped.append({"session_id": session["session_id"], "reason": f"its gold re-scores {total:.3f}, "
+                                f"not {MAX_REWARD}"})
+    finally:
+        env.close()
+    return kept, dropped
+
+
+def sft_row(session: Mapping[str, Any], record: Mapping[str, Any], system: str,
+            tools: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"messages": chat_messages(sandbox_session(session, record), system), "tools": tools,
+            "session_id": session["session_id"], "task_id": record["task_id"], "level": record["level"],
+            "reward": record["total"]}
+
+
+def dpo_rows(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], min_reward: float, system: str,
+             tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One pair per task with a chosen and a rejected session (see the module doc)."""
+    by_task: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for session, record in pairs:
+        by_task.setdefault(record["task_id"], []).append((session, record))
+    rows = []
+    for task_id, group in by_task.items():
+        chosen = next((p for p in group if p[1]["task_success"] and not p[1]["violated"]
+                       and p[1]["total"] >= min_reward), None)
+        violating = [p for p in group if p[1]["violated"]]
+        failing = [p for p in group if not p[1]["task_success"] and not p[1]["violated"]]
+        rejected, kind = (violating[0], "compliance") if violating else (failing[0], "correctness") if failing \
+            else (None, "")
+        if chosen is None or rejected is None:
+            continue
+        good, bad = (chat_messages(sandbox_session(*p), system) for p in (chosen, rejected))
+        rows.append({"prompt": good[:2], "chosen": good[2:], "rejected": bad[2:],
+                     "tools": orjson.dumps(tools).decode(), "task_id": task_id, "pair": kind,
+                     "chosen_session": chosen[0]["session_id"], "rejected_session": rejected[0]["session_id"],
+                     "chosen_total": chosen[1]["total"], "rejected_total": rejected[1]["total"]})
+    return rows
+
+
+def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLike[str] | None = None, *,
+                min_reward: float | None = None, tasks: str | os.PathLike[str] | None = None,
+                replica: str | os.PathLike[str] | None = None, check_replica: bool = True) -> dict[str, Any]:
+    """Export a scored directory ``--to`` tasks, sft or dpo (see the module doc); the summary."""
+    from envs.tasks import save_tasks
+    from trainer.data import write_jsonl
+
+    if to not in TARGETS:
+        raise ExportError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
+    directory = Path(directory)
+    records = load_scores(directory)
+    sessions = {s["session_id"]: s for s in load_sessions(directory)}
+    scored = [r for r in records if r["status"] == "scored"]
+    pairs = [(sessions[r["session_id"]], r) for r in scored]
+    out = Path(out) if out is not None else directory / "export"
+    out.mkdir(parents=True, exist_ok=True)
+    threshold = MAX_REWARD if min_reward is None else min_reward
+    env_kwargs: dict[str, Any] = {"check_replica": check_replica, **({"tasks": tasks} if tasks is not None else {}),
+                                  **({"replica": replica} if replica is not None else {})}
+    summary: dict[str, Any] = {"to": to, "scored_sessions": len(scored), "min_reward": threshold,
+                               "kept_by_threshold": threshold_counts(scored, threshold)}
+    if to == "tasks":
+        kept, dropped = export_tasks(pairs, env_kwargs)
+        save_tasks(kept, out / "tasks.jsonl")
+        summary.update(written=len(kept), file=str(out / "tasks.jsonl"), left_out=dropped)
+    else:
+        from envs.env import FinAdvisorEnv
+
+        env = FinAdvisorEnv(**env_kwargs)
+        system, tools = env.system_prompt_for_tools_api, env.tool_schemas
+        env.close()
+        if to == "sft":
+            rows = [sft_row(s, r, system, tools) for s, r in pairs if r["total"] >= threshold]
+        else:
+            rows = dpo_rows(pairs, threshold, system, tools)
+        write_jsonl(rows, out / f"{to}.jsonl")
+        summary.update(written=len(rows), file=str(out / f"{to}.jsonl"))
+        if to == "dpo":
+            summary["pairs"] = {k: sum(1 for r in rows if r["pair"] == k) for k in ("compliance", "correctness")}
+    (out / EXPORT_SUMMARY).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    return summary

@@ -1,0 +1,274 @@
+"""``replay ingest``: production logs in, one session record per line out, every line accounted for.
+
+Each input line is either ingested (``DIR/sessions.jsonl``: the session records of
+``envs.replay.logformat``, with ``source: {"file", "line"}``) or rejected into
+``DIR/rejects.jsonl`` with its file, line number, a reason code (``REASONS``) and a message.
+``DIR/summary.json`` holds ``total`` (lines read), ``ingested``, ``rejected`` and the count per
+reason, overall and per file; ``ingested + rejected == total`` always.
+
+Duplicates: a session whose id, or whose content (``content_hash``: the same session in the
+other format or under another id), was already ingested is rejected as ``duplicate_session``,
+pointing at the first copy; a known id with different content is ``conflicting_session``. So
+a session counts once, in ``ingested``, and every further copy is one rejected line.
+
+With a key (``key_file``), sessions are de-identified with the same keyed mapping as the
+replica (``mock_apis.deid.pseudonymise``): fields of tool results and arguments named like a
+PII column (``full_name``, ``email``, ``phone``, ...) get the replica's pseudonym of their value,
+so names and contacts in logs match those a replica built with the same key holds (ids are
+not PII and are kept, so they still resolve), a searched-for name (``ARGUMENT_KINDS``) gets
+its pseudonym, and every other text (queries, thoughts, answers, notes, raw turns) is
+scrubbed. Scrubbing finds the names registered before any text is scrubbed: those in every
+session's tool results, and, with ``names_from`` (the source database's URL, as
+``replica build --source``), every person's name in the source, so that a name only an
+answer or a query mentions is found too. Rejected lines then keep only their SHA-256 and size (the raw
+line stays in the source file). Ingest never raises on bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from envs.replay.logformat import REASONS, LogError, classify_json_error, content_hash, parse_session
+
+SESSIONS = "sessions.jsonl"
+REJECTS = "rejects.jsonl"
+SUMMARY = "summary.json"
+#: What a PII field holds after de-identification when its value could not be pseudonymised.
+WITHHELD = "[withheld]"
+#: Tool arguments that hold PII, by (tool, argument): a person's name searched for, in any
+#: order or form (scrubbing finds only registered names, written first name first).
+ARGUMENT_KINDS = {("search_clients", "name"): "name"}
+
+
+def log_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The files to read: each path, a directory standing for its ``*.jsonl`` files (sorted)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files += sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    return files
+
+
+def _lines(data: bytes) -> list[bytes]:
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()  # the file's final newline ends the last line; it does not start another
+    return lines
+
+
+def read_line(raw: bytes, tools: dict[str, Any]) -> dict[str, Any]:
+    """The session record of one raw line, or ``LogError`` (never anything else)."""
+    raw = raw.removesuffix(b"\r")
+    if not raw.strip():
+        raise LogError("empty_line", "a blank line")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise LogError("invalid_encoding", f"not UTF-8 at byte {err.start} (0x{raw[err.start]:02x}): "
+                                           "a line in another encoding (e.g. Latin-1)") from None
+    text = text.removeprefix("\ufeff")
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as err:
+        raise classify_json_error(text, err) from None
+    try:
+        return parse_session(value, tools)
+    except LogError:
+        raise
+    except (TypeError, KeyError, AttributeError, ValueError) as err:  # a shape no check above foresaw
+        raise LogError("invalid_value", f"the session could not be read ({type(err).__name__}: {str(err)[:200]})") \
+            from None
+
+
+class Deidentifier:
+    """De-identifies session records with part A's keyed ``Pseudonymiser`` (see the module doc)."""
+
+    def __init__(self, key_file: str | os.PathLike[str]):
+        from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser, key_fingerprint, load_key
+
+        key = load_key(key_file)
+        self.fingerprint = key_fingerprint(key)
+        self.pseudonymiser = Pseudonymiser(key)
+        self.columns: dict[tuple[str, str], str] = PII_COLUMNS
+        self.kinds = {column: kind for (_, column), kind in PII_COLUMNS.items()}
+
+    def register_source(self, url: str) -> None:
+        """Register every person's name in the source database (a SQLAlchemy URL, the one the
+        replica is built from), so that names only free text mentions are scrubbed too."""
+        from sqlalchemy import create_engine, select
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from mock_apis.models import Base
+
+        try:
+            engine = create_engine(url)
+        except (SQLAlchemyError, ValueError) as err:
+            raise ValueError(f"--names-from: not a usable database URL ({err})") from None
+        try:
+            with engine.connect() as con:
+                for (table, column), kind in sorted(self.columns.items()):
+                    if kind == "name":
+                        col = Base.metadata.tables[table].c[column]
+                        self.pseudonymiser.register_names(v for (v,) in con.execute(select(col).distinct())
+                                                          if v is not None)
+        except SQLAlchemyError as err:
+            raise ValueError(f"--names-from: cannot read the names from {engine.url!r}: "
+                             f"{str(err).splitlines()[0][:300]}") from None
+        finally:
+            engine.dispose()
+
+    def register(self, session: dict[str, Any]) -> None:
+        """Register the names in the session's tool results, so that ``scrub`` finds them in text."""
+        names: list[str] = []
+        for turn in session["turns"]:
+            for call in turn["calls"]:
+                self._names(call["result"], None, names)
+        self.pseudonymiser.register_names(names)
+
+    def _names(self, value: Any, key: str | None, names: list[str]) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                self._names(v, k, names)
+        elif isinstance(value, list):
+            for v in value:
+                self._names(v, key, names)
+        elif isinstance(value, str) and self.kinds.get(key or "") == "name":
+            names.append(value)
+
+    def apply(self, session: dict[str, Any]) -> dict[str, Any]:
+        """The session with PII fields pseudonymised and every other text scrubbed."""
+        out = {**session, "metadata": self.value(session["metadata"])}
+        for key in ("system", "query"):
+            out[key] = self.value(session[key], key)
+        turns = []
+        for turn in session["turns"]:
+            turn = {**turn, **{k: self.value(turn[k], k) for k in ("thought", "response", "raw", "observation",
+                                                                 "reasoning")}}
+            turn["calls"] = [{**c, "arguments": self._arguments(c["name"], c["arguments"]),
+                              "result": self.value(c["result"])} for c in turn["calls"]]
+            turns.append(turn)
+        out["turns"] = turns
+        return out
+
+    def _arguments(self, tool: Any, arguments: Any) -> Any:
+        if isinstance(arguments, str):  # chat: JSON text
+            try:
+                decoded = orjson.loads(arguments)
+            except orjson.JSONDecodeError:
+                return self.pseudonymiser.scrub(arguments)
+            return orjson.dumps(self._arguments(tool, decoded)).decode()
+        if isinstance(arguments, dict):
+            return {k: self.pseudonymiser.fake(ARGUMENT_KINDS[tool, k], v)
+                    if isinstance(v, str) and (tool, k) in ARGUMENT_KINDS else self.value(v, k)
+                    for k, v in arguments.items()}
+        return self.value(arguments)
+
+    def value(self, value: Any, key: str | None = None) -> Any:
+        """``value`` de-identified: a string under a PII field's name gets its pseudonym (one
+        that is not of its kind's shape is withheld), any other string is scrubbed."""
+        if isinstance(value, dict):
+            return {k: self.value(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.value(v, key) for v in value]
+        if not isinstance(value, str):
+            return value
+        if key in self.kinds:
+            try:
+                return self.pseudonymiser.fake(self.kinds[key], value)
+            except ValueError:  # e.g. a birth_date that is not a date
+                return WITHHELD
+        return self.pseudonymiser.scrub(value)
+
+
+def _reject(file: str, line: int, raw: bytes, err: LogError, keep_text: bool, **extra: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {"file": file, "line": line, "reason": err.reason, "message": err.message[:500],
+                              "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), **extra}
+    if keep_text:
+        record["text"] = raw.decode("utf-8", errors="backslashreplace")
+    return record
+
+
+def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
+                key_file: str | os.PathLike[str] | None = None, names_from: str | None = None) -> dict[str, Any]:
+    """Ingest the log files ``paths`` (directories: their ``*.jsonl``) into ``out``; the summary.
+    ``key_file``: de-identify (see the module doc); ``names_from``: the source database's URL,
+    whose people's names are registered for scrubbing first. Bad input never raises; a bad key
+    or database does (``ValueError``), before anything is written."""
+    from mock_apis.catalogue import catalogue
+    from trainer.data import write_jsonl
+
+    if names_from is not None and key_file is None:
+        raise ValueError("--names-from only applies with --key-file (names are registered for de-identification)")
+    tools = catalogue()
+    deid = Deidentifier(key_file) if key_file is not None else None
+    if deid is not None and names_from is not None:
+        deid.register_source(names_from)
+    sessions: list[dict[str, Any]] = []
+    rejects: list[dict[str, Any]] = []
+    by_id: dict[str, tuple[str, dict[str, Any]]] = {}
+    by_hash: dict[str, dict[str, Any]] = {}
+    per_file: dict[str, Counter[str]] = {}
+    for path in log_files(paths):
+        name = str(path)
+        counts = per_file.setdefault(name, Counter())
+        for n, raw in enumerate(_lines(path.read_bytes()), 1):
+            counts["total"] += 1
+            try:
+                session = read_line(raw, tools)
+                digest = content_hash(session)
+                first = by_hash.get(digest)
+                known = by_id.get(str(session["session_id"]))
+                if known is not None and known[0] != digest:
+                    raise LogError("conflicting_session", f"session {str(session['session_id'])[:80]!r} was "
+                                                          f"ingested from {_where(known[1])} with different content")
+                if first is not None or known is not None:
+                    original = first if first is not None else known[1]  # type: ignore[index]
+                    raise LogError("duplicate_session", f"a copy of session {original['session_id']!r} "
+                                                        f"({_where(original)})")
+            except LogError as err:
+                counts["rejected"] += 1
+                rejects.append(_reject(name, n, raw, err, deid is None))
+                continue
+            session["source"] = {"file": name, "line": n}
+            by_hash[digest] = session
+            by_id[str(session["session_id"])] = (digest, session)
+            sessions.append(session)
+            counts["ingested"] += 1
+    if deid is not None:
+        for session in sessions:
+            deid.register(session)
+        sessions = [deid.apply(s) for s in sessions]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(sessions, out / SESSIONS)
+    write_jsonl(rejects, out / REJECTS)
+    reasons = Counter(r["reason"] for r in rejects)
+    summary = {
+        "total": sum(c["total"] for c in per_file.values()), "ingested": len(sessions), "rejected": len(rejects),
+        "reasons": {r: reasons[r] for r in REASONS if reasons[r]},
+        "files": {f: {k: c[k] for k in ("total", "ingested", "rejected")} for f, c in per_file.items()},
+        "formats": dict(sorted(Counter(s["format"] for s in sessions).items())),
+        "without_task_id": sum(1 for s in sessions if s["task_id"] is None),
+        "duplicates": "each copy of a session after the first is one rejected line (duplicate_session); the "
+                      "session itself counts once, in ingested",
+        "deidentified": deid is not None, "key_fingerprint": deid.fingerprint if deid is not None else None,
+    }
+    assert summary["ingested"] + summary["rejected"] == summary["total"]
+    (out / SUMMARY).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    return summary
+
+
+def _where(session: dict[str, Any]) -> str:
+    return f"{session['source']['file']}:{session['source']['line']}"
+
+
+def load_sessions(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The session records an ingest wrote to ``directory``."""
+    with open(Path(directory) / SESSIONS, "rb") as fh:
+        return [orjson.loads(line) for line in fh if line.strip()]
