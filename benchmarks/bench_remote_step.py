@@ -10,8 +10,11 @@ timed, on task ``hw-L1-01`` (gold: ``get_risk_assessment`` of C000002):
 - a read of a tool the gold does not use (no probe), ``get_client_profile``;
 - a turn of three calls (OpenAI ``tool_calls``), one of them with a probe.
 
-The floor is a bare ``GET /health`` round trip through the same client connection. Each row
-gives the median, p90, the ratio to that floor and the HTTP requests the step made.
+Two floors: a bare ``GET /health`` round trip through the same client connection, and the
+limit, a round trip to a minimal ASGI app (``asgi_echo.py``: a raw ASGI callable answering a
+fixed 11-byte JSON body, under uvicorn with httptools, in its own child process) through the
+same client class (``envs.wire.Connection``), posting a body the size of a one-call batch.
+Each row gives the median, p90, the ratios to both floors and the HTTP requests the step made.
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import argparse
 import json
 import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
+from asgi_echo import echo_server
 from bench_env import timed
 from bench_tool_latency import TOKEN, server_process
 
 from envs import FinAdvisorEnv
+from envs.wire import Connection
 from envs.tasks import HANDWRITTEN, load_tasks
 from mock_apis.generate import generate_replica
 
@@ -58,6 +64,9 @@ def main() -> None:
         replica = args.replica or Path(tmp) / "replica.sqlite"
         if args.replica is None:
             generate_replica(replica, seed=0, scale=5000)
+        with echo_server() as echo_url:
+            echo = echo_floor(echo_url, args.n)
+        limit = statistics.median(echo)
         with server_process(replica) as url:
             env = FinAdvisorEnv(tasks=[task], backend="http", base_url=url, token=TOKEN, max_steps=10**9)
             env.reset(seed=0)
@@ -71,7 +80,8 @@ def main() -> None:
             env.backend._request = counted
             floor = timed(lambda: env.backend._request("GET", "/health"), args.n)
             base = statistics.median(floor)
-            print(f"{'bare GET /health round trip':28s} {line(floor, base)}")
+            print(f"{'bare ASGI echo round trip':28s} {line(echo, base, limit)}   (uvicorn + httptools, raw ASGI)")
+            print(f"{'bare GET /health round trip':28s} {line(floor, base, limit)}")
             for name, action in actions.items():
                 for _ in range(100):
                     env.step(action)
@@ -79,14 +89,31 @@ def main() -> None:
                 env.step(action)
                 per_step = len(requests)
                 xs = timed(lambda: env.step(action), args.n)
-                print(f"{name:28s} {line(xs, base)}   {per_step} request(s)/step")
+                print(f"{name:28s} {line(xs, base, limit)}   {per_step} request(s)/step")
             env.close()
 
 
-def line(xs: list[float], base: float) -> str:
+def echo_floor(url: str, n: int) -> list[float]:
+    """Round trips (µs) to the minimal ASGI app, through ``envs.wire.Connection``, after a warm-up."""
+    connection = Connection(url)
+    headers = b"Content-Type: application/json\r\nAccept: application/json\r\n"
+    body = b'{"ops":[{"name":"get_client_profile","probe":false,"arguments":{"client_id":"C000002"}}]}'
+
+    def round_trip() -> None:
+        response = connection.request("POST", "/echo", headers, body, time.monotonic() + 10)
+        assert response.status == 200 and response.body == b'{"ok":true}', response.body
+
+    timed(round_trip, 200)
+    xs = timed(round_trip, n)
+    connection.close()
+    return xs
+
+
+def line(xs: list[float], base: float, limit: float) -> str:
     xs = sorted(xs)
     median = statistics.median(xs)
-    return f"median {median:8.1f} µs   p90 {xs[int(0.9 * len(xs))]:8.1f} µs   {median / base:5.2f}× floor"
+    return (f"median {median:8.1f} µs   p90 {xs[int(0.9 * len(xs))]:8.1f} µs   {median / base:5.2f}× /health"
+            f"   {median / limit:5.2f}× echo")
 
 
 if __name__ == "__main__":

@@ -5,17 +5,18 @@
 For each size, a PostgreSQL server (``mock_apis/postgres/start.sh``, on loopback) gets a
 Faker-generated "production" database through the data model (``load_source``; ``--rows`` is
 its transactions table, the largest; the other tables are sized from it, so the total row count
-is printed too). The build then runs in a fresh child process, timed, and its peak resident set
-(``ru_maxrss`` of that child, from ``wait4``) is read: it includes the interpreter, SQLAlchemy,
-the driver and SQLite, not only the rows in flight. ``--source sqlite`` uses a SQLite file as the
-source instead (no server).
+is printed too). The build then runs in a fresh child process, timed, and reports its peak
+resident set: ``VmHWM`` of its own address space, read at its end. (Not ``ru_maxrss`` from
+``wait4``: Linux carries the pre-``exec`` address space's high-water mark into it, which for a
+child forked from a process holding the generated source is that process's size.) The figure
+includes the interpreter, SQLAlchemy, the driver and SQLite, not only the rows in flight.
+``--source sqlite`` uses a SQLite file as the source instead (no server).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -23,36 +24,36 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-from mock_apis.generate import load_source  # noqa: E402
 
 CHILD = """
 import json, sys
 from mock_apis.deid import build_replica
 manifest = build_replica(sys.argv[1], sys.argv[2], bytes(range(32)), batch_rows=int(sys.argv[3]))
-print(json.dumps(manifest["row_counts"]))
+hwm_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"counts": manifest["row_counts"], "hwm_kib": hwm_kib}))
+"""
+LOADER = """
+import sys
+from sqlalchemy import create_engine
+from mock_apis.generate import load_source
+load_source(create_engine(sys.argv[1]), seed=0, scale=int(sys.argv[2]))
 """
 
 
 def build_in_child(url: str, out: Path, batch_rows: int) -> dict[str, Any]:
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, url, str(out), str(batch_rows)], cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=err, text=True)
-        stdout = proc.stdout.read()  # type: ignore[union-attr]
-        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage (not all children's)
+        proc = subprocess.run([sys.executable, "-c", CHILD, url, str(out), str(batch_rows)], cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=err, text=True)
         seconds = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode != 0:
             err.seek(0)
             raise RuntimeError(f"the build failed ({proc.returncode}): {err.read()[-2000:]}")
-    counts = json.loads(stdout)
-    return {"build_s": round(seconds, 2), "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),
-            "source_rows": sum(counts.values()), "replica_mib": round(out.stat().st_size / 2**20, 1)}
+    report = json.loads(proc.stdout)
+    return {"build_s": round(seconds, 2), "peak_rss_mib": round(report["hwm_kib"] / 1024, 1),
+            "source_rows": sum(report["counts"].values()), "replica_mib": round(out.stat().st_size / 2**20, 1)}
 
 
 def run(sizes: list[int], batch_rows: int, source: str) -> list[dict[str, Any]]:
@@ -68,10 +69,8 @@ def run(sizes: list[int], batch_rows: int, source: str) -> list[dict[str, Any]]:
                 url = create_database(admin, f"production_{rows}")
             else:
                 url = f"sqlite:///{tmp}/production_{rows}.sqlite"
-            engine = create_engine(url)
             started = time.perf_counter()
-            load_source(engine, seed=0, scale=rows)
-            engine.dispose()
+            subprocess.run([sys.executable, "-c", LOADER, url, str(rows)], cwd=ROOT, check=True)
             load_s = time.perf_counter() - started
             result = {"transactions": rows, "source": source, "batch_rows": batch_rows,
                       "load_s": round(load_s, 1), **build_in_child(url, Path(tmp) / f"replica_{rows}.sqlite", batch_rows)}

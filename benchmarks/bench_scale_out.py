@@ -29,7 +29,6 @@ from envs.docker_backend import DockerService
 from envs.replica import default_replica
 from envs.tasks import HANDWRITTEN, load_tasks
 
-TOKEN = "bench-scale-out-" + os.urandom(8).hex()
 
 
 def gold_rewards(tasks: list[Any], replica: Path) -> dict[str, float]:
@@ -49,9 +48,9 @@ def episode(env: FinAdvisorEnv, task: Any) -> float:
     return float(reward)
 
 
-def worker(urls: list[str], expected: dict[str, float], start: Any, seconds: float, results: Any) -> None:
+def worker(urls: list[str], token: str, expected: dict[str, float], start: Any, seconds: float, results: Any) -> None:
     tasks = load_tasks(HANDWRITTEN)
-    env = FinAdvisorEnv(tasks=tasks, backend="http", base_url=urls, token=TOKEN)
+    env = FinAdvisorEnv(tasks=tasks, backend="http", base_url=urls, token=token)
     episode(env, tasks[0])  # warm: connections open, contract checked
     start.wait()
     done = wrong = 0
@@ -64,10 +63,10 @@ def worker(urls: list[str], expected: dict[str, float], start: Any, seconds: flo
     results.put((done, wrong))
 
 
-def measure(urls: list[str], expected: dict[str, float], workers: int, seconds: float) -> dict[str, Any]:
+def measure(urls: list[str], token: str, expected: dict[str, float], workers: int, seconds: float) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     start, results = ctx.Barrier(workers + 1), ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(urls, expected, start, seconds, results)) for _ in range(workers)]
+    procs = [ctx.Process(target=worker, args=(urls, token, expected, start, seconds, results)) for _ in range(workers)]
     for proc in procs:
         proc.start()
     start.wait(timeout=120)
@@ -96,11 +95,11 @@ def main() -> None:
     tasks = load_tasks(HANDWRITTEN)
     replica = default_replica(tasks[0].replica["seed"], tasks[0].replica["scale"])
     expected = gold_rewards(tasks, replica)
-    services = []
+    services, token = [], "bench-scale-out-" + os.urandom(8).hex()
     try:
         for _ in range(max(counts)):
-            services.append(DockerService(replica, image=args.image, token=TOKEN))
-        rows = [measure([s.url for s in services[:n]], expected, args.workers, args.seconds) for n in counts]
+            services.append(DockerService(replica, image=args.image, token=token))
+        rows = [measure([s.url for s in services[:n]], token, expected, args.workers, args.seconds) for n in counts]
     finally:
         for service in services:
             service.stop()

@@ -56,6 +56,13 @@ def measure(backend: Any, tool: str, arguments: dict[str, Any], n: int, warmup: 
 @contextlib.contextmanager
 def server_process(replica: Path) -> Iterator[str]:
     """``advisorgym serve`` in a child process on a free loopback port; yields its URL."""
+    with server_child(replica) as (url, _child):
+        yield url
+
+
+@contextlib.contextmanager
+def server_child(replica: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``server_process``, yielding the child process too (its pid, for its memory)."""
     import httpx
 
     with socket.socket() as probe:
@@ -79,7 +86,7 @@ def server_process(replica: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit("the server did not start")
             time.sleep(0.1)
-        yield url
+        yield url, child
     finally:
         child.terminate()
         child.wait(timeout=10)

@@ -5,7 +5,22 @@
 Runs each benchmark script of ``benchmarks/`` as a subprocess of the interpreter running this
 script (``sys.executable``), with small sizes (the whole run stays well under 10 minutes on a
 2-core machine), collects the medians it prints, and runs the peer comparisons of
-``benchmarks/peers/`` in the same run:
+``benchmarks/peers/`` in the same run. Ours:
+
+- in-process ``step`` of a read, a write and a composite tool, each with and without the gold
+  probe, and the raw floor (SQLite SELECT by key + orjson) in the same process
+  (``bench_step_kinds``); the final step and a whole one-call episode (``bench_final_step``);
+- ``reset`` at 1k, 10k and 100k rows, clean and after a write episode (``bench_env``), and
+  writes at 5k and 100k rows (``bench_writes``);
+- episodes/s of ``SyncVectorEnv`` and ``AsyncVectorEnv(shared_memory=False)`` of 1, 8 and 32
+  sub-envs, a fixed one-call episode each (``bench_vector``);
+- memory per live env and per live server session (``bench_memory``);
+- remote steps (1 request each) against a bare ``GET /health`` and against a minimal ASGI
+  echo under uvicorn + httptools, through the same client (``bench_remote_step``); remote
+  steps/s with 16 clients (``bench_service_load``, and the openenv-core peer below);
+- the audit log, worst-case steps, the eval run and the baseline table.
+
+Peers:
 
 - skyrl-gym: its ``SQLEnv.step`` on the same lookup as our in-process read-tool step;
 - openenv-core: a minimal OpenEnv environment doing the same SQLite lookup, served by
@@ -106,6 +121,21 @@ def parse_memory(out: str, _json: Any = None) -> list[Metric]:
         if m:
             metrics.append({"what": f"{m['what']}: Python heap per env", "median": float(m["heap"]), "unit": "KiB"})
             metrics.append({"what": f"{m['what']}: resident set per env", "median": float(m["rss"]), "unit": "KiB"})
+        m = re.match(r"^(?P<what>\S.*?)\s+resident set\s+(?P<rss>[\d.]+) KiB per session", line.strip())
+        if m:
+            metrics.append({"what": f"{m['what']}: server resident set per session", "median": float(m["rss"]),
+                            "unit": "KiB"})
+    return metrics
+
+
+def parse_vector(out: str, _json: Any = None) -> list[Metric]:
+    """``<vector env>, <n> sub-envs: median X episodes/s   p90 Y episodes/s`` (bench_vector)."""
+    metrics = []
+    for line in out.splitlines():
+        m = re.match(r"^(?P<what>\S.*?): median\s+(?P<med>[\d.,]+) episodes/s\s+p90\s+(?P<p90>[\d.,]+) episodes/s",
+                     line.strip())
+        if m:
+            metrics.append({"what": m["what"], "median": _num(m["med"]), "p90": _num(m["p90"]), "unit": "episodes/s"})
     return metrics
 
 
@@ -180,18 +210,24 @@ def specs(quick: bool) -> list[Spec]:
     """Each benchmark: name, script (relative to benchmarks/), argv, parser, whether it takes ``--json PATH``."""
     n = 300 if quick else 1000
     duration = "3" if quick else "5"
+    vector_s = "0.5" if quick else "2"
     out: list[Spec] = []
     for scale in ((1000, 100000) if quick else (1000, 10000, 100000)):
         out.append({"name": f"bench_env@{scale}", "script": "bench_env.py",
                     "args": ["--scale", str(scale), "--n", str(n)], "parse": parse_median_lines})
     out += [
+        {"name": "bench_step_kinds", "script": "bench_step_kinds.py", "args": ["--n", str(n), "--rounds", "3"],
+         "parse": parse_median_lines},
         {"name": "bench_final_step", "script": "bench_final_step.py", "args": ["--n", str(n)],
          "parse": parse_median_lines},
         {"name": "bench_writes", "script": "bench_writes.py", "args": ["--scales", "5000,100000", "--n", str(n // 2)],
          "parse": parse_writes},
         {"name": "bench_audit", "script": "bench_audit.py", "args": ["--n", str(n), "--rounds", "3"],
          "parse": parse_median_lines},
-        {"name": "bench_memory", "script": "bench_memory.py", "args": ["--envs", "16"], "parse": parse_memory},
+        {"name": "bench_vector", "script": "bench_vector.py", "args": ["--envs", "1,8,32", "--seconds", vector_s],
+         "parse": parse_vector},
+        {"name": "bench_memory", "script": "bench_memory.py", "args": ["--envs", "16", "--sessions", "32"],
+         "parse": parse_memory},
         {"name": "bench_tool_latency", "script": "bench_tool_latency.py",
          "args": ["--n", str(n // 2), "--warmup", "100"], "parse": parse_tool_latency},
         {"name": "bench_remote_step", "script": "bench_remote_step.py", "args": ["--n", str(n // 2)],
@@ -290,6 +326,34 @@ def comparisons(results: dict[str, dict]) -> list[dict[str, Any]]:
     add(f"remote steps/s, {c16}", _metric(results, oe, f"ours: FinAdvisorEnv(backend='http').step, {c16}"),
         _metric(results, oe, f"openenv-core WebSocket step, {c16}"), "steps/s", "openenv-core", "ours / peer",
         lambda o, p: o / p)
+    ks = "bench_step_kinds"
+    floor = _metric(results, ks, "raw floor")
+    for m in results.get(ks, {}).get("metrics", []):
+        if not m["what"].startswith("raw floor"):
+            add(f"in-process {m['what']} vs raw floor", m["median"], floor, "µs", "floor", "ours / floor",
+                lambda o, p: o / p)
+    env_scales = sorted(int(name.split("@")[1]) for name in results if name.startswith("bench_env@"))
+    if len(env_scales) > 1:
+        lo, hi = env_scales[0], env_scales[-1]
+        for label in ("reset of a clean episode", "reset after a write episode"):
+            add(f"{label}, {hi:,} rows vs {lo:,} rows", _metric(results, f"bench_env@{hi}", label),
+                _metric(results, f"bench_env@{lo}", label), "µs", f"{lo // 1000}k rows",
+                f"{hi // 1000}k / {lo // 1000}k", lambda o, p: o / p)
+    vs = "bench_vector"
+    counts = sorted({int(m["what"].rsplit(", ", 1)[1].split()[0]) for m in results.get(vs, {}).get("metrics", [])})
+    if counts:
+        most = counts[-1]
+        add(f"AsyncVectorEnv(shared_memory=False) vs SyncVectorEnv, {most} sub-envs",
+            _metric(results, vs, f"AsyncVectorEnv(shared_memory=False), {most} sub-envs"),
+            _metric(results, vs, f"SyncVectorEnv, {most} sub-envs"), "episodes/s", "Sync", "async / sync",
+            lambda o, p: o / p)
+        add(f"SyncVectorEnv, {most} sub-envs vs 1 sub-env", _metric(results, vs, f"SyncVectorEnv, {most} sub-envs"),
+            _metric(results, vs, f"SyncVectorEnv, {counts[0]} sub-envs"), "episodes/s", f"{counts[0]} sub-env",
+            f"{most} / {counts[0]}", lambda o, p: o / p)
+    mem = "bench_memory"
+    add("server session vs live env through gym.make (resident set)",
+        _metric(results, mem, "advisorgym serve: live session"), _metric(results, mem, "gym.make(ENV_ID): resident"),
+        "KiB", "gym.make env", "session / env", lambda o, p: o / p)
     fs = "bench_final_step"
     floor = _metric(results, fs, "raw floor")
     for label, prefix in (("final step, warm", "final step, warm"), ("one-call episode", "one-call episode")):
@@ -299,6 +363,10 @@ def comparisons(results: dict[str, dict]) -> list[dict[str, Any]]:
     health = _metric(results, rs, "bare GET /health")
     add("remote read step vs bare GET /health round trip", _metric(results, rs, "read without a probe"), health, "µs",
         "GET /health", "ours / floor", lambda o, p: o / p)
+    echo = _metric(results, rs, "bare ASGI echo")
+    for label in ("read without a probe", "read with a gold probe"):
+        add(f"remote {label} vs minimal ASGI echo round trip (uvicorn + httptools)", _metric(results, rs, label),
+            echo, "µs", "ASGI echo", "ours / floor", lambda o, p: o / p)
     w = "bench_writes"
     add("add_advisor_note, 100k rows vs 5k rows", _metric(results, w, "add_advisor_note @ 100,000"),
         _metric(results, w, "add_advisor_note @ 5,000"), "µs", "5k rows", "100k / 5k", lambda o, p: o / p)

@@ -154,13 +154,13 @@ class DockerService:
     _running: set[DockerService] = set()
 
     def __init__(self, replica: str | Path, image: str | None = None, token: str | None = None,
-                 start_timeout_s: float = DEFAULT_START_TIMEOUT_S, client: Any = None):
+                 start_timeout_s: float = DEFAULT_START_TIMEOUT_S):
         replica = Path(replica).resolve()
         if not replica.is_file():
             raise FileNotFoundError(f"no replica at {replica}")
         self.image = image or default_image()
         self.token = token or os.environ.get(TOKEN_ENV) or secrets.token_urlsafe(24)
-        self.client = client or docker_client()
+        self.client = docker_client()
         self._require_image()
         remove_orphans(self.client)
         self.references = 0
@@ -172,6 +172,7 @@ class DockerService:
             self._drop_staging()
             raise
         self.url = f"http://127.0.0.1:{self.port}"
+        self.pid = os.getpid()  # a forked child inherits the object, not the container
         with DockerService._lock:
             DockerService._running.add(self)
 
@@ -294,7 +295,7 @@ class DockerService:
 
 @atexit.register
 def _stop_all() -> None:
-    for service in list(DockerService._running):
+    for service in [s for s in DockerService._running if s.pid == os.getpid()]:
         try:
             service.stop()
         except Exception:  # noqa: BLE001  (exiting: the next start removes what is left)

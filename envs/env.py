@@ -59,6 +59,8 @@ from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, shar
 from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec, catalogue, resolve
 
 MAX_TEXT = 1 << 22
+#: Gold probes kept per env for the replica's own state (``FinAdvisorEnv._remember_pristine_probe``).
+PRISTINE_PROBES_KEPT = 4096
 FAULT_KINDS = ("latency", "timeout", "server_error", "empty_result")
 
 
@@ -190,6 +192,7 @@ class _Episode:
     rng: random.Random
     faults: FaultConfig
     routes: dict[str, ToolRef] | None = None  # the task's pinned tools by name (None: all defaults)
+    pristine: bool = True  # no write tool has been planned yet: the state is the replica's own
     steps: int = 0
     turn_ok: list[bool] = field(default_factory=list)
     calls: list[CallRecord] = field(default_factory=list)
@@ -204,7 +207,9 @@ class _PlannedCall:
     """A call of a turn, planned before the turn's operations run (``FinAdvisorEnv._run_calls``).
 
     ``fault``: an injected fault that replaces the call (None: it runs). ``same_tool``: the
-    gold calls of its tool; ``probed``: those with other arguments, executed as probes.
+    gold calls of its tool; ``probed``: those with other arguments, whose results the score
+    needs; ``known_probes``: those of them already known (``FinAdvisorEnv._pristine_probes``),
+    the others are executed as probes. ``pristine``: the probes meet the replica's own state.
     ``key``: what the back-end runs, for the call and its probes alike: the tool's name, or
     the ``ToolRef`` of the episode's pinned version.
     """
@@ -217,11 +222,14 @@ class _PlannedCall:
     fault: str | None
     same_tool: list[int]
     probed: list[int]
+    pristine: bool = False
+    known_probes: dict[int, ToolOutcome] = field(default_factory=dict)
 
     def ops(self, gold: Sequence[GoldCall]) -> list[Op]:
-        """The back-end operations: each probe, then the call (the probes' gold calls are of the
-        call's tool: ``same_tool``)."""
-        return [*((self.key, gold[i].arguments, True) for i in self.probed), (self.key, self.call.arguments, False)]
+        """The back-end operations: each probe not known already, then the call (the probes'
+        gold calls are of the call's tool: ``same_tool``)."""
+        return [*((self.key, gold[i].arguments, True) for i in self.probed if i not in self.known_probes),
+                (self.key, self.call.arguments, False)]
 
 
 class FinAdvisorEnv(gym.Env[str, str]):
@@ -280,6 +288,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
             else:
                 raise ValueError(f"backend must be 'inprocess', 'http', 'docker' or a Backend, got {backend!r}")
         self.backend: Backend = backend
+        # (key, task id, gold index) -> (the gold arguments, the probe's outcome in the replica's own state)
+        self._pristine_probes: dict[tuple[Any, str, int], tuple[Any, ToolOutcome]] = {}
         self.max_steps = max_steps
         if max_calls_per_turn < 1:
             raise ValueError("max_calls_per_turn must be at least 1")
@@ -479,8 +489,26 @@ class FinAdvisorEnv(gym.Env[str, str]):
         gold = ep.task.gold_calls
         same_tool = [i for i, g in enumerate(gold) if g.name == call.name] if known else []
         key = ep.routes.get(call.name, call.name) if ep.routes and known else call.name
-        return _PlannedCall(call, key, signal, known, known and self.tools[call.name].writes, fault, same_tool,
-                            [i for i in same_tool if gold[i].arguments != call.arguments])
+        writes = known and self.tools[call.name].writes
+        plan = _PlannedCall(call, key, signal, known, writes, fault, same_tool,
+                            [i for i in same_tool if gold[i].arguments != call.arguments], ep.pristine)
+        if plan.probed and ep.pristine:
+            for i in plan.probed:
+                known_outcome = self._pristine_probes.get((key, ep.task.task_id, i))
+                if known_outcome is not None and known_outcome[0] is gold[i].arguments:
+                    plan.known_probes[i] = known_outcome[1]
+        if writes and fault is None:
+            ep.pristine = False  # this call runs before every later one
+        return plan
+
+    def _remember_pristine_probe(self, plan: _PlannedCall, ep: _Episode, i: int, outcome: ToolOutcome) -> None:
+        """Keep a probe's outcome in the replica's own state: the same gold call in that state
+        (the next episode of the task, before any write) gives the same outcome, so it is not
+        run again. Failures of the back-end itself are never kept."""
+        if plan.pristine and (outcome.ok or outcome.error not in INFRA_ERROR_CODES):
+            if len(self._pristine_probes) >= PRISTINE_PROBES_KEPT:
+                self._pristine_probes.clear()
+            self._pristine_probes[(plan.key, ep.task.task_id, i)] = (ep.task.gold_calls[i].arguments, outcome)
 
     def _finish_call(self, ep: _Episode, plan: _PlannedCall, outcomes: Iterator[ToolOutcome]) -> Any:
         """Score a planned call from its outcomes (its probes', then its own); the observation."""
@@ -491,7 +519,12 @@ class FinAdvisorEnv(gym.Env[str, str]):
             ep.calls.append(CallRecord(call.name, call.arguments, True, False, payload["error"], {}, True,
                                        writes=writes))
             return payload
-        ran = {i: next(outcomes) for i in plan.probed}
+        ran = {}
+        for i in plan.probed:
+            ran[i] = plan.known_probes.get(i)
+            if ran[i] is None:
+                ran[i] = next(outcomes)
+                self._remember_pristine_probe(plan, ep, i, ran[i])
         outcome = next(outcomes)
         gold = ep.task.gold_calls
         # None where the arguments are the gold's: nothing was executed, they score 1

@@ -28,6 +28,8 @@ from typing import Any
 
 from mock_apis.models import WRITABLE_TABLES, Base
 
+OVERLAY_PAGE_BYTES = 1024
+
 
 class Sandbox:
     def __init__(self, replica_path: str | Path):
@@ -39,6 +41,9 @@ class Sandbox:
         self.con.row_factory = sqlite3.Row
         self.lock = threading.RLock()
         self.con.execute("ATTACH DATABASE ':memory:' AS ep")
+        # The overlay holds an episode's few writes: 1 KiB pages instead of 4 KiB make each of its
+        # empty tables and indexes a quarter of the size (~90 KiB less per sandbox, per live env).
+        self.con.execute(f"PRAGMA ep.page_size={OVERLAY_PAGE_BYTES}")
         self._primary_keys: dict[str, list[str]] = {}
         for name in WRITABLE_TABLES:
             table = Base.metadata.tables[name]

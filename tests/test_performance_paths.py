@@ -14,6 +14,8 @@ import orjson
 import pytest
 
 from envs import FinAdvisorEnv
+from envs.evaluation.agents import AGENT_SPECS, make_agent
+from envs.evaluation.run import run_episode
 from envs.tasks import HANDWRITTEN, load_tasks
 from mock_apis.catalogue import call_tool, probe_tool
 from mock_apis.sandbox import Sandbox
@@ -99,9 +101,6 @@ def test_write_tools_never_scan_a_base_table(sandbox: Sandbox) -> None:
 
 def scripted_rewards(tasks: list, replica: Path) -> list[dict]:
     """Every scripted agent's (oracle, baselines, hacks) final reward dict on ``tasks``."""
-    from envs.evaluation.agents import AGENT_SPECS, make_agent
-    from envs.evaluation.run import run_episode
-
     env = FinAdvisorEnv(tasks=tasks, replica=replica, check_replica=False)
     try:
         return [run_episode(env, make_agent(spec), task, seed=i)["reward"]
@@ -180,3 +179,78 @@ def test_the_shared_suite_follows_its_file(tmp_path: Path) -> None:
     os.utime(path, ns=(1, 1))
     assert len(shared_suite(path).tasks) == 4
     assert dict(shared_suite(path).index) == {t.task_id: t for t in shared_suite(path).tasks}
+
+
+def counted_probes(env: FinAdvisorEnv) -> list[tuple]:
+    """Every probe operation ``env``'s back-end runs from now on."""
+    seen: list[tuple] = []
+    backend, probe = env.backend, env.backend.probe
+
+    def counting(name, arguments):
+        seen.append((name, arguments))
+        return probe(name, arguments)
+
+    backend.probe = counting  # type: ignore[method-assign]
+    return seen
+
+
+def test_probes_known_from_the_pristine_state_give_the_same_rewards(replica_path: Path) -> None:
+    """A gold probe in the replica's own state is run once per env and task, then reused:
+    every scripted agent's rewards equal a fresh env's for each episode, while the repeat
+    runs fewer probes."""
+    tasks = load_tasks(HANDWRITTEN)
+    specs = [spec for spec in AGENT_SPECS if spec not in ("openai", "hf")]
+    fresh = []
+    for spec in specs:
+        for i, task in enumerate(tasks):
+            env = FinAdvisorEnv(tasks=tasks, replica=replica_path, check_replica=False)
+            fresh.append(run_episode(env, make_agent(spec), task, seed=i)["reward"])
+            env.close()
+    env = FinAdvisorEnv(tasks=tasks, replica=replica_path, check_replica=False)
+    probes = counted_probes(env)
+    rounds = []
+    for _ in range(2):
+        start = len(probes)
+        rounds.append([run_episode(env, make_agent(spec), task, seed=i)["reward"]
+                       for spec in specs for i, task in enumerate(tasks)])
+        rounds[-1].append(len(probes) - start)
+    env.close()
+    first_probes, second_probes = rounds[0].pop(), rounds[1].pop()
+    assert orjson.dumps(rounds[0]) == orjson.dumps(fresh) == orjson.dumps(rounds[1])
+    assert first_probes > second_probes
+
+
+def test_a_write_earlier_in_the_episode_stops_the_reuse(replica_path: Path) -> None:
+    """After a write (even one planned earlier in the same turn) probes run in the live state:
+    the gold ``list_orders`` must see the order the agent just placed."""
+    from dataclasses import replace
+
+    from envs.reward import GoldCall
+
+    with Sandbox(replica_path) as sb:
+        order = order_arguments(sb)
+        other = sb.scalar("SELECT account_id FROM accounts WHERE account_id != ? ORDER BY account_id LIMIT 1",
+                          (order["account_id"],))
+    base = load_tasks(HANDWRITTEN)[0]
+    task = replace(base, task_id="probe-reuse", gold_calls=(GoldCall("list_orders", {"account_id": order["account_id"]}),),
+                   required_tools=("list_orders",), optimal_calls=1, tool_versions={})
+
+    def turn(*calls: tuple[str, dict]) -> str:
+        return orjson.dumps({"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": n, "arguments": orjson.dumps(a).decode()}}
+            for i, (n, a) in enumerate(calls)]}).decode()
+
+    def accuracy(env: FinAdvisorEnv, action: str) -> list:
+        env.reset(options={"task_id": "probe-reuse"})
+        return [c["param_accuracy"] for c in env.step(action)[4]["calls"]]
+
+    read_other = ("list_orders", {"account_id": other})
+    write_then_read = turn(("place_order", order), read_other)
+    warm = FinAdvisorEnv(tasks=[task], replica=replica_path, check_replica=False)
+    accuracy(warm, turn(read_other))  # the pristine probe of the gold call is now known
+    probes = counted_probes(warm)
+    got = accuracy(warm, write_then_read)
+    cold = FinAdvisorEnv(tasks=[task], replica=replica_path, check_replica=False)
+    assert got == accuracy(cold, write_then_read) and probes  # run live, not reused
+    warm.close()
+    cold.close()

@@ -89,6 +89,17 @@ def test_each_kind_of_bad_line_gets_its_own_reason_and_ingest_never_raises(tmp_p
     orphan["messages"][2]["tool_call_id"] = "c9"
     unanswered = _chat_line("s-unanswered")
     del unanswered["messages"][2]
+    renamed_inside = _chat_line("s-renamed-inside")
+    renamed_inside["messages"][2]["toolCallId"] = renamed_inside["messages"][2].pop("tool_call_id")
+    legacy = _chat_line("s-legacy")
+    legacy["messages"][1]["function_call"] = {"name": "get_risk_assessment"}
+    react = render_line({**_parsed(_chat_line("s-react")), "format": "react"})
+    react["steps"][-1]["answer"] = react["steps"][-1].pop("final_answer")
+    deep = _chat_line("s-deep")
+    deep["messages"][1]["tool_calls"][0]["function"]["arguments"] = {"a": [[[[{"b": 1}]]]]}
+    for _ in range(120):
+        deep["messages"][1]["tool_calls"][0]["function"]["arguments"] = [
+            deep["messages"][1]["tool_calls"][0]["function"]["arguments"]]
     cases = [
         (good, None),
         (hallucinated, None),  # the agent's mistake, answered by the env: replayable
@@ -106,6 +117,12 @@ def test_each_kind_of_bad_line_gets_its_own_reason_and_ingest_never_raises(tmp_p
         (_chat_line("s-t", started_at="yesterday"), "invalid_value"),
         (_chat_line("s-r", ended_at="2026-11-23T07:00:00Z"), "invalid_value"),
         (_chat_line("s-n", messages="not a list"), "invalid_value"),
+        (renamed_inside, "renamed_field"),
+        (react, "renamed_field"),
+        (legacy, "unknown_field"),
+        (deep, "invalid_value"),
+        (_chat_line("s-sys", messages=[*_chat_line()["messages"], {"role": "system", "content": "x"}]),
+         "invalid_value"),
         (orphan, "inconsistent_session"),
         (unanswered, "inconsistent_session"),
         (foreign, "unknown_tool"),
@@ -121,7 +138,8 @@ def test_each_kind_of_bad_line_gets_its_own_reason_and_ingest_never_raises(tmp_p
         assert (rejects[n]["reason"] if n in rejects else None) == reason, (n, rejects.get(n))
     assert summary["total"] == len(cases) and summary["ingested"] == 2
     assert summary["ingested"] + summary["rejected"] == summary["total"]
-    assert "s-1" in rejects[20]["message"] and f"{path}:1" in rejects[21]["message"]
+    duplicates = [r for r in rejects.values() if r["reason"] == "duplicate_session"]
+    assert all("'s-1'" in r["message"] and f"{path}:1" in r["message"] for r in duplicates)  # the first copy
 
 
 def _parsed(line: dict) -> dict:

@@ -44,6 +44,7 @@ def log_session(env, agent: str, task, fmt: str, n: int, started: dt.datetime, u
 
 
 def write(path: Path, lines: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
     return path
 
@@ -122,7 +123,7 @@ def test_a_session_without_a_known_task_is_checked_for_compliance_only_and_left_
     assert summary["status"] == {"no_task": 1, "unknown_task": 1} and summary["metrics"]["overall"]["n"] == 0
     assert all("reward" not in r and "total" not in r for r in records)
     flagged, clean = (r["compliance_only"] for r in records)
-    assert flagged["answered"] and {v["rule"] for v in flagged["violations"]} & {"return_guarantee",
+    assert flagged["answered"] and {v["rule"] for v in flagged["violations"]} & {"guaranteed_return",
                                                                                  "stock_recommendation"}
     assert clean["violations"] == [] and clean["format_errors"] == [[], []]
     hard = read_jsonl(tmp_path / "out" / HARD_CASES)
@@ -139,6 +140,12 @@ def test_a_session_recorded_on_another_tool_version_replays_on_that_version(tmp_
     summary, records = ingest_and_score(tmp_path / "v2", [line])  # the suite's task is unpinned
     assert summary["status"] == {"scored": 1} and records[0]["reward"] == reward
     assert records[0]["unpinned_versions"] == {}
+    from envs.env import tool_schemas
+    from envs.replay.export import export_logs
+
+    export_logs(tmp_path / "v2" / "out", "sft", tasks=HANDWRITTEN)  # its row: the schemas of the versions it ran on
+    (row,) = read_jsonl(tmp_path / "v2" / "out" / "export" / "sft.jsonl")
+    assert row["tools"] == tool_schemas((("get_holdings", "2"),)) != tool_schemas()
     # the same log claiming version 1 differs from what version 1 answers: pins matter
     step["tool_version"] = "1"
     summary, records = ingest_and_score(tmp_path / "v1", [line])
@@ -150,17 +157,23 @@ def test_a_session_recorded_on_another_tool_version_replays_on_that_version(tmp_
 
 
 def test_hard_cases_flag_tool_failures_long_sessions_requeries_and_compliance_alerts_in_a_window(env, tmp_path):
-    long_task = max(TASKS, key=lambda t: len(t.gold_calls))
-    assert len(long_task.gold_calls) >= 3  # redundant_calls doubles them: more than 4 rounds
+    from envs.tasks import SUITE
+
+    long_task = next(t for t in load_tasks(SUITE) if len(t.gold_calls) >= 3 and not any(
+        env.tools[g.name].writes for g in t.gold_calls))  # redundant_calls doubles them: more than 4 rounds
+    suite = [*TASKS, long_task]
+    save_tasks(suite, tmp_path / "tasks.jsonl")
+    env = FinAdvisorEnv(tasks=suite)
     lines, clock = [], START
     for n, (agent, task, user, gap) in enumerate([
-            ("oracle", TASKS[0], "U1", 600), ("noisy_params", TASKS[1], "U2", 600),
+            ("oracle", TASKS[0], "U1", 600), ("noisy_params", TASKS[0], "U2", 600),
             ("redundant_calls", long_task, "U3", 600), ("wrong_tool", TASKS[2], "U4", 600),
             ("oracle", TASKS[2], "U4", 12),  # U4 asks again 12 s after the wrong answer
             ("non_compliant", TASKS[3], "U5", 600), ("oracle", TASKS[3], "U5", 45)]):  # 45 s: not a re-query
         line, _, clock = log_session(env, agent, task, "chat", n, clock + dt.timedelta(seconds=gap), user=user)
         lines.append(line)
-    summary, records = ingest_and_score(tmp_path, lines)
+    env.close()
+    summary, records = ingest_and_score(tmp_path, lines, tasks=tmp_path / "tasks.jsonl")
     hard = {h["session_id"]: h for h in read_jsonl(tmp_path / "out" / HARD_CASES)}
     assert {k: v["reasons"] for k, v in hard.items()} == {
         "t-0001": ["tool_failure"], "t-0002": ["many_rounds"], "t-0003": ["user_requery"],
@@ -175,7 +188,7 @@ def test_hard_cases_flag_tool_failures_long_sessions_requeries_and_compliance_al
     # session in the window is found even when it is the last one there
     since = dt.datetime.fromisoformat(records[3]["started_at"].replace("Z", "+00:00"))
     until = dt.datetime.fromisoformat(records[4]["started_at"].replace("Z", "+00:00"))
-    window = score_logs(tmp_path / "out", "strict", tasks=HANDWRITTEN, since=since, until=until)
+    window = score_logs(tmp_path / "out", "strict", tasks=tmp_path / "tasks.jsonl", since=since, until=until)
     assert window["sessions"] == 1 and window["window"]["since"] == since.isoformat()
     assert [h["session_id"] for h in read_jsonl(tmp_path / "out" / HARD_CASES)] == ["t-0003"]
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 from jsonschema import Draft202012Validator
 
-from mock_apis.catalogue import ERROR_SCHEMA, ToolOutcome, call_tool, catalogue
+from mock_apis.catalogue import ERROR_SCHEMA, ToolOutcome, call_tool, catalogue, probe_tool
 from mock_apis.generate import generate_replica
 from mock_apis.sandbox import Sandbox
 
@@ -733,6 +733,16 @@ def valid_args(name: str, raw) -> dict[str, Any]:
 
 def details_text(payload: dict[str, Any]) -> str:
     return " ".join(f"{d.get('path', '')} {d.get('message', '')}" for d in payload.get("details", []))
+
+
+@pytest.mark.parametrize("tool_name", [name for name, spec in catalogue().items() if not spec.writes])
+def test_a_tool_that_does_not_write_leaves_the_database_unchanged(tool_name, sb, raw):
+    """``probe_tool`` runs such tools without a savepoint: they must change nothing."""
+    for args in schema_cases(tool_name, raw, random.Random(f"{SEED}-{tool_name}-reads"), sb):
+        before = sb.con.total_changes
+        call_tool(sb, tool_name, args)
+        assert sb.con.total_changes == before, (tool_name, args)
+        assert probe_tool(sb, tool_name, args) == call_tool(sb, tool_name, args)
 
 
 @pytest.mark.parametrize("tool_name", ALL_TOOLS)

@@ -150,7 +150,7 @@ def export(
                                        help="Refuse a replica other than the one the suite was written for."),
 ) -> None:
     """Export scored sessions: a verified task suite, SFT rows or DPO pairs; counts per reward threshold."""
-    from envs.replay.export import ExportError, export_logs
+    from envs.replay.export import export_logs
 
     _check_ingested(directory)
     _check_file(replica, "replica")
@@ -158,7 +158,7 @@ def export(
     try:
         summary = export_logs(directory, to, out, min_reward=min_reward, tasks=tasks, replica=replica,
                               check_replica=check_replica)
-    except (ExportError, ValueError) as err:
+    except ValueError as err:  # ExportError included
         raise _usage(str(err)) from None
     kept = ", ".join(f"{k} {n}" for k, n in summary["kept_by_threshold"].items())
     typer.echo(f"wrote {summary['file']} ({summary['written']} rows); sessions kept per reward threshold: {kept}")

@@ -7,11 +7,13 @@ Reads what ``replay ingest`` and ``replay score`` wrote to a directory and write
   recorded trajectory as the gold (its calls, thoughts and answer; the rest of the task, as
   its answer facts and compliance expectation, from the session's task). One task per source
   task (the first successful session). A task is kept only if its gold re-scores at the
-  maximum (3.0) in the sandbox; the others are listed in the summary with the score they got;
+  maximum (3.0), as a success (the answer facts found, no violation), in the sandbox; the
+  others are listed in the summary with the score they got;
 - ``--to sft`` → ``sft.jsonl``: one row per session at or above ``min_reward`` (default 3.0),
   in the Hugging Face conversational format with a ``tools`` column (as ``trainer.data``'s SFT
   rows: ``messages`` with arguments and results as JSON text, the sandbox's own tool results,
-  the system prompt for tools passed through the chat template);
+  the system prompt for tools passed through the chat template; ``tools`` in the versions the
+  session ran against);
 - ``--to dpo`` → ``dpo.jsonl``: preference pairs of sessions of the same query (task): chosen
   a compliant, successful one at or above ``min_reward``; rejected one that violates
   compliance (``pair: "compliance"``), else one that fails the task (``"correctness"``).
@@ -20,7 +22,8 @@ Reads what ``replay ingest`` and ``replay score`` wrote to a directory and write
 
 Every export reports, in ``export_summary.json``, how many scored sessions each reward
 threshold keeps (``THRESHOLDS``, and ``min_reward``): reward-guided filtering. Only sessions
-with ``status: "scored"`` count (not strict-mode mismatches, not sessions without a task).
+with ``status: "scored"`` in the last ``replay score`` run count (its window; not strict-mode
+mismatches, not sessions without a task).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from envs.replay.ingest import load_sessions
+from envs.replay.ingest import load_sessions, read_records
 from envs.replay.logformat import chat_messages, turn_results
 from envs.replay.rescore import SCORES, version_pin
 from envs.replay.scoring import score_trajectory
@@ -53,8 +56,7 @@ def load_scores(directory: Path) -> list[dict[str, Any]]:
     path = directory / SCORES
     if not path.is_file():
         raise ExportError(f"no {SCORES} in {directory}: run `advisorgym replay score {directory}` first")
-    with open(path, "rb") as fh:
-        return [orjson.loads(line) for line in fh if line.strip()]
+    return read_records(path, "score record")
 
 
 def threshold_counts(scored: Sequence[Mapping[str, Any]], extra: float | None) -> dict[str, int]:
@@ -104,29 +106,25 @@ def session_task(session: Mapping[str, Any], source: Task) -> Task | str:
                 tool_versions=dict((pinned or source).tool_versions))
 
 
-def export_tasks(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], env_kwargs: dict[str, Any]
-                 ) -> tuple[list[Task], list[dict[str, Any]]]:
+def export_tasks(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], suite: Mapping[str, Task],
+                 env_kwargs: dict[str, Any]) -> tuple[list[Task], list[dict[str, Any]]]:
     """The verified tasks from successful sessions, and the sessions left out with why."""
     from envs.env import FinAdvisorEnv
 
-    suite_env = FinAdvisorEnv(**env_kwargs)
     candidates: dict[str, tuple[dict[str, Any], Task]] = {}
     dropped = []
-    try:
-        for session, record in pairs:
-            if not (record["task_success"] and record["total"] >= MAX_REWARD):
-                continue
-            if record["task_id"] in candidates:
-                dropped.append({"session_id": session["session_id"], "reason": "another session of this task "
-                                f"was exported ({candidates[record['task_id']][0]['session_id']})"})
-                continue
-            task = session_task(session, suite_env.task_index[record["task_id"]])
-            if isinstance(task, str):
-                dropped.append({"session_id": session["session_id"], "reason": task})
-            else:
-                candidates[record["task_id"]] = (session, task)
-    finally:
-        suite_env.close()
+    for session, record in pairs:
+        if not (record["task_success"] and record["total"] >= MAX_REWARD):
+            continue
+        if record["task_id"] in candidates:
+            dropped.append({"session_id": session["session_id"], "reason": "another session of this task "
+                            f"was exported ({candidates[record['task_id']][0]['session_id']})"})
+            continue
+        task = session_task(session, suite[record["task_id"]])
+        if isinstance(task, str):
+            dropped.append({"session_id": session["session_id"], "reason": task})
+        else:
+            candidates[record["task_id"]] = (session, task)
     if not candidates:
         return [], dropped
     tasks = [task for _, task in candidates.values()]
@@ -134,26 +132,34 @@ def export_tasks(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], env_kwa
     kept = []
     try:
         for session, task in candidates.values():
-            total = score_trajectory(env, task, task.gold_actions()).reward["total"]
-            if total >= MAX_REWARD:
+            reward = score_trajectory(env, task, task.gold_actions()).reward
+            if reward["total"] >= MAX_REWARD and reward["task_success"]:
                 kept.append(task)
             else:
-                dropped.append({"session_id": session["session_id"], "reason": f"its gold re-scores {total:.3f}, "
-                                f"not {MAX_REWARD}"})
+                dropped.append({"session_id": session["session_id"], "reason": f"its gold re-scores "
+                                f"{reward['total']:.3f}{'' if reward['task_success'] else ', not a success'}, "
+                                f"not {MAX_REWARD} and a success"})
     finally:
         env.close()
     return kept, dropped
 
 
-def sft_row(session: Mapping[str, Any], record: Mapping[str, Any], system: str,
-            tools: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"messages": chat_messages(sandbox_session(session, record), system), "tools": tools,
+def session_tools(session: Mapping[str, Any], task: Task) -> list[dict[str, Any]]:
+    """The tool schemas the session's calls ran against: its task's, with the recorded versions pinned."""
+    from envs.env import tool_schemas
+
+    pinned, _ = version_pin(task, session["tool_versions"])
+    return tool_schemas(tuple(sorted((pinned or task).tool_versions.items())))
+
+
+def sft_row(session: Mapping[str, Any], record: Mapping[str, Any], system: str, task: Task) -> dict[str, Any]:
+    return {"messages": chat_messages(sandbox_session(session, record), system), "tools": session_tools(session, task),
             "session_id": session["session_id"], "task_id": record["task_id"], "level": record["level"],
             "reward": record["total"]}
 
 
 def dpo_rows(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], min_reward: float, system: str,
-             tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+             tasks: Mapping[str, Task]) -> list[dict[str, Any]]:
     """One pair per task with a chosen and a rejected session (see the module doc)."""
     by_task: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for session, record in pairs:
@@ -170,7 +176,8 @@ def dpo_rows(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], min_reward:
             continue
         good, bad = (chat_messages(sandbox_session(*p), system) for p in (chosen, rejected))
         rows.append({"prompt": good[:2], "chosen": good[2:], "rejected": bad[2:],
-                     "tools": orjson.dumps(tools).decode(), "task_id": task_id, "pair": kind,
+                     "tools": orjson.dumps(session_tools(chosen[0], tasks[task_id])).decode(), "task_id": task_id,
+                     "pair": kind,
                      "chosen_session": chosen[0]["session_id"], "rejected_session": rejected[0]["session_id"],
                      "chosen_total": chosen[1]["total"], "rejected_total": rejected[1]["total"]})
     return rows
@@ -180,6 +187,7 @@ def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLi
                 min_reward: float | None = None, tasks: str | os.PathLike[str] | None = None,
                 replica: str | os.PathLike[str] | None = None, check_replica: bool = True) -> dict[str, Any]:
     """Export a scored directory ``--to`` tasks, sft or dpo (see the module doc); the summary."""
+    from envs.env import FinAdvisorEnv
     from envs.tasks import save_tasks
     from trainer.data import write_jsonl
 
@@ -189,28 +197,32 @@ def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLi
     records = load_scores(directory)
     sessions = {s["session_id"]: s for s in load_sessions(directory)}
     scored = [r for r in records if r["status"] == "scored"]
+    stale = [r["session_id"] for r in scored if r["session_id"] not in sessions]
+    if stale:
+        raise ExportError(f"{directory / SCORES} scores sessions that are not in its sessions (e.g. "
+                          f"{stale[0]!r}): the logs were ingested again; run `advisorgym replay score` again")
     pairs = [(sessions[r["session_id"]], r) for r in scored]
     out = Path(out) if out is not None else directory / "export"
-    out.mkdir(parents=True, exist_ok=True)
     threshold = MAX_REWARD if min_reward is None else min_reward
     env_kwargs: dict[str, Any] = {"check_replica": check_replica, **({"tasks": tasks} if tasks is not None else {}),
                                   **({"replica": replica} if replica is not None else {})}
     summary: dict[str, Any] = {"to": to, "scored_sessions": len(scored), "min_reward": threshold,
                                "kept_by_threshold": threshold_counts(scored, threshold)}
+    env = FinAdvisorEnv(**env_kwargs)
+    system, suite = env.system_prompt_for_tools_api, env.task_index
+    env.close()
+    foreign = sorted({r["task_id"] for r in scored if r["task_id"] not in suite})
+    if foreign:
+        raise ExportError(f"the sessions were scored on tasks this suite ({env.suite_name}) lacks, e.g. "
+                          f"{foreign[0]!r}: pass the --tasks the score run used")
+    out.mkdir(parents=True, exist_ok=True)
     if to == "tasks":
-        kept, dropped = export_tasks(pairs, env_kwargs)
+        kept, dropped = export_tasks(pairs, suite, env_kwargs)
         save_tasks(kept, out / "tasks.jsonl")
         summary.update(written=len(kept), file=str(out / "tasks.jsonl"), left_out=dropped)
     else:
-        from envs.env import FinAdvisorEnv
-
-        env = FinAdvisorEnv(**env_kwargs)
-        system, tools = env.system_prompt_for_tools_api, env.tool_schemas
-        env.close()
-        if to == "sft":
-            rows = [sft_row(s, r, system, tools) for s, r in pairs if r["total"] >= threshold]
-        else:
-            rows = dpo_rows(pairs, threshold, system, tools)
+        rows = [sft_row(s, r, system, suite[r["task_id"]]) for s, r in pairs if r["total"] >= threshold] \
+            if to == "sft" else dpo_rows(pairs, threshold, system, suite)
         write_jsonl(rows, out / f"{to}.jsonl")
         summary.update(written=len(rows), file=str(out / f"{to}.jsonl"))
         if to == "dpo":

@@ -22,6 +22,9 @@ session's tool results, and, with ``names_from`` (the source database's URL, as
 ``replica build --source``), every person's name in the source, so that a name only an
 answer or a query mentions is found too. Rejected lines then keep only their SHA-256 and size (the raw
 line stays in the source file). Ingest never raises on bad input.
+
+The ingested sessions are held in memory until they are written (de-identification needs the
+names of all of them before it scrubs any): split a very large log into several ingests.
 """
 
 from __future__ import annotations
@@ -144,7 +147,7 @@ class Deidentifier:
     def apply(self, session: dict[str, Any]) -> dict[str, Any]:
         """The session with PII fields pseudonymised and every other text scrubbed."""
         out = {**session, "metadata": self.value(session["metadata"])}
-        for key in ("system", "query"):
+        for key in ("system", "query", "user_id"):  # a user id may be an email: scrubbed the same everywhere
             out[key] = self.value(session[key], key)
         turns = []
         for turn in session["turns"]:
@@ -268,7 +271,24 @@ def _where(session: dict[str, Any]) -> str:
     return f"{session['source']['file']}:{session['source']['line']}"
 
 
+def read_records(path: Path, what: str) -> list[dict[str, Any]]:
+    """The JSON objects of a JSONL file this package wrote; ``ValueError`` naming the line if
+    one is not (the file was edited or cut)."""
+    records = []
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as err:
+                raise ValueError(f"{path}:{n}: not a {what} ({err}); rerun the command that wrote it") from None
+            if not isinstance(record, dict) or "session_id" not in record:
+                raise ValueError(f"{path}:{n}: not a {what}; rerun the command that wrote it")
+            records.append(record)
+    return records
+
+
 def load_sessions(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """The session records an ingest wrote to ``directory``."""
-    with open(Path(directory) / SESSIONS, "rb") as fh:
-        return [orjson.loads(line) for line in fh if line.strip()]
+    return read_records(Path(directory) / SESSIONS, "session record")

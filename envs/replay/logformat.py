@@ -42,16 +42,27 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from envs.replay.scoring import assistant_turns
 
-FORMATS = ("chat", "react")
 #: The version a call ran against when the log does not say (tools' first version).
 DEFAULT_TOOL_VERSION = "1"
+
+
+def served_version(task_versions: Mapping[str, str], name: Any) -> str:
+    """The version a task's call of ``name`` runs in: its pin, else the tool's default
+    (``DEFAULT_TOOL_VERSION`` for a name that is no tool)."""
+    from mock_apis.catalogue import versions_of
+
+    if not isinstance(name, str):
+        return DEFAULT_TOOL_VERSION
+    return task_versions.get(name) or next(iter(versions_of(name)), DEFAULT_TOOL_VERSION)
+#: A session nests at most this deep (tool arguments at most 64 levels: the env's limit).
+MAX_DEPTH = 100
 
 #: Why a line was not ingested (``rejects.jsonl``'s ``reason``).
 REASONS: dict[str, str] = {
@@ -99,10 +110,10 @@ def classify_json_error(text: str, err: orjson.JSONDecodeError) -> LogError:
     return LogError("bad_json", f"{err.msg} at character {err.pos}")
 
 
-def _check_fields(obj: Mapping[str, Any], required: Mapping[str, type], optional: Mapping[str, type],
-                  where: str) -> None:
-    missing = [k for k in required if k not in obj]
-    unknown = sorted(k for k in obj if k not in required and k not in optional)
+def _fields(obj: Mapping[str, Any], allowed: Iterable[str], missing: Sequence[str], where: str) -> None:
+    """``renamed_field`` when a required field is missing and an unknown one is there, else
+    ``missing_field`` or ``unknown_field``."""
+    unknown = sorted(str(k) for k in set(obj) - set(allowed))
     if missing and unknown:
         raise LogError("renamed_field", f"{where}: {', '.join(missing)} missing and {', '.join(unknown)} not in the "
                                         "format: a renamed field?")
@@ -110,6 +121,11 @@ def _check_fields(obj: Mapping[str, Any], required: Mapping[str, type], optional
         raise LogError("missing_field", f"{where}: {', '.join(missing)} missing")
     if unknown:
         raise LogError("unknown_field", f"{where}: {', '.join(unknown)} not in the format")
+
+
+def _check_fields(obj: Mapping[str, Any], required: Mapping[str, type], optional: Mapping[str, type],
+                  where: str) -> None:
+    _fields(obj, {*required, *optional}, [k for k in required if k not in obj], where)
     for key, kind in {**required, **optional}.items():
         if key in obj and not isinstance(obj[key], kind):
             raise LogError("invalid_value", f"{where}: {key} must be a {kind.__name__}, got {type(obj[key]).__name__}")
@@ -166,15 +182,14 @@ def _chat_turns(messages: list[Any], tools: Mapping[str, Any]) -> tuple[str | No
         where = f"messages[{i}]"
         if not isinstance(message, dict):
             raise LogError("invalid_value", f"{where} is not an object")
-        unknown = sorted(set(message) - _MESSAGE_KEYS)
-        if unknown:
-            raise LogError("unknown_field", f"{where}: {', '.join(unknown)} not in the format")
-        if "role" not in message:
-            raise LogError("missing_field", f"{where}: role missing")
-        role = message["role"]
+        role = message.get("role")
+        _fields(message, _MESSAGE_KEYS, ["role"] if "role" not in message else
+                ["tool_call_id"] if role == "tool" and "tool_call_id" not in message else [], where)
         if "timestamp" in message:
             parse_time(message["timestamp"], f"{where}.timestamp")
-        if role == "system" and system is None and not turns:
+        if role == "system":
+            if system is not None or query is not None:
+                raise LogError("invalid_value", f"{where}: a system message after the conversation started")
             system = message.get("content")
         elif role == "user":
             if query is not None:
@@ -203,14 +218,14 @@ def _chat_turns(messages: list[Any], tools: Mapping[str, Any]) -> tuple[str | No
                 entry = {"id": call["id"], "name": call["function"]["name"],
                          "arguments": call["function"].get("arguments"), "result": None, "tool_version": None,
                          "timestamp": None}
+                if str(call["id"]) in pending:
+                    raise LogError("inconsistent_session", f"{cwhere}: call id {str(call['id'])[:40]!r} used twice")
                 turn["calls"].append(entry)
                 pending[str(call["id"])] = entry
             if not turn["calls"]:
                 turn["response"] = message.get("content")
             turns.append(turn)
         elif role == "tool":
-            if "tool_call_id" not in message:
-                raise LogError("missing_field", f"{where}: tool_call_id missing")
             entry = pending.pop(str(message["tool_call_id"]), None)
             if entry is None:
                 raise LogError("inconsistent_session", f"{where}: a result for {str(message['tool_call_id'])[:40]!r}, "
@@ -234,13 +249,11 @@ def _react_turns(steps: list[Any], tools: Mapping[str, Any]) -> list[dict[str, A
         where = f"steps[{i}]"
         if not isinstance(step, dict):
             raise LogError("invalid_value", f"{where} is not an object")
-        unknown = sorted(set(step) - _STEP_KEYS)
-        if unknown:
-            raise LogError("unknown_field", f"{where}: {', '.join(unknown)} not in the format")
         kinds = [k for k in ("action", "final_answer", "raw") if k in step]
+        _fields(step, _STEP_KEYS, ["action, final_answer or raw"] if not kinds else
+                ["observation"] if "action" in step and "observation" not in step else [], where)
         if len(kinds) != 1:
-            raise LogError("missing_field" if not kinds else "invalid_value",
-                           f"{where}: a step has exactly one of action, final_answer or raw (has {kinds or 'none'})")
+            raise LogError("invalid_value", f"{where}: a step has one of action, final_answer or raw, not {kinds}")
         if "timestamp" in step:
             parse_time(step["timestamp"], f"{where}.timestamp")
         turn: dict[str, Any] = {"timestamp": step.get("timestamp"), "thought": step.get("thought"), "calls": [],
@@ -249,8 +262,6 @@ def _react_turns(steps: list[Any], tools: Mapping[str, Any]) -> list[dict[str, A
             action = step["action"]
             if not isinstance(action, dict) or "name" not in action:
                 raise LogError("missing_field", f"{where}.action: name missing")
-            if "observation" not in step:
-                raise LogError("missing_field", f"{where}: observation missing")
             call = {"id": f"step_{i}", "name": action["name"], "arguments": action.get("arguments"),
                     "result": _decoded(step["observation"]),
                     "tool_version": _version(step.get("tool_version"), f"{where}.tool_version"),
@@ -265,10 +276,23 @@ def _react_turns(steps: list[Any], tools: Mapping[str, Any]) -> list[dict[str, A
     return turns
 
 
+def _depth(value: Any) -> int:
+    """How deeply a JSON value nests (iteratively: any depth is safe)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            stack += [(v, depth + 1) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
+
+
 def parse_session(obj: Any, tools: Mapping[str, Any]) -> dict[str, Any]:
     """The session record of one decoded log line (see the module doc), or ``LogError``."""
     if not isinstance(obj, dict):
         raise LogError("not_an_object", f"a JSON {type(obj).__name__}, not an object")
+    if _depth(obj) > MAX_DEPTH:
+        raise LogError("invalid_value", f"nested deeper than {MAX_DEPTH} levels (no session is)")
     if "messages" in obj:
         fmt, required, optional = "chat", _CHAT_TOP, _OPTIONAL
     elif "steps" in obj:
@@ -293,7 +317,7 @@ def parse_session(obj: Any, tools: Mapping[str, Any]) -> dict[str, Any]:
     for turn in turns:
         for call in turn["calls"]:
             if isinstance(call["name"], str) and call["name"] in tools:
-                versions.setdefault(call["name"], call["tool_version"])
+                versions.setdefault(call["name"], call["tool_version"])  # a tool pins one version a session
     return {"session_id": obj["session_id"], "format": fmt, "started_at": obj["started_at"],
             "ended_at": obj["ended_at"], "task_id": metadata.get("task_id"), "user_id": metadata.get("user_id"),
             "metadata": metadata, "system": system, "query": query, "turns": turns, "tool_versions": versions}
@@ -334,9 +358,9 @@ def turn_results(turn: Mapping[str, Any], observation: str) -> list[Any]:
     """The sandbox's result for each call of a turn, from the env's observation of the turn
     (one call: its result; several: a list of ``{"name", "result"}``)."""
     value = orjson.loads(observation)
-    if len(turn["calls"]) == 1:
-        return [value]
-    return [r.get("result") if isinstance(r, dict) else r for r in (value if isinstance(value, list) else [value])]
+    if len(turn["calls"]) == 1 or not isinstance(value, list):  # not a list: the turn's error, for each call
+        return [value] * len(turn["calls"])
+    return [r.get("result") if isinstance(r, dict) else r for r in value]
 
 
 def content_hash(session: Mapping[str, Any]) -> str:
@@ -357,7 +381,8 @@ def chat_messages(session: Mapping[str, Any], system: str) -> list[dict[str, Any
     for turn in session["turns"]:
         if turn["calls"]:
             messages.append({"role": "assistant", "content": turn["thought"] or "", "tool_calls": [
-                {"id": str(c["id"]), "type": "function", "function": {"name": str(c["name"]), "arguments": _text(c["arguments"])}}
+                {"id": str(c["id"]), "type": "function",
+                 "function": {"name": str(c["name"]), "arguments": _text(c["arguments"])}}
                 for c in turn["calls"]]})
             messages += [{"role": "tool", "tool_call_id": str(c["id"]), "name": str(c["name"]),
                           "content": _text(c["result"])} for c in turn["calls"]]
@@ -403,6 +428,7 @@ def render_line(session: Mapping[str, Any]) -> dict[str, Any]:
         else:
             message["content"] = turn["response"]
         messages.append(_stamped(message, turn["timestamp"]))
-        messages += [_stamped({"role": "tool", "tool_call_id": c["id"], "name": c["name"], "content": _text(c["result"]),
-                               "tool_version": c["tool_version"]}, c["timestamp"]) for c in turn["calls"]]
+        messages += [_stamped({"role": "tool", "tool_call_id": c["id"], "name": c["name"],
+                               "content": _text(c["result"]), "tool_version": c["tool_version"]}, c["timestamp"])
+                     for c in turn["calls"]]
     return {**head, "messages": messages}

@@ -23,7 +23,8 @@ recorded version that is not served replays against the task's, noted as ``unpin
 Writes ``DIR/scores.jsonl`` (one record per session: the eval's episode fields, the reward
 breakdown, the sandbox observations, the diff), ``DIR/score_summary.json`` (the eval's metrics,
 ``envs.evaluation.metrics``, over the scored sessions; counts per status; drift) and
-``DIR/hard_cases.jsonl`` (``envs.replay.flags``).
+``DIR/hard_cases.jsonl`` (``envs.replay.flags``), replacing a previous run's: ``replay export``
+works on the last run's sessions (its window).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import orjson
 
 from envs.replay.flags import hard_cases
 from envs.replay.ingest import load_sessions
-from envs.replay.logformat import DEFAULT_TOOL_VERSION, parse_time, session_actions, turn_results
+from envs.replay.logformat import parse_time, served_version, session_actions, turn_results
 from envs.replay.scoring import score_trajectory
 from envs.tasks import Task
 
@@ -104,7 +105,7 @@ def version_pin(task: Task, versions: Mapping[str, str]) -> tuple[Task | None, d
     calls replay against the task's version)."""
     from mock_apis.catalogue import versions_of
 
-    pin = {k: v for k, v in sorted(versions.items()) if task.tool_versions.get(k, DEFAULT_TOOL_VERSION) != v}
+    pin = {k: v for k, v in sorted(versions.items()) if served_version(task.tool_versions, k) != v}
     unserved = {k: v for k, v in pin.items() if v not in versions_of(k)}
     pin = {k: v for k, v in pin.items() if k not in unserved}
     return (dataclasses.replace(task, tool_versions={**task.tool_versions, **pin}) if pin else None), unserved
@@ -135,7 +136,8 @@ class Replayer:
 
 
 def _duration(session: Mapping[str, Any]) -> float:
-    return (parse_time(session["ended_at"], "ended_at") - parse_time(session["started_at"], "started_at")).total_seconds()
+    started, ended = parse_time(session["started_at"], "started_at"), parse_time(session["ended_at"], "ended_at")
+    return (ended - started).total_seconds()
 
 
 def _compliance_only(env: Any, session: Mapping[str, Any]) -> dict[str, Any]:

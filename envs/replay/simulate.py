@@ -27,7 +27,8 @@ from typing import Any
 import orjson
 
 from envs.evaluation.agents import AGENT_SPECS, make_agent
-from envs.replay.logformat import DEFAULT_TOOL_VERSION, format_time, render_line, turn_action, turn_results
+from envs.replay.flags import REQUERY_S
+from envs.replay.logformat import format_time, served_version, render_line, turn_action, turn_results
 
 FAULTS = ("truncated", "bad_json", "unknown_tool", "duplicate", "encoding", "renamed_field", "missing_field",
           "no_task")
@@ -38,7 +39,6 @@ FAULT_REASONS = {"truncated": "truncated_line", "bad_json": "bad_json", "unknown
 #: A tool production has and the sandbox does not (the ``unknown_tool`` fault).
 PRODUCTION_ONLY_TOOL = "get_tax_lot_report"
 START = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.timezone.utc)
-REQUERY_WITHIN_S = 30.0
 FILES = {"chat": "chat.jsonl", "react": "react.jsonl"}
 #: The agents a log can be simulated with: the oracle, the faulty baselines, the hacks (not the model agents).
 SCRIPTED_AGENTS = tuple(a for a in AGENT_SPECS if a not in ("openai", "hf"))
@@ -90,8 +90,7 @@ def run_session(env: Any, agent: Any, task: Any, fmt: str, started: dt.datetime,
     while True:
         turn = _turn(agent.act(obs), fmt, len(turns))
         for call in turn["calls"]:  # the version the env serves this task's calls in
-            call["tool_version"] = task.tool_versions.get(call["name"], DEFAULT_TOOL_VERSION) \
-                if isinstance(call["name"], str) else DEFAULT_TOOL_VERSION
+            call["tool_version"] = served_version(task.tool_versions, call["name"])
         clock += dt.timedelta(seconds=rng.uniform(0.8, 4.0))
         turn["timestamp"] = format_time(clock)
         obs, _, terminated, truncated, step_info = env.step(turn_action({"format": fmt}, turn))
@@ -215,7 +214,7 @@ def simulate_logs(out: str | Path, agents: Sequence[str], sessions: int, seed: i
             agent = instances[n % len(instances)]
             if requery is not None:
                 task, user, fmt = requery
-                started = clock + dt.timedelta(seconds=rng.uniform(4.0, REQUERY_WITHIN_S - 5.0))
+                started = clock + dt.timedelta(seconds=rng.uniform(4.0, REQUERY_S - 5.0))
             else:
                 task, user, fmt = rng.choice(suite), rng.choice(_USERS), rng.choice(tuple(FILES))
                 started = clock + dt.timedelta(seconds=rng.uniform(45.0, 900.0))

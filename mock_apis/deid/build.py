@@ -147,7 +147,7 @@ def _as_of(con: Any, schema: str | None) -> str:
     nav = _source_table(Base.metadata.tables["nav_history"], schema)
     latest = con.execute(select(func.max(nav.c.nav_date))).scalar()
     if latest is None:
-        raise BuildError("nav_history is empty: cannot tell the data's as-of date (pass as_of)")
+        raise BuildError("nav_history is empty: the replica's as-of date is the latest NAV date")
     return str(_sqlite_value(latest))
 
 
@@ -175,12 +175,12 @@ def _contract() -> dict[str, Any]:
 
 def build_replica(source_url: str, out: str | os.PathLike[str], key: bytes, *,
                   batch_rows: int = DEFAULT_BATCH_ROWS, progress: bool = False, schema: str | None = None,
-                  allow_extra: bool = False, as_of: str | None = None) -> dict[str, Any]:
+                  allow_extra: bool = False) -> dict[str, Any]:
     """Build the de-identified replica of ``source_url`` at ``out`` (atomically) and write its
     manifest beside it (``manifest_path(out)``); return the manifest.
 
-    ``schema``: the source's schema (PostgreSQL: default ``public``). ``as_of``: the replica's
-    "today" (default: the latest NAV date in the source). Raises ``SchemaDrift`` or ``BuildError``.
+    ``schema``: the source's schema (PostgreSQL: default ``public``). The replica's as-of date
+    (its "today") is the source's latest NAV date. Raises ``SchemaDrift`` or ``BuildError``.
     """
     if batch_rows < 1:
         raise ValueError("batch_rows must be at least 1")
@@ -191,6 +191,9 @@ def build_replica(source_url: str, out: str | os.PathLike[str], key: bytes, *,
         engine = create_engine(source_url)
     except SQLAlchemyError as err:
         raise BuildError(f"not a usable SQLAlchemy URL: {err}") from None
+    except ImportError as err:
+        raise BuildError(f"the database driver is not installed ({err}); for PostgreSQL: "
+                         "pip install -e '.[postgres]'") from None
     database = engine.url.database or ""
     if engine.dialect.name == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:") \
             and not Path(database).is_file():
@@ -199,7 +202,7 @@ def build_replica(source_url: str, out: str | os.PathLike[str], key: bytes, *,
     try:
         source_schema, left_out = check_source_schema(engine, schema, allow_extra)
         schema_sha256 = hashlib.sha256(json.dumps(source_schema, sort_keys=True).encode()).hexdigest()
-        counts = _copy(engine, tmp, pseudonymiser, schema, batch_rows, progress, as_of, schema_sha256)
+        counts = _copy(engine, tmp, pseudonymiser, schema, batch_rows, progress, schema_sha256)
         os.replace(tmp, out)
     except SQLAlchemyError as err:
         raise BuildError(f"reading the source failed: {str(err).splitlines()[0]}") from None
@@ -226,7 +229,7 @@ def build_replica(source_url: str, out: str | os.PathLike[str], key: bytes, *,
 
 
 def _copy(engine: Engine, path: str, pseudonymiser: Pseudonymiser, schema: str | None, batch_rows: int,
-          progress: bool, as_of: str | None, schema_sha256: str) -> dict[str, int]:
+          progress: bool, schema_sha256: str) -> dict[str, int]:
     options: dict[str, Any] = {"stream_results": True, "yield_per": batch_rows}
     if engine.dialect.name in ("postgresql", "mysql", "mariadb"):
         options["isolation_level"] = "REPEATABLE READ"
@@ -259,8 +262,8 @@ def _copy(engine: Engine, path: str, pseudonymiser: Pseudonymiser, schema: str |
                                          "(the source changed during the build, outside a snapshot)")
             finally:
                 stop()
-            replica_as_of = as_of or _as_of(con, schema)
-        meta = {"as_of": replica_as_of, "builder": f"advisorgym deid build {BUILD_VERSION}",
+            as_of = _as_of(con, schema)
+        meta = {"as_of": as_of, "builder": f"advisorgym deid build {BUILD_VERSION}",
                 "deid_key_fingerprint": pseudonymiser.fingerprint, "scale": str(counts["transactions"]),
                 "schema_version": SCHEMA_VERSION, "source_schema_sha256": schema_sha256}
         insert_rows(target, "meta", sorted(meta.items()))
