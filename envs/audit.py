@@ -150,11 +150,15 @@ class AuditLog:
             os.fsync(self._fh.fileno())
 
     def record_call(self, name: Any, arguments: Any, result_sha256: str, *, ok: bool, error: str | None = None,
-                    task_id: str | None = None, step: int | None = None) -> str:
+                    task_id: str | None = None, step: int | None = None, tool_version: str | None = None) -> str:
         """One tool call: its name and arguments as the agent sent them, its result's hash
-        (``result_hash``), whether it succeeded and its error code."""
-        return self.append("call", {"task_id": task_id, "step": step, "name": name, "arguments": arguments,
-                                    "result_sha256": result_sha256, "ok": ok, "error": error})
+        (``result_hash``), whether it succeeded and its error code; ``tool_version``: the
+        version it ran in where the task pins one (the record has no such key otherwise)."""
+        body = {"task_id": task_id, "step": step, "name": name, "arguments": arguments,
+                "result_sha256": result_sha256, "ok": ok, "error": error}
+        if tool_version is not None:
+            body["tool_version"] = tool_version
+        return self.append("call", body)
 
     def record_episode_end(self, task_id: str, reward: Mapping[str, Any], versions: Mapping[str, Any],
                            **extra: Any) -> str:

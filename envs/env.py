@@ -446,8 +446,10 @@ class FinAdvisorEnv(gym.Env[str, str]):
         from envs.audit import result_hash
 
         for call, result, signal in zip(calls, results, signals, strict=True):
+            pinned = ep.routes.get(call.name) if ep.routes and isinstance(call.name, str) else None
             self.audit.record_call(call.name, call.arguments, result_hash(result), ok=signal["outcome"] == "ok",
-                                   error=signal["error"], task_id=ep.task.task_id, step=ep.steps)
+                                   error=signal["error"], task_id=ep.task.task_id, step=ep.steps,
+                                   tool_version=pinned.version if pinned is not None else None)
 
     def _close_episode(self, ep: _Episode) -> dict[str, Any]:
         """End the episode: its terminal reward info, recorded in the audit log when there is one."""

@@ -203,6 +203,17 @@ def test_a_recorded_log_replays_against_its_pinned_version(env_pair, tasks):
         assert scored.reward["total"] == 3.0 and '"quantity"' in scored.observations[0]
 
 
+def test_the_audit_log_names_the_pinned_version(tasks, replica_path, tmp_path):
+    log = tmp_path / "audit.jsonl"
+    env = FinAdvisorEnv(tasks=list(tasks.values()), replica=replica_path, audit_log=log)
+    for key in ("v2", "default"):
+        play(env, tasks[key], tasks[key].gold_actions())
+    env.close()
+    calls = [r for r in map(orjson.loads, log.read_bytes().splitlines()) if r["kind"] == "call"]
+    versions = {r["payload"]["task_id"]: r["payload"].get("tool_version", "absent") for r in calls}
+    assert versions == {"tv-v2": "2", "tv-default": "absent"}
+
+
 def test_task_files_keep_pins_and_leave_unpinned_tasks_as_they_were(tasks, tmp_path):
     assert "tool_versions" not in tasks["default"].to_json()
     save_tasks(tasks.values(), tmp_path / "suite.jsonl")

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from envs.env import system_prompt
+from envs.env import system_prompt, tool_schemas
 from envs.tasks import Task
 
 
@@ -79,7 +79,8 @@ def sft_rows(env: Any, tasks: Sequence[Task], seed: int = 0) -> list[dict[str, A
                 kinds.append(("unknown_tool", "invalid_arguments")[(with_calls // RECOVERY_EVERY) % 2])
             with_calls += 1
         for kind in kinds:
-            rows.append({"messages": sft_conversation(env, task, seed + i, kind), "tools": env.tool_schemas,
+            rows.append({"messages": sft_conversation(env, task, seed + i, kind),
+                         "tools": tool_schemas(tuple(sorted(task.tool_versions.items()))),  # its pinned versions
                          "task_id": task.task_id, "level": task.level, "kind": f"recovery_{kind}" if kind else "gold"})
     return rows
 
