@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 
 from envs.replay.ingest import load_sessions, read_records
-from envs.replay.logformat import chat_messages, turn_results
+from envs.replay.logformat import chat_messages, decoded, turn_results
 from envs.replay.rescore import SCORES, version_pin
 from envs.replay.scoring import score_trajectory
 from envs.reward import GoldCall
@@ -74,21 +74,12 @@ def sandbox_session(session: Mapping[str, Any], record: Mapping[str, Any]) -> di
     return {**session, "turns": turns}
 
 
-def _arguments(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return orjson.loads(value)
-        except orjson.JSONDecodeError:
-            return value
-    return value
-
-
 def session_task(session: Mapping[str, Any], source: Task) -> Task | str:
     """The task whose gold is the session's trajectory, or why there is none."""
     calls, thoughts = [], []
     for turn in session["turns"]:
         for call in turn["calls"]:
-            arguments = _arguments(call["arguments"])
+            arguments = decoded(call["arguments"])
             if not isinstance(call["name"], str) or not isinstance(arguments, dict):
                 return "a call without a tool name or an arguments object"
             calls.append(GoldCall(call["name"], arguments))

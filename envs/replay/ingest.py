@@ -104,10 +104,10 @@ class Deidentifier:
     def register_source(self, url: str) -> None:
         """Register every person's name in the source database (a SQLAlchemy URL, the one the
         replica is built from), so that names only free text mentions are scrubbed too."""
-        from sqlalchemy import create_engine, select
+        from sqlalchemy import create_engine
         from sqlalchemy.exc import SQLAlchemyError
 
-        from mock_apis.models import Base
+        from mock_apis.deid.build import register_source_names
 
         try:
             engine = create_engine(url)
@@ -115,11 +115,7 @@ class Deidentifier:
             raise ValueError(f"--names-from: not a usable database URL ({err})") from None
         try:
             with engine.connect() as con:
-                for (table, column), kind in sorted(self.columns.items()):
-                    if kind == "name":
-                        col = Base.metadata.tables[table].c[column]
-                        self.pseudonymiser.register_names(v for (v,) in con.execute(select(col).distinct())
-                                                          if v is not None)
+                register_source_names(con, self.pseudonymiser)
         except SQLAlchemyError as err:
             raise ValueError(f"--names-from: cannot read the names from {engine.url!r}: "
                              f"{str(err).splitlines()[0][:300]}") from None

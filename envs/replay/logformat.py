@@ -148,8 +148,8 @@ def format_time(stamp: dt.datetime) -> str:
     return stamp.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _decoded(value: Any) -> Any:
-    """A tool result as recorded: JSON text decoded, anything else as it is."""
+def decoded(value: Any) -> Any:
+    """A recorded value (a tool result, call arguments): JSON text decoded, anything else as it is."""
     if isinstance(value, str):
         try:
             return orjson.loads(value)
@@ -230,7 +230,7 @@ def _chat_turns(messages: list[Any], tools: Mapping[str, Any]) -> tuple[str | No
             if entry is None:
                 raise LogError("inconsistent_session", f"{where}: a result for {str(message['tool_call_id'])[:40]!r}, "
                                                        "which no pending call has")
-            entry["result"] = _decoded(message.get("content"))
+            entry["result"] = decoded(message.get("content"))
             entry["timestamp"] = message.get("timestamp")
             entry["tool_version"] = _version(message.get("tool_version"), f"{where}.tool_version")
             _check_tool(entry, tools, where)
@@ -263,7 +263,7 @@ def _react_turns(steps: list[Any], tools: Mapping[str, Any]) -> list[dict[str, A
             if not isinstance(action, dict) or "name" not in action:
                 raise LogError("missing_field", f"{where}.action: name missing")
             call = {"id": f"step_{i}", "name": action["name"], "arguments": action.get("arguments"),
-                    "result": _decoded(step["observation"]),
+                    "result": decoded(step["observation"]),
                     "tool_version": _version(step.get("tool_version"), f"{where}.tool_version"),
                     "timestamp": step.get("timestamp")}
             _check_tool(call, tools, where)
@@ -271,7 +271,7 @@ def _react_turns(steps: list[Any], tools: Mapping[str, Any]) -> list[dict[str, A
         elif "final_answer" in step:
             turn["response"] = step["final_answer"]
         else:
-            turn["raw"], turn["observation"] = step["raw"], _decoded(step.get("observation"))
+            turn["raw"], turn["observation"] = step["raw"], decoded(step.get("observation"))
         turns.append(turn)
     return turns
 
@@ -366,7 +366,7 @@ def turn_results(turn: Mapping[str, Any], observation: str) -> list[Any]:
 def content_hash(session: Mapping[str, Any]) -> str:
     """SHA-256 of what a session says (its id and where it was read excluded): two copies of a
     session, in either format or under another id, hash the same."""
-    calls = [[(c["name"], _decoded(c["arguments"]), c["result"]) for c in t["calls"]] for t in session["turns"]]
+    calls = [[(c["name"], decoded(c["arguments"]), c["result"]) for c in t["calls"]] for t in session["turns"]]
     body = {"started_at": session["started_at"], "ended_at": session["ended_at"], "query": session["query"],
             "user_id": session["user_id"], "task_id": session["task_id"], "calls": calls,
             "responses": [t["response"] for t in session["turns"]], "raw": [t["raw"] for t in session["turns"]]}

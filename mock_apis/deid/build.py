@@ -139,6 +139,17 @@ def _row_mapper(table: Table, pseudonymiser: Pseudonymiser) -> Callable[[Iterabl
     return convert
 
 
+def register_source_names(con: Any, pseudonymiser: Pseudonymiser, schema: str | None = None,
+                          batch_rows: int = 5000) -> None:
+    """Register every person's name in the source (``PII_COLUMNS`` of kind name) with
+    ``pseudonymiser``, so that ``scrub`` finds them in free text."""
+    for (table, column), kind in sorted(PII_COLUMNS.items()):
+        if kind == "name":
+            col = _source_table(Base.metadata.tables[table], schema).c[column]
+            for part in con.execute(select(col).distinct()).partitions(batch_rows):
+                pseudonymiser.register_names(v for (v,) in part if v is not None)
+
+
 def _source_table(table: Table, schema: str | None) -> Table:
     return table.to_metadata(MetaData(), schema=schema) if schema else table
 
@@ -239,12 +250,7 @@ def _copy(engine: Engine, path: str, pseudonymiser: Pseudonymiser, schema: str |
         with engine.connect().execution_options(**options) as con:
             totals = {t.name: con.execute(select(func.count()).select_from(_source_table(t, schema))).scalar_one()
                       for t in SOURCE_TABLES}
-            # Names first, so that notes mentioning anyone (in any table) are scrubbed.
-            for (table, column), kind in sorted(PII_COLUMNS.items()):
-                if kind == "name":
-                    col = _source_table(Base.metadata.tables[table], schema).c[column]
-                    for part in con.execute(select(col).distinct()).partitions(batch_rows):
-                        pseudonymiser.register_names(v for (v,) in part if v is not None)
+            register_source_names(con, pseudonymiser, schema, batch_rows)  # first: notes mention anyone
             advance, stop = progress_bar(progress, sum(totals.values()), "building the replica")
             counts: dict[str, int] = {}
             try:
