@@ -117,10 +117,15 @@ def _owner_alive(owner: str) -> bool:
 def remove_orphans(client: Any) -> list[str]:
     """Remove the managed containers whose owning process on this host is gone (killed before its
     ``atexit`` hook ran); their names."""
+    import docker
+
     removed = []
     for container in client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=1"}):
         if not _owner_alive(container.labels.get(OWNER_LABEL, "")):
-            container.remove(force=True, v=True)
+            try:
+                container.remove(force=True, v=True)
+            except docker.errors.NotFound:  # another process removed it first
+                continue
             removed.append(container.name)
     return removed
 
@@ -214,11 +219,12 @@ class DockerService:
             if self not in DockerService._running:
                 return
             DockerService._running.discard(self)
+        import docker
+
         try:
             self.container.remove(force=True, v=True)
-        except Exception as err:  # noqa: BLE001  (already gone is fine)
-            if getattr(getattr(err, "response", None), "status_code", None) != 404:
-                raise
+        except docker.errors.NotFound:  # already gone (removed by hand, or as an orphan)
+            pass
         finally:
             self._drop_staging()
 

@@ -266,6 +266,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         self.suite_name = "tasks passed in memory" if in_memory else str(tasks or DEFAULT_SUITE)
         if not self.tasks:
             raise ValueError("the task suite is empty")
+        created_backend = isinstance(backend, str)
         if isinstance(backend, str):
             if backend == "inprocess":
                 rep = self.tasks[0].replica
@@ -288,38 +289,43 @@ class FinAdvisorEnv(gym.Env[str, str]):
             else:
                 raise ValueError(f"backend must be 'inprocess', 'http', 'docker' or a Backend, got {backend!r}")
         self.backend: Backend = backend
-        # (key, task id, gold index) -> (the gold arguments, the probe's outcome in the replica's own state)
-        self._pristine_probes: dict[tuple[Any, str, int], tuple[Any, ToolOutcome]] = {}
-        self.max_steps = max_steps
-        if max_calls_per_turn < 1:
-            raise ValueError("max_calls_per_turn must be at least 1")
-        self.max_calls_per_turn = max_calls_per_turn
-        self.reward_config = RewardConfig.coerce(reward_config)
-        self.faults = FaultConfig.coerce(faults)
-        self.checker = compliance_checker or default_checker()
-        self.render_mode = render_mode
-        self.tools = catalogue()
-        self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
-        self.tool_schemas = tool_schemas()
-        self.replica_meta = self.backend.replica_meta()
-        if not self.replica_meta and check_replica:
-            where = getattr(self.backend, "base_url", "the back-end")
-            cause = getattr(self.backend, "last_error", None)
-            raise ConnectionError(f"cannot read the replica's metadata from {where} (GET /health failed"
-                                  f"{': ' + cause if cause else ''}): is the "
-                                  "service running there? (check_replica=False, CLI --no-check-replica, skips "
-                                  "this check)")
-        if check_replica:
-            self._check_replica()
-        self.contract_status = check_backend(self.backend, token, contract, allow_drift)
-        suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
-        self.audit, self.audit_versions = self._open_audit(audit_log, suite_file)
-        self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), prompt_mode
-        self.system_prompt = system_prompt(self.as_of, prompt_mode)
-        self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template")
-        self.observation_space = AgentText()
-        self.action_space = AgentText()
-        self._episode: _Episode | None = None
+        try:
+            # (key, task id, gold index) -> (the gold arguments, the probe's outcome in the replica's own state)
+            self._pristine_probes: dict[tuple[Any, str, int], tuple[Any, ToolOutcome]] = {}
+            self.max_steps = max_steps
+            if max_calls_per_turn < 1:
+                raise ValueError("max_calls_per_turn must be at least 1")
+            self.max_calls_per_turn = max_calls_per_turn
+            self.reward_config = RewardConfig.coerce(reward_config)
+            self.faults = FaultConfig.coerce(faults)
+            self.checker = compliance_checker or default_checker()
+            self.render_mode = render_mode
+            self.tools = catalogue()
+            self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
+            self.tool_schemas = tool_schemas()
+            self.replica_meta = self.backend.replica_meta()
+            if not self.replica_meta and check_replica:
+                where = getattr(self.backend, "base_url", "the back-end")
+                cause = getattr(self.backend, "last_error", None)
+                raise ConnectionError(f"cannot read the replica's metadata from {where} (GET /health failed"
+                                      f"{': ' + cause if cause else ''}): is the "
+                                      "service running there? (check_replica=False, CLI --no-check-replica, skips "
+                                      "this check)")
+            if check_replica:
+                self._check_replica()
+            self.contract_status = check_backend(self.backend, token, contract, allow_drift)
+            suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+            self.audit, self.audit_versions = self._open_audit(audit_log, suite_file)
+            self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), prompt_mode
+            self.system_prompt = system_prompt(self.as_of, prompt_mode)
+            self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template")
+            self.observation_space = AgentText()
+            self.action_space = AgentText()
+            self._episode: _Episode | None = None
+        except BaseException:
+            if created_backend:  # a back-end this env made (a container, a session) must not outlive it
+                self.backend.close()
+            raise
 
     def _check_replica(self) -> None:
         """Gold trajectories only score on the replica they were written for: refuse another."""

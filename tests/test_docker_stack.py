@@ -9,6 +9,7 @@ Docker the tests FAIL with the reason; ``ADVISORGYM_SKIP_DOCKER=1`` skips them l
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -166,6 +167,19 @@ def compose_stack(image: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     assert not _docker("volume", "ls", "--quiet", "--filter", label).stdout.strip(), "volumes left after down -v"
 
 
+def test_compose_file_accepts_every_profile(image):
+    """The scale and train profiles too (the GPU trainer cannot run here, but Compose must take the file)."""
+    env = {**os.environ, "ADVISORGYM_API_TOKEN": TOKEN}
+    proc = subprocess.run([*compose_command(), "--file", str(ROOT / "docker-compose.yml"), "--profile", "scale",
+                           "--profile", "train", "config"], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rendered = proc.stdout
+    for service in ("replica:", "advisorgym-api:", "advisorgym-api-2:", "advisorgym-api-4:", "trainer:"):
+        assert f"\n  {service}\n" in rendered, service
+    assert rendered.count("no-new-privileges:true") >= 6  # v2 also renders the x- blocks; the values: inspect, below
+    assert "driver: nvidia" in rendered and "gpu" in rendered
+
+
 def test_compose_stack_serves_the_gold_trajectories_as_in_process(compose_stack, tmp_path, in_process_reference):
     """The shipped file, as a user runs it: hardened, token-protected, and every hand-written task's gold
     trajectory gives the observations and rewards the in-process env gives on the replica it serves."""
@@ -209,6 +223,14 @@ def test_docker_backend_end_to_end_shares_one_container_and_leaves_none(image, i
         first.close()
         second.close()
     assert not managed_containers(os.getpid()), "a container is left after close()"
+
+
+def test_an_env_that_fails_to_start_leaves_no_container(image):
+    """The container is up before the env's own checks run: a check that fails removes it."""
+    with pytest.raises(ValueError, match="replica"):
+        FinAdvisorEnv(tasks=[dataclasses.replace(TASKS[0], replica={"seed": 1, "scale": 5000})],
+                      replica=default_replica(SEED, SCALE), backend="docker")
+    assert not managed_containers(os.getpid()), "a failed start left its container behind"
 
 
 KILLED_CHILD = """
