@@ -32,6 +32,7 @@ from typing import Any
 import orjson
 
 from bench_env import timed
+from bench_final_step import summary
 
 from envs import FinAdvisorEnv
 from envs.replica import default_replica
@@ -74,12 +75,6 @@ def stepper(task: Task, replica: Path, act: str, episode: int) -> Callable[[int]
         return xs
 
     return run
-
-
-def summary(xs: list[float], floor: float) -> str:
-    xs = sorted(xs)
-    median = statistics.median(xs)
-    return f"median {median:8.1f} µs   p90 {xs[int(0.9 * len(xs))]:8.1f} µs   {median / floor:6.2f}× floor"
 
 
 def main() -> None:
