@@ -22,8 +22,14 @@ episode goes on so that the agent can recover. A turn runs at most ``max_calls_p
 calls (16); each one beyond gets ``{"error": "too_many_calls"}`` without running.
 At start-up the back-end is checked against the tool contract (``fixtures/contracts/``): on
 breaking drift the env refuses to start unless ``allow_drift=True``, and every episode's info
-carries ``info["contract"]`` (the check, and the opt-out). ``audit_log=PATH`` appends every tool call and episode end to a hash-chained audit log
-(``envs.audit``; ``advisorgym audit verify PATH`` checks it).
+carries ``info["contract"]`` (the check, and the opt-out). ``audit_log=PATH`` appends every
+tool call and episode end to a hash-chained audit log (``envs.audit``; ``advisorgym audit
+verify PATH`` checks it).
+Back-ends: ``"inprocess"`` (the default: the replica in this process), ``"http"`` with
+``base_url`` (one service; several URLs, a list or comma-separated, spread episodes
+round-robin: ``envs.backend_pool``), ``"docker"`` (a container this env starts and removes:
+``envs.docker_backend``), or any ``Backend``. Gold probes that meet the replica's own state
+(before an episode's first write) are run once per env and task, then reused.
 Tool versions: a task that pins versions (``Task.tool_versions``, e.g. ``{"get_holdings": "2"}``)
 gets them for the whole episode: the agent's calls and the reward's gold probes go to the
 pinned version (a ``ToolRef``), the observations are its results, and the system prompt and

@@ -39,19 +39,29 @@ from mock_apis.models import PII_COLUMNS as _PII_COLUMNS_BY_TABLE
 MIN_KEY_BYTES = 16
 KEY_HELP = "make one with: head -c 32 /dev/urandom > replica.key && chmod 600 replica.key"
 
-FIRST_NAMES: tuple[str, ...] = tuple("""
-Aberly Adelric Alvarine Amaric Anselda Arvenna Aurelix Baskerel Belvina Bertivane Brannoc Brisella Caelum Calvara
-Cassiel Corvina Dariel Delvarine Dorvyn Elowen Emberly Eskander Evandra Faelan Fenwick Florimane Galvenor Gwenlaris
-Halvard Imrie Isaveth Jessamy Joriah Kestrel Larkwell Leoric Lisandra Lucan Maelis Marivane Merrick Mirabeth Nerys
-Oriel Orsamine Peregrine Quillon Rosavel Rowen Saelith Solenne Tamsin Thadmere Ulric Vesper Wilvenna Wrenna Xanthe
-Yarrow Ysolde Zephyrine Zolvane Auberon Ilsabet""".split())
-LAST_NAMES: tuple[str, ...] = tuple("""
-Ashgrove Blackthorne Brackenridge Briarwood Caddelford Calloway Coldwater Crestholm Dunmarrow Elderbrook Emberfield
-Fairwhistle Farthingale Fenmore Foxhallow Glenmorrow Greythorn Hallowell Hartsvale Hawksmere Hollowmere Ivybridge
-Kestwick Larkspur Lindqvale Marchbank Merriweather Mossgrave Netherby Northcote Oakhaven Osterling Pennywhistle
-Quellmore Ravensworth Redbriar Rookwood Rushmere Saltonstall Silverbrook Sorrelwood Starholme Stonebridge Sunderhall
-Tallowby Thistlewood Thornbury Umberleigh Valebrook Wanderley Westerholm Whitlock Wickersham Willowmere Winterbourne
-Wrenfield Yarrowby Yellowdale Zellweger Ambercombe Bellhaven Corriveau Drummondale""".split())
+# Names are composed from fixed parts (853 first names, 1,972 last names: 1.7 million full names;
+# 5,000 distinct source names keep ~4,940 distinct pseudonyms, names being mapped token-wise), minus the
+# compositions some Faker locale has as a real name (_FAKER_NAMES; a test keeps the list whole).
+_FIRST_STEMS = """Ael Alv Amar Ans Arv Aur Bask Belv Bert Bran Bris Cael Calv Cass Corv Dar Delv Dorv Elow Emb Esk
+Evan Fael Flor Galv Gwen Halv Imr Isav Jess Jor Kest Lis Luc Mael Marv Merr Mir Ner Ors Pereg Quill Ros Rov Sael
+Sol Tams Thad Ulr Vesp Wilv Wren Xanth Yarr Ysol Zeph Zolv""".split()
+_FIRST_ENDINGS = "a el en ine is on ara eth ric wyn elle ian ora ius ette yn".split()
+_LAST_STEMS = """Ash Black Bracken Briar Cadde Callo Cold Crest Dun Elder Ember Fair Farthin Fen Fox Glen Grey Hallo
+Harts Hawks Hollow Ivy Kest Lark Lind March Merri Moss Nether North Oak Oster Penny Quell Ravens Red Rook Rush
+Salton Silver Sorrel Star Stone Sunder Tallow Thistle Thorn Umber Wander Wester Whit Wicker Willow Winter Wren
+Yarrow Yellow Amber Bell Drummon""".split()
+_LAST_ENDINGS = """grove thorne ridge wood ford water holm marrow brook field whistle gale mere hallow morrow vale
+bridge wick spur bank weather grave cote haven ling worth stall holme hall leigh bourne dale combe""".split()
+_FAKER_NAMES = frozenset("""
+Alva Alvis Amara Amaris Ansa Ansel Ansis Anson Ansora Arvel Aura Aurel Aurora Belva Berta Bertel Berton Brisa
+Cassen Cassius Dara Daren Darian Daris Darius Daron Darwyn Daryn Flora Florian Florine Floris Galvis Imron Jessel
+Jessen Joren Joris Lisa Liseth Lisette Luca Lucette Lucian Lucius Marva Marvel Mira Mirian Miron Orson Rosa
+Rosel Rosette Sola Soline Solis Solon Vespa
+Ashleigh Ashling Dunford Dunworth Fairhall Glenwood Lindholm Starling""".split())
+FIRST_NAMES: tuple[str, ...] = tuple(n for n in (s + e for s in _FIRST_STEMS for e in _FIRST_ENDINGS)
+                                     if n not in _FAKER_NAMES)
+LAST_NAMES: tuple[str, ...] = tuple(n for n in (s + e for s in _LAST_STEMS for e in _LAST_ENDINGS)
+                                    if n not in _FAKER_NAMES)
 STREET_SUFFIXES: tuple[str, ...] = ("Lane", "Row", "Close", "Mews", "Court", "Way", "Walk", "Terrace")
 TOWNS: tuple[str, ...] = ("Ashbury Vale", "Brindlemoor", "Cobbleford", "Dunhollow", "Eastmarch", "Fennick Cross",
                           "Glimmerdale", "Harrowgate Hill", "Kettleby", "Lowmarsh", "Millbrae Glen", "Oakenshaw")
