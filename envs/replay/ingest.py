@@ -23,8 +23,9 @@ session's tool results, and, with ``names_from`` (the source database's URL, as
 answer or a query mentions is found too. Rejected lines then keep only their SHA-256 and size (the raw
 line stays in the source file). Ingest never raises on bad input.
 
-The ingested sessions are held in memory until they are written (de-identification needs the
-names of all of them before it scrubs any): split a very large log into several ingests.
+Files are read as streams and sessions written as they are accepted; what stays in memory is
+one verdict per session (its content hash, id and place, for duplicates). De-identification
+needs every session's names before it scrubs any, so it reads the accepted lines a second time.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,12 @@ def log_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
-def _lines(data: bytes) -> list[bytes]:
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the file's final newline ends the last line; it does not start another
-    return lines
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The file's lines, numbered from 1, without their ``\n``, read as a stream (a file's final
+    newline ends its last line; it does not start another)."""
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            yield n, line.removesuffix(b"\n")
 
 
 def read_line(raw: bytes, tools: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +202,6 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
     whose people's names are registered for scrubbing first. Bad input never raises; a bad key
     or database does (``ValueError``), before anything is written."""
     from mock_apis.catalogue import catalogue
-    from trainer.data import write_jsonl
 
     if names_from is not None and key_file is None:
         raise ValueError("--names-from only applies with --key-file (names are registered for de-identification)")
@@ -208,52 +209,68 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
     deid = Deidentifier(key_file) if key_file is not None else None
     if deid is not None and names_from is not None:
         deid.register_source(names_from)
-    sessions: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    by_id: dict[str, tuple[str, dict[str, Any]]] = {}
-    by_hash: dict[str, dict[str, Any]] = {}
-    per_file: dict[str, Counter[str]] = {}
-    for path in log_files(paths):
-        name = str(path)
-        counts = per_file.setdefault(name, Counter())
-        for n, raw in enumerate(_lines(path.read_bytes()), 1):
-            counts["total"] += 1
-            try:
-                session = read_line(raw, tools)
-                digest = content_hash(session)
-                first = by_hash.get(digest)
-                known = by_id.get(str(session["session_id"]))
-                if known is not None and known[0] != digest:
-                    raise LogError("conflicting_session", f"session {str(session['session_id'])[:80]!r} was "
-                                                          f"ingested from {_where(known[1])} with different content")
-                if first is not None or known is not None:
-                    original = first if first is not None else known[1]  # type: ignore[index]
-                    raise LogError("duplicate_session", f"a copy of session {original['session_id']!r} "
-                                                        f"({_where(original)})")
-            except LogError as err:
-                counts["rejected"] += 1
-                rejects.append(_reject(name, n, raw, err, deid is None))
-                continue
-            session["source"] = {"file": name, "line": n}
-            by_hash[digest] = session
-            by_id[str(session["session_id"])] = (digest, session)
-            sessions.append(session)
-            counts["ingested"] += 1
-    if deid is not None:
-        for session in sessions:
-            deid.register(session)
-        sessions = [deid.apply(s) for s in sessions]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(sessions, out / SESSIONS)
-    write_jsonl(rejects, out / REJECTS)
-    reasons = Counter(r["reason"] for r in rejects)
+    # One pass decides every line (and registers the names de-identification must know, from
+    # every session, before any is written); only the verdicts stay in memory: a session's
+    # content hash, id and place. Sessions are written as they come, or, de-identified, by a
+    # second read of the lines kept.
+    by_id: dict[str, tuple[str, str]] = {}  # session id -> (content hash, file:line)
+    by_hash: dict[str, tuple[str, str]] = {}  # content hash -> (session id, file:line)
+    kept: dict[str, set[int]] = {}
+    per_file: dict[str, Counter[str]] = {}
+    reasons: Counter[str] = Counter()
+    formats: Counter[str] = Counter()
+    without_task_id = 0
+    with open(out / REJECTS, "wb") as rejects, open(out / SESSIONS, "wb") as written:
+        for path in log_files(paths):
+            name = str(path)
+            counts = per_file.setdefault(name, Counter())
+            for n, raw in _lines(path):
+                counts["total"] += 1
+                try:
+                    session = read_line(raw, tools)
+                    digest, session_id = content_hash(session), str(session["session_id"])
+                    copy_of = by_hash.get(digest)
+                    known = by_id.get(session_id)
+                    if known is not None and known[0] != digest:
+                        raise LogError("conflicting_session", f"session {session_id[:80]!r} was ingested from "
+                                                              f"{known[1]} with different content")
+                    if copy_of is not None or known is not None:
+                        original = copy_of if copy_of is not None else (session_id, known[1])  # type: ignore[index]
+                        raise LogError("duplicate_session", f"a copy of session {original[0]!r} ({original[1]})")
+                except LogError as err:
+                    counts["rejected"] += 1
+                    reasons[err.reason] += 1
+                    rejects.write(orjson.dumps(_reject(name, n, raw, err, deid is None)) + b"\n")
+                    continue
+                by_hash[digest] = (session_id, f"{name}:{n}")
+                by_id[session_id] = (digest, f"{name}:{n}")
+                counts["ingested"] += 1
+                formats[session["format"]] += 1
+                without_task_id += session["task_id"] is None
+                session["source"] = {"file": name, "line": n}
+                if deid is None:
+                    written.write(orjson.dumps(session) + b"\n")
+                else:
+                    deid.register(session)
+                    kept.setdefault(name, set()).add(n)
+        if deid is not None:
+            for path in log_files(paths):
+                lines = kept.get(str(path), set())
+                for n, raw in _lines(path):
+                    if n in lines:
+                        session = read_line(raw, tools)
+                        session["source"] = {"file": str(path), "line": n}
+                        written.write(orjson.dumps(deid.apply(session)) + b"\n")
     summary = {
-        "total": sum(c["total"] for c in per_file.values()), "ingested": len(sessions), "rejected": len(rejects),
+        "total": sum(c["total"] for c in per_file.values()),
+        "ingested": sum(c["ingested"] for c in per_file.values()),
+        "rejected": sum(c["rejected"] for c in per_file.values()),
         "reasons": {r: reasons[r] for r in REASONS if reasons[r]},
         "files": {f: {k: c[k] for k in ("total", "ingested", "rejected")} for f, c in per_file.items()},
-        "formats": dict(sorted(Counter(s["format"] for s in sessions).items())),
-        "without_task_id": sum(1 for s in sessions if s["task_id"] is None),
+        "formats": dict(sorted(formats.items())),
+        "without_task_id": without_task_id,
         "duplicates": "each copy of a session after the first is one rejected line (duplicate_session); the "
                       "session itself counts once, in ingested",
         "deidentified": deid is not None, "key_fingerprint": deid.fingerprint if deid is not None else None,
@@ -261,10 +278,6 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
     assert summary["ingested"] + summary["rejected"] == summary["total"]
     (out / SUMMARY).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
     return summary
-
-
-def _where(session: dict[str, Any]) -> str:
-    return f"{session['source']['file']}:{session['source']['line']}"
 
 
 def read_records(path: Path, what: str) -> list[dict[str, Any]]:
