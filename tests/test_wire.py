@@ -211,3 +211,41 @@ def test_the_backend_sends_its_token_session_and_path_prefix() -> None:
     first, second = heads[0].split(b"\r\n"), heads[1].split(b"\r\n")
     assert first[0] == b"POST /api/sessions HTTP/1.1" and second[0] == b"POST /api/sessions/s1/batch HTTP/1.1"
     assert b"Authorization: Bearer tok" in second and any(line.startswith(b"Host: 127.0.0.1:") for line in second)
+
+
+def test_https_with_the_ca_the_environment_names(tmp_path, monkeypatch) -> None:
+    """``https://`` URLs verify the server against the default CA paths, which
+    ``SSL_CERT_FILE`` extends (an internal CA); a certificate nobody vouches for is refused."""
+    import shutil
+    import ssl
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.fail("the openssl command is needed to make the test certificate (apt-get install openssl)")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+
+    def handle(conn: socket.socket, n: int) -> None:
+        try:
+            with context.wrap_socket(conn, server_side=True) as tls:
+                while read_request(tls):
+                    tls.sendall(answer(b"200 OK", b'{"tls":true}'))
+        except ssl.SSLError:
+            pass  # the client refused our certificate
+
+    with raw_server(handle) as url:
+        https = url.replace("http://", "https://")
+        with pytest.raises(wire.ConnectFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            wire.Connection(https).request("GET", "/", b"", None, soon())
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        c = wire.Connection(https)
+        assert c.request("GET", "/", b"", None, soon()).body == b'{"tls":true}'
+        sock = c._sock
+        time.sleep(0.05)  # TLS 1.3 session tickets arrive after the handshake: not a closed connection
+        assert c.request("GET", "/", b"", None, soon()).body == b'{"tls":true}'
+        assert c._sock is sock  # kept alive over TLS
+        c.close()
