@@ -16,14 +16,17 @@
 #        app/   the advisorgym wheel, built from a clean copy of the source tree every run
 #               (reproducible bytes, so an unchanged tree reuses the image's layer).
 #   4. docker build --network none -t advisorgym-api:latest -f mock_apis/Dockerfile build/docker/context
+#      (its dependency stage tagged advisorgym-api-deps:latest first, stale copies of it pruned)
 #
 # Environment: PYTHON (default: .venv/bin/python, else python3; must be CPython 3.11 like the
-# image), IMAGE_TAG (advisorgym-api:latest), BASE_TAG (advisorgym-base:latest),
+# image), IMAGE_TAG (advisorgym-api:latest), DEPS_TAG (its dependency stage, advisorgym-api-deps:latest),
+# BASE_TAG (advisorgym-base:latest),
 # DOCKERD_LOG (/var/log/advisorgym-dockerd.log), DOCKER_WAIT (seconds to wait for dockerd, 60).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 IMAGE_TAG="${IMAGE_TAG:-advisorgym-api:latest}"
+DEPS_TAG="${DEPS_TAG:-${IMAGE_TAG%%:*}-deps:latest}"
 export BASE_TAG="${BASE_TAG:-advisorgym-base:latest}"
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/advisorgym-dockerd.log}"
 DOCKER_WAIT="${DOCKER_WAIT:-60}"
@@ -174,9 +177,16 @@ step_done wheelhouse "deps $deps_note ($(ls "$CTX"/wheelhouse/deps/*.whl | wc -l
 # ----------------------------------------------------------------------------- 4. image
 step "docker build $IMAGE_TAG"
 before="$(docker image inspect --format '{{.Id}}' "$IMAGE_TAG" 2>/dev/null || true)"
-# --network none: the build needs (and gets) no network at all
-docker build --network none --tag "$IMAGE_TAG" --file "$ROOT/mock_apis/Dockerfile" "$CTX" >"$WORK/build.log" 2>&1 \
-    || { tail -n 40 "$WORK/build.log" >&2; die "docker build failed (full log: $WORK/build.log)"; }
+# --network none: the build needs (and gets) no network at all. The dependency stage is tagged
+# ($DEPS_TAG) so that it stays the cache; the copies an earlier dependency set left (untagged,
+# ~650 MB each) are pruned, by the stage's label only.
+: >"$WORK/build.log"
+for tag_args in "--target deps --tag $DEPS_TAG" "--tag $IMAGE_TAG"; do
+    read -r -a args <<<"$tag_args"
+    docker build --network none "${args[@]}" --file "$ROOT/mock_apis/Dockerfile" "$CTX" >>"$WORK/build.log" 2>&1 \
+        || { tail -n 40 "$WORK/build.log" >&2; die "docker build failed (full log: $WORK/build.log)"; }
+done
+docker image prune --force --filter "label=org.advisorgym.stage=deps" >/dev/null 2>&1 || true
 after="$(docker image inspect --format '{{.Id}}' "$IMAGE_TAG")"
 if [[ -n "$before" && "$before" != "$after" ]]; then
     docker rmi "$before" >/dev/null 2>&1 || true  # the previous build, now untagged (kept if in use)
