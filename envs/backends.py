@@ -33,7 +33,6 @@ from typing import Any, Protocol
 import orjson
 
 from envs import wire
-from envs.wire import Connection
 from mock_apis.catalogue import ToolOutcome, ToolRef, call_tool, catalogue, probe_tool, sanity_errors
 from mock_apis.sandbox import Sandbox
 
@@ -140,7 +139,7 @@ class HttpBackend:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff_s = float(timeout), retries, backoff_s
-        self.connection = Connection(self.base_url, keepalive_s=CLIENT_KEEPALIVE_S)
+        self.connection = wire.Connection(self.base_url, keepalive_s=CLIENT_KEEPALIVE_S)
         self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
         self._writes = {name for name, spec in catalogue().items() if spec.writes}
         self.session_id: str | None = None

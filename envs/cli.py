@@ -123,8 +123,8 @@ def serve(
     max_connections: int = typer.Option(None, min=1, help="Open connections at most (default and ceiling: the "
                                                           "descriptor limit, raised at start-up, less 128)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
-    http: str = typer.Option("auto", "--http", help="HTTP parser: httptools (C, faster), h11 (pure Python), "
-                                                    "or auto: httptools where installed."),
+    http: str = typer.Option("httptools", "--http", help="HTTP parser: httptools (C, faster) or h11 (pure "
+                                                         "Python)."),
     access_log: bool = typer.Option(False, help="Log every request (slower)."),
     audit_log: Path = typer.Option(None, "--audit-log", help="Append every executed tool call to this "
                                                              "hash-chained log (advisorgym audit verify)."),
@@ -132,15 +132,15 @@ def serve(
     """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens."""
     from envs.replica import default_replica
     from mock_apis.app import create_app
-    from mock_apis.server import ServerLimits, run_server
+    from mock_apis.server import HTTP_PARSERS, ServerLimits, run_server
 
     tokens = [t.strip() for value in token or [] for t in value.split(",") if t.strip()]
     if not tokens:
         typer.echo("error: no API token; set ADVISORGYM_API_TOKEN (or pass --token). "
                    "The service does not run without authentication.", err=True)
         raise typer.Exit(2)
-    if http not in ("auto", "httptools", "h11"):
-        raise usage_error(f"--http must be auto, httptools or h11, not {http!r}")
+    if http not in HTTP_PARSERS:
+        raise usage_error(f"--http must be one of {', '.join(sorted(HTTP_PARSERS))}, not {http!r}")
     path = replica if replica is not None else default_replica()
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
