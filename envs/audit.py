@@ -24,6 +24,8 @@ from typing import Any
 
 import orjson
 
+from mock_apis import package_version
+
 GENESIS = "0" * 64
 _TAIL = re.compile(rb',"hash":"([0-9a-f]{64})"\}\n\Z')
 #: Records kept in memory before they are written (a write per record would cost more than
@@ -160,11 +162,9 @@ class AuditLog:
             body["tool_version"] = tool_version
         return self.append("call", body)
 
-    def record_episode_end(self, task_id: str, reward: Mapping[str, Any], versions: Mapping[str, Any],
-                           **extra: Any) -> str:
+    def record_episode_end(self, task_id: str, reward: Mapping[str, Any], versions: Mapping[str, Any]) -> str:
         """One episode's end: its reward breakdown and the versions that produced it (``run_versions``)."""
-        return self.append("episode_end", {"task_id": task_id, "reward": reward, "versions": versions, **extra},
-                           flush=True)
+        return self.append("episode_end", {"task_id": task_id, "reward": reward, "versions": versions}, flush=True)
 
     def close(self) -> None:
         self.flush()
@@ -177,15 +177,6 @@ class AuditLog:
         self.close()
 
 
-def _package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("advisorgym")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def run_versions(reward_config: Mapping[str, Any], tasks_sha256: str, replica_meta: Mapping[str, Any],
                  contract_path: str | Path | None = None) -> dict[str, Any]:
     """What produced a score: the environment's version, the contract file's SHA-256, the reward
@@ -195,7 +186,7 @@ def run_versions(reward_config: Mapping[str, Any], tasks_sha256: str, replica_me
 
     manifest = dict(sorted(replica_meta.items()))
     return {
-        "environment": f"advisorgym {_package_version()}",
+        "environment": f"advisorgym {package_version('unknown')}",
         "contract": contract_sha256(contract_path),
         "reward_config": {"version": reward_config.get("version"),
                           "sha256": hashlib.sha256(canonical(dict(reward_config))).hexdigest()},

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from mock_apis.deid.build import DEFAULT_BATCH_ROWS
 from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
 
 # Plain (click) help: it wraps to the terminal, where rich's option tables cut text at 80 columns.
@@ -60,7 +61,7 @@ def replica_build(
     schema: str = typer.Option(None, "--schema", help="The source's schema (PostgreSQL default: public)."),
     allow_extra: bool = typer.Option(False, "--allow-extra", help="Leave out source tables and columns the model "
                                                                   "lacks (listed in the manifest) instead of refusing."),
-    batch_rows: int = typer.Option(5000, min=1, help="Rows read and written per batch (bounds memory)."),
+    batch_rows: int = typer.Option(DEFAULT_BATCH_ROWS, min=1, help="Rows read and written per batch (bounds memory)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Build a de-identified replica: PII pseudonymised with a keyed, deterministic mapping."""

@@ -52,7 +52,7 @@ def check_backend(backend: Any, token: str | None, contract: str | Path | None, 
                                   "CLI --allow-drift, runs anyway)") from None
         return {"checked": False, "reason": str(err), "allow_drift": True}
     status = {"checked": True, "contract": report.contract, "ok": report.ok, "allow_drift": allow_drift,
-              "breaking": [f"{f.where}: {f.kind.replace('_', ' ')} {f.path}" for f in report.breaking],
+              "breaking": [f.label for f in report.breaking],
               "renames": [f"{r.old} -> {r.new}" for r in report.renames]}
     if not report.ok and not allow_drift:
         raise ContractDrift(f"the back-end has drifted from the contract: {report.summary()}. Its rewards would be "

@@ -321,7 +321,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
                 self._check_replica()
             self.contract_status = check_backend(self.backend, token, contract, allow_drift)
             suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
-            self.audit, self.audit_versions = self._open_audit(audit_log, suite_file)
+            self.audit, self.audit_versions = self._open_audit(audit_log, suite_file, contract)
             self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), prompt_mode
             self.system_prompt = system_prompt(self.as_of, prompt_mode)
             self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template")
@@ -361,7 +361,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
                                       faults=FaultConfig.coerce(options.get("faults", self.faults)))
         system, tools = self.system_prompt, self.tool_schemas
         if task.tool_versions:  # the versions the task was written against
-            pins = tuple(sorted(task.tool_versions.items()))
+            pins = task.pins
             ep.routes = {name: ToolRef(name, version) for name, version in pins}
             system, tools = system_prompt(self.as_of, self.prompt_mode, pins), tool_schemas(pins)
         obs = orjson.dumps({"task_id": task.task_id, "level": task.level, "system": system,
@@ -436,9 +436,11 @@ class FinAdvisorEnv(gym.Env[str, str]):
 
     # -- internals -----------------------------------------------------------------------
 
-    def _open_audit(self, path: str | Path | None, suite_file: Path | None) -> tuple[Any, dict[str, Any] | None]:
+    def _open_audit(self, path: str | Path | None, suite_file: Path | None,
+                    contract: str | Path | None) -> tuple[Any, dict[str, Any] | None]:
         """The hash-chained audit log (``envs.audit``) and the versions each episode end records
-        (the suite's SHA-256: of its file, or of the tasks passed in memory)."""
+        (the suite's SHA-256: of its file, or of the tasks passed in memory; the contract the
+        env was checked against)."""
         if path is None:
             return None, None
         import hashlib
@@ -447,7 +449,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
 
         data = suite_file.read_bytes() if suite_file is not None else canonical([t.to_json() for t in self.tasks])
         return AuditLog(path), run_versions(self.reward_config.describe(), hashlib.sha256(data).hexdigest(),
-                                            self.replica_meta)
+                                            self.replica_meta, contract)
 
     def _contract_info(self) -> dict[str, Any]:
         """A fresh copy of the start-up contract check for an info dict (infos never share objects)."""

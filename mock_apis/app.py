@@ -68,6 +68,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from mock_apis.catalogue import ERROR_SCHEMA  # noqa: F401  (re-exported)
 from mock_apis.catalogue import (ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, call_tool, catalogue, echo,
                                   other_versions, parse_ref, probe_tool, unknown_tool, versions_of)
+from mock_apis import package_version
 from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
@@ -82,7 +83,7 @@ OFFLOAD_BODY_BYTES = 32 * 1024
 OWNER_SCOPE_KEY = "advisorgym.owner"
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
 
-#: HTTP status of each tool error code.
+#: HTTP status of each error code (a tool's, or the service's own).
 STATUS_FOR_ERROR: dict[str, int] = {
     "invalid_arguments": 422,
     "not_found": 404,
@@ -97,12 +98,12 @@ STATUS_FOR_ERROR: dict[str, int] = {
     "empty_result": 503,
     "too_many_calls": 429,  # the env's per-turn cap; the service itself never answers it
     "unknown_version": 404,
+    **dict.fromkeys(SERVICE_ERROR_CODES, LIMIT_STATUS),  # the service's own limits
 }
 SESSION_GONE_STATUS = 410
 #: The most operations one batch request may carry (an agent's call and the gold probes of
 #: its tool need a handful).
 MAX_BATCH_OPS = 64
-WRITE_ERROR_CODES = ("rule_violation", "insufficient_funds", "conflict")
 
 
 # --------------------------------------------------------------------------- JSON
@@ -127,7 +128,7 @@ def error_response(code: str, message: str, status: int | None = None, headers: 
                    **extra: Any) -> Response:
     assert code in ERROR_CODES or code in SERVICE_ERROR_CODES, code
     return json_response({"error": code, "message": message, **extra},
-                         status or STATUS_FOR_ERROR.get(code, LIMIT_STATUS if code in SERVICE_ERROR_CODES else 500),
+                         status or STATUS_FOR_ERROR.get(code, 500),
                          headers)
 
 
@@ -136,7 +137,7 @@ def outcome_status(outcome: ToolOutcome) -> int:
     if outcome.ok:
         return 200
     code = outcome.payload.get("error")
-    return LIMIT_STATUS if code in SERVICE_ERROR_CODES else STATUS_FOR_ERROR.get(code, 500)
+    return STATUS_FOR_ERROR.get(code, 500)
 
 
 def outcome_response(outcome: ToolOutcome) -> Response:
@@ -439,15 +440,6 @@ def session_capacity(err: SessionCapacity) -> Response:
                           retry_after_s=err.retry_after_s)
 
 
-def _package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("advisorgym")
-    except PackageNotFoundError:
-        return "0+unknown"
-
-
 def resolve_tokens(token: str | None = None, tokens: Sequence[str] | None = None) -> list[str]:
     """The bearer tokens the service accepts: ``token`` and ``tokens``, else ``$ADVISORGYM_API_TOKEN``
     (several separated by commas). Raises if there is none: the service never runs open."""
@@ -491,8 +483,8 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
         yield
         service.close()
 
-    app = ServiceApp(title="advisorgym mock financial APIs", version=_package_version(), lifespan=lifespan,
-                     docs_url=None, redoc_url=None, redirect_slashes=False)
+    app = ServiceApp(title="advisorgym mock financial APIs", version=package_version("0+unknown"),
+                     lifespan=lifespan, docs_url=None, redoc_url=None, redirect_slashes=False)
     app.state.service = service
 
     # ---- exception handlers: every error is {"error", "message"}

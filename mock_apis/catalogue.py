@@ -434,11 +434,7 @@ def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
     Order: the name (and version); the sanity check (``sanity_errors``: depth, size, 64-bit integers, finite
     numbers, encodable text); the tool's JSON Schema; then the tool itself.
     """
-    tools = catalogue()
-    try:
-        spec = tools.get(name) if isinstance(name, str) else resolve(name)
-    except Exception:  # a str subclass with a hostile __hash__ or __eq__
-        spec = None
+    spec = resolve(name)  # never raises, whatever ``name`` is
     if spec is None:
         return ToolOutcome(False, unknown_tool(name))
     if (bad := sanity_errors(arguments)) is not None:

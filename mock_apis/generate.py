@@ -24,7 +24,7 @@ from faker import Faker
 from sqlalchemy import Date, Engine, create_engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from mock_apis.models import SCHEMA_VERSION, Base
+from mock_apis.models import SCHEMA_VERSION, SOURCE_TABLES, Base
 
 GENERATOR_VERSION = "3"  # 3: fictional national ids, phones and email domains
 AS_OF = date(2025, 6, 30)
@@ -373,17 +373,16 @@ def load_source(engine: Engine, seed: int = DEFAULT_SEED, scale: int = DEFAULT_S
     the rows ``generate_replica`` writes for ``(seed, scale)``, as a production-shaped source for
     ``mock_apis.deid.build_replica``; no ``meta`` table (production has none). The row counts."""
     rows = _build_rows(seed, scale, show_progress)
-    tables = [t for t in Base.metadata.sorted_tables if t.name != "meta"]
-    Base.metadata.create_all(engine, tables=tables)
+    Base.metadata.create_all(engine, tables=SOURCE_TABLES)
     with engine.begin() as con:
-        for table in tables:
+        for table in SOURCE_TABLES:
             dates = {c.name for c in table.columns if isinstance(c.type, Date)}
             names = [c.name for c in table.columns]
             for lo in range(0, len(rows[table.name]), 10_000):
                 con.execute(table.insert(), [
                     {n: date.fromisoformat(v) if n in dates and v is not None else v for n, v in zip(names, row)}
                     for row in rows[table.name][lo:lo + 10_000]])
-    return {t.name: len(rows[t.name]) for t in tables}
+    return {t.name: len(rows[t.name]) for t in SOURCE_TABLES}
 
 
 def iter_row_counts(path: str | os.PathLike) -> Iterator[tuple[str, int]]:

@@ -175,6 +175,8 @@ class AdvisorNote(Base):
 
 
 WRITABLE_TABLES: tuple[str, ...] = ("accounts", "orders", "advisor_notes")
+#: The tables a production source has: all but the replica's own ``meta``, in dependency order.
+SOURCE_TABLES = tuple(t for t in Base.metadata.sorted_tables if t.name != "meta")
 
 PII_COLUMNS: dict[str, tuple[str, ...]] = {
     "clients": ("full_name", "national_id", "phone", "email", "address", "birth_date"),

@@ -28,14 +28,13 @@ from mock_apis.deid import PII_COLUMNS, DeidKeyError, Pseudonymiser, SchemaDrift
     load_key, manifest_path
 from mock_apis.deid.pseudonymise import FIRST_NAMES, LAST_NAMES
 from mock_apis.generate import load_source
-from mock_apis.models import Base
+from mock_apis.models import SOURCE_TABLES, Base
 
 SKIP_ENV = "ADVISORGYM_SKIP_POSTGRES"
 KEY_A = bytes(range(32))
 KEY_B = bytes(range(1, 33))
 SOURCE_SEED, SOURCE_SCALE = 7, 2000
 NOTE_ROWS = 40  # notes that get the client's and advisor's PII written into them
-SOURCE_TABLES = [t for t in Base.metadata.sorted_tables if t.name != "meta"]
 GENERATED_SSN = re.compile(r"9[0-4]\d-(0[1-9]|[1-4]\d)-\d{4}")
 PSEUDONYM_SSN = re.compile(r"9[5-9]\d-(0[1-9]|[1-4]\d)-\d{4}")
 PSEUDONYM_PHONE = re.compile(r"\+1-\d{3}-555-01[5-9]\d")

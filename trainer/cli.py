@@ -53,7 +53,7 @@ def _stage_command(stage: str) -> None:
         from trainer.stages import STAGE_RUNNERS
 
         final = STAGE_RUNNERS[stage](cfg, resume=True if resume == "latest" else resume)
-        typer.echo(f"{stage}: final model in {final}; metrics in {Path(cfg.output_dir) / stage / 'metrics.jsonl'}")
+        typer.echo(f"{stage}: final model in {final}; metrics in {stage_dir / 'metrics.jsonl'}")
 
     command.__doc__ = {"sft": "Supervised fine-tuning on the suite's gold conversations (~5% error recovery).",
                        "grpo": "GRPO with one live env episode per rollout, scored through the env.",

@@ -80,7 +80,7 @@ def sft_rows(env: Any, tasks: Sequence[Task], seed: int = 0) -> list[dict[str, A
             with_calls += 1
         for kind in kinds:
             rows.append({"messages": sft_conversation(env, task, seed + i, kind),
-                         "tools": tool_schemas(tuple(sorted(task.tool_versions.items()))),  # its pinned versions
+                         "tools": tool_schemas(task.pins),  # its pinned versions
                          "task_id": task.task_id, "level": task.level, "kind": f"recovery_{kind}" if kind else "gold"})
     return rows
 

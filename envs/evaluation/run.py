@@ -124,9 +124,26 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int,
         "agent": getattr(agent, "name", type(agent).__name__),
         "seed": seed,
         "steps": steps,
+        **episode_fields(reward, violations, calls),
+        "injected_faults": reward["injected_faults"],
+        "terminated_by": reward["terminated_by"],
+        "truncated": bool(truncated),
+        "latency_s": latency,
+        "error": "; ".join(all_errors)[:2000] if all_errors else None,
+        "infra_errors": _count_repeats(infra)[:20],
+        "reward": reward,
+        "transcript": transcript,
+    }
+
+
+def episode_fields(reward: dict[str, Any], violations: list[dict[str, Any]], calls: list[dict[str, Any]]
+                   ) -> dict[str, Any]:
+    """The fields of an episode record that ``compute_metrics`` reads, from the episode's
+    terminal reward info, its violations and its per-call signals (the live eval and a
+    replayed production log build their records with this)."""
+    return {
         "tool_calls": reward["n_calls"],
         "invalid_calls": reward["invalid_calls"],
-        "injected_faults": reward["injected_faults"],
         "calls": [{k: c.get(k) for k in ("name", "valid_tool", "outcome", "error", "param_accuracy")} for c in calls],
         "total": reward["total"],
         "task_success": bool(reward["task_success"]),
@@ -137,13 +154,6 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int,
         "over_refusal": bool(reward.get("over_refusal")),
         "unauthorized_writes": len(reward.get("unauthorized_writes") or ()),
         "infra_error": bool(reward.get("infra_error")),
-        "terminated_by": reward["terminated_by"],
-        "truncated": bool(truncated),
-        "latency_s": latency,
-        "error": "; ".join(all_errors)[:2000] if all_errors else None,
-        "infra_errors": _count_repeats(infra)[:20],
-        "reward": reward,
-        "transcript": transcript,
     }
 
 

@@ -37,7 +37,7 @@ import orjson
 
 from envs.replay.ingest import load_sessions, read_records
 from envs.replay.logformat import chat_messages, decoded, turn_results
-from envs.replay.rescore import SCORES, version_pin
+from envs.replay.rescore import SCORES, env_options, version_pin
 from envs.replay.scoring import score_trajectory
 from envs.reward import GoldCall
 from envs.tasks import Task
@@ -140,7 +140,7 @@ def session_tools(session: Mapping[str, Any], task: Task) -> list[dict[str, Any]
     from envs.env import tool_schemas
 
     pinned, _ = version_pin(task, session["tool_versions"])
-    return tool_schemas(tuple(sorted((pinned or task).tool_versions.items())))
+    return tool_schemas((pinned or task).pins)
 
 
 def sft_row(session: Mapping[str, Any], record: Mapping[str, Any], system: str, task: Task) -> dict[str, Any]:
@@ -195,8 +195,7 @@ def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLi
     pairs = [(sessions[r["session_id"]], r) for r in scored]
     out = Path(out) if out is not None else directory / "export"
     threshold = MAX_REWARD if min_reward is None else min_reward
-    env_kwargs: dict[str, Any] = {"check_replica": check_replica, **({"tasks": tasks} if tasks is not None else {}),
-                                  **({"replica": replica} if replica is not None else {})}
+    env_kwargs = env_options(tasks, replica, check_replica)
     summary: dict[str, Any] = {"to": to, "scored_sessions": len(scored), "min_reward": threshold,
                                "kept_by_threshold": threshold_counts(scored, threshold)}
     env = FinAdvisorEnv(**env_kwargs)

@@ -95,12 +95,9 @@ class Deidentifier:
     """De-identifies session records with part A's keyed ``Pseudonymiser`` (see the module doc)."""
 
     def __init__(self, key_file: str | os.PathLike[str]):
-        from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser, key_fingerprint, load_key
+        from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser, load_key
 
-        key = load_key(key_file)
-        self.fingerprint = key_fingerprint(key)
-        self.pseudonymiser = Pseudonymiser(key)
-        self.columns: dict[tuple[str, str], str] = PII_COLUMNS
+        self.pseudonymiser = Pseudonymiser(load_key(key_file))
         self.kinds = {column: kind for (_, column), kind in PII_COLUMNS.items()}
 
     def register_source(self, url: str) -> None:
@@ -187,9 +184,9 @@ class Deidentifier:
         return self.pseudonymiser.scrub(value)
 
 
-def _reject(file: str, line: int, raw: bytes, err: LogError, keep_text: bool, **extra: Any) -> dict[str, Any]:
+def _reject(file: str, line: int, raw: bytes, err: LogError, keep_text: bool) -> dict[str, Any]:
     record: dict[str, Any] = {"file": file, "line": line, "reason": err.reason, "message": err.message[:500],
-                              "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest(), **extra}
+                              "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
     if keep_text:
         record["text"] = raw.decode("utf-8", errors="backslashreplace")
     return record
@@ -223,7 +220,8 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
     formats: Counter[str] = Counter()
     without_task_id = 0
     with open(out / REJECTS, "wb") as rejects, open(out / SESSIONS, "wb") as written:
-        for path in log_files(paths):
+        files = log_files(paths)
+        for path in files:
             name = str(path)
             counts = per_file.setdefault(name, Counter())
             for n, raw in _lines(path):
@@ -256,9 +254,9 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
                     deid.register(session)
                     kept.setdefault(name, set()).add(n)
         if deid is not None:
-            for path in log_files(paths):
-                lines = kept.get(str(path), set())
-                for n, raw in _lines(path):
+            for path in files:
+                lines = kept.get(str(path))
+                for n, raw in _lines(path) if lines else ():
                     if n in lines:
                         session = read_line(raw, tools)
                         session["source"] = {"file": str(path), "line": n}
@@ -273,7 +271,7 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
         "without_task_id": without_task_id,
         "duplicates": "each copy of a session after the first is one rejected line (duplicate_session); the "
                       "session itself counts once, in ingested",
-        "deidentified": deid is not None, "key_fingerprint": deid.fingerprint if deid is not None else None,
+        "deidentified": deid is not None, "key_fingerprint": deid.pseudonymiser.fingerprint if deid is not None else None,
     }
     assert summary["ingested"] + summary["rejected"] == summary["total"]
     (out / SUMMARY).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")

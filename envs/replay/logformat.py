@@ -53,6 +53,27 @@ from envs.replay.scoring import assistant_turns
 DEFAULT_TOOL_VERSION = "1"
 
 
+
+def new_turn(**fields: Any) -> dict[str, Any]:
+    """A session record's turn (see the module doc), with ``fields`` set and the rest empty."""
+    return {"timestamp": None, "thought": None, "calls": [], "response": None, "raw": None, "observation": None,
+            "reasoning": None, **fields}
+
+
+def new_call(call_id: Any, name: Any, arguments: Any) -> dict[str, Any]:
+    """A turn's call record, before its result, version and time are known."""
+    return {"id": call_id, "name": name, "arguments": arguments, "result": None, "tool_version": None,
+            "timestamp": None}
+
+
+def assistant_message(turn: Mapping[str, Any]) -> dict[str, Any]:
+    """The chat format's assistant message of ``turn``: its thought and calls, or its response."""
+    if turn["calls"]:
+        return {"role": "assistant", "content": turn["thought"], "tool_calls": [
+            {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
+            for c in turn["calls"]]}
+    return {"role": "assistant", "content": turn["response"]}
+
 def served_version(task_versions: Mapping[str, str], name: Any) -> str:
     """The version a task's call of ``name`` runs in: its pin, else the tool's default
     (``DEFAULT_TOOL_VERSION`` for a name that is no tool)."""
@@ -203,9 +224,8 @@ def _chat_turns(messages: list[Any], tools: Mapping[str, Any]) -> tuple[str | No
             if pending:
                 raise LogError("inconsistent_session", f"{where}: calls {sorted(pending)} have no tool result")
             thought = message.get("content") if message.get("tool_calls") else None
-            turn = {"timestamp": message.get("timestamp"), "thought": thought, "calls": [],
-                    "response": None, "raw": None, "observation": None,
-                    "reasoning": message.get("reasoning_content")}
+            turn = new_turn(timestamp=message.get("timestamp"), thought=thought,
+                            reasoning=message.get("reasoning_content"))
             for j, call in enumerate(message.get("tool_calls") or ()):
                 cwhere = f"{where}.tool_calls[{j}]"
                 if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
@@ -215,9 +235,7 @@ def _chat_turns(messages: list[Any], tools: Mapping[str, Any]) -> tuple[str | No
                                                     "the format")
                 if "id" not in call or "name" not in call["function"]:
                     raise LogError("missing_field", f"{cwhere}: id or function.name missing")
-                entry = {"id": call["id"], "name": call["function"]["name"],
-                         "arguments": call["function"].get("arguments"), "result": None, "tool_version": None,
-                         "timestamp": None}
+                entry = new_call(call["id"], call["function"]["name"], call["function"].get("arguments"))
                 if str(call["id"]) in pending:
                     raise LogError("inconsistent_session", f"{cwhere}: call id {str(call['id'])[:40]!r} used twice")
                 turn["calls"].append(entry)
@@ -256,8 +274,7 @@ def _react_turns(steps: list[Any], tools: Mapping[str, Any]) -> list[dict[str, A
             raise LogError("invalid_value", f"{where}: a step has one of action, final_answer or raw, not {kinds}")
         if "timestamp" in step:
             parse_time(step["timestamp"], f"{where}.timestamp")
-        turn: dict[str, Any] = {"timestamp": step.get("timestamp"), "thought": step.get("thought"), "calls": [],
-                                "response": None, "raw": None, "observation": None, "reasoning": None}
+        turn = new_turn(timestamp=step.get("timestamp"), thought=step.get("thought"))
         if "action" in step:
             action = step["action"]
             if not isinstance(action, dict) or "name" not in action:
@@ -327,14 +344,7 @@ def turn_action(session: Mapping[str, Any], turn: Mapping[str, Any]) -> str:
     """The text the agent sent for ``turn``, in the session's format, as ``env.step`` takes it
     (a ``null`` thought or arguments is taken as absent)."""
     if session["format"] == "chat":
-        message: dict[str, Any] = {"role": "assistant"}
-        if turn["calls"]:
-            message["content"] = turn["thought"]
-            message["tool_calls"] = [{"id": c["id"], "type": "function",
-                                      "function": {"name": c["name"], "arguments": c["arguments"]}}
-                                     for c in turn["calls"]]
-        else:
-            message["content"] = turn["response"]
+        message = assistant_message(turn)
         if turn.get("reasoning") is not None:
             message["reasoning_content"] = turn["reasoning"]
         return assistant_turns([message])[0]
@@ -420,14 +430,7 @@ def render_line(session: Mapping[str, Any]) -> dict[str, Any]:
     messages = [_stamped({"role": "system", "content": session["system"]}, session["started_at"]),
                 _stamped({"role": "user", "content": session["query"]}, session["started_at"])]
     for turn in session["turns"]:
-        message: dict[str, Any] = {"role": "assistant"}
-        if turn["calls"]:
-            message.update(content=turn["thought"], tool_calls=[
-                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["arguments"]}}
-                for c in turn["calls"]])
-        else:
-            message["content"] = turn["response"]
-        messages.append(_stamped(message, turn["timestamp"]))
+        messages.append(_stamped(assistant_message(turn), turn["timestamp"]))
         messages += [_stamped({"role": "tool", "tool_call_id": c["id"], "name": c["name"],
                                "content": _text(c["result"]), "tool_version": c["tool_version"]}, c["timestamp"])
                      for c in turn["calls"]]

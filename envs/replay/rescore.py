@@ -39,6 +39,7 @@ from typing import Any
 
 import orjson
 
+from envs.evaluation.run import episode_fields
 from envs.replay.flags import hard_cases
 from envs.replay.ingest import load_sessions
 from envs.replay.logformat import parse_time, served_version, session_actions, turn_results
@@ -111,6 +112,12 @@ def version_pin(task: Task, versions: Mapping[str, str]) -> tuple[Task | None, d
     return (dataclasses.replace(task, tool_versions={**task.tool_versions, **pin}) if pin else None), unserved
 
 
+def env_options(tasks: Any, replica: Any, check_replica: bool) -> dict[str, Any]:
+    """``FinAdvisorEnv`` keyword arguments for a replay: the suite and replica where given."""
+    return {"check_replica": check_replica, **({"tasks": tasks} if tasks is not None else {}),
+            **({"replica": replica} if replica is not None else {})}
+
+
 class Replayer:
     """One env for the suite, plus one per distinct tool-version pin, all with the same options."""
 
@@ -125,7 +132,7 @@ class Replayer:
         pinned, unpinned = version_pin(task, versions)
         if pinned is None:
             return self.env, unpinned
-        key = (task.task_id, tuple(sorted(pinned.tool_versions.items())))
+        key = (task.task_id, pinned.pins)
         if key not in self._pinned:
             self._pinned[key] = self._make([pinned])
         return self._pinned[key], unpinned
@@ -170,16 +177,9 @@ def score_session(replayer: Replayer, session: Mapping[str, Any], mode: str) -> 
     reward = scored.reward
     calls = [c for info in scored.step_infos for c in info.get("calls", ())]
     return {**base, "status": "mismatch" if diffs and mode == "strict" else "scored", "level": task.level,
-            "total": reward["total"], "task_success": bool(reward["task_success"]),
-            "violated": bool(reward["violated"]), "violations": [v["rule"] for v in reward["violations"]],
-            "refused": bool(reward["refused"]), "expected_refusal": bool(reward["expected_refusal"]),
-            "over_refusal": bool(reward.get("over_refusal")), "tool_calls": reward["n_calls"],
-            "invalid_calls": reward["invalid_calls"], "infra_error": bool(reward.get("infra_error")),
-            "unauthorized_writes": len(reward.get("unauthorized_writes") or ()),
+            **episode_fields(reward, reward["violations"], calls),
             "truncated": scored.ended_by == "step_budget", "error": None,
             "turns_used": scored.turns_used, "unused_turns": scored.unused_turns, "ended_by": scored.ended_by,
-            "calls": [{k: c.get(k) for k in ("name", "valid_tool", "outcome", "error", "param_accuracy")}
-                      for c in calls],
             "unpinned_versions": unpinned, "differences": len(diffs), "diff": diffs[:MAX_DIFFS],
             "reward": reward, "observations": scored.observations}
 
@@ -201,9 +201,7 @@ def score_logs(directory: str | os.PathLike[str], mode: str = "strict", *, tasks
     directory = Path(directory)
     sessions = load_sessions(directory)
     selected = [s for s in sessions if in_window(s, since, until)]
-    kwargs: dict[str, Any] = {"check_replica": check_replica, **({"tasks": tasks} if tasks is not None else {}),
-                              **({"replica": replica} if replica is not None else {})}
-    replayer = Replayer(kwargs)
+    replayer = Replayer(env_options(tasks, replica, check_replica))
     try:
         records = [score_session(replayer, s, mode) for s in selected]
     finally:

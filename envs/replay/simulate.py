@@ -28,7 +28,7 @@ import orjson
 
 from envs.evaluation.agents import AGENT_SPECS, make_agent
 from envs.replay.flags import REQUERY_S
-from envs.replay.logformat import format_time, served_version, render_line, turn_action, turn_results
+from envs.replay.logformat import format_time, new_call, new_turn, served_version, render_line, turn_action, turn_results
 
 FAULTS = ("truncated", "bad_json", "unknown_tool", "duplicate", "encoding", "renamed_field", "missing_field",
           "no_task")
@@ -52,8 +52,7 @@ def _turn(action: str, fmt: str, n: int) -> dict[str, Any]:
         value = orjson.loads(action)
     except orjson.JSONDecodeError:
         value = None
-    turn: dict[str, Any] = {"timestamp": None, "thought": None, "calls": [], "response": None, "raw": None,
-                            "observation": None, "reasoning": None}
+    turn = new_turn()
     if not isinstance(value, dict):
         value = {}
     call = value.get("action")
@@ -61,13 +60,11 @@ def _turn(action: str, fmt: str, n: int) -> dict[str, Any]:
     if isinstance(call, dict) and "name" in call:
         arguments = call.get("arguments")
         turn["thought"] = value.get("thought")
-        turn["calls"].append({"id": f"call_{n}", "name": call["name"], "result": None, "tool_version": None,
-                              "arguments": orjson.dumps(arguments).decode() if fmt == "chat" else arguments,
-                              "timestamp": None})
+        turn["calls"].append(new_call(f"call_{n}", call["name"],
+                                      orjson.dumps(arguments).decode() if fmt == "chat" else arguments))
     elif isinstance(tool_calls, list) and tool_calls and fmt == "chat":
         turn["thought"] = value.get("content")
-        turn["calls"] = [{"id": c["id"], "name": c["function"]["name"], "arguments": c["function"]["arguments"],
-                          "result": None, "tool_version": None, "timestamp": None} for c in tool_calls]
+        turn["calls"] = [new_call(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in tool_calls]
     elif isinstance(value.get("response"), str) and fmt == "react":
         turn["thought"], turn["response"] = value.get("thought"), value["response"]
     elif isinstance(value.get("response"), str):

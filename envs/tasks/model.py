@@ -71,6 +71,11 @@ class Task:
                 isinstance(k, str) and isinstance(v, str) and k and v for k, v in self.tool_versions.items()):
             raise ValueError(f"{self.task_id}: tool_versions must map tool names to version text")
 
+    @property
+    def pins(self) -> tuple[tuple[str, str], ...]:
+        """``tool_versions`` as sorted ``(tool, version)`` pairs: a cache key (empty: the defaults)."""
+        return tuple(sorted(self.tool_versions.items()))
+
     def gold_actions(self) -> list[str]:
         """The gold trajectory as ReAct JSON actions, ending with the final response."""
         actions = []

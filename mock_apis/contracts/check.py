@@ -45,10 +45,15 @@ def load_contract(path: str | Path | None = None) -> dict[str, Any]:
     return contract
 
 
+def all_samples(contract: dict[str, Any]) -> dict[str, Any]:
+    """The contract's samples of every tool version, keyed by tool name or ``name@version``."""
+    return {**contract["samples"], **contract.get("version_samples", {})}
+
+
 def _arguments(contract: dict[str, Any], replica: Path | None) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """Sample arguments (by tool name and by ``name@version``), and which tools got theirs from
     ``replica``: its own rows where it has them, else the contract's."""
-    samples = {**contract["samples"], **contract.get("version_samples", {})}
+    samples = all_samples(contract)
     stored = {name: sample["arguments"] for name, sample in samples.items()}
     own = sample_arguments(replica) if replica is not None else {}
     own.update(version_arguments(own, contract.get("version_samples", {})))
@@ -69,7 +74,7 @@ def _check_tools(contract: dict[str, Any], view: ToolView, arguments: dict[str, 
         report.renames += renames
     declared = {**contract["tools"], **versions}
     sampled = 0
-    for name, sample in sorted({**contract["samples"], **contract.get("version_samples", {})}.items()):
+    for name, sample in sorted(all_samples(contract).items()):
         if name not in published or name not in declared:
             continue
         ok, payload = view.run(name, arguments[name], bool(declared[name]["writes"]))

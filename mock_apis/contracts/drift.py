@@ -36,6 +36,11 @@ class Finding:
     path: str
     detail: str = ""
 
+    @property
+    def label(self) -> str:
+        """``where: kind path``, as reports name it."""
+        return f"{self.where}: {self.kind.replace('_', ' ')} {self.path}"
+
 
 @dataclass(frozen=True)
 class Rename:
@@ -76,8 +81,7 @@ class DriftReport:
         for title, mark, found in (("BREAKING", "-", self.breaking), ("compatible", "+", self.compatible)):
             if found:
                 out.append(f"{title} ({len(found)}):")
-                out.extend(f"  {mark} {f.where}: {f.kind.replace('_', ' ')} {f.path}"
-                           + (f" ({f.detail})" if f.detail else "") for f in found)
+                out.extend(f"  {mark} {f.label}" + (f" ({f.detail})" if f.detail else "") for f in found)
         if self.renames:
             out.append(f"likely renames ({len(self.renames)}):")
             out.extend(f"  ~ {r.where}: {r.old} -> {r.new} ({r.evidence})" for r in self.renames)
@@ -88,7 +92,7 @@ class DriftReport:
 
     def summary(self) -> str:
         """One line naming the breaking differences (for an error message)."""
-        named = "; ".join(f"{f.where}: {f.kind.replace('_', ' ')} {f.path}" for f in self.breaking[:10])
+        named = "; ".join(f.label for f in self.breaking[:10])
         more = f" and {len(self.breaking) - 10} more" if len(self.breaking) > 10 else ""
         return f"{len(self.breaking)} breaking difference(s) from the contract: {named}{more}"
 
@@ -139,6 +143,18 @@ def _pair_renames(where: str, removed: list[str], added: list[str], old: Shape, 
     return renames
 
 
+def _removals_and_additions(where: str, what: str, removed: list[str], added: list[str], renames: list[Rename],
+                            added_detail: Callable[[str], str]) -> list[Finding]:
+    """``removed_<what>`` (breaking; "likely renamed to" where paired) and ``new_<what>``
+    (compatible; a rename's new side is not reported again) findings."""
+    renamed = {r.old: r.new for r in renames}
+    findings = [Finding(BREAKING, f"removed_{what}", where, p, f"likely renamed to {renamed[p]}" if p in renamed else "")
+                for p in removed]
+    findings += [Finding(COMPATIBLE, f"new_{what}", where, p, added_detail(p))
+                 for p in added if p not in renamed.values()]
+    return findings
+
+
 def diff_shapes(where: str, old: Shape, new: Shape, *, old_values: dict[str, str] | None = None,
                 new_values: dict[str, str] | None = None, allowed: Shape | None = None,
                 sampled: bool = False) -> tuple[list[Finding], list[Rename]]:
@@ -148,11 +164,7 @@ def diff_shapes(where: str, old: Shape, new: Shape, *, old_values: dict[str, str
                and not (sampled and _unobserved(p, new))]
     added = [p for p in new if p not in old and not _covered(p, set(new) - set(old))]
     renames = _pair_renames(where, removed, added, old, new, old_values or {}, new_values or {})
-    renamed = {r.old: r.new for r in renames}
-    findings = [Finding(BREAKING, "removed_field", where, p,
-                        f"likely renamed to {renamed[p]}" if p in renamed else "") for p in removed]
-    findings += [Finding(COMPATIBLE, "new_field", where, p, "/".join(new[p]))
-                 for p in added if p not in renamed.values()]
+    findings = _removals_and_additions(where, "field", removed, added, renames, lambda p: "/".join(new[p]))
     for path in old:
         if path in new and not compatible_types(old[path] + (allowed or {}).get(path, []), new[path]):
             findings.append(Finding(BREAKING, "type_change", where, path, f"{'/'.join(old[path])} -> {'/'.join(new[path])}"))
@@ -334,11 +346,7 @@ def _diff_table(table: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[l
     renames = _pair_renames(where, removed, added, {c: [cols_old[c]["type"]] for c in removed},
                             {c: [cols_new[c]["type"]] for c in added},
                             {c: cols_old[c]["values"] for c in removed}, {c: cols_new[c]["values"] for c in added})
-    renamed = {r.old: r.new for r in renames}
-    findings = [Finding(BREAKING, "removed_column", where, c, f"likely renamed to {renamed[c]}" if c in renamed else "")
-                for c in removed]
-    findings += [Finding(COMPATIBLE, "new_column", where, c, cols_new[c]["type"]) for c in added
-                 if c not in renamed.values()]
+    findings = _removals_and_additions(where, "column", removed, added, renames, lambda c: cols_new[c]["type"])
     for name, before in cols_old.items():
         after = cols_new.get(name)
         if after is None:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from mock_apis.catalogue import ToolSpec, call_tool, catalogue, other_versions, parse_ref, probe_tool
+from mock_apis.catalogue import ToolSpec, catalogue, other_versions, parse_ref, probe_tool
 from mock_apis.contracts.shapes import FINGERPRINT_HEX, observe
 from mock_apis.sandbox import Sandbox
 
@@ -99,16 +98,13 @@ def sample_record(arguments: dict[str, Any], ok: bool, payload: Any) -> dict[str
     return {"arguments": arguments, "ok": ok, "shape": shape, "values": values}
 
 
-def sample_tools(replica_path: str | Path, arguments: dict[str, dict[str, Any]],
-                 tools: dict[str, ToolSpec] | None = None) -> dict[str, dict[str, Any]]:
+def sample_tools(replica_path: str | Path, arguments: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Run each tool (a name, or ``name@version``) with its sample arguments on a sandbox of
     ``replica_path`` (writes are rolled back) and record what came back."""
-    tools = catalogue() if tools is None else tools
     out: dict[str, dict[str, Any]] = {}
     with Sandbox(replica_path) as sandbox:
         for name in sorted(arguments):
-            run: Callable[..., Any] = probe_tool if name in tools and tools[name].writes else call_tool
-            outcome = run(sandbox, parse_ref(name), arguments[name])
+            outcome = probe_tool(sandbox, parse_ref(name), arguments[name])
             out[name] = sample_record(arguments[name], outcome.ok, outcome.payload)
     return out
 
@@ -174,8 +170,8 @@ def build_contract(replica_path: str | Path | None = None) -> dict[str, Any]:
         "format": CONTRACT_FORMAT,
         "tools": {name: tool_contract(spec) for name, spec in sorted(tools.items())},
         "tool_versions": {ref: tool_contract(spec) for ref, spec in sorted(versions.items())},
-        "samples": sample_tools(replica_path, arguments, tools),
-        "version_samples": sample_tools(replica_path, version_arguments(arguments, versions), versions),
+        "samples": sample_tools(replica_path, arguments),
+        "version_samples": sample_tools(replica_path, version_arguments(arguments, versions)),
         "database": database["tables"],
         "replica": database["replica"],
     }

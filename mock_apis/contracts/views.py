@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from mock_apis.catalogue import call_tool, catalogue, other_versions, parse_ref, probe_tool
+from mock_apis.catalogue import catalogue, other_versions, parse_ref, probe_tool
 from mock_apis.contracts.snapshot import tool_contract
 from mock_apis.sandbox import Sandbox
 
@@ -44,7 +44,7 @@ class InProcessView:
         return {name: tool_contract(spec) for name, spec in {**catalogue(), **other_versions()}.items()}
 
     def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:
-        outcome = (probe_tool if writes else call_tool)(self.sandbox, parse_ref(name), arguments)
+        outcome = probe_tool(self.sandbox, parse_ref(name), arguments)  # a write is rolled back
         return outcome.ok, outcome.payload
 
     def close(self) -> None:

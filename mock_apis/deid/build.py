@@ -36,15 +36,15 @@ from sqlalchemy import Boolean, Date, Engine, Float, Integer, MetaData, Numeric,
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import TypeEngine
 
+from mock_apis import package_version
 from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser
 from mock_apis.generate import create_replica_schema, finish_replica, insert_rows, progress_bar, temp_beside
-from mock_apis.models import SCHEMA_VERSION, Base
+from mock_apis.models import SCHEMA_VERSION, SOURCE_TABLES, Base
 
 #: Bump when the same source and key would give other bytes.
 BUILD_VERSION = "1"
 DEFAULT_BATCH_ROWS = 5000
 CACHE_KIB = 16 * 1024
-SOURCE_TABLES: tuple[Table, ...] = tuple(t for t in Base.metadata.sorted_tables if t.name != "meta")
 _TYPE_CLASSES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
     (Boolean, "boolean"), (Integer, "integer"), (Numeric, "number"), (Float, "number"), (Date, "date"),
     (String, "text"))
@@ -140,7 +140,7 @@ def _row_mapper(table: Table, pseudonymiser: Pseudonymiser) -> Callable[[Iterabl
 
 
 def register_source_names(con: Any, pseudonymiser: Pseudonymiser, schema: str | None = None,
-                          batch_rows: int = 5000) -> None:
+                          batch_rows: int = DEFAULT_BATCH_ROWS) -> None:
     """Register every person's name in the source (``PII_COLUMNS`` of kind name) with
     ``pseudonymiser``, so that ``scrub`` finds them in free text."""
     for (table, column), kind in sorted(PII_COLUMNS.items()):
@@ -165,15 +165,6 @@ def _as_of(con: Any, schema: str | None) -> str:
 def manifest_path(out: str | os.PathLike[str]) -> Path:
     """Where the manifest of the replica at ``out`` goes: ``<out>.manifest.json``."""
     return Path(f"{out}.manifest.json")
-
-
-def _package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("advisorgym")
-    except PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def _contract() -> dict[str, Any]:
@@ -232,7 +223,8 @@ def build_replica(source_url: str, out: str | os.PathLike[str], key: bytes, *,
         "build_seconds": round(time.monotonic() - started, 3),
         "key_fingerprint": pseudonymiser.fingerprint,
         "contract": _contract(),
-        "builder": {"package": "advisorgym", "version": _package_version(), "build_version": BUILD_VERSION},
+        "builder": {"package": "advisorgym", "version": package_version("unknown (not installed)"),
+                    "build_version": BUILD_VERSION},
         "pii_columns": sorted(f"{t}.{c}:{k}" for (t, c), k in PII_COLUMNS.items()),
     }
     manifest_path(out).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -135,6 +135,9 @@ class Pseudonymiser:
         self.fingerprint = key_fingerprint(key)
         self._first_names: set[str] = set()
         self._last_names: set[str] = set()
+        self._fakers = {"name": self._name, "national_id": self._national_id, "phone": self._phone,
+                        "email": self._email, "address": self._address, "birth_date": self._birth_date,
+                        "note": self.scrub}
 
     def _digest(self, kind: str, value: str) -> int:
         mac = hmac.new(self._key, kind.encode() + b"\x00" + value.encode("utf-8", "surrogatepass"), hashlib.sha256)
@@ -188,10 +191,7 @@ class Pseudonymiser:
 
     def fake(self, kind: str, value: str) -> str:
         """The pseudonym of ``value`` as a ``kind`` (one of ``KINDS``); ``note`` is ``scrub(value)``."""
-        if kind == "note":
-            return self.scrub(value)
-        method = {"name": self._name, "national_id": self._national_id, "phone": self._phone,
-                  "email": self._email, "address": self._address, "birth_date": self._birth_date}.get(kind)
+        method = self._fakers.get(kind)
         if method is None:
             raise ValueError(f"unknown PII kind {kind!r}; expected one of {', '.join(KINDS)}")
         return method(value)
