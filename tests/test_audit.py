@@ -192,3 +192,23 @@ def test_the_service_audits_the_agents_calls_not_the_rewards_probes(tmp_path, re
     agent_calls = [c for c in calls if c["name"] == gold.name and c["task_id"] is not None]
     assert [c["arguments"] for c in agent_calls] == [other]  # the probe with the gold arguments is not there
     assert any(c["task_id"] is None for c in calls)
+
+
+def test_the_env_audits_the_contract_it_was_checked_against(tmp_path):
+    """An env given its own contract file records that file's hash, not the shipped one's."""
+    from envs import FinAdvisorEnv
+    from envs.tasks import HANDWRITTEN, load_tasks
+    from mock_apis.contracts.check import default_contract_path
+
+    contract = tmp_path / "contract.json"
+    contract.write_bytes(Path(default_contract_path()).read_bytes() + b"\n")  # the same contract, other bytes
+    task = load_tasks(HANDWRITTEN)[0]
+    log = tmp_path / "audit.jsonl"
+    env = FinAdvisorEnv(tasks=[task], audit_log=log, contract=contract)
+    env.reset(options={"task_id": task.task_id})
+    for action in task.gold_actions():
+        env.step(action)
+    env.close()
+    end = [json.loads(line) for line in log.read_text().splitlines()][-1]
+    assert end["kind"] == "episode_end"
+    assert end["payload"]["versions"]["contract"] == contract_sha256(contract) != contract_sha256()
