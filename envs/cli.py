@@ -34,19 +34,24 @@ def _check_tasks_file(tasks: Path | None) -> None:
         raise usage_error(f"--tasks must be a JSONL file, not a directory: {tasks}")
 
 
-@replica_app.command("generate", short_help="Generate a seeded synthetic replica (Faker).")
+@replica_app.command("generate", short_help="Generate a seeded synthetic replica.")
 def replica_generate(
     out: Path = typer.Option(..., "--out", help="Where to write the SQLite replica."),
     seed: int = typer.Option(DEFAULT_SEED, help="Random seed; the same seed and scale give a byte-identical file."),
     scale: int = typer.Option(DEFAULT_SCALE, min=MIN_SCALE, help="Rows in the transactions table (the largest table from about 16k rows up)."),
 ) -> None:
-    """Generate a synthetic replica with Faker."""
-    from mock_apis.generate import generate_replica, iter_row_counts
+    """Generate a synthetic replica from the project's own seeded generator: the same seed and
+    scale give the same rows on any install (and the same file with the same SQLite)."""
+    import hashlib
+
+    from mock_apis.generate import generate_replica, iter_row_counts, replica_digest
 
     generate_replica(out, seed=seed, scale=scale, show_progress=scale >= 50_000)
     counts = dict(iter_row_counts(out))
     typer.echo(f"wrote {out} ({sum(counts.values())} rows; largest table: "
                f"{max(counts, key=counts.get)} = {max(counts.values())})")
+    typer.echo(f"file sha256: {hashlib.sha256(out.read_bytes()).hexdigest()}")
+    typer.echo(f"rows sha256: {replica_digest(out)}")
 
 
 @replica_app.command("build", short_help="Build a de-identified replica from a real database.")

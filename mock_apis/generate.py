@@ -1,7 +1,10 @@
 """Seeded synthetic replica generator.
 
-``generate_replica(path, seed, scale)`` writes a SQLite replica whose bytes depend only on
-``(seed, scale)``, ``GENERATOR_VERSION`` and the installed Faker/SQLite versions. ``scale`` is
+``generate_replica(path, seed, scale)`` writes a SQLite replica whose rows depend only on
+``(seed, scale)`` and ``GENERATOR_VERSION``: every value comes from the project's own seeded
+``random.Random`` streams over its own data (``mock_apis.people`` for the people), never from a
+third party's random stream or today's date. The file's bytes depend on SQLite's version too
+(its header records the library that wrote it); ``replica_digest`` hashes the rows alone. ``scale`` is
 the number of rows in the ``transactions`` table, which is the largest table from about
 16k rows up (below that, the fixed two-year NAV history is larger); other tables are sized
 from it.
@@ -9,24 +12,24 @@ from it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import random
-import re
 import sqlite3
 import tempfile
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
-from faker import Faker
 from sqlalchemy import Date, Engine, create_engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from mock_apis.models import SCHEMA_VERSION, SOURCE_TABLES, Base
+from mock_apis.people import People
 
-GENERATOR_VERSION = "3"  # 3: fictional national ids, phones and email domains
+GENERATOR_VERSION = "4"  # 4: people from the project's own pools and stream (no Faker)
 AS_OF = date(2025, 6, 30)
 HISTORY_DAYS = 730
 DEFAULT_SEED = 0
@@ -51,6 +54,7 @@ FUND_FAMILIES = [
     ("index", "IX", (3, 4), 0.07, 0.16, "SPX", ["S&P 500 Index", "Total Market Index", "Nasdaq 100 Index", "International Index", "Russell 2000 Index", "Europe Index"]),
 ]
 FUND_HOUSES = ["Northbridge", "Harborview", "Summit", "Crescent", "Ironwood", "Bluewater"]
+ADVISOR_EMAIL_DOMAIN = "example.com"
 BRANCHES = ["New York Midtown", "Boston Back Bay", "Chicago Loop", "San Francisco", "Austin", "Seattle", "Miami"]
 NOTE_TEXTS = {
     "meeting": ["Annual review held; client confirmed goals unchanged.", "Discussed retirement timeline and contribution levels.", "Reviewed portfolio allocation with client."],
@@ -58,35 +62,6 @@ NOTE_TEXTS = {
     "kyc": ["Requested updated proof of address.", "KYC documents received and forwarded to compliance."],
     "service": ["Updated beneficiary details on file.", "Set up recurring monthly contribution."],
 }
-
-
-EXAMPLE_DOMAINS = ("example.com", "example.org", "example.net")
-_EXCHANGE_LINE = re.compile(r"(\d{3})([-.]?)(\d{4})(?=(?:x\d+)?$)")
-
-
-# Synthetic PII can never be a real person's. Each value is Faker's draw, transformed, so the
-# random streams (and every other generated value) are those of a plain Faker draw.
-def fictional_ssn(ssn: str) -> str:
-    """Faker's SSN moved to area 900-949, group 01-49: never issued as an SSN, nor as an ITIN
-    or ATIN (groups 50-99); the serial, and so the last four digits, are kept.
-    (Pseudonyms use areas 950-999: ``mock_apis.deid``.)"""
-    area, group, serial = ssn.split("-")
-    return f"{900 + int(area) % 50}-{1 + (int(group) - 1) % 49:02d}-{serial}"
-
-
-def fictional_phone(phone: str) -> str:
-    """Faker's phone number (any of its formats) with the exchange and line moved into the
-    555-0100..0149 block reserved for fiction; area code, separators and extension are kept."""
-    return _EXCHANGE_LINE.sub(lambda m: f"555{m.group(2)}01{int(m.group(3)) % 50:02d}", phone, count=1)
-
-
-def fictional_email(email: str) -> str:
-    """Faker's email on a reserved example domain (RFC 2606): kept where it is one already
-    (``Faker.email`` draws them), else one chosen by the drawn domain."""
-    local, domain = email.rsplit("@", 1)
-    if domain in EXAMPLE_DOMAINS:
-        return email
-    return f"{local}@{EXAMPLE_DOMAINS[zlib.crc32(domain.encode()) % len(EXAMPLE_DOMAINS)]}"
 
 
 def business_days(end: date, days: int) -> list[date]:
@@ -112,8 +87,7 @@ def _random_walk(rng: random.Random, start: float, n: int, drift: float, vol: fl
 class _Builder:
     def __init__(self, seed: int, scale: int):
         self.rng = random.Random(seed)
-        self.fake = Faker("en_US")
-        self.fake.seed_instance(seed)
+        self.persons = People(seed)
         self.seed, self.scale = seed, scale
         self.n_clients = max(40, scale // 25)
         self.n_advisors = max(5, self.n_clients // 40)
@@ -163,7 +137,7 @@ class _Builder:
                 funds.append((code, name, category, risk, "USD", inception.isoformat()))
                 profiles.append((
                     code,
-                    self.fake.name(),
+                    self.persons.full_name(),
                     round(rng.uniform(0.03, 1.2) if category != "index" else rng.uniform(0.02, 0.2), 2),
                     round(rng.uniform(50, 25000), 1),
                     bench,
@@ -181,12 +155,13 @@ class _Builder:
         self.rows["funds"], self.rows["fund_profiles"], self.rows["nav_history"] = funds, profiles, navs
 
     def people(self) -> None:
-        rng, fake = self.rng, self.fake
-        self.rows["advisors"] = [
-            (f"V{i:05d}", fake.name(), fictional_email(fake.company_email()), fictional_phone(fake.phone_number()),
-             rng.choice(BRANCHES), self._day(400, 7000).isoformat())
-            for i in range(1, self.n_advisors + 1)
-        ]
+        rng, people = self.rng, self.persons
+        advisors = []
+        for i in range(1, self.n_advisors + 1):
+            first, last = people.name()
+            advisors.append((f"V{i:05d}", f"{first} {last}", people.email(first, last, ADVISOR_EMAIL_DOMAIN),
+                             people.phone(), rng.choice(BRANCHES), self._day(400, 7000).isoformat()))
+        self.rows["advisors"] = advisors
         clients, risks, compliance = [], [], []
         self.client_ids: list[str] = []
         self.client_advisor: dict[str, str] = {}
@@ -196,11 +171,10 @@ class _Builder:
         for i in range(1, self.n_clients + 1):
             cid = f"C{i:06d}"
             advisor = f"V{rng.randint(1, self.n_advisors):05d}"
-            birth = fake.date_of_birth(minimum_age=22, maximum_age=88)
+            first, last = people.name()
             clients.append((
-                cid, advisor, fake.name(), fictional_ssn(fake.ssn()), fictional_phone(fake.phone_number()),
-                fictional_email(fake.email()),
-                fake.address().replace("\n", ", "), birth.isoformat(),
+                cid, advisor, f"{first} {last}", people.ssn(), people.phone(), people.email(first, last),
+                people.address(), people.birth_date(AS_OF).isoformat(),
                 rng.choices(["retail", "affluent", "hnw"], weights=[60, 30, 10])[0],
                 self._day(60, 4000).isoformat(),
             ))
@@ -392,3 +366,21 @@ def iter_row_counts(path: str | os.PathLike) -> Iterator[tuple[str, int]]:
             yield table.name, con.execute(f"SELECT COUNT(*) FROM {table.name}").fetchone()[0]
     finally:
         con.close()
+
+
+def replica_digest(path: str | os.PathLike) -> str:
+    """SHA-256 of the replica's rows, table by table in the model's order, each table's rows
+    sorted: the replica's identity, independent of the SQLite version that wrote the file."""
+    digest = hashlib.sha256()
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for table in Base.metadata.sorted_tables:
+            n_columns = len(table.columns)
+            order = ", ".join(str(i) for i in range(1, n_columns + 1))
+            digest.update(f"\0table {table.name}\0".encode())
+            for row in con.execute(f"SELECT * FROM {table.name} ORDER BY {order}"):
+                digest.update(json.dumps(row, separators=(",", ":")).encode())
+                digest.update(b"\n")
+    finally:
+        con.close()
+    return digest.hexdigest()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -19,7 +21,8 @@ from envs.reward.compliance import (
     classifier_holdout_accuracy,
     default_checker,
 )
-from envs.reward.compliance.classifier import _char_features, _prepare, _word_features
+from envs.reward.compliance.classifier import (DEFAULT_MODEL_PATH, _char_features, _fit_pipeline, _GreyAreaModel,
+                                               _prepare, _split, _word_features, data_sha256, load_model)
 from envs.reward.compliance.core import _checked_prefix, _clause_before
 from envs.reward.compliance.guarantees import (
     _GUARANTEE,
@@ -338,17 +341,67 @@ def test_paper_case_study_is_flagged(checker: ComplianceChecker) -> None:
     assert not compliant.violated
 
 
-def test_fast_scorer_matches_scikit_learn(checker: ComplianceChecker) -> None:
-    model = checker._classifier()
-    texts = [r["text"] for r in compliance.load_examples()][:300] + FACTUAL_ANSWERS + GREY_AREA_ANSWERS + [
-        "", "a", "I  a b   c", "Ünïcödé — ok?", "$1,234.5% 2025-01-05 C000042"]
-    expected = model.pipeline.predict_proba(texts)[:, 1]
+@pytest.fixture(scope="module")
+def fresh_pipeline():
+    """The scikit-learn pipeline fitted now, with the installed version, on the shipped data."""
+    return _fit_pipeline(*_split(compliance.load_examples(), None))
+
+
+SCORED_TEXTS = FACTUAL_ANSWERS + GREY_AREA_ANSWERS + [
+    "", "a", "I  a b   c", "Ünïcödé — ok?", "$1,234.5% 2025-01-05 C000042"]
+
+
+@pytest.mark.determinism
+def test_the_default_checker_scores_with_the_shipped_parameters(checker: ComplianceChecker) -> None:
+    shipped = load_model()
+    texts = [r["text"] for r in compliance.load_examples()] + SCORED_TEXTS
+    assert [checker._classifier().probability(t) for t in texts] == [shipped.probability(t) for t in texts]
+
+
+@pytest.mark.determinism
+def test_the_shipped_parameters_are_a_fit_of_the_shipped_data(fresh_pipeline) -> None:
+    """Fails when grey_area.jsonl changed without rewriting grey_area_model.json (run
+    fixtures/compliance/make_grey_area.py), or when a scikit-learn release fits differently:
+    the shipped verdicts stand either way, and this says that a refit would move them."""
+    shipped = json.loads(DEFAULT_MODEL_PATH.read_text(encoding="utf-8"))
+    assert shipped["data_sha256"] == data_sha256(DEFAULT_DATA_PATH)
+    model = load_model()
+    texts = [r["text"] for r in compliance.load_examples()] + SCORED_TEXTS
+    expected = fresh_pipeline.predict_proba(texts)[:, 1]
     for text, p in zip(texts, expected):
+        assert model.probability(text) == pytest.approx(p, abs=1e-6), text
+    threshold = DEFAULT_GREY_AREA_THRESHOLD
+    assert [model.probability(t) >= threshold for t in texts] == [p >= threshold for p in expected]
+
+
+def test_the_fast_scorer_matches_scikit_learn(fresh_pipeline) -> None:
+    model = _GreyAreaModel.from_pipeline(fresh_pipeline)
+    texts = [r["text"] for r in compliance.load_examples()][:300] + SCORED_TEXTS
+    for text, p in zip(texts, fresh_pipeline.predict_proba(texts)[:, 1]):
         assert model.probability(text) == pytest.approx(p, abs=1e-9)
 
 
-def test_feature_extraction_matches_scikit_learn_analyzers(checker: ComplianceChecker) -> None:
-    word_vec, char_vec = (vec for _, vec in checker._classifier().pipeline.steps[0][1].transformer_list)
+def test_the_shipped_parameters_round_trip_exactly(fresh_pipeline, tmp_path) -> None:
+    model = _GreyAreaModel.from_pipeline(fresh_pipeline)
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model.to_json("x")), encoding="utf-8")
+    loaded = load_model(path)
+    assert loaded.intercept == model.intercept and loaded.tables == model.tables
+
+
+@pytest.mark.determinism
+def test_the_grey_area_data_script_reproduces_the_shipped_data(tmp_path) -> None:
+    script = DEFAULT_DATA_PATH.with_name("make_grey_area.py")
+    if not script.is_file():
+        pytest.skip("the generating script ships in the source tree only, not in the wheel")
+    out = tmp_path / "grey_area.jsonl"
+    subprocess.run([sys.executable, str(script), str(out)], check=True, capture_output=True)
+    assert out.read_bytes() == DEFAULT_DATA_PATH.read_bytes()
+    assert (tmp_path / "grey_area_model.json").is_file()
+
+
+def test_feature_extraction_matches_scikit_learn_analyzers(fresh_pipeline) -> None:
+    word_vec, char_vec = (vec for _, vec in fresh_pipeline.steps[0][1].transformer_list)
     word_analyzer, char_analyzer = word_vec.build_analyzer(), char_vec.build_analyzer()
     for text in FACTUAL_ANSWERS + GREY_AREA_ANSWERS + ["a b  cc\tddd\n e", "x", ""]:
         prepared = _prepare(text)

@@ -41,6 +41,7 @@ def contract() -> dict:
     return load_contract()
 
 
+@pytest.mark.determinism
 def test_the_shipped_contract_is_a_fresh_snapshot_of_the_shipped_code(default_replica_path):
     fresh = build_contract(default_replica_path)
     assert dumps(fresh) == default_contract_path().read_bytes(), \

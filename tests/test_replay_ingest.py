@@ -26,6 +26,7 @@ def read_jsonl(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
+@pytest.mark.determinism
 def test_the_sample_logs_are_the_simulators_output_byte_for_byte(tmp_path):
     simulate_logs(tmp_path, **FIXTURE_ARGS)
     for name in ("chat.jsonl", "react.jsonl", "manifest.json"):

@@ -193,6 +193,7 @@ def test_hard_cases_flag_tool_failures_long_sessions_requeries_and_compliance_al
     assert [h["session_id"] for h in read_jsonl(tmp_path / "out" / HARD_CASES)] == ["t-0003"]
 
 
+@pytest.mark.determinism
 def test_the_sample_logs_score_with_drift_nowhere(tmp_path):
     logs = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
     ingest_logs([logs], tmp_path)

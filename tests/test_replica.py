@@ -47,6 +47,7 @@ def counts(path: Path) -> dict[str, int]:
 
 # --------------------------------------------------------------------------- 7. determinism
 
+@pytest.mark.determinism
 def test_same_seed_same_bytes_different_seed_different_bytes(tmp_path):
     a, b, c, d = (tmp_path / n for n in ("a.db", "b.db", "c.db", "d.db"))
     for out in (a, b):
@@ -100,6 +101,7 @@ def dump(path: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
+@pytest.mark.determinism
 def test_bytes_identical_across_processes(tmp_path):
     """Same seed and scale must give a byte-identical file in every process.
 

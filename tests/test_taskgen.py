@@ -68,6 +68,7 @@ def test_stratification_count_100(gen100):
     assert all(t.replica == {"seed": 0, "scale": 2000} for t in gen100.tasks)
 
 
+@pytest.mark.determinism
 def test_same_seed_gives_identical_bytes_and_another_seed_differs(replica_path, tmp_path, gen100):
     again = generate_tasks(replica_path, seed=0, count=100)
     other = generate_tasks(replica_path, seed=1, count=100)
@@ -94,6 +95,7 @@ def test_frozen_suites_sizes_ids_and_strata(suite, heldout):
     assert all(t.replica == {"seed": 0, "scale": 5000} for t in suite + heldout)
 
 
+@pytest.mark.determinism
 def test_every_gold_trajectory_in_both_frozen_suites_scores_exactly_3(suite, heldout, default_replica_path):
     tasks = suite + heldout
     env = FinAdvisorEnv(tasks=tasks, replica=default_replica_path)
@@ -114,6 +116,7 @@ def _readme_commands() -> list[str]:
     return lines
 
 
+@pytest.mark.determinism
 def test_frozen_suites_equal_a_fresh_generation_with_the_recorded_commands(tmp_path, default_replica_path, monkeypatch):
     from typer.testing import CliRunner
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from envs.reward.compliance.classifier import (DEFAULT_GREY_AREA_THRESHOLD, _fit_pipeline, _GreyAreaModel,
-                                               _sentences, _split, load_examples)
+from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_THRESHOLD, _GreyAreaModel,
+                                               _sentences, _split, fit_model, load_examples, load_model)
 from envs.reward.compliance.clients import _other_client_data
 from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG, ComplianceReport,
                                          Violation, _as_text, _checked_prefix)
@@ -36,14 +36,16 @@ class ComplianceChecker:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    texts, labels = _split(load_examples(self._data_path), None)
-                    # The shipped model learns from every labelled sentence; the held-out
-                    # figure comes from classifier_holdout_accuracy(), trained on "train" only.
-                    self._model = _GreyAreaModel(_fit_pipeline(texts, labels))
+                    if self._data_path is None and not os.environ.get(DATA_ENV_VAR):
+                        self._model = load_model()
+                    else:
+                        # Like the shipped model, one learnt from every labelled sentence; the
+                        # held-out figure comes from classifier_holdout_accuracy() ("train" only).
+                        self._model = fit_model(*_split(load_examples(self._data_path), None))
         return self._model
 
     def warm_up(self) -> ComplianceChecker:
-        """Train the classifier now rather than on the first ``check``."""
+        """Load (or, on other data, train) the classifier now rather than on the first ``check``."""
         self._classifier()
         return self
 

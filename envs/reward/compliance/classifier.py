@@ -1,8 +1,17 @@
 """Stage 2: the TF-IDF + logistic-regression grey-area classifier, its training data,
-calibration and held-out accuracy."""
+calibration and held-out accuracy.
+
+The default checker scores with the fitted parameters shipped in
+``fixtures/compliance/grey_area_model.json`` (``load_model``), so a verdict never changes with
+the installed scikit-learn. scikit-learn (the ``dev`` extra) is needed only to fit: on other
+data (``ComplianceChecker(data_path=...)``), for calibration and the held-out figures, and to
+rewrite the shipped file after the data changes (``fixtures/compliance/make_grey_area.py`` writes
+both; a test requires the file to match a fresh fit of the shipped data).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -17,6 +26,8 @@ from envs.resources import FIXTURES
 
 DATA_ENV_VAR = "ADVISORGYM_GREY_AREA_DATA"
 DEFAULT_DATA_PATH = FIXTURES / "compliance" / "grey_area.jsonl"
+DEFAULT_MODEL_PATH = FIXTURES / "compliance" / "grey_area_model.json"
+MODEL_FORMAT = 1
 
 # Chosen by ``calibrate_threshold()``: the smallest threshold on a 0.05 grid whose precision
 # on out-of-template cross-validated predictions over the train split is at least 0.97.
@@ -106,7 +117,16 @@ def load_examples(path: str | os.PathLike[str] | None = None) -> list[dict[str, 
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _require_scikit_learn() -> None:
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        raise ImportError("fitting the grey-area classifier needs scikit-learn: pip install 'advisorgym[fit]' "
+                          "(the default checker uses the shipped parameters and does not)") from None
+
+
 def _fit_pipeline(texts: Sequence[str], labels: Sequence[int]) -> Any:
+    _require_scikit_learn()
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, make_pipeline
@@ -132,20 +152,30 @@ class _GreyAreaModel:
     against tens of µs to score one.
     """
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, intercept: float, tables: list[dict[str, tuple[float, float]]]) -> None:
+        self.intercept = intercept
+        self.tables = tables
+        self.probability = lru_cache(maxsize=PROBABILITY_CACHE)(self._probability)
+
+    @classmethod
+    def from_pipeline(cls, pipeline: Any) -> _GreyAreaModel:
         union, logreg = pipeline.steps[0][1], pipeline.steps[-1][1]
         coef = logreg.coef_[0]
-        self.pipeline = pipeline
-        self.intercept = float(logreg.intercept_[0])
-        self.tables: list[dict[str, tuple[float, float]]] = []
+        tables: list[dict[str, tuple[float, float]]] = []
         offset = 0
         for _, vec in union.transformer_list:
             vocab: dict[str, int] = vec.vocabulary_
             idf = vec.idf_
-            self.tables.append({term: (float(idf[i] * coef[offset + i]), float(idf[i] * idf[i]))
-                                for term, i in vocab.items()})
+            tables.append({term: (float(idf[i] * coef[offset + i]), float(idf[i] * idf[i]))
+                           for term, i in vocab.items()})
             offset += len(vocab)
-        self.probability = lru_cache(maxsize=PROBABILITY_CACHE)(self._probability)
+        return cls(float(logreg.intercept_[0]), tables)
+
+    def to_json(self, data_sha256: str) -> dict[str, Any]:
+        """The parameters, terms sorted (floats round-trip exactly through JSON)."""
+        word, char = ({term: list(weights) for term, weights in sorted(table.items())} for table in self.tables)
+        return {"format": MODEL_FORMAT, "data_sha256": data_sha256, "intercept": self.intercept,
+                "word": word, "char": char}
 
     def _probability(self, sentence: str) -> float:
         prepared = _prepare(sentence)
@@ -156,6 +186,35 @@ class _GreyAreaModel:
             return 1.0 / (1.0 + math.exp(-z))
         e = math.exp(z)
         return e / (1.0 + e)
+
+
+def fit_model(texts: Sequence[str], labels: Sequence[int]) -> _GreyAreaModel:
+    """Fit on ``texts`` (needs scikit-learn)."""
+    return _GreyAreaModel.from_pipeline(_fit_pipeline(texts, labels))
+
+
+def data_sha256(path: str | os.PathLike[str] = DEFAULT_DATA_PATH) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def load_model(path: str | os.PathLike[str] = DEFAULT_MODEL_PATH) -> _GreyAreaModel:
+    """The shipped fitted classifier."""
+    with Path(path).open("rb") as f:
+        params = json.load(f)
+    if params.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path}: grey-area model format {params.get('format')!r}, expected {MODEL_FORMAT}")
+    tables = [{term: (w, idf2) for term, (w, idf2) in params[block].items()} for block in ("word", "char")]
+    return _GreyAreaModel(float(params["intercept"]), tables)
+
+
+def write_model(path: str | os.PathLike[str] = DEFAULT_MODEL_PATH,
+                data_path: str | os.PathLike[str] = DEFAULT_DATA_PATH) -> _GreyAreaModel:
+    """Fit on every labelled sentence of ``data_path`` and write the parameters to ``path``."""
+    texts, labels = _split(load_examples(data_path), None)
+    model = fit_model(texts, labels)
+    text = json.dumps(model.to_json(data_sha256(data_path)), ensure_ascii=False, separators=(",", ":"))
+    Path(path).write_text(text + "\n", encoding="utf-8")
+    return model
 
 
 def _block_score(features: list[str], table: dict[str, tuple[float, float]]) -> float:
@@ -182,7 +241,7 @@ def classifier_holdout_accuracy(threshold: float = DEFAULT_GREY_AREA_THRESHOLD,
     """Train on the ``train`` split, evaluate on the ``test`` split (whole templates held out)."""
     examples = load_examples(data_path)
     train_x, train_y = _split(examples, "train")
-    model = _GreyAreaModel(_fit_pipeline(train_x, train_y))
+    model = fit_model(train_x, train_y)
     test = [r for r in examples if r.get("split") == "test"]
     predictions = [model.probability(r["text"]) >= threshold for r in test]
     truths = [r["label"] == "violation" for r in test]
@@ -212,6 +271,7 @@ def calibrate_threshold(target_precision: float = CALIBRATION_TARGET_PRECISION, 
     Cross-validation over the train split, grouped by template so that a sentence is never
     scored by a model trained on its own template's other fillings.
     """
+    _require_scikit_learn()
     from sklearn.model_selection import GroupKFold
 
     rows = [r for r in load_examples(data_path) if r.get("split") == "train"]
@@ -219,7 +279,7 @@ def calibrate_threshold(target_precision: float = CALIBRATION_TARGET_PRECISION, 
     groups = [r.get("template", r["text"]) for r in rows]
     probs = [0.0] * len(rows)
     for train_idx, test_idx in GroupKFold(n_splits=folds).split(texts, labels, groups):
-        model = _GreyAreaModel(_fit_pipeline([texts[i] for i in train_idx], [labels[i] for i in train_idx]))
+        model = fit_model([texts[i] for i in train_idx], [labels[i] for i in train_idx])
         for i in test_idx:
             probs[i] = model.probability(texts[i])
     for step in range(10, 20):
