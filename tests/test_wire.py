@@ -178,7 +178,7 @@ def test_the_deadline_is_total_however_slowly_the_server_trickles() -> None:
         started = time.monotonic()
         with pytest.raises(wire.Timeout):
             c.request("GET", "/", b"", None, time.monotonic() + 0.5)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 3.0  # the 0.5 s deadline, not the 5 s trickle
 
 
 def test_a_closed_port_is_connect_failed_and_a_bad_url_is_refused() -> None:
