@@ -111,7 +111,8 @@ _PYTHON_TAG: Final = "<|python_tag|>"
 _MISTRAL_TAG: Final = "[TOOL_CALLS]"
 _MISTRAL_ARGS: Final = "[ARGS]"
 _END_TOKENS: Final = ("<|eot_id|>", "<|eom_id|>", "<|eot|>", "<|im_end|>", "<|end|>", "</s>", "<|call|>",
-                      "<|return|>", "<｜end▁of▁sentence｜>", "<|END_OF_TURN_TOKEN|>", "<|end_of_text|>")
+                      "<|return|>", "<｜end▁of▁sentence｜>", "<|END_OF_TURN_TOKEN|>", "<|end_of_text|>",
+                      "<end_of_turn>", "<|eom|>")
 
 #: Every ``form`` (``info["action_form"]``) ``parse_action`` reports; ``docs/dialects.md`` describes each.
 FORMS: Final = ("react", "openai", "openai_refusal", "tagged", "json_call", "json_calls", "llama", "mistral", "text",
@@ -164,7 +165,9 @@ _IDENTIFIER_RE: Final = re.compile(r"[A-Za-z_][\w.\-]{0,127}")
 _HARMONY_TOKEN_RE: Final = re.compile(r"<\|(start|end|call|return|message)\|>")
 _HARMONY_RECIPIENT_RE: Final = re.compile(r"to=([^\s<]{1,256})")
 _MAX_JSON_OBJECTS: Final = 32
-_MAX_PYTHONIC_CHARS: Final = 1 << 20
+# ast.parse costs ~1.5 ms per KiB of dense calls: 32 KiB holds 16 calls with the longest
+# arguments the tools take (2,000-character notes) and keeps the worst case near 50 ms.
+_MAX_PYTHONIC_CHARS: Final = 1 << 15
 _JSON_FENCE_START_RE: Final = re.compile(r"```[ \t]*(?:json|JSON|\r?\n\s*[{\[])")
 _JSON_VALUE_START: Final = frozenset('"-0123456789tfn[')
 _OPENAI_MARKERS: Final = ("tool_calls", "content", "role", "refusal")
@@ -365,11 +368,11 @@ def _parse_text(text: str) -> ParsedAction:
             raise
     if "<function=" in s:
         return _dialect(_parse_function_tags, s, "functionary_v31")
-    if s.startswith(">>>") or _FUNCTIONARY_V32_RE.search(s) is not None:
-        return _dialect(_parse_functionary_v32, s, "functionary_v32")
     if s.startswith("all\n") or _FUNCTIONARY_V32_HEAD_RE.match(s) is not None:
         # Functionary v3.2's generation prompt ends with ">>>": the turn starts with "all\n" or "name\n{"
         return _dialect(_parse_functionary_v32, ">>>" + s, "functionary_v32")
+    if s.startswith(">>>") or _FUNCTIONARY_V32_RE.search(s) is not None:
+        return _dialect(_parse_functionary_v32, s, "functionary_v32")
     return _plain_text(s)
 
 
@@ -439,7 +442,8 @@ def _parse_json_calls(s: str, form: str) -> ParsedAction:
                       for n, item in enumerate(items, 1))
         return ParsedAction("tool_call", form, None, calls, None, _done(errors + ["missing_thought"]), None)
     except _Malformed as exc:
-        exc.form = form
+        if exc.form == "unknown":
+            exc.form = form
         raise
 
 
@@ -1240,14 +1244,19 @@ def _parse_gemma_tool_code(s: str) -> ParsedAction:
     errors: list[str] = []
     calls: list[ToolCall] = []
     pos = first
+    bodies: list[str] = []
     while (at := s.find("```tool_code", pos)) != -1:
-        if calls and not _blank(s[pos:at]):
+        if bodies and not _blank(s[pos:at]):
             errors.append("text_outside_tags")
         close = s.find("```", at + 12)
         if close == -1:
             raise _Malformed("unclosed ```tool_code fence")
-        calls.extend(_pythonic_calls(s[at + 12 : close], listed=False))
+        bodies.append(s[at + 12 : close])
         pos = close + 3
+    if sum(map(len, bodies)) > _MAX_PYTHONIC_CHARS:
+        raise _Malformed(f"Python-syntax calls longer than {_MAX_PYTHONIC_CHARS} characters")
+    for body in bodies:
+        calls.extend(_pythonic_calls(body, listed=False))
     if not _blank(s[pos:]):
         errors.append("text_outside_tags")
     return _finish_calls("gemma_tool_code", _prefix_thought(s[:first]), calls, errors)
