@@ -14,11 +14,19 @@ model family's native form included (``form`` names which one was used):
 4. ``json_call``: a bare call ``{"name", "arguments"}`` or Llama 3.x ``{"name", "parameters"}``
    (``llama`` when after ``<|python_tag|>``), or a JSON array of such calls;
 5. ``mistral``: ``[TOOL_CALLS][{"name", "arguments"}, ...]`` or ``[TOOL_CALLS]name[ARGS]{...}``;
-6. ``text``: anything else that is not a broken tool-call attempt is a plain-text final
+6. every other family's dialect (``docs/dialects.md``: syntax, thought/answer/refusal slots,
+   parallel calls): ``harmony`` (gpt-oss), ``deepseek_v3``/``deepseek_v31``, ``granite``,
+   ``functionary_v31``/``functionary_v32``, ``command_r7b``/``command_r``, ``kimi_k2``,
+   ``gemma_tool_code``, ``pythonic`` (Llama 3.2/4, parsed with ``ast``, never evaluated),
+   ``glm45`` and ``qwen3_coder`` (inside ``<tool_call>``), ``json_calls`` (several JSON calls in
+   one turn), ``responses`` (OpenAI Responses items), ``anthropic`` (``tool_use`` blocks and
+   messages), ``openai_refusal``; SDK objects (``model_dump()``) are read as their dicts;
+7. ``text``: anything else that is not a broken tool-call attempt is a plain-text final
    answer (a ``<think>…</think>`` before it is the thought).
 
-A broken tool-call attempt (invalid or truncated JSON, unclosed tags, a JSON scalar, a
-``[TOOL_CALLS]`` or ``<|python_tag|>`` without a valid call) is malformed, never an answer.
+A broken tool-call attempt (invalid or truncated JSON, unclosed tags, a JSON scalar, any
+dialect's call marker without a valid call) is malformed, never an answer, with the dialect's
+expected shape in the message; a final answer that carries a call marker is malformed too.
 
 The result separates two levels of badness:
 
@@ -36,8 +44,9 @@ The result separates two levels of badness:
   ...}``) and the episode goes on.
 
 ``parse_action`` never raises, and every message it builds is bounded in length whatever
-the size of the input. It runs in time linear in the input: one pass of orjson, and tag
-scanning with ``str.find`` from advancing positions.
+the size of the input. It runs in time linear in the input: one pass of orjson, tag and token
+scanning with ``str.find`` from advancing positions, bounded literal-anchored patterns, and
+``ast.parse`` capped at 32 KiB of Python-syntax calls.
 """
 
 from __future__ import annotations
