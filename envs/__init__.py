@@ -14,7 +14,8 @@ ENV_ID = "advisorgym/FinAdvisor-v0"
 if ENV_ID not in gymnasium.registry:
     gymnasium.register(id=ENV_ID, entry_point="envs.env:FinAdvisorEnv")
 
-_EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward"}
+_EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward",
+            "tool_messages": "envs.messages"}
 
 
 def __getattr__(name: str) -> Any:
@@ -25,4 +26,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 
 
-__all__ = ["ENV_ID", "FaultConfig", "FinAdvisorEnv", "RewardConfig"]
+__all__ = ["ENV_ID", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]

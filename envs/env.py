@@ -158,10 +158,11 @@ def pinned_specs(pins: Pins = ()) -> list[ToolSpec]:
 
 
 @lru_cache(maxsize=64)
-def tool_schemas(pins: Pins = ()) -> list[dict[str, Any]]:
-    """The tools' OpenAI schemas (``info["tools"]``) in the pinned versions, built once per pins
-    and shared by every env of the process: read them, never mutate them."""
-    return [spec.openai_schema() for spec in pinned_specs(pins)]
+def tool_schemas(pins: Pins = (), shape: str = "chat") -> list[dict[str, Any]]:
+    """The tools' schemas in the pinned versions, built once per ``(pins, shape)`` and shared by
+    every env of the process: read them, never mutate them. ``shape``: ``"chat"`` (OpenAI Chat
+    Completions, ``info["tools"]``), ``"responses"`` (OpenAI Responses) or ``"anthropic"``."""
+    return [spec.schema(shape) for spec in pinned_specs(pins)]
 
 
 @lru_cache(maxsize=64)
@@ -413,6 +414,12 @@ class FinAdvisorEnv(gym.Env[str, str]):
             info["contract"] = self._contract_info()
             reward = info["reward"]["total"]
         return orjson.dumps(payload).decode(), reward, terminated, truncated, info
+
+    def tools_in(self, shape: str = "chat") -> list[dict[str, Any]]:
+        """The current episode's tools (its pinned versions; the defaults before any reset) in
+        an API's shape: ``"chat"`` (OpenAI Chat Completions, as ``info["tools"]``),
+        ``"responses"`` (OpenAI Responses) or ``"anthropic"`` (Anthropic Messages)."""
+        return tool_schemas(self._episode.task.pins if self._episode is not None else (), shape)
 
     def end_episode(self) -> dict[str, Any]:
         """End the running episode where it stands, as the step budget would (a trainer whose

@@ -81,6 +81,10 @@ class ToolError(Exception):
         return out
 
 
+#: The API shapes a tool list is offered in (``ToolSpec.schema``).
+TOOL_SHAPES = ("chat", "responses", "anthropic")
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
@@ -103,8 +107,29 @@ class ToolSpec:
         return self.version.partition(".")[0]
 
     def openai_schema(self) -> dict[str, Any]:
+        """The tool in the OpenAI Chat Completions ``tools`` shape (what chat templates take)."""
         return {"type": "function", "function": {"name": self.name, "description": self.description,
                                                  "parameters": self.parameters}}
+
+    def responses_schema(self) -> dict[str, Any]:
+        """The tool in the OpenAI Responses ``tools`` shape (flat; ``strict`` off, as the
+        schemas are not written for strict mode: the env validates the arguments itself)."""
+        return {"type": "function", "name": self.name, "description": self.description,
+                "parameters": self.parameters, "strict": False}
+
+    def anthropic_schema(self) -> dict[str, Any]:
+        """The tool in the Anthropic Messages ``tools`` shape."""
+        return {"name": self.name, "description": self.description, "input_schema": self.parameters}
+
+    def schema(self, shape: str = "chat") -> dict[str, Any]:
+        """The tool in one of ``TOOL_SHAPES``: ``chat``, ``responses`` or ``anthropic``."""
+        if shape == "chat":
+            return self.openai_schema()
+        if shape == "responses":
+            return self.responses_schema()
+        if shape == "anthropic":
+            return self.anthropic_schema()
+        raise ValueError(f"tool shape must be one of {TOOL_SHAPES}, got {shape!r}")
 
     def describe(self) -> dict[str, Any]:
         """Everything a caller may know about the tool: its full contract."""

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envs.actions import EXPECTED_FORMS, ParsedAction, ToolCall, parse_action
+from envs.actions import EXPECTED_FORMS, FORMS, ParsedAction, ToolCall, parse_action
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -18,7 +18,7 @@ FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthC
 def check_invariants(result: ParsedAction) -> None:
     assert isinstance(result, ParsedAction)
     assert result.kind in ("tool_call", "final", "malformed")
-    assert result.form in ("react", "openai", "tagged", "json_call", "llama", "mistral", "text", "unknown")
+    assert result.form in FORMS
     assert (len(result.calls) > 0) == (result.kind == "tool_call")
     assert all(isinstance(c, ToolCall) for c in result.calls)
     assert (result.response is not None) == (result.kind == "final")
