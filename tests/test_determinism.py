@@ -27,12 +27,12 @@ pytestmark = pytest.mark.determinism
 ROOT = Path(__file__).resolve().parent.parent
 # replica_digest (rows only; the file's bytes also carry the SQLite version that wrote them)
 REPLICA_ROWS_SHA256 = {
-    (0, 5000): "03167b7c83dbee538abe34e3aeaaec9406212d132f65a8a55dc45b56ecad943a",
-    (1, 200): "a9f004e82ef84445febf06d322da7c5c4c94d89d553b95f1c0a07a3355f17123",
+    (0, 5000): "2aae191fc9f2b054fc1a42d55027043f528d43dd52f5951246dd18fb5d92d68f",
+    (1, 200): "3d9d593b27c7f77515953dc83e32b62baf2b96d84c562e1aab068fa164ff1b33",
 }
 # every scripted agent over the held-out split: each episode record (observations in the
 # transcript, calls, reward breakdown), less its latency
-EPISODES_SHA256 = "96d384cf48306e4e44a2abfdec4ae8ad7d92ea5d924e4b4fa457d86aa7a8c141"
+EPISODES_SHA256 = "925ea70c0f2ef816ae33a0749cccc9a952a9a487d36662148393f99161403d8f"
 # Packages whose random streams or fitted state once decided values: never imported on these paths.
 NOT_IMPORTED = ("faker", "sklearn")
 

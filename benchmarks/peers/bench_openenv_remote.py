@@ -174,7 +174,7 @@ def main() -> None:
         ours_step, ours_close = make_ours()
         peer_step, peer_close = make_peer()
         first = peer_step()
-        assert first.observation.row.get("full_name") == "Stephen West", first
+        assert first.observation.row.get("full_name") == "Adrian Chen", first
         for _ in range(200):
             ours_step()
             peer_step()

@@ -78,7 +78,7 @@ def main() -> None:
 
         peer = make_peer()
         out = peer.step(f"<think>look up</think><sql>{SQL}</sql>")
-        assert "Stephen West" in out["observations"][0]["content"], out
+        assert "Adrian Chen" in out["observations"][0]["content"], out
         peer_action = f"<think>look up</think><sql>{SQL}</sql>"
         for _ in range(200):
             ours.step(action)
