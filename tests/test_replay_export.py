@@ -71,7 +71,7 @@ def test_a_session_whose_trajectory_does_not_score_3_is_not_exported_as_a_task(w
     summary = export_logs(workdir, "tasks")
     assert f"log-{fake['session_id']}" not in {t.task_id for t in load_tasks(workdir / "export" / "tasks.jsonl")}
     left = {d["session_id"]: d["reason"] for d in summary["left_out"]}
-    assert "re-scores" in left[fake["session_id"]]
+    assert "re-scores" in left[fake["session_id"]] and fake["task_id"] in left[fake["session_id"]]
 
 
 def test_sft_rows_carry_the_sandbox_results_and_the_tools_and_thresholds_report_what_they_keep(workdir):

@@ -59,7 +59,10 @@ def test_ingesting_the_sample_logs_accounts_for_every_line_and_names_each_reject
     assert len({s["session_id"] for s in sessions}) == len(sessions)
     no_task = [f["session_id"] for f in manifest["faults"] if f["fault"] == "no_task"]
     assert sorted(s["session_id"] for s in sessions if s["task_id"] is None) == sorted(no_task)
-    assert summary["without_task_id"] == len(no_task) and summary["formats"] == {"chat": 10, "react": 10}
+    assert summary["without_task_id"] == len(no_task)
+    assert summary["formats"] == {name: summary["files"][str(LOGS / f"{name}.jsonl")]["ingested"]
+                                  for name in ("chat", "react")}
+    assert min(summary["formats"].values()) > 0
 
 
 def _chat_line(session_id: str = "s-1", **extra) -> dict:

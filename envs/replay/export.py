@@ -6,9 +6,11 @@ Reads what ``replay ingest`` and ``replay score`` wrote to a directory and write
 - ``--to tasks`` → ``tasks.jsonl``: a task suite from the successful sessions, each session's
   recorded trajectory as the gold (its calls, thoughts and answer; the rest of the task, as
   its answer facts and compliance expectation, from the session's task). One task per source
-  task (the first successful session). A task is kept only if its gold re-scores at the
-  maximum (3.0), as a success (the answer facts found, no violation), in the sandbox; the
-  others are listed in the summary with the score they got;
+  task (the first successful session). A task is kept only if the recorded trajectory
+  re-scores at the maximum (3.0), as a success (the answer facts found, no violation), in the
+  sandbox, both on the session's task and as the new task's gold (so a success claimed in a
+  tampered or stale scores file is caught); the others are listed in the summary with the
+  score they got;
 - ``--to sft`` → ``sft.jsonl``: one row per session at or above ``min_reward`` (default 3.0),
   in the Hugging Face conversational format with a ``tools`` column (as ``trainer.data``'s SFT
   rows: ``messages`` with arguments and results as JSON text, the sandbox's own tool results,
@@ -119,17 +121,21 @@ def export_tasks(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], suite: 
     if not candidates:
         return [], dropped
     tasks = [task for _, task in candidates.values()]
-    env = FinAdvisorEnv(**{**env_kwargs, "tasks": tasks})
+    sources = [suite[task_id] for task_id in candidates]
+    env = FinAdvisorEnv(**{**env_kwargs, "tasks": tasks + sources})
     kept = []
     try:
-        for session, task in candidates.values():
-            reward = score_trajectory(env, task, task.gold_actions()).reward
-            if reward["total"] >= MAX_REWARD and reward["task_success"]:
-                kept.append(task)
+        for task_id, (session, task) in candidates.items():
+            # the recorded trajectory on the session's own task, and as the gold of the new one
+            for scored_on in (suite[task_id], task):
+                reward = score_trajectory(env, scored_on, task.gold_actions()).reward
+                if not (reward["total"] >= MAX_REWARD and reward["task_success"]):
+                    dropped.append({"session_id": session["session_id"], "reason": f"its trajectory re-scores "
+                                    f"{reward['total']:.3f}{'' if reward['task_success'] else ', not a success'} "
+                                    f"on {scored_on.task_id}, not {MAX_REWARD} and a success"})
+                    break
             else:
-                dropped.append({"session_id": session["session_id"], "reason": f"its gold re-scores "
-                                f"{reward['total']:.3f}{'' if reward['task_success'] else ', not a success'}, "
-                                f"not {MAX_REWARD} and a success"})
+                kept.append(task)
     finally:
         env.close()
     return kept, dropped
