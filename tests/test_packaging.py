@@ -56,6 +56,31 @@ def test_ci_runs_the_readme_commands_verbatim_and_first():
     assert "python3 -m venv .venv" in install and "pip install -e" in install and "advisorgym eval" in install
 
 
+def test_ci_runs_the_determinism_tests_on_the_oldest_install_the_floors_allow():
+    import tomllib
+
+    commands = ci_commands()
+    assert any(c.endswith('-c .ci/constraints-oldest.txt -e ".[dev]"') and c.startswith(".venv-oldest/bin/pip install")
+               for c in commands)
+    assert any(".venv-oldest/bin/python -m pytest -q -m determinism" in c for c in commands)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    floors = {}
+    for requirement in project["dependencies"] + project["optional-dependencies"]["dev"]:
+        name, floor = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[a-z,]+\])?>=([0-9.]+)(?:;.*)?", requirement).groups()
+        floors[name.lower()] = floor
+    pinned = {}
+    for line in (ROOT / ".ci" / "constraints-oldest.txt").read_text().splitlines():
+        requirement, _, why = line.partition("#")
+        if requirement.strip():
+            name, version = requirement.strip().split("==")
+            pinned[name.lower()] = (version, why.strip())
+    assert set(floors) <= set(pinned), f"not in .ci/constraints-oldest.txt: {sorted(set(floors) - set(pinned))}"
+    for name, floor in floors.items():
+        version, why = pinned[name]
+        # each at its floor, unless the line says why a newer one is the oldest that installs
+        assert version.split(".")[:len(floor.split("."))] == floor.split(".") or why, (name, floor, version)
+
+
 def test_pyproject_lists_every_package():
     import tomllib
 
