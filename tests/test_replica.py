@@ -273,3 +273,18 @@ def test_console_script_help():
                           timeout=120, env={**os.environ, "COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     assert "--seed" in proc.stdout and "--scale" in proc.stdout and "--out" in proc.stdout
+
+
+def test_the_default_replica_cache_is_keyed_by_the_generators_code(tmp_path, monkeypatch):
+    """A replica cached by other generator code (same GENERATOR_VERSION) is never reused."""
+    from envs import replica
+    from mock_apis.generate import GENERATOR_VERSION
+    from mock_apis.models import SCHEMA_VERSION
+
+    monkeypatch.setenv("ADVISORGYM_CACHE", str(tmp_path))
+    stale = tmp_path / f"replica-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}-000000000000-seed1-scale200.sqlite"
+    stale.write_bytes(b"written by other code")
+    path = replica.default_replica(seed=1, scale=200)
+    assert path != stale and replica.generator_fingerprint() in path.name
+    assert counts(path)["transactions"] == 200
+    assert replica.default_replica(seed=1, scale=200) == path  # cached from now on

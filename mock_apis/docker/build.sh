@@ -69,8 +69,8 @@ if [[ ${#packages[@]} -gt 0 ]]; then
         log "warning: not installing ${packages[*]} (needs root and apt)"
     else
         log "installing ${packages[*]} with apt"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
             "${packages[@]}" ca-certificates >/dev/null 2>"$WORK/apt.log" \
             || { cat "$WORK/apt.log" >&2; die "apt-get install ${packages[*]} failed"; }
         engine_notes+=("installed ${packages[*]}")

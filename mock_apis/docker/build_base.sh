@@ -61,8 +61,8 @@ MIRROR="${MIRROR%/}"
 
 if ! command -v debootstrap >/dev/null; then
     log "installing debootstrap"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >/dev/null
 fi
 
 ROOTFS="$(mktemp -d /var/tmp/advisorgym-rootfs.XXXXXX)"

@@ -40,8 +40,8 @@ if [[ -z "$BIN" ]]; then
     [[ -f /etc/postgresql-common/createcluster.conf ]] || echo "create_main_cluster = false" \
         > /etc/postgresql-common/createcluster.conf
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends postgresql >&2 \
-        || { apt-get update -q >&2 && apt-get install -y -q --no-install-recommends postgresql >&2; } \
+    apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql >&2 \
+        || { apt-get -o DPkg::Lock::Timeout=600 update -q >&2 && apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends postgresql >&2; } \
         || die "apt-get could not install postgresql"
     BIN="$(find_bin)"
     [[ -n "$BIN" ]] || die "postgresql was installed but initdb is still not found"
