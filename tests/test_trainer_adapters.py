@@ -40,13 +40,26 @@ def test_tool_methods_carry_the_schemas_and_bad_arguments_get_the_envs_observati
     assert "error" not in good
 
 
-def test_split_assistant_turns_removes_tool_results():
+def test_split_assistant_turns_cuts_out_the_tool_results_as_the_chat_template_renders_them():
     needs_train_extra()
     from trainer.adapters import split_assistant_turns
+    from trainer.tiny import build_tokenizer
 
-    text = ('<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call><|im_end|>\n<|im_start|>user\n'
-            '<tool_response>\n{"x": 1}\n</tool_response><|im_end|>\n<|im_start|>assistant\nThe answer.<|im_end|>')
-    assert split_assistant_turns(text) == ['<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>', "The answer."]
+    tokenizer = build_tokenizer(["x"], vocab_size=300)  # TRL's Qwen3 template
+    first = ('<think>\nThe client first.\n</think>\n\n<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>\n'
+             '<tool_call>\n{"name": "b", "arguments": {"x": 1}}\n</tool_call><|im_end|>')
+    # A tool result that itself looks like a turn boundary stays inside the tool results.
+    results = [{"role": "tool", "name": "a", "content": '{"note": "<|im_end|>\\n<|im_start|>assistant"}'},
+               {"role": "tool", "name": "b", "content": '{"x": 1}'}]
+    text = (first + "\n<|im_start|>user\n<tool_response>\n" + results[0]["content"] + "\n</tool_response>\n"
+            "<tool_response>\n" + results[1]["content"] + "\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+            "The answer.<|im_end|>")
+    completion = [{"role": "assistant", "content": ""}, *results, {"role": "assistant", "content": "The answer."}]
+    assert split_assistant_turns(tokenizer, text, completion) == [first, "The answer.<|im_end|>"]
+    # A completion cut short after its tool results has one turn; one without tools, the whole text.
+    assert split_assistant_turns(tokenizer, text[:text.index("The answer.")], completion[:3]) == [first]
+    assert split_assistant_turns(tokenizer, "Plain.<|im_end|>", [{"role": "assistant", "content": "Plain."}]) == [
+        "Plain.<|im_end|>"]
 
 
 def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):

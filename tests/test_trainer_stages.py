@@ -125,11 +125,13 @@ def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path
             return output
 
     logged: dict[str, list[float]] = {}
+    rewarded: list[list] = []
 
     def reward(completions, environments, completion_ids, log_metric=None, **kwargs):
         def record(name, value):
             logged.setdefault(name, []).append(value)
             log_metric(name, value)
+        rewarded.append(completions)
         return advisor_reward(completions, environments, completion_ids, log_metric=record, **kwargs)
 
     config = GRPOConfig(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=1,
@@ -151,7 +153,7 @@ def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path
         text = tokenizer.decode(ids[i][valid], skip_special_tokens=False)
         scored = batch["scored"][i]
         # The env scored exactly the text the model generated (its turns, tool results removed) ...
-        turns = split_assistant_turns(text)
+        turns = split_assistant_turns(tokenizer, text, rewarded[0][i])
         assert scored is not None and scored.turns_used + scored.unused_turns == len(turns or [""])
         # ... and an independent env replaying those turns gives the same breakdown.
         assert score_trajectory(check, task, turns or [""]).reward == scored.reward

@@ -29,10 +29,10 @@ RECOVERY_EVERY = 20
 
 
 def _call_message(call_id: str, name: str, arguments: dict[str, Any], thought: str | None) -> dict[str, Any]:
-    # Arguments as a JSON string (OpenAI's form): a dict column would be unified by Arrow into one
-    # struct of every tool's argument names, and render as nulls.
+    # Arguments as an object, as chat templates take them (a JSON string is encoded twice by
+    # some and breaks others); SFT_FEATURES keeps them whole through ``datasets``.
     return {"role": "assistant", "content": thought or "", "tool_calls": [
-        {"id": call_id, "type": "function", "function": {"name": name, "arguments": orjson.dumps(arguments).decode()}}]}
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}]}
 
 
 def sft_conversation(env: Any, task: Task, seed: int, recovery: str | None = None) -> list[dict[str, Any]]:
@@ -60,9 +60,10 @@ def sft_conversation(env: Any, task: Task, seed: int, recovery: str | None = Non
             thought = "That failed; the error says what was wrong. Correcting the call."
         steps.append((call.name, dict(call.arguments), thought))
     for n, (name, arguments, thought) in enumerate(steps):
-        message = _call_message(f"call_{n}", name, arguments, thought)
+        call_id = f"call{n:05d}"  # nine letters and digits: Mistral's template takes no other ids
+        message = _call_message(call_id, name, arguments, thought)
         obs, *_ = env.step(orjson.dumps(message).decode())
-        messages += [message, {"role": "tool", "tool_call_id": f"call_{n}", "name": name, "content": obs}]
+        messages += [message, {"role": "tool", "tool_call_id": call_id, "name": name, "content": obs}]
     messages.append({"role": "assistant", "content": task.gold_response})
     return messages
 
