@@ -201,3 +201,37 @@ def test_gold_completions_score_3_through_each_familys_chat_template_on_every_he
     env.close()
     assert forms - {"text"}, forms  # the family's own dialect was read, not only plain answers
     assert several > 0 or not family.parallel_calls
+
+
+def test_exported_sft_rows_render_the_same_tool_calls_through_every_familys_chat_template(tmp_path):
+    """The rows as a trainer reads them (``sft.jsonl`` through ``datasets`` with the export's
+    features) render through each template without an error, and every family's own parser
+    (TRL's response templates where TRL ships one, else the env's dialect parser) reads back
+    exactly the calls written: arguments as objects, never a JSON string encoded twice."""
+    needs_train_extra()
+    from datasets import load_dataset
+
+    from envs import FinAdvisorEnv
+    from envs.actions import parse_action
+    from trainer.data import sft_features, sft_rows, write_jsonl
+
+    env = FinAdvisorEnv(tasks=HELDOUT, prompt_mode="tools_via_template")
+    write_jsonl(sft_rows(env, env.tasks[:40]), tmp_path / "sft.jsonl")
+    env.close()
+    rows = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"), features=sft_features(), split="train")
+    assert {"gold", "recovery_unknown_tool"} <= set(rows["kind"])
+    for name, family in FAMILIES.items():
+        tokenizer = family_tokenizer(family)
+        for row in rows:
+            messages = row["messages"]
+            text = tokenizer.apply_chat_template(messages, tools=row["tools"], tokenize=False)
+            question = messages[1]
+            for message in messages[2:]:
+                if not message.get("tool_calls"):
+                    continue
+                written = [(c["function"]["name"], c["function"]["arguments"]) for c in message["tool_calls"]]
+                turn = model_turn(tokenizer, row["tools"], question, message)
+                assert all(tool in text for tool, _ in written), (name, row["task_id"])
+                read = [(c.name, c.arguments) for c in parse_action(turn).calls]
+                assert read == written, (name, row["task_id"], turn)
+                assert '\\"' not in turn.split(written[0][0], 1)[1], (name, turn)  # no string-encoded arguments
