@@ -1,4 +1,9 @@
-"""advisorgym environments: ``gymnasium.make("advisorgym/FinAdvisor-v0")`` after ``import envs``.
+"""advisorgym environments: ``gymnasium.make("advisorgym/FinAdvisor-v0")`` after ``import advisorgym``
+(or ``import envs``, the same registration).
+
+``gymnasium.make(..., max_episode_steps=N)`` sets the env's own horizon (``max_steps``) to N:
+its ``TimeLimit`` and the env end the episode on the same step, which carries the reward and
+its breakdown (``envs.env.EpisodeHorizon``, applied by ``gymnasium.make``).
 
 The environment's modules load on first use, so ``import envs`` (and the CLI) stay light.
 """
@@ -12,7 +17,8 @@ import gymnasium
 ENV_ID = "advisorgym/FinAdvisor-v0"
 
 if ENV_ID not in gymnasium.registry:
-    gymnasium.register(id=ENV_ID, entry_point="envs.env:FinAdvisorEnv")
+    gymnasium.register(id=ENV_ID, entry_point="envs.env:FinAdvisorEnv", additional_wrappers=(
+        gymnasium.envs.registration.WrapperSpec("EpisodeHorizon", "envs.env:EpisodeHorizon", {}),))
 
 _EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward",
             "tool_messages": "envs.messages"}

@@ -378,30 +378,39 @@ def tasks_generate(
         typer.echo(f"    {task_id}: {reason}")
 
 
-@tasks_app.command("export", short_help="Export a suite as GRPO prompts and SFT conversations (JSONL).")
+@tasks_app.command("export", short_help="Export a suite as GRPO prompts and SFT conversations (JSONL), with a card.")
 def tasks_export(
-    out: Path = typer.Option(..., "--out", help="Folder for grpo.jsonl and sft.jsonl."),
+    out: Path = typer.Option(..., "--out", help="Folder for grpo.jsonl, sft.jsonl and README.md (the dataset card)."),
     tasks: Path = typer.Option(None, "--tasks", help="Task suite (JSONL); default: the frozen 500-task suite."),
     seed: int = typer.Option(0, "--seed", help="Task i gets seed + i, as in eval."),
+    prompt_mode: str = typer.Option("tools_via_template", "--prompt-mode",
+                                    help="GRPO prompts: tools_via_template (the trainer passes the tools column to "
+                                         "the chat template) or full (the system prompt lists the tools)."),
 ) -> None:
-    """Write GRPO rows (prompt as messages, task_id, level, seed) and SFT rows (messages with the
-    env's real tool results, tools, ~5% error-recovery demonstrations) for datasets.load_dataset."""
-    from envs.env import FinAdvisorEnv
-    from trainer.data import grpo_rows, sft_rows, write_jsonl
+    """Write GRPO rows (prompt as messages, tools, task_id, level, seed), SFT rows (messages with
+    the env's real tool results, tools, ~5% error-recovery demonstrations) and a dataset card
+    saying how to load them with datasets."""
+    from envs.env import PROMPT_MODES, FinAdvisorEnv
+    from trainer.data import dataset_card, grpo_rows, sft_rows, write_jsonl
 
     _check_tasks_file(tasks)
+    if prompt_mode not in PROMPT_MODES:
+        raise usage_error(f"--prompt-mode must be one of {', '.join(PROMPT_MODES)}, got {prompt_mode!r}")
     try:
         env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template")
     except ValueError as err:
         raise usage_error(str(err)) from None
-    grpo = grpo_rows(env.tasks, env.replica_meta.get("as_of", "unknown"), seed)
+    as_of = env.replica_meta.get("as_of", "unknown")
+    grpo = grpo_rows(env.tasks, as_of, seed, prompt_mode)
     sft = sft_rows(env, env.tasks, seed)
     env.close()
     write_jsonl(grpo, out / "grpo.jsonl")
     write_jsonl(sft, out / "sft.jsonl")
+    suite = str(tasks) if tasks is not None else "the frozen 500-task suite"
+    (out / "README.md").write_text(dataset_card(suite, as_of, seed, prompt_mode, grpo, sft), encoding="utf-8")
     recovery = sum(1 for r in sft if r["kind"] != "gold")
-    typer.echo(f"wrote {out / 'grpo.jsonl'} ({len(grpo)} prompts) and {out / 'sft.jsonl'} ({len(sft)} "
-               f"conversations, {recovery} of them error-recovery demonstrations)")
+    typer.echo(f"wrote {out / 'grpo.jsonl'} ({len(grpo)} prompts), {out / 'sft.jsonl'} ({len(sft)} "
+               f"conversations, {recovery} of them error-recovery demonstrations) and {out / 'README.md'}")
 
 
 contract_app = typer.Typer(help="Schema contracts: `contract snapshot` writes one from the code and a replica.",

@@ -239,6 +239,24 @@ class _PlannedCall:
                 (self.key, self.call.arguments, False)]
 
 
+class EpisodeHorizon(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
+    """``gymnasium.make(ENV_ID, max_episode_steps=N)``'s limit as the env's own horizon.
+
+    ``gymnasium.make`` puts a ``TimeLimit`` of N steps under this wrapper (it is in the
+    registered spec's ``additional_wrappers``); this sets the env's ``max_steps`` to N, so that
+    the env ends an episode without an answer on the very step the ``TimeLimit`` truncates it,
+    and that step carries the reward and its breakdown. Without ``max_episode_steps`` the env
+    keeps its own ``max_steps``.
+    """
+
+    def __init__(self, env: gym.Env[str, str]):
+        gym.utils.RecordConstructorArgs.__init__(self)
+        gym.Wrapper.__init__(self, env)
+        limit = env.spec.max_episode_steps if env.spec is not None else None
+        if limit is not None:
+            env.unwrapped.max_steps = limit  # type: ignore[attr-defined]
+
+
 class FinAdvisorEnv(gym.Env[str, str]):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 

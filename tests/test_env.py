@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import gymnasium as gym
 import pytest
@@ -50,6 +52,33 @@ def test_registered_and_passes_check_env():
     assert "get_client_overview" in prompt["system"] and prompt["user"]
     assert len(info["tools"]) == 20
     made.close()
+
+
+def test_import_advisorgym_registers_the_env_in_a_fresh_process():
+    code = ("import gymnasium as gym, advisorgym; from envs.tasks import HANDWRITTEN; "
+            "env = gym.make('advisorgym/FinAdvisor-v0', tasks=HANDWRITTEN); "
+            "print(advisorgym.ENV_ID, type(env.unwrapped) is advisorgym.FinAdvisorEnv)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert proc.stdout.split() == ["advisorgym/FinAdvisor-v0", "True"]
+
+
+CALL = '{"thought": "Accounts first.", "action": {"name": "list_accounts", "arguments": {"client_id": "C000002"}}}'
+
+
+@pytest.mark.parametrize("limit", [1, 3, 12, 20])
+def test_max_episode_steps_is_the_envs_own_horizon_so_the_last_step_carries_the_reward(limit):
+    made = gym.make(envs.ENV_ID, tasks=HANDWRITTEN, max_episode_steps=limit)
+    assert made.unwrapped.max_steps == limit
+    made.reset(seed=0, options={"task_id": "hw-L2-01"})
+    for step in range(1, limit + 1):
+        _, reward, terminated, truncated, info = made.step(CALL)
+        if step < limit:
+            assert not (terminated or truncated) and "reward" not in info
+    assert truncated and not terminated
+    assert info["reward"]["total"] == reward < 0 and {"R_fmt", "R_corr", "R_eff", "R_comp"} <= set(info["reward"])
+    made.close()
+    # Without max_episode_steps the env keeps the horizon it was given.
+    assert gym.make(envs.ENV_ID, tasks=HANDWRITTEN, max_steps=5).unwrapped.max_steps == 5
 
 
 @pytest.mark.parametrize("task_id", sorted(BY_ID))

@@ -87,7 +87,7 @@ def test_pyproject_lists_every_package():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
     found = {".".join(p.relative_to(ROOT).parts[:-1]) for p in ROOT.glob("**/__init__.py")
-             if p.relative_to(ROOT).parts[0] in ("envs", "mock_apis", "trainer")}
+             if p.relative_to(ROOT).parts[0] in ("advisorgym", "envs", "mock_apis", "trainer")}
     assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
     assert config["package-dir"]["advisorgym_fixtures"] == "fixtures"
     # The Docker build wheels a clean copy of the source tree: it must hold every package's folder.
@@ -131,7 +131,7 @@ def test_a_wheel_installed_normally_works_from_another_directory(fresh_clone, tm
     wheel = next(wheels.glob("advisorgym-*.whl"))
     _run(f"python3 -m venv {venv} && {venv}/bin/pip install --quiet {wheel}", elsewhere, 900)
     env = {"ADVISORGYM_CACHE": str(tmp_path / "cache")}
-    check = ("import gymnasium as gym, envs; env = gym.make('advisorgym/FinAdvisor-v0'); "
+    check = ("import gymnasium as gym, advisorgym; env = gym.make('advisorgym/FinAdvisor-v0'); "
              "obs, info = env.reset(seed=0); print('suite', len(env.unwrapped.tasks), info['task_id'])")
     proc = _run(f"{venv}/bin/python -c {shlex.quote(check)}", elsewhere, 300, env)
     assert "suite 500" in proc.stdout and "site-packages" not in str(elsewhere)

@@ -40,13 +40,26 @@ def test_tool_methods_carry_the_schemas_and_bad_arguments_get_the_envs_observati
     assert "error" not in good
 
 
-def test_split_assistant_turns_removes_tool_results():
+def test_split_assistant_turns_cuts_out_the_tool_results_as_the_chat_template_renders_them():
     needs_train_extra()
     from trainer.adapters import split_assistant_turns
+    from trainer.tiny import build_tokenizer
 
-    text = ('<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call><|im_end|>\n<|im_start|>user\n'
-            '<tool_response>\n{"x": 1}\n</tool_response><|im_end|>\n<|im_start|>assistant\nThe answer.<|im_end|>')
-    assert split_assistant_turns(text) == ['<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>', "The answer."]
+    tokenizer = build_tokenizer(["x"], vocab_size=300)  # TRL's Qwen3 template
+    first = ('<think>\nThe client first.\n</think>\n\n<tool_call>\n{"name": "a", "arguments": {}}\n</tool_call>\n'
+             '<tool_call>\n{"name": "b", "arguments": {"x": 1}}\n</tool_call><|im_end|>')
+    # A tool result that itself looks like a turn boundary stays inside the tool results.
+    results = [{"role": "tool", "name": "a", "content": '{"note": "<|im_end|>\\n<|im_start|>assistant"}'},
+               {"role": "tool", "name": "b", "content": '{"x": 1}'}]
+    text = (first + "\n<|im_start|>user\n<tool_response>\n" + results[0]["content"] + "\n</tool_response>\n"
+            "<tool_response>\n" + results[1]["content"] + "\n</tool_response><|im_end|>\n<|im_start|>assistant\n"
+            "The answer.<|im_end|>")
+    completion = [{"role": "assistant", "content": ""}, *results, {"role": "assistant", "content": "The answer."}]
+    assert split_assistant_turns(tokenizer, text, completion) == [first, "The answer.<|im_end|>"]
+    # A completion cut short after its tool results has one turn; one without tools, the whole text.
+    assert split_assistant_turns(tokenizer, text[:text.index("The answer.")], completion[:3]) == [first]
+    assert split_assistant_turns(tokenizer, "Plain.<|im_end|>", [{"role": "assistant", "content": "Plain."}]) == [
+        "Plain.<|im_end|>"]
 
 
 def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
@@ -57,7 +70,7 @@ def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
 
     from envs import FinAdvisorEnv
     from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
-    from trainer.data import grpo_rows
+    from trainer.data import grpo_features, grpo_rows
     from trainer.tiny import build_tiny_model
 
     probe = FinAdvisorEnv(tasks=HANDWRITTEN)
@@ -95,7 +108,7 @@ def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
                         per_device_train_batch_size=4, num_generations=4, max_completion_length=48,
                         learning_rate=1e-4, logging_steps=1, report_to=[], save_strategy="no", seed=0)
     trainer = GRPOTrainer(model=model, processing_class=tokenizer, args=config,
-                          train_dataset=Dataset.from_list(rows * 4), reward_funcs=[reward],
+                          train_dataset=Dataset.from_list(rows * 4, features=grpo_features()), reward_funcs=[reward],
                           environment_factory=factory)
     trainer.train()
     assert trainer.state.global_step == 2
@@ -107,20 +120,23 @@ def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
     assert history and all("reward" in h for h in history)
 
 
-def test_tasks_export_loads_with_datasets_and_renders_through_a_chat_template(tmp_path):
+def test_tasks_export_round_trips_through_datasets_with_its_features_and_writes_a_card(tmp_path):
     needs_train_extra()
-    from datasets import load_dataset
+    from datasets import Dataset, load_dataset
     from typer.testing import CliRunner
 
+    from envs import FinAdvisorEnv
     from envs.cli import app
+    from envs.env import system_prompt, tool_schemas
     from envs.tasks import SUITE
+    from trainer.data import grpo_features, sft_features
     from trainer.tiny import build_tokenizer
 
     res = CliRunner().invoke(app, ["tasks", "export", "--tasks", str(SUITE), "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
-    grpo = load_dataset("json", data_files=str(tmp_path / "grpo.jsonl"))["train"]
-    sft = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"))["train"]
-    assert len(grpo) == 500 and set(grpo.column_names) >= {"prompt", "task_id", "level", "seed"}
+    grpo = load_dataset("json", data_files=str(tmp_path / "grpo.jsonl"), features=grpo_features(), split="train")
+    sft = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"), features=sft_features(), split="train")
+    assert len(grpo) == 500 and set(grpo.column_names) == {"prompt", "tools", "task_id", "level", "seed"}
     kinds = sft["kind"]
     recovery = [k for k in kinds if k != "gold"]
     assert kinds.count("gold") == 500 and 0.04 <= len(recovery) / len(kinds) <= 0.06
@@ -130,17 +146,40 @@ def test_tasks_export_loads_with_datasets_and_renders_through_a_chat_template(tm
     assert json.loads(demo["messages"][3]["content"])["error"] == "unknown_tool"
     demo = next(r for (_, kind), r in rows.items() if kind == "recovery_invalid_arguments")
     assert json.loads(demo["messages"][3]["content"])["error"] == "invalid_arguments"
-    # Each gold conversation's tool results are the env's real ones, and it renders with the tools once.
-    tokenizer = build_tokenizer(["x"])
+    assert demo["messages"][2]["tool_calls"][0]["function"]["arguments"] == {}
+    # The rows come back exactly as written: arguments are objects holding only their own
+    # keys, each message only its own fields, and every tool schema (its constraints too).
+    written = [json.loads(line) for line in (tmp_path / "sft.jsonl").read_text().splitlines()]
+    assert [dict(r) for r in sft] == written
+    assert Dataset.from_list(written, features=sft_features()).to_list() == written
     gold = rows[(grpo[0]["task_id"], "gold")]
-    text = tokenizer.apply_chat_template(gold["messages"], tools=gold["tools"], tokenize=False)
-    assert text.count('"name": "get_client_overview"') == 1 and "null" not in gold["messages"][2]["tool_calls"][0][
-        "function"]["arguments"]
+    call = gold["messages"][2]["tool_calls"][0]
+    assert isinstance(call["function"]["arguments"], dict) and None not in call["function"]["arguments"].values()
+    assert "tool_calls" not in gold["messages"][-1] and "tool_call_id" not in gold["messages"][2]
     assert all("error" not in json.loads(m["content"]) for m in gold["messages"] if m["role"] == "tool")
-    from envs import FinAdvisorEnv
-
     schemas = FinAdvisorEnv(tasks=HANDWRITTEN).tool_schemas
-    assert gold["tools"] == schemas  # every constraint survives the round trip through datasets
+    assert gold["tools"] == schemas and grpo[0]["tools"] == schemas
+    # Each gold conversation renders through a chat template with the tools once.
+    text = build_tokenizer(["x"]).apply_chat_template(gold["messages"], tools=gold["tools"], tokenize=False)
+    assert text.count('"name": "get_client_overview"') == 1
+    # The card says what the files are and how to load them.
+    card = (tmp_path / "README.md").read_text()
+    assert "sft_features()" in card and "grpo_features()" in card and "500 tasks" in card
+    assert "Prompt mode `tools_via_template`" in card
+    # --prompt-mode full: the system prompt itself lists the tools, for trainers that inject none.
+    res = CliRunner().invoke(app, ["tasks", "export", "--tasks", str(HANDWRITTEN), "--out", str(tmp_path / "full"),
+                                   "--prompt-mode", "full"])
+    assert res.exit_code == 0, res.output
+    full = load_dataset("json", data_files=str(tmp_path / "full" / "grpo.jsonl"), features=grpo_features(),
+                        split="train")
+    as_of = FinAdvisorEnv(tasks=HANDWRITTEN).replica_meta["as_of"]
+    for row, task in zip(full, TASKS, strict=True):
+        assert row["prompt"][0]["content"] == system_prompt(as_of, "full", task.pins)
+        assert all(s["function"]["name"] in row["prompt"][0]["content"] for s in tool_schemas(task.pins))
+        assert row["tools"] == tool_schemas(task.pins)
+    assert "Prompt mode `full`" in (tmp_path / "full" / "README.md").read_text()
+    res = CliRunner().invoke(app, ["tasks", "export", "--out", str(tmp_path / "x"), "--prompt-mode", "fancy"])
+    assert res.exit_code != 0 and "--prompt-mode must be one of" in res.output
 
 
 def test_sft_on_the_exported_conversations_for_a_few_steps(tmp_path):
@@ -150,15 +189,15 @@ def test_sft_on_the_exported_conversations_for_a_few_steps(tmp_path):
     from trl import SFTConfig, SFTTrainer
 
     from envs import FinAdvisorEnv
-    from trainer.data import sft_rows, write_jsonl
+    from trainer.data import sft_features, sft_rows, write_jsonl
     from trainer.tiny import build_tiny_model
 
     env = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
     rows = sft_rows(env, env.tasks)
     env.close()
     write_jsonl(rows, tmp_path / "sft.jsonl")
-    dataset = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"))["train"].select_columns(
-        ["messages", "tools"])
+    dataset = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"), features=sft_features(),
+                           split="train").select_columns(["messages", "tools"])
     corpus = [json.dumps(r["messages"]) for r in rows] + [json.dumps(rows[0]["tools"])]
     model_dir = build_tiny_model(tmp_path / "tiny", corpus)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)

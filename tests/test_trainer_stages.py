@@ -73,7 +73,7 @@ def test_unknown_tool_names_reach_the_env_not_trls_own_error():
 
 def _tool_calling_model(tmp_path: Path):
     """A tiny model taught, by SFT on one gold conversation, to call the task's tool first."""
-    from datasets import Dataset
+    from datasets import Dataset, Features, Json, List
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
@@ -90,8 +90,9 @@ def _tool_calling_model(tmp_path: Path):
     model_dir = build_tiny_model(tmp_path / "tiny", corpus, hidden_size=64, vocab_size=4096)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True)
-    rows = [{"messages": messages, "tools": json.dumps(FinAdvisorEnv(tasks=HANDWRITTEN).tool_schemas)}] * 8
-    SFTTrainer(model=model, processing_class=tokenizer, train_dataset=Dataset.from_list(rows),
+    rows = [{"messages": messages, "tools": FinAdvisorEnv(tasks=HANDWRITTEN).tool_schemas}] * 8
+    dataset = Dataset.from_list(rows, features=Features({"messages": List(Json()), "tools": List(Json())}))
+    SFTTrainer(model=model, processing_class=tokenizer, train_dataset=dataset,
                args=SFTConfig(output_dir=str(tmp_path / "sft"), use_cpu=True, bf16=False, max_steps=80,
                               per_device_train_batch_size=4, learning_rate=3e-3, report_to=[], save_strategy="no",
                               logging_steps=10, max_length=4096, seed=0)).train()
@@ -107,7 +108,7 @@ def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path
     from envs.replay import score_trajectory
     from trainer.adapters import LOGGED_COMPONENTS, AdvisorEnvironment, advisor_reward, bind_tokenizer, \
         split_assistant_turns
-    from trainer.data import grpo_rows
+    from trainer.data import grpo_features, grpo_rows
     from trainer.grpo import AdvisorGRPOTrainer
 
     model, tokenizer, task = _tool_calling_model(tmp_path)
@@ -125,18 +126,21 @@ def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path
             return output
 
     logged: dict[str, list[float]] = {}
+    rewarded: list[list] = []
 
     def reward(completions, environments, completion_ids, log_metric=None, **kwargs):
         def record(name, value):
             logged.setdefault(name, []).append(value)
             log_metric(name, value)
+        rewarded.append(completions)
         return advisor_reward(completions, environments, completion_ids, log_metric=record, **kwargs)
 
     config = GRPOConfig(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=1,
                         per_device_train_batch_size=4, num_generations=4, max_completion_length=512,
                         temperature=0.5, learning_rate=1e-5, logging_steps=1, report_to=[], save_strategy="no",
                         seed=0)
-    trainer = Recording(model=model, processing_class=tokenizer, args=config, train_dataset=Dataset.from_list(rows),
+    trainer = Recording(model=model, processing_class=tokenizer, args=config,
+                        train_dataset=Dataset.from_list(rows, features=grpo_features()),
                         reward_funcs=[reward], environment_factory=lambda: AdvisorEnvironment(tasks=HANDWRITTEN))
     trainer.train()
     batch = batches[0]
@@ -151,7 +155,7 @@ def test_grpo_rollouts_are_env_episodes_and_tool_results_are_masked_out(tmp_path
         text = tokenizer.decode(ids[i][valid], skip_special_tokens=False)
         scored = batch["scored"][i]
         # The env scored exactly the text the model generated (its turns, tool results removed) ...
-        turns = split_assistant_turns(text)
+        turns = split_assistant_turns(tokenizer, text, rewarded[0][i])
         assert scored is not None and scored.turns_used + scored.unused_turns == len(turns or [""])
         # ... and an independent env replaying those turns gives the same breakdown.
         assert score_trajectory(check, task, turns or [""]).reward == scored.reward
@@ -176,7 +180,7 @@ def test_turn_credit_gives_per_token_advantages_in_a_real_grpo_step(tmp_path):
 
     from envs import FinAdvisorEnv
     from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
-    from trainer.data import grpo_rows
+    from trainer.data import grpo_features, grpo_rows
     from trainer.grpo import AdvisorGRPOTrainer
 
     model, tokenizer, task = _tool_calling_model(tmp_path)
@@ -195,7 +199,8 @@ def test_turn_credit_gives_per_token_advantages_in_a_real_grpo_step(tmp_path):
     config = GRPOConfig(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=1,
                         per_device_train_batch_size=4, num_generations=4, max_completion_length=256,
                         temperature=1.0, learning_rate=1e-5, report_to=[], save_strategy="no", seed=1)
-    trainer = Recording(model=model, processing_class=tokenizer, args=config, train_dataset=Dataset.from_list(rows),
+    trainer = Recording(model=model, processing_class=tokenizer, args=config,
+                        train_dataset=Dataset.from_list(rows, features=grpo_features()),
                         reward_funcs=[advisor_reward], environment_factory=lambda: AdvisorEnvironment(tasks=HANDWRITTEN),
                         turn_credit={"enabled": True, "alpha": 0.5})
     trainer.train()

@@ -21,7 +21,6 @@ what the model wrote and every reward component is logged on its own.
 from __future__ import annotations
 
 import inspect
-import re
 from typing import Any
 
 import orjson
@@ -114,16 +113,73 @@ for _spec in catalogue().values():
     setattr(AdvisorEnvironment, _spec.name, _tool_method(_spec))
 
 
-# Qwen-style chat templates (TRL's qwen3 template, the tiny test model's): a tool result goes
-# back as a user turn, after which the assistant turn resumes.
-_TOOL_RESULT_TURN = re.compile(r"<\|im_end\|>\s*<\|im_start\|>user\s*<tool_response>.*?</tool_response>"
-                               r"\s*<\|im_end\|>\s*<\|im_start\|>assistant\s*", re.DOTALL)
-_END = re.compile(r"(?:<\|im_end\|>|<\|endoftext\|>)\s*$")
+def _tool_frame(tokenizer: Any, tool_messages: list[dict[str, Any]]) -> str:
+    """The text TRL's tool loop puts between two assistant turns for ``tool_messages``: the
+    rendered tool results and the next turn's generation prompt.
+
+    Built as TRL builds it (``GRPOTrainer._get_tool_suffix_ids``): the chat template renders a
+    one-call conversation with and without the tool messages, and the frame is what the tool
+    messages add, from the end of the assistant turn's end-of-turn token. A template that
+    renders the earlier turn differently once tool results follow (Qwen3's drops an empty think
+    block) is replaced, as TRL replaces it, by TRL's training variant of it.
+    """
+    from trl.chat_template_utils import get_training_chat_template
+
+    call: dict[str, Any] = {"type": "function", "function": {"name": tool_messages[0].get("name", ""), "arguments": {}}}
+    if tool_messages[0].get("tool_call_id"):  # templates that check ids (Mistral's) render the tool message's own
+        call["id"] = tool_messages[0]["tool_call_id"]
+    head = [{"role": "user", "content": "dummy"}, {"role": "assistant", "content": "", "tool_calls": [call]}]
+    frame = _rendered_frame(tokenizer, head, tool_messages, None)
+    if frame is None:
+        frame = _rendered_frame(tokenizer, head, tool_messages, get_training_chat_template(tokenizer))
+    if frame is None:
+        raise ValueError("the chat template renders an assistant turn differently once tool results follow it "
+                         "(it is not prefix-preserving): TRL's multi-turn loop cannot use it either")
+    return frame
 
 
-def split_assistant_turns(text: str) -> list[str]:
-    """The model's own turns from a decoded multi-turn completion (tool results removed)."""
-    return [_END.sub("", turn).strip() for turn in _TOOL_RESULT_TURN.split(text) if turn.strip()]
+def _rendered_frame(tokenizer: Any, head: list[dict[str, Any]], tool_messages: list[dict[str, Any]],
+                    template: str | None) -> str | None:
+    """What ``tool_messages`` and the generation prompt add after ``head``'s last end-of-turn
+    token, with ``template`` (``None``: the tokenizer's own); ``None`` where adding them changes
+    how ``head`` renders."""
+    before = tokenizer.apply_chat_template(head, tokenize=False, chat_template=template)
+    after = tokenizer.apply_chat_template(head + tool_messages, tokenize=False, add_generation_prompt=True,
+                                          chat_template=template)
+    eos = tokenizer.eos_token or ""
+    cut = before.rfind(eos) + len(eos) if eos and eos in before else len(before)
+    return after[cut:] if after.startswith(before[:cut]) else None
+
+
+def split_assistant_turns(tokenizer: Any, text: str, completion: list[dict[str, Any]]) -> list[str]:
+    """The model's own turns, as it wrote them, from a decoded multi-turn completion.
+
+    ``completion`` is the completion as TRL passes it to reward functions: the assistant
+    messages and, after each tool-calling turn, the tool messages TRL added. Each group of tool
+    messages is rendered with the tokenizer's chat template (``_tool_frame``), located in
+    ``text`` after the previous one, and cut out; what lies between is an assistant turn. No
+    family's syntax is assumed here: the env's parser reads each turn in whatever dialect the
+    model wrote.
+    """
+    groups: list[list[dict[str, Any]]] = []
+    previous_role = None
+    for message in completion:
+        if message.get("role") == "tool":
+            if previous_role != "tool":
+                groups.append([])
+            groups[-1].append(message)
+        previous_role = message.get("role")
+    turns, start = [], 0
+    for group in groups:
+        frame = _tool_frame(tokenizer, group)
+        at = text.find(frame, start)
+        if at < 0:
+            raise ValueError(f"the completion does not contain its tool results as the chat template renders "
+                             f"them: {frame[:200]!r}")
+        turns.append(text[start:at])
+        start = at + len(frame)
+    turns.append(text[start:])
+    return [turn.strip() for turn in turns if turn.strip()]
 
 
 def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment], completion_ids: list[Any],
@@ -131,16 +187,17 @@ def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment
     """TRL reward function: each rollout's total R, scored through its environment.
 
     The raw text is decoded from ``completion_ids`` (special tokens kept, so the tool-call markup
-    the model wrote reaches the format gate), split into assistant turns and replayed. Every
+    the model wrote reaches the format gate), split into assistant turns with the tokenizer's
+    chat template (``split_assistant_turns``) and replayed: any template, any dialect. Every
     reward component's batch mean is logged through ``log_metric`` as ``advisor/<component>``.
     """
     tokenizer = _TOKENIZER.get("tokenizer")
     if tokenizer is None:
         raise RuntimeError("call trainer.adapters.bind_tokenizer(tokenizer) before training")
     rewards, infos = [], []
-    for ids, env in zip(completion_ids, environments, strict=True):
+    for ids, completion, env in zip(completion_ids, completions, environments, strict=True):
         text = tokenizer.decode(ids, skip_special_tokens=False)
-        info = env._score(split_assistant_turns(text) or [""])
+        info = env._score(split_assistant_turns(tokenizer, text, completion) or [""])
         infos.append(info)
         rewards.append(float(info["total"]))
     if log_metric is not None and infos:

@@ -1,6 +1,14 @@
 """Training rows from a task suite: GRPO prompts, and SFT conversations from the gold
 trajectories (with the env's real tool results) plus ~5% error-recovery demonstrations.
-No torch needed: ``advisorgym tasks export`` writes them as JSONL for ``datasets.load_dataset("json", ...)``."""
+
+No torch needed: ``advisorgym tasks export`` writes them as JSONL, with a dataset card. Tool
+calls carry their ``arguments`` as objects, as chat templates take them. Load the files with
+the explicit features (``sft_features()``, ``grpo_features()``): every message and every tool
+schema is then kept as the JSON it is, where ``datasets`` would otherwise unify them into one
+struct and give each schema every other tool's parameters as nulls::
+
+    load_dataset("json", data_files="data/sft.jsonl", features=sft_features(), split="train")
+"""
 
 from __future__ import annotations
 
@@ -14,14 +22,20 @@ from envs.env import system_prompt, tool_schemas
 from envs.tasks import Task
 
 
-def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0) -> list[dict[str, Any]]:
+def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0,
+              prompt_mode: str = "tools_via_template") -> list[dict[str, Any]]:
     """One row per task, as ``GRPOTrainer`` takes it with ``AdvisorEnvironment``: the prompt as
-    messages (the system prompt made for tools passed through the chat template, then the
-    advisor's query), and the ``task_id``/``seed`` that ``AdvisorEnvironment.reset`` receives.
-    Task *i* gets seed ``seed + i``, as in ``advisorgym eval``."""
-    system = system_prompt(as_of, "tools_via_template")
-    return [{"prompt": [{"role": "system", "content": system}, {"role": "user", "content": t.query}],
-             "task_id": t.task_id, "level": t.level, "seed": seed + i} for i, t in enumerate(tasks)]
+    messages (the system prompt, then the advisor's query), the task's ``tools`` (its pinned
+    versions), and the ``task_id``/``seed`` that ``AdvisorEnvironment.reset`` receives. Task *i*
+    gets seed ``seed + i``, as in ``advisorgym eval``.
+
+    ``prompt_mode``: ``"tools_via_template"`` (a trainer passes ``tools`` to the chat template,
+    as TRL's ``environment_factory`` does) or ``"full"`` (the system prompt itself lists the
+    tools and the action formats, for trainers that show the model no tools of their own)."""
+    return [{"prompt": [{"role": "system", "content": system_prompt(as_of, prompt_mode, t.pins)},
+                        {"role": "user", "content": t.query}],
+             "tools": tool_schemas(t.pins), "task_id": t.task_id, "level": t.level, "seed": seed + i}
+            for i, t in enumerate(tasks)]
 
 
 # Every RECOVERY_EVERY-th task with a gold call also gets an error-recovery demonstration (~5%).
@@ -29,10 +43,10 @@ RECOVERY_EVERY = 20
 
 
 def _call_message(call_id: str, name: str, arguments: dict[str, Any], thought: str | None) -> dict[str, Any]:
-    # Arguments as a JSON string (OpenAI's form): a dict column would be unified by Arrow into one
-    # struct of every tool's argument names, and render as nulls.
+    # Arguments as an object, as chat templates take them (a JSON string is encoded twice by
+    # some and breaks others); SFT_FEATURES keeps them whole through ``datasets``.
     return {"role": "assistant", "content": thought or "", "tool_calls": [
-        {"id": call_id, "type": "function", "function": {"name": name, "arguments": orjson.dumps(arguments).decode()}}]}
+        {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}]}
 
 
 def sft_conversation(env: Any, task: Task, seed: int, recovery: str | None = None) -> list[dict[str, Any]]:
@@ -60,9 +74,10 @@ def sft_conversation(env: Any, task: Task, seed: int, recovery: str | None = Non
             thought = "That failed; the error says what was wrong. Correcting the call."
         steps.append((call.name, dict(call.arguments), thought))
     for n, (name, arguments, thought) in enumerate(steps):
-        message = _call_message(f"call_{n}", name, arguments, thought)
+        call_id = f"call{n:05d}"  # nine letters and digits: Mistral's template takes no other ids
+        message = _call_message(call_id, name, arguments, thought)
         obs, *_ = env.step(orjson.dumps(message).decode())
-        messages += [message, {"role": "tool", "tool_call_id": f"call_{n}", "name": name, "content": obs}]
+        messages += [message, {"role": "tool", "tool_call_id": call_id, "name": name, "content": obs}]
     messages.append({"role": "assistant", "content": task.gold_response})
     return messages
 
@@ -90,3 +105,85 @@ def write_jsonl(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
     with open(path, "wb") as fh:
         for row in rows:
             fh.write(orjson.dumps(row) + b"\n")
+
+
+def sft_features() -> Any:
+    """The ``datasets.Features`` of ``sft.jsonl``: each message and each tool schema as JSON."""
+    from datasets import Features, Json, List, Value
+
+    return Features({"messages": List(Json()), "tools": List(Json()), "task_id": Value("string"),
+                     "level": Value("string"), "kind": Value("string")})
+
+
+def grpo_features() -> Any:
+    """The ``datasets.Features`` of ``grpo.jsonl``: the prompt's messages, each tool schema as JSON."""
+    from datasets import Features, Json, List, Value
+
+    return Features({"prompt": List({"role": Value("string"), "content": Value("string")}),
+                     "tools": List(Json()), "task_id": Value("string"), "level": Value("string"),
+                     "seed": Value("int64")})
+
+
+def dataset_card(suite: str, as_of: str, seed: int, prompt_mode: str, grpo: Sequence[dict[str, Any]],
+                 sft: Sequence[dict[str, Any]]) -> str:
+    """The export folder's ``README.md``: what each file holds and how to load it."""
+    levels = ", ".join(f"{level} {sum(1 for r in grpo if r['level'] == level)}"
+                       for level in sorted({r["level"] for r in grpo}))
+    kinds = ", ".join(f"`{kind}` {sum(1 for r in sft if r['kind'] == kind)}"
+                      for kind in sorted({r["kind"] for r in sft}))
+    return f"""---
+license: apache-2.0
+task_categories:
+- text-generation
+tags:
+- tool-calling
+- agents
+- finance
+configs:
+- config_name: grpo
+  data_files: grpo.jsonl
+- config_name: sft
+  data_files: sft.jsonl
+---
+
+# advisorgym training rows
+
+Exported by `advisorgym tasks export` from the task suite `{suite}` ({len(grpo)} tasks: {levels}),
+on the replica as of {as_of}; task *i* has seed {seed} + *i*. The rows are synthetic: a
+seeded mock back office of a financial-advisory firm, no real client.
+
+## `grpo.jsonl`: prompts for GRPO with `AdvisorEnvironment`
+
+One row per task: `prompt` (the system prompt, then the advisor's question), `tools` (the
+task's tool schemas, Chat Completions shape), `task_id`, `level`, `seed`. The env replays each
+rollout from `task_id` and `seed` and scores it with its own reward.
+
+Prompt mode `{prompt_mode}`: {"the system prompt lists no tools; pass `tools` to the chat template (TRL's `environment_factory` does)" if prompt_mode == "tools_via_template" else "the system prompt lists the tools and the action formats, for trainers that show the model no tools of their own"}.
+
+## `sft.jsonl`: gold conversations for SFT
+
+{len(sft)} rows ({kinds}): `messages` (system, user, then each gold tool call as an assistant
+message with `tool_calls`, the env's real result as a `tool` message, and the gold answer),
+`tools`, `task_id`, `level`, `kind`. The `recovery_*` rows first make a mistake (a tool that
+does not exist, or missing arguments), get the env's error, and correct it.
+
+Tool-call `arguments` are JSON objects, as chat templates take them; call ids are nine letters
+and digits (Mistral's templates accept no other).
+
+## Loading
+
+Load with explicit features, so that every message and tool schema stays the JSON it is
+(without them `datasets` unifies all tools' parameters into one struct and adds the others
+as nulls to each schema):
+
+```python
+from datasets import load_dataset
+from trainer.data import grpo_features, sft_features
+
+sft = load_dataset("json", data_files="sft.jsonl", features=sft_features(), split="train")
+grpo = load_dataset("json", data_files="grpo.jsonl", features=grpo_features(), split="train")
+```
+
+The features: `messages` and `tools` are `List(Json())`; `prompt` a list of
+`{{"role", "content"}}` strings; `task_id`, `level`, `kind` strings; `seed` an int64.
+"""

@@ -117,13 +117,13 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from trainer.data import sft_rows
+    from trainer.data import sft_features, sft_rows
 
     start = stage_start(config, "sft")
     env = _env(train_tasks(config))
     rows = sft_rows(env, env.tasks, seed=config.seed)
     env.close()
-    dataset = Dataset.from_list([{"messages": r["messages"], "tools": json.dumps(r["tools"])} for r in rows])
+    dataset = Dataset.from_list(rows, features=sft_features()).select_columns(["messages", "tools"])
     model, tokenizer = _load(start)
     args = SFTConfig(**config.trl_args("sft"))
     out = Path(args.output_dir)
@@ -138,7 +138,7 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     from trl import GRPOConfig
 
     from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
-    from trainer.data import grpo_rows
+    from trainer.data import grpo_features, grpo_rows
     from trainer.grpo import AdvisorGRPOTrainer
 
     tasks = train_tasks(config)
@@ -155,7 +155,8 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
         return AdvisorEnvironment(tasks=tasks, reward_config=TRAIN_REWARD)
 
     trainer = AdvisorGRPOTrainer(model=model, processing_class=tokenizer, args=args,
-                                 train_dataset=Dataset.from_list(rows), reward_funcs=[advisor_reward],
+                                 train_dataset=Dataset.from_list(rows, features=grpo_features()),
+                                 reward_funcs=[advisor_reward],
                                  environment_factory=factory, turn_credit=config.ours("grpo")["turn_credit"],
                                  callbacks=[_metrics_callback(out / "metrics.jsonl")])
     return _finish(trainer, out, resume)

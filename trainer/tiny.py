@@ -12,7 +12,7 @@ keeps the markup the model wrote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,15 @@ SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 TAG_TOKENS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
 
 
-def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048) -> Any:
+def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template: str | None = None,
+                    special_tokens: Sequence[str] = SPECIAL_TOKENS, eos_token: str = "<|im_end|>",
+                    pad_token: str = "<|endoftext|>", bos_token: str | None = None) -> Any:
+    """A byte-level BPE trained on ``corpus``, with TRL's Qwen3 chat template by default.
+
+    Another family's tokenizer (for tests that render through its chat template): its
+    ``chat_template``, its ``special_tokens`` (each one token, as in the family's own
+    tokenizer) and its ``eos_token``/``pad_token``/``bos_token``, all among ``special_tokens``.
+    """
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
     from trl.chat_template_utils import qwen3_chat_template
@@ -32,12 +40,12 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048) -> Any:
                                                  pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(list(corpus), trainers.BpeTrainer(
-        vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
+        vocab_size=vocab_size, special_tokens=list(special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
     tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-                                   bos_token=None, unk_token=None)
-    fast.chat_template = qwen3_chat_template
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=eos_token, pad_token=pad_token,
+                                   bos_token=bos_token, unk_token=None)
+    fast.chat_template = chat_template if chat_template is not None else qwen3_chat_template
     return fast
 
 
