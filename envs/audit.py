@@ -143,14 +143,16 @@ class AuditLog:
             parsed = _parse(last)
             if isinstance(parsed, str) or hashlib.sha256(parsed[2]).hexdigest() != parsed[1]:
                 reason = parsed if isinstance(parsed, str) else "its hash does not match"
-                raise ValueError(f"{self.path} does not end with a valid record ({reason}); "
-                                 f"check it with `advisorgym audit verify {self.path}`")
+                raise ValueError(f"{self.path} does not end with a valid record ({reason}); check it with "
+                                 f"`advisorgym audit verify {self.path}`, cut a torn tail with "
+                                 f"`advisorgym audit repair {self.path}`")
             self.seq, self.head = parsed[0]["seq"] + 1, parsed[1]
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._size = os.fstat(self._fd).st_size
         self._pending: list[bytes] = []
-        self._lock = threading.Lock()
+        #: Held by a writer for a group of records written as one (re-entrant).
+        self.lock = threading.RLock()
         self._written = self._synced = self.seq  # records written; made durable (group commit)
         self._written_head = self.head
         self._sync_task: asyncio.Future[None] | None = None
@@ -159,10 +161,11 @@ class AuditLog:
         """Write one record; its hash (the new head). Records are buffered in memory until
         ``flush`` (each episode end does), ``BUFFERED_RECORDS`` are pending or the log closes;
         ``fsync=True`` makes every record durable at once, at several times the cost of a step."""
-        body = canonical({"kind": kind, "payload": payload, "prev": self.head, "seq": self.seq})
-        digest = hashlib.sha256(body).hexdigest()
-        self._pending.append(b"".join((body[:-1], b',"hash":"', digest.encode(), b'"}\n')))
-        self.seq, self.head = self.seq + 1, digest
+        with self.lock:
+            body = canonical({"kind": kind, "payload": payload, "prev": self.head, "seq": self.seq})
+            digest = hashlib.sha256(body).hexdigest()
+            self._pending.append(b"".join((body[:-1], b',"hash":"', digest.encode(), b'"}\n')))
+            self.seq, self.head = self.seq + 1, digest
         if flush or self.fsync or len(self._pending) >= BUFFERED_RECORDS:
             self.flush()
         return digest
@@ -171,7 +174,7 @@ class AuditLog:
         """Write the pending records to the file (and to the disk, with ``fsync=True``). If that
         fails, the file is cut back to its last whole record, the pending records are dropped
         (``seq`` and ``head`` are those of the file again) and ``AuditUnavailable`` is raised."""
-        with self._lock:
+        with self.lock:
             data = memoryview(b"".join(self._pending))
             self._pending.clear()
             try:

@@ -151,8 +151,13 @@ def serve(
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
         raise typer.Exit(2)
-    api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
-                     idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes, audit_log=audit_log)
+    try:
+        api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
+                         idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes,
+                         audit_log=audit_log)
+    except ValueError as err:  # an audit log that does not end with a whole record
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
                f"{len(tokens)} token(s))")
     # one process: sessions live in its memory, so several workers would not share them
