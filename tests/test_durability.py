@@ -225,8 +225,9 @@ def big_logs(tmp_path_factory) -> Path:
                 try:
                     record = orjson.loads(line)
                     record["session_id"] = f"{record['session_id']}-{copy}-{uuid.uuid4().hex[:6]}"
+                    record["metadata"]["user_id"] = f"U{copy:05d}"  # another user: not a duplicate
                     line = orjson.dumps(record)
-                except (orjson.JSONDecodeError, TypeError, KeyError):
+                except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError):
                     pass
                 fh.write(line + b"\n")
     return logs
