@@ -296,3 +296,18 @@ def test_a_killed_replica_build_leaves_files_that_the_next_good_build_removes(tm
     assert left and not target.exists()
     assert run_cli("replica", "generate", "--scale", "200", "--out", str(target)).returncode == 0
     assert temps(tmp_path) == [] and target.is_file()
+
+
+def test_resume_latest_skips_half_written_checkpoints_and_names_them(tmp_path):
+    from trainer.cli import latest_checkpoint
+
+    for n, state in ((5, '{"global_step": 5}'), (10, '{"global_step": 10}'), (15, '{"global_st'), (20, None)):
+        (tmp_path / f"checkpoint-{n}").mkdir()
+        if state is not None:
+            (tmp_path / f"checkpoint-{n}" / "trainer_state.json").write_text(state)
+    found, skipped = latest_checkpoint(tmp_path)
+    assert found == tmp_path / "checkpoint-10"
+    assert [p.name for p in skipped] == ["checkpoint-20", "checkpoint-15"]
+    for path in (tmp_path / "checkpoint-5", tmp_path / "checkpoint-10"):
+        (path / "trainer_state.json").unlink()
+    assert latest_checkpoint(tmp_path)[0] is None
