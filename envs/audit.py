@@ -8,16 +8,29 @@ the bytes as written, so an edited byte, a removed, reordered or inserted line b
 first record concerned. Truncating the tail keeps the chain whole: pass the head a run report
 recorded (``AuditLog.head`` after the last record) to ``verify`` to catch that too.
 
-One writer per file, and one thread per ``AuditLog``: two writers would fork the chain (an
-env is not thread-safe either; vector envs in processes each need their own file).
+One writer per file: two writers would fork the chain (vector envs in processes each need
+their own file). Within a process, writes are serialised by a lock.
+
+Durability. ``flush`` writes the pending records with ``write(2)`` (surviving the process's
+death: a kill -9 loses nothing written); ``sync`` (async) then makes them durable with
+``fsync``, one ``fsync`` for every record written while the previous one ran (group commit).
+A write that fails (a full disk) is undone: the file is cut back to its last whole record and
+the records not written are dropped (``AuditUnavailable``), so the log verifies again and the
+next write may succeed once there is space. A failed ``fsync`` (an I/O error: space was
+allocated by the write) marks the log ``failed``: the service refuses every call after it.
+``advisorgym audit repair`` cuts a torn tail (a killed writer, a crashed machine) back to the
+last verified record and records the repair in the chain.
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -112,6 +125,10 @@ def verify(path: str | Path, expect_head: str | None = None) -> tuple[bool, int 
     return True, None, f"{seq} records, head {prev}"
 
 
+class AuditUnavailable(RuntimeError):
+    """The log could not be written or made durable; what was not written was undone."""
+
+
 class AuditLog:
     """Appends hash-chained records to ``path`` (created, or continued where it ends)."""
 
@@ -119,37 +136,86 @@ class AuditLog:
         self.path = Path(path)
         self.fsync = fsync
         self.seq, self.head = 0, GENESIS
+        #: Why the log can no longer be trusted to be durable (a failed fsync), or None.
+        self.failed: str | None = None
         last = _last_line(self.path) if self.path.is_file() else None
         if last is not None:
             parsed = _parse(last)
             if isinstance(parsed, str) or hashlib.sha256(parsed[2]).hexdigest() != parsed[1]:
                 reason = parsed if isinstance(parsed, str) else "its hash does not match"
-                raise ValueError(f"{self.path} does not end with a valid record ({reason}); "
-                                 f"check it with `advisorgym audit verify {self.path}`")
+                raise ValueError(f"{self.path} does not end with a valid record ({reason}); check it with "
+                                 f"`advisorgym audit verify {self.path}`, cut a torn tail with "
+                                 f"`advisorgym audit repair {self.path}`")
             self.seq, self.head = parsed[0]["seq"] + 1, parsed[1]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "ab")
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(self._fd).st_size
         self._pending: list[bytes] = []
+        #: Held by a writer for a group of records written as one (re-entrant).
+        self.lock = threading.RLock()
+        self._written = self._synced = self.seq  # records written; made durable (group commit)
+        self._written_head = self.head
+        self._sync_task: asyncio.Future[None] | None = None
 
     def append(self, kind: str, payload: Mapping[str, Any], flush: bool = False) -> str:
         """Write one record; its hash (the new head). Records are buffered in memory until
         ``flush`` (each episode end does), ``BUFFERED_RECORDS`` are pending or the log closes;
         ``fsync=True`` makes every record durable at once, at several times the cost of a step."""
-        body = canonical({"kind": kind, "payload": payload, "prev": self.head, "seq": self.seq})
-        digest = hashlib.sha256(body).hexdigest()
-        self._pending.append(b"".join((body[:-1], b',"hash":"', digest.encode(), b'"}\n')))
-        self.seq, self.head = self.seq + 1, digest
+        with self.lock:
+            body = canonical({"kind": kind, "payload": payload, "prev": self.head, "seq": self.seq})
+            digest = hashlib.sha256(body).hexdigest()
+            self._pending.append(b"".join((body[:-1], b',"hash":"', digest.encode(), b'"}\n')))
+            self.seq, self.head = self.seq + 1, digest
         if flush or self.fsync or len(self._pending) >= BUFFERED_RECORDS:
             self.flush()
         return digest
 
     def flush(self) -> None:
-        """Write the pending records to the file (and to the disk, with ``fsync=True``)."""
-        self._fh.write(b"".join(self._pending))
-        self._pending.clear()
-        self._fh.flush()
-        if self.fsync:
-            os.fsync(self._fh.fileno())
+        """Write the pending records to the file (and to the disk, with ``fsync=True``). If that
+        fails, the file is cut back to its last whole record, the pending records are dropped
+        (``seq`` and ``head`` are those of the file again) and ``AuditUnavailable`` is raised."""
+        with self.lock:
+            data = memoryview(b"".join(self._pending))
+            self._pending.clear()
+            try:
+                done = 0
+                while done < len(data):
+                    done += os.write(self._fd, data[done:])
+                if self.fsync:
+                    os.fsync(self._fd)
+            except OSError as err:
+                self.seq, self.head = self._written, self._written_head
+                try:
+                    os.ftruncate(self._fd, self._size)
+                except OSError as cut:
+                    self.failed = f"cutting a failed write back failed: {cut.strerror}"
+                raise AuditUnavailable(f"the audit log {self.path} could not be written ({err.strerror}); "
+                                       "the call was not executed") from None
+            self._size += len(data)
+            self._written, self._written_head = self.seq, self.head
+            if self.fsync:
+                self._synced = self._written
+
+    async def sync(self) -> None:
+        """Return once every record written so far is on disk (``fsync`` in a worker thread;
+        callers that arrive while one runs share the next). ``AuditUnavailable`` if it fails."""
+        target = self._written
+        while self._synced < target:
+            if self.failed is not None:
+                raise AuditUnavailable(f"the audit log {self.path} failed: {self.failed}")
+            if self._sync_task is None:
+                self._sync_task = asyncio.ensure_future(self._fsync())
+            await asyncio.shield(self._sync_task)
+
+    async def _fsync(self) -> None:
+        target = self._written
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, os.fsync, self._fd)
+            self._synced = max(self._synced, target)
+        except OSError as err:
+            self.failed = f"fsync failed ({err.strerror})"
+        finally:
+            self._sync_task = None
 
     def record_call(self, name: Any, arguments: Any, result_sha256: str, *, ok: bool, error: str | None = None,
                     task_id: str | None = None, step: int | None = None, tool_version: str | None = None) -> str:
@@ -167,14 +233,53 @@ class AuditLog:
         return self.append("episode_end", {"task_id": task_id, "reward": reward, "versions": versions}, flush=True)
 
     def close(self) -> None:
-        self.flush()
-        self._fh.close()
+        try:
+            self.flush()
+            if self._synced < self._written:
+                os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
 
     def __enter__(self) -> AuditLog:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def repair(path: str | Path, force: bool = False) -> dict[str, Any]:
+    """Cut the log at ``path`` back to its last verified record and append a ``repair`` record
+    saying what was cut and why; the cut bytes are kept in ``<path>.cut-<time>``. Without
+    ``force`` only a bad last line is cut (a torn write); damage further up (an edit) raises
+    ``ValueError``, since cutting there would drop verified records after it. The report."""
+    from mock_apis.atomic import write_atomic
+
+    path = Path(path)
+    ok, bad_seq, reason = verify(path)
+    if ok:
+        return {"repaired": False, "log": str(path), "summary": reason}
+    keep, lines = 0, 0
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh):
+            if n < bad_seq:  # type: ignore[operator]
+                keep += len(line)
+            else:
+                lines += 1
+    if lines > 1 and not force:
+        raise ValueError(f"{path}: record {bad_seq} is bad ({reason}) and {lines - 1} more line(s) follow it; "
+                         "repair cuts only a torn last record unless --force")
+    size = path.stat().st_size
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    saved = path.with_name(f"{path.name}.cut-{stamp}")
+    with open(path, "rb") as fh:
+        fh.seek(keep)
+        write_atomic(saved, fh.read())
+    os.truncate(path, keep)
+    with AuditLog(path, fsync=True) as log:
+        head = log.append("repair", {"at": stamp, "first_bad_seq": bad_seq, "reason": reason, "cut_bytes": size - keep,
+                                     "cut_lines": lines, "saved_to": saved.name}, flush=True)
+    return {"repaired": True, "log": str(path), "kept_records": bad_seq, "cut_lines": lines,
+            "cut_bytes": size - keep, "reason": reason, "saved_to": str(saved), "repair_seq": bad_seq, "head": head}
 
 
 def run_versions(reward_config: Mapping[str, Any], tasks_sha256: str, replica_meta: Mapping[str, Any],

@@ -151,8 +151,13 @@ def serve(
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
         raise typer.Exit(2)
-    api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
-                     idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes, audit_log=audit_log)
+    try:
+        api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
+                         idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes,
+                         audit_log=audit_log)
+    except ValueError as err:  # an audit log that does not end with a whole record
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
                f"{len(tokens)} token(s))")
     # one process: sessions live in its memory, so several workers would not share them
@@ -484,8 +489,9 @@ def drift_check(
         raise typer.Exit(1)
 
 
-audit_app = typer.Typer(help="Audit trails: `audit verify` checks a hash-chained log.", **_PLAIN)
-app.add_typer(audit_app, name="audit", short_help="Audit trails: verify a hash-chained log.")
+audit_app = typer.Typer(help="Audit trails: `audit verify` checks a hash-chained log, `audit repair` cuts a torn "
+                             "tail.", **_PLAIN)
+app.add_typer(audit_app, name="audit", short_help="Audit trails: verify or repair a hash-chained log.")
 
 
 @audit_app.command("verify", short_help="Check an audit log's hash chain; name the first bad record.")
@@ -504,6 +510,31 @@ def audit_verify(
         typer.echo(f"error: {path}: record {seq}: {reason}", err=True)
         raise typer.Exit(1)
     typer.echo(f"ok: {path}: {reason}")
+
+
+@audit_app.command("repair", short_help="Cut a log back to its last verified record; record the repair.")
+def audit_repair(
+    path: Path = typer.Argument(..., metavar="PATH", help="The audit log (JSONL)."),
+    force: bool = typer.Option(False, "--force", help="Also cut when the first bad record is not the last line "
+                                                      "(drops the verified records after it; they are saved)."),
+) -> None:
+    """Cut a torn or bad tail off a hash-chained audit log (the cut bytes saved beside it as
+    PATH.cut-TIME) and append a chained `repair` record naming what was cut and why."""
+    from envs.audit import repair
+
+    if not path.is_file():
+        raise usage_error(f"audit log not found: {path}")
+    try:
+        report = repair(path, force=force)
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    if not report["repaired"]:
+        typer.echo(f"ok: {path}: nothing to repair ({report['summary']})")
+        return
+    typer.echo(f"repaired: {path}: kept {report['kept_records']} records; cut {report['cut_lines']} line(s), "
+               f"{report['cut_bytes']} bytes, from record {report['kept_records']} ({report['reason']}), saved to "
+               f"{report['saved_to']}; repair record {report['repair_seq']}, head {report['head']}")
 
 
 from trainer.cli import train_app  # noqa: E402 - imports nothing heavy; the commands import the extra

@@ -277,15 +277,50 @@ class ToolService:
 
             self.audit = AuditLog(audit_log)
 
-    def record(self, session_id: str | None, name: Any, arguments: Any, outcome: ToolOutcome) -> None:
-        """One executed tool call in the audit log (on the event loop's thread: one writer);
-        a version is recorded as ``name@version``."""
-        if self.audit is not None:
-            from envs.audit import result_hash
+    def commit(self, session_id: str | None, ops: list[tuple[Any, Any, bool, bool]],
+               outcomes: list[ToolOutcome]) -> None:
+        """Write the audit records of executed calls (``ops`` as ``batch_ops`` gives them; the
+        reward's rolled-back probes are not the agent's calls, so not recorded), in one write;
+        a version is recorded as ``name@version``. ``AuditUnavailable`` if the write fails (then
+        nothing of it is in the log, and ``Session.run_batch`` rolls the calls' writes back)."""
+        from envs.audit import result_hash
 
-            self.audit.record_call(str(name) if type(name) is ToolRef else name, arguments,
-                                   result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
-                                   task_id=session_id)
+        with self.audit.lock:  # type: ignore[union-attr]  (only called with a log)
+            for (name, arguments, probe, _), outcome in zip(ops, outcomes, strict=True):
+                if not probe:
+                    self.audit.record_call(str(name) if type(name) is ToolRef else name, arguments,  # type: ignore[union-attr]
+                                           result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
+                                           task_id=session_id)
+            self.audit.flush()  # type: ignore[union-attr]
+
+    async def execute(self, offload: bool, session_id: str | None, owner: str,
+                      ops: list[tuple[Any, Any, bool, bool]]) -> list[ToolOutcome] | Response:
+        """Run ``ops`` (in the session, or stateless), and with an audit log, answer only once
+        their records are durable: refused before anything runs if the log has failed; written
+        as part of the calls (a write that cannot be recorded is rolled back); then fsynced
+        (group commit). A ``Response`` for a gone session or an unwritable log."""
+        from envs.audit import AuditUnavailable
+
+        audit = self.audit
+        if audit is not None and audit.failed is not None:
+            return audit_unavailable(f"the audit log {audit.path} failed ({audit.failed}); restart the service")
+        commit = None if audit is None else (lambda outcomes: self.commit(session_id, ops, outcomes))
+        try:
+            if session_id is None:
+                (name, arguments, _, _), = ops
+                outcomes = [await self.run(offload, self.pool.run, self.specs.get(name), name, arguments)]
+                if commit is not None:
+                    commit(outcomes)
+            else:
+                session = self.sessions.get(session_id, owner)
+                outcomes = await self.run(offload, session.run_batch, ops, commit)
+            if audit is not None:
+                await audit.sync()
+        except SessionGone:
+            return session_gone(session_id)
+        except AuditUnavailable as err:
+            return audit_unavailable(str(err))
+        return outcomes
 
     async def run(self, offload: bool, fn: Any, *args: Any) -> Any:
         # A thread-pool hop costs ~150 µs; an atomic tool call takes ~20 µs, so it runs on the
@@ -327,20 +362,10 @@ class ToolService:
         if isinstance(read, Response):
             return read
         arguments, large = read
-        offload = large or name in self.offloaded
-        session_id = request.headers.get(SESSION_HEADER)
         spec = self.specs.get(name)
-        try:
-            if session_id is None:
-                outcome = await self.run(offload, self.pool.run, spec, name, arguments)
-            else:
-                session = self.sessions.get(session_id, owner_of(request))
-                outcome = await self.run(offload, session.run, name, arguments, False,
-                                         spec is not None and spec.writes)
-        except SessionGone:
-            return session_gone(session_id)
-        self.record(session_id, name, arguments, outcome)
-        return outcome_response(outcome)
+        outcomes = await self.execute(large or name in self.offloaded, request.headers.get(SESSION_HEADER),
+                                      owner_of(request), [(name, arguments, False, spec is not None and spec.writes)])
+        return outcomes if isinstance(outcomes, Response) else outcome_response(outcomes[0])
 
     async def probe(self, request: Request) -> Response:
         session_id, name = request.path_params["session_id"], parse_ref(request.path_params["name"])
@@ -376,15 +401,10 @@ class ToolService:
         ops = batch_ops(body, self.specs)
         if isinstance(ops, Response):
             return ops
-        offload = large or any(name in self.offloaded for name, *_ in ops)
-        try:
-            session = self.sessions.get(session_id, owner_of(request))
-            outcomes = await self.run(offload, session.run_batch, ops)
-        except SessionGone:
-            return session_gone(session_id)
-        for (name, arguments, probe, _), outcome in zip(ops, outcomes, strict=True):
-            if not probe:  # the reward's gold probes are rolled back: not the agent's calls
-                self.record(session_id, name, arguments, outcome)
+        outcomes = await self.execute(large or any(name in self.offloaded for name, *_ in ops), session_id,
+                                      owner_of(request), ops)
+        if isinstance(outcomes, Response):
+            return outcomes
         return json_response({"results": [{"status": outcome_status(o), "body": o.payload} for o in outcomes]})
 
     def session_info(self, session: Session) -> dict[str, Any]:
@@ -434,6 +454,10 @@ def session_gone(session_id: str | None) -> Response:
                                        "POST /sessions", SESSION_GONE_STATUS)
 
 
+def audit_unavailable(message: str) -> Response:
+    return error_response("service_unavailable", message, 503)
+
+
 def session_capacity(err: SessionCapacity) -> Response:
     return error_response("session_capacity", err.message, LIMIT_STATUS,
                           {"Retry-After": str(int(err.retry_after_s + 0.999))}, limit=err.limit,
@@ -472,7 +496,8 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     At most ``max_sessions`` sessions live at once (``max_sessions_per_token`` per token); a
     session idle for ``idle_ttl_s`` expires; it may make ``max_writes`` writes until reset.
     ``clock`` (monotonic seconds) is for tests. ``audit_log``: append every executed tool call
-    (not the reward's rolled-back probes) to this hash-chained log (``envs.audit``).
+    (not the reward's rolled-back probes) to this hash-chained log (``envs.audit``); a call is
+    answered only once its record is on disk (``ToolService.execute``).
     """
     accepted = resolve_tokens(token, tokens)
     limits = ServiceLimits(max_sessions, max_sessions_per_token, idle_ttl_s, max_writes, max_body_bytes)

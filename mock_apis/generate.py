@@ -18,7 +18,6 @@ import math
 import os
 import random
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 from sqlalchemy import Date, Engine, create_engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from mock_apis.atomic import clean_stale_temps, commit_temp, temp_beside
 from mock_apis.models import SCHEMA_VERSION, SOURCE_TABLES, Base
 from mock_apis.people import People
 
@@ -289,15 +289,6 @@ def _build_rows(seed: int, scale: int, show_progress: bool) -> dict[str, list[tu
     return builder.rows
 
 
-def temp_beside(path: Path) -> str:
-    """A fresh, not yet existing temporary path in ``path``'s directory (for an atomic replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.unlink(tmp)
-    return tmp
-
-
 def create_replica_schema(path: str) -> sqlite3.Connection:
     """Create the replica's tables and indexes in a new SQLite file; a connection to it."""
     engine = create_engine(f"sqlite:///{path}")
@@ -329,15 +320,19 @@ def generate_replica(path: str | os.PathLike, seed: int = DEFAULT_SEED, scale: i
     """Write a deterministic replica to ``path`` (atomically) and return the path."""
     path = Path(path)
     rows = _build_rows(seed, scale, show_progress)
+    clean_stale_temps(path)
     tmp = temp_beside(path)
-    con = create_replica_schema(tmp)
     try:
-        for table in Base.metadata.sorted_tables:
-            insert_rows(con, table.name, rows[table.name])
-        finish_replica(con)
+        con = create_replica_schema(str(tmp))
+        try:
+            for table in Base.metadata.sorted_tables:
+                insert_rows(con, table.name, rows[table.name])
+            finish_replica(con)
+        finally:
+            con.close()
+        commit_temp(tmp, path)
     finally:
-        con.close()
-    os.replace(tmp, path)
+        tmp.unlink(missing_ok=True)
     return path
 
 

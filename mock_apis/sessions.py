@@ -63,11 +63,32 @@ class Session:
                 self.writes += 1
             return outcome
 
-    def run_batch(self, ops: list[tuple[Any, Any, bool, bool]]) -> list[ToolOutcome]:
+    def run_batch(self, ops: list[tuple[Any, Any, bool, bool]],
+                  commit: Callable[[list[ToolOutcome]], None] | None = None) -> list[ToolOutcome]:
         """``(name, arguments, probe, writes)`` operations run in order as one unit: no other
-        request of this session runs between them (the batch route of ``mock_apis.app``)."""
+        request of this session runs between them (the batch route of ``mock_apis.app``).
+
+        ``commit`` (the audit log's write) runs after them, still as part of the unit: if it
+        raises, every write of the operations is rolled back (a savepoint) and the error
+        propagates, so nothing is kept that was not recorded."""
         with self.sandbox.lock:
-            return [self.run(name, arguments, probe, writes) for name, arguments, probe, writes in ops]
+            if commit is None or not any(writes and not probe for _, _, probe, writes in ops):
+                outcomes = [self.run(name, arguments, probe, writes) for name, arguments, probe, writes in ops]
+                if commit is not None:
+                    commit(outcomes)
+                return outcomes
+            con, writes_before = self.sandbox.con, self.writes
+            con.execute("SAVEPOINT audited")
+            try:
+                outcomes = [self.run(name, arguments, probe, writes) for name, arguments, probe, writes in ops]
+                commit(outcomes)
+            except BaseException:
+                con.execute("ROLLBACK TO audited")
+                con.execute("RELEASE audited")
+                self.writes = writes_before
+                raise
+            con.execute("RELEASE audited")
+            return outcomes
 
     def reset(self) -> None:
         with self.sandbox.lock:

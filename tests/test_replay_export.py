@@ -18,6 +18,7 @@ from envs.replay.ingest import ingest_logs, load_sessions
 from envs.replay.logformat import turn_results
 from envs.replay.rescore import SCORES, score_logs
 from envs.tasks import HANDWRITTEN, load_tasks
+from mock_apis.atomic import IncompleteOutput
 from tests.conftest import needs_train_extra
 
 LOGS = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
@@ -68,7 +69,10 @@ def test_a_session_whose_trajectory_does_not_score_3_is_not_exported_as_a_task(w
                 and r["task_id"] not in successful and r["ended_by"] == "response")
     fake.update(task_success=True, total=3.0)
     (workdir / SCORES).write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
-    summary = export_logs(workdir, "tasks")
+    with pytest.raises(IncompleteOutput, match="scores.jsonl: does not match score_summary.json"):
+        export_logs(workdir, "tasks")  # the edit is caught by the score run's marker first
+    summary = export_logs(workdir, "tasks", allow_partial=True)
+    assert "scores.jsonl: does not match" in summary["partial"][0]
     assert f"log-{fake['session_id']}" not in {t.task_id for t in load_tasks(workdir / "export" / "tasks.jsonl")}
     left = {d["session_id"]: d["reason"] for d in summary["left_out"]}
     assert "re-scores" in left[fake["session_id"]] and fake["task_id"] in left[fake["session_id"]]

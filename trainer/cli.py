@@ -26,6 +26,22 @@ def _needs_extra() -> None:
         raise typer.Exit(2) from None
 
 
+def latest_checkpoint(stage_dir: Path) -> tuple[Path | None, list[Path]]:
+    """The newest complete ``checkpoint-N`` in ``stage_dir`` and the newer incomplete ones
+    skipped. Complete: its ``trainer_state.json`` (which the trainer writes last) is whole JSON."""
+    numbered = sorted((p for p in stage_dir.glob("checkpoint-*") if p.name.split("-", 1)[1].isdigit()),
+                      key=lambda p: int(p.name.split("-", 1)[1]), reverse=True)
+    skipped = []
+    for path in numbered:
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            skipped.append(path)
+            continue
+        return path, skipped
+    return None, skipped
+
+
 def _stage_command(stage: str) -> None:
     def command(
         config: Path = typer.Option(..., "--config", help="Training config (YAML); see trainer/configs/."),
@@ -47,12 +63,19 @@ def _stage_command(stage: str) -> None:
             typer.echo(f"error: --resume {resume}: no such checkpoint folder (or pass 'latest')", err=True)
             raise typer.Exit(2)
         stage_dir = Path(cfg.output_dir) / stage
-        if resume == "latest" and not list(stage_dir.glob("checkpoint-*")):
-            typer.echo(f"error: --resume latest: no checkpoint in {stage_dir} (run the stage once first)", err=True)
-            raise typer.Exit(2)
+        if resume == "latest":
+            found, skipped = latest_checkpoint(stage_dir)
+            if skipped:
+                typer.echo(f"--resume latest: skipping incomplete checkpoint(s) {', '.join(p.name for p in skipped)} "
+                           "(no readable trainer_state.json: the save was interrupted)", err=True)
+            if found is None:
+                typer.echo(f"error: --resume latest: no complete checkpoint in {stage_dir} (run the stage once first)",
+                           err=True)
+                raise typer.Exit(2)
+            resume = str(found)
         from trainer.stages import STAGE_RUNNERS
 
-        final = STAGE_RUNNERS[stage](cfg, resume=True if resume == "latest" else resume)
+        final = STAGE_RUNNERS[stage](cfg, resume=resume)
         typer.echo(f"{stage}: final model in {final}; metrics in {stage_dir / 'metrics.jsonl'}")
 
     command.__doc__ = {"sft": "Supervised fine-tuning on the suite's gold conversations (~5% error recovery).",

@@ -117,6 +117,8 @@ def score(
                                        help="Refuse a replica other than the one the suite was written for."),
     since: str = typer.Option(None, "--since", help="Only sessions started at or after this time (ISO-8601)."),
     until: str = typer.Option(None, "--until", help="Only sessions started before this time (ISO-8601)."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Score an ingest that did not finish; "
+                                                                      "score_summary.json says so (partial)."),
 ) -> None:
     """Replay and re-score ingested sessions; write scores.jsonl, score_summary.json, hard_cases.jsonl."""
     from envs.replay.rescore import score_logs
@@ -127,14 +129,16 @@ def score(
     window = _time(since, "--since"), _time(until, "--until")
     try:
         summary = score_logs(directory, "strict" if strict else "lenient", tasks=tasks, replica=replica,
-                             check_replica=check_replica, since=window[0], until=window[1])
+                             check_replica=check_replica, since=window[0], until=window[1],
+                             allow_partial=allow_partial)
     except ValueError as err:
         raise _usage(str(err)) from None
     overall = summary["metrics"]["overall"]
     status = ", ".join(f"{k} {n}" for k, n in summary["status"].items()) or "no sessions"
     tcr = f"{overall['TCR']:.1%}" if overall["TCR"] is not None else "-"
     typer.echo(f"{summary['sessions']} sessions ({status}); TCR {tcr}; {summary['sessions_with_drift']} with "
-               f"differing tool results; {summary['hard_cases']} hard cases; wrote {directory}")
+               f"differing tool results; {summary['hard_cases']} hard cases; wrote {directory}"
+               + (f"; PARTIAL: {summary['partial']}" if summary["partial"] else ""))
 
 
 @replay_app.command("export", short_help="Export scored sessions as tasks, SFT rows or DPO pairs.")
@@ -148,6 +152,8 @@ def export(
     tasks: Path = typer.Option(None, "--tasks", help="Task suite the sessions' task ids refer to."),
     check_replica: bool = typer.Option(True, "--check-replica/--no-check-replica",
                                        help="Refuse a replica other than the one the suite was written for."),
+    allow_partial: bool = typer.Option(False, "--allow-partial", help="Export an ingest or score run that did not "
+                                                                      "finish; export_summary.json says so."),
 ) -> None:
     """Export scored sessions: a verified task suite, SFT rows or DPO pairs; counts per reward threshold."""
     from envs.replay.export import export_logs
@@ -157,8 +163,9 @@ def export(
     _check_file(tasks, "task suite")
     try:
         summary = export_logs(directory, to, out, min_reward=min_reward, tasks=tasks, replica=replica,
-                              check_replica=check_replica)
+                              check_replica=check_replica, allow_partial=allow_partial)
     except ValueError as err:  # ExportError included
         raise _usage(str(err)) from None
     kept = ", ".join(f"{k} {n}" for k, n in summary["kept_by_threshold"].items())
-    typer.echo(f"wrote {summary['file']} ({summary['written']} rows); sessions kept per reward threshold: {kept}")
+    typer.echo(f"wrote {summary['file']} ({summary['written']} rows); sessions kept per reward threshold: {kept}"
+               + (f"; PARTIAL: {' / '.join(summary['partial'])}" if summary["partial"] else ""))

@@ -25,7 +25,10 @@ Reads what ``replay ingest`` and ``replay score`` wrote to a directory and write
 Every export reports, in ``export_summary.json``, how many scored sessions each reward
 threshold keeps (``THRESHOLDS``, and ``min_reward``): reward-guided filtering. Only sessions
 with ``status: "scored"`` in the last ``replay score`` run count (its window; not strict-mode
-mismatches, not sessions without a task).
+mismatches, not sessions without a task). The ingest and the score run must both have
+finished (their summaries list files that match) and the scores must be of the folder's
+sessions; ``allow_partial`` exports incomplete inputs anyway, saying why in the summary's
+``partial``. Files are written atomically (``mock_apis.atomic``), the summary last.
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ from typing import Any
 
 import orjson
 
-from envs.replay.ingest import load_sessions, read_records
+from envs.replay.ingest import SESSIONS, check_ingest, load_sessions, read_records
 from envs.replay.logformat import chat_messages, decoded, turn_results
-from envs.replay.rescore import SCORES, env_options, version_pin
+from envs.replay.rescore import SCORE_SUMMARY, SCORES, env_options, version_pin
 from envs.replay.scoring import score_trajectory
 from envs.reward import GoldCall
 from envs.tasks import Task
+from mock_apis.atomic import IncompleteOutput, check_outputs, file_sha256, marker_outputs, write_json_atomic, \
+    write_jsonl_atomic
 
 TARGETS = ("tasks", "sft", "dpo")
 MAX_REWARD = 3.0
@@ -54,11 +59,33 @@ class ExportError(ValueError):
     """The directory cannot be exported (not scored yet, or unreadable scores)."""
 
 
-def load_scores(directory: Path) -> list[dict[str, Any]]:
+def load_scores(directory: Path, allow_partial: bool) -> tuple[list[dict[str, Any]], list[str]]:
+    """The score records of a complete ingest and score run in ``directory``, and why they are
+    partial (empty: they are not). Incomplete or partial inputs raise ``IncompleteOutput`` unless
+    ``allow_partial``; scores of other sessions than the folder's always raise ``ExportError``."""
     path = directory / SCORES
     if not path.is_file():
         raise ExportError(f"no {SCORES} in {directory}: run `advisorgym replay score {directory}` first")
-    return read_records(path, "score record")
+    partial: list[str] = []
+    rescore = f"run `advisorgym replay score {directory}` again (or pass --allow-partial)"
+    for check in (lambda: check_ingest(directory),
+                  lambda: check_outputs(directory, SCORE_SUMMARY, "replay score", rescore)):
+        try:
+            marker = check()
+        except IncompleteOutput as err:
+            if not allow_partial:
+                raise
+            partial.append(str(err))
+    if not partial:
+        if marker.get("inputs", {}).get(SESSIONS) != file_sha256(directory / SESSIONS):
+            raise ExportError(f"{directory / SCORES} scores other sessions than {directory / SESSIONS} (the logs "
+                              f"were ingested again after scoring): run `advisorgym replay score {directory}` again")
+        if marker.get("partial"):
+            if not allow_partial:
+                raise IncompleteOutput(f"{directory / SCORE_SUMMARY}: scored with --allow-partial ({marker['partial']}); "
+                                       "pass --allow-partial to export it anyway")
+            partial.append(marker["partial"])
+    return read_records(path, "score record"), partial
 
 
 def threshold_counts(scored: Sequence[Mapping[str, Any]], extra: float | None) -> dict[str, int]:
@@ -182,16 +209,16 @@ def dpo_rows(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], min_reward:
 
 def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLike[str] | None = None, *,
                 min_reward: float | None = None, tasks: str | os.PathLike[str] | None = None,
-                replica: str | os.PathLike[str] | None = None, check_replica: bool = True) -> dict[str, Any]:
+                replica: str | os.PathLike[str] | None = None, check_replica: bool = True,
+                allow_partial: bool = False) -> dict[str, Any]:
     """Export a scored directory ``--to`` tasks, sft or dpo (see the module doc); the summary."""
     from envs.env import FinAdvisorEnv
     from envs.tasks import save_tasks
-    from trainer.data import write_jsonl
 
     if to not in TARGETS:
         raise ExportError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
     directory = Path(directory)
-    records = load_scores(directory)
+    records, partial = load_scores(directory, allow_partial)
     sessions = {s["session_id"]: s for s in load_sessions(directory)}
     scored = [r for r in records if r["status"] == "scored"]
     stale = [r["session_id"] for r in scored if r["session_id"] not in sessions]
@@ -203,7 +230,8 @@ def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLi
     threshold = MAX_REWARD if min_reward is None else min_reward
     env_kwargs = env_options(tasks, replica, check_replica)
     summary: dict[str, Any] = {"to": to, "scored_sessions": len(scored), "min_reward": threshold,
-                               "kept_by_threshold": threshold_counts(scored, threshold)}
+                               "kept_by_threshold": threshold_counts(scored, threshold),
+                               "partial": partial or None}
     env = FinAdvisorEnv(**env_kwargs)
     system, suite = env.system_prompt_for_tools_api, env.task_index
     env.close()
@@ -219,9 +247,10 @@ def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLi
     else:
         rows = [sft_row(s, r, system, suite[r["task_id"]]) for s, r in pairs if r["total"] >= threshold] \
             if to == "sft" else dpo_rows(pairs, threshold, system, suite)
-        write_jsonl(rows, out / f"{to}.jsonl")
+        write_jsonl_atomic(out / f"{to}.jsonl", rows)
         summary.update(written=len(rows), file=str(out / f"{to}.jsonl"))
         if to == "dpo":
             summary["pairs"] = {k: sum(1 for r in rows if r["pair"] == k) for k in ("compliance", "correctness")}
-    (out / EXPORT_SUMMARY).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    summary["outputs"] = marker_outputs(out, [Path(summary["file"]).name])
+    write_json_atomic(out / EXPORT_SUMMARY, summary)
     return summary

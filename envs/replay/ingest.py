@@ -35,15 +35,19 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
 from envs.replay.logformat import REASONS, LogError, classify_json_error, content_hash, parse_session
+from mock_apis.atomic import atomic_write, check_outputs, marker_outputs, write_json_atomic
 
 SESSIONS = "sessions.jsonl"
 REJECTS = "rejects.jsonl"
 SUMMARY = "summary.json"
+#: The longest line ingest reads (bytes); a longer one is rejected as ``line_too_long`` without
+#: being held in memory.
+MAX_LINE_BYTES = 8 << 20
 #: What a PII field holds after de-identification when its value could not be pseudonymised.
 WITHHELD = "[withheld]"
 #: Tool arguments that hold PII, by (tool, argument): a person's name searched for, in any
@@ -59,12 +63,31 @@ def log_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+class LongLine(NamedTuple):
+    """A line over ``MAX_LINE_BYTES``, read past rather than held: its size and SHA-256 (without its newline)."""
+
+    size: int
+    sha256: str
+
+
+def _lines(path: Path, cap: int = MAX_LINE_BYTES) -> Iterator[tuple[int, bytes | LongLine]]:
     """The file's lines, numbered from 1, without their ``\n``, read as a stream (a file's final
-    newline ends its last line; it does not start another)."""
+    newline ends its last line; it does not start another). A line over ``cap`` bytes is never
+    held whole: it is a ``LongLine``."""
     with open(path, "rb") as fh:
-        for n, line in enumerate(fh, 1):
-            yield n, line.removesuffix(b"\n")
+        n = 0
+        while line := fh.readline(cap + 1):
+            n += 1
+            body = line.removesuffix(b"\n")
+            if len(body) <= cap:
+                yield n, body
+                continue
+            digest, size = hashlib.sha256(body), len(body)
+            while not line.endswith(b"\n") and (line := fh.readline(1 << 20)):
+                body = line.removesuffix(b"\n")
+                digest.update(body)
+                size += len(body)
+            yield n, LongLine(size, digest.hexdigest())
 
 
 def read_line(raw: bytes, tools: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +207,10 @@ class Deidentifier:
         return self.pseudonymiser.scrub(value)
 
 
-def _reject(file: str, line: int, raw: bytes, err: LogError, keep_text: bool) -> dict[str, Any]:
+def _reject(file: str, line: int, raw: bytes | LongLine, err: LogError, keep_text: bool) -> dict[str, Any]:
+    if isinstance(raw, LongLine):
+        return {"file": file, "line": line, "reason": err.reason, "message": err.message, "bytes": raw.size,
+                "sha256": raw.sha256}
     record: dict[str, Any] = {"file": file, "line": line, "reason": err.reason, "message": err.message[:500],
                               "bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
     if keep_text:
@@ -219,7 +245,9 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
     reasons: Counter[str] = Counter()
     formats: Counter[str] = Counter()
     without_task_id = 0
-    with open(out / REJECTS, "wb") as rejects, open(out / SESSIONS, "wb") as written:
+    # Written beside their final names and renamed at the end; summary.json, written last,
+    # lists their SHA-256: a folder without it, or whose files differ from it, is incomplete.
+    with atomic_write(out / REJECTS) as rejects, atomic_write(out / SESSIONS) as written:
         files = log_files(paths)
         for path in files:
             name = str(path)
@@ -227,6 +255,9 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
             for n, raw in _lines(path):
                 counts["total"] += 1
                 try:
+                    if isinstance(raw, LongLine):
+                        raise LogError("line_too_long", f"the line has {raw.size} bytes, more than the "
+                                                        f"{MAX_LINE_BYTES} ingest reads")
                     session = read_line(raw, tools)
                     digest, session_id = content_hash(session), str(session["session_id"])
                     copy_of = by_hash.get(digest)
@@ -258,7 +289,7 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
                 lines = kept.get(str(path))
                 for n, raw in _lines(path) if lines else ():
                     if n in lines:
-                        session = read_line(raw, tools)
+                        session = read_line(raw, tools)  # type: ignore[arg-type]  (kept lines are bytes)
                         session["source"] = {"file": str(path), "line": n}
                         written.write(orjson.dumps(deid.apply(session)) + b"\n")
     summary = {
@@ -272,10 +303,18 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
         "duplicates": "each copy of a session after the first is one rejected line (duplicate_session); the "
                       "session itself counts once, in ingested",
         "deidentified": deid is not None, "key_fingerprint": deid.pseudonymiser.fingerprint if deid is not None else None,
+        "max_line_bytes": MAX_LINE_BYTES,
+        "outputs": marker_outputs(out, (SESSIONS, REJECTS)),
     }
     assert summary["ingested"] + summary["rejected"] == summary["total"]
-    (out / SUMMARY).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    write_json_atomic(out / SUMMARY, summary)
     return summary
+
+
+def check_ingest(directory: Path) -> dict[str, Any]:
+    """The summary of a complete ingest in ``directory``; ``IncompleteOutput`` (one line) otherwise."""
+    return check_outputs(directory, SUMMARY, "replay ingest",
+                         f"run `advisorgym replay ingest LOGS... --out {directory}` again (or pass --allow-partial)")
 
 
 def read_records(path: Path, what: str) -> list[dict[str, Any]]:

@@ -89,6 +89,7 @@ MAX_DEPTH = 100
 REASONS: dict[str, str] = {
     "invalid_encoding": "the line is not valid UTF-8 (e.g. a Latin-1 line in a UTF-8 file)",
     "empty_line": "a blank line",
+    "line_too_long": "a line longer than ingest reads (MAX_LINE_BYTES); it is hashed, never held in memory",
     "truncated_line": "the JSON text stops before its end (a line cut short)",
     "bad_json": "not valid JSON",
     "not_an_object": "valid JSON, but not an object",

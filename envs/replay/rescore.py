@@ -24,7 +24,11 @@ Writes ``DIR/scores.jsonl`` (one record per session: the eval's episode fields, 
 breakdown, the sandbox observations, the diff), ``DIR/score_summary.json`` (the eval's metrics,
 ``envs.evaluation.metrics``, over the scored sessions; counts per status; drift) and
 ``DIR/hard_cases.jsonl`` (``envs.replay.flags``), replacing a previous run's: ``replay export``
-works on the last run's sessions (its window).
+works on the last run's sessions (its window). Each file is written atomically
+(``mock_apis.atomic``), the summary last, listing the SHA-256 of the sessions it scored
+(``inputs``) and of the files it wrote (``outputs``). An ingest that did not finish (no
+``summary.json``, or files that differ from it) is refused, unless ``allow_partial``: then the
+summary's ``partial`` says why the input was incomplete.
 """
 
 from __future__ import annotations
@@ -37,14 +41,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from envs.evaluation.run import episode_fields
 from envs.replay.flags import hard_cases
-from envs.replay.ingest import load_sessions
+from envs.replay.ingest import SESSIONS, check_ingest, load_sessions
 from envs.replay.logformat import parse_time, served_version, session_actions, turn_results
 from envs.replay.scoring import score_trajectory
 from envs.tasks import Task
+from mock_apis.atomic import IncompleteOutput, file_sha256, marker_outputs, write_json_atomic, write_jsonl_atomic
 
 MODES = ("strict", "lenient")
 SCORES = "scores.jsonl"
@@ -191,14 +194,23 @@ def in_window(session: Mapping[str, Any], since: dt.datetime | None, until: dt.d
 
 def score_logs(directory: str | os.PathLike[str], mode: str = "strict", *, tasks: str | os.PathLike[str] | None = None,
                replica: str | os.PathLike[str] | None = None, check_replica: bool = True,
-               since: dt.datetime | None = None, until: dt.datetime | None = None) -> dict[str, Any]:
-    """Score the sessions ``replay ingest`` wrote to ``directory`` (see the module doc); the summary."""
+               since: dt.datetime | None = None, until: dt.datetime | None = None,
+               allow_partial: bool = False) -> dict[str, Any]:
+    """Score the sessions ``replay ingest`` wrote to ``directory`` (see the module doc); the summary.
+    ``IncompleteOutput`` if the ingest did not finish, unless ``allow_partial``."""
     from envs.evaluation.metrics import compute_metrics
-    from trainer.data import write_jsonl
 
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     directory = Path(directory)
+    partial = None
+    try:
+        check_ingest(directory)
+    except IncompleteOutput as err:
+        if not allow_partial:
+            raise
+        partial = str(err)
+    sessions_sha256 = file_sha256(directory / SESSIONS)
     sessions = load_sessions(directory)
     selected = [s for s in sessions if in_window(s, since, until)]
     replayer = Replayer(env_options(tasks, replica, check_replica))
@@ -206,9 +218,9 @@ def score_logs(directory: str | os.PathLike[str], mode: str = "strict", *, tasks
         records = [score_session(replayer, s, mode) for s in selected]
     finally:
         replayer.close()
-    write_jsonl(records, directory / SCORES)
+    write_jsonl_atomic(directory / SCORES, records)
     flagged = hard_cases(selected, records, sessions)
-    write_jsonl(flagged, directory / HARD_CASES)
+    write_jsonl_atomic(directory / HARD_CASES, flagged)
     drift: dict[str, Counter[str]] = {}
     for record in records:
         for d in record.get("diff", ()):
@@ -225,6 +237,9 @@ def score_logs(directory: str | os.PathLike[str], mode: str = "strict", *, tasks
         "hard_case_reasons": dict(sorted(Counter(r for case in flagged for r in case["reasons"]).items())),
         "not_scored": "no_task / unknown_task sessions have no gold: format gate and compliance only "
                       "(compliance_only), not in the metrics; strict mismatches are not in the metrics either",
+        "partial": partial,
+        "inputs": {SESSIONS: sessions_sha256},
+        "outputs": marker_outputs(directory, (SCORES, HARD_CASES)),
     }
-    (directory / SCORE_SUMMARY).write_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2) + b"\n")
+    write_json_atomic(directory / SCORE_SUMMARY, summary)
     return summary

@@ -148,8 +148,10 @@ def _load_suite(path: Path, mtime_ns: int, size: int) -> Suite:
 
 
 def save_tasks(tasks: Iterable[Task], path: str | Path) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as fh:
+    """Write ``tasks`` as JSONL, atomically (``mock_apis.atomic``)."""
+    from mock_apis.atomic import atomic_write
+
+    with atomic_write(path) as fh:
         for task in tasks:
             fh.write(orjson.dumps(task.to_json(), option=orjson.OPT_SORT_KEYS) + b"\n")
 

@@ -38,7 +38,8 @@ from sqlalchemy.types import TypeEngine
 
 from mock_apis import package_version
 from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser
-from mock_apis.generate import create_replica_schema, finish_replica, insert_rows, progress_bar, temp_beside
+from mock_apis.atomic import clean_stale_temps, commit_temp, temp_beside, write_atomic
+from mock_apis.generate import create_replica_schema, finish_replica, insert_rows, progress_bar
 from mock_apis.models import SCHEMA_VERSION, SOURCE_TABLES, Base
 
 #: Bump when the same source and key would give other bytes.
@@ -200,16 +201,20 @@ def build_replica(source_url: str, out: str | os.PathLike[str], key: bytes, *,
     if engine.dialect.name == "sqlite" and database not in ("", ":memory:") and not database.startswith("file:") \
             and not Path(database).is_file():
         raise BuildError(f"source database not found: {database}")  # SQLite would create an empty one
+    clean_stale_temps(out)  # a killed build's file and journal
+    clean_stale_temps(manifest_path(out))
     tmp = temp_beside(out)
     try:
         source_schema, left_out = check_source_schema(engine, schema, allow_extra)
         schema_sha256 = hashlib.sha256(json.dumps(source_schema, sort_keys=True).encode()).hexdigest()
-        counts = _copy(engine, tmp, pseudonymiser, schema, batch_rows, progress, schema_sha256)
-        os.replace(tmp, out)
+        counts = _copy(engine, str(tmp), pseudonymiser, schema, batch_rows, progress, schema_sha256)
+        manifest_path(out).unlink(missing_ok=True)  # a replica is never beside another build's manifest
+        commit_temp(tmp, out)
     except SQLAlchemyError as err:
         raise BuildError(f"reading the source failed: {str(err).splitlines()[0]}") from None
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}-journal").unlink(missing_ok=True)
         engine.dispose()
     with out.open("rb") as f:
         digest = hashlib.file_digest(f, "sha256").hexdigest()
@@ -227,7 +232,7 @@ def build_replica(source_url: str, out: str | os.PathLike[str], key: bytes, *,
                     "build_version": BUILD_VERSION},
         "pii_columns": sorted(f"{t}.{c}:{k}" for (t, c), k in PII_COLUMNS.items()),
     }
-    manifest_path(out).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_atomic(manifest_path(out), (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return manifest
 
 
