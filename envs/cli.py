@@ -202,18 +202,33 @@ def eval_command(
                                                              "hash-chained log (advisorgym audit verify)."),
     allow_drift: bool = typer.Option(False, "--allow-drift", help="Run even if the back-end has drifted from the "
                                                                   "tool contract (recorded in the report)."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Episodes at once, each worker with its own "
+                                                                     "environment and agent (for model agents: "
+                                                                     "the endpoint's latency overlaps)."),
+    trials: int = typer.Option(1, "--trials", min=1, help="Runs of each task, with distinct seeds; reports pass^k "
+                                                          "and pass@k, consistency and intervals."),
+    rate_limit: float = typer.Option(None, "--rate-limit", min=0.001, help="openai: requests per second at most, "
+                                                                          "over all workers."),
+    max_retries: int = typer.Option(3, "--max-retries", min=0, help="openai: retries of a request after a "
+                                                                     "time-out, 429 or 5xx (Retry-After honoured)."),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
-    from envs.evaluation.outputs import EvalConfigError
+    from envs.evaluation.outputs import EvalConfigError, EvalLocked
     from envs.evaluation.report import summarise
     from envs.contract_check import ContractDrift
     from envs.evaluation.run import EvalAborted, run_eval
     from envs.reward import REWARD_VERSION, RewardConfig
 
+    import errno
+    import sqlite3
+
+    from envs.evaluation.model_agents import RateLimiter
+
     kwargs: dict = {}
     if agent == "openai":
         kwargs = {"base_url": base_url, "model": model, "api_key": api_key, "temperature": temperature,
-                  "timeout": request_timeout}
+                  "timeout": request_timeout, "max_retries": max_retries,
+                  "rate_limiter": RateLimiter(rate_limit) if rate_limit else None}
     elif agent == "hf":
         kwargs = {"model_path": str(model_path) if model_path else None, "max_new_tokens": max_new_tokens,
                   "device": device}
@@ -232,11 +247,23 @@ def eval_command(
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
                           token=token, reward_config=config, max_steps=max_steps, seed=seed,
                           overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
-                          transcript_chars=transcript_chars)
+                          transcript_chars=transcript_chars, concurrency=concurrency, trials=trials)
+    except EvalLocked as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
     except (EvalConfigError, ValueError, ImportError, KeyError) as err:
         raise usage_error(str(err).strip('"')) from None
     except (EvalAborted, ConnectionError, ContractDrift) as err:
         typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    except sqlite3.DatabaseError as err:
+        typer.echo(f"error: the replica {replica or '(the cached default)'} is unreadable ({err}): pass a good "
+                   "--replica, or delete the cached one to regenerate it", err=True)
+        raise typer.Exit(1) from None
+    except OSError as err:
+        what = "disk full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else err.strerror or str(err)
+        typer.echo(f"error: {what} writing {err.filename or out}; the episodes stored so far are kept: free the "
+                   "space (or fix the cause) and rerun the same command to resume", err=True)
         raise typer.Exit(1) from None
     for line in summarise(result):
         typer.echo(line)
