@@ -278,8 +278,11 @@ def show(
     episodes: Path = typer.Argument(..., metavar="EPISODES", help="An eval's episodes.jsonl, or its output directory."),
     task: str = typer.Option(None, "--task", help="The task to print (default: list the episodes)."),
     width: int = typer.Option(100, "--width", min=40, help="Wrap lines at this width."),
+    trial: int = typer.Option(None, "--trial", min=0, help="With repeated trials: which one (default: the last)."),
+    system: bool = typer.Option(False, "--system", help="Print the whole system prompt (the tool schemas too) "
+                                                       "instead of one line about it."),
 ) -> None:
-    """Print one episode's transcript readably: outcome, reward, every turn."""
+    """Print one episode's transcript readably: outcome, reward, the user's query, every turn."""
     from envs.evaluation.outputs import EPISODES, EvalConfigError, load_episodes
     from envs.evaluation.report import format_transcript
 
@@ -292,14 +295,15 @@ def show(
         raise usage_error(str(err)) from None
     if task is None:
         for r in records:
-            typer.echo(f"{r['task_id']}\t{r.get('level')}\tR={r.get('total')}\t"
+            typer.echo(f"{r['task_id']}\t{r.get('level')}\ttrial {r.get('trial', 0)}\tR={r.get('total')}\t"
                        f"{'success' if r.get('task_success') else 'fail'}")
         typer.echo(f"{len(records)} episodes; show one with --task ID")
         return
-    match = [r for r in records if r["task_id"] == task]
+    match = [r for r in records if r["task_id"] == task and (trial is None or r.get("trial", 0) == trial)]
     if not match:
-        raise usage_error(f"task {task!r} is not in {path} ({len(records)} episodes; list them without --task)")
-    typer.echo(format_transcript(match[-1], width=width))
+        raise usage_error(f"task {task!r}{'' if trial is None else f' trial {trial}'} is not in {path} "
+                          f"({len(records)} episodes; list them without --task)")
+    typer.echo(format_transcript(match[-1], width=width, system=system))
 
 
 @app.command("compare", short_help="Compare eval reports side by side (table, plot).")

@@ -101,13 +101,15 @@ def _pass_at(n: int, c: int, k: int) -> float:
     return 1.0 - math.comb(n - c, k) / math.comb(n, k)
 
 
-def _interval(values: Sequence[float]) -> list[float] | None:
-    """Normal-approximation 95% interval of the mean of ``values`` (one value per task)."""
+def _interval(values: Sequence[float], bounds: tuple[float, float] | None = None) -> list[float] | None:
+    """Normal-approximation 95% interval of the mean of ``values`` (one value per task), kept
+    within ``bounds`` (a rate's [0, 1])."""
     if len(values) < 2:
         return None
     mean = sum(values) / len(values)
     half = Z95 * statistics.stdev(values) / math.sqrt(len(values))
-    return [mean - half, mean + half]
+    lo, hi = bounds or (-math.inf, math.inf)
+    return [max(mean - half, lo), min(mean + half, hi)]
 
 
 def _trial_group(by_task: dict[str, list[dict[str, Any]]], k_max: int) -> dict[str, Any]:
@@ -122,7 +124,7 @@ def _trial_group(by_task: dict[str, list[dict[str, Any]]], k_max: int) -> dict[s
         "consistency": {"always": sum(1 for n, c in successes if c == n),
                         "sometimes": sum(1 for n, c in successes if 0 < c < n),
                         "never": sum(1 for n, c in successes if c == 0)},
-        "TCR_ci95": _interval(per_task_success),
+        "TCR_ci95": _interval(per_task_success, (0.0, 1.0)),
         "mean_R_ci95": _interval(per_task_reward),
     }
 
