@@ -306,6 +306,34 @@ def show(
     typer.echo(format_transcript(match[-1], width=width, system=system))
 
 
+@app.command("view", short_help="Write a static HTML site to browse eval runs (--serve: on 127.0.0.1).")
+def view(
+    reports: list[Path] = typer.Argument(..., metavar="REPORT_DIR", help="Eval output directories."),
+    out: Path = typer.Option(Path("view"), "--out", help="Where to write the site (index.html)."),
+    serve: bool = typer.Option(False, "--serve", help="Also serve it on 127.0.0.1 until Ctrl-C."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="--serve: the port (0: any free one)."),
+) -> None:
+    """Write a static HTML site of one or more eval runs: overview, metrics per level, a
+    filterable task table, a transcript page per episode, and each task in every run side by
+    side. It opens from disk (file://); --serve is optional."""
+    from envs.evaluation.outputs import EPISODES, METRICS, EvalConfigError
+    from envs.evaluation.view import serve as serve_site, write_site
+
+    for report in reports:
+        if not (report / METRICS).is_file() or not (report / EPISODES).is_file():
+            raise usage_error(f"{report} is not an eval output directory (no {METRICS} and {EPISODES})")
+    try:
+        index = write_site(reports, out)
+    except EvalConfigError as err:
+        raise usage_error(str(err)) from None
+    typer.echo(f"wrote {index} ({len(reports)} run(s)); open it in a browser")
+    if serve:
+        try:
+            serve_site(out, port)
+        except KeyboardInterrupt:
+            pass
+
+
 @app.command("compare", short_help="Compare eval reports side by side (table, plot).")
 def compare(
     reports: list[Path] = typer.Argument(..., metavar="REPORT_DIR",
