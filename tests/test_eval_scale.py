@@ -14,8 +14,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from typer.testing import CliRunner
 
 from envs.cli import app as cli
+from envs.evaluation.agents import OracleAgent
 from envs.evaluation.metrics import trial_metrics
-from envs.evaluation.model_agents import MAX_RETRY_AFTER_S, OpenAIChatAgent, RateLimiter, retry_after_s
+from envs.evaluation.model_agents import MAX_RETRY_AFTER_S, RateLimiter, retry_after_s
 from envs.evaluation.outputs import EPISODES, METRICS, EvalLocked, OutLock
 from envs.evaluation.run import run_eval
 from envs.tasks import HANDWRITTEN
@@ -149,7 +150,7 @@ def test_retry_after_values():
 
 def test_concurrency_needs_an_agent_by_name_and_no_shared_audit_log(tmp_path):
     with pytest.raises(ValueError, match="by name"):
-        run_eval(OpenAIChatAgent("http://127.0.0.1:9/v1", "m"), HANDWRITTEN, tmp_path, concurrency=2,
+        run_eval(OracleAgent(), HANDWRITTEN, tmp_path, concurrency=2,
                  progress=False, plots=False)
     with pytest.raises(ValueError, match="audit log"):
         run_eval("oracle", HANDWRITTEN, tmp_path, concurrency=2, env_kwargs={"audit_log": tmp_path / "a.log"},

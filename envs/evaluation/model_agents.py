@@ -132,7 +132,8 @@ class OpenAIChatAgent(_ChatAgent):
     header asks for (at most ``MAX_RETRY_AFTER_S``) or else an exponential back-off
     (``retry_backoff`` × 2^attempt, jittered); only the last failure counts as the turn's
     error. ``rate_limiter``: a ``RateLimiter`` shared by
-    every agent of an eval (requests per second over all of them).
+    every agent of an eval (requests per second over all of them). ``worker_copy`` makes the
+    agents of concurrent workers.
     """
 
     name = "openai"
@@ -155,6 +156,7 @@ class OpenAIChatAgent(_ChatAgent):
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = client or httpx.Client(timeout=timeout, headers=headers)
+        self._owns_client = client is None
         self._pending_ids: list[str] = []
         self._consecutive_errors = 0
         self._call_counter = 0
@@ -259,8 +261,18 @@ class OpenAIChatAgent(_ChatAgent):
             del out["tool_calls"]  # [] : a final answer
         return out
 
+    def worker_copy(self) -> OpenAIChatAgent:
+        """Another agent like this one for a concurrent worker: its own conversation, the same
+        settings, HTTP client (a thread-safe connection pool; making one costs ~50 ms) and rate
+        limiter. Closing it leaves the client open."""
+        twin = copy.copy(self)
+        twin.errors, twin.endpoint_errors, twin.messages, twin.tools, twin._pending_ids = [], [], [], [], []
+        twin._owns_client = False
+        return twin
+
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
 
 class HFLocalAgent(_ChatAgent):

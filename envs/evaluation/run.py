@@ -349,7 +349,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
     "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything).
 
-    ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``). ``limit``:
+    ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``); concurrent
+    workers get the agent's ``worker_copy()`` where it has one, else a new agent of the spec. ``limit``:
     only the first ``limit`` tasks of the suite. ``trials``: runs of each task (distinct seeds;
     a directory run with fewer is extended). ``concurrency``: episodes at once, each worker with
     its own environment and agent (a spec is needed to build more than one agent). Raises
@@ -364,8 +365,9 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     started = time.perf_counter()
     if concurrency < 1 or trials < 1:
         raise ValueError("concurrency and trials must be at least 1")
-    if concurrency > 1 and not isinstance(agent, str):
-        raise ValueError("concurrency > 1 needs the agent by name (each worker builds its own agent)")
+    if concurrency > 1 and not isinstance(agent, str) and not callable(getattr(agent, "worker_copy", None)):
+        raise ValueError("concurrency > 1 needs the agent by name, or one with worker_copy() (each worker has its "
+                         "own agent)")
     if concurrency > 1 and agent == "hf":
         raise ValueError("the hf agent runs one episode at a time (--concurrency 1): each worker would load "
                          "its own copy of the model")
@@ -410,8 +412,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 return env
 
             n_workers = min(concurrency, len(jobs))
-            workers = _start_workers(n_workers, make_env, instance, lambda: make_agent(spec, **(agent_kwargs or {})),
-                                     transcript_chars)
+            copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
+            workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
             writer = EpisodeWriter(episodes_path)
             try:
                 with _progress(progress) as bar:
