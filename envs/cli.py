@@ -207,18 +207,33 @@ def eval_command(
                                                              "hash-chained log (advisorgym audit verify)."),
     allow_drift: bool = typer.Option(False, "--allow-drift", help="Run even if the back-end has drifted from the "
                                                                   "tool contract (recorded in the report)."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Episodes at once, each worker with its own "
+                                                                     "environment and agent (for model agents: "
+                                                                     "the endpoint's latency overlaps)."),
+    trials: int = typer.Option(1, "--trials", min=1, help="Runs of each task, with distinct seeds; reports pass^k "
+                                                          "and pass@k, consistency and intervals."),
+    rate_limit: float = typer.Option(None, "--rate-limit", min=0.001, help="openai: requests per second at most, "
+                                                                          "over all workers."),
+    max_retries: int = typer.Option(3, "--max-retries", min=0, help="openai: retries of a request after a "
+                                                                     "time-out, 429 or 5xx (Retry-After honoured)."),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
-    from envs.evaluation.outputs import EvalConfigError
+    from envs.evaluation.outputs import EvalConfigError, EvalLocked
     from envs.evaluation.report import summarise
     from envs.contract_check import ContractDrift
     from envs.evaluation.run import EvalAborted, run_eval
     from envs.reward import REWARD_VERSION, RewardConfig
 
+    import errno
+    import sqlite3
+
+    from envs.evaluation.model_agents import RateLimiter
+
     kwargs: dict = {}
     if agent == "openai":
         kwargs = {"base_url": base_url, "model": model, "api_key": api_key, "temperature": temperature,
-                  "timeout": request_timeout}
+                  "timeout": request_timeout, "max_retries": max_retries,
+                  "rate_limiter": RateLimiter(rate_limit) if rate_limit else None}
     elif agent == "hf":
         kwargs = {"model_path": str(model_path) if model_path else None, "max_new_tokens": max_new_tokens,
                   "device": device}
@@ -237,11 +252,23 @@ def eval_command(
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
                           token=token, reward_config=config, max_steps=max_steps, seed=seed,
                           overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
-                          transcript_chars=transcript_chars)
+                          transcript_chars=transcript_chars, concurrency=concurrency, trials=trials)
+    except EvalLocked as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
     except (EvalConfigError, ValueError, ImportError, KeyError) as err:
         raise usage_error(str(err).strip('"')) from None
     except (EvalAborted, ConnectionError, ContractDrift) as err:
         typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    except sqlite3.DatabaseError as err:
+        typer.echo(f"error: the replica {replica or '(the cached default)'} is unreadable ({err}): pass a good "
+                   "--replica, or delete the cached one to regenerate it", err=True)
+        raise typer.Exit(1) from None
+    except OSError as err:
+        what = "disk full" if err.errno in (errno.ENOSPC, errno.EDQUOT) else err.strerror or str(err)
+        typer.echo(f"error: {what} writing {err.filename or out}; the episodes stored so far are kept: free the "
+                   "space (or fix the cause) and rerun the same command to resume", err=True)
         raise typer.Exit(1) from None
     for line in summarise(result):
         typer.echo(line)
@@ -256,8 +283,11 @@ def show(
     episodes: Path = typer.Argument(..., metavar="EPISODES", help="An eval's episodes.jsonl, or its output directory."),
     task: str = typer.Option(None, "--task", help="The task to print (default: list the episodes)."),
     width: int = typer.Option(100, "--width", min=40, help="Wrap lines at this width."),
+    trial: int = typer.Option(None, "--trial", min=0, help="With repeated trials: which one (default: the last)."),
+    system: bool = typer.Option(False, "--system", help="Print the whole system prompt (the tool schemas too) "
+                                                       "instead of one line about it."),
 ) -> None:
-    """Print one episode's transcript readably: outcome, reward, every turn."""
+    """Print one episode's transcript readably: outcome, reward, the user's query, every turn."""
     from envs.evaluation.outputs import EPISODES, EvalConfigError, load_episodes
     from envs.evaluation.report import format_transcript
 
@@ -270,14 +300,43 @@ def show(
         raise usage_error(str(err)) from None
     if task is None:
         for r in records:
-            typer.echo(f"{r['task_id']}\t{r.get('level')}\tR={r.get('total')}\t"
+            typer.echo(f"{r['task_id']}\t{r.get('level')}\ttrial {r.get('trial', 0)}\tR={r.get('total')}\t"
                        f"{'success' if r.get('task_success') else 'fail'}")
         typer.echo(f"{len(records)} episodes; show one with --task ID")
         return
-    match = [r for r in records if r["task_id"] == task]
+    match = [r for r in records if r["task_id"] == task and (trial is None or r.get("trial", 0) == trial)]
     if not match:
-        raise usage_error(f"task {task!r} is not in {path} ({len(records)} episodes; list them without --task)")
-    typer.echo(format_transcript(match[-1], width=width))
+        raise usage_error(f"task {task!r}{'' if trial is None else f' trial {trial}'} is not in {path} "
+                          f"({len(records)} episodes; list them without --task)")
+    typer.echo(format_transcript(match[-1], width=width, system=system))
+
+
+@app.command("view", short_help="Write a static HTML site to browse eval runs (--serve: on 127.0.0.1).")
+def view(
+    reports: list[Path] = typer.Argument(..., metavar="REPORT_DIR", help="Eval output directories."),
+    out: Path = typer.Option(Path("view"), "--out", help="Where to write the site (index.html)."),
+    serve: bool = typer.Option(False, "--serve", help="Also serve it on 127.0.0.1 until Ctrl-C."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="--serve: the port (0: any free one)."),
+) -> None:
+    """Write a static HTML site of one or more eval runs: overview, metrics per level, a
+    filterable task table, a transcript page per episode, and each task in every run side by
+    side. It opens from disk (file://); --serve is optional."""
+    from envs.evaluation.outputs import EPISODES, METRICS, EvalConfigError
+    from envs.evaluation.view import serve as serve_site, write_site
+
+    for report in reports:
+        if not (report / METRICS).is_file() or not (report / EPISODES).is_file():
+            raise usage_error(f"{report} is not an eval output directory (no {METRICS} and {EPISODES})")
+    try:
+        index = write_site(reports, out)
+    except EvalConfigError as err:
+        raise usage_error(str(err)) from None
+    typer.echo(f"wrote {index} ({len(reports)} run(s)); open it in a browser")
+    if serve:
+        try:
+            serve_site(out, port)
+        except KeyboardInterrupt:
+            pass
 
 
 @app.command("compare", short_help="Compare eval reports side by side (table, plot).")

@@ -378,9 +378,8 @@ def test_openai_client_survives_500_garbage_and_timeouts(tmp_path, chat_server):
     modes = {"hw-L1-02": "500", "hw-L2-01": "garbage", "hw-L3-01": "no_choices", "hw-L4-01": "slow"}
     script = ChatScript(modes=modes)
     url = chat_server(script)
-    result = run_eval("openai", HANDWRITTEN, tmp_path,
-                      agent_kwargs={"base_url": url, "model": "scripted", "timeout": 0.3},
-                      progress=False, plots=False)
+    retrying = {"base_url": url, "model": "scripted", "timeout": 0.3, "max_retries": 1, "retry_backoff": 0.01}
+    result = run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs=retrying, progress=False, plots=False)
     assert script.failures == []
     records = by_task(episodes(tmp_path))
     # The endpoint's own failures (5xx, time-out) are not the model's results: not stored, re-run on resume.
@@ -398,11 +397,10 @@ def test_openai_client_survives_500_garbage_and_timeouts(tmp_path, chat_server):
             assert r["total"] == 3.0 and r["error"] is None
     assert result["metrics"]["counts"]["errors"] == len(expected)
     assert result["metrics"]["counts"]["infra_failed_not_stored"] == 2
-    # A dead endpoint is not hammered: three tries per episode, then the episode plays out.
-    assert script.requests <= sum(len(HW_BY_ID[t].gold_calls) + 1 for t in records) + 3 * len(modes)
+    # A dead endpoint is not hammered: three turns per episode (each retried once), then the episode plays out.
+    assert script.requests <= sum(len(HW_BY_ID[t].gold_calls) + 1 for t in records) + 3 * 2 * len(modes)
     script.modes = {}  # the endpoint recovers: a resume runs exactly the two missing episodes
-    again = run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs={"base_url": url, "model": "scripted",
-                                                                    "timeout": 0.3}, progress=False, plots=False)
+    again = run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs=retrying, progress=False, plots=False)
     assert again["ran"] == 2 and again["infra_failed"] == 0 and len(episodes(tmp_path)) == len(HW_TASKS)
 
 
@@ -421,8 +419,8 @@ def test_an_unreachable_endpoint_stops_the_eval_and_a_resume_runs_everything(tmp
     port = _closed_port()
     url = f"http://127.0.0.1:{port}/v1"
     with pytest.raises(EvalAborted, match=r"3 episode\(s\) in a row failed for infrastructure.*transport error"):
-        run_eval(OpenAIChatAgent(url, "scripted", timeout=2), HANDWRITTEN, tmp_path, limit=5, progress=False,
-                 plots=False)
+        run_eval(OpenAIChatAgent(url, "scripted", timeout=2, retry_backoff=0.01), HANDWRITTEN, tmp_path, limit=5,
+                 progress=False, plots=False)
     assert episodes(tmp_path) == []  # nothing stored: the failures were not the model's
     with serve_in_thread(make_chat_app(ChatScript()), port=port):  # the endpoint comes up where it was expected
         result = run_eval(OpenAIChatAgent(url, "scripted", timeout=2), HANDWRITTEN, tmp_path, limit=5,
@@ -438,7 +436,7 @@ def test_cli_eval_fails_loudly_on_an_unreachable_endpoint_or_service(tmp_path):
     runner = CliRunner()
     res = runner.invoke(app, ["eval", "--agent", "openai", "--base-url", f"http://127.0.0.1:{_closed_port()}/v1",
                               "--model", "m", "--tasks", str(HANDWRITTEN), "--out", str(tmp_path / "a"),
-                              "--no-progress", "--request-timeout", "2"])
+                              "--no-progress", "--request-timeout", "2", "--max-retries", "0"])
     assert res.exit_code == 1 and "infrastructure" in res.output and "TCR" not in res.output
     res = runner.invoke(app, ["eval", "--backend", "http", "--url", f"http://127.0.0.1:{_closed_port()}",
                               "--tasks", str(HANDWRITTEN), "--out", str(tmp_path / "b"), "--no-progress"])

@@ -69,9 +69,9 @@ def test_group_help_says_what_exists():
 
 
 def test_transcripts_show_and_compare(tmp_path):
-    for agent in ("oracle", "tool_spam"):
+    for agent, chars in (("oracle", "20000"), ("tool_spam", "300")):
         res = run("eval", "--agent", agent, "--tasks", str(HANDWRITTEN), "--out", str(tmp_path / agent),
-                  "--no-progress", "--transcript-chars", "300")
+                  "--no-progress", "--transcript-chars", chars)
         assert res.exit_code == 0, res.output
         assert "episodes with errors: 0" in res.output
     record = json.loads((tmp_path / "tool_spam" / "episodes.jsonl").read_text().splitlines()[0])
@@ -85,6 +85,12 @@ def test_transcripts_show_and_compare(tmp_path):
     shown = run("show", str(tmp_path / "oracle" / "episodes.jsonl"), "--task", "hw-L2-01")
     assert shown.exit_code == 0
     assert "R = 3.0" in shown.output and "list_accounts" in shown.output and "agent:" in shown.output
+    # The query comes before the turns and the system prompt is one line; --system prints it whole.
+    lines = shown.output.splitlines()
+    assert lines[3].startswith("[0] system: ") and "chars" in lines[3] and lines[4].startswith("[0] user: ")
+    assert len(lines) < 30 and '"get_client_overview"' not in shown.output
+    whole = run("show", str(tmp_path / "oracle"), "--task", "hw-L2-01", "--system", "--width", "200").output
+    assert "get_client_overview" in whole and len(whole.splitlines()) > len(lines)
     _one_line_error(run("show", str(tmp_path / "oracle"), "--task", "nope"), "is not in")
 
     res = run("compare", str(tmp_path / "oracle"), str(tmp_path / "tool_spam"), "--out", str(tmp_path / "cmp"))

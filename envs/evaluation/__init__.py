@@ -6,7 +6,8 @@
 - ``run``: ``run_eval`` and ``run_episode``;
 - ``outputs``: the output files and ``episodes.jsonl``;
 - ``metrics``: TCR, TIER, AIR, CRR, VR, ORR, P50 latency;
-- ``report``: the Markdown report, plots and the CLI summary.
+- ``report``: the Markdown report, plots and the CLI summary;
+- ``view``: the static HTML site of one or more runs (``advisorgym view``).
 """
 
 from envs.evaluation.agents import AGENT_SPECS, BASELINES, HACKS, Agent, make_agent

@@ -10,7 +10,11 @@ which the evaluator treats as infrastructure failures (not stored, re-run on res
 from __future__ import annotations
 
 import copy
+import email.utils
 import os
+import random
+import threading
+import time
 from typing import Any
 
 import orjson
@@ -66,6 +70,48 @@ def split_tool_results(observation: str, n_calls: int) -> list[str]:
 
 # Answers that are the endpoint's failure, not the model's (rejected credentials, wrong URL, rate limit).
 _ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429})
+# Failures worth another try after a pause: rate limits, time-outs, server errors.
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# The longest pause a Retry-After header may ask for, in seconds.
+MAX_RETRY_AFTER_S = 60.0
+
+
+class RateLimiter:
+    """At most ``rate`` requests per second over every agent that shares it (thread-safe).
+
+    Requests are spaced ``1 / rate`` seconds apart: each ``wait`` books the next free slot and
+    sleeps until it.
+    """
+
+    def __init__(self, rate: float):
+        if rate <= 0:
+            raise ValueError("the rate limit must be positive (requests per second)")
+        self.interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """The pause a ``Retry-After`` header asks for (seconds, or an HTTP date), capped; None if absent."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
 
 class OpenAIChatAgent(_ChatAgent):
@@ -80,13 +126,22 @@ class OpenAIChatAgent(_ChatAgent):
     returns a malformed action and records the error in ``errors``; the next turn retries the
     same request. After ``max_consecutive_errors`` failures in a row the endpoint is not
     called again in this episode (every further turn is a malformed action at once).
+
+    **Retries.** Within a turn, a time-out, a transport error, 408, 429 or a 5xx (500, 502,
+    503, 504) is tried again up to ``max_retries`` times, after the pause a ``Retry-After``
+    header asks for (at most ``MAX_RETRY_AFTER_S``) or else an exponential back-off
+    (``retry_backoff`` × 2^attempt, jittered); only the last failure counts as the turn's
+    error. ``rate_limiter``: a ``RateLimiter`` shared by
+    every agent of an eval (requests per second over all of them). ``worker_copy`` makes the
+    agents of concurrent workers.
     """
 
     name = "openai"
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, temperature: float = 0.0,
                  timeout: float = 60, max_tokens: int | None = None, max_consecutive_errors: int = 3,
-                 client: Any = None):
+                 client: Any = None, max_retries: int = 3, retry_backoff: float = 0.5,
+                 rate_limiter: RateLimiter | None = None):
         import httpx
 
         super().__init__()
@@ -95,9 +150,13 @@ class OpenAIChatAgent(_ChatAgent):
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.max_consecutive_errors = max_consecutive_errors
+        self.max_retries = max_retries
+        self.retry_backoff = retry_backoff
+        self.rate_limiter = rate_limiter
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._client = client or httpx.Client(timeout=timeout, headers=headers)
+        self._owns_client = client is None
         self._pending_ids: list[str] = []
         self._consecutive_errors = 0
         self._call_counter = 0
@@ -143,12 +202,25 @@ class OpenAIChatAgent(_ChatAgent):
                                 "temperature": self.temperature}
         if self.max_tokens is not None:
             body["max_tokens"] = self.max_tokens
-        try:
-            response = self._client.post(f"{self.base_url}/chat/completions", json=body)
-        except httpx.TimeoutException as exc:
-            return None, self._endpoint_failure(f"timeout: {type(exc).__name__}")
-        except httpx.HTTPError as exc:
-            return None, self._endpoint_failure(f"transport error: {type(exc).__name__}: {exc}")
+        for attempt in range(self.max_retries + 1):
+            if self.rate_limiter is not None:
+                self.rate_limiter.wait()
+            response, failure, pause = None, None, None
+            try:
+                response = self._client.post(f"{self.base_url}/chat/completions", json=body)
+            except httpx.TimeoutException as exc:
+                failure = f"timeout: {type(exc).__name__}"
+            except httpx.HTTPError as exc:
+                failure = f"transport error: {type(exc).__name__}: {exc}"
+            else:
+                if response.status_code not in _RETRY_STATUSES:
+                    break
+                pause = retry_after_s(response.headers.get("retry-after"))
+            if attempt == self.max_retries:
+                break
+            time.sleep(pause if pause is not None else self.retry_backoff * 2 ** attempt * random.uniform(0.5, 1.0))
+        if response is None:
+            return None, self._endpoint_failure(failure or "no answer")
         if response.status_code >= 400:
             error = f"HTTP {response.status_code}: {response.text[:200]}"
             endpoint = response.status_code >= 500 or response.status_code in _ENDPOINT_STATUSES
@@ -189,8 +261,18 @@ class OpenAIChatAgent(_ChatAgent):
             del out["tool_calls"]  # [] : a final answer
         return out
 
+    def worker_copy(self) -> OpenAIChatAgent:
+        """Another agent like this one for a concurrent worker: its own conversation, the same
+        settings, HTTP client (a thread-safe connection pool; making one costs ~50 ms) and rate
+        limiter. Closing it leaves the client open."""
+        twin = copy.copy(self)
+        twin.errors, twin.endpoint_errors, twin.messages, twin.tools, twin._pending_ids = [], [], [], [], []
+        twin._owns_client = False
+        return twin
+
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
 
 class HFLocalAgent(_ChatAgent):

@@ -23,8 +23,50 @@ PLOT_REWARDS = "reward_components.png"
 OUTPUTS = (EPISODES, RUN, METRICS, REPORT, PLOT_METRICS, PLOT_REWARDS)
 
 
+LOCK = ".lock"
+
+
 class EvalConfigError(RuntimeError):
     """The output directory belongs to a different run (or its files are unusable)."""
+
+
+class EvalLocked(EvalConfigError):
+    """Another eval is writing to the output directory."""
+
+
+class OutLock:
+    """An exclusive lock on an output directory, held while an eval writes there.
+
+    ``flock`` on ``OUT/.lock``: the kernel drops it when the process ends, however it ends,
+    so a crashed eval never leaves the directory locked. The file holds the holder's pid.
+    """
+
+    def __init__(self, out: Path):
+        import fcntl
+
+        out.mkdir(parents=True, exist_ok=True)
+        self._fh = open(out / LOCK, "a+b")  # noqa: SIM115 - closed in release()
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.seek(0)
+            holder = self._fh.read().decode(errors="replace").strip() or "?"
+            self._fh.close()
+            raise EvalLocked(f"{out} is in use by another eval (pid {holder}); wait for it to finish or use "
+                             "another --out") from None
+        self._fh.truncate(0)
+        self._fh.write(str(os.getpid()).encode())
+        self._fh.flush()
+
+    def release(self) -> None:
+        self._fh.close()  # closing drops the flock
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all (a temporary file, then a rename)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

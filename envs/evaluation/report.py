@@ -80,12 +80,43 @@ def render_report(metrics: dict[str, Any], plots: bool = True) -> str:
     ]
     for name, _, means in groups:
         lines.append(f"| {name} | " + " | ".join(_num(means[k], 3) for k in COMPONENTS) + " |")
+    lines += trial_lines(metrics)
     if plots:
         lines += ["", "## Plots", "", f"![Metrics per level]({PLOT_METRICS})", "",
                   f"![Reward component distributions]({PLOT_REWARDS})", "",
                   f"Files: [{PLOT_METRICS}]({PLOT_METRICS}), [{PLOT_REWARDS}]({PLOT_REWARDS}), "
                   f"[{METRICS}]({METRICS}), [{EPISODES}]({EPISODES})"]
     return "\n".join(lines) + "\n"
+
+
+def _ci(interval: list[float] | None, fmt: Any) -> str:
+    return "—" if not interval else f"[{fmt(interval[0])}, {fmt(interval[1])}]"
+
+
+def trial_lines(metrics: dict[str, Any]) -> list[str]:
+    """The repeated-trials section of the report (none for a single-trial run)."""
+    t = metrics.get("trials")
+    if not t:
+        return []
+    ks = list(t["pass_hat"])
+    lines = ["", f"## Repeated trials (k = {t['k']})", "",
+             "| Level | tasks | " + " | ".join(f"pass^{k}" for k in ks) + " | "
+             + " | ".join(f"pass@{k}" for k in ks) + " | always / sometimes / never | TCR 95% CI | mean R 95% CI |",
+             "|---|---:|" + "---:|" * (2 * len(ks)) + "---|---|---|"]
+    for name, g in [("overall", t), *t["per_level"].items()]:
+        c = g["consistency"]
+        lines.append(f"| {name} | {g['tasks']} | " + " | ".join(_pct(g["pass_hat"][k]) for k in ks) + " | "
+                     + " | ".join(_pct(g["pass_at"][k]) for k in ks)
+                     + f" | {c['always']} / {c['sometimes']} / {c['never']} | {_ci(g['TCR_ci95'], _pct)} | "
+                     f"{_ci(g['mean_R_ci95'], _num)} |")
+    noise = t["noise"]
+    lines += ["", "pass^k: the chance that a task succeeds in all k of k trials (C(c,k)/C(n,k) per task, "
+              "averaged); pass@k: in at least one. Intervals: normal approximation over per-task means.",
+              "", f"Noise floor: TCR per trial {', '.join(_pct(x) for x in t['per_trial']['TCR'])} "
+              f"(sd {_pct(noise['TCR_sd_across_trials'])}); mean R per trial "
+              f"{', '.join(_num(x) for x in t['per_trial']['mean_R'])} (sd {_num(noise['mean_R_sd_across_trials'])}); "
+              f"mean per-task sd of R {_num(noise['task_reward_sd_mean'])}."]
+    return lines
 
 
 RATE_METRICS = ("TCR", "TIER", "CRR", "VR", "ORR")
@@ -171,6 +202,11 @@ def summarise(result: dict[str, Any]) -> Iterable[str]:
     yield (f"reward {m['reward_version']}; episodes with errors: {c['errors']}; not stored after an "
            f"infrastructure failure: {result.get('infra_failed', 0)}; unrequested writes: "
            f"{c.get('unauthorized_writes', 0)}")
+    if m.get("trials"):
+        t = m["trials"]
+        yield (f"{t['k']} trials: " + "  ".join(f"pass^{k} {_pct(v)}" for k, v in t["pass_hat"].items())
+               + f"  TCR 95% CI {_ci(t['TCR_ci95'], _pct)}; tasks always/sometimes/never solved "
+               f"{t['consistency']['always']}/{t['consistency']['sometimes']}/{t['consistency']['never']}")
     yield f"report: {Path(result['out']) / REPORT}"
 
 
@@ -187,7 +223,8 @@ def _cell(name: str, value: float | None) -> str:
 
 
 def compare_table(runs: Sequence[dict[str, Any]]) -> str:
-    """One Markdown table of several runs' metrics.json: overall metrics and mean R, per agent."""
+    """One Markdown table of several runs' metrics.json: overall metrics and mean R, per agent;
+    with repeated trials, a second table: pass^k, pass@k, consistency and intervals."""
     header = "| agent | reward | episodes | " + " | ".join(COMPARED) + " | mean R | " + \
         " | ".join(f"R {lv}" for lv in _levels(runs)) + " |"
     lines = [header, "|---|---|---:|" + "---:|" * (len(COMPARED) + 1 + len(_levels(runs)))]
@@ -198,6 +235,19 @@ def compare_table(runs: Sequence[dict[str, Any]]) -> str:
         lines.append(f"| {m['agent']} | {m.get('reward_version', '?')} | {m['counts']['episodes']} | "
                      + " | ".join(_cell(k, m["overall"].get(k)) for k in COMPARED)
                      + f" | {_num(means['overall']['total'])} | " + " | ".join(per_level) + " |")
+    with_trials = [m for m in runs if m.get("trials")]
+    if with_trials:
+        ks = sorted({int(k) for m in with_trials for k in m["trials"]["pass_hat"]})
+        lines += ["", "| agent | k | " + " | ".join(f"pass^{k}" for k in ks) + " | "
+                  + " | ".join(f"pass@{k}" for k in ks) + " | always / sometimes / never | TCR 95% CI | sd of TCR "
+                  "across trials |", "|---|---:|" + "---:|" * (2 * len(ks)) + "---|---|---:|"]
+        for m in with_trials:
+            t, c = m["trials"], m["trials"]["consistency"]
+            lines.append(f"| {m['agent']} | {t['k']} | "
+                         + " | ".join(_pct(t["pass_hat"].get(str(k))) for k in ks) + " | "
+                         + " | ".join(_pct(t["pass_at"].get(str(k))) for k in ks)
+                         + f" | {c['always']} / {c['sometimes']} / {c['never']} | {_ci(t['TCR_ci95'], _pct)} | "
+                         f"{_pct(t['noise']['TCR_sd_across_trials'])} |")
     return "\n".join(lines).replace("—", "n/a") + "\n"
 
 
@@ -230,26 +280,52 @@ def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
-def format_transcript(record: dict[str, Any], width: int = 100) -> str:
-    """One episode, readably: the outcome, the reward breakdown, then every turn."""
+def split_prompt(text: str) -> tuple[str, str] | None:
+    """``(system, user)`` of a reset observation (the prompt as JSON), or None for other text."""
+    import orjson
+
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("user"), str):
+        return str(value.get("system", "")), value["user"]
+    return None
+
+
+def format_transcript(record: dict[str, Any], width: int = 100, system: bool = False) -> str:
+    """One episode, readably: the outcome, the reward breakdown, the user's query, then every
+    turn. The system prompt (the tool schemas among it) is one line unless ``system``."""
     import textwrap
 
+    def wrapped(label: str, text: str) -> str:
+        return textwrap.fill(text, width=width, initial_indent=label, subsequent_indent=" " * len(label),
+                             replace_whitespace=False, drop_whitespace=False) if text else label + "(empty)"
+
     r = record.get("reward", {})
-    lines = [f"task {record['task_id']} ({record.get('level')}), agent {record.get('agent')}, seed {record.get('seed')}",
+    lines = [f"task {record['task_id']} ({record.get('level')}), agent {record.get('agent')}, seed {record.get('seed')}"
+             + (f", trial {record['trial']}" if record.get("trial") else ""),
              f"R = {r.get('total')}  (R_fmt {r.get('R_fmt')}, R_corr {r.get('R_corr')}, R_eff {r.get('R_eff')}, "
              f"R_comp {r.get('R_comp')}; {r.get('version')})",
              f"ended by {record.get('terminated_by')} after {record.get('steps')} turns; success "
              f"{record.get('task_success')}; violations {record.get('violations') or 'none'}"]
     if record.get("error"):
         lines.append(f"errors: {record['error']}")
-    turns = record.get("transcript")
+    turns = list(record.get("transcript") or [])
     if not turns:
         lines.append("(no transcript: this record was written before transcripts were kept)")
-    for n, entry in enumerate(turns or []):
+    prompt = split_prompt(str(turns[0].get("text", ""))) if turns else None
+    if prompt is not None:
+        sys_text, user = prompt
+        if system:
+            lines.append(wrapped("[0] system: ", sys_text))
+        else:
+            lines.append(f"[0] system: {len(sys_text):,} chars (instructions and tool schemas; --system shows them)")
+        lines.append(wrapped("[0] user: ", user))
+    for n, entry in enumerate(turns):
+        if n == 0 and prompt is not None:
+            continue
         who = "agent" if entry.get("role") == "agent" else "env"
         label = f"[{n // 2 if who == 'agent' else (n + 1) // 2}] {who}: "
-        body = textwrap.fill(str(entry.get("text", "")), width=width, initial_indent=label,
-                             subsequent_indent=" " * len(label), replace_whitespace=False,
-                             drop_whitespace=False) if entry.get("text") else label + "(empty)"
-        lines.append(body)
+        lines.append(wrapped(label, str(entry.get("text", ""))))
     return "\n".join(lines)

@@ -1,14 +1,20 @@
 """Evaluate an agent over a task suite: episodes, ToolRLA metrics, a Markdown report and plots.
 
-``run_eval`` (and ``advisorgym eval``) runs an agent over every task of a suite with one
-environment reused across tasks (``reset(seed=seed + index, options={"task_id": ...})``, where
-``index`` is the task's position in the suite file, so a task always gets the same seed) and
-writes to the output directory:
+``run_eval`` (and ``advisorgym eval``) runs an agent over every task of a suite, ``trials``
+times, with one environment per worker reused across tasks: trial ``t`` of the task at
+position ``index`` of the suite file is reset with ``seed + index + t * len(suite)`` (so a task
+always gets the same seed, and trial 0 the seed a single-trial run gives it). With
+``concurrency`` N, N workers (each its own environment and agent) take episodes from one
+queue; the episode code is the same as with one (``run_episode``), and so are the records.
+A lock file (``.lock``) keeps a second eval out of a directory in use. It writes to the output
+directory:
 
 - ``run.json``: the run's configuration (agent, suite path and SHA-256, reward config,
   max_steps, seed). A directory is only resumed by the same configuration;
-- ``episodes.jsonl``: one JSON line per finished episode (``envs.evaluation.outputs``);
-  episodes that failed for infrastructure reasons are not stored, so a resume re-runs them;
+- ``episodes.jsonl``: one JSON line per finished episode (``envs.evaluation.outputs``),
+  appended as episodes finish and put in suite order (trial, then task index) when the run
+  ends, so that a concurrent run's file matches a sequential run's; episodes that failed for
+  infrastructure reasons are not stored, so a resume re-runs them;
 - ``metrics.json``: the ToolRLA metrics (``envs.evaluation.metrics``), overall and per
   level, the mean of every reward component, the reward config version and counts;
 - ``report.md`` with ``metrics_by_level.png`` and ``reward_components.png``
@@ -18,16 +24,22 @@ writes to the output directory:
 from __future__ import annotations
 
 import os
+import queue
+import threading
 import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from envs.evaluation.agents import Agent, make_agent, malformed_action
-from envs.evaluation.metrics import compute_metrics
+from envs.evaluation.metrics import compute_metrics, trial_metrics
 from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, PLOT_REWARDS, REPORT, RUN,
-                                     EpisodeWriter, EvalConfigError, file_sha256, load_episodes)
+                                     EpisodeWriter, EvalConfigError, OutLock, file_sha256, load_episodes,
+                                     write_atomic)
 from envs.evaluation.report import plot_metrics_by_level, plot_reward_components, render_report
 from envs.reward import RewardConfig
 from envs.tasks import DEFAULT_SUITE, Task, load_tasks
@@ -209,9 +221,122 @@ def _prepare_out(out: Path, run_config: dict[str, Any], overwrite: bool) -> None
     elif (out / EPISODES).exists():
         raise EvalConfigError(f"{out / EPISODES} exists without {RUN}: cannot tell which run wrote it. "
                               "Use another --out, or --overwrite.")
-    tmp = run_path.with_suffix(".json.tmp")
-    tmp.write_bytes(orjson.dumps(run_config, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    os.replace(tmp, run_path)
+    write_atomic(run_path, orjson.dumps(run_config, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+
+
+@dataclass(frozen=True)
+class Job:
+    """One episode to run: trial ``trial`` of the task at position ``index`` of the suite."""
+
+    index: int
+    trial: int
+    task: Task
+    seed: int
+
+
+class _Worker:
+    """An environment and an agent of its own; runs jobs one after another."""
+
+    def __init__(self, make_env: Callable[[], Any], agent: Agent, transcript_chars: int):
+        self.env = make_env()
+        self.agent = agent
+        self.transcript_chars = transcript_chars
+
+    def run(self, job: Job) -> dict[str, Any]:
+        record = run_episode(self.env, self.agent, job.task, job.seed, self.transcript_chars)
+        record["index"] = job.index
+        record["trial"] = job.trial
+        return record
+
+
+def _sequential(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """The jobs in order, on the one worker, in this thread."""
+    for job in jobs:
+        yield job, workers[0].run(job)
+
+
+def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
+    """The jobs on every worker at once (a thread each), yielded as they finish.
+
+    An exception in a worker (an env failure) is raised here once it arrives; closing the
+    iterator early (an abort) lets the episodes in flight finish and starts no other.
+    """
+    pending: queue.SimpleQueue[Job] = queue.SimpleQueue()
+    for job in jobs:
+        pending.put(job)
+    results: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    stop = threading.Event()
+    done = object()
+
+    def loop(worker: _Worker) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    job = pending.get_nowait()
+                except queue.Empty:
+                    break
+                results.put((job, worker.run(job)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
+            results.put((None, exc))
+        finally:
+            results.put(done)
+
+    threads = [threading.Thread(target=loop, args=(w,), name=f"eval-worker-{n}", daemon=True)
+               for n, w in enumerate(workers)]
+    for t in threads:
+        t.start()
+    try:
+        running = len(threads)
+        while running:
+            item = results.get()
+            if item is done:
+                running -= 1
+                continue
+            job, value = item
+            if isinstance(value, BaseException):
+                raise value
+            yield job, value
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
+def _start_workers(n: int, make_env: Callable[[], Any], first_agent: Agent,
+                   make_other_agent: Callable[[], Agent], transcript_chars: int) -> list[_Worker]:
+    """``n`` workers; their environments are built in parallel (each reads the replica)."""
+    agents = [first_agent] + [make_other_agent() for _ in range(n - 1)]
+    if n == 1:
+        return [_Worker(make_env, first_agent, transcript_chars)]
+    with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
+        futures = [pool.submit(_Worker, make_env, a, transcript_chars) for a in agents]
+        workers, errors = [], []
+        for f in futures:
+            try:
+                workers.append(f.result())
+            except Exception as exc:  # noqa: BLE001 - the first is raised below, after cleaning up
+                errors.append(exc)
+    if errors:
+        for w in workers:
+            w.env.close()
+        raise errors[0]
+    return workers
+
+
+def _order_episodes(path: Path) -> None:
+    """Rewrite ``episodes.jsonl`` in suite order (trial, then index), atomically, if it is not."""
+    records = load_episodes(path)
+    key = [(r.get("trial", 0), r.get("index", 0)) for r in records]
+    if key == sorted(key):
+        return
+    order = sorted(range(len(records)), key=key.__getitem__)
+    tmp = path.with_suffix(".jsonl.tmp")
+    with open(tmp, "wb") as fh:
+        for i in order:
+            fh.write(orjson.dumps(records[i], option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None = None,
@@ -220,13 +345,17 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
              composition: str = "multiplicative", reward_config: RewardConfig | None = None, max_steps: int = 12,
              seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
              env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER,
-             transcript_chars: int = TRANSCRIPT_CHARS) -> dict[str, Any]:
+             transcript_chars: int = TRANSCRIPT_CHARS, concurrency: int = 1, trials: int = 1) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
     "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything).
 
-    ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``). ``limit``:
-    only the first ``limit`` tasks of the suite. Raises ``EvalConfigError`` when ``out``
-    belongs to a different run, unless ``overwrite`` (which discards it). Episodes that failed
+    ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``); concurrent
+    workers get the agent's ``worker_copy()`` where it has one, else a new agent of the spec. ``limit``:
+    only the first ``limit`` tasks of the suite. ``trials``: runs of each task (distinct seeds;
+    a directory run with fewer is extended). ``concurrency``: episodes at once, each worker with
+    its own environment and agent (a spec is needed to build more than one agent). Raises
+    ``EvalConfigError`` when ``out`` belongs to a different run, unless ``overwrite`` (which
+    discards it), and ``EvalLocked`` when another eval is writing there. Episodes that failed
     for infrastructure reasons (the back-end's or the agent endpoint's) are not stored
     (``infra_failed`` counts them); ``infra_stop_after`` of them in a row, or rejected
     credentials, raise ``EvalAborted``.
@@ -234,90 +363,137 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     from envs.env import FinAdvisorEnv
 
     started = time.perf_counter()
+    if concurrency < 1 or trials < 1:
+        raise ValueError("concurrency and trials must be at least 1")
+    if concurrency > 1 and not isinstance(agent, str) and not callable(getattr(agent, "worker_copy", None)):
+        raise ValueError("concurrency > 1 needs the agent by name, or one with worker_copy() (each worker has its "
+                         "own agent)")
+    if concurrency > 1 and agent == "hf":
+        raise ValueError("the hf agent runs one episode at a time (--concurrency 1): each worker would load "
+                         "its own copy of the model")
+    if concurrency > 1 and (env_kwargs or {}).get("audit_log") is not None:
+        raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 with "
+                         "--audit-log")
     suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
     suite = load_tasks(suite_path)
     if not suite:
         raise ValueError(f"{suite_path} holds no tasks (an empty file?): nothing to evaluate")
     reward_config = reward_config or RewardConfig(composition=composition)
-    instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}))
     out = Path(out)
-    now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    run_config = {
-        "agent": spec, "agent_config": agent_config, "tasks": str(suite_path), "tasks_sha256": file_sha256(suite_path),
-        "n_tasks": len(suite), "reward_config": reward_config.describe(), "reward_version": reward_config.version,
-        "max_steps": max_steps, "seed": seed, "backend": backend, "created": now, "updated": now,
-    }
-    _prepare_out(out, run_config, overwrite)
+    lock = OutLock(out)  # before anything is read or removed there
+    try:
+        instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}))
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        run_config = {
+            "agent": spec, "agent_config": agent_config, "tasks": str(suite_path),
+            "tasks_sha256": file_sha256(suite_path), "n_tasks": len(suite), "reward_config": reward_config.describe(),
+            "reward_version": reward_config.version, "max_steps": max_steps, "seed": seed, "backend": backend,
+            "trials": trials, "created": now, "updated": now,
+        }
+        _prepare_out(out, run_config, overwrite)
 
-    episodes_path = out / EPISODES
-    done = {r["task_id"] for r in load_episodes(episodes_path)}
-    indexed = list(enumerate(suite))
-    targets = indexed[:limit] if limit is not None else indexed
-    todo = [(i, t) for i, t in targets if t.task_id not in done]
+        episodes_path = out / EPISODES
+        done = {(r["task_id"], r.get("trial", 0)) for r in load_episodes(episodes_path)}
+        indexed = list(enumerate(suite))
+        targets = indexed[:limit] if limit is not None else indexed
+        jobs = [Job(i, trial, t, seed + i + trial * len(suite)) for trial in range(trials) for i, t in targets
+                if (t.task_id, trial) not in done]
 
-    ran = infra_failed = consecutive = 0
-    audit: dict[str, Any] | None = None
-    contract: dict[str, Any] | None = None
-    loop_started = time.perf_counter()
-    if todo:
-        env = FinAdvisorEnv(tasks=suite_path, backend=backend, base_url=url, token=token, max_steps=max_steps,
-                            reward_config=reward_config, **(env_kwargs or {}))
-        if callable(getattr(env.checker, "warm_up", None)):
-            env.checker.warm_up()  # train the grey-area classifier now, not inside the first episode's latency
-        writer = EpisodeWriter(episodes_path)
-        try:
-            with _progress(progress) as bar:
-                task_bar = bar.add_task(f"{spec}", total=len(todo))
-                successes, reward_sum = 0, 0.0
-                for index, task in todo:
-                    record = run_episode(env, instance, task, seed + index, transcript_chars)
-                    record["index"] = index
-                    failure = infra_failure(record)
-                    if failure is not None:  # not the agent's result: never stored, re-run on resume
-                        infra_failed += 1
-                        consecutive += 1
-                        if consecutive >= infra_stop_after or any(f in failure for f in _FATAL_INFRA):
-                            raise EvalAborted(
-                                f"stopped after {consecutive} episode(s) in a row failed for infrastructure "
-                                f"reasons (task {task.task_id}: {failure}). {ran} episodes were stored; "
-                                "fix the cause and rerun the same command to resume.")
-                        bar.update(task_bar, advance=1)
-                        continue
-                    consecutive = 0
-                    writer.write(record)
-                    ran += 1
-                    successes += record["task_success"]
-                    reward_sum += record["total"]
-                    bar.update(task_bar, advance=1,
-                               description=f"{spec} TCR {successes / ran:.0%} mean R {reward_sum / ran:+.2f}")
-        finally:
-            writer.close()
-            contract = env.contract_status
-            if env.audit is not None:  # ties this report to its audit log: `audit verify --head`
-                audit = {"path": str(env_kwargs["audit_log"]), "head": env.audit.head}
-            env.close()
-    if isinstance(agent, str) and callable(getattr(instance, "close", None)):
-        instance.close()
-    episodes_s = time.perf_counter() - loop_started
+        ran = infra_failed = consecutive = errors = 0
+        audit: dict[str, Any] | None = None
+        contract: dict[str, Any] | None = None
+        loop_started = time.perf_counter()
+        if jobs:
+            def make_env() -> Any:
+                env = FinAdvisorEnv(tasks=suite_path, backend=backend, base_url=url, token=token,
+                                    max_steps=max_steps, reward_config=reward_config, **(env_kwargs or {}))
+                if callable(getattr(env.checker, "warm_up", None)):
+                    env.checker.warm_up()  # the grey-area classifier now, not inside the first episode's latency
+                return env
 
-    suite_ids = {t.task_id for t in suite}
-    records = [r for r in load_episodes(episodes_path) if r["task_id"] in suite_ids]
-    metrics = compute_metrics(records)
-    metrics.update(agent=spec, agent_config=agent_config, tasks=str(suite_path), reward_version=reward_config.version,
-                   reward_config=reward_config.describe())
-    metrics["counts"].update(tasks_in_suite=len(suite), complete=len(records) == len(suite),
-                             infra_failed_not_stored=infra_failed)
-    if audit is not None:
-        metrics["audit"] = audit
-    if contract is not None:
-        metrics["contract"] = contract
-    (out / METRICS).write_bytes(orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
-    if plots:
-        plot_metrics_by_level(metrics, out / PLOT_METRICS)
-        plot_reward_components(records, out / PLOT_REWARDS)
-    (out / REPORT).write_text(render_report(metrics, plots=plots), encoding="utf-8")
-    return {"metrics": metrics, "ran": ran, "skipped": len(targets) - len(todo), "infra_failed": infra_failed,
+            n_workers = min(concurrency, len(jobs))
+            copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
+            workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
+            writer = EpisodeWriter(episodes_path)
+            try:
+                with _progress(progress) as bar:
+                    task_bar = bar.add_task(f"{spec}", total=len(jobs))
+                    successes, reward_sum = 0, 0.0
+                    finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
+                    try:
+                        for job, record in finished:
+                            failure = infra_failure(record)
+                            if failure is not None:  # not the agent's result: never stored, re-run on resume
+                                infra_failed += 1
+                                consecutive += 1
+                                if consecutive >= infra_stop_after or any(f in failure for f in _FATAL_INFRA):
+                                    raise EvalAborted(
+                                        f"stopped after {consecutive} episode(s) in a row failed for infrastructure "
+                                        f"reasons (task {job.task.task_id}: {failure}). {ran} episodes were stored; "
+                                        "fix the cause and rerun the same command to resume.")
+                            else:
+                                consecutive = 0
+                                writer.write(record)
+                                ran += 1
+                                successes += record["task_success"]
+                                reward_sum += record["total"]
+                                errors += bool(record["error"])
+                            bar.update(task_bar, advance=1, description=(
+                                f"{spec} TCR {successes / max(ran, 1):.0%} mean R {reward_sum / max(ran, 1):+.2f} "
+                                f"errors {errors} infra {infra_failed}"))
+                    finally:
+                        finished.close()
+            finally:
+                writer.close()
+                contract = workers[0].env.contract_status
+                env0 = workers[0].env
+                if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
+                    audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
+                for w in workers:
+                    w.env.close()
+                if isinstance(agent, str):
+                    for w in workers:
+                        if callable(getattr(w.agent, "close", None)):
+                            w.agent.close()
+            _order_episodes(episodes_path)
+        else:
+            if isinstance(agent, str) and callable(getattr(instance, "close", None)):
+                instance.close()
+            # Nothing ran: the provenance of the episodes there is the previous run's.
+            previous = _previous_metrics(out)
+            contract, audit = previous.get("contract"), previous.get("audit")
+        episodes_s = time.perf_counter() - loop_started
+
+        suite_ids = {t.task_id for t in suite}
+        records = [r for r in load_episodes(episodes_path) if r["task_id"] in suite_ids and r.get("trial", 0) < trials]
+        metrics = compute_metrics(records)
+        metrics.update(agent=spec, agent_config=agent_config, tasks=str(suite_path),
+                       reward_version=reward_config.version, reward_config=reward_config.describe())
+        if trials > 1:
+            metrics["trials"] = trial_metrics(records, trials)
+        metrics["counts"].update(tasks_in_suite=len(suite), trials=trials,
+                                 complete=len(records) == len(suite) * trials, infra_failed_not_stored=infra_failed)
+        if audit is not None:
+            metrics["audit"] = audit
+        if contract is not None:
+            metrics["contract"] = contract
+        write_atomic(out / METRICS, orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
+        if plots:
+            plot_metrics_by_level(metrics, out / PLOT_METRICS)
+            plot_reward_components(records, out / PLOT_REWARDS)
+        write_atomic(out / REPORT, render_report(metrics, plots=plots).encode())
+    finally:
+        lock.release()
+    return {"metrics": metrics, "ran": ran, "skipped": len(targets) * trials - len(jobs), "infra_failed": infra_failed,
             "out": str(out), "episodes_s": episodes_s, "elapsed_s": time.perf_counter() - started}
+
+
+def _previous_metrics(out: Path) -> dict[str, Any]:
+    try:
+        value = orjson.loads((out / METRICS).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class _NoProgress:
