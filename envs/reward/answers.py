@@ -125,8 +125,8 @@ def _fact_parts(fact: str) -> tuple[str, tuple[_Number, ...], str, str]:
     "mixed" or "text"."""
     norm = _normalise(fact.strip())
     digits = re.sub(r"\D", "", norm)
-    if _PHONE.match(norm) and len(digits) >= 7 and re.search(r"[().\s-]", norm):
-        return "phone", (), "", digits
+    if _PHONE.match(norm) and len(digits) >= 7 and len(re.findall(r"\d+", norm)) >= 3:
+        return "phone", (), "", digits[-10:]  # without a country code
     numbers = tuple(_numbers(norm))
     rest = _words(_NUMBER.sub(" ", norm))
     if numbers and not rest.strip():
