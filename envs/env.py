@@ -650,7 +650,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         for payload in ep.returned:
             result_leaves(payload, returned)
         informed.update(i for i in missing if i in ep.gold_results
-                        and information_contained(ep.gold_results[i], returned))
+                        and information_contained(gold[i], ep.gold_results[i], returned))
         return frozenset(informed)
 
     def _probe_gold_results(self, ep: _Episode, indices: Sequence[int]) -> None:

@@ -150,15 +150,17 @@ def efficiency_score(n_calls: int, optimal: int) -> float:
     return min(1.0, max(0.0, 1.0 - (n_calls - optimal) / max(optimal, 1)))
 
 
-def work_score(calls: Sequence[CallRecord], optimal: int, s_cover: float) -> float:
+def work_score(calls: Sequence[CallRecord], optimal: int, s_cover: float, failed_tries_count: bool = False) -> float:
     """v1.1: how much of the required work was done, in [0, 1].
 
     Mostly S_cover; ATTEMPT_CREDIT of it is the share of the T* calls attempted with real
-    tools, right or wrong. 1 when the gold needs no call.
+    tools, right or wrong (``failed_tries_count``, v1.2: calls the back-end failed were
+    attempted too). 1 when the gold needs no call.
     """
     if optimal == 0:
         return 1.0
-    attempted = sum(1 for c in counted_calls(calls) if c.known_tool)
+    tried = calls if failed_tries_count else counted_calls(calls)
+    attempted = sum(1 for c in tried if c.known_tool)
     return ATTEMPT_CREDIT * min(1.0, attempted / optimal) + (1.0 - ATTEMPT_CREDIT) * s_cover
 
 
@@ -282,17 +284,18 @@ _LEAVES_DEPTH = 16
 
 def result_leaves(payload: Any, into: set[tuple[str, Any]] | None = None) -> set[tuple[str, Any]]:
     """The (field name, value) pairs of a tool result's scalar fields, at any depth (numbers
-    rounded to 6 places): what a result says, whatever its nesting."""
+    rounded to 6 places; an empty list or object is the value ``"<empty>"``: "no orders" is
+    information too): what a result says, whatever its nesting."""
     leaves = into if into is not None else set()
     stack: list[tuple[str, Any, int]] = [("", payload, 0)]
     while stack:
         key, value, depth = stack.pop()
-        if isinstance(value, Mapping):
-            if depth < _LEAVES_DEPTH:
-                stack.extend((str(k), v, depth + 1) for k, v in value.items())
-        elif isinstance(value, (list, tuple)):
-            if depth < _LEAVES_DEPTH:
-                stack.extend((key, v, depth + 1) for v in value)
+        if isinstance(value, (Mapping, list, tuple)):
+            if not value:
+                leaves.add((key, "<empty>"))
+            elif depth < _LEAVES_DEPTH:
+                items = value.items() if isinstance(value, Mapping) else ((key, v) for v in value)
+                stack.extend((str(k), v, depth + 1) for k, v in items)
         elif isinstance(value, float):
             leaves.add((key, round(value, 6)))
         elif isinstance(value, (str, int, bool)) or value is None:
@@ -300,8 +303,11 @@ def result_leaves(payload: Any, into: set[tuple[str, Any]] | None = None) -> set
     return leaves
 
 
-def information_contained(gold_result: Any, returned: set[tuple[str, Any]]) -> bool:
+def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[str, Any]]) -> bool:
     """Whether every field of a gold call's result is among what the agent's calls returned
-    (``returned``: the union of their ``result_leaves``): coverage by execution, not by name."""
-    leaves = result_leaves(gold_result)
+    (``returned``: the union of their ``result_leaves``): coverage by execution, not by name.
+    Fields that only echo the gold call's own arguments are the question, not the answer, and
+    are left out; a result that says nothing else is covered only by calling its tool."""
+    asked = {v for v in gold.arguments.values() if isinstance(v, (str, int, float))}
+    leaves = {leaf for leaf in result_leaves(gold_result) if leaf[1] not in asked}
     return bool(leaves) and leaves <= returned

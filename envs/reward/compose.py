@@ -255,7 +255,7 @@ class EfficiencyV12(Component):
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
         made = [x for x in t.counted if x.known_tool]
-        work = c.work_score(made, t.optimal_calls, ev(S_COVER_V12))
+        work = c.work_score(t.calls, t.optimal_calls, ev(S_COVER_V12), failed_tries_count=True)
         return c.efficiency_score_v11(len(made) + c.FOREIGN_READ_EXTRA * ev(FOREIGN_READS), t.optimal_calls, work)
 
 
