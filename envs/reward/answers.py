@@ -28,12 +28,12 @@ _MONTHS = {m: i for i, names in enumerate(
     (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
      ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
      ("dec", "december")), 1) for m in names}
-_MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
-_DATE = re.compile(
-    r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"
+_MONTH = r"((?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)\.?"
+_DATE = re.compile(  # the lookahead skips, at once, every position no date can start at
+    r"(?=[\djfmasond])(?:\b(\d{4})-(\d{1,2})-(\d{1,2})\b"
     r"|\b(\d{1,2})/(\d{1,2})/(\d{4})\b"
     r"|\b" + _MONTH + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b"
-    r"|\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+(\d{4})\b", re.IGNORECASE)
+    r"|\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r",?\s+(\d{4})\b)", re.IGNORECASE)
 _NUMBER = re.compile(
     r"(?<![\w.,])(?:[$€£]\s?)?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w]|[.,]\d)"
     r"(?:\s?(million|billion|thousand|mn|bn|m|k)\b)?(\s?%|\s(?:percent|per cent)\b)?", re.IGNORECASE)
@@ -137,10 +137,10 @@ def _fact_parts(fact: str) -> tuple[str, tuple[_Number, ...], str, str]:
     return "text", (), _words(norm), ""
 
 
-def _states(fact: str, words: str, numbers: Sequence[_Number], digits: str) -> bool:
+def _states(fact: str, text: str, words: str, numbers: Sequence[_Number]) -> bool:
     kind, fact_numbers, fact_words, fact_digits = _fact_parts(fact)
     if kind == "phone":
-        return fact_digits in digits
+        return fact_digits in re.sub(r"\D", "", text)
     if kind == "number":
         return all(_states_number(n, numbers) for n in fact_numbers)
     if kind == "mixed":
@@ -152,10 +152,12 @@ def _states(fact: str, words: str, numbers: Sequence[_Number], digits: str) -> b
     return 2 <= len(names) <= 3 and fact.strip()[:1].isupper() and all(f" {w} " in words for w in names)
 
 
-def _readings(text: str) -> tuple[str, list[_Number], str]:
-    """What facts are looked for in: the words, the numbers and the digits of ``text``."""
+@lru_cache(maxsize=4096)
+def _readings(text: str) -> tuple[str, str, tuple[_Number, ...]]:
+    """What facts are looked for in: ``text``, its words and its numbers (kept per text:
+    queries recur with their task, answers across a group's rollouts)."""
     norm = _normalise(text)
-    return _words(norm), _numbers(norm), re.sub(r"\D", "", norm)
+    return text, _words(norm), tuple(_numbers(norm))
 
 
 def is_dump(response: str) -> bool:
