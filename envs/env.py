@@ -11,8 +11,8 @@ Action (``str``): one agent turn, in the form the model writes natively (see
     null or not), Hermes/Qwen ``<tool_call>`` tags with or without ``<think>``, Llama or
     Mistral JSON calls, or a plain-text final answer.
 Reward: 0 on every non-final step; on the final step the ToolRLA reward
-    R = R_fmt + R_corr + R_eff + R_comp (max 3, version ``toolrla-1.1.0`` by default), with
-    the full breakdown in ``info["reward"]``.
+    R = R_fmt + R_corr + R_eff + R_comp (max 3, version ``toolrla-1.2.0`` by default), with
+    the full breakdown in ``info["reward"]`` (``envs.reward``: the rubric's nodes by name).
 Termination: a final answer. Truncation: ``max_steps`` agent turns without one (an episode
     without an answer scores at most −0.5 under reward 1.1).
 

@@ -1,9 +1,21 @@
 """The ToolRLA reward (SPEC.md §5), as pure functions of a finished trajectory.
 
-R = R_fmt + R_corr + R_eff + R_comp, at most 3. Two versions, chosen with
+R = R_fmt + R_corr + R_eff + R_comp, at most 3, composed as a rubric of named nodes
+(``rubric``: node types; ``compose``: each version's tree). Three versions, chosen with
 ``RewardConfig(version=...)``; every ``info["reward"]`` and every report names it.
 
-``toolrla-1.1.0`` (default) closes the holes the paper's literal formulas leave open:
+``toolrla-1.2.0`` (default) judges what real models write: recovered slips cost a bounded
+amount (R_fmt = 1/(1 + 0.5·slips); an unrecovered one vetoes), coverage by information
+(the gold call's result contained in what the agent's calls returned, by execution),
+correctness per gold call multiplied (a wrong value at most half a call's credit), the
+answer score in R_corr with ``answer_weight`` 0.5 (``answers``: facts read after normalising
+numbers, dates, ids and names; dumps and restatements earn nothing), least privilege (a read
+of another client costs two needless calls; a write attempted outside the task is
+unauthorised even when refused), calls after the answer counted, graceful degradation
+(a failed tool the answer reports plainly is excused), and optional judges that can only
+lower the total.
+
+``toolrla-1.1.0`` closes the holes the paper's literal formulas leave open:
 
 - R_fmt ∈ {0, 1}: every turn well-formed. With ``format="native"`` (default) each model
   family's own tool-call format is valid as written (OpenAI ``tool_calls`` with null

@@ -435,7 +435,7 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
     ev(rubric_for(config.version, config.composition, config.judges))
     values: dict[str, Any] = {k: _clean(v) for k, v in ev.log.items() if k not in _INTERNAL}
     values.update(
-        n_calls=len(t.counted) if not config.v12 else sum(1 for x in t.counted if x.known_tool),
+        n_calls=len(t.counted),
         optimal_calls=optimal_calls, violated=violated or bool(t.unauthorized), error_penalty=ev.log["error_costs"],
         composition=config.composition, version=config.version, format=str(config.format), answered=answered,
         over_refusal=over_refusal, under_refusal=under_refusal, unauthorized_writes=t.unauthorized,
