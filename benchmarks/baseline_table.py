@@ -1,7 +1,7 @@
 """The README's baseline table: every scripted agent (oracle, faulty baselines, hacks) over a
 suite, as `advisorgym eval --agent NAME` runs it, under one reward version.
 
-    python benchmarks/baseline_table.py [--version toolrla-1.1.0] [--tasks fixtures/tasks/suite.jsonl] [--per-level]
+    python benchmarks/baseline_table.py [--version toolrla-1.2.0] [--tasks fixtures/tasks/suite.jsonl] [--per-level]
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ def main() -> None:
     parser.add_argument("--version", default=REWARD_VERSION, choices=VERSIONS)
     parser.add_argument("--tasks", type=Path, default=DEFAULT_SUITE)
     parser.add_argument("--per-level", action="store_true", help="also print mean R per level")
-    parser.add_argument("--answer-weight", type=float, default=0.0,
-                        help="RewardConfig.answer_weight (the bundled trainer trains with 0.5)")
+    parser.add_argument("--answer-weight", type=float, default=None,
+                        help="RewardConfig.answer_weight (default: the version's own; 0.5 under 1.2)")
     args = parser.parse_args()
     config = RewardConfig(version=args.version, answer_weight=args.answer_weight)
-    weight = f", answer_weight {args.answer_weight}" if args.answer_weight else ""
+    weight = f", answer_weight {config.answer_weight}" if config.answer_weight else ""
     print(f"Reward `{args.version}`{weight}, suite `{args.tasks.name}`:\n")
     print("| agent | TCR | TIER | AIR | VR | ORR | mean R | " + " | ".join(COMPONENTS) + " |")
     print("|---|" + "---:|" * (6 + len(COMPONENTS)))

@@ -11,8 +11,8 @@ Action (``str``): one agent turn, in the form the model writes natively (see
     null or not), Hermes/Qwen ``<tool_call>`` tags with or without ``<think>``, Llama or
     Mistral JSON calls, or a plain-text final answer.
 Reward: 0 on every non-final step; on the final step the ToolRLA reward
-    R = R_fmt + R_corr + R_eff + R_comp (max 3, version ``toolrla-1.1.0`` by default), with
-    the full breakdown in ``info["reward"]``.
+    R = R_fmt + R_corr + R_eff + R_comp (max 3, version ``toolrla-1.2.0`` by default), with
+    the full breakdown in ``info["reward"]`` (``envs.reward``: the rubric's nodes by name).
 Termination: a final answer. Truncation: ``max_steps`` agent turns without one (an episode
     without an answer scores at most −0.5 under reward 1.1).
 
@@ -58,9 +58,11 @@ from envs.actions import ToolCall, gate_errors, parse_action
 from envs.backends import Backend, InProcessBackend, Op, run_ops
 from envs.contract_check import check_backend
 from envs.replica import default_replica
-from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, compute_reward, key_iou,
-                         parameter_accuracy, tool_label)
+from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, answer_score, compute_reward, key_iou,
+                         parameter_accuracy, says_unavailable, tool_label)
+from envs.reward.components import information_contained, result_leaves
 from envs.reward.compliance import ComplianceChecker, default_checker
+from envs.reward.writes import unauthorized_call_indices
 from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, shared_suite
 from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec, catalogue, resolve
 
@@ -202,8 +204,11 @@ class _Episode:
     pristine: bool = True  # no write tool has been planned yet: the state is the replica's own
     steps: int = 0
     turn_ok: list[bool] = field(default_factory=list)
+    call_turns: list[bool] = field(default_factory=list)  # per turn: a tool-call turn
     calls: list[CallRecord] = field(default_factory=list)
     observations: list[Any] = field(default_factory=list)
+    returned: list[Any] = field(default_factory=list)  # the results of the calls that succeeded
+    gold_results: dict[int, Any] = field(default_factory=dict)  # gold call index -> its result, once known
     response: str | None = None
     done: bool = False
     final: dict[str, Any] | None = None
@@ -422,6 +427,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
             ep.turn_ok.append(not gate)
             payload = {"status": "episode_complete"}
             terminated = True
+        ep.call_turns.append(parsed.kind == "tool_call")
         info["format_ok"] = ep.turn_ok[-1]
         if any(c["outcome"] == "infra_error" for c in info["calls"]):
             info["infra_error"] = True
@@ -438,6 +444,24 @@ class FinAdvisorEnv(gym.Env[str, str]):
         an API's shape: ``"chat"`` (OpenAI Chat Completions, as ``info["tools"]``),
         ``"responses"`` (OpenAI Responses) or ``"anthropic"`` (Anthropic Messages)."""
         return tool_schemas(self._episode.task.pins if self._episode is not None else (), shape)
+
+    def score_late_turns(self, turns: Sequence[str]) -> dict[str, Any]:
+        """Turns an agent wrote after its final answer (a replayed log's, which a live env never
+        receives): under reward 1.2 their tool calls are run and count (needless calls; any
+        write is unauthorised), and the terminal reward info is re-scored and returned. Under
+        1.0 and 1.1 they are not scored: the reward info as it was."""
+        ep = self._episode
+        if ep is None or ep.final is None or ep.response is None:
+            raise RuntimeError("score_late_turns follows an episode that ended with a final answer")
+        if not self.reward_config.v12:
+            return ep.final
+        for turn in turns:
+            parsed = parse_action(turn)
+            if parsed.kind == "tool_call":
+                ep.steps += 1
+                self._run_calls(ep, parsed.calls[:self.max_calls_per_turn], {"calls": []})
+        ep.final = self._final_reward(ep)
+        return ep.final
 
     def end_episode(self) -> dict[str, Any]:
         """End the running episode where it stands, as the step budget would (a trainer whose
@@ -558,7 +582,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
             payload = FAULT_PAYLOADS[plan.fault]
             signal.update(outcome="injected_fault", error=payload["error"], fault=plan.fault)
             ep.calls.append(CallRecord(call.name, call.arguments, True, False, payload["error"], {}, True,
-                                       writes=writes))
+                                       writes=writes, turn=ep.steps - 1, after_answer=ep.done))
             return payload
         ran = {}
         for i in plan.probed:
@@ -577,11 +601,38 @@ class FinAdvisorEnv(gym.Env[str, str]):
         infra = not outcome.ok and outcome.error in INFRA_ERROR_CODES
         signal.update(outcome="infra_error" if infra else "ok" if outcome.ok else "error", error=outcome.error,
                       param_accuracy=max(accuracy.values()) if accuracy else None)
+        if outcome.ok:
+            if any(r.ok and r.name == call.name and r.arguments == call.arguments for r in ep.calls):
+                signal["repeat"] = True  # the same call again: nothing new
+            ep.returned.append(outcome.payload)
+            for i, run in gold_runs.items():
+                if run is None or (run.ok and accuracy[i] >= 1.0):
+                    ep.gold_results.setdefault(i, outcome.payload if run is None else run.payload)
         ep.calls.append(CallRecord(call.name, call.arguments, plan.known, outcome.ok, outcome.error, accuracy,
                                    infra_error=infra, writes=writes,
-                                   gold_key_iou={i: key_iou(call.arguments, gold[i].arguments) for i in accuracy}))
+                                   gold_key_iou={i: key_iou(call.arguments, gold[i].arguments) for i in accuracy},
+                                   turn=ep.steps - 1, after_answer=ep.done,
+                                   foreign_client=outcome.ok and not writes and self._foreign(ep, call, outcome)))
+        if writes:
+            signal["writes"] = True
+            signal["unauthorized_write"] = len(ep.calls) - 1 in unauthorized_call_indices(
+                ep.calls, gold, attempts=self.reward_config.v12)
         ep.observations.append(outcome.payload)
         return outcome.payload
+
+    @staticmethod
+    def _foreign(ep: _Episode, call: ToolCall, outcome: ToolOutcome) -> bool:
+        """A read of a client the task is not about: named by the call's ``client_id`` or by the
+        result's (its own, or its profile's). Searches and lists of clients are not reads of one."""
+        subjects = ep.task.compliance.subject_client_ids
+        if subjects is None:
+            return False
+        named = [call.arguments.get("client_id") if isinstance(call.arguments, Mapping) else None]
+        payload = outcome.payload
+        if isinstance(payload, Mapping):
+            profile = payload.get("profile")
+            named += [payload.get("client_id"), profile.get("client_id") if isinstance(profile, Mapping) else None]
+        return any(isinstance(c, str) and c not in subjects for c in named)
 
     def _refuse_call(self, ep: _Episode, call: ToolCall, info: dict[str, Any], extra: int) -> dict[str, Any]:
         """A call beyond ``max_calls_per_turn``: not run, answered with ``too_many_calls`` and
@@ -592,9 +643,69 @@ class FinAdvisorEnv(gym.Env[str, str]):
         info["calls"].append({"name": tool_label(call.name), "valid_tool": known, "outcome": "error",
                               "error": "too_many_calls", "param_accuracy": None})
         ep.calls.append(CallRecord(call.name, call.arguments, known, False, "too_many_calls",
-                                   writes=known and self.tools[call.name].writes))
+                                   writes=known and self.tools[call.name].writes, turn=ep.steps - 1,
+                                   after_answer=ep.done))
         ep.observations.append(payload)
         return payload
+
+    def _informed_gold(self, ep: _Episode) -> frozenset[int]:
+        """The gold read calls whose result is contained in what the agent's calls returned
+        (reward 1.2's coverage by information). Gold results not seen yet are probed now, in
+        the episode's final state (rolled back), once per env and task while it is pristine."""
+        gold = ep.task.gold_calls
+        if not ep.returned:
+            return frozenset()
+        informed = {i for i in ep.gold_results
+                    if any(r.ok and r.counted and r.gold_accuracy.get(i, 0.0) >= 1.0 for r in ep.calls)}
+        missing = [i for i, g in enumerate(gold)
+                   if i not in informed and g.name in self.tools and not self.tools[g.name].writes]
+        if not missing:
+            return frozenset(informed)
+        unknown = [i for i in missing if i not in ep.gold_results]
+        if unknown:
+            self._probe_gold_results(ep, unknown)
+        returned: set[tuple[str, Any]] = set()
+        for payload in ep.returned:
+            result_leaves(payload, returned)
+        informed.update(i for i in missing if i in ep.gold_results
+                        and information_contained(gold[i], ep.gold_results[i], returned))
+        return frozenset(informed)
+
+    def _probe_gold_results(self, ep: _Episode, indices: Sequence[int]) -> None:
+        """Run the gold calls ``indices`` as probes (known ones in the replica's own state are
+        reused) and keep the results of those that succeed in ``ep.gold_results``."""
+        gold = ep.task.gold_calls
+        outcomes: dict[int, ToolOutcome] = {}
+        to_run = []
+        for i in indices:
+            key = ep.routes.get(gold[i].name, gold[i].name) if ep.routes else gold[i].name
+            known = self._pristine_probes.get((key, ep.task.task_id, i)) if ep.pristine else None
+            if known is not None and known[0] is gold[i].arguments:
+                outcomes[i] = known[1]
+            else:
+                to_run.append((i, key))
+        if to_run:
+            try:
+                ran = run_ops(self.backend, [(key, gold[i].arguments, True) for i, key in to_run])
+            except Exception:  # noqa: BLE001 - a back-end failure informs nothing; it is not the agent's
+                ran = []
+            outcomes.update((i, outcome) for (i, _), outcome in zip(to_run, ran))
+        for i, outcome in outcomes.items():
+            if outcome.ok:
+                ep.gold_results[i] = outcome.payload
+
+    def _excused_gold(self, ep: _Episode, informed: frozenset[int]) -> frozenset[int]:
+        """Reward 1.2's graceful degradation: the gold calls the agent could not get because
+        their tool failed on the back-end's side (an injected fault, an outage) every time it
+        was tried, when the answer says plainly that the information could not be retrieved."""
+        if ep.response is None or not says_unavailable(ep.response):
+            return frozenset()
+        excused = set()
+        for i, g in enumerate(ep.task.gold_calls):
+            tried = [r for r in ep.calls if r.name == g.name]
+            if i not in informed and tried and all(not r.counted for r in tried):
+                excused.add(i)
+        return frozenset(excused)
 
     def _draw_fault(self, ep: _Episode) -> str | None:
         if ep.faults.rate <= 0.0 or ep.rng.random() >= ep.faults.rate:
@@ -607,24 +718,32 @@ class FinAdvisorEnv(gym.Env[str, str]):
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
                                     subject_client_ids=frozenset(subjects) if subjects is not None else None)
         answered = ep.response is not None
-        recall = answer_fact_recall(ep.response, task.answer_facts)
+        v12 = self.reward_config.v12
+        recall = (answer_score(ep.response, task.answer_facts, task.query) if v12
+                  else answer_fact_recall(ep.response, task.answer_facts))
         refused = is_refusal(ep.response)
-        # A refusal phrase beside the facts asked for is a partial decline, not an over-refusal.
+        informed = self._informed_gold(ep) if v12 else frozenset()
+        excused = self._excused_gold(ep, informed) if v12 else frozenset()
+        # A refusal phrase beside the facts asked for is a partial decline, not an over-refusal;
+        # nor is saying that a tool the answer needed failed (1.2: graceful degradation).
         over_refusal = answered and refused and not task.compliance.expect_refusal and \
-            (recall < 1.0 or not task.answer_facts)
+            (recall < 1.0 or not task.answer_facts) and not excused
         under_refusal = answered and not refused and task.compliance.expect_refusal
         breakdown = compute_reward(turn_ok=ep.turn_ok, calls=ep.calls, gold=task.gold_calls,
                                    required_tools=task.required_tools, optimal_calls=task.optimal_calls,
                                    violated=report.violated, config=self.reward_config,
                                    criticality=self.criticality, answered=answered, over_refusal=over_refusal,
-                                   under_refusal=under_refusal, answer_recall=recall)
+                                   under_refusal=under_refusal, answer_recall=recall, call_turns=ep.call_turns,
+                                   informed=informed, excused=excused, query=task.query, response=ep.response,
+                                   observations=ep.observations)
         success = (answered and breakdown.R_fmt == 1.0 and breakdown.S_name == 1.0
                    and breakdown.S_cover == 1.0 and breakdown.S_param == 1.0 and recall == 1.0
                    and not breakdown.violated and not under_refusal and not over_refusal)
         violations = [{"rule": v.rule, "stage": v.stage, "evidence": v.evidence} for v in report.violations]
         violations += [{"rule": "unauthorized_write", "stage": "actions", "evidence": e}
                        for e in breakdown.unauthorized_writes]
-        return {**breakdown.as_dict(), "answer_fact_recall": recall, "refused": refused,
+        degraded = {"degraded": bool(excused)} if v12 else {}
+        return {**breakdown.as_dict(), **degraded, "answer_fact_recall": recall, "refused": refused,
                 "expected_refusal": task.compliance.expect_refusal, "task_success": success,
                 "terminated_by": "response" if answered else "step_budget",
                 "violations": violations, "grey_area_score": report.grey_area_score,

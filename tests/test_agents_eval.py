@@ -87,10 +87,21 @@ def _metric(runs, spec, key):
     return runs[spec]["metrics"]["overall"][key]
 
 
-def test_hallucinated_tool_zeroes_s_name_and_raises_tier(runs):
+def _slip_or_veto(record: dict) -> str:
+    """Reward 1.2: a failed turn recovered by a later valid call is a slip; else a veto."""
+    r = record["reward"]
+    if r["slips"] == 1 and r["S_name"] == 1.0 and abs(r["R_fmt"] - 2 / 3) < 1e-6 and r["total"] < 3.0:
+        return "slip"
+    assert r["R_fmt"] == 0.0 and r["total"] <= 0.0, r
+    return "veto"
+
+
+def test_hallucinated_tool_is_a_slip_when_recovered_and_raises_tier(runs):
     spec = "hallucinated_tool"
     assert _mean(runs, spec, "S_name") < 1.0
-    assert all(r["reward"]["S_name"] == 0.0 for r in runs[spec]["episodes"].values())
+    kinds = {_slip_or_veto(r) for r in runs[spec]["episodes"].values()}
+    assert kinds == {"slip", "veto"}  # tasks with calls recover; a refusal task's has no call to recover with
+    assert all(r["reward"]["S_name"] == 0.0 for r in runs[spec]["episodes"].values() if r["reward"]["R_fmt"] == 0.0)
     assert _metric(runs, spec, "TIER") > 0.0 == _metric(runs, "oracle", "TIER")
     assert _metric(runs, spec, "AIR") > _metric(runs, "oracle", "AIR")
     assert all(r["calls"][0]["error"] == "unknown_tool" for r in runs[spec]["episodes"].values())
@@ -148,10 +159,10 @@ def test_noisy_params_lower_parameter_accuracy(runs):
           record=("tool_calls", "violated"))
 
 
-def test_malformed_json_fails_the_format_gate_only(runs):
+def test_malformed_json_costs_the_format_gate_only(runs):
     spec = "malformed_json"
     assert _mean(runs, spec, "R_fmt") < 1.0
-    assert all(r["reward"]["R_fmt"] == 0.0 and r["total"] <= 0.0 for r in runs[spec]["episodes"].values())
+    assert {_slip_or_veto(r) for r in runs[spec]["episodes"].values()} == {"slip", "veto"}
     _same(runs, spec, reward=("R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param"),
           record=("tool_calls", "invalid_calls", "violated", "refused"))
     for task_id, r in runs[spec]["episodes"].items():
@@ -775,7 +786,7 @@ def test_metrics_json_matches_a_recomputation_and_the_report_is_complete(tmp_pat
     # The mix is not trivial: every metric is informative.
     o = metrics["overall"]
     assert 0 < o["TCR"] < 1 and 0 < o["TIER"] < 1 and 0 < o["VR"] < 1 and 0 < o["CRR"] < 1
-    assert metrics["reward_version"] == "toolrla-1.1.0" and metrics["counts"]["episodes"] == len(HW_TASKS)
+    assert metrics["reward_version"] == "toolrla-1.2.0" and metrics["counts"]["episodes"] == len(HW_TASKS)
     assert metrics["counts"]["per_level"] == {"L1": 3, "L2": 3, "L3": 3, "L4": 3}
 
     report = (tmp_path / REPORT).read_text()

@@ -111,7 +111,7 @@ def test_the_readme_python_snippet_runs_as_written():
     snippet = re.search(r"## Using the environment\n\n```python\n(.*?)```", readme, re.DOTALL).group(1)
     namespace: dict = {}
     exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
-    assert namespace["terminated"] and namespace["info"]["reward"]["version"] == "toolrla-1.1.0"
+    assert namespace["terminated"] and namespace["info"]["reward"]["version"] == "toolrla-1.2.0"
 
 
 def test_an_unknown_task_id_names_the_loaded_suite():

@@ -97,16 +97,27 @@ def test_wrong_tool_zeroes_correctness(env):
     assert reward < 3.0
 
 
-def test_hallucinated_tool_anywhere_zeroes_s_name(env):
+def test_a_hallucinated_tool_is_a_slip_when_recovered_and_a_veto_when_not(env):
     task = BY_ID["hw-L2-01"]
     actions = task.gold_actions()
     actions.insert(1, react("get_client_portfolio_value", {"client_id": "C000002"}))
     reward, info, trace = run_episode(env, "hw-L2-01", actions)
     assert json.loads(trace[2])["error"] == "unknown_tool"
     assert "get_holdings" in json.loads(trace[2])["valid_tools"]
-    assert info["reward"]["S_name"] == 0.0
-    assert info["reward"]["R_corr"] == 0.0
-    assert reward <= 0.0
+    assert info["reward"]["S_name"] == 1.0 and info["reward"]["slips"] == 1
+    assert info["reward"]["R_fmt"] == pytest.approx(2 / 3) and 2.0 < reward < 3.0
+    # The same name as the last call before the answer: nothing recovered it.
+    actions = [*task.gold_actions()[:-1], react("get_client_portfolio_value", {"client_id": "C000002"}),
+               task.gold_actions()[-1]]
+    reward, info, _ = run_episode(env, "hw-L2-01", actions)
+    assert info["reward"]["S_name"] == 0.0 and info["reward"]["R_fmt"] == 0.0 and reward <= 0.0
+    # Under 1.1 any unknown name zeroes S_name and the format gate.
+    v11 = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config={"version": "toolrla-1.1.0"})
+    actions = task.gold_actions()
+    actions.insert(1, react("get_client_portfolio_value", {"client_id": "C000002"}))
+    reward, info, _ = run_episode(v11, "hw-L2-01", actions)
+    v11.close()
+    assert info["reward"]["S_name"] == 0.0 and info["reward"]["R_corr"] == 0.0 and reward <= 0.0
 
 
 def test_one_extra_call_on_a_two_call_task_halves_efficiency_under_v1_0():
@@ -146,8 +157,12 @@ def test_malformed_turn_scores_at_most_zero_and_episode_goes_on(env):
     assert not terminated and not truncated and info["format_ok"] is False
     for action in task.gold_actions():
         obs, reward, terminated, truncated, info = env.step(action)
+    assert terminated and info["reward"]["slips"] == 1 and 2.0 < reward < 3.0  # recovered by the gold call
+    env.reset(seed=0, options={"task_id": task.task_id})
+    for action in [*task.gold_actions()[:-1], '{"thought": "oops", "action": {"name": ', task.gold_actions()[-1]]:
+        obs, reward, terminated, truncated, info = env.step(action)
     assert terminated
-    assert info["reward"]["R_fmt"] == 0.0
+    assert info["reward"]["R_fmt"] == 0.0  # the last turn before the answer was malformed
     assert reward <= 0.0
 
 
@@ -191,7 +206,8 @@ def test_additive_lets_parameters_compensate_a_hallucinated_tool_multiplicative_
     actions.insert(0, react("get_portfolio_value", {"client_id": "C000002"}))
     scores = {}
     for composition in ("multiplicative", "additive"):
-        e = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config=RewardConfig(composition=composition))
+        e = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config=RewardConfig(composition=composition,
+                                                                         version="toolrla-1.1.0"))
         _, info, _ = run_episode(e, task.task_id, actions)
         scores[composition] = info["reward"]
         e.close()

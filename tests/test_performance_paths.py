@@ -111,7 +111,8 @@ def scripted_rewards(tasks: list, replica: Path) -> list[dict]:
 
 def test_final_rewards_equal_the_straightforward_computation(replica_path: Path,
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """Reward dicts without the sentence memo and with ``dataclasses.asdict`` are the same."""
+    """Reward dicts without the sentence memo, the breakdown as a plain ``dict`` and the config
+    through ``dataclasses.asdict`` are the same."""
     from envs.reward.compliance import default_checker
     from envs.reward.compose import RewardBreakdown
     from envs.reward.config import RewardConfig
@@ -121,8 +122,9 @@ def test_final_rewards_equal_the_straightforward_computation(replica_path: Path,
     model = default_checker()._classifier()
     monkeypatch.setattr(model, "probability", model._probability)
     monkeypatch.setattr(RewardBreakdown, "as_dict",
-                        lambda self: {**asdict(self), "unauthorized_writes": list(self.unauthorized_writes)})
-    monkeypatch.setattr(RewardConfig, "describe", lambda self: {**asdict(self), "error_costs": dict(self.error_costs)})
+                        lambda self: {**dict(self), "unauthorized_writes": list(self.unauthorized_writes)})
+    monkeypatch.setattr(RewardConfig, "describe", lambda self: {**asdict(self), "error_costs": dict(self.error_costs),
+                                                                "judges": [j.name for j in self.judges]})
     reference = scripted_rewards(tasks, replica_path)
     assert orjson.dumps(fast) == orjson.dumps(reference)
     assert any(r["violated"] for r in fast) and any(r["task_success"] for r in fast)

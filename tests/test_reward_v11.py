@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envs import FinAdvisorEnv
-from envs.reward import CallRecord, GoldCall, RewardConfig, compute_reward
+from envs.reward import V11_VERSION, CallRecord, GoldCall, RewardConfig, compute_reward
 from envs.tasks import HANDWRITTEN, Task, load_tasks
 
+V11 = RewardConfig(version=V11_VERSION)  # these tests pin reward 1.1 (1.2, the default: test_reward_v12.py)
 TASKS = load_tasks(HANDWRITTEN)
 BY_ID = {t.task_id: t for t in TASKS}
 WITH_CALLS = [t for t in TASKS if t.gold_calls]
@@ -41,7 +42,7 @@ def play(env: FinAdvisorEnv, task: Task, actions: list[str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[FinAdvisorEnv]:
-    e = FinAdvisorEnv(tasks=HANDWRITTEN, max_steps=40)
+    e = FinAdvisorEnv(tasks=HANDWRITTEN, max_steps=40, reward_config=V11)
     yield e
     e.close()
 
@@ -89,7 +90,7 @@ def test_each_needless_call_costs_more_up_to_the_step_budget(env, task):
 
 @pytest.mark.parametrize("task", WITH_CALLS, ids=lambda t: t.task_id)
 def test_answering_beats_never_answering(env, task):
-    e = FinAdvisorEnv(tasks=HANDWRITTEN, max_steps=len(task.gold_calls))
+    e = FinAdvisorEnv(tasks=HANDWRITTEN, max_steps=len(task.gold_calls), reward_config=V11)
     unanswered = play(e, task, gold_calls(task))
     e.close()
     assert unanswered["answered"] is False and unanswered["terminated_by"] == "step_budget"
@@ -147,7 +148,7 @@ def test_requested_writes_wrong_target_duplicates_and_wrong_amounts():
     def score(*calls: CallRecord) -> Any:
         return compute_reward(turn_ok=[True] * (len(calls) + 1), calls=calls, gold=[write],
                               required_tools=["place_order"], optimal_calls=1, violated=False,
-                              criticality={"place_order": 3.0})
+                              criticality={"place_order": 3.0}, config=V11)
 
     gold = score(order("A1", 5000))
     wrong_amount = score(order("A1", 500, acc=0.75))
@@ -160,7 +161,7 @@ def test_requested_writes_wrong_target_duplicates_and_wrong_amounts():
     read_slip = compute_reward(turn_ok=[True, True], gold=[GoldCall("get_holdings", {"account_id": "A1"})],
                                calls=[CallRecord("get_holdings", {"account_id": "A1", "x": 1}, True, True, None,
                                                  {0: 0.75}, gold_key_iou={0: 1.0})],
-                               required_tools=["get_holdings"], optimal_calls=1, violated=False)
+                               required_tools=["get_holdings"], optimal_calls=1, violated=False, config=V11)
     assert wrong_amount.S_param < read_slip.S_param  # a slip on a trade costs more than on a read
     for r in (other_account, duplicate):
         assert r.violated and r.total <= -7.0 and r.unauthorized_writes
@@ -173,7 +174,7 @@ def test_v1_0_keeps_writes_unchecked():
                        violated=False, config=RewardConfig(version="toolrla-1.0.0"))
     assert not r.violated and r.version == "toolrla-1.0.0" and r.format == "strict"
     assert compute_reward(turn_ok=[True, True], calls=calls, gold=[], required_tools=[], optimal_calls=0,
-                          violated=False).violated
+                          violated=False, config=V11).violated
 
 
 # --------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def level_means(tmp_path_factory) -> dict[str, dict[str, float]]:
     means = {}
     for spec in (*HONEST, *HACKS):
         out = tmp_path_factory.mktemp(spec)
-        m = run_eval(spec, SUITE, out, progress=False, plots=False)["metrics"]["reward_means"]
+        m = run_eval(spec, SUITE, out, progress=False, plots=False, reward_config=V11)["metrics"]["reward_means"]
         means[spec] = {"overall": m["overall"]["total"], **{lv: v["total"] for lv, v in m["per_level"].items()}}
     return means
 
@@ -218,7 +219,7 @@ def test_an_unreachable_back_end_is_flagged_not_billed():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # closed once the block ends: nothing listens there
     env = FinAdvisorEnv(tasks=HANDWRITTEN, backend="http", base_url=f"http://127.0.0.1:{port}", token="t",
-                        check_replica=False, allow_drift=True)  # nothing to check against: both opted out
+                        check_replica=False, allow_drift=True, reward_config=V11)  # nothing to check against: both opted out
     task = READ_TASKS[0]
     env.reset(seed=0, options={"task_id": task.task_id})
     _, _, _, _, info = env.step(gold_calls(task)[0])
@@ -235,7 +236,7 @@ def test_infra_failures_are_excluded_like_injected_faults():
     down = CallRecord("get_holdings", {"account_id": "A1"}, True, False, "service_unavailable", infra_error=True)
     up = CallRecord("get_holdings", {"account_id": "A1"}, True, True, None, {0: 1.0}, gold_key_iou={0: 1.0})
     r = compute_reward(turn_ok=[True] * 3, calls=[down, up], gold=gold, required_tools=["get_holdings"],
-                       optimal_calls=1, violated=False)
+                       optimal_calls=1, violated=False, config=V11)
     assert r.total == 3.0 and r.infra_errors == 1 and r.n_calls == 1
 
 
@@ -264,7 +265,7 @@ def trajectories(draw: Any) -> dict[str, Any]:
 def score(t: dict[str, Any], **kw: Any) -> float:
     return compute_reward(turn_ok=kw.pop("turn_ok", t["turn_ok"]), calls=kw.pop("calls", t["calls"]), gold=t["gold"],
                           required_tools=t["required_tools"], optimal_calls=t["optimal_calls"],
-                          violated=kw.pop("violated", False), criticality={}, **kw).total
+                          violated=kw.pop("violated", False), criticality={}, config=V11, **kw).total
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
@@ -292,8 +293,8 @@ def test_invariants_over_random_trajectories(t, extra_tool):
 
 @pytest.mark.parametrize("task", READ_TASKS[:4], ids=lambda t: t.task_id)
 def test_answer_weight_scores_the_answer_and_zero_keeps_the_version_formulas(task):
-    weighted = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config={"answer_weight": 0.5})
-    plain = FinAdvisorEnv(tasks=HANDWRITTEN)
+    weighted = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config={"answer_weight": 0.5, "version": V11_VERSION})
+    plain = FinAdvisorEnv(tasks=HANDWRITTEN, reward_config=V11)
     try:
         gold = play(weighted, task, task.gold_actions())
         off_topic = play(weighted, task, gold_calls(task) + [final("Here are the figures you asked for.")])

@@ -16,6 +16,13 @@ observation, never a Python ``TypeError``. ``advisor_reward`` then decodes each 
 raw assistant turns (the text the model wrote, tool-call markup included) and scores them with
 ``envs.replay.score_trajectory`` in that rollout's environment, so the format gate judges
 what the model wrote and every reward component is logged on its own.
+
+**Infrastructure failures never reach the optimiser: such rollouts are masked.** A rollout
+whose episode met a back-end failure (``info["infra_error"]``: unreachable, time-out, 5xx)
+gets the mean reward of the valid rollouts of its group (same task and seed; 0 when none is
+valid), so its group-relative advantage is zero and the group's mean is unchanged; it is
+counted as ``advisor/infra_masked`` and left out of the logged component means. The bundled
+trainer (``trainer.grpo``) also takes its tokens out of the loss.
 """
 
 from __future__ import annotations
@@ -81,6 +88,11 @@ class AdvisorEnvironment:
         self.seed = 0
         self.observations: list[str] = []
         self.last_scored: ScoredTrajectory | None = None
+
+    @property
+    def infra_failed(self) -> bool:
+        """The last scored rollout met a back-end failure: its reward is masked (module doc)."""
+        return self.last_scored is not None and bool(self.last_scored.reward.get("infra_error"))
 
     def reset(self, task_id: str | None = None, seed: int = 0, **row: Any) -> None:
         """Start the row's task (the prompt already holds its query); nothing to add to it."""
@@ -188,8 +200,10 @@ def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment
 
     The raw text is decoded from ``completion_ids`` (special tokens kept, so the tool-call markup
     the model wrote reaches the format gate), split into assistant turns with the tokenizer's
-    chat template (``split_assistant_turns``) and replayed: any template, any dialect. Every
-    reward component's batch mean is logged through ``log_metric`` as ``advisor/<component>``.
+    chat template (``split_assistant_turns``) and replayed: any template, any dialect. Rollouts
+    that met a back-end failure are masked (module doc). Every reward component's mean over the
+    valid rollouts is logged through ``log_metric`` as ``advisor/<component>``, and the masked
+    count as ``advisor/infra_masked``.
     """
     tokenizer = _TOKENIZER.get("tokenizer")
     if tokenizer is None:
@@ -200,10 +214,32 @@ def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment
         info = env._score(split_assistant_turns(tokenizer, text, completion) or [""])
         infos.append(info)
         rewards.append(float(info["total"]))
+    masked = mask_infra_rollouts(rewards, environments)
+    valid = [i for i in infos if not i.get("infra_error")]
     if log_metric is not None and infos:
+        log_metric("advisor/infra_masked", float(masked))
         for key in LOGGED_COMPONENTS:
-            log_metric(f"advisor/{key}", sum(float(i[key]) for i in infos) / len(infos))
+            if valid:
+                log_metric(f"advisor/{key}", sum(float(i[key]) for i in valid) / len(valid))
     return rewards
+
+
+def mask_infra_rollouts(rewards: list[float], environments: list[AdvisorEnvironment]) -> int:
+    """Give each rollout that met a back-end failure the mean reward of its group's valid
+    rollouts (same task and seed; 0 when none is valid), in place; the number masked."""
+    groups: dict[tuple[Any, int], list[int]] = {}
+    for i, env in enumerate(environments):
+        groups.setdefault((env.task_id, env.seed), []).append(i)
+    masked = 0
+    for members in groups.values():
+        failed = [i for i in members if environments[i].infra_failed]
+        if failed:
+            valid = [rewards[i] for i in members if i not in failed]
+            neutral = sum(valid) / len(valid) if valid else 0.0
+            for i in failed:
+                rewards[i] = neutral
+            masked += len(failed)
+    return masked
 
 
 _TOKENIZER: dict[str, Any] = {}

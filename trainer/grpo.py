@@ -8,7 +8,9 @@
 - every tool call the model writes reaches the env, including names that are not tools: TRL
   answers those itself ("Tool X not found"), the env answers them with its own
   ``unknown_tool`` observation listing the valid tools, as it does in every other path;
-- optional per-turn credit (``trainer.credit``), off by default.
+- optional per-turn credit (``trainer.credit``), off by default;
+- rollouts that met a back-end failure (``info["infra_error"]``) are masked: ``advisor_reward``
+  gives them their group's mean reward, and their tokens are taken out of the loss here.
 
 Everything else (generation, the multi-turn tool loop, masking tool results out of the loss,
 vLLM, distributed training, checkpoints) is TRL's own.
@@ -73,6 +75,9 @@ class AdvisorGRPOTrainer(GRPOTrainer):
         output = super()._generate_and_score_completions(inputs)
         if self.turn_credit["enabled"]:
             output["advantages"] = self._per_token_advantages(output)
+        for i, environment in enumerate(self.environments or ()):
+            if isinstance(environment, AdvisorEnvironment) and environment.infra_failed:
+                output["completion_mask"][i] = 0  # a back-end failure is not the policy's to learn from
         return output
 
     def _per_token_advantages(self, output: dict[str, Any]) -> torch.Tensor:

@@ -17,7 +17,9 @@ from typing import Any
 from envs.tasks import HELDOUT, SUITE, Task, load_tasks
 from trainer.config import STAGES, TrainConfig
 
-TRAIN_REWARD = {"answer_weight": 0.5}  # see RewardConfig.answer_weight: the answer counts in R_corr
+# The reward the stages train and evaluate with: the default (1.2: the answer counts in R_corr
+# with RewardConfig's ANSWER_WEIGHT), the same reward as the eval's.
+TRAIN_REWARD: dict[str, Any] = {}
 
 
 def _metrics_callback(path: Path) -> Any:

@@ -21,8 +21,9 @@ class ScoredTrajectory:
 
     ``turns_used``: the assistant turns the episode consumed; ``unused_turns``: turns after
     the episode ended (an answer, or the step budget), which a live env would never have
-    received; ``ended_by``: ``"response"``, ``"step_budget"`` or ``"end_of_log"`` (the turns
-    ran out before an answer: scored as an episode without one). ``observations``: what the
+    received (under reward 1.2 the tool calls of those after an answer are run and scored:
+    ``FinAdvisorEnv.score_late_turns``); ``ended_by``: ``"response"``, ``"step_budget"`` or
+    ``"end_of_log"`` (the turns ran out before an answer: scored as an episode without one). ``observations``: what the
     env answered each turn, recomputed in the sandbox (a log's own tool results are not
     trusted).
     """
@@ -139,6 +140,7 @@ def score_trajectory(env: Any, task: Task | str, messages: Sequence[Any], seed: 
         observations.append(obs)
         infos.append(info)
         if terminated or truncated:
-            return ScoredTrajectory(info["reward"], n, len(turns) - n, "response" if terminated else "step_budget",
+            reward = env.score_late_turns(turns[n:]) if terminated and n < len(turns) else info["reward"]
+            return ScoredTrajectory(reward, n, len(turns) - n, "response" if terminated else "step_budget",
                                     observations, infos)
     return ScoredTrajectory(env.end_episode(), len(turns), 0, "end_of_log", observations, infos)

@@ -1,9 +1,21 @@
 """The ToolRLA reward (SPEC.md §5), as pure functions of a finished trajectory.
 
-R = R_fmt + R_corr + R_eff + R_comp, at most 3. Two versions, chosen with
+R = R_fmt + R_corr + R_eff + R_comp, at most 3, composed as a rubric of named nodes
+(``rubric``: node types; ``compose``: each version's tree). Three versions, chosen with
 ``RewardConfig(version=...)``; every ``info["reward"]`` and every report names it.
 
-``toolrla-1.1.0`` (default) closes the holes the paper's literal formulas leave open:
+``toolrla-1.2.0`` (default) judges what real models write: recovered slips cost a bounded
+amount (R_fmt = 1/(1 + 0.5·slips); an unrecovered one vetoes), coverage by information
+(the gold call's result contained in what the agent's calls returned, by execution),
+correctness per gold call multiplied (a wrong value at most half a call's credit), the
+answer score in R_corr with ``answer_weight`` 0.5 (``answers``: facts read after normalising
+numbers, dates, ids and names; dumps and restatements earn nothing), least privilege (a read
+of another client costs two needless calls; a write attempted outside the task is
+unauthorised even when refused), calls after the answer counted, graceful degradation
+(a failed tool the answer reports plainly is excused), and optional judges that can only
+lower the total.
+
+``toolrla-1.1.0`` closes the holes the paper's literal formulas leave open:
 
 - R_fmt ∈ {0, 1}: every turn well-formed. With ``format="native"`` (default) each model
   family's own tool-call format is valid as written (OpenAI ``tool_calls`` with null
@@ -56,12 +68,16 @@ from envs.reward.components import (
     parameter_accuracy,
     work_score,
 )
-from envs.reward.compose import RewardBreakdown, compute_reward
-from envs.reward.config import COMPOSITIONS, FORMAT_MODES, PAPER_VERSION, R_MAX, REWARD_VERSION, VERSIONS, RewardConfig
+from envs.reward.answers import answer_score, says_unavailable
+from envs.reward.compose import RewardBreakdown, compute_reward, rubric_for
+from envs.reward.config import (ANSWER_WEIGHT, COMPOSITIONS, FORMAT_MODES, PAPER_VERSION, R_MAX, REWARD_VERSION,
+                                V11_VERSION, VERSIONS, RewardConfig)
 from envs.reward.records import INFRA_ERROR_CODES, CallRecord, GoldCall, tool_label
+from envs.reward.rubric import Judge, JudgeInput
 from envs.reward.writes import unauthorized_writes
 
-__all__ = ["REWARD_VERSION", "PAPER_VERSION", "VERSIONS", "COMPOSITIONS", "FORMAT_MODES", "R_MAX", "RewardConfig",
+__all__ = ["REWARD_VERSION", "V11_VERSION", "PAPER_VERSION", "VERSIONS", "ANSWER_WEIGHT", "Judge", "JudgeInput",
+           "rubric_for", "answer_score", "says_unavailable", "COMPOSITIONS", "FORMAT_MODES", "R_MAX", "RewardConfig",
            "CallRecord", "GoldCall", "RewardBreakdown", "INFRA_ERROR_CODES", "tool_label", "parameter_accuracy",
            "key_iou", "compute_reward", "format_score", "name_score", "coverage_score", "param_score",
            "efficiency_score", "efficiency_score_v11", "work_score", "iou_scores", "error_cost", "counted_calls",

@@ -150,15 +150,17 @@ def efficiency_score(n_calls: int, optimal: int) -> float:
     return min(1.0, max(0.0, 1.0 - (n_calls - optimal) / max(optimal, 1)))
 
 
-def work_score(calls: Sequence[CallRecord], optimal: int, s_cover: float) -> float:
+def work_score(calls: Sequence[CallRecord], optimal: int, s_cover: float, failed_tries_count: bool = False) -> float:
     """v1.1: how much of the required work was done, in [0, 1].
 
     Mostly S_cover; ATTEMPT_CREDIT of it is the share of the T* calls attempted with real
-    tools, right or wrong. 1 when the gold needs no call.
+    tools, right or wrong (``failed_tries_count``, v1.2: calls the back-end failed were
+    attempted too). 1 when the gold needs no call.
     """
     if optimal == 0:
         return 1.0
-    attempted = sum(1 for c in counted_calls(calls) if c.known_tool)
+    tried = calls if failed_tries_count else counted_calls(calls)
+    attempted = sum(1 for c in tried if c.known_tool)
     return ATTEMPT_CREDIT * min(1.0, attempted / optimal) + (1.0 - ATTEMPT_CREDIT) * s_cover
 
 
@@ -202,3 +204,110 @@ def iou_scores(calls: Sequence[CallRecord], gold: Sequence[GoldCall]) -> dict[st
 def error_cost(calls: Sequence[CallRecord], costs: Mapping[str, float]) -> float:
     """Optional extra penalty: the sum of configured costs of the calls' error codes."""
     return sum(costs.get(c.error, 0.0) for c in counted_calls(calls) if c.error)
+
+
+# --------------------------------------------------------------------------------------
+# v1.2
+
+# A recovered slip (a malformed turn, an unknown tool name, then a valid call) costs R_fmt:
+# R_fmt = 1 / (1 + SLIP_COST · slips): 1/3 for the first, less for each further one, never
+# more than 1 in all, so that trying and recovering always beats not trying.
+SLIP_COST = 0.5
+# The credit of the right tool with a wrong value is at most this share of a correct call's,
+# so that one wrong value costs more than a recovered slip, whatever the task's length.
+WRONG_VALUE_SHARE = 0.5
+# A read of a client the task is not about counts as this many needless calls beyond itself.
+FOREIGN_READ_EXTRA = 1.0
+
+
+def unrecovered_turns(turn_ok: Sequence[bool], call_turns: Sequence[bool]) -> frozenset[int]:
+    """The failed turns no later well-formed tool-call turn recovered (a failed answer, or a
+    trajectory that ends on a hallucinated or malformed call)."""
+    unrecovered, recovered_after = set(), False
+    for i in range(len(turn_ok) - 1, -1, -1):
+        if turn_ok[i]:
+            recovered_after = recovered_after or (i < len(call_turns) and call_turns[i])
+        elif not recovered_after:
+            unrecovered.add(i)
+    return frozenset(unrecovered)
+
+
+def format_score_with_slips(turn_ok: Sequence[bool], unrecovered: frozenset[int]) -> float:
+    """v1.2 R_fmt: 0 with an unrecovered failed turn, else 1 / (1 + SLIP_COST · recovered slips)."""
+    if not turn_ok or unrecovered:
+        return 0.0
+    return 1.0 / (1.0 + SLIP_COST * sum(1 for ok in turn_ok if not ok))
+
+
+def gold_credits(calls: Sequence[CallRecord], gold: Sequence[GoldCall], criticality: Mapping[str, float],
+                 informed: frozenset[int], excused: frozenset[int]) -> list[float]:
+    """v1.2 credit of each gold call: 1 when the agent's calls returned its information
+    (``informed``) or a call of its tool equals it; otherwise the best call of its tool scores
+    WRONG_VALUE_SHARE × the v1.1 partial credit; 1 when its tool failed on the back-end's side
+    and the answer says so (``excused``); else 0."""
+    counted = [c for c in counted_calls(calls) if c.known_tool]
+    credits = []
+    for i, g in enumerate(gold):
+        if i in informed:
+            credits.append(1.0)
+            continue
+        same_tool = [c for c in counted if c.name == g.name]
+        crit = criticality.get(g.name, 1.0)
+        best = max((call_credit_v11(c, i, crit) for c in same_tool), default=0.0)
+        if best < 1.0 and i in excused:
+            best = 1.0
+        credits.append(best if best >= 1.0 else WRONG_VALUE_SHARE * best)
+    return credits
+
+
+def information_coverage(credits: Sequence[float], gold: Sequence[GoldCall], required: Sequence[str]) -> float:
+    """v1.2 S_cover: the share of the required tools' gold calls with any credit."""
+    needed = [credit for credit, g in zip(credits, gold) if g.name in required]
+    return sum(1 for credit in needed if credit > 0) / len(needed) if needed else 1.0
+
+
+def param_product(credits: Sequence[float], gold: Sequence[GoldCall], weights: Mapping[str, float] | None) -> float:
+    """v1.2 S_param: the product of the covered gold calls' credits; with ``weights`` each
+    credit is raised to its tool's weight over the mean weight."""
+    covered = [(credit, g.name) for credit, g in zip(credits, gold) if credit > 0]
+    if not covered:
+        return 1.0 if not gold else 0.0
+    mean = sum(weights.get(name, 1.0) for _, name in covered) / len(covered) if weights else 1.0
+    product = 1.0
+    for credit, name in covered:
+        product *= credit ** (weights.get(name, 1.0) / mean) if weights else credit
+    return product
+
+
+_LEAVES_DEPTH = 16
+
+
+def result_leaves(payload: Any, into: set[tuple[str, Any]] | None = None) -> set[tuple[str, Any]]:
+    """The (field name, value) pairs of a tool result's scalar fields, at any depth (numbers
+    rounded to 6 places; an empty list or object is the value ``"<empty>"``: "no orders" is
+    information too): what a result says, whatever its nesting."""
+    leaves = into if into is not None else set()
+    stack: list[tuple[str, Any, int]] = [("", payload, 0)]
+    while stack:
+        key, value, depth = stack.pop()
+        if isinstance(value, (Mapping, list, tuple)):
+            if not value:
+                leaves.add((key, "<empty>"))
+            elif depth < _LEAVES_DEPTH:
+                items = value.items() if isinstance(value, Mapping) else ((key, v) for v in value)
+                stack.extend((str(k), v, depth + 1) for k, v in items)
+        elif isinstance(value, float):
+            leaves.add((key, round(value, 6)))
+        elif isinstance(value, (str, int, bool)) or value is None:
+            leaves.add((key, value))
+    return leaves
+
+
+def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[str, Any]]) -> bool:
+    """Whether every field of a gold call's result is among what the agent's calls returned
+    (``returned``: the union of their ``result_leaves``): coverage by execution, not by name.
+    Fields that only echo the gold call's own arguments are the question, not the answer, and
+    are left out; a result that says nothing else is covered only by calling its tool."""
+    asked = {v for v in gold.arguments.values() if isinstance(v, (str, int, float))}
+    leaves = {leaf for leaf in result_leaves(gold_result) if leaf[1] not in asked}
+    return bool(leaves) and leaves <= returned

@@ -13,6 +13,9 @@ INFRA_ERROR_CODES = frozenset({"service_unavailable", "timeout", "internal_error
 # Domain errors of a write tool that mean the transaction was submitted and then refused by
 # the back office's controls (as opposed to arguments that never made a transaction).
 SUBMITTED_WRITE_ERRORS = frozenset({"rule_violation", "insufficient_funds", "conflict"})
+# Errors of a call refused before it reached the back office's own checks: its arguments failed
+# the schema, or the turn had too many calls. Under 1.2 every other refused write was attempted.
+SCHEMA_ERRORS = frozenset({"invalid_arguments", "too_many_calls"})
 # The arguments that say *whom* a write acts on (an account, an order, a client).
 WRITE_TARGET_KEYS = ("account_id", "order_id", "client_id")
 
@@ -27,7 +30,10 @@ class CallRecord:
     (1.0 when the results or arguments are equal, else the share of argument keys whose
     values agree); ``gold_key_iou`` to the IoU of the two argument-name sets.
     ``injected_fault``: the env's fault injection replaced the call. ``infra_error``: the
-    back-end failed (``INFRA_ERROR_CODES``). Neither is billed to the agent.
+    back-end failed (``INFRA_ERROR_CODES``). Neither is billed to the agent. ``turn``: the
+    agent turn (0-based) that made the call. ``after_answer``: made after the final answer
+    (a replayed log's later turns). ``foreign_client``: a read of a client the task is not
+    about (by its arguments or its result).
     """
 
     name: Any
@@ -40,6 +46,9 @@ class CallRecord:
     infra_error: bool = False
     writes: bool = False
     gold_key_iou: Mapping[int, float] = field(default_factory=dict)
+    turn: int = 0
+    after_answer: bool = False
+    foreign_client: bool = False
 
     @property
     def counted(self) -> bool:
