@@ -497,6 +497,38 @@ def audit_verify(
     typer.echo(f"ok: {path}: {reason}")
 
 
+@app.command("compliance-bench", short_help="The compliance checker on its labelled public set.")
+def compliance_bench(
+    split: str = typer.Option("all", "--split", help="dev (developed against), frozen (never tuned on) or all."),
+    errors: bool = typer.Option(False, "--errors", help="List the misjudged sentences."),
+    calibration: bool = typer.Option(True, "--calibration/--no-calibration",
+                                     help="Also print the grey-area classifier's reliability out of template "
+                                          "(needs scikit-learn, the dev extra)."),
+) -> None:
+    """Recall on violations and false alarms on compliant sentences of
+    fixtures/compliance/public_set.jsonl, overall and per class; then the grey-area
+    classifier's calibration: per probability bin, out of template, the share of violations."""
+    from envs.evaluation.compliance_bench import SPLITS, format_result, run
+
+    if split not in SPLITS:
+        raise usage_error(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    splits = ("dev", "frozen", "all") if split == "all" else (split,)
+    for name in splits:
+        typer.echo(format_result(run(name), name, show_errors=errors) + "\n")
+    if calibration:
+        from envs.reward.compliance import calibration as reliability
+
+        table = reliability()
+        typer.echo(f"grey-area classifier out of template ({table['n']} training sentences, 5 folds by template): "
+                   f"at threshold {table['threshold']}, precision {table['precision']:.3f}, "
+                   f"recall {table['recall']:.3f}")
+        typer.echo(f"{'probability':<13}{'n':>5}{'mean p':>9}{'violations':>12}")
+        for row in table["bins"]:
+            mean = "-" if row["mean_probability"] is None else f"{row['mean_probability']:.2f}"
+            share = "-" if row["violation_share"] is None else f"{row['violation_share']:.2f}"
+            typer.echo(f"{row['bin']:<13}{row['n']:>5}{mean:>9}{share:>12}")
+
+
 from trainer.cli import train_app  # noqa: E402 - imports nothing heavy; the commands import the extra
 
 app.add_typer(train_app, name="train", short_help="Train: SFT, GRPO, DPO on TRL (train extra).")

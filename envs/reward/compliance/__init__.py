@@ -62,6 +62,7 @@ from envs.reward.compliance.classifier import (
     DEFAULT_DATA_PATH,
     DEFAULT_GREY_AREA_THRESHOLD,
     calibrate_threshold,
+    calibration,
     classifier_holdout_accuracy,
     load_examples,
 )
@@ -81,4 +82,4 @@ from envs.reward.compliance.core import (
 __all__ = ["ComplianceChecker", "default_checker", "ComplianceReport", "Violation", "RULES", "GREY_AREA",
            "TOO_LONG", "MAX_CHECKED_CHARS", "MAX_WORDS", "MAX_MATCHES", "MAX_NUMBERS", "MAX_SENTENCES",
            "DEFAULT_GREY_AREA_THRESHOLD", "CALIBRATION_TARGET_PRECISION", "DATA_ENV_VAR", "DEFAULT_DATA_PATH",
-           "load_examples", "classifier_holdout_accuracy", "calibrate_threshold"]
+           "load_examples", "classifier_holdout_accuracy", "calibrate_threshold", "calibration"]
