@@ -529,6 +529,28 @@ def compliance_bench(
             typer.echo(f"{row['bin']:<13}{row['n']:>5}{mean:>9}{share:>12}")
 
 
+@app.command("reward-bench", short_help="Pairwise accuracy of the reward on the reward benchmark.")
+def reward_bench(
+    reward_version: list[str] = typer.Option(None, "--reward-version",
+                                             help="A reward version to score (repeatable); default: every version."),
+    pairs: Path = typer.Option(None, "--pairs", help="Pairs (JSONL); default: fixtures/reward_bench/pairs.jsonl."),
+) -> None:
+    """Score the chosen and the rejected trajectory of every pair through the environment and
+    print, per error type and overall, the share of pairs where the chosen one scores strictly
+    higher, with the ties counted apart."""
+    from envs.evaluation.reward_bench import PAIRS, format_results, run
+    from envs.reward import VERSIONS
+
+    versions = list(reward_version or VERSIONS)
+    unknown = [v for v in versions if v not in VERSIONS]
+    if unknown:
+        raise usage_error(f"unknown reward version {unknown[0]!r}; one of {', '.join(VERSIONS)}")
+    path = pairs or PAIRS
+    if not Path(path).is_file():
+        raise usage_error(f"pairs file not found: {path}")
+    typer.echo(format_results(run(versions, path)))
+
+
 from trainer.cli import train_app  # noqa: E402 - imports nothing heavy; the commands import the extra
 
 app.add_typer(train_app, name="train", short_help="Train: SFT, GRPO, DPO on TRL (train extra).")
