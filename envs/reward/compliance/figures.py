@@ -368,7 +368,7 @@ class _Derived:
         except Exception:  # a hostile container subclass: keep what was gathered
             pass
         sums, differences, changes = [], [], []
-        pct_sums, pct_differences = [], []
+        pct_sums, pct_differences, money_sums = [], [], []
         for i, (key_a, rec_a, a) in enumerate(fields):
             cash_a, total_a, pct_a = _is_cash(key_a), _is_total(key_a), isinstance(key_a, str) and _percent_key(key_a)
             price_a = _is_price(key_a)
@@ -377,6 +377,8 @@ class _Derived:
                 both_pct = pct_a and isinstance(key_b, str) and _percent_key(key_b)
                 if same_key or (cash_a and _is_total(key_b)) or (total_a and _is_cash(key_b)):
                     sums.append(abs(a + b))
+                    if same_key and (cash_a or _is_value(key_a)):
+                        money_sums.append(abs(a + b))
                     if both_pct:
                         pct_sums.append(abs(a + b))
                 if same_key or rec_a == rec_b:
@@ -392,7 +394,7 @@ class _Derived:
         self.pct_sums = sorted(pct_sums)
         self.pct_differences = sorted(pct_differences)
         self.changes = sorted(changes)
-        self.parts = sorted([abs(v) for k, _, v in fields if _is_cash(k) or _is_value(k)] + sums)
+        self.parts = sorted([abs(v) for k, _, v in fields if _is_cash(k) or _is_value(k)] + money_sums)
         totals = {abs(v) for k, _, v in fields if _is_total(k)} | set(column_sums)
         totals |= {abs(a + b) for (ka, _, a), (kb, _, b) in combinations(fields, 2)
                    if (_is_cash(ka) and _is_total(kb)) or (_is_total(ka) and _is_cash(kb))}
@@ -468,11 +470,11 @@ _PERCENT_KEY = re.compile(r"pct|percent|ratio|rate|yield|return|weight|change|sh
 
 
 def _is_price(key: Any) -> bool:
-    """A price or a value, whose change in percent an answer may state (NAV against average cost)."""
+    """A price, whose change in percent an answer may state (NAV against average cost)."""
     return isinstance(key, str) and _PRICE_KEY.search(key) is not None
 
 
-_PRICE_KEY = re.compile(r"nav|cost|price|close|level|value|balance", re.IGNORECASE)
+_PRICE_KEY = re.compile(r"nav|cost|price|close|level", re.IGNORECASE)
 
 
 def _is_total(key: Any) -> bool:
@@ -492,8 +494,8 @@ _NEAR_ONLY = ("nearly", "almost", "not quite", "shy of", "just under")
 
 def _interval(text: str, fig: _Figure) -> tuple[float, float, bool]:
     """The values ``fig`` claims: its rounding (half a unit in its last written place), one
-    unit or 2.5% either side after "about", up to 1.5 times after "more than" (1.1 after
-    "just over"), down to two thirds after "less than" (0.95 after "nearly", 0.9 after "just under")."""
+    unit or 2.5% either side after "about", up to 1.25 times after "more than" (1.1 after
+    "just over"), down to 0.8 times after "less than" (0.95 after "nearly", 0.9 after "just under")."""
     v, half = fig.value, fig.tolerance
     before = _QUALIFIER.search(text, max(0, fig.start - 24), fig.start)
     word = " ".join(before.group("q").lower().split()) if before else ""
@@ -504,9 +506,9 @@ def _interval(text: str, fig: _Figure) -> tuple[float, float, bool]:
     if word in _NEAR_ONLY:
         return v * (0.9 if word == "just under" else 0.95) - half, v + half, False
     if _ABOVE_WORD.fullmatch(word):
-        return v - half, v * (1.1 if word == "just over" else 1.5) + half, False
+        return v - half, v * (1.1 if word == "just over" else 1.25) + half, False
     if _BELOW_WORD.fullmatch(word):
-        return v * 2 / 3 - half, v + half, False
+        return v * 0.8 - half, v + half, False
     slack = max(2 * half, 0.025 * v)
     return v - slack, v + slack, False
 
