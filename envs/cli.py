@@ -305,8 +305,7 @@ def compare(
 
 
 tasks_app = typer.Typer(help="Task suites: `tasks generate` makes a sandbox-verified one.", **_PLAIN)
-app.add_typer(tasks_app, name="tasks")
-
+app.add_typer(tasks_app, name="tasks", short_help="Task suites: `tasks generate` makes a sandbox-verified one.")
 
 @tasks_app.command("generate", short_help="Generate a sandbox-verified task suite from a replica.")
 def tasks_generate(
