@@ -174,7 +174,8 @@ class _ObservationIndex:
     ages and tenures) are checked against ``_Derived``, built on first need.
     """
 
-    __slots__ = ("numbers", "percents", "years", "list_lengths", "clients", "column_sums", "_observations", "_derived")
+    __slots__ = ("numbers", "percents", "years", "list_lengths", "clients", "column_sums", "_observations", "_derived",
+                 "_derived_looks")
 
     def __init__(self, observations: Any, query: str) -> None:
         numbers: list[float] = []
@@ -185,6 +186,7 @@ class _ObservationIndex:
         self.column_sums: list[float] = []
         self._observations = observations
         self._derived: _Derived | None = None
+        self._derived_looks = 0
         try:
             self._walk(observations if _as_container(observations) is not None else [observations], numbers,
                        percents, years)
@@ -312,7 +314,8 @@ class _ObservationIndex:
             return True
         if self._derived is None:
             self._derived = _Derived(self._observations, self.column_sums)
-        return self._derived.supports(fig, lo, hi, exact)
+        self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
+        return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(fig, lo, hi, exact)
 
     @staticmethod
     def _within(values: list[float], lo: float, hi: float) -> bool:
@@ -329,6 +332,8 @@ class _ObservationIndex:
 _DERIVE_LIST_ITEMS = 24
 _DERIVE_FIELDS = 96
 _DERIVE_NODES = 2_048
+_DERIVE_TOTALS = 64  # the largest totals a share is taken of
+_MAX_DERIVED_LOOKS = 256  # distinct unsupported figures checked against derived ones, per response
 # Dates whose age or tenure an answer may state ("she is 38", "a client for nearly 9 years").
 _DATE_KEYS = re.compile(r"birth|dob|onboard|opened|inception|since|joined|reviewed|assessed|launch", re.IGNORECASE)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -398,7 +403,7 @@ class _Derived:
         totals = {abs(v) for k, _, v in fields if _is_total(k)} | set(column_sums)
         totals |= {abs(a + b) for (ka, _, a), (kb, _, b) in combinations(fields, 2)
                    if (_is_cash(ka) and _is_total(kb)) or (_is_total(ka) and _is_cash(kb))}
-        self.totals = sorted(t for t in totals if t > 0)
+        self.totals = sorted(t for t in totals if t > 0)[-_DERIVE_TOTALS:]
         self.ages = ages
         self.tenures = sorted(dates)
 
