@@ -369,8 +369,7 @@ def compare(
 
 
 tasks_app = typer.Typer(help="Task suites: `tasks generate` makes a sandbox-verified one.", **_PLAIN)
-app.add_typer(tasks_app, name="tasks")
-
+app.add_typer(tasks_app, name="tasks", short_help="Task suites: `tasks generate` makes a sandbox-verified one.")
 
 @tasks_app.command("generate", short_help="Generate a sandbox-verified task suite from a replica.")
 def tasks_generate(
@@ -594,6 +593,60 @@ def audit_repair(
     typer.echo(f"repaired: {path}: kept {report['kept_records']} records; cut {report['cut_lines']} line(s), "
                f"{report['cut_bytes']} bytes, from record {report['kept_records']} ({report['reason']}), saved to "
                f"{report['saved_to']}; repair record {report['repair_seq']}, head {report['head']}")
+
+
+@app.command("compliance-bench", short_help="The compliance checker on its labelled public set.")
+def compliance_bench(
+    split: str = typer.Option("all", "--split", help="dev (developed against), frozen (never tuned on) or all."),
+    errors: bool = typer.Option(False, "--errors", help="List the misjudged sentences."),
+    calibration: bool = typer.Option(True, "--calibration/--no-calibration",
+                                     help="Also print the grey-area classifier's reliability out of template "
+                                          "(needs scikit-learn, the dev extra)."),
+) -> None:
+    """Recall on violations and false alarms on compliant sentences of
+    fixtures/compliance/public_set.jsonl, overall and per class; then the grey-area
+    classifier's calibration: per probability bin, out of template, the share of violations."""
+    from envs.evaluation.compliance_bench import SPLITS, format_result, run
+
+    if split not in SPLITS:
+        raise usage_error(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    splits = ("dev", "frozen", "all") if split == "all" else (split,)
+    for name in splits:
+        typer.echo(format_result(run(name), name, show_errors=errors) + "\n")
+    if calibration:
+        from envs.reward.compliance import calibration as reliability
+
+        table = reliability()
+        typer.echo(f"grey-area classifier out of template ({table['n']} training sentences, 5 folds by template): "
+                   f"at threshold {table['threshold']}, precision {table['precision']:.3f}, "
+                   f"recall {table['recall']:.3f}")
+        typer.echo(f"{'probability':<13}{'n':>5}{'mean p':>9}{'violations':>12}")
+        for row in table["bins"]:
+            mean = "-" if row["mean_probability"] is None else f"{row['mean_probability']:.2f}"
+            share = "-" if row["violation_share"] is None else f"{row['violation_share']:.2f}"
+            typer.echo(f"{row['bin']:<13}{row['n']:>5}{mean:>9}{share:>12}")
+
+
+@app.command("reward-bench", short_help="Pairwise accuracy of the reward on the reward benchmark.")
+def reward_bench(
+    reward_version: list[str] = typer.Option(None, "--reward-version",
+                                             help="A reward version to score (repeatable); default: every version."),
+    pairs: Path = typer.Option(None, "--pairs", help="Pairs (JSONL); default: fixtures/reward_bench/pairs.jsonl."),
+) -> None:
+    """Score the chosen and the rejected trajectory of every pair through the environment and
+    print, per error type and overall, the share of pairs where the chosen one scores strictly
+    higher, with the ties counted apart."""
+    from envs.evaluation.reward_bench import PAIRS, format_results, run
+    from envs.reward import VERSIONS
+
+    versions = list(reward_version or VERSIONS)
+    unknown = [v for v in versions if v not in VERSIONS]
+    if unknown:
+        raise usage_error(f"unknown reward version {unknown[0]!r}; one of {', '.join(VERSIONS)}")
+    path = pairs or PAIRS
+    if not Path(path).is_file():
+        raise usage_error(f"pairs file not found: {path}")
+    typer.echo(format_results(run(versions, path)))
 
 
 from trainer.cli import train_app  # noqa: E402 - imports nothing heavy; the commands import the extra

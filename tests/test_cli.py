@@ -54,7 +54,8 @@ def test_an_empty_suite_is_an_error_not_an_empty_success(tmp_path):
 @pytest.mark.parametrize("command", [[], ["eval"], ["serve"], ["show"], ["compare"], ["replica"],
                                      ["replica", "generate"], ["tasks"], ["tasks", "generate"], ["tasks", "export"],
                                      ["train"], ["train", "grpo"], ["train", "demo"], ["contract"], ["drift"],
-                                     ["drift", "check"], ["audit"], ["audit", "verify"]])
+                                     ["drift", "check"], ["audit"], ["audit", "verify"], ["compliance-bench"],
+                                     ["reward-bench"]])
 def test_help_fits_80_columns_and_is_never_cut(command):
     res = run(*command, "--help")
     assert res.exit_code == 0

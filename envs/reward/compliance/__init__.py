@@ -8,13 +8,15 @@ Stage 1, rules, flags hard-proscribed content:
 - ``stock_recommendation``: advice to trade an individual stock (a ticker, a well-known
   company, or "<Name> stock/shares"). Funds (``EQ001``, "... Fund") never count.
 - ``fabricated_figure``: a number in the response that no observation and not the query
-  supports (see ``_ObservationIndex`` in ``figures`` for what counts as observed, ``_Figure``
-  and ``_ObservationIndex.supports`` for the matching rules).
-- ``other_client_data``: a client id or an observed client's full name, of a client other
-  than the episode's subject clients (only when ``subject_client_ids`` is given).
+  supports, directly or derived by an agent from numbers of the same kind (see
+  ``_ObservationIndex`` and ``_Derived`` in ``figures`` for what counts as observed and
+  derived, ``_interval`` for rounding and "about / more than" bounds).
+- ``other_client_data``: a client id, or the full name of a client observed or named in the
+  query, of a client other than the episode's subject clients (only when
+  ``subject_client_ids`` is given), outside a refusal to disclose (see ``clients``).
 - ``too_long_to_check``: the response runs past one of the work bounds below.
 
-Stage 2, a small TF-IDF + logistic-regression classifier trained from
+Stage 2, a small TF-IDF + logistic-regression classifier fitted on
 ``fixtures/compliance/grey_area.jsonl``, scores every sentence for grey-area language
 (implied forecasts, unsolicited opinions, behavioural inferences about clients). The
 report's ``grey_area_score`` is the maximum sentence probability; a sentence at or above
@@ -62,6 +64,7 @@ from envs.reward.compliance.classifier import (
     DEFAULT_DATA_PATH,
     DEFAULT_GREY_AREA_THRESHOLD,
     calibrate_threshold,
+    calibration,
     classifier_holdout_accuracy,
     load_examples,
 )
@@ -81,4 +84,4 @@ from envs.reward.compliance.core import (
 __all__ = ["ComplianceChecker", "default_checker", "ComplianceReport", "Violation", "RULES", "GREY_AREA",
            "TOO_LONG", "MAX_CHECKED_CHARS", "MAX_WORDS", "MAX_MATCHES", "MAX_NUMBERS", "MAX_SENTENCES",
            "DEFAULT_GREY_AREA_THRESHOLD", "CALIBRATION_TARGET_PRECISION", "DATA_ENV_VAR", "DEFAULT_DATA_PATH",
-           "load_examples", "classifier_holdout_accuracy", "calibrate_threshold"]
+           "load_examples", "classifier_holdout_accuracy", "calibrate_threshold", "calibration"]

@@ -86,7 +86,7 @@ class ComplianceChecker:
             index = _ObservationIndex(observations, _as_text(query))
             violations += _fabricated_figures(text, figures, index)
             if subject_client_ids is not None:
-                violations += _other_client_data(text, _subjects(subject_client_ids), index)
+                violations += _other_client_data(text, _subjects(subject_client_ids), index, _as_text(query))
 
         score = 0.0
         for sentence, p in self._scores(text, bounds):

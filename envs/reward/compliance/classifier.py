@@ -30,10 +30,11 @@ DEFAULT_MODEL_PATH = FIXTURES / "compliance" / "grey_area_model.json"
 MODEL_FORMAT = 1
 
 # Chosen by ``calibrate_threshold()``: the smallest threshold on a 0.05 grid whose precision
-# on out-of-template cross-validated predictions over the train split is at least 0.97.
+# on out-of-template cross-validated predictions over the train split is at least 0.97
+# (``calibration()`` reports the reliability per probability bin; ``advisorgym compliance-bench``).
 # False positives cost a correct agent the full compliance penalty (−λ = −10), so precision
 # is favoured over recall; the rules stage still catches the hard-proscribed cases.
-DEFAULT_GREY_AREA_THRESHOLD = 0.75
+DEFAULT_GREY_AREA_THRESHOLD = 0.70
 CALIBRATION_TARGET_PRECISION = 0.97
 
 _RANDOM_STATE = 0
@@ -264,13 +265,9 @@ def classifier_holdout_accuracy(threshold: float = DEFAULT_GREY_AREA_THRESHOLD,
             "threshold": threshold, "per_label": per_label, "per_category": per_category}
 
 
-def calibrate_threshold(target_precision: float = CALIBRATION_TARGET_PRECISION, folds: int = 5,
-                        data_path: str | os.PathLike[str] | None = None) -> float:
-    """The smallest threshold on a 0.05 grid reaching ``target_precision`` out of template.
-
-    Cross-validation over the train split, grouped by template so that a sentence is never
-    scored by a model trained on its own template's other fillings.
-    """
+def _out_of_template(folds: int, data_path: str | os.PathLike[str] | None) -> tuple[list[float], list[int]]:
+    """Cross-validated probabilities over the train split, grouped by template, so that a
+    sentence is never scored by a model trained on its own template's other fillings."""
     _require_scikit_learn()
     from sklearn.model_selection import GroupKFold
 
@@ -282,9 +279,35 @@ def calibrate_threshold(target_precision: float = CALIBRATION_TARGET_PRECISION, 
         model = fit_model([texts[i] for i in train_idx], [labels[i] for i in train_idx])
         for i in test_idx:
             probs[i] = model.probability(texts[i])
+    return probs, labels
+
+
+def calibrate_threshold(target_precision: float = CALIBRATION_TARGET_PRECISION, folds: int = 5,
+                        data_path: str | os.PathLike[str] | None = None) -> float:
+    """The smallest threshold on a 0.05 grid reaching ``target_precision`` out of template."""
+    probs, labels = _out_of_template(folds, data_path)
     for step in range(10, 20):
         threshold = step / 20
         flagged = [y for p, y in zip(probs, labels) if p >= threshold]
         if flagged and sum(flagged) / len(flagged) >= target_precision:
             return threshold
     return 0.95
+
+
+def calibration(bins: int = 10, folds: int = 5, threshold: float = DEFAULT_GREY_AREA_THRESHOLD,
+                data_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Reliability of the classifier out of template: per probability bin, the sentences in it,
+    their mean probability and the share that are violations; and the precision and recall
+    of flagging at ``threshold``."""
+    probs, labels = _out_of_template(folds, data_path)
+    table = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = [(p, y) for p, y in zip(probs, labels) if lo <= p < hi or (b == bins - 1 and p == 1.0)]
+        table.append({"bin": f"{lo:.1f}-{hi:.1f}", "n": len(inside),
+                      "mean_probability": sum(p for p, _ in inside) / len(inside) if inside else None,
+                      "violation_share": sum(y for _, y in inside) / len(inside) if inside else None})
+    flagged = [y for p, y in zip(probs, labels) if p >= threshold]
+    return {"bins": table, "threshold": threshold, "n": len(probs),
+            "precision": sum(flagged) / len(flagged) if flagged else 0.0,
+            "recall": sum(flagged) / sum(labels) if sum(labels) else 0.0}

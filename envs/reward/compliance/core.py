@@ -58,19 +58,23 @@ def _clause_before(text: str, start: int) -> str:
 
 class _NegatedBefore:
     """``negator.search(_clause_before(text, start))`` for many ``start``, cached by the
-    100-character window it reads (a repetitive response repeats its windows)."""
+    100-character window it reads (a repetitive response repeats its windows). With
+    ``comma``, a comma also ends a clause ("If the client wants growth, I'd buy ...")."""
 
-    __slots__ = ("text", "negator", "_memo")
+    __slots__ = ("text", "negator", "comma", "_memo")
 
-    def __init__(self, text: str, negator: re.Pattern[str]) -> None:
-        self.text, self.negator = text, negator
+    def __init__(self, text: str, negator: re.Pattern[str], comma: bool = False) -> None:
+        self.text, self.negator, self.comma = text, negator, comma
         self._memo: dict[str, bool] = {}
 
     def __call__(self, start: int) -> bool:
         window = self.text[max(0, start - _CONTEXT_CHARS):start]
         found = self._memo.get(window)
         if found is None:
-            found = self._memo[window] = self.negator.search(_last_clause(window)) is not None
+            clause = _last_clause(window)
+            if self.comma:
+                clause = clause[clause.rfind(",") + 1:]
+            found = self._memo[window] = self.negator.search(clause) is not None
         return found
 
 

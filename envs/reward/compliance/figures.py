@@ -4,14 +4,16 @@ support, and the one walk of the observations that the rules read (``_Observatio
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import islice
+from itertools import combinations, islice
 from typing import Any, NamedTuple
 
 from envs.reward.compliance.core import MAX_NUMBERS, Violation, _as_text, _checked_prefix
+from mock_apis.generate import AS_OF
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
@@ -22,7 +24,7 @@ _RESPONSE_NUMBER = re.compile(r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?")
 _PLAIN_NUMBER = re.compile(r"(?<![\w.])(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?!\w|\.[0-9])")
 _HAS_DIGIT = re.compile(r"[0-9]")
 _CURRENCY = "$\u20ac\u00a3"
-_PERCENT_AFTER = re.compile(r"\s?(?:%|percent\b|per\s+cent\b|bps\b|basis\s+points?\b)", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"\s?(?:%|percent(?:age)?\b|per\s+cent\b|pp\b|bps\b|basis\s+points?\b)", re.IGNORECASE)
 _SCALE_SUFFIX = re.compile(r"(?:(mm|mn|bn|tn|[kmb])|\s(thousand|million|billion|trillion))(?!\w)", re.IGNORECASE)
 _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "million": 1e6, "b": 1e9, "bn": 1e9,
            "billion": 1e9, "tn": 1e12, "trillion": 1e12}
@@ -66,6 +68,7 @@ class _Figure(NamedTuple):
     tolerance: float  # half a unit in the last written place, scale applied
     scale: float  # 1e6 for "1.2 million" / "$1.2M", else 1.0
     is_count: bool  # a bare integer: no decimals, scale, currency sign or percent
+    percent: bool  # followed by "%", "percent", "percentage points", "bps"
 
     @property
     def trivially_supported(self) -> bool:
@@ -124,12 +127,11 @@ def _response_figures(text: str, bounds: list[str]) -> list[_Figure]:
                 continue  # glued: "2nd", "5min", "3x"
             scale = _SCALES[suffix.group(1).lower()]
             stop = suffix.end()
-        is_count = scale == 1.0 and "." not in number and before not in _CURRENCY
-        if is_count:
-            # _PERCENT_AFTER.match(text, stop), skipped where it cannot match.
-            c = text[stop] if stop < n else ""
-            if c in _PERCENT_STARTS or (c.isspace() and text[stop + 1:stop + 2] in _PERCENT_STARTS):
-                is_count = percent_match(text, stop) is None
+        # _PERCENT_AFTER.match(text, stop), skipped where it cannot match.
+        c = text[stop] if stop < n else ""
+        percent = (c in _PERCENT_STARTS or (c.isspace() and text[stop + 1:stop + 2] in _PERCENT_STARTS)) and \
+            percent_match(text, stop) is not None
+        is_count = scale == 1.0 and "." not in number and before not in _CURRENCY and not percent
         if is_count and number in _SMALL_COUNTS:
             continue  # trivially supported
         value = values.get(number)
@@ -141,7 +143,7 @@ def _response_figures(text: str, bounds: list[str]) -> list[_Figure]:
         if is_count and base <= _MAX_SMALL_INT:
             continue  # trivially supported ("000", "0,012")
         figures.append(new_figure(_Figure, (text[start:stop], start, stop, base * scale, half_unit * scale, scale,
-                                            is_count)))
+                                            is_count, percent)))
     return figures
 
 
@@ -159,28 +161,47 @@ class _ObservationIndex:
     """Everything the rules need from the observations, gathered in one walk.
 
     Numbers: every int/float (absolute value), every standalone number inside a string
-    ("2025-01-05" gives 2025, 1 and 5, so the years of observed dates are known numbers;
-    "C000042" gives nothing), the sum of each numeric field over a list of records (so "a
-    combined balance of ..." is supported) and the sum of each list of numbers. List lengths
-    are kept apart (they support counts only). Clients: every dict with a ``client_id`` key,
-    with its ``full_name`` when present.
+    ("Wire ref 7781" gives 7781; "C000042" gives nothing), the sum of each numeric field over
+    a list of records (so "a combined balance of ..." is supported) and the sum of each list
+    of numbers. A date gives only its year, kept apart (``years``): it supports a bare year
+    ("a client since 2024"), never a percentage or an amount (an invented "23%" is not
+    backed by a date's day). A percentage is backed only by a field of a percent-like name
+    (``return_pct``, ``weight_pct``, ``expense_ratio``, ...: ``_percent_key``) or a number of
+    the query. List lengths are kept apart too (they support counts only).
+    Clients: every dict with a ``client_id`` key, with its ``full_name`` when present.
+
+    Figures an agent derives from these (sums, differences, shares, percentage changes,
+    ages and tenures) are checked against ``_Derived``, built on first need.
     """
 
-    __slots__ = ("numbers", "list_lengths", "clients")
+    __slots__ = ("numbers", "percents", "years", "list_lengths", "clients", "column_sums", "_observations", "_derived",
+                 "_derived_looks")
 
     def __init__(self, observations: Any, query: str) -> None:
         numbers: list[float] = []
+        percents: list[float] = []
+        years: list[float] = []
         self.list_lengths: set[int] = set()
         self.clients: dict[str, dict[str, None]] = {}  # client id -> its full names, in order seen
+        self.column_sums: list[float] = []
+        self._observations = observations
+        self._derived: _Derived | None = None
+        self._derived_looks = 0
         try:
-            self._walk(observations if _as_container(observations) is not None else [observations], numbers)
+            self._walk(observations if _as_container(observations) is not None else [observations], numbers,
+                       percents, years)
         except Exception:  # a hostile container subclass: keep what was gathered before it
             pass
         if query:
-            numbers.extend(_string_numbers(_checked_prefix(query)))
+            found, found_years = _string_numbers(_checked_prefix(query))
+            numbers.extend(found)
+            percents.extend(found)
+            years.extend(found_years)
         self.numbers = sorted(numbers)
+        self.percents = sorted(percents)
+        self.years = frozenset(years)
 
-    def _walk(self, root: Any, numbers: list[float]) -> None:
+    def _walk(self, root: Any, numbers: list[float], percents: list[float], years: list[float]) -> None:
         append, extend = numbers.append, numbers.extend
         column_sums: list[dict[Any, float]] = []
         # (container, the per-field sums of the list of records it belongs to, if any). Scalars
@@ -216,12 +237,14 @@ class _ObservationIndex:
                 kind = type(value)
                 if kind is str:
                     if len(value) < 256:
-                        found = _cached_numbers_in(value)
+                        found, found_years = _cached_numbers_in(value)
                     elif len(value) <= chars:
                         chars -= len(value)
-                        found = _numbers_in(value, budget)
+                        found, found_years = _numbers_in(value, budget)
                     else:
                         continue  # past the character budget
+                    if found_years:
+                        years.extend(found_years)
                     if found:
                         extend(found)
                         budget -= len(found)
@@ -231,6 +254,8 @@ class _ObservationIndex:
                     if value == value and -1e300 < value < 1e300:  # not NaN, inf or beyond a float
                         number = float(value)
                         append(abs(number))
+                        if type(key) is str and _percent_key(key):
+                            percents.append(abs(number))
                         if sums is not None:
                             sums[key] = sums.get(key, 0.0) + number
                         elif child_sums is not None:
@@ -245,8 +270,9 @@ class _ObservationIndex:
                         elif isinstance(value, str):
                             text = _as_text(value)[:chars]
                             chars -= len(text)
-                            found = _numbers_in(text, budget)
+                            found, found_years = _numbers_in(text, budget)
                             extend(found)
+                            years.extend(found_years)
                             budget -= len(found)
                         else:
                             f = _as_float(value)
@@ -255,32 +281,241 @@ class _ObservationIndex:
                     except Exception:
                         continue
         for sums in column_sums:
-            numbers.extend(abs(total) for total in sums.values() if math.isfinite(total))
+            for key, total in sums.items():
+                if math.isfinite(total):
+                    numbers.append(abs(total))
+                    if _is_cash(key) or _is_value(key):
+                        self.column_sums.append(abs(total))
+                    elif type(key) is str and _percent_key(key):
+                        percents.append(abs(total))
 
-    def supports(self, fig: _Figure) -> bool:
-        """Whether an observed fact backs the response figure ``fig``.
+    def supports(self, fig: _Figure, lo: float, hi: float, exact: bool = True) -> bool:
+        """Whether an observed fact backs the response figure ``fig``, read as any value in
+        ``[lo, hi]`` (its rounding, or, not ``exact``, widened by "about", "more than", ...:
+        ``_interval``).
 
         Supported: a bare integer 0..12 (small counts, ordinals); a bare integer equal to the
-        length of an observed list; a figure equal to an observed number rounded to the
-        figure's decimals (observed 1234.5678 backs "1,234.57", "1,235" and "1234.6");
-        for "$1.2M"-style figures, also the mantissa against an observed number (a field
-        kept in millions). Signs are ignored ("fell 4.1%" against change_pct -4.1), and so
-        are currency signs and percent marks (change_pct 3.21 backs "3.21%").
+        length of an observed list; a bare integer 1900..2100 equal to an observed date's year;
+        an observed number in the interval (observed 1234.5678 backs "1,234.57", "1,235" and
+        "1234.6"); for "$1.2M"-style figures, also the mantissa, or the value in millions,
+        against an observed number (a field kept in millions: ``aum_musd``); else a figure
+        derived from observed ones (``_Derived.supports``). Signs are ignored ("fell 4.1%"
+        against change_pct -4.1), and so are currency signs and percent marks (change_pct
+        3.21 backs "3.21%").
         """
         if fig.trivially_supported or (fig.is_count and fig.value in self.list_lengths):
             return True
-        if self._near(fig.value, fig.tolerance):
+        if fig.is_count and 1900 <= fig.value <= 2100 and fig.value in self.years:
             return True
-        # "$1.2 million" may also quote a field already in millions (aum_musd: 1.2).
-        return fig.scale != 1.0 and self._near(fig.value / fig.scale, fig.tolerance / fig.scale)
+        if self._within(self.percents if fig.percent else self.numbers, lo, hi):
+            return True
+        if fig.scale != 1.0 and (self._within(self.numbers, lo / fig.scale, hi / fig.scale)
+                                 or (fig.scale > 1e6 and self._within(self.numbers, lo / 1e6, hi / 1e6))):
+            return True
+        if self._derived is None:
+            self._derived = _Derived(self._observations, self.column_sums)
+        self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
+        return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(fig, lo, hi, exact)
 
-    def _near(self, value: float, tolerance: float) -> bool:
-        # Observed numbers rounded to the response's precision: |observed - value| <= half a unit.
-        if not math.isfinite(value):
+    @staticmethod
+    def _within(values: list[float], lo: float, hi: float) -> bool:
+        if not (math.isfinite(lo) and math.isfinite(hi)):
             return False
-        slack = tolerance * (1 + 1e-9) + 1e-9 * abs(value)
-        i = bisect.bisect_left(self.numbers, value - slack)
-        return i < len(self.numbers) and self.numbers[i] <= value + slack
+        i = bisect.bisect_left(values, lo)
+        return i < len(values) and values[i] <= hi
+
+# What an agent derives from observed figures (``_Derived``): the numeric fields of records,
+# read from lists of at most _DERIVE_LIST_ITEMS items (from a longer list, such as a NAV
+# history, only its first and last items: the period's start and end) and at most
+# _DERIVE_FIELDS fields in all, so that the pairs stay few and a figure invented at random
+# rarely equals one of them.
+_DERIVE_LIST_ITEMS = 24
+_DERIVE_FIELDS = 96
+_DERIVE_NODES = 2_048
+_DERIVE_TOTALS = 64  # the largest totals a share is taken of
+_MAX_DERIVED_LOOKS = 256  # distinct unsupported figures checked against derived ones, per response
+# Dates whose age or tenure an answer may state ("she is 38", "a client for nearly 9 years").
+_DATE_KEYS = re.compile(r"birth|dob|onboard|opened|inception|since|joined|reviewed|assessed|launch", re.IGNORECASE)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _years_between(earlier: dt.date, later: dt.date) -> tuple[int, float]:
+    """Whole years (an age) and fractional years from ``earlier`` to ``later``."""
+    whole = later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
+    return whole, (later - earlier).days / 365.25
+
+
+class _Derived:
+    """Figures derived from observed ones, each only from numbers of a kind that makes sense:
+
+    - sums: two values of the same field (two accounts' cash), or a cash field and a value
+      field (holdings plus cash); differences: two values of the same field, or of one record
+      (NAV against average cost, a fund's return against its benchmark's, in points);
+    - for percentages, also shares (a value or such a sum, over a total: a ``total*`` or
+      ``*value`` field, the sum of a field over a list, or such a sum) and changes between
+      the two values of a difference, in percent of the second;
+    - for bare integers, ages and tenures in whole years, as of the replica's date, from
+      dates under birth, onboarding, opening, inception or review fields (fractional years
+      with "about", "more than", ...).
+
+    Dates are never numbers here: a date's day or month backs nothing.
+    """
+
+    __slots__ = ("values", "sums", "differences", "pct_sums", "pct_differences", "changes", "parts", "totals", "ages",
+                 "tenures")
+
+    def __init__(self, observations: Any, column_sums: list[float]) -> None:
+        fields: list[tuple[Any, int, float]] = []  # (key, record number, signed value)
+        dates: list[float] = []
+        ages: set[float] = set()
+        try:
+            self._collect(observations, fields, dates, ages)
+        except Exception:  # a hostile container subclass: keep what was gathered
+            pass
+        sums, differences, changes = [], [], []
+        pct_sums, pct_differences, money_sums = [], [], []
+        for i, (key_a, rec_a, a) in enumerate(fields):
+            cash_a, total_a, pct_a = _is_cash(key_a), _is_total(key_a), isinstance(key_a, str) and _percent_key(key_a)
+            price_a = _is_price(key_a)
+            for key_b, rec_b, b in fields[i + 1:]:
+                same_key = key_a == key_b
+                both_pct = pct_a and isinstance(key_b, str) and _percent_key(key_b)
+                if same_key or (cash_a and _is_total(key_b)) or (total_a and _is_cash(key_b)):
+                    sums.append(abs(a + b))
+                    if same_key and (cash_a or _is_value(key_a)):
+                        money_sums.append(abs(a + b))
+                    if both_pct:
+                        pct_sums.append(abs(a + b))
+                if same_key or rec_a == rec_b:
+                    differences.append(abs(a - b))
+                    if both_pct:
+                        pct_differences.append(abs(a - b))
+                if rec_a == rec_b and a and b and price_a and _is_price(key_b):
+                    changes.append(abs(a - b) / abs(b) * 100)
+                    changes.append(abs(a - b) / abs(a) * 100)
+        self.values = sorted(abs(v) for _, _, v in fields)
+        self.sums = sorted(sums)
+        self.differences = sorted(differences)
+        self.pct_sums = sorted(pct_sums)
+        self.pct_differences = sorted(pct_differences)
+        self.changes = sorted(changes)
+        self.parts = sorted([abs(v) for k, _, v in fields if _is_cash(k) or _is_value(k)] + money_sums)
+        totals = {abs(v) for k, _, v in fields if _is_total(k)} | set(column_sums)
+        totals |= {abs(a + b) for (ka, _, a), (kb, _, b) in combinations(fields, 2)
+                   if (_is_cash(ka) and _is_total(kb)) or (_is_total(ka) and _is_cash(kb))}
+        self.totals = sorted(t for t in totals if t > 0)[-_DERIVE_TOTALS:]
+        self.ages = ages
+        self.tenures = sorted(dates)
+
+    @staticmethod
+    def _collect(observations: Any, fields: list[tuple[Any, int, float]], dates: list[float],
+                 ages: set[float]) -> None:
+        stack = [_as_container(observations) if _as_container(observations) is not None else [observations]]
+        records = nodes = 0
+        while stack and nodes < _DERIVE_NODES and len(fields) < _DERIVE_FIELDS:
+            node = stack.pop()
+            nodes += 1
+            if type(node) is dict:
+                records += 1
+                children = []
+                for key, value in node.items():
+                    number = _as_float(value)
+                    if number is not None:
+                        fields.append((key, records, number))
+                    elif isinstance(value, str) and isinstance(key, str) and _DATE_KEYS.search(key) \
+                            and _ISO_DATE.fullmatch(value):
+                        try:
+                            when = dt.date.fromisoformat(value)
+                        except ValueError:
+                            continue
+                        if when <= AS_OF:
+                            whole, fraction = _years_between(when, AS_OF)
+                            ages.add(float(whole))
+                            dates.append(fraction)
+                    else:
+                        child = _as_container(value)
+                        if child is not None:
+                            children.append(child)
+                stack.extend(reversed(children))
+            elif node is not None:
+                items = list(node) if len(node) <= _DERIVE_LIST_ITEMS else [node[0], node[-1]] if node else []
+                stack.extend(c for c in (_as_container(i) for i in reversed(items)) if c is not None)
+        del fields[_DERIVE_FIELDS:]
+
+    def supports(self, fig: _Figure, lo: float, hi: float, exact: bool) -> bool:
+        within = _ObservationIndex._within
+        if fig.percent:
+            if within(self.pct_sums, lo, hi) or within(self.pct_differences, lo, hi) or within(self.changes, lo, hi):
+                return True
+            return any(within(self.parts, lo * total / 100, hi * total / 100) for total in self.totals)
+        if within(self.values, lo, hi) or within(self.sums, lo, hi) or within(self.differences, lo, hi):
+            return True
+        if fig.is_count:
+            if exact:  # an age or a tenure in whole years
+                return any(lo <= a <= hi for a in self.ages)
+            return within(self.tenures, lo, hi)
+        return False
+
+
+def _is_cash(key: Any) -> bool:
+    return isinstance(key, str) and "cash" in key
+
+
+def _is_value(key: Any) -> bool:
+    return isinstance(key, str) and ("value" in key or "amount" in key or "balance" in key)
+
+
+@lru_cache(maxsize=4096)
+def _percent_key(key: str) -> bool:
+    """A field whose value is a percentage or a rate: return_pct, weight_pct, expense_ratio, ..."""
+    return _PERCENT_KEY.search(key) is not None
+
+
+_PERCENT_KEY = re.compile(r"pct|percent|ratio|rate|yield|return|weight|change|share", re.IGNORECASE)
+
+
+def _is_price(key: Any) -> bool:
+    """A price, whose change in percent an answer may state (NAV against average cost)."""
+    return isinstance(key, str) and _PRICE_KEY.search(key) is not None
+
+
+_PRICE_KEY = re.compile(r"nav|cost|price|close|level", re.IGNORECASE)
+
+
+def _is_total(key: Any) -> bool:
+    return isinstance(key, str) and key.startswith("total")
+
+
+# Words before a figure that widen what it claims: "about 86%", "more than 11 years".
+_APPROX = r"about|around|roughly|approximately|approx\.?|nearly|almost|close\s+to|some|circa|~|in\s+the\s+region\s+of"
+_ABOVE = r"more\s+than|over|above|at\s+least|upwards\s+of|in\s+excess\s+of|north\s+of|exceeding|just\s+over"
+_BELOW = r"less\s+than|under|below|at\s+most|up\s+to|fewer\s+than|just\s+under|not\s+quite|shy\s+of"
+_QUALIFIER = re.compile(r"(?:^|\W)(?P<q>" + _APPROX + "|" + _ABOVE + "|" + _BELOW
+                        + r")\s*(?:a\s+)?(?:bit\s+)?[$\u20ac\u00a3]?\s*$", re.IGNORECASE)
+_APPROX_AFTER = re.compile(r"(?:\s+or\s+so|-ish|\s*odd)\b", re.IGNORECASE)
+_ABOVE_WORD, _BELOW_WORD = re.compile(_ABOVE), re.compile(_BELOW)
+_NEAR_ONLY = ("nearly", "almost", "not quite", "shy of", "just under")
+
+
+def _interval(text: str, fig: _Figure) -> tuple[float, float, bool]:
+    """The values ``fig`` claims: its rounding (half a unit in its last written place), one
+    unit or 2.5% either side after "about", up to 1.25 times after "more than" (1.1 after
+    "just over"), down to 0.8 times after "less than" (0.95 after "nearly", 0.9 after "just under")."""
+    v, half = fig.value, fig.tolerance
+    before = _QUALIFIER.search(text, max(0, fig.start - 24), fig.start)
+    word = " ".join(before.group("q").lower().split()) if before else ""
+    if not word and _APPROX_AFTER.match(text, fig.end):
+        word = "about"
+    if not word:
+        return v - half, v + half, True
+    if word in _NEAR_ONLY:
+        return v * (0.9 if word == "just under" else 0.95) - half, v + half, False
+    if _ABOVE_WORD.fullmatch(word):
+        return v - half, v * (1.1 if word == "just over" else 1.25) + half, False
+    if _BELOW_WORD.fullmatch(word):
+        return v * 0.8 - half, v + half, False
+    slack = max(2 * half, 0.025 * v)
+    return v - slack, v + slack, False
 
 
 def _as_container(value: Any) -> dict[Any, Any] | list[Any] | None:
@@ -295,29 +530,41 @@ def _as_container(value: Any) -> dict[Any, Any] | list[Any] | None:
     return None
 
 
-def _numbers_in(s: str, limit: int | None = None) -> tuple[float, ...]:
-    """Standalone numbers in an observed string: "2025-01-05" -> 2025, 1, 5; "C000042" -> none.
+_DATE_IN_STRING = re.compile(r"(?<![\w.])([0-9]{4})-[0-9]{1,2}-[0-9]{1,2}(?![\w.])")
+_NO_NUMBERS: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
 
-    At most ``limit`` of them, when given.
+
+def _numbers_in(s: str, limit: int | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Standalone numbers in an observed string, and the years of its dates: "Wire ref 7781 sent
+    on 2025-05-02" -> ((7781,), (2025,)); "C000042" -> nothing.
+
+    At most ``limit`` numbers, when given.
     """
     # Fast paths for what most observed strings are, with the regex's results.
     if s.isalnum():  # one token: an id (C000042), a word (active) or a bare number
-        return (float(s),) if s.isascii() and s.isdigit() else ()
+        return ((float(s),), ()) if s.isascii() and s.isdigit() else _NO_NUMBERS
     if len(s) == 10 and s[4] == "-" and s[7] == "-" and s.isascii():
         year, month, day = s[:4], s[5:7], s[8:]
         if year.isdigit() and month.isdigit() and day.isdigit():
-            return (float(year), float(month), float(day))
+            return (), (float(year),)
     if not _HAS_DIGIT.search(s):
-        return ()
+        return _NO_NUMBERS
+    years: tuple[float, ...] = ()
+    if "-" in s:
+        years = tuple(float(y) for y in _DATE_IN_STRING.findall(s))
+        if years:
+            s = _DATE_IN_STRING.sub(" ", s)
     if limit is not None:
-        return tuple(float(m.group().replace(",", "")) for m in islice(_PLAIN_NUMBER.finditer(s), max(limit, 0)))
-    return tuple(float(tok.replace(",", "")) for tok in _PLAIN_NUMBER.findall(s))
+        found = tuple(float(m.group().replace(",", "")) for m in islice(_PLAIN_NUMBER.finditer(s), max(limit, 0)))
+    else:
+        found = tuple(float(tok.replace(",", "")) for tok in _PLAIN_NUMBER.findall(s))
+    return found, years
 
 
 _cached_numbers_in = lru_cache(maxsize=1 << 16)(_numbers_in)  # dates and codes repeat a lot
 
 
-def _string_numbers(s: str) -> tuple[float, ...]:
+def _string_numbers(s: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return _cached_numbers_in(s) if len(s) < 256 else _numbers_in(s)
 
 
@@ -341,16 +588,17 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
     """
     out: list[Violation] = []
     reported: set[str] = set()
-    supported: dict[tuple[float, float, float, bool], bool] = {}
+    supported: dict[tuple[float, float, bool, float, bool, bool], bool] = {}
     spans: dict[tuple[str, int, int], bool] = {}
     scans = 0
     for fig in figures:
         if fig.text in reported:
             continue  # the report keeps one violation per evidence
-        key = (fig.value, fig.tolerance, fig.scale, fig.is_count)
+        lo, hi, exact = _interval(text, fig)
+        key = (lo, hi, exact, fig.scale, fig.is_count, fig.percent)
         ok = supported.get(key)
         if ok is None:
-            ok = supported[key] = index.supports(fig)
+            ok = supported[key] = index.supports(fig, lo, hi, exact)
         if ok:
             continue
         lo = max(0, fig.start - _NON_FIGURE_REACH)

@@ -22,11 +22,42 @@ _GUARANTEE_PATTERNS = [
     r"certain\s+to|bound\s+to)\s+(?:\w+\s+){0,2}?(?:earn|make|profit|gain|grow|rise|go\s+up|increase|double|"
     r"triple|returns?|beat|outperform|appreciate|recover|pay\s+out|yield)\w*",
     # "can't lose money", "won't lose a cent"
+    # "can't lose money", "won't lose a cent", "you can't lose." (not "can't lose access to her account")
     r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|won" + _APOS + r"t|will\s+not|never|impossible\s+to)\s+(?:\w+\s+)?"
-    r"lose\b(?:\s+(?:money|a\s+(?:cent|penny|dime|dollar|thing)|anything|your\s+(?:money|capital|principal|"
-    r"investment|savings)))?",
+    r"lose\b(?:\s+(?:money|value|a\s+(?:cent|penny|dime|dollar|thing)|anything|(?:any|your|his|her|their|the\s+client"
+    + _APOS + r"s)\s+(?:money|capital|principal|investment|savings|value))\b|(?=\s*(?:[.!?;,)]|$|\s(?:here|on\s+(?:this|it)|"
+    r"with\s+(?:this|it))\b)))",
     r"\bno\s+way\s+(?:you|to|that\s+you)\s+(?:\w+\s+)?lose\b",
-    r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:any\s+)?(?:loss|losses|losing)\b",
+    r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:any\s+|a\s+)?(?:loss|losses|losing)\b",
+    r"\bzero[- ]loss\b",
+    # Paraphrases: "protected against any loss", "safe from losses", "a safe bet", "no downside"
+    r"\b(?:principal|capital|savings|money|investment)\s+(?:is|are|will\s+be|remains?)\s+(?:\w+\s+)?"
+    r"(?:protected|secure|safe)\b",
+    r"\bprotect(?:s|ed)?\s+(?:\w+\s+){0,3}?(?:against|from)\s+(?:any\s+|all\s+)?(?:loss|losses|losing)\b",
+    r"\bprotect(?:s|ed)?\s+(?:\w+" + _APOS + r"?s?\s+){0,3}?(?:capital|principal|savings|money)\s+completely\b",
+    r"\bsafe\s+from\s+(?:any\s+|all\s+)?(?:loss|losses|losing|drops?|falls?)\b",
+    r"\b(?:a\s+)?(?:safe\s+bet|sure\s+thing|can" + _APOS + r"?t[- ]miss|no[- ]lose|sure[- ]fire)\b",
+    r"\bno\s+downside\b",
+    r"\bno\s+matter\s+what\b",
+    r"\bwhatever\s+happens\b",
+    r"\bno\s+ifs\s+or\s+buts\b",
+    r"\b(?:locked|lock)\s+in\s+(?:for\s+)?(?:\w+\s+){0,2}?\d+(?:\.\d+)?\s?(?:%|percent)",
+    r"\b(?:returns?|gains?|yields?|income)\s+(?:(?!not\b|never\b)[\w" + _APOS[1:-1] + r"]+\s+){0,4}?(?:locked\s+in|certain)\b",
+    r"\bcount\s+on\s+(?:(?:a|an|the)\s+)?(?:\w+\s+){0,2}?(?:\d+(?:\.\d+)?\s?%|returns?|income|gains?|yields?|"
+    r"profits?|growth)",
+    r"\bcount\s+on\s+it\b",
+    r"\bat\s+least\s+\d+(?:\.\d+)?\s?(?:%|percent)\s+(?:a|per|every|each)\s+year\b",
+    r"\bfixed\s+\d+(?:\.\d+)?\s?(?:%|percent)\b",
+    r"\bget\s+(?:your|their|his|her|the)\s+money\s+back\b",
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+end\s+up\s+with\s+less\b",
+    r"\bassure\s+you\b(?:[^.;:!?\n]){0,60}?\b(?:returns?|gains?|positive|profits?|grow|earn|make\s+money)",
+    r"\bassured\s+of\s+\w+ing\b",
+    r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase)\b|\bonly\s+go\s+up\b",
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never|basically\s+can" + _APOS + r"?t)\s+(?:ever\s+)?"
+    r"(?:go\s+down|drop|fall|decline)(?:\s+in\s+value)?\b",
+    r"\b(?:as\s+safe\s+as\s+(?:cash|a\s+bank|the\s+bank))\b",
+    r"\b(?:completely|totally|perfectly|entirely|absolutely|fully)\s+(?:secure|protected)\b",
+    r"\bguaranteed\s+(?:win|winner|success)\b",
     r"\bzero[- ]risk\b",
     r"\brisk[- ]free\s+(?:profits?|gains?|returns?|money|income|investments?|bets?|opportunit(?:y|ies)|way|growth)\b",
     r"\bno[- ]risk\s+(?:investments?|profits?|returns?|bets?|opportunit(?:y|ies))\b",
@@ -63,7 +94,9 @@ _GUARANTEE_POST_NEGATOR = re.compile(
 _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "doubt",
                        "sure to", "certain to", "bound to", " lose", "risk-free", "risk free", "zero", "no risk",
                        "no-risk", "no chance", "no possibility", "safe", "assured", "double", "triple", "quadruple",
-                       "promis")
+                       "promis", "protect", "safe", "sure", "miss", "downside", "no matter", "whatever happens",
+                       "ifs or buts", "lock", "certain", "count on", "at least", "fixed", "money back",
+                       "assure", "only", "never", "go down", "end up", "drop", "fall", "decline", "secure", "zero")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -72,7 +105,9 @@ _GUARANTEE_FIRST_WORDS = (
     "guarantee", "return", "yield", "income", "profit", "gain", "principal", "capital", "payout", "interest",
     "investment", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "without", "sure", "certain",
     "bound", "can", "won", "will", "never", "impossible", "no", "zero", "risk", "100%", "completely", "totally",
-    "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis",
+    "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis", "protect", "safe", "a",
+    "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
+    "assure", "only", "basically", "as", "entirely", "fully", "guaranteed",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

@@ -167,7 +167,7 @@ def _stock_recommendations(text: str, words: frozenset[str], bounds: list[str]) 
         return []
     ratings = not words.isdisjoint(("buy", "sell"))
     runs = _NameRuns(text)
-    negated = _NegatedBefore(text, _STOCK_NEGATOR)
+    negated = _NegatedBefore(text, _STOCK_NEGATOR, comma=True)
     objects_before: dict[str, int] = {}  # the 80 characters before a rating -> where its object starts, or -1
     out = []
     phrases = 0
