@@ -644,4 +644,6 @@ def test_hostile_inputs_parse_in_linear_time(name):
     r = parse_action(text)
     elapsed = time.perf_counter() - started
     assert r.kind != "final" or call_marker(text) is None
-    assert elapsed < 1.0, (name, elapsed)  # quadratic scanning of 1 MB would take minutes
+    # a bound only super-linear scanning crosses (quadratic on 1 MB takes minutes), with room for a
+    # loaded 2-core machine; the figures belong to benchmarks/bench_step_worst_case.py
+    assert elapsed < 20.0, (name, elapsed)

@@ -483,10 +483,23 @@ def test_saying_plainly_that_a_failed_tool_gave_nothing_is_credited():
 
 
 class _Tokenizer:
-    """Decodes 'ids' that are the raw text already (advisor_reward decodes completion ids)."""
+    """Decodes 'ids' that are the raw text already (advisor_reward decodes completion ids), and
+    renders conversations as Qwen's ChatML template does (tool results in a user turn)."""
+
+    eos_token = "<|im_end|>"
 
     def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
         return ids
+
+    def apply_chat_template(self, messages: list[dict[str, Any]], tokenize: bool = False,
+                            add_generation_prompt: bool = False, chat_template: str | None = None) -> str:
+        out = ""
+        for m in messages:
+            if m["role"] == "tool":
+                out += f"<|im_start|>user\n<tool_response>{m['content']}</tool_response><|im_end|>\n"
+            else:
+                out += f"<|im_start|>{m['role']}\n{m.get('content') or ''}<|im_end|>\n"
+        return out + ("<|im_start|>assistant\n" if add_generation_prompt else "")
 
 
 def test_advisor_reward_masks_rollouts_of_a_killed_service():
@@ -508,8 +521,14 @@ def test_advisor_reward_masks_rollouts_of_a_killed_service():
     result = "<|im_end|>\n<|im_start|>user\n<tool_response>{}</tool_response><|im_end|>\n<|im_start|>assistant\n"
     gold_text = result.join(task.gold_actions())  # what a Qwen-style template decodes to
     texts = [gold_text, task.gold_actions()[-1], gold_text]
+    # the completions as TRL passes them: each assistant turn, then the tool results TRL added
+    gold_messages = []
+    for action in task.gold_actions()[:-1]:
+        gold_messages += [{"role": "assistant", "content": action}, {"role": "tool", "content": "{}"}]
+    gold_messages.append({"role": "assistant", "content": task.gold_actions()[-1]})
+    completions = [gold_messages, [{"role": "assistant", "content": texts[1]}], gold_messages]
     logged: dict[str, float] = {}
-    rewards = advisor_reward(texts, environments, texts, log_metric=lambda k, v: logged.__setitem__(k, v))
+    rewards = advisor_reward(completions, environments, texts, log_metric=lambda k, v: logged.__setitem__(k, v))
     assert dead.infra_failed and not live[0].infra_failed
     assert rewards[0] == 3.0 and rewards[2] == pytest.approx((rewards[0] + rewards[1]) / 2)  # zero advantage
     assert logged["advisor/infra_masked"] == 1.0 and logged["advisor/R_fmt"] == 1.0

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from envs.reward import REWARD_VERSION
 from envs.cli import app as cli
 from envs.evaluation.agents import OracleAgent, malformed_action
 from envs.evaluation.run import run_eval
@@ -53,7 +54,7 @@ def test_the_site_in_a_headless_browser(site, tmp_path):
         browser.goto((site / "index.html").as_uri())
         assert browser.js("document.querySelectorAll('h2[id^=run]').length") == 2
         overview = browser.js("document.querySelector('table.overview').innerText")
-        assert "toolrla-1.1.0" in overview and "contract" in overview and "2 trial(s)" in overview
+        assert REWARD_VERSION in overview and "contract" in overview and "2 trial(s)" in overview
         assert "pass^2" in browser.js("document.querySelector('table.metrics').innerText")
 
         def visible() -> list[str]:

@@ -135,14 +135,14 @@ def _tool_frame(tokenizer: Any, tool_messages: list[dict[str, Any]]) -> str:
     renders the earlier turn differently once tool results follow (Qwen3's drops an empty think
     block) is replaced, as TRL replaces it, by TRL's training variant of it.
     """
-    from trl.chat_template_utils import get_training_chat_template
-
     call: dict[str, Any] = {"type": "function", "function": {"name": tool_messages[0].get("name", ""), "arguments": {}}}
     if tool_messages[0].get("tool_call_id"):  # templates that check ids (Mistral's) render the tool message's own
         call["id"] = tool_messages[0]["tool_call_id"]
     head = [{"role": "user", "content": "dummy"}, {"role": "assistant", "content": "", "tool_calls": [call]}]
     frame = _rendered_frame(tokenizer, head, tool_messages, None)
     if frame is None:
+        from trl.chat_template_utils import get_training_chat_template
+
         frame = _rendered_frame(tokenizer, head, tool_messages, get_training_chat_template(tokenizer))
     if frame is None:
         raise ValueError("the chat template renders an assistant turn differently once tool results follow it "
