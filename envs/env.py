@@ -322,6 +322,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
         try:
             # (key, task id, gold index) -> (the gold arguments, the probe's outcome in the replica's own state)
             self._pristine_probes: dict[tuple[Any, str, int], tuple[Any, ToolOutcome]] = {}
+            # task id -> the accounts of its subject clients (no tool opens or moves an account)
+            self._subject_accounts: dict[str, frozenset[str]] = {}
             self.max_steps = max_steps
             if max_calls_per_turn < 1:
                 raise ValueError("max_calls_per_turn must be at least 1")
@@ -620,19 +622,49 @@ class FinAdvisorEnv(gym.Env[str, str]):
         ep.observations.append(outcome.payload)
         return outcome.payload
 
-    @staticmethod
-    def _foreign(ep: _Episode, call: ToolCall, outcome: ToolOutcome) -> bool:
-        """A read of a client the task is not about: named by the call's ``client_id`` or by the
-        result's (its own, or its profile's). Searches and lists of clients are not reads of one."""
-        subjects = ep.task.compliance.subject_client_ids
-        if subjects is None:
+    def _foreign(self, ep: _Episode, call: ToolCall, outcome: ToolOutcome) -> bool:
+        """A read of a client the task is not about: named by the call's ``client_id`` or
+        ``account_id``, or by the result's (its own, or its profile's). A task is about its
+        subject clients and their accounts, and the clients and accounts its gold calls name; a
+        task with no subject client (funds, markets, an advisor's book) is about no one client.
+        Searches and lists of clients are not reads of one."""
+        task = ep.task
+        arguments = call.arguments if isinstance(call.arguments, Mapping) else {}
+        payload = outcome.payload if isinstance(outcome.payload, Mapping) else {}
+        profile = payload.get("profile") if isinstance(payload.get("profile"), Mapping) else {}
+        clients = {c for c in (arguments.get("client_id"), payload.get("client_id"), profile.get("client_id"))
+                   if isinstance(c, str)}
+        accounts = {a for a in (arguments.get("account_id"), payload.get("account_id")) if isinstance(a, str)}
+        named = [g.arguments for g in task.gold_calls]
+        if clients - {*(task.compliance.subject_client_ids or ()), *(a.get("client_id") for a in named)}:
+            return True
+        accounts -= {a.get("account_id") for a in named}
+        if not accounts:
             return False
-        named = [call.arguments.get("client_id") if isinstance(call.arguments, Mapping) else None]
-        payload = outcome.payload
-        if isinstance(payload, Mapping):
-            profile = payload.get("profile")
-            named += [payload.get("client_id"), profile.get("client_id") if isinstance(profile, Mapping) else None]
-        return any(isinstance(c, str) and c not in subjects for c in named)
+        owned = self._accounts_of_subjects(ep)
+        return owned is not None and bool(accounts - owned)
+
+    def _accounts_of_subjects(self, ep: _Episode) -> frozenset[str] | None:
+        """The accounts of the task's subject clients, asked of the back-end once per task (None
+        when it could not say: a read is then not taken for a foreign one)."""
+        task = ep.task
+        known = self._subject_accounts.get(task.task_id)
+        if known is not None:
+            return known
+        subjects = task.compliance.subject_client_ids or ()
+        key = ep.routes.get("list_accounts", "list_accounts") if ep.routes else "list_accounts"
+        try:
+            outcomes = run_ops(self.backend, [(key, {"client_id": c}, True) for c in subjects])
+        except Exception:  # noqa: BLE001 - a back-end failure says nothing about the agent
+            return None
+        if len(outcomes) != len(subjects) or any(not o.ok for o in outcomes):
+            return None
+        leaves: set[tuple[str, Any]] = set()
+        for o in outcomes:
+            result_leaves(o.payload, leaves)
+        owned = frozenset(v for k, v in leaves if k == "account_id" and isinstance(v, str))
+        self._subject_accounts[task.task_id] = owned
+        return owned
 
     def _refuse_call(self, ep: _Episode, call: ToolCall, info: dict[str, Any], extra: int) -> dict[str, Any]:
         """A call beyond ``max_calls_per_turn``: not run, answered with ``too_many_calls`` and

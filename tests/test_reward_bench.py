@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from envs.cli import app
 from envs.evaluation.reward_bench import ERROR_TYPES, PAIRS, SUITE, accuracy, load_pairs, score_pairs
 from envs.replay import assistant_turns
-from envs.reward import PAPER_VERSION, REWARD_VERSION, VERSIONS
+from envs.reward import PAPER_VERSION, REWARD_VERSION, V11_VERSION, VERSIONS
 
 HELDOUT = SUITE.with_name("heldout.jsonl")
 
@@ -70,7 +70,7 @@ def test_accuracy_counts_ties_apart() -> None:
 def test_scores_separate_what_each_version_judges(pairs) -> None:
     """What the README's table says of 1.0 and 1.1, on a few pairs of each type."""
     few = sample(pairs, 4)
-    for version in (REWARD_VERSION, PAPER_VERSION):
+    for version in (V11_VERSION, PAPER_VERSION):
         table = accuracy(few, score_pairs(few, version))
         for error_type in ("wrong_tool", "missing_call", "redundant_call", "compliance:guarantee"):
             assert table[error_type]["accuracy"] == 1.0, (version, error_type)
@@ -78,8 +78,12 @@ def test_scores_separate_what_each_version_judges(pairs) -> None:
         assert table["recovered_slip"]["ties"] == table["recovered_slip"]["n"]
         assert table["privacy_read"]["ties"] == table["privacy_read"]["n"]
     # 1.1's over-refusal rule; 1.0 has none.
-    assert accuracy(few, score_pairs(few, REWARD_VERSION))["refusal"]["accuracy"] == 1.0
+    assert accuracy(few, score_pairs(few, V11_VERSION))["refusal"]["accuracy"] == 1.0
     assert accuracy(few, score_pairs(few, PAPER_VERSION))["refusal"]["right"] == 0
+    # 1.2 credits recovered slips, other paths to the same information and least privilege.
+    table = accuracy(few, score_pairs(few, REWARD_VERSION))
+    for error_type in ("recovered_slip", "alternative_path", "refusal", "privacy_read", "unauthorised_write"):
+        assert table[error_type]["accuracy"] == 1.0, error_type
 
 
 def test_cli_prints_every_version_per_error_type(tmp_path, pairs) -> None:

@@ -13,8 +13,11 @@ A fact is matched the way a reader would, not as a literal substring:
   Barbara" states "Barbara Henderson"; "is not suitable" does not state "is suitable").
 
 No credit for what is not an answer: a dump of tool output (JSON or ``snake_case: value``
-lines), a restatement of the query (facts the query already holds prove nothing), or
-boilerplate (which states no fact). Everything here is linear in the answer's length.
+lines), a restatement of the query (facts the query already holds prove nothing, and the
+query quoted back states nothing), or boilerplate (which states no fact). A question whose
+facts are all words of the query ("Has her KYC been verified?") is answered only by an
+answer that states them itself, outside any quote of the query: a refusal or "I've pulled
+that up for you" does not. Everything here is linear in the answer's length.
 """
 
 from __future__ import annotations
@@ -47,6 +50,9 @@ _KEY_VALUE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\"?\s*[:=]")
 _KEY_VALUE_DUMP = 3
 # Share of an answer's content words found in the query above which it restates the query.
 RESTATEMENT_SHARE = 0.75
+# A sentence of the query this long or longer, found word for word in the answer, is a quote.
+QUOTE_WORDS = 4
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 _UNAVAILABLE = re.compile(
     r"\b(?:could\s?n[o']?t|can\s?n[o']?t|was\s+unable\s+to|were\s+unable\s+to|am\s+unable\s+to|unable\s+to|"
     r"failed\s+to|not\s+able\s+to)\s+(?:\w+\s+){0,2}?(?:retrieve|fetch|get|access|load|obtain|reach|pull|look\s+up)\b"
@@ -174,10 +180,20 @@ def restates(response: str, query: str) -> bool:
     return sum(1 for w in content if w in asked) / len(content) >= RESTATEMENT_SHARE
 
 
+def unquoted(response: str, query: str) -> str:
+    """The answer (normalised) without the query's sentences it quotes word for word."""
+    text = " ".join(_normalise(response).split())
+    for sentence in _SENTENCE_END.split(" ".join(_normalise(query).split())):
+        if len(sentence.split()) >= QUOTE_WORDS and sentence in text:
+            text = text.replace(sentence, " ")
+    return text
+
+
 def answer_score(response: str | None, facts: Sequence[str], query: str = "") -> float:
     """The share of the task's answer facts the answer states (1 when it has none), 0 for a
-    dump of tool output. Facts the query already holds prove nothing and are not counted; when
-    they are all the facts there are, the answer earns the credit unless it restates the query."""
+    dump of tool output. The query quoted back is not read. Facts the query already holds
+    prove nothing and are not counted, unless they are all the facts there are: then the
+    answer must state them itself and not restate the query."""
     if not response:
         return 0.0 if facts else 1.0
     text = response[:MAX_ANSWER_CHARS]
@@ -186,9 +202,11 @@ def answer_score(response: str | None, facts: Sequence[str], query: str = "") ->
     if not facts:
         return 1.0
     if query:
-        facts = [f for f in facts if not _states(f, *_readings(query))]
-        if not facts:
-            return 0.0 if restates(text, query) else 1.0
+        text = unquoted(text, query)
+        own = [f for f in facts if not _states(f, *_readings(query))]
+        if not own and restates(text, query):
+            return 0.0
+        facts = own or facts
     readings = _readings(text)
     return sum(1 for f in facts if _states(f, *readings)) / len(facts)
 
