@@ -42,7 +42,7 @@ import orjson
 
 from envs.replay.ingest import SESSIONS, check_ingest, load_sessions, read_records
 from envs.replay.logformat import chat_messages, decoded, turn_results
-from envs.replay.rescore import SCORE_SUMMARY, SCORES, env_options, version_pin
+from envs.replay.rescore import SCORE_SUMMARY, SCORES, check_deid_replica, env_options, version_pin
 from envs.replay.scoring import score_trajectory
 from envs.reward import GoldCall
 from envs.tasks import Task
@@ -219,6 +219,7 @@ def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLi
         raise ExportError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
     directory = Path(directory)
     records, partial = load_scores(directory, allow_partial)
+    check_deid_replica(directory, replica)
     sessions = {s["session_id"]: s for s in load_sessions(directory)}
     scored = [r for r in records if r["status"] == "scored"]
     stale = [r["session_id"] for r in scored if r["session_id"] not in sessions]

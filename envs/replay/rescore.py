@@ -36,14 +36,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from envs.evaluation.run import episode_fields
 from envs.replay.flags import hard_cases
-from envs.replay.ingest import SESSIONS, check_ingest, load_sessions
+from envs.replay.ingest import SESSIONS, SUMMARY, check_ingest, load_sessions
 from envs.replay.logformat import parse_time, served_version, session_actions, turn_results
 from envs.replay.scoring import score_trajectory
 from envs.tasks import Task
@@ -119,6 +122,34 @@ def env_options(tasks: Any, replica: Any, check_replica: bool) -> dict[str, Any]
     """``FinAdvisorEnv`` keyword arguments for a replay: the suite and replica where given."""
     return {"check_replica": check_replica, **({"tasks": tasks} if tasks is not None else {}),
             **({"replica": replica} if replica is not None else {})}
+
+
+def check_deid_replica(directory: Path, replica: str | os.PathLike[str] | None) -> None:
+    """De-identified sessions replay only against a replica built with their key (``replica build
+    --key-file``): any other replica's tool results, which scores and exports carry, would put
+    source names and contacts back. ``ValueError`` (one line) otherwise."""
+    try:
+        fingerprint = orjson.loads((directory / SUMMARY).read_bytes()).get("key_fingerprint")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return  # no finished ingest: check_ingest says so
+    if not fingerprint:
+        return
+    hint = "pass --replica, the one `advisorgym replica build --key-file` made with the same key"
+    if replica is None:
+        raise ValueError(f"{directory} holds sessions de-identified with key {fingerprint}, and the default replica "
+                         f"holds the source's people: its tool results would bring their PII back; {hint}")
+    try:
+        con = sqlite3.connect(f"file:{Path(replica).resolve()}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'deid_key_fingerprint'").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as err:
+        raise ValueError(f"--replica {replica}: cannot read its build key ({err})") from None
+    if row is None or row[0] != fingerprint:
+        built = f"built with key {row[0]}" if row else "not a de-identified build"
+        raise ValueError(f"--replica {replica} is {built}, but {directory}'s sessions are de-identified with key "
+                         f"{fingerprint}: its tool results would not be their pseudonyms; {hint}")
 
 
 class Replayer:
@@ -210,6 +241,7 @@ def score_logs(directory: str | os.PathLike[str], mode: str = "strict", *, tasks
         if not allow_partial:
             raise
         partial = str(err)
+    check_deid_replica(directory, replica)
     sessions_sha256 = file_sha256(directory / SESSIONS)
     sessions = load_sessions(directory)
     selected = [s for s in sessions if in_window(s, since, until)]

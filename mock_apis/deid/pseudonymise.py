@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
@@ -82,14 +83,70 @@ PII_COLUMNS: dict[tuple[str, str], str] = {
     ("advisor_notes", "text"): "note",
 }
 
-TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr"})
-_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "md", "dds", "phd", "dvm", "esq"})
-_SSN = re.compile(r"(?<![\w-])\d{3}[- ]\d{2}[- ]\d{4}(?![\w-])")
-_PHONE = re.compile(r"(?<![\w+-])(?:(?:\+1|001|1)[-. ]?)?(?:\(\d{3}\)\s?|\d{3}[-. ]?)\d{3}[-. ]?\d{4}"
-                    r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?![\w-])")
+TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "mister", "rev"})
+_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "md", "dds", "phd", "dvm", "esq", "cpa", "cfa"})
+#: Lower-case particles inside a name ("Anna van der Berg").
+_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "ten", "ter",
+                        "bin", "al", "y"})
+_SEP = r"[-. \u2013]"  # a separator inside a number: dash, dot, space, en dash
+# SSNs with any separator or none ("123-45-6789", "123 45 6789", "123.45.6789", "123456789").
+_SSN = re.compile(rf"(?<![\w$.,+-])\d{{3}}{_SEP}?\d{{2}}{_SEP}?\d{{4}}(?![\w-]|[.,]\d)")
+# Phones: North American (national, "+1"/"001"/"1" prefixed, dotted, bare 10 digits) and international
+# ("+44 20 7946 0958", "0044 ..."); an international number must hold 8-15 digits (checked in ``scrub``).
+_PHONE = re.compile(r"(?<![\w+-])(?:(?:(?:\+1|001|1)[-. ]?)?(?:\(\d{3}\)\s?|\d{3}[-. ]?)\d{3}[-. ]?\d{4}"
+                    r"|(?:\+|00)[2-9]\d{0,2}(?:[-. ]?\(?\d{1,4}\)?){2,5})"
+                    r"(?:\s?(?:x|ext\.?)\s?\d{1,6})?(?![\w-]|[.,]\d)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-])*")  # a word of letters, any script: "José", "O'Neil"
-_NAME_GAP = re.compile(r"\.?[ \t]+")
+# Bank account numbers: 6-19 digits in any separator style after an account cue ("acct # 4432-118-907"),
+# 12-19 digits without one, and IBANs. The project's own ids ("A0000003") have a letter: never matched.
+_ACCOUNT_CUE = r"(?i:\b(?:account|acct|a/c|bank\s+account)\.?(?:\s*(?:number|num|no)\b\.?|\s*#)?\s*[:#]?\s*)"
+_ACCOUNT = re.compile(rf"(?P<cue>{_ACCOUNT_CUE})\d(?:{_SEP}?\d){{5,18}}(?![\w-]|[.,]\d)"
+                      rf"|(?<![\w$.,+-])\d(?:{_SEP}?\d){{11,18}}(?![\w-]|[.,]\d)"
+                      r"|\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+# Street addresses: a number, a capitalised street name and a USPS street suffix, an optional unit, and an
+# optional "City, ST 12345" on the same or the next line; PO boxes; military addresses (APO/FPO/DPO).
+_STREET_SUFFIXES = """Alley Aly Annex Anx Arcade Avenue Ave Av Bayou Beach Bend Bluff Bluffs Bottom Boulevard Blvd
+Branch Bridge Brg Brook Brooks Burg Burgs Bypass Byp Camp Canyon Cape Causeway Center Ctr Centers Circle Cir Circles
+Cliff Cliffs Close Club Common Commons Corner Corners Course Court Ct Courts Cove Coves Creek Crescent Cres Crest
+Crossing Xing Crossroad Curve Dale Dam Divide Drive Dr Drives Estate Estates Expressway Expy Extension Ext Extensions
+Fall Falls Ferry Field Fields Flat Flats Ford Fords Forest Forge Forges Fork Forks Fort Freeway Fwy Garden Gardens
+Gateway Glen Glens Green Greens Grove Groves Harbor Harbors Haven Heights Hts Highway Hwy Hill Hills Hollow Inlet
+Island Islands Isle Junction Junctions Key Keys Knoll Knolls Lake Lakes Land Landing Lane Ln Light Lights Loaf Lock
+Locks Lodge Loop Mall Manor Manors Meadow Meadows Mews Mill Mills Mission Motorway Mount Mountain Mountains Neck
+Orchard Oval Overpass Park Parks Parkway Pkwy Parkways Pass Passage Path Pike Pine Pines Place Pl Plain Plains Plaza
+Plz Point Pt Points Port Ports Prairie Radial Ramp Ranch Rapid Rapids Rest Ridge Ridges River Road Rd Roads Route Rte
+Row Rue Run Shoal Shoals Shore Shores Skyway Spring Springs Spur Spurs Square Sq Squares Station Sta Stravenue Stream
+Street St Streets Summit Terrace Ter Throughway Trace Track Trafficway Trail Trl Tunnel Turnpike Tpke Underpass Union
+Unions Valley Valleys Via Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Well Wells""".split()
+_CAP = r"[A-Z\u00c0-\u00de][\w'\u2019.-]*"  # a capitalised word
+_CITY_LINE = rf"(?:(?:,[ \t]*|[ \t]*\r?\n[ \t]*){_CAP}(?:[ \t]+{_CAP}){{0,3}},?[ \t]+[A-Z]{{2}}[ \t]+\d{{5}}(?:-\d{{4}})?)?"
+_ADDRESS = re.compile(
+    r"(?<![\w$.,#-])\d{1,6}[A-Za-z]?(?:-\d{1,4})?"
+    r"(?:[ \t]+(?:[NSEW]\.?|North|South|East|West|N[EW]|S[EW]))?"
+    rf"(?:[ \t]+(?:{_CAP}|\d+(?:st|nd|rd|th))){{1,4}}?"
+    rf"[ \t]+(?:{'|'.join(_STREET_SUFFIXES)})\b\.?"
+    r"(?:[ \t]+(?:N[EW]?|S[EW]?|E|W)\b\.?)?"
+    r"(?:,?[ \t]+(?:Apt\.?|Apartment|Suite|Ste\.?|Unit|Fl\.?|Floor|Rm\.?|Room|Bldg\.?|#)[ \t]*#?\d[\w-]*)?"
+    + _CITY_LINE
+    + r"|\bP\.?[ \t]?O\.?[ \t]*Box[ \t]+\d{1,6}" + _CITY_LINE
+    + r"|\b(?:PSC[ \t]+\d{4},[ \t]*Box|Unit[ \t]+\d{4}[ \t]+Box)[ \t]+\d{4},?\s+[AD]PO[ \t]+A[AEP][ \t]+\d{5}"
+    + rf"|\bUS(?:NS|NV|S|CGC)[ \t]+{_CAP},?\s+FPO[ \t]+A[AEP][ \t]+\d{{5}}")
+# Dates of birth: a date (ISO, US numeric, "April 12, 1961", "12 April 1961") shortly after a birth cue.
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december")
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.?"
+_DATE = (r"(?P<iso>\d{4}-\d{2}-\d{2})|(?P<num>\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))"
+         rf"|(?P<mdy>{_MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}})"
+         rf"|(?P<dmy>\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH},?[ \t]+\d{{4}})")
+_DOB = re.compile(rf"(?i:\b(?:born|birth|birthday|birthdate|dob|d\.o\.b\.?|b\.))(?:[^\n\d]{{0,24}}?)(?:{_DATE})(?!\d)")
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-](?![sS]\b)[^\W\d_]+)*")  # "José", "O'Neil"; "Chapman" of "Chapman's"
+_NAME_GAP = re.compile(r"\.?(?:[ \t\u00a0]+|[ \t\u00a0]*\r?\n[ \t\u00a0]*)")  # a name may break across a line
+_LAST_FIRST_GAP = re.compile(r",[ \t\u00a0]*")
+
+
+def _fold(word: str) -> str:
+    """A name word as looked up: case-folded, accents dropped ("García" and "GARCIA" are one name)."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
 
 
 class DeidKeyError(ValueError):
@@ -117,7 +174,7 @@ def key_fingerprint(key: bytes) -> str:
 
 def _name_parts(value: str) -> tuple[str, str] | None:
     """(first, last) of a person's name, case-folded, titles and suffixes dropped; None without two words."""
-    words = [w.lower() for w in _WORD.findall(value)]
+    words = [_fold(w) for w in _WORD.findall(value)]
     while words and words[0] in TITLES:
         words.pop(0)
     while words and words[-1] in _SUFFIXES:
@@ -212,30 +269,53 @@ class Pseudonymiser:
 
     def _scrub_names(self, text: str) -> str:
         words = list(_WORD.finditer(text))
-        lower = [w.group().lower() for w in words]
+        lower = [_fold(w.group()) for w in words]
+        n = len(words)
 
-        def next_to(j: int) -> bool:  # words j and j + 1 are one name's ("John Smith", "Mr. Smith", "Q. Smith")
-            return j + 1 < len(words) and _NAME_GAP.fullmatch(text, words[j].end(), words[j + 1].start()) is not None
+        def next_to(j: int, gap: re.Pattern[str] = _NAME_GAP) -> bool:  # words j and j + 1 are one name's
+            return j + 1 < n and gap.fullmatch(text, words[j].end(), words[j + 1].start()) is not None
+
+        def initial(j: int) -> bool:  # "A." (an initial, written with its dot)
+            return len(lower[j]) == 1 and words[j].group().isupper() and text.startswith(".", words[j].end())
+
+        def last_after(i: int) -> int | None:
+            """The registered last name that ends a name starting at the first name ``i``: next to it,
+            or after a middle name or initial and particles ("Anna J. Chapman", "Ana de la Cruz")."""
+            j = i
+            while j + 1 < n and j - i <= 3 and next_to(j):
+                j += 1
+                if lower[j] in self._last_names:
+                    return j
+                if not (len(lower[j]) == 1 or lower[j] in _PARTICLES or words[j].group()[0].isupper()):
+                    return None
+            return None
 
         out, pos, i = [], 0, 0
-        while i < len(words) - 1:
+        while i < n - 1:
             first, end, replacement = i, i + 1, None
-            if lower[i] in TITLES and lower[i + 1] in self._last_names and next_to(i):
-                replacement = f"{text[words[i].start():words[i + 1].start()]}" \
-                              f"{self._pick(LAST_NAMES, 'last_name', lower[i + 1])}"
-            elif lower[i] in self._first_names and next_to(i):
-                if lower[i + 1] not in self._last_names and len(lower[i + 1]) == 1 and next_to(i + 1):
-                    end = i + 2  # a middle initial: "John Q. Smith"
-                if lower[end] in self._last_names:
-                    replacement = self._name(f"{lower[i]} {lower[end]}")
-                    # the whole name as the column holds it: "Dr. John Smith MD" -> the fake
-                    if i > 0 and lower[i - 1] in TITLES and next_to(i - 1) and words[i - 1].start() >= pos:
-                        first = i - 1
-                    while end + 1 < len(words) and lower[end + 1] in _SUFFIXES and next_to(end):
-                        end += 1
+            if lower[i] in self._first_names and (k := last_after(i)) is not None:
+                end, replacement = k, self._name(f"{lower[i]} {lower[k]}")
+                # the whole name as the column holds it: "Dr. John Smith MD" -> the fake
+                if i > 0 and lower[i - 1] in TITLES and next_to(i - 1) and words[i - 1].start() >= pos:
+                    first = i - 1
+            elif lower[i] in self._last_names and lower[i + 1] in self._first_names and next_to(i, _LAST_FIRST_GAP):
+                fake_first, fake_last = self._name(f"{lower[i + 1]} {lower[i]}").split(" ", 1)
+                replacement = f"{fake_last}{text[words[i].end():words[i + 1].start()]}{fake_first}"  # "Chapman, Anna"
+            elif lower[i] in TITLES or initial(i):  # "Mrs. Chapman", "A. J. Chapman": the last name replaced
+                k = i
+                while k + 1 < n and next_to(k) and initial(k + 1):
+                    k += 1
+                if next_to(k) and lower[k + 1] in self._last_names and not (
+                        lower[k + 1] in self._first_names and last_after(k + 1) is not None):  # "Ms. Thomas Ortiz"
+                    end = k + 1
+                    replacement = f"{text[words[i].start():words[end].start()]}" \
+                                  f"{self._pick(LAST_NAMES, 'last_name', lower[end])}"
             if replacement is None:
                 i += 1
                 continue
+            comma_gap = re.compile(r",?[ \t\u00a0]+")
+            while end + 1 < n and lower[end + 1] in _SUFFIXES and next_to(end, comma_gap):
+                end += 1
             out += [text[pos:words[first].start()], replacement]
             pos, i = words[end].end(), end + 1
             if lower[end] in _SUFFIXES and text.startswith(".", pos):  # "Jr."
@@ -243,10 +323,55 @@ class Pseudonymiser:
         out.append(text[pos:])
         return "".join(out)
 
+    def _account(self, value: str) -> str:
+        """A bank account number's pseudonym: the same layout (separators, letters, length), other characters."""
+        d = self._digest("account", re.sub(r"[^0-9A-Za-z]", "", value).upper())
+        out = []
+        for c in value:
+            if c.isdigit():
+                out.append(str(d % 10))
+                d //= 10
+            elif c.isalpha():
+                out.append(chr(ord("A") + d % 26))
+                d //= 26
+            else:
+                out.append(c)
+        return "".join(out)
+
+    def _date_of_birth(self, m: re.Match[str]) -> str:
+        """A date of birth found in text, as the ``birth_date`` pseudonym (ISO); kept if it is no date."""
+        value = m.group("iso") or m.group("num") or m.group("mdy") or m.group("dmy")
+        start = m.start("iso") if m.group("iso") else m.start("num") if m.group("num") else \
+            m.start("mdy") if m.group("mdy") else m.start("dmy")
+        try:
+            if m.group("iso"):
+                source = date.fromisoformat(value)
+            else:
+                numbers = [int(x) for x in re.findall(r"\d+", value)]
+                if m.group("num"):
+                    month, day, year = numbers if numbers[0] <= 12 else (numbers[1], numbers[0], numbers[2])
+                else:
+                    day, year = numbers
+                    month = next(k for k, name in enumerate(_MONTHS, 1)
+                                 if name[:3] == re.search(r"[A-Za-z]{3}", value.replace("of ", "")).group().lower())
+                if year < 100:  # "4/12/61": the last century unless that is in the future
+                    year += 1900 if year > date.today().year % 100 else 2000
+                source = date(year, month, day)
+        except (ValueError, StopIteration):
+            return m.group()
+        return m.group()[:start - m.start()] + self._birth_date(source.isoformat())
+
     def scrub(self, text: str) -> str:
-        """``text`` with the PII inside it replaced by pseudonyms: emails, SSN-shaped and
-        phone-shaped numbers by pattern, and the registered names (``register_names``)."""
+        """``text`` with the PII inside it replaced by pseudonyms: emails, dates of birth, street
+        addresses, SSN-, phone- and account-shaped numbers by pattern, and the registered names
+        (``register_names``), with their titles, initials, suffixes and possessives."""
         text = _EMAIL.sub(lambda m: self._email(m.group()), text)
-        text = _SSN.sub(lambda m: self._national_id(m.group()), text)
-        text = _PHONE.sub(lambda m: self._phone(m.group()), text)
+        text = _DOB.sub(self._date_of_birth, text)
+        text = _ADDRESS.sub(lambda m: self._address(m.group()), text)
+        text = _SSN.sub(lambda m: m.group() if "cusip" in text[max(0, m.start() - 12):m.start()].lower()
+                        else self._national_id(m.group()), text)
+        text = _PHONE.sub(lambda m: self._phone(m.group())
+                          if 8 <= sum(c.isdigit() for c in re.split("x|ext", m.group())[0]) <= 15 else m.group(), text)
+        text = _ACCOUNT.sub(lambda m: (m.group("cue") or "") + self._account(m.group()[len(m.group("cue") or ""):]),
+                            text)
         return self._scrub_names(text)
