@@ -148,3 +148,21 @@ def test_bad_requests_get_structured_errors(mcp_server):
                "Content-Type": "application/json"}
     response = httpx.post(f"{mcp_server}/mcp", content=b"{not json", headers=headers)
     assert 400 <= response.status_code < 500 and "error" in response.json()
+
+
+def test_the_readme_example_runs_as_written(capsys):
+    """The README's MCP block, against a service with the default suite (only its URL and token differ)."""
+    from envs.cli import mount_episode_endpoints
+    from envs.replica import default_replica
+    from mock_apis.app import create_app, serve_in_thread
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Plugging into MCP clients"):]
+    block = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    replica = default_replica()
+    app = create_app(replica, tokens=[API_TOKEN])
+    assert mount_episode_endpoints(app, replica, None, max_sessions=2, idle_ttl_s=60.0, host="127.0.0.1") \
+        == "MCP episodes at /mcp"
+    with serve_in_thread(app) as url:
+        exec(block.replace("http://127.0.0.1:8080", url).replace("<token>", API_TOKEN), {})  # noqa: S102
+    assert capsys.readouterr().out.strip() == "3.0"
