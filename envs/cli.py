@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -134,8 +135,11 @@ def serve(
     access_log: bool = typer.Option(False, help="Log every request (slower)."),
     audit_log: Path = typer.Option(None, "--audit-log", help="Append every executed tool call to this "
                                                              "hash-chained log (advisorgym audit verify)."),
+    tasks: Path = typer.Option(None, "--tasks", help="Task suite of the episode endpoints (/mcp with the mcp "
+                                                     "extra); default: the frozen 500-task suite."),
 ) -> None:
-    """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens."""
+    """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens; with the mcp
+    extra, also whole episodes over MCP (streamable HTTP at /mcp)."""
     from envs.replica import default_replica
     from mock_apis.app import create_app
     from mock_apis.server import HTTP_PARSERS, ServerLimits, run_server
@@ -158,12 +162,60 @@ def serve(
     except ValueError as err:  # an audit log that does not end with a whole record
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
+    episodes = mount_episode_endpoints(api, path, tasks, max_sessions=max_sessions, idle_ttl_s=session_ttl, host=host)
     typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
-               f"{len(tokens)} token(s))")
+               f"{len(tokens)} token(s)); {episodes}")
     # one process: sessions live in its memory, so several workers would not share them
     run_server(api, host, port, ServerLimits(request_timeout_s=request_timeout, max_connections=max_connections,
                                              http=http),
                log_level=log_level, access_log=access_log)
+
+
+def episode_env_factory(replica: Path | None, tasks: Path | None) -> Any:
+    """A function making a fresh ``FinAdvisorEnv`` (its own sandbox) over ``replica`` and ``tasks``;
+    one env is built here, so that a replica the tasks were not written for fails now."""
+    from envs.env import FinAdvisorEnv
+
+    FinAdvisorEnv(tasks=tasks, replica=replica).close()
+    return lambda: FinAdvisorEnv(tasks=tasks, replica=replica)
+
+
+def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, **limits: Any) -> str:
+    """Add the episode endpoints the installed extras allow to the service; what was added, in words."""
+    try:
+        from envs.integrations import mcp as mcp_integration
+    except ImportError:
+        return "no /mcp (pip install 'advisorgym[mcp]')"
+    try:
+        make_env = episode_env_factory(replica, tasks)
+    except (ValueError, OSError) as err:
+        return f"no episode endpoints: {err}"
+    from mock_apis.app import owner_of
+
+    mcp_integration.mount(api, make_env, max_episodes=limits["max_sessions"], idle_ttl_s=limits["idle_ttl_s"],
+                          host=limits["host"], owner=owner_of)
+    return "MCP episodes at /mcp"
+
+
+@app.command("mcp", short_help="Serve episodes over MCP on stdin/stdout (the mcp extra).")
+def mcp_command(
+    tasks: Path = typer.Option(None, "--tasks", help="Task suite (JSONL); default: the frozen 500-task suite."),
+    replica: Path = typer.Option(None, "--replica", help="SQLite replica (default: the tasks' replica, generated "
+                                                         "on first use)."),
+) -> None:
+    """An MCP server over stdio: the catalogue's tools plus start_task and submit_answer; one episode
+    on its own sandbox. Configure it in an MCP client as the command `advisorgym mcp`."""
+    try:
+        import anyio
+
+        from envs.integrations.mcp import run_stdio
+    except ImportError:
+        raise usage_error("advisorgym mcp needs the mcp extra: pip install 'advisorgym[mcp]'") from None
+    try:
+        make_env = episode_env_factory(replica, tasks)
+    except (ValueError, OSError) as err:
+        raise usage_error(str(err)) from None
+    anyio.run(run_stdio, make_env)
 
 
 @app.command("eval", short_help="Run an agent over a task suite; metrics and report.")

@@ -1,0 +1,10 @@
+"""Adapters that plug the environment into other frameworks' clients and trainers.
+
+Each one is a thin layer over the same episode (``envs.integrations.episode.Episode``, a
+``FinAdvisorEnv`` driven turn by turn): the env parses every turn and computes the reward;
+an adapter only moves the framework's calls in and the env's answers out. Integrations import
+``envs``; the env never imports them. One module per framework, each needing its own extra:
+
+- ``envs.integrations.mcp``: an MCP server (extra ``mcp``): ``advisorgym mcp`` over stdio,
+  and ``/mcp`` (streamable HTTP) on ``advisorgym serve``.
+"""

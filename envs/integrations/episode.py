@@ -1,0 +1,85 @@
+"""One episode as a tool-calling client drives it: start a task, call tools, submit an answer.
+
+Every call goes through ``FinAdvisorEnv.step`` as one agent turn: a tool call is sent as the
+OpenAI ``tool_calls`` message a tool-calling client's call is (the env's native format for
+structured calls), the answer as an assistant message with text content. The env parses the
+turns, runs the tools in the episode's sandbox and computes the reward; nothing is scored
+here, so a gold trajectory scores exactly what it scores in the eval (3.0).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import orjson
+
+from envs.env import FinAdvisorEnv
+
+
+NO_EPISODE = ("no_episode", "no task started in this session: call start_task first")
+
+
+class EpisodeError(Exception):
+    """A request the episode cannot serve: ``code`` (``no_episode``, ``unknown_task``,
+    ``session_capacity``) and a one-line message for the client."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class Episode:
+    """The running episode of one client on its own ``FinAdvisorEnv`` (its own sandbox).
+
+    Thread-safe: a client's concurrent calls run one at a time, in the order they arrive.
+    """
+
+    def __init__(self, env: FinAdvisorEnv):
+        self.env = env
+        self.started = False
+        self.lock = threading.Lock()
+        self._calls = 0
+
+    def start(self, task_id: str | None = None, seed: int | None = None) -> dict[str, Any]:
+        """Start a task (``task_id``, or one drawn with ``seed``): the task and the system prompt
+        for a client that passes the tools through its API (they are not repeated in it)."""
+        with self.lock:
+            try:
+                obs, info = self.env.reset(seed=seed, options={"task_id": task_id} if task_id is not None else None)
+            except KeyError as err:
+                raise EpisodeError("unknown_task", err.args[0]) from None
+            self.started, self._calls = True, 0
+            task = orjson.loads(obs)
+            return {"task_id": task["task_id"], "level": task["level"], "system": info["system_for_tools_api"],
+                    "user": task["user"], "reward_version": info["reward_version"]}
+
+    def call_tool(self, name: str, arguments: Any) -> tuple[Any, bool, dict[str, Any]]:
+        """Run one tool call as an agent turn: ``(observation, ok, step info)``. ``ok`` is false
+        for any error observation (bad arguments, unknown tool, the episode is over, ...)."""
+        with self.lock:
+            self._require_started()
+            self._calls += 1
+            call = {"id": f"call_{self._calls}", "type": "function",
+                    "function": {"name": name, "arguments": orjson.dumps(arguments).decode()}}
+            obs, _, terminated, truncated, info = self.env.step(
+                orjson.dumps({"role": "assistant", "content": None, "tool_calls": [call]}).decode())
+            calls = info.get("calls") or [{}]
+            return orjson.loads(obs), calls[0].get("outcome") == "ok", info
+
+    def submit(self, answer: str) -> dict[str, Any]:
+        """The final answer: the episode ends and its reward breakdown comes back (``total``,
+        ``R_fmt``, ``R_corr``, ``R_eff``, ``R_comp`` and the rest, as ``info["reward"]``)."""
+        with self.lock:
+            self._require_started()
+            _, _, _, _, info = self.env.step(orjson.dumps({"role": "assistant", "content": answer}).decode())
+            if "reward" not in info:  # the env ended the episode before (truncation): its reward again
+                return self.env.end_episode()
+            return info["reward"]
+
+    def _require_started(self) -> None:
+        if not self.started:
+            raise EpisodeError(*NO_EPISODE)
+
+    def close(self) -> None:
+        self.env.close()
