@@ -211,7 +211,9 @@ def test_a_turn_of_many_calls_is_one_request_and_equals_in_process(live_server, 
             turn_batches = sum(1 for _, p in requests if p.endswith("/batch"))
             steps[-1].append(env.step(task.gold_actions()[-1]))  # the final step may probe (reward 1.2)
         assert orjson.dumps(steps[0]) == orjson.dumps(steps[1])
-        assert turn_batches <= 3  # one per turn (none if all faulted)
+        # one per turn (none if all faulted), and once per task the subject clients' accounts,
+        # which reward 1.2's least privilege asks for when a read names an account the gold does not
+        assert turn_batches <= 3 + 1
         assert any(c["error"] == "too_many_calls" for c in steps[1][0][4]["calls"])
     finally:
         for env in pair:
