@@ -137,12 +137,10 @@ class HttpBackend:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff_s = float(timeout), retries, backoff_s
-        self.connection = wire.Connection(self.base_url, keepalive_s=CLIENT_KEEPALIVE_S)
+        self._connect(base_url)
         self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
         self._writes = {name for name, spec in catalogue().items() if spec.writes}
-        self.session_id: str | None = None
         self._session_lost = False  # the service forgot our session mid-episode
         self.last_error: str | None = None  # why the last failed request failed, for messages
         if check:
@@ -226,6 +224,12 @@ class HttpBackend:
             self.connection.close()
 
     # -- internals ---------------------------------------------------------------------
+
+    def _connect(self, base_url: str) -> None:
+        """Talk to the service at ``base_url`` from now on (a session elsewhere is forgotten)."""
+        self.base_url = base_url.rstrip("/")
+        self.connection = wire.Connection(self.base_url, keepalive_s=CLIENT_KEEPALIVE_S)
+        self.session_id: str | None = None
 
     def _open_session(self) -> ToolOutcome | None:
         """Open a session; ``None`` on success, else the failure as an outcome."""
