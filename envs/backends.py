@@ -34,7 +34,7 @@ import orjson
 
 from envs import wire
 from mock_apis.catalogue import ToolOutcome, ToolRef, call_tool, catalogue, probe_tool, sanity_errors
-from mock_apis.sandbox import Sandbox
+from mock_apis.sandbox import Sandbox, check_replica
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
 TOKEN_ENV = "ADVISORGYM_API_TOKEN"
@@ -81,6 +81,7 @@ class InProcessBackend:
     """Runs tools in this process on a private ``Sandbox`` over the replica file."""
 
     def __init__(self, replica_path: str | Path):
+        check_replica(replica_path)
         self.sandbox = Sandbox(replica_path)
 
     def reset(self) -> None:

@@ -169,7 +169,7 @@ def serve(
         api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
                          idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes,
                          audit_log=audit_log)
-    except ValueError as err:  # an audit log that does not end with a whole record
+    except ValueError as err:  # a damaged or foreign replica; an audit log that does not end with a whole record
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     episodes = mount_episode_endpoints(api, path, tasks, max_sessions=max_sessions, idle_ttl_s=session_ttl, host=host)

@@ -74,7 +74,7 @@ from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
                                 SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, ServiceLimits)
-from mock_apis.sandbox import Sandbox
+from mock_apis.sandbox import Sandbox, check_replica
 from mock_apis.server import ServerLimits, run_server, serve_in_thread  # noqa: F401  (re-exported)
 from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES,  # noqa: F401
                                 DEFAULT_OWNER, Session, SessionCapacity, SessionGone, SessionStore)
@@ -258,6 +258,7 @@ class ToolService:
     def __init__(self, replica_path: str | Path, limits: ServiceLimits | None = None, offload: bool | None = None,
                  clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None):
         self.replica_path = Path(replica_path)
+        check_replica(self.replica_path)
         self.limits = limits = limits or ServiceLimits()
         self.tools: dict[str, ToolSpec] = dict(catalogue())
         self.versions: dict[str, ToolSpec] = other_versions()
