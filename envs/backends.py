@@ -34,7 +34,7 @@ import orjson
 
 from envs import wire
 from mock_apis.catalogue import ToolOutcome, ToolRef, call_tool, catalogue, probe_tool, sanity_errors
-from mock_apis.sandbox import Sandbox
+from mock_apis.sandbox import Sandbox, check_replica
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
 TOKEN_ENV = "ADVISORGYM_API_TOKEN"
@@ -81,6 +81,7 @@ class InProcessBackend:
     """Runs tools in this process on a private ``Sandbox`` over the replica file."""
 
     def __init__(self, replica_path: str | Path):
+        check_replica(replica_path)
         self.sandbox = Sandbox(replica_path)
 
     def reset(self) -> None:
@@ -137,12 +138,10 @@ class HttpBackend:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self.base_url = base_url.rstrip("/")
         self.timeout, self.retries, self.backoff_s = float(timeout), retries, backoff_s
-        self.connection = wire.Connection(self.base_url, keepalive_s=CLIENT_KEEPALIVE_S)
+        self._connect(base_url)
         self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
         self._writes = {name for name, spec in catalogue().items() if spec.writes}
-        self.session_id: str | None = None
         self._session_lost = False  # the service forgot our session mid-episode
         self.last_error: str | None = None  # why the last failed request failed, for messages
         if check:
@@ -226,6 +225,12 @@ class HttpBackend:
             self.connection.close()
 
     # -- internals ---------------------------------------------------------------------
+
+    def _connect(self, base_url: str) -> None:
+        """Talk to the service at ``base_url`` from now on (a session elsewhere is forgotten)."""
+        self.base_url = base_url.rstrip("/")
+        self.connection = wire.Connection(self.base_url, keepalive_s=CLIENT_KEEPALIVE_S)
+        self.session_id: str | None = None
 
     def _open_session(self) -> ToolOutcome | None:
         """Open a session; ``None`` on success, else the failure as an outcome."""

@@ -118,8 +118,9 @@ def serve(
                                          "commas, for several (one per team: each sees only its own sessions). "
                                          "Prefer the environment variable: command lines are visible to other "
                                          "users."),
-    max_sessions: int = typer.Option(256, min=1, help="Live episode sessions at most; beyond it POST /sessions "
-                                                      "answers 429 session_capacity (none is evicted)."),
+    max_sessions: int = typer.Option(256, min=1, help="Live episode sessions at most (lowered to fit the "
+                                                      "descriptor limit); beyond it POST /sessions answers "
+                                                      "429 session_capacity (none is evicted)."),
     max_sessions_per_token: int = typer.Option(None, min=1, help="Live sessions per token at most "
                                                                  "(default: --max-sessions)."),
     session_ttl: float = typer.Option(900.0, min=1.0, help="Seconds a session may stay idle before it expires."),
@@ -128,7 +129,8 @@ def serve(
     request_timeout: float = typer.Option(10.0, min=0.1, help="Seconds a client has to send a whole request "
                                                               "(head and body); slower ones get 408."),
     max_connections: int = typer.Option(None, min=1, help="Open connections at most (default and ceiling: the "
-                                                          "descriptor limit, raised at start-up, less 128)."),
+                                                          "descriptor limit, raised at start-up, less 128 and "
+                                                          "the sessions' open files)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     http: str = typer.Option("httptools", "--http", help="HTTP parser: httptools (C, faster) or h11 (pure "
                                                          "Python)."),
@@ -142,7 +144,7 @@ def serve(
     extra, also whole episodes over MCP (streamable HTTP at /mcp)."""
     from envs.replica import default_replica
     from mock_apis.app import create_app
-    from mock_apis.server import HTTP_PARSERS, ServerLimits, run_server
+    from mock_apis.server import HTTP_PARSERS, ServerLimits, raise_fd_limit, run_server, session_cap
 
     tokens = [t.strip() for value in token or [] for t in value.split(",") if t.strip()]
     if not tokens:
@@ -155,20 +157,27 @@ def serve(
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
         raise typer.Exit(2)
+    server_limits = ServerLimits(request_timeout_s=request_timeout, max_connections=max_connections, http=http)
+    fd_limit = raise_fd_limit()
+    pools = 2 if episode_endpoints_available() else 1  # the MCP episodes hold sandboxes too
+    capped = session_cap(server_limits, fd_limit, max_sessions, pools)
+    if capped < max_sessions:
+        typer.echo(f"note: --max-sessions {max_sessions} lowered to {capped}: each live session keeps a file "
+                   f"open and the descriptor limit is {fd_limit} (raise it with ulimit -n)", err=True)
+        max_sessions = capped
     try:
         api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
                          idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes,
                          audit_log=audit_log)
-    except ValueError as err:  # an audit log that does not end with a whole record
+    except ValueError as err:  # a damaged or foreign replica; an audit log that does not end with a whole record
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
     episodes = mount_episode_endpoints(api, path, tasks, max_sessions=max_sessions, idle_ttl_s=session_ttl, host=host)
     typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
                f"{len(tokens)} token(s)); {episodes}")
     # one process: sessions live in its memory, so several workers would not share them
-    run_server(api, host, port, ServerLimits(request_timeout_s=request_timeout, max_connections=max_connections,
-                                             http=http),
-               log_level=log_level, access_log=access_log)
+    run_server(api, host, port, server_limits, log_level=log_level, access_log=access_log,
+               session_fds=pools * max_sessions)
 
 
 def episode_env_factory(replica: Path | None, tasks: Path | None) -> Any:
@@ -180,12 +189,20 @@ def episode_env_factory(replica: Path | None, tasks: Path | None) -> Any:
     return lambda: FinAdvisorEnv(tasks=tasks, replica=replica)
 
 
+def episode_endpoints_available() -> bool:
+    """Whether the installed extras allow episode endpoints (the mcp extra)."""
+    try:
+        from envs.integrations import mcp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, **limits: Any) -> str:
     """Add the episode endpoints the installed extras allow to the service; what was added, in words."""
-    try:
-        from envs.integrations import mcp as mcp_integration
-    except ImportError:
+    if not episode_endpoints_available():
         return "no /mcp (pip install 'advisorgym[mcp]')"
+    from envs.integrations import mcp as mcp_integration
     try:
         make_env = episode_env_factory(replica, tasks)
     except (ValueError, OSError) as err:

@@ -18,6 +18,13 @@ container: ``DockerService.acquire`` counts references, each backend's ``close()
 the last one stops and removes the container. ``DockerService`` can also be used directly (a
 context manager), e.g. to start several containers for ``BackendPool``.
 
+**A dead container is replaced.** A container that stops (killed, out of memory, removed by
+hand) fails the calls of the episode it interrupts as infra errors (``service_unavailable``),
+like any unreachable service. The next ``reset()`` that cannot open a session, and the next env
+that acquires the shared service, ask the engine whether the container still runs; if not, a new
+one is started (same image, replica and token, on a new port) and every backend on the service
+follows it at its next ``reset()``.
+
 **Nothing is left running.** Containers still held at interpreter exit are removed by an
 ``atexit`` hook. A process killed outright (SIGKILL) cannot run it, so every container carries
 labels naming its owner (host, pid and the pid's start time); each start first removes the
@@ -170,9 +177,11 @@ class DockerService:
         remove_orphans(self.client)
         self.references = 0
         self._key: tuple[str, str, str | None] | None = None
-        mount, self._staging = _mountable(replica)
+        self._start_timeout_s = start_timeout_s
+        self._revive_lock = threading.Lock()
+        self._mount, self._staging = _mountable(replica)
         try:
-            self.container, self.port = self._start(mount, start_timeout_s)
+            self.container, self.port = self._start(self._mount, start_timeout_s)
         except BaseException:
             self._drop_staging()
             raise
@@ -190,7 +199,13 @@ class DockerService:
             service = cls._shared.get(key)
             if service is not None:
                 service.references += 1
-                return service
+        if service is not None:
+            try:
+                service.revive()
+            except BaseException:
+                service.release()
+                raise
+            return service
         service = cls(replica, image, token, start_timeout_s)  # slow: outside the lock
         with cls._lock:
             if key in cls._shared:  # another thread started one meanwhile: use that one
@@ -212,6 +227,35 @@ class DockerService:
             if self._key is not None and DockerService._shared.get(self._key) is self:
                 del DockerService._shared[self._key]
         self.stop()
+
+    def running(self) -> bool:
+        """Whether the engine says the container still runs."""
+        import docker
+
+        try:
+            self.container.reload()
+        except docker.errors.NotFound:
+            return False
+        return self.container.status == "running"
+
+    def revive(self) -> bool:
+        """Replace a container that no longer runs with a new one (``url`` and ``port`` change);
+        True if it did. Safe from several threads: one of them starts the new container."""
+        import docker
+
+        with self._revive_lock:
+            if self.running():
+                return False
+            with DockerService._lock:
+                if self not in DockerService._running:
+                    raise DockerBackendError("start_failed", "the container was stopped with stop(); it is not restarted")
+            try:
+                self.container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            self.container, self.port = self._start(self._mount, self._start_timeout_s)
+            self.url = f"http://127.0.0.1:{self.port}"
+            return True
 
     def stop(self) -> None:
         """Stop and remove the container (and its anonymous volume). Idempotent."""
@@ -322,6 +366,23 @@ class DockerBackend(HttpBackend):
         except BaseException:
             self.service.release()
             raise
+
+    def reset(self) -> None:
+        """A pristine episode, as ``HttpBackend.reset``; on the service's current container, started
+        anew if the one this backend used is dead (the engine is asked only when no session opens).
+        Raises ``DockerBackendError`` if a new container cannot be started."""
+        if self.service is not None and self.service.url != self.base_url:  # another backend replaced it
+            self._follow()
+        super().reset()
+        if self.session_id is None and self.service is not None and self.service.revive():
+            self._follow()
+            super().reset()
+
+    def _follow(self) -> None:
+        """Point at the service's (new) container; the old container's session is gone with it."""
+        assert self.service is not None
+        self.connection.close()
+        self._connect(self.service.url)
 
     def close(self) -> None:
         service, self.service = self.service, None

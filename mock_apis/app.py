@@ -45,6 +45,7 @@ missing or wrong token 401, the service's own limits 429 (``session_capacity`` w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -73,13 +74,15 @@ from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
                                 SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, ServiceLimits)
-from mock_apis.sandbox import Sandbox
+from mock_apis.sandbox import Sandbox, check_replica
 from mock_apis.server import ServerLimits, run_server, serve_in_thread  # noqa: F401  (re-exported)
 from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES,  # noqa: F401
                                 DEFAULT_OWNER, Session, SessionCapacity, SessionGone, SessionStore)
 
 #: Bodies larger than this are parsed and validated in the thread pool, never on the event loop.
 OFFLOAD_BODY_BYTES = 32 * 1024
+#: Expired sessions are collected every this fraction of the idle time-out (``collect_expired``).
+COLLECT_EVERY = 0.25
 OWNER_SCOPE_KEY = "advisorgym.owner"
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
 
@@ -255,6 +258,7 @@ class ToolService:
     def __init__(self, replica_path: str | Path, limits: ServiceLimits | None = None, offload: bool | None = None,
                  clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None):
         self.replica_path = Path(replica_path)
+        check_replica(self.replica_path)
         self.limits = limits = limits or ServiceLimits()
         self.tools: dict[str, ToolSpec] = dict(catalogue())
         self.versions: dict[str, ToolSpec] = other_versions()
@@ -483,6 +487,14 @@ def resolve_token(token: str | None) -> str:
     return resolve_tokens(token)[0]
 
 
+async def collect_expired(sessions: SessionStore) -> None:
+    """Close expired sessions every ``COLLECT_EVERY`` of their idle time-out (at most a minute
+    apart), so that their descriptors come back without a client having to connect."""
+    while True:
+        await asyncio.sleep(min(60.0, sessions.idle_ttl_s * COLLECT_EVERY))
+        await asyncio.to_thread(sessions.collect_expired)
+
+
 def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Sequence[str] | None = None,
                max_sessions: int = DEFAULT_MAX_SESSIONS, max_sessions_per_token: int | None = None,
                idle_ttl_s: float = DEFAULT_IDLE_TTL_S, max_writes: int = DEFAULT_MAX_WRITES,
@@ -505,7 +517,9 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
+        collector = asyncio.create_task(collect_expired(service.sessions))
         yield
+        collector.cancel()
         service.close()
 
     app = ServiceApp(title="advisorgym mock financial APIs", version=package_version("0+unknown"),

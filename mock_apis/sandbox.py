@@ -31,6 +31,37 @@ from mock_apis.models import WRITABLE_TABLES, Base
 OVERLAY_PAGE_BYTES = 1024
 
 
+class ReplicaError(ValueError):
+    """A replica file that cannot be served: not SQLite, damaged, or not of this schema. The
+    message is one line naming the file and the problem."""
+
+
+def check_replica(replica_path: str | Path) -> None:
+    """Check a replica before serving it: SQLite's ``quick_check`` and every table and column of
+    the schema (``mock_apis.models``); ``ReplicaError`` (one line) on the first problem. A few
+    milliseconds on the default replica (it reads every page once)."""
+    path = Path(replica_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"replica not found: {path}")
+    try:
+        con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            result = con.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if result != "ok":
+                raise ReplicaError(f"replica {path}: SQLite integrity check failed ({result.splitlines()[0]})")
+            for name, table in Base.metadata.tables.items():
+                columns = {row[1] for row in con.execute(f"PRAGMA table_info({name})")}
+                if not columns:
+                    raise ReplicaError(f"replica {path}: no table {name} (not an advisorgym replica?)")
+                missing = [c.name for c in table.columns if c.name not in columns]
+                if missing:
+                    raise ReplicaError(f"replica {path}: table {name} lacks column(s) {', '.join(missing)}")
+        finally:
+            con.close()
+    except sqlite3.Error as err:
+        raise ReplicaError(f"replica {path}: not a readable SQLite database ({err})") from None
+
+
 class Sandbox:
     def __init__(self, replica_path: str | Path):
         self.replica_path = Path(replica_path)

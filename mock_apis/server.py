@@ -9,6 +9,10 @@ each with ``_RequestGuard`` mixed in) add:
 - a **request read deadline**: each request (head and body) must arrive in full within
   ``ServerLimits.request_timeout_s`` of its first byte (or of the connection opening);
   otherwise the server answers 408 and closes the connection;
+- a **descriptor budget**: each live session keeps its replica file open, so ``session_cap``
+  lowers the session limit to half of the descriptors left after ``FD_RESERVE`` (``advisorgym
+  serve`` says so in one line), and the connections get the rest: at capacity ``POST /sessions``
+  answers 429 ``session_capacity`` while ``/health`` and the live sessions keep working;
 - a **connection cap** below the descriptor limit: at the cap, a new connection first
   evicts the oldest connection still waiting for its request (a slow client, answered 408),
   so well-behaved clients keep getting in during a slow-client flood; only when every held
@@ -79,14 +83,24 @@ def accept_batch(limits: ServerLimits, fd_soft_limit: int) -> int:
     return max(8, min(limits.backlog, max(32, fd_soft_limit - FD_RESERVE) // 8))
 
 
-def connection_cap(limits: ServerLimits, fd_soft_limit: int) -> int:
-    """The connection cap actually used: the requested one, but always below the descriptor limit.
+def descriptor_room(limits: ServerLimits, fd_soft_limit: int) -> int:
+    """The descriptors sessions and connections may share: the soft limit less ``FD_RESERVE``
+    and four accept batches (asyncio accepts up to a backlog's worth of sockets before any
+    protocol sees them, and an evicted connection's descriptor is closed a few loop turns later)."""
+    return max(8, fd_soft_limit - FD_RESERVE - 4 * accept_batch(limits, fd_soft_limit))
 
-    asyncio accepts up to a backlog's worth of sockets before any protocol sees them, and an
-    evicted connection's descriptor is closed a few loop turns later, so the cap leaves room
-    for four accept batches on top of ``FD_RESERVE``.
-    """
-    ceiling = max(8, fd_soft_limit - FD_RESERVE - 4 * accept_batch(limits, fd_soft_limit))
+
+def session_cap(limits: ServerLimits, fd_soft_limit: int, requested: int, pools: int = 1) -> int:
+    """The live sessions each of ``pools`` session stores may hold (each session keeps one
+    replica file open): ``requested``, but never more than half of ``descriptor_room`` in all,
+    so that connections keep the other half."""
+    return max(1, min(requested, descriptor_room(limits, fd_soft_limit) // (2 * pools)))
+
+
+def connection_cap(limits: ServerLimits, fd_soft_limit: int, session_fds: int = 0) -> int:
+    """The connection cap actually used: the requested one, but always within the descriptors
+    that ``session_fds`` (the sessions' open files at capacity) leave of ``descriptor_room``."""
+    ceiling = max(8, descriptor_room(limits, fd_soft_limit) - session_fds)
     return ceiling if limits.max_connections is None else max(1, min(limits.max_connections, ceiling))
 
 
@@ -277,12 +291,13 @@ def install_log_limits(burst: int = 5, window_s: float = 10.0) -> RateLimitFilte
 
 
 def uvicorn_config(app: ASGIApp, limits: ServerLimits, log_level: str = "warning", access_log: bool = False,
-                   **extra: Any) -> Any:
-    """A ``uvicorn.Config`` serving ``app`` with a guarded protocol (``guarded_protocol``) under ``limits``."""
+                   session_fds: int = 0, **extra: Any) -> Any:
+    """A ``uvicorn.Config`` serving ``app`` with a guarded protocol (``guarded_protocol``) under
+    ``limits``; ``session_fds``: the descriptors the app's sessions hold at capacity."""
     import uvicorn
 
     fd_limit = raise_fd_limit()
-    cap = connection_cap(limits, fd_limit)
+    cap = connection_cap(limits, fd_limit, session_fds)
     config = uvicorn.Config(app, http=guarded_protocol(limits, cap, limits.http), log_level=log_level, access_log=access_log,
                             lifespan="on", timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]
                             h11_max_incomplete_event_size=limits.max_header_bytes,
@@ -293,11 +308,12 @@ def uvicorn_config(app: ASGIApp, limits: ServerLimits, log_level: str = "warning
 
 
 def run_server(app: ASGIApp, host: str, port: int, limits: ServerLimits | None = None, log_level: str = "info",
-               access_log: bool = False) -> None:
+               access_log: bool = False, session_fds: int = 0) -> None:
     """Serve ``app`` in the foreground (the ``advisorgym serve`` command)."""
     import uvicorn
 
-    uvicorn.Server(uvicorn_config(app, limits or ServerLimits(), log_level, access_log, host=host, port=port)).run()
+    uvicorn.Server(uvicorn_config(app, limits or ServerLimits(), log_level, access_log, session_fds,
+                                  host=host, port=port)).run()
 
 
 @contextlib.contextmanager

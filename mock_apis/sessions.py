@@ -141,16 +141,14 @@ class SessionStore:
 
     def create(self, owner: str = DEFAULT_OWNER) -> Session:
         """A new session owned by ``owner``; ``SessionCapacity`` if there is no room."""
+        self.collect_expired()
         now = self.clock()
         with self._lock:
-            expired = self._pop_expired(now)
             full = self._capacity_error(owner, now)
             if full is None:
                 session = Session(secrets.token_hex(16), owner, None, self.max_writes, now)  # type: ignore[arg-type]
                 self._sessions[session.id] = session
                 self._owned[owner] = self._owned.get(owner, 0) + 1
-        for old in expired:  # outside the store lock: closing waits for the session's own lock
-            old.close()
         if full is not None:
             raise full
         try:
@@ -159,6 +157,15 @@ class SessionStore:
             self._remove(session.id)
             raise
         return session
+
+    def collect_expired(self) -> int:
+        """Close the sessions idle for longer than ``idle_ttl_s`` (and free their descriptors); how
+        many. The service calls it on a timer and before creating a session."""
+        with self._lock:
+            expired = self._pop_expired(self.clock())
+        for old in expired:  # outside the store lock: closing waits for the session's own lock
+            old.close()
+        return len(expired)
 
     def get(self, session_id: str, owner: str = DEFAULT_OWNER, touch: bool = True) -> Session:
         """The live session ``session_id`` of ``owner``; ``SessionGone`` otherwise (the same for

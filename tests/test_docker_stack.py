@@ -269,3 +269,44 @@ def test_clear_errors_without_the_image_or_the_engine(image, monkeypatch):
     with pytest.raises(DockerBackendError, match="no Docker engine is reachable at unix:///nonexistent") as engine:
         FinAdvisorEnv(tasks=TASKS, backend="docker")
     assert engine.value.reason == "no_engine"
+
+
+def kill_9(container: Any) -> None:
+    """SIGKILL the container's first process from the host, and wait until the engine sees it gone."""
+    container.reload()
+    os.kill(container.attrs["State"]["Pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while container.status == "running":
+        assert time.monotonic() < deadline, f"{container.name} still runs after kill -9"
+        time.sleep(0.1)
+        container.reload()
+
+
+def test_a_killed_container_fails_its_episode_as_infra_and_the_next_episode_and_a_new_env_run(
+        image, in_process_reference):
+    env = FinAdvisorEnv(tasks=TASKS, backend="docker")
+    late = None
+    try:
+        service = env.backend.service
+        first, first_url = service.container, service.url
+        task = TASKS[0]
+        env.reset(seed=0, options={"task_id": task.task_id})
+        kill_9(first)
+        _, _, _, _, info = env.step(task.gold_actions()[0])  # mid-episode: an infra error, not the agent's
+        assert info["infra_error"] and [c["outcome"] for c in info["calls"]] == ["infra_error"]
+        assert_same_episodes(episodes(env), in_process_reference)  # the next episodes: on a new container
+        assert service.url != first_url and service.container.id != first.id
+        assert [c.id for c in managed_containers(os.getpid())] == [service.container.id]  # the dead one removed
+        assert_hardened(service.container.id)
+
+        kill_9(service.container)  # between episodes: a new env in the same process starts a new one
+        late = FinAdvisorEnv(tasks=TASKS, backend="docker")
+        assert late.backend.service is service and late.contract_status["ok"]
+        assert_same_episodes(episodes(late), in_process_reference)
+        assert_same_episodes(episodes(env), in_process_reference)  # the first env follows at its next reset
+        assert env.backend.base_url == late.backend.base_url == service.url
+    finally:
+        env.close()
+        if late is not None:
+            late.close()
+    assert not managed_containers(os.getpid()), "a container is left after close()"

@@ -36,11 +36,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(audit_log: Path) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
-    """``advisorgym serve --audit-log`` in a subprocess; killed (SIGKILL) at the end if still running."""
-    port = _free_port()
+def serve(audit_log: Path | None = None, port: int | None = None
+          ) -> Iterator[tuple[subprocess.Popen[bytes], httpx.Client]]:
+    """``advisorgym serve`` (``--audit-log`` if given) in a subprocess; killed (SIGKILL) at the end if
+    still running."""
+    port = port or _free_port()
+    audit = ["--audit-log", str(audit_log)] if audit_log else []
     proc = subprocess.Popen([ADVISORGYM, "serve", "--replica", str(default_replica(0, 5000)), "--port", str(port),
-                             "--audit-log", str(audit_log), "--log-level", "warning"],
+                             *audit, "--log-level", "warning"],
                             env={**os.environ, "ADVISORGYM_API_TOKEN": TOKEN}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=AUTH, trust_env=False, timeout=30)
@@ -311,3 +314,43 @@ def test_resume_latest_skips_half_written_checkpoints_and_names_them(tmp_path):
     for path in (tmp_path / "checkpoint-5", tmp_path / "checkpoint-10"):
         (path / "trainer_state.json").unlink()
     assert latest_checkpoint(tmp_path)[0] is None
+
+
+def test_a_killed_serve_fails_its_episode_as_infra_and_the_env_runs_on_once_it_is_back(tmp_path):
+    """backend="http" on a service that is killed (kill -9) mid-episode and started again on the same port."""
+    from envs import FinAdvisorEnv
+    from envs.tasks import HANDWRITTEN, load_tasks
+
+    tasks = load_tasks(HANDWRITTEN)[:3]
+    local = FinAdvisorEnv(tasks=tasks, replica=default_replica(0, 5000))
+
+    def episodes(env: FinAdvisorEnv) -> list[tuple[float, bytes]]:
+        out = []
+        for task in tasks:
+            env.reset(seed=0, options={"task_id": task.task_id})
+            for action in task.gold_actions():
+                _, reward, _, _, info = env.step(action)
+            out.append((reward, orjson.dumps(info["reward"], option=orjson.OPT_SORT_KEYS)))
+        return out
+
+    expected = episodes(local)
+    local.close()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serve(port=port) as (proc, _):
+        env = FinAdvisorEnv(tasks=tasks, backend="http", base_url=url, token=TOKEN)
+        env.reset(seed=0, options={"task_id": tasks[0].task_id})
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        _, _, _, _, info = env.step(tasks[0].gold_actions()[0])
+        assert info["infra_error"] and [c["outcome"] for c in info["calls"]] == ["infra_error"]
+        with pytest.raises(ConnectionError, match=url):  # nothing there: a new env says where it looked
+            FinAdvisorEnv(tasks=tasks, backend="http", base_url=url, token=TOKEN)
+    with serve(port=port):  # the same service, started again: the old sessions are gone
+        assert episodes(env) == expected
+        fresh = FinAdvisorEnv(tasks=tasks, backend="http", base_url=url, token=TOKEN)
+        assert episodes(fresh) == expected
+        fresh.close()
+    with serve(port=port):  # restarted between episodes: the next reset opens a new session
+        assert episodes(env) == expected
+        env.close()

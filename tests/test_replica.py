@@ -288,3 +288,38 @@ def test_the_default_replica_cache_is_keyed_by_the_generators_code(tmp_path, mon
     assert path != stale and replica.generator_fingerprint() in path.name
     assert counts(path)["transactions"] == 200
     assert replica.default_replica(seed=1, scale=200) == path  # cached from now on
+
+
+def damaged_replicas(replica: Path, folder: Path) -> dict[str, tuple[Path, str]]:
+    """Replicas a start-up must refuse, each with the problem its one-line error names."""
+    foreign = folder / "foreign.sqlite"
+    with sqlite3.connect(foreign) as con:
+        con.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    garbage = folder / "garbage.sqlite"
+    garbage.write_bytes(b"not a database at all\n" * 4096)
+    dropped = folder / "dropped.sqlite"
+    shutil.copyfile(replica, dropped)
+    with sqlite3.connect(dropped) as con:
+        con.execute("ALTER TABLE funds DROP COLUMN inception_date")
+    flipped = folder / "flipped.sqlite"
+    data = bytearray(replica.read_bytes())
+    for offset in range(4096 + 16, len(data) // 2, 4096):  # a b-tree page header in every other page
+        data[offset - 16:offset] = b"\xbe" * 16
+    flipped.write_bytes(bytes(data))
+    return {"foreign": (foreign, "no table"), "garbage": (garbage, "not a readable SQLite database"),
+            "dropped": (dropped, "table funds lacks column(s) inception_date"), "flipped": (flipped, "")}
+
+
+def test_a_damaged_or_foreign_replica_stops_the_env_and_serve_with_one_line(replica_path, tmp_path):
+    from envs import FinAdvisorEnv
+
+    for what, (path, problem) in damaged_replicas(replica_path, tmp_path).items():
+        with pytest.raises(ValueError) as err:
+            FinAdvisorEnv(replica=path)
+        message = str(err.value)
+        assert message.startswith(f"replica {path}: ") and problem in message and "\n" not in message, (what, message)
+        proc = subprocess.run([str(Path(sys.executable).with_name("advisorgym")), "serve", "--replica", str(path)],
+                              capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "ADVISORGYM_API_TOKEN": "t"})
+        assert proc.returncode == 2, (what, proc.stderr)
+        assert proc.stderr.strip() == f"error: {message}", (what, proc.stderr)

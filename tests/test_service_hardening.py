@@ -28,8 +28,8 @@ from envs.backends import HttpBackend
 from envs.tasks import HANDWRITTEN, load_tasks
 from mock_apis.app import SERVICE_ERROR_CODES, SESSION_GONE_STATUS, SESSION_HEADER, TOKEN_ENV, create_app
 from mock_apis.catalogue import ERROR_CODES
-from mock_apis.server import (FD_RESERVE, RateLimitFilter, ServerLimits, accept_batch, connection_cap, raise_fd_limit,
-                              serve_in_thread)
+from mock_apis.server import (FD_RESERVE, RateLimitFilter, ServerLimits, accept_batch, connection_cap,
+                              descriptor_room, raise_fd_limit, serve_in_thread, session_cap)
 from tests.conftest import API_TOKEN
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -405,6 +405,68 @@ def test_connection_cap_stays_below_the_descriptor_limit():
         assert connection_cap(ServerLimits(max_connections=10 ** 9), fds) == cap
     assert connection_cap(ServerLimits(max_connections=50), 1024) == 50
     assert raise_fd_limit() >= resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def test_sessions_and_connections_share_the_descriptors_without_exceeding_them():
+    for fds in (256, 1024, 20_000, 1 << 20):
+        for pools in (1, 2):
+            sessions = session_cap(ServerLimits(), fds, 10 ** 9, pools)
+            connections = connection_cap(ServerLimits(), fds, pools * sessions)
+            assert pools * sessions + connections <= descriptor_room(ServerLimits(), fds)
+            assert connections >= pools * sessions >= descriptor_room(ServerLimits(), fds) // 2 - pools
+    assert session_cap(ServerLimits(), 1 << 20, 256) == 256  # a limit that fits is kept
+
+
+def test_at_a_lowered_descriptor_limit_serve_caps_sessions_with_a_clean_429_and_collects_expired_ones(
+        replica_path):
+    """``advisorgym serve`` in a subprocess whose RLIMIT_NOFILE (soft and hard) is 256: it lowers
+    --max-sessions with one line; past the cap POST /sessions answers 429 session_capacity while
+    /health and the live sessions keep working; idle sessions are closed by the timer, with no
+    client connecting, and their descriptors come back."""
+    import subprocess
+    import sys
+
+    limit = 256
+    port = free_port()
+
+    def lower_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("advisorgym")), "serve", "--replica",
+                             str(replica_path), "--port", str(port), "--max-sessions", "100000",
+                             "--session-ttl", "2", "--log-level", "warning"],
+                            env={**__import__("os").environ, TOKEN_ENV: API_TOKEN}, preexec_fn=lower_limit,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        note = proc.stderr.readline()  # type: ignore[union-attr]
+        cap = session_cap(ServerLimits(), limit, 100000)
+        assert note.strip() == (f"note: --max-sessions 100000 lowered to {cap}: each live session keeps a file open "
+                                f"and the descriptor limit is {limit} (raise it with ulimit -n)")
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, headers=AUTH, trust_env=False, timeout=10) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get("/health").status_code == 200:
+                        break
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+            fds_idle = len(list(Path(f"/proc/{proc.pid}/fd").iterdir()))
+            sessions = [client.post("/sessions").json()["session_id"] for _ in range(cap)]
+            for _ in range(3):
+                structured(client.post("/sessions"), 429, "session_capacity")
+            assert client.get("/health").status_code == 200
+            answer = client.post(f"/tools/{GOLD.name}", json=GOLD.arguments, headers={SESSION_HEADER: sessions[-1]})
+            assert answer.status_code == 200, answer.text
+            assert len(list(Path(f"/proc/{proc.pid}/fd").iterdir())) >= fds_idle + cap
+        deadline = time.monotonic() + 60  # no client now: the timer closes the expired sessions
+        while len(list(Path(f"/proc/{proc.pid}/fd").iterdir())) > fds_idle:
+            assert time.monotonic() < deadline, "expired sessions were not collected without a client"
+            time.sleep(0.2)
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def test_the_log_filter_bounds_a_flood_of_records():
