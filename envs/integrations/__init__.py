@@ -7,4 +7,6 @@ an adapter only moves the framework's calls in and the env's answers out. Integr
 
 - ``envs.integrations.mcp``: an MCP server (extra ``mcp``): ``advisorgym mcp`` over stdio,
   and ``/mcp`` (streamable HTTP) on ``advisorgym serve``.
+- ``envs.integrations.verifiers``: a verifiers (v1) taskset and env (extra ``verifiers``), id
+  ``advisorgym-verifiers``.
 """

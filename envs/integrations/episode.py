@@ -42,8 +42,9 @@ class Episode:
         self._calls = 0
 
     def start(self, task_id: str | None = None, seed: int | None = None) -> dict[str, Any]:
-        """Start a task (``task_id``, or one drawn with ``seed``): the task and the system prompt
-        for a client that passes the tools through its API (they are not repeated in it)."""
+        """Start a task (``task_id``, or one drawn with ``seed``): the task, the system prompt
+        for a client that passes the tools through its API (``system``: they are not repeated in
+        it) and the one for a client that writes its calls as text (``system_with_tools``)."""
         with self.lock:
             try:
                 obs, info = self.env.reset(seed=seed, options={"task_id": task_id} if task_id is not None else None)
@@ -52,7 +53,8 @@ class Episode:
             self.started, self._calls = True, 0
             task = orjson.loads(obs)
             return {"task_id": task["task_id"], "level": task["level"], "system": info["system_for_tools_api"],
-                    "user": task["user"], "reward_version": info["reward_version"]}
+                    "system_with_tools": task["system"], "user": task["user"],
+                    "reward_version": info["reward_version"]}
 
     def call_tool(self, name: str, arguments: Any) -> tuple[Any, bool, dict[str, Any]]:
         """Run one tool call as an agent turn: ``(observation, ok, step info)``. ``ok`` is false
@@ -62,7 +64,7 @@ class Episode:
             self._calls += 1
             call = {"id": f"call_{self._calls}", "type": "function",
                     "function": {"name": name, "arguments": orjson.dumps(arguments).decode()}}
-            obs, _, terminated, truncated, info = self.env.step(
+            obs, _, _, _, info = self.env.step(
                 orjson.dumps({"role": "assistant", "content": None, "tool_calls": [call]}).decode())
             calls = info.get("calls") or [{}]
             return orjson.loads(obs), calls[0].get("outcome") == "ok", info
@@ -76,6 +78,15 @@ class Episode:
             if "reward" not in info:  # the env ended the episode before (truncation): its reward again
                 return self.env.end_episode()
             return info["reward"]
+
+    def turn(self, message: str) -> tuple[str, dict[str, Any] | None]:
+        """One agent turn as the model wrote it (any format the env parses: text tool calls,
+        a JSON message, or the final answer): ``(observation, reward)``, the reward breakdown
+        once the turn ended the episode, else ``None``."""
+        with self.lock:
+            self._require_started()
+            obs, _, terminated, truncated, info = self.env.step(message)
+            return obs, info.get("reward") if terminated or truncated else None
 
     def _require_started(self) -> None:
         if not self.started:

@@ -129,7 +129,7 @@ SRC="$WORK/src"
 rm -rf "$SRC"
 mkdir -p "$SRC"
 if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard -- pyproject.toml README.md advisorgym envs mock_apis fixtures trainer \
+    (cd "$ROOT" && git ls-files -z --cached --others --exclude-standard -- pyproject.toml README.md advisorgym advisorgym_verifiers.py envs mock_apis fixtures trainer \
         | xargs -0 -r sh -c 'for f; do [ -f "$f" ] && printf "%s\0" "$f"; done' sh \
         | tar --null -T - -cf -) | tar -C "$SRC" -xf -
 else
