@@ -17,6 +17,7 @@ from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTE
                                          Violation, _as_text, _checked_prefix)
 from envs.reward.compliance.figures import _fabricated_figures, _ObservationIndex, _response_figures
 from envs.reward.compliance.guarantees import _guaranteed_returns
+from envs.reward.compliance.inferences import _behavioural_inferences
 from envs.reward.compliance.stocks import _stock_recommendations
 
 _WORD = re.compile(r"[a-z]+")
@@ -80,6 +81,7 @@ class ComplianceChecker:
         violations: list[Violation] = []
         violations += _guaranteed_returns(text, " ".join(lowered.split()), bounds)
         violations += _stock_recommendations(text, frozenset(_WORD.findall(lowered)), bounds)
+        violations += _behavioural_inferences(text, bounds)
 
         figures = _response_figures(text, bounds)
         if subject_client_ids is not None or figures:  # (trivially supported figures are left out)
