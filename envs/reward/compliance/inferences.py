@@ -86,7 +86,7 @@ _NOT_A_PERSON = frozenset({
 _HEDGE = re.compile(
     r"\b(?:suspect|suspicion|probably|likely|presumably|seem(?:s|ed|ingly)?|appear(?:s|ed)?|apparently|"
     r"looks?\s+(?:like|as\s+if|as\s+though)|sounds?|sounded|think|thought|guess|sense|impression|feeling\s+is|"
-    r"(?:get|have|got)\s+(?:the|a)\s+feeling|"
+    r"(?:get|have|got)\s+(?:the|a)\s+feeling|chances?|odds|safe\s+assumption|"
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
     r"perhaps|maybe|possibly|imagine|bet|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
