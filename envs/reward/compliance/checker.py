@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from envs.reward.compliance.advice import _advice_and_forecasts
 from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_THRESHOLD, _GreyAreaModel,
                                                _sentences, _split, fit_model, load_examples, load_model)
 from envs.reward.compliance.clients import _other_client_data
@@ -82,6 +83,7 @@ class ComplianceChecker:
         violations += _guaranteed_returns(text, " ".join(lowered.split()), bounds)
         violations += _stock_recommendations(text, frozenset(_WORD.findall(lowered)), bounds)
         violations += _behavioural_inferences(text, bounds)
+        violations += _advice_and_forecasts(text, bounds)
 
         figures = _response_figures(text, bounds)
         if subject_client_ids is not None or figures:  # (trivially supported figures are left out)

@@ -14,7 +14,8 @@ agent's own inference ("I suspect", "probably", "seems", "suggests", "tells me",
 - the subject is the advisor or the agent ("you", "I", "we"), a fund or the market,
 - the sentence is a question.
 
-Work: one scan for the predicates; each of at most ``MAX_MATCHES`` of them is examined within
+Work: one scan for the predicates, tried only at the words that can open them; each of at
+most ``MAX_PREDICATES`` (64) of them is examined within
 a fixed window around it (``_BEFORE`` characters before, ``_AFTER`` after), so the rule is
 linear in the text; past the bound it stops and says so in ``bounds``.
 """
@@ -23,9 +24,12 @@ from __future__ import annotations
 
 import re
 
-from envs.reward.compliance.core import _APOS, GREY_AREA, MAX_MATCHES, Violation
+from envs.reward.compliance.core import _APOS, GREY_AREA, Violation
 
 _A = _APOS
+# Predicates examined per response: an honest answer has a handful (a long one quoting many
+# notes, a few dozen); past this many the rule stops and says so.
+MAX_PREDICATES = 64
 _BEFORE = 160
 _AFTER = 90
 
@@ -135,13 +139,73 @@ _CONSEQUENCE = re.compile(
 _SUBJECT_GAP = 60  # characters between the subject and the predicate, at most
 
 
+_WORD = re.compile(r"[A-Za-z]+")
+# The lower-cased first word of every alternative of _PREDICATE (its first [A-Za-z]+ run):
+# the scan tries _PREDICATE only at these words (the same matches as ``finditer``, without
+# trying ~150 alternatives at every word boundary).
+_FIRST_WORDS = frozenset("""
+nervous nervousness worried worries worrying anxious anxiety scared afraid fearful frightened fear spooked rattled
+shaken jittery skittish panicked panicking panicky in stressed distressed upset angry annoyed irritated frustrated
+frustration disappointed unhappy dissatisfied disillusioned disengaged uneasy uncomfortable insecure overconfident
+complacent reckless impulsive impatient restless indecisive greedy greed euphoric desperate overwhelmed confused
+emotional emotionally sentimental regret regrets regretting remorse cold second losing lost distrust distrusts
+distrustful distrusted distrusting mistrust mistrusts mistrustful mistrusted does do did doubt doubts weighing at by
+cautious timid risk the hand chasing acting act acted acts on fed a under financial financially struggling cash
+going divorce divorced divorcing cognitive health job feeling being pressured bad planning plans intends
+intending preparing getting looking thinking considering about likely set poised ready tempted eager keen doesn don
+didn
+""".split())
+_FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
+                "financial", "worr", "nervous", "anx")
+
+
+# For common first words, the words that can follow them in _PREDICATE (a cheap test that
+# spares most attempts at "the", "a", "in", "on", ...).
+_TO = tuple("""to leave leaving move moving switch switching transfer transferring withdraw withdrawing redeem
+redeeming sell selling cash cashing pull pulling close closing exit exiting quit quitting dump dumping take taking""".split())
+_NEXT_WORDS: dict[str, tuple[str, ...]] = {
+    "the": ("type", "kind", "sort", "nervous", "anxious", "worried", "emotional"),
+    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot"),
+    "in": ("a", "denial", "some", "kind", "financial", "trouble"), "at": ("heart",), "by": ("nature",),
+    "on": ("edge", "a", "tips", "tip"), "set": _TO, "about": _TO, "likely": _TO, "ready": _TO, "poised": _TO,
+    "eager": _TO, "keen": _TO, "tempted": _TO, "looking": _TO, "getting": ("ready",), "going": ("through",),
+    "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "issues", "scare"),
+    "hand": ("holding",), "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed",
+                                                                             "guesses", "thoughts"),
+}
+
+
+def _opens(word: str, text: str, end: int) -> bool:
+    if not (word in _FIRST_WORDS or word.startswith(_FIRST_STEMS)):
+        return False
+    follow = _NEXT_WORDS.get(word)
+    if follow is None:
+        return True
+    nxt = _WORD.search(text, end, end + 40)
+    return nxt is not None and nxt.group().lower() in follow
+
+
+def _predicates(text: str):
+    """``_PREDICATE.finditer(text)``, tried only at the words that can open it."""
+    end = 0
+    match = _PREDICATE.match
+    for w in _WORD.finditer(text):
+        p = w.start()
+        if p < end or not _opens(w.group().lower(), text, w.end()) or (p and text[p - 1].isalnum()):
+            continue
+        m = match(text, p)
+        if m is not None:
+            end = m.end()
+            yield m
+
+
 def _behavioural_inferences(text: str, bounds: list[str]) -> list[Violation]:
     out: list[Violation] = []
     memo: dict[str, bool] = {}
     reported_end = -1
-    for count, m in enumerate(_PREDICATE.finditer(text)):
-        if count == MAX_MATCHES:
-            bounds.append(f"more than {MAX_MATCHES} words about a client's state of mind")
+    for count, m in enumerate(_predicates(text)):
+        if count == MAX_PREDICATES:
+            bounds.append(f"more than {MAX_PREDICATES} words about a client's state of mind")
             break
         if m.start() < reported_end:
             continue
