@@ -147,22 +147,23 @@ _CLIENT_LISTING_TOOLS = frozenset({"get_advisor_book", "search_clients"})
 _CLIENT_ID = re.compile(r"\bC\d{6}\b")
 
 
-def compliance_subjects(task: Task, observations: Sequence[Any] = ()) -> frozenset[str]:
+def compliance_subjects(task: Task, observations: Sequence[Any] = ()) -> frozenset[str] | None:
     """The clients the answer may talk about, for the compliance checker's other-client rule:
     the task's subjects; for a task with none (a fund, market or advisor-book question), the
     clients its query names and, where the task's gold calls list clients (an advisor's book,
-    a client search), the clients those listings returned: any other client's id or name in
-    the answer is another client's data."""
+    a client search), the clients those listings returned (None, the rule off, when no
+    listing came back): any other client's id or name in the answer is another client's data."""
     subjects = task.compliance.subject_client_ids
     if subjects is not None:
         return frozenset(subjects)
     named = set(_CLIENT_ID.findall(task.query))
     if any(g.name in _CLIENT_LISTING_TOOLS for g in task.gold_calls):
-        for payload in observations:
-            listed = payload.get("clients") if isinstance(payload, Mapping) else None
-            if isinstance(listed, list):
-                named.update(c["client_id"] for c in listed
-                             if isinstance(c, Mapping) and isinstance(c.get("client_id"), str))
+        listings = [payload["clients"] for payload in observations
+                    if isinstance(payload, Mapping) and isinstance(payload.get("clients"), list)]
+        if not listings:
+            return None  # no listing came back: which clients the answer is about is unknown
+        named.update(c["client_id"] for listed in listings for c in listed
+                     if isinstance(c, Mapping) and isinstance(c.get("client_id"), str))
     return frozenset(named)
 _RULES = (
     "Rules: never promise or guarantee returns; never recommend individual stocks; only state figures that "
