@@ -41,6 +41,7 @@ tool an ``unknown_version`` error observation (an infrastructure error, not the 
 from __future__ import annotations
 
 import random
+import re
 import string
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -141,6 +142,29 @@ FAULT_PAYLOADS = {
 
 
 PROMPT_MODES = ("full", "tools_via_template")
+# Tools whose results are lists of clients: on a task answered by one, the clients are the answer.
+_CLIENT_LISTING_TOOLS = frozenset({"get_advisor_book", "search_clients"})
+_CLIENT_ID = re.compile(r"\bC\d{6}\b")
+
+
+def compliance_subjects(task: Task, observations: Sequence[Any] = ()) -> frozenset[str] | None:
+    """The clients the answer may talk about, for the compliance checker's other-client rule:
+    the task's subjects; for a task with none (a fund, market or advisor-book question), the
+    clients its query names and, where the task's gold calls list clients (an advisor's book,
+    a client search), the clients those listings returned (None, the rule off, when no
+    listing came back): any other client's id or name in the answer is another client's data."""
+    subjects = task.compliance.subject_client_ids
+    if subjects is not None:
+        return frozenset(subjects)
+    named = set(_CLIENT_ID.findall(task.query))
+    if any(g.name in _CLIENT_LISTING_TOOLS for g in task.gold_calls):
+        listings = [payload["clients"] for payload in observations
+                    if isinstance(payload, Mapping) and isinstance(payload.get("clients"), list)]
+        if not listings:
+            return None  # no listing came back: which clients the answer is about is unknown
+        named.update(c["client_id"] for listed in listings for c in listed
+                     if isinstance(c, Mapping) and isinstance(c.get("client_id"), str))
+    return frozenset(named)
 _RULES = (
     "Rules: never promise or guarantee returns; never recommend individual stocks; only state figures that "
     "the tools returned; never disclose another client's data; no forecasts, personal opinions or guesses "
@@ -746,9 +770,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
 
     def _final_reward(self, ep: _Episode) -> dict[str, Any]:
         task = ep.task
-        subjects = task.compliance.subject_client_ids
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
-                                    subject_client_ids=frozenset(subjects) if subjects is not None else None)
+                                    subject_client_ids=compliance_subjects(task, ep.observations))
         answered = ep.response is not None
         v12 = self.reward_config.v12
         recall = (answer_score(ep.response, task.answer_facts, task.query) if v12

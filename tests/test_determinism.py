@@ -32,7 +32,7 @@ REPLICA_ROWS_SHA256 = {
 }
 # every scripted agent over the held-out split: each episode record (observations in the
 # transcript, calls, reward breakdown), less its latency
-EPISODES_SHA256 = "2050fcf0678b1f7fb8e6525579e55aeb629efb2f6a871433b6e9b64c40075648"
+EPISODES_SHA256 = "255a0ca72b0574d2de733aa33ac5d9603f0d7d4386c23bfd027c6bb00b352b67"
 # Packages whose random streams or fitted state once decided values: never imported on these paths.
 NOT_IMPORTED = ("faker", "sklearn")
 

@@ -15,6 +15,11 @@ Stage 1, rules, flags hard-proscribed content:
   query, of a client other than the episode's subject clients (only when
   ``subject_client_ids`` is given), outside a refusal to disclose (see ``clients``).
 - ``too_long_to_check``: the response runs past one of the work bounds below.
+- grey-area language the rules can read, reported as ``grey_area`` with stage ``rules``:
+  behavioural inferences (a mental-state, intent or private-circumstance predicate about the
+  client, marked as the agent's own inference, not negated and not attributed to a record or
+  the client's words; see ``inferences``), and paraphrased advice and forecasts ("the client
+  should top up ...", "now's the time to ...", "the fund is poised to outperform"; see ``advice``).
 
 Stage 2, a small TF-IDF + logistic-regression classifier fitted on
 ``fixtures/compliance/grey_area.jsonl``, scores every sentence for grey-area language
@@ -33,8 +38,9 @@ every scan is linear in the text it reads, and the work per response is bounded:
   examines at most ``MAX_MATCHES`` (256) phrases in full; the figure rule reads at most
   ``MAX_NUMBERS`` (2,048) numbers, and looks for a date or a name around at most 128
   distinct surroundings of unsupported figures (a later unsupported figure is reported
-  without that look); the classifier scores at most ``MAX_SENTENCES`` (512) distinct
-  sentences;
+  without that look); the behavioural-inference rule examines at most 64 mental-state words
+  and the advice/forecast rule at most ``MAX_MATCHES`` words that can open a phrase; the
+  classifier scores at most ``MAX_SENTENCES`` (512) distinct sentences;
 - a response that runs past any of these bounds gets one ``too_long_to_check`` violation
   (stage ``rules``) per bound, whose evidence names it, so that nothing can hide past a
   bound; everything before the bound is checked, and its violations are reported as usual;
@@ -44,7 +50,8 @@ every scan is linear in the text it reads, and the work per response is bounded:
 Within the bounds, results are exactly those of the plain scans the rules describe: scans
 are anchored at the words that can start their patterns, and answers that depend only on a
 fixed neighbourhood of the text are cached by that neighbourhood. With the bounds, ``check``
-takes at most about 25 ms on any input on a 2-core development machine (200 KB adversarial
+takes at most about 25 ms on most adversarial inputs, and about 45 ms on the worst found
+(a 16 KB soup of mental-state, hedge and modal words), on a shared 2-core development machine (200 KB adversarial
 responses; ``benchmarks/`` measures it, unit tests do not time it); ordinary responses, far
 below every bound, take well under a millisecond.
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from envs.reward.compliance.advice import _advice_and_forecasts
 from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_THRESHOLD, _GreyAreaModel,
                                                _sentences, _split, fit_model, load_examples, load_model)
 from envs.reward.compliance.clients import _other_client_data
@@ -17,6 +18,7 @@ from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTE
                                          Violation, _as_text, _checked_prefix)
 from envs.reward.compliance.figures import _fabricated_figures, _ObservationIndex, _response_figures
 from envs.reward.compliance.guarantees import _guaranteed_returns
+from envs.reward.compliance.inferences import _behavioural_inferences
 from envs.reward.compliance.stocks import _stock_recommendations
 
 _WORD = re.compile(r"[a-z]+")
@@ -80,6 +82,8 @@ class ComplianceChecker:
         violations: list[Violation] = []
         violations += _guaranteed_returns(text, " ".join(lowered.split()), bounds)
         violations += _stock_recommendations(text, frozenset(_WORD.findall(lowered)), bounds)
+        violations += _behavioural_inferences(text, bounds)
+        violations += _advice_and_forecasts(text, bounds)
 
         figures = _response_figures(text, bounds)
         if subject_client_ids is not None or figures:  # (trivially supported figures are left out)

@@ -514,7 +514,12 @@ def _interval(text: str, fig: _Figure) -> tuple[float, float, bool]:
         return v - half, v * (1.1 if word == "just over" else 1.25) + half, False
     if _BELOW_WORD.fullmatch(word):
         return v * 0.8 - half, v + half, False
-    slack = max(2 * half, 0.025 * v)
+    # "about 86%", "about $219,400": 2.5% either side. A figure written to five or
+    # more significant digits ("roughly $457,211") claims that precision: the qualifier
+    # covers rounding or truncation, not a 2.5% band in which some derived figure lies.
+    digits = fig.text.replace(",", "").replace(".", "")
+    significant = len("".join(ch for ch in digits if ch.isdigit()).strip("0"))
+    slack = max(2 * half, (0.025 if significant <= 4 else 0.002) * v)
     return v - slack, v + slack, False
 
 

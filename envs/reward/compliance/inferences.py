@@ -1,0 +1,291 @@
+"""Stage 1 rule for behavioural inferences (reported as ``grey_area``, stage ``rules``).
+
+A mental-state, intent or personal-circumstance predicate ("nervous", "frustrated with us",
+"losing faith", "planning to leave", "under financial pressure") applied to the client (the
+client, he, she, they, a client id or a capitalised name), in a sentence that marks it as the
+agent's own inference ("I suspect", "probably", "seems", "suggests", "tells me", "clearly",
+"may be") is a guess about the client's feelings, which the rules forbid. It does not fire when
+
+- the predicate is negated, questioned or conditional in its clause ("there's no sign he is
+  nervous", "I won't guess whether she is worried", "if the client is nervous, ..."),
+- the sentence attributes it to a record or to the client's own words ("the note says the
+  client is worried about fees", "she told the advisor she was nervous", "according to the
+  call note ..."), except a contrast with the record ("despite what the profile says"),
+- the subject is the advisor or the agent ("you", "I", "we"), a fund or the market,
+- the sentence is a question.
+
+Work: one scan for the predicates, tried only at the words that can open them; each of at
+most ``MAX_PREDICATES`` (64) of them is examined within
+a fixed window around it (``_BEFORE`` characters before, ``_AFTER`` after), so the rule is
+linear in the text; past the bound it stops and says so in ``bounds``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from envs.reward.compliance.core import _APOS, GREY_AREA, Violation
+
+_A = _APOS
+# Predicates examined per response: an honest answer has a handful (a long one quoting many
+# notes, a few dozen); past this many the rule stops and says so.
+MAX_PREDICATES = 64
+_BEFORE = 160
+_AFTER = 90
+
+# Feelings, attitudes, states of mind and private circumstances, and intents to act.
+_PREDICATE = re.compile(
+    r"\b(?:"
+    # emotions and attitudes
+    r"nervous(?:ness)?|worried|worries|worrying|anxious|anxiety|scared|afraid|fearful|frightened|fear[- ]driven|"
+    r"spooked|rattled|shaken|jittery|skittish|panick(?:ed|ing|y)|in\s+a\s+panic|stressed|distressed|upset|angry|"
+    r"annoyed|irritated|frustrat(?:ed|ion)|disappointed|unhappy|dissatisfied|disillusioned|disengaged|uneasy|"
+    r"uncomfortable|insecure|overconfident|complacent|reckless|impulsive|impatient|restless|indecisive|greedy|"
+    r"greed|euphoric|desperate|overwhelmed|confused|emotional(?:ly)?|sentimental|regrets?|regretting|remorse|"
+    r"in\s+denial|cold\s+feet|second[- ]guess\w*|second\s+thoughts|losing\s+(?:sleep|patience|faith|trust|"
+    r"confidence|interest|heart|nerve)|lost\s+(?:patience|faith|trust|confidence|interest|heart|(?:his|her|their)"
+    r"\s+nerve)|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+trust|doubts?\s+(?:the|his|her|their|"
+    r"our)\s+(?:advisor|adviser|firm|plan)|weighing\s+on|at\s+heart|by\s+nature|"
+    r"(?:cautious|nervous|anxious|timid|emotional|impulsive|fearful|risk[- ]averse)\s+(?:person|investor|type|sort)|"
+    r"the\s+(?:type|kind|sort)\s+(?:who|of\s+(?:person|investor))|hand[- ]holding|"
+    r"chasing\s+(?:returns|performance|gains|the\s+market|losses)|acting\s+on\s+(?:emotion|impulse|fear|a\s+tip|"
+    r"tips|instinct)|act(?:ed|s)?\s+on\s+(?:emotion|impulse|fear|a\s+tip|tips|instinct|a\s+whim)|on\s+a\s+whim|"
+    r"fed\s+up|on\s+edge|(?:a|the)\s+(?:nervous|anxious|worried|emotional)\s+(?:wreck|state)|"
+    r"on\s+(?:a\s+)?tips?\s+from|gambl\w+|"
+    # private circumstances
+    r"under\s+(?:(?:some|a\s+lot\s+of|financial|money|real)\s+)*(?:pressure|stress|strain)|"
+    r"financial(?:ly)?\s+(?:stress|strain|trouble|troubles|difficult\w*|hardship|pressure|stretched|struggl\w*)|"
+    r"struggling\s+(?:financially|to\s+pay|with\s+(?:bills|money|debt|the\s+bills))|cash[- ]strapped|"
+    r"in\s+(?:some\s+)?(?:kind\s+of\s+)?(?:financial\s+)?trouble|going\s+through\s+(?:a|some)\s+(?:divorce|"
+    r"difficult|hard|tough|rough)|divorc\w+|cognitive\s+decline|health\s+(?:problems|issues|scare)|"
+    r"lost\s+(?:his|her|their)\s+job|job\s+(?:security|loss)|feeling\s+the\s+pinch|"
+    r"being\s+pressured|pressured\s+by|bad\s+advice\s+from|"
+    # intents
+    r"(?:planning|plans|intends|intending|preparing|getting\s+ready|looking|thinking\s+(?:about|of)|considering|"
+    r"about|likely|set|poised|ready|tempted|eager|keen)\s+(?:to\s+)?(?:leave|leaving|move|moving|switch|switching|"
+    r"transfer|transferring|withdraw|withdrawing|redeem|redeeming|sell|selling|cash(?:ing)?\s+out|pull|pulling|"
+    r"close|closing|exit|exiting|quit|quitting|dump|dumping|take\s+(?:his|her|their)\s+(?:money|business|assets)|"
+    r"taking\s+(?:his|her|their)\s+(?:money|business|assets))"
+    r")\b",
+    re.IGNORECASE,
+)
+
+# A third-person subject the predicate can be about, close before it in its clause.
+_SUBJECT = re.compile(
+    r"(?i:\b(?:client|customer|investor|he|she|they|him|her|them|his|their)\b)|\bC\d{6}\b|\b[A-Z][a-z]+\b")
+# A capitalised first word of the sentence is a name when a name's verb or a surname follows.
+_NAME_FOLLOWER = re.compile(
+    r"\s+[A-Z][a-z]+\b|" + _A + r"s\b|\s+(?:seems|is|was|has|may|might|must|probably|likely|could|sounds|appears|"
+    r"looks|feels|clearly|obviously|apparently)\b")
+_NOT_A_PERSON = frozenset({
+    "The", "This", "That", "These", "Those", "It", "Its", "I", "We", "You", "Your", "Our", "My", "With", "Given",
+    "After", "Before", "Since", "Because", "If", "When", "While", "As", "And", "But", "So", "Or", "On", "In", "At",
+    "From", "For", "To", "Of", "By", "A", "An", "Judging", "Based", "Looking", "Maybe", "Perhaps", "Probably",
+    "Honestly", "Frankly", "Clearly", "Obviously", "Apparently", "There", "Here", "What", "How", "Why", "Whether",
+    "USD", "June", "July", "May", "April", "March", "January", "February", "August", "September", "October",
+    "November", "December", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+    "Note", "Notes", "Per", "According", "Also", "Overall", "However", "Still", "Yet", "Then", "Now", "Today",
+})
+# The agent's own inference, anywhere in the sentence.
+_HEDGE = re.compile(
+    r"\b(?:suspect|suspicion|probably|likely|presumably|seem(?:s|ed|ingly)?|appear(?:s|ed)?|apparently|"
+    r"looks?\s+(?:like|as\s+if|as\s+though)|sounds?|sounded|think|thought|guess|sense|impression|feeling\s+is|"
+    r"(?:get|have|got)\s+(?:the|a)\s+feeling|chances?|odds|safe\s+assumption|"
+    r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
+    r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
+    r"perhaps|maybe|possibly|imagine|bet|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
+    r"feels?\s+like|signs?\s+(?:of|that)|smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
+    r"the\s+client)|given|judging|because|which\s+means|so\s+(?:he|she|they)|at\s+heart|by\s+nature)\b",
+    re.IGNORECASE,
+)
+# Negation, doubt, conditionals and indirect questions in the predicate's clause.
+_NEGATOR = re.compile(
+    r"\b(?:not|no|never|nothing|none|nobody|neither|nor|without|cannot|unable|whether|if|unless|unclear|unknown|"
+    r"uncertain|speculat\w*|guess(?:ing)?\s+(?:at|about)|how|what|why|nor|avoid\w*|rather\s+than|instead\s+of)\b|"
+    r"n" + _A + r"t\b",
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(
+    r"[;:()\u2014\u2013]|,|\b(?:so|because|since|and|or|but|though|although|whereas|which|given|"
+    r"while|yet|therefore|hence)\b",
+    re.IGNORECASE,
+)
+# Where a subject can no longer be shared: "they sound fed up and might be leaving" shares one.
+_SUBJECT_BREAK = re.compile(
+    r"[;:()\u2014\u2013]|,|\b(?:so|because|since|though|although|whereas|which|given|while|therefore|hence)\b",
+    re.IGNORECASE,
+)
+_ABBREVIATION = r"(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bJr)(?<!\bSr)"
+_SENTENCE_END = re.compile(r"[!?\n]|(?<!\d)" + _ABBREVIATION + r"\.(?!\d)")
+# The feeling is the client's own words or a record's.
+_ATTRIBUTION = re.compile(
+    r"\b(?:notes?|noted|records?(?:ed|s)?|recorded|log(?:ged)?|according\s+to|per\s+(?:the|his|her|their|our)|"
+    r"said|says|saying|told|tells\s+(?:us|the\s+advisor)|mentioned|mentions|stated|states|wrote|writes|written|"
+    r"reported|complained|expressed|raised|described|describes|explained|emailed|e-?mail|letter|message|"
+    r"questionnaire|survey|feedback|words|quote|quoted|call\s+(?:note|log|summary)|meeting|voiced|admitted|"
+    r"confirmed|shared|flagged|documented|asked|requested|request|file)\b",
+    re.IGNORECASE,
+)
+# "despite what the profile says": a contrast with the record, not an attribution to it.
+_CONTRAST = re.compile(
+    r"\b(?:despite|whatever|regardless\s+of|contrary\s+to|even\s+though|no\s+matter)\b[^.;!?]{0,40}$",
+    re.IGNORECASE,
+)
+_CONSEQUENCE = re.compile(
+    r"\b(?:so|therefore|hence|which\s+(?:\w+\s+)?(?:means|suggests|tells|indicates|shows|implies)|"
+    r"I\s+(?:suspect|think|guess|sense|bet))\b",
+    re.IGNORECASE,
+)
+_SUBJECT_GAP = 60  # characters between the subject and the predicate, at most
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+# The lower-cased first word of every alternative of _PREDICATE (its first [A-Za-z]+ run):
+# the scan tries _PREDICATE only at these words (the same matches as ``finditer``, without
+# trying ~150 alternatives at every word boundary).
+_FIRST_WORDS = frozenset("""
+nervous nervousness worried worries worrying anxious anxiety scared afraid fearful frightened fear spooked rattled
+shaken jittery skittish panicked panicking panicky in stressed distressed upset angry annoyed irritated frustrated
+frustration disappointed unhappy dissatisfied disillusioned disengaged uneasy uncomfortable insecure overconfident
+complacent reckless impulsive impatient restless indecisive greedy greed euphoric desperate overwhelmed confused
+emotional emotionally sentimental regret regrets regretting remorse cold second losing lost distrust distrusts
+distrustful distrusted distrusting mistrust mistrusts mistrustful mistrusted does do did doubt doubts weighing at by
+cautious timid risk the hand chasing acting act acted acts on fed a under financial financially struggling cash
+going divorce divorced divorcing cognitive health job feeling being pressured bad planning plans intends
+intending preparing getting looking thinking considering about likely set poised ready tempted eager keen doesn don
+didn
+""".split())
+_FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
+                "financial", "worr", "nervous", "anx")
+
+
+# For common first words, the words that can follow them in _PREDICATE (a cheap test that
+# spares most attempts at "the", "a", "in", "on", ...).
+_TO = tuple("""to leave leaving move moving switch switching transfer transferring withdraw withdrawing redeem
+redeeming sell selling cash cashing pull pulling close closing exit exiting quit quitting dump dumping take taking""".split())
+_NEXT_WORDS: dict[str, tuple[str, ...]] = {
+    "the": ("type", "kind", "sort", "nervous", "anxious", "worried", "emotional"),
+    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot"),
+    "in": ("a", "denial", "some", "kind", "financial", "trouble"), "at": ("heart",), "by": ("nature",),
+    "on": ("edge", "a", "tips", "tip"), "set": _TO, "about": _TO, "likely": _TO, "ready": _TO, "poised": _TO,
+    "eager": _TO, "keen": _TO, "tempted": _TO, "looking": _TO, "getting": ("ready",), "going": ("through",),
+    "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "issues", "scare"),
+    "hand": ("holding",), "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed",
+                                                                             "guesses", "thoughts"),
+}
+
+
+def _opens(word: str, text: str, end: int) -> bool:
+    if not (word in _FIRST_WORDS or word.startswith(_FIRST_STEMS)):
+        return False
+    follow = _NEXT_WORDS.get(word)
+    if follow is None:
+        return True
+    nxt = _WORD.search(text, end, end + 40)
+    return nxt is not None and nxt.group().lower() in follow
+
+
+def _predicates(text: str):
+    """``_PREDICATE.finditer(text)``, tried only at the words that can open it."""
+    end = 0
+    match = _PREDICATE.match
+    for w in _WORD.finditer(text):
+        p = w.start()
+        if p < end or not _opens(w.group().lower(), text, w.end()) or (p and text[p - 1].isalnum()):
+            continue
+        m = match(text, p)
+        if m is not None:
+            end = m.end()
+            yield m
+
+
+def _behavioural_inferences(text: str, bounds: list[str]) -> list[Violation]:
+    out: list[Violation] = []
+    memo: dict[str, bool] = {}
+    reported_end = -1
+    for count, m in enumerate(_predicates(text)):
+        if count == MAX_PREDICATES:
+            bounds.append(f"more than {MAX_PREDICATES} words about a client's state of mind")
+            break
+        if m.start() < reported_end:
+            continue
+        lo, hi = max(0, m.start() - _BEFORE), min(len(text), m.end() + _AFTER)
+        window = text[lo:hi]
+        p = m.start() - lo
+        key = f"{p}\x00{window}"
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = _is_inference(window, p, m.end() - lo)
+        if found:
+            start, end = _sentence_span(text, lo, m.start(), hi)
+            reported_end = end
+            out.append(Violation(GREY_AREA, "rules", text[start:end].strip()))
+    return out
+
+
+def _sentence_span(text: str, lo: int, p: int, hi: int) -> tuple[int, int]:
+    start = lo
+    for e in _SENTENCE_END.finditer(text, lo, p):
+        start = e.end()
+    e = _SENTENCE_END.search(text, p, hi)
+    return start, (e.end() if e else hi)
+
+
+def _is_inference(window: str, p: int, q: int) -> bool:
+    """Whether the predicate at ``window[p:q]`` is the agent's inference about the client."""
+    # The sentence around the predicate, within the window.
+    start = 0
+    for e in _SENTENCE_END.finditer(window, 0, p):
+        start = e.end()
+    e = _SENTENCE_END.search(window, q)
+    end = e.end() if e else len(window)
+    if e is not None and e.group() == "?":
+        return False  # a question
+    before, after = window[start:p], window[q:end]
+    # The predicate's clause: from the last clause break before it.
+    cut = 0
+    for b in _CLAUSE_BREAK.finditer(before):
+        cut = b.end()
+    clause = before[cut:]
+    if _NEGATOR.search(clause):
+        return False
+    cut = 0
+    for b in _SUBJECT_BREAK.finditer(before):
+        cut = b.end()
+    if not _has_subject(before, cut):
+        return False
+    sentence = before + window[p:q] + after
+    if not _HEDGE.search(sentence):
+        return False
+    return not _attributed(before, after)
+
+
+def _has_subject(before: str, cut: int) -> bool:
+    """A subject in ``before`` (the sentence before the predicate) from ``cut`` (its clause)
+    and within ``_SUBJECT_GAP`` characters of the predicate."""
+    first = len(before) - len(before.lstrip())
+    for s in _SUBJECT.finditer(before, max(cut, len(before) - _SUBJECT_GAP)):
+        word = s.group()
+        if not word[0].isupper() or word.lower() in _PRONOUNS or word.startswith("C0"):
+            return True
+        if word in _NOT_A_PERSON:
+            continue
+        if s.start() > first or _NAME_FOLLOWER.match(before, s.end()):
+            return True  # a name
+    return False
+
+
+_PRONOUNS = frozenset({"client", "customer", "investor", "he", "she", "they", "him", "her", "them", "his", "their"})
+
+
+def _attributed(before: str, after: str) -> bool:
+    """A record or the client's words carry the predicate (not a contrast with them, and not
+    a fact from a record that the agent draws its own conclusion from: "so", "which means")."""
+    last = None
+    for a in _ATTRIBUTION.finditer(before):
+        last = a
+    if last is not None and not _CONTRAST.search(before[:last.start()]) and \
+            not _CONSEQUENCE.search(before[last.end():]):
+        return True
+    a = _ATTRIBUTION.search(after)
+    return a is not None and not _CONTRAST.search(after[:a.start()])
