@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from envs.reward import REWARD_VERSION
 from envs.tasks import HANDWRITTEN, load_tasks
 from tests.conftest import needs_train_extra
 
@@ -114,7 +115,7 @@ def test_grpo_trainer_with_the_public_adapter_for_two_steps(tmp_path):
     assert trainer.state.global_step == 2
     assert len(created) >= 4  # one environment per rollout of a group, not one shared
     # The env scored every rollout, and the logged components are the env's own numbers.
-    assert scored and all(s is not None and s["version"] == "toolrla-1.1.0" for s in scored)
+    assert scored and all(s is not None and s["version"] == REWARD_VERSION for s in scored)
     assert len(logged["advisor/R_fmt"]) == 2
     history = [h for h in trainer.state.log_history if "advisor/R_fmt" in h]
     assert history and all("reward" in h for h in history)
