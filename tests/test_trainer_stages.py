@@ -54,7 +54,7 @@ def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
     (tmp_path / "ok.yaml").write_text("seed: 0\n")
     res = runner.invoke(app, ["train", "sft", "--config", str(tmp_path / "ok.yaml"), "--output-dir",
                               str(tmp_path / "run"), "--resume", "latest"])
-    assert res.exit_code == 2 and "no checkpoint" in res.output
+    assert res.exit_code == 2 and "no complete checkpoint" in res.output
 
 
 def test_unknown_tool_names_reach_the_env_not_trls_own_error():
