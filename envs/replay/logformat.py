@@ -386,20 +386,26 @@ def content_hash(session: Mapping[str, Any]) -> str:
 
 def chat_messages(session: Mapping[str, Any], system: str) -> list[dict[str, Any]]:
     """The session as an OpenAI message list (system, user, each turn, each recorded result),
-    with ``system`` as the system prompt and arguments and results as JSON text."""
+    with ``system`` as the system prompt, each call's arguments as an object (as chat templates
+    take them; kept as recorded when they are not a JSON object) and each result as JSON text."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system},
                                       {"role": "user", "content": session["query"]}]
     for turn in session["turns"]:
         if turn["calls"]:
             messages.append({"role": "assistant", "content": turn["thought"] or "", "tool_calls": [
                 {"id": str(c["id"]), "type": "function",
-                 "function": {"name": str(c["name"]), "arguments": _text(c["arguments"])}}
+                 "function": {"name": str(c["name"]), "arguments": _arguments(c["arguments"])}}
                 for c in turn["calls"]]})
             messages += [{"role": "tool", "tool_call_id": str(c["id"]), "name": str(c["name"]),
                           "content": _text(c["result"])} for c in turn["calls"]]
         else:
             messages.append({"role": "assistant", "content": turn["response"] if turn["raw"] is None else turn["raw"]})
     return messages
+
+
+def _arguments(value: Any) -> Any:
+    arguments = decoded(value)
+    return arguments if isinstance(arguments, dict) else _text(value)
 
 
 def _text(value: Any) -> str:
