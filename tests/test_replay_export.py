@@ -95,6 +95,8 @@ def test_sft_rows_carry_the_sandbox_results_and_the_tools_and_thresholds_report_
         messages = row["messages"]
         assert [m["role"] for m in messages[:2]] == ["system", "user"] and messages[-1]["role"] == "assistant"
         assert messages[0]["content"] == env.system_prompt_for_tools_api
+        # an unusable turn is followed by the env's error, as the agent saw it: never two assistant turns in a row
+        assert not any(a["role"] == b["role"] == "assistant" for a, b in zip(messages, messages[1:]))
         session, record = sessions[row["session_id"]], records[row["session_id"]]
         sandbox = [r for t, obs in zip(session["turns"], record["observations"]) if t["calls"]
                    for r in turn_results(t, obs)]

@@ -99,11 +99,13 @@ def threshold_counts(scored: Sequence[Mapping[str, Any]], extra: float | None) -
 
 
 def sandbox_session(session: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-    """The session with each call's recorded result replaced by the sandbox's."""
+    """The session with each call's recorded result, and each turn without calls' observation,
+    replaced by the sandbox's."""
     turns = []
     for turn, obs in zip(session["turns"], record["observations"]):
         results = turn_results(turn, obs) if turn["calls"] else []
-        turns.append({**turn, "calls": [{**c, "result": r} for c, r in zip(turn["calls"], results)]})
+        turns.append({**turn, "calls": [{**c, "result": r} for c, r in zip(turn["calls"], results)],
+                      "observation": turn["observation"] if turn["calls"] else obs})
     return {**session, "turns": turns}
 
 
