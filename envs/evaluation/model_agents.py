@@ -281,8 +281,8 @@ class GenerationBatcher:
     The agents of concurrent workers (``HFLocalAgent.worker_copy``) share one model and one
     batcher. An agent's ``generate`` waits until every member has a prompt waiting (or has
     left: ``leave``, when its worker has no episode left), then the last one to arrive runs
-    the batch: the prompts left-padded to one length, greedy decoding, each row cut at its
-    first end token, so each text is the one a batch of one gives. With one member every
+    the batch: the prompts left-padded to one length (masked out), greedy decoding, so each
+    text is the one a batch of one gives. With one member every
     prompt is a batch of one. Tokenising, generating and decoding happen under the lock, in
     one thread at a time.
     """
@@ -341,13 +341,8 @@ class GenerationBatcher:
         with torch.no_grad():
             output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
                                          max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad)
-        ends = self.model.generation_config.eos_token_id
-        ends = set(ends if isinstance(ends, list) else [] if ends is None else [ends])
-        texts = []
-        for row in output[:, width:].tolist():
-            stop = next((n + 1 for n, token in enumerate(row) if token in ends), len(row))
-            texts.append(self.tokenizer.decode(row[:stop], skip_special_tokens=True).strip())
-        return texts
+        # A row that stopped early is filled with the pad token, a special token decoding skips.
+        return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in output[:, width:]]
 
 
 class HFLocalAgent(_ChatAgent):
