@@ -121,7 +121,7 @@ _MISTRAL_TAG: Final = "[TOOL_CALLS]"
 _MISTRAL_ARGS: Final = "[ARGS]"
 _END_TOKENS: Final = ("<|eot_id|>", "<|eom_id|>", "<|eot|>", "<|im_end|>", "<|end|>", "</s>", "<|call|>",
                       "<|return|>", "<｜end▁of▁sentence｜>", "<|END_OF_TURN_TOKEN|>", "<|end_of_text|>",
-                      "<end_of_turn>", "<|eom|>")
+                      "<end_of_turn>", "<|eom|>", "<|observation|>")
 
 #: Every ``form`` (``info["action_form"]``) ``parse_action`` reports; ``docs/dialects.md`` describes each.
 FORMS: Final = ("react", "openai", "openai_refusal", "tagged", "json_call", "json_calls", "llama", "mistral", "text",

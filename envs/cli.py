@@ -277,8 +277,9 @@ def eval_command(
     allow_drift: bool = typer.Option(False, "--allow-drift", help="Run even if the back-end has drifted from the "
                                                                   "tool contract (recorded in the report)."),
     concurrency: int = typer.Option(1, "--concurrency", min=1, help="Episodes at once, each worker with its own "
-                                                                     "environment and agent (for model agents: "
-                                                                     "the endpoint's latency overlaps)."),
+                                                                     "environment and agent (openai: the endpoint's "
+                                                                     "latency overlaps; hf: one batched generate "
+                                                                     "for the N episodes' turns)."),
     trials: int = typer.Option(1, "--trials", min=1, help="Runs of each task, with distinct seeds; reports pass^k "
                                                           "and pass@k, consistency and intervals."),
     rate_limit: float = typer.Option(None, "--rate-limit", min=0.001, help="openai: requests per second at most, "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import orjson
@@ -20,6 +21,7 @@ from envs.evaluation.outputs import (EPISODES, METRICS, PLOT_METRICS, PLOT_REWAR
                                      load_episodes)
 from envs.evaluation.run import run_eval
 from envs.tasks import FIXTURES, HANDWRITTEN, load_tasks
+from tests.conftest import needs_train_extra
 
 FROZEN = FIXTURES / "tasks" / "suite.jsonl"
 HW_TASKS = load_tasks(HANDWRITTEN)
@@ -811,3 +813,54 @@ def test_oracle_over_the_full_frozen_suite(tmp_path):
     result = run_eval("oracle", FROZEN, tmp_path, progress=False)
     assert result["metrics"]["counts"]["episodes"] == n
     assert result["metrics"]["overall"]["TCR"] == 1.0
+
+
+@pytest.mark.train
+@pytest.mark.parametrize("stops", ["the model's own", "many"])
+def test_hf_agent_batches_concurrent_episodes_and_writes_a_sequential_runs_records(tmp_path, stops):
+    """``--concurrency 4`` with the hf agent: the workers' turns go through one ``generate``
+    call (left-padded batches of up to 4), and the episodes are the sequential run's, to the
+    character (greedy decoding). With ``many`` stop tokens the rows of a batch end at
+    different lengths."""
+    needs_train_extra()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from trainer.tiny import build_tiny_model
+
+    env = FinAdvisorEnv(tasks=HANDWRITTEN)
+    corpus = [env.system_prompt_for_tools_api, json.dumps(env.tool_schemas), *[t.query for t in HW_TASKS],
+              *[a for t in HW_TASKS for a in t.gold_actions()]]
+    env.close()
+    model_dir = build_tiny_model(tmp_path / "tiny", corpus)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True)
+    with torch.no_grad():  # weights 8x larger: the random model's greedy turns then depend on the prompt
+        for weights in model.parameters():
+            weights.mul_(8)
+    model.save_pretrained(model_dir)
+    runs = {}
+    for concurrency in (1, 4):
+        agent = HFLocalAgent(model_dir, max_new_tokens=12)
+        if stops == "many":
+            agent.model.generation_config.eos_token_id = list(range(0, len(agent.tokenizer), 3))
+        run_eval(agent, HANDWRITTEN, tmp_path / f"c{concurrency}", limit=10, max_steps=3, concurrency=concurrency,
+                 progress=False, plots=False)
+        records = [{k: v for k, v in r.items() if k != "latency_s"} for r in episodes(tmp_path / f"c{concurrency}")]
+        runs[concurrency] = records, agent.batcher.batch_sizes
+    (sequential, one_by_one), (batched, sizes) = runs[1], runs[4]
+    assert batched == sequential and len(sequential) == 10
+    assert set(one_by_one) == {1} and max(sizes) == 4 and sum(sizes) == len(one_by_one)  # every turn, batched
+    turns = [t["text"] for r in sequential for t in r["transcript"] if t["role"] == "agent"]
+    assert len(set(turns)) > 1  # the model's turns differ from task to task
+    if stops == "many":
+        assert len({len(t) for t in turns}) > 1
+
+    # Prompts of very different lengths (much padding) in one batch: each text is the one it gets alone.
+    agent = HFLocalAgent(model_dir, max_new_tokens=12)
+    prompts = [agent.tokenizer.apply_chat_template([{"role": "user", "content": q}], tokenize=False,
+                                                   add_generation_prompt=True) for q in ("Hi", HW_TASKS[0].query * 3)]
+    alone = [agent.batcher.generate(p) for p in prompts]
+    agent.batcher.join()  # a second member: each generate now waits for the other's prompt
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(agent.batcher.generate, prompts))
+    assert together == alone and agent.batcher.batch_sizes == [1, 1, 2]

@@ -144,7 +144,8 @@ def hermes_parameters_call(c: GoldCall, i: int, t: Task) -> str:
 
 def glm_call(c: GoldCall, i: int, t: Task) -> str:
     pairs = "".join(f"<arg_key>{k}</arg_key>\n<arg_value>{xml_value(v)}</arg_value>\n" for k, v in c.arguments.items())
-    return f"<think>I should call {c.name}.</think>\n<tool_call>{c.name}\n{pairs}</tool_call>"
+    stop = "<|observation|>" if i % 2 else ""  # the token GLM-4.5 stops a tool-calling turn with
+    return f"<think>I should call {c.name}.</think>\n<tool_call>{c.name}\n{pairs}</tool_call>{stop}"
 
 
 def qwen3_coder_call(c: GoldCall, i: int, t: Task) -> str:
@@ -431,6 +432,18 @@ def test_values_in_xml_dialects_are_json_where_they_parse():
     r = parse_action("<tool_call>\n<function=search_funds>\n<parameter=limit>\n5\n</parameter>\n"
                      "<parameter=query>\nmulti\nline\n</parameter>\n</function>\n</tool_call>")
     assert r.form == "qwen3_coder" and r.calls[0].arguments == {"limit": 5, "query": "multi\nline"}
+
+
+def test_a_glm_turn_ending_with_its_stop_token_is_its_calls():
+    """GLM-4.5 stops a tool-calling turn with ``<|observation|>`` (the env's results follow it)."""
+    turn = ("<think>I need the holdings.</think>\n<tool_call>get_holdings\n<arg_key>client_id</arg_key>\n"
+            "<arg_value>CL-0001</arg_value>\n</tool_call>\n<tool_call>get_accounts\n<arg_key>client_id</arg_key>\n"
+            "<arg_value>CL-0001</arg_value>\n</tool_call><|observation|>")
+    r = parse_action(turn)
+    assert (r.kind, r.form) == ("tool_call", "glm45")
+    assert [(c.name, c.arguments) for c in r.calls] == [("get_holdings", {"client_id": "CL-0001"}),
+                                                       ("get_accounts", {"client_id": "CL-0001"})]
+    assert r.thought == "I need the holdings."
 
 
 def test_ids_are_kept_where_the_dialect_has_them():

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from envs import FinAdvisorEnv
 from envs.cli import app
 from envs.replay import score_trajectory
-from envs.replay.export import THRESHOLDS, export_logs
+from envs.replay.export import THRESHOLDS, export_features, export_logs
 from envs.replay.ingest import ingest_logs, load_sessions
-from envs.replay.logformat import turn_results
+from envs.replay.logformat import decoded, turn_results
 from envs.replay.rescore import SCORES, score_logs
 from envs.tasks import HANDWRITTEN, load_tasks
 from mock_apis.atomic import IncompleteOutput
@@ -95,13 +95,16 @@ def test_sft_rows_carry_the_sandbox_results_and_the_tools_and_thresholds_report_
         messages = row["messages"]
         assert [m["role"] for m in messages[:2]] == ["system", "user"] and messages[-1]["role"] == "assistant"
         assert messages[0]["content"] == env.system_prompt_for_tools_api
+        # an unusable turn is followed by the env's error, as the agent saw it: never two assistant turns in a row
+        assert not any(a["role"] == b["role"] == "assistant" for a, b in zip(messages, messages[1:]))
         session, record = sessions[row["session_id"]], records[row["session_id"]]
         sandbox = [r for t, obs in zip(session["turns"], record["observations"]) if t["calls"]
                    for r in turn_results(t, obs)]
         assert [orjson.loads(m["content"]) for m in messages if m["role"] == "tool"] == sandbox
-        for m in messages:
-            for call in m.get("tool_calls") or ():
-                assert isinstance(orjson.loads(call["function"]["arguments"]), dict)
+        calls = [call for m in messages for call in m.get("tool_calls") or ()]
+        assert [call["function"]["arguments"] for call in calls] == [
+            decoded(c["arguments"]) for t in session["turns"] for c in t["calls"]]  # objects, not JSON text
+        assert all(isinstance(call["function"]["arguments"], dict) for call in calls)
     env.close()
     assert export_logs(workdir, "sft")["written"] == summary["kept_by_threshold"][">=3"]  # the default: 3.0
 
@@ -118,7 +121,7 @@ def test_dpo_pairs_share_a_query_and_prefer_the_compliant_or_correct_session(wor
         assert bad["violated"] if row["pair"] == "compliance" else not bad["task_success"]
         assert [m["role"] for m in row["prompt"]] == ["system", "user"]
         assert row["chosen"][-1]["role"] == row["rejected"][-1]["role"] == "assistant"
-        assert orjson.loads(row["tools"]) and row["chosen"] != row["rejected"]
+        assert row["tools"] and all(t["type"] == "function" for t in row["tools"]) and row["chosen"] != row["rejected"]
 
 
 @pytest.mark.train
@@ -130,10 +133,10 @@ def test_exported_rows_load_with_datasets_and_render_through_a_chat_template_wit
 
     export_logs(workdir, "sft", min_reward=0.0)
     export_logs(workdir, "dpo")
-    sft = load_dataset("json", data_files=str(workdir / "export" / "sft.jsonl"), split="train")
-    dpo = load_dataset("json", data_files=str(workdir / "export" / "dpo.jsonl"), split="train")
-    assert len(sft) == len(read_jsonl(workdir / "export" / "sft.jsonl")) > 0 and len(dpo) > 0
-    assert {"messages", "tools"} <= set(sft.column_names) and {"prompt", "chosen", "rejected"} <= set(dpo.column_names)
+    sft, dpo = (load_dataset("json", data_files=str(workdir / "export" / f"{to}.jsonl"), features=export_features(to),
+                             split="train") for to in ("sft", "dpo"))
+    for rows, to in ((sft, "sft"), (dpo, "dpo")):  # every message and tool schema round-trips unchanged
+        assert list(rows) == read_jsonl(workdir / "export" / f"{to}.jsonl") and len(rows) > 0
     tokenizer = build_tokenizer(["advisor tools"], vocab_size=300)  # built locally: nothing from a hub
     for row in sft:
         text = tokenizer.apply_chat_template(row["messages"], tools=row["tools"], tokenize=False)

@@ -4,7 +4,9 @@
   template, whatever the family: gold completions written through the chat templates of
   Qwen2.5, Qwen3, Llama 3.1, Llama 3.2, Mistral v3, gpt-oss, DeepSeek-V3 and GLM-4.5 score
   3.0 on every held-out task.
-- The exported SFT rows render the same tool calls through each of those templates.
+- The exported SFT rows (``advisorgym tasks export``) and the rows exported from production
+  logs (``advisorgym replay export --to sft/dpo``) render the same tool calls through each of
+  those templates.
 
 The templates are the ones TRL ships (``trl.chat_template_utils``), as shipped; for DeepSeek-V3,
 TRL's training variant, the one TRL trains it with (the original concatenates the arguments
@@ -203,16 +205,11 @@ def test_gold_completions_score_3_through_each_familys_chat_template_on_every_he
     assert several > 0 or not family.parallel_calls
 
 
-def test_exported_sft_rows_render_the_same_tool_calls_through_every_familys_chat_template(tmp_path):
-    """The rows as a trainer reads them (``sft.jsonl`` through ``datasets`` with the export's
-    features) render through each template without an error, and every family's own parser
-    (TRL's response templates where TRL ships one, else the env's dialect parser) reads back
-    exactly the calls written: arguments as objects, never a JSON string encoded twice."""
-    needs_train_extra()
+def tasks_export_conversations(tmp_path: Path) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """``advisorgym tasks export``'s SFT rows (gold and error-recovery), through ``datasets``."""
     from datasets import load_dataset
 
     from envs import FinAdvisorEnv
-    from envs.actions import parse_action
     from trainer.data import sft_features, sft_rows, write_jsonl
 
     env = FinAdvisorEnv(tasks=HELDOUT, prompt_mode="tools_via_template")
@@ -220,18 +217,54 @@ def test_exported_sft_rows_render_the_same_tool_calls_through_every_familys_chat
     env.close()
     rows = load_dataset("json", data_files=str(tmp_path / "sft.jsonl"), features=sft_features(), split="train")
     assert {"gold", "recovery_unknown_tool"} <= set(rows["kind"])
+    return [(row["messages"], row["tools"]) for row in rows]
+
+
+def replay_export_conversations(tmp_path: Path) -> list[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """``advisorgym replay export``'s SFT rows (every scored session) and DPO pairs (the prompt
+    with the chosen, and with the rejected, session) of the sample logs, through ``datasets``."""
+    from datasets import load_dataset
+
+    from envs.replay.export import export_features, export_logs
+    from envs.replay.ingest import ingest_logs
+    from envs.replay.rescore import score_logs
+
+    ingest_logs([Path(__file__).resolve().parents[1] / "fixtures" / "logs"], tmp_path)
+    score_logs(tmp_path, "strict")
+    conversations = []
+    for to in ("sft", "dpo"):
+        export_logs(tmp_path, to, min_reward=0.0 if to == "sft" else None)
+        rows = load_dataset("json", data_files=str(tmp_path / "export" / f"{to}.jsonl"),
+                            features=export_features(to), split="train")
+        assert len(rows) > 0
+        conversations += [(row["messages"], row["tools"]) for row in rows] if to == "sft" else \
+            [(row["prompt"] + row[side], row["tools"]) for row in rows for side in ("chosen", "rejected")]
+    return conversations
+
+
+@pytest.mark.parametrize("export", [tasks_export_conversations, replay_export_conversations],
+                         ids=["tasks_export", "replay_export"])
+def test_exported_rows_render_the_same_tool_calls_through_every_familys_chat_template(tmp_path, export):
+    """The rows as a trainer reads them (the export's files through ``datasets`` with its
+    features) render through each template without an error, and every family's own parser
+    (TRL's response templates where TRL ships one, else the env's dialect parser) reads back
+    exactly the calls written: arguments as objects, never a JSON string encoded twice."""
+    needs_train_extra()
+    from envs.actions import parse_action
+
+    conversations = export(tmp_path)
+    assert sum(1 for messages, _ in conversations for m in messages if m.get("tool_calls")) > 0
     for name, family in FAMILIES.items():
         tokenizer = family_tokenizer(family)
-        for row in rows:
-            messages = row["messages"]
-            text = tokenizer.apply_chat_template(messages, tools=row["tools"], tokenize=False)
+        for messages, tools in conversations:
+            text = tokenizer.apply_chat_template(messages, tools=tools, tokenize=False)
             question = messages[1]
             for message in messages[2:]:
                 if not message.get("tool_calls"):
                     continue
                 written = [(c["function"]["name"], c["function"]["arguments"]) for c in message["tool_calls"]]
-                turn = model_turn(tokenizer, row["tools"], question, message)
-                assert all(tool in text for tool, _ in written), (name, row["task_id"])
+                turn = model_turn(tokenizer, tools, question, message)
+                assert all(tool in text for tool, _ in written), (name, messages[1])
                 read = [(c.name, c.arguments) for c in parse_action(turn).calls]
-                assert read == written, (name, row["task_id"], turn)
+                assert read == written, (name, messages[1], turn)
                 assert '\\"' not in turn.split(written[0][0], 1)[1], (name, turn)  # no string-encoded arguments

@@ -107,21 +107,27 @@ def write_jsonl(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
             fh.write(orjson.dumps(row) + b"\n")
 
 
-def sft_features() -> Any:
-    """The ``datasets.Features`` of ``sft.jsonl``: each message and each tool schema as JSON."""
+def row_features(json_lists: Sequence[str], **values: str) -> Any:
+    """The ``datasets.Features`` of exported rows: each column of ``json_lists`` a list of JSON
+    values (messages, tool schemas), kept as the JSON they are; each of ``values`` a column of
+    that ``datasets`` dtype (``"string"``, ``"int64"``, ``"float64"``)."""
     from datasets import Features, Json, List, Value
 
-    return Features({"messages": List(Json()), "tools": List(Json()), "task_id": Value("string"),
-                     "level": Value("string"), "kind": Value("string")})
+    return Features({**{name: List(Json()) for name in json_lists},
+                     **{name: Value(dtype) for name, dtype in values.items()}})
+
+
+def sft_features() -> Any:
+    """The ``datasets.Features`` of ``sft.jsonl``: each message and each tool schema as JSON."""
+    return row_features(("messages", "tools"), task_id="string", level="string", kind="string")
 
 
 def grpo_features() -> Any:
     """The ``datasets.Features`` of ``grpo.jsonl``: the prompt's messages, each tool schema as JSON."""
-    from datasets import Features, Json, List, Value
+    from datasets import Features, List, Value
 
     return Features({"prompt": List({"role": Value("string"), "content": Value("string")}),
-                     "tools": List(Json()), "task_id": Value("string"), "level": Value("string"),
-                     "seed": Value("int64")})
+                     **row_features(("tools",), task_id="string", level="string", seed="int64")})
 
 
 def dataset_card(suite: str, as_of: str, seed: int, prompt_mode: str, grpo: Sequence[dict[str, Any]],

@@ -275,6 +275,76 @@ class OpenAIChatAgent(_ChatAgent):
             self._client.close()
 
 
+class GenerationBatcher:
+    """One ``generate`` call for the pending turns of every hf agent that shares it.
+
+    The agents of concurrent workers (``HFLocalAgent.worker_copy``) share one model and one
+    batcher. An agent's ``generate`` waits until every member has a prompt waiting (or has
+    left: ``leave``, when its worker has no episode left), then the last one to arrive runs
+    the batch: the prompts left-padded to one length (masked out), greedy decoding, so each
+    text is the one a batch of one gives. With one member every
+    prompt is a batch of one. Tokenising, generating and decoding happen under the lock, in
+    one thread at a time.
+    """
+
+    def __init__(self, tokenizer: Any, model: Any, device: str, max_new_tokens: int):
+        self.tokenizer, self.model, self.device, self.max_new_tokens = tokenizer, model, device, max_new_tokens
+        self.members = 0
+        self.batch_sizes: list[int] = []  # one entry per generate call
+        self._waiting: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+
+    def join(self) -> None:
+        with self._cond:
+            self.members += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self.members -= 1
+            self._flush_if_full()
+
+    def generate(self, prompt: str) -> str:
+        """The model's greedy continuation of ``prompt`` (a rendered chat), decoded."""
+        request: dict[str, Any] = {"prompt": prompt}
+        with self._cond:
+            self._waiting.append(request)
+            self._flush_if_full()
+            while "text" not in request and "error" not in request:
+                self._cond.wait()
+        if "error" in request:
+            raise request["error"]
+        return request["text"]
+
+    def _flush_if_full(self) -> None:
+        if not self._waiting or len(self._waiting) < self.members:
+            return
+        batch, self._waiting = self._waiting, []
+        try:
+            texts = self._generate([r["prompt"] for r in batch])
+        except Exception as exc:  # noqa: BLE001 - each agent of the batch records it
+            for r in batch:
+                r["error"] = exc
+        else:
+            for r, text in zip(batch, texts):
+                r["text"] = text
+        self._cond.notify_all()
+
+    def _generate(self, prompts: list[str]) -> list[str]:
+        import torch
+
+        ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        width = max(len(i) for i in ids)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
+        input_ids = torch.tensor([[pad] * (width - len(i)) + i for i in ids], device=self.device)
+        attention_mask = torch.tensor([[0] * (width - len(i)) + [1] * len(i) for i in ids], device=self.device)
+        self.batch_sizes.append(len(prompts))
+        with torch.no_grad():
+            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
+                                         max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad)
+        # A row that stopped early is filled with the pad token, a special token decoding skips.
+        return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in output[:, width:]]
+
+
 class HFLocalAgent(_ChatAgent):
     """A local Hugging Face causal LM, loaded from a directory (never from the hub).
 
@@ -283,7 +353,11 @@ class HFLocalAgent(_ChatAgent):
     greedily and returns the decoded new text as the action (the env accepts the tagged
     ``<think>``/``<tool_call>``/``<response>`` form as well as JSON). The model's text goes
     back into the history as the assistant turn; the env's observation as one ``tool`` turn per
-call the text made (a ``user`` turn when the text was not a usable tool call).
+    call the text made (a ``user`` turn when the text was not a usable tool call).
+
+    ``worker_copy`` makes the agents of concurrent workers: they share the model and a
+    ``GenerationBatcher``, so ``--concurrency N`` generates the N episodes' pending turns in
+    one batch, with the texts of a sequential run.
 
     torch and transformers are imported here, lazily: the rest of the package does not need
     them. A failure while generating becomes a malformed action recorded in ``errors``.
@@ -305,6 +379,9 @@ call the text made (a ``user`` turn when the text was not a usable tool call).
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
         self.model = AutoModelForCausalLM.from_pretrained(self.model_path, local_files_only=True).to(device)
         self.model.eval()
+        self.batcher = GenerationBatcher(self.tokenizer, self.model, device, max_new_tokens)
+        self.batcher.join()
+        self._member = True
         self._last_calls = -1
 
     @property
@@ -313,6 +390,9 @@ call the text made (a ``user`` turn when the text was not a usable tool call).
 
     def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:
         super().start(task, observation, info)
+        if not self._member:
+            self.batcher.join()
+            self._member = True
         self._last_calls = -1  # tool calls in the previous turn; -1: no turn yet
 
     def act(self, observation: str) -> str:
@@ -331,20 +411,20 @@ call the text made (a ``user`` turn when the text was not a usable tool call).
         return text
 
     def _generate(self) -> str:
-        import torch
+        prompt = self.tokenizer.apply_chat_template(self.messages, tools=self.tools or None,
+                                                    add_generation_prompt=True, tokenize=False)
+        return self.batcher.generate(prompt)
 
-        try:
-            inputs = self.tokenizer.apply_chat_template(self.messages, tools=self.tools or None,
-                                                        add_generation_prompt=True, return_tensors="pt",
-                                                        return_dict=True)
-        except TypeError:  # older transformers: no return_dict
-            ids = self.tokenizer.apply_chat_template(self.messages, tools=self.tools or None,
-                                                     add_generation_prompt=True, return_tensors="pt")
-            inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-        inputs = {k: v.to(self.device) for k, v in inputs.items()}
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        with torch.no_grad():
-            output = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                         pad_token_id=pad)
-        new = output[0, inputs["input_ids"].shape[1]:]
-        return self.tokenizer.decode(new, skip_special_tokens=True).strip()
+    def worker_copy(self) -> HFLocalAgent:
+        """Another agent for a concurrent worker: its own conversation, the same model and batcher."""
+        twin = copy.copy(self)
+        twin.errors, twin.endpoint_errors, twin.messages, twin.tools = [], [], [], []
+        twin.batcher.join()
+        twin._member = True
+        return twin
+
+    def retire(self) -> None:
+        """Its worker has no episode left: the batcher stops waiting for its turns (``start`` rejoins)."""
+        if self._member:
+            self._member = False
+            self.batcher.leave()

@@ -259,7 +259,9 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
     """The jobs on every worker at once (a thread each), yielded as they finish.
 
     An exception in a worker (an env failure) is raised here once it arrives; closing the
-    iterator early (an abort) lets the episodes in flight finish and starts no other.
+    iterator early (an abort) lets the episodes in flight finish and starts no other. A worker
+    with no episode left calls its agent's ``retire()`` where it has one (the hf agents then
+    stop waiting for its turns to fill a batch).
     """
     pending: queue.SimpleQueue[Job] = queue.SimpleQueue()
     for job in jobs:
@@ -279,6 +281,8 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
             results.put((None, exc))
         finally:
+            if callable(getattr(worker.agent, "retire", None)):
+                worker.agent.retire()
             results.put(done)
 
     threads = [threading.Thread(target=loop, args=(w,), name=f"eval-worker-{n}", daemon=True)
@@ -368,9 +372,6 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     if concurrency > 1 and not isinstance(agent, str) and not callable(getattr(agent, "worker_copy", None)):
         raise ValueError("concurrency > 1 needs the agent by name, or one with worker_copy() (each worker has its "
                          "own agent)")
-    if concurrency > 1 and agent == "hf":
-        raise ValueError("the hf agent runs one episode at a time (--concurrency 1): each worker would load "
-                         "its own copy of the model")
     if concurrency > 1 and (env_kwargs or {}).get("audit_log") is not None:
         raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 with "
                          "--audit-log")

@@ -12,15 +12,21 @@ Reads what ``replay ingest`` and ``replay score`` wrote to a directory and write
   tampered or stale scores file is caught); the others are listed in the summary with the
   score they got;
 - ``--to sft`` → ``sft.jsonl``: one row per session at or above ``min_reward`` (default 3.0),
-  in the Hugging Face conversational format with a ``tools`` column (as ``trainer.data``'s SFT
-  rows: ``messages`` with arguments and results as JSON text, the sandbox's own tool results,
-  the system prompt for tools passed through the chat template; ``tools`` in the versions the
-  session ran against);
+  in the Hugging Face conversational format with a ``tools`` column, as ``advisorgym tasks
+  export``'s SFT rows (``trainer.data``): ``messages`` with each call's arguments as an object
+  (as chat templates take them) and each result as JSON text, the sandbox's own tool results,
+  the system prompt for tools passed through the chat template; ``tools``, the schemas in the
+  versions the session ran against; ``session_id``, ``task_id``, ``level``, ``reward``;
 - ``--to dpo`` → ``dpo.jsonl``: preference pairs of sessions of the same query (task): chosen
   a compliant, successful one at or above ``min_reward``; rejected one that violates
   compliance (``pair: "compliance"``), else one that fails the task (``"correctness"``).
-  Rows are TRL's conversational preference format (``prompt``, ``chosen``, ``rejected``,
-  ``tools`` as JSON text, as ``trainer.dpo``'s).
+  Rows are TRL's conversational preference format (``prompt``, ``chosen``, ``rejected``, as
+  messages like the SFT rows', and ``tools`` as schema objects).
+
+Load the rows with ``export_features(to)`` (``trainer.data.row_features``, as the tasks
+export's), which keep every message and tool schema as the JSON it is::
+
+    load_dataset("json", data_files="export/sft.jsonl", features=export_features("sft"), split="train")
 
 Every export reports, in ``export_summary.json``, how many scored sessions each reward
 threshold keeps (``THRESHOLDS``, and ``min_reward``): reward-guided filtering. Only sessions
@@ -37,8 +43,6 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from envs.replay.ingest import SESSIONS, check_ingest, load_sessions, read_records
 from envs.replay.logformat import chat_messages, decoded, turn_results
@@ -95,11 +99,13 @@ def threshold_counts(scored: Sequence[Mapping[str, Any]], extra: float | None) -
 
 
 def sandbox_session(session: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
-    """The session with each call's recorded result replaced by the sandbox's."""
+    """The session with each call's recorded result, and each turn without calls' observation,
+    replaced by the sandbox's."""
     turns = []
     for turn, obs in zip(session["turns"], record["observations"]):
         results = turn_results(turn, obs) if turn["calls"] else []
-        turns.append({**turn, "calls": [{**c, "result": r} for c, r in zip(turn["calls"], results)]})
+        turns.append({**turn, "calls": [{**c, "result": r} for c, r in zip(turn["calls"], results)],
+                      "observation": turn["observation"] if turn["calls"] else obs})
     return {**session, "turns": turns}
 
 
@@ -176,6 +182,18 @@ def session_tools(session: Mapping[str, Any], task: Task) -> list[dict[str, Any]
     return tool_schemas((pinned or task).pins)
 
 
+def export_features(to: str) -> Any:
+    """The ``datasets.Features`` of ``sft.jsonl`` (``to="sft"``) or ``dpo.jsonl`` (``"dpo"``)."""
+    from trainer.data import row_features
+
+    if to == "sft":
+        return row_features(("messages", "tools"), session_id="string", task_id="string", level="string",
+                            reward="float64")
+    return row_features(("prompt", "chosen", "rejected", "tools"), task_id="string", pair="string",
+                        chosen_session="string", rejected_session="string", chosen_total="float64",
+                        rejected_total="float64")
+
+
 def sft_row(session: Mapping[str, Any], record: Mapping[str, Any], system: str, task: Task) -> dict[str, Any]:
     return {"messages": chat_messages(sandbox_session(session, record), system), "tools": session_tools(session, task),
             "session_id": session["session_id"], "task_id": record["task_id"], "level": record["level"],
@@ -200,7 +218,7 @@ def dpo_rows(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], min_reward:
             continue
         good, bad = (chat_messages(sandbox_session(*p), system) for p in (chosen, rejected))
         rows.append({"prompt": good[:2], "chosen": good[2:], "rejected": bad[2:],
-                     "tools": orjson.dumps(session_tools(chosen[0], tasks[task_id])).decode(), "task_id": task_id,
+                     "tools": session_tools(chosen[0], tasks[task_id]), "task_id": task_id,
                      "pair": kind,
                      "chosen_session": chosen[0]["session_id"], "rejected_session": rejected[0]["session_id"],
                      "chosen_total": chosen[1]["total"], "rejected_total": rejected[1]["total"]})

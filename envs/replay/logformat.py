@@ -386,20 +386,36 @@ def content_hash(session: Mapping[str, Any]) -> str:
 
 def chat_messages(session: Mapping[str, Any], system: str) -> list[dict[str, Any]]:
     """The session as an OpenAI message list (system, user, each turn, each recorded result),
-    with ``system`` as the system prompt and arguments and results as JSON text."""
+    with ``system`` as the system prompt, each call's arguments as an object (as chat templates
+    take them; kept as recorded when they are not a JSON object), each result as JSON text,
+    the observation of a turn without calls that did not end the session (the env's error) as
+    a user turn after it, and the calls
+    numbered ``call00000``, ``call00001``, ... (nine letters and digits, the only
+    ids Mistral's templates take, as in ``trainer.data``'s rows)."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system},
                                       {"role": "user", "content": session["query"]}]
-    for turn in session["turns"]:
+    n = 0
+    for k, turn in enumerate(session["turns"]):
         if turn["calls"]:
+            ids = [f"call{i:05d}" for i in range(n, n + len(turn["calls"]))]
+            n += len(ids)
             messages.append({"role": "assistant", "content": turn["thought"] or "", "tool_calls": [
-                {"id": str(c["id"]), "type": "function",
-                 "function": {"name": str(c["name"]), "arguments": _text(c["arguments"])}}
-                for c in turn["calls"]]})
-            messages += [{"role": "tool", "tool_call_id": str(c["id"]), "name": str(c["name"]),
-                          "content": _text(c["result"])} for c in turn["calls"]]
-        else:
-            messages.append({"role": "assistant", "content": turn["response"] if turn["raw"] is None else turn["raw"]})
+                {"id": call_id, "type": "function",
+                 "function": {"name": str(c["name"]), "arguments": _arguments(c["arguments"])}}
+                for call_id, c in zip(ids, turn["calls"])]})
+            messages += [{"role": "tool", "tool_call_id": call_id, "name": str(c["name"]), "content": _text(c["result"])}
+                         for call_id, c in zip(ids, turn["calls"])]
+            continue
+        messages.append({"role": "assistant", "content": turn["response"] if turn["raw"] is None else turn["raw"]})
+        if k + 1 < len(session["turns"]) and turn["observation"] is not None:
+            # a turn that did not end the episode (unusable): the env's error, as the eval's model agents show it
+            messages.append({"role": "user", "content": _text(turn["observation"])})
     return messages
+
+
+def _arguments(value: Any) -> Any:
+    arguments = decoded(value)
+    return arguments if isinstance(arguments, dict) else _text(value)
 
 
 def _text(value: Any) -> str:
