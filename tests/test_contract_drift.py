@@ -257,7 +257,10 @@ def test_an_env_on_a_replica_with_a_renamed_column_refuses_to_start(tmp_path, de
     from envs import FinAdvisorEnv
     from envs.contract_check import ContractDrift
     from envs.tasks import HANDWRITTEN
+    from mock_apis.sandbox import ReplicaError
 
     copy = _altered_copy(default_replica_path, tmp_path, "ALTER TABLE accounts RENAME COLUMN currency TO currency_code")
-    with pytest.raises(ContractDrift, match="currency"):
+    # the in-process back-end's start-up check of the replica's schema names the column first;
+    # `drift check` classifies the same change (test_a_renamed_replica_column_is_breaking_and_named)
+    with pytest.raises((ContractDrift, ReplicaError), match="currency"):
         FinAdvisorEnv(tasks=HANDWRITTEN, replica=copy, check_replica=False)

@@ -220,4 +220,6 @@ def test_a_full_disk_and_a_corrupt_replica_are_one_line(tmp_path):
     bad.write_bytes(b"not a database " * 1000)
     res = CliRunner().invoke(cli, ["eval", "--tasks", str(HANDWRITTEN), "--out", str(tmp_path / "o2"),
                                    "--no-progress", "--replica", str(bad)])
-    assert res.exit_code == 1 and len(res.output.strip().splitlines()) == 1 and "unreadable" in res.output
+    # a bad --replica is bad input (exit 2, as `serve` gives it), named in one line
+    assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
+    assert f"replica {bad}: not a readable SQLite database" in res.output
