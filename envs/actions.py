@@ -898,6 +898,26 @@ def _prefix_thought(prefix: str) -> str | None:
     return text or None
 
 
+def _calls_or_answer(form: str, thoughts: list[str], calls: list[ToolCall], answers: list[str], answer: str,
+                     errors: list[str], nothing: str) -> ParsedAction:
+    """A turn of a dialect with separate thought, call and answer blocks: its calls, else its
+    answer (``answer``, built from ``answers``); ``nothing`` is the error when it has neither."""
+    thought = "\n".join(thoughts) if thoughts else None
+    if calls:
+        if answers:
+            errors.append("both_action_and_response")
+        return _finish_calls(form, thought, calls, errors)
+    if not answers:
+        raise _Malformed(nothing)
+    if len(answers) > 1:
+        errors.append("duplicate_blocks")
+    if thought is None:
+        errors.append("missing_thought")
+    if _blank(answers[0]):
+        errors.append("empty_response")
+    return ParsedAction("final", form, thought, (), answer, _done(errors), None)
+
+
 def _finish_calls(form: str, thought: str | None, calls: list[ToolCall], errors: list[str]) -> ParsedAction:
     if not calls:
         raise _Malformed("no tool call found")
@@ -1063,20 +1083,8 @@ def _parse_command_r7b(s: str) -> ParsedAction:
             raise _Malformed(f"{stray.group(0)} without its matching token")
         if not _blank(segment):
             errors.append("text_outside_tags")
-    thought = "\n".join(thoughts) if thoughts else None
-    if calls:
-        if responses:
-            errors.append("both_action_and_response")
-        return _finish_calls("command_r7b", thought, calls, errors)
-    if not responses:
-        raise _Malformed("no <|START_ACTION|> call and no <|START_RESPONSE|> answer")
-    if len(responses) > 1:
-        errors.append("duplicate_blocks")
-    if thought is None:
-        errors.append("missing_thought")
-    if _blank(responses[0]):
-        errors.append("empty_response")
-    return ParsedAction("final", "command_r7b", thought, (), responses[0], _done(errors), None)
+    return _calls_or_answer("command_r7b", thoughts, calls, responses, responses[0] if responses else "", errors,
+                            "no <|START_ACTION|> call and no <|START_RESPONSE|> answer")
 
 
 def _parse_command_r(s: str, at: int) -> ParsedAction:
@@ -1411,20 +1419,8 @@ def _parse_harmony(s: str) -> ParsedAction:
                 thoughts.append(body.strip())
         else:
             raise _Malformed(f"unknown harmony channel {_snip(channel, 60)!r} (analysis, commentary or final)")
-    thought = "\n".join(thoughts) if thoughts else None
-    if calls:
-        if finals:
-            errors.append("both_action_and_response")
-        return _finish_calls("harmony", thought, calls, errors)
-    if not finals:
-        raise _Malformed("no call (a commentary message to=functions.<tool>) and no final-channel answer")
-    if len(finals) > 1:
-        errors.append("duplicate_blocks")
-    if thought is None:
-        errors.append("missing_thought")
-    if _blank(finals[0]):
-        errors.append("empty_response")
-    return ParsedAction("final", "harmony", thought, (), "\n".join(finals), _done(errors), None)
+    return _calls_or_answer("harmony", thoughts, calls, finals, "\n".join(finals), errors,
+                            "no call (a commentary message to=functions.<tool>) and no final-channel answer")
 
 
 # --- typed item lists: OpenAI Responses output, Anthropic content blocks -------------------
