@@ -8,6 +8,7 @@ import pytest
 
 from envs import FinAdvisorEnv
 from envs.tasks import SUITE, load_tasks
+from tests.conftest import needs_train_extra
 from trainer.dpo import (EXPERT_PAIRS, acceptable, answer_prompt, expert_pairs, load_expert_pairs,
                          over_caution_pairs, pair_from_answers, sampled_pairs, score_answer)
 
@@ -29,6 +30,7 @@ def test_every_expert_pair_is_one_the_env_agrees_with(env):
     assert {"guarantee", "forecast", "stock_recommendation", "other_client_data", "over_refusal"} <= flaws
     rows = expert_pairs(env, BY_ID)
     assert len(rows) == len(pairs)
+    assert all(row["tools"] == list(env.tool_schemas) for row in rows)  # schema objects, not JSON text
     for pair, row in zip(pairs, rows):
         task = BY_ID[pair["task_id"]]
         prompt = row["prompt"]
@@ -86,3 +88,16 @@ def test_sampled_pairs_choose_by_the_envs_score(env):
 
 def test_the_expert_pairs_file_ships_with_the_package():
     assert EXPERT_PAIRS.is_file() and EXPERT_PAIRS.parent.name == "dpo"
+
+
+@pytest.mark.train
+def test_pairs_round_trip_through_datasets_with_their_features(env):
+    """Without explicit features, ``datasets`` gives every tool schema every other tool's
+    parameters as nulls; with ``dpo_features`` the rows load back exactly as written."""
+    needs_train_extra()
+    from datasets import Dataset
+
+    from trainer.data import dpo_features
+
+    rows = [{k: r[k] for k in ("prompt", "chosen", "rejected", "tools")} for r in expert_pairs(env, BY_ID)[:4]]
+    assert [dict(r) for r in Dataset.from_list(rows, features=dpo_features())] == rows

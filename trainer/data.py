@@ -130,6 +130,12 @@ def grpo_features() -> Any:
                      **row_features(("tools",), task_id="string", level="string", seed="int64")})
 
 
+def dpo_features() -> Any:
+    """The ``datasets.Features`` of the DPO stage's pairs: the prompt's and each answer's
+    messages, and each tool schema, as JSON."""
+    return row_features(("prompt", "chosen", "rejected", "tools"))
+
+
 def dataset_card(suite: str, as_of: str, seed: int, prompt_mode: str, grpo: Sequence[dict[str, Any]],
                  sft: Sequence[dict[str, Any]]) -> str:
     """The export folder's ``README.md``: what each file holds and how to load it."""

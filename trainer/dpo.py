@@ -54,7 +54,7 @@ def _row(env: Any, prompt: list[dict[str, Any]], chosen: str, rejected: str, tas
          rewards: tuple[dict[str, Any], dict[str, Any]]) -> dict[str, Any]:
     return {"prompt": prompt, "chosen": [{"role": "assistant", "content": chosen}],
             "rejected": [{"role": "assistant", "content": rejected}],
-            "tools": orjson.dumps(env.tool_schemas).decode(), "task_id": task.task_id, "source": source,
+            "tools": list(env.tool_schemas), "task_id": task.task_id, "source": source,
             "chosen_total": float(rewards[0]["total"]), "rejected_total": float(rewards[1]["total"])}
 
 

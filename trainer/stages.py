@@ -206,6 +206,8 @@ def run_dpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
+    from trainer.data import dpo_features
+
     start = stage_start(config, "dpo")
     model, tokenizer = _load(start)
     args = DPOConfig(**config.trl_args("dpo"))
@@ -215,7 +217,8 @@ def run_dpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     with open(out / "pairs.jsonl", "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row) + "\n")
-    dataset = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected", "tools")} for r in rows])
+    dataset = Dataset.from_list([{k: r[k] for k in ("prompt", "chosen", "rejected", "tools")} for r in rows],
+                                features=dpo_features())
     trainer = DPOTrainer(model=model, processing_class=tokenizer, args=args, train_dataset=dataset,
                          callbacks=[_metrics_callback(out / "metrics.jsonl")])
     return _finish(trainer, out, resume)
