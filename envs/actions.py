@@ -1,6 +1,6 @@
 """Action parsing: turn whatever the agent sent on one turn into a ``ParsedAction``.
 
-The environment calls :func:`parse_action` on every ``step``. Accepted (SPEC §4), each
+The environment calls :func:`parse_action` on every ``step``. Accepted, each
 model family's native form included (``form`` names which one was used):
 
 1. ``react``: ReAct JSON tool call ``{"thought": "...", "action": {"name": ..., "arguments": {...}}}``
@@ -966,12 +966,19 @@ def _section(s: str, begin: str, end: str) -> tuple[str, str, str]:
     return s[:start], s[start + len(begin) : stop], s[stop + len(end) :]
 
 
+def _section_calls(s: str, begin: str, end: str, call: str, call_end: str) -> tuple[str, list[str], str]:
+    """``(text before, call bodies, text after)`` of a ``begin``…``end`` section that holds only
+    ``call``…``call_end`` blocks."""
+    prefix, section, after = _section(s, begin, end)
+    bodies, gaps = _delimited(section, call, call_end)
+    if not bodies or not all(_blank(g) for g in gaps):
+        raise _Malformed(f"a {begin} section holds only {call}…{call_end} calls")
+    return prefix, bodies, after
+
+
 def _parse_deepseek(s: str) -> ParsedAction:
     """DeepSeek V3/R1 ``function<｜tool▁sep｜>name\\n```json\\n{…}\\n```'' and V3.1 ``name<｜tool▁sep｜>{…}``."""
-    prefix, section, after = _section(s, _DS_CALLS, _DS_CALLS_END)
-    bodies, gaps = _delimited(section, _DS_CALL, _DS_CALL_END)
-    if not bodies or not all(_blank(g) for g in gaps):
-        raise _Malformed(f"a {_DS_CALLS} section holds only {_DS_CALL}…{_DS_CALL_END} calls")
+    prefix, bodies, after = _section_calls(s, _DS_CALLS, _DS_CALLS_END, _DS_CALL, _DS_CALL_END)
     errors: list[str] = []
     calls = []
     form = ""
@@ -1011,10 +1018,7 @@ def _unfence(text: str, form: str) -> str:
 
 def _parse_kimi(s: str) -> ParsedAction:
     """Kimi K2: ``functions.name:index<|tool_call_argument_begin|>{…}``; the id is the call id."""
-    prefix, section, after = _section(s, _KIMI_SECTION, _KIMI_SECTION_END)
-    bodies, gaps = _delimited(section, _KIMI_CALL, _KIMI_CALL_END)
-    if not bodies or not all(_blank(g) for g in gaps):
-        raise _Malformed(f"a {_KIMI_SECTION} section holds only {_KIMI_CALL}…{_KIMI_CALL_END} calls")
+    prefix, bodies, after = _section_calls(s, _KIMI_SECTION, _KIMI_SECTION_END, _KIMI_CALL, _KIMI_CALL_END)
     errors: list[str] = []
     calls = []
     for n, body in enumerate(bodies, 1):

@@ -1,4 +1,4 @@
-"""The environment's contract check at start-up (SPEC §8): a back-end that has drifted from the
+"""The environment's contract check at start-up: a back-end that has drifted from the
 contract (a renamed result field, a dropped column, a removed tool) would silently zero
 rewards, so the env refuses to start on breaking drift unless the caller opts out.
 

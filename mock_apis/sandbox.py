@@ -36,13 +36,23 @@ class ReplicaError(ValueError):
     message is one line naming the file and the problem."""
 
 
+# Replicas that passed ``check_replica``, by (path, size, mtime): the envs of one process (a
+# vector env, an eval's workers) share a replica file, which is read whole only once.
+_CHECKED: set[tuple[str, int, int]] = set()
+
+
 def check_replica(replica_path: str | Path) -> None:
     """Check a replica before serving it: SQLite's ``quick_check`` and every table and column of
     the schema (``mock_apis.models``); ``ReplicaError`` (one line) on the first problem. A few
-    milliseconds on the default replica (it reads every page once)."""
+    milliseconds on the default replica (it reads every page once); a file that passed is not
+    read again in this process until it changes."""
     path = Path(replica_path)
     if not path.is_file():
         raise FileNotFoundError(f"replica not found: {path}")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _CHECKED:
+        return
     try:
         con = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
         try:
@@ -60,6 +70,7 @@ def check_replica(replica_path: str | Path) -> None:
             con.close()
     except sqlite3.Error as err:
         raise ReplicaError(f"replica {path}: not a readable SQLite database ({err})") from None
+    _CHECKED.add(key)
 
 
 class Sandbox:

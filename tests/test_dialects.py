@@ -18,6 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anthropic.types as anthropic_types
+import openai.types.chat as openai_chat
+import openai.types.responses as openai_responses
 import pytest
 
 from envs import FinAdvisorEnv, tool_messages
@@ -458,11 +461,6 @@ def test_ids_are_kept_where_the_dialect_has_them():
 
 
 # --- SDK objects: in step, assistant_turns and score_trajectory -----------------------------
-
-openai_chat = pytest.importorskip("openai.types.chat")
-openai_responses = pytest.importorskip("openai.types.responses")
-anthropic_types = pytest.importorskip("anthropic.types")
-
 
 def usage() -> Any:
     return anthropic_types.Usage(input_tokens=10, output_tokens=5)

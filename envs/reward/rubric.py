@@ -20,18 +20,20 @@ Adding a component is one ``Component`` subclass plus one line in a version's tr
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 
-class Node:
+class Node(ABC):
     """A named, scored part of the reward."""
 
     name: str = ""
 
+    @abstractmethod
     def score(self, t: Any, ev: Evaluation) -> float:
-        raise NotImplementedError
+        """This node's score of ``t`` (children scored through ``ev``)."""
 
 
 class Component(Node):
@@ -40,8 +42,9 @@ class Component(Node):
     def score(self, t: Any, ev: Evaluation) -> float:
         return self.compute(t, ev)
 
+    @abstractmethod
     def compute(self, t: Any, ev: Evaluation) -> float:
-        raise NotImplementedError
+        """The component's value for ``t``."""
 
 
 class Sum(Node):

@@ -1,4 +1,4 @@
-"""Two-stage compliance checker for the advisor copilot's final responses (SPEC §5, R_comp).
+"""Two-stage compliance checker for the advisor copilot's final responses (R_comp).
 
 Stage 1, rules, flags hard-proscribed content:
 
