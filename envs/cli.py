@@ -282,6 +282,10 @@ def eval_command(
                                                                      "for the N episodes' turns)."),
     trials: int = typer.Option(1, "--trials", min=1, help="Runs of each task, with distinct seeds; reports pass^k "
                                                           "and pass@k, consistency and intervals."),
+    ray_address: str = typer.Option(None, "--ray", metavar="ADDRESS", help="Run the episodes on the Ray cluster "
+                                                                          "at ADDRESS (auto, host:6379 or "
+                                                                          "ray://host:10001): --concurrency actors "
+                                                                          "over its nodes (extra ray)."),
     rate_limit: float = typer.Option(None, "--rate-limit", min=0.001, help="openai: requests per second at most, "
                                                                           "over all workers."),
     max_retries: int = typer.Option(3, "--max-retries", min=0, help="openai: retries of a request after a "
@@ -307,6 +311,8 @@ def eval_command(
     elif agent == "hf":
         kwargs = {"model_path": str(model_path) if model_path else None, "max_new_tokens": max_new_tokens,
                   "device": device}
+    if ray_address is not None and rate_limit:
+        raise usage_error("--rate-limit is one limiter in one process: it cannot span the actors of --ray")
     if backend == "http" and not url:
         raise usage_error("--backend http needs --url (the advisorgym service, e.g. http://127.0.0.1:8080)")
     _check_tasks_file(tasks)
@@ -322,7 +328,8 @@ def eval_command(
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
                           token=token, reward_config=config, max_steps=max_steps, seed=seed,
                           overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
-                          transcript_chars=transcript_chars, concurrency=concurrency, trials=trials)
+                          transcript_chars=transcript_chars, concurrency=concurrency, trials=trials,
+                          ray_address=ray_address)
     except EvalLocked as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -342,6 +349,10 @@ def eval_command(
         raise typer.Exit(1) from None
     for line in summarise(result):
         typer.echo(line)
+    if result.get("ray"):
+        retried = result["ray"]["episodes_retried"]
+        typer.echo(f"ray: {result['ray']['actors_replaced']} actor(s) replaced, {len(retried)} episode(s) retried"
+                   + "".join(f"\n  retried {r['task_id']} (trial {r['trial']}): {r['reason']}" for r in retried))
     if result["infra_failed"]:
         typer.echo(f"error: {result['infra_failed']} episode(s) failed for infrastructure reasons and were not "
                    "stored; rerun the same command to retry them.", err=True)

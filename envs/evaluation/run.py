@@ -234,7 +234,7 @@ class Job:
     seed: int
 
 
-class _Worker:
+class EpisodeWorker:
     """An environment and an agent of its own; runs jobs one after another."""
 
     def __init__(self, make_env: Callable[[], Any], agent: Agent, transcript_chars: int):
@@ -249,13 +249,13 @@ class _Worker:
         return record
 
 
-def _sequential(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
+def _sequential(jobs: list[Job], workers: list[EpisodeWorker]) -> Iterator[tuple[Job, dict[str, Any]]]:
     """The jobs in order, on the one worker, in this thread."""
     for job in jobs:
         yield job, workers[0].run(job)
 
 
-def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
+def _concurrent(jobs: list[Job], workers: list[EpisodeWorker]) -> Iterator[tuple[Job, dict[str, Any]]]:
     """The jobs on every worker at once (a thread each), yielded as they finish.
 
     An exception in a worker (an env failure) is raised here once it arrives; closing the
@@ -270,7 +270,7 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
     stop = threading.Event()
     done = object()
 
-    def loop(worker: _Worker) -> None:
+    def loop(worker: EpisodeWorker) -> None:
         try:
             while not stop.is_set():
                 try:
@@ -307,13 +307,13 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
 
 
 def _start_workers(n: int, make_env: Callable[[], Any], first_agent: Agent,
-                   make_other_agent: Callable[[], Agent], transcript_chars: int) -> list[_Worker]:
+                   make_other_agent: Callable[[], Agent], transcript_chars: int) -> list[EpisodeWorker]:
     """``n`` workers; their environments are built in parallel (each reads the replica)."""
     agents = [first_agent] + [make_other_agent() for _ in range(n - 1)]
     if n == 1:
-        return [_Worker(make_env, first_agent, transcript_chars)]
+        return [EpisodeWorker(make_env, first_agent, transcript_chars)]
     with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-        futures = [pool.submit(_Worker, make_env, a, transcript_chars) for a in agents]
+        futures = [pool.submit(EpisodeWorker, make_env, a, transcript_chars) for a in agents]
         workers, errors = [], []
         for f in futures:
             try:
@@ -349,9 +349,11 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
              composition: str = "multiplicative", reward_config: RewardConfig | None = None, max_steps: int = 12,
              seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
              env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER,
-             transcript_chars: int = TRANSCRIPT_CHARS, concurrency: int = 1, trials: int = 1) -> dict[str, Any]:
+             transcript_chars: int = TRANSCRIPT_CHARS, concurrency: int = 1, trials: int = 1,
+             ray_address: str | None = None) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
-    "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything).
+    "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything), and
+    on Ray ``"ray"``: ``{"episodes_by_node", "actors_replaced", "episodes_retried"}``.
 
     ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``); concurrent
     workers get the agent's ``worker_copy()`` where it has one, else a new agent of the spec. ``limit``:
@@ -363,6 +365,11 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     for infrastructure reasons (the back-end's or the agent endpoint's) are not stored
     (``infra_failed`` counts them); ``infra_stop_after`` of them in a row, or rejected
     credentials, raise ``EvalAborted``.
+
+    ``ray_address``: run the episodes on the Ray cluster there instead (``envs.integrations.ray``,
+    extra ``ray``): ``concurrency`` actors spread over its nodes, each with its own environment
+    and agent (the agent by name); an episode whose actor is lost is retried on another. The
+    records are the same as in this process.
     """
     from envs.env import FinAdvisorEnv
 
@@ -372,7 +379,9 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     if concurrency > 1 and not isinstance(agent, str) and not callable(getattr(agent, "worker_copy", None)):
         raise ValueError("concurrency > 1 needs the agent by name, or one with worker_copy() (each worker has its "
                          "own agent)")
-    if concurrency > 1 and (env_kwargs or {}).get("audit_log") is not None:
+    if ray_address is not None and not isinstance(agent, str):
+        raise ValueError("an eval on Ray builds each actor's agent where it runs: pass the agent by name")
+    if (concurrency > 1 or ray_address is not None) and (env_kwargs or {}).get("audit_log") is not None:
         raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 with "
                          "--audit-log")
     suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
@@ -403,6 +412,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         ran = infra_failed = consecutive = errors = 0
         audit: dict[str, Any] | None = None
         contract: dict[str, Any] | None = None
+        ray_run: dict[str, Any] | None = None
         loop_started = time.perf_counter()
         if jobs:
             def make_env() -> Any:
@@ -413,14 +423,27 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 return env
 
             n_workers = min(concurrency, len(jobs))
-            copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
-            workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
+            if ray_address is None:
+                copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
+                workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
+                finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
+            else:
+                from functools import partial
+
+                from envs.integrations.ray import RayEnvPool
+
+                if callable(getattr(instance, "close", None)):
+                    instance.close()  # each actor builds its own
+                workers = []
+                pool = RayEnvPool(make_env, partial(make_agent, spec, **(agent_kwargs or {})), workers=n_workers,
+                                  transcript_chars=transcript_chars, address=ray_address)
+                pool.wait_ready()
+                finished = pool.run(jobs)
             writer = EpisodeWriter(episodes_path)
             try:
                 with _progress(progress) as bar:
                     task_bar = bar.add_task(f"{spec}", total=len(jobs))
                     successes, reward_sum = 0, 0.0
-                    finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
                     try:
                         for job, record in finished:
                             failure = infra_failure(record)
@@ -446,10 +469,15 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                         finished.close()
             finally:
                 writer.close()
-                contract = workers[0].env.contract_status
-                env0 = workers[0].env
-                if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
-                    audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
+                if workers:
+                    contract = workers[0].env.contract_status
+                    env0 = workers[0].env
+                    if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
+                        audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
+                else:
+                    contract = pool.contract_status()
+                    ray_run = pool.report()
+                    pool.close()
                 for w in workers:
                     w.env.close()
                 if isinstance(agent, str):
@@ -486,7 +514,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     finally:
         lock.release()
     return {"metrics": metrics, "ran": ran, "skipped": len(targets) * trials - len(jobs), "infra_failed": infra_failed,
-            "out": str(out), "episodes_s": episodes_s, "elapsed_s": time.perf_counter() - started}
+            "out": str(out), "episodes_s": episodes_s, "elapsed_s": time.perf_counter() - started,
+            **({"ray": ray_run} if ray_run is not None else {})}
 
 
 def _previous_metrics(out: Path) -> dict[str, Any]:
