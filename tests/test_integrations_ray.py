@@ -229,3 +229,17 @@ def test_tool_service_replicas_pin_sessions_and_drain_on_scale_down(cluster):
         assert group.reap() == [last] and group.draining == []
     finally:
         group.close()
+
+
+def test_the_eval_command_runs_on_the_cluster_and_says_so(cluster, tmp_path):
+    from typer.testing import CliRunner
+
+    from envs.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "--ray", cluster.address, "--concurrency", "2", "--tasks",
+                                      str(HANDWRITTEN), "--limit", "4", "--out", str(tmp_path), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "ray: 0 actor(s) replaced, 0 episode(s) retried" in result.output
+    assert (tmp_path / "episodes.jsonl").read_bytes().count(b"\n") == 4
+    bad = CliRunner().invoke(app, ["eval", "--ray", cluster.address, "--rate-limit", "2", "--out", str(tmp_path)])
+    assert bad.exit_code == 2 and "--rate-limit" in bad.output
