@@ -325,11 +325,16 @@ def eval_command(
                   **({"allow_drift": True} if allow_drift else {})}
     try:
         config = RewardConfig(composition=composition, version=reward_version or REWARD_VERSION)
+        episode_pool = None
+        if ray_address is not None:
+            from envs.integrations.ray import eval_pool
+
+            episode_pool = eval_pool(ray_address)
         result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
                           token=token, reward_config=config, max_steps=max_steps, seed=seed,
                           overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
                           transcript_chars=transcript_chars, concurrency=concurrency, trials=trials,
-                          ray_address=ray_address)
+                          episode_pool=episode_pool)
     except EvalLocked as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -349,9 +354,9 @@ def eval_command(
         raise typer.Exit(1) from None
     for line in summarise(result):
         typer.echo(line)
-    if result.get("ray"):
-        retried = result["ray"]["episodes_retried"]
-        typer.echo(f"ray: {result['ray']['actors_replaced']} actor(s) replaced, {len(retried)} episode(s) retried"
+    if result.get("pool"):
+        retried = result["pool"]["episodes_retried"]
+        typer.echo(f"ray: {result['pool']['actors_replaced']} actor(s) replaced, {len(retried)} episode(s) retried"
                    + "".join(f"\n  retried {r['task_id']} (trial {r['trial']}): {r['reason']}" for r in retried))
     if result["infra_failed"]:
         typer.echo(f"error: {result['infra_failed']} episode(s) failed for infrastructure reasons and were not "

@@ -22,6 +22,7 @@ except ImportError:
                 "these tests after installing it", allow_module_level=True)
 
 from envs.evaluation.run import run_eval
+from envs.integrations.ray import eval_pool
 from envs.tasks import HANDWRITTEN, SUITE
 
 pytestmark = pytest.mark.ray
@@ -54,11 +55,11 @@ def episode_lines(out: Path) -> list[bytes]:
 def test_an_eval_over_both_nodes_gives_the_single_process_records(cluster, tmp_path, suite, limit):
     local = run_eval("oracle", suite, tmp_path / "local", limit=limit, progress=False, plots=False)
     spread = run_eval("oracle", suite, tmp_path / "ray", limit=limit, progress=False, plots=False, concurrency=2,
-                      ray_address=cluster.address)
+                      episode_pool=eval_pool(cluster.address))
     assert spread["ran"] == local["ran"] == (limit or 12)
-    assert len(spread["ray"]["episodes_by_node"]) == 2, spread["ray"]  # both nodes ran episodes
-    assert sum(spread["ray"]["episodes_by_node"].values()) == local["ran"]
-    assert spread["ray"]["actors_replaced"] == 0 and spread["ray"]["episodes_retried"] == []
+    assert len(spread["pool"]["episodes_by_node"]) == 2, spread["pool"]  # both nodes ran episodes
+    assert sum(spread["pool"]["episodes_by_node"].values()) == local["ran"]
+    assert spread["pool"]["actors_replaced"] == 0 and spread["pool"]["episodes_retried"] == []
     assert episode_lines(tmp_path / "ray") == episode_lines(tmp_path / "local")
     timeless = [{k: v for k, v in r["metrics"]["overall"].items() if "latency" not in k} for r in (spread, local)]
     assert timeless[0] == timeless[1]
@@ -92,12 +93,12 @@ def test_killing_a_nodes_worker_processes_mid_run_loses_and_duplicates_no_episod
     killer = threading.Thread(target=kill_when_running, daemon=True)
     killer.start()
     result = run_eval("oracle", SUITE, tmp_path / "ray", limit=50, progress=False, plots=False, concurrency=2,
-                      ray_address=cluster.address)
+                      episode_pool=eval_pool(cluster.address))
     killer.join(timeout=10)
     assert killed, "no worker process of the pool was found on the worker node"
     # The lost actor was replaced and its episodes were run again elsewhere ...
-    assert result["ray"]["actors_replaced"] >= 1
-    retried = result["ray"]["episodes_retried"]
+    assert result["pool"]["actors_replaced"] >= 1
+    retried = result["pool"]["episodes_retried"]
     assert retried and all("Actor" in r["reason"] or "Died" in r["reason"] for r in retried), retried
     # ... and every episode is in the file once, as the single-process eval wrote it.
     assert result["ran"] == 50 and result["infra_failed"] == 0

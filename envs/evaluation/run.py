@@ -350,10 +350,11 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
              seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
              env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER,
              transcript_chars: int = TRANSCRIPT_CHARS, concurrency: int = 1, trials: int = 1,
-             ray_address: str | None = None) -> dict[str, Any]:
+             episode_pool: Callable[..., Any] | None = None) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
     "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything), and
-    on Ray ``"ray"``: ``{"episodes_by_node", "actors_replaced", "episodes_retried"}``.
+    with an ``episode_pool``, ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node",
+    "actors_replaced", "episodes_retried"}``).
 
     ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``); concurrent
     workers get the agent's ``worker_copy()`` where it has one, else a new agent of the spec. ``limit``:
@@ -366,10 +367,11 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     (``infra_failed`` counts them); ``infra_stop_after`` of them in a row, or rejected
     credentials, raise ``EvalAborted``.
 
-    ``ray_address``: run the episodes on the Ray cluster there instead (``envs.integrations.ray``,
-    extra ``ray``): ``concurrency`` actors spread over its nodes, each with its own environment
-    and agent (the agent by name); an episode whose actor is lost is retried on another. The
-    records are the same as in this process.
+    ``episode_pool``: run the episodes in other processes instead, such as Ray actors
+    (``envs.integrations.ray.eval_pool(address)``): called with ``(make_env, make_agent,
+    concurrency, transcript_chars)`` it returns a pool whose ``run(jobs)`` yields ``(job, record)``
+    once per job (``report()``, ``contract_status()``, ``close()``); each worker builds its own
+    environment and agent (the agent by name). The records are the same as in this process.
     """
     from envs.env import FinAdvisorEnv
 
@@ -379,9 +381,9 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     if concurrency > 1 and not isinstance(agent, str) and not callable(getattr(agent, "worker_copy", None)):
         raise ValueError("concurrency > 1 needs the agent by name, or one with worker_copy() (each worker has its "
                          "own agent)")
-    if ray_address is not None and not isinstance(agent, str):
-        raise ValueError("an eval on Ray builds each actor's agent where it runs: pass the agent by name")
-    if (concurrency > 1 or ray_address is not None) and (env_kwargs or {}).get("audit_log") is not None:
+    if episode_pool is not None and not isinstance(agent, str):
+        raise ValueError("an episode pool builds each worker's agent where it runs: pass the agent by name")
+    if (concurrency > 1 or episode_pool is not None) and (env_kwargs or {}).get("audit_log") is not None:
         raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 with "
                          "--audit-log")
     suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
@@ -412,7 +414,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         ran = infra_failed = consecutive = errors = 0
         audit: dict[str, Any] | None = None
         contract: dict[str, Any] | None = None
-        ray_run: dict[str, Any] | None = None
+        pool_report: dict[str, Any] | None = None
         loop_started = time.perf_counter()
         if jobs:
             def make_env() -> Any:
@@ -423,21 +425,18 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 return env
 
             n_workers = min(concurrency, len(jobs))
-            if ray_address is None:
+            if episode_pool is None:
                 copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
                 workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
                 finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
             else:
                 from functools import partial
 
-                from envs.integrations.ray import RayEnvPool
-
                 if callable(getattr(instance, "close", None)):
-                    instance.close()  # each actor builds its own
+                    instance.close()  # each worker builds its own
                 workers = []
-                pool = RayEnvPool(make_env, partial(make_agent, spec, **(agent_kwargs or {})), workers=n_workers,
-                                  transcript_chars=transcript_chars, address=ray_address)
-                pool.wait_ready()
+                pool = episode_pool(make_env, partial(make_agent, spec, **(agent_kwargs or {})), n_workers,
+                                    transcript_chars)
                 finished = pool.run(jobs)
             writer = EpisodeWriter(episodes_path)
             try:
@@ -476,7 +475,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                         audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
                 else:
                     contract = pool.contract_status()
-                    ray_run = pool.report()
+                    pool_report = pool.report()
                     pool.close()
                 for w in workers:
                     w.env.close()
@@ -515,7 +514,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         lock.release()
     return {"metrics": metrics, "ran": ran, "skipped": len(targets) * trials - len(jobs), "infra_failed": infra_failed,
             "out": str(out), "episodes_s": episodes_s, "elapsed_s": time.perf_counter() - started,
-            **({"ray": ray_run} if ray_run is not None else {})}
+            **({"pool": pool_report} if pool_report is not None else {})}
 
 
 def _previous_metrics(out: Path) -> dict[str, Any]:

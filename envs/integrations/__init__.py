@@ -9,4 +9,6 @@ an adapter only moves the framework's calls in and the env's answers out. Integr
   and ``/mcp`` (streamable HTTP) on ``advisorgym serve``.
 - ``envs.integrations.verifiers``: a verifiers (v1) taskset and env (extra ``verifiers``), id
   ``advisorgym-verifiers``.
+- ``envs.integrations.ray``: env actors and tool service replicas on a Ray cluster (extra
+  ``ray``): ``advisorgym eval --ray``, GRPO rollouts on actors (``RemoteEnv``).
 """

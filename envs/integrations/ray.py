@@ -7,10 +7,10 @@ actor holds its own environments (``FinAdvisorEnv``, built where it runs by the 
 the pool was given) and serves them two ways:
 
 - whole eval episodes (``RayEnvPool.run``: the eval's own ``EpisodeWorker``, one env and one
-  agent per actor, ``run_episode`` unchanged), which is what ``advisorgym eval --ray ADDRESS``
-  runs on: the records are those of a single-process eval for the same seeds, because each
-  episode's record depends only on its task, seed and agent, never on where it ran (the eval
-  puts the file in suite order when the run ends);
+  agent per actor, ``run_episode`` unchanged), which ``advisorgym eval --ray ADDRESS`` runs on
+  (``eval_pool``): the records are those of a single-process eval for the same seeds, because
+  each episode's record depends only on its task, seed and agent, never on where it ran (the
+  eval puts the file in suite order when the run ends);
 - single episodes driven turn by turn (``RayEnvPool.remote_env``: a ``RemoteEnv`` proxy with
   the env's ``reset``/``step``/``score_late_turns``/``end_episode``), for clients that hold an
   episode themselves, such as the TRL adapter: ``AdvisorEnvironment(env=pool.remote_env())``
@@ -80,6 +80,20 @@ def connect(address: str | None) -> None:
     if address is None:
         raise ValueError("no Ray cluster: pass its address (ray://host:10001, host:6379 or auto)")
     ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+
+
+def eval_pool(address: str | None) -> Callable[..., RayEnvPool]:
+    """What ``run_eval(episode_pool=...)`` takes to run an eval on the cluster at ``address``: a
+    pool of one actor per eval worker, all placed before the first episode (as a local eval
+    builds its workers first)."""
+
+    def start(make_env: Callable[[], Any], make_agent: Callable[[], Any], workers: int,
+              transcript_chars: int) -> RayEnvPool:
+        pool = RayEnvPool(make_env, make_agent, workers=workers, transcript_chars=transcript_chars, address=address)
+        pool.wait_ready()
+        return pool
+
+    return start
 
 
 class EnvWorker:
