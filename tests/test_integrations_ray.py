@@ -65,41 +65,46 @@ def test_an_eval_over_both_nodes_gives_the_single_process_records(cluster, tmp_p
     assert timeless[0] == timeless[1]
 
 
-def _ray_workers_of(raylet_pid: int, name: str) -> list:
-    import psutil
-
-    return [p for p in psutil.Process(raylet_pid).children(recursive=True) if p.name().startswith(name)
-            or any(part.startswith(name) for part in p.cmdline()[:1])]
-
-
 def test_killing_a_nodes_worker_processes_mid_run_loses_and_duplicates_no_episode(cluster, tmp_path):
+    """The worker node's actor is frozen (SIGSTOP) while it holds episodes, so that they are
+    certainly in flight; a few records later every Ray worker process of that node is killed."""
+    import os
+    import signal
+
+    import psutil
     from ray._private import ray_constants
 
     local = run_eval("oracle", SUITE, tmp_path / "local", limit=50, progress=False, plots=False)
     raylet = cluster.worker_node.all_processes[ray_constants.PROCESS_TYPE_RAYLET][0].process.pid
     killed: list[int] = []
 
-    def kill_when_running() -> None:
-        episodes = tmp_path / "ray" / "episodes.jsonl"
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if episodes.exists() and episodes.read_bytes().count(b"\n") >= 5:
-                for process in _ray_workers_of(raylet, "ray::EnvWorker"):
-                    process.kill()
-                    killed.append(process.pid)
-                return
-            time.sleep(0.005)
+    def pool_with_a_fault(*args):
+        pool = eval_pool(cluster.address)(*args)
+        victim = next(m.place for m in pool.members if m.place["node_id"] == cluster.worker_node.node_id)
+        run = pool.run
 
-    killer = threading.Thread(target=kill_when_running, daemon=True)
-    killer.start()
+        def run_and_kill(jobs):
+            for n, item in enumerate(run(jobs)):
+                if n == 3:
+                    os.kill(victim["pid"], signal.SIGSTOP)  # from now on it finishes nothing
+                if n == 10:
+                    for process in psutil.Process(raylet).children(recursive=True):
+                        if process.pid == victim["pid"] or process.name().startswith("ray::"):
+                            process.kill()
+                            killed.append(process.pid)
+                yield item
+
+        pool.run = run_and_kill
+        return pool
+
     result = run_eval("oracle", SUITE, tmp_path / "ray", limit=50, progress=False, plots=False, concurrency=2,
-                      episode_pool=eval_pool(cluster.address))
-    killer.join(timeout=10)
+                      episode_pool=pool_with_a_fault)
     assert killed, "no worker process of the pool was found on the worker node"
-    # The lost actor was replaced and its episodes were run again elsewhere ...
-    assert result["pool"]["actors_replaced"] >= 1
+    # The lost actor was replaced and the episodes it held were run again ...
+    assert result["pool"]["actors_replaced"] == 1
     retried = result["pool"]["episodes_retried"]
-    assert retried and all("Actor" in r["reason"] or "Died" in r["reason"] for r in retried), retried
+    assert retried and all("ActorDiedError" in r["reason"] or "ActorUnavailableError" in r["reason"]
+                           for r in retried), retried
     # ... and every episode is in the file once, as the single-process eval wrote it.
     assert result["ran"] == 50 and result["infra_failed"] == 0
     assert episode_lines(tmp_path / "ray") == episode_lines(tmp_path / "local")
