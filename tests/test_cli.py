@@ -124,3 +124,14 @@ def test_an_unknown_task_id_names_the_loaded_suite():
     with pytest.raises(KeyError, match=r"handwritten\.jsonl, 12 tasks\) has e\.g\. hw-"):
         env.reset(options={"task_id": "s0-L9-0001"})
     env.close()
+
+
+def test_eval_on_ray_without_the_ray_extra_is_one_line(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    monkeypatch.delitem(sys.modules, "envs.integrations.ray", raising=False)
+    res = CliRunner().invoke(app, ["eval", "--ray", "auto", "--tasks", str(HANDWRITTEN), "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "error: the Ray integration needs the ray extra: pip install -e '.[ray]'" in res.output
+    assert not (tmp_path / "episodes.jsonl").exists()
