@@ -50,6 +50,7 @@ deterministically on each node, under its ``ADVISORGYM_CACHE``).
 from __future__ import annotations
 
 import collections
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -68,6 +69,9 @@ from envs.evaluation.run import TRANSCRIPT_CHARS, EpisodeWorker, Job
 
 #: Errors that mean the actor (its process or its node) is gone, not that the episode failed.
 LOST = (RayActorError, NodeDiedError)
+#: Memory each env actor declares: its measured resident set is ~164 MiB (docs/scale.md); an
+#: agent that holds a model needs its own figure (``RayEnvPool(memory=...)``).
+ACTOR_MEMORY = 256 * 2**20
 #: Seconds ``run`` waits without any call finishing before it gives up (a stuck cluster).
 STALL_TIMEOUT_S = 600.0
 
@@ -109,8 +113,6 @@ class EnvWorker:
 
     def where(self) -> dict[str, Any]:
         """The node and process this actor runs in."""
-        import os
-
         return {"node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
     def run(self, job: Job) -> dict[str, Any]:
@@ -172,13 +174,13 @@ class RayEnvPool:
     ``make_env``: builds one environment, on the actor (a closure Ray pickles: it must only
     reference importable code and picklable values). ``make_agent``: builds the agent of an
     eval actor (``None``: a pool for ``remote_env`` only). ``num_cpus``/``memory`` (bytes):
-    what each actor declares. ``in_flight``: episodes queued on an actor at once (2 keeps it
+    what each actor declares (``memory=None``: none). ``in_flight``: episodes queued on an actor at once (2 keeps it
     busy while the driver collects a result). ``max_attempts``: runs of one episode before it
     is handed back as an infrastructure failure.
     """
 
     def __init__(self, make_env: Callable[[], Any], make_agent: Callable[[], Any] | None = None, *,
-                 workers: int = 2, num_cpus: float = 1.0, memory: int | None = None,
+                 workers: int = 2, num_cpus: float = 1.0, memory: int | None = ACTOR_MEMORY,
                  transcript_chars: int = TRANSCRIPT_CHARS, in_flight: int = 2, max_attempts: int = 3,
                  address: str | None = None, stall_timeout_s: float = STALL_TIMEOUT_S):
         if workers < 1 or in_flight < 1 or max_attempts < 1:
@@ -433,8 +435,6 @@ class ToolServer:
         self.url = self._stack.enter_context(serve_in_thread(self.app, host=ray.util.get_node_ip_address()))
 
     def where(self) -> dict[str, Any]:
-        import os
-
         return {"url": self.url, "node_id": ray.get_runtime_context().get_node_id(), "pid": os.getpid()}
 
     def live_sessions(self) -> int:
