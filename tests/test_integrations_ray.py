@@ -143,6 +143,20 @@ def test_a_remote_env_whose_actor_is_lost_ends_the_episode_as_an_infra_error_and
         pool.close()
 
 
+def test_a_pool_larger_than_the_cluster_says_so_and_leaves_no_actor(cluster):
+    from envs import FinAdvisorEnv
+    from envs.integrations.ray import ClusterUnavailable, RayEnvPool
+
+    pool = RayEnvPool(functools.partial(FinAdvisorEnv, tasks=HANDWRITTEN), workers=3)  # one CPU each, two CPUs
+    with pytest.raises(ClusterUnavailable, match="no room for 3 env actors"):
+        pool.wait_ready(timeout_s=5)
+    pool.close()
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ray.available_resources().get("CPU", 0) == 2  # the placed actors were stopped
+
+
 @pytest.mark.train
 def test_a_grpo_cpu_step_with_its_rollouts_on_ray_actors(cluster, tmp_path):
     from tests.conftest import needs_train_extra

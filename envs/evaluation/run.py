@@ -384,8 +384,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     if episode_pool is not None and not isinstance(agent, str):
         raise ValueError("an episode pool builds each worker's agent where it runs: pass the agent by name")
     if (concurrency > 1 or episode_pool is not None) and (env_kwargs or {}).get("audit_log") is not None:
-        raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 with "
-                         "--audit-log")
+        raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 (and no "
+                         "--ray) with --audit-log")
     suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
     suite = load_tasks(suite_path)
     if not suite:

@@ -76,6 +76,10 @@ ACTOR_MEMORY = 256 * 2**20
 STALL_TIMEOUT_S = 600.0
 
 
+class ClusterUnavailable(ConnectionError):
+    """The cluster cannot run the pool: no room for its actors, or no episode finishes."""
+
+
 def connect(address: str | None) -> None:
     """Join the Ray cluster at ``address`` (``"auto"``: the one started on this machine by
     ``ray start``) unless this process already has; ``None``: a cluster must be joined already."""
@@ -94,7 +98,11 @@ def eval_pool(address: str | None) -> Callable[..., RayEnvPool]:
     def start(make_env: Callable[[], Any], make_agent: Callable[[], Any], workers: int,
               transcript_chars: int) -> RayEnvPool:
         pool = RayEnvPool(make_env, make_agent, workers=workers, transcript_chars=transcript_chars, address=address)
-        pool.wait_ready()
+        try:
+            pool.wait_ready()
+        except BaseException:
+            pool.close()
+            raise
         return pool
 
     return start
@@ -215,9 +223,9 @@ class RayEnvPool:
                 try:
                     member.place, member.ready = ray.get(member.ready, timeout=timeout_s), None
                 except GetTimeoutError:
-                    raise RuntimeError(f"the Ray cluster found no room for {len(self.members)} env actors in "
-                                       f"{timeout_s:.0f} s (each asks for {self._options}); use fewer, or add "
-                                       "nodes") from None
+                    raise ClusterUnavailable(
+                        f"the Ray cluster found no room for {len(self.members)} env actors in {timeout_s:.0f} s "
+                        f"(each asks for {self._options}); use fewer, or add nodes") from None
         return [m.place for m in self.members]
 
     def _replace(self, member: _Member) -> None:
@@ -254,7 +262,7 @@ class RayEnvPool:
             waiting = list(calls) + list(readiness)
             done, _ = ray.wait(waiting, num_returns=1, timeout=self.stall_timeout_s)
             if not done:
-                raise TimeoutError(f"no episode finished on the Ray cluster for {self.stall_timeout_s:.0f} s "
+                raise ClusterUnavailable(f"no episode finished on the Ray cluster for {self.stall_timeout_s:.0f} s "
                                    f"({len(calls)} running, {len(pending)} waiting)")
             ref = done[0]
             if ref in readiness:
