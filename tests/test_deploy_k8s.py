@@ -1,4 +1,4 @@
-"""The Kubernetes manifests of the tool service (deploy/k8s): valid against the Kubernetes schemas
+"""The Kubernetes manifests of the tool service (mock_apis/k8s): valid against the Kubernetes schemas
 (with kubernetes-validate, which bundles them: no cluster, no network), and they keep the
 container's hardening, the readiness probe on /health, the token from a Secret and session
 affinity."""
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-MANIFESTS = sorted((Path(__file__).resolve().parents[1] / "deploy" / "k8s").glob("*.yaml"))
+MANIFESTS = sorted((Path(__file__).resolve().parents[1] / "mock_apis" / "k8s").glob("*.yaml"))
 
 
 def resources() -> dict[str, dict]:
