@@ -51,6 +51,14 @@ MAX_BATCH_OPS = 64
 
 
 class Backend(Protocol):
+    """Where tool calls run: one episode's sandboxed view of a replica.
+
+    ``reset`` starts a fresh episode state; ``call`` runs a tool (writes stay in the episode);
+    ``probe`` runs one and rolls it back (the reward's gold probes); ``replica_meta`` names the
+    replica (seed, scale, as-of); ``close`` frees what the back-end holds. Implementations:
+    ``InProcessBackend``, ``HttpBackend``, ``BackendPool`` and ``DockerBackend``.
+    """
+
     def reset(self) -> None: ...
 
     def call(self, name: Any, arguments: Any) -> ToolOutcome: ...

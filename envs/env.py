@@ -287,6 +287,22 @@ class EpisodeHorizon(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructo
 
 
 class FinAdvisorEnv(gym.Env[str, str]):
+    """A financial-advisory copilot's episode: a task's query, tool calls against a back office,
+    a final answer, and a decomposed ToolRLA reward.
+
+    Observation (``str``, JSON text): after ``reset``, ``{"task_id", "level", "system", "user"}``;
+    after a tool call, its JSON result or a structured error (``{"error": "unknown_tool", ...}``);
+    after the final answer, ``{"status": "episode_complete"}``.
+    Action (``str``): one agent turn in the form the model writes natively (``envs.actions``:
+    ReAct JSON, OpenAI messages, Hermes/Qwen tags, Llama, Mistral and the other dialects), or a
+    plain-text final answer.
+    Reward: 0 on every non-final step; on the final step R = R_fmt + R_corr + R_eff + R_comp (at
+    most 3, ``toolrla-1.2.0`` by default), broken down by rubric node in ``info["reward"]``.
+    Termination: a final answer. Truncation: ``max_steps`` turns without one.
+
+    ``step`` never raises on agent output: every fault comes back as an error observation.
+    The module docstring describes back-ends, the contract check, the audit log and tool versions.
+    """
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(

@@ -45,6 +45,7 @@ class Dropped(WireError):
 
 
 class Response:
+    """One HTTP response: status, lower-cased headers and the whole body."""
     __slots__ = ("status", "headers", "body")
 
     def __init__(self, status: int, headers: dict[bytes, bytes], body: bytes):

@@ -87,6 +87,10 @@ TOOL_SHAPES = ("chat", "responses", "anthropic")
 
 @dataclass(frozen=True)
 class ToolSpec:
+    """One tool of the catalogue: its name, description, parameter and result JSON Schemas, its
+    implementation, version, criticality (weight in the reward), and whether it is a composite of
+    other reads or writes. ``validate`` checks arguments against ``parameters``.
+    """
     name: str
     description: str
     parameters: dict[str, Any]
@@ -262,6 +266,7 @@ def unknown_tool(name: Any) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ToolOutcome:
+    """A tool call's outcome: ``ok`` and its payload (the result, or ``{"error": ...}``)."""
     ok: bool
     payload: dict[str, Any]
 

@@ -19,6 +19,8 @@ SCHEMA_VERSION = "1.0.0"
 
 
 class Base(DeclarativeBase):
+    """The declarative base of the replica's tables."""
+
     pass
 
 
@@ -31,6 +33,7 @@ class Meta(Base):
 
 
 class Advisor(Base):
+    """An advisor: the bank employee a client is assigned to."""
     __tablename__ = "advisors"
     advisor_id: Mapped[str] = mapped_column(String(8), primary_key=True)
     full_name: Mapped[str] = mapped_column(String(120))
@@ -57,6 +60,7 @@ class Client(Base):
 
 
 class RiskAssessment(Base):
+    """A client's risk assessment: score, level, profile, horizon and how long it is valid."""
     __tablename__ = "risk_assessments"
     assessment_id: Mapped[str] = mapped_column(String(9), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
@@ -69,6 +73,7 @@ class RiskAssessment(Base):
 
 
 class ComplianceRecord(Base):
+    """A client's compliance status: KYC review, trading restriction, politically exposed person."""
     __tablename__ = "compliance_records"
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), primary_key=True)
     kyc_status: Mapped[str] = mapped_column(String(16))
@@ -79,6 +84,7 @@ class ComplianceRecord(Base):
 
 
 class Account(Base):
+    """A client's account: type, currency, cash balance, status."""
     __tablename__ = "accounts"
     account_id: Mapped[str] = mapped_column(String(9), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)
@@ -90,6 +96,7 @@ class Account(Base):
 
 
 class Fund(Base):
+    """A fund or security clients can hold and order."""
     __tablename__ = "funds"
     fund_code: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
@@ -100,6 +107,7 @@ class Fund(Base):
 
 
 class FundProfile(Base):
+    """A fund's profile: objective, fees, risk rating."""
     __tablename__ = "fund_profiles"
     fund_code: Mapped[str] = mapped_column(ForeignKey("funds.fund_code"), primary_key=True)
     manager: Mapped[str] = mapped_column(String(120))
@@ -111,6 +119,7 @@ class FundProfile(Base):
 
 
 class NavPoint(Base):
+    """A fund's net asset value on one date."""
     __tablename__ = "nav_history"
     fund_code: Mapped[str] = mapped_column(ForeignKey("funds.fund_code"), primary_key=True)
     nav_date: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -118,6 +127,7 @@ class NavPoint(Base):
 
 
 class MarketIndex(Base):
+    """A market index (e.g. an equity benchmark)."""
     __tablename__ = "market_indices"
     index_code: Mapped[str] = mapped_column(String(8), primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
@@ -125,6 +135,7 @@ class MarketIndex(Base):
 
 
 class IndexQuote(Base):
+    """An index's level on one date."""
     __tablename__ = "index_quotes"
     index_code: Mapped[str] = mapped_column(ForeignKey("market_indices.index_code"), primary_key=True)
     quote_date: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -133,6 +144,7 @@ class IndexQuote(Base):
 
 
 class Holding(Base):
+    """An account's position in a fund."""
     __tablename__ = "holdings"
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
     fund_code: Mapped[str] = mapped_column(ForeignKey("funds.fund_code"), primary_key=True)
@@ -141,6 +153,7 @@ class Holding(Base):
 
 
 class Transaction(Base):
+    """A booked transaction on an account."""
     __tablename__ = "transactions"
     txn_id: Mapped[str] = mapped_column(String(10), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"))
@@ -154,6 +167,7 @@ class Transaction(Base):
 
 
 class Order(Base):
+    """An order placed on an account (a write tool's row)."""
     __tablename__ = "orders"
     order_id: Mapped[str] = mapped_column(String(10), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
@@ -165,6 +179,7 @@ class Order(Base):
 
 
 class AdvisorNote(Base):
+    """A note an advisor filed on a client (a write tool's row)."""
     __tablename__ = "advisor_notes"
     note_id: Mapped[str] = mapped_column(String(10), primary_key=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id"), index=True)

@@ -74,6 +74,10 @@ def check_replica(replica_path: str | Path) -> None:
 
 
 class Sandbox:
+    """An episode's view of a replica: the replica read-only, the episode's writes in an in-memory
+    overlay, so that episodes never see each other's writes and ``reset`` is cheap.
+    """
+
     def __init__(self, replica_path: str | Path):
         self.replica_path = Path(replica_path)
         if not self.replica_path.is_file():

@@ -42,6 +42,7 @@ class SessionCapacity(Exception):
 
 
 class Session:
+    """One client's live session on the service: its own sandbox, owner, write budget and last use."""
     __slots__ = ("id", "owner", "sandbox", "closed", "created", "last_used", "writes", "max_writes")
 
     def __init__(self, session_id: str, owner: str, sandbox: Sandbox, max_writes: int, now: float):

@@ -61,6 +61,10 @@ class ConfigError(ValueError):
 
 @dataclass
 class TrainConfig:
+    """A training run's configuration, as the YAML gives it: the model (``tiny`` or a local
+    directory), output directory, task suites, seed, CPU use, the tiny model's and the
+    evaluation's settings, and each stage's raw section (checked when the stage is built).
+    """
     model: str = "tiny"
     output_dir: str = "runs/advisorgym"
     tasks: str | None = None

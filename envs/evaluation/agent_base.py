@@ -16,6 +16,9 @@ from envs.tasks import Task
 
 @runtime_checkable
 class Agent(Protocol):
+    """What ``run_eval`` drives: ``start`` once per episode with the reset observation and
+    info, then ``act`` once per turn, returning the action text for ``env.step``.
+    """
     name: str
 
     def start(self, task: Task, observation: str, info: dict[str, Any]) -> None: ...

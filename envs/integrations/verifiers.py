@@ -35,11 +35,13 @@ COMPONENTS = ("R_fmt", "R_corr", "R_eff", "R_comp")
 
 
 class AdvisorData(vf.TaskData):
+    """A verifiers task's data: the advisorgym task id and level, with the prompt and system prompt."""
     task_id: str
     level: str
 
 
 class AdvisorTasksetConfig(vf.TasksetConfig):
+    """The taskset's options: which task suite and which replica."""
     tasks: str | None = None
     """Task suite (JSONL); default: the frozen suite."""
     replica: str | None = None
@@ -47,6 +49,8 @@ class AdvisorTasksetConfig(vf.TasksetConfig):
 
 
 class AdvisorTask(vf.Task[AdvisorData]):
+    """One advisorgym task as a verifiers task: its reward is the env's, its metrics the four components."""
+
     @vf.reward
     async def advisorgym(self, trace: vf.Trace) -> float:
         """The env's reward, out of 3 (0 when the episode never ended)."""
@@ -59,6 +63,8 @@ class AdvisorTask(vf.Task[AdvisorData]):
 
 
 class AdvisorTaskset(vf.Taskset[AdvisorTask, AdvisorTasksetConfig]):
+    """Every task of a suite as verifiers tasks, prompted as the env's reset prompts them."""
+
     def load(self) -> Iterator[AdvisorTask]:
         env = make_env(self.config)
         try:
@@ -72,11 +78,14 @@ class AdvisorTaskset(vf.Taskset[AdvisorTask, AdvisorTasksetConfig]):
 
 
 class AdvisorEnvConfig(vf.EnvConfig):
+    """The verifiers env's options: the agent under evaluation or training."""
     agent: vf.AgentConfig = vf.AgentConfig()
     """The advisor's copilot: the policy under evaluation or training."""
 
 
 class AdvisorEnv(vf.Env[AdvisorEnvConfig]):
+    """A verifiers env that plays each task as one advisorgym episode, the agent's replies as its actions."""
+
     async def run(self, task: AdvisorTask, agents: vf.Agents) -> None:
         episode = Episode(await anyio.to_thread.run_sync(make_env, self.taskset.config))
         try:

@@ -122,6 +122,7 @@ class Slips(Component):
 
 
 class NameScore(Component):
+    """1.0/1.1: 0 if any call names an unknown tool, else 1."""
     name = "S_name"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
@@ -137,6 +138,7 @@ class NameScoreRecovered(Component):
 
 
 class CoverageByName(Component):
+    """1.0/1.1: the share of the required tools the agent called, by name."""
     name = "S_cover"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
@@ -153,6 +155,7 @@ class CoverageByInformation(Component):
 
 
 class ParamScore(Component):
+    """1.0/1.1: the gold calls' parameter accuracy (weighted by criticality where configured)."""
     name = "S_param"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
@@ -170,6 +173,7 @@ class ParamProduct(Component):
 
 
 class IoUScores(Component):
+    """The ``iou`` correctness: the mean of the name, parameter and value IoUs against the gold calls."""
     name = "iou"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
@@ -234,6 +238,7 @@ class Answered(Component):
 
 
 class EfficiencyV10(Component):
+    """1.0: the calls counted against the optimal number T*."""
     name = "efficiency"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
@@ -241,6 +246,7 @@ class EfficiencyV10(Component):
 
 
 class EfficiencyV11(Component):
+    """1.1: the calls counted against T*, scaled by the work the calls did."""
     name = "efficiency"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
@@ -279,6 +285,7 @@ class ComplianceMagnitude(Component):
 
 
 class ErrorCosts(Component):
+    """Optional: the configured costs of the failed calls' error codes (none by default)."""
     name = "error_costs"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
@@ -297,6 +304,7 @@ class NoAnswerBase(Component):
 
 
 class Zero(Component):
+    """Always 0: a branch that contributes nothing."""
     name = "zero"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:

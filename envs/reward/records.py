@@ -62,6 +62,7 @@ class CallRecord:
 
 @dataclass(frozen=True)
 class GoldCall:
+    """One expected tool call: the tool's name and its arguments."""
     name: str
     arguments: dict[str, Any]
 

@@ -48,6 +48,8 @@ class Component(Node):
 
 
 class Sum(Node):
+    """The sum of its children's scores."""
+
     def __init__(self, name: str, *children: Node):
         self.name, self.children = name, children
 
@@ -59,6 +61,8 @@ class Sum(Node):
 
 
 class Product(Node):
+    """The product of its children's scores (multiplicative correctness: one zero zeroes it)."""
+
     def __init__(self, name: str, *children: Node):
         self.name, self.children = name, children
 
@@ -80,6 +84,8 @@ class Gate(Node):
 
 
 class AtMost(Node):
+    """Its child's score, capped at ``bound``."""
+
     def __init__(self, name: str, child: Node, bound: float = 0.0):
         self.name, self.child, self.bound = name, child, bound
 

@@ -32,6 +32,7 @@ def pick(rng: random.Random, seq: Sequence[Any]) -> Any:
 
 @dataclass
 class Draft:
+    """What an intent builds before verification: query, gold calls, answer, facts and notes."""
     query: str
     calls: list[tuple[str, dict[str, Any]]]
     response: str
@@ -46,6 +47,7 @@ class Draft:
 
 @dataclass(frozen=True)
 class Intent:
+    """A task template of one level: its builder and every tool it may call."""
     level: str
     name: str
     build: Callable[[Ctx, random.Random], Draft]

@@ -45,6 +45,13 @@ class ComplianceExpectation:
 
 @dataclass(frozen=True)
 class Task:
+    """One task: the advisor's query, the gold tool calls and answer, and what the reward checks.
+
+    ``gold_calls`` are what an expert calls (``optimal_calls`` of them), ``required_tools`` what
+    coverage needs, ``answer_facts`` what a correct answer states, ``compliance`` what the answer
+    must or must not do (e.g. refuse). ``replica`` names the replica the gold was written for,
+    ``tool_versions`` the versions the task pins.
+    """
     task_id: str
     level: str
     query: str

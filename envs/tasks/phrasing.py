@@ -131,6 +131,7 @@ def window(rng: random.Random, as_of: date, keys: Sequence[str]) -> Window:
 
 @dataclass(frozen=True)
 class Day:
+    """A day a query refers to: its key, how the query phrases it, and its ISO date (None for today)."""
     key: str
     phrase: str
     iso: str | None  # None: today (the tool's default)

@@ -30,6 +30,7 @@ MAX_VIOLATIONS = 5
 
 @dataclass(frozen=True)
 class Finding:
+    """One difference between a contract and a back-end: severity, kind, tool and schema path."""
     severity: str
     kind: str
     where: str
@@ -44,6 +45,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Rename:
+    """A likely renamed field or tool, with the evidence for it."""
     where: str
     old: str
     new: str
@@ -52,6 +54,7 @@ class Rename:
 
 @dataclass
 class DriftReport:
+    """A drift check's result: findings (breaking or compatible), likely renames, notes and what was checked."""
     findings: list[Finding] = field(default_factory=list)
     renames: list[Rename] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

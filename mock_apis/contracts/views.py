@@ -19,6 +19,7 @@ class DriftCheckError(RuntimeError):
 
 
 class ToolView(Protocol):
+    """A back-end as the drift check sees it: its published contracts, and tools it can run."""
     label: str
 
     def published(self) -> dict[str, dict[str, Any]]:

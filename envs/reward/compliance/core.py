@@ -22,6 +22,7 @@ MAX_SENTENCES = 512  # distinct sentences scored by the classifier
 
 @dataclass(frozen=True)
 class Violation:
+    """One compliance finding: the rule, the stage that raised it and the offending span."""
     rule: str  # one of RULES or GREY_AREA
     stage: str  # "rules" or "classifier"
     evidence: str  # the offending span (the whole sentence for the classifier)
@@ -29,6 +30,7 @@ class Violation:
 
 @dataclass(frozen=True)
 class ComplianceReport:
+    """A response's compliance check: every violation found and the grey-area classifier's highest score."""
     violations: tuple[Violation, ...]
     grey_area_score: float  # max classifier probability over the response's sentences
 
