@@ -9,4 +9,6 @@ an adapter only moves the framework's calls in and the env's answers out. Integr
   and ``/mcp`` (streamable HTTP) on ``advisorgym serve``.
 - ``envs.integrations.verifiers``: a verifiers (v1) taskset and env (extra ``verifiers``), id
   ``advisorgym-verifiers``.
+- ``envs.integrations.skyrl``: a SkyRL-Gym text env (extra ``skyrl``), id ``advisorgym`` in
+  skyrl-gym's registry, and ``skyrl_rows`` for SkyRL's data.
 """
