@@ -288,7 +288,8 @@ def bind_tokenizer(tokenizer: Any) -> None:
     _TOKENIZER["tokenizer"] = tokenizer
 
 
-def suite_environments(suites: Mapping[str, str | Path], **env_kwargs: Any) -> dict[str, Callable[[], AdvisorEnvironment]]:
+def suite_environments(suites: Mapping[str, str | Path],
+                       **env_kwargs: Any) -> dict[str, Callable[[], AdvisorEnvironment]]:
     """TRL's per-row environment selection over several task suites: ``environment_factory``
     as ``{name: factory}``, one ``AdvisorEnvironment`` factory per suite (``env_kwargs``: the
     rest of ``FinAdvisorEnv``'s arguments); each row of ``grpo_dataset(suites)`` names its own."""

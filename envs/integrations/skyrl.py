@@ -49,7 +49,8 @@ class AdvisorTextEnv(BaseTextEnv):
             raise ValueError("an advisorgym row needs extra_info.task_id (write the rows with skyrl_rows)")
         self.task_id, self.seed = str(task["task_id"]), int(task.get("seed", 0))
         self.max_turns = int(extras.get("max_turns") or 12)
-        self.episode = Episode(FinAdvisorEnv(tasks=task.get("tasks"), max_steps=self.max_turns, **dict(env_config or {})))
+        env = FinAdvisorEnv(tasks=task.get("tasks"), max_steps=self.max_turns, **dict(env_config or {}))
+        self.episode = Episode(env)
         self.breakdown: dict[str, Any] | None = None
 
     def init(self, prompt: list[dict[str, str]]) -> tuple[list[dict[str, str]], dict[str, Any]]:
