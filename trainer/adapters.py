@@ -26,7 +26,10 @@ Two ways to score a rollout, never both:
   scored with ``envs.replay.score_trajectory`` in that rollout's environment, so the format
   gate judges what the model wrote, the final answer is the last plain-text turn, and every
   reward component is logged on its own. ``get_reward`` then gives ``None`` for the rollout
-  (TRL calls it after the reward functions), so the reward is not counted twice.
+  (TRL calls it after the reward functions), so the reward is not counted twice. Here the
+  answer is a plain-text turn, not a ``submit_answer`` call (the env does not know that tool):
+  the bundled ``AdvisorGRPOTrainer`` shows the model the catalogue's tools only, whereas
+  plain ``GRPOTrainer`` lists every public method, ``submit_answer`` included.
 
 **Infrastructure failures never reach the optimiser.** A rollout whose episode met a back-end
 failure (``info["infra_error"]``: unreachable, time-out, 5xx) is excluded. ``get_reward``
