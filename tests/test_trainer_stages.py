@@ -71,8 +71,9 @@ def test_unknown_tool_names_reach_the_env_not_trls_own_error():
     assert "error" not in json.loads(tools["get_risk_assessment"](client_id="C000002"))
 
 
-def _tool_calling_model(tmp_path: Path):
-    """A tiny model taught, by SFT on one gold conversation, to call the task's tool first."""
+def _tool_calling_model(tmp_path: Path, tools: list[dict] | None = None):
+    """A tiny model taught, by SFT on one gold conversation, to call the task's tool first;
+    ``tools``: the schemas its prompts show (default: the catalogue's, as the bundled trainer shows them)."""
     from datasets import Dataset, Features, Json, List
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
@@ -84,13 +85,14 @@ def _tool_calling_model(tmp_path: Path):
     env = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
     task = next(t for t in env.tasks if t.task_id == "hw-L1-01")
     messages = sft_conversation(env, task, seed=0)
+    tools = tools if tools is not None else env.tool_schemas
     template = build_tokenizer(["x"], vocab_size=300)
-    corpus = [template.apply_chat_template(messages, tools=env.tool_schemas, tokenize=False)] * 4
+    corpus = [template.apply_chat_template(messages, tools=tools, tokenize=False)] * 4
     env.close()
     model_dir = build_tiny_model(tmp_path / "tiny", corpus, hidden_size=64, vocab_size=4096)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True)
-    rows = [{"messages": messages, "tools": FinAdvisorEnv(tasks=HANDWRITTEN).tool_schemas}] * 8
+    rows = [{"messages": messages, "tools": tools}] * 8
     dataset = Dataset.from_list(rows, features=Features({"messages": List(Json()), "tools": List(Json())}))
     SFTTrainer(model=model, processing_class=tokenizer, train_dataset=dataset,
                args=SFTConfig(output_dir=str(tmp_path / "sft"), use_cpu=True, bf16=False, max_steps=80,

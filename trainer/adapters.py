@@ -1,33 +1,50 @@
 """The environment plugged into TRL as a user would: an ``environment_factory`` class whose tool
-methods come from the catalogue, and a reward function that scores each whole rollout through
-the environment.
+methods come from the catalogue, and that owns its reward (TRL's ``get_reward``)::
 
     from trl import GRPOConfig, GRPOTrainer
-    from trainer.adapters import AdvisorEnvironment, advisor_reward
+    from trainer.adapters import grpo_dataset, suite_environments
 
-    trainer = GRPOTrainer(model=..., processing_class=tokenizer, train_dataset=dataset,
-                          environment_factory=AdvisorEnvironment, reward_funcs=[advisor_reward], args=config)
+    suites = {"handwritten": HANDWRITTEN, "heldout": HELDOUT}  # one run, several suites
+    trainer = GRPOTrainer(model=..., train_dataset=grpo_dataset(suites),
+                          environment_factory=suite_environments(suites), args=GRPOConfig(...))
 
 Each rollout gets its own ``AdvisorEnvironment`` (one live ``FinAdvisorEnv`` episode): TRL
-calls ``reset(**row)`` with the dataset row (``task_id``, ``seed``), then the tool methods the
-model calls. A tool method forwards whatever arguments the model wrote to the env, which
-validates them: a wrong argument comes back as the env's own ``invalid_arguments``
-observation, never a Python ``TypeError``. ``advisor_reward`` then decodes each completion's
-raw assistant turns (the text the model wrote, tool-call markup included) and scores them with
-``envs.replay.score_trajectory`` in that rollout's environment, so the format gate judges
-what the model wrote and every reward component is logged on its own.
+picks the row's environment by its ``environment`` column (TRL's per-row environment
+selection: one factory per suite), calls ``reset(**row)`` with the rest of the row
+(``task_id``, ``seed``), then the tool methods the model calls. A tool method forwards
+whatever arguments the model wrote to the env, which validates them: a wrong argument comes
+back as the env's own ``invalid_arguments`` observation, never a Python ``TypeError``.
 
-**Infrastructure failures never reach the optimiser: such rollouts are masked.** A rollout
-whose episode met a back-end failure (``info["infra_error"]``: unreachable, time-out, 5xx)
-gets the mean reward of the valid rollouts of its group (same task and seed; 0 when none is
-valid), so its group-relative advantage is zero and the group's mean is unchanged; it is
-counted as ``advisor/infra_masked`` and left out of the logged component means. The bundled
-trainer (``trainer.grpo``) also takes its tokens out of the loss.
+Two ways to score a rollout, never both:
+
+- **The environment's own reward** (no ``reward_funcs``): the model gives its final answer with
+  the ``submit_answer`` tool, which ends the live episode; TRL then calls ``get_reward()``, the
+  env's total (out of 3), logged as ``rewards/AdvisorEnvironment``. A rollout that never
+  submitted ends where it stands, as the step budget would end it (no answer).
+- **``advisor_reward``** (``reward_funcs=[advisor_reward]``, the bundled trainer's): the raw
+  assistant turns (the text the model wrote, tool-call markup included) are decoded, split and
+  scored with ``envs.replay.score_trajectory`` in that rollout's environment, so the format
+  gate judges what the model wrote, the final answer is the last plain-text turn, and every
+  reward component is logged on its own. ``get_reward`` then gives ``None`` for the rollout
+  (TRL calls it after the reward functions), so the reward is not counted twice. Here the
+  answer is a plain-text turn, not a ``submit_answer`` call (the env does not know that tool):
+  the bundled ``AdvisorGRPOTrainer`` shows the model the catalogue's tools only, whereas
+  plain ``GRPOTrainer`` lists every public method, ``submit_answer`` included.
+
+**Infrastructure failures never reach the optimiser.** A rollout whose episode met a back-end
+failure (``info["infra_error"]``: unreachable, time-out, 5xx) is excluded. ``get_reward``
+gives it ``None``: TRL then leaves it out of its group's baseline and gives it a zero
+advantage. ``advisor_reward`` gives it the mean reward of the valid rollouts of its group (same
+task and seed; 0 when none is valid), so its advantage is zero and the group's mean is
+unchanged; it is counted as ``advisor/infra_masked`` and left out of the logged component
+means. The bundled trainer (``trainer.grpo``) also takes its tokens out of the loss.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -80,7 +97,8 @@ def _tool_method(spec: ToolSpec) -> Any:
 
 
 class AdvisorEnvironment:
-    """One rollout's episode, for TRL's ``environment_factory`` (tool methods: the 20 tools)."""
+    """One rollout's episode, for TRL's ``environment_factory`` (tool methods: the catalogue's
+    tools and ``submit_answer``; ``get_reward``: the env's reward; module doc)."""
 
     def __init__(self, env: FinAdvisorEnv | None = None, **env_kwargs: Any):
         self.env = env if env is not None else FinAdvisorEnv(prompt_mode="tools_via_template", **env_kwargs)
@@ -88,11 +106,12 @@ class AdvisorEnvironment:
         self.seed = 0
         self.observations: list[str] = []
         self.last_scored: ScoredTrajectory | None = None
+        self.reward_info: dict[str, Any] | None = None
 
     @property
     def infra_failed(self) -> bool:
-        """The last scored rollout met a back-end failure: its reward is masked (module doc)."""
-        return self.last_scored is not None and bool(self.last_scored.reward.get("infra_error"))
+        """The rollout met a back-end failure: it is excluded (module doc)."""
+        return self.reward_info is not None and bool(self.reward_info.get("infra_error"))
 
     def reset(self, task_id: str | None = None, seed: int = 0, **row: Any) -> None:
         """Start the row's task (the prompt already holds its query); nothing to add to it."""
@@ -101,8 +120,29 @@ class AdvisorEnvironment:
         self.task_id, self.seed = task_id, int(seed)
         self.observations = []
         self.last_scored = None
+        self.reward_info = None
         self.env.reset(seed=self.seed, options={"task_id": task_id})
         return None
+
+    def submit_answer(self, answer: str) -> str:
+        """Give the advisor your final answer, in plain text. Call it once, last: it ends the episode.
+
+        Args:
+            answer: The answer to the advisor (required).
+        """
+        message = {"role": "assistant", "content": answer if isinstance(answer, str) else orjson.dumps(answer).decode()}
+        obs, _, _, _, info = self.env.step(orjson.dumps(message).decode())
+        return "Answer submitted." if "reward" in info else obs  # else the env's error (the episode had ended)
+
+    def get_reward(self) -> float | None:
+        """TRL's environment-owned reward: the live episode's total (out of 3), once it ends (a
+        rollout that never submitted an answer ends where it stands). ``None`` for a rollout
+        that met a back-end failure (TRL leaves it out), and for one ``advisor_reward`` already
+        scored (module doc)."""
+        if self.last_scored is not None:
+            return None
+        self.reward_info = self.env.end_episode()
+        return None if self.infra_failed else float(self.reward_info["total"])
 
     # Every public method is a tool for TRL: the helpers are private.
 
@@ -118,7 +158,8 @@ class AdvisorEnvironment:
         """The reward info of the rollout whose raw assistant turns these are, through the env."""
         assert self.task_id is not None, "reset() first"
         self.last_scored = score_trajectory(self.env, self.task_id, assistant_turns, seed=self.seed)
-        return self.last_scored.reward
+        self.reward_info = self.last_scored.reward
+        return self.reward_info
 
 
 for _spec in catalogue().values():
@@ -248,3 +289,30 @@ _TOKENIZER: dict[str, Any] = {}
 def bind_tokenizer(tokenizer: Any) -> None:
     """The tokenizer ``advisor_reward`` decodes completions with (TRL does not pass it)."""
     _TOKENIZER["tokenizer"] = tokenizer
+
+
+def suite_environments(suites: Mapping[str, str | Path],
+                       **env_kwargs: Any) -> dict[str, Callable[[], AdvisorEnvironment]]:
+    """TRL's per-row environment selection over several task suites: ``environment_factory``
+    as ``{name: factory}``, one ``AdvisorEnvironment`` factory per suite (``env_kwargs``: the
+    rest of ``FinAdvisorEnv``'s arguments); each row of ``grpo_dataset(suites)`` names its own."""
+    def factory(tasks: str | Path) -> Callable[[], AdvisorEnvironment]:
+        return lambda: AdvisorEnvironment(tasks=tasks, **env_kwargs)
+
+    return {name: factory(tasks) for name, tasks in suites.items()}
+
+
+def grpo_dataset(suites: Mapping[str, str | Path], seed: int = 0) -> Any:
+    """The GRPO rows of every suite (``trainer.data.grpo_rows``), each with the ``environment``
+    column that routes it to its suite's ``AdvisorEnvironment`` (``suite_environments``), as a
+    ``datasets.Dataset``; each suite's task *i* gets seed ``seed + i``."""
+    from datasets import Dataset
+
+    from trainer.data import grpo_features, grpo_rows
+
+    rows = []
+    for name, tasks in suites.items():
+        probe = FinAdvisorEnv(tasks=tasks)
+        rows += [{**row, "environment": name} for row in grpo_rows(probe.tasks, probe.replica_meta["as_of"], seed)]
+        probe.close()
+    return Dataset.from_list(rows, features=grpo_features(environment=True))

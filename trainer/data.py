@@ -122,12 +122,14 @@ def sft_features() -> Any:
     return row_features(("messages", "tools"), task_id="string", level="string", kind="string")
 
 
-def grpo_features() -> Any:
-    """The ``datasets.Features`` of ``grpo.jsonl``: the prompt's messages, each tool schema as JSON."""
+def grpo_features(environment: bool = False) -> Any:
+    """The ``datasets.Features`` of ``grpo.jsonl``: the prompt's messages, each tool schema as JSON;
+    with ``environment``, the column that picks each row's environment (TRL's per-row selection)."""
     from datasets import Features, List, Value
 
+    routing = {"environment": "string"} if environment else {}
     return Features({"prompt": List({"role": Value("string"), "content": Value("string")}),
-                     **row_features(("tools",), task_id="string", level="string", seed="int64")})
+                     **row_features(("tools",), task_id="string", level="string", seed="int64", **routing)})
 
 
 def dpo_features() -> Any:

@@ -11,4 +11,6 @@ an adapter only moves the framework's calls in and the env's answers out. Integr
   ``advisorgym-verifiers``.
 - ``envs.integrations.ray``: env actors and tool service replicas on a Ray cluster (extra
   ``ray``): ``advisorgym eval --ray``, GRPO rollouts on actors (``RemoteEnv``).
+- ``envs.integrations.skyrl``: a SkyRL-Gym text env (extra ``skyrl``), id ``advisorgym`` in
+  skyrl-gym's registry, and ``skyrl_rows`` for SkyRL's data.
 """

@@ -88,6 +88,13 @@ class Episode:
             obs, _, terminated, truncated, info = self.env.step(message)
             return obs, info.get("reward") if terminated or truncated else None
 
+    def end(self) -> dict[str, Any]:
+        """End the episode where it stands, as the env's step budget would (a client that stops
+        before an answer); its reward breakdown (again, on an episode already ended)."""
+        with self.lock:
+            self._require_started()
+            return self.env.end_episode()
+
     def _require_started(self) -> None:
         if not self.started:
             raise EpisodeError(*NO_EPISODE)
