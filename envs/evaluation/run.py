@@ -28,7 +28,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -235,18 +234,27 @@ class Job:
 
 
 class _Worker:
-    """An environment and an agent of its own; runs jobs one after another."""
+    """An agent and an environment of its own (built by ``open``); runs jobs one after another."""
 
     def __init__(self, make_env: Callable[[], Any], agent: Agent, transcript_chars: int):
-        self.env = make_env()
+        self.make_env = make_env
+        self.env: Any = None
         self.agent = agent
         self.transcript_chars = transcript_chars
+
+    def open(self) -> None:
+        if self.env is None:
+            self.env = self.make_env()
 
     def run(self, job: Job) -> dict[str, Any]:
         record = run_episode(self.env, self.agent, job.task, job.seed, self.transcript_chars)
         record["index"] = job.index
         record["trial"] = job.trial
         return record
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
 
 
 def _sequential(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
@@ -258,8 +266,10 @@ def _sequential(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
 def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
     """The jobs on every worker at once (a thread each), yielded as they finish.
 
-    An exception in a worker (an env failure) is raised here once it arrives; closing the
-    iterator early (an abort) lets the episodes in flight finish and starts no other. A worker
+    Each worker builds its environment in its own thread before its first job (``open``), so
+    the workers' set-up overlaps the answers the first ones wait for instead of delaying every
+    first request. An exception in a worker (an env failure) is raised here once it arrives;
+    closing the iterator early (an abort) lets the episodes in flight finish and starts no other. A worker
     with no episode left calls its agent's ``retire()`` where it has one (the hf agents then
     stop waiting for its turns to fill a batch).
     """
@@ -277,6 +287,7 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
                     job = pending.get_nowait()
                 except queue.Empty:
                     break
+                worker.open()
                 results.put((job, worker.run(job)))
         except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
             results.put((None, exc))
@@ -308,22 +319,12 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
 
 def _start_workers(n: int, make_env: Callable[[], Any], first_agent: Agent,
                    make_other_agent: Callable[[], Agent], transcript_chars: int) -> list[_Worker]:
-    """``n`` workers; their environments are built in parallel (each reads the replica)."""
+    """``n`` workers. The first one's environment is built here, so that a replica or back-end
+    that cannot serve fails the eval before any episode starts; the others' are built by their
+    own threads (``_concurrent``)."""
     agents = [first_agent] + [make_other_agent() for _ in range(n - 1)]
-    if n == 1:
-        return [_Worker(make_env, first_agent, transcript_chars)]
-    with ThreadPoolExecutor(max_workers=min(n, 8)) as pool:
-        futures = [pool.submit(_Worker, make_env, a, transcript_chars) for a in agents]
-        workers, errors = [], []
-        for f in futures:
-            try:
-                workers.append(f.result())
-            except Exception as exc:  # noqa: BLE001 - the first is raised below, after cleaning up
-                errors.append(exc)
-    if errors:
-        for w in workers:
-            w.env.close()
-        raise errors[0]
+    workers = [_Worker(make_env, a, transcript_chars) for a in agents]
+    workers[0].open()
     return workers
 
 
@@ -451,11 +452,11 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
                     audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
                 for w in workers:
-                    w.env.close()
-                if isinstance(agent, str):
-                    for w in workers:
-                        if callable(getattr(w.agent, "close", None)):
-                            w.agent.close()
+                    w.close()
+                made_here = workers if isinstance(agent, str) else workers[1:]  # the caller's agent stays open
+                for w in made_here:
+                    if callable(getattr(w.agent, "close", None)):
+                        w.agent.close()
             _order_episodes(episodes_path)
         else:
             if isinstance(agent, str) and callable(getattr(instance, "close", None)):
