@@ -257,14 +257,15 @@ class _Worker:
             self.env.close()
 
 
-def _sequential(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
-    """The jobs in order, on the one worker, in this thread."""
+def _sequential(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any], bool]]:
+    """The jobs in order, on the one worker, in this thread (``(job, record, False)``: none waits)."""
     for job in jobs:
-        yield job, workers[0].run(job)
+        yield job, workers[0].run(job), False
 
 
-def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any]]]:
-    """The jobs on every worker at once (a thread each), yielded as they finish.
+def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, dict[str, Any], bool]]:
+    """The jobs on every worker at once (a thread each), yielded as they finish: ``(job, record,
+    more)``, ``more`` when another finished episode is already waiting.
 
     Each worker builds its environment in its own thread before its first job (``open``), so
     the workers' set-up overlaps the answers the first ones wait for instead of delaying every
@@ -310,7 +311,7 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
             job, value = item
             if isinstance(value, BaseException):
                 raise value
-            yield job, value
+            yield job, value, not results.empty()
     finally:
         stop.set()
         for t in threads:
@@ -423,7 +424,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                     successes, reward_sum = 0, 0.0
                     finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
                     try:
-                        for job, record in finished:
+                        for job, record, more in finished:
                             failure = infra_failure(record)
                             if failure is not None:  # not the agent's result: never stored, re-run on resume
                                 infra_failed += 1
@@ -435,28 +436,32 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                                         "fix the cause and rerun the same command to resume.")
                             else:
                                 consecutive = 0
-                                writer.write(record)
+                                writer.write(record, sync=False)
                                 ran += 1
                                 successes += record["task_success"]
                                 reward_sum += record["total"]
                                 errors += bool(record["error"])
+                            if not more:  # else the episode waiting is synced with this one
+                                writer.sync()
                             bar.update(task_bar, advance=1, description=(
                                 f"{spec} TCR {successes / max(ran, 1):.0%} mean R {reward_sum / max(ran, 1):+.2f} "
                                 f"errors {errors} infra {infra_failed}"))
                     finally:
                         finished.close()
             finally:
-                writer.close()
-                contract = workers[0].env.contract_status
-                env0 = workers[0].env
-                if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
-                    audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
-                for w in workers:
-                    w.close()
-                made_here = workers if isinstance(agent, str) else workers[1:]  # the caller's agent stays open
-                for w in made_here:
-                    if callable(getattr(w.agent, "close", None)):
-                        w.agent.close()
+                try:
+                    writer.close()
+                finally:
+                    contract = workers[0].env.contract_status
+                    env0 = workers[0].env
+                    if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
+                        audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
+                    for w in workers:
+                        w.close()
+                    made_here = workers if isinstance(agent, str) else workers[1:]  # the caller's agent stays open
+                    for w in made_here:
+                        if callable(getattr(w.agent, "close", None)):
+                            w.agent.close()
             _order_episodes(episodes_path)
         else:
             if isinstance(agent, str) and callable(getattr(instance, "close", None)):
