@@ -268,3 +268,28 @@ def test_records_written_without_sync_are_on_disk_after_sync_or_close(tmp_path):
     writer.write({"task_id": "c", "reward": {}}, sync=False)
     writer.close()
     assert [r["task_id"] for r in load_episodes(path, repair=False)] == ["a", "b", "c"]
+
+
+def test_a_worker_whose_environment_fails_to_build_stops_the_eval_and_every_env_is_closed(tmp_path, monkeypatch,
+                                                                                         endpoint):
+    import envs.env
+
+    url = endpoint(Endpoint(latency_s=0.05))  # episodes last long enough for every worker to take one
+    built, closed = [], []
+
+    class Flaky(envs.env.FinAdvisorEnv):
+        def __init__(self, *args, **kwargs):
+            if len(built) == 2:  # the third worker's, built in its own thread
+                raise RuntimeError("no sandbox for this worker")
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+        def close(self):
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(envs.env, "FinAdvisorEnv", Flaky)
+    with pytest.raises(RuntimeError, match="no sandbox for this worker"):
+        run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs={"base_url": url, "model": "scripted"}, concurrency=4,
+                 progress=False, plots=False)
+    assert len(built) >= 2 and {id(e) for e in closed} == {id(e) for e in built}

@@ -1,8 +1,9 @@
 """The eval's output files: their names, and ``episodes.jsonl``'s crash-safe reading and writing.
 
 ``episodes.jsonl`` holds one JSON line per finished episode, flushed and fsynced as soon as
-the episode ends (episodes that end together, in one fsync). On start the file is read back, finished tasks are skipped and a truncated
-last line (a crash mid-write) is dropped, so that task runs again.
+the episode ends (episodes that end together, in one fsync). On start the file is read back,
+finished tasks are skipped and a truncated last line (a crash mid-write) is dropped, so that
+task runs again.
 """
 
 from __future__ import annotations

@@ -270,9 +270,9 @@ def _concurrent(jobs: list[Job], workers: list[_Worker]) -> Iterator[tuple[Job, 
     Each worker builds its environment in its own thread before its first job (``open``), so
     the workers' set-up overlaps the answers the first ones wait for instead of delaying every
     first request. An exception in a worker (an env failure) is raised here once it arrives;
-    closing the iterator early (an abort) lets the episodes in flight finish and starts no other. A worker
-    with no episode left calls its agent's ``retire()`` where it has one (the hf agents then
-    stop waiting for its turns to fill a batch).
+    closing the iterator early (an abort) lets the episodes in flight finish and starts no
+    other. A worker with no episode left calls its agent's ``retire()`` where it has one (the hf
+    agents then stop waiting for its turns to fill a batch).
     """
     pending: queue.SimpleQueue[Job] = queue.SimpleQueue()
     for job in jobs:
