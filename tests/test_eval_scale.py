@@ -4,6 +4,7 @@ the lock on the output directory, and the eval's one-line errors."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from pathlib import Path
 
@@ -275,11 +276,11 @@ def test_a_worker_whose_environment_fails_to_build_stops_the_eval_and_every_env_
     import envs.env
 
     url = endpoint(Endpoint(latency_s=0.05))  # episodes last long enough for every worker to take one
-    built, closed = [], []
+    attempts, built, closed = itertools.count(), [], []
 
     class Flaky(envs.env.FinAdvisorEnv):
         def __init__(self, *args, **kwargs):
-            if len(built) == 2:  # the third worker's, built in its own thread
+            if next(attempts) == 2:  # the third worker's, built in its own thread
                 raise RuntimeError("no sandbox for this worker")
             super().__init__(*args, **kwargs)
             built.append(self)
