@@ -4,6 +4,7 @@ the lock on the output directory, and the eval's one-line errors."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from pathlib import Path
 
@@ -223,3 +224,73 @@ def test_a_full_disk_and_a_corrupt_replica_are_one_line(tmp_path):
     # a bad --replica is bad input (exit 2, as `serve` gives it), named in one line
     assert res.exit_code == 2 and len(res.output.strip().splitlines()) == 1, res.output
     assert f"replica {bad}: not a readable SQLite database" in res.output
+
+
+def test_each_concurrent_worker_keeps_one_connection_to_the_endpoint(tmp_path, endpoint):
+    ports: set[int] = set()
+    ep = Endpoint()
+    api = ep.app()
+
+    @api.middleware("http")
+    async def note_port(request: Request, call_next):
+        ports.add(request.client.port)
+        return await call_next(request)
+
+    from mock_apis.app import serve_in_thread
+
+    with serve_in_thread(api) as url:
+        result = run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs={"base_url": url + "/v1", "model": "scripted"},
+                          concurrency=4, progress=False, plots=False)
+    assert ep.script.failures == [] and result["ran"] == len(HW_TASKS)
+    # Every request of a worker reuses its keep-alive connection: at most one client port per worker.
+    assert ep.script.requests > 2 * len(HW_TASKS) and 2 <= len(ports) <= 4, (ep.script.requests, ports)
+
+
+def test_a_worker_copy_opens_its_own_connection_with_the_same_tls_context():
+    from envs.evaluation.model_agents import OpenAIChatAgent
+
+    agent = OpenAIChatAgent("https://llm.example.invalid/v1", "m", api_key="k")
+    twin = agent.worker_copy()
+    assert twin._connection is not agent._connection and twin._connection._tls is agent._connection._tls
+    assert twin.messages is not agent.messages and twin.rate_limiter is agent.rate_limiter
+    with pytest.raises(ValueError, match="line break"):
+        OpenAIChatAgent("http://127.0.0.1:1/v1", "m", api_key="k\r\nX-Injected: 1")
+
+
+def test_records_written_without_sync_are_on_disk_after_sync_or_close(tmp_path):
+    from envs.evaluation.outputs import EpisodeWriter, load_episodes
+
+    path = tmp_path / EPISODES
+    writer = EpisodeWriter(path)
+    writer.write({"task_id": "a", "reward": {}}, sync=False)
+    writer.write({"task_id": "b", "reward": {}}, sync=False)
+    writer.sync()
+    assert [r["task_id"] for r in load_episodes(path, repair=False)] == ["a", "b"]
+    writer.write({"task_id": "c", "reward": {}}, sync=False)
+    writer.close()
+    assert [r["task_id"] for r in load_episodes(path, repair=False)] == ["a", "b", "c"]
+
+
+def test_a_worker_whose_environment_fails_to_build_stops_the_eval_and_every_env_is_closed(tmp_path, monkeypatch,
+                                                                                         endpoint):
+    import envs.env
+
+    url = endpoint(Endpoint(latency_s=0.05))  # episodes last long enough for every worker to take one
+    attempts, built, closed = itertools.count(), [], []
+
+    class Flaky(envs.env.FinAdvisorEnv):
+        def __init__(self, *args, **kwargs):
+            if next(attempts) == 2:  # the third worker's, built in its own thread
+                raise RuntimeError("no sandbox for this worker")
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+        def close(self):
+            closed.append(self)
+            super().close()
+
+    monkeypatch.setattr(envs.env, "FinAdvisorEnv", Flaky)
+    with pytest.raises(RuntimeError, match="no sandbox for this worker"):
+        run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs={"base_url": url, "model": "scripted"}, concurrency=4,
+                 progress=False, plots=False)
+    assert len(built) >= 2 and {id(e) for e in closed} == {id(e) for e in built}

@@ -1,8 +1,9 @@
 """The eval's output files: their names, and ``episodes.jsonl``'s crash-safe reading and writing.
 
 ``episodes.jsonl`` holds one JSON line per finished episode, flushed and fsynced as soon as
-the episode ends. On start the file is read back, finished tasks are skipped and a truncated
-last line (a crash mid-write) is dropped, so that task runs again.
+the episode ends (episodes that end together, in one fsync). On start the file is read back,
+finished tasks are skipped and a truncated last line (a crash mid-write) is dropped, so that
+task runs again.
 """
 
 from __future__ import annotations
@@ -120,15 +121,28 @@ def load_episodes(path: str | os.PathLike[str], repair: bool = True) -> list[dic
 
 
 class EpisodeWriter:
-    """Appends one record per line, flushed and fsynced before ``write`` returns."""
+    """Appends one record per line. ``write`` flushes and fsyncs before it returns unless told
+    ``sync=False``; then ``sync`` (or ``close``) does it for every record written since, in one
+    fsync (a concurrent eval's episodes that finish together are synced together)."""
 
     def __init__(self, path: Path):
         self._fh = open(path, "ab")  # noqa: SIM115 - closed in close()
+        self._unsynced = False
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: dict[str, Any], sync: bool = True) -> None:
         self._fh.write(orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        self._unsynced = True
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
+        if self._unsynced:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._unsynced = False
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self.sync()
+        finally:
+            self._fh.close()

@@ -116,6 +116,8 @@ class EnvWorker:
                  transcript_chars: int = TRANSCRIPT_CHARS):
         self.make_env = make_env
         self.episodes = EpisodeWorker(make_env, make_agent(), transcript_chars) if make_agent is not None else None
+        if self.episodes is not None:
+            self.episodes.open()
         self.envs: dict[int, Any] = {}
         self._next_slot = 0
 
@@ -160,7 +162,7 @@ class EnvWorker:
 
     def close(self) -> None:
         if self.episodes is not None:
-            self.episodes.env.close()
+            self.episodes.close()
         for slot in list(self.envs):
             self.close_env(slot)
 
@@ -240,8 +242,9 @@ class RayEnvPool:
 
     # -- eval episodes ------------------------------------------------------------------
 
-    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict[str, Any]]]:
-        """Run every job on the actors; ``(job, record)`` as each finishes, once per job.
+    def run(self, jobs: Iterable[Job]) -> Iterator[tuple[Job, dict[str, Any], bool]]:
+        """Run every job on the actors; ``(job, record, False)`` as each finishes, once per job
+        (``False``: the eval syncs each record as it comes, as in a sequential run).
 
         An episode whose actor was lost is retried (module doc); an exception raised by the
         episode itself (an env failure) is raised here, as in a local eval.
@@ -282,13 +285,13 @@ class RayEnvPool:
                 key = (job.index, job.trial)
                 if attempts[key] >= self.max_attempts:
                     yield job, {"task_id": job.task.task_id, "index": job.index, "trial": job.trial,
-                                "infra_errors": [f"ray worker lost {attempts[key]} times: {reason}"]}
+                                "infra_errors": [f"ray worker lost {attempts[key]} times: {reason}"]}, False
                 else:
                     self.retried.append({"task_id": job.task.task_id, "trial": job.trial, "reason": reason})
                     pending.appendleft(job)
                 continue
             self.episodes_by_node[member.place.get("node_id", "?")] += 1
-            yield job, record
+            yield job, record, False
 
     def report(self) -> dict[str, Any]:
         """What the pool did: episodes per node, actors replaced, episodes retried (and why)."""
