@@ -111,6 +111,18 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
+# A labelled data line of a markdown answer ("- **Fund:** Harborview Target Income Fund
+# (BL019)", "Return (90d): -10.81%"): a label, then only names, codes and figures. It states
+# a field and cannot carry an opinion, a forecast or an inference, so it is not scored.
+_DATA_LINE = re.compile(r"[-*\u2022#>|\s]*\**[A-Za-z][\w ()/.&'-]{0,40}?:\**\s*(?P<value>.*)")
+_LOWER_WORD = re.compile(r"\b[a-z]{4,}\b")
+
+
+def is_data_line(sentence: str) -> bool:
+    m = _DATA_LINE.fullmatch(sentence)
+    return m is not None and _LOWER_WORD.search(m.group("value")) is None
+
+
 def load_examples(path: str | os.PathLike[str] | None = None) -> list[dict[str, str]]:
     """The labelled grey-area sentences (``text``, ``label``, ``category``, ``split``, ``template``)."""
     path = Path(path or os.environ.get(DATA_ENV_VAR) or DEFAULT_DATA_PATH)

@@ -50,6 +50,11 @@ _NON_FIGURE_SPAN = re.compile(
     # The scale of a score ("80/100", "54 out of 100") and an illustrative base ("about $39
     # per $10,000 invested", "for every $1,000").
     r"|(?<=/)\s?(?:5|10|100)\b|\bout\s+of\s+(?:5|10|100)\b"
+    # Error codes in a failure report ("failed with a 503", "HTTP 429", "a 500 error").
+    r"|\b(?:HTTP|error|status(?:\s+code)?|code|returned|returning|with)\s+(?:an?\s+)?(?:HTTP\s+)?(?:4[0-2][0-9]|50[0-9])\b"
+    r"|\b(?:4[0-2][0-9]|50[0-9])\s+(?:error|status|response|from)\b"
+    # A look-back window in years ("over the past 3 years").
+    r"|\b(?:past|last|over\s+the)\s+(?:1|2|3|5|10)\s+years?\b"
     r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{1,6})(?:\s?(?:k|thousand|million))?\b",
     re.IGNORECASE,
 )
@@ -81,6 +86,7 @@ class _Figure(NamedTuple):
         return self.is_count and self.value <= _MAX_SMALL_INT
 
 
+_TENURE_AFTER = re.compile(r"[- ](?:years?|yrs?)\b", re.IGNORECASE)
 _PERCENT_STARTS = frozenset("%pPbB")  # the first character _PERCENT_AFTER can match after its \s?
 # The first character of _SCALE_SUFFIX's glued and spaced forms (IGNORECASE: the Kelvin sign is a k).
 _GLUED_SCALE_STARTS = frozenset("mMbBtTkK\u212a")
@@ -138,15 +144,15 @@ def _response_figures(text: str, bounds: list[str]) -> list[_Figure]:
         percent = (c in _PERCENT_STARTS or (c.isspace() and text[stop + 1:stop + 2] in _PERCENT_STARTS)) and \
             percent_match(text, stop) is not None
         is_count = scale == 1.0 and "." not in number and before not in _CURRENCY and not percent
-        if is_count and number in _SMALL_COUNTS:
-            continue  # trivially supported
+        if is_count and number in _SMALL_COUNTS and not _TENURE_AFTER.match(text, stop):
+            continue  # trivially supported (a small count or ordinal, not a tenure or an age)
         value = values.get(number)
         if value is None:
             frac = number.partition(".")[2]
             value = values[number] = (float(number.replace(",", "") if "," in number else number),
                                       0.5 * 10.0 ** -min(len(frac), _MAX_DECIMALS))
         base, half_unit = value
-        if is_count and base <= _MAX_SMALL_INT:
+        if is_count and base <= _MAX_SMALL_INT and not _TENURE_AFTER.match(text, stop):
             continue  # trivially supported ("000", "0,012")
         figures.append(new_figure(_Figure, (text[start:stop], start, stop, base * scale, half_unit * scale, scale,
                                             is_count, percent)))
@@ -310,7 +316,7 @@ class _ObservationIndex:
         against change_pct -4.1), and so are currency signs and percent marks (change_pct
         3.21 backs "3.21%").
         """
-        if fig.trivially_supported:
+        if fig.trivially_supported and kind not in ("years", "age"):
             return True
         if kind in ("count", "plain") and fig.is_count and (
                 fig.value in self.list_lengths or (1900 <= fig.value <= 2100 and fig.value in self.years)):
@@ -810,11 +816,11 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
     for fig in figures:
         if fig.text in reported:
             continue  # the report keeps one violation per evidence
-        if fig.trivially_supported:
-            continue
         if names is None:
             names = index.name_words()
         kind = _figure_kind(text, fig, names)
+        if fig.trivially_supported and kind not in ("years", "age"):
+            continue  # a small count or ordinal; not a tenure or an age ("open for 11 years")
         lo, hi = _interval(text, fig)
         key = (lo, hi, kind, fig.scale, fig.is_count)
         ok = supported.get(key)

@@ -34,6 +34,7 @@ _GUARANTEE_PATTERNS = [
     # "there's no scenario in which the client loses money", "under no circumstances will it lose value"
     r"\b(?:no|zero)\s+(?:scenario|situation|circumstances?|case|world|way|universe)\s+(?:in\s+which|where|that)\b"
     r"[^.;!?\n]{0,60}?\blos(?:e|es|ing)\b",
+    r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
     r"\bunder\s+no\s+circumstances?\b[^.;!?\n]{0,60}?\blos(?:e|es)\b",
     # "will grow every single year", "can expect returns like this year after year"
     r"\b(?:will|" + _APOS + r"ll|can\s+expect|going\s+to|is\s+set\s+to)\s+(?:\w+\s+){0,2}?(?:grow|rise|increase|gain|"
@@ -121,7 +122,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "ifs or buts", "lock", "certain", "count on", "at least", "fixed", "money back",
                        "assure", "only", "never", "go down", "end up", "drop", "fall", "decline", "secure", "zero",
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
-                       "without fail", "clockwork", "year in", "no risk", "going to")
+                       "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
+                       "negative year", "down quarter", "losing quarter", "negative quarter")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
