@@ -485,7 +485,7 @@ class _Derived:
             if not p:
                 continue
             for whole, scope in wholes:
-                if whole > p and _within_path(path, scope):
+                if whole >= p and _within_path(path, scope):  # (100%: all of it is one category)
                     shares.append(p / whole * 100)
         self.amounts = sorted(amounts)
         self.pcts = sorted(pcts)
