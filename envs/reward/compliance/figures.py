@@ -406,7 +406,8 @@ class _Derived:
       an amount over an amount of its own record or of a record above it (a holding over its
       account's total), over the column total of a list it is in, or over a sum of two such
       wholes that both hold it (holdings plus cash);
-    - ratios ("7.8 times"): one amount over another, one percentage over another of one field;
+    - ratios ("7.8 times"): one value of a field over another of the same field (two
+      holdings' values, two expense ratios);
     - ages (bare integers about a person): whole years since a birth date, as of the
       replica's date; durations in years, months or days: between an observed date (birth,
       onboarding, opening, inception, review, validity, a period's start or end) and the
@@ -442,7 +443,7 @@ class _Derived:
                     if (same_key and (group is money or _is_weight(a.key))) or (
                             group is money and _cash_and_total(a, b)):
                         out.append(abs(a.value + b.value))
-                    if (group is money or same_key) and a.value and b.value:
+                    if same_key and a.value and b.value:  # like for like: two holdings, two expense ratios
                         ratios.append(abs(a.value / b.value))
                         ratios.append(abs(b.value / a.value))
         for i, a in enumerate(prices):
