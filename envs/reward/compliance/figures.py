@@ -353,6 +353,9 @@ _DERIVE_LIST_ITEMS = 24
 _DERIVE_FIELDS = 96
 _DERIVE_NODES = 2_048
 _MAX_DERIVED_LOOKS = 256  # distinct unsupported figures checked against derived ones, per response
+_DERIVE_COLUMNS = 64  # column totals, and lists of subtotals, kept per response
+_DERIVE_WHOLES = 128  # the largest wholes a share is taken of
+_DERIVE_PARTS = 160  # amounts and subtotals a share is taken of a whole
 # Dates whose age, tenure or remaining time an answer may state ("she is 38", "a client for
 # nearly 9 years", "valid for another 19 months"); only birth dates give ages.
 _DATE_KEYS = re.compile(r"birth|dob|onboard|opened|inception|since|joined|reviewed|assessed|launch|valid|until|"
@@ -472,6 +475,7 @@ class _Derived:
             for t in money:
                 if _is_cash(f.key) and _cash_and_total(f, t):
                     wholes.append((abs(f.value + t.value), _common(f.path, t.path)))
+        wholes = sorted(wholes, key=lambda w: -w[0])[:_DERIVE_WHOLES]
         shares = []
         # Subtotals by category (all buys, all bond funds) and the net of two of them (buys
         # net of sells): amounts, and parts of the wholes above their list.
@@ -482,7 +486,7 @@ class _Derived:
                 amounts.append(abs(a))
                 parts.append((abs(a), scope))
                 amounts.extend(abs(a - b) for b in subtotals[i + 1:])
-        for p, path in parts:
+        for p, path in parts[:_DERIVE_PARTS]:
             if not p:
                 continue
             for whole, scope in wholes:
@@ -560,19 +564,23 @@ class _Derived:
 
 
 _MAX_CATEGORIES = 6
+_MAX_LABELS = 8  # category fields looked at per record
 
 
 def _column_sums(items: list[Any], path: tuple[int, ...], column_sums: list[tuple[Any, tuple[int, ...], float]],
                  groups: list[tuple[Any, tuple[int, ...], list[float]]]) -> None:
     """The totals of each amount over a list of records, and its subtotals per value of a
     category field (``txn_type``, ``category``) that at least two records share."""
+    if len(column_sums) >= _DERIVE_COLUMNS:
+        return
     sums: dict[Any, float] = {}
     by: dict[tuple[Any, Any], dict[str, float]] = {}
     for item in items:
         if type(item) is not dict:
             continue
-        labels = [(k, v) for k, v in item.items() if isinstance(v, str) and len(v) <= 24]
-        for key, value in item.items():
+        fields = list(islice(item.items(), _DERIVE_FIELDS))  # (a record of any size is read only so far)
+        labels = [(k, v) for k, v in fields if isinstance(v, str) and len(v) <= 24][:_MAX_LABELS]
+        for key, value in fields:
             number = _as_float(value)
             if number is None or not _is_money(key):
                 continue
@@ -580,10 +588,11 @@ def _column_sums(items: list[Any], path: tuple[int, ...], column_sums: list[tupl
             for label, category in labels:
                 cell = by.setdefault((label, key), {})
                 cell[category] = cell.get(category, 0.0) + number
-    column_sums.extend((key, path, total) for key, total in sums.items() if math.isfinite(total))
+    column_sums.extend(islice(((key, path, total) for key, total in sums.items() if math.isfinite(total)),
+                              _DERIVE_COLUMNS))
     n = len(items)
     for (label, key), cells in by.items():
-        if 1 < len(cells) <= _MAX_CATEGORIES and len(cells) < n:
+        if 1 < len(cells) <= _MAX_CATEGORIES and len(cells) < n and len(groups) < _DERIVE_COLUMNS:
             groups.append((key, path, [v for v in cells.values() if math.isfinite(v)]))
 
 
@@ -790,14 +799,12 @@ def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
 _MAX_PRODUCT_TERMS = 32
 
 
-def _a_product(fig: _Figure, lo: float, hi: float, figures: list[_Figure]) -> bool:
-    """Whether ``fig`` is a percentage of another figure of the response ("0.39% a year, i.e.
-    about $39 per $10,000 invested")."""
+def _products(figures: list[_Figure]) -> list[float]:
+    """Rates of other figures of the response ("0.39% a year, i.e. about $39 per $10,000
+    invested"): each of the first 32 percentages times each of the first 32 other figures, sorted."""
     rates = [f.value for f in figures if f.percent][:_MAX_PRODUCT_TERMS]
-    if not rates:
-        return False
-    bases = [f.value for f in figures if not f.percent and f is not fig][:_MAX_PRODUCT_TERMS]
-    return any(lo <= rate / 100 * base <= hi for rate in rates for base in bases)
+    bases = [f.value for f in figures if not f.percent][:_MAX_PRODUCT_TERMS]
+    return sorted(rate / 100 * base for rate in rates for base in bases)
 
 
 def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIndex) -> list[Violation]:
@@ -814,6 +821,7 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
     spans: dict[tuple[str, int, int], bool] = {}
     scans = 0
     names: frozenset[str] | None = None
+    products: list[float] | None = None
     for fig in figures:
         if fig.text in reported:
             continue  # the report keeps one violation per evidence
@@ -827,7 +835,11 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         ok = supported.get(key)
         if ok is None:
             ok = supported[key] = index.supports(fig, kind, lo, hi)
-        if ok or (kind == "plain" and _a_product(fig, lo, hi, figures)):
+        if not ok and kind == "plain":
+            if products is None:
+                products = _products(figures)
+            ok = _ObservationIndex._within(products, lo, hi)
+        if ok:
             continue
         lo = max(0, fig.start - _NON_FIGURE_REACH)
         around = (text[max(0, lo - 1):fig.end + _NON_FIGURE_REACH], fig.start - lo + (lo > 0), fig.end - fig.start)
