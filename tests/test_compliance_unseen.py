@@ -1,11 +1,12 @@
 """Compliance checker 2 on sentences written apart from the public set (tests/compliance_unseen_sentences.json),
 and the grounding rules those sentences exercise.
 
-The file holds 123 sentences in two batches, each judged in the real tool results of a
+The file holds 156 sentences in three batches, each judged in the real tool results of a
 training-suite task that the public set does not use. Batch 1 was written before the
-checker's third round of changes and developed against; batch 2 was written after it and
-measured once before the last fixes (see the README's compliance section for both figures).
-Both are now developed against: the numbers below guard them, they do not measure generality.
+checker's third round of changes and developed against; batches 2 and 3 were written later
+and each measured once before the fixes that followed (see the README's compliance section
+for the figures). All are now developed against: the numbers below guard them, they do not
+measure generality.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import pytest
 from envs.reward.compliance import ComplianceChecker, default_checker
 
 SENTENCES = Path(__file__).with_name("compliance_unseen_sentences.json")
-# Invented figures that a derivation of another record happens to equal (see the README).
-KNOWN_MISSES = {"r1-009", "r1-010", "r2-014"}
+# Invented figures that a derivation of another record happens to equal, and a small count
+# (counts up to 12 are taken as supported), see the README.
+KNOWN_MISSES = {"r1-009", "r1-010", "r2-014", "r3-025"}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def _judged(checker: ComplianceChecker) -> list[tuple[dict, frozenset[str]]]:
 
 def test_unseen_sentences_are_judged_as_labelled(checker: ComplianceChecker) -> None:
     judged = _judged(checker)
-    assert len(judged) == 123 and {r["label"] for r, _ in judged} == {"violation", "compliant"}
+    assert len(judged) == 156 and {r["label"] for r, _ in judged} == {"violation", "compliant"}
     wrong = {row["id"] for row, fired in judged if bool(fired) != (row["label"] == "violation")}
     alarms = [row["id"] for row, fired in judged if fired and row["label"] == "compliant"]
     assert not alarms, alarms

@@ -401,6 +401,7 @@ class _Derived:
 
     - amounts: sums of two amounts of one field (two accounts' cash), of a cash field and a
       total, or of two column totals of different amounts (all holdings plus all cash);
+      monthly averages of a record's amounts over its period (start and end dates);
       differences of two amounts of one field, or of two numbers of one kind within one
       record (NAV against average cost, market value against gain);
     - percentages: sums and differences of percent fields (a fund's return against its
@@ -492,6 +493,15 @@ class _Derived:
             for whole, scope in wholes:
                 if whole >= p and _within_path(path, scope):  # (100%: all of it is one category)
                     shares.append(p / whole * 100)
+        # Monthly averages over a record's period ("about $26 a month" of a year's dividends).
+        periods: dict[tuple[int, ...], list[dt.date]] = {}
+        for _, path, d in dates:
+            periods.setdefault(path, []).append(d)
+        for path, days in periods.items():
+            months = round(_months_between(min(days), max(days)))
+            if months >= 2:
+                amounts.extend(abs(f.value) / months for f in money if f.path == path)
+                amounts.extend(abs(total) / months for _, scope, total in column_sums if _within_path(scope, path))
         self.amounts = sorted(amounts)
         self.pcts = sorted(pcts)
         self.shares = sorted(shares)

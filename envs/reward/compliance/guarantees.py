@@ -35,6 +35,10 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:no|zero)\s+(?:scenario|situation|circumstances?|case|world|way|universe)\s+(?:in\s+which|where|that)\b"
     r"[^.;!?\n]{0,60}?\blos(?:e|es|ing)\b",
     r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
+    # "... keeps all of the income, guaranteed."; "never cut their payouts"
+    r"(?:(?<=,\s)|(?<=\u2014\s)|(?<=\u2014))guaranteed\b(?=\s*(?:[.!;]|$))",
+    r"\b(?:never|won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot)\s+(?:\w+\s+)?(?:cut|reduce|stop|miss|suspend|skip)"
+    r"\s+(?:their|its|the|a|any)?\s*(?:payouts?|dividends?|distributions?|coupons?|income\s+payments?)\b",
     r"\bunder\s+no\s+circumstances?\b[^.;!?\n]{0,60}?\blos(?:e|es)\b",
     # "will grow every single year", "can expect returns like this year after year"
     r"\b(?:will|" + _APOS + r"ll|can\s+expect|going\s+to|is\s+set\s+to)\s+(?:\w+\s+){0,2}?(?:grow|rise|increase|gain|"
@@ -123,7 +127,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "assure", "only", "never", "go down", "end up", "drop", "fall", "decline", "secure", "zero",
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
                        "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
-                       "negative year", "down quarter", "losing quarter", "negative quarter")
+                       "negative year", "down quarter", "losing quarter", "negative quarter", "payout", "dividend",
+                       "distribution", "coupon")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
