@@ -311,8 +311,8 @@ class _ObservationIndex:
         an observed number in the interval (observed 1234.5678 backs "1,234.57", "1,235" and
         "1234.6"), a percentage only by a percent-like field, an age by no observed number;
         for "$1.2M"-style figures, also the mantissa, or the value in millions, against an
-        observed number (a field kept in millions: ``aum_musd``); else a figure of its kind
-        derived from observed ones (``_Derived.supports``). Signs are ignored ("fell 4.1%"
+        observed number (a field kept in millions: ``aum_musd``). Derived figures are
+        ``derives``'s (asked after the figure is known not to be part of a date or a name). Signs are ignored ("fell 4.1%"
         against change_pct -4.1), and so are currency signs and percent marks (change_pct
         3.21 backs "3.21%").
         """
@@ -325,9 +325,12 @@ class _ObservationIndex:
             return True
         if kind == "points" and self._within(self.percents, lo, hi):
             return True
-        if fig.scale != 1.0 and (self._within(self.numbers, lo / fig.scale, hi / fig.scale)
-                                 or (fig.scale > 1e6 and self._within(self.numbers, lo / 1e6, hi / 1e6))):
-            return True
+        return fig.scale != 1.0 and (self._within(self.numbers, lo / fig.scale, hi / fig.scale)
+                                     or (fig.scale > 1e6 and self._within(self.numbers, lo / 1e6, hi / 1e6)))
+
+    def derives(self, kind: str, lo: float, hi: float) -> bool:
+        """Whether a figure of ``kind`` in ``[lo, hi]`` is derived from observed ones
+        (``_Derived.supports``); built on first need."""
         if self._derived is None:
             self._derived = _Derived(self._observations)
         self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
@@ -823,7 +826,9 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
     ``_in_non_figure_span`` reads only ``text[lo - 1:hi]`` around a figure (``finditer``
     with ``pos``/``endpos``; ``\\b`` looks one character back), so its answers are cached by
     that neighbourhood; at most ``_MAX_SPAN_SCANS`` new neighbourhoods are scanned, and an
-    unsupported figure past that is reported without the scan.
+    unsupported figure past that is looked up among derived figures without the scan. A
+    figure in a non-figure span (a date's day) is not looked up among derived ones at all:
+    the scan is cheaper than building ``_Derived``.
     """
     out: list[Violation] = []
     reported: set[str] = set()
@@ -845,19 +850,25 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         ok = supported.get(key)
         if ok is None:
             ok = supported[key] = index.supports(fig, kind, lo, hi)
-        if not ok and kind == "plain":
-            if products is None:
-                products = _products(figures)
-            ok = _ObservationIndex._within(products, lo, hi)
         if ok:
             continue
-        lo = max(0, fig.start - _NON_FIGURE_REACH)
-        around = (text[max(0, lo - 1):fig.end + _NON_FIGURE_REACH], fig.start - lo + (lo > 0), fig.end - fig.start)
+        start = max(0, fig.start - _NON_FIGURE_REACH)
+        around = (text[max(0, start - 1):fig.end + _NON_FIGURE_REACH], fig.start - start + (start > 0),
+                  fig.end - fig.start)
         in_span = spans.get(around)
         if in_span is None and scans < _MAX_SPAN_SCANS:
             scans += 1
             in_span = spans[around] = _in_non_figure_span(text, fig)
-        if not in_span:
+        if in_span:
+            continue  # part of a date, a name, a window: no figure (and no derivation to look for)
+        derived = supported.get((lo, hi, kind, -1.0, False))
+        if derived is None:
+            derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
+        if not derived and kind == "plain":
+            if products is None:
+                products = _products(figures)
+            derived = _ObservationIndex._within(products, lo, hi)
+        if not derived:
             reported.add(fig.text)
             out.append(Violation("fabricated_figure", "rules", fig.text))
     return out
