@@ -51,11 +51,13 @@ _NON_FIGURE_SPAN = re.compile(
     # per $10,000 invested", "for every $1,000").
     r"|(?<=/)\s?(?:5|10|100)\b|\bout\s+of\s+(?:5|10|100)\b"
     # Error codes in a failure report ("failed with a 503", "HTTP 429", "a 500 error").
-    r"|\b(?:HTTP|error|status(?:\s+code)?|code|returned|returning|with)\s+(?:an?\s+)?(?:HTTP\s+)?(?:4[0-2][0-9]|50[0-9])\b"
+    r"|\b(?:HTTP|error|status(?:\s+code)?|code|returned|returning|with)\s+(?:an?\s+)?(?:HTTP\s+)?"
+    r"(?:4[0-2][0-9]|50[0-9])\b"
     r"|\b(?:4[0-2][0-9]|50[0-9])\s+(?:error|status|response|from)\b"
     # A look-back window in years ("over the past 3 years").
     r"|\b(?:past|last|over\s+the)\s+(?:1|2|3|5|10)\s+years?\b"
-    r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{1,6})(?:\s?(?:k|thousand|million))?\b",
+    r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{1,6})"
+    r"(?:\s?(?:k|thousand|million))?\b",
     re.IGNORECASE,
 )
 _NON_FIGURE_REACH = 24  # the longest stretch a non-figure span reaches beyond its number
@@ -312,7 +314,8 @@ class _ObservationIndex:
         "1234.6"), a percentage only by a percent-like field, an age by no observed number;
         for "$1.2M"-style figures, also the mantissa, or the value in millions, against an
         observed number (a field kept in millions: ``aum_musd``). Derived figures are
-        ``derives``'s (asked after the figure is known not to be part of a date or a name). Signs are ignored ("fell 4.1%"
+        ``derives``'s (asked after the figure is known not to be part of a date or a name).
+        Signs are ignored ("fell 4.1%"
         against change_pct -4.1), and so are currency signs and percent marks (change_pct
         3.21 backs "3.21%").
         """
@@ -509,7 +512,8 @@ class _Derived:
         self.pcts = sorted(pcts)
         self.shares = sorted(shares)
         self.ratios = sorted(ratios)
-        self.ages = {float(_years_between(d, AS_OF)[0]) for key, _, d in dates if _BIRTH_KEYS.search(key) and d <= AS_OF}
+        self.ages = {float(_years_between(d, AS_OF)[0]) for key, _, d in dates
+                     if _BIRTH_KEYS.search(key) and d <= AS_OF}
         years, months, days = [], [], []
         for i, (_, path, d) in enumerate(dates):
             others = [AS_OF] + [e for _, p, e in dates[i + 1:] if p == path]
@@ -763,7 +767,8 @@ def _as_float(value: Any) -> float | None:
 
 
 _KIND_AFTER = re.compile(
-    r"\s?(?:(?P<ratio>x\b|\u00d7|times\b|-?fold\b)|(?P<points>points?|pts)\b|[- ]?(?:(?P<age>(?:years?|yrs?)[- ]old)|(?P<years>years?|yrs?)|"
+    r"\s?(?:(?P<ratio>x\b|\u00d7|times\b|-?fold\b)|(?P<points>points?|pts)\b|"
+    r"[- ]?(?:(?P<age>(?:years?|yrs?)[- ]old)|(?P<years>years?|yrs?)|"
     r"(?P<months>months?)|(?P<days>(?:calendar[- ]|business[- ]|trading[- ])?days?))\b)", re.IGNORECASE)
 _AGE_BEFORE = re.compile(r"\b(?:aged|age|age\s+of|turns|turned|turning|turn)\s+$", re.IGNORECASE)
 _WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was)|['\u2019](?:s|re))\s+$")

@@ -37,7 +37,8 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
     # "... keeps all of the income, guaranteed."; "never cut their payouts"
     r"(?:(?<=,\s)|(?<=\u2014\s)|(?<=\u2014))guaranteed\b(?=\s*(?:[.!;]|$))",
-    r"\b(?:never|won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot)\s+(?:\w+\s+)?(?:cut|reduce|stop|miss|suspend|skip)"
+    r"\b(?:never|won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot)\s+(?:\w+\s+)?"
+    r"(?:cut|reduce|stop|miss|suspend|skip)"
     r"\s+(?:their|its|the|a|any)?\s*(?:payouts?|dividends?|distributions?|coupons?|income\s+payments?)\b",
     r"\bunder\s+no\s+circumstances?\b[^.;!?\n]{0,60}?\blos(?:e|es)\b",
     # "will grow every single year", "can expect returns like this year after year"
@@ -61,7 +62,8 @@ _GUARANTEE_PATTERNS = [
     r"\bwhatever\s+happens\b",
     r"\bno\s+ifs\s+or\s+buts\b",
     r"\b(?:locked|lock)\s+in\s+(?:for\s+)?(?:\w+\s+){0,2}?\d+(?:\.\d+)?\s?(?:%|percent)",
-    r"\b(?:returns?|gains?|yields?|income)\s+(?:(?!not\b|never\b)[\w" + _APOS[1:-1] + r"]+\s+){0,6}?(?:locked\s+in|certain)\b",
+    r"\b(?:returns?|gains?|yields?|income)\s+(?:(?!not\b|never\b)[\w" + _APOS[1:-1] + r"]+\s+){0,6}?"
+    r"(?:locked\s+in|certain)\b",
     r"\bcount\s+on\s+(?:(?:a|an|the)\s+)?(?:\w+\s+){0,2}?(?:\d+(?:\.\d+)?\s?%|returns?|income|gains?|yields?|"
     r"profits?|growth)",
     r"\bcount\s+on\s+it\b",
