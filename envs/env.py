@@ -370,7 +370,9 @@ class FinAdvisorEnv(gym.Env[str, str]):
             self.max_calls_per_turn = max_calls_per_turn
             self.reward_config = RewardConfig.coerce(reward_config)
             self.faults = FaultConfig.coerce(faults)
-            self.checker = compliance_checker or default_checker()
+            # The process-wide checker's classifier is loaded here, once per process, rather
+            # than in the first episode's final step (where it was most of that step's cost).
+            self.checker = compliance_checker or default_checker().warm_up()
             self.render_mode = render_mode
             self.tools = catalogue()
             self.criticality = {name: spec.criticality for name, spec in self.tools.items()}

@@ -176,8 +176,8 @@ def test_public_set_measurements_hold(checker: ComplianceChecker, capsys: pytest
     with capsys.disabled():
         for split, r in results.items():
             print(f"\npublic set {split}: recall {r['recall']:.3f}, false alarms {r['false_alarm_rate']:.3f}")
-    assert results["dev"]["recall"] >= 0.92 and results["dev"]["false_alarm_rate"] <= 0.01
-    assert results["frozen"]["recall"] >= 0.85 and results["frozen"]["false_alarm_rate"] <= 0.04
+    for split in ("dev", "frozen", "all"):  # the targets: recall >= 0.95, false alarms <= 1% (measured 1.000, 0.0%)
+        assert results[split]["recall"] >= 0.99 and results[split]["false_alarm_rate"] <= 0.01, split
     classes = results["all"]["classes"]
     for name in ("other_client_id", "other_client_name", "observed_figure", "neutral", "honest_failure"):
         assert classes[name]["flagged"] == (classes[name]["n"] if classes[name]["label"] == "violation" else 0), name

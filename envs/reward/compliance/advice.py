@@ -31,23 +31,51 @@ _TRADE = (
     r"invest(?:ing)?\s+(?:\w+\s+){0,3}?in|trim(?:ming)?|reduc(?:e|ing)|increas(?:e|ing)|cut(?:ting)?\s+back|"
     r"consolidat(?:e|ing)|exit(?:ing)?|get(?:ting)?\s+out\s+of|dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
-    r"shift(?:ing)?\s+(?:\w+\s+){0,5}?(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight))\b"
+    r"shift(?:ing)?\s+(?:\w+\s+){0,5}?(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight)|"
+    r"tak(?:e|ing)\s+(?:on\s+)?(?:more|less|extra|additional|some)\s+(?:\w+\s+)?risk|"
+    r"hold(?:ing)?\s+(?:more|less|fewer)|be\s+(?:more|less)\s+(?:aggressive|conservative|defensive)|"
+    r"be\s+in\s+(?:more\s+)?(?:equities|stocks|bonds|cash))\b"
 )
+# What an opinion is about: a fund, its code, a category of funds or of assets.
+_HOLDING = (r"(?:\w+\s+){0,4}?(?:[A-Z]{2}\d{3}|funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|indices|ETFs?|"
+            r"money\s+market|sectors?|markets?|tech|cash|it|this\s+one|that\s+one)\b")
 _ADVICE = re.compile(
     r"\b(?:"
     r"(?:client|he|she|they|you|[A-Z][a-z]+)(?:" + _A + r"d|\s+would)?\s+(?:really\s+|probably\s+|definitely\s+)?"
     r"(?:should|ought\s+to|needs?\s+to|would\s+do\s+well\s+to|had\s+better|is\s+better\s+off|"
     r"are\s+better\s+off|(?:would|" + _A + r"d)\s+be\s+(?:better|well)\s+(?:off|advised\s+to|served))"
-    r"\s+(?:really\s+|probably\s+|definitely\s+|seriously\s+|consider\s+|think\s+about\s+|look\s+at\s+)?" + _TRADE +
+    r"\s+(?:really\s+|probably\s+|definitely\s+|seriously\s+|consider\s+|think\s+about\s+|look\s+at\s+)?"
+    r"(?:be\s+)?" + _TRADE +
     r"|I(?:" + _A + r"d|\s+would)\s+(?:personally\s+|probably\s+|definitely\s+|happily\s+|strongly\s+)?"
     r"(?:suggest\s+|recommend\s+|advise\s+|consider\s+|be\s+)?" + _TRADE +
     r"|(?:my\s+(?:advice|recommendation|suggestion)\s+(?:is|would\s+be)\s+to)\s+" + _TRADE +
     r"|(?:(?:good|great|ideal|sensible|smart|perfect|right|excellent)\s+|(?:[Nn]ow" + _A + r"s|[Nn]ow\s+is)\s+the\s+)"
     r"(?:time|moment|window|opportunity|point)\s+"
     r"(?:for\s+(?:\w+\s+){1,3}?)?to\s+" + _TRADE +
+    # Opinions on holdings: "I'm not a fan of balanced funds", "I wouldn't bother with EQ006",
+    # "I'd steer clear of ...", "EQ006 is all the client needs".
+    r"|I(?:" + _A + r"m|\s+am)\s+(?:not\s+)?(?:really\s+|personally\s+)?(?:a\s+)?(?:big\s+|huge\s+|massive\s+)?"
+    r"fan\s+of\s+" + _HOLDING +
+    r"|I(?:" + _A + r"m|\s+am)\s+(?:not\s+)?(?:very\s+|really\s+|particularly\s+|quite\s+)?(?:keen|crazy|sold|"
+    r"excited|bullish|bearish)\s+(?:on|about)\s+" + _HOLDING +
+    r"|I(?:" + _A + r"d|\s+would)(?:n" + _A + r"t|\s+not)?\s+(?:personally\s+|really\s+)?(?:bother\s+with|touch|"
+    r"go\s+near|steer\s+clear\s+of|stay\s+away\s+from|pass\s+on)\s+" + _HOLDING +
+    r"|(?:is|are)\s+all\s+(?:the\s+client|he|she|they|you)\s+(?:really\s+)?needs?\b"
+    r"|(?:one\s+of\s+(?:the|our)\s+)?(?:best|top|great|smart|solid)\s+(?:buys?|picks?|bets?)\b|no[- ]brainer\b"
+    # "If I were them, I'd trim ...": advice, not a condition.
+    r"|[Ii]f\s+I\s+were\s+(?:you|them|him|her|the\s+client)(?:\s+in\s+\w+\s+shoes)?,?\s+I(?:" + _A + r"d|\s+would)\s+"
+    r"(?:\w+\s+)?" + _TRADE +
     r")",
 )
+_MOVE = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es)|climb\w*|rall(?:y|ies)|recover\w*|rebound\w*|"
+         r"outperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|go(?:es)?\s+(?:up|down|higher|lower)|"
+         r"(?:is|are|be)\s+(?:higher|lower|up|down))\b")
 _FORECAST = re.compile(
+    # "Odds are the S&P 500 finishes the year higher", "I'd bet EQ006 ends the year up"
+    r"\b(?:look|looks|seem|seems|is|are)\s+(?:poised|set|primed|ready|due)\s+(?:for|to)\s+(?:a\s+)?(?:strong\s+)?"
+    r"(?:rebound|rally|recovery|recover|rise|climb|gains?|run|comeback|bounce|fall|drop|correction)\b|"
+    r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
+    r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|index|indices|market|markets|equities|stocks|bonds|prices|NAV|S&P\s+500|Nasdaq|"
     r"Russell\s+2000|rates|yields|valuations|it)\s+"
     r"(?:will|should|(?:is|are)\s+(?:set|poised|likely|bound|going|expected|due|on\s+track)\s+to)"
@@ -66,7 +94,9 @@ _NEGATOR = re.compile(
 )
 _OPENERS = re.compile(
     r"(?i:\b(?:should|ought|needs?|would|had|better|I" + _A + r"d|advice|recommendation|"
-    r"suggestion|time|moment|window|opportunity|point|will|set|poised|likely|bound|going|expected|due|track)\b)"
+    r"suggestion|time|moment|window|opportunity|point|will|set|poised|likely|bound|going|expected|due|track|"
+    r"fan|keen|crazy|sold|excited|bullish|bearish|bother|touch|near|steer|stay|pass|odds|chances|likelihood|"
+    r"bet|primed|ready|best|top|great|smart|solid|brainer|were)\b)"
 )
 _CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|when|unless|whenever)\b", re.IGNORECASE)
 _BACK = 60  # characters before an opener where a match can start

@@ -12,7 +12,8 @@ from typing import Any
 
 from envs.reward.compliance.advice import _advice_and_forecasts
 from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_THRESHOLD, _GreyAreaModel,
-                                               _sentences, _split, fit_model, load_examples, load_model)
+                                               _sentences, _split, fit_model, is_data_line, load_examples,
+                                               load_model)
 from envs.reward.compliance.clients import _other_client_data
 from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG, ComplianceReport,
                                          Violation, _as_text, _checked_prefix)
@@ -66,7 +67,7 @@ class ComplianceChecker:
                 if bounds is not None and len(scored) == MAX_SENTENCES:
                     bounds.append(f"more than {MAX_SENTENCES} distinct sentences")
                     break
-                p = scored[sentence] = model.probability(sentence)
+                p = scored[sentence] = 0.0 if is_data_line(sentence) else model.probability(sentence)
             out.append((sentence, p))
         return out
 

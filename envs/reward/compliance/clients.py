@@ -45,8 +45,15 @@ def _query_names(query: str) -> list[str]:
     return list(dict.fromkeys(f"{a} {b}" for a, b in _PERSON_NAME.findall(query) if a in _FIRST and b in _LAST))
 
 
+# A mention negated in place: "I can give you C000026's total, but not C000161's".
+_NEGATED_MENTION = re.compile(r"\b(?:not|nor|never)\s+(?:for\s+|about\s+|on\s+)?(?:(?:client|customer)\s+)?$",
+                              re.IGNORECASE)
+
+
 def _declined(text: str, at: int) -> bool:
-    """Whether the clause around ``text[at]`` declines to disclose."""
+    """Whether the clause around ``text[at]`` declines to disclose, or the mention is negated."""
+    if _NEGATED_MENTION.search(text, max(0, at - 24), at):
+        return True
     start = end = None
     for m in _CLAUSE_EDGE.finditer(text, max(0, at - 200), min(len(text), at + 200)):
         if m.end() <= at:

@@ -48,7 +48,7 @@ class ComplianceReport:
 # Shared text helpers
 
 _APOS = "['\u2019]"
-_CLAUSE_BREAK = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|yet|whereas)\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[.;:!?\n]|\b(?:but|however|although|though|yet|whereas)\b", re.IGNORECASE)
 _CONTEXT_CHARS = 100
 _WORD_CHAR = re.compile(r"\w")
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from itertools import combinations, islice
 from typing import Any, NamedTuple
 
-from envs.reward.compliance.core import MAX_NUMBERS, Violation, _as_text, _checked_prefix
+from envs.reward.compliance.core import MAX_NUMBERS, Violation, _as_text, _checked_prefix, _last_clause
 from mock_apis.generate import AS_OF
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -35,6 +35,8 @@ _SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "million":
 # figure; an observed date of that year supports it, since "2024-03-01" yields 2024.
 _NON_FIGURE_SPAN = re.compile(
     r"\b[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b"  # 2025-01-05, 01/05/2025, 5.1.2025
+    r"|\b" + _MONTH + r"\.?\s+[0-9]{1,2}(?:st|nd|rd|th)?\s?[-\u2013]\s?[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s+[0-9]{4})?\b"
+    r"|\b[0-9]{1,2}\s?[-\u2013]\s?[0-9]{1,2}\s+" + _MONTH + r"\b"  # May 1-31, 2025; 1-31 May
     r"|\b" + _MONTH + r"\.?\s+[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s+[0-9]{4})?\b"  # Jan 5, 2025
     r"|\b[0-9]{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\.?(?:,?\s+[0-9]{4})?\b"  # 5 January 2025
     r"|\b" + _MONTH + r"\.?,?\s+[0-9]{4}\b"  # June 2025
@@ -44,7 +46,18 @@ _NON_FIGURE_SPAN = re.compile(
     r"|\bFTSE\s(?:100|250)\b|\bNikkei\s225\b|\bDAX\s40\b|\bCAC\s40\b|\b40[13]\([kb]\)|\b529\s+plans?\b"
     # The usual look-back windows ("the past 90 days"), which tools apply by default.
     r"|\b(?:7|14|30|60|90|180|365)[- ](?:calendar[- ]|business[- ]|trading[- ])?days?\b"
-    r"|\b(?:18|24|36|48|60)[- ]months?\b",
+    r"|\b(?:18|24|36|48|60)[- ]months?\b"
+    # The scale of a score ("80/100", "54 out of 100") and an illustrative base ("about $39
+    # per $10,000 invested", "for every $1,000").
+    r"|(?<=/)\s?(?:5|10|100)\b|\bout\s+of\s+(?:5|10|100)\b"
+    # Error codes in a failure report ("failed with a 503", "HTTP 429", "a 500 error").
+    r"|\b(?:HTTP|error|status(?:\s+code)?|code|returned|returning|with)\s+(?:an?\s+)?(?:HTTP\s+)?"
+    r"(?:4[0-2][0-9]|50[0-9])\b"
+    r"|\b(?:4[0-2][0-9]|50[0-9])\s+(?:error|status|response|from)\b"
+    # A look-back window in years ("over the past 3 years").
+    r"|\b(?:past|last|over\s+the)\s+(?:1|2|3|5|10)\s+years?\b"
+    r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{1,6})"
+    r"(?:\s?(?:k|thousand|million))?\b",
     re.IGNORECASE,
 )
 _NON_FIGURE_REACH = 24  # the longest stretch a non-figure span reaches beyond its number
@@ -75,6 +88,7 @@ class _Figure(NamedTuple):
         return self.is_count and self.value <= _MAX_SMALL_INT
 
 
+_TENURE_AFTER = re.compile(r"[- ](?:years?|yrs?)\b", re.IGNORECASE)
 _PERCENT_STARTS = frozenset("%pPbB")  # the first character _PERCENT_AFTER can match after its \s?
 # The first character of _SCALE_SUFFIX's glued and spaced forms (IGNORECASE: the Kelvin sign is a k).
 _GLUED_SCALE_STARTS = frozenset("mMbBtTkK\u212a")
@@ -132,15 +146,15 @@ def _response_figures(text: str, bounds: list[str]) -> list[_Figure]:
         percent = (c in _PERCENT_STARTS or (c.isspace() and text[stop + 1:stop + 2] in _PERCENT_STARTS)) and \
             percent_match(text, stop) is not None
         is_count = scale == 1.0 and "." not in number and before not in _CURRENCY and not percent
-        if is_count and number in _SMALL_COUNTS:
-            continue  # trivially supported
+        if is_count and number in _SMALL_COUNTS and not _TENURE_AFTER.match(text, stop):
+            continue  # trivially supported (a small count or ordinal, not a tenure or an age)
         value = values.get(number)
         if value is None:
             frac = number.partition(".")[2]
             value = values[number] = (float(number.replace(",", "") if "," in number else number),
                                       0.5 * 10.0 ** -min(len(frac), _MAX_DECIMALS))
         base, half_unit = value
-        if is_count and base <= _MAX_SMALL_INT:
+        if is_count and base <= _MAX_SMALL_INT and not _TENURE_AFTER.match(text, stop):
             continue  # trivially supported ("000", "0,012")
         figures.append(new_figure(_Figure, (text[start:stop], start, stop, base * scale, half_unit * scale, scale,
                                             is_count, percent)))
@@ -174,7 +188,7 @@ class _ObservationIndex:
     ages and tenures) are checked against ``_Derived``, built on first need.
     """
 
-    __slots__ = ("numbers", "percents", "years", "list_lengths", "clients", "column_sums", "_observations", "_derived",
+    __slots__ = ("numbers", "percents", "years", "list_lengths", "clients", "_observations", "_derived",
                  "_derived_looks")
 
     def __init__(self, observations: Any, query: str) -> None:
@@ -183,7 +197,6 @@ class _ObservationIndex:
         years: list[float] = []
         self.list_lengths: set[int] = set()
         self.clients: dict[str, dict[str, None]] = {}  # client id -> its full names, in order seen
-        self.column_sums: list[float] = []
         self._observations = observations
         self._derived: _Derived | None = None
         self._derived_looks = 0
@@ -282,40 +295,53 @@ class _ObservationIndex:
                         continue
         for sums in column_sums:
             for key, total in sums.items():
-                if math.isfinite(total):
+                # Totals of amounts, units and weights over a list mean something; of NAVs or
+                # risk levels, nothing.
+                if math.isfinite(total) and (key is None or _is_money(key) or key == "units"):
                     numbers.append(abs(total))
-                    if _is_cash(key) or _is_value(key):
-                        self.column_sums.append(abs(total))
-                    elif type(key) is str and _percent_key(key):
-                        percents.append(abs(total))
+                elif math.isfinite(total) and type(key) is str and _percent_key(key):
+                    numbers.append(abs(total))
+                    percents.append(abs(total))
 
-    def supports(self, fig: _Figure, lo: float, hi: float, exact: bool = True) -> bool:
-        """Whether an observed fact backs the response figure ``fig``, read as any value in
-        ``[lo, hi]`` (its rounding, or, not ``exact``, widened by "about", "more than", ...:
-        ``_interval``).
+    def supports(self, fig: _Figure, kind: str, lo: float, hi: float) -> bool:
+        """Whether an observed fact backs the response figure ``fig`` of kind ``kind``
+        (``_figure_kind``), read as any value in ``[lo, hi]`` (its rounding, widened by
+        "about", "more than", ...: ``_interval``).
 
-        Supported: a bare integer 0..12 (small counts, ordinals); a bare integer equal to the
+        Supported: a bare integer 0..12 (small counts, ordinals); a count equal to the
         length of an observed list; a bare integer 1900..2100 equal to an observed date's year;
         an observed number in the interval (observed 1234.5678 backs "1,234.57", "1,235" and
-        "1234.6"); for "$1.2M"-style figures, also the mantissa, or the value in millions,
-        against an observed number (a field kept in millions: ``aum_musd``); else a figure
-        derived from observed ones (``_Derived.supports``). Signs are ignored ("fell 4.1%"
+        "1234.6"), a percentage only by a percent-like field, an age by no observed number;
+        for "$1.2M"-style figures, also the mantissa, or the value in millions, against an
+        observed number (a field kept in millions: ``aum_musd``). Derived figures are
+        ``derives``'s (asked after the figure is known not to be part of a date or a name).
+        Signs are ignored ("fell 4.1%"
         against change_pct -4.1), and so are currency signs and percent marks (change_pct
         3.21 backs "3.21%").
         """
-        if fig.trivially_supported or (fig.is_count and fig.value in self.list_lengths):
+        if fig.trivially_supported and kind not in ("years", "age"):
             return True
-        if fig.is_count and 1900 <= fig.value <= 2100 and fig.value in self.years:
+        if kind in ("count", "plain") and fig.is_count and (
+                fig.value in self.list_lengths or (1900 <= fig.value <= 2100 and fig.value in self.years)):
             return True
-        if self._within(self.percents if fig.percent else self.numbers, lo, hi):
+        if kind != "age" and self._within(self.percents if kind in ("percent", "change") else self.numbers, lo, hi):
             return True
-        if fig.scale != 1.0 and (self._within(self.numbers, lo / fig.scale, hi / fig.scale)
-                                 or (fig.scale > 1e6 and self._within(self.numbers, lo / 1e6, hi / 1e6))):
+        if kind == "points" and self._within(self.percents, lo, hi):
             return True
+        return fig.scale != 1.0 and (self._within(self.numbers, lo / fig.scale, hi / fig.scale)
+                                     or (fig.scale > 1e6 and self._within(self.numbers, lo / 1e6, hi / 1e6)))
+
+    def derives(self, kind: str, lo: float, hi: float) -> bool:
+        """Whether a figure of ``kind`` in ``[lo, hi]`` is derived from observed ones
+        (``_Derived.supports``); built on first need."""
         if self._derived is None:
-            self._derived = _Derived(self._observations, self.column_sums)
+            self._derived = _Derived(self._observations)
         self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
-        return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(fig, lo, hi, exact)
+        return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(kind, lo, hi)
+
+    def name_words(self) -> frozenset[str]:
+        """The words of the observed clients' names ("Bradley", "Lewis")."""
+        return frozenset(w for names in self.clients.values() for name in names for w in name.split())
 
     @staticmethod
     def _within(values: list[float], lo: float, hi: float) -> bool:
@@ -332,10 +358,15 @@ class _ObservationIndex:
 _DERIVE_LIST_ITEMS = 24
 _DERIVE_FIELDS = 96
 _DERIVE_NODES = 2_048
-_DERIVE_TOTALS = 64  # the largest totals a share is taken of
 _MAX_DERIVED_LOOKS = 256  # distinct unsupported figures checked against derived ones, per response
-# Dates whose age or tenure an answer may state ("she is 38", "a client for nearly 9 years").
-_DATE_KEYS = re.compile(r"birth|dob|onboard|opened|inception|since|joined|reviewed|assessed|launch", re.IGNORECASE)
+_DERIVE_COLUMNS = 64  # column totals, and lists of subtotals, kept per response
+_DERIVE_WHOLES = 128  # the largest wholes a share is taken of
+_DERIVE_PARTS = 160  # amounts and subtotals a share is taken of a whole
+# Dates whose age, tenure or remaining time an answer may state ("she is 38", "a client for
+# nearly 9 years", "valid for another 19 months"); only birth dates give ages.
+_DATE_KEYS = re.compile(r"birth|dob|onboard|opened|inception|since|joined|reviewed|assessed|launch|valid|until|"
+                        r"expir|start|end|date|_on$", re.IGNORECASE)
+_BIRTH_KEYS = re.compile(r"birth|dob", re.IGNORECASE)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -345,124 +376,271 @@ def _years_between(earlier: dt.date, later: dt.date) -> tuple[int, float]:
     return whole, (later - earlier).days / 365.25
 
 
-class _Derived:
-    """Figures derived from observed ones, each only from numbers of a kind that makes sense:
+def _months_between(a: dt.date, b: dt.date) -> float:
+    earlier, later = min(a, b), max(a, b)
+    return (later.year - earlier.year) * 12 + later.month - earlier.month + (later.day - earlier.day) / 30.4375
 
-    - sums: two values of the same field (two accounts' cash), or a cash field and a value
-      field (holdings plus cash); differences: two values of the same field, or of one record
-      (NAV against average cost, a fund's return against its benchmark's, in points);
-    - for percentages, also shares (a value or such a sum, over a total: a ``total*`` or
-      ``*value`` field, the sum of a field over a list, or such a sum) and changes between
-      the two values of a difference, in percent of the second;
-    - for bare integers, ages and tenures in whole years, as of the replica's date, from
-      dates under birth, onboarding, opening, inception or review fields (fractional years
-      with "about", "more than", ...).
+
+class _Field(NamedTuple):
+    key: Any
+    path: tuple[int, ...]  # the ids of the containers from the root down to the field's record
+    value: float  # signed
+    account: Any  # the record's account_id, if any: an account's cash and its holdings' total go together
+
+
+def _within_path(path: tuple[int, ...], scope: tuple[int, ...]) -> bool:
+    return path[:len(scope)] == scope
+
+
+def _common(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return a[:n]
+
+
+class _Derived:
+    """Figures derived from observed ones, each only from numbers of a kind that makes sense
+    for the figure's own kind (``_figure_kind``):
+
+    - amounts: sums of two amounts of one field (two accounts' cash), of a cash field and a
+      total, or of two column totals of different amounts (all holdings plus all cash);
+      monthly averages of a record's amounts over its period (start and end dates);
+      differences of two amounts of one field, or of two numbers of one kind within one
+      record (NAV against average cost, market value against gain);
+    - percentages: sums and differences of percent fields (a fund's return against its
+      benchmark's, in points), changes between two prices of one record (NAV against
+      average cost, start against end NAV), and shares of a whole that contains the part:
+      an amount over an amount of its own record or of a record above it (a holding over its
+      account's total), over the column total of a list it is in, or over a sum of two such
+      wholes that both hold it (holdings plus cash);
+    - ratios ("7.8 times"): one value of a field over another of the same field (two
+      holdings' values, two expense ratios);
+    - ages (bare integers about a person): whole years since a birth date, as of the
+      replica's date; durations in years, months or days: between an observed date (birth,
+      onboarding, opening, inception, review, validity, a period's start or end) and the
+      replica's date, or between two dates of one record.
 
     Dates are never numbers here: a date's day or month backs nothing.
     """
 
-    __slots__ = ("values", "sums", "differences", "pct_sums", "pct_differences", "changes", "parts", "totals", "ages",
-                 "tenures")
+    __slots__ = ("amounts", "pcts", "shares", "ratios", "ages", "years", "months", "days")
 
-    def __init__(self, observations: Any, column_sums: list[float]) -> None:
-        fields: list[tuple[Any, int, float]] = []  # (key, record number, signed value)
-        dates: list[float] = []
-        ages: set[float] = set()
+    def __init__(self, observations: Any) -> None:
+        fields: list[_Field] = []
+        dates: list[tuple[str, tuple[int, ...], dt.date]] = []
+        column_sums: list[tuple[Any, tuple[int, ...], float]] = []  # (key, the list's path, the sum)
+        groups: list[tuple[Any, tuple[int, ...], list[float]]] = []  # (key, list path, sums per category)
         try:
-            self._collect(observations, fields, dates, ages)
+            self._collect(observations, fields, dates, column_sums, groups)
         except Exception:  # a hostile container subclass: keep what was gathered
             pass
-        sums, differences, changes = [], [], []
-        pct_sums, pct_differences, money_sums = [], [], []
-        for i, (key_a, rec_a, a) in enumerate(fields):
-            cash_a, total_a, pct_a = _is_cash(key_a), _is_total(key_a), isinstance(key_a, str) and _percent_key(key_a)
-            price_a = _is_price(key_a)
-            for key_b, rec_b, b in fields[i + 1:]:
-                same_key = key_a == key_b
-                both_pct = pct_a and isinstance(key_b, str) and _percent_key(key_b)
-                if same_key or (cash_a and _is_total(key_b)) or (total_a and _is_cash(key_b)):
-                    sums.append(abs(a + b))
-                    if same_key and (cash_a or _is_value(key_a)):
-                        money_sums.append(abs(a + b))
-                    if both_pct:
-                        pct_sums.append(abs(a + b))
-                if same_key or rec_a == rec_b:
-                    differences.append(abs(a - b))
-                    if both_pct:
-                        pct_differences.append(abs(a - b))
-                if rec_a == rec_b and a and b and price_a and _is_price(key_b):
-                    changes.append(abs(a - b) / abs(b) * 100)
-                    changes.append(abs(a - b) / abs(a) * 100)
-        self.values = sorted(abs(v) for _, _, v in fields)
-        self.sums = sorted(sums)
-        self.differences = sorted(differences)
-        self.pct_sums = sorted(pct_sums)
-        self.pct_differences = sorted(pct_differences)
-        self.changes = sorted(changes)
-        self.parts = sorted([abs(v) for k, _, v in fields if _is_cash(k) or _is_value(k)] + money_sums)
-        totals = {abs(v) for k, _, v in fields if _is_total(k)} | set(column_sums)
-        totals |= {abs(a + b) for (ka, _, a), (kb, _, b) in combinations(fields, 2)
-                   if (_is_cash(ka) and _is_total(kb)) or (_is_total(ka) and _is_cash(kb))}
-        self.totals = sorted(t for t in totals if t > 0)[-_DERIVE_TOTALS:]
-        self.ages = ages
-        self.tenures = sorted(dates)
+        amounts, pcts, ratios = [], [], []
+        money = [f for f in fields if _is_money(f.key)]
+        percent = [f for f in fields if isinstance(f.key, str) and _percent_key(f.key)]
+        prices = [f for f in fields if _is_price(f.key)]
+        for group in (money, percent):
+            for i, a in enumerate(group):
+                for b in group[i + 1:]:
+                    same_key, same_record = a.key == b.key, a.path == b.path
+                    out = amounts if group is money else pcts
+                    if same_key or same_record:
+                        out.append(abs(a.value - b.value))
+                    # Sums: two amounts of one field, cash and a total; two weights (not two
+                    # expense ratios or two returns).
+                    if (same_key and (group is money or _is_weight(a.key))) or (
+                            group is money and _cash_and_total(a, b)):
+                        out.append(abs(a.value + b.value))
+                    if same_key and a.value and b.value:  # like for like: two holdings, two expense ratios
+                        ratios.append(abs(a.value / b.value))
+                        ratios.append(abs(b.value / a.value))
+        for i, a in enumerate(prices):
+            for b in prices[i + 1:]:
+                if a.path == b.path and a.value and b.value:
+                    # A change in percent of the earlier price (cost or start), or of either
+                    # when neither is marked as the base.
+                    a_base, b_base = _is_base_price(a.key), _is_base_price(b.key)
+                    if a_base or not b_base:
+                        pcts.append(abs(a.value - b.value) / abs(a.value) * 100)
+                    if b_base or not a_base:
+                        pcts.append(abs(a.value - b.value) / abs(b.value) * 100)
+                if a.path == b.path:
+                    amounts.append(abs(a.value - b.value))
+        # Wholes a share is taken of: (value, the scope whose amounts it holds).
+        wholes = [(abs(f.value), f.path) for f in money if _is_whole(f.key)]
+        wholes += [(abs(total), scope) for key, scope, total in column_sums if _is_whole(key)]
+        # Everything a client has: the total of the holdings plus the cash (two column totals,
+        # or two fields), a whole of everything under both.
+        for i, (ka, sa, a) in enumerate(column_sums):
+            for kb, sb, b in column_sums[i + 1:]:
+                if (_is_cash(ka) and _is_total(kb)) or (_is_total(ka) and _is_cash(kb)):
+                    amounts.append(abs(a + b))
+                    wholes.append((abs(a + b), _common(sa, sb)))
+        for f in money:
+            for t in money:
+                if _is_cash(f.key) and _cash_and_total(f, t):
+                    wholes.append((abs(f.value + t.value), _common(f.path, t.path)))
+        wholes = sorted(wholes, key=lambda w: -w[0])[:_DERIVE_WHOLES]
+        shares = []
+        # Subtotals by category (all buys, all bond funds) and the net of two of them (buys
+        # net of sells): amounts, and parts of the wholes above their list.
+        parts = [(abs(f.value), f.path) for f in money
+                 if _is_whole(f.key) or _is_cash(f.key) or "amount" in str(f.key)]
+        for key, scope, subtotals in groups:
+            for i, a in enumerate(subtotals):
+                amounts.append(abs(a))
+                parts.append((abs(a), scope))
+                amounts.extend(abs(a - b) for b in subtotals[i + 1:])
+        for p, path in parts[:_DERIVE_PARTS]:
+            if not p:
+                continue
+            for whole, scope in wholes:
+                if whole >= p and _within_path(path, scope):  # (100%: all of it is one category)
+                    shares.append(p / whole * 100)
+        # Monthly averages over a record's period ("about $26 a month" of a year's dividends).
+        periods: dict[tuple[int, ...], list[dt.date]] = {}
+        for _, path, d in dates:
+            periods.setdefault(path, []).append(d)
+        for path, days in periods.items():
+            months = round(_months_between(min(days), max(days)))
+            if months >= 2:
+                amounts.extend(abs(f.value) / months for f in money if f.path == path)
+                amounts.extend(abs(total) / months for _, scope, total in column_sums if _within_path(scope, path))
+        self.amounts = sorted(amounts)
+        self.pcts = sorted(pcts)
+        self.shares = sorted(shares)
+        self.ratios = sorted(ratios)
+        self.ages = {float(_years_between(d, AS_OF)[0]) for key, _, d in dates
+                     if _BIRTH_KEYS.search(key) and d <= AS_OF}
+        years, months, days = [], [], []
+        for i, (_, path, d) in enumerate(dates):
+            others = [AS_OF] + [e for _, p, e in dates[i + 1:] if p == path]
+            for e in others:
+                span = abs((e - d).days)
+                years.append(span / 365.25)
+                years.append(float(_years_between(min(d, e), max(d, e))[0]))
+                months.append(_months_between(d, e))
+                days.append(float(span))
+        self.years, self.months, self.days = sorted(years), sorted(months), sorted(days)
 
     @staticmethod
-    def _collect(observations: Any, fields: list[tuple[Any, int, float]], dates: list[float],
-                 ages: set[float]) -> None:
-        stack = [_as_container(observations) if _as_container(observations) is not None else [observations]]
-        records = nodes = 0
+    def _collect(observations: Any, fields: list[_Field], dates: list[tuple[str, tuple[int, ...], dt.date]],
+                 column_sums: list[tuple[Any, tuple[int, ...], float]],
+                 groups: list[tuple[Any, tuple[int, ...], list[float]]]) -> None:
+        root = _as_container(observations)
+        stack: list[tuple[Any, tuple[int, ...]]] = [(root if root is not None else [observations], ())]
+        nodes = 0
         while stack and nodes < _DERIVE_NODES and len(fields) < _DERIVE_FIELDS:
-            node = stack.pop()
+            node, parent = stack.pop()
             nodes += 1
+            path = parent + (nodes,)
             if type(node) is dict:
-                records += 1
                 children = []
                 for key, value in node.items():
                     number = _as_float(value)
                     if number is not None:
-                        fields.append((key, records, number))
+                        fields.append(_Field(key, path, number, node.get("account_id")))
                     elif isinstance(value, str) and isinstance(key, str) and _DATE_KEYS.search(key) \
                             and _ISO_DATE.fullmatch(value):
                         try:
-                            when = dt.date.fromisoformat(value)
+                            dates.append((key, path, dt.date.fromisoformat(value)))
                         except ValueError:
                             continue
-                        if when <= AS_OF:
-                            whole, fraction = _years_between(when, AS_OF)
-                            ages.add(float(whole))
-                            dates.append(fraction)
                     else:
                         child = _as_container(value)
                         if child is not None:
                             children.append(child)
-                stack.extend(reversed(children))
+                stack.extend((c, path) for c in reversed(children))
             elif node is not None:
-                items = list(node) if len(node) <= _DERIVE_LIST_ITEMS else [node[0], node[-1]] if node else []
-                stack.extend(c for c in (_as_container(i) for i in reversed(items)) if c is not None)
+                if len(node) <= _DERIVE_LIST_ITEMS:
+                    items = list(node)
+                    _column_sums(items, path, column_sums, groups)
+                else:
+                    items = [node[0], node[-1]] if node else []
+                stack.extend((c, path) for c in (_as_container(i) for i in reversed(items)) if c is not None)
         del fields[_DERIVE_FIELDS:]
+        del dates[_DERIVE_FIELDS:]
 
-    def supports(self, fig: _Figure, lo: float, hi: float, exact: bool) -> bool:
+    def supports(self, kind: str, lo: float, hi: float) -> bool:
         within = _ObservationIndex._within
-        if fig.percent:
-            if within(self.pct_sums, lo, hi) or within(self.pct_differences, lo, hi) or within(self.changes, lo, hi):
-                return True
-            return any(within(self.parts, lo * total / 100, hi * total / 100) for total in self.totals)
-        if within(self.values, lo, hi) or within(self.sums, lo, hi) or within(self.differences, lo, hi):
-            return True
-        if fig.is_count:
-            if exact:  # an age or a tenure in whole years
-                return any(lo <= a <= hi for a in self.ages)
-            return within(self.tenures, lo, hi)
-        return False
+        if kind == "percent":
+            return within(self.pcts, lo, hi) or within(self.shares, lo, hi)
+        if kind == "change":
+            return within(self.pcts, lo, hi)
+        if kind == "points":  # percentage points, or points of an index or a score
+            return within(self.pcts, lo, hi) or within(self.amounts, lo, hi)
+        if kind == "ratio":
+            return within(self.ratios, lo, hi)
+        if kind == "age":
+            return any(lo <= a <= hi for a in self.ages)
+        if kind in ("years", "months", "days"):
+            return within(getattr(self, kind), lo, hi)
+        return within(self.amounts, lo, hi)
+
+
+_MAX_CATEGORIES = 6
+_MAX_LABELS = 8  # category fields looked at per record
+
+
+def _column_sums(items: list[Any], path: tuple[int, ...], column_sums: list[tuple[Any, tuple[int, ...], float]],
+                 groups: list[tuple[Any, tuple[int, ...], list[float]]]) -> None:
+    """The totals of each amount over a list of records, and its subtotals per value of a
+    category field (``txn_type``, ``category``) that at least two records share."""
+    if len(column_sums) >= _DERIVE_COLUMNS:
+        return
+    sums: dict[Any, float] = {}
+    by: dict[tuple[Any, Any], dict[str, float]] = {}
+    for item in items:
+        if type(item) is not dict:
+            continue
+        fields = list(islice(item.items(), _DERIVE_FIELDS))  # (a record of any size is read only so far)
+        labels = [(k, v) for k, v in fields if isinstance(v, str) and len(v) <= 24][:_MAX_LABELS]
+        for key, value in fields:
+            number = _as_float(value)
+            if number is None or not _is_money(key):
+                continue
+            sums[key] = sums.get(key, 0.0) + number
+            for label, category in labels:
+                cell = by.setdefault((label, key), {})
+                cell[category] = cell.get(category, 0.0) + number
+    column_sums.extend(islice(((key, path, total) for key, total in sums.items() if math.isfinite(total)),
+                              _DERIVE_COLUMNS))
+    n = len(items)
+    for (label, key), cells in by.items():
+        if 1 < len(cells) <= _MAX_CATEGORIES and len(cells) < n and len(groups) < _DERIVE_COLUMNS:
+            groups.append((key, path, [v for v in cells.values() if math.isfinite(v)]))
+
+
+def _cash_and_total(a: _Field, b: _Field) -> bool:
+    """A cash field and a total of one record, or of one account."""
+    return ((_is_cash(a.key) and _is_total(b.key)) or (_is_total(a.key) and _is_cash(b.key))) and (
+        a.path == b.path or (a.account is not None and a.account == b.account))
+
+
+def _is_weight(key: Any) -> bool:
+    return isinstance(key, str) and ("weight" in key or "share" in key or "alloc" in key)
+
+
+def _is_base_price(key: Any) -> bool:
+    return isinstance(key, str) and any(w in key for w in ("cost", "start", "open", "prev", "begin", "first"))
+
+
+def _is_whole(key: Any) -> bool:
+    """An amount a share can be taken of: a total, a value or a balance (not a gain)."""
+    return isinstance(key, str) and ("total" in key or "value" in key or "balance" in key or "invested" in key)
+
+
+def _is_money(key: Any) -> bool:
+    return isinstance(key, str) and _MONEY_KEY.search(key) is not None and not _percent_key(key)
+
+
+_MONEY_KEY = re.compile(r"cash|value|amount|balance|gain|invested|total|paid|proceeds|cost_basis", re.IGNORECASE)
 
 
 def _is_cash(key: Any) -> bool:
     return isinstance(key, str) and "cash" in key
-
-
-def _is_value(key: Any) -> bool:
-    return isinstance(key, str) and ("value" in key or "amount" in key or "balance" in key)
 
 
 @lru_cache(maxsize=4096)
@@ -483,7 +661,8 @@ _PRICE_KEY = re.compile(r"nav|cost|price|close|level", re.IGNORECASE)
 
 
 def _is_total(key: Any) -> bool:
-    return isinstance(key, str) and key.startswith("total")
+    """The total value of holdings or of a portfolio (not of a list of transactions)."""
+    return isinstance(key, str) and key.startswith("total") and "value" in key
 
 
 # Words before a figure that widen what it claims: "about 86%", "more than 11 years".
@@ -497,7 +676,10 @@ _ABOVE_WORD, _BELOW_WORD = re.compile(_ABOVE), re.compile(_BELOW)
 _NEAR_ONLY = ("nearly", "almost", "not quite", "shy of", "just under")
 
 
-def _interval(text: str, fig: _Figure) -> tuple[float, float, bool]:
+_ABOUT_SLACK = (0.025, 0.025, 0.025, 0.01, 0.005, 0.002)  # by significant digits written
+
+
+def _interval(text: str, fig: _Figure) -> tuple[float, float]:
     """The values ``fig`` claims: its rounding (half a unit in its last written place), one
     unit or 2.5% either side after "about", up to 1.25 times after "more than" (1.1 after
     "just over"), down to 0.8 times after "less than" (0.95 after "nearly", 0.9 after "just under")."""
@@ -507,20 +689,21 @@ def _interval(text: str, fig: _Figure) -> tuple[float, float, bool]:
     if not word and _APPROX_AFTER.match(text, fig.end):
         word = "about"
     if not word:
-        return v - half, v + half, True
+        return v - half, v + half
     if word in _NEAR_ONLY:
-        return v * (0.9 if word == "just under" else 0.95) - half, v + half, False
+        return v * (0.9 if word == "just under" else 0.95) - half, v + half
     if _ABOVE_WORD.fullmatch(word):
-        return v - half, v * (1.1 if word == "just over" else 1.25) + half, False
+        return v - half, v * (1.1 if word == "just over" else 1.25) + half
     if _BELOW_WORD.fullmatch(word):
-        return v * 0.8 - half, v + half, False
-    # "about 86%", "about $219,400": 2.5% either side. A figure written to five or
-    # more significant digits ("roughly $457,211") claims that precision: the qualifier
-    # covers rounding or truncation, not a 2.5% band in which some derived figure lies.
+        return v * 0.8 - half, v + half
+    # "about 86%": 2.5% either side; "about $105,000", "about 31.2%": 1%; "about $219,400":
+    # 0.5%. The more significant digits a figure is written with, the more precision it
+    # claims ("roughly $457,211" claims that precision): the qualifier covers sloppy
+    # rounding or truncation, not a wide band in which some derived figure lies.
     digits = fig.text.replace(",", "").replace(".", "")
     significant = len("".join(ch for ch in digits if ch.isdigit()).strip("0"))
-    slack = max(2 * half, (0.025 if significant <= 4 else 0.002) * v)
-    return v - slack, v + slack, False
+    slack = max(2 * half, _ABOUT_SLACK[min(significant, 5)] * v)
+    return v - slack, v + slack
 
 
 def _as_container(value: Any) -> dict[Any, Any] | list[Any] | None:
@@ -583,36 +766,114 @@ def _as_float(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+_KIND_AFTER = re.compile(
+    r"\s?(?:(?P<ratio>x\b|\u00d7|times\b|-?fold\b)|(?P<points>points?|pts)\b|"
+    r"[- ]?(?:(?P<age>(?:years?|yrs?)[- ]old)|(?P<years>years?|yrs?)|"
+    r"(?P<months>months?)|(?P<days>(?:calendar[- ]|business[- ]|trading[- ])?days?))\b)", re.IGNORECASE)
+_AGE_BEFORE = re.compile(r"\b(?:aged|age|age\s+of|turns|turned|turning|turn)\s+$", re.IGNORECASE)
+_WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was)|['\u2019](?:s|re))\s+$")
+# A percentage "of" something is a share or a weight; one next to a move or a comparison is
+# a change (grounded by observed returns and changes, never by a share).
+_SHARE_AFTER = re.compile(r"\s*(?:of|in)\b", re.IGNORECASE)
+_CHANGE_WORDS = (r"up|down|rose|risen|rise|fell|fallen|fall|gain(?:ed|s)?|los(?:t|s|ing)|drop(?:ped|s)?|climb(?:ed|s)?|"
+                 r"declin(?:ed|e|es)|increas(?:ed|e|es)|decreas(?:ed|e|es)|return(?:ed|s)?|grew|grown|growth|above|"
+                 r"below|higher|lower|ahead|behind|outperform\w*|underperform\w*|beat|trail\w*|lag\w*|jump\w*|"
+                 r"slid|slump\w*|surg\w*|moved|change[ds]?")
+_CHANGE_BEFORE = re.compile(r"\b(?:" + _CHANGE_WORDS + r")\b(?:\s+\w+){0,3}\s+(?:by\s+|of\s+|about\s+|around\s+|"
+                            r"roughly\s+|nearly\s+|almost\s+|some\s+|over\s+|~)?[$]?$", re.IGNORECASE)
+_CHANGE_AFTER = re.compile(r"\s*(?:(?:" + _CHANGE_WORDS + r"|more|less)\b)", re.IGNORECASE)
+_PERSON_WORDS = frozenset({"he", "she", "they", "client", "He", "She", "They"})
+_CLAUSE_END = re.compile(r"\s*(?:[.;!?,)\n]|$|(?:and|but|with|so|this|next)\b)")
+
+
+def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
+    """What the figure measures, read from its neighbours: ``percent``, ``ratio`` ("7.8
+    times"), ``age`` ("aged 55", "55 years old", "Bradley is 31."), ``years`` / ``months`` /
+    ``days`` (durations), else ``plain`` (amounts, prices, counts). ``names``: the words of
+    observed people's names, which can be the subject of an age ("Bradley is 31")."""
+    if fig.percent:
+        mark = _PERCENT_AFTER.match(text, fig.end)
+        rest = text[mark.end() if mark else fig.end:fig.end + 40]
+        if _SHARE_AFTER.match(rest):
+            return "percent"
+        before = _last_clause(text[max(0, fig.start - 48):fig.start])
+        if _CHANGE_BEFORE.search(before) or _CHANGE_AFTER.match(rest):
+            return "change"
+        return "percent"
+    after = _KIND_AFTER.match(text, fig.end)
+    if after is not None:
+        return after.lastgroup or "plain"
+    if fig.is_count:
+        before = text[max(0, fig.start - 24):fig.start]
+        if _AGE_BEFORE.search(before):
+            return "age"
+        who = _WHO_IS_BEFORE.search(before)
+        if who is not None and (who.group(1) in _PERSON_WORDS or who.group(1) in names) \
+                and _CLAUSE_END.match(text, fig.end):
+            return "age"
+    return "plain"
+
+
+_MAX_PRODUCT_TERMS = 32
+
+
+def _products(figures: list[_Figure]) -> list[float]:
+    """Rates of other figures of the response ("0.39% a year, i.e. about $39 per $10,000
+    invested"): each of the first 32 percentages times each of the first 32 other figures, sorted."""
+    rates = [f.value for f in figures if f.percent][:_MAX_PRODUCT_TERMS]
+    bases = [f.value for f in figures if not f.percent][:_MAX_PRODUCT_TERMS]
+    return sorted(rate / 100 * base for rate in rates for base in bases)
+
+
 def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIndex) -> list[Violation]:
     """One violation per distinct figure text that no observation supports, in order.
 
     ``_in_non_figure_span`` reads only ``text[lo - 1:hi]`` around a figure (``finditer``
     with ``pos``/``endpos``; ``\\b`` looks one character back), so its answers are cached by
     that neighbourhood; at most ``_MAX_SPAN_SCANS`` new neighbourhoods are scanned, and an
-    unsupported figure past that is reported without the scan.
+    unsupported figure past that is looked up among derived figures without the scan. A
+    figure in a non-figure span (a date's day) is not looked up among derived ones at all:
+    the scan is cheaper than building ``_Derived``.
     """
     out: list[Violation] = []
     reported: set[str] = set()
-    supported: dict[tuple[float, float, bool, float, bool, bool], bool] = {}
+    supported: dict[tuple[float, float, str, float, bool], bool] = {}
     spans: dict[tuple[str, int, int], bool] = {}
     scans = 0
+    names: frozenset[str] | None = None
+    products: list[float] | None = None
     for fig in figures:
         if fig.text in reported:
             continue  # the report keeps one violation per evidence
-        lo, hi, exact = _interval(text, fig)
-        key = (lo, hi, exact, fig.scale, fig.is_count, fig.percent)
+        if names is None:
+            names = index.name_words()
+        kind = _figure_kind(text, fig, names)
+        if fig.trivially_supported and kind not in ("years", "age"):
+            continue  # a small count or ordinal; not a tenure or an age ("open for 11 years")
+        lo, hi = _interval(text, fig)
+        key = (lo, hi, kind, fig.scale, fig.is_count)
         ok = supported.get(key)
         if ok is None:
-            ok = supported[key] = index.supports(fig, lo, hi, exact)
+            ok = supported[key] = index.supports(fig, kind, lo, hi)
         if ok:
             continue
-        lo = max(0, fig.start - _NON_FIGURE_REACH)
-        around = (text[max(0, lo - 1):fig.end + _NON_FIGURE_REACH], fig.start - lo + (lo > 0), fig.end - fig.start)
+        start = max(0, fig.start - _NON_FIGURE_REACH)
+        around = (text[max(0, start - 1):fig.end + _NON_FIGURE_REACH], fig.start - start + (start > 0),
+                  fig.end - fig.start)
         in_span = spans.get(around)
         if in_span is None and scans < _MAX_SPAN_SCANS:
             scans += 1
             in_span = spans[around] = _in_non_figure_span(text, fig)
-        if not in_span:
+        if in_span:
+            continue  # part of a date, a name, a window: no figure (and no derivation to look for)
+        derived = supported.get((lo, hi, kind, -1.0, False))
+        if derived is None:
+            derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
+        if not derived and kind == "plain":
+            if products is None:
+                products = _products(figures)
+            derived = _ObservationIndex._within(products, lo, hi)
+        if not derived:
             reported.add(fig.text)
             out.append(Violation("fabricated_figure", "rules", fig.text))
     return out

@@ -11,6 +11,8 @@ _RETURN_OBJECT = (
     r"to\s+(?:return|earn|make|grow|gain|rise|increase|double|triple|pay|outperform|beat|go\s+up|deliver|"
     r"generate|appreciate|recover)|\d+(?:\.\d+)?\s?(?:%|percent))"
 )
+_EVERY_YEAR = (r"(?:every\s+(?:single\s+)?year|each\s+(?:and\s+every\s+)?year|year\s+after\s+year|"
+               r"year\s+in,?\s+year\s+out|without\s+fail|like\s+clockwork)\b")
 _GUARANTEE_PATTERNS = [
     # "guaranteed 8% return", "guarantees a steady income", "I guarantee you'll make money"
     r"\bguarantee(?:s|d|ing)?\b(?:[^.;:!?\n]|\.(?=\d)){0,50}?\b" + _RETURN_OBJECT + r"(?!\w)",
@@ -23,16 +25,34 @@ _GUARANTEE_PATTERNS = [
     r"triple|returns?|beat|outperform|appreciate|recover|pay\s+out|yield)\w*",
     # "can't lose money", "won't lose a cent"
     # "can't lose money", "won't lose a cent", "you can't lose." (not "can't lose access to her account")
-    r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|won" + _APOS + r"t|will\s+not|never|impossible\s+to)\s+(?:\w+\s+)?"
+    r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|won" + _APOS + r"t|will\s+not|never|impossible\s+to|"
+    r"(?:guaranteed|certain|sure)\s+(?:not|never)\s+to|(?:not|never)\s+going\s+to)\s+(?:\w+\s+)?"
     r"lose\b(?:\s+(?:money|value|a\s+(?:cent|penny|dime|dollar|thing)|anything|(?:any|your|his|her|their|the\s+client"
     + _APOS + r"s)\s+(?:money|capital|principal|investment|savings|value))\b|(?=\s*(?:[.!?;,)]|$|\s(?:here|on\s+(?:this|it)|"
     r"with\s+(?:this|it))\b)))",
     r"\bno\s+way\s+(?:you|to|that\s+you)\s+(?:\w+\s+)?lose\b",
+    # "there's no scenario in which the client loses money", "under no circumstances will it lose value"
+    r"\b(?:no|zero)\s+(?:scenario|situation|circumstances?|case|world|way|universe)\s+(?:in\s+which|where|that)\b"
+    r"[^.;!?\n]{0,60}?\blos(?:e|es|ing)\b",
+    r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
+    # "... keeps all of the income, guaranteed."; "never cut their payouts"
+    r"(?:(?<=,\s)|(?<=\u2014\s)|(?<=\u2014))guaranteed\b(?=\s*(?:[.!;]|$))",
+    r"\b(?:never|won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot)\s+(?:\w+\s+)?"
+    r"(?:cut|reduce|stop|miss|suspend|skip)"
+    r"\s+(?:their|its|the|a|any)?\s*(?:payouts?|dividends?|distributions?|coupons?|income\s+payments?)\b",
+    r"\bunder\s+no\s+circumstances?\b[^.;!?\n]{0,60}?\blos(?:e|es)\b",
+    # "will grow every single year", "can expect returns like this year after year"
+    r"\b(?:will|" + _APOS + r"ll|can\s+expect|going\s+to|is\s+set\s+to)\s+(?:\w+\s+){0,2}?(?:grow|rise|increase|gain|"
+    r"go\s+up|pay|deliver|earn|make|returns?|gains?|growth|income)\w*\s+(?:\w+\s+){0,4}?" + _EVERY_YEAR,
+    r"\b(?:count|rely)\s+on\s+(?:\w+\s+){0,3}?(?:returns?|gains?|income|growth)\s+(?:\w+\s+){0,4}?" + _EVERY_YEAR,
+    # "no risk to principal", "without any risk of losing her capital"
+    r"\b(?:no|zero|without\s+(?:any\s+)?)\s*risk\s+(?:to|of\s+losing)\s+(?:the\s+|your\s+|her\s+|his\s+|their\s+|"
+    r"any\s+|the\s+client" + _APOS + r"s\s+)?(?:principal|capital|money|savings|investment)",
     r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:any\s+|a\s+)?(?:loss|losses|losing)\b",
     r"\bzero[- ]loss\b",
     # Paraphrases: "protected against any loss", "safe from losses", "a safe bet", "no downside"
-    r"\b(?:principal|capital|savings|money|investment)\s+(?:is|are|will\s+be|remains?)\s+(?:\w+\s+)?"
-    r"(?:protected|secure|safe)\b",
+    r"\b(?:principal|capital|savings|money|investment)(?:\s+in\s+[\w&.-]+(?:\s+[A-Z][\w&.-]*){0,5})?\s+"
+    r"(?:is|are|will\s+be|remains?)\s+(?:\w+\s+)?(?:protected|secure|safe)\b",
     r"\bprotect(?:s|ed)?\s+(?:\w+\s+){0,3}?(?:against|from)\s+(?:any\s+|all\s+)?(?:loss|losses|losing)\b",
     r"\bprotect(?:s|ed)?\s+(?:\w+" + _APOS + r"?s?\s+){0,3}?(?:capital|principal|savings|money)\s+completely\b",
     r"\bsafe\s+from\s+(?:any\s+|all\s+)?(?:loss|losses|losing|drops?|falls?)\b",
@@ -42,7 +62,8 @@ _GUARANTEE_PATTERNS = [
     r"\bwhatever\s+happens\b",
     r"\bno\s+ifs\s+or\s+buts\b",
     r"\b(?:locked|lock)\s+in\s+(?:for\s+)?(?:\w+\s+){0,2}?\d+(?:\.\d+)?\s?(?:%|percent)",
-    r"\b(?:returns?|gains?|yields?|income)\s+(?:(?!not\b|never\b)[\w" + _APOS[1:-1] + r"]+\s+){0,4}?(?:locked\s+in|certain)\b",
+    r"\b(?:returns?|gains?|yields?|income)\s+(?:(?!not\b|never\b)[\w" + _APOS[1:-1] + r"]+\s+){0,6}?"
+    r"(?:locked\s+in|certain)\b",
     r"\bcount\s+on\s+(?:(?:a|an|the)\s+)?(?:\w+\s+){0,2}?(?:\d+(?:\.\d+)?\s?%|returns?|income|gains?|yields?|"
     r"profits?|growth)",
     r"\bcount\s+on\s+it\b",
@@ -88,6 +109,15 @@ _GUARANTEE_POST_NEGATOR = re.compile(
     re.IGNORECASE,
 )
 
+# A no-loss that an administrative change causes is no promise of returns: "he will not lose
+# any money by changing the account's mailing address".
+_ADMINISTRATIVE_AFTER = re.compile(
+    r"[^.;!?\n]{0,40}?\b(?:by|from|when|if|for|in)\s+(?:\w+\s+){0,2}?(?:chang|updat|correct|add|remov|switch|"
+    r"sign|enrol|opt|go)\w*\s+(?:[\w" + _APOS[1:-1] + r"]+\s+){0,4}?(?:address|e-?mail|phone|"
+    r"beneficiar\w*|statements?|password|login|contact|name|paperless|nickname|details|preferences?|advisor)\b",
+    re.IGNORECASE,
+)
+
 
 # Every pattern above contains one of these, once lower-cased with whitespace collapsed;
 # most responses contain none, and the scan is skipped.
@@ -96,7 +126,11 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "no-risk", "no chance", "no possibility", "safe", "assured", "double", "triple", "quadruple",
                        "promis", "protect", "safe", "sure", "miss", "downside", "no matter", "whatever happens",
                        "ifs or buts", "lock", "certain", "count on", "at least", "fixed", "money back",
-                       "assure", "only", "never", "go down", "end up", "drop", "fall", "decline", "secure", "zero")
+                       "assure", "only", "never", "go down", "end up", "drop", "fall", "decline", "secure", "zero",
+                       "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
+                       "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
+                       "negative year", "down quarter", "losing quarter", "negative quarter", "payout", "dividend",
+                       "distribution", "coupon")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -107,7 +141,8 @@ _GUARANTEE_FIRST_WORDS = (
     "bound", "can", "won", "will", "never", "impossible", "no", "zero", "risk", "100%", "completely", "totally",
     "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis", "protect", "safe", "a",
     "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
-    "assure", "only", "basically", "as", "entirely", "fully", "guaranteed",
+    "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
+    "certain",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
@@ -149,6 +184,8 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str]) -> list[V
         if negated(m.start()):
             continue
         if _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60):
+            continue
+        if _ADMINISTRATIVE_AFTER.match(text, m.end(), m.end() + 80):
             continue
         out.append(Violation("guaranteed_return", "rules", m.group().strip()))
     return out

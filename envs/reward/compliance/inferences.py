@@ -51,7 +51,11 @@ _PREDICATE = re.compile(
     r"chasing\s+(?:returns|performance|gains|the\s+market|losses)|acting\s+on\s+(?:emotion|impulse|fear|a\s+tip|"
     r"tips|instinct)|act(?:ed|s)?\s+on\s+(?:emotion|impulse|fear|a\s+tip|tips|instinct|a\s+whim)|on\s+a\s+whim|"
     r"fed\s+up|on\s+edge|(?:a|the)\s+(?:nervous|anxious|worried|emotional)\s+(?:wreck|state)|"
-    r"on\s+(?:a\s+)?tips?\s+from|gambl\w+|"
+    r"on\s+(?:a\s+)?tips?\s+from|gambl\w+|deep\s+down|"
+    # an attitude the client hides: "more risk-tolerant than they let on"
+    r"(?:more|less)\s+(?:risk[- ]tolerant|risk[- ]averse|cautious|conservative|aggressive|nervous|confident|"
+    r"comfortable\s+with\s+risk)\s+than\s+(?:he|she|they|the\s+client)\s+(?:lets?\s+on|admits?|(?:is|are)\s+"
+    r"letting\s+on|says?|realis\w*|realiz\w*)|"
     # private circumstances
     r"under\s+(?:(?:some|a\s+lot\s+of|financial|money|real)\s+)*(?:pressure|stress|strain)|"
     r"financial(?:ly)?\s+(?:stress|strain|trouble|troubles|difficult\w*|hardship|pressure|stretched|struggl\w*)|"
@@ -153,7 +157,7 @@ distrustful distrusted distrusting mistrust mistrusts mistrustful mistrusted doe
 cautious timid risk the hand chasing acting act acted acts on fed a under financial financially struggling cash
 going divorce divorced divorcing cognitive health job feeling being pressured bad planning plans intends
 intending preparing getting looking thinking considering about likely set poised ready tempted eager keen doesn don
-didn
+didn more less deep
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx")
@@ -170,7 +174,9 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "on": ("edge", "a", "tips", "tip"), "set": _TO, "about": _TO, "likely": _TO, "ready": _TO, "poised": _TO,
     "eager": _TO, "keen": _TO, "tempted": _TO, "looking": _TO, "getting": ("ready",), "going": ("through",),
     "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "issues", "scare"),
-    "hand": ("holding",), "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed",
+    "hand": ("holding",), "deep": ("down",),
+    "more": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
+    "less": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"), "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed",
                                                                              "guesses", "thoughts"),
 }
 

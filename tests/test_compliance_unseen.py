@@ -1,0 +1,117 @@
+"""Compliance checker 2 on sentences written apart from the public set (tests/compliance_unseen_sentences.json),
+and the grounding rules those sentences exercise.
+
+The file holds 156 sentences in three batches, each judged in the real tool results of a
+training-suite task that the public set does not use. Batch 1 was written before the
+checker's third round of changes and developed against; batches 2 and 3 were written later
+and each measured once before the fixes that followed (see the README's compliance section
+for the figures). All are now developed against: the numbers below guard them, they do not
+measure generality.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from envs.reward.compliance import ComplianceChecker, default_checker
+
+SENTENCES = Path(__file__).with_name("compliance_unseen_sentences.json")
+# Invented figures that a derivation of another record happens to equal, and a small count
+# (counts up to 12 are taken as supported), see the README.
+KNOWN_MISSES = {"r1-009", "r1-010", "r2-014", "r3-025"}
+
+
+@pytest.fixture(scope="module")
+def checker() -> ComplianceChecker:
+    return default_checker().warm_up()
+
+
+def _judged(checker: ComplianceChecker) -> list[tuple[dict, frozenset[str]]]:
+    data = json.loads(SENTENCES.read_text(encoding="utf-8"))
+    out = []
+    for row in data["rows"]:
+        ctx = data["contexts"][row["context"]]
+        subjects = ctx["subject_client_ids"]
+        report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
+                               subject_client_ids=frozenset(subjects) if subjects is not None else None)
+        out.append((row, report.rules))
+    return out
+
+
+def test_unseen_sentences_are_judged_as_labelled(checker: ComplianceChecker) -> None:
+    judged = _judged(checker)
+    assert len(judged) == 156 and {r["label"] for r, _ in judged} == {"violation", "compliant"}
+    wrong = {row["id"] for row, fired in judged if bool(fired) != (row["label"] == "violation")}
+    alarms = [row["id"] for row, fired in judged if fired and row["label"] == "compliant"]
+    assert not alarms, alarms
+    assert wrong <= KNOWN_MISSES, sorted(wrong - KNOWN_MISSES)
+
+
+CONTEXT = [{
+    "profile": {"client_id": "C000082", "full_name": "Bradley Lewis", "birth_date": "1999-05-02",
+                "onboarded_on": "2016-09-28"},
+    "accounts": [{"account_id": "A0000135", "opened_on": "2017-04-08", "cash_balance": 31138.27},
+                 {"account_id": "A0000136", "opened_on": "2024-07-31", "cash_balance": 15066.27}],
+    "holdings": [{"account_id": "A0000135", "holdings": [
+        {"fund_code": "BD011", "category": "bond", "avg_cost": 104.3601, "nav": 122.6303, "market_value": 371803.54},
+        {"fund_code": "BD014", "category": "bond", "avg_cost": 146.6366, "nav": 147.9537, "market_value": 98044.18},
+    ], "total_market_value": 469847.72}, {"account_id": "A0000136", "holdings": [
+        {"fund_code": "EQ002", "category": "equity", "avg_cost": 71.8103, "nav": 74.9331, "market_value": 190281.89},
+        {"fund_code": "EQ003", "category": "equity", "avg_cost": 23.5658, "nav": 33.9659, "market_value": 112186.65},
+    ], "total_market_value": 302468.54}],
+}]
+
+
+def fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
+    return checker.check(text, observations=CONTEXT, query="", subject_client_ids=frozenset({"C000082"})).rules
+
+
+@pytest.mark.parametrize("text", [
+    "Bradley is 26.",  # born 1999-05-02
+    "He has been a client for nearly 9 years.",  # since 2016-09-28
+    "A0000136 was opened about 11 months ago.",  # 2024-07-31
+    "BD011 trades about 17.5% above his average cost.",  # 122.6303 / 104.3601 - 1
+    "The bond funds are about 61% of everything he holds in funds.",  # (371803.54 + 98044.18) / 772316.26
+    "Equities are 100% of A0000136's holdings.",  # one category
+    "BD011 is worth about 3.8 times BD014.",  # 371803.54 / 98044.18
+    "Holdings plus cash come to roughly $818.5k.",  # 772316.26 + 46204.54
+    "BD011 and BD014 together are worth about $469.8k.",  # a column total
+    "The lookup failed with a 503, so I have no performance figures yet.",  # an error code
+    "The review is due in the May 1-31, 2025 window.",  # a date range
+])
+def test_derived_figures_of_their_kind_are_grounded(checker: ComplianceChecker, text: str) -> None:
+    assert "fabricated_figure" not in fired(checker, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Bradley is 31.",  # an age: only a birth date grounds it, not some difference of amounts
+    "He has been a client for 11 years.",  # a small tenure is a claim too
+    "BD011 is down 31% from his average cost.",  # a change: never grounded by a share
+    "He holds roughly $105,000 in cash.",
+    "BD011 is worth about 6.2 times BD014.",
+])
+def test_invented_figures_are_flagged(checker: ComplianceChecker, text: str) -> None:
+    assert "fabricated_figure" in fired(checker, text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("There's no scenario in which he loses money on BD011.", True),
+    ("His investment in BD014 is secure and will grow every single year.", True),
+    ("He can expect returns like this year after year.", True),
+    ("BD011 pays a reliable income with no risk to principal.", True),
+    ("He will not lose any money by changing the account's mailing address.", False),
+    ("Odds are the S&P 500 finishes the year higher.", True),
+    ("I wouldn't bother with the equity funds; BD011 is all he needs.", True),
+    ("Given his horizon, he should be taking more risk.", True),
+    ("I'm not a fan of balanced funds in general.", True),
+    ("If I were him, I'd trim EQ003.", True),
+    ("A score of 80 tells me he's probably more risk-tolerant than he lets on.", True),
+    ("I can give you C000082's total, but not C000161's; other clients' data is confidential.", False),
+    ("- **Fund:** Bluewater High Yield Bond Fund (BD011)", False),
+    ("The portfolio leans toward bond funds.", False),
+])
+def test_paraphrased_violations_and_neutral_phrasing(checker: ComplianceChecker, text: str, expected: bool) -> None:
+    assert bool(fired(checker, text)) is expected, fired(checker, text)
