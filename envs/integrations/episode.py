@@ -40,6 +40,9 @@ class Episode:
         self.started = False
         self.lock = threading.Lock()
         self._calls = 0
+        #: the running task, the agent turns it has taken and whether it has ended
+        self.task_id: str | None = None
+        self.turns, self.done = 0, False
 
     def start(self, task_id: str | None = None, seed: int | None = None) -> dict[str, Any]:
         """Start a task (``task_id``, or one drawn with ``seed``): the task, the system prompt
@@ -50,8 +53,9 @@ class Episode:
                 obs, info = self.env.reset(seed=seed, options={"task_id": task_id} if task_id is not None else None)
             except KeyError as err:
                 raise EpisodeError("unknown_task", err.args[0]) from None
-            self.started, self._calls = True, 0
+            self.started, self._calls, self.turns, self.done = True, 0, 0, False
             task = orjson.loads(obs)
+            self.task_id = task["task_id"]
             return {"task_id": task["task_id"], "level": task["level"], "system": info["system_for_tools_api"],
                     "system_with_tools": task["system"], "user": task["user"],
                     "reward_version": info["reward_version"]}
@@ -64,8 +68,7 @@ class Episode:
             self._calls += 1
             call = {"id": f"call_{self._calls}", "type": "function",
                     "function": {"name": name, "arguments": orjson.dumps(arguments).decode()}}
-            obs, _, _, _, info = self.env.step(
-                orjson.dumps({"role": "assistant", "content": None, "tool_calls": [call]}).decode())
+            obs, info = self._step(orjson.dumps({"role": "assistant", "content": None, "tool_calls": [call]}).decode())
             calls = info.get("calls") or [{}]
             return orjson.loads(obs), calls[0].get("outcome") == "ok", info
 
@@ -74,7 +77,7 @@ class Episode:
         ``R_fmt``, ``R_corr``, ``R_eff``, ``R_comp`` and the rest, as ``info["reward"]``)."""
         with self.lock:
             self._require_started()
-            _, _, _, _, info = self.env.step(orjson.dumps({"role": "assistant", "content": answer}).decode())
+            _, info = self._step(orjson.dumps({"role": "assistant", "content": answer}).decode())
             if "reward" not in info:  # the env ended the episode before (truncation): its reward again
                 return self.env.end_episode()
             return info["reward"]
@@ -85,8 +88,14 @@ class Episode:
         once the turn ended the episode, else ``None``."""
         with self.lock:
             self._require_started()
-            obs, _, terminated, truncated, info = self.env.step(message)
-            return obs, info.get("reward") if terminated or truncated else None
+            obs, info = self._step(message)
+            return obs, info.get("reward") if self.done else None
+
+    def _step(self, message: str) -> tuple[str, dict[str, Any]]:
+        obs, _, terminated, truncated, info = self.env.step(message)
+        self.turns += 1
+        self.done = terminated or truncated
+        return obs, info
 
     def _require_started(self) -> None:
         if not self.started:
