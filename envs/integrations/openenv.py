@@ -43,17 +43,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from envs.env import FinAdvisorEnv
 from envs.integrations.episode import Episode, EpisodeError
 from mock_apis import package_version
-from mock_apis.app import OWNER_SCOPE_KEY, ToolService, json_response, owner_of, session_capacity
+from mock_apis.app import (OWNER_SCOPE_KEY, ToolService, json_response, owner_of, refuse_websocket,
+                           session_capacity)
 from mock_apis.catalogue import ToolOutcome, ToolSpec
 from mock_apis.sessions import DEFAULT_OWNER, Session, SessionCapacity, SessionGone
 
 #: HTTP status of each error code these routes answer (besides the service's 401 and 429).
 STATUS = {"invalid_arguments": 422, "unknown_task": 404, "no_episode": 409, "not_found": 410, "internal_error": 500}
+#: A turn up to this long runs on the event loop: such a step (a few calls, or a short answer to
+#: score) takes well under a millisecond, less than a hop to the thread pool and back; a longer
+#: one (a long answer's compliance check can take ~20 ms) runs in the pool, as does a turn whose
+#: episode is busy in the pool (another HTTP request of the same episode).
+INLINE_TURN_CHARS = 4096
 RESET_FIELDS = {"task_id", "seed"}
 STEP_FIELDS = {"action", "episode_id", "timeout_s", "request_id"}  # OpenEnv's StepRequest; the rest is ignored
 
@@ -208,7 +215,10 @@ class OpenEnvRoutes:
         if episode is None or not episode.started:
             raise ProtocolError("no_episode", "no task started in this session: reset first")
         try:
-            obs, breakdown = await run_in_threadpool(episode.turn, text)
+            if len(text) <= INLINE_TURN_CHARS and not episode.lock.locked():
+                obs, breakdown = episode.turn(text)
+            else:
+                obs, breakdown = await run_in_threadpool(episode.turn, text)
         except SessionGone:
             raise ProtocolError("not_found", "the episode's session expired; start one with reset") from None
         return step_body(obs, breakdown, episode.done)
@@ -271,17 +281,18 @@ class OpenEnvRoutes:
 
     # -- WebSocket ----------------------------------------------------------------------
 
-    async def websocket(self, websocket: WebSocket) -> None:
-        """One session for the connection's lifetime; one answer per message, in order."""
-        await websocket.accept()
-        owner = websocket.scope.get(OWNER_SCOPE_KEY, DEFAULT_OWNER)
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``/ws`` (an ASGI app): one session for the connection's lifetime, one answer per
+        message, in order. With no room for a session the handshake is refused with the service's
+        429 ``session_capacity`` (status, ``Retry-After`` and body)."""
         try:
-            session = await self.open_session(owner)
+            session = await self.open_session(scope.get(OWNER_SCOPE_KEY, DEFAULT_OWNER))
         except ProtocolError as err:
-            await send_error(websocket, err)
-            await websocket.close(1013)  # try again later
+            await refuse_websocket(scope, receive, send, error_response(err))
             return
+        websocket = WebSocket(scope, receive, send)
         try:
+            await websocket.accept()
             while True:
                 received = await websocket.receive()
                 if received["type"] == "websocket.disconnect":
@@ -334,6 +345,17 @@ class OpenEnvRoutes:
                                                  '"data": ...} (MCP is served at /mcp)')
 
 
+class WebSocketEndpoint:
+    """``OpenEnvRoutes.websocket`` as an ASGI app (Starlette would wrap a method as a session
+    handler that has already lost the chance to refuse the handshake with a status)."""
+
+    def __init__(self, routes: OpenEnvRoutes):
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.routes.websocket(scope, receive, send)
+
+
 class HttpAnswer(Exception):
     """A finished error ``Response`` to return as is (the service's own, e.g. 413)."""
 
@@ -349,15 +371,19 @@ def error_body(err: ProtocolError) -> dict[str, Any]:
     return {"error": err.code, "message": err.message, **err.extra}
 
 
+def error_response(err: ProtocolError) -> Response:
+    if err.code == "session_capacity":
+        return session_capacity(SessionCapacity(err.message, err.extra["limit"], err.extra["retry_after_s"]))
+    return json_response(error_body(err), STATUS[err.code])
+
+
 async def http_answer(answer: Callable[[], Any]) -> Response:
     try:
         return await answer()
     except HttpAnswer as done:
         return done.response
     except ProtocolError as err:
-        if err.code == "session_capacity":
-            return session_capacity(SessionCapacity(err.message, err.extra["limit"], err.extra["retry_after_s"]))
-        return json_response(error_body(err), STATUS[err.code])
+        return error_response(err)
 
 
 async def send_error(websocket: WebSocket, err: ProtocolError) -> None:
@@ -387,5 +413,5 @@ def mount(app: Any, make_env: Callable[[SessionBackend], FinAdvisorEnv]) -> None
         Route("/state", routes.http_state, methods=["GET"]),
         Route("/schema", get_schema, methods=["GET"]),
         Route("/metadata", get_metadata, methods=["GET"]),
-        WebSocketRoute("/ws", routes.websocket),
+        WebSocketRoute("/ws", WebSocketEndpoint(routes)),
     ])
