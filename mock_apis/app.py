@@ -5,7 +5,9 @@ codes to HTTP statuses, keeps per-client episode sessions and publishes an OpenA
 built from the very schemas the catalogue validates with.
 
 Routes (every one needs ``Authorization: Bearer <token>`` except ``GET /health`` and
-``GET /openapi.json``):
+``GET /openapi.json``; HTTP Basic credentials with the token as the password are accepted too,
+for WebSocket clients that cannot set headers but send a URL's user info; WebSocket handshakes
+are checked like requests and refused with the same 401):
 
 - ``GET /health``: liveness, tool count, replica metadata;
 - ``GET /tools``: the tool schemas in OpenAI function-calling shape (each tool's default
