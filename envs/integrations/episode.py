@@ -10,14 +10,20 @@ here, so a gold trajectory scores exactly what it scores in the eval (3.0).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
 import orjson
 
 from envs.env import FinAdvisorEnv
 
 
+T = TypeVar("T")
 NO_EPISODE = ("no_episode", "no task started in this session: call start_task first")
+#: A turn up to this long is short: stepping it (a few calls, or a short answer to score) takes
+#: less than a hop to a worker thread and back; a long answer's compliance check can take ~20 ms.
+INLINE_TURN_CHARS = 4096
 
 
 class EpisodeError(Exception):
@@ -96,6 +102,14 @@ class Episode:
         self.turns += 1
         self.done = terminated or truncated
         return obs, info
+
+    async def run(self, inline: bool, method: Callable[..., T], *args: Any) -> T:
+        """``method(*args)`` (one of this episode's) from async code: on the event loop when
+        ``inline`` (a short step: an atomic tool call, a short turn) and the episode is idle,
+        else in a worker thread (a long answer, a composite tool, a call queued behind another)."""
+        if inline and not self.lock.locked():
+            return method(*args)
+        return await anyio.to_thread.run_sync(method, *args)
 
     def _require_started(self) -> None:
         if not self.started:

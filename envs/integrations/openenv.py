@@ -47,7 +47,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from envs.env import FinAdvisorEnv
-from envs.integrations.episode import Episode, EpisodeError
+from envs.integrations.episode import INLINE_TURN_CHARS, Episode, EpisodeError
 from mock_apis import package_version
 from mock_apis.app import (OWNER_SCOPE_KEY, ToolService, json_response, owner_of, refuse_websocket,
                            session_capacity)
@@ -56,11 +56,6 @@ from mock_apis.sessions import DEFAULT_OWNER, Session, SessionCapacity, SessionG
 
 #: HTTP status of each error code these routes answer (besides the service's 401 and 429).
 STATUS = {"invalid_arguments": 422, "unknown_task": 404, "no_episode": 409, "not_found": 410, "internal_error": 500}
-#: A turn up to this long runs on the event loop: such a step (a few calls, or a short answer to
-#: score) takes well under a millisecond, less than a hop to the thread pool and back; a longer
-#: one (a long answer's compliance check can take ~20 ms) runs in the pool, as does a turn whose
-#: episode is busy in the pool (another HTTP request of the same episode).
-INLINE_TURN_CHARS = 4096
 RESET_FIELDS = {"task_id", "seed"}
 STEP_FIELDS = {"action", "episode_id", "timeout_s", "request_id"}  # OpenEnv's StepRequest; the rest is ignored
 
@@ -215,10 +210,7 @@ class OpenEnvRoutes:
         if episode is None or not episode.started:
             raise ProtocolError("no_episode", "no task started in this session: reset first")
         try:
-            if len(text) <= INLINE_TURN_CHARS and not episode.lock.locked():
-                obs, breakdown = episode.turn(text)
-            else:
-                obs, breakdown = await run_in_threadpool(episode.turn, text)
+            obs, breakdown = await episode.run(len(text) <= INLINE_TURN_CHARS, episode.turn, text)
         except SessionGone:
             raise ProtocolError("not_found", "the episode's session expired; start one with reset") from None
         return step_body(obs, breakdown, episode.done)
