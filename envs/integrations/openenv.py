@@ -57,7 +57,8 @@ from mock_apis.sessions import DEFAULT_OWNER, Session, SessionCapacity, SessionG
 #: HTTP status of each error code these routes answer (besides the service's 401 and 429).
 STATUS = {"invalid_arguments": 422, "unknown_task": 404, "no_episode": 409, "not_found": 410, "internal_error": 500}
 RESET_FIELDS = {"task_id", "seed"}
-STEP_FIELDS = {"action", "episode_id", "timeout_s", "request_id"}  # OpenEnv's StepRequest; the rest is ignored
+#: a step request's fields: OpenEnv's StepRequest (its timeout_s and request_id accepted and unused) and episode_id
+STEP_FIELDS = {"action", "episode_id", "timeout_s", "request_id"}
 
 ACTION_SCHEMA: dict[str, Any] = {
     "title": "AdvisorAction", "type": "object", "required": ["message"], "additionalProperties": False,
@@ -183,8 +184,11 @@ class OpenEnvRoutes:
 
     async def episode(self, session: Session) -> Episode:
         if session.attachment is None:
-            session.attachment = Episode(await run_in_threadpool(
-                self.make_env, SessionBackend(session, self.service.specs)))
+            env = await run_in_threadpool(self.make_env, SessionBackend(session, self.service.specs))
+            if session.attachment is None:
+                session.attachment = Episode(env)
+            else:  # another request of the session made its episode meanwhile
+                env.close()
         return session.attachment
 
     async def close_session(self, session: Session) -> None:
