@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from envs.env import FinAdvisorEnv
 from envs.integrations.episode import INLINE_TURN_CHARS, Episode, EpisodeError
@@ -312,6 +312,8 @@ class OpenEnvRoutes:
                     await websocket.close(1000)
                     return
                 await websocket.send_text(answer)
+        except WebSocketDisconnect:  # the client went away before its answer was sent
+            pass
         finally:
             await self.close_session(session)
 
