@@ -198,6 +198,11 @@ def parse_openenv(out: str, _json: Any = None) -> list[Metric]:
                         "unit": "µs"})
         metrics.append({"what": f"{label}, {c} clients", "median": res[k][f"steps_per_s_{c}_clients"],
                         "unit": "steps/s"})
+    for k, label in (("ours_openenv_route", "ours: OpenEnv route step (openenv-core client on /ws)"),
+                     ("ours_mcp", "ours: MCP over HTTP call_tool (mcp client on /mcp)")):
+        if k in res:
+            metrics.append({"what": f"{label}, 1 client", "median": res[k]["median_us"], "p90": res[k]["p90_us"],
+                            "unit": "µs"})
     return metrics
 
 
@@ -321,6 +326,10 @@ def comparisons(results: dict[str, dict]) -> list[dict[str, Any]]:
     add("remote step latency, 1 client", _metric(results, oe, "ours: FinAdvisorEnv(backend='http').step, 1 client"),
         _metric(results, oe, "openenv-core WebSocket step, 1 client"), "µs", "openenv-core", "ours / peer",
         lambda o, p: o / p)
+    for label in ("ours: OpenEnv route step (openenv-core client on /ws)", "ours: MCP over HTTP call_tool (mcp client on /mcp)"):
+        add(f"remote step latency, 1 client: {label.split(': ', 1)[1]}", _metric(results, oe, f"{label}, 1 client"),
+            _metric(results, oe, "openenv-core WebSocket step, 1 client"), "µs", "openenv-core", "ours / peer",
+            lambda o, p: o / p)
     c16 = next((m["what"].rsplit(", ", 1)[1] for m in results.get(oe, {}).get("metrics", [])
                 if m["unit"] == "steps/s"), "16 clients")
     add(f"remote steps/s, {c16}", _metric(results, oe, f"ours: FinAdvisorEnv(backend='http').step, {c16}"),

@@ -137,11 +137,12 @@ def serve(
     access_log: bool = typer.Option(False, help="Log every request (slower)."),
     audit_log: Path = typer.Option(None, "--audit-log", help="Append every executed tool call to this "
                                                              "hash-chained log (advisorgym audit verify)."),
-    tasks: Path = typer.Option(None, "--tasks", help="Task suite of the episode endpoints (/mcp with the mcp "
-                                                     "extra); default: the frozen 500-task suite."),
+    tasks: Path = typer.Option(None, "--tasks", help="Task suite of the episode endpoints (OpenEnv; /mcp with the "
+                                                     "mcp extra); default: the frozen 500-task suite."),
 ) -> None:
-    """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens; with the mcp
-    extra, also whole episodes over MCP (streamable HTTP at /mcp)."""
+    """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens; also whole
+    episodes over the OpenEnv protocol (/ws, /reset, /step, /state, /schema) and, with the mcp
+    extra, over MCP (streamable HTTP at /mcp)."""
     from envs.replica import default_replica
     from mock_apis.app import create_app
     from mock_apis.server import HTTP_PARSERS, ServerLimits, raise_fd_limit, run_server, session_cap
@@ -181,16 +182,17 @@ def serve(
 
 
 def episode_env_factory(replica: Path | None, tasks: Path | None) -> Any:
-    """A function making a fresh ``FinAdvisorEnv`` (its own sandbox) over ``replica`` and ``tasks``;
-    one env is built here, so that a replica the tasks were not written for fails now."""
+    """A function making a fresh ``FinAdvisorEnv`` over ``replica`` and ``tasks``, on its own
+    sandbox or on the back-end it is given; one env is built here, so that a replica the tasks
+    were not written for fails now."""
     from envs.env import FinAdvisorEnv
 
     FinAdvisorEnv(tasks=tasks, replica=replica).close()
-    return lambda: FinAdvisorEnv(tasks=tasks, replica=replica)
+    return lambda backend="inprocess": FinAdvisorEnv(tasks=tasks, replica=replica, backend=backend)
 
 
 def episode_endpoints_available() -> bool:
-    """Whether the installed extras allow episode endpoints (the mcp extra)."""
+    """Whether the installed extras allow the MCP episode endpoint (the mcp extra)."""
     try:
         from envs.integrations import mcp  # noqa: F401
     except ImportError:
@@ -199,19 +201,24 @@ def episode_endpoints_available() -> bool:
 
 
 def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, **limits: Any) -> str:
-    """Add the episode endpoints the installed extras allow to the service; what was added, in words."""
-    if not episode_endpoints_available():
-        return "no /mcp (pip install 'advisorgym[mcp]')"
-    from envs.integrations import mcp as mcp_integration
+    """Add the episode endpoints to the service: the OpenEnv protocol (/reset, /step, /state,
+    /schema, /ws), and MCP (/mcp) where the mcp extra is installed; what was added, in words."""
+    from envs.integrations import openenv
+
     try:
         make_env = episode_env_factory(replica, tasks)
     except (ValueError, OSError) as err:
         return f"no episode endpoints: {err}"
+    openenv.mount(api, make_env)
+    added = "OpenEnv episodes at /ws, /reset, /step"
+    if not episode_endpoints_available():
+        return f"{added}; no /mcp (pip install 'advisorgym[mcp]')"
+    from envs.integrations import mcp as mcp_integration
     from mock_apis.app import owner_of
 
     mcp_integration.mount(api, make_env, max_episodes=limits["max_sessions"], idle_ttl_s=limits["idle_ttl_s"],
                           host=limits["host"], owner=owner_of)
-    return "MCP episodes at /mcp"
+    return f"{added}; MCP episodes at /mcp"
 
 
 @app.command("mcp", short_help="Serve episodes over MCP on stdin/stdout (the mcp extra).")

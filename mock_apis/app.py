@@ -5,7 +5,9 @@ codes to HTTP statuses, keeps per-client episode sessions and publishes an OpenA
 built from the very schemas the catalogue validates with.
 
 Routes (every one needs ``Authorization: Bearer <token>`` except ``GET /health`` and
-``GET /openapi.json``):
+``GET /openapi.json``; HTTP Basic credentials with the token as the password are accepted too,
+for WebSocket clients that cannot set headers but send a URL's user info; WebSocket handshakes
+are checked like requests and refused with the same 401):
 
 - ``GET /health``: liveness, tool count, replica metadata;
 - ``GET /tools``: the tool schemas in OpenAI function-calling shape (each tool's default
@@ -46,6 +48,7 @@ missing or wrong token 401, the service's own limits 429 (``session_capacity`` w
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hmac
 import json
@@ -214,11 +217,23 @@ class BearerAuthMiddleware:
 
     @staticmethod
     def credentials(scope: Scope) -> bytes | None:
-        """The bearer credentials of a request, or None (no ``Authorization: Bearer`` header)."""
+        """The token a request presents, or None: ``Authorization: Bearer <token>``, or
+        ``Authorization: Basic`` with the token as the password (what a WebSocket client that
+        cannot set headers sends for a URL with user info, ``ws://any-user:<token>@host``)."""
         for key, value in scope["headers"]:
             if key == b"authorization":
                 scheme, _, credentials = value.partition(b" ")
-                return credentials.strip() if scheme.lower() == b"bearer" else None
+                scheme = scheme.lower()
+                if scheme == b"bearer":
+                    return credentials.strip()
+                if scheme == b"basic":
+                    try:
+                        decoded = base64.b64decode(credentials.strip(), validate=True)
+                    except ValueError:
+                        return None
+                    user, colon, password = decoded.partition(b":")
+                    return password if colon else None
+                return None
         return None
 
     def authorise(self, scope: Scope) -> bool:
@@ -231,7 +246,9 @@ class BearerAuthMiddleware:
         return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS or self.authorise(scope):
+        kind = scope["type"]
+        if kind not in ("http", "websocket") or (kind == "http" and scope["path"] in PUBLIC_PATHS) \
+                or self.authorise(scope):
             await self.app(scope, receive, send)
             return
         credentials = self.credentials(scope)
@@ -240,7 +257,22 @@ class BearerAuthMiddleware:
             challenge += ', error="invalid_token"'
         message = "missing bearer token" if credentials is None else "invalid bearer token"
         response = error_response("unauthorized", message, 401, {"WWW-Authenticate": challenge})
+        if kind == "websocket":  # refused before the handshake: the same 401, where the server can send one
+            await refuse_websocket(scope, receive, send, response)
+            return
         await response(scope, receive, send)
+
+
+async def refuse_websocket(scope: Scope, receive: Receive, send: Send, response: Response) -> None:
+    """Refuse a WebSocket handshake with ``response`` (status, headers and JSON body) where the
+    server has the denial-response extension (uvicorn does), else with a plain close (403)."""
+    await receive()  # websocket.connect
+    if "websocket.http.response" not in scope.get("extensions", {}):
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await send({"type": "websocket.http.response.start", "status": response.status_code,
+                "headers": response.raw_headers})
+    await send({"type": "websocket.http.response.body", "body": response.body})
 
 
 def owner_of(request: Request) -> str:

@@ -302,6 +302,9 @@ def uvicorn_config(app: ASGIApp, limits: ServerLimits, log_level: str = "warning
                             lifespan="on", timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]
                             h11_max_incomplete_event_size=limits.max_header_bytes,
                             backlog=accept_batch(limits, fd_limit),
+                            # WebSocket messages (the OpenEnv route's) are a step's small JSON: deflating
+                            # each costs both ends more time than the bytes it saves on a local network
+                            ws_per_message_deflate=False,
                             timeout_graceful_shutdown=5, **extra)
     install_log_limits()
     return config

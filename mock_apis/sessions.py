@@ -42,13 +42,17 @@ class SessionCapacity(Exception):
 
 
 class Session:
-    """One client's live session on the service: its own sandbox, owner, write budget and last use."""
-    __slots__ = ("id", "owner", "sandbox", "closed", "created", "last_used", "writes", "max_writes")
+    """One client's live session on the service: its own sandbox, owner, write budget and last
+    use. ``attachment``: what a layer above keeps with the session for as long as it lives (the
+    OpenEnv routes: the env episode running in it); the store drops it with the session."""
+
+    __slots__ = ("id", "owner", "sandbox", "closed", "created", "last_used", "writes", "max_writes", "attachment")
 
     def __init__(self, session_id: str, owner: str, sandbox: Sandbox, max_writes: int, now: float):
         self.id, self.owner, self.sandbox, self.closed = session_id, owner, sandbox, False
         self.created = self.last_used = now
         self.writes, self.max_writes = 0, max_writes
+        self.attachment: Any = None
 
     def run(self, name: Any, arguments: Any, probe: bool = False, writes: bool = False) -> ToolOutcome:
         """Run a tool in this session; ``writes``: the tool writes (counted against ``max_writes``)."""
@@ -103,6 +107,7 @@ class Session:
             if not self.closed:
                 self.closed = True
                 self.sandbox.close()
+        self.attachment = None
 
 
 def write_limit_outcome(limit: int) -> ToolOutcome:

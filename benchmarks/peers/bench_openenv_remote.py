@@ -5,15 +5,21 @@
 Two servers run as child processes on 127.0.0.1, one uvicorn worker each, on the same
 seed-0, scale-5000 replica:
 
-- ours: ``advisorgym serve``, stepped through ``FinAdvisorEnv(backend="http")`` with a
-  ``get_client_profile`` call (a read whose tool the gold does not use: one request a step);
+- ours: ``advisorgym serve`` (the hand-written suite), stepped three ways with a
+  ``get_client_profile`` call (a read whose tool the gold does not use):
+  ``FinAdvisorEnv(backend="http")`` (the env here, the tools there: one request a step);
+  the OpenEnv route, the whole episode there, through openenv-core's own ``GenericEnvClient``
+  on ``/ws`` (the same client class as the peer's); MCP over streamable HTTP (``/mcp``) through
+  the official ``mcp`` client's ``call_tool`` (when the mcp extra is installed);
 - peer: a minimal OpenEnv environment built on openenv-core's own ``create_app``
   (``peers/openenv_lookup_server.py``) whose step is the same SQLite lookup, stepped through
   openenv-core's WebSocket ``EnvClient`` (its ``.sync()`` wrapper).
 
-Latency: one client each, interleaved rounds, medians over all rounds. Throughput: ``--clients``
-threads, each with its own env / client (own session), stepping for ``--duration`` s, steps
-counted after a one-second warm-up. Prints a table and a last line ``RESULT {json}``.
+An episode served whole (OpenEnv, MCP) ends after 12 turns, so those clients start a new one
+every 10 steps, outside the timed calls. Latency: one client each, interleaved rounds, medians
+over all rounds. Throughput (``FinAdvisorEnv`` and the peer): ``--clients`` threads, each with
+its own env / client (own session), stepping for ``--duration`` s, steps counted after a
+one-second warm-up. Prints a table and a last line ``RESULT {json}``.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from bench_env import timed  # noqa: E402
 from peers import skip_unimportable  # noqa: E402
 
 try:
-    from openenv.core import EnvClient
+    from openenv.core import EnvClient, GenericEnvClient
     from openenv.core.client_types import StepResult
     from openenv.core.env_server.types import State
 
@@ -52,8 +58,10 @@ except ImportError as exc:  # pragma: no cover - depends on the interpreter
     skip_unimportable("openenv-core", exc)
 
 TOKEN = "bench-token"
-ACTION = json.dumps({"thought": "Look up the client.",
-                     "action": {"name": "get_client_profile", "arguments": {"client_id": "C000002"}}})
+LOOKUP = ("get_client_profile", {"client_id": "C000002"})
+ACTION = json.dumps({"thought": "Look up the client.", "action": {"name": LOOKUP[0], "arguments": LOOKUP[1]}})
+#: steps of an episode served whole before the client starts a new one (untimed); its limit is 12
+EPISODE_STEPS = 10
 
 
 class LookupClient(EnvClient[LookupAction, LookupObservation, State]):
@@ -93,6 +101,47 @@ def start(argv: list[str], port: int, env: dict[str, str], cwd: Path | None = No
             time.sleep(0.1)
     child.kill()
     raise SystemExit(f"{argv[:4]} did not start")
+
+
+def timed_episodes(step, restart, n: int) -> list[float]:
+    """``timed(step, n)``, with ``restart()`` (untimed) every ``EPISODE_STEPS`` steps."""
+    out = []
+    for i in range(n):
+        if i % EPISODE_STEPS == 0:
+            restart()
+        out += timed(step, 1)
+    return out
+
+
+def mcp_latency(url: str, n: int) -> list[float]:
+    """µs per ``call_tool`` of the lookup through the official mcp client on ``/mcp`` (one session)."""
+    import anyio
+    import httpx2
+    from mcp.client.client import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def main() -> list[float]:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"})
+        out = []
+        async with Client(streamable_http_client(f"{url}/mcp", http_client=http)) as client:
+            for i in range(n):
+                if i % EPISODE_STEPS == 0:
+                    await client.call_tool("start_task", {"task_id": "hw-L1-01"})
+                t0 = time.perf_counter()
+                result = await client.call_tool(*LOOKUP)
+                out.append((time.perf_counter() - t0) * 1e6)
+                assert not result.is_error, result.content
+        return out
+
+    return anyio.run(main)
+
+
+def mcp_available() -> bool:
+    try:
+        import mcp.client.client  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def throughput(make, clients: int, duration: float) -> float:
@@ -149,7 +198,7 @@ def main() -> None:
     task = next(t for t in load_tasks(HANDWRITTEN) if t.task_id == "hw-L1-01")
     ours_port, peer_port = free_port(), free_port()
     ours_proc = start([sys.executable, "-m", "envs.cli", "serve", "--replica", str(replica), "--host", "127.0.0.1",
-                       "--port", str(ours_port), "--log-level", "warning"], ours_port,
+                       "--port", str(ours_port), "--log-level", "warning", "--tasks", str(HANDWRITTEN)], ours_port,
                       {"ADVISORGYM_API_TOKEN": TOKEN})
     peer_proc = start([sys.executable, "-m", "uvicorn", "peers.openenv_lookup_server:app", "--host", "127.0.0.1",
                        "--port", str(peer_port), "--log-level", "warning"], peer_port,
@@ -170,20 +219,40 @@ def main() -> None:
         action = LookupAction(client_id="C000002")
         return (lambda: client.step(action)), client.close
 
+    route = GenericEnvClient(base_url=ours_url.replace("http://", f"http://advisorgym:{TOKEN}@")).sync()
+    route_action = {"message": ACTION}
+
+    def route_step():
+        result = route.step(route_action)
+        assert result.observation["result"]["client_id"] == "C000002", result
+        return result
+
     try:
         ours_step, ours_close = make_ours()
         peer_step, peer_close = make_peer()
+        route.connect()
+        route_restart = lambda: route.reset(task_id="hw-L1-01")  # noqa: E731
         first = peer_step()
         assert first.observation.row.get("full_name") == "Adrian Chen", first
         for _ in range(200):
             ours_step()
             peer_step()
-        lat: dict[str, list[float]] = {"ours": [], "openenv": []}
+        timed_episodes(route_step, route_restart, 200)
+        with_mcp = mcp_available()
+        if with_mcp:
+            mcp_latency(ours_url, 100)
+        lat: dict[str, list[float]] = {"ours": [], "openenv": [], "ours_openenv_route": []}
+        if with_mcp:
+            lat["ours_mcp"] = []
         for _ in range(args.rounds):
             lat["openenv"] += timed(peer_step, args.n)
             lat["ours"] += timed(ours_step, args.n)
+            lat["ours_openenv_route"] += timed_episodes(route_step, route_restart, args.n)
+            if with_mcp:
+                lat["ours_mcp"] += mcp_latency(ours_url, args.n)
         ours_close()
         peer_close()
+        route.close()
         tput = {"ours": throughput(make_ours, args.clients, args.duration),
                 "openenv": throughput(make_peer, args.clients, args.duration)}
     finally:
@@ -194,15 +263,22 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
     res = {k: {"median_us": statistics.median(v), "p90_us": sorted(v)[int(0.9 * len(v))], "n": len(v),
-               f"steps_per_s_{args.clients}_clients": tput[k]} for k, v in lat.items()}
+               **({f"steps_per_s_{args.clients}_clients": tput[k]} if k in tput else {})} for k, v in lat.items()}
     res["clients"] = args.clients
-    res["latency_ours_over_openenv"] = res["ours"]["median_us"] / res["openenv"]["median_us"]
+    for k in lat:
+        if k.startswith("ours"):
+            res[f"latency_{k}_over_openenv"] = res[k]["median_us"] / res["openenv"]["median_us"]
     res["throughput_ours_over_openenv"] = tput["ours"] / tput["openenv"]
-    print(f"{'remote step':40s} {'median µs':>10s} {'p90 µs':>10s} {f'steps/s @{args.clients}':>14s}")
-    for k, label in (("ours", "ours: FinAdvisorEnv(backend='http')"), ("openenv", "openenv-core WebSocket EnvClient")):
-        print(f"{label:40s} {res[k]['median_us']:10.1f} {res[k]['p90_us']:10.1f} {tput[k]:14.0f}")
-    print(f"latency ours/openenv {res['latency_ours_over_openenv']:.2f}×   "
-          f"throughput ours/openenv {res['throughput_ours_over_openenv']:.2f}×")
+    print(f"{'remote step':52s} {'median µs':>10s} {'p90 µs':>10s} {f'steps/s @{args.clients}':>14s} {'/ peer':>7s}")
+    for k, label in (("ours", "ours: FinAdvisorEnv(backend='http')"),
+                     ("ours_openenv_route", "ours: OpenEnv route, openenv-core client on /ws"),
+                     ("ours_mcp", "ours: MCP over HTTP, mcp client call_tool"),
+                     ("openenv", "openenv-core WebSocket EnvClient")):
+        if k in res:
+            ratio = f"{res[f'latency_{k}_over_openenv']:6.2f}×" if k != "openenv" else ""
+            steps = f"{tput[k]:14.0f}" if k in tput else f"{'':14s}"
+            print(f"{label:52s} {res[k]['median_us']:10.1f} {res[k]['p90_us']:10.1f} {steps} {ratio:>7s}")
+    print(f"throughput ours/openenv {res['throughput_ours_over_openenv']:.2f}×")
     print("RESULT " + json.dumps(res))
 
 

@@ -10,14 +10,20 @@ here, so a gold trajectory scores exactly what it scores in the eval (3.0).
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio
 import orjson
 
 from envs.env import FinAdvisorEnv
 
 
+T = TypeVar("T")
 NO_EPISODE = ("no_episode", "no task started in this session: call start_task first")
+#: A turn up to this long is short: stepping it (a few calls, or a short answer to score) takes
+#: less than a hop to a worker thread and back; a long answer's compliance check can take ~20 ms.
+INLINE_TURN_CHARS = 4096
 
 
 class EpisodeError(Exception):
@@ -40,6 +46,9 @@ class Episode:
         self.started = False
         self.lock = threading.Lock()
         self._calls = 0
+        #: the running task, the agent turns it has taken and whether it has ended
+        self.task_id: str | None = None
+        self.turns, self.done = 0, False
 
     def start(self, task_id: str | None = None, seed: int | None = None) -> dict[str, Any]:
         """Start a task (``task_id``, or one drawn with ``seed``): the task, the system prompt
@@ -50,8 +59,9 @@ class Episode:
                 obs, info = self.env.reset(seed=seed, options={"task_id": task_id} if task_id is not None else None)
             except KeyError as err:
                 raise EpisodeError("unknown_task", err.args[0]) from None
-            self.started, self._calls = True, 0
+            self.started, self._calls, self.turns, self.done = True, 0, 0, False
             task = orjson.loads(obs)
+            self.task_id = task["task_id"]
             return {"task_id": task["task_id"], "level": task["level"], "system": info["system_for_tools_api"],
                     "system_with_tools": task["system"], "user": task["user"],
                     "reward_version": info["reward_version"]}
@@ -64,8 +74,7 @@ class Episode:
             self._calls += 1
             call = {"id": f"call_{self._calls}", "type": "function",
                     "function": {"name": name, "arguments": orjson.dumps(arguments).decode()}}
-            obs, _, _, _, info = self.env.step(
-                orjson.dumps({"role": "assistant", "content": None, "tool_calls": [call]}).decode())
+            obs, info = self._step(orjson.dumps({"role": "assistant", "content": None, "tool_calls": [call]}).decode())
             calls = info.get("calls") or [{}]
             return orjson.loads(obs), calls[0].get("outcome") == "ok", info
 
@@ -74,7 +83,7 @@ class Episode:
         ``R_fmt``, ``R_corr``, ``R_eff``, ``R_comp`` and the rest, as ``info["reward"]``)."""
         with self.lock:
             self._require_started()
-            _, _, _, _, info = self.env.step(orjson.dumps({"role": "assistant", "content": answer}).decode())
+            _, info = self._step(orjson.dumps({"role": "assistant", "content": answer}).decode())
             if "reward" not in info:  # the env ended the episode before (truncation): its reward again
                 return self.env.end_episode()
             return info["reward"]
@@ -85,8 +94,22 @@ class Episode:
         once the turn ended the episode, else ``None``."""
         with self.lock:
             self._require_started()
-            obs, _, terminated, truncated, info = self.env.step(message)
-            return obs, info.get("reward") if terminated or truncated else None
+            obs, info = self._step(message)
+            return obs, info.get("reward") if self.done else None
+
+    def _step(self, message: str) -> tuple[str, dict[str, Any]]:
+        obs, _, terminated, truncated, info = self.env.step(message)
+        self.turns += 1
+        self.done = terminated or truncated
+        return obs, info
+
+    async def run(self, inline: bool, method: Callable[..., T], *args: Any) -> T:
+        """``method(*args)`` (one of this episode's) from async code: on the event loop when
+        ``inline`` (a short step: an atomic tool call, a short turn) and the episode is idle,
+        else in a worker thread (a long answer, a composite tool, a call queued behind another)."""
+        if inline and not self.lock.locked():
+            return method(*args)
+        return await anyio.to_thread.run_sync(method, *args)
 
     def end(self) -> dict[str, Any]:
         """End the episode where it stands, as the env's step budget would (a client that stops

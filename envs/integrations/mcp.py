@@ -33,7 +33,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from envs.env import FinAdvisorEnv
-from envs.integrations.episode import NO_EPISODE, Episode, EpisodeError
+from envs.integrations.episode import INLINE_TURN_CHARS, NO_EPISODE, Episode, EpisodeError
 from mock_apis import package_version
 from mock_apis.catalogue import catalogue
 
@@ -91,6 +91,7 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
     episodes at most (``session_capacity`` beyond); ``owner``: the credential owner of an HTTP
     request (an episode answers only the owner that started it)."""
     tools = [START_TASK, SUBMIT_ANSWER, *catalogue_tools()]
+    composite = {name for name, spec in catalogue().items() if spec.composite}
     listing = types.ListToolsResult(tools=tools)
     live = {"episodes": 0}
     process_state: dict[str, Any] = {}
@@ -141,10 +142,13 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
             if episode is None or state[OWNER_KEY] != request_owner(ctx):
                 return _error(*NO_EPISODE)
             if params.name == "submit_answer":
-                if not isinstance(arguments.get("answer"), str):
+                answer = arguments.get("answer")
+                if not isinstance(answer, str):
                     return _error("invalid_arguments", "submit_answer takes answer (string)")
-                return _result(await anyio.to_thread.run_sync(episode.submit, arguments["answer"]), True)
-            payload, ok, _ = await anyio.to_thread.run_sync(episode.call_tool, params.name, arguments)
+                return _result(await episode.run(len(answer) <= INLINE_TURN_CHARS, episode.submit, answer), True)
+            # as the service runs its tools: atomic ones on the event loop, composite ones in the pool
+            payload, ok, _ = await episode.run(params.name not in composite, episode.call_tool, params.name,
+                                               arguments)
             return _result(payload, ok)
         except EpisodeError as err:
             return _error(err.code, err.message)
@@ -186,7 +190,8 @@ def mount(app: Any, make_env: Callable[[], FinAdvisorEnv], *, max_episodes: int,
     security = TransportSecuritySettings(  # the SDK's DNS-rebinding guard, as it sets it for loopback hosts
         enable_dns_rebinding_protection=True, allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],
         allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]) if loopback else None
-    manager = StreamableHTTPSessionManager(app=server, security_settings=security, session_idle_timeout=idle_ttl_s)
+    manager = StreamableHTTPSessionManager(app=server, security_settings=security, session_idle_timeout=idle_ttl_s,
+                                         json_response=True)
     from starlette.routing import Route
 
     app.router.routes.append(Route("/mcp", StreamableHTTPASGIApp(manager), methods=["GET", "POST", "DELETE"]))
