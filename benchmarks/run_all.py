@@ -199,7 +199,8 @@ def parse_openenv(out: str, _json: Any = None) -> list[Metric]:
         metrics.append({"what": f"{label}, {c} clients", "median": res[k][f"steps_per_s_{c}_clients"],
                         "unit": "steps/s"})
     for k, label in (("ours_openenv_route", "ours: OpenEnv route step (openenv-core client on /ws)"),
-                     ("ours_mcp", "ours: MCP over HTTP call_tool (mcp client on /mcp)")):
+                     ("ours_mcp", "ours: MCP over HTTP call_tool (mcp client on /mcp)"),
+                     ("ours_mcp_bare_post", "ours: MCP tools/call as a bare POST (envs.wire on /mcp)")):
         if k in res:
             metrics.append({"what": f"{label}, 1 client", "median": res[k]["median_us"], "p90": res[k]["p90_us"],
                             "unit": "µs"})
@@ -326,7 +327,8 @@ def comparisons(results: dict[str, dict]) -> list[dict[str, Any]]:
     add("remote step latency, 1 client", _metric(results, oe, "ours: FinAdvisorEnv(backend='http').step, 1 client"),
         _metric(results, oe, "openenv-core WebSocket step, 1 client"), "µs", "openenv-core", "ours / peer",
         lambda o, p: o / p)
-    for label in ("ours: OpenEnv route step (openenv-core client on /ws)", "ours: MCP over HTTP call_tool (mcp client on /mcp)"):
+    for label in ("ours: OpenEnv route step (openenv-core client on /ws)", "ours: MCP over HTTP call_tool (mcp client on /mcp)",
+                  "ours: MCP tools/call as a bare POST (envs.wire on /mcp)"):
         add(f"remote step latency, 1 client: {label.split(': ', 1)[1]}", _metric(results, oe, f"{label}, 1 client"),
             _metric(results, oe, "openenv-core WebSocket step, 1 client"), "µs", "openenv-core", "ours / peer",
             lambda o, p: o / p)

@@ -10,7 +10,8 @@ seed-0, scale-5000 replica:
   ``FinAdvisorEnv(backend="http")`` (the env here, the tools there: one request a step);
   the OpenEnv route, the whole episode there, through openenv-core's own ``GenericEnvClient``
   on ``/ws`` (the same client class as the peer's); MCP over streamable HTTP (``/mcp``) through
-  the official ``mcp`` client's ``call_tool`` (when the mcp extra is installed);
+  the official ``mcp`` client's ``call_tool`` (when the mcp extra is installed), and the same
+  ``tools/call`` as a bare JSON-RPC POST (``envs.wire``: the server's share of an MCP call);
 - peer: a minimal OpenEnv environment built on openenv-core's own ``create_app``
   (``peers/openenv_lookup_server.py``) whose step is the same SQLite lookup, stepped through
   openenv-core's WebSocket ``EnvClient`` (its ``.sync()`` wrapper).
@@ -136,6 +137,42 @@ def mcp_latency(url: str, n: int) -> list[float]:
     return anyio.run(main)
 
 
+def mcp_bare_latency(url: str, n: int) -> list[float]:
+    """µs per ``tools/call`` of the lookup sent as one bare JSON-RPC POST on ``/mcp``, through
+    ``envs.wire`` (the HTTP client of ``FinAdvisorEnv(backend="http")``), on a session opened by
+    hand (initialize, notifications/initialized): the server's share of an MCP call, without
+    the mcp client's."""
+    from envs.wire import Connection
+
+    wire = Connection(url)
+    headers = b"Authorization: Bearer %s\r\nAccept: application/json, text/event-stream\r\n" \
+              b"Content-Type: application/json\r\n" % TOKEN.encode()
+
+    def post(message: dict, session: bytes = b"") -> bytes:
+        answer = wire.request("POST", "/mcp", headers + session, json.dumps(message).encode(), time.monotonic() + 30)
+        assert answer.status in (200, 202), answer.body
+        return answer.headers.get(b"mcp-session-id", b"")
+
+    session_id = post({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}})
+    session = b"Mcp-Session-Id: %s\r\nMcp-Protocol-Version: 2025-11-25\r\n" % session_id
+    post({"jsonrpc": "2.0", "method": "notifications/initialized"}, session)
+    start = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                        "params": {"name": "start_task", "arguments": {"task_id": "hw-L1-01"}}}).encode()
+    lookup = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                         "params": {"name": LOOKUP[0], "arguments": LOOKUP[1]}}).encode()
+    out = []
+    for i in range(n):
+        if i % EPISODE_STEPS == 0:
+            wire.request("POST", "/mcp", headers + session, start, time.monotonic() + 30)
+        t0 = time.perf_counter()
+        answer = wire.request("POST", "/mcp", headers + session, lookup, time.monotonic() + 30)
+        out.append((time.perf_counter() - t0) * 1e6)
+        assert answer.status == 200 and b'"isError":false' in answer.body, answer.body
+    wire.close()
+    return out
+
+
 def mcp_available() -> bool:
     try:
         import mcp.client.client  # noqa: F401
@@ -241,15 +278,17 @@ def main() -> None:
         with_mcp = mcp_available()
         if with_mcp:
             mcp_latency(ours_url, 100)
+            mcp_bare_latency(ours_url, 100)
         lat: dict[str, list[float]] = {"ours": [], "openenv": [], "ours_openenv_route": []}
         if with_mcp:
-            lat["ours_mcp"] = []
+            lat["ours_mcp"], lat["ours_mcp_bare_post"] = [], []
         for _ in range(args.rounds):
             lat["openenv"] += timed(peer_step, args.n)
             lat["ours"] += timed(ours_step, args.n)
             lat["ours_openenv_route"] += timed_episodes(route_step, route_restart, args.n)
             if with_mcp:
                 lat["ours_mcp"] += mcp_latency(ours_url, args.n)
+                lat["ours_mcp_bare_post"] += mcp_bare_latency(ours_url, args.n)
         ours_close()
         peer_close()
         route.close()
@@ -273,6 +312,7 @@ def main() -> None:
     for k, label in (("ours", "ours: FinAdvisorEnv(backend='http')"),
                      ("ours_openenv_route", "ours: OpenEnv route, openenv-core client on /ws"),
                      ("ours_mcp", "ours: MCP over HTTP, mcp client call_tool"),
+                     ("ours_mcp_bare_post", "ours: MCP tools/call, bare POST (envs.wire)"),
                      ("openenv", "openenv-core WebSocket EnvClient")):
         if k in res:
             ratio = f"{res[f'latency_{k}_over_openenv']:6.2f}×" if k != "openenv" else ""
