@@ -16,9 +16,6 @@ need a session, so the server speaks the session (``initialize`` handshake) era 
 - ``advisorgym mcp``: one episode over stdio (``run_stdio``);
 - ``advisorgym serve``: ``/mcp`` (streamable HTTP) behind the service's bearer tokens
   (``mount``), at most ``max_sessions`` live episodes, each expiring after ``idle_ttl_s`` idle.
-  A live session's ``tools/call`` and ``tools/list`` are answered within their POST by the
-  session's own SDK kernel (``SessionRequestsInPlace``); everything else goes through the SDK's
-  transport.
 """
 
 from __future__ import annotations
