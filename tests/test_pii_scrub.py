@@ -58,6 +58,23 @@ def test_the_forms_the_issue_saw_leak_are_scrubbed() -> None:
     assert p.scrub(text) == out  # deterministic
 
 
+def test_other_mentions_of_a_name_found_in_the_text_are_scrubbed_and_lone_registered_surnames_kept() -> None:
+    """Once a text names a person (full name, title, last name first), the same name words on
+    their own elsewhere in it are that person's too: "Wright’s SSN" after "Anna Wright". A
+    registered last name never seen as part of a name in the text ("Ford’s earnings") is kept."""
+    from mock_apis.deid.pseudonymise import Pseudonymiser
+
+    p = Pseudonymiser(b"k" * 32)
+    p.register_names(["Anna Wright", "Kimberly Reynolds", "John Ford"])
+    text = "Anna Wright called; sent to her home. Wright’s SSN verified; WRIGHT agreed, and so did Anna."
+    out = p.scrub(text)
+    assert not re.search(r"Wright|WRIGHT|Anna", out, re.I), out
+    assert p.scrub("Anna Wright") in out and out.count("’s SSN") == 1
+    out = p.scrub("Reynolds, Kimberly asked; Reynolds’ account and Mrs. Reynolds's file.")
+    assert "Reynolds" not in out and "Kimberly" not in out, out
+    assert p.scrub("Ford’s earnings beat; Wright Brothers fund.") == "Ford’s earnings beat; Wright Brothers fund."
+
+
 def test_project_text_without_pii_is_left_alone() -> None:
     """Every query, gold answer and thought of the shipped task suites, scrubbed with no names
     registered: only the lines quoting a client's email, phone or address change."""

@@ -72,6 +72,17 @@ def _plant_pii(url: str) -> None:
         con.execute(text(
             "UPDATE compliance_records r SET restriction_reason = 'Review requested by ' || c.full_name || "
             "', ' || c.phone FROM clients c WHERE c.client_id = r.client_id AND r.client_id <= 'C000020'"))
+        # the forms a first scrubber let through: possessives (straight and curly apostrophes), the
+        # client's street address, an SSN written without dashes
+        con.execute(text(
+            "UPDATE advisor_notes n SET text = n.text || ' ' || c.full_name || '''s wife called; sent "
+            "to ' || c.address || '. ' || split_part(c.full_name, ' ', 2) || '\u2019s SSN ' || "
+            "replace(c.national_id, '-', '') || ' verified.' FROM clients c WHERE c.client_id = n.client_id "
+            f"AND n.note_id > 'N{NOTE_ROWS:09d}' AND n.note_id <= 'N{2 * NOTE_ROWS:09d}'"))
+        con.execute(text(
+            "UPDATE compliance_records r SET restriction_reason = c.full_name || '\u2019s account frozen; "
+            "mail to ' || c.address FROM clients c WHERE c.client_id = r.client_id "
+            "AND r.client_id > 'C000020' AND r.client_id <= 'C000040'"))
     engine.dispose()
 
 
@@ -146,6 +157,38 @@ def test_no_source_pii_value_appears_anywhere_in_the_replica_file(source_url: st
     for d in set(source_births.values()):
         assert data.count(d.encode()) == list(replica_births.values()).count(d), d
     assert KEY_A not in data and KEY_A.hex() not in manifest_path(built["a"]).read_text()
+
+
+@postgres
+def test_possessives_addresses_and_undashed_ssns_in_free_text_are_scrubbed(source_url: str,
+                                                                          built: dict[str, Any]) -> None:
+    """The planted notes and restriction reasons name their client with a possessive (straight or
+    curly apostrophe), quote the client's street address and the SSN without dashes: in the built
+    replica none of the client's name parts, address, street line or SSN digits is left, and the
+    possessive is kept on the pseudonym."""
+    clients = {r[0]: r for r in _source_rows(source_url, "clients")}
+    columns = [c.name for c in Base.metadata.tables["clients"].columns]
+    name_at, address_at, ssn_at = columns.index("full_name"), columns.index("address"), columns.index("national_id")
+    source = {r[0]: r[-1] for r in _source_rows(source_url, "advisor_notes")}
+    con = sqlite3.connect(built["a"])
+    try:
+        notes = con.execute("SELECT note_id, client_id, text FROM advisor_notes WHERE note_id > ? AND note_id <= ?",
+                            (f"N{NOTE_ROWS:09d}", f"N{2 * NOTE_ROWS:09d}")).fetchall()
+        reasons = con.execute("SELECT client_id, client_id, restriction_reason FROM compliance_records "
+                              "WHERE client_id > 'C000020' AND client_id <= 'C000040'").fetchall()
+    finally:
+        con.close()
+    assert len(notes) >= NOTE_ROWS * 3 // 4 and len(reasons) >= 10
+    assert all("'s wife called" in source[n] and "\u2019s SSN " in source[n] for n, _, _ in notes)  # planted
+    for _, client_id, scrubbed in [*notes, *reasons]:
+        client = clients[client_id]
+        address = client[address_at]
+        leaks = [part for part in client[name_at].replace(".", " ").split()
+                 if len(part) > 2 and re.search(rf"\b{re.escape(part)}\b", scrubbed)]
+        leaks += [v for v in (address, address.split(",")[0], address.split("\n")[0],
+                              client[ssn_at].replace("-", "")) if v in scrubbed]
+        assert not leaks, (client_id, leaks, scrubbed)
+        assert re.search(r"\w['\u2019]s (?:wife|SSN|account)", scrubbed), scrubbed
 
 
 @postgres

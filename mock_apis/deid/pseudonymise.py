@@ -291,15 +291,18 @@ class Pseudonymiser:
             return None
 
         out, pos, i = [], 0, 0
+        named: dict[str, tuple[tuple[str, ...], str]] = {}  # the name words found, for their other mentions
         while i < n - 1:
             first, end, replacement = i, i + 1, None
             if lower[i] in self._first_names and (k := last_after(i)) is not None:
                 end, replacement = k, self._name(f"{lower[i]} {lower[k]}")
+                named |= {lower[i]: (FIRST_NAMES, "first_name"), lower[k]: (LAST_NAMES, "last_name")}
                 # the whole name as the column holds it: "Dr. John Smith MD" -> the fake
                 if i > 0 and lower[i - 1] in TITLES and next_to(i - 1) and words[i - 1].start() >= pos:
                     first = i - 1
             elif lower[i] in self._last_names and lower[i + 1] in self._first_names and next_to(i, _LAST_FIRST_GAP):
                 fake_first, fake_last = self._name(f"{lower[i + 1]} {lower[i]}").split(" ", 1)
+                named |= {lower[i + 1]: (FIRST_NAMES, "first_name"), lower[i]: (LAST_NAMES, "last_name")}
                 replacement = f"{fake_last}{text[words[i].end():words[i + 1].start()]}{fake_first}"  # "Chapman, Anna"
             elif lower[i] in TITLES or initial(i):  # "Mrs. Chapman", "A. J. Chapman": the last name replaced
                 k = i
@@ -308,6 +311,7 @@ class Pseudonymiser:
                 if next_to(k) and lower[k + 1] in self._last_names and not (
                         lower[k + 1] in self._first_names and last_after(k + 1) is not None):  # "Ms. Thomas Ortiz"
                     end = k + 1
+                    named[lower[end]] = (LAST_NAMES, "last_name")
                     replacement = f"{text[words[i].start():words[end].start()]}" \
                                   f"{self._pick(LAST_NAMES, 'last_name', lower[end])}"
             if replacement is None:
@@ -321,7 +325,21 @@ class Pseudonymiser:
             if lower[end] in _SUFFIXES and text.startswith(".", pos):  # "Jr."
                 pos += 1
         out.append(text[pos:])
-        return "".join(out)
+        return self._scrub_other_mentions("".join(out), named)
+
+    def _scrub_other_mentions(self, text: str, named: dict[str, tuple[tuple[str, ...], str]]) -> str:
+        """Every other capitalised mention of a name word found in this text, on its own ("Anna
+        Chapman called ... Chapman’s SSN", "... Anna said"), as the same word's pseudonym. Only
+        words of names found in the text: a registered last name alone ("Ford’s earnings") is kept."""
+        if not named:
+            return text
+
+        def replace(m: re.Match[str]) -> str:
+            word = m.group()
+            pool = named.get(_fold(word)) if len(word) > 1 and word[0].isupper() else None
+            return self._pick(pool[0], pool[1], _fold(word)) if pool else word
+
+        return _WORD.sub(replace, text)
 
     def _account(self, value: str) -> str:
         """A bank account number's pseudonym: the same layout (separators, letters, length), other characters."""
