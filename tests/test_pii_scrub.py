@@ -95,7 +95,9 @@ def test_a_deidentified_replay_leaves_no_source_pii_from_sessions_to_sft_and_dpo
     """Simulated production logs of tasks whose queries name clients (possessives included) and
     whose answers quote contacts and addresses: ingested with a key and the source's names, scored
     and exported against the replica built with the same key; no source person's name, email,
-    phone or address survives in any file, and scoring against any other replica is refused."""
+    phone or address survives in any file, and scoring against any other replica is refused. The
+    tasks that ask about another client by name (a refusal is their gold) give DPO pairs, so the
+    preference rows are checked on prompts that named someone."""
     import sqlite3
 
     from envs.replay.export import export_logs
@@ -109,8 +111,11 @@ def test_a_deidentified_replay_leaves_no_source_pii_from_sessions_to_sft_and_dpo
     chosen = [t for t in load_tasks(SUITE) if re.search(r"\w['’]s client id|address on file|phone number on file",
                                                         t.query + t.gold_response)][:8]
     assert any("'s client id" in t.query for t in chosen) and any("address on file" in t.gold_response for t in chosen)
+    others = [t for t in load_tasks(SUITE) if re.search(r"stack up against [A-Z]|what [A-Z]\w+ [A-Z]\w+ paid", t.query)]
+    assert len(others) >= 3
+    chosen += others
     save_tasks(chosen, tmp_path / "tasks.jsonl")
-    simulate_logs(tmp_path / "logs", ["oracle", "non_compliant", "wrong_tool"], 24, seed=5,
+    simulate_logs(tmp_path / "logs", ["oracle", "non_compliant", "wrong_tool"], 48, seed=5,
                   tasks=tmp_path / "tasks.jsonl", task_pool=len(chosen))
     key = bytes(range(32, 64))
     (tmp_path / "k.key").write_bytes(key)
@@ -127,10 +132,10 @@ def test_a_deidentified_replay_leaves_no_source_pii_from_sessions_to_sft_and_dpo
     sft = export_logs(tmp_path / "deid", "sft", min_reward=0.0, tasks=tmp_path / "tasks.jsonl", replica=replica,
                       check_replica=False)
     dpo = export_logs(tmp_path / "deid", "dpo", min_reward=2.0, tasks=tmp_path / "tasks.jsonl", replica=replica, check_replica=False)
-    # No DPO pair here: a de-identified session cannot succeed on a task whose gold holds the source's
-    # PII (a searched-for name, an email as the answer fact), so no session is a chosen one; the
-    # (empty) file is scanned all the same.
-    assert sft["written"] >= 8 and dpo["written"] == 0, (sft, dpo)
+    # A de-identified session cannot succeed on a task whose gold holds the source's PII (a
+    # searched-for name, an email as the answer fact), so the pairs come from the tasks asking
+    # about another client by name, whose prompts name that client.
+    assert sft["written"] >= 8 and dpo["written"] >= 2, (sft, dpo)
 
     con = sqlite3.connect(source)
     people = con.execute("SELECT full_name, email, phone, address FROM clients").fetchall()
@@ -141,7 +146,9 @@ def test_a_deidentified_replay_leaves_no_source_pii_from_sessions_to_sft_and_dpo
     assert any(re.search(rf"{re.escape(p[0])}['’]s", raw) for p in mentioned)  # a possessive among them
     outputs = {f: (tmp_path / "deid" / f).read_text(encoding="utf-8")
                for f in ("sessions.jsonl", "scores.jsonl", "export/sft.jsonl", "export/dpo.jsonl")}
-    assert len(load_sessions(tmp_path / "deid")) == 24
+    assert len(load_sessions(tmp_path / "deid")) == 48
+    dpo_prompts = [json.loads(line)["prompt"] for line in outputs["export/dpo.jsonl"].splitlines()]
+    assert any(re.search(r"stack up against|paid into", json.dumps(prompt)) for prompt in dpo_prompts)
     for name, text in outputs.items():
         leaked = [v for p in mentioned for v in p if v in text]
         leaked += [w for p in mentioned for w in p[0].split() if len(w) > 3 and re.search(rf"\b{w}\b", text)]
