@@ -445,3 +445,37 @@ def test_keys_load_with_clear_errors(tmp_path: Path) -> None:
     assert key_fingerprint(KEY_A) != key_fingerprint(KEY_B) and KEY_A.hex()[:8] not in key_fingerprint(KEY_A)
     with pytest.raises(DeidKeyError):
         Pseudonymiser(b"short")
+
+
+@postgres
+def test_a_killed_build_leaves_no_replica_and_the_next_build_removes_its_temporary_files(source_url: str,
+                                                                                       tmp_path: Path) -> None:
+    """`advisorgym replica build` killed (SIGKILL) while it writes: no replica and no manifest at
+    the target, only its hidden temporary file and journal; the next good build removes them."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    key = tmp_path / "key"
+    key.write_bytes(KEY_A)
+    out = tmp_path / "replica.sqlite"
+    command = [str(Path(sys.executable).with_name("advisorgym")), "replica", "build", "--source", source_url,
+               "--out", str(out), "--key-file", str(key), "--no-progress", "--batch-rows", "50"]
+
+    def temps() -> list[str]:
+        return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".") and ".tmp" in p.name)
+
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(name.endswith(".tmp-journal") for name in temps()):
+        assert proc.poll() is None, "the build finished before it could be killed"
+        assert time.monotonic() < deadline, "the build never started writing"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = temps()
+    assert left and not out.exists() and not manifest_path(out).exists(), left
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert temps() == [] and out.is_file() and manifest_path(out).is_file()
