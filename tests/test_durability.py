@@ -5,6 +5,7 @@ SIGKILL, a real full filesystem (a small tmpfs; skipped loudly where mounting is
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -251,14 +252,25 @@ def test_score_and_export_refuse_a_killed_ingest_and_a_good_ingest_cleans_its_te
     assert temps(out) == []  # the killed run's temporary files are gone
 
 
-def test_a_killed_reingest_leaves_the_finished_folder_whole_and_a_mixed_folder_is_refused(tmp_path):
-    from envs.replay.ingest import ingest_logs
+def test_a_killed_reingest_leaves_the_finished_folder_whole_and_a_mixed_folder_is_refused(tmp_path, big_logs):
+    from envs.replay.ingest import check_ingest, ingest_logs, load_sessions
     from envs.replay.rescore import score_logs
 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
     out = tmp_path / "run"
     ingest_logs([fixtures / "chat.jsonl"], out)
     summary = (out / "summary.json").read_bytes()
+    sessions = (out / "sessions.jsonl").read_bytes()
+    # a real re-ingest of other logs into the finished folder, killed (SIGKILL) while it writes
+    proc = subprocess.Popen([ADVISORGYM, "replay", "ingest", str(big_logs), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kill_when(proc, lambda: any(p.stat().st_size > 0 for p in out.glob(".sessions.jsonl.*.tmp")))
+    assert (out / "summary.json").read_bytes() == summary and (out / "sessions.jsonl").read_bytes() == sessions
+    check_ingest(out)  # the finished ingest, whole: its sessions still match its summary
+    count = len(load_sessions(out))
+    scored = run_cli("replay", "score", str(out), "--lenient")
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads((out / "score_summary.json").read_text())["sessions"] == count
     # another ingest's sessions beside this summary (what a re-ingest killed between its renames leaves)
     other = tmp_path / "other"
     ingest_logs([fixtures / "react.jsonl"], other)
