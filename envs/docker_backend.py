@@ -67,6 +67,8 @@ DEFAULT_START_TIMEOUT_S = 60.0
 MEMORY_LIMIT = "1g"
 PIDS_LIMIT = 256
 TMPFS = {"/tmp": "rw,noexec,nosuid,size=64m"}
+#: The host folders holding a container's token file: ``<prefix><owner pid>-<random>`` in the temp dir.
+TOKEN_FOLDER_PREFIX = "advisorgym-token-"
 
 
 class DockerBackendError(RuntimeError):
@@ -128,9 +130,13 @@ def _owner_alive(owner: str) -> bool:
 
 def remove_orphans(client: Any) -> list[str]:
     """Remove the managed containers whose owning process on this host is gone (killed before its
-    ``atexit`` hook ran); their names."""
+    ``atexit`` hook ran), and the token folders such processes left; the containers' names."""
     import docker
 
+    for folder in Path(tempfile.gettempdir()).glob(f"{TOKEN_FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(TOKEN_FOLDER_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and _start_time(int(pid)) is None:
+            shutil.rmtree(folder, ignore_errors=True)
     removed = []
     for container in client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=1"}):
         if not _owner_alive(container.labels.get(OWNER_LABEL, "")):
@@ -155,7 +161,7 @@ def _token_file(token: str) -> Path:
     """A private folder (mode 700: no other user of this host may enter it) holding ``token``, the
     file the container bind-mounts read-only at ``CONTAINER_TOKEN_FILE``; its mode 444 lets the
     container's own user (uid 10001) read it."""
-    folder = Path(tempfile.mkdtemp(prefix="advisorgym-token-"))
+    folder = Path(tempfile.mkdtemp(prefix=f"{TOKEN_FOLDER_PREFIX}{os.getpid()}-"))
     path = folder / "token"
     path.write_text(token + "\n", encoding="utf-8")
     path.chmod(0o444)

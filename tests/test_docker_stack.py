@@ -269,7 +269,7 @@ KILLED_CHILD = """
 import sys, time
 from envs.docker_backend import DockerBackend
 backend = DockerBackend(sys.argv[1])
-print(backend.service.container.name, flush=True)
+print(backend.service.container.name, backend.service._token_folder, flush=True)
 time.sleep(600)
 """
 
@@ -279,15 +279,18 @@ def test_a_killed_process_leaves_its_container_to_the_next_start(image):
     child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(replica)], cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        name = child.stdout.readline().strip()  # type: ignore[union-attr]
-        assert name, child.stderr.read()  # type: ignore[union-attr]
+        line = child.stdout.readline().split()  # type: ignore[union-attr]
+        assert line, child.stderr.read()  # type: ignore[union-attr]
+        name, token_folder = line[0], Path(line[1])
         assert [c.name for c in managed_containers(child.pid)] == [name]
     finally:
         child.send_signal(signal.SIGKILL)  # no atexit hook runs
         child.wait(timeout=30)
     assert [c.name for c in managed_containers(child.pid)] == [name], "the orphan should still be there"
-    with DockerService(replica) as service:  # the next start removes it
+    assert token_folder.is_dir()
+    with DockerService(replica) as service:  # the next start removes it, and the token file it left
         assert not managed_containers(child.pid)
+        assert not token_folder.exists()
         assert [c.id for c in managed_containers(os.getpid())] == [service.container.id]
     assert not managed_containers(os.getpid())
 
