@@ -90,6 +90,57 @@ def test_kill_9_after_100_acknowledged_calls_leaves_100_records(tmp_path):
     assert sum(c["payload"]["name"] == "place_order" and c["payload"]["ok"] for c in calls) == 50
 
 
+def test_kill_9_amid_concurrent_writes_loses_no_acknowledged_call(tmp_path):
+    """Eight clients, each in its own session, place orders with amounts unique to each call (the
+    fsyncs shared: group commit) and the service is killed (SIGKILL) while calls are in flight:
+    after `audit repair` (a record may be torn mid-write), the log verifies and holds every order
+    a client got a 200 for."""
+    import threading
+
+    log = tmp_path / "audit.jsonl"
+    acknowledged: list[float] = []
+    stop = threading.Event()
+    with serve(log) as (proc, client):
+        url = str(client.base_url)
+
+        def place(worker: int) -> None:
+            with httpx.Client(base_url=url, headers=AUTH, trust_env=False, timeout=30) as own:
+                session = own.post("/sessions").json()["session_id"]
+                n = 0
+                while not stop.is_set():
+                    amount = round(1 + worker / 100 + n / 100_000, 5)  # unique per call
+                    n += 1
+                    try:
+                        answer = own.post("/tools/place_order", json={**BUY, "amount": amount},
+                                          headers={"X-Session-Id": session})
+                    except httpx.HTTPError:
+                        return  # the service is gone: this call was not acknowledged
+                    if answer.status_code == 200:
+                        acknowledged.append(amount)
+
+        workers = [threading.Thread(target=place, args=(w,)) for w in range(8)]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 200:
+            assert time.monotonic() < deadline and proc.poll() is None, "the clients got too few answers"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # while the eight clients are still calling
+        proc.wait(timeout=30)
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=60)
+    if not verify(log)[0]:  # killed in the middle of a write: the torn tail is cut
+        repaired = run_cli("audit", "repair", str(log))
+        assert repaired.returncode == 0, repaired.stderr
+    ok, _, summary = verify(log)
+    assert ok, summary
+    recorded = {c["payload"]["arguments"]["amount"] for c in records(log)
+                if c["kind"] == "call" and c["payload"]["name"] == "place_order" and c["payload"]["ok"]}
+    lost = sorted(set(acknowledged) - recorded)
+    assert not lost, f"{len(lost)} of {len(acknowledged)} acknowledged orders are not in the log: {lost[:5]}"
+
+
 @pytest.fixture
 def small_disk(tmp_path) -> Iterator[Path]:
     """A 1 MiB tmpfs mounted for the test (root only); unmounted after it."""
