@@ -31,6 +31,9 @@ def test_the_public_set_covers_every_form_and_the_scrubber_meets_the_target_on_i
     records = load_set(PUBLIC_SET)
     assert min(sum(r["form"] == f for r in records) for f in FORMS) >= 40
     assert sum(r["form"] == "none" for r in records) >= 160
+    hard_pattern = re.compile(r"Order #(19|20)\d\d-\d{4}-|Charles Schwab|T\. Rowe Price|Morgan Stanley's|CUSIP \d{9}\b")
+    hard = [r for r in records if r["form"] == "none" and hard_pattern.search(r["text"])]
+    assert len(hard) >= 20  # the PII-free lines that once read as PII are there
     _check(measure(records))
 
 
@@ -56,6 +59,50 @@ def test_the_forms_the_issue_saw_leak_are_scrubbed() -> None:
         assert leaked not in out, out
     assert out.count("'s") == 3 and "’s" in out  # possessives kept, on the pseudonyms
     assert p.scrub(text) == out  # deterministic
+
+
+def test_the_forms_a_blind_held_out_set_saw_leak_are_scrubbed_and_finance_references_kept() -> None:
+    """Alphanumeric and irregularly grouped account numbers after an account cue, a birth date
+    several words after its cue, surnames with particles or joined prefixes written "Surname, I.";
+    while dated order references, numeric CUSIPs and the project's one-letter ids stay."""
+    from mock_apis.deid.pseudonymise import Pseudonymiser
+
+    p = Pseudonymiser(b"k" * 32)
+    p.register_names(["Joost van den Akker", "Omar al-Rashidi", "Siobhan O’Keeffe", "Ewan MacLeod",
+                      "Petra Lindqvist-Berg", "Minh Le", "Renata dos Anjos"])
+    for text, secret in [("Transfer from account QX 3307215 on Friday.", "3307215"),
+                         ("acct #LM0094412 (joint)", "LM0094412"),
+                         ("Bank account at the co-op: 7731-0048-215", "7731-0048-215"),
+                         ("wire from acct no. 88-40193-3172", "88-40193-3172"),
+                         ("Date of birth as the old file shows it - 09/23/1957", "09/23/1957"),
+                         ("DOB (page 3 of the trust deed) reads 1949-02-11.", "1949-02-11")]:
+        assert secret not in p.scrub(text), text
+    for text, surname in [("van den Akker, J. asked for the 1099.", "Akker"), ("Van den Akker, Joost called", "Akker"),
+                          ("al-Rashidi, O. signed.", "Rashidi"), ("O'Keeffe, S. wants cash.", "Keeffe"),
+                          ("MacLeod, E. - call back", "MacLeod"), ("Lindqvist-Berg, P. moved", "Lindqvist"),
+                          ("Mr. van den Akker agreed", "Akker"), ("J. van den Akker agreed", "Akker"),
+                          ("Minh Le called; Le agreed.", "Le"), ("dos Anjos, R. phoned", "Anjos")]:
+        out = p.scrub(text)
+        assert not re.search(rf"\b{surname}\b", out), (text, out)
+    for kept in ("Order #2024-0315-0042 filled; Ticket 2023-1107-118; conf. 20240612-087.",
+                 "CUSIP 037833100 and reference 552091384471 booked.", "Account A0000003 of client C000412.",
+                 "Account review: 2024-03-15.", "Traded 03/14/2024, settled 03/15/2024."):
+        assert p.scrub(kept) == kept, p.scrub(kept)
+
+
+def test_firms_named_like_people_are_kept_unless_a_person_has_exactly_that_name() -> None:
+    """Firm names are public, not PII: "Morgan Stanley's desk" survives a registered Morgan and Stanley.
+    A registered person called exactly like a firm is a person: then the name is replaced."""
+    from mock_apis.deid.pseudonymise import Pseudonymiser
+
+    p = Pseudonymiser(b"k" * 32)
+    p.register_names(["Morgan Reilly", "Ada Stanley", "Charles Ortiz", "Lena Schwab", "Tom Price", "Edward Lee"])
+    text = "Morgan Stanley's desk and Charles Schwab custody; T. Rowe Price and Edward Jones funds."
+    assert p.scrub(text) == text
+    assert "Stanley" not in p.scrub("Morgan Reilly met Ada Stanley; Stanley agreed.")
+    p.register_names(["Edward Jones"])
+    out = p.scrub(text)
+    assert "Edward Jones" not in out and "Morgan Stanley's" in out, out
 
 
 def test_other_mentions_of_a_name_found_in_the_text_are_scrubbed_and_lone_registered_surnames_kept() -> None:

@@ -85,9 +85,18 @@ PII_COLUMNS: dict[tuple[str, str], str] = {
 
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "mister", "rev"})
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "md", "dds", "phd", "dvm", "esq", "cpa", "cfa"})
-#: Lower-case particles inside a name ("Anna van der Berg").
-_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "ten", "ter",
-                        "bin", "al", "y"})
+#: Particles inside a surname ("Anna van der Berg", "van der Berg, A.", "Mr. de la Cruz"); a surname written
+#: as one word ("al-Farsi", "O'Brien", "McAllister", "Smith-Jones") is one word of ``_WORD``.
+_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "dos", "das", "do", "la",
+                        "le", "ten", "ter", "zu", "bin", "binti", "bint", "ibn", "al", "el", "y"})
+#: Firms whose names read like a person's. They are public names, not PII: ``scrub`` keeps them
+#: ("Charles Schwab", "T. Rowe Price", "Morgan Stanley's desk") even where their words are registered
+#: names, unless a registered person has exactly that first and last name (then the person wins).
+FIRMS_NAMED_LIKE_PEOPLE: tuple[str, ...] = (
+    "Charles Schwab", "T. Rowe Price", "Morgan Stanley", "J.P. Morgan", "JP Morgan", "Merrill Lynch", "Edward Jones",
+    "Raymond James", "Goldman Sachs", "Wells Fargo", "Franklin Templeton", "John Hancock", "Lord Abbett",
+    "Dean Witter", "Smith Barney", "Dodge & Cox", "Janus Henderson", "Robert W. Baird", "Stifel Nicolaus",
+    "Thomas Weisel", "Neuberger Berman", "Cohen & Steers", "Tweedy Browne", "Charles River")
 _SEP = r"[-. \u2013]"  # a separator inside a number: dash, dot, space, en dash
 # SSNs with any separator or none ("123-45-6789", "123 45 6789", "123.45.6789", "123456789").
 _SSN = re.compile(rf"(?<![\w$.,+-])\d{{3}}{_SEP}?\d{{2}}{_SEP}?\d{{4}}(?![\w-]|[.,]\d)")
@@ -99,10 +108,38 @@ _PHONE = re.compile(r"(?<![\w+-])(?:(?:(?:\+1|001|1)[-. ]?)?(?:\(\d{3}\)\s?|\d{3
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Bank account numbers: 6-19 digits in any separator style after an account cue ("acct # 4432-118-907"),
 # 12-19 digits without one, and IBANs. The project's own ids ("A0000003") have a letter: never matched.
-_ACCOUNT_CUE = r"(?i:\b(?:account|acct|a/c|bank\s+account)\.?(?:\s*(?:number|num|no)\b\.?|\s*#)?\s*[:#]?\s*)"
-_ACCOUNT = re.compile(rf"(?P<cue>{_ACCOUNT_CUE})\d(?:{_SEP}?\d){{5,18}}(?![\w-]|[.,]\d)"
-                      rf"|(?<![\w$.,+-])\d(?:{_SEP}?\d){{11,18}}(?![\w-]|[.,]\d)"
+# After an account cue, also an alphanumeric number: 2-4 capital letters and 6-17 digits ("acct # KT4418027",
+# "account RB 5520913"); the project's own ids have one letter ("A0000003") and fund codes three digits.
+# Without a cue: 12-19 digits, or 10-11 digits in three or more dash groups ("4410-2287-913").
+# The cue is right before the number ("acct no. 12345678") or ends a phrase at a colon ("bank account at the
+# credit union: 4410-2287-913").
+_ACCOUNT_CUE = (r"(?i:\b(?:accounts?|acct|acc|a/c)\.?"
+                r"(?:(?:\s*(?:number|num|nbr|no|ending(?:\s+in)?|is|id)\b\.?|\s*#)*\s*[:#]?|[^\n\d.;:]{0,40}?:)\s*)")
+_ACCOUNT = re.compile(rf"(?P<cue>{_ACCOUNT_CUE})(?:[A-Z]{{2,4}}[- ]?)?\d(?:{_SEP}?\d){{5,18}}(?![\w-]|[.,]\d)"
+                      rf"|(?<![\w$.,+#-])\d(?:{_SEP}?\d){{9,18}}(?![\w-]|[.,]\d)"
                       r"|\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+# A number right after one of these is a reference, not a person's ("Order #2024-0315-0042", "CUSIP 037833100"):
+# SSN-, phone- and account-shaped numbers without a PII cue are kept there.
+_REFERENCE_CUE = re.compile(
+    r"(?i)\b(?:orders?|ref|reference|confirmation|conf|ticket|trade|txn|transaction|invoice|batch|case|tracking"
+    r"|cusip|isin|sedol|figi|contract|po|lot|cert(?:ificate)?|serial|policy)\b\.?"
+    r"(?:\s*(?:number|num|nbr|no|id)\b\.?)?\s*[:#]?\s*$")
+# A number starting with a year and a month ("2024-0315-0042", "20240315-118") reads as a dated reference.
+_DATED = re.compile(r"(?:19|20)\d\d[-./]?(?:0[1-9]|1[0-2])")
+_FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d\d)([-./])(?P<m>\d\d)\2(?P<d>\d\d)"
+                        r"|(?P<m2>\d\d)([-./])(?P<d2>\d\d)\6(?P<y2>(?:19|20)\d\d)")  # "2024-03-15", "03.15.2024"
+
+
+def _is_date(text: str) -> bool:
+    """Whether ``text`` is a calendar date written year-month-day or month-day-year."""
+    m = _FULL_DATE.fullmatch(text)
+    if not m:
+        return False
+    try:
+        date(int(m["y"] or m["y2"]), int(m["m"] or m["m2"]), int(m["d"] or m["d2"]))
+    except ValueError:
+        return False
+    return True
 # Street addresses: a number, a capitalised street name and a USPS street suffix, an optional unit, and an
 # optional "City, ST 12345" on the same or the next line; PO boxes; military addresses (APO/FPO/DPO).
 _STREET_SUFFIXES = """Alley Aly Annex Anx Arcade Avenue Ave Av Bayou Beach Bend Bluff Bluffs Bottom Boulevard Blvd
@@ -138,7 +175,12 @@ _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.?"
 _DATE = (r"(?P<iso>\d{4}-\d{2}-\d{2})|(?P<num>\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))"
          rf"|(?P<mdy>{_MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}})"
          rf"|(?P<dmy>\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH},?[ \t]+\d{{4}})")
-_DOB = re.compile(rf"(?i:\b(?:born|birth|birthday|birthdate|dob|d\.o\.b\.?|b\.))(?:[^\n\d]{{0,24}}?)(?:{_DATE})(?!\d)")
+# The date may come several words after the cue, in the same sentence ("Date of birth on the intake form:
+# form says 04/17/1958"): up to 64 characters without a sentence end, numbers only inside words ("W-9") or
+# short ("page 2").
+_DOB = re.compile(rf"(?i:\b(?:born|birth|birthday|birthdate|dob|d\.o\.b\.?|b\.))"
+                  rf"(?:[^\n\d.;!?]|[.](?![ \t\n])|(?<=[A-Za-z-])\d+|(?<![\d/.-])\d{{1,3}}(?![\d/.-])){{0,64}}?"
+                  rf"(?:{_DATE})(?!\d)")
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-](?![sS]\b)[^\W\d_]+)*")  # "José", "O'Neil"; "Chapman" of "Chapman's"
 _NAME_GAP = re.compile(r"\.?(?:[ \t\u00a0]+|[ \t\u00a0]*\r?\n[ \t\u00a0]*)")  # a name may break across a line
 _LAST_FIRST_GAP = re.compile(r",[ \t\u00a0]*")
@@ -146,7 +188,8 @@ _LAST_FIRST_GAP = re.compile(r",[ \t\u00a0]*")
 
 def _fold(word: str) -> str:
     """A name word as looked up: case-folded, accents dropped ("García" and "GARCIA" are one name)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
+    folded = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
+    return folded.replace("\u2019", "'")  # "O’Brien" is "O'Brien"
 
 
 class DeidKeyError(ValueError):
@@ -173,13 +216,20 @@ def key_fingerprint(key: bytes) -> str:
 
 
 def _name_parts(value: str) -> tuple[str, str] | None:
-    """(first, last) of a person's name, case-folded, titles and suffixes dropped; None without two words."""
+    """(first, last) of a person's name ("Anna van der Berg", or "van der Berg, Anna"), case-folded,
+    titles and suffixes dropped; None without two words."""
+    last_part, comma, first_part = value.partition(",")
+    if comma and not {_fold(w) for w in _WORD.findall(first_part)} <= _SUFFIXES:
+        value = f"{first_part} {last_part}"
     words = [_fold(w) for w in _WORD.findall(value)]
     while words and words[0] in TITLES:
         words.pop(0)
     while words and words[-1] in _SUFFIXES:
         words.pop()
     return (words[0], words[-1]) if len(words) >= 2 else None
+
+
+_FIRM_NAME_PARTS = frozenset(_name_parts(firm) for firm in FIRMS_NAMED_LIKE_PEOPLE)
 
 
 class Pseudonymiser:
@@ -192,6 +242,8 @@ class Pseudonymiser:
         self.fingerprint = key_fingerprint(key)
         self._first_names: set[str] = set()
         self._last_names: set[str] = set()
+        self._firms: re.Pattern[str] | None = None  # the firm names kept in text (FIRMS_NAMED_LIKE_PEOPLE)
+        self._people_named_like_firms: set[tuple[str, str]] = set()
         self._fakers = {"name": self._name, "national_id": self._national_id, "phone": self._phone,
                         "email": self._email, "address": self._address, "birth_date": self._birth_date,
                         "note": self.scrub}
@@ -266,9 +318,20 @@ class Pseudonymiser:
             if parts:
                 self._first_names.add(parts[0])
                 self._last_names.add(parts[1])
+                if parts in _FIRM_NAME_PARTS:
+                    self._people_named_like_firms.add(parts)
+                    self._firms = None
+
+    def _firm_spans(self, text: str) -> list[tuple[int, int]]:
+        if self._firms is None:
+            kept = [f for f in FIRMS_NAMED_LIKE_PEOPLE if _name_parts(f) not in self._people_named_like_firms]
+            self._firms = re.compile(r"(?i)(?<!\w)(?:" + "|".join(r"\s+".join(map(re.escape, f.split()))
+                                                                for f in kept) + r")(?!\w)")
+        return [m.span() for m in self._firms.finditer(text)]
 
     def _scrub_names(self, text: str) -> str:
-        words = list(_WORD.finditer(text))
+        firms = self._firm_spans(text)
+        words = [w for w in _WORD.finditer(text) if not any(a <= w.start() < b for a, b in firms)]
         lower = [_fold(w.group()) for w in words]
         n = len(words)
 
@@ -284,11 +347,20 @@ class Pseudonymiser:
             j = i
             while j + 1 < n and j - i <= 3 and next_to(j):
                 j += 1
-                if lower[j] in self._last_names:
+                if lower[j] in self._last_names and not (  # "Le" is a last name, but not in "Hugues le Perrot"
+                        lower[j] in _PARTICLES and next_to(j) and surname_end(j + 1) is not None):
                     return j
                 if not (len(lower[j]) == 1 or lower[j] in _PARTICLES or words[j].group()[0].isupper()):
                     return None
             return None
+
+        def surname_end(i: int) -> int | None:
+            """The registered last name that ends a surname starting at ``i``, after its particles
+            ("van der Linden", "de la Cruz"), or None."""
+            j = i
+            while lower[j] in _PARTICLES and j + 1 < n and next_to(j):
+                j += 1
+            return j if lower[j] in self._last_names and not words[j].group().islower() else None  # "al-Farsi"
 
         out, pos, i = [], 0, 0
         named: dict[str, tuple[tuple[str, ...], str]] = {}  # the name words found, for their other mentions
@@ -300,19 +372,29 @@ class Pseudonymiser:
                 # the whole name as the column holds it: "Dr. John Smith MD" -> the fake
                 if i > 0 and lower[i - 1] in TITLES and next_to(i - 1) and words[i - 1].start() >= pos:
                     first = i - 1
-            elif lower[i] in self._last_names and lower[i + 1] in self._first_names and next_to(i, _LAST_FIRST_GAP):
-                fake_first, fake_last = self._name(f"{lower[i + 1]} {lower[i]}").split(" ", 1)
-                named |= {lower[i + 1]: (FIRST_NAMES, "first_name"), lower[i]: (LAST_NAMES, "last_name")}
-                replacement = f"{fake_last}{text[words[i].end():words[i + 1].start()]}{fake_first}"  # "Chapman, Anna"
-            elif lower[i] in TITLES or initial(i):  # "Mrs. Chapman", "A. J. Chapman": the last name replaced
+            elif ((k := surname_end(i)) is not None and next_to(k, _LAST_FIRST_GAP)
+                  and (lower[k + 1] in self._first_names or initial(k + 1))):  # "Chapman, Anna", "van der Linden, P."
+                gap = text[words[k].end():words[k + 1].start()]
+                named[lower[k]] = (LAST_NAMES, "last_name")
+                if initial(k + 1):
+                    replacement = f"{self._pick(LAST_NAMES, 'last_name', lower[k])}{gap}{words[k + 1].group()}"
+                else:
+                    fake_first, fake_last = self._name(f"{lower[k + 1]} {lower[k]}").split(" ", 1)
+                    named[lower[k + 1]] = (FIRST_NAMES, "first_name")
+                    replacement = f"{fake_last}{gap}{fake_first}"
+                end = k + 1
+            elif lower[i] in TITLES or initial(i):  # "Mrs. Chapman", "A. J. Chapman", "Mr. van der Linden"
                 k = i
                 while k + 1 < n and next_to(k) and initial(k + 1):
                     k += 1
-                if next_to(k) and lower[k + 1] in self._last_names and not (
-                        lower[k + 1] in self._first_names and last_after(k + 1) is not None):  # "Ms. Thomas Ortiz"
-                    end = k + 1
+                j = k  # the particles before the last name go with it
+                while j + 1 < n and next_to(j) and lower[j + 1] in _PARTICLES:
+                    j += 1
+                if next_to(j) and lower[j + 1] in self._last_names and not (
+                        lower[j + 1] in self._first_names and last_after(j + 1) is not None):  # "Ms. Thomas Ortiz"
+                    end = j + 1
                     named[lower[end]] = (LAST_NAMES, "last_name")
-                    replacement = f"{text[words[i].start():words[end].start()]}" \
+                    replacement = f"{text[words[i].start():words[k + 1].start()]}" \
                                   f"{self._pick(LAST_NAMES, 'last_name', lower[end])}"
             if replacement is None:
                 i += 1
@@ -333,9 +415,12 @@ class Pseudonymiser:
         words of names found in the text: a registered last name alone ("Ford’s earnings") is kept."""
         if not named:
             return text
+        firms = self._firm_spans(text)
 
         def replace(m: re.Match[str]) -> str:
             word = m.group()
+            if any(a <= m.start() < b for a, b in firms):  # "Morgan" of "Morgan Stanley"
+                return word
             pool = named.get(_fold(word)) if len(word) > 1 and word[0].isupper() else None
             return self._pick(pool[0], pool[1], _fold(word)) if pool else word
 
@@ -382,14 +467,27 @@ class Pseudonymiser:
     def scrub(self, text: str) -> str:
         """``text`` with the PII inside it replaced by pseudonyms: emails, dates of birth, street
         addresses, SSN-, phone- and account-shaped numbers by pattern, and the registered names
-        (``register_names``), with their titles, initials, suffixes and possessives."""
+        (``register_names``), with their titles, initials, particles, suffixes and possessives.
+        Numbers after a reference cue ("Order #2024-0315-0042", "CUSIP 037833100") and the firms of
+        ``FIRMS_NAMED_LIKE_PEOPLE`` are kept."""
+        def reference(m: re.Match[str]) -> bool:  # "Order #2024-0315-0042": no one's number
+            return _REFERENCE_CUE.search(m.string, max(0, m.start() - 40), m.start()) is not None
+
+        def account(m: re.Match[str]) -> str:
+            cue = m.group("cue") or ""
+            if _is_date(m.group()[len(cue):]):  # "account review: 2024-03-15"
+                return m.group()
+            if not cue and m.group()[0].isdigit():  # no cue: long, or dash-grouped, and not a dated reference
+                digits = sum(c.isdigit() for c in m.group())
+                if not (digits >= 12 or m.group().count("-") >= 2) or reference(m) or _DATED.match(m.group()):
+                    return m.group()
+            return cue + self._account(m.group()[len(cue):])
+
         text = _EMAIL.sub(lambda m: self._email(m.group()), text)
         text = _DOB.sub(self._date_of_birth, text)
         text = _ADDRESS.sub(lambda m: self._address(m.group()), text)
-        text = _SSN.sub(lambda m: m.group() if "cusip" in text[max(0, m.start() - 12):m.start()].lower()
-                        else self._national_id(m.group()), text)
-        text = _PHONE.sub(lambda m: self._phone(m.group())
-                          if 8 <= sum(c.isdigit() for c in re.split("x|ext", m.group())[0]) <= 15 else m.group(), text)
-        text = _ACCOUNT.sub(lambda m: (m.group("cue") or "") + self._account(m.group()[len(m.group("cue") or ""):]),
-                            text)
+        text = _SSN.sub(lambda m: m.group() if reference(m) else self._national_id(m.group()), text)
+        text = _PHONE.sub(lambda m: self._phone(m.group()) if not reference(m) and 8 <= sum(
+            c.isdigit() for c in re.split("x|ext", m.group())[0]) <= 15 else m.group(), text)
+        text = _ACCOUNT.sub(account, text)
         return self._scrub_names(text)
