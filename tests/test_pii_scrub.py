@@ -75,10 +75,11 @@ def test_the_forms_a_blind_held_out_set_saw_leak_are_scrubbed_and_finance_refere
                          ("Bank account at the co-op: 7731-0048-215", "7731-0048-215"),
                          ("wire from acct no. 88-40193-3172", "88-40193-3172"),
                          ("Date of birth as the old file shows it - 09/23/1957", "09/23/1957"),
-                         ("DOB (page 3 of the trust deed) reads 1949-02-11.", "1949-02-11")]:
+                         ("DOB (page 3 of the trust deed) reads 1949-02-11.", "1949-02-11"),
+                         ("Date of birth (see the KYC form of 2022-05-30): 11/02/1948", "11/02/1948")]:
         assert secret not in p.scrub(text), text
     for text, surname in [("van den Akker, J. asked for the 1099.", "Akker"), ("Van den Akker, Joost called", "Akker"),
-                          ("al-Rashidi, O. signed.", "Rashidi"), ("O'Keeffe, S. wants cash.", "Keeffe"),
+                          ("al-Rashidi, O. signed.", "Rashidi"), ("van den Akker, J called", "Akker"), ("O'Keeffe, S. wants cash.", "Keeffe"),
                           ("MacLeod, E. - call back", "MacLeod"), ("Lindqvist-Berg, P. moved", "Lindqvist"),
                           ("Mr. van den Akker agreed", "Akker"), ("J. van den Akker agreed", "Akker"),
                           ("Minh Le called; Le agreed.", "Le"), ("dos Anjos, R. phoned", "Anjos")]:

@@ -168,19 +168,22 @@ _ADDRESS = re.compile(
     + r"|\bP\.?[ \t]?O\.?[ \t]*Box[ \t]+\d{1,6}" + _CITY_LINE
     + r"|\b(?:PSC[ \t]+\d{4},[ \t]*Box|Unit[ \t]+\d{4}[ \t]+Box)[ \t]+\d{4},?\s+[AD]PO[ \t]+A[AEP][ \t]+\d{5}"
     + rf"|\bUS(?:NS|NV|S|CGC)[ \t]+{_CAP},?\s+FPO[ \t]+A[AEP][ \t]+\d{{5}}")
-# Dates of birth: a date (ISO, US numeric, "April 12, 1961", "12 April 1961") shortly after a birth cue.
+# Dates of birth: every date (ISO, US numeric, "April 12, 1961", "12 April 1961") after a birth cue in the rest of
+# its sentence, however many words later ("Date of birth on the intake form: form says 04/17/1958"; "DOB (see the
+# KYC form of 2023-01-05): 04/17/1958" loses both dates: over-scrubbing, never under-).
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.?"
 _DATE = (r"(?P<iso>\d{4}-\d{2}-\d{2})|(?P<num>\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))"
          rf"|(?P<mdy>{_MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}})"
          rf"|(?P<dmy>\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH},?[ \t]+\d{{4}})")
-# The date may come several words after the cue, in the same sentence ("Date of birth on the intake form:
-# form says 04/17/1958"): up to 64 characters without a sentence end, numbers only inside words ("W-9") or
-# short ("page 2").
-_DOB = re.compile(rf"(?i:\b(?:born|birth|birthday|birthdate|dob|d\.o\.b\.?|b\.))"
-                  rf"(?:[^\n\d.;!?]|[.](?![ \t\n])|(?<=[A-Za-z-])\d+|(?<![\d/.-])\d{{1,3}}(?![\d/.-])){{0,64}}?"
-                  rf"(?:{_DATE})(?!\d)")
+_BIRTH_CUE = re.compile(r"(?i:\b(?:born|birth|birthday|birthdate|dob|d\.o\.b\.?))"
+                        r"|(?<![\w.])b\.(?=[ \t]*(?:\d|[A-Z][a-z]))")  # "(b. 4/12/1961)"
+_DATE_IN_TEXT = re.compile(rf"(?<![\w/.-])(?:{_DATE})(?![\d/])")
+# A sentence ends at a newline, or at ". ! ? ;" before a capital, but not after a title or an initial ("Mr. Ng").
+_SENTENCE_END = re.compile(r"\n|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bNo)(?<!\b[A-Z])"
+                           r"[.;!?](?=[ \t]+[A-Z(\"']|[ \t]*$)")
+_BIRTH_CUE_REACH = 120  # characters: how far after its cue a date of birth may be
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-](?![sS]\b)[^\W\d_]+)*")  # "José", "O'Neil"; "Chapman" of "Chapman's"
 _NAME_GAP = re.compile(r"\.?(?:[ \t\u00a0]+|[ \t\u00a0]*\r?\n[ \t\u00a0]*)")  # a name may break across a line
 _LAST_FIRST_GAP = re.compile(r",[ \t\u00a0]*")
@@ -354,6 +357,10 @@ class Pseudonymiser:
                     return None
             return None
 
+        def line_head(i: int) -> bool:  # nothing but punctuation before word i on its line
+            line_start = text.rfind("\n", 0, words[i].start()) + 1
+            return not any(c.isalnum() for c in text[line_start:words[i].start()])
+
         def surname_end(i: int) -> int | None:
             """The registered last name that ends a surname starting at ``i``, after its particles
             ("van der Linden", "de la Cruz"), or None."""
@@ -373,10 +380,13 @@ class Pseudonymiser:
                 if i > 0 and lower[i - 1] in TITLES and next_to(i - 1) and words[i - 1].start() >= pos:
                     first = i - 1
             elif ((k := surname_end(i)) is not None and next_to(k, _LAST_FIRST_GAP)
-                  and (lower[k + 1] in self._first_names or initial(k + 1))):  # "Chapman, Anna", "van der Linden, P."
+                  and (lower[k + 1] in self._first_names or initial(k + 1) or (  # "Chapman, Anna", "van der Linden, P."
+                      # at the head of a line, an initial without its dot too ("van der Linden, P called")
+                      # (a registered surname at a line's head: "Ford, I think" there goes too; over-, never under-)
+                      len(lower[k + 1]) == 1 and words[k + 1].group().isupper() and line_head(i)))):
                 gap = text[words[k].end():words[k + 1].start()]
                 named[lower[k]] = (LAST_NAMES, "last_name")
-                if initial(k + 1):
+                if len(lower[k + 1]) == 1:
                     replacement = f"{self._pick(LAST_NAMES, 'last_name', lower[k])}{gap}{words[k + 1].group()}"
                 else:
                     fake_first, fake_last = self._name(f"{lower[k + 1]} {lower[k]}").split(" ", 1)
@@ -390,6 +400,8 @@ class Pseudonymiser:
                 j = k  # the particles before the last name go with it
                 while j + 1 < n and next_to(j) and lower[j + 1] in _PARTICLES:
                     j += 1
+                if not (next_to(j) and lower[j + 1] in self._last_names):  # "Ms. Le": a particle-like last name
+                    j = k
                 if next_to(j) and lower[j + 1] in self._last_names and not (
                         lower[j + 1] in self._first_names and last_after(j + 1) is not None):  # "Ms. Thomas Ortiz"
                     end = j + 1
@@ -464,6 +476,18 @@ class Pseudonymiser:
             return m.group()
         return m.group()[:start - m.start()] + self._birth_date(source.isoformat())
 
+    def _scrub_dates_of_birth(self, text: str) -> str:
+        out, pos = [], 0
+        for cue in _BIRTH_CUE.finditer(text):
+            start = max(cue.end(), pos)
+            end = _SENTENCE_END.search(text, start)
+            end = min(end.start() if end else len(text), start + _BIRTH_CUE_REACH)
+            if end <= start:
+                continue
+            out += [text[pos:start], _DATE_IN_TEXT.sub(self._date_of_birth, text[start:end])]
+            pos = end
+        return "".join(out) + text[pos:]
+
     def scrub(self, text: str) -> str:
         """``text`` with the PII inside it replaced by pseudonyms: emails, dates of birth, street
         addresses, SSN-, phone- and account-shaped numbers by pattern, and the registered names
@@ -484,7 +508,7 @@ class Pseudonymiser:
             return cue + self._account(m.group()[len(cue):])
 
         text = _EMAIL.sub(lambda m: self._email(m.group()), text)
-        text = _DOB.sub(self._date_of_birth, text)
+        text = self._scrub_dates_of_birth(text)
         text = _ADDRESS.sub(lambda m: self._address(m.group()), text)
         text = _SSN.sub(lambda m: m.group() if reference(m) else self._national_id(m.group()), text)
         text = _PHONE.sub(lambda m: self._phone(m.group()) if not reference(m) and 8 <= sum(
