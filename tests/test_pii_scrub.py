@@ -69,7 +69,8 @@ def test_the_forms_a_blind_held_out_set_saw_leak_are_scrubbed_and_finance_refere
 
     p = Pseudonymiser(b"k" * 32)
     p.register_names(["Joost van den Akker", "Omar al-Rashidi", "Siobhan O’Keeffe", "Ewan MacLeod",
-                      "Petra Lindqvist-Berg", "Minh Le", "Renata dos Anjos"])
+                      "Petra Lindqvist-Berg", "Minh Le", "Renata dos Anjos",
+                      "Bruna da Costa Lima"])
     for text, secret in [("Transfer from account QX 3307215 on Friday.", "3307215"),
                          ("acct #LM0094412 (joint)", "LM0094412"),
                          ("Bank account at the co-op: 7731-0048-215", "7731-0048-215"),
@@ -79,14 +80,17 @@ def test_the_forms_a_blind_held_out_set_saw_leak_are_scrubbed_and_finance_refere
                          ("Date of birth (see the KYC form of 2022-05-30): 11/02/1948", "11/02/1948")]:
         assert secret not in p.scrub(text), text
     for text, surname in [("van den Akker, J. asked for the 1099.", "Akker"), ("Van den Akker, Joost called", "Akker"),
-                          ("al-Rashidi, O. signed.", "Rashidi"), ("van den Akker, J called", "Akker"), ("O'Keeffe, S. wants cash.", "Keeffe"),
+                          ("al-Rashidi, O. signed.", "Rashidi"), ("van den Akker, J called", "Akker"),
+                          ("O'Keeffe, S. wants cash.", "Keeffe"),
                           ("MacLeod, E. - call back", "MacLeod"), ("Lindqvist-Berg, P. moved", "Lindqvist"),
                           ("Mr. van den Akker agreed", "Akker"), ("J. van den Akker agreed", "Akker"),
-                          ("Minh Le called; Le agreed.", "Le"), ("dos Anjos, R. phoned", "Anjos")]:
+                          ("Minh Le called; Le agreed.", "Le"), ("dos Anjos, R. phoned", "Anjos"),
+                          ("da Costa Lima, B. wrote", "Costa"), ("Ms. da Costa Lima wrote", "Costa")]:
         out = p.scrub(text)
         assert not re.search(rf"\b{surname}\b", out), (text, out)
     for kept in ("Order #2024-0315-0042 filled; Ticket 2023-1107-118; conf. 20240612-087.",
-                 "CUSIP 037833100 and reference 552091384471 booked.", "Account A0000003 of client C000412.",
+                 "CUSIP 037833100 and reference 552091384471 booked; ABA routing 021000021.",
+                 "Account A0000003 of client C000412.",
                  "Account review: 2024-03-15.", "Traded 03/14/2024, settled 03/15/2024."):
         assert p.scrub(kept) == kept, p.scrub(kept)
 

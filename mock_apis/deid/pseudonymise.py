@@ -122,6 +122,7 @@ _ACCOUNT = re.compile(rf"(?P<cue>{_ACCOUNT_CUE})(?:[A-Z]{{2,4}}[- ]?)?\d(?:{_SEP
 # SSN-, phone- and account-shaped numbers without a PII cue are kept there.
 _REFERENCE_CUE = re.compile(
     r"(?i)\b(?:orders?|ref|reference|confirmation|conf|ticket|trade|txn|transaction|invoice|batch|case|tracking"
+    r"|routing|aba|rtn|swift|bic"
     r"|cusip|isin|sedol|figi|contract|po|lot|cert(?:ificate)?|serial|policy)\b\.?"
     r"(?:\s*(?:number|num|nbr|no|id)\b\.?)?\s*[:#]?\s*$")
 # A number starting with a year and a month ("2024-0315-0042", "20240315-118") reads as a dated reference.
@@ -218,9 +219,9 @@ def key_fingerprint(key: bytes) -> str:
     return "sha256:" + hashlib.sha256(b"advisorgym-deid-key-fingerprint\x00" + key).hexdigest()[:16]
 
 
-def _name_parts(value: str) -> tuple[str, str] | None:
-    """(first, last) of a person's name ("Anna van der Berg", or "van der Berg, Anna"), case-folded,
-    titles and suffixes dropped; None without two words."""
+def _name_words(value: str) -> list[str]:
+    """The words of a person's name ("Anna van der Berg", or "van der Berg, Anna"), first name first,
+    case-folded, titles and suffixes dropped."""
     last_part, comma, first_part = value.partition(",")
     if comma and not {_fold(w) for w in _WORD.findall(first_part)} <= _SUFFIXES:
         value = f"{first_part} {last_part}"
@@ -229,6 +230,12 @@ def _name_parts(value: str) -> tuple[str, str] | None:
         words.pop(0)
     while words and words[-1] in _SUFFIXES:
         words.pop()
+    return words
+
+
+def _name_parts(value: str) -> tuple[str, str] | None:
+    """(first, last) of a person's name (``_name_words``); None without two words."""
+    words = _name_words(value)
     return (words[0], words[-1]) if len(words) >= 2 else None
 
 
@@ -313,17 +320,22 @@ class Pseudonymiser:
     def register_names(self, names: Iterable[str]) -> None:
         """Remember people's names, so that ``scrub`` replaces them (and "Title Lastname") in text.
 
-        Only the distinct first and last names are kept: memory grows with the name vocabulary,
+        Only the distinct first and last names (middle words count as last names) are kept: memory
+        grows with the name vocabulary,
         not with the number of people. A first and a last name next to each other are replaced
         even if no one registered has both (over-scrubbing, never under-)."""
         for name in names:
-            parts = _name_parts(name)
-            if parts:
-                self._first_names.add(parts[0])
-                self._last_names.add(parts[1])
-                if parts in _FIRM_NAME_PARTS:
-                    self._people_named_like_firms.add(parts)
-                    self._firms = None
+            words = _name_words(name)
+            if len(words) < 2:
+                continue
+            parts = words[0], words[-1]
+            self._first_names.add(parts[0])
+            # the middle words too: they may be the surname's ("da Silva Santos, F.", "García Márquez, G.")
+            self._last_names.update(w for w in words[1:-1] if len(w) > 1 and w not in _PARTICLES)
+            self._last_names.add(parts[1])
+            if parts in _FIRM_NAME_PARTS:
+                self._people_named_like_firms.add(parts)
+                self._firms = None
 
     def _firm_spans(self, text: str) -> list[tuple[int, int]]:
         if self._firms is None:
@@ -352,7 +364,7 @@ class Pseudonymiser:
                 j += 1
                 if lower[j] in self._last_names and not (  # "Le" is a last name, but not in "Hugues le Perrot"
                         lower[j] in _PARTICLES and next_to(j) and surname_end(j + 1) is not None):
-                    return j
+                    return double_surname_end(j)
                 if not (len(lower[j]) == 1 or lower[j] in _PARTICLES or words[j].group()[0].isupper()):
                     return None
             return None
@@ -367,7 +379,16 @@ class Pseudonymiser:
             j = i
             while lower[j] in _PARTICLES and j + 1 < n and next_to(j):
                 j += 1
-            return j if lower[j] in self._last_names and not words[j].group().islower() else None  # "al-Farsi"
+            if lower[j] not in self._last_names or words[j].group().islower():  # "al-Farsi" has a capital
+                return None
+            return double_surname_end(j)
+
+        def double_surname_end(j: int) -> int:
+            """The end of the surname whose first registered word is ``j`` ("Silva Santos")."""
+            while (j + 1 < n and next_to(j) and lower[j + 1] in self._last_names
+                   and not words[j + 1].group().islower()):
+                j += 1
+            return j
 
         out, pos, i = [], 0, 0
         named: dict[str, tuple[tuple[str, ...], str]] = {}  # the name words found, for their other mentions
@@ -404,7 +425,7 @@ class Pseudonymiser:
                     j = k
                 if next_to(j) and lower[j + 1] in self._last_names and not (
                         lower[j + 1] in self._first_names and last_after(j + 1) is not None):  # "Ms. Thomas Ortiz"
-                    end = j + 1
+                    end = double_surname_end(j + 1)
                     named[lower[end]] = (LAST_NAMES, "last_name")
                     replacement = f"{text[words[i].start():words[k + 1].start()]}" \
                                   f"{self._pick(LAST_NAMES, 'last_name', lower[end])}"
