@@ -113,8 +113,10 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # Without a cue: 12-19 digits, or 10-11 digits in three or more dash groups ("4410-2287-913").
 # The cue is right before the number ("acct no. 12345678") or ends a phrase at a colon ("bank account at the
 # credit union: 4410-2287-913").
+# (Bounded white space: no quadratic backtracking on a long run of blanks.)
 _ACCOUNT_CUE = (r"(?i:\b(?:accounts?|acct|acc|a/c)\.?"
-                r"(?:(?:\s*(?:number|num|nbr|no|ending(?:\s+in)?|is|id)\b\.?|\s*#)*\s*[:#]?|[^\n\d.;:]{0,40}?:)\s*)")
+                r"(?:(?:\s{0,3}(?:number|num|nbr|no|ending(?:\s{1,3}in)?|is|id)\b\.?|\s{0,3}#){0,4}\s{0,3}[:#]?"
+                r"|[^\n\d.;:]{0,40}?:)\s{0,3})")
 _ACCOUNT = re.compile(rf"(?P<cue>{_ACCOUNT_CUE})(?:[A-Z]{{2,4}}[- ]?)?\d(?:{_SEP}?\d){{5,18}}(?![\w-]|[.,]\d)"
                       rf"|(?<![\w$.,+#-])\d(?:{_SEP}?\d){{9,18}}(?![\w-]|[.,]\d)"
                       r"|\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
