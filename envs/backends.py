@@ -38,6 +38,7 @@ from mock_apis.sandbox import Sandbox, check_replica
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
 TOKEN_ENV = "ADVISORGYM_API_TOKEN"
+TOKEN_FILE_ENV = "ADVISORGYM_API_TOKEN_FILE"
 SESSION_HEADER = "X-Session-Id"
 SESSION_GONE_STATUS = 410
 JSON_FALLBACK_HEADER = "X-Advisorgym-Json"

@@ -116,8 +116,11 @@ def serve(
     token: list[str] = typer.Option(None, "--token", envvar="ADVISORGYM_API_TOKEN", show_envvar=True,
                                     help="Bearer token clients must send; repeat it, or separate tokens with "
                                          "commas, for several (one per team: each sees only its own sessions). "
-                                         "Prefer the environment variable: command lines are visible to other "
-                                         "users."),
+                                         "Prefer --token-file: command lines are visible to other users, the "
+                                         "environment to `docker inspect`."),
+    token_file: Path = typer.Option(None, "--token-file", envvar="ADVISORGYM_API_TOKEN_FILE", show_envvar=True,
+                                    help="A file holding the bearer token(s), one per line or comma-separated "
+                                         "(a Docker secret: docker-compose.yml mounts one); added to --token."),
     max_sessions: int = typer.Option(256, min=1, help="Live episode sessions at most (lowered to fit the "
                                                       "descriptor limit); beyond it POST /sessions answers "
                                                       "429 session_capacity (none is evicted)."),
@@ -144,14 +147,20 @@ def serve(
     episodes over the OpenEnv protocol (/ws, /reset, /step, /state, /schema) and, with the mcp
     extra, over MCP (streamable HTTP at /mcp)."""
     from envs.replica import default_replica
-    from mock_apis.app import create_app
+    from mock_apis.app import create_app, read_token_file
     from mock_apis.server import HTTP_PARSERS, ServerLimits, raise_fd_limit, run_server, session_cap
 
     tokens = [t.strip() for value in token or [] for t in value.split(",") if t.strip()]
+    if token_file is not None:
+        try:
+            tokens += read_token_file(token_file)
+        except ValueError as err:
+            raise usage_error(str(err)) from None
     if not tokens:
-        typer.echo("error: no API token; set ADVISORGYM_API_TOKEN (or pass --token). "
-                   "The service does not run without authentication.", err=True)
+        typer.echo("error: no API token; pass --token-file (or set ADVISORGYM_API_TOKEN_FILE, or "
+                   "ADVISORGYM_API_TOKEN). The service does not run without authentication.", err=True)
         raise typer.Exit(2)
+    tokens = list(dict.fromkeys(tokens))
     if http not in HTTP_PARSERS:
         raise usage_error(f"--http must be one of {', '.join(sorted(HTTP_PARSERS))}, not {http!r}")
     path = replica if replica is not None else default_replica()

@@ -33,9 +33,10 @@ def _report(contract: str | None, in_process: bool, replica: str | None, service
 def check_backend(backend: Any, token: str | None, contract: str | Path | None, allow_drift: bool) -> dict[str, Any]:
     """The contract status every episode's info carries; raises ``ContractDrift`` on breaking
     drift unless ``allow_drift``, and ``ConnectionError`` when the back-end cannot be asked
-    (e.g. it rejects the token). A custom ``Backend`` (neither in-process nor HTTP) is not
+    (e.g. it rejects the token), and ``InvalidContract`` (a ``ValueError``) when the contract
+    file is not a valid contract, whatever ``allow_drift`` says. A custom ``Backend`` (neither in-process nor HTTP) is not
     checked, and says so."""
-    from mock_apis.contracts import DriftCheckError
+    from mock_apis.contracts import DriftCheckError, InvalidContract
 
     contract_key = str(contract) if contract is not None else None
     if isinstance(backend, InProcessBackend):
@@ -46,6 +47,8 @@ def check_backend(backend: Any, token: str | None, contract: str | Path | None, 
         return {"checked": False, "reason": f"custom back-end {type(backend).__name__}", "allow_drift": allow_drift}
     try:
         report = _report(*key)
+    except InvalidContract:
+        raise
     except DriftCheckError as err:  # the back-end could not be asked (refused credentials, failed requests)
         if not allow_drift:
             raise ConnectionError(f"cannot check the back-end against the contract: {err} (allow_drift=True, "

@@ -11,7 +11,9 @@ read-only root filesystem (the only writable places: a small tmpfs on ``/tmp`` a
 ``/data`` volume, removed with the container), every capability dropped, ``no-new-privileges``,
 memory and pid limits, host networking on a free 127.0.0.1 port (nothing leaves loopback). The
 replica is bind-mounted read-only (a copy is staged first if the file is not world-readable: the
-container's user, uid 10001, could not read it).
+container's user, uid 10001, could not read it). The token reaches the container as a file
+bind-mounted read-only at ``/run/secrets/advisorgym_api_token`` (kept in a private folder on the
+host), never as an environment variable: ``docker inspect`` shows no token.
 
 **Sharing.** Envs in one process that ask for the same image, replica and token share one
 container: ``DockerService.acquire`` counts references, each backend's ``close()`` drops one and
@@ -47,7 +49,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from envs.backends import TOKEN_ENV, HttpBackend
+from envs.backends import TOKEN_ENV, TOKEN_FILE_ENV, HttpBackend
 
 #: The image ``mock_apis/docker/build.sh`` builds; ``$ADVISORGYM_DOCKER_IMAGE`` overrides it.
 DEFAULT_IMAGE = "advisorgym-api:latest"
@@ -57,11 +59,16 @@ BUILD_COMMAND = "mock_apis/docker/build.sh"
 MANAGED_LABEL = "io.advisorgym.managed"
 OWNER_LABEL = "io.advisorgym.owner"  # "<hostname>:<pid>:<the pid's start time>"
 CONTAINER_REPLICA = "/replica/replica.sqlite"
+#: Where the container reads its token: a file bind-mounted read-only, never an environment
+#: variable (those are in ``docker inspect`` for anyone who may talk to the engine).
+CONTAINER_TOKEN_FILE = "/run/secrets/advisorgym_api_token"
 DEFAULT_START_TIMEOUT_S = 60.0
 #: The limits of a managed container (the compose file sets the same).
 MEMORY_LIMIT = "1g"
 PIDS_LIMIT = 256
 TMPFS = {"/tmp": "rw,noexec,nosuid,size=64m"}
+#: The host folders holding a container's token file: ``<prefix><owner pid>-<random>`` in the temp dir.
+TOKEN_FOLDER_PREFIX = "advisorgym-token-"
 
 
 class DockerBackendError(RuntimeError):
@@ -123,9 +130,13 @@ def _owner_alive(owner: str) -> bool:
 
 def remove_orphans(client: Any) -> list[str]:
     """Remove the managed containers whose owning process on this host is gone (killed before its
-    ``atexit`` hook ran); their names."""
+    ``atexit`` hook ran), and the token folders such processes left; the containers' names."""
     import docker
 
+    for folder in Path(tempfile.gettempdir()).glob(f"{TOKEN_FOLDER_PREFIX}*-*"):
+        pid = folder.name[len(TOKEN_FOLDER_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and _start_time(int(pid)) is None:
+            shutil.rmtree(folder, ignore_errors=True)
     removed = []
     for container in client.containers.list(all=True, filters={"label": f"{MANAGED_LABEL}=1"}):
         if not _owner_alive(container.labels.get(OWNER_LABEL, "")):
@@ -144,6 +155,17 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _token_file(token: str) -> Path:
+    """A private folder (mode 700: no other user of this host may enter it) holding ``token``, the
+    file the container bind-mounts read-only at ``CONTAINER_TOKEN_FILE``; its mode 444 lets the
+    container's own user (uid 10001) read it."""
+    folder = Path(tempfile.mkdtemp(prefix=f"{TOKEN_FOLDER_PREFIX}{os.getpid()}-"))
+    path = folder / "token"
+    path.write_text(token + "\n", encoding="utf-8")
+    path.chmod(0o444)
+    return folder
 
 
 def _mountable(replica: Path) -> tuple[Path, Path | None]:
@@ -180,6 +202,7 @@ class DockerService:
         self._start_timeout_s = start_timeout_s
         self._revive_lock = threading.Lock()
         self._mount, self._staging = _mountable(replica)
+        self._token_folder = _token_file(self.token)
         try:
             self.container, self.port = self._start(self._mount, start_timeout_s)
         except BaseException:
@@ -296,9 +319,10 @@ class DockerService:
             container = self.client.containers.run(
                 self.image, detach=True, name=f"advisorgym-{os.getpid()}-{secrets.token_hex(4)}",
                 labels={MANAGED_LABEL: "1", OWNER_LABEL: _owner()},
-                environment={TOKEN_ENV: self.token, "ADVISORGYM_HOST": "127.0.0.1", "ADVISORGYM_PORT": str(port),
-                             "REPLICA": CONTAINER_REPLICA},
-                volumes={str(mount): {"bind": CONTAINER_REPLICA, "mode": "ro"}},
+                environment={TOKEN_FILE_ENV: CONTAINER_TOKEN_FILE, "ADVISORGYM_HOST": "127.0.0.1",
+                             "ADVISORGYM_PORT": str(port), "REPLICA": CONTAINER_REPLICA},
+                volumes={str(mount): {"bind": CONTAINER_REPLICA, "mode": "ro"},
+                         str(self._token_folder / "token"): {"bind": CONTAINER_TOKEN_FILE, "mode": "ro"}},
                 network_mode="host", read_only=True, tmpfs=TMPFS, cap_drop=["ALL"],
                 security_opt=["no-new-privileges:true"], mem_limit=MEMORY_LIMIT, pids_limit=PIDS_LIMIT)
             try:
@@ -341,6 +365,7 @@ class DockerService:
         if self._staging is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
+        shutil.rmtree(self._token_folder, ignore_errors=True)
 
 
 @atexit.register

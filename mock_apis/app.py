@@ -76,7 +76,8 @@ from mock_apis import package_version
 from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
-                                SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, ServiceLimits)
+                                SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, TOKEN_FILE_ENV,  # noqa: F401
+                                ServiceLimits)
 from mock_apis.sandbox import Sandbox, check_replica
 from mock_apis.server import ServerLimits, run_server, serve_in_thread  # noqa: F401  (re-exported)
 from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES,  # noqa: F401
@@ -512,6 +513,20 @@ def resolve_tokens(token: str | None = None, tokens: Sequence[str] | None = None
                            "separated by commas) or pass token=... / tokens=[...]. The service does not run "
                            "without authentication.")
     return list(dict.fromkeys(cleaned))
+
+
+def read_token_file(path: str | os.PathLike[str]) -> list[str]:
+    """The bearer tokens in a file (a Docker secret, a file only the service's user reads): one
+    per line or separated by commas, surrounding blanks ignored. ``ValueError`` naming the file
+    when it cannot be read or holds no token."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot read the token file {path}: {getattr(err, 'strerror', None) or err}") from None
+    tokens = [t.strip() for line in text.splitlines() for t in line.split(",") if t.strip()]
+    if not tokens:
+        raise ValueError(f"the token file {path} holds no token")
+    return tokens
 
 
 def resolve_token(token: str | None) -> str:

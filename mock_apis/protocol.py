@@ -13,6 +13,8 @@ from typing import Any
 from mock_apis.sessions import DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES
 
 TOKEN_ENV = "ADVISORGYM_API_TOKEN"
+#: A file holding the tokens instead (a Docker secret): kept out of the environment and `docker inspect`.
+TOKEN_FILE_ENV = "ADVISORGYM_API_TOKEN_FILE"
 SESSION_HEADER = "X-Session-Id"
 #: Set on a response whose JSON could not be written by orjson (integers beyond 64 bits,
 #: lone surrogates); a client should then parse it with the standard library to keep it exact.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -264,3 +265,47 @@ def test_an_env_on_a_replica_with_a_renamed_column_refuses_to_start(tmp_path, de
     # `drift check` classifies the same change (test_a_renamed_replica_column_is_breaking_and_named)
     with pytest.raises((ContractDrift, ReplicaError), match="currency"):
         FinAdvisorEnv(tasks=HANDWRITTEN, replica=copy, check_replica=False)
+
+
+def _broken_contracts(contract: dict) -> list[tuple[str, dict, str]]:
+    """A copy of the shipped contract with one entry of the wrong kind, and where it is."""
+    cases = []
+    for where, path, value in (("tools/add_advisor_note", ["tools", "add_advisor_note"], "add_advisor_note"),
+                               ("tools/get_fund_info/writes", ["tools", "get_fund_info", "writes"], "no"),
+                               ("samples/get_fund_info", ["samples", "get_fund_info"], [1]),
+                               ("database/accounts/columns", ["database", "accounts", "columns"], "account_id"),
+                               ("tool_versions/get_holdings@2/returns",
+                                ["tool_versions", "get_holdings@2", "returns"], None)):
+        broken = json.loads(json.dumps(contract))
+        node = broken
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        cases.append((where, broken, where))
+    missing = json.loads(json.dumps(contract))
+    del missing["database"]
+    cases.append(("no database", missing, "(top level): 'database' is a required property"))
+    return cases
+
+
+def test_a_contract_against_its_own_schema_is_refused_with_one_line_naming_the_entry(tmp_path, contract):
+    from envs import FinAdvisorEnv
+    from envs.tasks import HANDWRITTEN
+    from mock_apis.contracts import InvalidContract
+    from mock_apis.contracts.schema import contract_problem
+
+    assert contract_problem(contract) is None  # the shipped contract is valid
+    for label, broken, where in _broken_contracts(contract):
+        path = tmp_path / f"{label.replace('/', '_')}.json"
+        path.write_bytes(dumps(broken))
+        with pytest.raises(InvalidContract, match=re.escape(f"{path} is not a valid contract: {where}")):
+            load_contract(path)
+        with pytest.raises(InvalidContract, match=re.escape(where)):
+            check_drift(broken, in_process=True)
+        res = cli("drift", "check", "--in-process", "--contract", str(path))
+        lines = [line for line in res.output.splitlines() if line.strip()]
+        assert res.exit_code == 2 and len(lines) == 1, res.output
+        assert lines[0].startswith(f"error: {path} is not a valid contract: {where}"), res.output
+        # the env refuses it at start-up as bad input, even when told to run on drift
+        with pytest.raises(ValueError, match=re.escape(where)):
+            FinAdvisorEnv(tasks=HANDWRITTEN, contract=path, allow_drift=True)

@@ -96,6 +96,18 @@ def assert_hardened(container_id: str) -> None:
     assert _docker("exec", container_id, "touch", "/tmp/x", check=False).returncode == 0  # the tmpfs
 
 
+def assert_token_hidden(container_id: str, token: str) -> None:
+    """The token is nowhere in ``docker inspect`` (no environment variable, no label, no command):
+    the container reads it from a file mounted read-only."""
+    raw = _docker("inspect", container_id).stdout
+    assert token not in raw, "the token is readable in docker inspect"
+    info = orjson.loads(raw)[0]
+    assert not any(e.startswith("ADVISORGYM_API_TOKEN=") for e in info["Config"]["Env"]), info["Config"]["Env"]
+    assert "ADVISORGYM_API_TOKEN_FILE=/run/secrets/advisorgym_api_token" in info["Config"]["Env"]
+    mount = [m for m in info["Mounts"] if m["Destination"] == "/run/secrets/advisorgym_api_token"]
+    assert len(mount) == 1 and mount[0]["RW"] is False, info["Mounts"]
+
+
 def assert_needs_token(url: str) -> None:
     with httpx.Client(base_url=url, trust_env=False, timeout=5.0) as client:
         for method, path in [("POST", "/sessions"), ("GET", "/tools"), ("POST", "/tools/search_funds")]:
@@ -138,7 +150,15 @@ def compose_command() -> list[str]:
 def compose_stack(image: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     """The shipped docker-compose.yml, up under a unique project name on a free port; down -v after."""
     project, port = f"agtest{uuid.uuid4().hex[:10]}", _free_port()
-    env = {**os.environ, "ADVISORGYM_API_TOKEN": TOKEN, "ADVISORGYM_PORT": str(port),
+    secret = tmp_path / "api_token"  # as the compose file says: owned by the image's user, mode 400
+    secret.write_text(TOKEN + "\n")
+    if os.geteuid() == 0:
+        os.chown(secret, 10001, -1)
+        secret.chmod(0o400)
+    else:
+        secret.chmod(0o444)
+    env = {**{k: v for k, v in os.environ.items() if k != "ADVISORGYM_API_TOKEN"},
+           "ADVISORGYM_API_TOKEN_FILE": str(secret), "ADVISORGYM_PORT": str(port),
            "REPLICA_SEED": str(SEED), "REPLICA_SCALE": str(SCALE)}
     compose = [*compose_command(), "--project-name", project, "--file", str(ROOT / "docker-compose.yml")]
 
@@ -169,11 +189,18 @@ def compose_stack(image: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 def test_compose_file_accepts_every_profile(image):
     """The scale and train profiles too (the GPU trainer cannot run here, but Compose must take the file)."""
-    env = {**os.environ, "ADVISORGYM_API_TOKEN": TOKEN}
-    proc = subprocess.run([*compose_command(), "--file", str(ROOT / "docker-compose.yml"), "--profile", "scale",
-                           "--profile", "train", "config"], env=env, capture_output=True, text=True, timeout=60)
+    env = {**{k: v for k, v in os.environ.items() if k != "ADVISORGYM_API_TOKEN"},
+           "ADVISORGYM_API_TOKEN_FILE": "/run/agtest/api_token"}
+    command = [*compose_command(), "--file", str(ROOT / "docker-compose.yml"), "--profile", "scale",
+               "--profile", "train", "config"]
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     rendered = proc.stdout
+    assert "ADVISORGYM_API_TOKEN:" not in rendered and "file: /run/agtest/api_token" in rendered
+    assert rendered.count("source: advisorgym_api_token") == 4  # every service that checks tokens
+    del env["ADVISORGYM_API_TOKEN_FILE"]  # without a token file, Compose refuses the file, saying why
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "set ADVISORGYM_API_TOKEN_FILE" in proc.stderr, proc.stderr
     for service in ("replica:", "advisorgym-api:", "advisorgym-api-2:", "advisorgym-api-4:", "trainer:"):
         assert f"\n  {service}\n" in rendered, service
     assert rendered.count("no-new-privileges:true") >= 6  # v2 also renders the x- blocks; the values: inspect, below
@@ -186,6 +213,7 @@ def test_compose_stack_serves_the_gold_trajectories_as_in_process(compose_stack,
     assert compose_stack["health"]["replica"]["seed"] == str(SEED)
     assert compose_stack["health"]["replica"]["scale"] == str(SCALE)
     assert_hardened(compose_stack["container"])
+    assert_token_hidden(compose_stack["container"], TOKEN)
     assert_needs_token(compose_stack["url"])
     served = tmp_path / "served.sqlite"  # the replica the container generated, byte for byte
     _docker("cp", f"{compose_stack['container']}:/data/replica.sqlite", str(served))
@@ -214,6 +242,9 @@ def test_docker_backend_end_to_end_shares_one_container_and_leaves_none(image, i
         mine = managed_containers(os.getpid())
         assert [c.id for c in mine] == [first.backend.service.container.id]  # one container for both envs
         assert_hardened(mine[0].id)
+        assert_token_hidden(mine[0].id, first.backend.token)
+        token_folder = first.backend.service._token_folder
+        assert token_folder.stat().st_mode & 0o777 == 0o700  # no other user of the host enters it
         assert_needs_token(first.backend.base_url)
         assert_same_episodes(episodes(first), in_process_reference)
         assert_same_episodes(episodes(second), in_process_reference)
@@ -223,6 +254,7 @@ def test_docker_backend_end_to_end_shares_one_container_and_leaves_none(image, i
         first.close()
         second.close()
     assert not managed_containers(os.getpid()), "a container is left after close()"
+    assert not token_folder.exists(), "the token file is left after close()"
 
 
 def test_an_env_that_fails_to_start_leaves_no_container(image):
@@ -237,7 +269,7 @@ KILLED_CHILD = """
 import sys, time
 from envs.docker_backend import DockerBackend
 backend = DockerBackend(sys.argv[1])
-print(backend.service.container.name, flush=True)
+print(backend.service.container.name, backend.service._token_folder, flush=True)
 time.sleep(600)
 """
 
@@ -247,15 +279,18 @@ def test_a_killed_process_leaves_its_container_to_the_next_start(image):
     child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(replica)], cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
-        name = child.stdout.readline().strip()  # type: ignore[union-attr]
-        assert name, child.stderr.read()  # type: ignore[union-attr]
+        line = child.stdout.readline().split()  # type: ignore[union-attr]
+        assert line, child.stderr.read()  # type: ignore[union-attr]
+        name, token_folder = line[0], Path(line[1])
         assert [c.name for c in managed_containers(child.pid)] == [name]
     finally:
         child.send_signal(signal.SIGKILL)  # no atexit hook runs
         child.wait(timeout=30)
     assert [c.name for c in managed_containers(child.pid)] == [name], "the orphan should still be there"
-    with DockerService(replica) as service:  # the next start removes it
+    assert token_folder.is_dir()
+    with DockerService(replica) as service:  # the next start removes it, and the token file it left
         assert not managed_containers(child.pid)
+        assert not token_folder.exists()
         assert [c.id for c in managed_containers(os.getpid())] == [service.container.id]
     assert not managed_containers(os.getpid())
 
@@ -298,6 +333,7 @@ def test_a_killed_container_fails_its_episode_as_infra_and_the_next_episode_and_
         assert service.url != first_url and service.container.id != first.id
         assert [c.id for c in managed_containers(os.getpid())] == [service.container.id]  # the dead one removed
         assert_hardened(service.container.id)
+        assert_token_hidden(service.container.id, service.token)
 
         kill_9(service.container)  # between episodes: a new env in the same process starts a new one
         late = FinAdvisorEnv(tasks=TASKS, backend="docker")

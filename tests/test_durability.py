@@ -5,6 +5,7 @@ SIGKILL, a real full filesystem (a small tmpfs; skipped loudly where mounting is
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -87,6 +88,57 @@ def test_kill_9_after_100_acknowledged_calls_leaves_100_records(tmp_path):
     calls = [r for r in records(log) if r["kind"] == "call"]
     assert len(calls) == 100
     assert sum(c["payload"]["name"] == "place_order" and c["payload"]["ok"] for c in calls) == 50
+
+
+def test_kill_9_amid_concurrent_writes_loses_no_acknowledged_call(tmp_path):
+    """Eight clients, each in its own session, place orders with amounts unique to each call (the
+    fsyncs shared: group commit) and the service is killed (SIGKILL) while calls are in flight:
+    after `audit repair` (a record may be torn mid-write), the log verifies and holds every order
+    a client got a 200 for."""
+    import threading
+
+    log = tmp_path / "audit.jsonl"
+    acknowledged: list[float] = []
+    stop = threading.Event()
+    with serve(log) as (proc, client):
+        url = str(client.base_url)
+
+        def place(worker: int) -> None:
+            with httpx.Client(base_url=url, headers=AUTH, trust_env=False, timeout=30) as own:
+                session = own.post("/sessions").json()["session_id"]
+                n = 0
+                while not stop.is_set():
+                    amount = round(1 + worker / 100 + n / 100_000, 5)  # unique per call
+                    n += 1
+                    try:
+                        answer = own.post("/tools/place_order", json={**BUY, "amount": amount},
+                                          headers={"X-Session-Id": session})
+                    except httpx.HTTPError:
+                        return  # the service is gone: this call was not acknowledged
+                    if answer.status_code == 200:
+                        acknowledged.append(amount)
+
+        workers = [threading.Thread(target=place, args=(w,)) for w in range(8)]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 200:
+            assert time.monotonic() < deadline and proc.poll() is None, "the clients got too few answers"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # while the eight clients are still calling
+        proc.wait(timeout=30)
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=60)
+    if not verify(log)[0]:  # killed in the middle of a write: the torn tail is cut
+        repaired = run_cli("audit", "repair", str(log))
+        assert repaired.returncode == 0, repaired.stderr
+    ok, _, summary = verify(log)
+    assert ok, summary
+    recorded = {c["payload"]["arguments"]["amount"] for c in records(log)
+                if c["kind"] == "call" and c["payload"]["name"] == "place_order" and c["payload"]["ok"]}
+    lost = sorted(set(acknowledged) - recorded)
+    assert not lost, f"{len(lost)} of {len(acknowledged)} acknowledged orders are not in the log: {lost[:5]}"
 
 
 @pytest.fixture
@@ -251,14 +303,25 @@ def test_score_and_export_refuse_a_killed_ingest_and_a_good_ingest_cleans_its_te
     assert temps(out) == []  # the killed run's temporary files are gone
 
 
-def test_a_killed_reingest_leaves_the_finished_folder_whole_and_a_mixed_folder_is_refused(tmp_path):
-    from envs.replay.ingest import ingest_logs
+def test_a_killed_reingest_leaves_the_finished_folder_whole_and_a_mixed_folder_is_refused(tmp_path, big_logs):
+    from envs.replay.ingest import check_ingest, ingest_logs, load_sessions
     from envs.replay.rescore import score_logs
 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "logs"
     out = tmp_path / "run"
     ingest_logs([fixtures / "chat.jsonl"], out)
     summary = (out / "summary.json").read_bytes()
+    sessions = (out / "sessions.jsonl").read_bytes()
+    # a real re-ingest of other logs into the finished folder, killed (SIGKILL) while it writes
+    proc = subprocess.Popen([ADVISORGYM, "replay", "ingest", str(big_logs), "--out", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kill_when(proc, lambda: any(p.stat().st_size > 0 for p in out.glob(".sessions.jsonl.*.tmp")))
+    assert (out / "summary.json").read_bytes() == summary and (out / "sessions.jsonl").read_bytes() == sessions
+    check_ingest(out)  # the finished ingest, whole: its sessions still match its summary
+    count = len(load_sessions(out))
+    scored = run_cli("replay", "score", str(out), "--lenient")
+    assert scored.returncode == 0, scored.stderr
+    assert json.loads((out / "score_summary.json").read_text())["sessions"] == count
     # another ingest's sessions beside this summary (what a re-ingest killed between its renames leaves)
     other = tmp_path / "other"
     ingest_logs([fixtures / "react.jsonl"], other)

@@ -231,3 +231,49 @@ def test_deidentified_ingest_leaves_no_source_pii_and_ids_still_resolve_in_the_k
             # first) that, pseudonymised, collides with another client's pseudonym
             call = next(c for t in sessions[record["session_id"]]["turns"] for c in t["calls"] if c["id"] == d["call"])
             assert d["tool"] == "search_clients" and call["result"]["count"] == 0, d
+
+
+def test_a_line_over_the_cap_is_streamed_past_hashed_and_recorded_never_held(tmp_path):
+    """A log whose middle line is 64 MiB (8× the cap): the line is rejected as ``line_too_long``
+    with its size and SHA-256, the lines around it are ingested, and the ingest's peak Python
+    allocation (tracemalloc) grows by less than 2.5× the cap over the same ingest without the long
+    line (a chunk of the cap and the reader's copy of it: 16 MiB measured; holding the line once
+    would take 64 MiB, and did take 130 MiB when the reader was given no limit)."""
+    import hashlib
+    import tracemalloc
+
+    from envs.replay.ingest import MAX_LINE_BYTES
+
+    size = 64 << 20
+    assert size > 4 * MAX_LINE_BYTES
+    head = b'{"session_id": "s-big", "messages": [{"role": "user", "content": "'
+    long_line = head + b"x" * (size - len(head) - 4) + b'"}]}'
+    other = _chat_line("s-b")
+    other["messages"][-1]["content"] = "Aggressive (level 5)."  # another session, not a copy of s-a
+    before, after = orjson.dumps(_chat_line("s-a")), orjson.dumps(other)
+    (tmp_path / "long").mkdir()
+    (tmp_path / "short").mkdir()
+    (tmp_path / "long" / "log.jsonl").write_bytes(before + b"\n" + long_line + b"\n" + after + b"\n")
+    (tmp_path / "short" / "log.jsonl").write_bytes(before + b"\n" + after + b"\n")
+    expected_digest = hashlib.sha256(long_line).hexdigest()
+    del long_line
+
+    def peak_of_ingest(folder: str) -> int:
+        ingest_logs([tmp_path / folder], tmp_path / f"out-{folder}")  # warm: imports, catalogue
+        tracemalloc.start()
+        try:
+            ingest_logs([tmp_path / folder], tmp_path / f"out-{folder}")
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak_short, peak_long = peak_of_ingest("short"), peak_of_ingest("long")
+    rejects = read_jsonl(tmp_path / "out-long" / REJECTS)
+    assert [(r["line"], r["reason"], r["bytes"], r["sha256"]) for r in rejects] == [
+        (2, "line_too_long", size, expected_digest)]
+    assert "text" not in rejects[0] and f"more than the {MAX_LINE_BYTES}" in rejects[0]["message"]
+    summary = json.loads((tmp_path / "out-long" / SUMMARY).read_text())
+    assert (summary["total"], summary["ingested"], summary["rejected"]) == (3, 2, 1)
+    assert summary["reasons"] == {"line_too_long": 1}, summary
+    assert [s["session_id"] for s in load_sessions(tmp_path / "out-long")] == ["s-a", "s-b"]
+    assert peak_long - peak_short < 2.5 * MAX_LINE_BYTES, (peak_short, peak_long)

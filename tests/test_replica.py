@@ -306,8 +306,20 @@ def damaged_replicas(replica: Path, folder: Path) -> dict[str, tuple[Path, str]]
     for offset in range(4096 + 16, len(data) // 2, 4096):  # a b-tree page header in every other page
         data[offset - 16:offset] = b"\xbe" * 16
     flipped.write_bytes(bytes(data))
+    # a bit flipped inside a text value: the b-tree is whole (quick_check passes), the text is not UTF-8
+    flipped_text = folder / "flipped_text.sqlite"
+    with sqlite3.connect(replica) as con:
+        name = con.execute("SELECT full_name FROM clients ORDER BY client_id LIMIT 1").fetchone()[0].encode()
+    data = bytearray(replica.read_bytes())
+    at = data.find(name)
+    while at >= 0:  # the row and any index entry holding it
+        data[at + 1] = 0xBE
+        at = data.find(name, at + 1)
+    flipped_text.write_bytes(bytes(data))
     return {"foreign": (foreign, "no table"), "garbage": (garbage, "not a readable SQLite database"),
-            "dropped": (dropped, "table funds lacks column(s) inception_date"), "flipped": (flipped, "")}
+            "dropped": (dropped, "table funds lacks column(s) inception_date"), "flipped": (flipped, ""),
+            "flipped_text": (flipped_text, "table clients holds a damaged value (Could not decode to UTF-8 "
+                                           "column 'full_name'")}
 
 
 def test_a_damaged_or_foreign_replica_stops_the_env_and_serve_with_one_line(replica_path, tmp_path):

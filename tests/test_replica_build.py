@@ -72,6 +72,17 @@ def _plant_pii(url: str) -> None:
         con.execute(text(
             "UPDATE compliance_records r SET restriction_reason = 'Review requested by ' || c.full_name || "
             "', ' || c.phone FROM clients c WHERE c.client_id = r.client_id AND r.client_id <= 'C000020'"))
+        # the forms a first scrubber let through: possessives (straight and curly apostrophes), the
+        # client's street address, an SSN written without dashes
+        con.execute(text(
+            "UPDATE advisor_notes n SET text = n.text || ' ' || c.full_name || '''s wife called; sent "
+            "to ' || c.address || '. ' || split_part(c.full_name, ' ', 2) || '\u2019s SSN ' || "
+            "replace(c.national_id, '-', '') || ' verified.' FROM clients c WHERE c.client_id = n.client_id "
+            f"AND n.note_id > 'N{NOTE_ROWS:09d}' AND n.note_id <= 'N{2 * NOTE_ROWS:09d}'"))
+        con.execute(text(
+            "UPDATE compliance_records r SET restriction_reason = c.full_name || '\u2019s account frozen; "
+            "mail to ' || c.address FROM clients c WHERE c.client_id = r.client_id "
+            "AND r.client_id > 'C000020' AND r.client_id <= 'C000040'"))
     engine.dispose()
 
 
@@ -146,6 +157,38 @@ def test_no_source_pii_value_appears_anywhere_in_the_replica_file(source_url: st
     for d in set(source_births.values()):
         assert data.count(d.encode()) == list(replica_births.values()).count(d), d
     assert KEY_A not in data and KEY_A.hex() not in manifest_path(built["a"]).read_text()
+
+
+@postgres
+def test_possessives_addresses_and_undashed_ssns_in_free_text_are_scrubbed(source_url: str,
+                                                                          built: dict[str, Any]) -> None:
+    """The planted notes and restriction reasons name their client with a possessive (straight or
+    curly apostrophe), quote the client's street address and the SSN without dashes: in the built
+    replica none of the client's name parts, address, street line or SSN digits is left, and the
+    possessive is kept on the pseudonym."""
+    clients = {r[0]: r for r in _source_rows(source_url, "clients")}
+    columns = [c.name for c in Base.metadata.tables["clients"].columns]
+    name_at, address_at, ssn_at = columns.index("full_name"), columns.index("address"), columns.index("national_id")
+    source = {r[0]: r[-1] for r in _source_rows(source_url, "advisor_notes")}
+    con = sqlite3.connect(built["a"])
+    try:
+        notes = con.execute("SELECT note_id, client_id, text FROM advisor_notes WHERE note_id > ? AND note_id <= ?",
+                            (f"N{NOTE_ROWS:09d}", f"N{2 * NOTE_ROWS:09d}")).fetchall()
+        reasons = con.execute("SELECT client_id, client_id, restriction_reason FROM compliance_records "
+                              "WHERE client_id > 'C000020' AND client_id <= 'C000040'").fetchall()
+    finally:
+        con.close()
+    assert len(notes) >= NOTE_ROWS * 3 // 4 and len(reasons) >= 10
+    assert all("'s wife called" in source[n] and "\u2019s SSN " in source[n] for n, _, _ in notes)  # planted
+    for _, client_id, scrubbed in [*notes, *reasons]:
+        client = clients[client_id]
+        address = client[address_at]
+        leaks = [part for part in client[name_at].replace(".", " ").split()
+                 if len(part) > 2 and re.search(rf"\b{re.escape(part)}\b", scrubbed)]
+        leaks += [v for v in (address, address.split(",")[0], address.split("\n")[0],
+                              client[ssn_at].replace("-", "")) if v in scrubbed]
+        assert not leaks, (client_id, leaks, scrubbed)
+        assert re.search(r"\w['\u2019]s (?:wife|SSN|account)", scrubbed), scrubbed
 
 
 @postgres
@@ -402,3 +445,37 @@ def test_keys_load_with_clear_errors(tmp_path: Path) -> None:
     assert key_fingerprint(KEY_A) != key_fingerprint(KEY_B) and KEY_A.hex()[:8] not in key_fingerprint(KEY_A)
     with pytest.raises(DeidKeyError):
         Pseudonymiser(b"short")
+
+
+@postgres
+def test_a_killed_build_leaves_no_replica_and_the_next_build_removes_its_temporary_files(source_url: str,
+                                                                                       tmp_path: Path) -> None:
+    """`advisorgym replica build` killed (SIGKILL) while it writes: no replica and no manifest at
+    the target, only its hidden temporary file and journal; the next good build removes them."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    key = tmp_path / "key"
+    key.write_bytes(KEY_A)
+    out = tmp_path / "replica.sqlite"
+    command = [str(Path(sys.executable).with_name("advisorgym")), "replica", "build", "--source", source_url,
+               "--out", str(out), "--key-file", str(key), "--no-progress", "--batch-rows", "50"]
+
+    def temps() -> list[str]:
+        return sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".") and ".tmp" in p.name)
+
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not any(name.endswith(".tmp-journal") for name in temps()):
+        assert proc.poll() is None, "the build finished before it could be killed"
+        assert time.monotonic() < deadline, "the build never started writing"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    left = temps()
+    assert left and not out.exists() and not manifest_path(out).exists(), left
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert temps() == [] and out.is_file() and manifest_path(out).is_file()

@@ -3,10 +3,13 @@ OpenAPI from the catalogue, and byte-identical payloads to the in-process back-e
 
 from __future__ import annotations
 
+import contextlib
 import math
 import socket
 import sqlite3
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +20,7 @@ from jsonschema import Draft202012Validator
 
 from envs.backends import HttpBackend, InProcessBackend
 from mock_apis.app import (JSON_FALLBACK_HEADER, MAX_BODY_BYTES, SESSION_GONE_STATUS, SESSION_HEADER,
-                           STATUS_FOR_ERROR, TOKEN_ENV, create_app)
+                           STATUS_FOR_ERROR, TOKEN_ENV, TOKEN_FILE_ENV, create_app)
 from mock_apis.catalogue import ERROR_CODES, ERROR_SCHEMA, call_tool, catalogue
 from mock_apis.sandbox import Sandbox
 from tests.conftest import API_TOKEN
@@ -602,9 +605,58 @@ def test_serve_command_help_and_token_check(monkeypatch, replica_path):
     assert result.exit_code == 2
 
 
+def test_serve_reads_its_tokens_from_a_file_kept_out_of_its_environment_and_command_line(tmp_path, replica_path):
+    """``advisorgym serve --token-file`` in a subprocess with no token in its environment: both
+    tokens of the file open sessions, no token is refused, and neither the process's environment
+    nor its command line holds a token. An unreadable or empty file is one line with exit 2."""
+    import os
+    import subprocess
+    import sys
+
+    from benchmarks.bench_service_load import free_port
+
+    advisorgym = str(Path(sys.executable).with_name("advisorgym"))
+    env = {k: v for k, v in os.environ.items() if k not in (TOKEN_ENV, TOKEN_FILE_ENV)}
+    secret = tmp_path / "api_token"
+    secret.write_text("first-file-token\n\n  second-file-token , \n")
+    secret.chmod(0o400)
+    port = free_port()
+    proc = subprocess.Popen([advisorgym, "serve", "--replica", str(replica_path), "--port", str(port),
+                             "--token-file", str(secret), "--log-level", "warning"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "2 token(s)" in proc.stdout.readline()  # type: ignore[union-attr]
+        url = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get("/health").status_code == 200:
+                        break
+                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+                time.sleep(0.1)
+            for token in ("first-file-token", "second-file-token"):
+                assert client.post("/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 201
+            assert client.post("/sessions").status_code == 401
+            assert client.post("/sessions", headers={"Authorization": "Bearer second-file-token ,"}).status_code == 401
+        seen = Path(f"/proc/{proc.pid}/environ").read_bytes() + Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        assert b"file-token" not in seen
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    empty = tmp_path / "empty"
+    empty.write_text(" \n,\n")
+    for path, fragment in ((tmp_path / "missing", f"cannot read the token file {tmp_path / 'missing'}: "
+                                                   "No such file or directory"),
+                           (empty, f"the token file {empty} holds no token")):
+        done = subprocess.run([advisorgym, "serve", "--replica", str(replica_path), "--port", str(port),
+                               "--token-file", str(path)], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr.strip() == f"error: {fragment}", done.stderr
+
+
 def test_http_backend_speaks_the_service_protocol():
     import envs.backends as backends
     import mock_apis.app as service
 
-    for name in ("TOKEN_ENV", "SESSION_HEADER", "SESSION_GONE_STATUS", "JSON_FALLBACK_HEADER"):
+    for name in ("TOKEN_ENV", "TOKEN_FILE_ENV", "SESSION_HEADER", "SESSION_GONE_STATUS", "JSON_FALLBACK_HEADER"):
         assert getattr(backends, name) == getattr(service, name), name

@@ -278,3 +278,42 @@ def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
     namespace["trainer"].train()
     assert namespace["trainer"].state.global_step == 2
+
+
+def test_train_resume_latest_skips_a_half_written_checkpoint_with_one_line_and_goes_on(tmp_path):
+    """`advisorgym train sft --resume latest` in a subprocess, after a run whose last saves were
+    cut short (as by kill -9 mid-save: checkpoint-4's trainer_state.json half written, checkpoint-6
+    a folder without one): one line names both and the run goes on from checkpoint-2."""
+    needs_train_extra()
+    import subprocess
+    import sys
+
+    import yaml
+
+    advisorgym = str(Path(sys.executable).with_name("advisorgym"))
+    raw = {"output_dir": str(tmp_path / "run"), "use_cpu": True, "tasks": str(HANDWRITTEN),
+           "tiny": {"hidden_size": 32, "layers": 1, "vocab_size": 512},
+           "sft": {"max_steps": 4, "save_steps": 2, "per_device_train_batch_size": 2, "report_to": []}}
+    config = tmp_path / "sft.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    first = subprocess.run([advisorgym, "train", "sft", "--config", str(config)], capture_output=True, text=True,
+                           timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    stage = tmp_path / "run" / "sft"
+    state = stage / "checkpoint-4" / "trainer_state.json"
+    state.write_bytes(state.read_bytes()[: len(state.read_bytes()) // 2])
+    (stage / "checkpoint-6").mkdir()
+    (stage / "checkpoint-6" / "model.safetensors").write_bytes(b"\0" * 100)
+    raw["sft"]["max_steps"] = 6
+    config.write_text(yaml.safe_dump(raw))
+    resumed = subprocess.run([advisorgym, "train", "sft", "--config", str(config), "--resume", "latest"],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    notes = [line for line in resumed.stderr.splitlines() if "--resume latest" in line]
+    assert notes == ["--resume latest: skipping incomplete checkpoint(s) checkpoint-6, checkpoint-4 (no readable "
+                     "trainer_state.json: the save was interrupted)"], resumed.stderr[-3000:]
+    assert "Traceback" not in resumed.stderr
+    steps = [json.loads(line)["step"] for line in (stage / "metrics.jsonl").read_text().splitlines()
+             if "loss" in json.loads(line)]
+    assert steps[-4:] == [3, 4, 5, 6]  # the second run went on from checkpoint-2
+    assert json.loads((stage / "checkpoint-6" / "trainer_state.json").read_text())["global_step"] == 6

@@ -12,7 +12,8 @@ import orjson
 from mock_apis.contracts.drift import (BREAKING, DATA_ERRORS, DriftReport, Finding, diff_database, diff_sample,
                                        diff_tools, diff_versions)
 from mock_apis.contracts.snapshot import CONTRACT_FORMAT, CONTRACT_NAME, db_schema, sample_arguments, version_arguments
-from mock_apis.contracts.views import DriftCheckError, InProcessView, ServiceView, ToolView
+from mock_apis.contracts.schema import contract_problem
+from mock_apis.contracts.views import DriftCheckError, InProcessView, InvalidContract, ServiceView, ToolView
 
 #: The shipped contract's file name, under the fixtures' ``contracts/``.
 CONTRACT_FILE = "contract-v1.json"
@@ -31,17 +32,21 @@ def contract_sha256(path: str | Path | None = None) -> str:
 
 
 def load_contract(path: str | Path | None = None) -> dict[str, Any]:
-    """A contract file, checked to be one (default: the shipped one)."""
+    """A contract file, validated against the contract schema (default: the shipped one);
+    ``InvalidContract``, one line naming the file and its first wrong entry, otherwise."""
     path = Path(path or default_contract_path())
     try:
         contract = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as err:
-        raise DriftCheckError(f"cannot read the contract {path}: {err}") from None
+        raise InvalidContract(f"cannot read the contract {path}: {err}") from None
     if not isinstance(contract, dict) or contract.get("contract") != CONTRACT_NAME:
-        raise DriftCheckError(f"{path} is not an advisorgym contract")
+        raise InvalidContract(f"{path} is not an advisorgym contract")
     if contract.get("format") != CONTRACT_FORMAT:
-        raise DriftCheckError(f"{path} has contract format {contract.get('format')!r}; this code reads "
+        raise InvalidContract(f"{path} has contract format {contract.get('format')!r}; this code reads "
                               f"format {CONTRACT_FORMAT}")
+    problem = contract_problem(contract)
+    if problem is not None:
+        raise InvalidContract(f"{path} is not a valid contract: {problem}")
     return contract
 
 
@@ -106,6 +111,8 @@ def check_drift(contract: str | Path | dict[str, Any] | None = None, *, service:
     if service and in_process:
         raise ValueError("check a service or the in-process catalogue, not both")
     if isinstance(contract, dict):
+        if (problem := contract_problem(contract)) is not None:
+            raise InvalidContract(f"the contract given in memory is not a valid contract: {problem}")
         loaded, label = contract, "(in memory)"
     else:
         path = Path(contract or default_contract_path())

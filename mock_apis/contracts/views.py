@@ -18,6 +18,11 @@ class DriftCheckError(RuntimeError):
     """The check could not run (service unreachable, token refused, unreadable contract)."""
 
 
+class InvalidContract(DriftCheckError, ValueError):
+    """The contract file is not a contract: unreadable, foreign, or against its own schema
+    (bad input, so also a ``ValueError``)."""
+
+
 class ToolView(Protocol):
     """A back-end as the drift check sees it: its published contracts, and tools it can run."""
     label: str

@@ -12,12 +12,11 @@ book, and reports per form the lines, the lines that leaked and the recall.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mock_apis.deid.pseudonymise import Pseudonymiser, _fold
+from mock_apis.deid.pseudonymise import _WORD, Pseudonymiser, _fold
 
 PUBLIC_SET = Path(__file__).resolve().parents[2] / "fixtures" / "pii" / "public.jsonl"
 #: The recall every form must reach (issue 26's target).
@@ -29,10 +28,13 @@ def load_set(path: str | Path = PUBLIC_SET) -> list[dict[str, Any]]:
 
 
 def leaks(record: Mapping[str, Any], scrubbed: str) -> list[str]:
-    """What of the record's PII survives in ``scrubbed``."""
-    folded = _fold(scrubbed)
+    """What of the record's PII survives in ``scrubbed``: a ``pii`` string anywhere, a name word as a
+    word that is not all lower case (accent- and case-blind otherwise: "GARCIA" is "García", but the
+    "bond" of "bond ladder" is not Mr. Bond)."""
+    words = {_fold(m.group()) for m in _WORD.finditer(scrubbed)
+             if not m.group().islower()}
     return [v for v in record["pii"] if v in scrubbed] + \
-        [w for w in record["name_words"] if re.search(rf"(?<!\w){re.escape(_fold(w))}(?!\w)", folded)]
+        [w for w in record["name_words"] if _fold(w) in words or any(_fold(w) in x.split("-") for x in words)]
 
 
 def measure(records: Iterable[Mapping[str, Any]], key: bytes = b"advisorgym-pii-benchmark-key") -> dict[str, Any]:

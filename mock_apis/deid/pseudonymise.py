@@ -85,9 +85,18 @@ PII_COLUMNS: dict[tuple[str, str], str] = {
 
 TITLES = frozenset({"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "madam", "mister", "rev"})
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v", "md", "dds", "phd", "dvm", "esq", "cpa", "cfa"})
-#: Lower-case particles inside a name ("Anna van der Berg").
-_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "ten", "ter",
-                        "bin", "al", "y"})
+#: Particles inside a surname ("Anna van der Berg", "van der Berg, A.", "Mr. de la Cruz"); a surname written
+#: as one word ("al-Farsi", "O'Brien", "McAllister", "Smith-Jones") is one word of ``_WORD``.
+_PARTICLES = frozenset({"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "dos", "das", "do", "la",
+                        "le", "ten", "ter", "zu", "bin", "binti", "bint", "ibn", "al", "el", "y"})
+#: Firms whose names read like a person's. They are public names, not PII: ``scrub`` keeps them
+#: ("Charles Schwab", "T. Rowe Price", "Morgan Stanley's desk") even where their words are registered
+#: names, unless a registered person has exactly that first and last name (then the person wins).
+FIRMS_NAMED_LIKE_PEOPLE: tuple[str, ...] = (
+    "Charles Schwab", "T. Rowe Price", "Morgan Stanley", "J.P. Morgan", "JP Morgan", "Merrill Lynch", "Edward Jones",
+    "Raymond James", "Goldman Sachs", "Wells Fargo", "Franklin Templeton", "John Hancock", "Lord Abbett",
+    "Dean Witter", "Smith Barney", "Dodge & Cox", "Janus Henderson", "Robert W. Baird", "Stifel Nicolaus",
+    "Thomas Weisel", "Neuberger Berman", "Cohen & Steers", "Tweedy Browne", "Charles River")
 _SEP = r"[-. \u2013]"  # a separator inside a number: dash, dot, space, en dash
 # SSNs with any separator or none ("123-45-6789", "123 45 6789", "123.45.6789", "123456789").
 _SSN = re.compile(rf"(?<![\w$.,+-])\d{{3}}{_SEP}?\d{{2}}{_SEP}?\d{{4}}(?![\w-]|[.,]\d)")
@@ -99,10 +108,41 @@ _PHONE = re.compile(r"(?<![\w+-])(?:(?:(?:\+1|001|1)[-. ]?)?(?:\(\d{3}\)\s?|\d{3
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 # Bank account numbers: 6-19 digits in any separator style after an account cue ("acct # 4432-118-907"),
 # 12-19 digits without one, and IBANs. The project's own ids ("A0000003") have a letter: never matched.
-_ACCOUNT_CUE = r"(?i:\b(?:account|acct|a/c|bank\s+account)\.?(?:\s*(?:number|num|no)\b\.?|\s*#)?\s*[:#]?\s*)"
-_ACCOUNT = re.compile(rf"(?P<cue>{_ACCOUNT_CUE})\d(?:{_SEP}?\d){{5,18}}(?![\w-]|[.,]\d)"
-                      rf"|(?<![\w$.,+-])\d(?:{_SEP}?\d){{11,18}}(?![\w-]|[.,]\d)"
+# After an account cue, also an alphanumeric number: 2-4 capital letters and 6-17 digits ("acct # KT4418027",
+# "account RB 5520913"); the project's own ids have one letter ("A0000003") and fund codes three digits.
+# Without a cue: 12-19 digits, or 10-11 digits in three or more dash groups ("4410-2287-913").
+# The cue is right before the number ("acct no. 12345678") or ends a phrase at a colon ("bank account at the
+# credit union: 4410-2287-913").
+# (Bounded white space: no quadratic backtracking on a long run of blanks.)
+_ACCOUNT_CUE = (r"(?i:\b(?:accounts?|acct|acc|a/c)\.?"
+                r"(?:(?:\s{0,3}(?:number|num|nbr|no|ending(?:\s{1,3}in)?|is|id)\b\.?|\s{0,3}#){0,4}\s{0,3}[:#]?"
+                r"|[^\n\d.;:]{0,40}?:)\s{0,3})")
+_ACCOUNT = re.compile(rf"(?P<cue>{_ACCOUNT_CUE})(?:[A-Z]{{2,4}}[- ]?)?\d(?:{_SEP}?\d){{5,18}}(?![\w-]|[.,]\d)"
+                      rf"|(?<![\w$.,+#-])\d(?:{_SEP}?\d){{9,18}}(?![\w-]|[.,]\d)"
                       r"|\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+# A number right after one of these is a reference, not a person's ("Order #2024-0315-0042", "CUSIP 037833100"):
+# SSN-, phone- and account-shaped numbers without a PII cue are kept there.
+_REFERENCE_CUE = re.compile(
+    r"(?i)\b(?:orders?|ref|reference|confirmation|conf|ticket|trade|txn|transaction|invoice|batch|case|tracking"
+    r"|routing|aba|rtn|swift|bic"
+    r"|cusip|isin|sedol|figi|contract|po|lot|cert(?:ificate)?|serial|policy)\b\.?"
+    r"(?:\s*(?:number|num|nbr|no|id)\b\.?)?\s*[:#]?\s*$")
+# A number starting with a year and a month ("2024-0315-0042", "20240315-118") reads as a dated reference.
+_DATED = re.compile(r"(?:19|20)\d\d[-./]?(?:0[1-9]|1[0-2])")
+_FULL_DATE = re.compile(r"(?P<y>(?:19|20)\d\d)([-./])(?P<m>\d\d)\2(?P<d>\d\d)"
+                        r"|(?P<m2>\d\d)([-./])(?P<d2>\d\d)\6(?P<y2>(?:19|20)\d\d)")  # "2024-03-15", "03.15.2024"
+
+
+def _is_date(text: str) -> bool:
+    """Whether ``text`` is a calendar date written year-month-day or month-day-year."""
+    m = _FULL_DATE.fullmatch(text)
+    if not m:
+        return False
+    try:
+        date(int(m["y"] or m["y2"]), int(m["m"] or m["m2"]), int(m["d"] or m["d2"]))
+    except ValueError:
+        return False
+    return True
 # Street addresses: a number, a capitalised street name and a USPS street suffix, an optional unit, and an
 # optional "City, ST 12345" on the same or the next line; PO boxes; military addresses (APO/FPO/DPO).
 _STREET_SUFFIXES = """Alley Aly Annex Anx Arcade Avenue Ave Av Bayou Beach Bend Bluff Bluffs Bottom Boulevard Blvd
@@ -131,14 +171,22 @@ _ADDRESS = re.compile(
     + r"|\bP\.?[ \t]?O\.?[ \t]*Box[ \t]+\d{1,6}" + _CITY_LINE
     + r"|\b(?:PSC[ \t]+\d{4},[ \t]*Box|Unit[ \t]+\d{4}[ \t]+Box)[ \t]+\d{4},?\s+[AD]PO[ \t]+A[AEP][ \t]+\d{5}"
     + rf"|\bUS(?:NS|NV|S|CGC)[ \t]+{_CAP},?\s+FPO[ \t]+A[AEP][ \t]+\d{{5}}")
-# Dates of birth: a date (ISO, US numeric, "April 12, 1961", "12 April 1961") shortly after a birth cue.
+# Dates of birth: every date (ISO, US numeric, "April 12, 1961", "12 April 1961") after a birth cue in the rest of
+# its sentence, however many words later ("Date of birth on the intake form: form says 04/17/1958"; "DOB (see the
+# KYC form of 2023-01-05): 04/17/1958" loses both dates: over-scrubbing, never under-).
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december")
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)[a-z]*\.?"
 _DATE = (r"(?P<iso>\d{4}-\d{2}-\d{2})|(?P<num>\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))"
          rf"|(?P<mdy>{_MONTH}[ \t]+\d{{1,2}}(?:st|nd|rd|th)?,?[ \t]+\d{{4}})"
          rf"|(?P<dmy>\d{{1,2}}(?:st|nd|rd|th)?[ \t]+(?:of[ \t]+)?{_MONTH},?[ \t]+\d{{4}})")
-_DOB = re.compile(rf"(?i:\b(?:born|birth|birthday|birthdate|dob|d\.o\.b\.?|b\.))(?:[^\n\d]{{0,24}}?)(?:{_DATE})(?!\d)")
+_BIRTH_CUE = re.compile(r"(?i:\b(?:born|birth|birthday|birthdate|dob|d\.o\.b\.?))"
+                        r"|(?<![\w.])b\.(?=[ \t]*(?:\d|[A-Z][a-z]))")  # "(b. 4/12/1961)"
+_DATE_IN_TEXT = re.compile(rf"(?<![\w/.-])(?:{_DATE})(?![\d/])")
+# A sentence ends at a newline, or at ". ! ? ;" before a capital, but not after a title or an initial ("Mr. Ng").
+_SENTENCE_END = re.compile(r"\n|(?<!\bMr)(?<!\bMrs)(?<!\bMs)(?<!\bDr)(?<!\bSt)(?<!\bNo)(?<!\b[A-Z])"
+                           r"[.;!?](?=[ \t]+[A-Z(\"']|[ \t]*$)")
+_BIRTH_CUE_REACH = 120  # characters: how far after its cue a date of birth may be
 _WORD = re.compile(r"[^\W\d_]+(?:['\u2019-](?![sS]\b)[^\W\d_]+)*")  # "José", "O'Neil"; "Chapman" of "Chapman's"
 _NAME_GAP = re.compile(r"\.?(?:[ \t\u00a0]+|[ \t\u00a0]*\r?\n[ \t\u00a0]*)")  # a name may break across a line
 _LAST_FIRST_GAP = re.compile(r",[ \t\u00a0]*")
@@ -146,7 +194,8 @@ _LAST_FIRST_GAP = re.compile(r",[ \t\u00a0]*")
 
 def _fold(word: str) -> str:
     """A name word as looked up: case-folded, accents dropped ("García" and "GARCIA" are one name)."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
+    folded = "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c)).casefold()
+    return folded.replace("\u2019", "'")  # "O’Brien" is "O'Brien"
 
 
 class DeidKeyError(ValueError):
@@ -172,14 +221,27 @@ def key_fingerprint(key: bytes) -> str:
     return "sha256:" + hashlib.sha256(b"advisorgym-deid-key-fingerprint\x00" + key).hexdigest()[:16]
 
 
-def _name_parts(value: str) -> tuple[str, str] | None:
-    """(first, last) of a person's name, case-folded, titles and suffixes dropped; None without two words."""
+def _name_words(value: str) -> list[str]:
+    """The words of a person's name ("Anna van der Berg", or "van der Berg, Anna"), first name first,
+    case-folded, titles and suffixes dropped."""
+    last_part, comma, first_part = value.partition(",")
+    if comma and not {_fold(w) for w in _WORD.findall(first_part)} <= _SUFFIXES:
+        value = f"{first_part} {last_part}"
     words = [_fold(w) for w in _WORD.findall(value)]
     while words and words[0] in TITLES:
         words.pop(0)
     while words and words[-1] in _SUFFIXES:
         words.pop()
+    return words
+
+
+def _name_parts(value: str) -> tuple[str, str] | None:
+    """(first, last) of a person's name (``_name_words``); None without two words."""
+    words = _name_words(value)
     return (words[0], words[-1]) if len(words) >= 2 else None
+
+
+_FIRM_NAME_PARTS = frozenset(_name_parts(firm) for firm in FIRMS_NAMED_LIKE_PEOPLE)
 
 
 class Pseudonymiser:
@@ -192,6 +254,8 @@ class Pseudonymiser:
         self.fingerprint = key_fingerprint(key)
         self._first_names: set[str] = set()
         self._last_names: set[str] = set()
+        self._firms: re.Pattern[str] | None = None  # the firm names kept in text (FIRMS_NAMED_LIKE_PEOPLE)
+        self._people_named_like_firms: set[tuple[str, str]] = set()
         self._fakers = {"name": self._name, "national_id": self._national_id, "phone": self._phone,
                         "email": self._email, "address": self._address, "birth_date": self._birth_date,
                         "note": self.scrub}
@@ -258,17 +322,33 @@ class Pseudonymiser:
     def register_names(self, names: Iterable[str]) -> None:
         """Remember people's names, so that ``scrub`` replaces them (and "Title Lastname") in text.
 
-        Only the distinct first and last names are kept: memory grows with the name vocabulary,
+        Only the distinct first and last names (middle words count as last names) are kept: memory
+        grows with the name vocabulary,
         not with the number of people. A first and a last name next to each other are replaced
         even if no one registered has both (over-scrubbing, never under-)."""
         for name in names:
-            parts = _name_parts(name)
-            if parts:
-                self._first_names.add(parts[0])
-                self._last_names.add(parts[1])
+            words = _name_words(name)
+            if len(words) < 2:
+                continue
+            parts = words[0], words[-1]
+            self._first_names.add(parts[0])
+            # the middle words too: they may be the surname's ("da Silva Santos, F.", "García Márquez, G.")
+            self._last_names.update(w for w in words[1:-1] if len(w) > 1 and w not in _PARTICLES)
+            self._last_names.add(parts[1])
+            if parts in _FIRM_NAME_PARTS:
+                self._people_named_like_firms.add(parts)
+                self._firms = None
+
+    def _firm_spans(self, text: str) -> list[tuple[int, int]]:
+        if self._firms is None:
+            kept = [f for f in FIRMS_NAMED_LIKE_PEOPLE if _name_parts(f) not in self._people_named_like_firms]
+            self._firms = re.compile(r"(?i)(?<!\w)(?:" + "|".join(r"\s+".join(map(re.escape, f.split()))
+                                                                for f in kept) + r")(?!\w)")
+        return [m.span() for m in self._firms.finditer(text)]
 
     def _scrub_names(self, text: str) -> str:
-        words = list(_WORD.finditer(text))
+        firms = self._firm_spans(text)
+        words = [w for w in _WORD.finditer(text) if not any(a <= w.start() < b for a, b in firms)]
         lower = [_fold(w.group()) for w in words]
         n = len(words)
 
@@ -284,31 +364,72 @@ class Pseudonymiser:
             j = i
             while j + 1 < n and j - i <= 3 and next_to(j):
                 j += 1
-                if lower[j] in self._last_names:
-                    return j
+                if lower[j] in self._last_names and not (  # "Le" is a last name, but not in "Hugues le Perrot"
+                        lower[j] in _PARTICLES and next_to(j) and surname_end(j + 1) is not None):
+                    return double_surname_end(j)
                 if not (len(lower[j]) == 1 or lower[j] in _PARTICLES or words[j].group()[0].isupper()):
                     return None
             return None
 
+        def line_head(i: int) -> bool:  # nothing but punctuation before word i on its line
+            line_start = text.rfind("\n", 0, words[i].start()) + 1
+            return not any(c.isalnum() for c in text[line_start:words[i].start()])
+
+        def surname_end(i: int) -> int | None:
+            """The registered last name that ends a surname starting at ``i``, after its particles
+            ("van der Linden", "de la Cruz"), or None."""
+            j = i
+            while lower[j] in _PARTICLES and j + 1 < n and next_to(j):
+                j += 1
+            if lower[j] not in self._last_names or words[j].group().islower():  # "al-Farsi" has a capital
+                return None
+            return double_surname_end(j)
+
+        def double_surname_end(j: int) -> int:
+            """The end of the surname whose first registered word is ``j`` ("Silva Santos")."""
+            while (j + 1 < n and next_to(j) and lower[j + 1] in self._last_names
+                   and not words[j + 1].group().islower()):
+                j += 1
+            return j
+
         out, pos, i = [], 0, 0
+        named: dict[str, tuple[tuple[str, ...], str]] = {}  # the name words found, for their other mentions
         while i < n - 1:
             first, end, replacement = i, i + 1, None
             if lower[i] in self._first_names and (k := last_after(i)) is not None:
                 end, replacement = k, self._name(f"{lower[i]} {lower[k]}")
+                named |= {lower[i]: (FIRST_NAMES, "first_name"), lower[k]: (LAST_NAMES, "last_name")}
                 # the whole name as the column holds it: "Dr. John Smith MD" -> the fake
                 if i > 0 and lower[i - 1] in TITLES and next_to(i - 1) and words[i - 1].start() >= pos:
                     first = i - 1
-            elif lower[i] in self._last_names and lower[i + 1] in self._first_names and next_to(i, _LAST_FIRST_GAP):
-                fake_first, fake_last = self._name(f"{lower[i + 1]} {lower[i]}").split(" ", 1)
-                replacement = f"{fake_last}{text[words[i].end():words[i + 1].start()]}{fake_first}"  # "Chapman, Anna"
-            elif lower[i] in TITLES or initial(i):  # "Mrs. Chapman", "A. J. Chapman": the last name replaced
+            elif ((k := surname_end(i)) is not None and next_to(k, _LAST_FIRST_GAP)
+                  and (lower[k + 1] in self._first_names or initial(k + 1) or (  # "Chapman, Anna", "van der Linden, P."
+                      # at the head of a line, an initial without its dot too ("van der Linden, P called")
+                      # (a registered surname at a line's head: "Ford, I think" there goes too; over-, never under-)
+                      len(lower[k + 1]) == 1 and words[k + 1].group().isupper() and line_head(i)))):
+                gap = text[words[k].end():words[k + 1].start()]
+                named[lower[k]] = (LAST_NAMES, "last_name")
+                if len(lower[k + 1]) == 1:
+                    replacement = f"{self._pick(LAST_NAMES, 'last_name', lower[k])}{gap}{words[k + 1].group()}"
+                else:
+                    fake_first, fake_last = self._name(f"{lower[k + 1]} {lower[k]}").split(" ", 1)
+                    named[lower[k + 1]] = (FIRST_NAMES, "first_name")
+                    replacement = f"{fake_last}{gap}{fake_first}"
+                end = k + 1
+            elif lower[i] in TITLES or initial(i):  # "Mrs. Chapman", "A. J. Chapman", "Mr. van der Linden"
                 k = i
                 while k + 1 < n and next_to(k) and initial(k + 1):
                     k += 1
-                if next_to(k) and lower[k + 1] in self._last_names and not (
-                        lower[k + 1] in self._first_names and last_after(k + 1) is not None):  # "Ms. Thomas Ortiz"
-                    end = k + 1
-                    replacement = f"{text[words[i].start():words[end].start()]}" \
+                j = k  # the particles before the last name go with it
+                while j + 1 < n and next_to(j) and lower[j + 1] in _PARTICLES:
+                    j += 1
+                if not (next_to(j) and lower[j + 1] in self._last_names):  # "Ms. Le": a particle-like last name
+                    j = k
+                if next_to(j) and lower[j + 1] in self._last_names and not (
+                        lower[j + 1] in self._first_names and last_after(j + 1) is not None):  # "Ms. Thomas Ortiz"
+                    end = double_surname_end(j + 1)
+                    named[lower[end]] = (LAST_NAMES, "last_name")
+                    replacement = f"{text[words[i].start():words[k + 1].start()]}" \
                                   f"{self._pick(LAST_NAMES, 'last_name', lower[end])}"
             if replacement is None:
                 i += 1
@@ -321,7 +442,24 @@ class Pseudonymiser:
             if lower[end] in _SUFFIXES and text.startswith(".", pos):  # "Jr."
                 pos += 1
         out.append(text[pos:])
-        return "".join(out)
+        return self._scrub_other_mentions("".join(out), named)
+
+    def _scrub_other_mentions(self, text: str, named: dict[str, tuple[tuple[str, ...], str]]) -> str:
+        """Every other capitalised mention of a name word found in this text, on its own ("Anna
+        Chapman called ... Chapman’s SSN", "... Anna said"), as the same word's pseudonym. Only
+        words of names found in the text: a registered last name alone ("Ford’s earnings") is kept."""
+        if not named:
+            return text
+        firms = self._firm_spans(text)
+
+        def replace(m: re.Match[str]) -> str:
+            word = m.group()
+            if any(a <= m.start() < b for a, b in firms):  # "Morgan" of "Morgan Stanley"
+                return word
+            pool = named.get(_fold(word)) if len(word) > 1 and word[0].isupper() else None
+            return self._pick(pool[0], pool[1], _fold(word)) if pool else word
+
+        return _WORD.sub(replace, text)
 
     def _account(self, value: str) -> str:
         """A bank account number's pseudonym: the same layout (separators, letters, length), other characters."""
@@ -361,17 +499,42 @@ class Pseudonymiser:
             return m.group()
         return m.group()[:start - m.start()] + self._birth_date(source.isoformat())
 
+    def _scrub_dates_of_birth(self, text: str) -> str:
+        out, pos = [], 0
+        for cue in _BIRTH_CUE.finditer(text):
+            start = max(cue.end(), pos)
+            end = _SENTENCE_END.search(text, start)
+            end = min(end.start() if end else len(text), start + _BIRTH_CUE_REACH)
+            if end <= start:
+                continue
+            out += [text[pos:start], _DATE_IN_TEXT.sub(self._date_of_birth, text[start:end])]
+            pos = end
+        return "".join(out) + text[pos:]
+
     def scrub(self, text: str) -> str:
         """``text`` with the PII inside it replaced by pseudonyms: emails, dates of birth, street
         addresses, SSN-, phone- and account-shaped numbers by pattern, and the registered names
-        (``register_names``), with their titles, initials, suffixes and possessives."""
+        (``register_names``), with their titles, initials, particles, suffixes and possessives.
+        Numbers after a reference cue ("Order #2024-0315-0042", "CUSIP 037833100") and the firms of
+        ``FIRMS_NAMED_LIKE_PEOPLE`` are kept."""
+        def reference(m: re.Match[str]) -> bool:  # "Order #2024-0315-0042": no one's number
+            return _REFERENCE_CUE.search(m.string, max(0, m.start() - 40), m.start()) is not None
+
+        def account(m: re.Match[str]) -> str:
+            cue = m.group("cue") or ""
+            if _is_date(m.group()[len(cue):]):  # "account review: 2024-03-15"
+                return m.group()
+            if not cue and m.group()[0].isdigit():  # no cue: long, or dash-grouped, and not a dated reference
+                digits = sum(c.isdigit() for c in m.group())
+                if not (digits >= 12 or m.group().count("-") >= 2) or reference(m) or _DATED.match(m.group()):
+                    return m.group()
+            return cue + self._account(m.group()[len(cue):])
+
         text = _EMAIL.sub(lambda m: self._email(m.group()), text)
-        text = _DOB.sub(self._date_of_birth, text)
+        text = self._scrub_dates_of_birth(text)
         text = _ADDRESS.sub(lambda m: self._address(m.group()), text)
-        text = _SSN.sub(lambda m: m.group() if "cusip" in text[max(0, m.start() - 12):m.start()].lower()
-                        else self._national_id(m.group()), text)
-        text = _PHONE.sub(lambda m: self._phone(m.group())
-                          if 8 <= sum(c.isdigit() for c in re.split("x|ext", m.group())[0]) <= 15 else m.group(), text)
-        text = _ACCOUNT.sub(lambda m: (m.group("cue") or "") + self._account(m.group()[len(m.group("cue") or ""):]),
-                            text)
+        text = _SSN.sub(lambda m: m.group() if reference(m) else self._national_id(m.group()), text)
+        text = _PHONE.sub(lambda m: self._phone(m.group()) if not reference(m) and 8 <= sum(
+            c.isdigit() for c in re.split("x|ext", m.group())[0]) <= 15 else m.group(), text)
+        text = _ACCOUNT.sub(account, text)
         return self._scrub_names(text)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Container entrypoint.
 #   no arguments: serve the replica at $REPLICA on $ADVISORGYM_HOST:$ADVISORGYM_PORT
-#                 (defaults /data/replica.sqlite, 127.0.0.1, 8080), token from $ADVISORGYM_API_TOKEN
+#                 (defaults /data/replica.sqlite, 127.0.0.1, 8080), token from the file
+#                 $ADVISORGYM_API_TOKEN_FILE (a Docker secret), else $ADVISORGYM_API_TOKEN
 #   init-replica: only generate $REPLICA if it is missing, then exit (compose's one-shot `replica` service)
 #   arguments:    exec `advisorgym <arguments>`
 # Before `serve`, a missing $REPLICA is generated (REPLICA_SEED, default 0; REPLICA_SCALE,
