@@ -63,7 +63,8 @@ class Response:
 
 
 class Connection:
-    """One keep-alive connection to ``base_url`` (``http://`` or ``https://``), reopened as needed."""
+    """One keep-alive connection to ``base_url`` (``http://`` or ``https://``), reopened as needed,
+    directly or through the ``http://`` ``proxy`` (see the module's notes)."""
 
     def __init__(self, base_url: str, keepalive_s: float = 2.0, proxy: str | None = None):
         parts = urlsplit(base_url)
