@@ -13,15 +13,25 @@ the server trickles bytes. Errors say whether the request may have reached the s
 have). A kept-alive connection that the server closed while idle is detected before reuse
 (the socket is readable with nothing to read), and one idle longer than ``keepalive_s`` is
 not reused at all, so a request is never written into a connection already being closed.
+
+Through an HTTP proxy (``proxy="http://user:pass@proxy:3128"``; ``proxy_for`` picks one from
+``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``/``NO_PROXY`` the way urllib, requests and httpx
+do) an ``https://`` server is reached through a ``CONNECT host:port`` tunnel, opened once
+per connection, and a plain ``http://`` server by sending each request to the proxy in
+absolute form (``POST http://host:port/path``); the proxy URL's user info goes along as
+``Proxy-Authorization: Basic``. Both are settled when the connection is made, so a request
+costs the same with or without a proxy. A proxy that refuses the tunnel is ``ConnectFailed``
+with its status line.
 """
 
 from __future__ import annotations
 
+import base64
 import select
 import socket
 import ssl
 import time
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 #: Largest response head accepted (the service's are a few hundred bytes).
 MAX_HEAD_BYTES = 64 * 1024
@@ -53,9 +63,10 @@ class Response:
 
 
 class Connection:
-    """One keep-alive connection to ``base_url`` (``http://`` or ``https://``), reopened as needed."""
+    """One keep-alive connection to ``base_url`` (``http://`` or ``https://``), reopened as needed,
+    directly or through the ``http://`` ``proxy`` (see the module's notes)."""
 
-    def __init__(self, base_url: str, keepalive_s: float = 2.0):
+    def __init__(self, base_url: str, keepalive_s: float = 2.0, proxy: str | None = None):
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
@@ -63,8 +74,22 @@ class Connection:
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.prefix = parts.path.rstrip("/").encode()
         self._tls = ssl.create_default_context() if parts.scheme == "https" else None
-        host_header = parts.netloc.rsplit("@", 1)[-1]
-        self._host_line = b"Host: " + host_header.encode("idna") + b"\r\n"
+        host_header = parts.netloc.rsplit("@", 1)[-1].encode("idna")
+        self._host_line = b"Host: " + host_header + b"\r\n"
+        self._address = (self.host, self.port)  # where the TCP connection goes
+        self._via = ""  # how errors name the proxy
+        self._tunnel_request = b""  # the CONNECT head, for https through a proxy
+        if proxy is not None:
+            proxy_host, proxy_port, authorization = _parse_proxy(proxy)
+            self._address = (proxy_host, proxy_port)
+            self._via = f" (through the proxy {proxy_host}:{proxy_port})"
+            if self._tls is not None:
+                authority = b"%s:%d" % (_bracketed(self.host).encode("idna"), self.port)
+                self._tunnel_request = (b"CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s\r\n"
+                                        % (authority, authority, authorization))
+            else:  # absolute form: the proxy reads the target from the request line
+                self.prefix = b"http://" + host_header + self.prefix
+                self._host_line += authorization
         self.keepalive_s = keepalive_s
         self._sock: socket.socket | None = None
         self._idle_since = 0.0
@@ -124,17 +149,43 @@ class Connection:
 
     def _connect(self, deadline: float) -> socket.socket:
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=_left(deadline))
+            sock = socket.create_connection(self._address, timeout=_left(deadline))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tunnel_request:
+                self._open_tunnel(sock, deadline)
             if self._tls is not None:
                 sock.settimeout(_left(deadline))
                 sock = self._tls.wrap_socket(sock, server_hostname=self.host)
         except (socket.timeout, TimeoutError):
-            raise Timeout(f"could not connect to {self.host}:{self.port} before the deadline") from None
+            raise Timeout(f"could not connect to {self.host}:{self.port} before the deadline{self._via}") from None
         except (OSError, ValueError) as err:  # refused, unreachable, unresolvable, TLS handshake failed
-            raise ConnectFailed(f"{type(err).__name__}: {err}") from None
+            raise ConnectFailed(f"{type(err).__name__}: {err}{self._via}") from None
         self._buffer = b""
         return sock
+
+    def _open_tunnel(self, sock: socket.socket, deadline: float) -> None:
+        """Ask the proxy for a tunnel to the server; raises ``ConnectionError`` unless it answers 2xx.
+
+        Reads no further than the answer's head: the server speaks only after the TLS client hello.
+        """
+        sock.settimeout(_left(deadline))
+        sock.sendall(self._tunnel_request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            if len(head) > MAX_HEAD_BYTES:
+                raise ConnectionError("the proxy's answer to CONNECT has too large a head")
+            chunk = self._recv(sock, deadline, eof_ok=True)
+            if not chunk:
+                raise ConnectionError("the proxy closed the connection before answering CONNECT")
+            head += chunk
+        status_line = head.split(b"\r\n", 1)[0]
+        fields = status_line.split(b" ", 2)
+        if not (fields[0].startswith(b"HTTP/1.") and len(fields) > 1 and fields[1][:1] == b"2"):
+            code = fields[1][:3].decode("latin-1") if len(fields) > 1 else "?"
+            raise ConnectionError(f"the proxy refused the tunnel to {self.host}:{self.port} (HTTP {code}): "
+                                  f"{status_line[:120].decode('latin-1')}")
+        if not head.endswith(b"\r\n\r\n"):
+            raise ConnectionError("the proxy sent data after its answer to CONNECT")
 
     def _read_response(self, sock: socket.socket, deadline: float, head_only: bool) -> Response:
         data = self._buffer
@@ -198,6 +249,39 @@ class Connection:
         if not chunk and not eof_ok:
             raise ConnectionResetError("the server closed the connection mid-answer")
         return chunk
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY`` by scheme,
+    else ``ALL_PROXY``), or None when there is none or ``NO_PROXY`` exempts the host."""
+    import urllib.request  # only here: the tool service's connections never look up a proxy
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme) or proxies.get("all")
+    if not proxy or not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return proxy
+
+
+def _parse_proxy(proxy: str) -> tuple[str, int, bytes]:
+    """Host, port and ``Proxy-Authorization`` header line (b"" without user info) of an
+    ``http://`` proxy URL; a URL without a scheme is taken as ``http://`` (as requests does)."""
+    parts = urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    if parts.scheme != "http":
+        raise ValueError(f"proxy URLs must be http:// ({parts.scheme}:// proxies are not supported; "
+                         "see HTTPS_PROXY, HTTP_PROXY and ALL_PROXY)")
+    if not parts.hostname:
+        raise ValueError("the proxy URL names no host (see HTTPS_PROXY, HTTP_PROXY and ALL_PROXY)")
+    authorization = b""
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        authorization = b"Proxy-Authorization: Basic " + base64.b64encode(credentials) + b"\r\n"
+    return parts.hostname, parts.port or 80, authorization
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _left(deadline: float) -> float:

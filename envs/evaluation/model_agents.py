@@ -23,7 +23,7 @@ import orjson
 from envs.actions import parse_action
 from envs.evaluation.agent_base import _loads, malformed_action
 from envs.tasks import Task
-from envs.wire import Connection, Timeout, WireError
+from envs.wire import Connection, Timeout, WireError, proxy_for
 
 
 class _ChatAgent:
@@ -70,8 +70,9 @@ def split_tool_results(observation: str, n_calls: int) -> list[str]:
     return [observation] * n_calls
 
 
-# Answers that are the endpoint's failure, not the model's (rejected credentials, wrong URL, rate limit).
-_ENDPOINT_STATUSES = frozenset({401, 403, 404, 408, 429})
+# Answers that are the endpoint's failure, not the model's (rejected credentials, wrong URL, rate limit,
+# a proxy asking for credentials).
+_ENDPOINT_STATUSES = frozenset({401, 403, 404, 407, 408, 429})
 # Failures worth another try after a pause: rate limits, time-outs, server errors.
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # The longest pause a Retry-After header may ask for, in seconds.
@@ -140,8 +141,12 @@ class OpenAIChatAgent(_ChatAgent):
     **Transport.** Each agent keeps one HTTP/1.1 keep-alive connection (``envs.wire``, the
     tool service's client): about 0.1 ms of CPU a request where httpx took about 1 ms, which
     is most of a turn's own work when 32 episodes share 2 cores. ``timeout`` bounds each
-    request whole. ``http://`` and ``https://`` URLs; the connection goes to the host
-    directly (``HTTP_PROXY`` and the like are not read).
+    request whole. ``http://`` and ``https://`` URLs. The proxy is the environment's, as for
+    urllib, requests and httpx: ``HTTPS_PROXY`` / ``HTTP_PROXY`` by the URL's scheme, else
+    ``ALL_PROXY`` (an ``http://`` proxy, with ``user:password@`` for Basic proxy
+    authentication), unless ``NO_PROXY`` names the host; an ``https://`` endpoint is reached
+    through a ``CONNECT`` tunnel. A proxy that refuses is a transport error like any other,
+    and its 407 (credentials wanted) stops the eval as a rejected API key does.
     """
 
     name = "openai"
@@ -165,7 +170,7 @@ class OpenAIChatAgent(_ChatAgent):
         self._headers = b"Content-Type: application/json\r\nAccept: application/json\r\nUser-Agent: advisorgym\r\n"
         if key:
             self._headers += b"Authorization: Bearer " + key.encode() + b"\r\n"
-        self._connection = Connection(self.base_url)
+        self._connection = Connection(self.base_url, proxy=proxy_for(self.base_url))
         self._pending_ids: list[str] = []
         self._consecutive_errors = 0
         self._call_counter = 0
@@ -276,7 +281,7 @@ class OpenAIChatAgent(_ChatAgent):
 
     def worker_copy(self) -> OpenAIChatAgent:
         """Another agent like this one for a concurrent worker: its own conversation and its own
-        connection (sharing the TLS context), the same settings and rate limiter."""
+        connection (sharing the TLS context and the proxy), the same settings and rate limiter."""
         twin = copy.copy(self)
         twin.errors, twin.endpoint_errors, twin.messages, twin.tools, twin._pending_ids = [], [], [], [], []
         twin._connection = self._connection.copy()

@@ -56,8 +56,8 @@ class EvalAborted(RuntimeError):
 
 # Consecutive episodes with an infrastructure failure before the eval stops.
 INFRA_STOP_AFTER = 3
-# Failures that no retry fixes: credentials.
-_FATAL_INFRA = ("unauthorized", "HTTP 401", "HTTP 403")
+# Failures that no retry fixes: credentials (the endpoint's, or the proxy's).
+_FATAL_INFRA = ("unauthorized", "HTTP 401", "HTTP 403", "HTTP 407")
 
 
 def infra_failure(record: dict[str, Any]) -> str | None:
