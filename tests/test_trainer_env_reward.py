@@ -1,7 +1,9 @@
 """TRL's environment-owned reward and per-row environment selection (trainer.adapters):
 ``AdvisorEnvironment.get_reward`` scores the live episode, a rollout that met a killed service
 is left out (``None``), and a real ``GRPOTrainer`` routes rows of several suites to their own
-environments and takes the reward from them, with no reward function."""
+environments and takes the reward from them, with no reward function. The answer tool
+``submit_answer`` is one thing on both scoring paths (``get_reward`` and ``advisor_reward``'s
+replay), and every trainer configuration offers it."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import pytest
 
 from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks
 from tests.conftest import needs_train_extra
-from trainer.adapters import AdvisorEnvironment
+from mock_apis.catalogue import catalogue
+from trainer.adapters import ANSWER_TOOL, AdvisorEnvironment, answer_message, answer_turn
 
 
 def dead_url() -> str:
@@ -75,6 +78,71 @@ def test_a_rollout_advisor_reward_scored_is_not_counted_again():
     assert env._score(task.gold_actions())["total"] == 3.0  # what advisor_reward does, first
     assert env.get_reward() is None
     env.env.close()
+
+
+def submit_turns(answer: str) -> dict[str, str]:
+    """A ``submit_answer(answer=...)`` call as models write it, by dialect."""
+    call = {"name": ANSWER_TOOL, "arguments": {"answer": answer}}
+    return {
+        "hermes": f"<think>\nI can answer now.\n</think>\n\n<tool_call>\n{json.dumps(call)}\n</tool_call><|im_end|>",
+        "openai": json.dumps({"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_9", "type": "function", "function": {"name": ANSWER_TOOL, "arguments": json.dumps(
+                {"answer": answer})}}]}),
+        "react": json.dumps({"thought": "I can answer now.", "action": call}),
+    }
+
+
+def trl_tool_names(environment_class: type) -> list[str]:
+    """The tools plain ``GRPOTrainer`` lists for an ``environment_factory`` class: its public
+    methods but ``reset`` and ``get_reward`` (TRL 1.16's rule, in its order)."""
+    return [name for name, _ in inspect.getmembers(environment_class, predicate=inspect.isfunction)
+            if name not in ("reset", "get_reward") and not name.startswith("_")]
+
+
+def test_the_tools_trl_lists_are_the_catalogues_and_the_answer_tool():
+    assert sorted(trl_tool_names(AdvisorEnvironment)) == sorted([*catalogue(), ANSWER_TOOL])
+
+
+@pytest.mark.parametrize("suite", [HANDWRITTEN, HELDOUT], ids=["handwritten", "heldout"])
+def test_a_gold_trajectory_ending_in_submit_answer_scores_3_on_both_paths_and_a_plain_text_answer_too(suite):
+    """advisor_reward's replay (``_score``, on the raw turns) reads a final ``submit_answer`` call
+    as the answer, exactly as the live call gives it to ``get_reward``: the same breakdown; a
+    plain-text answer still scores 3.0 there; and neither path counts the rollout twice."""
+    env = AdvisorEnvironment(tasks=suite)
+    for task in load_tasks(suite):
+        assert play_gold(env, task) == 3.0, task.task_id  # get_reward's path
+        live = env.reward_info
+        for dialect, turn in submit_turns(task.gold_response).items():
+            scored = env._score(task.gold_actions()[:-1] + [turn])  # advisor_reward's path
+            assert scored == live, (task.task_id, dialect)  # the same answer, the same breakdown: 3.0
+            assert env.last_scored.ended_by == "response" and env.last_scored.unused_turns == 0
+            assert not any("unknown_tool" in obs for obs in env.last_scored.observations), dialect
+            assert env.get_reward() is None  # scored once
+        assert env._score(task.gold_actions())["total"] == 3.0, task.task_id  # the plain-text answer
+        assert env.get_reward() is None
+    env.env.close()
+
+
+def test_only_a_well_formed_lone_submit_answer_call_is_read_as_the_answer():
+    turns = submit_turns("All clear.")
+    for turn in turns.values():
+        assert answer_turn(turn, "native") == answer_message("All clear.")
+    assert answer_message({"n": 1}) == json.dumps({"role": "assistant", "content": '{"n":1}'}, separators=(",", ":"))
+    unchanged = [
+        "All clear.",  # a plain-text answer is already one
+        '<tool_call>\n{"name": "get_holdings", "arguments": {"account_id": "A1"}}\n</tool_call>',
+        # with another call in the same turn, or another argument: as written (the env judges it)
+        '<tool_call>\n{"name": "submit_answer", "arguments": {"answer": "x"}}\n</tool_call>\n'
+        '<tool_call>\n{"name": "get_holdings", "arguments": {"account_id": "A1"}}\n</tool_call>',
+        '<tool_call>\n{"name": "submit_answer", "arguments": {"answer": "x", "why": "y"}}\n</tool_call>',
+        # a turn that fails the format gate (strict mode: no thought)
+        json.dumps({"role": "assistant", "tool_calls": [{"type": "function", "function": {
+            "name": "submit_answer", "arguments": {"answer": "x"}}}]}, separators=(",", ":")),
+    ]
+    for turn in unchanged[:-1]:
+        assert answer_turn(turn, "native") == turn
+    assert answer_turn(unchanged[-1], "native") != unchanged[-1]
+    assert answer_turn(unchanged[-1], "strict") == unchanged[-1]
 
 
 @pytest.mark.train
