@@ -123,6 +123,26 @@ def test_a_gold_trajectory_ending_in_submit_answer_scores_3_on_both_paths_and_a_
     env.env.close()
 
 
+def test_calls_after_submit_answer_count_the_same_on_both_paths():
+    """A model that submits, then calls tools: live, the calls get ``episode_done`` and are
+    scored as the env scores turns after an answer; the replay of the same turns gives the same
+    breakdown (never a free call after the answer on one path only)."""
+    env = AdvisorEnvironment(tasks=HANDWRITTEN)
+    task = next(t for t in load_tasks(HANDWRITTEN) if t.gold_calls)
+    env.reset(task_id=task.task_id)
+    assert env.submit_answer(answer=task.gold_response) == "Answer submitted."
+    for call in task.gold_calls:
+        assert "episode_done" in getattr(env, call.name)(**call.arguments)
+    live = env.get_reward()
+    late = env.reward_info
+    turns = [submit_turns(task.gold_response)["hermes"], *task.gold_actions()[:-1]]
+    assert env._score(turns) == late and env.last_scored.unused_turns == len(task.gold_actions()) - 1
+    env.reset(task_id=task.task_id)
+    env.submit_answer(answer=task.gold_response)
+    assert env.get_reward() != live  # the late calls did count
+    env.env.close()
+
+
 def test_only_a_well_formed_lone_submit_answer_call_is_read_as_the_answer():
     turns = submit_turns("All clear.")
     for turn in turns.values():
@@ -161,8 +181,7 @@ def test_grpo_trainer_routes_rows_to_their_suites_and_takes_the_environments_rew
     # their signatures and docstrings
     from transformers.utils import get_json_schema
 
-    methods = [m for name, m in inspect.getmembers(AdvisorEnvironment, predicate=inspect.isfunction)
-               if name not in ("reset", "get_reward") and not name.startswith("_")]
+    methods = [getattr(AdvisorEnvironment, name) for name in trl_tool_names(AdvisorEnvironment)]
     model, tokenizer, task = _tool_calling_model(tmp_path, tools=[get_json_schema(m) for m in methods])
     suites = {"live": HANDWRITTEN, "dead": HANDWRITTEN}
     dataset = grpo_dataset(suites).filter(lambda row: row["task_id"] == task.task_id)
@@ -199,3 +218,103 @@ def test_grpo_trainer_routes_rows_to_their_suites_and_takes_the_environments_rew
     assert not any(env.infra_failed for row, env in zip(batch["rows"], batch["environments"]) if row == "live")
     logged = [h for h in trainer.state.log_history if "rewards/AdvisorEnvironment/mean" in h]
     assert logged, trainer.state.log_history
+
+
+def offered_tool_names(tools: list) -> list[str]:
+    """The names of an ``_env_tools`` entry's tools (schemas or methods), in order."""
+    return [t["function"]["name"] if isinstance(t, dict) else t.__name__ for t in tools]
+
+
+@pytest.mark.train
+def test_every_trainer_configuration_offers_the_tools_the_docs_name(tmp_path):
+    """Plain ``GRPOTrainer`` and ``AdvisorGRPOTrainer``, each with and without ``advisor_reward``:
+    the prompts show the catalogue's tools and ``submit_answer``; the bundled trainer renders
+    the catalogue's own schemas (its patterns), then ``submit_answer``'s."""
+    needs_train_extra()
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    from envs import FinAdvisorEnv
+    from trainer.adapters import advisor_reward, bind_tokenizer
+    from trainer.data import grpo_features, grpo_rows
+    from trainer.grpo import AdvisorGRPOTrainer
+    from trainer.tiny import build_tiny_model
+
+    probe = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
+    rows, schemas = grpo_rows(probe.tasks[:1], probe.replica_meta["as_of"]), probe.tool_schemas
+    probe.close()
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir = build_tiny_model(tmp_path / "tiny", [json.dumps(schemas)], hidden_size=32, vocab_size=600)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    bind_tokenizer(tokenizer)
+    pattern = next(p["pattern"] for s in schemas for p in s["function"]["parameters"]["properties"].values()
+                   if "pattern" in p)
+    for trainer_class in (GRPOTrainer, AdvisorGRPOTrainer):
+        for reward_funcs in ([advisor_reward], None):
+            trainer = trainer_class(
+                model=AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True),
+                processing_class=tokenizer, reward_funcs=reward_funcs,
+                train_dataset=Dataset.from_list(rows, features=grpo_features()),
+                environment_factory=lambda: AdvisorEnvironment(tasks=HANDWRITTEN),
+                args=GRPOConfig(output_dir=str(tmp_path / "out"), use_cpu=True, bf16=False, max_steps=1,
+                                per_device_train_batch_size=2, num_generations=2, report_to=[], save_strategy="no"))
+            tools = trainer._env_tools[None]
+            names = offered_tool_names(tools)
+            assert sorted(names) == sorted([*catalogue(), ANSWER_TOOL]), (trainer_class, reward_funcs)
+            prompt = tokenizer.apply_chat_template(rows[0]["prompt"], tools=tools, tokenize=False)
+            assert '"name": "submit_answer"' in prompt
+            if trainer_class is AdvisorGRPOTrainer:
+                assert names[-1] == ANSWER_TOOL and tools[:-1] == schemas  # the catalogue's own schemas
+                assert json.dumps(pattern)[1:-1] in prompt
+
+
+@pytest.mark.train
+def test_a_real_grpo_step_reads_a_submit_answer_call_as_the_answer_on_both_paths(tmp_path):
+    """Plain ``GRPOTrainer`` with ``advisor_reward``, a model taught to answer with
+    ``submit_answer``: TRL runs the call in the live episode (``get_reward``'s path) and the
+    replay of the raw text reads it as the same answer: no ``unknown_tool``, the same total."""
+    needs_train_extra()
+    from trl import GRPOConfig, GRPOTrainer
+    from transformers.utils import get_json_schema
+
+    from envs import FinAdvisorEnv
+    from tests.test_trainer_stages import _tool_calling_model
+    from trainer.adapters import advisor_reward, bind_tokenizer
+    from trainer.data import grpo_features, grpo_rows
+
+    methods = [getattr(AdvisorEnvironment, name) for name in trl_tool_names(AdvisorEnvironment)]
+    model, tokenizer, task = _tool_calling_model(tmp_path, tools=[get_json_schema(m) for m in methods], submit=True)
+    bind_tokenizer(tokenizer)
+    probe = FinAdvisorEnv(tasks=HANDWRITTEN)
+    from datasets import Dataset
+
+    dataset = Dataset.from_list(grpo_rows([task], probe.replica_meta["as_of"]) * 4, features=grpo_features())
+    probe.close()
+    live: list[dict | None] = []
+    rollouts: list[tuple] = []
+
+    def reward(completions, environments, completion_ids, **kwargs):
+        live.extend(e.env._episode.final for e in environments)  # before the replay resets the episode
+        totals = advisor_reward(completions, environments, completion_ids, **kwargs)
+        rollouts.extend((c, e.last_scored) for c, e in zip(completions, environments, strict=True))
+        return totals
+
+    config = GRPOConfig(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=1,
+                        per_device_train_batch_size=4, num_generations=4, max_completion_length=320,
+                        temperature=0.5, learning_rate=1e-5, logging_steps=1, report_to=[], save_strategy="no", seed=0)
+    trainer = GRPOTrainer(model=model, processing_class=tokenizer, args=config, train_dataset=dataset,
+                          reward_funcs=[reward], environment_factory=lambda: AdvisorEnvironment(tasks=HANDWRITTEN))
+    trainer.train()
+    submitted = [(final, scored) for final, (completion, scored) in zip(live, rollouts, strict=True)
+                 if any(m.get("role") == "tool" and m.get("name") == ANSWER_TOOL for m in completion)]
+    assert submitted, [c for c, _ in rollouts]  # the taught model answered with the tool
+    for final, scored in submitted:
+        assert final is not None  # the live call ended the live episode
+        assert scored.ended_by == "response", scored.observations
+        assert not any("unknown_tool" in obs for obs in scored.observations)
+        for key in ("R_corr", "R_comp", "answer_score", "S_name", "S_cover", "S_param"):
+            assert scored.reward.get(key) == final.get(key), (key, scored.reward, final)
+        if scored.reward["R_fmt"] == final["R_fmt"]:  # the replay's format gate judges the raw markup
+            assert scored.reward["total"] == final["total"], (scored.reward, final)
+    assert any(scored.reward["total"] == 3.0 for _, scored in submitted), [s.reward for _, s in submitted]

@@ -71,9 +71,10 @@ def test_unknown_tool_names_reach_the_env_not_trls_own_error():
     assert "error" not in json.loads(tools["get_risk_assessment"](client_id="C000002"))
 
 
-def _tool_calling_model(tmp_path: Path, tools: list[dict] | None = None):
+def _tool_calling_model(tmp_path: Path, tools: list[dict] | None = None, submit: bool = False):
     """A tiny model taught, by SFT on one gold conversation, to call the task's tool first;
-    ``tools``: the schemas its prompts show (default: the catalogue's, as the bundled trainer shows them)."""
+    ``tools``: the schemas its prompts show (default: the catalogue's, as the bundled trainer shows them);
+    ``submit``: the conversation gives its answer with the ``submit_answer`` tool, not as plain text."""
     from datasets import Dataset, Features, Json, List
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
@@ -85,6 +86,12 @@ def _tool_calling_model(tmp_path: Path, tools: list[dict] | None = None):
     env = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
     task = next(t for t in env.tasks if t.task_id == "hw-L1-01")
     messages = sft_conversation(env, task, seed=0)
+    if submit:
+        answer = messages.pop()["content"]
+        messages += [{"role": "assistant", "content": "", "tool_calls": [{"id": "call00001", "type": "function",
+                      "function": {"name": "submit_answer", "arguments": {"answer": answer}}}]},
+                     {"role": "tool", "tool_call_id": "call00001", "name": "submit_answer",
+                      "content": "Answer submitted."}, {"role": "assistant", "content": "Done."}]
     tools = tools if tools is not None else env.tool_schemas
     template = build_tokenizer(["x"], vocab_size=300)
     corpus = [template.apply_chat_template(messages, tools=tools, tokenize=False)] * 4

@@ -26,7 +26,9 @@ the bundled ``AdvisorGRPOTrainer`` shows the catalogue's schemas and ``submit_an
   episode; TRL then calls ``get_reward()``, the env's total (out of 3), logged as
   ``rewards/AdvisorEnvironment``. A rollout that never submitted ends where it stands, as the
   step budget would end it (no answer): here the answer must come through the tool, since
-  TRL's loop gives the env only the tool calls.
+  TRL's loop gives the env only the tool calls. Calls after the answer get the env's
+  ``episode_done`` error and are scored as the env scores turns after an answer
+  (``FinAdvisorEnv.score_late_turns``), as the replay scores them.
 - **``advisor_reward``** (``reward_funcs=[advisor_reward]``, the bundled trainer's): the raw
   assistant turns (the text the model wrote, tool-call markup included) are decoded, split and
   scored with ``envs.replay.score_trajectory`` in that rollout's environment, so the format
@@ -139,6 +141,7 @@ class AdvisorEnvironment:
         self.observations: list[str] = []
         self.last_scored: ScoredTrajectory | None = None
         self.reward_info: dict[str, Any] | None = None
+        self.answered = False
 
     @property
     def infra_failed(self) -> bool:
@@ -153,6 +156,7 @@ class AdvisorEnvironment:
         self.observations = []
         self.last_scored = None
         self.reward_info = None
+        self.answered = False
         self.env.reset(seed=self.seed, options={"task_id": task_id})
         return None
 
@@ -163,6 +167,7 @@ class AdvisorEnvironment:
             answer: The answer to the advisor (required).
         """
         obs, _, _, _, info = self.env.step(answer_message(answer))
+        self.answered = self.answered or "reward" in info
         return "Answer submitted." if "reward" in info else obs  # else the env's error (the episode had ended)
 
     def get_reward(self) -> float | None:
@@ -178,10 +183,15 @@ class AdvisorEnvironment:
     # Every public method is a tool for TRL: the helpers are private.
 
     def _run_tool(self, name: str, arguments: dict[str, Any]) -> str:
-        """Run one tool call in the live episode; the env's observation (a result or an error)."""
+        """Run one tool call in the live episode; the env's observation (a result or an error).
+        A call after the answer gets the env's ``episode_done`` error and is scored as the env
+        scores turns after an answer (``score_late_turns``), as on ``advisor_reward``'s replay."""
         message = {"role": "assistant", "content": None, "tool_calls": [
             {"id": "call_0", "type": "function", "function": {"name": name, "arguments": arguments}}]}
-        obs, *_ = self.env.step(orjson.dumps(message).decode())
+        turn = orjson.dumps(message).decode()
+        obs, *_ = self.env.step(turn)
+        if self.answered:
+            self.env.score_late_turns([turn])
         self.observations.append(obs)
         return obs
 
