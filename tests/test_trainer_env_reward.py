@@ -313,7 +313,7 @@ def test_a_real_grpo_step_reads_a_submit_answer_call_as_the_answer_on_both_paths
         assert final is not None  # the live call ended the live episode
         assert scored.ended_by == "response", scored.observations
         assert not any("unknown_tool" in obs for obs in scored.observations)
-        for key in ("R_corr", "R_comp", "answer_score", "S_name", "S_cover", "S_param"):
+        for key in ("R_corr", "R_comp", "answer_factor", "answered", "S_name", "S_cover", "S_param", "late_calls"):
             assert scored.reward.get(key) == final.get(key), (key, scored.reward, final)
         if scored.reward["R_fmt"] == final["R_fmt"]:  # the replay's format gate judges the raw markup
             assert scored.reward["total"] == final["total"], (scored.reward, final)
