@@ -232,6 +232,7 @@ def test_every_trainer_configuration_offers_the_tools_the_docs_name(tmp_path):
     the catalogue's own schemas (its patterns), then ``submit_answer``'s."""
     needs_train_extra()
     from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
     from envs import FinAdvisorEnv
@@ -243,8 +244,6 @@ def test_every_trainer_configuration_offers_the_tools_the_docs_name(tmp_path):
     probe = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
     rows, schemas = grpo_rows(probe.tasks[:1], probe.replica_meta["as_of"]), probe.tool_schemas
     probe.close()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     model_dir = build_tiny_model(tmp_path / "tiny", [json.dumps(schemas)], hidden_size=32, vocab_size=600)
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     bind_tokenizer(tokenizer)
@@ -275,8 +274,9 @@ def test_a_real_grpo_step_reads_a_submit_answer_call_as_the_answer_on_both_paths
     ``submit_answer``: TRL runs the call in the live episode (``get_reward``'s path) and the
     replay of the raw text reads it as the same answer: no ``unknown_tool``, the same total."""
     needs_train_extra()
-    from trl import GRPOConfig, GRPOTrainer
+    from datasets import Dataset
     from transformers.utils import get_json_schema
+    from trl import GRPOConfig, GRPOTrainer
 
     from envs import FinAdvisorEnv
     from tests.test_trainer_stages import _tool_calling_model
@@ -287,8 +287,6 @@ def test_a_real_grpo_step_reads_a_submit_answer_call_as_the_answer_on_both_paths
     model, tokenizer, task = _tool_calling_model(tmp_path, tools=[get_json_schema(m) for m in methods], submit=True)
     bind_tokenizer(tokenizer)
     probe = FinAdvisorEnv(tasks=HANDWRITTEN)
-    from datasets import Dataset
-
     dataset = Dataset.from_list(grpo_rows([task], probe.replica_meta["as_of"]) * 4, features=grpo_features())
     probe.close()
     live: list[dict | None] = []

@@ -15,12 +15,12 @@ selection: one factory per suite), calls ``reset(**row)`` with the rest of the r
 whatever arguments the model wrote to the env, which validates them: a wrong argument comes
 back as the env's own ``invalid_arguments`` observation, never a Python ``TypeError``.
 
-Two ways to score a rollout, never both. The model may give its final answer either way it
-likes, with both: as a plain-text turn, or with the ``submit_answer`` tool (``ANSWER_TOOL``),
-which every trainer offers it (plain ``GRPOTrainer`` lists every public method of the class;
-the bundled ``AdvisorGRPOTrainer`` shows the catalogue's schemas and ``submit_answer``'s). A
-``submit_answer(answer=...)`` call is one thing on both paths: the env takes it as the turn
-``answer_message(answer)``, the answer as a plain assistant message.
+Two ways to score a rollout, never both. Every trainer offers the model the answer tool
+``submit_answer`` (``ANSWER_TOOL``) besides the catalogue's tools: plain ``GRPOTrainer`` lists
+every public method of the class, the bundled ``AdvisorGRPOTrainer`` shows the catalogue's
+schemas and then ``submit_answer``'s. A ``submit_answer(answer=...)`` call is one thing on both
+paths: the env takes it as the turn ``answer_message(answer)``, the answer as a plain assistant
+message.
 
 - **The environment's own reward** (no ``reward_funcs``): a ``submit_answer`` call ends the live
   episode; TRL then calls ``get_reward()``, the env's total (out of 3), logged as
@@ -37,7 +37,8 @@ the bundled ``AdvisorGRPOTrainer`` shows the catalogue's schemas and ``submit_an
   whose only call is a well-formed ``submit_answer(answer=...)`` (it passes the format gate)
   is replayed as ``answer_message(answer)``, exactly what the live call stepped; any other turn
   as written (a ``submit_answer`` call mixed with other calls, or one that fails the format
-  gate, is judged as the env judges it: an unknown tool in an ill-formed turn). ``get_reward``
+  gate, is not an answer: the env judges it an unknown tool, and the turn fails the gate). A
+  plain-text answer is the answer here too. ``get_reward``
   then gives ``None`` for the rollout (TRL calls it after the reward functions), so the reward
   is not counted twice.
 
