@@ -71,21 +71,31 @@ def test_unknown_tool_names_reach_the_env_not_trls_own_error():
     assert "error" not in json.loads(tools["get_risk_assessment"](client_id="C000002"))
 
 
-def _tool_calling_model(tmp_path: Path, tools: list[dict] | None = None):
+def _tool_calling_model(tmp_path: Path, tools: list[dict] | None = None, submit: bool = False):
     """A tiny model taught, by SFT on one gold conversation, to call the task's tool first;
-    ``tools``: the schemas its prompts show (default: the catalogue's, as the bundled trainer shows them)."""
+    ``tools``: the schemas its prompts show (default: the catalogue's and then ``submit_answer``'s, as the
+    bundled trainer shows them);
+    ``submit``: the conversation gives its answer with the ``submit_answer`` tool, not as plain text."""
     from datasets import Dataset, Features, Json, List
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import get_json_schema
     from trl import SFTConfig, SFTTrainer
 
     from envs import FinAdvisorEnv
+    from trainer.adapters import AdvisorEnvironment
     from trainer.data import sft_conversation
     from trainer.tiny import build_tiny_model, build_tokenizer
 
     env = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
     task = next(t for t in env.tasks if t.task_id == "hw-L1-01")
     messages = sft_conversation(env, task, seed=0)
-    tools = tools if tools is not None else env.tool_schemas
+    if submit:
+        answer = messages.pop()["content"]
+        messages += [{"role": "assistant", "content": "", "tool_calls": [{"id": "call00001", "type": "function",
+                      "function": {"name": "submit_answer", "arguments": {"answer": answer}}}]},
+                     {"role": "tool", "tool_call_id": "call00001", "name": "submit_answer",
+                      "content": "Answer submitted."}, {"role": "assistant", "content": "Done."}]
+    tools = tools if tools is not None else [*env.tool_schemas, get_json_schema(AdvisorEnvironment.submit_answer)]
     template = build_tokenizer(["x"], vocab_size=300)
     corpus = [template.apply_chat_template(messages, tools=tools, tokenize=False)] * 4
     env.close()

@@ -15,21 +15,32 @@ selection: one factory per suite), calls ``reset(**row)`` with the rest of the r
 whatever arguments the model wrote to the env, which validates them: a wrong argument comes
 back as the env's own ``invalid_arguments`` observation, never a Python ``TypeError``.
 
-Two ways to score a rollout, never both:
+Two ways to score a rollout, never both. Every trainer offers the model the answer tool
+``submit_answer`` (``ANSWER_TOOL``) besides the catalogue's tools: plain ``GRPOTrainer`` lists
+every public method of the class, the bundled ``AdvisorGRPOTrainer`` shows the catalogue's
+schemas and then ``submit_answer``'s. A ``submit_answer(answer=...)`` call is one thing on both
+paths: the env takes it as the turn ``answer_message(answer)``, the answer as a plain assistant
+message.
 
-- **The environment's own reward** (no ``reward_funcs``): the model gives its final answer with
-  the ``submit_answer`` tool, which ends the live episode; TRL then calls ``get_reward()``, the
-  env's total (out of 3), logged as ``rewards/AdvisorEnvironment``. A rollout that never
-  submitted ends where it stands, as the step budget would end it (no answer).
+- **The environment's own reward** (no ``reward_funcs``): a ``submit_answer`` call ends the live
+  episode; TRL then calls ``get_reward()``, the env's total (out of 3), logged as
+  ``rewards/AdvisorEnvironment``. A rollout that never submitted ends where it stands, as the
+  step budget would end it (no answer): here the answer must come through the tool, since
+  TRL's loop gives the env only the tool calls. Calls after the answer get the env's
+  ``episode_done`` error and are scored as the env scores turns after an answer
+  (``FinAdvisorEnv.score_late_turns``), as the replay scores them.
 - **``advisor_reward``** (``reward_funcs=[advisor_reward]``, the bundled trainer's): the raw
   assistant turns (the text the model wrote, tool-call markup included) are decoded, split and
   scored with ``envs.replay.score_trajectory`` in that rollout's environment, so the format
-  gate judges what the model wrote, the final answer is the last plain-text turn, and every
-  reward component is logged on its own. ``get_reward`` then gives ``None`` for the rollout
-  (TRL calls it after the reward functions), so the reward is not counted twice. Here the
-  answer is a plain-text turn, not a ``submit_answer`` call (the env does not know that tool):
-  the bundled ``AdvisorGRPOTrainer`` shows the model the catalogue's tools only, whereas
-  plain ``GRPOTrainer`` lists every public method, ``submit_answer`` included.
+  gate judges what the model wrote, and every reward component is logged on its own. The final
+  answer is the first plain-text turn or ``submit_answer`` call, whichever comes first: a turn
+  whose only call is a well-formed ``submit_answer(answer=...)`` (it passes the format gate)
+  is replayed as ``answer_message(answer)``, exactly what the live call stepped; any other turn
+  as written (a ``submit_answer`` call mixed with other calls, or one that fails the format
+  gate, is not an answer: the env judges it an unknown tool, and the turn fails the gate). A
+  plain-text answer is the answer here too. ``get_reward``
+  then gives ``None`` for the rollout (TRL calls it after the reward functions), so the reward
+  is not counted twice.
 
 **Infrastructure failures never reach the optimiser.** A rollout whose episode met a back-end
 failure (``info["infra_error"]``: unreachable, time-out, 5xx) is excluded. ``get_reward``
@@ -49,10 +60,13 @@ from typing import Any
 
 import orjson
 
+from envs.actions import gate_errors, parse_action
 from envs.env import FinAdvisorEnv
 from envs.replay import ScoredTrajectory, score_trajectory
 from mock_apis.catalogue import ToolSpec, catalogue
 
+#: The tool the model gives its final answer with (``AdvisorEnvironment.submit_answer``).
+ANSWER_TOOL = "submit_answer"
 LOGGED_COMPONENTS = ("R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param")
 _JSON_TYPES = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list, "object": dict}
 
@@ -96,9 +110,30 @@ def _tool_method(spec: ToolSpec) -> Any:
     return method
 
 
+def answer_message(answer: Any) -> str:
+    """The env turn a ``submit_answer(answer=...)`` call stands for: the answer as a plain
+    assistant message (an answer that is not a string, as its JSON text)."""
+    content = answer if isinstance(answer, str) else orjson.dumps(answer).decode()
+    return orjson.dumps({"role": "assistant", "content": content}).decode()
+
+
+def answer_turn(turn: str, format_mode: str) -> str:
+    """A raw assistant turn as the env takes it on replay: a turn whose only call is
+    ``submit_answer`` with exactly an ``answer`` argument, and that passes the format gate in
+    ``format_mode``, is that answer (``answer_message``); any other turn, as written."""
+    parsed = parse_action(turn)
+    if parsed.kind != "tool_call" or len(parsed.calls) != 1 or gate_errors(parsed, format_mode):
+        return turn
+    call = parsed.calls[0]
+    if call.name != ANSWER_TOOL or not isinstance(call.arguments, dict) or set(call.arguments) != {"answer"}:
+        return turn
+    return answer_message(call.arguments["answer"])
+
+
 class AdvisorEnvironment:
     """One rollout's episode, for TRL's ``environment_factory`` (tool methods: the catalogue's
-    tools and ``submit_answer``; ``get_reward``: the env's reward; module doc)."""
+    tools and ``submit_answer``, the answer on either scoring path; ``get_reward``: the env's
+    reward; module doc)."""
 
     def __init__(self, env: FinAdvisorEnv | None = None, **env_kwargs: Any):
         self.env = env if env is not None else FinAdvisorEnv(prompt_mode="tools_via_template", **env_kwargs)
@@ -107,6 +142,7 @@ class AdvisorEnvironment:
         self.observations: list[str] = []
         self.last_scored: ScoredTrajectory | None = None
         self.reward_info: dict[str, Any] | None = None
+        self.answered = False
 
     @property
     def infra_failed(self) -> bool:
@@ -121,6 +157,7 @@ class AdvisorEnvironment:
         self.observations = []
         self.last_scored = None
         self.reward_info = None
+        self.answered = False
         self.env.reset(seed=self.seed, options={"task_id": task_id})
         return None
 
@@ -130,8 +167,8 @@ class AdvisorEnvironment:
         Args:
             answer: The answer to the advisor (required).
         """
-        message = {"role": "assistant", "content": answer if isinstance(answer, str) else orjson.dumps(answer).decode()}
-        obs, _, _, _, info = self.env.step(orjson.dumps(message).decode())
+        obs, _, _, _, info = self.env.step(answer_message(answer))
+        self.answered = self.answered or "reward" in info
         return "Answer submitted." if "reward" in info else obs  # else the env's error (the episode had ended)
 
     def get_reward(self) -> float | None:
@@ -147,17 +184,25 @@ class AdvisorEnvironment:
     # Every public method is a tool for TRL: the helpers are private.
 
     def _run_tool(self, name: str, arguments: dict[str, Any]) -> str:
-        """Run one tool call in the live episode; the env's observation (a result or an error)."""
+        """Run one tool call in the live episode; the env's observation (a result or an error).
+        A call after the answer gets the env's ``episode_done`` error and is scored as the env
+        scores turns after an answer (``score_late_turns``), as on ``advisor_reward``'s replay."""
         message = {"role": "assistant", "content": None, "tool_calls": [
             {"id": "call_0", "type": "function", "function": {"name": name, "arguments": arguments}}]}
-        obs, *_ = self.env.step(orjson.dumps(message).decode())
+        turn = orjson.dumps(message).decode()
+        obs, *_ = self.env.step(turn)
+        if self.answered:
+            self.env.score_late_turns([turn])
         self.observations.append(obs)
         return obs
 
     def _score(self, assistant_turns: list[str]) -> dict[str, Any]:
-        """The reward info of the rollout whose raw assistant turns these are, through the env."""
+        """The reward info of the rollout whose raw assistant turns these are, through the env
+        (a ``submit_answer`` call: ``answer_turn``)."""
         assert self.task_id is not None, "reset() first"
-        self.last_scored = score_trajectory(self.env, self.task_id, assistant_turns, seed=self.seed)
+        format_mode = str(self.env.reward_config.format)
+        turns = [answer_turn(turn, format_mode) for turn in assistant_turns]
+        self.last_scored = score_trajectory(self.env, self.task_id, turns, seed=self.seed)
         self.reward_info = self.last_scored.reward
         return self.reward_info
 

@@ -1,10 +1,12 @@
 """The bundled GRPO stage: TRL's ``GRPOTrainer`` with ``environment_factory=AdvisorEnvironment``.
 
-``AdvisorGRPOTrainer`` is TRL's trainer with two additions, both small:
+``AdvisorGRPOTrainer`` is TRL's trainer with a few small additions:
 
 - the prompts render the catalogue's own JSON schemas (every pattern, enum and range, the
   same tool text as the SFT rows, the DPO pairs and the eval), not the schemas TRL derives
-  from the tool methods' signatures and docstrings;
+  from the tool methods' signatures and docstrings, followed by the answer tool
+  ``submit_answer`` (its schema as TRL derives it), which both scoring paths take as the final
+  answer (``trainer.adapters``);
 - every tool call the model writes reaches the env, including names that are not tools: TRL
   answers those itself ("Tool X not found"), the env answers them with its own
   ``unknown_tool`` observation listing the valid tools, as it does in every other path;
@@ -63,7 +65,7 @@ class AdvisorGRPOTrainer(GRPOTrainer):
         super().__init__(*args, **kwargs)
         for name, pool in getattr(self, "_environment_pool", {}).items():
             if pool and isinstance(pool[0], AdvisorEnvironment):
-                self._env_tools[name] = list(pool[0].env.tool_schemas)
+                self._env_tools[name] = [*pool[0].env.tool_schemas, pool[0].submit_answer]
 
     def _tool_call_loop(self, *args: Any, **kwargs: Any) -> Any:
         if self.environments:

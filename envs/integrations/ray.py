@@ -143,6 +143,9 @@ class EnvWorker:
     def tool_schemas(self, slot: int) -> list[dict[str, Any]]:
         return list(self.envs[slot].tool_schemas)
 
+    def reward_config(self, slot: int) -> Any:
+        return self.envs[slot].reward_config
+
     def reset(self, slot: int, seed: int | None, options: dict[str, Any] | None) -> tuple[Any, dict[str, Any]]:
         return self.envs[slot].reset(seed=seed, options=options)
 
@@ -349,8 +352,9 @@ LOST_OBSERVATION = {"error": "service_unavailable",
 
 class RemoteEnv:
     """A ``FinAdvisorEnv`` living on one of a pool's actors, with the env's episode methods
-    (``reset``, ``step``, ``score_late_turns``, ``end_episode``, ``tool_schemas``), so that code
-    written for the env (``AdvisorEnvironment``, ``score_trajectory``) drives it unchanged.
+    (``reset``, ``step``, ``score_late_turns``, ``end_episode``, ``tool_schemas``,
+    ``reward_config``), so that code written for the env (``AdvisorEnvironment``,
+    ``score_trajectory``) drives it unchanged.
 
     Like the env, ``step`` never raises: if the actor is lost mid-episode, the step and every
     later one until ``reset`` answer ``service_unavailable`` and end the episode with a reward
@@ -362,6 +366,7 @@ class RemoteEnv:
         self.member, self.slot = pool._lease()
         self.lost: str | None = None
         self._schemas: list[dict[str, Any]] | None = None
+        self._reward_config: Any = None
 
     def _call(self, method: str, *args: Any) -> Any:
         return ray.get(getattr(self.member.actor, method).remote(self.slot, *args), timeout=self.pool.stall_timeout_s)
@@ -371,6 +376,12 @@ class RemoteEnv:
         if self._schemas is None:
             self._schemas = self._call("tool_schemas")
         return self._schemas
+
+    @property
+    def reward_config(self) -> Any:
+        if self._reward_config is None:
+            self._reward_config = self._call("reward_config")
+        return self._reward_config
 
     def reset(self, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         """Start an episode; on a live actor (a new one if this one was lost)."""
