@@ -95,8 +95,8 @@ class _Figure(NamedTuple):
 
 # A small integer that is the value of a named measure is a figure, not a count: "her risk
 # score is 11", "risk level 4", "a rating of 3".
-_MEASURE_BEFORE = re.compile(r"\b(?:score|level|rating|grade|rank|ranking|tier)\s+(?:is\s+|was\s+|of\s+|at\s+|=\s*|:\s*)?$",
-                             re.IGNORECASE)
+_MEASURE_BEFORE = re.compile(
+    r"\b(?:score|level|rating|grade|rank|ranking|tier)\s+(?:is\s+|was\s+|of\s+|at\s+|=\s*|:\s*)?$", re.IGNORECASE)
 _TENURE_AFTER = re.compile(r"[- ](?:years?|yrs?)\b", re.IGNORECASE)
 _PERCENT_STARTS = frozenset("%pPbB")  # the first character _PERCENT_AFTER can match after its \s?
 # The first character of _SCALE_SUFFIX's glued and spaced forms (IGNORECASE: the Kelvin sign is a k).
