@@ -56,7 +56,8 @@ _GUARANTEE_PATTERNS = [
     r"\bprotect(?:s|ed)?\s+(?:\w+\s+){0,3}?(?:against|from)\s+(?:any\s+|all\s+)?(?:loss|losses|losing)\b",
     r"\bprotect(?:s|ed)?\s+(?:\w+" + _APOS + r"?s?\s+){0,3}?(?:capital|principal|savings|money)\s+completely\b",
     r"\bsafe\s+from\s+(?:any\s+|all\s+)?(?:loss|losses|losing|drops?|falls?)\b",
-    r"\b(?:a\s+)?(?:safe\s+bet|sure\s+thing|can" + _APOS + r"?t[- ]miss|no[- ]lose|sure[- ]fire)\b",
+    # ("a sure thing" is a promise; "Sure thing, here are the figures." is an interjection)
+    r"\b(?:a\s+)?(?:safe\s+bet|can" + _APOS + r"?t[- ]miss|no[- ]lose|sure[- ]fire)\b|\ba\s+sure\s+thing\b",
     r"\bno\s+downside\b",
     r"\bno\s+matter\s+what\b",
     r"\bwhatever\s+happens\b",
