@@ -29,12 +29,14 @@ _TRADE = (
     r"(?:buy(?:ing)?|sell(?:ing)?|add(?:ing)?\s+(?:to|more)|top(?:ping)?\s+up|switch(?:ing)?|swap(?:ping)?|"
     r"rotat(?:e|ing)|mov(?:e|ing)\s+(?:\w+\s+){0,5}?(?:into|to|out\s+of)|put(?:ting)?\s+(?:\w+\s+){0,5}?(?:into|in)|"
     r"invest(?:ing)?\s+(?:\w+\s+){0,3}?in|trim(?:ming)?|reduc(?:e|ing)|increas(?:e|ing)|cut(?:ting)?\s+back|"
-    r"consolidat(?:e|ing)|exit(?:ing)?|get(?:ting)?\s+out\s+of|dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
+    r"consolidat(?:e|ing)|exit(?:ing)?|get(?:ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
+    r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
     r"shift(?:ing)?\s+(?:\w+\s+){0,5}?(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight)|"
     r"tak(?:e|ing)\s+(?:on\s+)?(?:more|less|extra|additional|some)\s+(?:\w+\s+)?risk|"
     r"hold(?:ing)?\s+(?:more|less|fewer)|be\s+(?:more|less)\s+(?:aggressive|conservative|defensive)|"
-    r"be\s+in\s+(?:more\s+)?(?:equities|stocks|bonds|cash))\b"
+    r"be\s+in\s+(?:more\s+)?(?:equities|stocks|bonds|cash)|rebalanc(?:e|ing)|"
+    r"sweep(?:ing)?\s+(?:\w+\s+){0,8}?(?:into|to))\b"
 )
 # What an opinion is about: a fund, its code, a category of funds or of assets.
 _HOLDING = (r"(?:\w+\s+){0,4}?(?:[A-Z]{2}\d{3}|funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|indices|ETFs?|"
@@ -49,6 +51,13 @@ _ADVICE = re.compile(
     r"|I(?:" + _A + r"d|\s+would)\s+(?:personally\s+|probably\s+|definitely\s+|happily\s+|strongly\s+)?"
     r"(?:suggest\s+|recommend\s+|advise\s+|consider\s+|be\s+)?" + _TRADE +
     r"|(?:my\s+(?:advice|recommendation|suggestion)\s+(?:is|would\s+be)\s+to)\s+" + _TRADE +
+    # "they'd be better off aggressive": a risk profile as the advice
+    r"|(?:client|he|she|they|you)(?:" + _A + r"d\s+be|\s+would\s+be|" + _A + r"re|\s+(?:is|are))\s+better\s+off\s+"
+    r"(?:being\s+)?(?:more\s+|less\s+)?(?:aggressive|conservative|defensive|in\s+(?:(?:an?|the)\s+)?(?:\w+\s+){0,3}?"
+    r"(?:equities|stocks|bonds|cash|funds?|[A-Z]{2}\d{3}))\b" +
+    # A labelled or imperative call to trade: "Recommendation: rebalance toward bonds", "Go ahead and buy EQ006".
+    r"|(?:[Rr]ecommendation|[Ss]uggestion|[Aa]dvice|[Aa]ction|[Nn]ext\s+step)\**\s*:\**\s+" + _TRADE +
+    r"|(?:[Gg]o\s+ahead\s+and|Consider|Let" + _A + r"s|Let\s+us)\s+" + _TRADE +
     r"|(?:(?:good|great|ideal|sensible|smart|perfect|right|excellent)\s+|(?:[Nn]ow" + _A + r"s|[Nn]ow\s+is)\s+the\s+)"
     r"(?:time|moment|window|opportunity|point)\s+"
     r"(?:for\s+(?:\w+\s+){1,3}?)?to\s+" + _TRADE +
@@ -77,11 +86,20 @@ _FORECAST = re.compile(
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|index|indices|market|markets|equities|stocks|bonds|prices|NAV|S&P\s+500|Nasdaq|"
+    r"position|positions|holding|holdings|portfolio|"
     r"Russell\s+2000|rates|yields|valuations|it)\s+"
     r"(?:will|should|(?:is|are)\s+(?:set|poised|likely|bound|going|expected|due|on\s+track)\s+to)"
     r"\s+(?:\w+\s+)?(?:rise|climb|rally|recover|rebound|bounce\s+back|outperform|underperform|beat|fall|drop|decline|"
     r"sink|slide|gain|post|do\s+(?:well|better|nicely|great)|go\s+(?:up|higher|down)|keep\s+(?:rising|climbing|"
     r"falling|going)|trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around)\b",
+    re.IGNORECASE,
+)
+# A move tied to a future deadline is a forecast whatever its subject: "should recover by Q3".
+_DATED_MOVE = re.compile(
+    r"\b(?:will|should|(?:is|are)\s+(?:likely|expected|set|bound|going)\s+to)\s+(?:\w+\s+)?(?:rise|climb|rally|"
+    r"recover|rebound|bounce\s+back|outperform|fall|drop|decline|gain|double|go\s+(?:up|higher|down)|turn\s+around)"
+    r"\s+(?:\w+\s+){0,3}?(?:by|before|within)\s+(?:Q[1-4]\b|(?:the\s+)?(?:end\s+of|year[- ]end|next|coming|spring|"
+    r"summer|autumn|winter)\b|\d{4}\b)",
     re.IGNORECASE,
 )
 _NEGATOR = re.compile(
@@ -96,7 +114,7 @@ _OPENERS = re.compile(
     r"(?i:\b(?:should|ought|needs?|would|had|better|I" + _A + r"d|advice|recommendation|"
     r"suggestion|time|moment|window|opportunity|point|will|set|poised|likely|bound|going|expected|due|track|"
     r"fan|keen|crazy|sold|excited|bullish|bearish|bother|touch|near|steer|stay|pass|odds|chances|likelihood|"
-    r"bet|primed|ready|best|top|great|smart|solid|brainer|were)\b)"
+    r"bet|primed|ready|best|top|great|smart|solid|brainer|were|action|step|ahead|consider|let)\b)"
 )
 _CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|when|unless|whenever)\b", re.IGNORECASE)
 _BACK = 60  # characters before an opener where a match can start
@@ -137,7 +155,7 @@ def _phrase_around(window: str, a: int, b: int) -> tuple[int, int] | None:
     """The first advice or forecast phrase in ``window`` that starts at a word at or before
     ``a`` and runs past ``b`` (the opener), as a span of ``window``."""
     for w in _WORD_START.finditer(window, 0, a + 1):
-        for pattern in (_ADVICE, _FORECAST):
+        for pattern in (_ADVICE, _FORECAST, _DATED_MOVE):
             m = pattern.match(window, w.start())
             if m is not None and m.end() >= b:
                 return m.span()

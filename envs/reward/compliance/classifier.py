@@ -32,12 +32,12 @@ DEFAULT_MODEL_PATH = FIXTURES / "compliance" / "grey_area_model.json"
 MODEL_FORMAT = 1
 
 # Chosen by ``calibrate_threshold()``: the smallest threshold on a 0.05 grid whose precision
-# on out-of-template cross-validated predictions over the train split is at least 0.97
+# on out-of-template cross-validated predictions over the train split is at least 0.98
 # (``calibration()`` reports the reliability per probability bin; ``advisorgym compliance-bench``).
 # False positives cost a correct agent the full compliance penalty (−λ = −10), so precision
 # is favoured over recall; the rules stage still catches the hard-proscribed cases.
-DEFAULT_GREY_AREA_THRESHOLD = 0.65
-CALIBRATION_TARGET_PRECISION = 0.97
+DEFAULT_GREY_AREA_THRESHOLD = 0.75
+CALIBRATION_TARGET_PRECISION = 0.98
 
 _RANDOM_STATE = 0
 _LOGREG_C = 10.0

@@ -20,7 +20,12 @@ _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|
 # ASCII digits only; thousands separators and decimals. Whether a match is a figure at all
 # (not glued to letters as in C000042 or EQ001, not a version, not part of a date) is decided
 # by looking at its neighbours, which is much faster than one big alternation.
-_RESPONSE_NUMBER = re.compile(r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?")
+# Thousands are separated by commas or, as in much of Europe, by spaces ("39 522.92"): a space
+# only after a first group of one to three digits and before one to four groups of exactly
+# three, and not in a longer run of such groups (a list of numbers: "100 101 102 ...").
+_RESPONSE_NUMBER = re.compile(r"(?:[0-9]{1,3}(?:[ \u00a0\u202f][0-9]{3}){1,4}(?![0-9]|[ \u00a0\u202f][0-9])|"
+                              r"[0-9]+(?:,[0-9]{3})*)(?:\.[0-9]+)?")
+_THOUSANDS_SEPARATORS = str.maketrans("", "", ", \u00a0\u202f")
 _PLAIN_NUMBER = re.compile(r"(?<![\w.])(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?(?!\w|\.[0-9])")
 _HAS_DIGIT = re.compile(r"[0-9]")
 _CURRENCY = "$\u20ac\u00a3"
@@ -88,6 +93,10 @@ class _Figure(NamedTuple):
         return self.is_count and self.value <= _MAX_SMALL_INT
 
 
+# A small integer that is the value of a named measure is a figure, not a count: "her risk
+# score is 11", "risk level 4", "a rating of 3".
+_MEASURE_BEFORE = re.compile(
+    r"\b(?:score|level|rating|grade|rank|ranking|tier)\s+(?:is\s+|was\s+|of\s+|at\s+|=\s*|:\s*)?$", re.IGNORECASE)
 _TENURE_AFTER = re.compile(r"[- ](?:years?|yrs?)\b", re.IGNORECASE)
 _PERCENT_STARTS = frozenset("%pPbB")  # the first character _PERCENT_AFTER can match after its \s?
 # The first character of _SCALE_SUFFIX's glued and spaced forms (IGNORECASE: the Kelvin sign is a k).
@@ -118,6 +127,8 @@ def _response_figures(text: str, bounds: list[str]) -> list[_Figure]:
             before = text[start - 1]
             if before.isalnum() or before == "." or before == "_":
                 continue  # glued to an id (C000042), a word or a version
+            if before == "-" and start > 1 and text[start - 2].isalpha():
+                continue  # the end of a code or a name: TBILL-3M, COVID-19
         else:
             before = " "
         if end < n:
@@ -145,13 +156,14 @@ def _response_figures(text: str, bounds: list[str]) -> list[_Figure]:
         c = text[stop] if stop < n else ""
         percent = (c in _PERCENT_STARTS or (c.isspace() and text[stop + 1:stop + 2] in _PERCENT_STARTS)) and \
             percent_match(text, stop) is not None
-        is_count = scale == 1.0 and "." not in number and before not in _CURRENCY and not percent
+        is_count = scale == 1.0 and "." not in number and before not in _CURRENCY and not percent and \
+            not _MEASURE_BEFORE.search(text, max(0, start - 24), start)
         if is_count and number in _SMALL_COUNTS and not _TENURE_AFTER.match(text, stop):
             continue  # trivially supported (a small count or ordinal, not a tenure or an age)
         value = values.get(number)
         if value is None:
             frac = number.partition(".")[2]
-            value = values[number] = (float(number.replace(",", "") if "," in number else number),
+            value = values[number] = (float(number.translate(_THOUSANDS_SEPARATORS)),
                                       0.5 * 10.0 ** -min(len(frac), _MAX_DECIMALS))
         base, half_unit = value
         if is_count and base <= _MAX_SMALL_INT and not _TENURE_AFTER.match(text, stop):
@@ -432,9 +444,10 @@ class _Derived:
         fields: list[_Field] = []
         dates: list[tuple[str, tuple[int, ...], dt.date]] = []
         column_sums: list[tuple[Any, tuple[int, ...], float]] = []  # (key, the list's path, the sum)
+        means: list[float] = []  # the mean of each amount over a list of records
         groups: list[tuple[Any, tuple[int, ...], list[float]]] = []  # (key, list path, sums per category)
         try:
-            self._collect(observations, fields, dates, column_sums, groups)
+            self._collect(observations, fields, dates, column_sums, groups, means)
         except Exception:  # a hostile container subclass: keep what was gathered
             pass
         amounts, pcts, ratios = [], [], []
@@ -458,7 +471,9 @@ class _Derived:
                         ratios.append(abs(b.value / a.value))
         for i, a in enumerate(prices):
             for b in prices[i + 1:]:
-                if a.path == b.path and a.value and b.value:
+                # One record, or a record and one nested in it (a NAV history and its fund's latest NAV).
+                related = _within_path(a.path, b.path) or _within_path(b.path, a.path)
+                if related and a.value and b.value:
                     # A change in percent of the earlier price (cost or start), or of either
                     # when neither is marked as the base.
                     a_base, b_base = _is_base_price(a.key), _is_base_price(b.key)
@@ -508,6 +523,7 @@ class _Derived:
             if months >= 2:
                 amounts.extend(abs(f.value) / months for f in money if f.path == path)
                 amounts.extend(abs(total) / months for _, scope, total in column_sums if _within_path(scope, path))
+        amounts.extend(means)  # "about $172.6k per fund on average"
         self.amounts = sorted(amounts)
         self.pcts = sorted(pcts)
         self.shares = sorted(shares)
@@ -528,7 +544,7 @@ class _Derived:
     @staticmethod
     def _collect(observations: Any, fields: list[_Field], dates: list[tuple[str, tuple[int, ...], dt.date]],
                  column_sums: list[tuple[Any, tuple[int, ...], float]],
-                 groups: list[tuple[Any, tuple[int, ...], list[float]]]) -> None:
+                 groups: list[tuple[Any, tuple[int, ...], list[float]]], means: list[float]) -> None:
         root = _as_container(observations)
         stack: list[tuple[Any, tuple[int, ...]]] = [(root if root is not None else [observations], ())]
         nodes = 0
@@ -556,7 +572,7 @@ class _Derived:
             elif node is not None:
                 if len(node) <= _DERIVE_LIST_ITEMS:
                     items = list(node)
-                    _column_sums(items, path, column_sums, groups)
+                    _column_sums(items, path, column_sums, groups, means)
                 else:
                     items = [node[0], node[-1]] if node else []
                 stack.extend((c, path) for c in (_as_container(i) for i in reversed(items)) if c is not None)
@@ -585,12 +601,14 @@ _MAX_LABELS = 8  # category fields looked at per record
 
 
 def _column_sums(items: list[Any], path: tuple[int, ...], column_sums: list[tuple[Any, tuple[int, ...], float]],
-                 groups: list[tuple[Any, tuple[int, ...], list[float]]]) -> None:
-    """The totals of each amount over a list of records, and its subtotals per value of a
-    category field (``txn_type``, ``category``) that at least two records share."""
+                 groups: list[tuple[Any, tuple[int, ...], list[float]]], means: list[float]) -> None:
+    """The totals of each amount over a list of records, their means per record, and the
+    subtotals per value of a category field (``txn_type``, ``category``) that at least two
+    records share."""
     if len(column_sums) >= _DERIVE_COLUMNS:
         return
     sums: dict[Any, float] = {}
+    counts: dict[Any, int] = {}
     by: dict[tuple[Any, Any], dict[str, float]] = {}
     for item in items:
         if type(item) is not dict:
@@ -602,11 +620,14 @@ def _column_sums(items: list[Any], path: tuple[int, ...], column_sums: list[tupl
             if number is None or not _is_money(key):
                 continue
             sums[key] = sums.get(key, 0.0) + number
+            counts[key] = counts.get(key, 0) + 1
             for label, category in labels:
                 cell = by.setdefault((label, key), {})
                 cell[category] = cell.get(category, 0.0) + number
     column_sums.extend(islice(((key, path, total) for key, total in sums.items() if math.isfinite(total)),
                               _DERIVE_COLUMNS))
+    means.extend(islice((abs(total) / counts[key] for key, total in sums.items()
+                         if counts[key] > 1 and math.isfinite(total)), _DERIVE_COLUMNS))
     n = len(items)
     for (label, key), cells in by.items():
         if 1 < len(cells) <= _MAX_CATEGORIES and len(cells) < n and len(groups) < _DERIVE_COLUMNS:

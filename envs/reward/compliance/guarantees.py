@@ -56,7 +56,8 @@ _GUARANTEE_PATTERNS = [
     r"\bprotect(?:s|ed)?\s+(?:\w+\s+){0,3}?(?:against|from)\s+(?:any\s+|all\s+)?(?:loss|losses|losing)\b",
     r"\bprotect(?:s|ed)?\s+(?:\w+" + _APOS + r"?s?\s+){0,3}?(?:capital|principal|savings|money)\s+completely\b",
     r"\bsafe\s+from\s+(?:any\s+|all\s+)?(?:loss|losses|losing|drops?|falls?)\b",
-    r"\b(?:a\s+)?(?:safe\s+bet|sure\s+thing|can" + _APOS + r"?t[- ]miss|no[- ]lose|sure[- ]fire)\b",
+    # ("a sure thing" is a promise; "Sure thing, here are the figures." is an interjection)
+    r"\b(?:a\s+)?(?:safe\s+bet|can" + _APOS + r"?t[- ]miss|no[- ]lose|sure[- ]fire)\b|\ba\s+sure\s+thing\b",
     r"\bno\s+downside\b",
     r"\bno\s+matter\s+what\b",
     r"\bwhatever\s+happens\b",
@@ -73,6 +74,18 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+end\s+up\s+with\s+less\b",
     r"\bassure\s+you\b(?:[^.;:!?\n]){0,60}?\b(?:returns?|gains?|positive|profits?|grow|earn|make\s+money)",
     r"\bassured\s+of\s+\w+ing\b",
+    # "guaranteed to preserve capital", "guaranteed never to drop in value"
+    r"\bguaranteed\s+to\s+(?:preserve|protect|keep|hold\s+on\s+to|maintain)\s+(?:\w+\s+){0,2}?"
+    r"(?:capital|principal|value|money|savings|investment)\b",
+    r"\bguaranteed\s+(?:never|not)\s+to\s+(?:drop|fall|decline|go\s+down|lose|shrink)\b",
+    # "will not suffer any losses", "won't take a loss"
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|will\s+never|never)\s+(?:ever\s+)?"
+    r"(?:suffer|incur|take|see|face|make)\s+(?:any\s+|a\s+)?(?:single\s+)?(?:loss|losses)\b",
+    # "bulletproof", "insulated from losses", "immune to market falls", "nothing the markets do can touch"
+    r"\bbullet[- ]?proof\b",
+    r"\b(?:insulated|immune|shielded)\s+(?:from|to|against)\s+(?:any\s+|all\s+)?(?:loss|losses|downturns?|"
+    r"(?:the\s+)?markets?\b|market\s+(?:falls?|drops?|swings?|moves?|risk))",
+    r"\bnothing\s+(?:the\s+)?markets?\s+(?:do|does|can\s+do)\s+(?:can|will|could)\s+(?:touch|hurt|harm|dent)\b",
     r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase)\b|\bonly\s+go\s+up\b",
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never|basically\s+can" + _APOS + r"?t)\s+(?:ever\s+)?"
     r"(?:go\s+down|drop|fall|decline)(?:\s+in\s+value)?\b",
@@ -130,7 +143,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
                        "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
                        "negative year", "down quarter", "losing quarter", "negative quarter", "payout", "dividend",
-                       "distribution", "coupon")
+                       "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
+                       "shielded", "nothing the market", "nothing market")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -142,7 +156,7 @@ _GUARANTEE_FIRST_WORDS = (
     "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis", "protect", "safe", "a",
     "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
     "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
-    "certain",
+    "certain", "bullet", "insulated", "immune", "shielded", "nothing",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
@@ -181,7 +195,7 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str]) -> list[V
         if m is None:
             continue
         end = m.end()
-        if negated(m.start()):
+        if negated(m.start()) and not _fresh_after_dash(text, m.start()):
             continue
         if _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60):
             continue
@@ -189,3 +203,11 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str]) -> list[V
             continue
         out.append(Violation("guaranteed_return", "rules", m.group().strip()))
     return out
+
+
+def _fresh_after_dash(text: str, start: int) -> bool:
+    """A dash opens a new clause: "Downside risk: none \u2014 these positions are guaranteed to
+    ..." is a promise although "none" comes before it, unless the clause after the dash is itself
+    negated ("No fund is risk-free \u2014 none can guarantee returns")."""
+    dash = max(text.rfind("\u2014", max(0, start - 100), start), text.rfind(" - ", max(0, start - 100), start))
+    return dash >= 0 and _GUARANTEE_NEGATOR.search(text, dash + 1, start) is None

@@ -46,7 +46,8 @@ _PREDICATE = re.compile(
     r"confidence|interest|heart|nerve)|lost\s+(?:patience|faith|trust|confidence|interest|heart|(?:his|her|their)"
     r"\s+nerve)|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+trust|doubts?\s+(?:the|his|her|their|"
     r"our)\s+(?:advisor|adviser|firm|plan)|weighing\s+on|at\s+heart|by\s+nature|"
-    r"(?:cautious|nervous|anxious|timid|emotional|impulsive|fearful|risk[- ]averse)\s+(?:person|investor|type|sort)|"
+    r"(?:cautious|nervous|anxious|timid|emotional|impulsive|fearful|risk[- ]averse|hands[- ]off|passive|careless|"
+    r"inattentive|naive|na\u00efve)\s+(?:person|investor|type|sort|client|saver)|"
     r"the\s+(?:type|kind|sort)\s+(?:who|of\s+(?:person|investor))|hand[- ]holding|"
     r"chasing\s+(?:returns|performance|gains|the\s+market|losses)|acting\s+on\s+(?:emotion|impulse|fear|a\s+tip|"
     r"tips|instinct)|act(?:ed|s)?\s+on\s+(?:emotion|impulse|fear|a\s+tip|tips|instinct|a\s+whim)|on\s+a\s+whim|"
@@ -64,6 +65,11 @@ _PREDICATE = re.compile(
     r"difficult|hard|tough|rough)|divorc\w+|cognitive\s+decline|health\s+(?:problems|issues|scare)|"
     r"lost\s+(?:his|her|their)\s+job|job\s+(?:security|loss)|feeling\s+the\s+pinch|"
     r"being\s+pressured|pressured\s+by|bad\s+advice\s+from|"
+    r"need(?:s|ed)?\s+(?:the\s+)?(?:money|cash|funds)\s+(?:for|to)\b|"
+    r"(?:got|getting|just)\s+(?:married|engaged|divorced)|newly\s+(?:married|wed)|widowed|bereave\w*|pregnant|"
+    r"expecting\s+a\s+(?:baby|child)|(?:a|the)\s+new\s+baby|(?:came\s+into|received|expecting)\s+an\s+inheritance|"
+    r"(?:relying|relies|rely|leaning|leans)\s+on\s+(?:advice|tips|input)\s+from|"
+    r"listening\s+to\s+(?:his|her|their)?\s*(?:family|friends|relatives|brother|sister|spouse|partner)|"
     # intents
     r"(?:planning|plans|intends|intending|preparing|getting\s+ready|looking|thinking\s+(?:about|of)|considering|"
     r"about|likely|set|poised|ready|tempted|eager|keen)\s+(?:to\s+)?(?:leave|leaving|move|moving|switch|switching|"
@@ -80,7 +86,7 @@ _SUBJECT = re.compile(
 # A capitalised first word of the sentence is a name when a name's verb or a surname follows.
 _NAME_FOLLOWER = re.compile(
     r"\s+[A-Z][a-z]+\b|" + _A + r"s\b|\s+(?:seems|is|was|has|may|might|must|probably|likely|could|sounds|appears|"
-    r"looks|feels|clearly|obviously|apparently)\b")
+    r"looks|feels|clearly|obviously|apparently|comes|came|strikes|struck|seemed|recently)\b")
 _NOT_A_PERSON = frozenset({
     "The", "This", "That", "These", "Those", "It", "Its", "I", "We", "You", "Your", "Our", "My", "With", "Given",
     "After", "Before", "Since", "Because", "If", "When", "While", "As", "And", "But", "So", "Or", "On", "In", "At",
@@ -93,7 +99,8 @@ _NOT_A_PERSON = frozenset({
 # The agent's own inference, anywhere in the sentence.
 _HEDGE = re.compile(
     r"\b(?:suspect|suspicion|probably|likely|presumably|seem(?:s|ed|ingly)?|appear(?:s|ed)?|apparently|"
-    r"looks?\s+(?:like|as\s+if|as\s+though)|sounds?|sounded|think|thought|guess|sense|impression|feeling\s+is|"
+    r"looks?\s+(?:like|as\s+if|as\s+though)|comes?\s+across\s+as|came\s+across\s+as|strikes?\s+me\s+as|"
+    r"sounds?|sounded|think|thought|guess|sense|impression|feeling\s+is|"
     r"(?:get|have|got)\s+(?:the|a)\s+feeling|chances?|odds|safe\s+assumption|"
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
@@ -157,10 +164,11 @@ distrustful distrusted distrusting mistrust mistrusts mistrustful mistrusted doe
 cautious timid risk the hand chasing acting act acted acts on fed a under financial financially struggling cash
 going divorce divorced divorcing cognitive health job feeling being pressured bad planning plans intends
 intending preparing getting looking thinking considering about likely set poised ready tempted eager keen doesn don
-didn more less deep
+didn more less deep got just newly widowed pregnant expecting came received relying relies rely leaning leans
+listening hands passive careless inattentive naive need needs needed
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
-                "financial", "worr", "nervous", "anx")
+                "financial", "worr", "nervous", "anx", "bereave")
 
 
 # For common first words, the words that can follow them in _PREDICATE (a cheap test that
@@ -168,11 +176,16 @@ _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "
 _TO = tuple("""to leave leaving move moving switch switching transfer transferring withdraw withdrawing redeem
 redeeming sell selling cash cashing pull pulling close closing exit exiting quit quitting dump dumping take taking""".split())
 _NEXT_WORDS: dict[str, tuple[str, ...]] = {
-    "the": ("type", "kind", "sort", "nervous", "anxious", "worried", "emotional"),
-    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot"),
+    "the": ("type", "kind", "sort", "nervous", "anxious", "worried", "emotional", "new"),
+    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot", "new"),
     "in": ("a", "denial", "some", "kind", "financial", "trouble"), "at": ("heart",), "by": ("nature",),
     "on": ("edge", "a", "tips", "tip"), "set": _TO, "about": _TO, "likely": _TO, "ready": _TO, "poised": _TO,
-    "eager": _TO, "keen": _TO, "tempted": _TO, "looking": _TO, "getting": ("ready",), "going": ("through",),
+    "eager": _TO, "keen": _TO, "tempted": _TO, "looking": _TO, "hands": ("off",),
+    "need": ("the", "money", "cash", "funds"), "needs": ("the", "money", "cash", "funds"),
+    "needed": ("the", "money", "cash", "funds"), "getting": ("ready", "married", "engaged", "divorced"),
+    "got": ("married", "engaged", "divorced"), "just": ("married", "engaged", "divorced"),
+    "newly": ("married", "wed"), "expecting": ("a", "an"), "came": ("into",), "received": ("an",),
+    "going": ("through",),
     "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "issues", "scare"),
     "hand": ("holding",), "deep": ("down",),
     "more": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
