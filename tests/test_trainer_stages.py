@@ -321,29 +321,31 @@ def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp
 
 
 def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
-    """The README's GRPO block, executed verbatim; only GRPOConfig gets the CPU test sizes."""
+    """The README's two blocks (get a model, then the GRPO trainer), executed verbatim; only
+    GRPOConfig gets the CPU test sizes."""
     needs_train_extra()
     import trl
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from trainer.tiny import build_tiny_model
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Training with TRL"):]
-    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
-    assert "environment_factory=AdvisorEnvironment" in code and "advisor_reward" in code
-    model_dir = build_tiny_model(tmp_path / "tiny", ["<tool_call>\n{}\n</tool_call> hello"] * 4, vocab_size=400)
+    section = readme[readme.index("## Training with TRL"):readme.index("### The bundled trainer")]
+    model_code, trainer_code = re.findall(r"```python\n(.*?)```", section, re.DOTALL)[:2]
+    assert "base_model(" in model_code and "local_files_only=True" in model_code
+    assert "environment_factory=AdvisorEnvironment" in trainer_code and "advisor_reward" in trainer_code
+    assert "use_cpu=True, bf16=False" in trainer_code  # the block states its CPU settings
     original = trl.GRPOConfig
 
     def cpu_config(**kwargs):
-        kwargs.update(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=2, num_generations=4,
+        assert kwargs["use_cpu"] is True and kwargs["bf16"] is False
+        kwargs.update(output_dir=str(tmp_path / "grpo"), max_steps=2, num_generations=4,
                       per_device_train_batch_size=4, max_completion_length=32, report_to=[], save_strategy="no")
         return original(**kwargs)
 
     monkeypatch.setattr(trl, "GRPOConfig", cpu_config)
-    namespace = {"model": AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True),
-                 "tokenizer": AutoTokenizer.from_pretrained(model_dir, local_files_only=True)}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(model_code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    assert (tmp_path / "runs" / "tiny" / "tiny-base" / "config.json").is_file()
+    exec(compile(trainer_code, "README.md", "exec"), namespace)  # noqa: S102
     namespace["trainer"].train()
     assert namespace["trainer"].state.global_step == 2
 
