@@ -383,3 +383,21 @@ def test_call_figures_and_paired_deltas_from_episode_records():
     after["c"]["R"] = 3.0
     delta = paired_delta(after, before)
     assert delta["mean"] == pytest.approx(5 / 3) and delta["low"] < delta["mean"] < delta["high"]
+
+
+def test_the_gpu_smoke_script_runs_its_two_steps_on_cpu(tmp_path):
+    """trainer/configs/gpu-smoke.sh with SMOKE_DEVICE=cpu: everything but vLLM (no GPU here)."""
+    needs_train_extra()
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SMOKE_DEVICE": "cpu", "PYTHON": sys.executable}
+    done = subprocess.run(["bash", str(ROOT / "trainer" / "configs" / "gpu-smoke.sh"), "tiny", str(tmp_path / "smoke")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "gpu smoke passed in" in done.stdout and "sampled pairs chose the policy's own answer" in done.stdout
+    written = (tmp_path / "smoke" / "gpu-smoke.yaml").read_text()
+    assert "use_vllm" not in written and "bf16: false" in written
+    shipped = (ROOT / "trainer" / "configs" / "gpu-smoke.yaml").read_text()
+    assert "use_vllm: true" in shipped and "vllm_mode: colocate" in shipped and "max_steps: 1" in shipped

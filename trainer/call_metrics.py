@@ -5,9 +5,9 @@ Over the episodes of tasks that have gold calls:
 
 - ``first_call_valid``: the first turn is a tool call to a catalogue tool whose arguments
   the env accepted (no error);
-- ``first_call_exact_ids``: of the tasks whose query names the first gold call's ids (a
-  client, an account, a fund...), the share whose first call is valid and carries every
-  one of them among its argument values;
+- ``first_call_exact_ids``: of the tasks whose query names an id that the first gold call
+  takes (a client, an account, an advisor, a fund code...), the share whose first call is
+  valid and carries every one of them among its argument values;
 
 over all calls made:
 
@@ -22,6 +22,7 @@ and over all episodes:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,11 +33,16 @@ CALL_FIGURES = ("first_call_valid", "first_call_exact_ids", "param_accuracy", "c
                 "answers_without_invented_figures")
 
 
+# An entity id: a capital prefix and digits (C000179, A0000294, V00002, BD009, IX025, O000000024).
+_ID = re.compile(r"[A-Z]{1,3}\d{3,}")
+
+
 def query_ids(task: Task) -> set[str]:
-    """The first gold call's string arguments that the query itself names (its ids)."""
+    """The ids among the first gold call's arguments that the query itself names."""
     if not task.gold_calls:
         return set()
-    return {v for v in task.gold_calls[0].arguments.values() if isinstance(v, str) and len(v) > 2 and v in task.query}
+    return {v for v in task.gold_calls[0].arguments.values()
+            if isinstance(v, str) and _ID.fullmatch(v) and v in task.query}
 
 
 def _first_call(record: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
