@@ -2,10 +2,14 @@
 with the held-out metrics after each stage (``demo_metrics.json``).
 
 The settings are the shipped ``trainer/configs/demo.yaml`` (``demo-quick.yaml`` for
-``--quick``: the same three stages, a few steps each); nothing is tuned on the held-out
-split. After GRPO the file also holds the GRPO diagnostics that explain a flat result: the
-group reward spread, the share of zero-variance groups, the reward sparsity and the
-completion lengths, from the stage's own metrics log.
+``--quick``: a smoke test, the same three stages, a few steps each, which says so); nothing
+is tuned on the held-out split. It prints a line before every stage and every evaluation,
+the metrics table after each stage, and at the end the call-level figures
+(``trainer.call_metrics``) and each stage's paired deltas with 95% confidence intervals.
+After GRPO the file also holds the GRPO diagnostics that explain a flat result: the group
+reward spread, the share of zero-variance groups, the reward sparsity and the completion
+lengths, from the stage's own metrics log; after DPO, how many pairs chose the policy's own
+answer.
 """
 
 from __future__ import annotations
