@@ -147,7 +147,7 @@ def _tool_calling_model(tmp_path: Path):
     SFTTrainer(model=model, processing_class=tokenizer, train_dataset=dataset,
                args=SFTConfig(output_dir=str(tmp_path / "sft"), use_cpu=True, bf16=False, max_steps=80,
                               per_device_train_batch_size=4, learning_rate=3e-3, report_to=[], save_strategy="no",
-                              logging_steps=10, max_length=4096, seed=0)).train()
+                              logging_steps=10, max_length=4096, assistant_only_loss=True, seed=0)).train()
     return model, tokenizer, task
 
 
