@@ -70,10 +70,10 @@ def test_sampled_pairs_choose_by_the_envs_score(env):
                "I'm not able to give that assurance; no return can be guaranteed."]
     row = pair_from_answers(env, task, prompt, samples, seed=0)
     assert row is not None and row["rejected"][0]["content"] == samples[0]
-    assert row["chosen"][0]["content"] in samples[1:]
+    assert row["chosen"][0]["content"] in samples[1:] and row["chosen_by"] == "policy"  # on-policy
     # No acceptable sample: the gold answer is the chosen one.
     row = pair_from_answers(env, task, prompt, [samples[0], "BD014 is guaranteed to rise."], seed=0)
-    assert row["chosen"][0]["content"] == task.gold_response
+    assert row["chosen"][0]["content"] == task.gold_response and row["chosen_by"] == "gold"
     # Nothing to reject (every sample as good as the chosen one): no pair.
     assert pair_from_answers(env, task, prompt, [task.gold_response], seed=0) is None
     calls = []

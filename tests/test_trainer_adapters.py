@@ -213,3 +213,25 @@ def test_sft_on_the_exported_conversations_for_a_few_steps(tmp_path):
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
     assert len(losses) == 3 and all(loss == loss for loss in losses)  # finite, logged each step
     assert any(not (a == b).all() for a, b in zip(before, model.parameters()))  # the weights moved
+
+
+def test_the_first_reward_call_loads_the_shipped_classifier_and_fits_nothing(monkeypatch):
+    """The grey-area model ships fitted: scoring a rollout never trains it (no scikit-learn fit)."""
+    from envs.reward.compliance import checker as checker_module
+    from envs.replay import score_trajectory
+    from trainer.adapters import AdvisorEnvironment
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("the grey-area classifier was fitted during a reward call")
+
+    monkeypatch.setattr(checker_module, "fit_model", no_fit)
+    checker_module.default_checker.cache_clear()
+    try:
+        environment = AdvisorEnvironment(tasks=TASKS)
+        assert environment.env.checker._model is None  # nothing loaded before the first reward call
+        task = TASKS[0]
+        environment.reset(task_id=task.task_id, seed=0)
+        scored = score_trajectory(environment.env, task.task_id, [task.gold_response], seed=0)
+        assert "total" in scored.reward and environment.env.checker._model is not None
+    finally:
+        checker_module.default_checker.cache_clear()

@@ -32,10 +32,18 @@ def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
     assert DPOConfig(**config.trl_args("dpo")).beta == 0.2
     assert SFTConfig(**config.trl_args("sft")).output_dir == str(tmp_path / "sft")
     assert config.ours("grpo")["turn_credit"]["enabled"] is False  # per-turn credit is off by default
+    import yaml
+
+    tiny_dir = tmp_path / "local-model"
+    tiny_dir.mkdir()
+    (tiny_dir / "config.json").write_text("{}")
     for shipped in sorted((ROOT / "trainer" / "configs").glob("*.yaml")):
         if shipped.name.startswith("accelerate"):
             continue
-        loaded = TrainConfig.load(shipped)
+        raw = yaml.safe_load(shipped.read_text())
+        if raw["model"] != "tiny":  # a GPU config names a model directory this machine does not have
+            raw["model"] = str(tiny_dir)
+        loaded = TrainConfig.from_dict(raw)
         for stage in ("sft", "grpo", "dpo"):
             args = loaded.trl_args(stage)
             if not args.get("use_cpu"):  # a GPU config: TRL's checks need the GPU (bf16); check the keys
@@ -55,6 +63,50 @@ def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
     res = runner.invoke(app, ["train", "sft", "--config", str(tmp_path / "ok.yaml"), "--output-dir",
                               str(tmp_path / "run"), "--resume", "latest"])
     assert res.exit_code == 2 and "no complete checkpoint" in res.output
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"sft": {"learnig_rate": 1.0e-3}}, r"unknown key\(s\) \['learnig_rate'\] in `sft` .*did you mean \['learning_rate'\]"),
+    ({"grpo": {"num_generation": 4}}, r"unknown key\(s\) \['num_generation'\] in `grpo` \(not a GRPOConfig field"),
+    ({"dpo": {"samples_per_promt": 4}}, r"in `dpo` \(not a DPOConfig field"),
+    ({"eval": {"limt": 3}}, r"unknown key\(s\) \['limt'\] in `eval`"),
+    ({"tiny": {"hidden": 3}}, r"in `tiny`"),
+    ({"model": "MISSING_DIR"}, r"`model`: '.*' is not a local model directory \(no config.json"),
+    ({"sft": {"init_from": "MISSING_DIR"}}, r"`sft.init_from`: .*no config.json"),
+    ({"tasks": "no/such/tasks.jsonl"}, r"`tasks`: task file .* not found"),
+    ({"sft": {"learning_rate": "1e-4"}}, r"`sft.learning_rate` must be a number, not '1e-4' \(YAML reads 1e-4 as text"),
+    ({"sft": {"max_steps": 2.5}}, r"`sft.max_steps` must be an integer"),
+    ({"sft": {"learning_rate": 0}}, r"`sft.learning_rate` must be > 0"),
+    ({"dpo": {"beta": -0.1}}, r"`dpo.beta` must be >= 0"),
+    ({"dpo": {"samples_per_prompt": 0}}, r"`dpo.samples_per_prompt` must be >= 1"),
+    ({"grpo": {"turn_credit": {"enabled": "yes"}}}, r"`grpo.turn_credit.enabled` must be true/false"),
+    ({"grpo": {"num_generations": 3, "per_device_train_batch_size": 8}},
+     r"`grpo`: GRPOConfig refuses these settings: .*divisible by num_generations"),
+    ({"eval": {"max_new_tokens": "many"}}, r"`eval.max_new_tokens` must be an integer"),
+])
+def test_config_errors_are_caught_at_load_time_in_one_line(tmp_path, monkeypatch, raw, message):
+    """Before any model or data is built: the loader refuses, and the CLI prints one line and exits 2."""
+    needs_train_extra()
+    import yaml
+
+    from trainer import stages
+    from trainer.config import ConfigError, TrainConfig
+
+    raw = json.loads(json.dumps(raw).replace("MISSING_DIR", str(tmp_path / "no-model")))
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig.from_dict(raw)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a model or the data was built before the config was checked")
+
+    for name in ("base_model", "train_tasks", "_load", "_env"):
+        monkeypatch.setattr(stages, name, must_not_run)
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"output_dir": str(tmp_path / "run"), **raw}))
+    for stage in ("sft", "grpo", "dpo"):
+        res = CliRunner().invoke(app, ["train", stage, "--config", str(tmp_path / "bad.yaml")])
+        assert res.exit_code == 2, res.output
+        assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("error: "), res.output
+        assert re.search(message, res.output), res.output
 
 
 def test_unknown_tool_names_reach_the_env_not_trls_own_error():
@@ -107,7 +159,7 @@ def _tool_calling_model(tmp_path: Path, tools: list[dict] | None = None, submit:
     SFTTrainer(model=model, processing_class=tokenizer, train_dataset=dataset,
                args=SFTConfig(output_dir=str(tmp_path / "sft"), use_cpu=True, bf16=False, max_steps=80,
                               per_device_train_batch_size=4, learning_rate=3e-3, report_to=[], save_strategy="no",
-                              logging_steps=10, max_length=4096, seed=0)).train()
+                              logging_steps=10, max_length=4096, assistant_only_loss=True, seed=0)).train()
     return model, tokenizer, task
 
 
@@ -242,7 +294,8 @@ def test_a_stage_resumes_from_its_checkpoint(tmp_path):
 
 def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp_path):
     needs_train_extra()
-    from trainer.demo import TABLE_KEYS
+    from trainer.call_metrics import CALL_FIGURES
+    from trainer.demo import SMOKE_TEST, TABLE_KEYS
 
     res = CliRunner().invoke(app, ["train", "demo", "--quick", "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
@@ -250,8 +303,26 @@ def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp
     assert list(summary["stages"]) == ["base", "sft", "grpo", "dpo"]
     for stage in summary["stages"].values():
         assert set(TABLE_KEYS) <= set(stage["heldout"]) and stage["heldout"]["episodes"] == 6
+        assert set(CALL_FIGURES) <= set(stage["heldout"]) and len(stage["heldout"]["per_task"]) == 6
     assert summary["stages"]["grpo"]["diagnostics"]["steps"] == 2
     assert "| dpo |" in res.output
+    # it says plainly that it is a smoke test, first and last
+    assert res.output.count(SMOKE_TEST) == 2
+    assert res.output.index(SMOKE_TEST) < res.output.index("[demo") and res.output.rindex(SMOKE_TEST) > res.output.rindex("| dpo |")
+    # a progress line before every stage's training and every evaluation
+    for stage in ("base", "sft", "grpo", "dpo"):
+        assert re.search(rf"\[demo +\d+ s\] (evaluating {stage}|{stage}: trained in \d+ s; evaluating) on 6 held-out",
+                         res.output), stage
+    for stage in ("sft", "grpo", "dpo"):
+        assert re.search(rf"\[demo +\d+ s\] {stage}: training", res.output), stage
+    # the final tables: call-level figures, and paired deltas with 95% confidence intervals
+    assert "| stage | " + " | ".join(CALL_FIGURES) in res.output
+    assert re.search(r"\| dpo \| [+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\] \|", res.output)
+    for stage in ("sft", "grpo", "dpo"):
+        delta = summary["deltas"][stage]["vs_previous"]
+        assert delta["tasks"] == 6 and delta["low"] <= delta["mean"] <= delta["high"]
+    pairs = summary["stages"]["dpo"]["pairs"]
+    assert pairs["sampled_chosen_by_policy"] <= pairs["sampled"] <= pairs["pairs"]
     pairs = [json.loads(line) for line in (tmp_path / "dpo" / "pairs.jsonl").read_text().splitlines()]
     assert {"over_caution"} <= {p["source"] for p in pairs} and any(p["source"].startswith("expert:") for p in pairs)
     for stage in ("sft", "grpo", "dpo"):
@@ -263,29 +334,31 @@ def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp
 
 
 def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
-    """The README's GRPO block, executed verbatim; only GRPOConfig gets the CPU test sizes."""
+    """The README's two blocks (get a model, then the GRPO trainer), executed verbatim; only
+    GRPOConfig gets the CPU test sizes."""
     needs_train_extra()
     import trl
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from trainer.tiny import build_tiny_model
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Training with TRL"):]
-    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
-    assert "environment_factory=AdvisorEnvironment" in code and "advisor_reward" in code
-    model_dir = build_tiny_model(tmp_path / "tiny", ["<tool_call>\n{}\n</tool_call> hello"] * 4, vocab_size=400)
+    section = readme[readme.index("## Training with TRL"):readme.index("### The bundled trainer")]
+    model_code, trainer_code = re.findall(r"```python\n(.*?)```", section, re.DOTALL)[:2]
+    assert "base_model(" in model_code and "local_files_only=True" in model_code
+    assert "environment_factory=AdvisorEnvironment" in trainer_code and "advisor_reward" in trainer_code
+    assert "use_cpu=True, bf16=False" in trainer_code  # the block states its CPU settings
     original = trl.GRPOConfig
 
     def cpu_config(**kwargs):
-        kwargs.update(output_dir=str(tmp_path / "grpo"), use_cpu=True, bf16=False, max_steps=2, num_generations=4,
+        assert kwargs["use_cpu"] is True and kwargs["bf16"] is False
+        kwargs.update(output_dir=str(tmp_path / "grpo"), max_steps=2, num_generations=4,
                       per_device_train_batch_size=4, max_completion_length=32, report_to=[], save_strategy="no")
         return original(**kwargs)
 
     monkeypatch.setattr(trl, "GRPOConfig", cpu_config)
-    namespace = {"model": AutoModelForCausalLM.from_pretrained(model_dir, local_files_only=True),
-                 "tokenizer": AutoTokenizer.from_pretrained(model_dir, local_files_only=True)}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(model_code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    assert (tmp_path / "runs" / "tiny" / "tiny-base" / "config.json").is_file()
+    exec(compile(trainer_code, "README.md", "exec"), namespace)  # noqa: S102
     namespace["trainer"].train()
     assert namespace["trainer"].state.global_step == 2
 
@@ -327,3 +400,54 @@ def test_train_resume_latest_skips_a_half_written_checkpoint_with_one_line_and_g
              if "loss" in json.loads(line)]
     assert steps[-4:] == [3, 4, 5, 6]  # the second run went on from checkpoint-2
     assert json.loads((stage / "checkpoint-6" / "trainer_state.json").read_text())["global_step"] == 6
+def test_call_figures_and_paired_deltas_from_episode_records():
+    from envs.tasks import HELDOUT
+    from trainer.call_metrics import call_figures, query_ids
+    from trainer.demo import paired_delta
+
+    task = next(t for t in load_tasks(HELDOUT) if t.task_id == "h1-L1-0001")
+    assert query_ids(task) == {"C000179"}
+
+    def record(first_turn, calls, violations=(), ended="response"):
+        return {"task_id": task.task_id, "level": "L1", "calls": calls, "violations": list(violations),
+                "terminated_by": ended, "transcript": [{"role": "env", "text": "{}"},
+                                                       {"role": "agent", "text": first_turn}]}
+
+    ok = {"name": "get_client_overview", "valid_tool": True, "outcome": "ok", "error": None, "param_accuracy": 1.0}
+    right = '<tool_call>\n{"name": "get_client_overview", "arguments": {"client_id": "C000179"}}\n</tool_call>'
+    off_by_one = right.replace("C000179", "C000129")
+    records = [record(right, [ok]),
+               record(off_by_one, [{**ok, "param_accuracy": 0.0}], violations=["fabricated_figure"]),
+               record("Barbara has $5.", [], ended="max_steps"),
+               record(right.replace("get_client_overview", "get_everything"),
+                      [{**ok, "name": "get_everything", "valid_tool": False, "outcome": "error",
+                        "error": "unknown_tool", "param_accuracy": None}])]
+    figures = call_figures(records, {task.task_id: task})
+    assert figures == {"first_call_valid": 0.5, "first_call_exact_ids": 0.25, "param_accuracy": 0.5,
+                       "call_success": 2 / 3, "answers_without_invented_figures": 0.5}
+
+    before = {"a": {"R": 1.0}, "b": {"R": -1.0}, "c": {"R": 0.0}}
+    after = {"a": {"R": 2.0}, "b": {"R": 0.0}, "c": {"R": 1.0}, "d": {"R": 3.0}}
+    delta = paired_delta(after, before)
+    assert delta == {"mean": 1.0, "low": 1.0, "high": 1.0, "tasks": 3}  # only common tasks, paired
+    after["c"]["R"] = 3.0
+    delta = paired_delta(after, before)
+    assert delta["mean"] == pytest.approx(5 / 3) and delta["low"] < delta["mean"] < delta["high"]
+
+
+def test_the_gpu_smoke_script_runs_its_two_steps_on_cpu(tmp_path):
+    """trainer/configs/gpu-smoke.sh with SMOKE_DEVICE=cpu: everything but vLLM (no GPU here)."""
+    needs_train_extra()
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SMOKE_DEVICE": "cpu", "PYTHON": sys.executable}
+    done = subprocess.run(["bash", str(ROOT / "trainer" / "configs" / "gpu-smoke.sh"), "tiny", str(tmp_path / "smoke")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "gpu smoke passed in" in done.stdout and "sampled pairs chose the policy's own answer" in done.stdout
+    written = (tmp_path / "smoke" / "gpu-smoke.yaml").read_text()
+    assert "use_vllm" not in written and "bf16: false" in written
+    shipped = (ROOT / "trainer" / "configs" / "gpu-smoke.yaml").read_text()
+    assert "use_vllm: true" in shipped and "vllm_mode: colocate" in shipped and "max_steps: 1" in shipped

@@ -8,6 +8,8 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
     model: tiny              # "tiny" (built locally from the suite's text) or a local model directory
     output_dir: runs/advisorgym
     tasks: null              # the training suite (JSONL); null: the frozen 500-task suite
+    generated_tasks: null    # {seed: 2, count: 1500}: more training tasks, generated from that seed
+                             # (never the held-out one), none repeating a query of the suite or the held-out split
     heldout: null            # the held-out suite the stages are evaluated on; null: the 150-task heldout.jsonl
     seed: 0
     sft:  {learning_rate: 1.0e-4, num_train_epochs: 2}
@@ -20,11 +22,20 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
 A stage starts from the previous stage's final checkpoint in ``output_dir`` when there is
 one (``sft/final`` for GRPO, ``grpo/final`` for DPO), else from ``model``; ``init_from`` in
 a section overrides that.
+
+Everything is checked when the file is loaded, before any model or data is built, and a
+problem is one ``ConfigError`` line: unknown keys (each stage's against its TRL config
+class's fields and ours), a model directory or ``init_from`` without ``config.json``, missing
+task files, values of the wrong type (``1e-4`` without a dot is a string in YAML) or out of
+range, and whatever TRL's own config class refuses.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,13 +61,71 @@ OUR_KEYS: dict[str, dict[str, Any]] = {
     "grpo": {"init_from": None, "turn_credit": {"enabled": False, "alpha": 0.5}},
     "dpo": {"init_from": None, "samples_per_prompt": 4, "max_new_tokens": 192, "margin": 0.25, "prompts": None},
 }
-TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "heldout": None, "seed": 0,
+TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "generated_tasks": None,
+             "heldout": None, "seed": 0,
              "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096},
              "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}}
 
 
 class ConfigError(ValueError):
     """A configuration that cannot run: the message names the key and what is allowed."""
+
+
+# Our own keys' types and lower bounds (None: no bound); "path" is a model directory.
+_OUR_TYPES: dict[str, tuple[tuple[type, ...], float | None]] = {
+    "samples_per_prompt": ((int,), 1), "max_new_tokens": ((int,), 1), "margin": ((int, float), 0),
+    "prompts": ((int, type(None)), 1), "max_steps": ((int,), 1), "limit": ((int, type(None)), 1),
+    "hidden_size": ((int,), 8), "layers": ((int,), 1), "vocab_size": ((int,), 300), "alpha": ((int, float), 0),
+    "enabled": ((bool,), None), "guard": ((bool,), None),
+}
+# TRL options that must be positive (or at least the bound) when set.
+_TRL_BOUNDS: dict[str, float] = {"learning_rate": 0.0, "num_train_epochs": 0.0, "per_device_train_batch_size": 1,
+                                 "gradient_accumulation_steps": 1, "num_generations": 2, "temperature": 0.0,
+                                 "max_length": 1, "max_completion_length": 1, "beta": 0.0, "epsilon": 0.0}
+_STRICTLY_POSITIVE = {"learning_rate", "num_train_epochs", "temperature", "epsilon"}
+
+
+def _type_name(kinds: tuple[type, ...]) -> str:
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", type(None): "null",
+             list: "a list", dict: "a mapping"}
+    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
+
+
+def _check_value(where: str, value: Any, kinds: tuple[type, ...], bound: float | None = None,
+                 strict: bool = False) -> None:
+    ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+    if not ok and float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        ok = True  # an integer is a number
+    if not ok:
+        hint = ""
+        if isinstance(value, str) and float in kinds:
+            hint = " (YAML reads 1e-4 as text: write 1.0e-4)"
+        raise ConfigError(f"`{where}` must be {_type_name(kinds)}, not {value!r}{hint}")
+    if bound is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value < bound or (strict and value <= bound):
+            raise ConfigError(f"`{where}` must be {'>' if strict else '>='} {bound:g}, not {value!r}")
+
+
+def _scalar_kinds(annotation: Any) -> tuple[type, ...] | None:
+    """The plain types an annotation allows (``int | None`` -> (int, NoneType)); None when it
+    allows anything else (enums, lists, dicts), which TRL checks itself."""
+    args = typing.get_args(annotation) if isinstance(annotation, types.UnionType) or \
+        typing.get_origin(annotation) is typing.Union else (annotation,)
+    if all(a in (bool, int, float, str, type(None)) for a in args):
+        return tuple(args)
+    return None
+
+
+def trl_config_class(stage: str) -> type:
+    from trl import DPOConfig, GRPOConfig, SFTConfig
+
+    return {"sft": SFTConfig, "grpo": GRPOConfig, "dpo": DPOConfig}[stage]
+
+
+def _check_model_dir(where: str, value: Any) -> None:
+    if not isinstance(value, str) or not (Path(value) / "config.json").is_file():
+        raise ConfigError(f"`{where}`: {value!r} is not a local model directory (no config.json there; nothing is "
+                          "downloaded: use `tiny` or a directory holding config.json, tokenizer and weights)")
 
 
 @dataclass
@@ -68,6 +137,7 @@ class TrainConfig:
     model: str = "tiny"
     output_dir: str = "runs/advisorgym"
     tasks: str | None = None
+    generated_tasks: dict[str, int] | None = None
     heldout: str | None = None
     seed: int = 0
     use_cpu: bool | None = None
@@ -87,8 +157,81 @@ class TrainConfig:
                 raise ConfigError(f"`{stage}` must be a mapping of options, not {type(raw[stage]).__name__}")
         top = {k: raw.get(k, copy.deepcopy(v)) for k, v in TOP_LEVEL.items()}
         for key in ("tiny", "eval"):
+            if raw.get(key) is not None and not isinstance(raw[key], dict):
+                raise ConfigError(f"`{key}` must be a mapping of options, not {type(raw[key]).__name__}")
+            unknown = set(raw.get(key) or {}) - set(TOP_LEVEL[key])
+            if unknown:
+                raise ConfigError(f"unknown key(s) {sorted(unknown)} in `{key}`; allowed: {sorted(TOP_LEVEL[key])}")
             top[key] = {**TOP_LEVEL[key], **(raw.get(key) or {})}
-        return cls(**top, stages={s: dict(raw.get(s) or {}) for s in STAGES})
+        config = cls(**top, stages={s: dict(raw.get(s) or {}) for s in STAGES})
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        """Every check the module doc lists; raises ``ConfigError`` (one line) at the first problem."""
+        if self.model != "tiny":
+            _check_model_dir("model", self.model)
+        for key in ("tasks", "heldout"):
+            value = getattr(self, key)
+            if value is not None and not (isinstance(value, str) and Path(value).is_file()):
+                raise ConfigError(f"`{key}`: task file {value!r} not found")
+        if self.generated_tasks is not None:
+            if not isinstance(self.generated_tasks, dict) or set(self.generated_tasks) != {"seed", "count"}:
+                raise ConfigError(f"`generated_tasks` must be null or {{seed: N, count: N}}, not {self.generated_tasks!r}")
+            _check_value("generated_tasks.seed", self.generated_tasks["seed"], (int,), 2)
+            _check_value("generated_tasks.count", self.generated_tasks["count"], (int,), 1)
+        _check_value("seed", self.seed, (int,))
+        _check_value("output_dir", self.output_dir, (str,))
+        _check_value("use_cpu", self.use_cpu, (bool, type(None)))
+        for block in ("tiny", "eval"):
+            for key, value in getattr(self, block).items():
+                kinds, bound = _OUR_TYPES[key]
+                _check_value(f"{block}.{key}", value, kinds, bound)
+        for stage in STAGES:
+            self._validate_stage(stage)
+
+    def _validate_stage(self, stage: str) -> None:
+        section = self.stages[stage]
+        for key, value in section.items():
+            if key == "init_from":
+                if value is not None:
+                    _check_model_dir(f"{stage}.init_from", value)
+            elif key == "turn_credit":
+                if not isinstance(value, dict):
+                    raise ConfigError(f"`{stage}.turn_credit` must be a mapping, not {value!r}")
+                unknown = set(value) - {"enabled", "alpha", "guard"}
+                if unknown:
+                    raise ConfigError(f"unknown key(s) {sorted(unknown)} in `{stage}.turn_credit`; "
+                                      "allowed: ['alpha', 'enabled', 'guard']")
+                for sub, sub_value in value.items():
+                    _check_value(f"{stage}.turn_credit.{sub}", sub_value, *_OUR_TYPES[sub])
+            elif key in OUR_KEYS[stage]:
+                _check_value(f"{stage}.{key}", value, *_OUR_TYPES[key])
+        try:
+            config_class = trl_config_class(stage)
+        except ImportError:
+            return  # without the train extra no stage can run; the CLI says so before loading
+        fields = {f.name: f for f in dataclasses.fields(config_class) if f.init}
+        hints = typing.get_type_hints(config_class)
+        trl_section = {k: v for k, v in section.items() if k not in OUR_KEYS[stage]}
+        unknown = sorted(set(trl_section) - set(fields))
+        if unknown:
+            import difflib
+
+            guesses = [g for k in unknown for g in difflib.get_close_matches(k, [*fields, *OUR_KEYS[stage]], n=1)]
+            raise ConfigError(f"unknown key(s) {unknown} in `{stage}` (not a {config_class.__name__} field nor ours"
+                              + (f"; did you mean {guesses}?" if guesses else "") + ")")
+        for key, value in trl_section.items():
+            kinds = _scalar_kinds(hints.get(key))
+            if kinds is not None:
+                _check_value(f"{stage}.{key}", value, kinds, _TRL_BOUNDS.get(key), key in _STRICTLY_POSITIVE)
+        args = self.trl_args(stage)
+        args.update(use_cpu=True, bf16=False, fp16=False)  # TRL's own checks, without needing the GPU here
+        try:
+            config_class(**args)
+        except (ValueError, TypeError) as exc:
+            message = " ".join(str(exc).split())
+            raise ConfigError(f"`{stage}`: {config_class.__name__} refuses these settings: {message}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

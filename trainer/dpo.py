@@ -6,7 +6,8 @@ Each answer is scored by replaying that trajectory plus the answer in the env
 (``score_trajectory``): the compliance checker, the over-refusal signal and R_corr decide.
 
 - ``sampled_pairs``: answers sampled from the policy; chosen is the best compliant,
-  helpful one (the gold answer when no sample is), rejected the worst sample that violates,
+  helpful one (the gold answer when no sample is, or when the best is more than ``margin``
+  below it; ``chosen_by`` says which), rejected the worst sample that violates,
   over-refuses, or scores at least ``margin`` below the chosen one;
 - ``over_caution_pairs``: helpful vs over-cautious, against over-refusal: for a task that
   expects an answer, the gold answer against a refusal of it;
@@ -65,14 +66,17 @@ def pair_from_answers(env: Any, task: Task, prompt: list[dict[str, Any]], answer
     good = [(a, r) for a, r in scored if acceptable(r)]
     chosen = max(good, key=lambda ar: ar[1]["total"], default=None)
     gold = (task.gold_response, score_answer(env, task, prompt, task.gold_response, seed))
-    if chosen is None or chosen[1]["total"] < gold[1]["total"] - margin:
+    own = chosen is not None and chosen[1]["total"] >= gold[1]["total"] - margin
+    if not own:
         chosen = gold
     bad = [(a, r) for a, r in scored if a != chosen[0] and
            (not acceptable(r) or r["total"] <= chosen[1]["total"] - margin)]
     if not bad:
         return None
     rejected = min(bad, key=lambda ar: (acceptable(ar[1]), ar[1]["total"]))
-    return _row(env, prompt, chosen[0], rejected[0], task, source, (chosen[1], rejected[1]))
+    row = _row(env, prompt, chosen[0], rejected[0], task, source, (chosen[1], rejected[1]))
+    row["chosen_by"] = "policy" if own else "gold"  # on-policy pairs: the chosen answer is the policy's own
+    return row
 
 
 def sampled_pairs(env: Any, tasks: Sequence[Task], sample: Callable[[list[dict[str, Any]], int], list[str]],

@@ -38,15 +38,34 @@ def _metrics_callback(path: Path) -> Any:
 
 
 def train_tasks(config: TrainConfig) -> list[Task]:
-    return load_tasks(config.tasks or SUITE)
+    """The training suite, plus ``generated_tasks`` when set (generated once per output folder,
+    kept in ``generated-tasks.jsonl``)."""
+    tasks = load_tasks(config.tasks or SUITE)
+    if not config.generated_tasks:
+        return tasks
+    seed, count = config.generated_tasks["seed"], config.generated_tasks["count"]
+    path = Path(config.output_dir) / f"generated-tasks-seed{seed}-n{count}.jsonl"
+    if not path.is_file():
+        from envs.replica import default_replica
+        from envs.tasks import save_tasks
+        from envs.tasks.generator import generate_tasks
+
+        heldout = load_tasks(config.heldout or HELDOUT)
+        meta = tasks[0].replica
+        result = generate_tasks(default_replica(meta["seed"], meta["scale"]), seed=seed, count=count,
+                                replica_meta=meta, id_prefix=f"g{seed}", exclude=[*tasks, *heldout])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_tasks(result.tasks, path)
+    return tasks + load_tasks(path)
 
 
 def heldout_tasks(config: TrainConfig) -> list[Task]:
     tasks = load_tasks(config.heldout or HELDOUT)
     train_ids = {t.task_id for t in train_tasks(config)}
-    overlap = [t.task_id for t in tasks if t.task_id in train_ids]
+    train_queries = {" ".join(t.query.lower().split()) for t in train_tasks(config)}
+    overlap = [t.task_id for t in tasks if t.task_id in train_ids or " ".join(t.query.lower().split()) in train_queries]
     if overlap:
-        raise ValueError(f"held-out tasks also in the training suite: {overlap[:5]}")
+        raise ValueError(f"held-out tasks also in the training suite (same id or query): {overlap[:5]}")
     return evenly_spaced(tasks, config.eval.get("limit"))
 
 
@@ -65,7 +84,8 @@ def _env(tasks: Sequence[Task]) -> Any:
 
 def base_model(config: TrainConfig) -> Path:
     """The model SFT starts from: ``config.model``, or the tiny model built (once) from the
-    training suite's conversations and the tool schemas."""
+    training suite's conversations and the tool schemas, with one token per entity id of the
+    tasks' replica (``trainer.tiny.replica_ids``)."""
     if config.model != "tiny":
         path = Path(config.model)
         if not (path / "config.json").is_file():
@@ -74,15 +94,18 @@ def base_model(config: TrainConfig) -> Path:
         return path
     path = Path(config.output_dir) / "tiny-base"
     if not (path / "config.json").is_file():
+        from envs.replica import default_replica
         from trainer.data import sft_rows
-        from trainer.tiny import build_tiny_model, build_tokenizer
+        from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids
 
-        env = _env(train_tasks(config))
+        tasks = train_tasks(config)
+        env = _env(tasks)
         rows = sft_rows(env, env.tasks, seed=config.seed)
         env.close()
         template = build_tokenizer(["x"], vocab_size=300)  # only its chat template is used
         corpus = [template.apply_chat_template(r["messages"], tools=r["tools"], tokenize=False) for r in rows]
-        build_tiny_model(path, corpus, seed=config.seed, **config.tiny)
+        build_tiny_model(path, corpus, seed=config.seed, id_tokens=replica_ids(default_replica(**tasks[0].replica)),
+                         **config.tiny)
     return path
 
 
@@ -147,6 +170,7 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     start = stage_start(config, "grpo")
     probe = _env(tasks[:1])
     rows = grpo_rows(tasks, probe.replica_meta["as_of"], seed=config.seed)
+    probe.checker.warm_up()  # the shipped grey-area classifier, loaded now (~0.2 s), not in step 1's reward
     probe.close()
     model, tokenizer = _load(start)
     bind_tokenizer(tokenizer)
@@ -193,7 +217,10 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
     env = _env(suite)
     sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
     model.eval()
-    rows = sampled_pairs(env, tasks, sample, int(ours["samples_per_prompt"]), config.seed, float(ours["margin"]))
+    from tqdm.auto import tqdm
+
+    rows = sampled_pairs(env, tqdm(tasks, desc="dpo: sampling the policy's answers"), sample,
+                         int(ours["samples_per_prompt"]), config.seed, float(ours["margin"]))
     rows += over_caution_pairs(env, tasks, config.seed)
     rows += expert_pairs(env, {t.task_id: t for t in suite}, seed=config.seed)
     env.close()
@@ -227,10 +254,14 @@ def run_dpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
 STAGE_RUNNERS = {"sft": run_sft, "grpo": run_grpo, "dpo": run_dpo}
 
 
-def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path) -> dict[str, Any]:
+def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path, progress: bool = True) -> dict[str, Any]:
     """Held-out metrics of a model: every held-out task run as a live episode with the model
-    (greedy, ``HFLocalAgent``), scored with the training reward. Mean reward and each
-    component, TCR, format-valid rate, VR and over-refusal rate."""
+    (greedy, ``HFLocalAgent``), scored with the training reward, with a progress bar. Mean
+    reward and each component, TCR, format-valid rate, VR, over-refusal rate, the tool-call
+    rate, the call-level figures (``call_figures``) and each task's R and R_corr (``per_task``,
+    for paired confidence intervals between stages)."""
+    from trainer.call_metrics import call_figures
+
     from envs.evaluation.metrics import COMPONENTS
     from envs.evaluation.model_agents import HFLocalAgent
     from envs.evaluation.outputs import load_episodes
@@ -244,13 +275,20 @@ def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path) -> dic
     suite.write_text("".join(json.dumps(t.to_json()) + "\n" for t in tasks), encoding="utf-8")
     agent = HFLocalAgent(model_dir, max_new_tokens=int(config.eval["max_new_tokens"]))
     started = time.perf_counter()
-    result = run_eval(agent, tasks=suite, out=out, overwrite=True, progress=False, plots=False,
+    result = run_eval(agent, tasks=suite, out=out, overwrite=True, progress=progress, plots=False,
                       max_steps=int(config.eval["max_steps"]), reward_config=RewardConfig(**TRAIN_REWARD),
                       seed=config.seed)
     records = load_episodes(out / "episodes.jsonl")
+    by_id = {t.task_id: t for t in tasks}
     overall = result["metrics"]["overall"]
     means = result["metrics"]["reward_means"]["overall"]
     return {"episodes": len(records), "mean_reward": means["total"],
             **{k: means[k] for k in COMPONENTS if k.startswith(("R_", "S_"))},
             "TCR": overall["TCR"], "format_valid": sum(1 for r in records if r["reward"]["R_fmt"] == 1.0) / len(records),
-            "VR": overall["VR"], "ORR": overall["ORR"], "eval_s": round(time.perf_counter() - started, 1)}
+            "VR": overall["VR"], "ORR": overall["ORR"],
+            "tool_call_rate": sum(1 for r in records if r["tool_calls"]) / len(records),
+            **call_figures(records, by_id),
+            "L1": call_figures([r for r in records if r["level"] == "L1"], by_id),
+            "per_task": {r["task_id"]: {"R": r["total"], "R_corr": r["reward"]["R_corr"], "level": r["level"]}
+                         for r in records},
+            "eval_s": round(time.perf_counter() - started, 1)}

@@ -1,7 +1,10 @@
 """A tiny causal LM and tokenizer built locally in code: nothing comes from a model hub.
 
 A byte-level BPE trained with ``tokenizers`` on the text it will see (prompts, tool schemas,
-gold turns), TRL's Qwen3 chat template (so TRL parses its tool calls), and a small
+gold turns), with every digit its own pre-token and, optionally, one token per entity id of
+the replica (``replica_ids``), so that an id or an amount is the same tokens in the query, the
+call, the tool result and the answer, and copying it is one token (an id) or one token per
+digit (an amount); TRL's Qwen3 chat template (so TRL parses its tool calls), and a small
 ``Qwen3ForCausalLM`` from a config (Qwen3, not Qwen2: for ``qwen2`` checkpoints
 ``AutoTokenizer`` swaps in its own pre-tokenizer, and this tokenizer's would be lost). Used by the tests and the CPU path.
 
@@ -22,12 +25,16 @@ TAG_TOKENS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_respo
 
 def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template: str | None = None,
                     special_tokens: Sequence[str] = SPECIAL_TOKENS, eos_token: str = "<|im_end|>",
-                    pad_token: str = "<|endoftext|>", bos_token: str | None = None) -> Any:
+                    pad_token: str = "<|endoftext|>", bos_token: str | None = None,
+                    id_tokens: Sequence[str] = ()) -> Any:
     """A byte-level BPE trained on ``corpus``, with TRL's Qwen3 chat template by default.
 
     Another family's tokenizer (for tests that render through its chat template): its
     ``chat_template``, its ``special_tokens`` (each one token, as in the family's own
     tokenizer) and its ``eos_token``/``pad_token``/``bos_token``, all among ``special_tokens``.
+
+    ``id_tokens``: strings that become one ordinary token each wherever they occur (the
+    replica's entity ids, ``replica_ids``).
     """
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -35,28 +42,46 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template
 
     tok = Tokenizer(models.BPE())
     # Lines, not words: merges may cross spaces, so the tool schemas and the system prompt (the
-    # same text in every prompt) shrink to a few tokens each and CPU steps stay short.
+    # same text in every prompt) shrink to a few tokens each and CPU steps stay short. Digits
+    # are split out one by one, so no merge ties a digit to the text around it.
     tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Split("\n", behavior="merged_with_previous"),
+                                                 pre_tokenizers.Digits(individual_digits=True),
                                                  pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
     tok.train_from_iterator(list(corpus), trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=list(special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in TAG_TOKENS])
+    tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in (*TAG_TOKENS, *id_tokens)])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=eos_token, pad_token=pad_token,
                                    bos_token=bos_token, unk_token=None)
     fast.chat_template = chat_template if chat_template is not None else qwen3_chat_template
     return fast
 
 
+# The replica's entity ids that get a token of their own (table, column); transactions (5,000
+# at the default scale) and orders placed during an episode are left to the digits.
+ID_COLUMNS = (("clients", "client_id"), ("accounts", "account_id"), ("advisors", "advisor_id"),
+              ("funds", "fund_code"), ("orders", "order_id"), ("advisor_notes", "note_id"),
+              ("risk_assessments", "assessment_id"))
+
+
+def replica_ids(replica_path: str | Path) -> list[str]:
+    """Every entity id of ``ID_COLUMNS`` in the SQLite replica, sorted."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{replica_path}?mode=ro", uri=True) as db:
+        return sorted({row[0] for table, column in ID_COLUMNS for row in db.execute(f"SELECT {column} FROM {table}")})
+
+
 def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0, hidden_size: int = 32,
-                     layers: int = 2, vocab_size: int = 2048) -> Path:
-    """Train the tokenizer on ``corpus``, build a small Qwen3 for it, save both to ``path``."""
+                     layers: int = 2, vocab_size: int = 2048, id_tokens: Sequence[str] = ()) -> Path:
+    """Train the tokenizer on ``corpus`` (``id_tokens`` one token each), build a small Qwen3 for
+    it, save both to ``path``."""
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     path = Path(path)
-    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size)
+    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, id_tokens=id_tokens)
     tokenizer.save_pretrained(path)
     torch.manual_seed(seed)
     heads = max(2, hidden_size // 32)

@@ -114,5 +114,5 @@ def _subjects(ids: Any) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def default_checker() -> ComplianceChecker:
-    """The process-wide checker (its classifier is trained on first use, once)."""
+    """The process-wide checker (its classifier, the shipped fitted one, is loaded on first use, once)."""
     return ComplianceChecker()
