@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +25,20 @@ def needs_train_extra() -> None:
     except ImportError:
         pytest.skip("SKIPPED LOUDLY: the train extra is not installed (pip install torch==2.13.0, then "
                     "pip install -e '.[train]'); .ci/run runs these tests after installing it")
+
+
+def wait_until_serving(client: Any, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    """Until ``advisorgym serve`` in ``proc`` answers ``GET /health`` with 200 through ``client``
+    (an ``httpx.Client`` on its URL); fails if it exits or does not answer within ``timeout_s``."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            if client.get("/health").status_code == 200:
+                return
+        assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,10 @@ OpenAPI from the catalogue, and byte-identical payloads to the in-process back-e
 
 from __future__ import annotations
 
-import contextlib
 import math
 import socket
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,7 @@ from mock_apis.app import (JSON_FALLBACK_HEADER, MAX_BODY_BYTES, SESSION_GONE_ST
                            STATUS_FOR_ERROR, TOKEN_ENV, TOKEN_FILE_ENV, create_app)
 from mock_apis.catalogue import ERROR_CODES, ERROR_SCHEMA, call_tool, catalogue
 from mock_apis.sandbox import Sandbox
-from tests.conftest import API_TOKEN
+from tests.conftest import API_TOKEN, wait_until_serving
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 TOOLS = catalogue()
@@ -628,13 +626,7 @@ def test_serve_reads_its_tokens_from_a_file_kept_out_of_its_environment_and_comm
         assert "2 token(s)" in proc.stdout.readline()  # type: ignore[union-attr]
         url = f"http://127.0.0.1:{port}"
         with httpx.Client(base_url=url, trust_env=False, timeout=10) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get("/health").status_code == 200:
-                        break
-                assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-                time.sleep(0.1)
+            wait_until_serving(client, proc)
             for token in ("first-file-token", "second-file-token"):
                 assert client.post("/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 201
             assert client.post("/sessions").status_code == 401

@@ -17,20 +17,26 @@ from envs import wire
 from envs.backends import HttpBackend
 
 
-def read_request(conn: socket.socket) -> bytes:
-    """One request (head and ``Content-Length`` body) from ``conn``; b"" when it closed first."""
+def read_message(conn: socket.socket) -> tuple[bytes | None, bytes]:
+    """One request's head and ``Content-Length`` body from ``conn``; ``(None, b"")`` when it
+    closed first."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            return b""
+            return None, b""
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
                    if line.lower().startswith(b"content-length:")), 0)
     while len(body) < length:
         body += conn.recv(65536)
-    return head
+    return head, body
+
+
+def read_request(conn: socket.socket) -> bytes:
+    """One request's head from ``conn`` (its body read too); b"" when it closed first."""
+    return read_message(conn)[0] or b""
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from envs.cli import app as cli
 from envs.evaluation.run import run_eval
 from envs.tasks import HANDWRITTEN
 from tests.test_eval_scale import Endpoint
-from tests.test_wire import answer, raw_server, read_request, soon
+from tests.test_wire import answer, raw_server, read_message, read_request, soon
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -44,7 +44,7 @@ class ForwardingProxy:
     def handle(self, conn: socket.socket, n: int) -> None:
         upstream: http.client.HTTPConnection | None = None
         while True:
-            head, body = self._read(conn)
+            head, body = read_message(conn)
             if head is None:
                 break
             request_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -75,21 +75,6 @@ class ForwardingProxy:
                                                    if k.lower() not in ("content-length", "transfer-encoding"))))
         if upstream is not None:
             upstream.close()
-
-    @staticmethod
-    def _read(conn: socket.socket) -> tuple[bytes | None, bytes]:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None, b""
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
-        while len(body) < length:
-            body += conn.recv(65536)
-        return head, body
 
     def _pipe(self, client: socket.socket, server: socket.socket) -> None:
         with server:

@@ -275,7 +275,7 @@ class RayEnvPool:
                 member = readiness[ref]
                 try:
                     member.place, member.ready = ray.get(ref), None
-                except LOST as err:
+                except LOST:
                     self._replace(member)
                 continue
             member, job = calls.pop(ref)
@@ -325,7 +325,7 @@ class RayEnvPool:
                 self._next += 1
             try:
                 return member, ray.get(member.actor.open_env.remote(), timeout=self.stall_timeout_s)
-            except LOST as err:
+            except LOST:
                 self._replace(member)
         raise RuntimeError("no actor of the pool could open an environment")
 
@@ -348,6 +348,7 @@ def _reason(err: BaseException) -> str:
 #: The observation of a step whose actor was lost (an infrastructure error, as the env reports one).
 LOST_OBSERVATION = {"error": "service_unavailable",
                     "message": "the Ray actor holding this episode was lost; the episode cannot go on"}
+_LOST = object()  # RemoteEnv._on_actor's answer once the episode's actor is gone
 
 
 class RemoteEnv:
@@ -397,32 +398,30 @@ class RemoteEnv:
         raise RuntimeError(f"no actor of the pool could start the episode ({self.lost})")
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        if self.lost is None:
-            try:
-                return self._call("step", action)
-            except LOST as err:
-                self.pool._replace(self.member)
-                self.lost = _reason(err)
+        result = self._on_actor("step", action)
+        if result is not _LOST:
+            return result
         return (orjson.dumps(LOST_OBSERVATION).decode(), 0.0, True, False,
                 {"infra_error": True, "calls": [], "reward": self._lost_reward()})
 
     def score_late_turns(self, turns: list[Any]) -> dict[str, Any]:
-        if self.lost is None:
-            try:
-                return self._call("score_late_turns", turns)
-            except LOST as err:
-                self.pool._replace(self.member)
-                self.lost = _reason(err)
-        return self._lost_reward()
+        result = self._on_actor("score_late_turns", turns)
+        return self._lost_reward() if result is _LOST else result
 
     def end_episode(self) -> dict[str, Any]:
+        result = self._on_actor("end_episode")
+        return self._lost_reward() if result is _LOST else result
+
+    def _on_actor(self, method: str, *args: Any) -> Any:
+        """``method`` on this episode's actor; ``_LOST`` once the actor is gone (it is replaced
+        in the pool, and the episode stays lost until the next ``reset``)."""
         if self.lost is None:
             try:
-                return self._call("end_episode")
+                return self._call(method, *args)
             except LOST as err:
                 self.pool._replace(self.member)
                 self.lost = _reason(err)
-        return self._lost_reward()
+        return _LOST
 
     def _lost_reward(self) -> dict[str, Any]:
         """The reward of an episode whose actor was lost: nothing the policy did, all zero,

@@ -20,9 +20,11 @@ Adding a component is one ``Component`` subclass plus one line in a version's tr
 from __future__ import annotations
 
 import math
+import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import reduce
 from typing import Any
 
 
@@ -47,30 +49,28 @@ class Component(Node):
         """The component's value for ``t``."""
 
 
-class Sum(Node):
+class _Fold(Node):
+    """Its children's scores combined left to right by ``combine``."""
+
+    combine: Callable[[float, float], float]
+
+    def __init__(self, name: str, *children: Node):
+        self.name, self.children = name, children
+
+    def score(self, t: Any, ev: Evaluation) -> float:
+        return reduce(self.combine, (ev(child) for child in self.children))
+
+
+class Sum(_Fold):
     """The sum of its children's scores."""
 
-    def __init__(self, name: str, *children: Node):
-        self.name, self.children = name, children
-
-    def score(self, t: Any, ev: Evaluation) -> float:
-        total = ev(self.children[0])
-        for child in self.children[1:]:
-            total += ev(child)
-        return total
+    combine = staticmethod(operator.add)
 
 
-class Product(Node):
+class Product(_Fold):
     """The product of its children's scores (multiplicative correctness: one zero zeroes it)."""
 
-    def __init__(self, name: str, *children: Node):
-        self.name, self.children = name, children
-
-    def score(self, t: Any, ev: Evaluation) -> float:
-        total = ev(self.children[0])
-        for child in self.children[1:]:
-            total *= ev(child)
-        return total
+    combine = staticmethod(operator.mul)
 
 
 class Gate(Node):
