@@ -661,7 +661,7 @@ def audit_verify(
 ) -> None:
     """Check every record of a hash-chained audit log: exit 1 naming the first edited, removed,
     reordered or inserted record."""
-    from envs.audit import verify
+    from mock_apis.audit import verify
 
     if not path.is_file():
         raise usage_error(f"audit log not found: {path}")
@@ -680,7 +680,7 @@ def audit_repair(
 ) -> None:
     """Cut a torn or bad tail off a hash-chained audit log (the cut bytes saved beside it as
     PATH.cut-TIME) and append a chained `repair` record naming what was cut and why."""
-    from envs.audit import repair
+    from mock_apis.audit import repair
 
     if not path.is_file():
         raise usage_error(f"audit log not found: {path}")

@@ -73,6 +73,7 @@ from mock_apis.catalogue import ERROR_SCHEMA  # noqa: F401  (re-exported)
 from mock_apis.catalogue import (ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, call_tool, catalogue, echo,
                                   other_versions, parse_ref, probe_tool, unknown_tool, versions_of)
 from mock_apis import package_version
+from mock_apis.audit import AuditLog, AuditUnavailable, result_hash
 from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
@@ -310,8 +311,6 @@ class ToolService:
                                             "versions": versions_of(name)} for name, spec in self.tools.items()])
         self.audit = None
         if audit_log is not None:
-            from envs.audit import AuditLog
-
             self.audit = AuditLog(audit_log)
 
     def commit(self, session_id: str | None, ops: list[tuple[Any, Any, bool, bool]],
@@ -320,15 +319,15 @@ class ToolService:
         reward's rolled-back probes are not the agent's calls, so not recorded), in one write;
         a version is recorded as ``name@version``. ``AuditUnavailable`` if the write fails (then
         nothing of it is in the log, and ``Session.run_batch`` rolls the calls' writes back)."""
-        from envs.audit import result_hash
-
-        with self.audit.lock:  # type: ignore[union-attr]  (only called with a log)
+        audit = self.audit
+        assert audit is not None, "commit is only called with an audit log"
+        with audit.lock:
             for (name, arguments, probe, _), outcome in zip(ops, outcomes, strict=True):
                 if not probe:
-                    self.audit.record_call(str(name) if type(name) is ToolRef else name, arguments,  # type: ignore[union-attr]
-                                           result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
-                                           task_id=session_id)
-            self.audit.flush()  # type: ignore[union-attr]
+                    audit.record_call(str(name) if type(name) is ToolRef else name, arguments,
+                                      result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
+                                      task_id=session_id)
+            audit.flush()
 
     async def execute(self, offload: bool, session_id: str | None, owner: str,
                       ops: list[tuple[Any, Any, bool, bool]]) -> list[ToolOutcome] | Response:
@@ -336,8 +335,6 @@ class ToolService:
         their records are durable: refused before anything runs if the log has failed; written
         as part of the calls (a write that cannot be recorded is rolled back); then fsynced
         (group commit). A ``Response`` for a gone session or an unwritable log."""
-        from envs.audit import AuditUnavailable
-
         audit = self.audit
         if audit is not None and audit.failed is not None:
             return audit_unavailable(f"the audit log {audit.path} failed ({audit.failed}); restart the service")
@@ -555,7 +552,7 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     At most ``max_sessions`` sessions live at once (``max_sessions_per_token`` per token); a
     session idle for ``idle_ttl_s`` expires; it may make ``max_writes`` writes until reset.
     ``clock`` (monotonic seconds) is for tests. ``audit_log``: append every executed tool call
-    (not the reward's rolled-back probes) to this hash-chained log (``envs.audit``); a call is
+    (not the reward's rolled-back probes) to this hash-chained log (``mock_apis.audit``); a call is
     answered only once its record is on disk (``ToolService.execute``).
     """
     accepted = resolve_tokens(token, tokens)

@@ -21,7 +21,7 @@ import httpx
 import orjson
 import pytest
 
-from envs.audit import verify
+from mock_apis.audit import verify
 from envs.replica import default_replica
 
 ADVISORGYM = str(Path(sys.executable).with_name("advisorgym"))
