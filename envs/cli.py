@@ -556,7 +556,7 @@ def tasks_export(
     the env's real tool results, tools, ~5% error-recovery demonstrations) and a dataset card
     saying how to load them with datasets."""
     from envs.env import PROMPT_MODES, FinAdvisorEnv
-    from trainer.data import dataset_card, grpo_rows, sft_rows, write_jsonl
+    from envs.evaluation.training_rows import dataset_card, grpo_rows, sft_rows, write_jsonl
 
     _check_tasks_file(tasks)
     if prompt_mode not in PROMPT_MODES:

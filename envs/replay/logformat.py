@@ -391,7 +391,7 @@ def chat_messages(session: Mapping[str, Any], system: str) -> list[dict[str, Any
     the observation of a turn without calls that did not end the session (the env's error) as
     a user turn after it, and the calls
     numbered ``call00000``, ``call00001``, ... (nine letters and digits, the only
-    ids Mistral's templates take, as in ``trainer.data``'s rows)."""
+    ids Mistral's templates take, as in ``envs.evaluation.training_rows``' rows)."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system},
                                       {"role": "user", "content": session["query"]}]
     n = 0
