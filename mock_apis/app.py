@@ -69,20 +69,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_apis.catalogue import ERROR_SCHEMA  # noqa: F401  (re-exported)
 from mock_apis.catalogue import (ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, call_tool, catalogue, echo,
                                   other_versions, parse_ref, probe_tool, unknown_tool, versions_of)
 from mock_apis import package_version
 from mock_apis.audit import AuditLog, AuditUnavailable, result_hash
 from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
-from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
-                                SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, TOKEN_FILE_ENV,  # noqa: F401
-                                ServiceLimits)
+from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,
+                                SESSION_HEADER, TOKEN_ENV, ServiceLimits)
 from mock_apis.sandbox import Sandbox, check_replica
-from mock_apis.server import ServerLimits, run_server, serve_in_thread  # noqa: F401  (re-exported)
-from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES,  # noqa: F401
-                                DEFAULT_OWNER, Session, SessionCapacity, SessionGone, SessionStore)
+from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES, DEFAULT_OWNER, Session,
+                                SessionCapacity, SessionGone, SessionStore)
+
+# Re-exported (``X as X``): the service's names users import from here, defined in its parts.
+from mock_apis.catalogue import ERROR_SCHEMA as ERROR_SCHEMA
+from mock_apis.protocol import SERVICE_ERROR_SCHEMA as SERVICE_ERROR_SCHEMA
+from mock_apis.protocol import SESSION_ID_PATTERN as SESSION_ID_PATTERN
+from mock_apis.protocol import TOKEN_FILE_ENV as TOKEN_FILE_ENV
+from mock_apis.server import ServerLimits as ServerLimits
+from mock_apis.server import run_server as run_server
+from mock_apis.server import serve_in_thread as serve_in_thread
 
 #: Bodies larger than this are parsed and validated in the thread pool, never on the event loop.
 OFFLOAD_BODY_BYTES = 32 * 1024

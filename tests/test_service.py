@@ -524,7 +524,7 @@ def test_http_backend_reports_a_non_json_service():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class BadGateway(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             body = b"<html>502 Bad Gateway</html>"
             self.send_response(502)

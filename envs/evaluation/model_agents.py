@@ -38,7 +38,7 @@ class _ChatAgent:
         self.messages: list[dict[str, Any]] = []
         self.tools: list[dict[str, Any]] = []
 
-    def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:  # noqa: ARG002 - task unused
+    def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:
         prompt = _loads(observation)
         if not isinstance(prompt, dict):
             prompt = {"system": "", "user": str(observation)}

@@ -98,8 +98,9 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
 
     def state_of(ctx: Any) -> dict[str, Any]:
         # mcp 2: a request context's session carries its connection, whose ``state`` persists
-        # across the session's requests and whose ``exit_stack`` unwinds when it ends.
-        return ctx.session._connection.state if per_connection else process_state  # noqa: SLF001
+        # across the session's requests and whose ``exit_stack`` unwinds when it ends; the SDK
+        # offers no public handle on it.
+        return ctx.session._connection.state if per_connection else process_state
 
     def request_owner(ctx: Any) -> str | None:
         return owner(ctx.request) if owner is not None and ctx.request is not None else None
@@ -120,7 +121,7 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
             episode.close()
 
         if per_connection:
-            ctx.session._connection.exit_stack.callback(release)  # noqa: SLF001
+            ctx.session._connection.exit_stack.callback(release)  # see state_of
         else:
             state[RELEASE_KEY] = release
         return episode

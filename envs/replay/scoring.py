@@ -83,7 +83,7 @@ def assistant_turns(messages: Sequence[Any]) -> list[str]:
             continue
         try:
             message = as_plain(raw)
-        except Exception as exc:  # noqa: BLE001 - reported with the message's index
+        except Exception as exc:  # reported with the message's index
             raise HistoryError(f"message {n}: cannot read a {type(raw).__name__} ({exc})") from exc
         if not isinstance(message, Mapping):
             raise HistoryError(f"message {n}: cannot read a {type(raw).__name__}; expected a message dict, an SDK "
