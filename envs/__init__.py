@@ -21,7 +21,7 @@ if ENV_ID not in gymnasium.registry:
         gymnasium.envs.registration.WrapperSpec("EpisodeHorizon", "envs.env:EpisodeHorizon", {}),))
 
 _EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward",
-            "tool_messages": "envs.messages"}
+            "tool_messages": "envs.messages", "AdvisorGymError": "mock_apis.errors"}
 
 
 def __getattr__(name: str) -> Any:
@@ -32,4 +32,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 
 
-__all__ = ["ENV_ID", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]
+__all__ = ["ENV_ID", "AdvisorGymError", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]

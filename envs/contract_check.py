@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from envs.backends import TOKEN_ENV, InProcessBackend
+from mock_apis.errors import AdvisorGymError
 
 
-class ContractDrift(RuntimeError):
+class ContractDrift(AdvisorGymError, RuntimeError):
     """The back-end differs from the contract in a breaking way; the message names the fields."""
 
 

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.backends import TOKEN_ENV, TOKEN_FILE_ENV, HttpBackend
+from mock_apis.errors import AdvisorGymError
 
 #: The image ``mock_apis/docker/build.sh`` builds; ``$ADVISORGYM_DOCKER_IMAGE`` overrides it.
 DEFAULT_IMAGE = "advisorgym-api:latest"
@@ -71,7 +72,7 @@ TMPFS = {"/tmp": "rw,noexec,nosuid,size=64m"}
 TOKEN_FOLDER_PREFIX = "advisorgym-token-"
 
 
-class DockerBackendError(RuntimeError):
+class DockerBackendError(AdvisorGymError, RuntimeError):
     """The container could not be started or used. ``reason`` is one of ``no_sdk``,
     ``no_engine``, ``image_missing``, ``start_failed``, ``unhealthy``; the message says what to do."""
 

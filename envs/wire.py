@@ -33,12 +33,14 @@ import ssl
 import time
 from urllib.parse import unquote, urlsplit
 
+from mock_apis.errors import AdvisorGymError
+
 #: Largest response head accepted (the service's are a few hundred bytes).
 MAX_HEAD_BYTES = 64 * 1024
 _READ_BYTES = 256 * 1024
 
 
-class WireError(Exception):
+class WireError(AdvisorGymError):
     """A request that got no complete HTTP answer."""
 
 

@@ -55,7 +55,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,7 @@ from mock_apis.catalogue import (ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, ca
                                   other_versions, parse_ref, probe_tool, unknown_tool, versions_of)
 from mock_apis import package_version
 from mock_apis.audit import AuditLog, AuditUnavailable, result_hash
+from mock_apis.errors import HTTP_STATUS
 from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,
@@ -97,23 +98,9 @@ COLLECT_EVERY = 0.25
 OWNER_SCOPE_KEY = "advisorgym.owner"
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
 
-#: HTTP status of each error code (a tool's, or the service's own).
-STATUS_FOR_ERROR: dict[str, int] = {
-    "invalid_arguments": 422,
-    "not_found": 404,
-    "unknown_tool": 404,
-    "rule_violation": 409,
-    "insufficient_funds": 409,
-    "conflict": 409,
-    "unauthorized": 401,
-    "internal_error": 500,
-    "service_unavailable": 503,
-    "timeout": 504,
-    "empty_result": 503,
-    "too_many_calls": 429,  # the env's per-turn cap; the service itself never answers it
-    "unknown_version": 404,
-    **dict.fromkeys(SERVICE_ERROR_CODES, LIMIT_STATUS),  # the service's own limits
-}
+#: HTTP status of each error code (a tool's, or the service's own): the table's (``mock_apis.errors``).
+#: ``too_many_calls`` is the env's per-turn cap; the service itself never answers it.
+STATUS_FOR_ERROR: Mapping[str, int] = HTTP_STATUS
 SESSION_GONE_STATUS = 410
 #: The most operations one batch request may carry (an agent's call and the gold probes of
 #: its tool need a handful).

@@ -39,6 +39,7 @@ import orjson
 
 from mock_apis import package_version
 from mock_apis.atomic import write_atomic
+from mock_apis.errors import AdvisorGymError
 
 GENESIS = "0" * 64
 _TAIL = re.compile(rb',"hash":"([0-9a-f]{64})"\}\n\Z')
@@ -126,7 +127,7 @@ def verify(path: str | Path, expect_head: str | None = None) -> tuple[bool, int 
     return True, None, f"{seq} records, head {prev}"
 
 
-class AuditUnavailable(RuntimeError):
+class AuditUnavailable(AdvisorGymError, RuntimeError):
     """The log could not be written or made durable; what was not written was undone."""
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_apis.catalogue import ToolOutcome, call_tool, probe_tool
+from mock_apis.errors import AdvisorGymError
 from mock_apis.sandbox import Sandbox
 
 DEFAULT_MAX_SESSIONS = 256
@@ -29,11 +30,11 @@ DEFAULT_MAX_WRITES = 256
 DEFAULT_OWNER = "token-0"
 
 
-class SessionGone(Exception):
+class SessionGone(AdvisorGymError):
     """The session id is unknown, was deleted, expired, or belongs to another token."""
 
 
-class SessionCapacity(Exception):
+class SessionCapacity(AdvisorGymError):
     """No room for another session (the store, or the token's quota, is full)."""
 
     def __init__(self, message: str, limit: int, retry_after_s: float):

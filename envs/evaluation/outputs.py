@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from mock_apis.errors import AdvisorGymError
+
 EPISODES = "episodes.jsonl"
 RUN = "run.json"
 METRICS = "metrics.json"
@@ -27,7 +29,7 @@ OUTPUTS = (EPISODES, RUN, METRICS, REPORT, PLOT_METRICS, PLOT_REWARDS)
 LOCK = ".lock"
 
 
-class EvalConfigError(RuntimeError):
+class EvalConfigError(AdvisorGymError, RuntimeError):
     """The output directory belongs to a different run (or its files are unusable)."""
 
 

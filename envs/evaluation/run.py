@@ -42,11 +42,12 @@ from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, P
 from envs.evaluation.report import plot_metrics_by_level, plot_reward_components, render_report
 from envs.reward import RewardConfig
 from envs.tasks import DEFAULT_SUITE, Task, load_tasks
+from mock_apis.errors import AdvisorGymError
 
 IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed")
 
 
-class EvalAborted(RuntimeError):
+class EvalAborted(AdvisorGymError, RuntimeError):
     """The agent's endpoint or the back-end failed systemically; the eval stopped.
 
     Episodes stored so far are kept; those that failed for infrastructure reasons were not

@@ -66,6 +66,7 @@ except ImportError as err:  # pragma: no cover - the message is the point
     raise ImportError("the Ray integration needs the ray extra: pip install -e '.[ray]'") from err
 
 from envs.evaluation.run import TRANSCRIPT_CHARS, EpisodeWorker, Job
+from mock_apis.errors import AdvisorGymError
 
 #: Errors that mean the actor (its process or its node) is gone, not that the episode failed.
 LOST = (RayActorError, NodeDiedError)
@@ -76,7 +77,7 @@ ACTOR_MEMORY = 256 * 2**20
 STALL_TIMEOUT_S = 600.0
 
 
-class ClusterUnavailable(ConnectionError):
+class ClusterUnavailable(AdvisorGymError, ConnectionError):
     """The cluster cannot run the pool: no room for its actors, or no episode finishes."""
 
 

@@ -54,6 +54,7 @@ from envs.tasks import Task, save_tasks
 from envs.evaluation.training_rows import row_features
 from mock_apis.atomic import IncompleteOutput, check_outputs, file_sha256, marker_outputs, write_json_atomic, \
     write_jsonl_atomic
+from mock_apis.errors import AdvisorGymError
 
 TARGETS = ("tasks", "sft", "dpo")
 MAX_REWARD = 3.0
@@ -61,7 +62,7 @@ THRESHOLDS = (0.0, 1.0, 2.0, 2.5, 3.0)
 EXPORT_SUMMARY = "export_summary.json"
 
 
-class ExportError(ValueError):
+class ExportError(AdvisorGymError, ValueError):
     """The directory cannot be exported (not scored yet, or unreadable scores)."""
 
 

@@ -48,6 +48,7 @@ from typing import Any
 import orjson
 
 from envs.replay.scoring import assistant_turns
+from mock_apis.errors import AdvisorGymError
 
 #: The version a call ran against when the log does not say (tools' first version).
 DEFAULT_TOOL_VERSION = "1"
@@ -115,7 +116,7 @@ _CALL_KEYS = {"id", "type", "function"}
 _STEP_KEYS = {"thought", "action", "observation", "final_answer", "raw", "timestamp", "tool_version"}
 
 
-class LogError(ValueError):
+class LogError(AdvisorGymError, ValueError):
     """A line that cannot be ingested: ``reason`` (a ``REASONS`` code) and what is wrong."""
 
     def __init__(self, reason: str, message: str):

@@ -10,6 +10,7 @@ import orjson
 
 from envs.actions import as_plain
 from envs.tasks import Task
+from mock_apis.errors import AdvisorGymError
 
 _MESSAGE_FIELDS = ("role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal")
 _ANTHROPIC_FIELDS = ("type", "role", "content", "stop_reason")
@@ -36,7 +37,7 @@ class ScoredTrajectory:
     step_infos: list[dict[str, Any]] = field(default_factory=list)
 
 
-class HistoryError(ValueError):
+class HistoryError(AdvisorGymError, ValueError):
     """A message of a history that the scorer cannot read (never skipped silently)."""
 
 

@@ -8,13 +8,14 @@ from typing import Any, Protocol
 
 from mock_apis.catalogue import catalogue, other_versions, parse_ref, probe_tool
 from mock_apis.contracts.snapshot import tool_contract
+from mock_apis.errors import AdvisorGymError
 from mock_apis.sandbox import Sandbox
 
 #: Seconds per HTTP request of a drift check.
 HTTP_TIMEOUT_S = 10.0
 
 
-class DriftCheckError(RuntimeError):
+class DriftCheckError(AdvisorGymError, RuntimeError):
     """The check could not run (service unreachable, token refused, unreadable contract)."""
 
 

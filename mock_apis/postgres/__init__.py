@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mock_apis.errors import AdvisorGymError
+
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT_S = 900  # a fresh machine installs the server with apt first
 
 
-class PostgresUnavailable(RuntimeError):
+class PostgresUnavailable(AdvisorGymError, RuntimeError):
     """The server could not be installed or started; the message carries the script's output."""
 
 
