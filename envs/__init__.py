@@ -10,6 +10,7 @@ The environment's modules load on first use, so ``import envs`` (and the CLI) st
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import gymnasium
@@ -26,8 +27,6 @@ _EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfi
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        import importlib
-
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 

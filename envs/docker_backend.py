@@ -49,6 +49,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from envs.backends import TOKEN_ENV, TOKEN_FILE_ENV, HttpBackend
 from mock_apis.errors import AdvisorGymError
 
@@ -88,6 +90,7 @@ def default_image() -> str:
 def docker_client() -> Any:
     """A ``docker.DockerClient`` for the local engine, checked with a ping."""
     try:
+        # docker: the docker extra; imported where a Docker back-end is used, so the module loads without it
         import docker
     except ImportError:
         raise DockerBackendError("no_sdk", "backend='docker' needs the docker Python SDK: pip install "
@@ -132,6 +135,7 @@ def _owner_alive(owner: str) -> bool:
 def remove_orphans(client: Any) -> list[str]:
     """Remove the managed containers whose owning process on this host is gone (killed before its
     ``atexit`` hook ran), and the token folders such processes left; the containers' names."""
+    # docker: the docker extra (see docker_client)
     import docker
 
     for folder in Path(tempfile.gettempdir()).glob(f"{TOKEN_FOLDER_PREFIX}*-*"):
@@ -254,6 +258,7 @@ class DockerService:
 
     def running(self) -> bool:
         """Whether the engine says the container still runs."""
+        # docker: the docker extra (see docker_client)
         import docker
 
         try:
@@ -265,6 +270,7 @@ class DockerService:
     def revive(self) -> bool:
         """Replace a container that no longer runs with a new one (``url`` and ``port`` change);
         True if it did. Safe from several threads: one of them starts the new container."""
+        # docker: the docker extra (see docker_client)
         import docker
 
         with self._revive_lock:
@@ -287,6 +293,7 @@ class DockerService:
             if self not in DockerService._running:
                 return
             DockerService._running.discard(self)
+        # docker: the docker extra (see docker_client)
         import docker
 
         try:
@@ -305,6 +312,7 @@ class DockerService:
     # -- internals -----------------------------------------------------------------------
 
     def _require_image(self) -> None:
+        # docker: the docker extra (see docker_client)
         import docker
 
         try:
@@ -341,8 +349,6 @@ class DockerService:
 
     def _wait_healthy(self, container: Any, port: int, timeout_s: float) -> bool:
         """True once /health answers 200; False if the container exited; raises on the deadline."""
-        import httpx
-
         deadline, last = time.monotonic() + timeout_s, "no answer yet"
         with httpx.Client(trust_env=False, timeout=2.0) as http:
             while True:

@@ -31,6 +31,7 @@ import select
 import socket
 import ssl
 import time
+import urllib.request
 from urllib.parse import unquote, urlsplit
 
 from mock_apis.errors import AdvisorGymError
@@ -256,8 +257,6 @@ class Connection:
 def proxy_for(url: str) -> str | None:
     """The proxy the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY`` by scheme,
     else ``ALL_PROXY``), or None when there is none or ``NO_PROXY`` exempts the host."""
-    import urllib.request  # only here: the tool service's connections never look up a proxy
-
     parts = urlsplit(url)
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")

@@ -674,5 +674,5 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     def openapi() -> dict[str, Any]:
         return document
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to supply a custom schema
     return app

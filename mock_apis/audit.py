@@ -39,6 +39,7 @@ import orjson
 
 from mock_apis import package_version
 from mock_apis.atomic import write_atomic
+from mock_apis.contracts import contract_sha256
 from mock_apis.errors import AdvisorGymError
 
 GENESIS = "0" * 64
@@ -288,8 +289,6 @@ def run_versions(reward_config: Mapping[str, Any], tasks_sha256: str, replica_me
     """What produced a score: the environment's version, the contract file's SHA-256, the reward
     config (its version and the SHA-256 of all its fields), the task suite's SHA-256 and the
     replica's manifest (its metadata, and their SHA-256)."""
-    # imported here: mock_apis.contracts imports envs.replica, whose package imports this module (issue #23)
-    from mock_apis.contracts import contract_sha256
 
     manifest = dict(sorted(replica_meta.items()))
     return {

@@ -153,7 +153,7 @@ class SessionStore:
         with self._lock:
             full = self._capacity_error(owner, now)
             if full is None:
-                session = Session(secrets.token_hex(16), owner, None, self.max_writes, now)  # type: ignore[arg-type]
+                session = Session(secrets.token_hex(16), owner, None, self.max_writes, now)  # type: ignore[arg-type]  # its sandbox opens below, outside the lock
                 self._sessions[session.id] = session
                 self._owned[owner] = self._owned.get(owner, 0) + 1
         if full is not None:

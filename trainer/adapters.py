@@ -103,7 +103,7 @@ def _tool_method(spec: ToolSpec) -> Any:
                                         default=inspect.Parameter.empty if key in required else None,
                                         annotation=annotations[key]))
     method.__name__ = method.__qualname__ = spec.name
-    method.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]
+    method.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]  # what inspect reads
     method.__annotations__ = annotations
     args = "\n".join(_describe(k, properties[k], k in required) for k in properties)
     method.__doc__ = " ".join(spec.description.split()) + (f"\n\n    Args:\n{args}" if args else "")

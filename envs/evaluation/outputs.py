@@ -45,6 +45,7 @@ class OutLock:
     """
 
     def __init__(self, out: Path):
+        # fcntl is POSIX only: elsewhere the module still reads runs; only locking needs it
         import fcntl
 
         out.mkdir(parents=True, exist_ok=True)

@@ -111,6 +111,7 @@ def row_features(json_lists: Sequence[str], **values: str) -> Any:
     """The ``datasets.Features`` of exported rows: each column of ``json_lists`` a list of JSON
     values (messages, tool schemas), kept as the JSON they are; each of ``values`` a column of
     that ``datasets`` dtype (``"string"``, ``"int64"``, ``"float64"``)."""
+    # datasets: the train extra; writing the rows needs only orjson
     from datasets import Features, Json, List, Value
 
     return Features({**{name: List(Json()) for name in json_lists},
@@ -125,6 +126,7 @@ def sft_features() -> Any:
 def grpo_features(environment: bool = False) -> Any:
     """The ``datasets.Features`` of ``grpo.jsonl``: the prompt's messages, each tool schema as JSON;
     with ``environment``, the column that picks each row's environment (TRL's per-row selection)."""
+    # datasets: the train extra (see row_features)
     from datasets import Features, List, Value
 
     routing = {"environment": "string"} if environment else {}

@@ -114,7 +114,7 @@ def episode_env_factory(replica: Path | None, tasks: Path | None) -> Any:
 def episode_endpoints_available() -> bool:
     """Whether the installed extras allow the MCP episode endpoint (the mcp extra)."""
     try:
-        from envs.integrations import mcp  # noqa: F401
+        from envs.integrations import mcp  # noqa: F401 - only whether the mcp extra imports
     except ImportError:
         return False
     return True

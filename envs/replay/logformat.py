@@ -48,6 +48,7 @@ from typing import Any
 import orjson
 
 from envs.replay.scoring import assistant_turns
+from mock_apis.catalogue import versions_of
 from mock_apis.errors import AdvisorGymError
 
 #: The version a call ran against when the log does not say (tools' first version).
@@ -78,8 +79,6 @@ def assistant_message(turn: Mapping[str, Any]) -> dict[str, Any]:
 def served_version(task_versions: Mapping[str, str], name: Any) -> str:
     """The version a task's call of ``name`` runs in: its pin, else the tool's default
     (``DEFAULT_TOOL_VERSION`` for a name that is no tool)."""
-    from mock_apis.catalogue import versions_of
-
     if not isinstance(name, str):
         return DEFAULT_TOOL_VERSION
     return task_versions.get(name) or next(iter(versions_of(name)), DEFAULT_TOOL_VERSION)

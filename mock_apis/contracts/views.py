@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
+
 from mock_apis.catalogue import catalogue, other_versions, parse_ref, probe_tool
 from mock_apis.contracts.snapshot import tool_contract
 from mock_apis.errors import AdvisorGymError
@@ -64,8 +66,6 @@ class ServiceView:
     once). A service that lists no ``versions`` serves only its defaults."""
 
     def __init__(self, base_url: str, token: str | None):
-        import httpx
-
         self.label = f"service {base_url}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._httpx = httpx

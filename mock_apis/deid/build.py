@@ -170,6 +170,8 @@ def manifest_path(out: str | os.PathLike[str]) -> Path:
 
 
 def _contract() -> dict[str, Any]:
+    # the contracts load httpx and the snapshot code (over a second on a busy machine): only a
+    # build needs them, not `advisorgym`'s start, which imports DEFAULT_BATCH_ROWS from here
     from mock_apis.contracts.check import CONTRACT_FILE, contract_sha256
     from mock_apis.contracts.snapshot import CONTRACT_FORMAT
 
