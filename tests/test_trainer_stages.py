@@ -358,7 +358,7 @@ def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(model_code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
     assert (tmp_path / "runs" / "tiny" / "tiny-base" / "config.json").is_file()
-    exec(compile(trainer_code, "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(trainer_code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
     namespace["trainer"].train()
     assert namespace["trainer"].state.global_step == 2
 
