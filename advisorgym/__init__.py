@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import envs
-from envs import ENV_ID
+from envs import ENV_ID as ENV_ID
 
 __all__ = envs.__all__
 

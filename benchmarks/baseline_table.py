@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from envs.evaluation.agents import AGENT_SPECS  # noqa: E402
-from envs.evaluation.run import run_eval  # noqa: E402
-from envs.reward import REWARD_VERSION, VERSIONS, RewardConfig  # noqa: E402
-from envs.tasks import DEFAULT_SUITE  # noqa: E402
+from envs.evaluation.agents import AGENT_SPECS
+from envs.evaluation.run import run_eval
+from envs.reward import REWARD_VERSION, VERSIONS, RewardConfig
+from envs.tasks import DEFAULT_SUITE
 
 SCRIPTED = [a for a in AGENT_SPECS if a not in ("openai", "hf")]
 COMPONENTS = ("R_fmt", "R_corr", "R_eff", "S_name", "S_cover", "S_param")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench_env import timed
 from envs import FinAdvisorEnv
-from envs.audit import AuditLog, result_hash
+from mock_apis.audit import AuditLog, result_hash
 from envs.tasks import HANDWRITTEN
 from mock_apis.catalogue import call_tool
 

@@ -126,7 +126,7 @@ def _free_port() -> int:
 
 
 def _stats(base: str) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{base}/stats", timeout=5) as r:  # noqa: S310 - 127.0.0.1 only
+    with urllib.request.urlopen(f"{base}/stats", timeout=5) as r:  # 127.0.0.1 only
         return json.loads(r.read())
 
 

@@ -88,7 +88,7 @@ def main() -> None:
                 del requests[:]
                 env.step(action)
                 per_step = len(requests)
-                xs = timed(lambda: env.step(action), args.n)
+                xs = timed(lambda action=action: env.step(action), args.n)
                 print(f"{name:28s} {line(xs, base, limit)}   {per_step} request(s)/step")
             env.close()
 

@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from envs import FinAdvisorEnv  # noqa: E402
-from envs.tasks import HANDWRITTEN, load_tasks  # noqa: E402
-from test_env_fuzz import HOSTILE_TURNS, HUGE_ANSWERS  # noqa: E402
+from envs import FinAdvisorEnv
+from envs.tasks import HANDWRITTEN, load_tasks
+from test_env_fuzz import HOSTILE_TURNS, HUGE_ANSWERS
 
 TASK = load_tasks(HANDWRITTEN)[0]
 TARGET_MS = 50.0

@@ -10,6 +10,7 @@ The environment's modules load on first use, so ``import envs`` (and the CLI) st
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import gymnasium
@@ -21,15 +22,13 @@ if ENV_ID not in gymnasium.registry:
         gymnasium.envs.registration.WrapperSpec("EpisodeHorizon", "envs.env:EpisodeHorizon", {}),))
 
 _EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward",
-            "tool_messages": "envs.messages"}
+            "tool_messages": "envs.messages", "AdvisorGymError": "mock_apis.errors"}
 
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        import importlib
-
         return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 
 
-__all__ = ["ENV_ID", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]
+__all__ = ["ENV_ID", "AdvisorGymError", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]

@@ -352,7 +352,7 @@ class HttpBackend:
             return ToolOutcome(True, {}), False
         try:
             payload = json.loads(content) if JSON_FALLBACK in response.headers else orjson.loads(content)
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - any unreadable body (bad bytes, too deep) is answered below
             payload = None
         if not isinstance(payload, dict):
             return _unavailable(f"the tool service answered HTTP {status} without a JSON object"), \

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from envs.backends import TOKEN_ENV, InProcessBackend
+from mock_apis.contracts import DriftCheckError, InvalidContract, check_drift
+from mock_apis.errors import AdvisorGymError
 
 
-class ContractDrift(RuntimeError):
+class ContractDrift(AdvisorGymError, RuntimeError):
     """The back-end differs from the contract in a breaking way; the message names the fields."""
 
 
 @lru_cache(maxsize=64)
 def _report(contract: str | None, in_process: bool, replica: str | None, service: str | None,
             token: str | None) -> Any:
-    from mock_apis.contracts import check_drift
-
     if in_process:
         return check_drift(contract, in_process=True, replica=replica)
     return check_drift(contract, service=service, token=token)
@@ -36,8 +36,6 @@ def check_backend(backend: Any, token: str | None, contract: str | Path | None, 
     (e.g. it rejects the token), and ``InvalidContract`` (a ``ValueError``) when the contract
     file is not a valid contract, whatever ``allow_drift`` says. A custom ``Backend`` (neither in-process nor HTTP) is not
     checked, and says so."""
-    from mock_apis.contracts import DriftCheckError, InvalidContract
-
     contract_key = str(contract) if contract is not None else None
     if isinstance(backend, InProcessBackend):
         key = (contract_key, True, str(backend.sandbox.replica_path), None, None)

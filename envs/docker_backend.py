@@ -49,7 +49,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from envs.backends import TOKEN_ENV, TOKEN_FILE_ENV, HttpBackend
+from mock_apis.errors import AdvisorGymError
 
 #: The image ``mock_apis/docker/build.sh`` builds; ``$ADVISORGYM_DOCKER_IMAGE`` overrides it.
 DEFAULT_IMAGE = "advisorgym-api:latest"
@@ -71,7 +74,7 @@ TMPFS = {"/tmp": "rw,noexec,nosuid,size=64m"}
 TOKEN_FOLDER_PREFIX = "advisorgym-token-"
 
 
-class DockerBackendError(RuntimeError):
+class DockerBackendError(AdvisorGymError, RuntimeError):
     """The container could not be started or used. ``reason`` is one of ``no_sdk``,
     ``no_engine``, ``image_missing``, ``start_failed``, ``unhealthy``; the message says what to do."""
 
@@ -87,6 +90,7 @@ def default_image() -> str:
 def docker_client() -> Any:
     """A ``docker.DockerClient`` for the local engine, checked with a ping."""
     try:
+        # docker: the docker extra; imported where a Docker back-end is used, so the module loads without it
         import docker
     except ImportError:
         raise DockerBackendError("no_sdk", "backend='docker' needs the docker Python SDK: pip install "
@@ -131,6 +135,7 @@ def _owner_alive(owner: str) -> bool:
 def remove_orphans(client: Any) -> list[str]:
     """Remove the managed containers whose owning process on this host is gone (killed before its
     ``atexit`` hook ran), and the token folders such processes left; the containers' names."""
+    # docker: the docker extra (see docker_client)
     import docker
 
     for folder in Path(tempfile.gettempdir()).glob(f"{TOKEN_FOLDER_PREFIX}*-*"):
@@ -253,6 +258,7 @@ class DockerService:
 
     def running(self) -> bool:
         """Whether the engine says the container still runs."""
+        # docker: the docker extra (see docker_client)
         import docker
 
         try:
@@ -264,6 +270,7 @@ class DockerService:
     def revive(self) -> bool:
         """Replace a container that no longer runs with a new one (``url`` and ``port`` change);
         True if it did. Safe from several threads: one of them starts the new container."""
+        # docker: the docker extra (see docker_client)
         import docker
 
         with self._revive_lock:
@@ -286,6 +293,7 @@ class DockerService:
             if self not in DockerService._running:
                 return
             DockerService._running.discard(self)
+        # docker: the docker extra (see docker_client)
         import docker
 
         try:
@@ -304,6 +312,7 @@ class DockerService:
     # -- internals -----------------------------------------------------------------------
 
     def _require_image(self) -> None:
+        # docker: the docker extra (see docker_client)
         import docker
 
         try:
@@ -340,8 +349,6 @@ class DockerService:
 
     def _wait_healthy(self, container: Any, port: int, timeout_s: float) -> bool:
         """True once /health answers 200; False if the container exited; raises on the deadline."""
-        import httpx
-
         deadline, last = time.monotonic() + timeout_s, "no answer yet"
         with httpx.Client(trust_env=False, timeout=2.0) as http:
             while True:

@@ -31,14 +31,17 @@ import select
 import socket
 import ssl
 import time
+import urllib.request
 from urllib.parse import unquote, urlsplit
+
+from mock_apis.errors import AdvisorGymError
 
 #: Largest response head accepted (the service's are a few hundred bytes).
 MAX_HEAD_BYTES = 64 * 1024
 _READ_BYTES = 256 * 1024
 
 
-class WireError(Exception):
+class WireError(AdvisorGymError):
     """A request that got no complete HTTP answer."""
 
 
@@ -254,8 +257,6 @@ class Connection:
 def proxy_for(url: str) -> str | None:
     """The proxy the environment names for ``url`` (``HTTPS_PROXY``/``HTTP_PROXY`` by scheme,
     else ``ALL_PROXY``), or None when there is none or ``NO_PROXY`` exempts the host."""
-    import urllib.request  # only here: the tool service's connections never look up a proxy
-
     parts = urlsplit(url)
     proxies = urllib.request.getproxies()
     proxy = proxies.get(parts.scheme) or proxies.get("all")

@@ -55,7 +55,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,19 +69,27 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mock_apis.catalogue import ERROR_SCHEMA  # noqa: F401  (re-exported)
 from mock_apis.catalogue import (ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, call_tool, catalogue, echo,
                                   other_versions, parse_ref, probe_tool, unknown_tool, versions_of)
 from mock_apis import package_version
+from mock_apis.audit import AuditLog, AuditUnavailable, result_hash
+from mock_apis.errors import HTTP_STATUS
 from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
-from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
-                                SERVICE_ERROR_SCHEMA, SESSION_HEADER, SESSION_ID_PATTERN, TOKEN_ENV, TOKEN_FILE_ENV,  # noqa: F401
-                                ServiceLimits)
+from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,
+                                SESSION_HEADER, TOKEN_ENV, ServiceLimits)
 from mock_apis.sandbox import Sandbox, check_replica
-from mock_apis.server import ServerLimits, run_server, serve_in_thread  # noqa: F401  (re-exported)
-from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES,  # noqa: F401
-                                DEFAULT_OWNER, Session, SessionCapacity, SessionGone, SessionStore)
+from mock_apis.sessions import (DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES, DEFAULT_OWNER, Session,
+                                SessionCapacity, SessionGone, SessionStore)
+
+# Re-exported (``X as X``): the service's names users import from here, defined in its parts.
+from mock_apis.catalogue import ERROR_SCHEMA as ERROR_SCHEMA
+from mock_apis.protocol import SERVICE_ERROR_SCHEMA as SERVICE_ERROR_SCHEMA
+from mock_apis.protocol import SESSION_ID_PATTERN as SESSION_ID_PATTERN
+from mock_apis.protocol import TOKEN_FILE_ENV as TOKEN_FILE_ENV
+from mock_apis.server import ServerLimits as ServerLimits
+from mock_apis.server import run_server as run_server
+from mock_apis.server import serve_in_thread as serve_in_thread
 
 #: Bodies larger than this are parsed and validated in the thread pool, never on the event loop.
 OFFLOAD_BODY_BYTES = 32 * 1024
@@ -90,23 +98,9 @@ COLLECT_EVERY = 0.25
 OWNER_SCOPE_KEY = "advisorgym.owner"
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
 
-#: HTTP status of each error code (a tool's, or the service's own).
-STATUS_FOR_ERROR: dict[str, int] = {
-    "invalid_arguments": 422,
-    "not_found": 404,
-    "unknown_tool": 404,
-    "rule_violation": 409,
-    "insufficient_funds": 409,
-    "conflict": 409,
-    "unauthorized": 401,
-    "internal_error": 500,
-    "service_unavailable": 503,
-    "timeout": 504,
-    "empty_result": 503,
-    "too_many_calls": 429,  # the env's per-turn cap; the service itself never answers it
-    "unknown_version": 404,
-    **dict.fromkeys(SERVICE_ERROR_CODES, LIMIT_STATUS),  # the service's own limits
-}
+#: HTTP status of each error code (a tool's, or the service's own): the table's (``mock_apis.errors``).
+#: ``too_many_calls`` is the env's per-turn cap; the service itself never answers it.
+STATUS_FOR_ERROR: Mapping[str, int] = HTTP_STATUS
 SESSION_GONE_STATUS = 410
 #: The most operations one batch request may carry (an agent's call and the gold probes of
 #: its tool need a handful).
@@ -310,8 +304,6 @@ class ToolService:
                                             "versions": versions_of(name)} for name, spec in self.tools.items()])
         self.audit = None
         if audit_log is not None:
-            from envs.audit import AuditLog
-
             self.audit = AuditLog(audit_log)
 
     def commit(self, session_id: str | None, ops: list[tuple[Any, Any, bool, bool]],
@@ -320,15 +312,15 @@ class ToolService:
         reward's rolled-back probes are not the agent's calls, so not recorded), in one write;
         a version is recorded as ``name@version``. ``AuditUnavailable`` if the write fails (then
         nothing of it is in the log, and ``Session.run_batch`` rolls the calls' writes back)."""
-        from envs.audit import result_hash
-
-        with self.audit.lock:  # type: ignore[union-attr]  (only called with a log)
+        audit = self.audit
+        assert audit is not None, "commit is only called with an audit log"
+        with audit.lock:
             for (name, arguments, probe, _), outcome in zip(ops, outcomes, strict=True):
                 if not probe:
-                    self.audit.record_call(str(name) if type(name) is ToolRef else name, arguments,  # type: ignore[union-attr]
-                                           result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
-                                           task_id=session_id)
-            self.audit.flush()  # type: ignore[union-attr]
+                    audit.record_call(str(name) if type(name) is ToolRef else name, arguments,
+                                      result_hash(outcome.payload), ok=outcome.ok, error=outcome.error,
+                                      task_id=session_id)
+            audit.flush()
 
     async def execute(self, offload: bool, session_id: str | None, owner: str,
                       ops: list[tuple[Any, Any, bool, bool]]) -> list[ToolOutcome] | Response:
@@ -336,8 +328,6 @@ class ToolService:
         their records are durable: refused before anything runs if the log has failed; written
         as part of the calls (a write that cannot be recorded is rolled back); then fsynced
         (group commit). A ``Response`` for a gone session or an unwritable log."""
-        from envs.audit import AuditUnavailable
-
         audit = self.audit
         if audit is not None and audit.failed is not None:
             return audit_unavailable(f"the audit log {audit.path} failed ({audit.failed}); restart the service")
@@ -555,7 +545,7 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     At most ``max_sessions`` sessions live at once (``max_sessions_per_token`` per token); a
     session idle for ``idle_ttl_s`` expires; it may make ``max_writes`` writes until reset.
     ``clock`` (monotonic seconds) is for tests. ``audit_log``: append every executed tool call
-    (not the reward's rolled-back probes) to this hash-chained log (``envs.audit``); a call is
+    (not the reward's rolled-back probes) to this hash-chained log (``mock_apis.audit``); a call is
     answered only once its record is on disk (``ToolService.execute``).
     """
     accepted = resolve_tokens(token, tokens)
@@ -684,5 +674,5 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     def openapi() -> dict[str, Any]:
         return document
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's way to supply a custom schema
     return app

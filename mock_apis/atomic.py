@@ -26,10 +26,12 @@ from typing import IO, Any
 
 import orjson
 
+from mock_apis.errors import AdvisorGymError
+
 _TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp(?:-journal|-wal|-shm)?\Z")
 
 
-class IncompleteOutput(ValueError):
+class IncompleteOutput(AdvisorGymError, ValueError):
     """A folder's outputs are missing their completeness marker or do not match it."""
 
 

@@ -41,14 +41,15 @@ class ServiceApp(FastAPI):
         self._batch, self._authorise, self._on_error = endpoint, authorise, on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        session_id = self._batch_session(scope) if self._batch is not None else None
-        if session_id is None or not self._authorise(scope):
+        batch = self._batch
+        session_id = self._batch_session(scope) if batch is not None else None
+        if batch is None or session_id is None or not self._authorise(scope):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
         scope["path_params"] = {"session_id": session_id}
         try:
-            response = await self._batch(Request(scope, receive))  # type: ignore[misc]
+            response = await batch(Request(scope, receive))
         except Exception as exc:  # noqa: BLE001  (as the app's catch-all handler: a structured 500)
             response = self._on_error(exc)
         await response(scope, receive, send)

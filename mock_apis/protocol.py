@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# The service's own limits' error codes (not tool errors): their rows of mock_apis.errors.ERRORS.
+from mock_apis.errors import SERVICE_ERROR_CODES
 from mock_apis.sessions import DEFAULT_IDLE_TTL_S, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_WRITES
 
 TOKEN_ENV = "ADVISORGYM_API_TOKEN"
@@ -22,8 +24,6 @@ JSON_FALLBACK_HEADER = "X-Advisorgym-Json"
 MAX_BODY_BYTES = 1 << 20
 SESSION_ID_PATTERN = "^[0-9a-f]{32}$"
 
-#: Errors of the service's own limits (not tool errors, so not in the catalogue's ERROR_CODES).
-SERVICE_ERROR_CODES = ("session_capacity", "session_write_limit")
 LIMIT_STATUS = 429
 SERVICE_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -26,12 +26,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from mock_apis.errors import AdvisorGymError
 from mock_apis.models import WRITABLE_TABLES, Base
 
 OVERLAY_PAGE_BYTES = 1024
 
 
-class ReplicaError(ValueError):
+class ReplicaError(AdvisorGymError, ValueError):
     """A replica file that cannot be served: not SQLite, damaged, or not of this schema. The
     message is one line naming the file and the problem."""
 

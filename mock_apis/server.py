@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import h11
+import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -67,6 +68,7 @@ def raise_fd_limit(target: int = FD_SOFT_LIMIT_TARGET) -> int:
     """Raise the soft RLIMIT_NOFILE towards ``target`` (never above the hard limit, never
     lower); returns the soft limit in force. A no-op where ``resource`` does not exist."""
     try:
+        # resource is POSIX only
         import resource
     except ImportError:  # not POSIX
         return 1024
@@ -137,7 +139,7 @@ class _RequestGuard:
     cycle: Any
 
     def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)  # type: ignore[misc]
+        super().connection_made(transport)  # type: ignore[misc]  # a mixin: the protocol class is its sibling base
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             # uvicorn writes a response's head and body separately: without TCP_NODELAY, Nagle
@@ -154,7 +156,7 @@ class _RequestGuard:
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
-        super().connection_lost(exc)  # type: ignore[misc]
+        super().connection_lost(exc)  # type: ignore[misc]  # a mixin (see connection_made)
 
     def _arm(self) -> None:
         self._deadline = self.loop.call_later(self.limits.request_timeout_s, self._on_deadline)
@@ -294,12 +296,10 @@ def uvicorn_config(app: ASGIApp, limits: ServerLimits, log_level: str = "warning
                    session_fds: int = 0, **extra: Any) -> Any:
     """A ``uvicorn.Config`` serving ``app`` with a guarded protocol (``guarded_protocol``) under
     ``limits``; ``session_fds``: the descriptors the app's sessions hold at capacity."""
-    import uvicorn
-
     fd_limit = raise_fd_limit()
     cap = connection_cap(limits, fd_limit, session_fds)
     config = uvicorn.Config(app, http=guarded_protocol(limits, cap, limits.http), log_level=log_level, access_log=access_log,
-                            lifespan="on", timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]
+                            lifespan="on", timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]  # uvicorn takes a float too
                             h11_max_incomplete_event_size=limits.max_header_bytes,
                             backlog=accept_batch(limits, fd_limit),
                             # WebSocket messages (the OpenEnv route's) are a step's small JSON: deflating
@@ -313,8 +313,6 @@ def uvicorn_config(app: ASGIApp, limits: ServerLimits, log_level: str = "warning
 def run_server(app: ASGIApp, host: str, port: int, limits: ServerLimits | None = None, log_level: str = "info",
                access_log: bool = False, session_fds: int = 0) -> None:
     """Serve ``app`` in the foreground (the ``advisorgym serve`` command)."""
-    import uvicorn
-
     uvicorn.Server(uvicorn_config(app, limits or ServerLimits(), log_level, access_log, session_fds,
                                   host=host, port=port)).run()
 
@@ -323,8 +321,6 @@ def run_server(app: ASGIApp, host: str, port: int, limits: ServerLimits | None =
 def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning",
                     limits: ServerLimits | None = None) -> Iterator[str]:
     """Run ``app`` under uvicorn in a daemon thread; yields its base URL (``port=0``: a free port)."""
-    import uvicorn
-
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))

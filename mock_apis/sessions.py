@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mock_apis.catalogue import ToolOutcome, call_tool, probe_tool
+from mock_apis.errors import AdvisorGymError
 from mock_apis.sandbox import Sandbox
 
 DEFAULT_MAX_SESSIONS = 256
@@ -29,11 +30,11 @@ DEFAULT_MAX_WRITES = 256
 DEFAULT_OWNER = "token-0"
 
 
-class SessionGone(Exception):
+class SessionGone(AdvisorGymError):
     """The session id is unknown, was deleted, expired, or belongs to another token."""
 
 
-class SessionCapacity(Exception):
+class SessionCapacity(AdvisorGymError):
     """No room for another session (the store, or the token's quota, is full)."""
 
     def __init__(self, message: str, limit: int, retry_after_s: float):
@@ -152,7 +153,7 @@ class SessionStore:
         with self._lock:
             full = self._capacity_error(owner, now)
             if full is None:
-                session = Session(secrets.token_hex(16), owner, None, self.max_writes, now)  # type: ignore[arg-type]
+                session = Session(secrets.token_hex(16), owner, None, self.max_writes, now)  # type: ignore[arg-type]  # its sandbox opens below, outside the lock
                 self._sessions[session.id] = session
                 self._owned[owner] = self._owned.get(owner, 0) + 1
         if full is not None:

@@ -19,9 +19,9 @@ API_TOKEN = "test-token-9f2c6d1e"
 def needs_train_extra() -> None:
     """Skip, loudly, a test that needs the train extra when it is not installed."""
     try:
-        import datasets  # noqa: F401
-        import torch  # noqa: F401
-        import trl  # noqa: F401
+        import datasets  # noqa: F401 - only whether the extra is installed
+        import torch  # noqa: F401 - likewise
+        import trl  # noqa: F401 - likewise
     except ImportError:
         pytest.skip("SKIPPED LOUDLY: the train extra is not installed (pip install torch==2.13.0, then "
                     "pip install -e '.[train]'); .ci/run runs these tests after installing it")

@@ -534,8 +534,8 @@ def build_tiny_model(path: Path, corpus: list[str]) -> None:
 @pytest.mark.train
 def test_hf_local_agent_with_a_tiny_local_model(tmp_path):
     try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
+        import torch  # noqa: F401 - only whether the extra is installed
+        import transformers  # noqa: F401 - likewise
     except ImportError:
         pytest.skip("SKIPPED LOUDLY: torch/transformers not installed: pip install torch==2.13.0 transformers "
                     "(HFLocalAgent is untested in this environment; .ci/run runs it after installing the train extra)")
@@ -708,7 +708,7 @@ def test_http_backend_gives_the_same_episodes(tmp_path):
         run_eval("noisy_params", HANDWRITTEN, tmp_path / "http", backend="http", url=url, token=token,
                  progress=False, plots=False)
     run_eval("noisy_params", HANDWRITTEN, tmp_path / "inproc", progress=False, plots=False)
-    strip = lambda r: {k: v for k, v in r.items() if k != "latency_s"}  # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k != "latency_s"}  # noqa: E731 - a one-line helper
     assert [strip(r) for r in episodes(tmp_path / "http")] == [strip(r) for r in episodes(tmp_path / "inproc")]
 
 
@@ -775,7 +775,7 @@ def test_metrics_json_matches_a_recomputation_and_the_report_is_complete(tmp_pat
     records = episodes(tmp_path)
     metrics = json.loads((tmp_path / METRICS).read_text())
     expected = recompute(records)
-    approx = lambda v: v if v is None else pytest.approx(v, rel=1e-12, abs=1e-12)  # noqa: E731
+    approx = lambda v: v if v is None else pytest.approx(v, rel=1e-12, abs=1e-12)  # noqa: E731 - a one-line helper
     for name in ("n", "TCR", "TIER", "AIR", "CRR", "VR", "P50_latency_s"):
         assert metrics["overall"][name] == approx(expected["overall"][name]), name
         for lv, m in expected["per_level"].items():

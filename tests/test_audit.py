@@ -4,13 +4,16 @@ inserted line is caught by `verify`, which names the first bad record."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from envs.audit import GENESIS, AuditLog, canonical, result_hash, run_versions, verify
+import mock_apis.audit
+from mock_apis.audit import GENESIS, AuditLog, canonical, result_hash, run_versions, verify
 from mock_apis.contracts import contract_sha256
 
 RUNNER = CliRunner()
@@ -212,3 +215,10 @@ def test_the_env_audits_the_contract_it_was_checked_against(tmp_path):
     end = [json.loads(line) for line in log.read_text().splitlines()][-1]
     assert end["kind"] == "episode_end"
     assert end["payload"]["versions"]["contract"] == contract_sha256(contract) != contract_sha256()
+
+
+def test_the_old_import_path_is_a_deprecation_alias(monkeypatch) -> None:
+    monkeypatch.delitem(sys.modules, "envs.audit", raising=False)
+    with pytest.warns(DeprecationWarning, match="mock_apis.audit"):
+        alias = importlib.import_module("envs.audit")
+    assert alias.AuditLog is mock_apis.audit.AuditLog and alias.verify is mock_apis.audit.verify

@@ -17,8 +17,10 @@ from envs.evaluation.run import run_episode
 from envs.tasks import HANDWRITTEN, load_tasks
 from mock_apis.app import MAX_BATCH_OPS, create_app
 from tests.conftest import API_TOKEN
-from tests.test_service import ids, parity_script  # noqa: F401  (ids is a fixture)
+from tests import test_service
+from tests.test_service import parity_script
 
+ids = test_service.ids  # the fixture, shared with tests/test_service.py
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 
 
@@ -50,7 +52,7 @@ def run_batches(backend: Any, script: list, probes: list) -> list[bytes]:
     return out
 
 
-def test_batches_give_byte_identical_outcomes(live_server, replica_path, ids) -> None:  # noqa: F811
+def test_batches_give_byte_identical_outcomes(live_server, replica_path, ids) -> None:
     url, token = live_server
     script, probes = parity_script(ids), gold_probes(ids)
     local, remote = InProcessBackend(replica_path), HttpBackend(url, token=token)
@@ -111,7 +113,7 @@ def new_session(client: TestClient) -> str:
     return client.post("/sessions", headers=AUTH).json()["session_id"]
 
 
-def test_batch_runs_probes_then_calls_in_order_and_counts_writes(client, ids) -> None:  # noqa: F811
+def test_batch_runs_probes_then_calls_in_order_and_counts_writes(client, ids) -> None:
     session = new_session(client)
     note = {"client_id": ids["client_id"], "text": "batched"}
     ops = [{"name": "add_advisor_note", "arguments": note, "probe": True},
@@ -143,7 +145,7 @@ def test_batch_needs_a_live_session_of_the_token(client) -> None:
     assert client.post(f"/sessions/{new_session(client)}/batch", json=ops).status_code == 401
 
 
-def test_the_direct_batch_route_answers_as_the_framework_does(replica_path, ids, monkeypatch) -> None:  # noqa: F811
+def test_the_direct_batch_route_answers_as_the_framework_does(replica_path, ids, monkeypatch) -> None:
     """``ServiceApp`` serves the batch route ahead of FastAPI's stack: every answer (results,
     malformed bodies, a gone session, no or a wrong token, a too-large body, an endpoint that
     raises) must be the one the full stack gives, status, headers and bytes."""
@@ -190,7 +192,7 @@ def openai_turn(calls: list[tuple[Any, Any]]) -> str:
 
 
 @pytest.mark.parametrize("faults", [None, {"rate": 0.5, "latency_s": 0.0}])
-def test_a_turn_of_many_calls_is_one_request_and_equals_in_process(live_server, replica_path, ids,  # noqa: F811
+def test_a_turn_of_many_calls_is_one_request_and_equals_in_process(live_server, replica_path, ids,
                                                                    faults) -> None:
     url, token = live_server
     task = next(t for t in load_tasks(HANDWRITTEN) if any(g.name == "place_order" for g in t.gold_calls))
@@ -220,7 +222,7 @@ def test_a_turn_of_many_calls_is_one_request_and_equals_in_process(live_server, 
             env.close()
 
 
-def test_a_batch_past_the_limit_goes_in_several_requests(live_server, replica_path, ids) -> None:  # noqa: F811
+def test_a_batch_past_the_limit_goes_in_several_requests(live_server, replica_path, ids) -> None:
     url, token = live_server
     ops = [("add_advisor_note", {"client_id": ids["client_id"], "text": f"note {i}"}, i % 3 == 0)
            for i in range(2 * MAX_BATCH_OPS + 5)]

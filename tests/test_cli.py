@@ -118,7 +118,7 @@ def test_the_readme_python_snippet_runs_as_written():
 def test_an_unknown_task_id_names_the_loaded_suite():
     import gymnasium as gym
 
-    import envs  # noqa: F401
+    import envs  # noqa: F401 - importing it registers the env id
 
     env = gym.make("advisorgym/FinAdvisor-v0", tasks=HANDWRITTEN)
     with pytest.raises(KeyError, match=r"handwritten\.jsonl, 12 tasks\) has e\.g\. hw-"):

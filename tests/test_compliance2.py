@@ -156,7 +156,7 @@ def test_the_public_set_covers_every_class_on_both_sides() -> None:
     assert all(r["context"]["observations"] is not None and "query" in r["context"] for r in rows)
     assert len({r["text"] for r in rows}) >= len(rows) - 5  # written one by one, not filled from templates
     # Contexts come from the training suite, never the held-out split.
-    held_out = {json.loads(line)["task_id"] for line in open(PUBLIC_SET.parent.parent / "tasks" / "heldout.jsonl")}
+    held_out = {json.loads(line)["task_id"] for line in (PUBLIC_SET.parent.parent / "tasks" / "heldout.jsonl").read_text().splitlines()}
     assert not {r["context"]["task_id"] for r in rows} & held_out
 
 

@@ -24,7 +24,7 @@ def test_the_manifests_pass_the_kubernetes_schemas_strictly():
         pytest.skip("SKIPPED LOUDLY: kubernetes-validate is not installed (pip install kubernetes-validate); "
                     ".ci/scale-out installs it and validates the manifests")
     assert {p.name for p in MANIFESTS} >= {"deployment.yaml", "service.yaml", "networkpolicy.yaml"}
-    for kind, doc in resources().items():
+    for doc in resources().values():
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
     broken = resources()["Deployment"]
     broken["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}  # a typo is caught

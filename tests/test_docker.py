@@ -152,7 +152,7 @@ def http(service: dict[str, Any]) -> Iterator[httpx.Client]:
 def ids(replica_path: Path) -> dict[str, Any]:
     con = sqlite3.connect(f"file:{replica_path}?mode=ro", uri=True)
     try:
-        one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+        one = lambda sql: con.execute(sql).fetchone()  # noqa: E731 - a one-line helper
         account_id, cash, client_id = one(
             "SELECT a.account_id, a.cash_balance, a.client_id FROM accounts a JOIN compliance_records k "
             "USING (client_id) WHERE a.status = 'active' AND k.kyc_status = 'verified' AND k.restriction = 'none' "

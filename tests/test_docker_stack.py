@@ -30,7 +30,10 @@ from envs.docker_backend import (MANAGED_LABEL, OWNER_LABEL, DockerBackend, Dock
                                  docker_client)
 from envs.replica import default_replica
 from envs.tasks import HANDWRITTEN, load_tasks
-from tests.test_docker import BUILD_TIMEOUT_S, ROOT, _docker, _docker_unavailable, _free_port, image  # noqa: F401
+from tests import test_docker
+from tests.test_docker import BUILD_TIMEOUT_S, ROOT, _docker, _docker_unavailable, _free_port
+
+image = test_docker.image  # the fixture, shared with tests/test_docker.py
 
 TASKS = load_tasks(HANDWRITTEN)
 SEED, SCALE = TASKS[0].replica["seed"], TASKS[0].replica["scale"]

@@ -21,7 +21,7 @@ import httpx
 import orjson
 import pytest
 
-from envs.audit import verify
+from mock_apis.audit import verify
 from envs.replica import default_replica
 
 ADVISORGYM = str(Path(sys.executable).with_name("advisorgym"))
@@ -74,7 +74,7 @@ def test_kill_9_after_100_acknowledged_calls_leaves_100_records(tmp_path):
     with serve(log) as (proc, client):
         session = client.post("/sessions").json()["session_id"]
         acknowledged = 0
-        for i in range(50):
+        for _ in range(50):
             write = client.post("/tools/place_order", json=BUY, headers={"X-Session-Id": session})
             read = client.post("/tools/list_orders", json={"account_id": "A0000003"},
                                headers={"X-Session-Id": session})

@@ -274,6 +274,7 @@ def test_records_written_without_sync_are_on_disk_after_sync_or_close(tmp_path):
 def test_a_worker_whose_environment_fails_to_build_stops_the_eval_and_every_env_is_closed(tmp_path, monkeypatch,
                                                                                          endpoint):
     import envs.env
+    import envs.evaluation.run
 
     url = endpoint(Endpoint(latency_s=0.05))  # episodes last long enough for every worker to take one
     attempts, built, closed = itertools.count(), [], []
@@ -289,7 +290,7 @@ def test_a_worker_whose_environment_fails_to_build_stops_the_eval_and_every_env_
             closed.append(self)
             super().close()
 
-    monkeypatch.setattr(envs.env, "FinAdvisorEnv", Flaky)
+    monkeypatch.setattr(envs.evaluation.run, "FinAdvisorEnv", Flaky)  # the env each eval worker builds
     with pytest.raises(RuntimeError, match="no sandbox for this worker"):
         run_eval("openai", HANDWRITTEN, tmp_path, agent_kwargs={"base_url": url, "model": "scripted"}, concurrency=4,
                  progress=False, plots=False)

@@ -16,14 +16,14 @@ import pytest
 
 pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install -e '.[mcp]')")
 
-from mcp.client.client import Client  # noqa: E402
-from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
-from mcp.shared.exceptions import MCPError  # noqa: E402
+from mcp.client.client import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
 
-from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks  # noqa: E402
-from mock_apis.catalogue import catalogue  # noqa: E402
-from tests.conftest import API_TOKEN  # noqa: E402
+from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks
+from mock_apis.catalogue import catalogue
+from tests.conftest import API_TOKEN
 
 
 
@@ -166,5 +166,5 @@ def test_the_integrations_page_http_example_runs_as_written(capsys):
     assert mount_episode_endpoints(app, replica, None, max_sessions=2, idle_ttl_s=60.0, host="127.0.0.1") \
         .endswith("MCP episodes at /mcp")
     with serve_in_thread(app) as url:
-        exec(block.replace("http://127.0.0.1:8080", url).replace("<token>", API_TOKEN), {})  # noqa: S102
+        exec(block.replace("http://127.0.0.1:8080", url).replace("<token>", API_TOKEN), {})  # noqa: S102 - the docs' own example
     assert capsys.readouterr().out.strip() == "3.0"

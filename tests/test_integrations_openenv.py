@@ -18,12 +18,12 @@ import pytest
 pytest.importorskip("openenv.core", reason="SKIPPED LOUDLY: the openenv extra is not installed (pip install -e "
                                            "'.[openenv]'); .ci/openenv runs these tests after installing it")
 
-from openenv.core import GenericEnvClient  # noqa: E402
-from websockets.exceptions import InvalidStatus  # noqa: E402
-from websockets.sync.client import connect  # noqa: E402
+from openenv.core import GenericEnvClient
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
 
-from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks  # noqa: E402
-from tests.conftest import API_TOKEN  # noqa: E402
+from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks
+from tests.conftest import API_TOKEN
 
 OTHER_TOKEN = "other-team-token"
 HELDOUT_SAMPLE = 15  # held-out tasks served (see ``suite``)
@@ -303,5 +303,5 @@ def test_the_doc_example_runs_as_written(capsys):
     assert len(block.splitlines()) <= 5
     _, running = serve(None)
     with running as url:
-        exec(block.replace("127.0.0.1:8080", url.removeprefix("http://")).replace("<token>", API_TOKEN), {})  # noqa: S102
+        exec(block.replace("127.0.0.1:8080", url.removeprefix("http://")).replace("<token>", API_TOKEN), {})  # noqa: S102 - the docs' own example
     assert capsys.readouterr().out.strip() == "3.0"

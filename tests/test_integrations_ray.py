@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,7 +73,7 @@ def test_killing_a_nodes_worker_processes_mid_run_loses_and_duplicates_no_episod
     import psutil
     from ray._private import ray_constants
 
-    local = run_eval("oracle", SUITE, tmp_path / "local", limit=50, progress=False, plots=False)
+    run_eval("oracle", SUITE, tmp_path / "local", limit=50, progress=False, plots=False)
     raylet = cluster.worker_node.all_processes[ray_constants.PROCESS_TYPE_RAYLET][0].process.pid
     killed: list[int] = []
 

@@ -10,10 +10,10 @@ import pytest
 
 skyrl_gym = pytest.importorskip("skyrl_gym", reason="the skyrl extra is not installed (pip install -e '.[skyrl]')")
 
-from skyrl_gym.metrics import aggregate_for_environment  # noqa: E402
+from skyrl_gym.metrics import aggregate_for_environment  # noqa: E402 - after the importorskip
 
-from envs.integrations.skyrl import COMPONENTS, ENV_ID, skyrl_rows  # noqa: E402
-from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks  # noqa: E402
+from envs.integrations.skyrl import COMPONENTS, ENV_ID, skyrl_rows  # noqa: E402 - likewise
+from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks  # noqa: E402 - likewise
 
 
 def run(row: dict, replies: list[str], env_config: dict | None = None, max_turns: int = 12) -> tuple[list, dict]:

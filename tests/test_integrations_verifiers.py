@@ -16,8 +16,8 @@ import pytest
 
 vf = pytest.importorskip("verifiers.v1", reason="the verifiers extra is not installed (pip install -e '.[verifiers]')")
 
-from envs.integrations.verifiers import AdvisorEnv, AdvisorTask, load_environment  # noqa: E402
-from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks  # noqa: E402
+from envs.integrations.verifiers import AdvisorEnv, AdvisorTask, load_environment  # noqa: E402 - after the importorskip
+from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks  # noqa: E402 - likewise
 
 
 class ScriptedAgent:

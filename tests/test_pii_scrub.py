@@ -15,7 +15,7 @@ from mock_apis.deid.benchmark import PUBLIC_SET, TARGET_RECALL, load_set, measur
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "fixtures" / "pii"))
-from make_pii_set import NAME_FORMS, VALUE_FORMS, make_set  # noqa: E402
+from make_pii_set import NAME_FORMS, VALUE_FORMS, make_set  # noqa: E402 - after the sys.path set-up
 
 FORMS = set(NAME_FORMS) | set(VALUE_FORMS)
 

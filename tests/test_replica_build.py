@@ -205,7 +205,9 @@ def test_every_foreign_key_resolves_and_ids_are_kept(source_url: str, built: dic
     for table in ("clients", "accounts", "holdings", "transactions", "advisor_notes"):
         keys = [c.name for c in Base.metadata.tables[table].columns if c.primary_key or c.foreign_keys]
         idx = [c.name for c in Base.metadata.tables[table].columns].index
-        pick = lambda rows: [tuple(r[idx(k)] for k in keys) for r in rows]  # noqa: E731
+        def pick(rows, idx=idx, keys=keys):
+            return [tuple(r[idx(k)] for k in keys) for r in rows]
+
         assert pick(_rows(built["a"], table)) == pick(_source_rows(source_url, table))
 
 

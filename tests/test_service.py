@@ -45,7 +45,7 @@ def client(app):
 def ids(replica_path) -> dict[str, Any]:
     """Real ids from the replica, for calls that succeed (and a few that break a rule)."""
     con = sqlite3.connect(f"file:{replica_path}?mode=ro", uri=True)
-    one = lambda sql: con.execute(sql).fetchone()  # noqa: E731
+    one = lambda sql: con.execute(sql).fetchone()  # noqa: E731 - a one-line helper
     client_id = one("SELECT c.client_id FROM clients c WHERE EXISTS (SELECT 1 FROM risk_assessments r WHERE "
                     "r.client_id = c.client_id) AND EXISTS (SELECT 1 FROM compliance_records k WHERE k.client_id = "
                     "c.client_id) AND EXISTS (SELECT 1 FROM accounts a WHERE a.client_id = c.client_id AND "
@@ -479,7 +479,7 @@ def test_http_backend_episodes_are_isolated_across_clients(live_server, ids):
             listed = backend.call("list_orders", {"account_id": ids["account_id"], "status": "pending"}).payload
             assert [o["order_id"] for o in listed["orders"]] == sorted(placed, reverse=True)
             results[i] = placed
-        except BaseException as err:  # noqa: BLE001
+        except BaseException as err:  # noqa: BLE001 - the main thread asserts there is none
             errors.append(err)
         finally:
             backend.close()
@@ -524,7 +524,7 @@ def test_http_backend_reports_a_non_json_service():
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class BadGateway(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             body = b"<html>502 Bad Gateway</html>"
             self.send_response(502)

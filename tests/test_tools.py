@@ -283,11 +283,14 @@ def _check_search_funds(sb, raw, as_of):
                  {"category": "equity", "max_risk_level": 4, "max_expense_ratio": 1.0}):
         where, params = ["1 = 1"], []
         if "category" in args:
-            where.append("f.category = ?"); params.append(args["category"])
+            where.append("f.category = ?")
+            params.append(args["category"])
         if "max_risk_level" in args:
-            where.append("f.risk_level <= ?"); params.append(args["max_risk_level"])
+            where.append("f.risk_level <= ?")
+            params.append(args["max_risk_level"])
         if "max_expense_ratio" in args:
-            where.append("p.expense_ratio <= ?"); params.append(args["max_expense_ratio"])
+            where.append("p.expense_ratio <= ?")
+            params.append(args["max_expense_ratio"])
         expected = rows(raw, "SELECT f.fund_code, f.name, f.category, f.risk_level, p.expense_ratio FROM funds f "
                              "JOIN fund_profiles p ON p.fund_code = f.fund_code WHERE " + " AND ".join(where),
                         params)
@@ -527,7 +530,7 @@ def _check_get_fund_performance(sb, raw, as_of):
         first, last = navs[0], navs[-1]
         bench = one(raw, "SELECT benchmark_index FROM fund_profiles WHERE fund_code = ?", (code,))
 
-        def close(day):
+        def close(day, bench=bench):
             return one(raw, "SELECT close FROM index_quotes WHERE index_code = ? AND quote_date = "
                             "(SELECT MAX(quote_date) FROM index_quotes WHERE index_code = ? AND quote_date <= ?)",
                        (bench, bench, day))

@@ -358,7 +358,7 @@ def test_the_training_page_adapter_example_runs_as_written(tmp_path, monkeypatch
     namespace: dict = {}
     exec(compile(model_code, "docs/training.md", "exec"), namespace)  # noqa: S102 - the page's own example
     assert (tmp_path / "runs" / "tiny" / "tiny-base" / "config.json").is_file()
-    exec(compile(trainer_code, "docs/training.md", "exec"), namespace)  # noqa: S102
+    exec(compile(trainer_code, "docs/training.md", "exec"), namespace)  # noqa: S102 - the page's own example
     namespace["trainer"].train()
     assert namespace["trainer"].state.global_step == 2
 

@@ -64,6 +64,7 @@ from envs.actions import gate_errors, parse_action
 from envs.env import FinAdvisorEnv
 from envs.replay import ScoredTrajectory, score_trajectory
 from mock_apis.catalogue import ToolSpec, catalogue
+from trainer.data import grpo_features, grpo_rows
 
 #: The tool the model gives its final answer with (``AdvisorEnvironment.submit_answer``).
 ANSWER_TOOL = "submit_answer"
@@ -103,7 +104,7 @@ def _tool_method(spec: ToolSpec) -> Any:
                                         default=inspect.Parameter.empty if key in required else None,
                                         annotation=annotations[key]))
     method.__name__ = method.__qualname__ = spec.name
-    method.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]
+    method.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]  # what inspect reads
     method.__annotations__ = annotations
     args = "\n".join(_describe(k, properties[k], k in required) for k in properties)
     method.__doc__ = " ".join(spec.description.split()) + (f"\n\n    Args:\n{args}" if args else "")
@@ -227,7 +228,7 @@ def _tool_frame(tokenizer: Any, tool_messages: list[dict[str, Any]]) -> str:
     head = [{"role": "user", "content": "dummy"}, {"role": "assistant", "content": "", "tool_calls": [call]}]
     frame = _rendered_frame(tokenizer, head, tool_messages, None)
     if frame is None:
-        from trl.chat_template_utils import get_training_chat_template
+        from trl.chat_template_utils import get_training_chat_template  # the train extra, for this fallback only
 
         frame = _rendered_frame(tokenizer, head, tool_messages, get_training_chat_template(tokenizer))
     if frame is None:
@@ -351,9 +352,7 @@ def grpo_dataset(suites: Mapping[str, str | Path], seed: int = 0) -> Any:
     """The GRPO rows of every suite (``trainer.data.grpo_rows``), each with the ``environment``
     column that routes it to its suite's ``AdvisorEnvironment`` (``suite_environments``), as a
     ``datasets.Dataset``; each suite's task *i* gets seed ``seed + i``."""
-    from datasets import Dataset
-
-    from trainer.data import grpo_features, grpo_rows
+    from datasets import Dataset  # the train extra: the adapters themselves load without it
 
     rows = []
     for name, tasks in suites.items():

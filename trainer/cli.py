@@ -17,6 +17,7 @@ train_app = typer.Typer(help="The bundled trainer (SFT -> GRPO -> DPO on TRL; ne
 
 def _needs_extra() -> None:
     try:
+        # only whether the train extra is installed: each stage imports what it uses
         import datasets  # noqa: F401
         import torch  # noqa: F401
         import trl  # noqa: F401

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mock_apis.errors import AdvisorGymError
+
 STAGES = ("sft", "grpo", "dpo")
 
 # The defaults every stage shares; a section overrides any of them.
@@ -67,7 +69,7 @@ TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "g
              "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}}
 
 
-class ConfigError(ValueError):
+class ConfigError(AdvisorGymError, ValueError):
     """A configuration that cannot run: the message names the key and what is allowed."""
 
 

@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from trainer import stages
+from trainer.call_metrics import CALL_FIGURES
 from trainer.config import TrainConfig
 
 CONFIGS = Path(__file__).parent / "configs"
@@ -100,8 +102,6 @@ def _delta_cell(delta: dict[str, float] | None) -> str:
 def format_final_tables(results: dict[str, dict[str, Any]]) -> str:
     """After the metrics table: the call-level figures, and each stage's paired deltas with 95%
     confidence intervals over the held-out tasks (against the previous stage and the base)."""
-    from trainer.call_metrics import CALL_FIGURES
-
     stages = list(results)
     calls = ["| stage | " + " | ".join(CALL_FIGURES) + " | L1 first_call_exact_ids |",
              "|" + "---|" * (len(CALL_FIGURES) + 2)]
@@ -119,8 +119,6 @@ def format_final_tables(results: dict[str, dict[str, Any]]) -> str:
 
 
 def run_demo(output_dir: str | Path, quick: bool = False, echo: Any = print) -> dict[str, Any]:
-    from trainer import stages
-
     config = demo_config(quick, output_dir)
     out = Path(config.output_dir)
     started = time.perf_counter()

@@ -45,7 +45,7 @@ class _EnvTools(Mapping[str, Callable[..., str]]):
             return self._tools[name]
         return lambda **arguments: self._environment._run_tool(name, arguments)
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return iter(self._tools)
 
     def __len__(self) -> int:

@@ -39,15 +39,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 sys.path.insert(0, str(HERE.parent))
 
-import argparse  # noqa: E402
+import argparse  # noqa: E402 - after the sys.path set-up
 
-import httpx  # noqa: E402
+import httpx  # noqa: E402 - likewise
 
-from envs import FinAdvisorEnv  # noqa: E402
-from envs.replica import default_replica  # noqa: E402
-from envs.tasks import HANDWRITTEN, load_tasks  # noqa: E402
-from bench_env import timed  # noqa: E402
-from peers import skip_unimportable  # noqa: E402
+from envs import FinAdvisorEnv  # noqa: E402 - likewise
+from envs.replica import default_replica  # noqa: E402 - likewise
+from envs.tasks import HANDWRITTEN, load_tasks  # noqa: E402 - likewise
+from bench_env import timed  # noqa: E402 - likewise
+from peers import skip_unimportable  # noqa: E402 - likewise
 
 try:
     from openenv.core import EnvClient, GenericEnvClient
@@ -175,7 +175,7 @@ def mcp_bare_latency(url: str, n: int) -> list[float]:
 
 def mcp_available() -> bool:
     try:
-        import mcp.client.client  # noqa: F401
+        import mcp.client.client  # noqa: F401 - only whether the extra is installed
     except ImportError:
         return False
     return True
@@ -191,7 +191,7 @@ def throughput(make, clients: int, duration: float) -> float:
     def work(i: int) -> None:
         try:
             step, close = make()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - the main thread raises it
             errors.append(exc)
             ready.wait()
             return
@@ -201,7 +201,7 @@ def throughput(make, clients: int, duration: float) -> float:
                 step()
                 if state["go"]:
                     counts[i] += 1
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - likewise
             errors.append(exc)
         finally:
             close()
@@ -268,7 +268,7 @@ def main() -> None:
         ours_step, ours_close = make_ours()
         peer_step, peer_close = make_peer()
         route.connect()
-        route_restart = lambda: route.reset(task_id="hw-L1-01")  # noqa: E731
+        route_restart = lambda: route.reset(task_id="hw-L1-01")  # noqa: E731 - a one-line helper
         first = peer_step()
         assert first.observation.row.get("full_name") == "Adrian Chen", first
         for _ in range(200):

@@ -25,13 +25,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import orjson  # noqa: E402
+import orjson
 
-from envs import FinAdvisorEnv  # noqa: E402
-from envs.replica import default_replica  # noqa: E402
-from envs.tasks import HANDWRITTEN, load_tasks  # noqa: E402
-from bench_env import timed  # noqa: E402
-from peers import skip_unimportable  # noqa: E402
+from envs import FinAdvisorEnv
+from envs.replica import default_replica
+from envs.tasks import HANDWRITTEN, load_tasks
+from bench_env import timed
+from peers import skip_unimportable
 
 try:
     from skyrl_gym.envs.sql.env import SQLEnv, Text2SQLEnvConfig
@@ -89,7 +89,7 @@ def main() -> None:
             rows["ours"] += timed(lambda: ours.step(action), args.n)
             rows["raw floor"] += timed(floor, args.n)
             peer = make_peer()  # its chat history grows with every step
-            rows["skyrl"] += timed(lambda: peer.step(peer_action), args.n)
+            rows["skyrl"] += timed(lambda peer=peer: peer.step(peer_action), args.n)
             peer = None  # drop it and its chat history
             settle()
     ours.close()

@@ -31,11 +31,11 @@ class LookupEnvironment(Environment):
         self._con = sqlite3.connect(f"file:{REPLICA}?mode=ro", uri=True, check_same_thread=False)
         self._con.row_factory = sqlite3.Row
 
-    def reset(self, seed=None, episode_id=None, **kwargs) -> LookupObservation:  # noqa: ANN001
+    def reset(self, seed=None, episode_id=None, **kwargs) -> LookupObservation:
         self._state = State(episode_id=episode_id or str(uuid4()), step_count=0)
         return LookupObservation(row={}, done=False, reward=0.0)
 
-    def step(self, action: LookupAction, timeout_s=None, **kwargs) -> LookupObservation:  # noqa: ANN001
+    def step(self, action: LookupAction, timeout_s=None, **kwargs) -> LookupObservation:
         self._state.step_count += 1
         row = self._con.execute("SELECT * FROM clients WHERE client_id = ?", (action.client_id,)).fetchone()
         return LookupObservation(row=dict(row) if row else {}, done=False, reward=0.0)

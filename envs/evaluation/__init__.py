@@ -10,10 +10,24 @@
 - ``view``: the static HTML site of one or more runs (``advisorgym view``).
 """
 
-from envs.evaluation.agents import AGENT_SPECS, BASELINES, HACKS, Agent, make_agent
-from envs.evaluation.metrics import compute_metrics
-from envs.evaluation.outputs import EvalConfigError, load_episodes
-from envs.evaluation.run import EvalAborted, run_episode, run_eval
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# The modules load on first use, so that the commands (envs.evaluation.cli) and the rest of the
+# package start without the env, the agents and the reward.
+_EXPORTS = {**dict.fromkeys(("AGENT_SPECS", "BASELINES", "HACKS", "Agent", "make_agent"), "envs.evaluation.agents"),
+            "compute_metrics": "envs.evaluation.metrics",
+            **dict.fromkeys(("EvalConfigError", "load_episodes"), "envs.evaluation.outputs"),
+            **dict.fromkeys(("EvalAborted", "run_episode", "run_eval"), "envs.evaluation.run")}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'envs.evaluation' has no attribute {name!r}")
+
 
 __all__ = ["AGENT_SPECS", "BASELINES", "HACKS", "Agent", "make_agent", "compute_metrics", "EvalConfigError",
            "load_episodes", "EvalAborted", "run_episode", "run_eval"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.resources import FIXTURES
+from envs.reward.compliance import default_checker
 
 PUBLIC_SET = FIXTURES / "compliance" / "public_set.jsonl"
 SPLITS = ("dev", "frozen", "all")
@@ -39,8 +40,6 @@ def check_row(checker: Any, row: dict[str, Any]) -> list[str]:
 def measure(rows: Iterable[dict[str, Any]], checker: Any = None) -> dict[str, Any]:
     """Recall, false-alarm rate, per class, and the misjudged sentences."""
     if checker is None:
-        from envs.reward.compliance import default_checker
-
         checker = default_checker()
     classes: dict[str, dict[str, Any]] = {}
     errors = []

@@ -10,6 +10,7 @@ import orjson
 from envs.evaluation.agent_base import _final, _react
 from envs.evaluation.scripted import (_STANDALONE_ARGS, FALLBACK_REFUSAL, ScriptedAgent, Step, _read_only)
 from envs.tasks import Task
+from mock_apis.catalogue import catalogue
 
 # honest baseline (tested, and in the README's table).
 
@@ -65,8 +66,6 @@ class ToolSpamAgent(ScriptedAgent):
     name = "tool_spam"
 
     def script(self, task: Task) -> list[Step]:
-        from mock_apis.catalogue import catalogue
-
         pool: dict[str, Any] = {}
         for g in task.gold_calls:
             pool.update(g.arguments)

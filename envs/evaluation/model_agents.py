@@ -38,7 +38,7 @@ class _ChatAgent:
         self.messages: list[dict[str, Any]] = []
         self.tools: list[dict[str, Any]] = []
 
-    def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:  # noqa: ARG002 - task unused
+    def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:
         prompt = _loads(observation)
         if not isinstance(prompt, dict):
             prompt = {"system": "", "user": str(observation)}
@@ -346,6 +346,7 @@ class GenerationBatcher:
         self._cond.notify_all()
 
     def _generate(self, prompts: list[str]) -> list[str]:
+        # torch: the train extra, needed only once a local model generates
         import torch
 
         ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
@@ -383,7 +384,8 @@ class HFLocalAgent(_ChatAgent):
 
     def __init__(self, model_path: str | os.PathLike[str], max_new_tokens: int = 256, device: str = "cpu"):
         try:
-            import torch  # noqa: F401
+            # torch, transformers: the train extra; `--agent hf` says how to install it
+            import torch  # noqa: F401 - transformers' models need it: a clear message if it is missing
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - exercised only without the extras
             raise ImportError("HFLocalAgent needs torch and transformers: "

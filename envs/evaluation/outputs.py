@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from mock_apis.errors import AdvisorGymError
+
 EPISODES = "episodes.jsonl"
 RUN = "run.json"
 METRICS = "metrics.json"
@@ -27,7 +29,7 @@ OUTPUTS = (EPISODES, RUN, METRICS, REPORT, PLOT_METRICS, PLOT_REWARDS)
 LOCK = ".lock"
 
 
-class EvalConfigError(RuntimeError):
+class EvalConfigError(AdvisorGymError, RuntimeError):
     """The output directory belongs to a different run (or its files are unusable)."""
 
 
@@ -43,6 +45,7 @@ class OutLock:
     """
 
     def __init__(self, out: Path):
+        # fcntl is POSIX only: elsewhere the module still reads runs; only locking needs it
         import fcntl
 
         out.mkdir(parents=True, exist_ok=True)

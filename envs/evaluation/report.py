@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from envs.evaluation.metrics import COMPONENTS, PLOTTED_COMPONENTS
 from envs.evaluation.outputs import EPISODES, METRICS, PLOT_METRICS, PLOT_REWARDS, REPORT
@@ -144,6 +147,7 @@ def _grouped_bars(ax: Any, groups: Sequence[str], series: dict[str, Sequence[flo
 def plot_metrics_by_level(metrics: dict[str, Any], path: Path) -> None:
     """Grouped bars, labelled with their values: rate metrics (%), AIR and P50 latency, overall
     and per level; an undefined metric is written "n/a", not drawn as 0."""
+    # matplotlib: slow to import (seconds on a loaded machine); only the plots need it, not the CLI
     from matplotlib.figure import Figure
 
     groups = ["overall", *metrics["per_level"]]
@@ -170,6 +174,7 @@ def plot_metrics_by_level(metrics: dict[str, Any], path: Path) -> None:
 
 def plot_reward_components(records: Sequence[dict[str, Any]], path: Path) -> None:
     """One histogram per reward component, with its mean marked."""
+    # matplotlib: only the plots need it (see plot_metrics_by_level)
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(14, 6), layout="constrained")
@@ -257,6 +262,7 @@ def _levels(runs: Sequence[dict[str, Any]]) -> list[str]:
 
 def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> None:
     """Side-by-side bars per agent: the rate metrics (%) and the mean reward per level, labelled."""
+    # matplotlib: only the plots need it (see plot_metrics_by_level)
     from matplotlib.figure import Figure
 
     agents = [m["agent"] for m in runs]
@@ -282,8 +288,6 @@ def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> None:
 
 def split_prompt(text: str) -> tuple[str, str] | None:
     """``(system, user)`` of a reset observation (the prompt as JSON), or None for other text."""
-    import orjson
-
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -296,8 +300,6 @@ def split_prompt(text: str) -> tuple[str, str] | None:
 def format_transcript(record: dict[str, Any], width: int = 100, system: bool = False) -> str:
     """One episode, readably: the outcome, the reward breakdown, the user's query, then every
     turn. The system prompt (the tool schemas among it) is one line unless ``system``."""
-    import textwrap
-
     def wrapped(label: str, text: str) -> str:
         return textwrap.fill(text, width=width, initial_indent=label, subsequent_indent=" " * len(label),
                              replace_whitespace=False, drop_whitespace=False) if text else label + "(empty)"

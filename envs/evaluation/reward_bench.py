@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from envs.env import FinAdvisorEnv
+from envs.replay import score_trajectory
 from envs.resources import FIXTURES
 
 PAIRS = FIXTURES / "reward_bench" / "pairs.jsonl"
@@ -34,9 +36,6 @@ def load_pairs(path: str | os.PathLike[str] = PAIRS) -> list[dict[str, Any]]:
 def score_pairs(pairs: Iterable[dict[str, Any]], version: str,
                 tasks: str | os.PathLike[str] = SUITE) -> list[tuple[float, float]]:
     """(chosen R, rejected R) of each pair under reward ``version``."""
-    from envs.env import FinAdvisorEnv
-    from envs.replay import score_trajectory
-
     env = FinAdvisorEnv(tasks=str(tasks), reward_config={"version": version})
     try:
         return [(score_trajectory(env, p["task_id"], p["chosen"]).reward["total"],

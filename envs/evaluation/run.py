@@ -29,24 +29,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
+from envs.env import FinAdvisorEnv
 from envs.evaluation.agents import Agent, make_agent, malformed_action
 from envs.evaluation.metrics import compute_metrics, trial_metrics
 from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, PLOT_REWARDS, REPORT, RUN,
                                      EpisodeWriter, EvalConfigError, OutLock, file_sha256, load_episodes,
                                      write_atomic)
 from envs.evaluation.report import plot_metrics_by_level, plot_reward_components, render_report
-from envs.reward import RewardConfig
+from envs.reward import INFRA_ERROR_CODES, RewardConfig
 from envs.tasks import DEFAULT_SUITE, Task, load_tasks
+from mock_apis.errors import AdvisorGymError
 
 IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed")
 
 
-class EvalAborted(RuntimeError):
+class EvalAborted(AdvisorGymError, RuntimeError):
     """The agent's endpoint or the back-end failed systemically; the eval stopped.
 
     Episodes stored so far are kept; those that failed for infrastructure reasons were not
@@ -97,7 +102,7 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int,
     crashed = False
     try:
         agent.start(task, obs, info)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - an agent's bug is recorded in its episode, never ends the eval
         errors.append(f"agent.start raised {type(exc).__name__}: {exc}")
         crashed = True
     calls: list[dict[str, Any]] = []
@@ -109,7 +114,7 @@ def run_episode(env: Any, agent: Agent, task: Task, seed: int,
         else:
             try:
                 action = agent.act(obs)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - an agent's bug is recorded in its episode, never ends the eval
                 errors.append(f"agent.act raised {type(exc).__name__}: {exc}")
                 crashed = True
                 action = malformed_action("agent crashed")
@@ -170,8 +175,6 @@ def episode_fields(reward: dict[str, Any], violations: list[dict[str, Any]], cal
 
 def _infra_messages(observation: str) -> list[str]:
     """``code: message`` of each back-end failure in a step's observation."""
-    from envs.reward import INFRA_ERROR_CODES
-
     try:
         value = orjson.loads(observation)
     except orjson.JSONDecodeError:
@@ -375,8 +378,6 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     once per job (``report()``, ``contract_status()``, ``close()``); each worker builds its own
     environment and agent (the agent by name). The records are the same as in this process.
     """
-    from envs.env import FinAdvisorEnv
-
     started = time.perf_counter()
     if concurrency < 1 or trials < 1:
         raise ValueError("concurrency and trials must be at least 1")
@@ -432,8 +433,6 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
                 finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
             else:
-                from functools import partial
-
                 if callable(getattr(instance, "close", None)):
                     instance.close()  # each worker builds its own
                 workers = []
@@ -548,8 +547,6 @@ class _NoProgress:
 def _progress(enabled: bool) -> Any:
     if not enabled:
         return _NoProgress()
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
 
     # Redrawn twice a second: at rich's default 10 it took ~0.1 s of a 1.3 s run of 32 workers on 2 cores.
     return Progress(SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),

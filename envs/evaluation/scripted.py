@@ -16,7 +16,9 @@ from typing import Any
 
 from envs.actions import parse_action
 from envs.evaluation.agent_base import _final, _loads, _react
+from envs.reward.compliance import default_checker
 from envs.tasks import Task
+from mock_apis.catalogue import argument_errors, catalogue
 
 # --------------------------------------------------------------------------------------
 # Scripted agents
@@ -75,7 +77,6 @@ class ScriptedAgent:
         """
         task = self.task
         assert task is not None
-        from envs.reward.compliance import default_checker
 
         subjects = task.compliance.subject_client_ids
         report = default_checker().check(task.gold_response, observations=self._observations, query=task.query,
@@ -99,8 +100,6 @@ class OracleAgent(ScriptedAgent):
 
 
 def _read_only(name: str) -> bool:
-    from mock_apis.catalogue import catalogue
-
     spec = catalogue().get(name)
     return spec is not None and not spec.writes
 
@@ -143,8 +142,6 @@ def substitute_tool(name: str, arguments: dict[str, Any], exclude: set[str]) -> 
     gold call's arguments restricted to its own parameters, preferring one that takes some of
     them; failing that, a tool that needs none of them (``search_funds``, ``get_market_index``).
     """
-    from mock_apis.catalogue import argument_errors, catalogue
-
     tools = catalogue()
     fallback = None
     for spec in tools.values():
@@ -184,8 +181,6 @@ class HallucinatedToolAgent(ScriptedAgent):
 
 def hallucinated_name(name: str) -> str:
     """A plausible tool name that is not in the catalogue (``list_accounts`` → ``get_accounts``)."""
-    from mock_apis.catalogue import catalogue
-
     if name.startswith("list_"):
         candidate = "get_" + name[len("list_"):]
     elif name.startswith("search_"):

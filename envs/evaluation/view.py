@@ -13,14 +13,17 @@ serves nothing (``--serve`` is optional).
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Sequence
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from envs.actions import parse_action
 from envs.evaluation.metrics import COMPONENTS
 from envs.evaluation.outputs import EPISODES, METRICS, RUN, load_episodes
 from envs.evaluation.report import _num, _pct, split_prompt
@@ -156,8 +159,6 @@ def _task_row(task_id: str, by_run: list[dict[str, list[dict[str, Any]]]]) -> st
 def _turns(record: dict[str, Any], system: bool = True) -> str:
     """The transcript: query, collapsed system prompt, then each agent turn with its calls'
     signals and the environment's answer."""
-    from envs.actions import parse_action
-
     entries = list(record.get("transcript") or [])
     calls = list(record.get("calls") or [])
     out = []
@@ -258,9 +259,6 @@ def write_site(reports: Sequence[Path], out: Path) -> Path:
 
 def serve(out: Path, port: int) -> None:
     """Serve the site on 127.0.0.1 until interrupted."""
-    import functools
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(out))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         print(f"serving {out} on http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)

@@ -17,6 +17,7 @@ import anyio
 import orjson
 
 from envs.env import FinAdvisorEnv
+from mock_apis.errors import AdvisorGymError
 
 
 T = TypeVar("T")
@@ -26,7 +27,7 @@ NO_EPISODE = ("no_episode", "no task started in this session: call start_task fi
 INLINE_TURN_CHARS = 4096
 
 
-class EpisodeError(Exception):
+class EpisodeError(AdvisorGymError):
     """A request the episode cannot serve: ``code`` (``no_episode``, ``unknown_task``,
     ``session_capacity``) and a one-line message for the client."""
 

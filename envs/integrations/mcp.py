@@ -28,9 +28,11 @@ import anyio
 import mcp_types as types
 import orjson
 from mcp.server.lowlevel import Server
+from mcp.server.stdio import stdio_server
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from starlette.routing import Route
 
 from envs.env import FinAdvisorEnv
 from envs.integrations.episode import INLINE_TURN_CHARS, NO_EPISODE, Episode, EpisodeError
@@ -98,8 +100,9 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
 
     def state_of(ctx: Any) -> dict[str, Any]:
         # mcp 2: a request context's session carries its connection, whose ``state`` persists
-        # across the session's requests and whose ``exit_stack`` unwinds when it ends.
-        return ctx.session._connection.state if per_connection else process_state  # noqa: SLF001
+        # across the session's requests and whose ``exit_stack`` unwinds when it ends; the SDK
+        # offers no public handle on it.
+        return ctx.session._connection.state if per_connection else process_state
 
     def request_owner(ctx: Any) -> str | None:
         return owner(ctx.request) if owner is not None and ctx.request is not None else None
@@ -120,7 +123,7 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
             episode.close()
 
         if per_connection:
-            ctx.session._connection.exit_stack.callback(release)  # noqa: SLF001
+            ctx.session._connection.exit_stack.callback(release)  # see state_of
         else:
             state[RELEASE_KEY] = release
         return episode
@@ -165,20 +168,18 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
 
         server.add_request_handler("server/discover", types.RequestParams, on_discover)
     else:
-        server.release = lambda: process_state.get(RELEASE_KEY, lambda: None)()  # type: ignore[attr-defined]
+        server.release = lambda: process_state.get(RELEASE_KEY, lambda: None)()  # type: ignore[attr-defined]  # run_stdio's hook, on the SDK's Server
     return server
 
 
 async def run_stdio(make_env: Callable[[], FinAdvisorEnv]) -> None:
     """Serve one client over stdin/stdout: one episode (a new task resets it) until stdin closes."""
-    from mcp.server.stdio import stdio_server
-
     server = build_server(make_env, per_connection=False)
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
     finally:
-        server.release()  # type: ignore[attr-defined]
+        server.release()  # type: ignore[attr-defined]  # set by build_server
 
 
 def mount(app: Any, make_env: Callable[[], FinAdvisorEnv], *, max_episodes: int, idle_ttl_s: float,
@@ -192,7 +193,6 @@ def mount(app: Any, make_env: Callable[[], FinAdvisorEnv], *, max_episodes: int,
         allowed_origins=["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]) if loopback else None
     manager = StreamableHTTPSessionManager(app=server, security_settings=security, session_idle_timeout=idle_ttl_s,
                                          json_response=True)
-    from starlette.routing import Route
 
     app.router.routes.append(Route("/mcp", StreamableHTTPASGIApp(manager), methods=["GET", "POST", "DELETE"]))
     inner = app.router.lifespan_context

@@ -52,6 +52,7 @@ from mock_apis import package_version
 from mock_apis.app import (OWNER_SCOPE_KEY, ToolService, json_response, owner_of, refuse_websocket,
                            session_capacity)
 from mock_apis.catalogue import ToolOutcome, ToolSpec
+from mock_apis.errors import AdvisorGymError
 from mock_apis.sessions import DEFAULT_OWNER, Session, SessionCapacity, SessionGone
 
 #: HTTP status of each error code these routes answer (besides the service's 401 and 429).
@@ -93,7 +94,7 @@ STATE_SCHEMA: dict[str, Any] = {
 }
 
 
-class ProtocolError(Exception):
+class ProtocolError(AdvisorGymError):
     """A request these routes cannot serve: ``code`` (a key of ``STATUS``, or ``session_capacity``),
     a one-line message, and extra fields for the error body."""
 

@@ -54,6 +54,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,11 +62,14 @@ import orjson
 
 try:
     import ray
-    from ray.exceptions import NodeDiedError, RayActorError
+    from ray.exceptions import GetTimeoutError, NodeDiedError, RayActorError
 except ImportError as err:  # pragma: no cover - the message is the point
     raise ImportError("the Ray integration needs the ray extra: pip install -e '.[ray]'") from err
 
 from envs.evaluation.run import TRANSCRIPT_CHARS, EpisodeWorker, Job
+from mock_apis.app import create_app
+from mock_apis.errors import AdvisorGymError
+from mock_apis.server import serve_in_thread
 
 #: Errors that mean the actor (its process or its node) is gone, not that the episode failed.
 LOST = (RayActorError, NodeDiedError)
@@ -76,7 +80,7 @@ ACTOR_MEMORY = 256 * 2**20
 STALL_TIMEOUT_S = 600.0
 
 
-class ClusterUnavailable(ConnectionError):
+class ClusterUnavailable(AdvisorGymError, ConnectionError):
     """The cluster cannot run the pool: no room for its actors, or no episode finishes."""
 
 
@@ -221,8 +225,6 @@ class RayEnvPool:
     def wait_ready(self, timeout_s: float = 120.0) -> list[dict[str, Any]]:
         """Wait until every actor is placed and built its environments (as a local eval builds
         its workers before the first episode); where each runs (``node_id``, ``pid``)."""
-        from ray.exceptions import GetTimeoutError
-
         for member in self.members:
             if member.ready is not None:
                 try:
@@ -446,11 +448,6 @@ class ToolServer:
     address and a free port."""
 
     def __init__(self, replica: str, tokens: list[str], max_sessions: int, idle_ttl_s: float):
-        from contextlib import ExitStack
-
-        from mock_apis.app import create_app
-        from mock_apis.server import serve_in_thread
-
         self.app = create_app(replica, tokens=tokens, max_sessions=max_sessions, idle_ttl_s=idle_ttl_s)
         self._stack = ExitStack()
         self.url = self._stack.enter_context(serve_in_thread(self.app, host=ray.util.get_node_ip_address()))

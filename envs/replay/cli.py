@@ -1,7 +1,7 @@
 """``advisorgym replay``: production logs replayed as episodes (simulate, ingest, score, export).
 
-Registered on the main ``advisorgym`` app (``envs/cli.py``). Usage errors print one line and
-exit 2, as the other commands do (``envs.cli.usage_error``).
+Gathered into the top ``advisorgym`` command by ``advisorgym.cli``. Usage errors print one line
+and exit 2, as the other commands do (``mock_apis.cli.usage_error``).
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from pathlib import Path
 
 import typer
 
+from mock_apis.cli import PLAIN_HELP, usage_error
+
+# Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
+# do not load the env or the replay machinery they do not use.
+
 replay_app = typer.Typer(help="Production logs: simulate them, ingest them (every line accounted for), replay and "
                               "re-score them in the sandbox, export them as tasks, SFT rows or DPO pairs.",
-                         rich_markup_mode=None, no_args_is_help=True)
-
-
-def _usage(message: str) -> typer.Exit:
-    from envs.cli import usage_error  # imported here: envs.cli imports this module
-
-    return usage_error(message)
+                         **PLAIN_HELP)
 
 
 def _split(value: str) -> list[str]:
@@ -32,21 +31,21 @@ def _time(value: str | None, option: str) -> dt.datetime | None:
     try:
         stamp = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise _usage(f"{option} must be an ISO-8601 date or time, e.g. 2026-11-23 or 2026-11-23T08:00:00Z; "
+        raise usage_error(f"{option} must be an ISO-8601 date or time, e.g. 2026-11-23 or 2026-11-23T08:00:00Z; "
                      f"got {value!r}") from None
     return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=dt.timezone.utc)
 
 
 def _check_file(path: Path | None, what: str) -> None:
     if path is not None and not path.is_file():
-        raise _usage(f"{what} not found: {path}")
+        raise usage_error(f"{what} not found: {path}")
 
 
 def _check_ingested(directory: Path) -> None:
     from envs.replay.ingest import SESSIONS
 
     if not (directory / SESSIONS).is_file():
-        raise _usage(f"no {SESSIONS} in {directory}: run `advisorgym replay ingest LOGS... --out {directory}` first")
+        raise usage_error(f"no {SESSIONS} in {directory}: run `advisorgym replay ingest LOGS... --out {directory}` first")
 
 
 @replay_app.command("simulate", short_help="Write realistic production logs (both formats) from scripted agents.")
@@ -72,7 +71,7 @@ def simulate(
         manifest = simulate_logs(out, _split(agents), sessions, seed=seed, faults=chosen, tasks=tasks,
                                  task_pool=task_pool)
     except ValueError as err:
-        raise _usage(str(err)) from None
+        raise usage_error(str(err)) from None
     files = ", ".join(f"{out / n} ({f['lines']} lines)" for n, f in manifest["files"].items())
     typer.echo(f"wrote {files}; {len(manifest['faults'])} fault(s) listed in {out / 'manifest.json'}")
 
@@ -92,13 +91,13 @@ def ingest(
 
     missing = [str(p) for p in logs if not p.exists()]
     if missing:
-        raise _usage(f"log file(s) not found: {', '.join(missing)}")
+        raise usage_error(f"log file(s) not found: {', '.join(missing)}")
     if not log_files(logs):
-        raise _usage(f"no *.jsonl files in {', '.join(map(str, logs))}")
+        raise usage_error(f"no *.jsonl files in {', '.join(map(str, logs))}")
     try:
         summary = ingest_logs(logs, out, key_file=key_file, names_from=names_from)
     except ValueError as err:  # a bad key file (DeidKeyError says how to make one) or database URL
-        raise _usage(str(err)) from None
+        raise usage_error(str(err)) from None
     reasons = ", ".join(f"{r} {n}" for r, n in summary["reasons"].items()) or "none"
     typer.echo(f"{summary['total']} lines: {summary['ingested']} sessions ingested, {summary['rejected']} rejected "
                f"({reasons}); wrote {out}")
@@ -132,7 +131,7 @@ def score(
                              check_replica=check_replica, since=window[0], until=window[1],
                              allow_partial=allow_partial)
     except ValueError as err:
-        raise _usage(str(err)) from None
+        raise usage_error(str(err)) from None
     overall = summary["metrics"]["overall"]
     status = ", ".join(f"{k} {n}" for k, n in summary["status"].items()) or "no sessions"
     tcr = f"{overall['TCR']:.1%}" if overall["TCR"] is not None else "-"
@@ -165,7 +164,7 @@ def export(
         summary = export_logs(directory, to, out, min_reward=min_reward, tasks=tasks, replica=replica,
                               check_replica=check_replica, allow_partial=allow_partial)
     except ValueError as err:  # ExportError included
-        raise _usage(str(err)) from None
+        raise usage_error(str(err)) from None
     kept = ", ".join(f"{k} {n}" for k, n in summary["kept_by_threshold"].items())
     typer.echo(f"wrote {summary['file']} ({summary['written']} rows); sessions kept per reward threshold: {kept}"
                + (f"; PARTIAL: {' / '.join(summary['partial'])}" if summary["partial"] else ""))

@@ -13,7 +13,7 @@ Reads what ``replay ingest`` and ``replay score`` wrote to a directory and write
   score they got;
 - ``--to sft`` → ``sft.jsonl``: one row per session at or above ``min_reward`` (default 3.0),
   in the Hugging Face conversational format with a ``tools`` column, as ``advisorgym tasks
-  export``'s SFT rows (``trainer.data``): ``messages`` with each call's arguments as an object
+  export``'s SFT rows (``envs.evaluation.training_rows``): ``messages`` with each call's arguments as an object
   (as chat templates take them) and each result as JSON text, the sandbox's own tool results,
   the system prompt for tools passed through the chat template; ``tools``, the schemas in the
   versions the session ran against; ``session_id``, ``task_id``, ``level``, ``reward``;
@@ -23,7 +23,7 @@ Reads what ``replay ingest`` and ``replay score`` wrote to a directory and write
   Rows are TRL's conversational preference format (``prompt``, ``chosen``, ``rejected``, as
   messages like the SFT rows', and ``tools`` as schema objects).
 
-Load the rows with ``export_features(to)`` (``trainer.data.row_features``, as the tasks
+Load the rows with ``export_features(to)`` (``envs.evaluation.training_rows.row_features``, as the tasks
 export's), which keep every message and tool schema as the JSON it is::
 
     load_dataset("json", data_files="export/sft.jsonl", features=export_features("sft"), split="train")
@@ -49,9 +49,12 @@ from envs.replay.logformat import chat_messages, decoded, turn_results
 from envs.replay.rescore import SCORE_SUMMARY, SCORES, check_deid_replica, env_options, version_pin
 from envs.replay.scoring import score_trajectory
 from envs.reward import GoldCall
-from envs.tasks import Task
+from envs.env import FinAdvisorEnv, tool_schemas
+from envs.tasks import Task, save_tasks
+from envs.evaluation.training_rows import row_features
 from mock_apis.atomic import IncompleteOutput, check_outputs, file_sha256, marker_outputs, write_json_atomic, \
     write_jsonl_atomic
+from mock_apis.errors import AdvisorGymError
 
 TARGETS = ("tasks", "sft", "dpo")
 MAX_REWARD = 3.0
@@ -59,7 +62,7 @@ THRESHOLDS = (0.0, 1.0, 2.0, 2.5, 3.0)
 EXPORT_SUMMARY = "export_summary.json"
 
 
-class ExportError(ValueError):
+class ExportError(AdvisorGymError, ValueError):
     """The directory cannot be exported (not scored yet, or unreadable scores)."""
 
 
@@ -135,8 +138,6 @@ def session_task(session: Mapping[str, Any], source: Task) -> Task | str:
 def export_tasks(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], suite: Mapping[str, Task],
                  env_kwargs: dict[str, Any]) -> tuple[list[Task], list[dict[str, Any]]]:
     """The verified tasks from successful sessions, and the sessions left out with why."""
-    from envs.env import FinAdvisorEnv
-
     candidates: dict[str, tuple[dict[str, Any], Task]] = {}
     dropped = []
     for session, record in pairs:
@@ -176,16 +177,12 @@ def export_tasks(pairs: Sequence[tuple[dict[str, Any], dict[str, Any]]], suite: 
 
 def session_tools(session: Mapping[str, Any], task: Task) -> list[dict[str, Any]]:
     """The tool schemas the session's calls ran against: its task's, with the recorded versions pinned."""
-    from envs.env import tool_schemas
-
     pinned, _ = version_pin(task, session["tool_versions"])
     return tool_schemas((pinned or task).pins)
 
 
 def export_features(to: str) -> Any:
     """The ``datasets.Features`` of ``sft.jsonl`` (``to="sft"``) or ``dpo.jsonl`` (``"dpo"``)."""
-    from trainer.data import row_features
-
     if to == "sft":
         return row_features(("messages", "tools"), session_id="string", task_id="string", level="string",
                             reward="float64")
@@ -230,9 +227,6 @@ def export_logs(directory: str | os.PathLike[str], to: str, out: str | os.PathLi
                 replica: str | os.PathLike[str] | None = None, check_replica: bool = True,
                 allow_partial: bool = False) -> dict[str, Any]:
     """Export a scored directory ``--to`` tasks, sft or dpo (see the module doc); the summary."""
-    from envs.env import FinAdvisorEnv
-    from envs.tasks import save_tasks
-
     if to not in TARGETS:
         raise ExportError(f"--to must be one of {', '.join(TARGETS)}, got {to!r}")
     directory = Path(directory)

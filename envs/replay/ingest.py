@@ -38,9 +38,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
+from sqlalchemy import create_engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from envs.replay.logformat import REASONS, LogError, classify_json_error, content_hash, parse_session
 from mock_apis.atomic import atomic_write, check_outputs, marker_outputs, write_json_atomic
+from mock_apis.catalogue import catalogue
+from mock_apis.deid.build import register_source_names
+from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser, load_key
 
 SESSIONS = "sessions.jsonl"
 REJECTS = "rejects.jsonl"
@@ -118,19 +123,12 @@ class Deidentifier:
     """De-identifies session records with part A's keyed ``Pseudonymiser`` (see the module doc)."""
 
     def __init__(self, key_file: str | os.PathLike[str]):
-        from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser, load_key
-
         self.pseudonymiser = Pseudonymiser(load_key(key_file))
         self.kinds = {column: kind for (_, column), kind in PII_COLUMNS.items()}
 
     def register_source(self, url: str) -> None:
         """Register every person's name in the source database (a SQLAlchemy URL, the one the
         replica is built from), so that names only free text mentions are scrubbed too."""
-        from sqlalchemy import create_engine
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from mock_apis.deid.build import register_source_names
-
         try:
             engine = create_engine(url)
         except (SQLAlchemyError, ValueError) as err:
@@ -224,8 +222,6 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
     ``key_file``: de-identify (see the module doc); ``names_from``: the source database's URL,
     whose people's names are registered for scrubbing first. Bad input never raises; a bad key
     or database does (``ValueError``), before anything is written."""
-    from mock_apis.catalogue import catalogue
-
     if names_from is not None and key_file is None:
         raise ValueError("--names-from only applies with --key-file (names are registered for de-identification)")
     tools = catalogue()
@@ -265,8 +261,8 @@ def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[
                     if known is not None and known[0] != digest:
                         raise LogError("conflicting_session", f"session {session_id[:80]!r} was ingested from "
                                                               f"{known[1]} with different content")
-                    if copy_of is not None or known is not None:
-                        original = copy_of if copy_of is not None else (session_id, known[1])  # type: ignore[index]
+                    original = copy_of if copy_of is not None else None if known is None else (session_id, known[1])
+                    if original is not None:
                         raise LogError("duplicate_session", f"a copy of session {original[0]!r} ({original[1]})")
                 except LogError as err:
                     counts["rejected"] += 1

@@ -48,6 +48,8 @@ from typing import Any
 import orjson
 
 from envs.replay.scoring import assistant_turns
+from mock_apis.catalogue import versions_of
+from mock_apis.errors import AdvisorGymError
 
 #: The version a call ran against when the log does not say (tools' first version).
 DEFAULT_TOOL_VERSION = "1"
@@ -77,8 +79,6 @@ def assistant_message(turn: Mapping[str, Any]) -> dict[str, Any]:
 def served_version(task_versions: Mapping[str, str], name: Any) -> str:
     """The version a task's call of ``name`` runs in: its pin, else the tool's default
     (``DEFAULT_TOOL_VERSION`` for a name that is no tool)."""
-    from mock_apis.catalogue import versions_of
-
     if not isinstance(name, str):
         return DEFAULT_TOOL_VERSION
     return task_versions.get(name) or next(iter(versions_of(name)), DEFAULT_TOOL_VERSION)
@@ -115,7 +115,7 @@ _CALL_KEYS = {"id", "type", "function"}
 _STEP_KEYS = {"thought", "action", "observation", "final_answer", "raw", "timestamp", "tool_version"}
 
 
-class LogError(ValueError):
+class LogError(AdvisorGymError, ValueError):
     """A line that cannot be ingested: ``reason`` (a ``REASONS`` code) and what is wrong."""
 
     def __init__(self, reason: str, message: str):
@@ -391,7 +391,7 @@ def chat_messages(session: Mapping[str, Any], system: str) -> list[dict[str, Any
     the observation of a turn without calls that did not end the session (the env's error) as
     a user turn after it, and the calls
     numbered ``call00000``, ``call00001``, ... (nine letters and digits, the only
-    ids Mistral's templates take, as in ``trainer.data``'s rows)."""
+    ids Mistral's templates take, as in ``envs.evaluation.training_rows``' rows)."""
     messages: list[dict[str, Any]] = [{"role": "system", "content": system},
                                       {"role": "user", "content": session["query"]}]
     n = 0

@@ -44,6 +44,9 @@ from typing import Any
 
 import orjson
 
+from envs.actions import gate_errors, parse_action
+from envs.env import FinAdvisorEnv
+from envs.evaluation.metrics import compute_metrics
 from envs.evaluation.run import episode_fields
 from envs.replay.flags import hard_cases
 from envs.replay.ingest import SESSIONS, SUMMARY, check_ingest, load_sessions
@@ -51,6 +54,7 @@ from envs.replay.logformat import parse_time, served_version, session_actions, t
 from envs.replay.scoring import score_trajectory
 from envs.tasks import Task
 from mock_apis.atomic import IncompleteOutput, file_sha256, marker_outputs, write_json_atomic, write_jsonl_atomic
+from mock_apis.catalogue import versions_of
 
 MODES = ("strict", "lenient")
 SCORES = "scores.jsonl"
@@ -110,8 +114,6 @@ def version_pin(task: Task, versions: Mapping[str, str]) -> tuple[Task | None, d
     """``task`` pinned to the tool versions the session recorded where they differ from the
     task's own (None: nothing to pin), and the recorded versions that are not served (those
     calls replay against the task's version)."""
-    from mock_apis.catalogue import versions_of
-
     pin = {k: v for k, v in sorted(versions.items()) if served_version(task.tool_versions, k) != v}
     unserved = {k: v for k, v in pin.items() if v not in versions_of(k)}
     pin = {k: v for k, v in pin.items() if k not in unserved}
@@ -156,8 +158,6 @@ class Replayer:
     """One env for the suite, plus one per distinct tool-version pin, all with the same options."""
 
     def __init__(self, env_kwargs: dict[str, Any]):
-        from envs.env import FinAdvisorEnv
-
         self._make = lambda tasks: FinAdvisorEnv(**{**env_kwargs, **({"tasks": tasks} if tasks else {})})
         self.env = self._make(None)
         self._pinned: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
@@ -184,8 +184,6 @@ def _duration(session: Mapping[str, Any]) -> float:
 def _compliance_only(env: Any, session: Mapping[str, Any]) -> dict[str, Any]:
     """The checks a session without a task gets: the format gate per turn, and the compliance
     checker on the recorded answer and results (the env's own functions)."""
-    from envs.actions import gate_errors, parse_action
-
     results = [c["result"] for t in session["turns"] for c in t["calls"]]
     answer = next((t["response"] for t in reversed(session["turns"]) if t["response"] is not None), None)
     report = env.checker.check(answer or "", observations=results, query=session["query"], subject_client_ids=None)
@@ -229,8 +227,6 @@ def score_logs(directory: str | os.PathLike[str], mode: str = "strict", *, tasks
                allow_partial: bool = False) -> dict[str, Any]:
     """Score the sessions ``replay ingest`` wrote to ``directory`` (see the module doc); the summary.
     ``IncompleteOutput`` if the ingest did not finish, unless ``allow_partial``."""
-    from envs.evaluation.metrics import compute_metrics
-
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     directory = Path(directory)

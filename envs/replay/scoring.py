@@ -10,6 +10,7 @@ import orjson
 
 from envs.actions import as_plain
 from envs.tasks import Task
+from mock_apis.errors import AdvisorGymError
 
 _MESSAGE_FIELDS = ("role", "content", "tool_calls", "reasoning_content", "reasoning", "refusal")
 _ANTHROPIC_FIELDS = ("type", "role", "content", "stop_reason")
@@ -36,7 +37,7 @@ class ScoredTrajectory:
     step_infos: list[dict[str, Any]] = field(default_factory=list)
 
 
-class HistoryError(ValueError):
+class HistoryError(AdvisorGymError, ValueError):
     """A message of a history that the scorer cannot read (never skipped silently)."""
 
 
@@ -83,7 +84,7 @@ def assistant_turns(messages: Sequence[Any]) -> list[str]:
             continue
         try:
             message = as_plain(raw)
-        except Exception as exc:  # noqa: BLE001 - reported with the message's index
+        except Exception as exc:  # reported with the message's index
             raise HistoryError(f"message {n}: cannot read a {type(raw).__name__} ({exc})") from exc
         if not isinstance(message, Mapping):
             raise HistoryError(f"message {n}: cannot read a {type(raw).__name__}; expected a message dict, an SDK "

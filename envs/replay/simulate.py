@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from envs.env import FinAdvisorEnv
 from envs.evaluation.agents import AGENT_SPECS, make_agent
 from envs.replay.flags import REQUERY_S
 from envs.replay.logformat import format_time, new_call, new_turn, served_version, render_line, turn_action, turn_results
@@ -186,8 +187,6 @@ def simulate_logs(out: str | Path, agents: Sequence[str], sessions: int, seed: i
     ``manifest.json``); the manifest. ``agents``: scripted agent names (``SCRIPTED_AGENTS``),
     taking turns; ``task_pool``: draw the sessions' tasks from that many of the suite's (drawn
     from the seed), so that several sessions share a query, as users' questions do."""
-    from envs.env import FinAdvisorEnv
-
     unknown = sorted(set(faults) - set(FAULTS))
     if unknown:
         raise ValueError(f"unknown fault(s) {', '.join(unknown)}; choose from {', '.join(FAULTS)}")

@@ -387,7 +387,7 @@ class RewardBreakdown(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
 
-    def __iter__(self):  # noqa: ANN204
+    def __iter__(self):
         return iter(self._values)
 
     def __len__(self) -> int:

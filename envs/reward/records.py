@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Error codes that mean the back-end failed, not the agent: unreachable, timed out, 5xx, the
-# service refusing our own credentials, or not serving the tool version the task pins
-# (``unknown_version``). Such calls are the infrastructure's doing.
-INFRA_ERROR_CODES = frozenset({"service_unavailable", "timeout", "internal_error", "unauthorized", "unknown_version"})
+# Re-exported: the error codes that mean the back-end failed, not the agent (unreachable, timed
+# out, 5xx, the service refusing our own credentials, or not serving the tool version the task
+# pins); such calls are the infrastructure's doing. Their rows of mock_apis.errors.ERRORS.
+from mock_apis.errors import INFRA_ERROR_CODES as INFRA_ERROR_CODES
+
 # Domain errors of a write tool that mean the transaction was submitted and then refused by
 # the back office's controls (as opposed to arguments that never made a transaction).
 SUBMITTED_WRITE_ERRORS = frozenset({"rule_violation", "insufficient_funds", "conflict"})

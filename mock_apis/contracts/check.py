@@ -135,7 +135,7 @@ def check_drift(contract: str | Path | dict[str, Any] | None = None, *, service:
         report.renames += renames
         report.checked.append(f"replica {replica_path} ({len(live_db['tables'])} tables)")
     if service or in_process:
-        view: ToolView = ServiceView(service, token) if service else InProcessView(replica_path)  # type: ignore[arg-type]
+        view: ToolView = ServiceView(service, token) if service else InProcessView(replica_path)  # type: ignore[arg-type]  # set when in_process
         try:
             arguments, own = _arguments(loaded, replica_path if in_process else None)
             _check_tools(loaded, view, arguments, own, report)

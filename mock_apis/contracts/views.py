@@ -6,15 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
+
 from mock_apis.catalogue import catalogue, other_versions, parse_ref, probe_tool
 from mock_apis.contracts.snapshot import tool_contract
+from mock_apis.errors import AdvisorGymError
 from mock_apis.sandbox import Sandbox
 
 #: Seconds per HTTP request of a drift check.
 HTTP_TIMEOUT_S = 10.0
 
 
-class DriftCheckError(RuntimeError):
+class DriftCheckError(AdvisorGymError, RuntimeError):
     """The check could not run (service unreachable, token refused, unreadable contract)."""
 
 
@@ -63,8 +66,6 @@ class ServiceView:
     once). A service that lists no ``versions`` serves only its defaults."""
 
     def __init__(self, base_url: str, token: str | None):
-        import httpx
-
         self.label = f"service {base_url}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._httpx = httpx

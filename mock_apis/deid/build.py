@@ -39,6 +39,7 @@ from sqlalchemy.types import TypeEngine
 from mock_apis import package_version
 from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser
 from mock_apis.atomic import clean_stale_temps, commit_temp, temp_beside, write_atomic
+from mock_apis.errors import AdvisorGymError
 from mock_apis.generate import create_replica_schema, finish_replica, insert_rows, progress_bar
 from mock_apis.models import SCHEMA_VERSION, SOURCE_TABLES, Base
 
@@ -51,7 +52,7 @@ _TYPE_CLASSES: tuple[tuple[type[TypeEngine[Any]], str], ...] = (
     (String, "text"))
 
 
-class BuildError(RuntimeError):
+class BuildError(AdvisorGymError, RuntimeError):
     """The replica cannot be built; the message says why."""
 
 
@@ -169,6 +170,8 @@ def manifest_path(out: str | os.PathLike[str]) -> Path:
 
 
 def _contract() -> dict[str, Any]:
+    # the contracts load httpx and the snapshot code (over a second on a busy machine): only a
+    # build needs them, not `advisorgym`'s start, which imports DEFAULT_BATCH_ROWS from here
     from mock_apis.contracts.check import CONTRACT_FILE, contract_sha256
     from mock_apis.contracts.snapshot import CONTRACT_FORMAT
 

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
+from mock_apis.errors import AdvisorGymError
 from mock_apis.models import PII_COLUMNS as _PII_COLUMNS_BY_TABLE
 
 MIN_KEY_BYTES = 16
@@ -198,7 +199,7 @@ def _fold(word: str) -> str:
     return folded.replace("\u2019", "'")  # "O’Brien" is "O'Brien"
 
 
-class DeidKeyError(ValueError):
+class DeidKeyError(AdvisorGymError, ValueError):
     """A pseudonymisation key that is missing or unusable; the message says how to make one."""
 
 

@@ -13,11 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
+from sqlalchemy.engine import make_url
+
+from mock_apis.errors import AdvisorGymError
+
 HERE = Path(__file__).resolve().parent
 START_TIMEOUT_S = 900  # a fresh machine installs the server with apt first
 
 
-class PostgresUnavailable(RuntimeError):
+class PostgresUnavailable(AdvisorGymError, RuntimeError):
     """The server could not be installed or started; the message carries the script's output."""
 
 
@@ -52,9 +58,6 @@ def running_postgres(port: int | None = None) -> Iterator[str]:
 
 def create_database(admin_url: str, name: str, template: str | None = None) -> str:
     """Create database ``name`` (optionally a copy of ``template``) on the server; its URL."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as con:

@@ -108,7 +108,7 @@ def _subjects(ids: Any) -> frozenset[str]:
         return frozenset((ids,))
     try:
         return frozenset(s for s in ids if isinstance(s, str))
-    except Exception:  # not iterable
+    except Exception:  # noqa: BLE001 - not iterable, or a hostile iterator: no subjects
         return frozenset()
 
 

@@ -134,7 +134,7 @@ def load_examples(path: str | os.PathLike[str] | None = None) -> list[dict[str, 
 
 def _require_scikit_learn() -> None:
     try:
-        import sklearn  # noqa: F401
+        import sklearn  # noqa: F401 - only whether the extra is installed
     except ImportError:
         raise ImportError("fitting the grey-area classifier needs scikit-learn: pip install 'advisorgym[fit]' "
                           "(the default checker uses the shipped parameters and does not)") from None

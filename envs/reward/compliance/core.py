@@ -98,7 +98,7 @@ def _as_text(value: Any) -> str:
         return ""
     try:
         return str(value)
-    except Exception:  # a hostile __str__, or a container too deep for repr (RecursionError)
+    except Exception:  # noqa: BLE001 - a hostile __str__, or a container too deep for repr (RecursionError)
         return ""
 
 

@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
-from itertools import combinations, islice
+from itertools import islice
 from typing import Any, NamedTuple
 
 from envs.reward.compliance.core import MAX_NUMBERS, Violation, _as_text, _checked_prefix, _last_clause
@@ -215,7 +215,7 @@ class _ObservationIndex:
         try:
             self._walk(observations if _as_container(observations) is not None else [observations], numbers,
                        percents, years)
-        except Exception:  # a hostile container subclass: keep what was gathered before it
+        except Exception:  # noqa: BLE001 - a hostile container subclass: keep what was gathered before it
             pass
         if query:
             found, found_years = _string_numbers(_checked_prefix(query))
@@ -303,7 +303,7 @@ class _ObservationIndex:
                             f = _as_float(value)
                             if f is not None:
                                 append(abs(f))
-                    except Exception:
+                    except Exception:  # noqa: BLE001 - a value that cannot be read is skipped
                         continue
         for sums in column_sums:
             for key, total in sums.items():
@@ -448,7 +448,7 @@ class _Derived:
         groups: list[tuple[Any, tuple[int, ...], list[float]]] = []  # (key, list path, sums per category)
         try:
             self._collect(observations, fields, dates, column_sums, groups, means)
-        except Exception:  # a hostile container subclass: keep what was gathered
+        except Exception:  # noqa: BLE001 - a hostile container subclass: keep what was gathered
             pass
         amounts, pcts, ratios = [], [], []
         money = [f for f in fields if _is_money(f.key)]
@@ -503,7 +503,7 @@ class _Derived:
         # net of sells): amounts, and parts of the wholes above their list.
         parts = [(abs(f.value), f.path) for f in money
                  if _is_whole(f.key) or _is_cash(f.key) or "amount" in str(f.key)]
-        for key, scope, subtotals in groups:
+        for _key, scope, subtotals in groups:
             for i, a in enumerate(subtotals):
                 amounts.append(abs(a))
                 parts.append((abs(a), scope))
@@ -629,7 +629,7 @@ def _column_sums(items: list[Any], path: tuple[int, ...], column_sums: list[tupl
     means.extend(islice((abs(total) / counts[key] for key, total in sums.items()
                          if counts[key] > 1 and math.isfinite(total)), _DERIVE_COLUMNS))
     n = len(items)
-    for (label, key), cells in by.items():
+    for (_label, key), cells in by.items():
         if 1 < len(cells) <= _MAX_CATEGORIES and len(cells) < n and len(groups) < _DERIVE_COLUMNS:
             groups.append((key, path, [v for v in cells.values() if math.isfinite(v)]))
 
