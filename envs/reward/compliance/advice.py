@@ -31,10 +31,12 @@ _HOLDING_WORDS = (r"(?:\w+\s+){0,4}?(?:[A-Z]{2}\d{3}|funds?|bonds?|equit(?:y|ies
 # Up to six words before "into" / "to", amounts among them ("the whole $71,382.69 into ...").
 _AMOUNT_WORDS = r"(?:[\w$,.%'-]+\s+){0,6}?"
 _TRADE = (
-    r"(?:buy(?:s|ing)?|sell(?:s|ing)?|add(?:s|ing)?\s+(?:to|more)|top(?:s|ping)?\s+up|switch(?:es|ing)?|swap(?:s|ping)?|"
+    r"(?:buy(?:s|ing)?|sell(?:s|ing)?|add(?:s|ing)?\s+(?:to|more)|top(?:s|ping)?\s+up|switch(?:es|ing)?|"
+    r"swap(?:s|ping)?|"
     r"rotat(?:e|es|ing)|mov(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"(?:into|to|out\s+of)|"
     r"put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"(?:into|in)|"
-    r"invest(?:s|ing)?\s+(?:\w+\s+){0,3}?in|trim(?:s|ming)?|reduc(?:e|es|ing)|increas(?:e|es|ing)|cut(?:s|ting)?\s+back|"
+    r"invest(?:s|ing)?\s+(?:\w+\s+){0,3}?in|trim(?:s|ming)?|reduc(?:e|es|ing)|increas(?:e|es|ing)|"
+    r"cut(?:s|ting)?\s+back|"
     r"consolidat(?:e|es|ing)|exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
     r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
@@ -44,7 +46,8 @@ _TRADE = (
     r"be\s+in\s+(?:more\s+)?(?:equities|stocks|bonds|cash)|rebalanc(?:e|ing)|"
     r"sweep(?:ing)?\s+(?:\w+\s+){0,8}?(?:into|to)|"
     # holding on, taking profits, parking cash, and picking a holding
-    r"hold(?:s|ing)?(?:\s+on(?:\s+to)?)?(?!\s+off)|tak(?:e|es|ing)\s+(?:some\s+)?(?:profits?|gains|money\s+off\s+the\s+table)|"
+    r"hold(?:s|ing)?(?:\s+on(?:\s+to)?)?(?!\s+off)|"
+    r"tak(?:e|es|ing)\s+(?:some\s+)?(?:profits?|gains|money\s+off\s+the\s+table)|"
     r"park(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:in|into)|allocat(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"(?:to|into)|"
     r"deploy(?:s|ing)?|"
     r"keep(?:s|ing)?\s+(?:adding|buying|topping|investing|contributing)|stay(?:s|ing)?\s+(?:invested|the\s+course|put)|"
@@ -121,9 +124,11 @@ _IMPERATIVE = re.compile(
     r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;][\"')\]*]))[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
     r"[Rr]ealistically),?\s+)?"
-    r"(?P<verb>(?:[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|[Rr]otate|[Rr]educe|"
+    r"(?P<verb>(?:[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|[Rr]otate|"
+    r"[Rr]educe|"
     r"[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|[Ll]ock\s+in|[Dd]ump|[Dd]itch|"
-    r"[Ee]xit|[Aa]dd\s+(?:to|more)|[Ii]nvest|[Hh]old(?:\s+on\s+to)?|[Kk]eep(?!\s+in\s+mind)|[Ss]tick\s+with|[Gg]o\s+with|"
+    r"[Ee]xit|[Aa]dd\s+(?:to|more)|[Ii]nvest|[Hh]old(?:\s+on\s+to)?|[Kk]eep(?!\s+in\s+mind)|[Ss]tick\s+with|"
+    r"[Gg]o\s+with|"
     r"[Cc]ut|[Ss]weep|[Dd]eploy|[Aa]llocate|[Ll]oad\s+up(?:\s+on)?|[Cc]ash\s+out(?:\s+of)?|[Gg]et\s+out\s+of|"
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
     r"[Rr]eplace|[Rr]aise|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
@@ -133,20 +138,37 @@ _IMPERATIVE = re.compile(
     r"(?:[A-Z]{2}\d{3}|funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|positions?|"
     r"holdings?|units|profits?|it|them|\$[\d,.]+)\b"
 )
+_MOVE_NAMED = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
+               r"rebound\w*|outperform\w*|underperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|"
+               r"go(?:es)?\s+(?:up|down|higher|lower)|(?:is|are|be)\s+(?:higher|lower|up|down)|come\s+down|ease|"
+               r"push\w*\s+(?:higher|lower)|grind\w*\s+(?:higher|lower)|trend\w*\s+(?:higher|lower)|"
+               r"head\w*\s+(?:higher|lower)|double|surge|soar|sink|slide|crash|correct)\b")
 _MOVE = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es)|climb\w*|rall(?:y|ies)|recover\w*|rebound\w*|"
          r"outperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|go(?:es)?\s+(?:up|down|higher|lower)|"
          r"(?:is|are|be)\s+(?:higher|lower|up|down))\b")
+_INDEX = (r"S&P\s+500|Nasdaq(?:\s+100)?|Russell\s+2000|Dow(?:\s+Jones)?|Nikkei(?:\s+225)?|FTSE(?:\s+100)?|DAX|"
+          r"CAC(?:\s+40)?|Hang\s+Seng|(?:Euro\s+)?Stoxx(?:\s+50)?|MSCI(?:\s+[A-Z]\w+)?|TSX|ASX(?:\s+200)?|Sensex")
 _FORECAST = re.compile(
+    # "I'd expect the index to finish higher", "Expect EQ006 to rally", "My forecast: ... ends up"
+    r"(?:\b(?:I|[Ww]e)(?:" + _A + r"d|\s+would)?\s+(?:fully\s+|really\s+|still\s+|certainly\s+)?(?:expect|anticipate|"
+    r"foresee|predict|project)|(?<![\w-])Expect|\b[Mm]y\s+(?:forecast|prediction|expectation|call|outlook|bet)"
+    r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'-]+\s+){1,6}?"
+    r"(?:(?:to|will|should|would|is\s+going\s+to)\s+(?:\w+\s+){0,5}?)?" + _MOVE_NAMED + "|"
+    # "plenty of upside left", "more room to run", "near its bottom"
+    r"\b(?:(?:upside|downside)\s+(?:left|ahead|from\s+here|to\s+come|remaining)|(?:plenty|lots|a\s+lot)\s+of\s+"
+    r"upside|room\s+to\s+run|(?:near|at|close\s+to)\s+(?:its|the|a)\s+(?:bottom|peak)|(?:has|have)\s+"
+    r"(?:bottomed|peaked|topped)(?:\s+out)?)\b|"
     # "Odds are the S&P 500 finishes the year higher", "I'd bet EQ006 ends the year up"
     r"\b(?:look|looks|seem|seems|is|are)\s+(?:poised|set|primed|ready|due)\s+(?:for|to)\s+(?:a\s+)?(?:strong\s+)?"
     r"(?:rebound|rally|recovery|recover|rise|climb|gains?|run|comeback|bounce|fall|drop|correction)\b|"
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
-    r"\b(?:[A-Z]{2}\d{3}|fund|index|indices|market|markets|equities|stocks|bonds|prices|NAV|S&P\s+500|Nasdaq|"
-    r"position|positions|holding|holdings|portfolio|"
-    r"Russell\s+2000|rates|yields|valuations|it)\s+"
+    r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
+    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it)\s+"
     r"(?:will|should|(?:is|are)\s+(?:set|poised|likely|bound|going|expected|due|on\s+track)\s+to)"
-    r"\s+(?:\w+\s+)?(?:rise|climb|rally|recover|rebound|bounce\s+back|outperform|underperform|beat|fall|drop|decline|"
+    r"\s+(?:\w+\s+){0,2}?(?:come\s+down|ease|firm\s+up|head\s+(?:higher|lower)|(?:finish|end|close)\s+(?:\w+\s+){0,3}?"
+    r"(?:higher|lower|up|down|ahead|positive)|rise|climb|rally|recover|rebound|bounce\s+back|outperform|"
+    r"underperform|beat|fall|drop|decline|"
     r"sink|slide|gain|post|do\s+(?:well|better|nicely|great)|go\s+(?:up|higher|down)|keep\s+(?:rising|climbing|"
     r"falling|going)|trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around)\b",
     re.IGNORECASE,
@@ -173,7 +195,9 @@ _OPENERS = re.compile(
     r"fan|keen|crazy|sold|excited|bullish|bearish|bother|touch|near|steer|stay|pass|odds|chances|likelihood|"
     r"bet|primed|ready|best|top|great|smart|solid|brainer|were|action|step|ahead|consider|let|suggest|recommend|"
     r"advise|urge|encourage|nudge|steer|tell|sensible|obvious|prudent|wise|wisest|smartest|logical|ideal|safest|"
-    r"cleanest|simplest|right|pick|vote|preference|choice|one|sense|advisable|idea|worth|want|wish)\b)"
+    r"cleanest|simplest|right|pick|vote|preference|choice|one|sense|advisable|idea|worth|want|wish|expect|"
+    r"anticipate|foresee|predict|project|forecast|prediction|expectation|call|outlook|upside|downside|room|bottom|"
+    r"peak|bottomed|peaked|topped)\b)"
 )
 _CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|when|unless|whenever)\b", re.IGNORECASE)
 _BACK = 60  # characters before an opener where a match can start
