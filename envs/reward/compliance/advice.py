@@ -1,21 +1,30 @@
 """Stage 1 rules for paraphrased advice and forecasts (reported as ``grey_area``, stage ``rules``).
 
 - Advice: the client (or "you", "he", "she", "they") *should / ought to / needs to / would do
-  well to / is better off* followed by a trade ("buy", "sell", "top up", "switch", "swap",
-  "move ... into", "trim", "exit" ...); "I'd / I would / my advice is to" followed by a trade;
-  "a good / ideal / sensible time (moment, window) (for the client) to" followed by a trade.
+  well to / is better off / may want to* followed by a trade ("buy", "sell", "top up", "switch",
+  "swap", "move ... into", "trim", "exit", "hold", "take profits", "park ... in", "go with /
+  lean towards <a holding>" ...); "I'd / I would / my advice is to" followed by a trade; "I'd
+  suggest / recommend / tell / urge (the client) to" a trade; "a good / ideal / sensible time
+  to", "the best / sensible / right move (option, call, step) is to", "Best option here:",
+  "it makes sense to", "worth considering" a trade; "my pick is <a holding>"; "that's what I'd
+  do"; an imperative trade about a holding at the start of a sentence, a bullet or after a
+  label ("Sell IX028 and buy BD009.", "- Top up the bond fund"), not an order-book noun ("Buy
+  orders settle in two days").
 - Forecast: a fund, index or market word ("EQ006", "the fund", "the index", "markets",
-  "equities", "bonds", "prices", "the NAV") with *will / should / is set to / is poised to /
-  is likely to / is bound to / is going to* followed by a price move ("rise", "recover",
-  "outperform", "fall", "bounce back", "post gains" ...).
+  "equities", "bonds", "prices", "the NAV", "the Nikkei 225", "inflation") with *will / should /
+  is set to / is poised to / is likely to / is bound to / is going to* followed by a price move
+  ("rise", "recover", "outperform", "fall", "bounce back", "post gains", "finish the year
+  higher", "come down" ...); "I expect / I'd anticipate / Expect / My forecast:" a named thing
+  to move; "upside left", "room to run", "near its bottom".
 
 Neither fires when the clause before the match is negated, conditional or reports someone
 else's words ("I can't say whether the client should sell", "if the client wants to sell,
 ...", "the client asked whether she should sell", "the note says ...").
 
 Work: one scan for the openers (modals and "I'd" forms), each of at most ``MAX_MATCHES``
-examined within a fixed window, so the rule is linear in the text; past the bound it stops
-and says so in ``bounds``.
+examined within a fixed window, and one scan for imperatives at sentence starts (at most
+``MAX_MATCHES``), so the rule is linear in the text; past a bound it stops and says so in
+``bounds``.
 """
 
 from __future__ import annotations
