@@ -67,7 +67,8 @@ _TRADE = (
 _HOLDING = _HOLDING_WORDS
 _ADVICE = re.compile(
     r"\b(?:"
-    r"(?:client|he|she|they|you|[A-Z][a-z]+)(?:" + _A + r"d|\s+would)?\s+(?:really\s+|probably\s+|definitely\s+)?"
+    r"(?:client|he|she|they|you|[A-Z][a-z]+|C\d{6})(?:" + _A + r"d|\s+would)?\s+"
+    r"(?:really\s+|probably\s+|definitely\s+)?"
     r"(?:should|ought\s+to|needs?\s+to|would\s+do\s+well\s+to|had\s+better|is\s+better\s+off|"
     r"are\s+better\s+off|(?:would|" + _A + r"d)\s+be\s+(?:better|well)\s+(?:off|advised\s+to|served))"
     r"\s+(?:really\s+|probably\s+|definitely\s+|seriously\s+|consider\s+|think\s+about\s+|look\s+at\s+)?"
@@ -81,7 +82,7 @@ _ADVICE = re.compile(
     r"(?:equities|stocks|bonds|cash|funds?|[A-Z]{2}\d{3}))\b" +
     # A labelled or imperative call to trade: "Recommendation: rebalance toward bonds", "Go ahead and buy EQ006".
     r"|(?:[Rr]ecommendation|[Ss]uggestion|[Aa]dvice|[Aa]ction|[Nn]ext\s+step)\**\s*:\**\s+" + _TRADE +
-    r"|(?:[Gg]o\s+ahead\s+and|Consider|Let" + _A + r"s|Let\s+us)\s+" + _TRADE +
+    r"|(?:[Gg]o\s+ahead\s+and|Consider|Let" + _A + r"s|Let\s+us)\s+(?:(?:have|get|let)\s+(?:\S+\s+){1,2}?)?" + _TRADE +
     r"|(?:(?:good|great|ideal|sensible|smart|perfect|right|excellent)\s+|(?:[Nn]ow" + _A + r"s|[Nn]ow\s+is)\s+the\s+)"
     r"(?:time|moment|window|opportunity|point)\s+"
     r"(?:for\s+(?:\w+\s+){1,3}?)?to\s+" + _TRADE +
@@ -95,6 +96,8 @@ _ADVICE = re.compile(
     r"go\s+near|steer\s+clear\s+of|stay\s+away\s+from|pass\s+on)\s+" + _HOLDING +
     r"|(?:is|are)\s+all\s+(?:the\s+client|he|she|they|you)\s+(?:really\s+)?needs?\b"
     r"|(?:one\s+of\s+(?:the|our)\s+)?(?:best|top|great|smart|solid)\s+(?:buys?|picks?|bets?)\b|no[- ]brainer\b"
+    r"|(?:the|our)\s+(?:best|strongest|finest|top)\s+(?:funds?|picks?|options?|choices?|holdings?)\s+"
+    r"(?:in|of|on)\s+(?:the|our)\s+(?:range|line-?up|bunch|shelf|list|menu|market)\b"
     # "If I were them, I'd trim ...", "if it were my money, I'd ...": advice, not a condition.
     r"|[Ii]f\s+(?:I\s+were\s+(?:you|them|him|her|the\s+client|advising|managing\s+(?:\w+\s+){0,2}?\w+|in\s+charge)"
     r"(?:\s+in\s+\w+\s+shoes)?|it\s+were\s+(?:me|up\s+to\s+me|my\s+(?:call|money|decision|portfolio))),?\s+"
@@ -126,13 +129,25 @@ _ADVICE = re.compile(
     r"|(?:that|this|it|which)(?:" + _A + r"s|\s+is)\s+what\s+I(?:" + _A + r"d|\s+would)\s+do\b"
     r")",
 )
+# A trade as the sentence's subject, judged the right move ("Switching the account into
+# BL017 would be the smart play").
+_TRADE_JUDGED = re.compile(
+    r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;][\"')\]*]))[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
+    r"(?P<verb>(?:[Ss]witching|[Ss]elling|[Bb]uying|[Mm]oving|[Tt]rimming|[Rr]otating|[Tt]opping\s+up|[Aa]dding\s+to|"
+    r"[Ss]hifting|[Pp]utting|[Pp]arking|[Tt]aking\s+(?:some\s+)?profits|[Rr]ebalancing|[Cc]onsolidating|[Cc]utting|"
+    r"[Rr]educing|[Ii]ncreasing|[Rr]edeeming|[Hh]olding\s+on\s+to|[Ll]ocking\s+in|[Dd]umping|[Ee]xiting|[Oo]wning)\b)"
+    r"[^.!?;\n]{0,160}?\b(?:would\s+be|is|was|seems|looks\s+like|makes)\s+(?:(?:probably|clearly|definitely)\s+)?"
+    r"(?:(?:the|a|my)\s+(?:smart|smartest|best|sensible|right|wise|prudent|obvious|good|better|logical|natural|bad|"
+    r"poor|wrong)\s+(?:play|move|call|option|choice|step|bet|idea|thing\s+to\s+do)|a\s+mistake|an\s+error|"
+    r"a\s+no[- ]brainer)\b"
+)
 # An imperative trade at the start of a sentence, a bullet or a label ("Sell IX028 and buy
 # BD009.", "- Top up the bond fund", "Honestly, switch ..."), about a holding; not an
 # order-book noun ("Buy orders settle in two days").
 _IMPERATIVE = re.compile(
     r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;][\"')\]*]))[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
-    r"[Rr]ealistically),?\s+)?"
+    r"[Rr]ealistically),?\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
     r"(?P<verb>(?:[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|[Rr]otate|"
     r"[Rr]educe|"
     r"[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|[Ll]ock\s+in|[Dd]ump|[Dd]itch|"
@@ -144,14 +159,15 @@ _IMPERATIVE = re.compile(
     r"(?!\s+(?:orders?|transactions?|trades?|side|prices?|dates?|requests?|instructions?|history|activity|volume|"
     r"tickets?|limits?|track|an\s+eye|in\s+touch|this\s+in\s+mind|calm)\b)"
     r"(?:\s+(?:the\s+|a\s+|some\s+|all\s+|more\s+|half\s+)?[\w$,.'-]+){0,6}?\s+"
-    r"(?:[A-Z]{2}\d{3}|funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|positions?|"
-    r"holdings?|units|profits?|it|them|\$[\d,.]+)\b"
+    r"(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|"
+    r"positions?|holdings?|units|profits?)|it|them|\$[\d,.]+)\b"
 )
 _MOVE_NAMED = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
                r"rebound\w*|outperform\w*|underperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|"
                r"go(?:es)?\s+(?:up|down|higher|lower)|(?:is|are|be)\s+(?:higher|lower|up|down)|come\s+down|ease|"
                r"push\w*\s+(?:higher|lower)|grind\w*\s+(?:higher|lower)|trend\w*\s+(?:higher|lower)|"
-               r"head\w*\s+(?:higher|lower)|double|surge|soar|sink|slide|crash|correct)\b")
+               r"head\w*\s+(?:higher|lower)|double|surge|soar|sink|slide|crash|correct|keep\s+(?:rising|climbing|"
+               r"outpacing|beating|outperforming|leading|gaining|rallying|falling|dropping|sliding|sinking))\b")
 _MOVE = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es)|climb\w*|rall(?:y|ies)|recover\w*|rebound\w*|"
          r"outperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|go(?:es)?\s+(?:up|down|higher|lower)|"
          r"(?:is|are|be)\s+(?:higher|lower|up|down))\b")
@@ -163,6 +179,11 @@ _FORECAST = re.compile(
     r"foresee|predict|project)|(?<![\w-])Expect|\b[Mm]y\s+(?:forecast|prediction|expectation|call|outlook|bet)"
     r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'-]+\s+){1,6}?"
     r"(?:(?:to|will|should|would|is\s+going\s+to)\s+(?:\w+\s+){0,5}?)?" + _MOVE_NAMED + "|"
+    # "prices are headed back up", "the drawdown is temporary"
+    r"\b(?:is|are|looks|seems)\s+(?:headed|heading)\s+(?:back\s+)?(?:up|down|higher|lower|for\s+(?:a\s+)?(?:rebound|"
+    r"recovery|fall|drop|correction|rally|gains?|losses))\b|"
+    r"\b(?:drop|dip|drawdown|decline|loss|losses|slump|sell-?off|weakness|underperformance)\s+(?:is|are|will\s+be)\s+"
+    r"(?:only\s+|just\s+|probably\s+|likely\s+|surely\s+)?(?:temporary|short[- ]lived|a\s+blip)\b|"
     # "plenty of upside left", "more room to run", "near its bottom"
     r"\b(?:(?:upside|downside)\s+(?:left|ahead|from\s+here|to\s+come|remaining)|(?:plenty|lots|a\s+lot)\s+of\s+"
     r"upside|room\s+to\s+run|(?:near|at|close\s+to)\s+(?:its|the|a)\s+(?:bottom|peak)|(?:has|have)\s+"
@@ -173,13 +194,17 @@ _FORECAST = re.compile(
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
-    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it)\s+"
-    r"(?:will|should|(?:is|are)\s+(?:set|poised|likely|bound|going|expected|due|on\s+track)\s+to)"
-    r"\s+(?:\w+\s+){0,2}?(?:come\s+down|ease|firm\s+up|head\s+(?:higher|lower)|(?:finish|end|close)\s+(?:\w+\s+){0,3}?"
+    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it)"
+    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are)\s+(?:set|poised|likely|bound|going|expected|due|"
+    r"on\s+(?:track|course))\s+to)"
+    r"\s+(?:\w+\s+){0,2}?(?:come\s+down|claw\s+back|make\s+up|close\s+(?:that|the|this)\s+gap|catch\s+up|ease|"
+    r"firm\s+up|head\s+(?:higher|lower)|"
+    r"(?:finish|end|close)\s+(?:\w+\s+){0,3}?"
     r"(?:higher|lower|up|down|ahead|positive)|rise|climb|rally|recover|rebound|bounce\s+back|outperform|"
     r"underperform|beat|fall|drop|decline|"
     r"sink|slide|gain|post|do\s+(?:well|better|nicely|great)|go\s+(?:up|higher|down)|keep\s+(?:rising|climbing|"
-    r"falling|going)|trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around)\b",
+    r"falling|going|outpacing|beating|outperforming|leading|gaining|growing|rallying|sliding|dropping)|"
+    r"trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around)\b",
     re.IGNORECASE,
 )
 # A move tied to a future deadline is a forecast whatever its subject: "should recover by Q3".
@@ -202,11 +227,11 @@ _OPENERS = re.compile(
     r"(?i:\b(?:should|ought|needs?|would|had|better|I" + _A + r"d|advice|recommendation|"
     r"suggestion|time|moment|window|opportunity|point|will|set|poised|likely|bound|going|expected|due|track|"
     r"fan|keen|crazy|sold|excited|bullish|bearish|bother|touch|near|steer|stay|pass|odds|chances|likelihood|"
-    r"bet|primed|ready|best|top|great|smart|solid|brainer|were|action|step|ahead|consider|let|suggest|recommend|"
+    r"bet|primed|ready|best|top|great|smart|solid|brainer|were|action|step|ahead|consider|let|suggest|recommend|course|"
     r"advise|urge|encourage|nudge|steer|tell|sensible|obvious|prudent|wise|wisest|smartest|logical|ideal|safest|"
     r"cleanest|simplest|right|pick|vote|preference|choice|one|sense|advisable|idea|worth|want|wish|expect|"
     r"anticipate|foresee|predict|project|forecast|prediction|expectation|call|outlook|upside|downside|room|bottom|"
-    r"peak|bottomed|peaked|topped)\b)"
+    r"peak|bottomed|peaked|topped|headed|heading|temporary|short|blip|range|lineup|line|shelf|ll)\b)"
 )
 _CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|when|unless|whenever)\b", re.IGNORECASE)
 _BACK = 60  # characters before an opener where a match can start
@@ -240,12 +265,13 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
             continue
         end = stop
         out.append(Violation(GREY_AREA, "rules", text[start:stop].strip()))
-    for count, m in enumerate(_IMPERATIVE.finditer(text)):
-        if count == MAX_MATCHES:
-            bounds.append(f"more than {MAX_MATCHES} imperative trades")
-            break
-        if not _CONDITION_AFTER.match(text, m.end(), m.end() + 40):
-            out.append(Violation(GREY_AREA, "rules", text[m.start("verb"):m.end()].strip()))
+    for pattern in (_IMPERATIVE, _TRADE_JUDGED):
+        for count, m in enumerate(pattern.finditer(text)):
+            if count == MAX_MATCHES:
+                bounds.append(f"more than {MAX_MATCHES} sentences opening with a trade")
+                break
+            if not _CONDITION_AFTER.match(text, m.end(), m.end() + 40):
+                out.append(Violation(GREY_AREA, "rules", text[m.start("verb"):m.end()].strip()))
     return out
 
 

@@ -66,7 +66,7 @@ _PREDICATE = re.compile(
     r"\s+nerve)|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+trust|doubts?\s+(?:the|his|her|their|"
     r"our)\s+(?:advisor|adviser|firm|plan)|weighing\s+on|at\s+heart|by\s+nature|"
     r"(?:cautious|nervous|anxious|timid|emotional|impulsive|fearful|risk[- ]averse|hands[- ]off|passive|careless|"
-    r"inattentive|naive|na\u00efve)\s+(?:person|investor|type|sort|client|saver)|"
+    r"inattentive|naive|na\u00efve)(?:,?\s+[\w-]+){0,2}?\s+(?:person|investor|type|sort|client|saver)|"
     r"the\s+(?:type|kind|sort)\s+(?:who|of\s+(?:person|investor))|hand[- ]holding|"
     r"chasing\s+(?:returns|performance|gains|the\s+market|losses)|acting\s+on\s+(?:emotion|impulse|fear|a\s+tip|"
     r"tips|instinct)|act(?:ed|s)?\s+on\s+(?:emotion|impulse|fear|a\s+tip|tips|instinct|a\s+whim)|on\s+a\s+whim|"
