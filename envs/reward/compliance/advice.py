@@ -143,24 +143,30 @@ _TRADE_JUDGED = re.compile(
 )
 # An imperative trade at the start of a sentence, a bullet or a label ("Sell IX028 and buy
 # BD009.", "- Top up the bond fund", "Honestly, switch ..."), about a holding; not an
-# order-book noun ("Buy orders settle in two days").
+# order-book noun ("Buy orders settle in two days", "2025-02-28: sell of $14,748.66"), not a
+# line that lists a dated trade ("- Buy BL021, $1,806.15, 2025-06-23") and not an instruction
+# quoted after a label that reports it ("You asked: Invest $4,000 in ...").
 _IMPERATIVE = re.compile(
     r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;][\"')\]*]))[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
     r"[Rr]ealistically),?\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
-    r"(?P<verb>(?:[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|[Rr]otate|"
-    r"[Rr]educe|"
-    r"[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|[Ll]ock\s+in|[Dd]ump|[Dd]itch|"
-    r"[Ee]xit|[Aa]dd\s+(?:to|more)|[Ii]nvest|[Hh]old(?:\s+on\s+to)?|[Kk]eep(?!\s+in\s+mind)|[Ss]tick\s+with|"
+    r"(?P<verb>(?:[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
+    r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
+    r"[Ll]ock\s+in|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
+    r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
+    r"(?:\w+\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
     r"[Gg]o\s+with|"
     r"[Cc]ut|[Ss]weep|[Dd]eploy|[Aa]llocate|[Ll]oad\s+up(?:\s+on)?|[Cc]ash\s+out(?:\s+of)?|[Gg]et\s+out\s+of|"
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
     r"[Rr]eplace|[Rr]aise|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
-    r"(?!\s+(?:orders?|transactions?|trades?|side|prices?|dates?|requests?|instructions?|history|activity|volume|"
-    r"tickets?|limits?|track|an\s+eye|in\s+touch|this\s+in\s+mind|calm)\b)"
-    r"(?:\s+(?:the\s+|a\s+|some\s+|all\s+|more\s+|half\s+)?[\w$,.'-]+){0,6}?\s+"
+    r"(?!\s*[:(\u2014\u2013-]|\s+(?:of|for|at|from|was|is|were|are|has|had|by|off|up|down|over|out|back|me|us|"
+    r"orders?|transactions?|trades?|side|"
+    r"prices?|dates?|requests?|instructions?|history|activity|volume|tickets?|limits?|track|an\s+eye|in\s+touch|"
+    r"this\s+in\s+mind|calm)\b)"
+    r"(?:\s+(?:\$?\d[\d,.]*|[\w.'-]+)){0,6}?\s+"
     r"(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|"
     r"positions?|holdings?|units|profits?)|it|them|\$[\d,.]+)\b"
+    r"(?!\s+(?:tab|view|page|screen|section|table|report|list|tool|data|output|record|details)\b)"
 )
 _MOVE_NAMED = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
                r"rebound\w*|outperform\w*|underperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|"
@@ -270,9 +276,26 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
             if count == MAX_MATCHES:
                 bounds.append(f"more than {MAX_MATCHES} sentences opening with a trade")
                 break
-            if not _CONDITION_AFTER.match(text, m.end(), m.end() + 40):
-                out.append(Violation(GREY_AREA, "rules", text[m.start("verb"):m.end()].strip()))
+            start = m.start("verb")
+            if _CONDITION_AFTER.match(text, m.end(), m.end() + 40) or _reported(text, start) or \
+                    _RECORDED_TRADE.match(text, m.end()):
+                continue
+            out.append(Violation(GREY_AREA, "rules", text[start:m.end()].strip()))
     return out
+
+
+# The rest of a sentence that lists a recorded trade: a date or a transaction id in it.
+_RECORDED_TRADE = re.compile(r"[^.!?\n]*?(?:\b\d{4}-\d{2}-\d{2}\b|\bT\d{6,}\b)")
+
+
+def _reported(text: str, start: int) -> bool:
+    """Whether the sentence opening at ``start`` is negated or conditional in its clause, or
+    follows a label that reports someone else's words ("You asked: ...")."""
+    before = text[max(0, start - 100):start].rstrip()
+    if before.endswith(":"):
+        before = before[:-1]
+        return _NEGATOR.search(before[max(before.rfind("\n"), before.rfind("."), 0):]) is not None
+    return False
 
 
 def _phrase_around(window: str, a: int, b: int) -> tuple[int, int] | None:
