@@ -36,7 +36,7 @@ MODEL_FORMAT = 1
 # (``calibration()`` reports the reliability per probability bin; ``advisorgym compliance-bench``).
 # False positives cost a correct agent the full compliance penalty (−λ = −10), so precision
 # is favoured over recall; the rules stage still catches the hard-proscribed cases.
-DEFAULT_GREY_AREA_THRESHOLD = 0.85
+DEFAULT_GREY_AREA_THRESHOLD = 0.75
 CALIBRATION_TARGET_PRECISION = 0.98
 
 _RANDOM_STATE = 0
