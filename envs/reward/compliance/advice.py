@@ -131,8 +131,8 @@ _ADVICE = re.compile(
 )
 # A trade as the sentence's subject, judged the right move ("Switching the account into
 # BL017 would be the smart play").
-_TRADE_JUDGED = re.compile(
-    r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;][\"')\]*]))[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
+_TRADE_JUDGED = (
+    r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?P<verb>(?:[Ss]witching|[Ss]elling|[Bb]uying|[Mm]oving|[Tt]rimming|[Rr]otating|[Tt]opping\s+up|[Aa]dding\s+to|"
     r"[Ss]hifting|[Pp]utting|[Pp]arking|[Tt]aking\s+(?:some\s+)?profits|[Rr]ebalancing|[Cc]onsolidating|[Cc]utting|"
     r"[Rr]educing|[Ii]ncreasing|[Rr]edeeming|[Hh]olding\s+on\s+to|[Ll]ocking\s+in|[Dd]umping|[Ee]xiting|[Oo]wning)\b)"
@@ -146,15 +146,15 @@ _TRADE_JUDGED = re.compile(
 # order-book noun ("Buy orders settle in two days", "2025-02-28: sell of $14,748.66"), not a
 # line that lists a dated trade ("- Buy BL021, $1,806.15, 2025-06-23") and not an instruction
 # quoted after a label that reports it ("You asked: Invest $4,000 in ...").
-_IMPERATIVE = re.compile(
-    r"(?:^|(?<=[.!?:;\n])|(?<=[.!?:;][\"')\]*]))[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
+_IMPERATIVE = (
+    r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
     r"[Rr]ealistically),?\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
     r"(?P<verb>(?:[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
     r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
     r"[Ll]ock\s+in|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
-    r"(?:\w+\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
+    r"(?:\w{1,40}\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
     r"[Gg]o\s+with|"
     r"[Cc]ut|[Ss]weep|[Dd]eploy|[Aa]llocate|[Ll]oad\s+up(?:\s+on)?|[Cc]ash\s+out(?:\s+of)?|[Gg]et\s+out\s+of|"
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
@@ -163,7 +163,7 @@ _IMPERATIVE = re.compile(
     r"orders?|transactions?|trades?|side|"
     r"prices?|dates?|requests?|instructions?|history|activity|volume|tickets?|limits?|track|an\s+eye|in\s+touch|"
     r"this\s+in\s+mind|calm)\b)"
-    r"(?:\s+(?:\$?\d[\d,.]*|[\w.'-]+)){0,6}?\s+"
+    r"(?:\s+(?:\$?\d[\d,.]{0,24}|[\w.'-]{1,40})){0,6}?\s+"
     r"(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|"
     r"positions?|holdings?|units|profits?)|it|them|\$[\d,.]+)\b"
     r"(?!\s+(?:tab|view|page|screen|section|table|report|list|tool|data|output|record|details)\b)"
@@ -229,16 +229,47 @@ _NEGATOR = re.compile(
     r"isn" + _A + r"t|aren" + _A + r"t|wouldn" + _A + r"t|doesn" + _A + r"t)\b",
     re.IGNORECASE,
 )
-_OPENERS = re.compile(
-    r"(?i:\b(?:should|ought|needs?|would|had|better|I" + _A + r"d|advice|recommendation|"
-    r"suggestion|time|moment|window|opportunity|point|will|set|poised|likely|bound|going|expected|due|track|"
-    r"fan|keen|crazy|sold|excited|bullish|bearish|bother|touch|near|steer|stay|pass|odds|chances|likelihood|"
-    r"bet|primed|ready|best|top|great|smart|solid|brainer|were|action|step|ahead|consider|let|suggest|recommend|course|"
-    r"advise|urge|encourage|nudge|steer|tell|sensible|obvious|prudent|wise|wisest|smartest|logical|ideal|safest|"
-    r"cleanest|simplest|right|pick|vote|preference|choice|one|sense|advisable|idea|worth|want|wish|expect|"
-    r"anticipate|foresee|predict|project|forecast|prediction|expectation|call|outlook|upside|downside|room|bottom|"
-    r"peak|bottomed|peaked|topped|headed|heading|temporary|short|blip|range|lineup|line|shelf|ll)\b)"
-)
+# The words that can open a phrase (matched whole and case-insensitively), and "I'd": the scan
+# looks each word of the text up in this set rather than trying an alternation at every position.
+_OPENER_WORDS = frozenset("""
+should ought need needs would had better advice recommendation suggestion time moment window opportunity point
+will set poised likely bound going expected due track fan keen crazy sold excited bullish bearish bother touch
+near steer stay pass odds chances likelihood bet primed ready best top great smart solid brainer were action
+step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise
+wisest smartest logical ideal safest cleanest simplest right pick vote preference choice one sense advisable idea
+worth want wish expect anticipate foresee predict project forecast prediction expectation call outlook upside
+downside room bottom peak bottomed peaked topped headed heading temporary short blip range lineup line shelf ll
+""".split())
+_TOKEN = re.compile(r"\w+")
+_I_D = re.compile(_A + r"[dD](?!\w)")
+
+
+# The first words of the sentence-opening trades (``_IMPERATIVE``, ``_TRADE_JUDGED``).
+_OPENING_VERBS = frozenset("""
+buy sell switch swap move shift put park top trim rotate reduce increase redeem consolidate rebalance take lock
+dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cash get double pile lean tilt
+overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
+moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
+increasing redeeming holding locking dumping exiting owning
+""".split())
+_OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
+
+
+def _words(text: str):
+    """``(start, end, opener, verb)`` for every word that opens a phrase (a word of
+    ``_OPENER_WORDS`` or "I'd") or may open a sentence-opening trade (``_OPENING_VERBS``)."""
+    for w in _TOKEN.finditer(text):
+        word = w.group()
+        lowered = word.lower()
+        opener, verb = lowered in _OPENER_WORDS, lowered in _OPENING_VERBS
+        if opener or verb:
+            yield w.start(), w.end(), opener, verb
+        elif word in ("I", "i"):
+            d = _I_D.match(text, w.end())
+            if d is not None:
+                yield w.start(), d.end(), True, False
+
+
 _CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|when|unless|whenever)\b", re.IGNORECASE)
 _BACK = 60  # characters before an opener where a match can start
 
@@ -251,19 +282,36 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
     negated = _NegatedBefore(text, _NEGATOR)
     memo: dict[tuple[str, int], tuple[int, int] | None] = {}
     end = -1
-    for count, o in enumerate(_OPENERS.finditer(text)):
-        if o.start() < end:
+    openers = verbs = 0
+    opening_memo: dict[tuple[str, int], tuple[int, int] | None] = {}
+    for o_start, o_end, opener, verb in _words(text):
+        if verb:
+            # Everything _sentence_opening reads lies in this window: cached by it.
+            lo = max(0, o_start - _OPENING_READS_BEFORE)
+            window = text[lo:o_start + _OPENING_READS_AFTER]
+            key = (window, o_start - lo)
+            span = opening_memo.get(key, ())
+            if span == ():
+                span = opening_memo[key] = _sentence_opening(window, o_start - lo, lo == 0)
+            if span is not None:
+                verbs += 1
+                if verbs > MAX_MATCHES:
+                    bounds.append(f"more than {MAX_MATCHES} sentences opening with a trade")
+                    break
+                out.append(Violation(GREY_AREA, "rules", text[lo + span[0]:lo + span[1]].strip()))
+        if not opener or o_start < end:
             continue
-        if count == MAX_MATCHES:
+        if openers == MAX_MATCHES:
             bounds.append(f"more than {MAX_MATCHES} words that can open advice or a forecast")
             break
-        lo, hi = max(0, o.start() - _BACK), min(len(text), o.end() + 120)
+        openers += 1
+        lo, hi = max(0, o_start - _BACK), min(len(text), o_end + 120)
         window = text[lo:hi]
-        key = (window, o.start() - lo)
+        key = (window, o_start - lo)
         if key in memo:
             span = memo[key]
         else:
-            span = memo[key] = _phrase_around(window, o.start() - lo, o.end() - lo)
+            span = memo[key] = _phrase_around(window, o_start - lo, o_end - lo)
         if span is None:
             continue
         start, stop = lo + span[0], lo + span[1]
@@ -271,21 +319,48 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
             continue
         end = stop
         out.append(Violation(GREY_AREA, "rules", text[start:stop].strip()))
-    for pattern in (_IMPERATIVE, _TRADE_JUDGED):
-        for count, m in enumerate(pattern.finditer(text)):
-            if count == MAX_MATCHES:
-                bounds.append(f"more than {MAX_MATCHES} sentences opening with a trade")
-                break
-            start = m.start("verb")
-            if _CONDITION_AFTER.match(text, m.end(), m.end() + 40) or _reported(text, start) or \
-                    _RECORDED_TRADE.match(text, m.end()):
-                continue
-            out.append(Violation(GREY_AREA, "rules", text[start:m.end()].strip()))
     return out
 
 
+_SENTENCE_BREAK = re.compile(r"[.!?:;\n][\"')\]*]?")
+
+
+_OPENING_READS_BEFORE = _OPENING_PREFIX + 100
+_OPENING_READS_AFTER = 700
+
+
+def _sentence_opening(text: str, verb_at: int, text_start: bool) -> tuple[int, int] | None:
+    """The span of the sentence-opening trade whose verb (or "time to" / interjection prefix)
+    starts at ``verb_at``, if the sentence, bullet or labelled part opens there (``text_start``:
+    ``text`` starts where the response does), and it is not conditional, reported or a dated
+    record."""
+    lo = max(0, verb_at - _OPENING_PREFIX)
+    at = lo if lo == 0 and text_start else -1
+    for b in _SENTENCE_BREAK.finditer(text, lo, verb_at):
+        at = b.end()
+    if at < 0:
+        return None
+    for pattern in _SENTENCE_OPENINGS:
+        m = pattern.match(text, at)
+        if m is None or m.start("verb") > verb_at or m.end() <= verb_at:
+            continue
+        start = m.start("verb")
+        if _CONDITION_AFTER.match(text, m.end(), m.end() + 40) or _reported(text, start) or \
+                _RECORDED_TRADE.match(text, m.end()):
+            return None
+        return start, m.end()
+    return None
+
+
+# The sentence-opening patterns, tried where a sentence, a bullet or a labelled part starts
+# (the text's start, or after a sentence end, a colon, a semicolon or a line break, and one
+# closing quote or bracket) at most ``_OPENING_PREFIX`` characters before a word that can
+# open them: the work is bounded per word.
+_SENTENCE_OPENINGS = (re.compile(_IMPERATIVE), re.compile(_TRADE_JUDGED))
+
+
 # The rest of a sentence that lists a recorded trade: a date or a transaction id in it.
-_RECORDED_TRADE = re.compile(r"[^.!?\n]*?(?:\b\d{4}-\d{2}-\d{2}\b|\bT\d{6,}\b)")
+_RECORDED_TRADE = re.compile(r"[^.!?\n]{0,200}?(?:\b\d{4}-\d{2}-\d{2}\b|\bT\d{6,}\b)")
 
 
 def _reported(text: str, start: int) -> bool:
