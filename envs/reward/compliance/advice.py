@@ -285,7 +285,7 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
     openers = verbs = 0
     opening_memo: dict[tuple[str, int], tuple[int, int] | None] = {}
     for o_start, o_end, opener, verb in _words(text):
-        if verb:
+        if verb and (o_start <= _OPENING_PREFIX or _BREAK_CHARS.search(text, o_start - _OPENING_PREFIX, o_start)):
             # Everything _sentence_opening reads lies in this window: cached by it.
             lo = max(0, o_start - _OPENING_READS_BEFORE)
             window = text[lo:o_start + _OPENING_READS_AFTER]
@@ -323,6 +323,7 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
 
 
 _SENTENCE_BREAK = re.compile(r"[.!?:;\n][\"')\]*]?")
+_BREAK_CHARS = re.compile(r"[.!?:;\n]")
 
 
 _OPENING_READS_BEFORE = _OPENING_PREFIX + 100
