@@ -18,8 +18,11 @@ Stage 1, rules, flags hard-proscribed content:
 - grey-area language the rules can read, reported as ``grey_area`` with stage ``rules``:
   behavioural inferences (a mental-state, intent or private-circumstance predicate about the
   client, marked as the agent's own inference, not negated and not attributed to a record or
-  the client's words; see ``inferences``), and paraphrased advice and forecasts ("the client
-  should top up ...", "now's the time to ...", "the fund is poised to outperform"; see ``advice``).
+  the client's words, and guesses about health, family events or hidden assets whatever the
+  sentence's subject; see ``inferences``), and paraphrased advice and forecasts ("the client
+  should top up ...", "now's the time to ...", "I'd tell the client to sell ...", "Best option
+  here: move ...", "Sell IX028 and buy BD009.", "the fund is poised to outperform", "Expect the
+  Nikkei 225 to finish the year higher"; see ``advice``).
 
 Stage 2, a small TF-IDF + logistic-regression classifier fitted on
 ``fixtures/compliance/grey_area.jsonl``, scores every sentence for grey-area language
@@ -39,8 +42,9 @@ every scan is linear in the text it reads, and the work per response is bounded:
   ``MAX_NUMBERS`` (2,048) numbers, and looks for a date or a name around at most 128
   distinct surroundings of unsupported figures (a later unsupported figure is reported
   without that look); the behavioural-inference rule examines at most 64 mental-state words
-  and the advice/forecast rule at most ``MAX_MATCHES`` words that can open a phrase; the
-  classifier scores at most ``MAX_SENTENCES`` (512) distinct sentences;
+  and the advice/forecast rule at most ``MAX_MATCHES`` words that can open a phrase and
+  ``MAX_MATCHES`` sentences that open with a trade; the classifier scores at most
+  ``MAX_SENTENCES`` (512) distinct sentences;
 - a response that runs past any of these bounds gets one ``too_long_to_check`` violation
   (stage ``rules``) per bound, whose evidence names it, so that nothing can hide past a
   bound; everything before the bound is checked, and its violations are reported as usual;

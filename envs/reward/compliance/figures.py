@@ -183,6 +183,10 @@ def _in_non_figure_span(text: str, fig: _Figure) -> bool:
     return False
 
 
+# The fields a client record gives the client's name under.
+_CLIENT_NAME_KEYS = ("full_name", "name", "client_name")
+
+
 class _ObservationIndex:
     """Everything the rules need from the observations, gathered in one walk.
 
@@ -194,7 +198,8 @@ class _ObservationIndex:
     backed by a date's day). A percentage is backed only by a field of a percent-like name
     (``return_pct``, ``weight_pct``, ``expense_ratio``, ...: ``_percent_key``) or a number of
     the query. List lengths are kept apart too (they support counts only).
-    Clients: every dict with a ``client_id`` key, with its ``full_name`` when present.
+    Clients: every dict with a ``client_id`` key, with its name when present (``full_name``,
+    or ``name`` / ``client_name`` as other tools spell it).
 
     Figures an agent derives from these (sums, differences, shares, percentage changes,
     ages and tenures) are checked against ``_Derived``, built on first need.
@@ -244,9 +249,10 @@ class _ObservationIndex:
                 cid = node.get("client_id")
                 if isinstance(cid, str):
                     names = self.clients.setdefault(cid, {})
-                    name = node.get("full_name")
-                    if isinstance(name, str) and name.strip():
-                        names[name.strip()] = None
+                    for key in _CLIENT_NAME_KEYS:
+                        name = node.get(key)
+                        if isinstance(name, str) and name.strip():
+                            names[name.strip()] = None
                 items: Iterable[tuple[Any, Any]] = node.items()
                 child_sums = None
             else:

@@ -14,6 +14,10 @@ agent's own inference ("I suspect", "probably", "seems", "suggests", "tells me",
 - the subject is the advisor or the agent ("you", "I", "we"), a fund or the market,
 - the sentence is a question.
 
+Some private circumstances are a guess about the client whatever the sentence's grammatical
+subject (health, a death or an inheritance in the family, hidden assets or motives: "the
+large deposit probably came from an inheritance"); for them no person subject is needed.
+
 Work: one scan for the predicates, tried only at the words that can open them; each of at
 most ``MAX_PREDICATES`` (64) of them is examined within
 a fixed window around it (``_BEFORE`` characters before, ``_AFTER`` after), so the rule is
@@ -33,6 +37,21 @@ MAX_PREDICATES = 64
 _BEFORE = 160
 _AFTER = 90
 
+# Private circumstances a guess can be about without naming the client in its clause ("the
+# deposit probably came from an inheritance"): health, family events, hidden assets or motives.
+_PRIVATE_CIRCUMSTANCE = (
+    r"(?:poor|failing|declining|bad|fragile|ill)\s+health|unwell|(?:seriously|terminally|chronically)\s+ill|illness|"
+    r"medical\s+(?:bills|costs|expenses|condition|issues|problems|treatment|care)|health\s+(?:concerns|worries|"
+    r"condition|reasons)|dementia|memory\s+(?:problems|issues|loss)|inheritance|inherited|death\s+in\s+the\s+family|"
+    r"passed\s+away|(?:lost|losing)\s+(?:a|his|her|their)\s+(?:parent|mother|father|spouse|husband|wife|partner)|"
+    r"(?:separation|separated)\s+from|estate\s+of|"
+    r"hiding\s+(?:something|money|assets|income|funds|wealth|it)|something\s+to\s+hide|conceal\w*|"
+    r"off\s+the\s+books|under\s+the\s+table|launder\w*|evad\w+\s+tax\w*|tax\s+evasion|dodg\w+\s+tax\w*|"
+    r"(?:out\s+of\s+sight\s+of|away\s+from)\s+(?:the\s+|(?:his|her|their)\s+)?(?:tax|taxman|IRS|authorities|"
+    r"spouse|husband|wife|partner|family)|"
+    r"up\s+to\s+something|shady|gambler|addict\w*")
+_PRIVATE = re.compile(_PRIVATE_CIRCUMSTANCE, re.IGNORECASE)
+
 # Feelings, attitudes, states of mind and private circumstances, and intents to act.
 _PREDICATE = re.compile(
     r"\b(?:"
@@ -47,7 +66,7 @@ _PREDICATE = re.compile(
     r"\s+nerve)|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+trust|doubts?\s+(?:the|his|her|their|"
     r"our)\s+(?:advisor|adviser|firm|plan)|weighing\s+on|at\s+heart|by\s+nature|"
     r"(?:cautious|nervous|anxious|timid|emotional|impulsive|fearful|risk[- ]averse|hands[- ]off|passive|careless|"
-    r"inattentive|naive|na\u00efve)\s+(?:person|investor|type|sort|client|saver)|"
+    r"inattentive|naive|na\u00efve)(?:,?\s+[\w-]+){0,2}?\s+(?:person|investor|type|sort|client|saver)|"
     r"the\s+(?:type|kind|sort)\s+(?:who|of\s+(?:person|investor))|hand[- ]holding|"
     r"chasing\s+(?:returns|performance|gains|the\s+market|losses)|acting\s+on\s+(?:emotion|impulse|fear|a\s+tip|"
     r"tips|instinct)|act(?:ed|s)?\s+on\s+(?:emotion|impulse|fear|a\s+tip|tips|instinct|a\s+whim)|on\s+a\s+whim|"
@@ -69,12 +88,16 @@ _PREDICATE = re.compile(
     r"(?:got|getting|just)\s+(?:married|engaged|divorced)|newly\s+(?:married|wed)|widowed|bereave\w*|pregnant|"
     r"expecting\s+a\s+(?:baby|child)|(?:a|the)\s+new\s+baby|(?:came\s+into|received|expecting)\s+an\s+inheritance|"
     r"(?:relying|relies|rely|leaning|leans)\s+on\s+(?:advice|tips|input)\s+from|"
+    + _PRIVATE_CIRCUMSTANCE + "|"
+    r"sav(?:e|es|ing)\s+(?:up\s+)?for\s+(?:a|an|the|his|her|their)\s+(?:\w+" + _A + r"s\s+|\w+\s+)?(?:education|"
+    r"college|school|university|tuition|wedding|house|home|baby)|"
     r"listening\s+to\s+(?:his|her|their)?\s*(?:family|friends|relatives|brother|sister|spouse|partner)|"
     # intents
     r"(?:planning|plans|intends|intending|preparing|getting\s+ready|looking|thinking\s+(?:about|of)|considering|"
     r"about|likely|set|poised|ready|tempted|eager|keen)\s+(?:to\s+)?(?:leave|leaving|move|moving|switch|switching|"
     r"transfer|transferring|withdraw|withdrawing|redeem|redeeming|sell|selling|cash(?:ing)?\s+out|pull|pulling|"
     r"close|closing|exit|exiting|quit|quitting|dump|dumping|take\s+(?:his|her|their)\s+(?:money|business|assets)|"
+    r"bail(?:ing)?(?:\s+out)?|jump(?:ing)?\s+ship|panic|panicking|cave|caving|capitulat\w+|give\s+up|giving\s+up|"
     r"taking\s+(?:his|her|their)\s+(?:money|business|assets))"
     r")\b",
     re.IGNORECASE,
@@ -105,7 +128,9 @@ _HEDGE = re.compile(
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
     r"perhaps|maybe|possibly|imagine|bet|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
-    r"feels?\s+like|signs?\s+(?:of|that)|smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
+    r"feels?\s+like|signs?\s+(?:of|that)|(?:a|the)\s+(?:sign|red\s+flag|telltale)|tell-?tale|makes?\s+me\s+"
+    r"(?:think|wonder|suspect)|wonder\w*|would\s+explain|explains?\s+why|consistent\s+with|"
+    r"smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
     r"the\s+client)|given|judging|because|which\s+means|so\s+(?:he|she|they)|at\s+heart|by\s+nature)\b",
     re.IGNORECASE,
 )
@@ -147,7 +172,9 @@ _CONSEQUENCE = re.compile(
     r"I\s+(?:suspect|think|guess|sense|bet))\b",
     re.IGNORECASE,
 )
-_SUBJECT_GAP = 60  # characters between the subject and the predicate, at most
+# "makes me wonder whether ..." voices the guess rather than questioning it.
+_WONDER = re.compile(r"\bwonder(?:s|ed|ing)?\s+(?:whether|if)\b", re.IGNORECASE)
+_SUBJECT_GAP = 90  # characters between the subject and the predicate, at most
 
 
 _WORD = re.compile(r"[A-Za-z]+")
@@ -165,7 +192,11 @@ cautious timid risk the hand chasing acting act acted acts on fed a under financ
 going divorce divorced divorcing cognitive health job feeling being pressured bad planning plans intends
 intending preparing getting looking thinking considering about likely set poised ready tempted eager keen doesn don
 didn more less deep got just newly widowed pregnant expecting came received relying relies rely leaning leans
-listening hands passive careless inattentive naive need needs needed
+listening hands passive careless inattentive naive need needs needed save saves saving
+poor failing declining fragile ill unwell seriously terminally chronically illness medical dementia memory
+inheritance inherited death passed separation separated estate hiding something conceal conceals concealed
+concealing concealment off launder laundering laundered evading evade evades tax dodging dodge out away up shady
+gambler addict addicted addiction
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
@@ -189,8 +220,18 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "issues", "scare"),
     "hand": ("holding",), "deep": ("down",),
     "more": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
-    "less": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"), "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed",
-                                                                             "guesses", "thoughts"),
+    "less": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
+    "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed", "guesses", "thoughts"),
+    "poor": ("health",), "failing": ("health",), "declining": ("health",), "fragile": ("health",),
+    "ill": ("health",), "seriously": ("ill",), "terminally": ("ill",), "chronically": ("ill",),
+    "medical": ("bills", "costs", "expenses", "condition", "issues", "problems", "treatment", "care"),
+    "memory": ("problems", "issues", "loss"), "death": ("in",), "passed": ("away",), "estate": ("of",),
+    "separation": ("from",), "separated": ("from",), "hiding": ("something", "money", "assets", "income", "funds",
+                                                               "wealth", "it"),
+    "something": ("to",), "off": ("the",), "under": ("pressure", "stress", "strain", "some", "a", "financial",
+                                                       "money", "real", "the"),
+    "tax": ("evasion",), "out": ("of",), "away": ("from",), "up": ("to",),
+    "save": ("for", "up"), "saves": ("for", "up"), "saving": ("for", "up"),
 }
 
 
@@ -266,12 +307,12 @@ def _is_inference(window: str, p: int, q: int) -> bool:
     for b in _CLAUSE_BREAK.finditer(before):
         cut = b.end()
     clause = before[cut:]
-    if _NEGATOR.search(clause):
+    if _NEGATOR.search(_WONDER.sub(" ", clause)):
         return False
     cut = 0
     for b in _SUBJECT_BREAK.finditer(before):
         cut = b.end()
-    if not _has_subject(before, cut):
+    if not _has_subject(before, cut) and not _PRIVATE.fullmatch(window, p, q):
         return False
     sentence = before + window[p:q] + after
     if not _HEDGE.search(sentence):
