@@ -38,7 +38,8 @@ _GUARANTEE_PATTERNS = [
     r"with\s+(?:this|it))\b)))",
     r"\bno\s+way\s+(?:you|to|that\s+you)\s+(?:\w+\s+)?lose\b",
     # "there's no scenario in which the client loses money", "under no circumstances will it lose value"
-    r"\b(?:no|zero)\s+(?:scenario|situation|circumstances?|case|world|way|universe)\s+(?:in\s+which|where|that)\b"
+    r"\b(?:no|zero)\s+(?:(?:realistic|plausible|possible|likely|conceivable|reasonable)\s+)?"
+    r"(?:scenario|situation|circumstances?|case|world|way|universe)\s+(?:in\s+which|where|that)\b"
     r"[^.;!?\n]{0,60}?\b(?:los(?:e|es|ing)\b|" + _ENDS_LOWER + ")",
     r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
     # "... keeps all of the income, guaranteed."; "never cut their payouts"
@@ -83,6 +84,10 @@ _GUARANTEE_PATTERNS = [
     # "guaranteed to come out ahead", "certain to end up in profit"
     r"\b(?:guaranteed|certain|sure|bound|assured)\s+to\s+(?:\w+\s+){0,2}?" + _COMES_OUT_AHEAD,
     r"\b(?:will\s+)?(?:definitely|certainly|surely|always|undoubtedly)\s+" + _COMES_OUT_AHEAD,
+    # "comes out ahead whatever the market does", "ends up in profit either way"
+    r"\b" + _COMES_OUT_AHEAD + r"[^.;!?\n]{0,30}?\b(?:whatever|regardless|no\s+matter|either\s+way|in\s+any\s+case|"
+    r"come\s+what\s+may|in\s+all\s+(?:scenarios|cases))\b",
+    r"\bwhatever\s+(?:the\s+)?markets?\s+(?:does|do|throws?)\b",
     # "the gains can't be lost", "none of it will be lost"
     r"\b(?:gains?|returns?|profits?|money|capital|principal|savings|investments?|value|wealth)\b[^.;!?\n]{0,40}?"
     r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|won" + _APOS + r"t|will\s+not|will\s+never|never)\s+be\s+lost\b",
@@ -161,7 +166,7 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
                        "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
                        "negative year", "down quarter", "ahead", "on top", "in profit", "in the black", "lower", "behind",
-                       "in the red", "be lost", "losing quarter", "negative quarter", "payout", "dividend",
+                       "in the red", "be lost", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
                        "shielded", "nothing the market", "nothing market")
 
@@ -175,7 +180,7 @@ _GUARANTEE_FIRST_WORDS = (
     "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis", "protect", "safe", "a",
     "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
     "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
-    "certain", "bullet", "insulated", "immune", "shielded", "nothing", "value", "wealth", "always",
+    "certain", "bullet", "insulated", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
