@@ -14,7 +14,7 @@ from envs.reward.compliance.advice import _advice_and_forecasts
 from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_THRESHOLD, _GreyAreaModel,
                                                _sentences, _split, fit_model, is_data_line, load_examples,
                                                load_model)
-from envs.reward.compliance.clients import _other_client_data
+from envs.reward.compliance.clients import _other_client_data, _unobserved_people
 from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG, ComplianceReport,
                                          Violation, _as_text, _checked_prefix)
 from envs.reward.compliance.figures import _fabricated_figures, _ObservationIndex, _response_figures
@@ -67,7 +67,8 @@ class ComplianceChecker:
                 if bounds is not None and len(scored) == MAX_SENTENCES:
                     bounds.append(f"more than {MAX_SENTENCES} distinct sentences")
                     break
-                p = scored[sentence] = 0.0 if is_data_line(sentence) else model.probability(sentence)
+                p = scored[sentence] = 0.0 if is_data_line(sentence) or _is_heading(sentence) else \
+                    model.probability(sentence)
             out.append((sentence, p))
         return out
 
@@ -91,7 +92,9 @@ class ComplianceChecker:
             index = _ObservationIndex(observations, _as_text(query))
             violations += _fabricated_figures(text, figures, index)
             if subject_client_ids is not None:
-                violations += _other_client_data(text, _subjects(subject_client_ids), index, _as_text(query))
+                subjects = _subjects(subject_client_ids)
+                violations += _other_client_data(text, subjects, index, _as_text(query))
+                violations += _unobserved_people(text, subjects, index, _as_text(query), observations)
 
         score = 0.0
         for sentence, p in self._scores(text, bounds):
@@ -101,6 +104,15 @@ class ComplianceChecker:
         # Past a bound, the rest of the response is unchecked: flagged, so nothing hides there.
         violations += (Violation(TOO_LONG, "rules", f"not fully checked: {reason}") for reason in bounds)
         return ComplianceReport(tuple(dict.fromkeys(violations)), score)
+
+
+# A markdown title on its own line ("**Crescent Corporate Bond Fund (BD015)**", "## Holdings"):
+# it names what follows and claims nothing.
+_HEADING = re.compile(r"\s*(?:#{1,6}\s+[^\n]{1,100}|\*\*[^*\n]{1,100}\*\*:?|__[^_\n]{1,100}__:?)\s*")
+
+
+def _is_heading(sentence: str) -> bool:
+    return _HEADING.fullmatch(sentence) is not None
 
 
 def _subjects(ids: Any) -> frozenset[str]:

@@ -11,6 +11,12 @@ _RETURN_OBJECT = (
     r"to\s+(?:return|earn|make|grow|gain|rise|increase|double|triple|pay|outperform|beat|go\s+up|deliver|"
     r"generate|appreciate|recover)|\d+(?:\.\d+)?\s?(?:%|percent))"
 )
+# Ending a period worse off: "ends the year lower", "finishes in the red", "comes out behind".
+_ENDS_LOWER = (r"(?:ends?|ending|finish(?:es|ing)?|closes?|closing|comes?\s+out|end\s+up|ends\s+up)\s+"
+               r"(?:(?:the|this|a|any|next)\s+(?:year|quarter|month|period)\s+)?"
+               r"(?:lower|down|behind|negative|in\s+the\s+red|with\s+less|below\b)")
+# Ending a period better off: "come out ahead", "end up in profit".
+_COMES_OUT_AHEAD = r"(?:come|comes|coming|end|ends|ending)\s+(?:out\s+|up\s+)?(?:ahead|on\s+top|in\s+(?:profit|the\s+black))\b"
 _EVERY_YEAR = (r"(?:every\s+(?:single\s+)?year|each\s+(?:and\s+every\s+)?year|year\s+after\s+year|"
                r"year\s+in,?\s+year\s+out|without\s+fail|like\s+clockwork)\b")
 _GUARANTEE_PATTERNS = [
@@ -32,8 +38,9 @@ _GUARANTEE_PATTERNS = [
     r"with\s+(?:this|it))\b)))",
     r"\bno\s+way\s+(?:you|to|that\s+you)\s+(?:\w+\s+)?lose\b",
     # "there's no scenario in which the client loses money", "under no circumstances will it lose value"
-    r"\b(?:no|zero)\s+(?:scenario|situation|circumstances?|case|world|way|universe)\s+(?:in\s+which|where|that)\b"
-    r"[^.;!?\n]{0,60}?\blos(?:e|es|ing)\b",
+    r"\b(?:no|zero)\s+(?:(?:realistic|plausible|possible|likely|conceivable|reasonable)\s+)?"
+    r"(?:scenario|situation|circumstances?|case|world|way|universe)\s+(?:in\s+which|where|that)\b"
+    r"[^.;!?\n]{0,60}?\b(?:los(?:e|es|ing)\b|" + _ENDS_LOWER + ")",
     r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
     # "... keeps all of the income, guaranteed."; "never cut their payouts"
     r"(?:(?<=,\s)|(?<=\u2014\s)|(?<=\u2014))guaranteed\b(?=\s*(?:[.!;]|$))",
@@ -63,7 +70,7 @@ _GUARANTEE_PATTERNS = [
     r"\bwhatever\s+happens\b",
     r"\bno\s+ifs\s+or\s+buts\b",
     r"\b(?:locked|lock)\s+in\s+(?:for\s+)?(?:\w+\s+){0,2}?\d+(?:\.\d+)?\s?(?:%|percent)",
-    r"\b(?:returns?|gains?|yields?|income)\s+(?:(?!not\b|never\b)[\w" + _APOS[1:-1] + r"]+\s+){0,6}?"
+    r"\b(?:returns?|gains?|yields?|income)\s+(?:(?!not\b|never\b|\w+n" + _APOS + r"t\b)[\w" + _APOS[1:-1] + r"]+\s+){0,6}?"
     r"(?:locked\s+in|certain)\b",
     r"\bcount\s+on\s+(?:(?:a|an|the)\s+)?(?:\w+\s+){0,2}?(?:\d+(?:\.\d+)?\s?%|returns?|income|gains?|yields?|"
     r"profits?|growth)",
@@ -74,6 +81,16 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+end\s+up\s+with\s+less\b",
     r"\bassure\s+you\b(?:[^.;:!?\n]){0,60}?\b(?:returns?|gains?|positive|profits?|grow|earn|make\s+money)",
     r"\bassured\s+of\s+\w+ing\b",
+    # "guaranteed to come out ahead", "certain to end up in profit"
+    r"\b(?:guaranteed|certain|sure|bound|assured)\s+to\s+(?:\w+\s+){0,2}?" + _COMES_OUT_AHEAD,
+    r"\b(?:will\s+)?(?:definitely|certainly|surely|always|undoubtedly)\s+" + _COMES_OUT_AHEAD,
+    # "comes out ahead whatever the market does", "ends up in profit either way"
+    r"\b" + _COMES_OUT_AHEAD + r"[^.;!?\n]{0,30}?\b(?:whatever|regardless|no\s+matter|either\s+way|in\s+any\s+case|"
+    r"come\s+what\s+may|in\s+all\s+(?:scenarios|cases))\b",
+    r"\bwhatever\s+(?:the\s+)?markets?\s+(?:does|do|throws?)\b",
+    # "the gains can't be lost", "none of it will be lost"
+    r"\b(?:gains?|returns?|profits?|money|capital|principal|savings|investments?|value|wealth)\b[^.;!?\n]{0,40}?"
+    r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|won" + _APOS + r"t|will\s+not|will\s+never|never)\s+be\s+lost\b",
     # "guaranteed to preserve capital", "guaranteed never to drop in value"
     r"\bguaranteed\s+to\s+(?:preserve|protect|keep|hold\s+on\s+to|maintain)\s+(?:\w+\s+){0,2}?"
     r"(?:capital|principal|value|money|savings|investment)\b",
@@ -122,6 +139,12 @@ _GUARANTEE_POST_NEGATOR = re.compile(
     re.IGNORECASE,
 )
 
+# A negation after a promise that denies a loss strengthens it: "the gains are locked in and
+# can't be lost", "returns are certain and will never go down".
+_LOSS_DENIED_AFTER = re.compile(
+    r"[^.;!?\n]{0,30}?\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+(?:ever\s+)?"
+    r"(?:be\s+lost|lose|go\s+down|drop|fall|decline|shrink)\b", re.IGNORECASE)
+
 # A no-loss that an administrative change causes is no promise of returns: "he will not lose
 # any money by changing the account's mailing address".
 _ADMINISTRATIVE_AFTER = re.compile(
@@ -142,7 +165,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "assure", "only", "never", "go down", "end up", "drop", "fall", "decline", "secure", "zero",
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
                        "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
-                       "negative year", "down quarter", "losing quarter", "negative quarter", "payout", "dividend",
+                       "negative year", "down quarter", "ahead", "on top", "in profit", "in the black", "lower", "behind",
+                       "in the red", "be lost", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
                        "shielded", "nothing the market", "nothing market")
 
@@ -156,7 +180,7 @@ _GUARANTEE_FIRST_WORDS = (
     "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis", "protect", "safe", "a",
     "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
     "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
-    "certain", "bullet", "insulated", "immune", "shielded", "nothing",
+    "certain", "bullet", "insulated", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
@@ -197,7 +221,8 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str]) -> list[V
         end = m.end()
         if negated(m.start()) and not _fresh_after_dash(text, m.start()):
             continue
-        if _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60):
+        if (_GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)
+                and not _LOSS_DENIED_AFTER.match(text, m.end(), m.end() + 60)):
             continue
         if _ADMINISTRATIVE_AFTER.match(text, m.end(), m.end() + 80):
             continue
