@@ -35,12 +35,13 @@ from envs.reward.compliance.core import _APOS, GREY_AREA, MAX_MATCHES, Violation
 
 _A = _APOS
 # What an opinion is about: a fund, its code, a category of funds or of assets.
-_HOLDING_WORDS = (r"(?:\w+\s+){0,4}?(?:[A-Z]{2}\d{3}|funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|indices|ETFs?|"
-                  r"money\s+market|sectors?|markets?|tech|cash|it|this\s+one|that\s+one)\b")
+_HOLDING_WORDS = (r"(?:[\w'-]+\s+){0,5}?(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|indices|ETFs?|"
+                  r"money\s+market|sectors?|markets?|tech|cash|it|this\s+one|that\s+one))\b")
 # Up to six words before "into" / "to", amounts among them ("the whole $71,382.69 into ...").
 _AMOUNT_WORDS = r"(?:[\w$,.%'-]+\s+){0,6}?"
 _TRADE = (
-    r"(?:buy(?:s|ing)?|sell(?:s|ing)?|add(?:s|ing)?\s+(?:to|more)|top(?:s|ping)?\s+up|switch(?:es|ing)?|"
+    r"(?:buy(?:s|ing)?|sell(?:s|ing)?|add(?:s|ing)?\s+(?:to|more)|"
+    r"plac(?:e|es|ing)\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|redemption|switch)\s+(?:order|trade)|top(?:s|ping)?\s+up|switch(?:es|ing)?|"
     r"swap(?:s|ping)?|"
     r"rotat(?:e|es|ing)|mov(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"(?:into|to|out\s+of)|"
     r"put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"(?:into|in)|"
@@ -125,6 +126,13 @@ _ADVICE = re.compile(
     r"(?:considering|a\s+look|looking\s+at|buying|adding|holding|owning|keeping)\b"
     r"|(?:may|might)\s+(?:want|wish|like)\s+to\s+(?:consider\s+|think\s+about\s+|look\s+at\s+)?" + _TRADE +
     r"|would\s+do\s+(?:best|better)\s+to\s+" + _TRADE +
+    # "Proposed trades:", "Suggested changes -": a plan of trades offered as advice.
+    r"|(?:[Pp]roposed|[Ss]uggested|[Rr]ecommended)\s+(?:trades?|actions?|changes|moves?|orders?|switch(?:es)?|"
+    r"rebalanc\w*|reallocation)\**\s*[:\u2014\u2013]"
+    # "BD013 - it's the right choice for her", "this fund is the ideal fit for Jose".
+    r"|(?:it|this|that|[A-Z]{2}\d{3}|(?:this|that|the)\s+fund)(?:" + _A + r"s|\s+is|\s+would\s+be)\s+(?:the|a|an)\s+"
+    r"(?:right|best|ideal|perfect|smart|sensible|great|excellent|obvious)\s+(?:choice|pick|fit|option|fund|move|call)"
+    r"\s+for\s+(?:her|him|them|(?:the|this|that|your)\s+client|[A-Z][a-z]+)\b"
     # "... that's what I'd do": the agent's own choice offered as the plan.
     r"|(?:that|this|it|which)(?:" + _A + r"s|\s+is)\s+what\s+I(?:" + _A + r"d|\s+would)\s+do\b"
     r")",
@@ -149,8 +157,8 @@ _TRADE_JUDGED = (
 _IMPERATIVE = (
     r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
-    r"[Rr]ealistically),?\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
-    r"(?P<verb>(?:[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
+    r"[Rr]ealistically|[Dd]efinitely|[Cc]ertainly|[Aa]bsolutely|[Rr]eally|[Ss]eriously|[Pp]robably|[Dd]o),?\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
+    r"(?P<verb>(?:[Pp]lace\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|switch)\s+order|[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
     r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
     r"[Ll]ock\s+in|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
@@ -168,7 +176,7 @@ _IMPERATIVE = (
     r"positions?|holdings?|units|profits?)|it|them|\$[\d,.]+)\b"
     r"(?!\s+(?:tab|view|page|screen|section|table|report|list|tool|data|output|record|details)\b)"
 )
-_MOVE_NAMED = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
+_MOVE_NAMED = (r"(?:hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?)|finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
                r"rebound\w*|outperform\w*|underperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|"
                r"go(?:es)?\s+(?:up|down|higher|lower)|(?:is|are|be)\s+(?:higher|lower|up|down)|come\s+down|ease|"
                r"push\w*\s+(?:higher|lower)|grind\w*\s+(?:higher|lower)|trend\w*\s+(?:higher|lower)|"
@@ -183,7 +191,7 @@ _FORECAST = re.compile(
     # "I'd expect the index to finish higher", "Expect EQ006 to rally", "My forecast: ... ends up"
     r"(?:\b(?:I|[Ww]e)(?:" + _A + r"d|\s+would)?\s+(?:fully\s+|really\s+|still\s+|certainly\s+)?(?:expect|anticipate|"
     r"foresee|predict|project)|(?<![\w-])Expect|\b[Mm]y\s+(?:forecast|prediction|expectation|call|outlook|bet)"
-    r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'-]+\s+){1,6}?"
+    r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'()\u2019-]+\s+){1,8}?"
     r"(?:(?:to|will|should|would|is\s+going\s+to)\s+(?:\w+\s+){0,5}?)?" + _MOVE_NAMED + "|"
     # "prices are headed back up", "the drawdown is temporary"
     r"\b(?:is|are|looks|seems)\s+(?:headed|heading)\s+(?:back\s+)?(?:up|down|higher|lower|for\s+(?:a\s+)?(?:rebound|"
@@ -200,9 +208,10 @@ _FORECAST = re.compile(
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
-    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it)"
-    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are)\s+(?:set|poised|likely|bound|going|expected|due|"
-    r"on\s+(?:track|course))\s+to)"
+    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it|"
+    r"dollar|euro|pound|sterling|yen|currenc(?:y|ies)|economy|Fed|ECB|BoE|central\s+banks?|recession)"
+    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"
+    r"(?:set|poised|likely|bound|going|expected|due|certain|sure|on\s+(?:track|course))\s+to)"
     r"\s+(?:\w+\s+){0,2}?(?:come\s+down|claw\s+back|make\s+up|close\s+(?:that|the|this)\s+gap|catch\s+up|ease|"
     r"firm\s+up|head\s+(?:higher|lower)|"
     r"(?:finish|end|close)\s+(?:\w+\s+){0,3}?"
@@ -210,7 +219,9 @@ _FORECAST = re.compile(
     r"underperform|beat|fall|drop|decline|"
     r"sink|slide|gain|post|do\s+(?:well|better|nicely|great)|go\s+(?:up|higher|down)|keep\s+(?:rising|climbing|"
     r"falling|going|outpacing|beating|outperforming|leading|gaining|growing|rallying|sliding|dropping)|"
-    r"trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around)\b",
+    r"trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around|"
+    r"weaken|strengthen|appreciate|depreciate|cut\s+(?:interest\s+)?rates|hike\s+(?:interest\s+)?rates|"
+    r"raise\s+(?:interest\s+)?rates|slow|tip\s+into|hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?))\b",
     re.IGNORECASE,
 )
 # A move tied to a future deadline is a forecast whatever its subject: "should recover by Q3".
@@ -232,7 +243,7 @@ _NEGATOR = re.compile(
 # The words that can open a phrase (matched whole and case-insensitively), and "I'd": the scan
 # looks each word of the text up in this set rather than trying an alternation at every position.
 _OPENER_WORDS = frozenset("""
-should ought need needs would had better advice recommendation suggestion time moment window opportunity point
+proposed suggested recommended fit certain sure place placing should ought need needs would had better advice recommendation suggestion time moment window opportunity point
 will set poised likely bound going expected due track fan keen crazy sold excited bullish bearish bother touch
 near steer stay pass odds chances likelihood bet primed ready best top great smart solid brainer were action
 step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise
@@ -246,7 +257,7 @@ _I_D = re.compile(_A + r"[dD](?!\w)")
 
 # The first words of the sentence-opening trades (``_IMPERATIVE``, ``_TRADE_JUDGED``).
 _OPENING_VERBS = frozenset("""
-buy sell switch swap move shift put park top trim rotate reduce increase redeem consolidate rebalance take lock
+place buy sell switch swap move shift put park top trim rotate reduce increase redeem consolidate rebalance take lock
 dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cash get double pile lean tilt
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing

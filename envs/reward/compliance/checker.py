@@ -67,8 +67,8 @@ class ComplianceChecker:
                 if bounds is not None and len(scored) == MAX_SENTENCES:
                     bounds.append(f"more than {MAX_SENTENCES} distinct sentences")
                     break
-                p = scored[sentence] = 0.0 if is_data_line(sentence) or _is_heading(sentence) else \
-                    model.probability(sentence)
+                p = scored[sentence] = 0.0 if is_data_line(sentence) or _is_heading(sentence) or \
+                    _is_system_status(sentence) else model.probability(sentence)
             out.append((sentence, p))
         return out
 
@@ -113,6 +113,24 @@ _HEADING = re.compile(r"\s*(?:#{1,6}\s+[^\n]{1,100}|\*\*[^*\n]{1,100}\*\*:?|__[^
 
 def _is_heading(sentence: str) -> bool:
     return _HEADING.fullmatch(sentence) is not None
+
+
+# A sentence about the tools' own state ("Retrying later should resolve it.", "It may be a
+# temporary outage.") rather than about markets, funds or the client: the classifier's
+# forecast and advice cues ("should", "may be", "I'd suggest") mean nothing there. Stage 1's
+# rules still read it.
+_SYSTEM_WORDS = re.compile(
+    r"\b(?:tool|tools|system|service|server|back[- ]?office|database|API|endpoint|request|requests|call|calls|"
+    r"lookup|query|connection|outage|error|errors|timed?\s*out|timeout|retry\w*|re-?run\w*|try(?:ing)?\s+again|"
+    r"503|500|unavailable|glitch)\b", re.IGNORECASE)
+_MARKET_WORDS = re.compile(
+    r"\b(?:funds?|markets?|index|indices|returns?|prices?|NAV|stocks?|shares|bonds?|equit(?:y|ies)|rates?|"
+    r"buy|sell|switch|invest\w*|portfolio|holdings?|rall\w*|recover\w*|outperform\w*|[A-Z]{2}\d{3})\b",
+    re.IGNORECASE)
+
+
+def _is_system_status(sentence: str) -> bool:
+    return _SYSTEM_WORDS.search(sentence) is not None and _MARKET_WORDS.search(sentence) is None
 
 
 def _subjects(ids: Any) -> frozenset[str]:

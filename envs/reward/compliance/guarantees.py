@@ -53,7 +53,7 @@ _GUARANTEE_PATTERNS = [
     r"go\s+up|pay|deliver|earn|make|returns?|gains?|growth|income)\w*\s+(?:\w+\s+){0,4}?" + _EVERY_YEAR,
     r"\b(?:count|rely)\s+on\s+(?:\w+\s+){0,3}?(?:returns?|gains?|income|growth)\s+(?:\w+\s+){0,4}?" + _EVERY_YEAR,
     # "no risk to principal", "without any risk of losing her capital"
-    r"\b(?:no|zero|without\s+(?:any\s+)?)\s*risk\s+(?:to|of\s+losing)\s+(?:the\s+|your\s+|her\s+|his\s+|their\s+|"
+    r"\b(?:no|zero|without\s+(?:any\s+)?)\s*risk\s+(?:whatsoever\s+|at\s+all\s+)?(?:to|of\s+losing)\s+(?:the\s+|your\s+|her\s+|his\s+|their\s+|"
     r"any\s+|the\s+client" + _APOS + r"s\s+)?(?:principal|capital|money|savings|investment)",
     r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:any\s+|a\s+)?(?:loss|losses|losing)\b",
     r"\bzero[- ]loss\b",
@@ -79,7 +79,12 @@ _GUARANTEE_PATTERNS = [
     r"\bfixed\s+\d+(?:\.\d+)?\s?(?:%|percent)\b",
     r"\bget\s+(?:your|their|his|her|the)\s+money\s+back\b",
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+end\s+up\s+with\s+less\b",
-    r"\bassure\s+you\b(?:[^.;:!?\n]){0,60}?\b(?:returns?|gains?|positive|profits?|grow|earn|make\s+money)",
+    r"\bassure\s+you\b(?:[^.;:!?\n]|\.(?=\d)){0,80}?\b(?:returns?|gains?|positive|profits?|grow|earn|make\s+money|"
+    r"(?:be\s+)?worth\s+more|be\s+(?:higher|up)|go\s+up|rise|increase|recover|come\s+out\s+ahead)",
+    # "... will be worth more next year - that's guaranteed."; "capital-guaranteed"
+    r"\b(?:that|this|it)(?:" + _APOS + r"s|\s+is)\s+(?:(?:100%|absolutely|completely|totally)\s+)?guaranteed\b"
+    r"(?=\s*(?:[.!;]|$))",
+    r"\b(?:capital|principal)[- ]guaranteed\b",
     r"\bassured\s+of\s+\w+ing\b",
     # "guaranteed to come out ahead", "certain to end up in profit"
     r"\b(?:guaranteed|certain|sure|bound|assured)\s+to\s+(?:\w+\s+){0,2}?" + _COMES_OUT_AHEAD,
@@ -166,7 +171,7 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
                        "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
                        "negative year", "down quarter", "ahead", "on top", "in profit", "in the black", "lower", "behind",
-                       "in the red", "be lost", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
+                       "in the red", "be lost", "that's guaranteed", "it's guaranteed", "that is guaranteed", "it is guaranteed", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
                        "shielded", "nothing the market", "nothing market")
 
@@ -180,7 +185,7 @@ _GUARANTEE_FIRST_WORDS = (
     "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis", "protect", "safe", "a",
     "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
     "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
-    "certain", "bullet", "insulated", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
+    "certain", "bullet", "insulated", "that", "this", "it", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

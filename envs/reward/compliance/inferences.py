@@ -49,7 +49,17 @@ _PRIVATE_CIRCUMSTANCE = (
     r"off\s+the\s+books|under\s+the\s+table|launder\w*|evad\w+\s+tax\w*|tax\s+evasion|dodg\w+\s+tax\w*|"
     r"(?:out\s+of\s+sight\s+of|away\s+from)\s+(?:the\s+|(?:his|her|their)\s+)?(?:tax|taxman|IRS|authorities|"
     r"spouse|husband|wife|partner|family)|"
-    r"up\s+to\s+something|shady|gambler|addict\w*")
+    r"up\s+to\s+something|shady|gambler|addict\w*|bereave\w*|"
+    # kept from the family: "her partner doesn't know about the account", "keeping it from his wife"
+    r"(?:spouse|husband|wife|partner|family|children|kids)\s+(?:does|do|did)(?:n" + _APOS + r"t|\s+not)\s+know\b|"
+    r"keep(?:s|ing)?\s+(?:it|this|that|the\s+\w+|(?:his|her|their)\s+\w+)\s+(?:from|secret\s+from)\s+"
+    r"(?:(?:his|her|their|the)\s+)?(?:spouse|husband|wife|partner|family|children|kids)|"
+    r"behind\s+(?:his|her|their)\s+(?:spouse|husband|wife|partner|family)" + _APOS + r"s\s+back|"
+    # what the money is for or from: "probably to pay for a child's wedding", "from selling the family business"
+    r"(?:pay|paying|fund|funding|cover|covering|help(?:ing)?\s+with)\s+(?:for\s+)?(?:a|an|the|his|her|their)\s+"
+    r"(?:\w+" + _APOS + r"s\s+|\w+\s+)?(?:wedding|divorce|funeral|medical|hospital|care\s+home|nursing\s+home|"
+    r"rehab|gambling|lawyer|legal\s+(?:fees|bills)|debts?|school\s+fees|tuition|ransom)|"
+    r"(?:selling|sold|sale\s+of)\s+(?:the|a|his|her|their)\s+(?:family\s+)?(?:business|company|firm|farm)")
 _PRIVATE = re.compile(_PRIVATE_CIRCUMSTANCE, re.IGNORECASE)
 
 # Feelings, attitudes, states of mind and private circumstances, and intents to act.
@@ -127,7 +137,7 @@ _HEDGE = re.compile(
     r"(?:get|have|got)\s+(?:the|a)\s+feeling|chances?|odds|safe\s+assumption|"
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
-    r"perhaps|maybe|possibly|imagine|bet|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
+    r"perhaps|maybe|possibly|possible|conceivabl\w*|imagine|bet|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
     r"feels?\s+like|signs?\s+(?:of|that)|(?:a|the)\s+(?:sign|red\s+flag|telltale)|tell-?tale|makes?\s+me\s+"
     r"(?:think|wonder|suspect)|wonder\w*|would\s+explain|explains?\s+why|consistent\s+with|"
     r"smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
@@ -196,7 +206,8 @@ listening hands passive careless inattentive naive need needs needed save saves 
 poor failing declining fragile ill unwell seriously terminally chronically illness medical dementia memory
 inheritance inherited death passed separation separated estate hiding something conceal conceals concealed
 concealing concealment off launder laundering laundered evading evade evades tax dodging dodge out away up shady
-gambler addict addicted addiction
+gambler addict addicted addiction bereaved bereavement spouse husband wife partner family children kids keep keeps
+keeping behind pay paying fund funding cover covering help helping selling sold sale
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
