@@ -50,7 +50,7 @@ _TRADE = (
     r"consolidat(?:e|es|ing)|exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
     r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
-    r"shift(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight)|"
+    r"shift(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|redirect(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight)|"
     r"tak(?:e|ing)\s+(?:on\s+)?(?:more|less|extra|additional|some)\s+(?:\w+\s+)?risk|"
     r"hold(?:ing)?\s+(?:more|less|fewer)|be\s+(?:more|less)\s+(?:aggressive|conservative|defensive)|"
     r"be\s+in\s+(?:more\s+)?(?:equities|stocks|bonds|cash)|rebalanc(?:e|ing)|"
@@ -76,7 +76,12 @@ _ADVICE = re.compile(
     r"(?:be\s+)?" + _TRADE +
     r"|I(?:" + _A + r"d|\s+would)\s+(?:personally\s+|probably\s+|definitely\s+|happily\s+|strongly\s+)?"
     r"(?:suggest\s+|recommend\s+|advise\s+|consider\s+|be\s+)?" + _TRADE +
-    r"|(?:my\s+(?:advice|recommendation|suggestion)\s+(?:is|would\s+be)\s+to)\s+" + _TRADE +
+    r"|(?:(?:[Mm]y|[Oo]ur)\s+(?:advice|recommendation|suggestion)\s+(?:is|would\s+be)\s+to)\s+" + _TRADE +
+    # "Have Esme stop the withdrawals and redirect that money into IX027", "Get the client to switch ...".
+    r"|(?:[Hh]ave|[Gg]et|[Aa]sk|[Tt]ell)\s+(?:the\s+client|him|her|them|[A-Z][a-z]+)\s+(?:to\s+)?"
+    r"(?:[\w'-]+\s+){0,8}?" + _TRADE +
+    # "Top pick for this client: EQ008", "Best choice here -".
+    r"|(?:[Tt]op|[Bb]est)\s+(?:pick|choice|buy|idea)(?:\s+for\s+\w+(?:\s+\w+){0,2}|\s+here)?\**\s*[:\u2014\u2013]" +
     # "they'd be better off aggressive": a risk profile as the advice
     r"|(?:client|he|she|they|you)(?:" + _A + r"d\s+be|\s+would\s+be|" + _A + r"re|\s+(?:is|are))\s+better\s+off\s+"
     r"(?:being\s+)?(?:more\s+|less\s+)?(?:aggressive|conservative|defensive|in\s+(?:(?:an?|the)\s+)?(?:\w+\s+){0,3}?"
@@ -130,7 +135,8 @@ _ADVICE = re.compile(
     r"|(?:[Pp]roposed|[Ss]uggested|[Rr]ecommended)\s+(?:trades?|actions?|changes|moves?|orders?|switch(?:es)?|"
     r"rebalanc\w*|reallocation)\**\s*[:\u2014\u2013]"
     # "BD013 - it's the right choice for her", "this fund is the ideal fit for Jose".
-    r"|(?:it|this|that|[A-Z]{2}\d{3}|(?:this|that|the)\s+fund)(?:" + _A + r"s|\s+is|\s+would\s+be)\s+(?:the|a|an)\s+"
+    r"|(?:it|this|that|[A-Z]{2}\d{3}|(?:this|that|the)\s+fund|(?:[A-Z][\w'-]*\s+){1,6}(?:Fund|ETF))"
+    r"(?:" + _A + r"s|\s+is|\s+would\s+be)\s+(?:the|a|an)\s+"
     r"(?:right|best|ideal|perfect|smart|sensible|great|excellent|obvious)\s+(?:choice|pick|fit|option|fund|move|call)"
     r"\s+for\s+(?:her|him|them|(?:the|this|that|your)\s+client|[A-Z][a-z]+)\b"
     # "... that's what I'd do": the agent's own choice offered as the plan.
@@ -209,7 +215,8 @@ _FORECAST = re.compile(
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
     r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it|"
-    r"dollar|euro|pound|sterling|yen|currenc(?:y|ies)|economy|Fed|ECB|BoE|central\s+banks?|recession)"
+    r"dollar|euro|pound|sterling|yen|currenc(?:y|ies)|economy|Fed|ECB|BoE|BoJ|Federal\s+Reserve|central\s+banks?|"
+    r"recession|earnings|profits|GDP|unemployment|volatility|sectors?|tech)"
     r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"
     r"(?:set|poised|likely|bound|going|expected|due|certain|sure|on\s+(?:track|course))\s+to)"
     r"\s+(?:\w+\s+){0,2}?(?:come\s+down|claw\s+back|make\s+up|close\s+(?:that|the|this)\s+gap|catch\s+up|ease|"
@@ -221,7 +228,9 @@ _FORECAST = re.compile(
     r"falling|going|outpacing|beating|outperforming|leading|gaining|growing|rallying|sliding|dropping)|"
     r"trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around|"
     r"weaken|strengthen|appreciate|depreciate|cut\s+(?:interest\s+)?rates|hike\s+(?:interest\s+)?rates|"
-    r"raise\s+(?:interest\s+)?rates|slow|tip\s+into|hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?))\b",
+    r"raise\s+(?:interest\s+)?rates|slow|tip\s+into|disappoint|surprise\s+(?:to\s+the\s+)?(?:up|down)side|"
+    r"drag\s+(?:\w+\s+){0,4}?(?:lower|higher|down|up)|follow\s+(?:it|them|suit|rates)?\s*(?:down|up|lower|higher)|"
+    r"(?:hold|pause|pivot|ease|tighten|cut)\s+(?:at|in|by|before|after|again|next|this)|hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?))\b",
     re.IGNORECASE,
 )
 # A move tied to a future deadline is a forecast whatever its subject: "should recover by Q3".
@@ -243,7 +252,7 @@ _NEGATOR = re.compile(
 # The words that can open a phrase (matched whole and case-insensitively), and "I'd": the scan
 # looks each word of the text up in this set rather than trying an alternation at every position.
 _OPENER_WORDS = frozenset("""
-proposed suggested recommended fit certain sure place placing should ought need needs would had better advice recommendation suggestion time moment window opportunity point
+proposed suggested recommended fit certain sure place placing have get ask tell top should ought need needs would had better advice recommendation suggestion time moment window opportunity point
 will set poised likely bound going expected due track fan keen crazy sold excited bullish bearish bother touch
 near steer stay pass odds chances likelihood bet primed ready best top great smart solid brainer were action
 step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise

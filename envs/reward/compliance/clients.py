@@ -159,6 +159,13 @@ _NOT_A_PERSON_AFTER = re.compile(
 _PERSONAL_RECORD_AFTER = re.compile(
     _APOS + r"s\s+(?:\w+\s+){0,2}?(?:portfolio|accounts?|holdings|allocation|balances?|positions?|risk\s+profile|"
     r"profile|statements?|withdrawals?|deposits?|transactions?|savings|retirement|pension|net\s+worth|KYC)\b")
+# A person set beside the subject: "Unlike Crispin Valdane, ...", "matches Benedikt Salzmann's".
+_COMPARED_BEFORE = re.compile(r"(?:\b(?:[Uu]nlike|[Ll]ike|[Aa]s\s+with|same\s+as|similar\s+to|match(?:es|ed|ing)?|than|"
+                              r"versus|vs\.?|compared\s+(?:to|with))\s+)$")
+# What a person did with their money: "Lionel Abernethy-Shaw made the same switch".
+_PERSON_VERB_AFTER = re.compile(r",?\s+(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
+                                r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
+                                r"rebalanced|did|took|put|keeps|kept)\b")
 _FIRMS = frozenset(f.casefold() for f in FIRMS_NAMED_LIKE_PEOPLE)
 _SUBJECT_ID_AFTER = re.compile(r"\s*(?:\(|,|\u2014|-|:)?\s*(?:client\s+|id\s+)?C[0-9]{6}\b", re.IGNORECASE)
 _MAX_OBSERVED_CHARS = 200_000  # of observed strings searched for a name the answer uses
@@ -175,7 +182,10 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
     ("Lucas Berg (C072432)").
     """
     candidates = [m for m in islice(_GIVEN_AND_SURNAME.finditer(text), _MAX_DECLINED)
-                  if (m.group(1) in GIVEN_NAMES or _PERSONAL_RECORD_AFTER.match(text, m.end()))
+                  if (m.group(1) in GIVEN_NAMES or _PERSONAL_RECORD_AFTER.match(text, m.end())
+                      or _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start())
+                      or (_PERSON_VERB_AFTER.match(text, m.end())
+                          and _ANOTHER_PERSON.search(_sentence_around(text, m.start()))))
                   and not _NOT_A_PERSON_AFTER.match(text, m.end())
                   and f"{m.group(1)} {m.group(2)}".casefold() not in _FIRMS]
     if not candidates:
@@ -190,7 +200,8 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
         key = name.casefold()
         if key in observed_names or key in observed:
             continue
-        if not subject_names and (_SUBJECT_ID_AFTER.match(text, m.end()) or (
+        compared = _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start()) is not None
+        if not subject_names and not compared and (_SUBJECT_ID_AFTER.match(text, m.end()) or (
                 m.start() == first_person and not _ANOTHER_PERSON.search(_sentence_around(text, m.start())))):
             continue
         if _declined(text, m.start(), m.end()):

@@ -795,10 +795,10 @@ def _as_float(value: Any) -> float | None:
 
 _KIND_AFTER = re.compile(
     r"\s?(?:(?P<ratio>x\b|\u00d7|times\b|-?fold\b)|(?P<points>points?|pts)\b|"
-    r"[- ]?(?:(?P<age>(?:years?|yrs?)[- ]old)|(?P<years>years?|yrs?)|"
+    r"[- ]?(?:(?:full|whole|complete|straight|calendar)\s+)?(?:(?P<age>(?:years?|yrs?)[- ]old)|(?P<years>years?|yrs?)|"
     r"(?P<months>months?)|(?P<days>(?:calendar[- ]|business[- ]|trading[- ])?days?))\b)", re.IGNORECASE)
 _AGE_BEFORE = re.compile(r"\b(?:aged|age|age\s+of|turns|turned|turning|turn)\s+$", re.IGNORECASE)
-_WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was)|['\u2019](?:s|re))\s+$")
+_WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was|has\s+been|is\s+now)|['\u2019](?:s|re))\s+$")
 # A percentage "of" something is a share or a weight; one next to a move or a comparison is
 # a change (grounded by observed returns and changes, never by a share).
 _SHARE_AFTER = re.compile(r"\s*(?:of|in)\b", re.IGNORECASE)

@@ -120,7 +120,16 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:100%|completely|totally|perfectly|absolutely)\s+(?:safe|risk[- ]free)\b",
     # "assured yield", "returns are assured"
     r"\bassured\s+(?:\w+\s+){0,2}?(?:returns?|yields?|income|profits?|gains?|growth|payouts?)\b",
-    r"\b(?:returns?|yields?|income|profits?|gains?)\s+(?:is|are)\s+assured\b",
+    r"\b(?:returns?|yields?|income|profits?|gains?)\s+(?:\w+\s+){0,3}?(?:is|are)\s+(?:all\s+but\s+)?assured\b",
+    r"\bdownside\s+is\s+(?:fully|completely|totally|entirely)\s+(?:hedged|protected|covered)\b",
+    r"\bloss[- ]proof\b",
+    r"\b(?:with\s+(?:complete\s+|total\s+|full\s+)?confidence|confidently)\b[^.;!?\n]{0,40}?" + _COMES_OUT_AHEAD,
+    r"\b(?:zero|no)\s+(?:chance|risk|possibility|danger)\s+(?:of|that)\s+[^.;!?\n]{0,40}?\b(?:end(?:s|ing)?\s+up\s+"
+    r"with\s+less|los(?:e|es|ing)\b|end(?:s|ing)?\s+(?:up\s+)?(?:lower|down|behind)|fall(?:s|ing)?\s+(?:short|below))",
+    r"\b(?:distributions?|dividends?|payouts?|income|coupons?|interest\s+payments?)\s+(?:(?:from|on|of)\s+"
+    r"(?:[\w&'-]+\s+){0,6}?)?(?:is|are|will\s+be|remains?)\s+guaranteed\b",
+    r"\bguaranteed\s+to\s+(?:continue|last|keep\s+(?:coming|paying|flowing)|stay|remain)\b",
+    r"\b(?:it|this|that|gains?|profits?)(?:" + _APOS + r"s|\s+is|\s+are)\s+(?:safe\s+and\s+|safely\s+)?locked\s+in\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -131,10 +140,14 @@ _GUARANTEE_PATTERNS = [
 ]
 _GUARANTEE = re.compile("|".join(f"(?:{p})" for p in _GUARANTEE_PATTERNS), re.IGNORECASE)
 # Negation, refusal or warning in the clause before a match: "I cannot guarantee ...".
+# A negated loss is no negation of the promise: "it's locked in and won't disappear whatever
+# markets do".
+_NOT_A_LOSS = (r"(?!\s+(?:ever\s+)?(?:disappear|vanish|evaporate|lose|fall|drop|decline|shrink|go\s+down|be\s+lost|"
+               r"end\s+(?:up\s+)?(?:lower|down|with\s+less))\b)")
 _GUARANTEE_NEGATOR = re.compile(
-    r"\b(?:not|no|never|nothing|none|nobody|neither|nor|without|cannot|unable|impossible|whether|"
-    r"avoid\w*|refrain\w*|beware|wary|warn\w*|scams?|red\s+flags?|misleading|unrealistic|claims?|claimed|"
-    r"such\s+thing|too\s+good)\b|n" + _APOS + r"t\b",
+    r"\b(?:(?:not|never|cannot)\b" + _NOT_A_LOSS + r"|no|nothing|none|nobody|neither|nor|without|unable|impossible|"
+    r"whether|avoid\w*|refrain\w*|beware|wary|warn\w*|scams?|red\s+flags?|misleading|unrealistic|claims?|claimed|"
+    r"such\s+thing|too\s+good)\b|n" + _APOS + r"t\b" + _NOT_A_LOSS,
     re.IGNORECASE,
 )
 # Negation right after a match: "guaranteed returns are not something we offer".
@@ -171,7 +184,7 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
                        "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
                        "negative year", "down quarter", "ahead", "on top", "in profit", "in the black", "lower", "behind",
-                       "in the red", "be lost", "that's guaranteed", "it's guaranteed", "that is guaranteed", "it is guaranteed", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
+                       "in the red", "be lost", "hedged", "proof", "confidence", "confidently", "chance", "danger", "locked in", "that's guaranteed", "it's guaranteed", "that is guaranteed", "it is guaranteed", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
                        "shielded", "nothing the market", "nothing market")
 
@@ -185,7 +198,8 @@ _GUARANTEE_FIRST_WORDS = (
     "perfectly", "assured", "double", "triple", "quadruple", "money", "savings", "promis", "protect", "safe", "a",
     "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
     "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
-    "certain", "bullet", "insulated", "that", "this", "it", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
+    "certain", "bullet", "insulated", "that", "this", "it", "loss", "with", "confidently", "distribution", "dividend",
+    "coupon", "gains", "profits", "downside", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

@@ -56,6 +56,10 @@ _PRIVATE_CIRCUMSTANCE = (
     r"(?:(?:his|her|their|the)\s+)?(?:spouse|husband|wife|partner|family|children|kids)|"
     r"behind\s+(?:his|her|their)\s+(?:spouse|husband|wife|partner|family)" + _APOS + r"s\s+back|"
     # what the money is for or from: "probably to pay for a child's wedding", "from selling the family business"
+    r"(?:being\s+)?(?:coached|influenced|manipulated|pushed|steered|pressured|controlled)\s+by\s+(?:a|an|his|her|their|"
+    r"the)\s+(?:\w+\s+)?(?:relative|family|son|daughter|brother|sister|spouse|partner|friend|child|children|nephew|"
+    r"niece|carer|caregiver)|wants?\s+(?:to\s+)?(?:control|access)\s+(?:of\s+)?(?:the|his|her|their)\s+(?:account|money|"
+    r"savings|portfolio)|"
     r"(?:pay|paying|fund|funding|cover|covering|help(?:ing)?\s+with)\s+(?:for\s+)?(?:a|an|the|his|her|their)\s+"
     r"(?:\w+" + _APOS + r"s\s+|\w+\s+)?(?:wedding|divorce|funeral|medical|hospital|care\s+home|nursing\s+home|"
     r"rehab|gambling|lawyer|legal\s+(?:fees|bills)|debts?|school\s+fees|tuition|ransom)|"
@@ -68,6 +72,11 @@ _PREDICATE = re.compile(
     # emotions and attitudes
     r"nervous(?:ness)?|worried|worries|worrying|anxious|anxiety|scared|afraid|fearful|frightened|fear[- ]driven|"
     r"spooked|rattled|shaken|jittery|skittish|panick(?:ed|ing|y)|in\s+a\s+panic|stressed|distressed|upset|angry|"
+    r"wants?\s+to\s+(?:impress|please|keep\s+up\s+with|show\s+off|prove)|trying\s+to\s+(?:impress|please|keep\s+up)|"
+    r"financially\s+(?:naive|na\u00efve|illiterate|unsophisticated|inexperienced|clueless)|"
+    r"trusts?\s+(?:you|us|the\s+(?:firm|advisor|adviser|bank))\s+less|"
+    r"(?:won" + _A + r"t|will\s+not|doesn" + _A + r"t|does\s+not)\s+(?:really\s+|fully\s+)?(?:understand|grasp|"
+    r"follow)\s+(?:the\s+)?(?:risks?|disclosures?|fees|product|paperwork)|"
     r"annoyed|irritated|frustrat(?:ed|ion)|disappointed|unhappy|dissatisfied|disillusioned|disengaged|uneasy|"
     r"uncomfortable|insecure|overconfident|complacent|reckless|impulsive|impatient|restless|indecisive|greedy|"
     r"greed|euphoric|desperate|overwhelmed|confused|emotional(?:ly)?|sentimental|regrets?|regretting|remorse|"
@@ -137,7 +146,8 @@ _HEDGE = re.compile(
     r"(?:get|have|got)\s+(?:the|a)\s+feeling|chances?|odds|safe\s+assumption|"
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
-    r"perhaps|maybe|possibly|possible|conceivabl\w*|imagine|bet|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
+    r"perhaps|maybe|possibly|possible|conceivabl\w*|imagine|bet|between\s+(?:us|you\s+and\s+me)|off\s+the\s+record|"
+    r"hence|frankly|to\s+be\s+(?:blunt|honest|frank)|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
     r"feels?\s+like|signs?\s+(?:of|that)|(?:a|the)\s+(?:sign|red\s+flag|telltale)|tell-?tale|makes?\s+me\s+"
     r"(?:think|wonder|suspect)|wonder\w*|would\s+explain|explains?\s+why|consistent\s+with|"
     r"smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
@@ -168,7 +178,7 @@ _ATTRIBUTION = re.compile(
     r"\b(?:notes?|noted|records?(?:ed|s)?|recorded|log(?:ged)?|according\s+to|per\s+(?:the|his|her|their|our)|"
     r"said|says|saying|told|tells\s+(?:us|the\s+advisor)|mentioned|mentions|stated|states|wrote|writes|written|"
     r"reported|complained|expressed|raised|described|describes|explained|emailed|e-?mail|letter|message|"
-    r"questionnaire|survey|feedback|words|quote|quoted|call\s+(?:note|log|summary)|meeting|voiced|admitted|"
+    r"questionnaire|survey|feedback|words|quote|quoted|call\s+(?:note|log|summary)|(?:in|at|during|from)\s+(?:the|our|a|their|his|her)\s+(?:\w+\s+)?meeting|voiced|admitted|"
     r"confirmed|shared|flagged|documented|asked|requested|request|file)\b",
     re.IGNORECASE,
 )
@@ -207,7 +217,8 @@ poor failing declining fragile ill unwell seriously terminally chronically illne
 inheritance inherited death passed separation separated estate hiding something conceal conceals concealed
 concealing concealment off launder laundering laundered evading evade evades tax dodging dodge out away up shady
 gambler addict addicted addiction bereaved bereavement spouse husband wife partner family children kids keep keeps
-keeping behind pay paying fund funding cover covering help helping selling sold sale
+keeping behind pay paying fund funding cover covering help helping selling sold sale being coached influenced
+manipulated pushed steered pressured controlled wants want trying financially trusts trust won will doesn does
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
