@@ -810,7 +810,7 @@ _CHANGE_BEFORE = re.compile(r"\b(?:" + _CHANGE_WORDS + r")\b(?:\s+\w+){0,3}\s+(?
                             r"roughly\s+|nearly\s+|almost\s+|some\s+|over\s+|~)?[$]?$", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(r"\s*(?:(?:" + _CHANGE_WORDS + r"|more|less)\b)", re.IGNORECASE)
 _PERSON_WORDS = frozenset({"he", "she", "they", "client", "He", "She", "They"})
-_CLAUSE_END = re.compile(r"\s*(?:[.;!?,()\n\u2014\u2013]|$|(?:and|but|with|so|this|next)\b)")
+_CLAUSE_END = re.compile(r"\s*(?:[.;!?,()\n\u2014\u2013]|$|(?:and|but|with|so|this|next|since|now|today|as|at|in|on)\b)")
 
 
 def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
