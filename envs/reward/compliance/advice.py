@@ -115,8 +115,10 @@ _ADVICE = re.compile(
     # "The sensible move would be to trim ...", "Best option here: move ...", "the right call now is to buy ...".
     r"|(?:[Tt]he\s+|[Mm]y\s+|[Oo]ur\s+)?(?:[Bb]est|[Ss]martest|[Ss]mart|[Ss]ensible|[Oo]bvious|[Rr]ight|[Ll]ogical|"
     r"[Pp]rudent|[Ww]isest|[Ww]ise|[Ii]deal|[Ss]afest|[Bb]etter|[Cc]leanest|[Ss]implest|[Nn]atural)\s+"
-    r"(?:move|play|step|option|bet|course(?:\s+of\s+action)?|call|approach|choice|thing\s+to\s+do|next\s+step)"
-    r"(?:\s+(?:here|now|today|for\s+(?:\w+\s+){1,3}?))?\s*(?:(?:is|would\s+be|" + _A + r"s)\s+(?:probably\s+|"
+    r"(?:move|play|step|option|bet|course(?:\s+of\s+action)?|call|approach|choice|thing\s+to\s+do|next\s+step|"
+    r"thing\s+(?:you|they|she|he|we|the\s+client)\s+(?:can|could)\s+do)"
+    r"(?:\s+(?:(?:right\s+)?(?:here|now|today)|at\s+this\s+point|for\s+(?:\w+\s+){1,3}?))?\s*"
+    r"(?:(?:is|would\s+be|" + _A + r"s)\s+(?:probably\s+|"
     r"clearly\s+|simply\s+)?(?:to\s+)?|\**[:\u2014\u2013-]\**\s*)" + _TRADE +
     r"|[Mm]y\s+(?:top\s+)?(?:pick|choice|vote|preference)\s+(?:for\s+(?:\w+\s+){1,3}?)?(?:is|would\s+be|:)\s+"
     + _HOLDING +
@@ -139,6 +141,12 @@ _ADVICE = re.compile(
     r"(?:" + _A + r"s|\s+is|\s+would\s+be)\s+(?:the|a|an)\s+"
     r"(?:right|best|ideal|perfect|smart|sensible|great|excellent|obvious)\s+(?:choice|pick|fit|option|fund|move|call)"
     r"\s+for\s+(?:her|him|them|(?:the|this|that|your)\s+client|[A-Z][a-z]+)\b"
+    # "it's the sensible thing to do", "that's my advice", "the fund I'd pick for you".
+    r"|(?:it|this|that)(?:" + _A + r"s|\s+is|\s+would\s+be)\s+(?:the|a)\s+(?:sensible|smart|right|best|wise|prudent|"
+    r"obvious)\s+(?:thing\s+to\s+do|way\s+to\s+go|course)\b"
+    r"|(?:that|this)(?:" + _A + r"s|\s+is|\s+would\s+be)\s+(?:my|our)\s+(?:advice|recommendation|suggestion|pick|tip)\b"
+    r"|(?:the\s+)?(?:fund|one|option|holding)\s+I(?:" + _A + r"d|\s+would)\s+(?:personally\s+)?(?:pick|choose|go\s+with|"
+    r"buy|back|put\s+(?:my|her|his|their)\s+money\s+in)\b"
     # "... that's what I'd do": the agent's own choice offered as the plan.
     r"|(?:that|this|it|which)(?:" + _A + r"s|\s+is)\s+what\s+I(?:" + _A + r"d|\s+would)\s+do\b"
     r")",
@@ -164,7 +172,8 @@ _IMPERATIVE = (
     r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
     r"[Rr]ealistically|[Dd]efinitely|[Cc]ertainly|[Aa]bsolutely|[Rr]eally|[Ss]eriously|[Pp]robably|[Dd]o),?\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
-    r"(?P<verb>(?:[Pp]lace\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|switch)\s+order|[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
+    r"(?P<verb>(?:[Pp]lace\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|switch)\s+order|[Pp]ut\s+(?:the|an|a)\s+"
+    r"(?:buy\s+|sell\s+)?order\s+in|[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
     r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
     r"[Ll]ock\s+in|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
@@ -179,7 +188,7 @@ _IMPERATIVE = (
     r"this\s+in\s+mind|calm)\b)"
     r"(?:\s+(?:\$?\d[\d,.]{0,24}|[\w.'-]{1,40})){0,6}?\s+"
     r"(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|"
-    r"positions?|holdings?|units|profits?)|it|them|\$[\d,.]+)\b"
+    r"positions?|holdings?|units|profits?|accounts?|exposure|allocation)|it|them|\$[\d,.]+)\b"
     r"(?!\s+(?:tab|view|page|screen|section|table|report|list|tool|data|output|record|details)\b)"
 )
 _MOVE_NAMED = (r"(?:hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?)|finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
@@ -204,6 +213,9 @@ _FORECAST = re.compile(
     r"recovery|fall|drop|correction|rally|gains?|losses))\b|"
     r"\b(?:drop|dip|drawdown|decline|loss|losses|slump|sell-?off|weakness|underperformance)\s+(?:is|are|will\s+be)\s+"
     r"(?:only\s+|just\s+|probably\s+|likely\s+|surely\s+)?(?:temporary|short[- ]lived|a\s+blip)\b|"
+    # "the MSCI World is overbought", "equities look overvalued"
+    r"\b(?:is|are|looks?|seems?)\s+(?:(?:badly|clearly|very|massively|hugely)\s+)?(?:overbought|oversold|overvalued|"
+    r"undervalued|due\s+(?:a|for\s+a)\s+(?:correction|pullback|rebound)|frothy|in\s+a\s+bubble)\b|"
     # "plenty of upside left", "more room to run", "near its bottom"
     r"\b(?:(?:upside|downside)\s+(?:left|ahead|from\s+here|to\s+come|remaining)|(?:plenty|lots|a\s+lot)\s+of\s+"
     r"upside|room\s+to\s+run|(?:near|at|close\s+to)\s+(?:its|the|a)\s+(?:bottom|peak)|(?:has|have)\s+"
@@ -228,7 +240,7 @@ _FORECAST = re.compile(
     r"falling|going|outpacing|beating|outperforming|leading|gaining|growing|rallying|sliding|dropping)|"
     r"trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around|"
     r"weaken|strengthen|appreciate|depreciate|cut\s+(?:interest\s+)?rates|hike\s+(?:interest\s+)?rates|"
-    r"raise\s+(?:interest\s+)?rates|slow|tip\s+into|disappoint|surprise\s+(?:to\s+the\s+)?(?:up|down)side|"
+    r"raise\s+(?:interest\s+)?rates|slow|tip\s+into|pull\s+back|sell\s+off|tumble|plunge|jump|spike|disappoint|surprise\s+(?:to\s+the\s+)?(?:up|down)side|"
     r"drag\s+(?:\w+\s+){0,4}?(?:lower|higher|down|up)|follow\s+(?:it|them|suit|rates)?\s*(?:down|up|lower|higher)|"
     r"(?:hold|pause|pivot|ease|tighten|cut)\s+(?:at|in|by|before|after|again|next|this)|hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?))\b",
     re.IGNORECASE,
@@ -252,7 +264,7 @@ _NEGATOR = re.compile(
 # The words that can open a phrase (matched whole and case-insensitively), and "I'd": the scan
 # looks each word of the text up in this set rather than trying an alternation at every position.
 _OPENER_WORDS = frozenset("""
-proposed suggested recommended fit certain sure place placing have get ask tell top should ought need needs would had better advice recommendation suggestion time moment window opportunity point
+proposed suggested recommended fit certain sure place placing have get ask tell top thing advice overbought oversold overvalued undervalued frothy bubble fund holding should ought need needs would had better advice recommendation suggestion time moment window opportunity point
 will set poised likely bound going expected due track fan keen crazy sold excited bullish bearish bother touch
 near steer stay pass odds chances likelihood bet primed ready best top great smart solid brainer were action
 step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise

@@ -381,10 +381,11 @@ _DERIVE_COLUMNS = 64  # column totals, and lists of subtotals, kept per response
 _DERIVE_WHOLES = 128  # the largest wholes a share is taken of
 _DERIVE_PARTS = 160  # amounts and subtotals a share is taken of a whole
 # Dates whose age, tenure or remaining time an answer may state ("she is 38", "a client for
-# nearly 9 years", "valid for another 19 months"); only birth dates give ages.
+# nearly 9 years", "valid for another 19 months"); only birth and inception dates give ages.
 _DATE_KEYS = re.compile(r"birth|dob|onboard|opened|inception|since|joined|reviewed|assessed|launch|valid|until|"
                         r"expir|start|end|date|_on$", re.IGNORECASE)
-_BIRTH_KEYS = re.compile(r"birth|dob", re.IGNORECASE)
+# Dates that give an age: a person's birth, a fund's inception ("the fund is 7 years old").
+_BIRTH_KEYS = re.compile(r"birth|dob|inception|launch", re.IGNORECASE)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -27,7 +27,8 @@ _GUARANTEE_PATTERNS = [
     r"(?:is|are|will\s+be|remains?)\s+(?:fully\s+|completely\s+|100%\s+|totally\s+|absolutely\s+)?guaranteed\b",
     # "you will definitely earn", "sure to rise", "bound to go up"
     r"\b(?:definitely|certainly|surely|undoubtedly|absolutely|without\s+(?:a\s+)?doubt|guaranteed\s+to|sure\s+to|"
-    r"certain\s+to|bound\s+to)\s+(?:\w+\s+){0,2}?(?:earn|make|profit|gain|grow|rise|go\s+up|increase|double|"
+    r"certain\s+to|bound\s+to)\s+(?:\w+\s+){0,2}?(?:earn|make|profit|gain|grow|rise|go\s+up|increase|double|deliver|"
+    r"produce|generate|provide|outpace|do\s+(?:at\s+least\s+as\s+well|better|well)|"
     r"triple|returns?|beat|outperform|appreciate|recover|pay\s+out|yield)\w*",
     # "can't lose money", "won't lose a cent"
     # "can't lose money", "won't lose a cent", "you can't lose." (not "can't lose access to her account")
@@ -116,13 +117,18 @@ _GUARANTEE_PATTERNS = [
     r"\bguaranteed\s+(?:win|winner|success)\b",
     r"\bzero[- ]risk\b",
     r"\brisk[- ]free\s+(?:profits?|gains?|returns?|money|income|investments?|bets?|opportunit(?:y|ies)|way|growth)\b",
-    r"\bno[- ]risk\s+(?:investments?|profits?|returns?|bets?|opportunit(?:y|ies))\b",
+    r"\bno[- ]risk\s+(?:investments?|profits?|returns?|bets?|opportunit(?:y|ies)|holdings?|positions?|funds?|assets?)\b",
     r"\b(?:100%|completely|totally|perfectly|absolutely)\s+(?:safe|risk[- ]free)\b",
     # "assured yield", "returns are assured"
     r"\bassured\s+(?:\w+\s+){0,2}?(?:returns?|yields?|income|profits?|gains?|growth|payouts?)\b",
     r"\b(?:returns?|yields?|income|profits?|gains?)\s+(?:\w+\s+){0,3}?(?:is|are)\s+(?:all\s+but\s+)?assured\b",
     r"\bdownside\s+is\s+(?:fully|completely|totally|entirely)\s+(?:hedged|protected|covered)\b",
-    r"\bloss[- ]proof\b",
+    r"\b(?:loss|risk)[- ]proof\b",
+    r"\bget\s+(?:every\s+(?:single\s+)?(?:dollar|penny|cent|pound)|all\s+(?:of\s+)?(?:your|the|her|his|their)\s+"
+    r"(?:money|capital|savings))\s+back\b",
+    r"\b(?:loss|losses)\s+(?:\w+\s+)?(?:aren" + _APOS + r"t|are\s+not|isn" + _APOS + r"t|is\s+not)\s+(?:\w+\s+)?possible\b",
+    r"\b(?:fall|drop|loss|losses|dip|dips|decline|drawdown)\s+(?:[\w-]+\s+){0,3}?(?:is|are|will\s+be)\s+"
+    r"(?:certain|sure|guaranteed|bound)\s+to\s+be\s+(?:made\s+good|recovered|reversed|recouped|erased)\b",
     r"\b(?:with\s+(?:complete\s+|total\s+|full\s+)?confidence|confidently)\b[^.;!?\n]{0,40}?" + _COMES_OUT_AHEAD,
     r"\b(?:zero|no)\s+(?:chance|risk|possibility|danger)\s+(?:of|that)\s+[^.;!?\n]{0,40}?\b(?:end(?:s|ing)?\s+up\s+"
     r"with\s+less|los(?:e|es|ing)\b|end(?:s|ing)?\s+(?:up\s+)?(?:lower|down|behind)|fall(?:s|ing)?\s+(?:short|below))",
@@ -135,7 +141,8 @@ _GUARANTEE_PATTERNS = [
     r"(?:money|investment|capital|savings|portfolio)\b",
     r"\b(?:money|investment|capital|savings)\s+will\s+(?:double|triple)\b",
     # "I promise you'll earn 8%"
-    r"\bpromis(?:e|es|ed|ing)\s+(?:you\s+)?(?:[^.;:!?\n]){0,40}?\b(?:returns?|yields?|profits?|gains?|income|earn|"
+    r"\bpromis(?:e|es|ed|ing)\s+(?:you\s+)?(?:[^.;:!?\n]){0,40}?\b(?:returns?|yields?|profits?|gains?|income|earn|outpace|"
+    r"beat|outperform|grow|rise|"
     r"make\s+money|\d+(?:\.\d+)?\s?%)",
 ]
 _GUARANTEE = re.compile("|".join(f"(?:{p})" for p in _GUARANTEE_PATTERNS), re.IGNORECASE)
@@ -184,7 +191,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "scenario", "circumstance", "year after year", "every year", "every single year", "each year",
                        "without fail", "clockwork", "year in", "no risk", "going to", "down year", "losing year",
                        "negative year", "down quarter", "ahead", "on top", "in profit", "in the black", "lower", "behind",
-                       "in the red", "be lost", "hedged", "proof", "confidence", "confidently", "chance", "danger", "locked in", "that's guaranteed", "it's guaranteed", "that is guaranteed", "it is guaranteed", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
+                       "in the red", "be lost", "proof", "every dollar", "every penny", "every cent", "possible", "made good",
+                       "recouped", "deliver", "outpace", "do better", "as well", "hedged", "proof", "confidence", "confidently", "chance", "danger", "locked in", "that's guaranteed", "it's guaranteed", "that is guaranteed", "it is guaranteed", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
                        "shielded", "nothing the market", "nothing market")
 
@@ -199,7 +207,7 @@ _GUARANTEE_FIRST_WORDS = (
     "sure", "downside", "matter", "whatever", "ifs", "locked", "lock", "gains", "count", "at", "fixed", "get",
     "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
     "certain", "bullet", "insulated", "that", "this", "it", "loss", "with", "confidently", "distribution", "dividend",
-    "coupon", "gains", "profits", "downside", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
+    "coupon", "gains", "profits", "downside", "losses", "fall", "drop", "dip", "decline", "drawdown", "get", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

@@ -41,7 +41,7 @@ _AFTER = 90
 # deposit probably came from an inheritance"): health, family events, hidden assets or motives.
 _PRIVATE_CIRCUMSTANCE = (
     r"(?:poor|failing|declining|bad|fragile|ill)\s+health|unwell|(?:seriously|terminally|chronically)\s+ill|illness|"
-    r"medical\s+(?:bills|costs|expenses|condition|issues|problems|treatment|care)|health\s+(?:concerns|worries|"
+    r"medical\s+(?:bills|costs|expenses|condition|issues|problems|treatment|care)|health\s+(?:problems?|issues?|scare|concerns|worries|"
     r"condition|reasons)|dementia|memory\s+(?:problems|issues|loss)|inheritance|inherited|death\s+in\s+the\s+family|"
     r"passed\s+away|(?:lost|losing)\s+(?:a|his|her|their)\s+(?:parent|mother|father|spouse|husband|wife|partner)|"
     r"(?:separation|separated)\s+from|estate\s+of|"
@@ -56,6 +56,8 @@ _PRIVATE_CIRCUMSTANCE = (
     r"(?:(?:his|her|their|the)\s+)?(?:spouse|husband|wife|partner|family|children|kids)|"
     r"behind\s+(?:his|her|their)\s+(?:spouse|husband|wife|partner|family)" + _APOS + r"s\s+back|"
     # what the money is for or from: "probably to pay for a child's wedding", "from selling the family business"
+    r"(?:relative|family\s+member|son|daughter|brother|sister|spouse|partner|friend|child|children)\s+(?:is|are|has\s+been|"
+    r"have\s+been)\s+(?:coaching|steering|influencing|pressuring|pushing|manipulating|controlling)|"
     r"(?:being\s+)?(?:coached|influenced|manipulated|pushed|steered|pressured|controlled)\s+by\s+(?:a|an|his|her|their|"
     r"the)\s+(?:\w+\s+)?(?:relative|family|son|daughter|brother|sister|spouse|partner|friend|child|children|nephew|"
     r"niece|carer|caregiver)|wants?\s+(?:to\s+)?(?:control|access)\s+(?:of\s+)?(?:the|his|her|their)\s+(?:account|money|"
@@ -82,7 +84,7 @@ _PREDICATE = re.compile(
     r"greed|euphoric|desperate|overwhelmed|confused|emotional(?:ly)?|sentimental|regrets?|regretting|remorse|"
     r"in\s+denial|cold\s+feet|second[- ]guess\w*|second\s+thoughts|losing\s+(?:sleep|patience|faith|trust|"
     r"confidence|interest|heart|nerve)|lost\s+(?:patience|faith|trust|confidence|interest|heart|(?:his|her|their)"
-    r"\s+nerve)|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+trust|doubts?\s+(?:the|his|her|their|"
+    r"\s+nerve)|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+(?:really\s+|fully\s+|quite\s+)?trust|doubts?\s+(?:the|his|her|their|"
     r"our)\s+(?:advisor|adviser|firm|plan)|weighing\s+on|at\s+heart|by\s+nature|"
     r"(?:cautious|nervous|anxious|timid|emotional|impulsive|fearful|risk[- ]averse|hands[- ]off|passive|careless|"
     r"inattentive|naive|na\u00efve)(?:,?\s+[\w-]+){0,2}?\s+(?:person|investor|type|sort|client|saver)|"
@@ -100,7 +102,7 @@ _PREDICATE = re.compile(
     r"financial(?:ly)?\s+(?:stress|strain|trouble|troubles|difficult\w*|hardship|pressure|stretched|struggl\w*)|"
     r"struggling\s+(?:financially|to\s+pay|with\s+(?:bills|money|debt|the\s+bills))|cash[- ]strapped|"
     r"in\s+(?:some\s+)?(?:kind\s+of\s+)?(?:financial\s+)?trouble|going\s+through\s+(?:a|some)\s+(?:divorce|"
-    r"difficult|hard|tough|rough)|divorc\w+|cognitive\s+decline|health\s+(?:problems|issues|scare)|"
+    r"difficult|hard|tough|rough)|divorc\w+|cognitive\s+decline|health\s+(?:problems?|issues?|scare)|"
     r"lost\s+(?:his|her|their)\s+job|job\s+(?:security|loss)|feeling\s+the\s+pinch|"
     r"being\s+pressured|pressured\s+by|bad\s+advice\s+from|"
     r"need(?:s|ed)?\s+(?:the\s+)?(?:money|cash|funds)\s+(?:for|to)\b|"
@@ -147,7 +149,7 @@ _HEDGE = re.compile(
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
     r"perhaps|maybe|possibly|possible|conceivabl\w*|imagine|bet|between\s+(?:us|you\s+and\s+me)|off\s+the\s+record|"
-    r"hence|frankly|to\s+be\s+(?:blunt|honest|frank)|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
+    r"hence|frankly|to\s+be\s+(?:blunt|honest|frank)|that" + _A + r"s\s+why|which\s+is\s+why|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
     r"feels?\s+like|signs?\s+(?:of|that)|(?:a|the)\s+(?:sign|red\s+flag|telltale)|tell-?tale|makes?\s+me\s+"
     r"(?:think|wonder|suspect)|wonder\w*|would\s+explain|explains?\s+why|consistent\s+with|"
     r"smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
@@ -219,6 +221,7 @@ concealing concealment off launder laundering laundered evading evade evades tax
 gambler addict addicted addiction bereaved bereavement spouse husband wife partner family children kids keep keeps
 keeping behind pay paying fund funding cover covering help helping selling sold sale being coached influenced
 manipulated pushed steered pressured controlled wants want trying financially trusts trust won will doesn does
+relative member son daughter brother sister friend child
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
@@ -239,7 +242,8 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "got": ("married", "engaged", "divorced"), "just": ("married", "engaged", "divorced"),
     "newly": ("married", "wed"), "expecting": ("a", "an"), "came": ("into",), "received": ("an",),
     "going": ("through",),
-    "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "issues", "scare"),
+    "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "problem", "issues", "issue", "scare", "concerns", "worries",
+                                                       "condition", "reasons"),
     "hand": ("holding",), "deep": ("down",),
     "more": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
     "less": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
