@@ -248,6 +248,6 @@ def _observed_text(observations: object, query: str) -> str:
                 stack.extend(v for v in node.values() if type(v) in (str, dict, list, tuple))
             elif type(node) in (list, tuple):
                 stack.extend(v for v in node if type(v) in (str, dict, list, tuple))
-    except Exception:  # a hostile container: keep what was gathered before it
+    except Exception:  # noqa: BLE001 - a hostile container: keep what was gathered before it
         pass
     return "\n".join(parts).casefold()
