@@ -110,7 +110,7 @@ _MEANING = {w: cls for cls, words in {
     "exposed": "exposed exposure",
 }.items() for w in words.split()}
 _DENYING = {w: cls for cls, words in {  # words that deny by themselves
-    "allow": "blocked block blocks prohibited forbidden barred disallowed restricted frozen suspended",
+    "allow": "blocked prohibited forbidden barred disallowed restricted frozen suspended",
     "suit": "unsuitable inappropriate",
 }.items() for w in words.split()}
 _ALIASES = {"pep": "politically exposed person", "peps": "politically exposed persons"}
@@ -300,7 +300,7 @@ def _denies(denied: tuple[frozenset[str], str | None], text: str) -> bool:
                 meaning = _meaning(w)
                 held.add(meaning)
                 if meaning in meanings:
-                    denied_at.append(i + 1 if w == "can" else i)  # "can not": the modal goes with its "not"
+                    denied_at.append(i + 2 if w == "can" else i)  # "can not": the modal is denied by its "not"
         if reversed_denial:
             continue
         # A negation denies what follows it ("is suitable, and no checks are needed" denies no suitability).
@@ -347,9 +347,11 @@ def restates(response: str, query: str) -> bool:
 
 
 def unquoted(response: str, query: str) -> str:
-    """The answer (normalised) without the query's sentences it quotes word for word."""
+    """The answer (normalised) without the query's sentences it quotes word for word (with or
+    without their closing mark)."""
     text = " ".join(_normalise(response).split())
     for sentence in _SENTENCE_END.split(" ".join(_normalise(query).split())):
+        sentence = sentence.rstrip(".?!")
         if len(sentence.split()) >= QUOTE_WORDS and sentence in text:
             text = text.replace(sentence, " ")
     return text
