@@ -77,7 +77,7 @@ _UNAVAILABLE = re.compile(
     r"|\b(?:server|internal|gateway|http|5\d\d)\s+errors?\b|\b(?:error|status|code|http)\s+5\d\d\b"
     r"|\btimed\s+out\b|\btime-?outs?\b|\boutages?\b|\bunreachable\b|\boffline\b"
     r"|\bno\s+data\s+to\s+report\b|\bnothing\s+came\s+back\b|\bno\s+response\s+from\b"
-    r"|\bhaving\s+(?:an?\s+)?(?:outage|issues|problems|trouble|difficulties)\b")
+    r"|\bhaving\s+(?:an?\s+)?(?:outage|issues|problems|trouble|difficulties)\b", re.IGNORECASE)
 MAX_ANSWER_CHARS = 16_384
 _CONTRACTION = re.compile(r"\b(?:can't|won't|cannot)\b|n't\b")
 _SPELT_OUT = {"can't": "can not", "won't": "will not", "cannot": "can not"}
@@ -392,4 +392,9 @@ def says_unavailable(response: str | None) -> bool:
     """The answer says plainly that information could not be retrieved ("the records service
     is unavailable", "I couldn't retrieve the holdings", "every request failed with a 503",
     "the system timed out", "I have no data to report"), not merely that it declines."""
-    return bool(response) and bool(_UNAVAILABLE.search(_normalise(response[:MAX_ANSWER_CHARS])))
+    if not response:
+        return False
+    text = response[:MAX_ANSWER_CHARS].replace("\u2019", "'")
+    if "n't" in text or "nnot" in text:  # "wasn't able to" is "was not able to"
+        text = _CONTRACTION.sub(_spelt_out, text.casefold())
+    return bool(_UNAVAILABLE.search(text))
