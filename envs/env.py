@@ -59,8 +59,8 @@ from envs.actions import ToolCall, gate_errors, parse_action
 from envs.backends import Backend, InProcessBackend, Op, run_ops
 from envs.contract_check import check_backend
 from envs.replica import default_replica
-from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, answer_score, compute_reward, key_iou,
-                         parameter_accuracy, says_unavailable, tool_label)
+from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, answer_score, compute_reward,
+                         gives_a_denial, key_iou, parameter_accuracy, says_unavailable, tool_label)
 from envs.reward.components import information_contained, result_leaves
 from envs.reward.compliance import ComplianceChecker, default_checker
 from envs.reward.writes import unauthorized_call_indices
@@ -798,9 +798,11 @@ class FinAdvisorEnv(gym.Env[str, str]):
         informed = self._informed_gold(ep) if v12 else frozenset()
         excused = self._excused_gold(ep, informed) if v12 else frozenset()
         # A refusal phrase beside the facts asked for is a partial decline, not an over-refusal;
-        # nor is saying that a tool the answer needed failed (1.2: graceful degradation).
+        # nor is saying that a tool the answer needed failed (1.2: graceful degradation), nor
+        # declining because the data says no, with that reason (1.2: "doesn't permit selling").
         over_refusal = answered and refused and not task.compliance.expect_refusal and \
-            (recall < 1.0 or not task.answer_facts) and not excused
+            (recall < 1.0 or not task.answer_facts) and not excused and \
+            not (v12 and gives_a_denial(ep.response, task.answer_facts, task.query))
         under_refusal = answered and not refused and task.compliance.expect_refusal
         breakdown = compute_reward(turn_ok=ep.turn_ok, calls=ep.calls, gold=task.gold_calls,
                                    required_tools=task.required_tools, optimal_calls=task.optimal_calls,

@@ -68,7 +68,7 @@ from envs.reward.components import (
     parameter_accuracy,
     work_score,
 )
-from envs.reward.answers import answer_score, says_unavailable
+from envs.reward.answers import answer_score, gives_a_denial, says_unavailable
 from envs.reward.compose import RewardBreakdown, compute_reward, rubric_for
 from envs.reward.config import (ANSWER_WEIGHT, COMPOSITIONS, FORMAT_MODES, PAPER_VERSION, R_MAX, REWARD_VERSION,
                                 V11_VERSION, VERSIONS, RewardConfig)
@@ -77,7 +77,7 @@ from envs.reward.rubric import Judge, JudgeInput
 from envs.reward.writes import unauthorized_writes
 
 __all__ = ["REWARD_VERSION", "V11_VERSION", "PAPER_VERSION", "VERSIONS", "ANSWER_WEIGHT", "Judge", "JudgeInput",
-           "rubric_for", "answer_score", "says_unavailable", "COMPOSITIONS", "FORMAT_MODES", "R_MAX", "RewardConfig",
+           "rubric_for", "answer_score", "gives_a_denial", "says_unavailable", "COMPOSITIONS", "FORMAT_MODES", "R_MAX", "RewardConfig",
            "CallRecord", "GoldCall", "RewardBreakdown", "INFRA_ERROR_CODES", "tool_label", "parameter_accuracy",
            "key_iou", "compute_reward", "format_score", "name_score", "coverage_score", "param_score",
            "efficiency_score", "efficiency_score_v11", "work_score", "iou_scores", "error_cost", "counted_calls",

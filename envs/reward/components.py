@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.reward.records import CallRecord, GoldCall
+from mock_apis.generate import AS_OF
 from mock_apis.tools.common import lenient_date
+from mock_apis.tools.composite import RECENT_DAYS
 
 # v1.1 parameter credit of a call of the right tool whose result differs from the gold's:
 # NAME_CREDIT for choosing the tool, then the argument names (key IoU) and values.
@@ -285,12 +288,17 @@ _LEAVES_DEPTH = 16
 def result_leaves(payload: Any, into: set[tuple[str, Any]] | None = None) -> set[tuple[str, Any]]:
     """The (field name, value) pairs of a tool result's scalar fields, at any depth (numbers
     rounded to 6 places; an empty list or object is the value ``"<empty>"``: "no orders" is
-    information too): what a result says, whatever its nesting."""
+    information too): what a result says, whatever its nesting. A list in a record that states
+    its window (``start_date``, ``end_date``) is also the value ``("<window>", start, end,
+    its items' dates)``: what happened in that window, and that nothing else did."""
     leaves = into if into is not None else set()
     stack: list[tuple[str, Any, int]] = [("", payload, 0)]
     while stack:
         key, value, depth = stack.pop()
         if isinstance(value, (Mapping, list, tuple)):
+            if isinstance(value, Mapping) and isinstance(value.get("start_date"), str) \
+                    and isinstance(value.get("end_date"), str):
+                _window_leaves(value, leaves)
             if not value:
                 leaves.add((key, "<empty>"))
             elif depth < _LEAVES_DEPTH:
@@ -303,11 +311,60 @@ def result_leaves(payload: Any, into: set[tuple[str, Any]] | None = None) -> set
     return leaves
 
 
+def _window_leaves(record: Mapping[str, Any], leaves: set[tuple[str, Any]]) -> None:
+    start, end = record["start_date"], record["end_date"]
+    for key, value in record.items():
+        if isinstance(value, list):
+            dates = tuple(sorted(str(v) for item in value if isinstance(item, Mapping)
+                                 for k, v in item.items() if isinstance(k, str) and k.endswith("_date")))
+            leaves.add((str(key), ("<window>", start, end, dates)))
+
+
+# A composite's ``recent_<items>`` list holds the items of the last RECENT_DAYS days up to the
+# replica's as-of date (``get_client_overview``'s ``recent_transactions``).
+_RECENT = (AS_OF.toordinal() - RECENT_DAYS, AS_OF.toordinal())
+
+
 def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[str, Any]]) -> bool:
     """Whether every field of a gold call's result is among what the agent's calls returned
     (``returned``: the union of their ``result_leaves``): coverage by execution, not by name.
     Fields that only echo the gold call's own arguments are the question, not the answer, and
-    are left out; a result that says nothing else is covered only by calling its tool."""
+    are left out; a result that says nothing else is covered only by calling its tool. What a
+    list says of a window is said too by the same list over any window that contains it
+    (nothing since 2025-04-01 means nothing since 2025-05-31), and a composite's empty
+    ``recent_<items>`` by an ``<items>`` list over a window containing its recent one, with
+    nothing dated in it."""
     asked = {v for v in gold.arguments.values() if isinstance(v, (str, int, float))}
     leaves = {leaf for leaf in result_leaves(gold_result) if leaf[1] not in asked}
-    return bool(leaves) and leaves <= returned
+    if not leaves:
+        return False
+    missing = leaves - returned
+    if not missing:
+        return True
+    windows = [(key, value) for key, value in returned if type(value) is tuple]
+    return all(_said_by_a_wider_window(leaf, windows) for leaf in missing)
+
+
+def _said_by_a_wider_window(leaf: tuple[str, Any], windows: list[tuple[str, tuple[Any, ...]]]) -> bool:
+    key, value = leaf
+    if type(value) is tuple:
+        wanted, dates = (_day(value[1]), _day(value[2])), value[3]
+    elif value == "<empty>" and key.startswith("recent_"):
+        key, wanted, dates = key[len("recent_"):], _RECENT, ()
+    else:
+        return False
+    if None in wanted:
+        return False
+    for name, (_, start, end, seen) in windows:
+        have = _day(start), _day(end)
+        if name == key and None not in have and have[0] <= wanted[0] and wanted[1] <= have[1] and \
+                tuple(d for d in seen if wanted[0] <= (_day(d) or 0) <= wanted[1]) == dates:
+            return True
+    return False
+
+
+def _day(text: str) -> int | None:
+    try:
+        return dt.date.fromisoformat(text[:10]).toordinal()
+    except (TypeError, ValueError):
+        return None

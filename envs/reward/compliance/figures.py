@@ -894,6 +894,8 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             in_span = spans[around] = _in_non_figure_span(text, fig)
         if in_span:
             continue  # part of a date, a name, a window: no figure (and no derivation to look for)
+        if _in_observed_phone_number(text, fig, index):
+            continue  # an observed phone number written another way: an identifier, not figures
         derived = supported.get((lo, hi, kind, -1.0, False))
         if derived is None:
             derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
@@ -905,3 +907,46 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             reported.add(fig.text)
             out.append(Violation("fabricated_figure", "rules", fig.text))
     return out
+
+
+# A phone number as answers write it: "(617) 555-0138", "617-555-0138", "+1 617 555 0138",
+# "6175550138". Its digits, not its punctuation, are the number.
+_PHONE_SHAPE = re.compile(r"(?<![\w.+])(?:\+\s?[0-9]{1,3}[\s.-]?)?(?:\([0-9]{2,4}\)\s?|[0-9]{2,4}[\s.-])"
+                          r"(?:[0-9]{2,4}[\s.-]){0,2}[0-9]{2,4}(?![\w]|[.-][0-9])|(?<![\w.+])[0-9]{7,15}(?![\w]|[.-][0-9])")
+_OBSERVED_PHONE = re.compile(r"\+?[0-9\s().-]{7,24}")
+_PHONE_REACH = 20  # the farthest a phone number reaches either side of one of its parts
+
+
+def _in_observed_phone_number(text: str, fig: _Figure, index: _ObservationIndex) -> bool:
+    """Whether ``fig`` is part of a phone-shaped span whose digits are an observed phone
+    number's (give or take a country or area code of at most three digits). A phone number
+    that matches nothing observed stays a set of figures."""
+    for m in _PHONE_SHAPE.finditer(text, max(0, fig.start - _PHONE_REACH), fig.end + _PHONE_REACH):
+        if m.start() <= fig.start and fig.end <= m.end():
+            digits = re.sub(r"[^0-9]", "", m.group())
+            return len(digits) >= 7 and any(
+                len(seen) >= 7 and (a.endswith(b) and len(a) - len(b) <= 3)
+                for seen in _observed_phone_digits(index._observations)
+                for a, b in ((digits, seen), (seen, digits)))
+    return False
+
+
+def _observed_phone_digits(observations: Any) -> set[str]:
+    """The digits of every phone-shaped observed string ("617.555.0138", "(404)555-0115"); not
+    dates. Reads at most ``_MAX_WALK_NODES`` values, as the index's walk does."""
+    found: set[str] = set()
+    stack = [observations]
+    budget = _MAX_WALK_NODES
+    while stack and budget > 0:
+        node = _as_container(stack.pop())
+        if node is None:
+            continue
+        values = node.values() if isinstance(node, dict) else node
+        for value in islice(values, budget):
+            budget -= 1
+            if isinstance(value, str):
+                if len(value) <= 24 and _OBSERVED_PHONE.fullmatch(value) and not _DATE_IN_STRING.fullmatch(value):
+                    found.add(re.sub(r"[^0-9]", "", value))
+            elif not isinstance(value, (int, float, bool)) and value is not None:
+                stack.append(value)
+    return found
