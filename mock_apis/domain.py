@@ -221,9 +221,11 @@ class ScriptedMoves:
 # The domain
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Domain:
     """A back office the env runs on: its tools, replica, rules, intents and fixtures.
+
+    Compared and hashed by identity (the env caches prompts and schemas per domain).
 
     ``generate_replica(path, seed=..., scale=...)`` writes a replica; ``generator_modules``
     are hashed into the replica cache's file name (a cached replica is reused only by the code
