@@ -534,11 +534,13 @@ def probe_tool(sandbox: Sandbox, name: Any, arguments: Any, tools: ToolRegistry 
             sandbox.con.execute("RELEASE probe")
 
 
-_MOVED = {"REGISTRY": "tools", "OTHER_VERSIONS": "other_versions"}
+_MOVED = {"REGISTRY": "tools", "OTHER_VERSIONS": "other_versions", "tool": "tool", "tool_version": "tool_version"}
 
 
 def __getattr__(name: str) -> Any:
-    """``REGISTRY`` and ``OTHER_VERSIONS``, the default domain's, under their old names (deprecated)."""
+    """The default domain's ``REGISTRY``, ``OTHER_VERSIONS``, ``@tool`` and ``@tool_version``
+    under their old module-level names (deprecated: a domain declares its tools on its own
+    ``ToolRegistry``)."""
     if name in _MOVED:
         import warnings
 

@@ -231,7 +231,9 @@ class Domain:
     are hashed into the replica cache's file name (a cached replica is reused only by the code
     that wrote it); ``fixtures_dir`` holds ``tasks/suite.jsonl``, ``tasks/heldout.jsonl`` and
     ``contracts/contract-v1.json``; ``task_context(replica_path)`` is the context the intents'
-    builders take.
+    builders take; ``sample_arguments(replica_path)`` gives, by tool name, arguments that make
+    each tool succeed on a replica (the contract snapshot's and the drift check's samples; a
+    tool the replica has no rows for is left out).
     """
 
     name: str
@@ -248,6 +250,7 @@ class Domain:
     fixtures_dir: Path
     task_context: Callable[[str | Path], TaskContext]
     scripted: ScriptedMoves
+    sample_arguments: Callable[[str | Path], dict[str, dict[str, Any]]]
 
     @property
     def suite_path(self) -> Path:

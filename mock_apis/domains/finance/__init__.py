@@ -7,11 +7,12 @@ holdings, transactions, funds, NAVs, market indices, orders, compliance records,
   write targets, the scripted moves;
 - ``context``, ``phrasing``, ``setups``, ``intents_l1`` .. ``intents_l4``: the task intents
   (``registry.INTENTS``);
+- ``contract_samples``: the contract snapshot's sample arguments;
 - fixtures: the repository's ``fixtures/`` (``tasks/``, ``contracts/``).
 """
 
 from mock_apis.domain import Domain
-from mock_apis.domains.finance import generate, models, people
+from mock_apis.domains.finance import contract_samples, generate, models, people
 from mock_apis.domains.finance import intents_l1, intents_l2, intents_l3, intents_l4, tools  # noqa: F401  (they register the intents and the tools, in this order)
 from mock_apis.domains.finance.context import Ctx
 from mock_apis.domains.finance.registry import INTENTS, TOOLS
@@ -33,4 +34,5 @@ DOMAIN = Domain(
     fixtures_dir=FIXTURES,
     task_context=Ctx,
     scripted=SCRIPTED,
+    sample_arguments=contract_samples.sample_arguments,
 )
