@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from mock_apis.cli import PLAIN_HELP, usage_error
-from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
+from mock_apis.cli import DOMAIN_HELP, PLAIN_HELP, named_domain, usage_error
+from mock_apis.domain import DEFAULT_DOMAIN
 
 # Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
 # do not load the service, the env or an extra they do not use.
@@ -82,6 +82,7 @@ def eval_command(
                                                                           "over all workers."),
     max_retries: int = typer.Option(3, "--max-retries", min=0, help="openai: retries of a request after a "
                                                                      "time-out, 429 or 5xx (Retry-After honoured)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
     from envs.evaluation.outputs import EvalConfigError, EvalLocked
@@ -95,6 +96,7 @@ def eval_command(
 
     from envs.evaluation.model_agents import RateLimiter
 
+    found = named_domain(domain)
     kwargs: dict = {}
     if agent == "openai":
         kwargs = {"base_url": base_url, "model": model, "api_key": api_key, "temperature": temperature,
@@ -126,7 +128,7 @@ def eval_command(
                           token=token, reward_config=config, max_steps=max_steps, seed=seed,
                           overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
                           transcript_chars=transcript_chars, concurrency=concurrency, trials=trials,
-                          episode_pool=episode_pool)
+                          episode_pool=episode_pool, domain=found)
     except EvalLocked as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -254,8 +256,10 @@ def tasks_generate(
     out: Path = typer.Option(..., "--out", help="Where to write the suite (JSONL, one task a line)."),
     seed: int = typer.Option(0, "--seed", help="Generation seed; the same seed, count and replica give identical bytes."),
     count: int = typer.Option(500, "--count", min=1, help="Number of tasks (30/35/20/15% L1/L2/L3/L4)."),
-    replica_seed: int = typer.Option(DEFAULT_SEED, "--replica-seed", help="Seed of the replica to draw from."),
-    replica_scale: int = typer.Option(DEFAULT_SCALE, "--replica-scale", min=MIN_SCALE, help="Scale of that replica."),
+    replica_seed: int = typer.Option(None, "--replica-seed", help="Seed of the replica to draw from (default: the "
+                                                                  "domain's)."),
+    replica_scale: int = typer.Option(None, "--replica-scale", min=1, help="Scale of that replica (default: the "
+                                                                          "domain's)."),
     replica: Path = typer.Option(None, "--replica", help="Use this replica file instead of the cached default "
                                                          "(its seed and scale are read from its meta table)."),
     id_prefix: str = typer.Option(None, "--id-prefix", help="Task id prefix (default: s<seed>), e.g. h1 for a "
@@ -263,22 +267,26 @@ def tasks_generate(
     exclude: list[Path] = typer.Option(None, "--exclude", help="Suite(s) whose queries must not be repeated "
                                                                "(repeatable)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Generate a sandbox-verified task suite from a replica (every gold trajectory scores 3.0)."""
     import time
     from contextlib import nullcontext
 
-    from envs.replica import default_replica
     from envs.tasks import load_tasks, save_tasks
     from envs.tasks.generator import generate_tasks
+    from mock_apis.replica_cache import default_replica
 
+    found = named_domain(domain)
     if replica is not None:
         if not replica.is_file():
             typer.echo(f"error: replica not found: {replica}", err=True)
             raise typer.Exit(2)
         path, meta = replica, None
     else:
-        path, meta = default_replica(replica_seed, replica_scale), {"seed": replica_seed, "scale": replica_scale}
+        seed_, scale_ = (found.default_seed if replica_seed is None else replica_seed,
+                         found.default_scale if replica_scale is None else replica_scale)
+        path, meta = default_replica(seed_, scale_, found), {"seed": seed_, "scale": scale_}
     for path_ in exclude or []:
         _check_tasks_file(path_)
     excluded = [t for p in (exclude or []) for t in load_tasks(p)]
@@ -302,7 +310,7 @@ def tasks_generate(
 
         try:
             result = generate_tasks(path, seed=seed, count=count, replica_meta=meta, id_prefix=id_prefix,
-                                    exclude=excluded, progress=report if progress else None)
+                                    exclude=excluded, progress=report if progress else None, domain=found)
         except RuntimeError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(1) from None
@@ -327,6 +335,7 @@ def tasks_export(
     prompt_mode: str = typer.Option("tools_via_template", "--prompt-mode",
                                     help="GRPO prompts: tools_via_template (the trainer passes the tools column to "
                                          "the chat template) or full (the system prompt lists the tools)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Write GRPO rows (prompt as messages, tools, task_id, level, seed), SFT rows (messages with
     the env's real tool results, tools, ~5% error-recovery demonstrations) and a dataset card
@@ -337,12 +346,13 @@ def tasks_export(
     _check_tasks_file(tasks)
     if prompt_mode not in PROMPT_MODES:
         raise usage_error(f"--prompt-mode must be one of {', '.join(PROMPT_MODES)}, got {prompt_mode!r}")
+    found = named_domain(domain)
     try:
-        env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template")
+        env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template", domain=found)
     except ValueError as err:
         raise usage_error(str(err)) from None
     as_of = env.replica_meta.get("as_of", "unknown")
-    grpo = grpo_rows(env.tasks, as_of, seed, prompt_mode)
+    grpo = grpo_rows(env.tasks, as_of, seed, prompt_mode, found)
     sft = sft_rows(env, env.tasks, seed)
     env.close()
     write_jsonl(grpo, out / "grpo.jsonl")

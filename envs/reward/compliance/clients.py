@@ -23,7 +23,7 @@ from envs.reward.compliance.core import _APOS, _WORD_CHAR, Violation
 from envs.reward.compliance.figures import _ObservationIndex
 from envs.reward.compliance.given_names import GIVEN_NAMES
 from mock_apis.deid.pseudonymise import FIRMS_NAMED_LIKE_PEOPLE
-from mock_apis.people import FIRST_NAMES, LAST_NAMES
+from mock_apis.domains.finance.people import FIRST_NAMES, LAST_NAMES
 
 _CLIENT_ID = re.compile(r"(?<![A-Za-z0-9])C[0-9]{6}(?![0-9])")
 
@@ -248,6 +248,6 @@ def _observed_text(observations: object, query: str) -> str:
                 stack.extend(v for v in node.values() if type(v) in (str, dict, list, tuple))
             elif type(node) in (list, tuple):
                 stack.extend(v for v in node if type(v) in (str, dict, list, tuple))
-    except Exception:  # a hostile container: keep what was gathered before it
+    except Exception:  # noqa: BLE001 - a hostile container: keep what was gathered before it
         pass
     return "\n".join(parts).casefold()
