@@ -20,7 +20,7 @@ if ENV_ID not in gymnasium.registry:
     gymnasium.register(id=ENV_ID, entry_point="envs.env:FinAdvisorEnv", additional_wrappers=(
         gymnasium.envs.registration.WrapperSpec("EpisodeHorizon", "envs.env:EpisodeHorizon", {}),))
 
-_EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward",
+_EXPORTS = {"FinAdvisorEnv": "envs.env", "EnvConfig": "envs.config", "FaultConfig": "envs.config", "RewardConfig": "envs.reward",
             "tool_messages": "envs.messages"}
 
 
@@ -32,4 +32,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 
 
-__all__ = ["ENV_ID", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]
+__all__ = ["ENV_ID", "EnvConfig", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]

@@ -57,9 +57,10 @@ from gymnasium.vector.utils import create_shared_memory
 
 from envs.actions import ToolCall, gate_errors, parse_action
 from envs.backends import Backend, InProcessBackend, Op, run_ops
+from envs.config import PROMPT_MODES, EnvConfig, FaultConfig
 from envs.contract_check import check_backend
 from envs.replica import default_replica
-from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, answer_score, compute_reward, key_iou,
+from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, answer_score, compute_reward, key_iou,
                          parameter_accuracy, says_unavailable, tool_label)
 from envs.reward.components import information_contained, result_leaves
 from envs.reward.compliance import ComplianceChecker, default_checker
@@ -70,7 +71,6 @@ from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec, catalogue, resol
 MAX_TEXT = 1 << 22
 #: Gold probes kept per env for the replica's own state (``FinAdvisorEnv._remember_pristine_probe``).
 PRISTINE_PROBES_KEPT = 4096
-FAULT_KINDS = ("latency", "timeout", "server_error", "empty_result")
 
 
 class AgentText(spaces.Text):
@@ -104,36 +104,6 @@ def _refuse_shared_memory(space: AgentText, n: int = 1, ctx: Any = None) -> Any:
     raise TypeError(SHARED_MEMORY_ERROR)
 
 
-@dataclass(frozen=True)
-class FaultConfig:
-    """Per-call fault injection, drawn from the episode's seeded RNG.
-
-    ``rate`` is the probability that a call to a known tool is faulted; the fault's kind is
-    drawn from ``kinds``. A latency fault delays the call by ``latency_s`` and then runs it;
-    the others replace its result with an error observation and do not run it. Faulted calls
-    are the sandbox's doing, so they do not count against the agent's efficiency.
-    """
-
-    rate: float = 0.0
-    kinds: tuple[str, ...] = FAULT_KINDS
-    latency_s: float = 0.02
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.rate <= 1.0:
-            raise ValueError("fault rate must be in [0, 1]")
-        unknown = set(self.kinds) - set(FAULT_KINDS)
-        if unknown or not self.kinds:
-            raise ValueError(f"fault kinds must be a non-empty subset of {FAULT_KINDS}")
-
-    @classmethod
-    def coerce(cls, value: FaultConfig | dict[str, Any] | None) -> FaultConfig:
-        if value is None:
-            return cls()
-        if isinstance(value, FaultConfig):
-            return value
-        return cls(**{**value, "kinds": tuple(value.get("kinds", FAULT_KINDS))})
-
-
 FAULT_PAYLOADS = {
     "timeout": {"error": "timeout", "message": "the upstream service did not answer in time; the call may be retried"},
     "server_error": {"error": "service_unavailable", "message": "the upstream service returned HTTP 503; the call may be retried"},
@@ -141,7 +111,6 @@ FAULT_PAYLOADS = {
 }
 
 
-PROMPT_MODES = ("full", "tools_via_template")
 # Tools whose results are lists of clients: on a task answered by one, the clients are the answer.
 _CLIENT_LISTING_TOOLS = frozenset({"get_advisor_book", "search_clients"})
 _CLIENT_ID = re.compile(r"\bC\d{6}\b")
@@ -305,26 +274,22 @@ class FinAdvisorEnv(gym.Env[str, str]):
     """
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(
-        self,
-        tasks: str | Path | Sequence[Task] | None = None,
-        replica: str | Path | None = None,
-        backend: str | Backend = "inprocess",
-        base_url: str | Sequence[str] | None = None,
-        token: str | None = None,
-        max_steps: int = 12,
-        reward_config: RewardConfig | dict[str, Any] | None = None,
-        faults: FaultConfig | dict[str, Any] | None = None,
-        compliance_checker: ComplianceChecker | None = None,
-        check_replica: bool = True,
-        render_mode: str | None = None,
-        prompt_mode: str = "full",
-        max_calls_per_turn: int = 16,
-        audit_log: str | Path | None = None,
-        contract: str | Path | None = None,
-        allow_drift: bool = False,
-    ):
+    def __init__(self, config: EnvConfig | None = None, *, tasks: str | Path | Sequence[Task] | None = None,
+                 backend: str | Backend | None = None, compliance_checker: ComplianceChecker | None = None,
+                 render_mode: str | None = None, **options: Any):
+        """``config``: the env's options (``envs.config.EnvConfig``; default: every default).
+        Keyword ``options`` (``max_steps``, ``reward_config``, ``replica``, ... as
+        ``EnvConfig.with_options`` names them) override it, and ``tasks`` (a file) and
+        ``backend`` (a kind) too. Not options: ``tasks`` held in memory (a sequence of
+        ``Task``), a ``Backend`` instance, a ``ComplianceChecker``, the ``render_mode``."""
         in_memory = isinstance(tasks, Sequence) and not isinstance(tasks, str)
+        if tasks is not None and not in_memory:
+            options["tasks"] = tasks
+        if isinstance(backend, str):
+            options["backend"] = backend
+        self.config = config = (config or EnvConfig()).with_options(**options)
+        tasks = tasks if in_memory else config.tasks
+        replica, base_url, token = config.backend.replica, config.backend.base_url, config.backend.token
         self.tasks: Sequence[Task]
         self.task_index: Mapping[str, Task]
         if in_memory:
@@ -336,8 +301,9 @@ class FinAdvisorEnv(gym.Env[str, str]):
         self.suite_name = "tasks passed in memory" if in_memory else str(tasks or DEFAULT_SUITE)
         if not self.tasks:
             raise ValueError("the task suite is empty")
-        created_backend = isinstance(backend, str)
-        if isinstance(backend, str):
+        created_backend = backend is None or isinstance(backend, str)
+        if created_backend:
+            backend = config.backend.kind
             if backend == "inprocess":
                 rep = self.tasks[0].replica
                 backend = InProcessBackend(replica or default_replica(rep["seed"], rep["scale"]))
@@ -364,12 +330,10 @@ class FinAdvisorEnv(gym.Env[str, str]):
             self._pristine_probes: dict[tuple[Any, str, int], tuple[Any, ToolOutcome]] = {}
             # task id -> the accounts of its subject clients (no tool opens or moves an account)
             self._subject_accounts: dict[str, frozenset[str]] = {}
-            self.max_steps = max_steps
-            if max_calls_per_turn < 1:
-                raise ValueError("max_calls_per_turn must be at least 1")
-            self.max_calls_per_turn = max_calls_per_turn
-            self.reward_config = RewardConfig.coerce(reward_config)
-            self.faults = FaultConfig.coerce(faults)
+            self.max_steps = config.max_steps
+            self.max_calls_per_turn = config.max_calls_per_turn
+            self.reward_config = config.reward
+            self.faults = config.faults
             # The process-wide checker's classifier is loaded here, once per process, rather
             # than in the first episode's final step (where it was most of that step's cost).
             self.checker = compliance_checker or default_checker().warm_up()
@@ -378,6 +342,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
             self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
             self.tool_schemas = tool_schemas()
             self.replica_meta = self.backend.replica_meta()
+            check_replica = config.backend.check_replica
             if not self.replica_meta and check_replica:
                 where = getattr(self.backend, "base_url", "the back-end")
                 cause = getattr(self.backend, "last_error", None)
@@ -387,11 +352,12 @@ class FinAdvisorEnv(gym.Env[str, str]):
                                       "this check)")
             if check_replica:
                 self._check_replica()
-            self.contract_status = check_backend(self.backend, token, contract, allow_drift)
+            contract = config.backend.contract
+            self.contract_status = check_backend(self.backend, token, contract, config.backend.allow_drift)
             suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
-            self.audit, self.audit_versions = self._open_audit(audit_log, suite_file, contract)
-            self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), prompt_mode
-            self.system_prompt = system_prompt(self.as_of, prompt_mode)
+            self.audit, self.audit_versions = self._open_audit(config.audit_log, suite_file, contract)
+            self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), config.prompt_mode
+            self.system_prompt = system_prompt(self.as_of, self.prompt_mode)
             self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template")
             self.observation_space = AgentText()
             self.action_space = AgentText()

@@ -8,6 +8,7 @@ includes ``tensorboard``. ``resume=True`` continues from the stage's latest chec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -15,11 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.tasks import HELDOUT, SUITE, Task, load_tasks
-from trainer.config import STAGES, TrainConfig
-
-# The reward the stages train and evaluate with: the default (1.2: the answer counts in R_corr
-# with RewardConfig's ANSWER_WEIGHT), the same reward as the eval's.
-TRAIN_REWARD: dict[str, Any] = {}
+from trainer.config import STAGES, TRAIN_REWARD, TrainConfig  # noqa: F401 - TRAIN_REWARD: its old home
 
 
 def _metrics_callback(path: Path) -> Any:
@@ -76,10 +73,10 @@ def evenly_spaced(tasks: list[Task], n: int | None) -> list[Task]:
     return [tasks[i * len(tasks) // n] for i in range(n)]
 
 
-def _env(tasks: Sequence[Task]) -> Any:
+def _env(config: TrainConfig, tasks: Sequence[Task]) -> Any:
     from envs import FinAdvisorEnv
 
-    return FinAdvisorEnv(tasks=list(tasks), prompt_mode="tools_via_template", reward_config=TRAIN_REWARD)
+    return FinAdvisorEnv(config.env, tasks=list(tasks), prompt_mode="tools_via_template")
 
 
 def base_model(config: TrainConfig) -> Path:
@@ -99,7 +96,7 @@ def base_model(config: TrainConfig) -> Path:
         from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids
 
         tasks = train_tasks(config)
-        env = _env(tasks)
+        env = _env(config, tasks)
         rows = sft_rows(env, env.tasks, seed=config.seed)
         env.close()
         template = build_tokenizer(["x"], vocab_size=300)  # only its chat template is used
@@ -145,7 +142,7 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     from trainer.data import sft_features, sft_rows
 
     start = stage_start(config, "sft")
-    env = _env(train_tasks(config))
+    env = _env(config, train_tasks(config))
     rows = sft_rows(env, env.tasks, seed=config.seed)
     env.close()
     dataset = Dataset.from_list(rows, features=sft_features()).select_columns(["messages", "tools"])
@@ -168,7 +165,7 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
 
     tasks = train_tasks(config)
     start = stage_start(config, "grpo")
-    probe = _env(tasks[:1])
+    probe = _env(config, tasks[:1])
     rows = grpo_rows(tasks, probe.replica_meta["as_of"], seed=config.seed)
     probe.checker.warm_up()  # the shipped grey-area classifier, loaded now (~0.2 s), not in step 1's reward
     probe.close()
@@ -178,7 +175,7 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     out = Path(args.output_dir)
 
     def factory() -> AdvisorEnvironment:
-        return AdvisorEnvironment(tasks=tasks, reward_config=TRAIN_REWARD)
+        return AdvisorEnvironment(tasks=tasks, config=config.env)
 
     trainer = AdvisorGRPOTrainer(model=model, processing_class=tokenizer, args=args,
                                  train_dataset=Dataset.from_list(rows, features=grpo_features()),
@@ -214,7 +211,7 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
     ours = config.ours("dpo")
     suite = train_tasks(config)
     tasks = evenly_spaced(suite, ours["prompts"])
-    env = _env(suite)
+    env = _env(config, suite)
     sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
     model.eval()
     from tqdm.auto import tqdm
@@ -265,8 +262,8 @@ def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path, progre
     from envs.evaluation.metrics import COMPONENTS
     from envs.evaluation.model_agents import HFLocalAgent
     from envs.evaluation.outputs import load_episodes
+    from envs.evaluation.config import EvalConfig
     from envs.evaluation.run import run_eval
-    from envs.reward import RewardConfig
 
     out = Path(out)
     tasks = heldout_tasks(config)
@@ -275,9 +272,9 @@ def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path, progre
     suite.write_text("".join(json.dumps(t.to_json()) + "\n" for t in tasks), encoding="utf-8")
     agent = HFLocalAgent(model_dir, max_new_tokens=int(config.eval["max_new_tokens"]))
     started = time.perf_counter()
-    result = run_eval(agent, tasks=suite, out=out, overwrite=True, progress=progress, plots=False,
-                      max_steps=int(config.eval["max_steps"]), reward_config=RewardConfig(**TRAIN_REWARD),
-                      seed=config.seed)
+    env = dataclasses.replace(config.env, tasks=str(suite), max_steps=int(config.eval["max_steps"]))
+    result = run_eval(agent, config=EvalConfig(out=str(out), overwrite=True, progress=progress, plots=False,
+                                               seed=config.seed, env=env))
     records = load_episodes(out / "episodes.jsonl")
     by_id = {t.task_id: t for t in tasks}
     overall = result["metrics"]["overall"]

@@ -23,6 +23,7 @@ directory:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import threading
@@ -35,6 +36,7 @@ from typing import Any
 import orjson
 
 from envs.evaluation.agents import Agent, make_agent, malformed_action
+from envs.evaluation.config import INFRA_STOP_AFTER, TRANSCRIPT_CHARS, EvalConfig
 from envs.evaluation.metrics import compute_metrics, trial_metrics
 from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, PLOT_REWARDS, REPORT, RUN,
                                      EpisodeWriter, EvalConfigError, OutLock, file_sha256, load_episodes,
@@ -54,8 +56,6 @@ class EvalAborted(RuntimeError):
     """
 
 
-# Consecutive episodes with an infrastructure failure before the eval stops.
-INFRA_STOP_AFTER = 3
 # Failures that no retry fixes: credentials (the endpoint's, or the proxy's).
 _FATAL_INFRA = ("unauthorized", "HTTP 401", "HTTP 403", "HTTP 407")
 
@@ -67,8 +67,6 @@ def infra_failure(record: dict[str, Any]) -> str | None:
 
 
 
-# Each transcript entry (an observation or an agent turn) is cut past this many characters.
-TRANSCRIPT_CHARS = 20_000
 
 
 def _clip(text: Any, limit: int) -> str:
@@ -345,20 +343,19 @@ def _order_episodes(path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None = None,
-             out: str | os.PathLike[str] = "report", *, agent_kwargs: dict[str, Any] | None = None,
-             limit: int | None = None, backend: str = "inprocess", url: str | None = None, token: str | None = None,
-             composition: str = "multiplicative", reward_config: RewardConfig | None = None, max_steps: int = 12,
-             seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
-             env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER,
-             transcript_chars: int = TRANSCRIPT_CHARS, concurrency: int = 1, trials: int = 1,
-             episode_pool: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
+def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | None = None,
+             out: str | os.PathLike[str] | None = None, *, config: EvalConfig | None = None,
+             agent_kwargs: dict[str, Any] | None = None, episode_pool: Callable[..., Any] | None = None,
+             **options: Any) -> dict[str, Any]:
+    """Run (or resume) the evaluation ``config`` describes (``EvalConfig``); returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
     "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything), and
     with an ``episode_pool``, ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node",
     "actors_replaced", "episodes_retried"}``).
 
-    ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``); concurrent
+    ``agent``: an agent instance or a ``make_agent`` spec (default: ``config.agent``, with
+    ``agent_kwargs``, default: ``config.agent_kwargs()``); ``tasks``, ``out`` and keyword
+    ``options`` (``limit``, ``seed``, ``max_steps``, ``backend``, ``url``, ``env_kwargs``... as
+    ``EvalConfig.with_run_eval_options`` names them) override the config's. Concurrent
     workers get the agent's ``worker_copy()`` where it has one, else a new agent of the spec. ``limit``:
     only the first ``limit`` tasks of the suite. ``trials``: runs of each task (distinct seeds;
     a directory run with fewer is extended). ``concurrency``: episodes at once, each worker with
@@ -378,22 +375,27 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     from envs.env import FinAdvisorEnv
 
     started = time.perf_counter()
-    if concurrency < 1 or trials < 1:
-        raise ValueError("concurrency and trials must be at least 1")
+    config = (config or EvalConfig()).with_run_eval_options(tasks, out, **options)
+    if isinstance(agent, str):
+        config = dataclasses.replace(config, agent=agent)
+    agent = config.agent if agent is None else agent
+    agent_kwargs = config.agent_kwargs() if agent_kwargs is None else agent_kwargs
+    env_config, concurrency, trials = config.env, config.concurrency, config.trials
+    limit, seed, transcript_chars = config.limit, config.seed, config.transcript_chars
     if concurrency > 1 and not isinstance(agent, str) and not callable(getattr(agent, "worker_copy", None)):
         raise ValueError("concurrency > 1 needs the agent by name, or one with worker_copy() (each worker has its "
                          "own agent)")
     if episode_pool is not None and not isinstance(agent, str):
         raise ValueError("an episode pool builds each worker's agent where it runs: pass the agent by name")
-    if (concurrency > 1 or episode_pool is not None) and (env_kwargs or {}).get("audit_log") is not None:
+    if episode_pool is not None and env_config.audit_log is not None:
         raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 (and no "
                          "--ray) with --audit-log")
-    suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
+    suite_path = Path(env_config.tasks) if env_config.tasks is not None else DEFAULT_SUITE
     suite = load_tasks(suite_path)
     if not suite:
         raise ValueError(f"{suite_path} holds no tasks (an empty file?): nothing to evaluate")
-    reward_config = reward_config or RewardConfig(composition=composition)
-    out = Path(out)
+    reward_config = env_config.reward
+    out = Path(config.out)
     lock = OutLock(out)  # before anything is read or removed there
     try:
         instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}))
@@ -401,10 +403,11 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         run_config = {
             "agent": spec, "agent_config": agent_config, "tasks": str(suite_path),
             "tasks_sha256": file_sha256(suite_path), "n_tasks": len(suite), "reward_config": reward_config.describe(),
-            "reward_version": reward_config.version, "max_steps": max_steps, "seed": seed, "backend": backend,
+            "reward_version": reward_config.version, "max_steps": env_config.max_steps, "seed": seed,
+            "backend": env_config.backend.kind,
             "trials": trials, "created": now, "updated": now,
         }
-        _prepare_out(out, run_config, overwrite)
+        _prepare_out(out, run_config, config.overwrite)
 
         episodes_path = out / EPISODES
         done = {(r["task_id"], r.get("trial", 0)) for r in load_episodes(episodes_path)}
@@ -420,8 +423,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         loop_started = time.perf_counter()
         if jobs:
             def make_env() -> Any:
-                env = FinAdvisorEnv(tasks=suite_path, backend=backend, base_url=url, token=token,
-                                    max_steps=max_steps, reward_config=reward_config, **(env_kwargs or {}))
+                env = FinAdvisorEnv(env_config)
                 if callable(getattr(env.checker, "warm_up", None)):
                     env.checker.warm_up()  # the grey-area classifier now, not inside the first episode's latency
                 return env
@@ -442,7 +444,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 finished = pool.run(jobs)
             writer = EpisodeWriter(episodes_path)
             try:
-                with _progress(progress) as bar:
+                with _progress(config.progress) as bar:
                     task_bar = bar.add_task(f"{spec}", total=len(jobs))
                     successes, reward_sum = 0, 0.0
                     try:
@@ -451,7 +453,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                             if failure is not None:  # not the agent's result: never stored, re-run on resume
                                 infra_failed += 1
                                 consecutive += 1
-                                if consecutive >= infra_stop_after or any(f in failure for f in _FATAL_INFRA):
+                                if consecutive >= config.infra_stop_after or any(f in failure for f in _FATAL_INFRA):
                                     raise EvalAborted(
                                         f"stopped after {consecutive} episode(s) in a row failed for infrastructure "
                                         f"reasons (task {job.task.task_id}: {failure}). {ran} episodes were stored; "
@@ -478,7 +480,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                         contract = workers[0].env.contract_status
                         env0 = workers[0].env
                         if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
-                            audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
+                            audit = {"path": env_config.audit_log, "head": env0.audit.head}
                     else:
                         contract = pool.contract_status()
                         pool_report = pool.report()
@@ -512,10 +514,10 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         if contract is not None:
             metrics["contract"] = contract
         write_atomic(out / METRICS, orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
-        if plots:
+        if config.plots:
             plot_metrics_by_level(metrics, out / PLOT_METRICS)
             plot_reward_components(records, out / PLOT_REWARDS)
-        write_atomic(out / REPORT, render_report(metrics, plots=plots).encode())
+        write_atomic(out / REPORT, render_report(metrics, plots=config.plots).encode())
     finally:
         lock.release()
     return {"metrics": metrics, "ran": ran, "skipped": len(targets) * trials - len(jobs), "infra_failed": infra_failed,
