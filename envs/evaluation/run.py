@@ -36,13 +36,12 @@ from typing import Any
 import orjson
 
 from envs.evaluation.agents import Agent, make_agent, malformed_action
-from envs.evaluation.config import INFRA_STOP_AFTER, TRANSCRIPT_CHARS, EvalConfig
+from envs.evaluation.config import TRANSCRIPT_CHARS, EvalConfig
 from envs.evaluation.metrics import compute_metrics, trial_metrics
 from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, PLOT_REWARDS, REPORT, RUN,
                                      EpisodeWriter, EvalConfigError, OutLock, file_sha256, load_episodes,
                                      write_atomic)
 from envs.evaluation.report import plot_metrics_by_level, plot_reward_components, render_report
-from envs.reward import RewardConfig
 from envs.tasks import DEFAULT_SUITE, Task, load_tasks
 
 IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed")
