@@ -40,9 +40,12 @@ FAULT_PAYLOADS = {
 }
 
 
-
 @dataclass
 class Episode:
+    """One episode's state: its task, the RNG its faults are drawn from, the pinned tool
+    versions, each turn's format verdict, the calls (``CallRecord``) and observations, the
+    results that informed gold calls, the final answer and the terminal reward info."""
+
     task: Task
     rng: random.Random
     faults: FaultConfig
@@ -66,7 +69,7 @@ class PlannedCall:
 
     ``fault``: an injected fault that replaces the call (None: it runs). ``same_tool``: the
     gold calls of its tool; ``probed``: those with other arguments, whose results the score
-    needs; ``known_probes``: those of them already known (``CallRunner.pristine_probes``),
+    needs; ``known_probes``: those of them already known (``CallRunner._pristine_probes``),
     the others are executed as probes. ``pristine``: the probes meet the replica's own state.
     ``key``: what the back-end runs, for the call and its probes alike: the tool's name, or
     the ``ToolRef`` of the episode's pinned version.
