@@ -18,22 +18,24 @@ from envs.config import BackendConfig
 from envs.docker_backend import DockerBackend
 from envs.replica import default_replica
 from envs.tasks import Task
+from mock_apis.domain import Domain
 
 
-def make_backend(config: BackendConfig, replica: Mapping[str, Any]) -> tuple[Backend, str | None]:
-    """The back-end ``config`` describes, and the token to check it with (a Docker container's
-    own, random unless given). ``replica``: the tasks' replica (``seed``, ``scale``), served
-    in-process or in the container when ``config.replica`` is unset."""
+def make_backend(config: BackendConfig, replica: Mapping[str, Any],
+                 domain: Domain) -> tuple[Backend, str | None]:
+    """The back-end ``config`` describes for ``domain``, and the token to check it with (a
+    Docker container's own, random unless given). ``replica``: the tasks' replica (``seed``,
+    ``scale``), served in-process or in the container when ``config.replica`` is unset."""
     if config.kind == "http":
         urls = split_urls(config.base_url)  # type: ignore[arg-type]  # BackendConfig requires it for http
         if len(urls) == 1:
-            return HttpBackend(urls[0], token=config.token), config.token
-        return BackendPool(urls, token=config.token), config.token
-    path = config.replica or default_replica(replica["seed"], replica["scale"])
+            return HttpBackend(urls[0], token=config.token, domain=domain), config.token
+        return BackendPool(urls, token=config.token, domain=domain), config.token
+    path = config.replica or default_replica(replica["seed"], replica["scale"], domain)
     if config.kind == "docker":
         container = DockerBackend(path, token=config.token)
         return container, container.token
-    return InProcessBackend(path), config.token
+    return InProcessBackend(path, domain), config.token
 
 
 def served_replica(backend: Backend, tasks: Sequence[Task], check: bool) -> dict[str, str]:

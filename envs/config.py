@@ -7,7 +7,8 @@ Every source goes through ``EnvConfig.from_dict`` (YAML, the CLI) or ``EnvConfig
 options give the same (equal) config whichever way they came, and a bad one is a one-line
 ``ConfigError`` naming its key::
 
-    tasks: fixtures/tasks/suite.jsonl   # a task suite (JSONL); null: the frozen 500-task suite
+    domain: finance                    # the back office (mock_apis.domains.<name>, or a registered one)
+    tasks: fixtures/tasks/suite.jsonl   # a task suite (JSONL); null: the domain's frozen suite
     max_steps: 12                      # agent turns before truncation
     max_calls_per_turn: 16             # tool calls run per turn; the rest get too_many_calls
     prompt_mode: full                  # or tools_via_template
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.reward.config import RewardConfig
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, domain_names, get_domain
 
 FAULT_KINDS = ("latency", "timeout", "server_error", "empty_result")
 PROMPT_MODES = ("full", "tools_via_template")
@@ -54,7 +56,7 @@ def check_value(key: str, value: Any, kinds: tuple[type, ...], minimum: float | 
         raise ConfigError(f"`{key}` must be at least {minimum:g}, not {value!r}")
 
 
-def _choice(key: str, value: Any, allowed: Sequence[str]) -> None:
+def choice(key: str, value: Any, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ConfigError(f"`{key}` must be one of {', '.join(allowed)}, not {value!r}")
 
@@ -137,7 +139,7 @@ class BackendConfig:
     allow_drift: bool = False
 
     def __post_init__(self) -> None:
-        _choice("backend.kind", self.kind, BACKEND_KINDS)
+        choice("backend.kind", self.kind, BACKEND_KINDS)
         for key in ("replica", "contract"):
             object.__setattr__(self, key, _path(getattr(self, key)))
             check_value(f"backend.{key}", getattr(self, key), (str, type(None)))
@@ -163,13 +165,15 @@ _BACKEND_OPTIONS = {"replica": "replica", "base_url": "base_url", "token": "toke
 class EnvConfig:
     """An environment's options (the module doc shows them as YAML).
 
-    ``tasks``: a task suite file (None: the frozen suite). ``max_steps``: agent turns before
+    ``domain``: the back office, by name (a ``Domain`` that is not registered under its name
+    stays an object). ``tasks``: a task suite file (None: the domain's frozen suite). ``max_steps``: agent turns before
     truncation. ``max_calls_per_turn``: tool calls run in one turn. ``prompt_mode``: ``full``
     (tools and formats in the system prompt) or ``tools_via_template`` (passed through the chat
     template). ``audit_log``: a hash-chained log of every call and episode end. ``backend``,
     ``faults``, ``reward``: ``BackendConfig``, ``FaultConfig``, ``RewardConfig``.
     """
 
+    domain: str | Domain = DEFAULT_DOMAIN
     tasks: str | None = None
     max_steps: int = 12
     max_calls_per_turn: int = 16
@@ -180,12 +184,18 @@ class EnvConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
 
     def __post_init__(self) -> None:
+        if isinstance(self.domain, Domain):
+            if self.domain.name in domain_names() and get_domain(self.domain.name) is self.domain:
+                object.__setattr__(self, "domain", self.domain.name)  # a registered domain: by its name
+        else:
+            check_value("domain", self.domain, (str,))
+            choice("domain", self.domain, domain_names())
         for key in ("tasks", "audit_log"):
             object.__setattr__(self, key, _path(getattr(self, key)))
             check_value(key, getattr(self, key), (str, type(None)))
         check_value("max_steps", self.max_steps, (int,), 1)
         check_value("max_calls_per_turn", self.max_calls_per_turn, (int,), 1)
-        _choice("prompt_mode", self.prompt_mode, PROMPT_MODES)
+        choice("prompt_mode", self.prompt_mode, PROMPT_MODES)
         for key, kind in (("backend", BackendConfig), ("faults", FaultConfig), ("reward", RewardConfig)):
             if not isinstance(getattr(self, key), kind):
                 raise ConfigError(f"`{key}` must be a {kind.__name__}, not {type(getattr(self, key)).__name__}")
@@ -205,7 +215,8 @@ class EnvConfig:
             raise ConfigError(_under(where, str(err))) from None
 
     def with_options(self, **options: Any) -> EnvConfig:
-        """This config with ``FinAdvisorEnv``'s keyword options applied: ``tasks`` (a file),
+        """This config with ``FinAdvisorEnv``'s keyword options applied: ``domain`` (a name or a
+        ``Domain``; None: the default), ``tasks`` (a file),
         ``max_steps``, ``max_calls_per_turn``, ``prompt_mode``, ``audit_log``, ``backend`` (a
         kind), ``replica``, ``base_url``, ``token``, ``check_replica``, ``contract``,
         ``allow_drift``, ``faults`` and ``reward_config`` (configs or mappings)."""
@@ -220,6 +231,8 @@ class EnvConfig:
                 top["reward"] = RewardConfig.coerce(value)
             elif key == "faults":
                 top["faults"] = FaultConfig.coerce(value)
+            elif key == "domain":
+                top[key] = DEFAULT_DOMAIN if value is None else value
             elif key in ("tasks", "max_steps", "max_calls_per_turn", "prompt_mode", "audit_log"):
                 top[key] = value
             else:
@@ -236,8 +249,9 @@ class EnvConfig:
         backend = dataclasses.asdict(self.backend)
         if isinstance(backend["base_url"], tuple):
             backend["base_url"] = list(backend["base_url"])
-        return {**{k: getattr(self, k) for k in ("tasks", "max_steps", "max_calls_per_turn", "prompt_mode",
-                                                 "audit_log")},
+        domain = self.domain.name if isinstance(self.domain, Domain) else self.domain
+        return {"domain": domain, **{k: getattr(self, k) for k in ("tasks", "max_steps", "max_calls_per_turn",
+                                                                   "prompt_mode", "audit_log")},
                 "backend": backend, "faults": {**dataclasses.asdict(self.faults), "kinds": list(self.faults.kinds)},
                 "reward": reward}
 
@@ -250,7 +264,7 @@ class EnvConfig:
         return cls.from_dict(raw, where=section or "")
 
 
-OPTION_NAMES = frozenset({"tasks", "max_steps", "max_calls_per_turn", "prompt_mode", "audit_log", "backend",
+OPTION_NAMES = frozenset({"domain", "tasks", "max_steps", "max_calls_per_turn", "prompt_mode", "audit_log", "backend",
                           "faults", "reward_config", *_BACKEND_OPTIONS})
 
 

@@ -28,8 +28,10 @@ from envs.prompt import system_prompt, tool_schemas
 from envs.reward.compliance import ComplianceChecker, default_checker
 from envs.reward.outcome import Trajectory, compliance_subjects, episode_outcome
 from envs.spaces import AgentText
-from envs.tasks import DEFAULT_SUITE, Task, shared_suite
-from mock_apis.catalogue import ToolRef, catalogue
+from envs.tasks import Task, shared_suite
+from mock_apis.catalogue import ToolRef
+from mock_apis.contracts.check import default_contract_path
+from mock_apis.domain import get_domain
 
 class EpisodeHorizon(gym.Wrapper[str, str, str, str], gym.utils.RecordConstructorArgs):
     """``gymnasium.make(ENV_ID, max_episode_steps=N)``'s limit as the env's own horizon.
@@ -96,13 +98,16 @@ class FinAdvisorEnv(gym.Env[str, str]):
         Keyword ``options`` (``max_steps``, ``reward_config``, ``replica``, ... as
         ``EnvConfig.with_options`` names them) override it, and ``tasks`` (a file) and
         ``backend`` (a kind) too. Not options: ``tasks`` held in memory (a sequence of
-        ``Task``), a ``Backend`` instance, a ``ComplianceChecker``, the ``render_mode``."""
+        ``Task``), a ``Backend`` instance, a ``ComplianceChecker``, the ``render_mode``. The
+        domain (``domain=``, a name or a ``Domain``) gives the tools, the prompt's role and rules,
+        the default suite and contract, and the rules the calls are read with."""
         in_memory = isinstance(tasks, Sequence) and not isinstance(tasks, str)
         if tasks is not None and not in_memory:
             options["tasks"] = tasks
         if isinstance(backend, str):
             options["backend"] = backend
         self.config = config = (config or EnvConfig()).with_options(**options)
+        self.domain = domain = get_domain(config.domain)
         tasks = tasks if in_memory else config.tasks
         self.tasks: Sequence[Task]
         self.task_index: Mapping[str, Task]
@@ -110,15 +115,15 @@ class FinAdvisorEnv(gym.Env[str, str]):
             self.tasks = list(tasks)  # type: ignore[arg-type]
             self.task_index = {t.task_id: t for t in self.tasks}
         else:  # one copy per process, whatever the number of envs (gym.make, vector envs)
-            suite = shared_suite(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+            suite = shared_suite(tasks or domain.suite_path)  # type: ignore[arg-type]
             self.tasks, self.task_index = suite.tasks, suite.index
-        self.suite_name = "tasks passed in memory" if in_memory else str(tasks or DEFAULT_SUITE)
+        self.suite_name = "tasks passed in memory" if in_memory else str(tasks or domain.suite_path)
         if not self.tasks:
             raise ValueError("the task suite is empty")
         created_backend = backend is None or isinstance(backend, str)
         token = config.backend.token
         if created_backend:
-            backend, token = make_backend(config.backend, self.tasks[0].replica)
+            backend, token = make_backend(config.backend, self.tasks[0].replica, domain)
         self.backend: Backend = backend
         try:
             self.max_steps, self.max_calls_per_turn = config.max_steps, config.max_calls_per_turn
@@ -126,19 +131,19 @@ class FinAdvisorEnv(gym.Env[str, str]):
             # The process-wide checker's classifier is loaded here, once per process, rather
             # than in the first episode's final step (where it was most of that step's cost).
             self.checker = compliance_checker or default_checker().warm_up()
-            self.tools = catalogue()
+            self.tools = domain.tools.tools
             self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
-            self.tool_schemas = tool_schemas()
+            self.tool_schemas = tool_schemas(domain=domain)
             self.replica_meta = served_replica(self.backend, self.tasks, config.backend.check_replica)
-            contract = config.backend.contract
-            self.contract_status = check_backend(self.backend, token, contract, config.backend.allow_drift)
-            self.runner = CallRunner(self.backend, self.tools, self.reward_config, self.max_calls_per_turn)
-            suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+            contract = config.backend.contract or default_contract_path(domain)
+            self.contract_status = check_backend(self.backend, token, contract, config.backend.allow_drift, domain)
+            self.runner = CallRunner(self.backend, self.tools, domain.rules, self.reward_config, self.max_calls_per_turn)
+            suite_file = None if in_memory else Path(tasks or domain.suite_path)  # type: ignore[arg-type]
             self.audit = None if config.audit_log is None else AuditTrail(
                 config.audit_log, self.tasks, suite_file, self.reward_config, self.replica_meta, contract)
             self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), config.prompt_mode
-            self.system_prompt = system_prompt(self.as_of, self.prompt_mode)
-            self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template")
+            self.system_prompt = system_prompt(self.as_of, self.prompt_mode, domain=domain)
+            self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template", domain=domain)
             self.observation_space, self.action_space = AgentText(), AgentText()
             self._episode: Episode | None = None
         except BaseException:
@@ -167,7 +172,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
         if task.tool_versions:  # the versions the task was written against
             pins = task.pins
             ep.routes = {name: ToolRef(name, version) for name, version in pins}
-            system, tools = system_prompt(self.as_of, self.prompt_mode, pins), tool_schemas(pins)
+            system = system_prompt(self.as_of, self.prompt_mode, pins, self.domain)
+            tools = tool_schemas(pins, domain=self.domain)
         obs = orjson.dumps({"task_id": task.task_id, "level": task.level, "system": system,
                             "user": task.query}).decode()
         info = {"task_id": task.task_id, "level": task.level, "tools": tools,
@@ -223,7 +229,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         """The current episode's tools (its pinned versions; the defaults before any reset) in
         an API's shape: ``"chat"`` (OpenAI Chat Completions, as ``info["tools"]``),
         ``"responses"`` (OpenAI Responses) or ``"anthropic"`` (Anthropic Messages)."""
-        return tool_schemas(self._episode.task.pins if self._episode is not None else (), shape)
+        return tool_schemas(self._episode.task.pins if self._episode is not None else (), shape, self.domain)
 
     def score_late_turns(self, turns: Sequence[str]) -> dict[str, Any]:
         """Turns an agent wrote after its final answer (a replayed log's, which a live env never
@@ -282,11 +288,12 @@ class FinAdvisorEnv(gym.Env[str, str]):
         results informed and those a reported failure excuses (reward 1.2)."""
         task = ep.task
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
-                                    subject_client_ids=compliance_subjects(task, ep.observations))
+                                    subject_client_ids=compliance_subjects(task, ep.observations, self.domain))
         v12 = self.reward_config.v12
         informed = self.runner.informed_gold(ep) if v12 else frozenset()
         excused = self.runner.excused_gold(ep, informed) if v12 else frozenset()
         trajectory = Trajectory(turn_ok=ep.turn_ok, call_turns=ep.call_turns, calls=ep.calls,
                                 observations=ep.observations, response=ep.response, informed=informed,
                                 excused=excused)
-        return episode_outcome(task, trajectory, report, self.reward_config, self.criticality)
+        return episode_outcome(task, trajectory, report, self.reward_config, self.criticality,
+                               self.domain.rules.write_target_keys)

@@ -29,6 +29,7 @@ from envs.reward.components import information_contained, result_leaves
 from envs.reward.writes import unauthorized_call_indices
 from envs.tasks import Task
 from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec
+from mock_apis.domain import DomainRules
 
 #: Gold probes kept per runner for the replica's own state (``CallRunner._remember_pristine_probe``).
 PRISTINE_PROBES_KEPT = 4096
@@ -94,20 +95,21 @@ class PlannedCall:
 
 
 class CallRunner:
-    """Runs an episode's tool calls on ``backend``: the fault injection the episode draws
-    (``FaultConfig``), the gold probes each call needs to be scored, the per-turn cap on calls,
-    and each call's record (``CallRecord``) and observation. Also finds, at the episode's
+    """Runs an episode's tool calls on ``backend`` (a domain's ``tools``, read with its
+    ``rules``): the fault injection the episode draws (``FaultConfig``), the gold probes each
+    call needs to be scored, the per-turn cap on calls, and each call's record (``CallRecord``)
+    and observation. Also finds, at the episode's
     end, the gold calls the agent's results informed and those a reported failure excuses.
     """
 
-    def __init__(self, backend: Backend, tools: Mapping[str, ToolSpec], reward_config: RewardConfig,
-                 max_calls_per_turn: int):
-        self.backend, self.tools = backend, tools
+    def __init__(self, backend: Backend, tools: Mapping[str, ToolSpec], rules: DomainRules,
+                 reward_config: RewardConfig, max_calls_per_turn: int):
+        self.backend, self.tools, self.rules = backend, tools, rules
         self.reward_config, self.max_calls_per_turn = reward_config, max_calls_per_turn
         # (key, task id, gold index) -> (the gold arguments, the probe's outcome in the replica's own state)
         self._pristine_probes: dict[tuple[Any, str, int], tuple[Any, ToolOutcome]] = {}
-        # task id -> the accounts of its subject clients (no tool opens or moves an account)
-        self._subject_accounts: dict[str, frozenset[str]] = {}
+        # task id -> the records its subjects own (finance: accounts; no tool opens or moves one)
+        self._subject_owned: dict[str, frozenset[str]] = {}
 
     def run_calls(self, ep: Episode, calls: Sequence[ToolCall], info: dict[str, Any]) -> list[Any]:
         """Run a turn's calls, each with the gold calls of its tool probed in the state it meets.
@@ -203,43 +205,47 @@ class CallRunner:
         if writes:
             signal["writes"] = True
             signal["unauthorized_write"] = len(ep.calls) - 1 in unauthorized_call_indices(
-                ep.calls, gold, attempts=self.reward_config.v12)
+                ep.calls, gold, attempts=self.reward_config.v12, target_keys=self.rules.write_target_keys)
         ep.observations.append(outcome.payload)
         return outcome.payload
 
     def _foreign(self, ep: Episode, call: ToolCall, outcome: ToolOutcome) -> bool:
-        """A read of a client the task is not about: named by the call's ``client_id`` or
-        ``account_id``, or by the result's (its own, or its profile's). A task is about its
-        subject clients and their accounts, and the clients and accounts its gold calls name; a
-        task with no subject client (funds, markets, an advisor's book) is about no one client.
-        Searches and lists of clients are not reads of one."""
-        task = ep.task
+        """A read of a person the task is not about (``DomainRules``; finance: a client): named
+        by the call's ``subject_key`` or ``owned_key`` (finance ``client_id``, ``account_id``), or
+        by the result's (its own, or a ``subject_nested`` record's, finance ``profile``). A task
+        is about its subjects and the records they own, and the people and records its gold
+        calls name; a task with no subject (in finance funds, markets, an advisor's book) is
+        about no one person. Searches and lists of people are not reads of one."""
+        task, rules = ep.task, self.rules
+        person, owned_key = rules.subject_key, rules.owned_key
         arguments = call.arguments if isinstance(call.arguments, Mapping) else {}
         payload = outcome.payload if isinstance(outcome.payload, Mapping) else {}
-        profile = payload.get("profile") if isinstance(payload.get("profile"), Mapping) else {}
-        clients = {c for c in (arguments.get("client_id"), payload.get("client_id"), profile.get("client_id"))
-                   if isinstance(c, str)}
-        accounts = {a for a in (arguments.get("account_id"), payload.get("account_id")) if isinstance(a, str)}
+        nested = [payload[k] for k in rules.subject_nested if isinstance(payload.get(k), Mapping)]
+        people = {c for c in (arguments.get(person), payload.get(person), *(n.get(person) for n in nested))
+                  if isinstance(c, str)}
+        records = {a for a in (arguments.get(owned_key), payload.get(owned_key)) if isinstance(a, str)}
         named = [g.arguments for g in task.gold_calls]
-        if clients - {*(task.compliance.subject_client_ids or ()), *(a.get("client_id") for a in named)}:
+        if people - {*(task.compliance.subject_client_ids or ()), *(a.get(person) for a in named)}:
             return True
-        accounts -= {a.get("account_id") for a in named}
-        if not accounts:
+        records -= {a.get(owned_key) for a in named}
+        if not records:
             return False
-        owned = self._accounts_of_subjects(ep)
-        return owned is not None and bool(accounts - owned)
+        owned = self._owned_by_subjects(ep)
+        return owned is not None and bool(records - owned)
 
-    def _accounts_of_subjects(self, ep: Episode) -> frozenset[str] | None:
-        """The accounts of the task's subject clients, asked of the back-end once per task (None
-        when it could not say: a read is then not taken for a foreign one)."""
-        task = ep.task
-        known = self._subject_accounts.get(task.task_id)
+    def _owned_by_subjects(self, ep: Episode) -> frozenset[str] | None:
+        """The records the task's subjects own (``DomainRules.owned_ids_tool``; finance: their
+        accounts), asked of the back-end once per task (None when it could not say: a read is
+        then not taken for a foreign one)."""
+        task, rules = ep.task, self.rules
+        known = self._subject_owned.get(task.task_id)
         if known is not None:
             return known
         subjects = task.compliance.subject_client_ids or ()
-        key = ep.routes.get("list_accounts", "list_accounts") if ep.routes else "list_accounts"
+        lister = rules.owned_ids_tool
+        key = ep.routes.get(lister, lister) if ep.routes else lister
         try:
-            outcomes = run_ops(self.backend, [(key, {"client_id": c}, True) for c in subjects])
+            outcomes = run_ops(self.backend, [(key, {rules.subject_key: c}, True) for c in subjects])
         except Exception:  # noqa: BLE001 - a back-end failure says nothing about the agent
             return None
         if len(outcomes) != len(subjects) or any(not o.ok for o in outcomes):
@@ -247,8 +253,8 @@ class CallRunner:
         leaves: set[tuple[str, Any]] = set()
         for o in outcomes:
             result_leaves(o.payload, leaves)
-        owned = frozenset(v for k, v in leaves if k == "account_id" and isinstance(v, str))
-        self._subject_accounts[task.task_id] = owned
+        owned = frozenset(v for k, v in leaves if k == rules.owned_key and isinstance(v, str))
+        self._subject_owned[task.task_id] = owned
         return owned
 
     def refuse_call(self, ep: Episode, call: ToolCall, info: dict[str, Any], extra: int) -> dict[str, Any]:

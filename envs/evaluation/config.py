@@ -129,13 +129,15 @@ class EvalConfig:
     def with_run_eval_options(self, tasks: Any = None, out: Any = None, *, backend: str | None = None,
                               url: Any = None, token: str | None = None, composition: str | None = None,
                               reward_config: RewardConfig | None = None, max_steps: int | None = None,
-                              env_kwargs: Mapping[str, Any] | None = None, **options: Any) -> EvalConfig:
+                              domain: Any = None, env_kwargs: Mapping[str, Any] | None = None,
+                              **options: Any) -> EvalConfig:
         """This config with ``run_eval``'s keyword options applied (its loose parameters before
         it took a config): ``tasks``, ``out``, ``backend``, ``url``, ``token``, ``composition``,
-        ``reward_config``, ``max_steps``, ``env_kwargs`` (``FinAdvisorEnv`` options), and the
+        ``reward_config``, ``max_steps``, ``domain`` (a name or a ``Domain``), ``env_kwargs`` (``FinAdvisorEnv`` options), and the
         fields of this class by name."""
         env_options = {k: v for k, v in (("tasks", tasks), ("backend", backend), ("base_url", url), ("token", token),
-                                         ("max_steps", max_steps), ("reward_config", reward_config)) if v is not None}
+                                         ("max_steps", max_steps), ("reward_config", reward_config), ("domain", domain))
+                       if v is not None}
         if composition is not None and reward_config is None:
             env_options["reward_config"] = RewardConfig(composition=composition)
         env = self.env.with_options(**env_options, **dict(env_kwargs or {}))
@@ -155,7 +157,7 @@ COMMAND_LINE_KEYS: dict[str, tuple[str, ...]] = {
     "request_timeout": ("agent_options", "timeout"), "max_retries": ("agent_options", "max_retries"),
     "rate_limit": ("agent_options", "rate_limit"), "model_path": ("agent_options", "model_path"),
     "max_new_tokens": ("agent_options", "max_new_tokens"), "device": ("agent_options", "device"),
-    "tasks": ("env", "tasks"), "max_steps": ("env", "max_steps"), "audit_log": ("env", "audit_log"),
+    "domain": ("env", "domain"), "tasks": ("env", "tasks"), "max_steps": ("env", "max_steps"), "audit_log": ("env", "audit_log"),
     "backend": ("env", "backend", "kind"), "url": ("env", "backend", "base_url"),
     "token": ("env", "backend", "token"), "replica": ("env", "backend", "replica"),
     "check_replica": ("env", "backend", "check_replica"), "allow_drift": ("env", "backend", "allow_drift"),

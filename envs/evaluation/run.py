@@ -42,7 +42,8 @@ from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, P
                                      EpisodeWriter, EvalConfigError, OutLock, file_sha256, load_episodes,
                                      write_atomic)
 from envs.evaluation.report import plot_metrics_by_level, plot_reward_components, render_report
-from envs.tasks import DEFAULT_SUITE, Task, load_tasks
+from envs.tasks import Task, load_tasks
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 
 IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed")
 
@@ -186,10 +187,11 @@ def _count_repeats(messages: list[str]) -> list[str]:
     return [m if n == 1 else f"{m} (x{n})" for m, n in counts.items()]
 
 
-def _agent_identity(agent: Agent | str, agent_kwargs: dict[str, Any]) -> tuple[Agent, str, dict[str, Any]]:
+def _agent_identity(agent: Agent | str, agent_kwargs: dict[str, Any],
+                    domain: str | Domain | None = None) -> tuple[Agent, str, dict[str, Any]]:
     if isinstance(agent, str):
         spec = agent
-        instance = make_agent(agent, **agent_kwargs)
+        instance = make_agent(agent, domain, **agent_kwargs)
     else:
         instance = agent
         spec = getattr(agent, "name", type(agent).__name__)
@@ -389,7 +391,10 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
     if episode_pool is not None and env_config.audit_log is not None:
         raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 (and no "
                          "--ray) with --audit-log")
-    suite_path = Path(env_config.tasks) if env_config.tasks is not None else DEFAULT_SUITE
+    found = get_domain(env_config.domain)
+    if episode_pool is not None and not isinstance(env_config.domain, str):
+        raise ValueError("an episode pool's workers look the domain up by name: register it (register_domain)")
+    suite_path = Path(env_config.tasks) if env_config.tasks is not None else found.suite_path
     suite = load_tasks(suite_path)
     if not suite:
         raise ValueError(f"{suite_path} holds no tasks (an empty file?): nothing to evaluate")
@@ -397,7 +402,7 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
     out = Path(config.out)
     lock = OutLock(out)  # before anything is read or removed there
     try:
-        instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}))
+        instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}), found)
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         run_config = {
             "agent": spec, "agent_config": agent_config, "tasks": str(suite_path),
@@ -405,6 +410,7 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
             "reward_version": reward_config.version, "max_steps": env_config.max_steps, "seed": seed,
             "backend": env_config.backend.kind,
             "trials": trials, "created": now, "updated": now,
+            **({"domain": found.name} if found.name != DEFAULT_DOMAIN else {}),
         }
         _prepare_out(out, run_config, config.overwrite)
 
@@ -429,7 +435,8 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
 
             n_workers = min(concurrency, len(jobs))
             if episode_pool is None:
-                copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
+                copy_agent = getattr(instance, "worker_copy", None) or (
+                    lambda: make_agent(spec, found, **(agent_kwargs or {})))
                 workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
                 finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
             else:
@@ -438,8 +445,8 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
                 if callable(getattr(instance, "close", None)):
                     instance.close()  # each worker builds its own
                 workers = []
-                pool = episode_pool(make_env, partial(make_agent, spec, **(agent_kwargs or {})), n_workers,
-                                    transcript_chars)
+                pool = episode_pool(make_env, partial(make_agent, spec, found.name, **(agent_kwargs or {})),
+                                    n_workers, transcript_chars)
                 finished = pool.run(jobs)
             writer = EpisodeWriter(episodes_path)
             try:

@@ -18,6 +18,7 @@ from envs.reward.answers import answer_score
 from envs.reward.compose import compute_reward
 from envs.reward.config import RewardConfig
 from envs.reward.records import CallRecord, GoldCall
+from mock_apis.domain import Domain, get_domain
 
 _THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d)")
 
@@ -73,28 +74,26 @@ class ComplianceReport(Protocol):
     grey_area_score: float | None
 
 
-# Tools whose results are lists of clients: on a task answered by one, the clients are the answer.
-_CLIENT_LISTING_TOOLS = frozenset({"get_advisor_book", "search_clients"})
-_CLIENT_ID = re.compile(r"\bC\d{6}\b")
-
-
-def compliance_subjects(task: ScoredTask, observations: Sequence[Any] = ()) -> frozenset[str] | None:
-    """The clients the answer may talk about, for the compliance checker's other-client rule:
-    the task's subjects; for a task with none (a fund, market or advisor-book question), the
-    clients its query names and, where the task's gold calls list clients (an advisor's book,
-    a client search), the clients those listings returned (None, the rule off, when no
-    listing came back): any other client's id or name in the answer is another client's data."""
+def compliance_subjects(task: ScoredTask, observations: Sequence[Any] = (),
+                        domain: str | Domain | None = None) -> frozenset[str] | None:
+    """The people the answer may talk about, for the compliance checker's other-person rule:
+    the task's subjects; for a task with none (in finance a fund, market or advisor-book
+    question), the people its query names (``DomainRules.subject_id_pattern``) and, where the
+    task's gold calls list people (``DomainRules.listing_tools``), the people those listings
+    returned (None, the rule off, when no listing came back): any other person's id or name
+    in the answer is another person's data."""
     subjects = task.compliance.subject_client_ids
     if subjects is not None:
         return frozenset(subjects)
-    named = set(_CLIENT_ID.findall(task.query))
-    if any(g.name in _CLIENT_LISTING_TOOLS for g in task.gold_calls):
-        listings = [payload["clients"] for payload in observations
-                    if isinstance(payload, Mapping) and isinstance(payload.get("clients"), list)]
+    rules = get_domain(domain).rules
+    named = set(re.findall(rules.subject_id_pattern, task.query))
+    if any(g.name in rules.listing_tools for g in task.gold_calls):
+        listings = [payload[rules.listing_field] for payload in observations
+                    if isinstance(payload, Mapping) and isinstance(payload.get(rules.listing_field), list)]
         if not listings:
-            return None  # no listing came back: which clients the answer is about is unknown
-        named.update(c["client_id"] for listed in listings for c in listed
-                     if isinstance(c, Mapping) and isinstance(c.get("client_id"), str))
+            return None  # no listing came back: which people the answer is about is unknown
+        named.update(c[rules.subject_key] for listed in listings for c in listed
+                     if isinstance(c, Mapping) and isinstance(c.get(rules.subject_key), str))
     return frozenset(named)
 
 
@@ -144,11 +143,12 @@ def task_success(breakdown: Mapping[str, Any], *, answered: bool, recall: float,
 
 
 def episode_outcome(task: ScoredTask, trajectory: Trajectory, report: ComplianceReport, config: RewardConfig,
-                    criticality: Mapping[str, float]) -> dict[str, Any]:
+                    criticality: Mapping[str, float], write_target_keys: Sequence[str] | None = None) -> dict[str, Any]:
     """The terminal reward info of a finished episode: the reward breakdown (``compute_reward``),
     the answer's fact recall, the refusal verdicts, task success, how it ended, the violations
     (the compliance report's and unauthorised writes), the grey-area score, the counts of
-    invalid calls and injected faults, and the reward config."""
+    invalid calls and injected faults, and the reward config. ``write_target_keys``: the
+    argument keys naming what a write touches (``DomainRules``; None: finance's)."""
     response, v12 = trajectory.response, config.v12
     answered = response is not None
     recall = (answer_score(response, task.answer_facts, task.query) if v12
@@ -160,7 +160,7 @@ def episode_outcome(task: ScoredTask, trajectory: Trajectory, report: Compliance
                                answered=answered, over_refusal=refusal.over, under_refusal=refusal.under,
                                answer_recall=recall, call_turns=trajectory.call_turns, informed=trajectory.informed,
                                excused=trajectory.excused, query=task.query, response=response,
-                               observations=trajectory.observations)
+                               observations=trajectory.observations, write_target_keys=write_target_keys)
     info = breakdown.as_dict()
     violations = [{"rule": v.rule, "stage": v.stage, "evidence": v.evidence} for v in report.violations]
     violations += [{"rule": "unauthorized_write", "stage": "actions", "evidence": e}
