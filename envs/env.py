@@ -1,10 +1,11 @@
-"""``FinAdvisorEnv``: a Gymnasium environment for a tool-calling financial-advisory agent (the
-class docstring describes it), with the system prompt and the tools' schemas it shows, and
-``EpisodeHorizon``, the wrapper that makes ``gymnasium.make(..., max_episode_steps=N)`` its horizon.
+"""``FinAdvisorEnv``: a Gymnasium environment for a tool-calling advisory agent on a domain's
+back office (the class docstring describes it), and ``EpisodeHorizon``, the wrapper that makes
+``gymnasium.make(..., max_episode_steps=N)`` its horizon.
 
 The machinery lives beside it: ``envs.config`` (its options), ``envs.backend_factory`` (the
 back-end), ``envs.episode`` (running and scoring the calls, faults, the audit log),
-``envs.reward.outcome`` (the episode's outcome and reward info), ``envs.spaces`` (its spaces).
+``envs.prompt`` (the system prompt and tool schemas), ``envs.reward.outcome`` (the episode's
+outcome and reward info), ``envs.spaces`` (its spaces).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from envs.backends import Backend
 from envs.config import EnvConfig, FaultConfig
 from envs.contract_check import check_backend
 from envs.episode import AuditTrail, CallRunner, Episode
-from envs.reward import tool_label
 from envs.prompt import system_prompt, tool_schemas
+from envs.reward import tool_label
 from envs.reward.compliance import ComplianceChecker, default_checker
 from envs.reward.outcome import Trajectory, compliance_subjects, episode_outcome
 from envs.spaces import AgentText

@@ -82,6 +82,7 @@ def test_keyword_options_override_the_config():
     ({"reward": {"composition": "sum"}}, r"`env.reward`: composition must be one of"),
     ({"reward": {"judges": ["llm"]}}, r"unknown key\(s\) \['judges'\] in `env.reward`"),
     ("fast", r"`env` must be a mapping of options, not str"),
+    ({"domain": "no_such_bank"}, r"`env.domain` must be one of .*finance.*, not 'no_such_bank'"),
 ])
 def test_a_bad_option_is_one_line_naming_its_key(raw, message):
     with pytest.raises(ConfigError, match=message) as err:
@@ -171,3 +172,16 @@ def test_the_trainer_yaml_sets_the_envs_reward_and_options(tmp_path):
     path = _write_yaml(tmp_path / "train.yaml", {"env": {"reward": {"version": "toolrla-9"}}})
     with pytest.raises(ConfigError, match=r"`env.reward`: reward version must be one of"):
         TrainConfig.load(path)
+
+
+def test_the_domain_is_an_option_by_name():
+    from mock_apis.domain import get_domain
+
+    finance = get_domain("finance")
+    assert EnvConfig(domain=finance) == EnvConfig() == EnvConfig.from_dict({"domain": "finance"})
+    assert EnvConfig().to_dict()["domain"] == "finance"
+    env = FinAdvisorEnv(tasks=HANDWRITTEN, domain=finance)
+    try:
+        assert env.domain is finance and env.config.domain == "finance"
+    finally:
+        env.close()

@@ -7,10 +7,10 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
 
     model: tiny              # "tiny" (built locally from the suite's text) or a local model directory
     output_dir: runs/advisorgym
-    tasks: null              # the training suite (JSONL); null: the frozen 500-task suite
+    tasks: null              # the training suite (JSONL); null: the env domain's frozen suite (finance: 500 tasks)
     generated_tasks: null    # {seed: 2, count: 1500}: more training tasks, generated from that seed
                              # (never the held-out one), none repeating a query of the suite or the held-out split
-    heldout: null            # the held-out suite the stages are evaluated on; null: the 150-task heldout.jsonl
+    heldout: null            # the held-out suite the stages are evaluated on; null: the domain's heldout.jsonl
     seed: 0
     sft:  {learning_rate: 1.0e-4, num_train_epochs: 2}
     grpo: {num_generations: 8, epsilon: 0.2, learning_rate: 1.0e-6, max_steps: 500,
@@ -18,7 +18,7 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
     dpo:  {beta: 0.2, learning_rate: 5.0e-7, num_train_epochs: 1, samples_per_prompt: 4,
            prompts: null}    # training tasks whose sampled answers make pairs (evenly spaced; null: all)
     eval: {max_new_tokens: 192, max_steps: 6, limit: null}   # held-out episodes (limit: evenly spaced)
-    env: {max_steps: 12, faults: {rate: 0.0}, reward: {version: toolrla-1.2.0, answer_weight: 0.5}}
+    env: {domain: finance, max_steps: 12, faults: {rate: 0.0}, reward: {version: toolrla-1.2.0}}
                              # the environments' options (envs.config.EnvConfig; the eval's `env:` too):
                              # the rollouts' and the held-out eval's reward, faults, back-end...; not
                              # `tasks` (the suites above), `prompt_mode` (the trainer passes the tools

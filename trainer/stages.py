@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.tasks import HELDOUT, SUITE, Task, load_tasks
+from envs.tasks import Task, load_tasks
+from mock_apis.domain import get_domain
 from trainer.config import STAGES, TRAIN_REWARD, TrainConfig  # noqa: F401 - TRAIN_REWARD: its old home
 
 
@@ -37,7 +38,8 @@ def _metrics_callback(path: Path) -> Any:
 def train_tasks(config: TrainConfig) -> list[Task]:
     """The training suite, plus ``generated_tasks`` when set (generated once per output folder,
     kept in ``generated-tasks.jsonl``)."""
-    tasks = load_tasks(config.tasks or SUITE)
+    domain = get_domain(config.env.domain)
+    tasks = load_tasks(config.tasks or domain.suite_path)
     if not config.generated_tasks:
         return tasks
     seed, count = config.generated_tasks["seed"], config.generated_tasks["count"]
@@ -47,17 +49,17 @@ def train_tasks(config: TrainConfig) -> list[Task]:
         from envs.tasks import save_tasks
         from envs.tasks.generator import generate_tasks
 
-        heldout = load_tasks(config.heldout or HELDOUT)
+        heldout = load_tasks(config.heldout or domain.heldout_path)
         meta = tasks[0].replica
-        result = generate_tasks(default_replica(meta["seed"], meta["scale"]), seed=seed, count=count,
-                                replica_meta=meta, id_prefix=f"g{seed}", exclude=[*tasks, *heldout])
+        result = generate_tasks(default_replica(meta["seed"], meta["scale"], domain), seed=seed, count=count,
+                                replica_meta=meta, id_prefix=f"g{seed}", exclude=[*tasks, *heldout], domain=domain)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_tasks(result.tasks, path)
     return tasks + load_tasks(path)
 
 
 def heldout_tasks(config: TrainConfig) -> list[Task]:
-    tasks = load_tasks(config.heldout or HELDOUT)
+    tasks = load_tasks(config.heldout or get_domain(config.env.domain).heldout_path)
     train_ids = {t.task_id for t in train_tasks(config)}
     train_queries = {" ".join(t.query.lower().split()) for t in train_tasks(config)}
     overlap = [t.task_id for t in tasks if t.task_id in train_ids or " ".join(t.query.lower().split()) in train_queries]
