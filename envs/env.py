@@ -109,16 +109,14 @@ class FinAdvisorEnv(gym.Env[str, str]):
             options["backend"] = backend
         self.config = config = (config or EnvConfig()).with_options(**options)
         self.domain = domain = get_domain(config.domain)
-        tasks = tasks if in_memory else config.tasks
-        self.tasks: Sequence[Task]
-        self.task_index: Mapping[str, Task]
-        if in_memory:
-            self.tasks = list(tasks)  # type: ignore[arg-type]
-            self.task_index = {t.task_id: t for t in self.tasks}
+        suite_file = None if in_memory else Path(config.tasks or domain.suite_path)
+        if suite_file is None:
+            self.tasks: Sequence[Task] = list(tasks)  # type: ignore[arg-type]
+            self.task_index: Mapping[str, Task] = {t.task_id: t for t in self.tasks}
         else:  # one copy per process, whatever the number of envs (gym.make, vector envs)
-            suite = shared_suite(tasks or domain.suite_path)  # type: ignore[arg-type]
+            suite = shared_suite(suite_file)
             self.tasks, self.task_index = suite.tasks, suite.index
-        self.suite_name = "tasks passed in memory" if in_memory else str(tasks or domain.suite_path)
+        self.suite_name = "tasks passed in memory" if suite_file is None else str(suite_file)
         if not self.tasks:
             raise ValueError("the task suite is empty")
         created_backend = backend is None or isinstance(backend, str)
@@ -139,7 +137,6 @@ class FinAdvisorEnv(gym.Env[str, str]):
             contract = config.backend.contract or default_contract_path(domain)
             self.contract_status = check_backend(self.backend, token, contract, config.backend.allow_drift, domain)
             self.runner = CallRunner(self.backend, self.tools, domain.rules, self.reward_config, self.max_calls_per_turn)
-            suite_file = None if in_memory else Path(tasks or domain.suite_path)  # type: ignore[arg-type]
             self.audit = None if config.audit_log is None else AuditTrail(
                 config.audit_log, self.tasks, suite_file, self.reward_config, self.replica_meta, contract)
             self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), config.prompt_mode
