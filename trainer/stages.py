@@ -161,14 +161,14 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     from datasets import Dataset
     from trl import GRPOConfig
 
-    from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
+    from trainer.adapters import EpisodeEnvironment, advisor_reward, bind_tokenizer, environment_class
     from trainer.data import grpo_features, grpo_rows
     from trainer.grpo import AdvisorGRPOTrainer
 
     tasks = train_tasks(config)
     start = stage_start(config, "grpo")
     probe = _env(config, tasks[:1])
-    rows = grpo_rows(tasks, probe.replica_meta["as_of"], seed=config.seed)
+    rows = grpo_rows(tasks, probe.replica_meta["as_of"], seed=config.seed, domain=probe.domain)
     probe.checker.warm_up()  # the shipped grey-area classifier, loaded now (~0.2 s), not in step 1's reward
     probe.close()
     model, tokenizer = _load(start)
@@ -176,8 +176,10 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     args = GRPOConfig(**config.trl_args("grpo"))
     out = Path(args.output_dir)
 
-    def factory() -> AdvisorEnvironment:
-        return AdvisorEnvironment(tasks=tasks, config=config.env)
+    environment = environment_class(probe.domain)  # its tool methods are the domain's
+
+    def factory() -> EpisodeEnvironment:
+        return environment(tasks=tasks, config=config.env)
 
     trainer = AdvisorGRPOTrainer(model=model, processing_class=tokenizer, args=args,
                                  train_dataset=Dataset.from_list(rows, features=grpo_features()),
