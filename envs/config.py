@@ -216,8 +216,7 @@ class EnvConfig:
 
     def with_options(self, **options: Any) -> EnvConfig:
         """This config with ``FinAdvisorEnv``'s keyword options applied: ``domain`` (a name or a
-        ``Domain``; None: the default), ``tasks`` (a file),
-        ``max_steps``, ``max_calls_per_turn``, ``prompt_mode``, ``audit_log``, ``backend`` (a
+        ``Domain``; None keeps the config's), ``tasks`` (a file), ``max_steps``, ``max_calls_per_turn``, ``prompt_mode``, ``audit_log``, ``backend`` (a
         kind), ``replica``, ``base_url``, ``token``, ``check_replica``, ``contract``,
         ``allow_drift``, ``faults`` and ``reward_config`` (configs or mappings)."""
         top: dict[str, Any] = {}
@@ -232,7 +231,8 @@ class EnvConfig:
             elif key == "faults":
                 top["faults"] = FaultConfig.coerce(value)
             elif key == "domain":
-                top[key] = DEFAULT_DOMAIN if value is None else value
+                if value is not None:  # None: the config's own
+                    top[key] = value
             elif key in ("tasks", "max_steps", "max_calls_per_turn", "prompt_mode", "audit_log"):
                 top[key] = value
             else:

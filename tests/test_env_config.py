@@ -132,6 +132,8 @@ def test_the_eval_command_masks_secrets_and_refuses_a_bad_file_in_one_line(tmp_p
     assert res.exit_code == 2 and "unknown key(s) ['max_stepz'] in `env`" in res.output
     res = CliRunner().invoke(app, ["eval", "--config", str(tmp_path / "none.yaml")])
     assert res.exit_code == 2 and "config file not found" in res.output
+    res = CliRunner().invoke(app, ["eval", "--domain", "no_such_bank", "--show-config"])
+    assert res.exit_code == 2 and "`env.domain` must be one of" in res.output and "no_such_bank" in res.output
 
 
 def test_run_eval_takes_the_config_and_its_old_keyword_call_alike(tmp_path):
