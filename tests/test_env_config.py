@@ -187,3 +187,17 @@ def test_the_domain_is_an_option_by_name():
         assert env.domain is finance and env.config.domain == "finance"
     finally:
         env.close()
+
+
+def test_an_eval_directory_resumes_only_with_the_same_env_options(tmp_path):
+    from envs.evaluation.outputs import EvalConfigError
+    from envs.evaluation.run import run_eval
+
+    faulty = EvalConfig(out=str(tmp_path), limit=1, progress=False, plots=False,
+                        env=EnvConfig(tasks=str(HANDWRITTEN), faults=FaultConfig(rate=0.5)))
+    run_eval(config=faulty)
+    assert json.loads((tmp_path / "run.json").read_text())["env_options"]["faults"]["rate"] == 0.5
+    with pytest.raises(EvalConfigError, match="env_options"):  # the same run without faults is another run
+        run_eval(config=EvalConfig(out=str(tmp_path), limit=1, progress=False, plots=False,
+                                   env=EnvConfig(tasks=str(HANDWRITTEN))))
+    assert run_eval(config=faulty)["skipped"] == 1  # with them, it resumes

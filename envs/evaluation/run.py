@@ -10,7 +10,9 @@ A lock file (``.lock``) keeps a second eval out of a directory in use. It writes
 directory:
 
 - ``run.json``: the run's configuration (agent, suite path and SHA-256, reward config,
-  max_steps, seed). A directory is only resumed by the same configuration;
+  max_steps, seed, and the environment options that change episodes when they are not the
+  defaults: faults, calls per turn, prompt mode). A directory is only resumed by the same
+  configuration;
 - ``episodes.jsonl``: one JSON line per finished episode (``envs.evaluation.outputs``),
   appended as episodes finish and put in suite order (trial, then task index) when the run
   ends, so that a concurrent run's file matches a sequential run's; episodes that failed for
@@ -35,6 +37,7 @@ from typing import Any
 
 import orjson
 
+from envs.config import EnvConfig
 from envs.evaluation.agents import Agent, make_agent, malformed_action
 from envs.evaluation.config import TRANSCRIPT_CHARS, EvalConfig
 from envs.evaluation.metrics import compute_metrics, trial_metrics
@@ -45,7 +48,7 @@ from envs.evaluation.report import plot_metrics_by_level, plot_reward_components
 from envs.tasks import Task, load_tasks
 from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 
-IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed")
+IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed", "env_options")
 
 
 class EvalAborted(RuntimeError):
@@ -185,6 +188,13 @@ def _count_repeats(messages: list[str]) -> list[str]:
     for m in messages:
         counts[m] = counts.get(m, 0) + 1
     return [m if n == 1 else f"{m} (x{n})" for m, n in counts.items()]
+
+
+def _changed_env_options(config: EnvConfig) -> dict[str, Any]:
+    """The options of ``config`` that change its episodes and are not the defaults (a run
+    directory written without them resumes as before)."""
+    default, options = EnvConfig().to_dict(), config.to_dict()
+    return {k: options[k] for k in ("faults", "max_calls_per_turn", "prompt_mode") if options[k] != default[k]}
 
 
 def _agent_identity(agent: Agent | str, agent_kwargs: dict[str, Any],
@@ -348,9 +358,9 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
              out: str | os.PathLike[str] | None = None, *, config: EvalConfig | None = None,
              agent_kwargs: dict[str, Any] | None = None, episode_pool: Callable[..., Any] | None = None,
              **options: Any) -> dict[str, Any]:
-    """Run (or resume) the evaluation ``config`` describes (``EvalConfig``); returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
-    "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything), and
-    with an ``episode_pool``, ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node",
+    """Run (or resume) the evaluation ``config`` describes (``EvalConfig``); returns
+    ``{"metrics", "ran", "skipped", "out", "episodes_s", "elapsed_s"}`` (``episodes_s``: env
+    set-up and the episodes; ``elapsed_s``: everything), and with an ``episode_pool``, ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node",
     "actors_replaced", "episodes_retried"}``).
 
     ``agent``: an agent instance or a ``make_agent`` spec (default: ``config.agent``, with
@@ -411,6 +421,7 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
             "backend": env_config.backend.kind,
             "trials": trials, "created": now, "updated": now,
             **({"domain": found.name} if found.name != DEFAULT_DOMAIN else {}),
+            **({"env_options": changed} if (changed := _changed_env_options(env_config)) else {}),
         }
         _prepare_out(out, run_config, config.overwrite)
 
