@@ -360,8 +360,9 @@ def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | N
              **options: Any) -> dict[str, Any]:
     """Run (or resume) the evaluation ``config`` describes (``EvalConfig``); returns
     ``{"metrics", "ran", "skipped", "out", "episodes_s", "elapsed_s"}`` (``episodes_s``: env
-    set-up and the episodes; ``elapsed_s``: everything), and with an ``episode_pool``, ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node",
-    "actors_replaced", "episodes_retried"}``).
+    set-up and the episodes; ``elapsed_s``: everything), and with an ``episode_pool``,
+    ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node", "actors_replaced",
+    "episodes_retried"}``).
 
     ``agent``: an agent instance or a ``make_agent`` spec (default: ``config.agent``, with
     ``agent_kwargs``, default: ``config.agent_kwargs()``); ``tasks``, ``out`` and keyword
