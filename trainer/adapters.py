@@ -64,8 +64,8 @@ from envs.actions import gate_errors, parse_action
 from envs.env import FinAdvisorEnv
 from envs.replay import ScoredTrajectory, score_trajectory
 from mock_apis.catalogue import ToolSpec
-from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
-from trainer.data import grpo_features, grpo_rows
+from mock_apis.domain import Domain, get_domain
+from trainer.data import environment_class_name, grpo_features, grpo_rows
 
 #: The tool the model gives its final answer with (``AdvisorEnvironment.submit_answer``).
 ANSWER_TOOL = "submit_answer"
@@ -221,7 +221,7 @@ def environment_class(domain: str | Domain | None = None) -> type[EpisodeEnviron
     domain (TRL offers the model every public method), made once per domain."""
     found = get_domain(domain)
     if found not in _CLASSES:
-        name = "AdvisorEnvironment" if found.name == DEFAULT_DOMAIN else f"AdvisorEnvironment_{found.name}"
+        name = environment_class_name(found)
         methods = {spec.name: _tool_method(spec) for spec in found.tools.tools.values()}
         _CLASSES[found] = type(name, (EpisodeEnvironment,), {
             "__doc__": EpisodeEnvironment.__doc__, "__module__": __name__, "domain": found, **methods})

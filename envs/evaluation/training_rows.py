@@ -22,7 +22,7 @@ import orjson
 from envs.env import system_prompt, tool_schemas
 from envs.evaluation.scripted import hallucinated_name
 from envs.tasks import Task
-from mock_apis.domain import Domain
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 
 
 def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0, prompt_mode: str = "tools_via_template",
@@ -142,9 +142,19 @@ def dpo_features() -> Any:
     return row_features(("prompt", "chosen", "rejected", "tools"))
 
 
+def environment_class_name(domain: str | Domain | None = None) -> str:
+    """The name of ``domain``'s ``environment_factory`` class (``trainer.adapters.environment_class``):
+    ``AdvisorEnvironment`` for the default domain, ``AdvisorEnvironment_<name>`` for another."""
+    found = get_domain(domain)
+    return "AdvisorEnvironment" if found.name == DEFAULT_DOMAIN else f"AdvisorEnvironment_{found.name}"
+
+
 def dataset_card(suite: str, as_of: str, seed: int, prompt_mode: str, grpo: Sequence[dict[str, Any]],
-                 sft: Sequence[dict[str, Any]]) -> str:
-    """The export folder's ``README.md``: what each file holds and how to load it."""
+                 sft: Sequence[dict[str, Any]], domain: str | Domain | None = None) -> str:
+    """The export folder's ``README.md``: what each file holds and how to load it. ``domain``:
+    the suite's (default: the default domain), whose ``environment_factory`` class it names."""
+    found = get_domain(domain)
+    environment = environment_class_name(found)
     levels = ", ".join(f"{level} {sum(1 for r in grpo if r['level'] == level)}"
                        for level in sorted({r["level"] for r in grpo}))
     kinds = ", ".join(f"`{kind}` {sum(1 for r in sft if r['kind'] == kind)}"
@@ -156,7 +166,7 @@ task_categories:
 tags:
 - tool-calling
 - agents
-- finance
+- {found.name}
 configs:
 - config_name: grpo
   data_files: grpo.jsonl
@@ -168,11 +178,11 @@ configs:
 
 Exported by `advisorgym tasks export` from the task suite `{suite}` ({len(grpo)} tasks: {levels}),
 on the replica as of {as_of}; task *i* has seed {seed} + *i*. The rows are synthetic: a
-seeded mock back office of a financial-advisory firm, no real client.
+seeded mock back office of the `{found.name}` domain ({found.description.rstrip(".")}), no real person.
 
-## `grpo.jsonl`: prompts for GRPO with `AdvisorEnvironment`
+## `grpo.jsonl`: prompts for GRPO with `{environment}`
 
-One row per task: `prompt` (the system prompt, then the advisor's question), `tools` (the
+One row per task: `prompt` (the system prompt, then the {found.rules.user_role}'s question), `tools` (the
 task's tool schemas, Chat Completions shape), `task_id`, `level`, `seed`. The env replays each
 rollout from `task_id` and `seed` and scores it with its own reward.
 
