@@ -19,6 +19,7 @@ from mock_apis.protocol import SERVICE_ERROR_CODES, SERVICE_ERROR_SCHEMA
 
 # Every exception class the project raises on purpose, with the standard base it keeps.
 EXCEPTIONS = [
+    ("envs.config", "ConfigError", ValueError),
     ("envs.contract_check", "ContractDrift", RuntimeError),
     ("envs.docker_backend", "DockerBackendError", RuntimeError),
     ("envs.evaluation.outputs", "EvalConfigError", RuntimeError),
