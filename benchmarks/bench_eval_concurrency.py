@@ -218,7 +218,8 @@ def sequential_before_concurrency(agent_kwargs: dict[str, Any], suite: Path, out
     from envs.env import FinAdvisorEnv
     from envs.evaluation.agents import make_agent
     from envs.evaluation.outputs import EPISODES, EpisodeWriter
-    from envs.evaluation.run import INFRA_STOP_AFTER, _FATAL_INFRA, infra_failure, run_episode
+    from envs.evaluation.config import INFRA_STOP_AFTER
+    from envs.evaluation.run import _FATAL_INFRA, infra_failure, run_episode
     from envs.reward import RewardConfig
     from envs.tasks import load_tasks
 

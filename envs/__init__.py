@@ -21,7 +21,7 @@ if ENV_ID not in gymnasium.registry:
     gymnasium.register(id=ENV_ID, entry_point="envs.env:FinAdvisorEnv", additional_wrappers=(
         gymnasium.envs.registration.WrapperSpec("EpisodeHorizon", "envs.env:EpisodeHorizon", {}),))
 
-_EXPORTS = {"FinAdvisorEnv": "envs.env", "FaultConfig": "envs.env", "RewardConfig": "envs.reward",
+_EXPORTS = {"FinAdvisorEnv": "envs.env", "EnvConfig": "envs.config", "FaultConfig": "envs.config", "RewardConfig": "envs.reward",
             "tool_messages": "envs.messages", "AdvisorGymError": "mock_apis.errors"}
 
 
@@ -31,4 +31,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'envs' has no attribute {name!r}")
 
 
-__all__ = ["ENV_ID", "AdvisorGymError", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]
+__all__ = ["ENV_ID", "AdvisorGymError", "EnvConfig", "FaultConfig", "FinAdvisorEnv", "RewardConfig", "tool_messages"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import typer
 
 from mock_apis.deid.build import DEFAULT_BATCH_ROWS
-from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, UnknownDomain, get_domain
+from mock_apis.domains.finance.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
 
 # Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
 # do not load the service, the env or an extra they do not use.
@@ -29,6 +30,18 @@ def usage_error(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+#: Help of every ``--domain`` option.
+DOMAIN_HELP = "The back office (a package of mock_apis/domains, e.g. finance): its tools, replica, rules and suite."
+
+
+def named_domain(name: str) -> Domain:
+    """The domain a ``--domain`` option names; a usage error (one line, the known names) otherwise."""
+    try:
+        return get_domain(name)
+    except UnknownDomain as err:
+        raise usage_error(str(err)) from None
+
+
 @replica_app.command("generate", short_help="Generate a seeded synthetic replica.")
 def replica_generate(
     out: Path = typer.Option(..., "--out", help="Where to write the SQLite replica."),
@@ -39,7 +52,7 @@ def replica_generate(
     scale give the same rows on any install (and the same file with the same SQLite)."""
     import hashlib
 
-    from mock_apis.generate import generate_replica, iter_row_counts, replica_digest
+    from mock_apis.domains.finance.generate import generate_replica, iter_row_counts, replica_digest
 
     generate_replica(out, seed=seed, scale=scale, show_progress=scale >= 50_000)
     counts = dict(iter_row_counts(out))
@@ -109,8 +122,9 @@ app.add_typer(contract_app, name="contract", short_help="Schema contracts: snaps
 def contract_snapshot(
     replica: Path = typer.Option(None, "--replica", help="SQLite replica to sample (default: the default "
                                                          "replica, generated on first use)."),
-    out: Path = typer.Option(None, "--out", help="Where to write the JSON contract (default: the shipped "
-                                                 "fixtures/contracts/contract-v1.json)."),
+    out: Path = typer.Option(None, "--out", help="Where to write the JSON contract (default: the domain's shipped "
+                                                 "contracts/contract-v1.json)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Snapshot each tool's version and schemas, the result shapes sampled on the replica and the
     replica's database schema, as deterministic JSON."""
@@ -118,8 +132,9 @@ def contract_snapshot(
 
     if replica is not None and not replica.is_file():
         raise usage_error(f"replica not found: {replica}")
-    contract = build_contract(replica)
-    path = out or default_contract_path()
+    found = named_domain(domain)
+    contract = build_contract(replica, found)
+    path = out or default_contract_path(found)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(dumps(contract))
     typer.echo(f"wrote {path} ({len(contract['tools'])} tools, {len(contract['samples'])} sampled, "
@@ -140,9 +155,10 @@ def drift_check(
                                                                 "run on --replica (default: the default "
                                                                 "replica)."),
     replica: Path = typer.Option(None, "--replica", help="A SQLite replica whose database schema to check."),
-    contract: Path = typer.Option(None, "--contract", help="The contract (default: the shipped "
-                                                           "fixtures/contracts/contract-v1.json)."),
+    contract: Path = typer.Option(None, "--contract", help="The contract (default: the domain's shipped "
+                                                           "contracts/contract-v1.json)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Compare a live service (or this installation) and/or a replica with the contract: every
     difference is breaking or compatible; exit 1 on breaking drift, 0 otherwise."""
@@ -159,7 +175,8 @@ def drift_check(
     if contract is not None and not contract.is_file():
         raise usage_error(f"contract not found: {contract}")
     try:
-        report = check_drift(contract, service=service, token=token, in_process=in_process, replica=replica)
+        report = check_drift(contract, service=service, token=token, in_process=in_process, replica=replica,
+                             domain=named_domain(domain))
     except DriftCheckError as err:
         raise usage_error(str(err)) from None
     if as_json:

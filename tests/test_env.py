@@ -392,7 +392,7 @@ def test_prompt_modes_list_the_tools_once():
     lean_system = json.loads(obs_lean)["system"]
     assert "get_client_overview" not in lean_system and '"thought"' not in lean_system
     assert lean_system == info["system_for_tools_api"] and len(lean_system) < len(json.loads(obs_full)["system"]) / 5
-    with pytest.raises(ValueError, match="prompt mode"):
+    with pytest.raises(ValueError, match="prompt_mode"):
         FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="short")
 
 

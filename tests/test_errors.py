@@ -19,6 +19,7 @@ from mock_apis.protocol import SERVICE_ERROR_CODES, SERVICE_ERROR_SCHEMA
 
 # Every exception class the project raises on purpose, with the standard base it keeps.
 EXCEPTIONS = [
+    ("envs.config", "ConfigError", ValueError),
     ("envs.contract_check", "ContractDrift", RuntimeError),
     ("envs.docker_backend", "DockerBackendError", RuntimeError),
     ("envs.evaluation.outputs", "EvalConfigError", RuntimeError),
@@ -34,12 +35,14 @@ EXCEPTIONS = [
     ("envs.wire", "Timeout", Exception),
     ("envs.wire", "Dropped", Exception),
     ("mock_apis.atomic", "IncompleteOutput", ValueError),
+    ("mock_apis.catalogue", "ToolError", Exception),
     ("mock_apis.audit", "AuditUnavailable", RuntimeError),
     ("mock_apis.contracts.views", "DriftCheckError", RuntimeError),
     ("mock_apis.contracts.views", "InvalidContract", ValueError),
     ("mock_apis.deid.build", "BuildError", RuntimeError),
     ("mock_apis.deid.build", "SchemaDrift", RuntimeError),
     ("mock_apis.deid.pseudonymise", "DeidKeyError", ValueError),
+    ("mock_apis.domain_table", "UnknownDomain", LookupError),
     ("mock_apis.postgres", "PostgresUnavailable", RuntimeError),
     ("mock_apis.sandbox", "ReplicaError", ValueError),
     ("mock_apis.sessions", "SessionCapacity", Exception),

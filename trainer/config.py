@@ -7,10 +7,10 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
 
     model: tiny              # "tiny" (built locally from the suite's text) or a local model directory
     output_dir: runs/advisorgym
-    tasks: null              # the training suite (JSONL); null: the frozen 500-task suite
+    tasks: null              # the training suite (JSONL); null: the env domain's frozen suite (finance: 500 tasks)
     generated_tasks: null    # {seed: 2, count: 1500}: more training tasks, generated from that seed
                              # (never the held-out one), none repeating a query of the suite or the held-out split
-    heldout: null            # the held-out suite the stages are evaluated on; null: the 150-task heldout.jsonl
+    heldout: null            # the held-out suite the stages are evaluated on; null: the domain's heldout.jsonl
     seed: 0
     sft:  {learning_rate: 1.0e-4, num_train_epochs: 2}
     grpo: {num_generations: 8, epsilon: 0.2, learning_rate: 1.0e-6, max_steps: 500,
@@ -18,6 +18,12 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
     dpo:  {beta: 0.2, learning_rate: 5.0e-7, num_train_epochs: 1, samples_per_prompt: 4,
            prompts: null}    # training tasks whose sampled answers make pairs (evenly spaced; null: all)
     eval: {max_new_tokens: 192, max_steps: 6, limit: null}   # held-out episodes (limit: evenly spaced)
+    env: {domain: finance, max_steps: 12, faults: {rate: 0.0}, reward: {version: toolrla-1.2.0}}
+                             # the environments' options (envs.config.EnvConfig; the eval's `env:` too):
+                             # the rollouts' and the held-out eval's reward, faults, back-end...; not
+                             # `tasks` (the suites above), `prompt_mode` (the trainer passes the tools
+                             # through the chat template) nor `audit_log` (many envs run at once);
+                             # the held-out eval's horizon is `eval.max_steps`
 
 A stage starts from the previous stage's final checkpoint in ``output_dir`` when there is
 one (``sft/final`` for GRPO, ``grpo/final`` for DPO), else from ``model``; ``init_from`` in
@@ -40,7 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mock_apis.errors import AdvisorGymError
+from envs.config import ConfigError as EnvConfigError
+from envs.config import EnvConfig
 
 STAGES = ("sft", "grpo", "dpo")
 
@@ -66,10 +73,16 @@ OUR_KEYS: dict[str, dict[str, Any]] = {
 TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "generated_tasks": None,
              "heldout": None, "seed": 0,
              "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096},
-             "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}}
+             "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}, "env": None}
+# The reward the stages train and evaluate with, unless the YAML's `env.reward` says otherwise:
+# the default (1.2: the answer counts in R_corr with RewardConfig's ANSWER_WEIGHT), the same
+# reward as the eval's.
+TRAIN_REWARD: dict[str, Any] = {}
+# Keys of the `env` section the trainer sets itself (TOP_LEVEL's doc says why).
+TRAINER_ENV_KEYS = ("tasks", "prompt_mode", "audit_log")
 
 
-class ConfigError(AdvisorGymError, ValueError):
+class ConfigError(EnvConfigError):
     """A configuration that cannot run: the message names the key and what is allowed."""
 
 
@@ -124,6 +137,20 @@ def trl_config_class(stage: str) -> type:
     return {"sft": SFTConfig, "grpo": GRPOConfig, "dpo": DPOConfig}[stage]
 
 
+def _env_config(raw: Any) -> EnvConfig:
+    """The `env` section as an ``EnvConfig`` (the eval's own parser), without the keys the
+    trainer sets itself."""
+    if isinstance(raw, dict):
+        for key in TRAINER_ENV_KEYS:
+            if key in raw:
+                raise ConfigError(f"`env.{key}` is the trainer's to set, not the YAML's (see trainer.config's doc)")
+        raw = {**raw, "reward": {**TRAIN_REWARD, **(raw.get("reward") or {})}}
+    try:
+        return EnvConfig.from_dict(raw if raw is not None else {"reward": TRAIN_REWARD}, where="env")
+    except EnvConfigError as err:
+        raise ConfigError(str(err)) from None
+
+
 def _check_model_dir(where: str, value: Any) -> None:
     if not isinstance(value, str) or not (Path(value) / "config.json").is_file():
         raise ConfigError(f"`{where}`: {value!r} is not a local model directory (no config.json there; nothing is "
@@ -134,7 +161,9 @@ def _check_model_dir(where: str, value: Any) -> None:
 class TrainConfig:
     """A training run's configuration, as the YAML gives it: the model (``tiny`` or a local
     directory), output directory, task suites, seed, CPU use, the tiny model's and the
-    evaluation's settings, and each stage's raw section (checked when the stage is built).
+    evaluation's settings, the environments' options (``env``: an ``EnvConfig``, whose reward
+    the stages train and evaluate with), and each stage's raw section (checked when the stage
+    is built).
     """
     model: str = "tiny"
     output_dir: str = "runs/advisorgym"
@@ -145,6 +174,7 @@ class TrainConfig:
     use_cpu: bool | None = None
     tiny: dict[str, Any] = field(default_factory=lambda: dict(TOP_LEVEL["tiny"]))
     eval: dict[str, Any] = field(default_factory=lambda: dict(TOP_LEVEL["eval"]))
+    env: EnvConfig = field(default_factory=EnvConfig)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)  # each stage's raw section
 
     @classmethod
@@ -165,6 +195,7 @@ class TrainConfig:
             if unknown:
                 raise ConfigError(f"unknown key(s) {sorted(unknown)} in `{key}`; allowed: {sorted(TOP_LEVEL[key])}")
             top[key] = {**TOP_LEVEL[key], **(raw.get(key) or {})}
+        top["env"] = _env_config(raw.get("env"))
         config = cls(**top, stages={s: dict(raw.get(s) or {}) for s in STAGES})
         config.validate()
         return config

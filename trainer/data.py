@@ -7,8 +7,9 @@ trainer share them); this is the trainer's import path for them::
 
 from __future__ import annotations
 
-from envs.evaluation.training_rows import (RECOVERY_EVERY, dataset_card, dpo_features, grpo_features, grpo_rows, row_features,
-                                sft_conversation, sft_features, sft_rows, write_jsonl)
+from envs.evaluation.training_rows import (RECOVERY_EVERY, dataset_card, dpo_features, environment_class_name,
+                                           grpo_features, grpo_rows, row_features, sft_conversation, sft_features,
+                                           sft_rows, write_jsonl)
 
-__all__ = ["RECOVERY_EVERY", "dataset_card", "dpo_features", "grpo_features", "grpo_rows", "row_features",
-           "sft_conversation", "sft_features", "sft_rows", "write_jsonl"]
+__all__ = ["RECOVERY_EVERY", "dataset_card", "dpo_features", "environment_class_name", "grpo_features", "grpo_rows",
+           "row_features", "sft_conversation", "sft_features", "sft_rows", "write_jsonl"]

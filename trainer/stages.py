@@ -8,18 +8,16 @@ includes ``tensorboard``. ``resume=True`` continues from the stage's latest chec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.tasks import HELDOUT, SUITE, Task, load_tasks
-from trainer.config import STAGES, TrainConfig
-
-# The reward the stages train and evaluate with: the default (1.2: the answer counts in R_corr
-# with RewardConfig's ANSWER_WEIGHT), the same reward as the eval's.
-TRAIN_REWARD: dict[str, Any] = {}
+from envs.tasks import Task, load_tasks
+from mock_apis.domain import get_domain
+from trainer.config import STAGES, TRAIN_REWARD, TrainConfig  # noqa: F401 - TRAIN_REWARD: its old home
 
 
 def _metrics_callback(path: Path) -> Any:
@@ -40,7 +38,8 @@ def _metrics_callback(path: Path) -> Any:
 def train_tasks(config: TrainConfig) -> list[Task]:
     """The training suite, plus ``generated_tasks`` when set (generated once per output folder,
     kept in ``generated-tasks.jsonl``)."""
-    tasks = load_tasks(config.tasks or SUITE)
+    domain = get_domain(config.env.domain)
+    tasks = load_tasks(config.tasks or domain.suite_path)
     if not config.generated_tasks:
         return tasks
     seed, count = config.generated_tasks["seed"], config.generated_tasks["count"]
@@ -50,17 +49,17 @@ def train_tasks(config: TrainConfig) -> list[Task]:
         from envs.tasks import save_tasks
         from envs.tasks.generator import generate_tasks
 
-        heldout = load_tasks(config.heldout or HELDOUT)
+        heldout = load_tasks(config.heldout or domain.heldout_path)
         meta = tasks[0].replica
-        result = generate_tasks(default_replica(meta["seed"], meta["scale"]), seed=seed, count=count,
-                                replica_meta=meta, id_prefix=f"g{seed}", exclude=[*tasks, *heldout])
+        result = generate_tasks(default_replica(meta["seed"], meta["scale"], domain), seed=seed, count=count,
+                                replica_meta=meta, id_prefix=f"g{seed}", exclude=[*tasks, *heldout], domain=domain)
         path.parent.mkdir(parents=True, exist_ok=True)
         save_tasks(result.tasks, path)
     return tasks + load_tasks(path)
 
 
 def heldout_tasks(config: TrainConfig) -> list[Task]:
-    tasks = load_tasks(config.heldout or HELDOUT)
+    tasks = load_tasks(config.heldout or get_domain(config.env.domain).heldout_path)
     train_ids = {t.task_id for t in train_tasks(config)}
     train_queries = {" ".join(t.query.lower().split()) for t in train_tasks(config)}
     overlap = [t.task_id for t in tasks if t.task_id in train_ids or " ".join(t.query.lower().split()) in train_queries]
@@ -76,10 +75,10 @@ def evenly_spaced(tasks: list[Task], n: int | None) -> list[Task]:
     return [tasks[i * len(tasks) // n] for i in range(n)]
 
 
-def _env(tasks: Sequence[Task]) -> Any:
+def _env(config: TrainConfig, tasks: Sequence[Task]) -> Any:
     from envs import FinAdvisorEnv
 
-    return FinAdvisorEnv(tasks=list(tasks), prompt_mode="tools_via_template", reward_config=TRAIN_REWARD)
+    return FinAdvisorEnv(config.env, tasks=list(tasks), prompt_mode="tools_via_template")
 
 
 def base_model(config: TrainConfig) -> Path:
@@ -99,7 +98,7 @@ def base_model(config: TrainConfig) -> Path:
         from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids
 
         tasks = train_tasks(config)
-        env = _env(tasks)
+        env = _env(config, tasks)
         rows = sft_rows(env, env.tasks, seed=config.seed)
         env.close()
         template = build_tokenizer(["x"], vocab_size=300)  # only its chat template is used
@@ -145,7 +144,7 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     from trainer.data import sft_features, sft_rows
 
     start = stage_start(config, "sft")
-    env = _env(train_tasks(config))
+    env = _env(config, train_tasks(config))
     rows = sft_rows(env, env.tasks, seed=config.seed)
     env.close()
     dataset = Dataset.from_list(rows, features=sft_features()).select_columns(["messages", "tools"])
@@ -162,14 +161,14 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     from datasets import Dataset
     from trl import GRPOConfig
 
-    from trainer.adapters import AdvisorEnvironment, advisor_reward, bind_tokenizer
+    from trainer.adapters import EpisodeEnvironment, advisor_reward, bind_tokenizer, environment_class
     from trainer.data import grpo_features, grpo_rows
     from trainer.grpo import AdvisorGRPOTrainer
 
     tasks = train_tasks(config)
     start = stage_start(config, "grpo")
-    probe = _env(tasks[:1])
-    rows = grpo_rows(tasks, probe.replica_meta["as_of"], seed=config.seed)
+    probe = _env(config, tasks[:1])
+    rows = grpo_rows(tasks, probe.replica_meta["as_of"], seed=config.seed, domain=probe.domain)
     probe.checker.warm_up()  # the shipped grey-area classifier, loaded now (~0.2 s), not in step 1's reward
     probe.close()
     model, tokenizer = _load(start)
@@ -177,8 +176,10 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     args = GRPOConfig(**config.trl_args("grpo"))
     out = Path(args.output_dir)
 
-    def factory() -> AdvisorEnvironment:
-        return AdvisorEnvironment(tasks=tasks, reward_config=TRAIN_REWARD)
+    environment = environment_class(probe.domain)  # its tool methods are the domain's
+
+    def factory() -> EpisodeEnvironment:
+        return environment(tasks=tasks, config=config.env)
 
     trainer = AdvisorGRPOTrainer(model=model, processing_class=tokenizer, args=args,
                                  train_dataset=Dataset.from_list(rows, features=grpo_features()),
@@ -214,7 +215,7 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
     ours = config.ours("dpo")
     suite = train_tasks(config)
     tasks = evenly_spaced(suite, ours["prompts"])
-    env = _env(suite)
+    env = _env(config, suite)
     sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
     model.eval()
     from tqdm.auto import tqdm
@@ -265,8 +266,8 @@ def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path, progre
     from envs.evaluation.metrics import COMPONENTS
     from envs.evaluation.model_agents import HFLocalAgent
     from envs.evaluation.outputs import load_episodes
+    from envs.evaluation.config import EvalConfig
     from envs.evaluation.run import run_eval
-    from envs.reward import RewardConfig
 
     out = Path(out)
     tasks = heldout_tasks(config)
@@ -275,9 +276,9 @@ def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path, progre
     suite.write_text("".join(json.dumps(t.to_json()) + "\n" for t in tasks), encoding="utf-8")
     agent = HFLocalAgent(model_dir, max_new_tokens=int(config.eval["max_new_tokens"]))
     started = time.perf_counter()
-    result = run_eval(agent, tasks=suite, out=out, overwrite=True, progress=progress, plots=False,
-                      max_steps=int(config.eval["max_steps"]), reward_config=RewardConfig(**TRAIN_REWARD),
-                      seed=config.seed)
+    env = dataclasses.replace(config.env, tasks=str(suite), max_steps=int(config.eval["max_steps"]))
+    result = run_eval(agent, config=EvalConfig(out=str(out), overwrite=True, progress=progress, plots=False,
+                                               seed=config.seed, env=env))
     records = load_episodes(out / "episodes.jsonl")
     by_id = {t.task_id: t for t in tasks}
     overall = result["metrics"]["overall"]

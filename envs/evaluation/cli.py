@@ -8,8 +8,8 @@ from pathlib import Path
 
 import typer
 
-from mock_apis.cli import PLAIN_HELP, usage_error
-from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
+from mock_apis.cli import DOMAIN_HELP, PLAIN_HELP, named_domain, usage_error
+from mock_apis.domain import DEFAULT_DOMAIN
 
 # Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
 # do not load the service, the env or an extra they do not use.
@@ -29,6 +29,12 @@ def _check_tasks_file(tasks: Path | None) -> None:
 
 @app.command("eval", short_help="Run an agent over a task suite; metrics and report.")
 def eval_command(
+    ctx: typer.Context,
+    config_file: Path = typer.Option(None, "--config", help="An eval configuration (YAML: an EvalConfig, with "
+                                                            "the env's options under `env:`); options given "
+                                                            "here override it."),
+    show_config: bool = typer.Option(False, "--show-config", help="Print the configuration this command would "
+                                                                  "run (JSON, secrets masked) and exit."),
     agent: str = typer.Option("oracle", "--agent", help="oracle; baselines wrong_tool, hallucinated_tool, "
                                                        "noisy_params, redundant_calls, non_compliant, malformed_json; "
                                                        "hacks no_answer, skip_tools, refuse_all, tool_spam, "
@@ -82,51 +88,46 @@ def eval_command(
                                                                           "over all workers."),
     max_retries: int = typer.Option(3, "--max-retries", min=0, help="openai: retries of a request after a "
                                                                      "time-out, 429 or 5xx (Retry-After honoured)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
-    from envs.evaluation.outputs import EvalConfigError, EvalLocked
-    from envs.evaluation.report import summarise
-    from envs.contract_check import ContractDrift
-    from envs.evaluation.run import EvalAborted, run_eval
-    from envs.reward import REWARD_VERSION, RewardConfig
-
     import errno
+    import json
     import sqlite3
 
-    from envs.evaluation.model_agents import RateLimiter
+    from envs.config import ConfigError
+    from envs.evaluation.config import COMMAND_LINE_KEYS, from_command_line
+    from envs.contract_check import ContractDrift
+    from envs.evaluation.outputs import EvalConfigError, EvalLocked
+    from envs.evaluation.report import summarise
+    from envs.evaluation.run import EvalAborted, run_eval
 
-    kwargs: dict = {}
-    if agent == "openai":
-        kwargs = {"base_url": base_url, "model": model, "api_key": api_key, "temperature": temperature,
-                  "timeout": request_timeout, "max_retries": max_retries,
-                  "rate_limiter": RateLimiter(rate_limit) if rate_limit else None}
-    elif agent == "hf":
-        kwargs = {"model_path": str(model_path) if model_path else None, "max_new_tokens": max_new_tokens,
-                  "device": device}
-    if ray_address is not None and rate_limit:
-        raise usage_error("--rate-limit is one limiter in one process: it cannot span the actors of --ray")
-    if backend == "http" and not url:
-        raise usage_error("--backend http needs --url (the advisorgym service, e.g. http://127.0.0.1:8080)")
-    _check_tasks_file(tasks)
-    if agent == "hf" and model_path is not None and not model_path.is_dir():
-        raise usage_error(f"--model-path must be a local model directory (nothing is downloaded): {model_path}")
-    if replica is not None and not replica.is_file():
-        raise usage_error(f"replica not found: {replica}")
-    env_kwargs = {"check_replica": check_replica, **({"replica": replica} if replica is not None else {}),
-                  **({"audit_log": audit_log} if audit_log is not None else {}),
-                  **({"allow_drift": True} if allow_drift else {})}
+    # the options given on the command line or by their environment variable (typer's own click: by name)
+    given = [name for name, value in ctx.params.items() if value is not None
+             and getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"]
     try:
-        config = RewardConfig(composition=composition, version=reward_version or REWARD_VERSION)
+        config = from_command_line({name: ctx.params[name] for name in given if name in COMMAND_LINE_KEYS},
+                                   config_file)
+    except ConfigError as err:
+        raise usage_error(str(err)) from None
+    if show_config:
+        typer.echo(json.dumps(config.to_dict(redact=True), indent=2))
+        return
+    _check_tasks_file(Path(config.env.tasks) if config.env.tasks is not None else None)
+    model_dir = config.agent_options.get("model_path")
+    if config.agent == "hf" and model_dir is not None and not Path(model_dir).is_dir():
+        raise usage_error(f"--model-path must be a local model directory (nothing is downloaded): {model_dir}")
+    replica = config.env.backend.replica
+    if replica is not None and not Path(replica).is_file():
+        raise usage_error(f"replica not found: {replica}")
+    out = Path(config.out)
+    try:
         episode_pool = None
-        if ray_address is not None:
+        if config.ray is not None:
             from envs.integrations.ray import eval_pool
 
-            episode_pool = eval_pool(ray_address)
-        result = run_eval(agent, tasks, out, agent_kwargs=kwargs, limit=limit, backend=backend, url=url,
-                          token=token, reward_config=config, max_steps=max_steps, seed=seed,
-                          overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
-                          transcript_chars=transcript_chars, concurrency=concurrency, trials=trials,
-                          episode_pool=episode_pool)
+            episode_pool = eval_pool(config.ray)
+        result = run_eval(config=config, episode_pool=episode_pool)
     except EvalLocked as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -254,8 +255,10 @@ def tasks_generate(
     out: Path = typer.Option(..., "--out", help="Where to write the suite (JSONL, one task a line)."),
     seed: int = typer.Option(0, "--seed", help="Generation seed; the same seed, count and replica give identical bytes."),
     count: int = typer.Option(500, "--count", min=1, help="Number of tasks (30/35/20/15% L1/L2/L3/L4)."),
-    replica_seed: int = typer.Option(DEFAULT_SEED, "--replica-seed", help="Seed of the replica to draw from."),
-    replica_scale: int = typer.Option(DEFAULT_SCALE, "--replica-scale", min=MIN_SCALE, help="Scale of that replica."),
+    replica_seed: int = typer.Option(None, "--replica-seed", help="Seed of the replica to draw from (default: the "
+                                                                  "domain's)."),
+    replica_scale: int = typer.Option(None, "--replica-scale", min=1, help="Scale of that replica (default: the "
+                                                                          "domain's)."),
     replica: Path = typer.Option(None, "--replica", help="Use this replica file instead of the cached default "
                                                          "(its seed and scale are read from its meta table)."),
     id_prefix: str = typer.Option(None, "--id-prefix", help="Task id prefix (default: s<seed>), e.g. h1 for a "
@@ -263,22 +266,26 @@ def tasks_generate(
     exclude: list[Path] = typer.Option(None, "--exclude", help="Suite(s) whose queries must not be repeated "
                                                                "(repeatable)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Generate a sandbox-verified task suite from a replica (every gold trajectory scores 3.0)."""
     import time
     from contextlib import nullcontext
 
-    from envs.replica import default_replica
     from envs.tasks import load_tasks, save_tasks
     from envs.tasks.generator import generate_tasks
+    from mock_apis.replica_cache import default_replica
 
+    found = named_domain(domain)
     if replica is not None:
         if not replica.is_file():
             typer.echo(f"error: replica not found: {replica}", err=True)
             raise typer.Exit(2)
         path, meta = replica, None
     else:
-        path, meta = default_replica(replica_seed, replica_scale), {"seed": replica_seed, "scale": replica_scale}
+        seed_, scale_ = (found.default_seed if replica_seed is None else replica_seed,
+                         found.default_scale if replica_scale is None else replica_scale)
+        path, meta = default_replica(seed_, scale_, found), {"seed": seed_, "scale": scale_}
     for path_ in exclude or []:
         _check_tasks_file(path_)
     excluded = [t for p in (exclude or []) for t in load_tasks(p)]
@@ -302,7 +309,7 @@ def tasks_generate(
 
         try:
             result = generate_tasks(path, seed=seed, count=count, replica_meta=meta, id_prefix=id_prefix,
-                                    exclude=excluded, progress=report if progress else None)
+                                    exclude=excluded, progress=report if progress else None, domain=found)
         except RuntimeError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(1) from None
@@ -327,28 +334,32 @@ def tasks_export(
     prompt_mode: str = typer.Option("tools_via_template", "--prompt-mode",
                                     help="GRPO prompts: tools_via_template (the trainer passes the tools column to "
                                          "the chat template) or full (the system prompt lists the tools)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Write GRPO rows (prompt as messages, tools, task_id, level, seed), SFT rows (messages with
     the env's real tool results, tools, ~5% error-recovery demonstrations) and a dataset card
     saying how to load them with datasets."""
-    from envs.env import PROMPT_MODES, FinAdvisorEnv
+    from envs.config import PROMPT_MODES
+    from envs.env import FinAdvisorEnv
     from envs.evaluation.training_rows import dataset_card, grpo_rows, sft_rows, write_jsonl
 
     _check_tasks_file(tasks)
     if prompt_mode not in PROMPT_MODES:
         raise usage_error(f"--prompt-mode must be one of {', '.join(PROMPT_MODES)}, got {prompt_mode!r}")
+    found = named_domain(domain)
     try:
-        env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template")
+        env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template", domain=found)
     except ValueError as err:
         raise usage_error(str(err)) from None
     as_of = env.replica_meta.get("as_of", "unknown")
-    grpo = grpo_rows(env.tasks, as_of, seed, prompt_mode)
+    grpo = grpo_rows(env.tasks, as_of, seed, prompt_mode, found)
     sft = sft_rows(env, env.tasks, seed)
     env.close()
     write_jsonl(grpo, out / "grpo.jsonl")
     write_jsonl(sft, out / "sft.jsonl")
-    suite = str(tasks) if tasks is not None else "the frozen 500-task suite"
-    (out / "README.md").write_text(dataset_card(suite, as_of, seed, prompt_mode, grpo, sft), encoding="utf-8")
+    suite = str(tasks) if tasks is not None else f"the {found.name} domain's frozen suite"
+    card = dataset_card(suite, as_of, seed, prompt_mode, grpo, sft, found)
+    (out / "README.md").write_text(card, encoding="utf-8")
     recovery = sum(1 for r in sft if r["kind"] != "gold")
     typer.echo(f"wrote {out / 'grpo.jsonl'} ({len(grpo)} prompts), {out / 'sft.jsonl'} ({len(sft)} "
                f"conversations, {recovery} of them error-recovery demonstrations) and {out / 'README.md'}")

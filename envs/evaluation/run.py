@@ -10,7 +10,9 @@ A lock file (``.lock``) keeps a second eval out of a directory in use. It writes
 directory:
 
 - ``run.json``: the run's configuration (agent, suite path and SHA-256, reward config,
-  max_steps, seed). A directory is only resumed by the same configuration;
+  max_steps, seed, and the environment options that change episodes when they are not the
+  defaults: faults, calls per turn, prompt mode). A directory is only resumed by the same
+  configuration;
 - ``episodes.jsonl``: one JSON line per finished episode (``envs.evaluation.outputs``),
   appended as episodes finish and put in suite order (trial, then task index) when the run
   ends, so that a concurrent run's file matches a sequential run's; episodes that failed for
@@ -23,6 +25,7 @@ directory:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import queue
 import threading
@@ -37,18 +40,21 @@ import orjson
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
                            TimeRemainingColumn)
 
+from envs.config import EnvConfig
 from envs.env import FinAdvisorEnv
 from envs.evaluation.agents import Agent, make_agent, malformed_action
+from envs.evaluation.config import TRANSCRIPT_CHARS, EvalConfig
 from envs.evaluation.metrics import compute_metrics, trial_metrics
 from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, PLOT_REWARDS, REPORT, RUN,
                                      EpisodeWriter, EvalConfigError, OutLock, file_sha256, load_episodes,
                                      write_atomic)
 from envs.evaluation.report import plot_metrics_by_level, plot_reward_components, render_report
-from envs.reward import INFRA_ERROR_CODES, RewardConfig
-from envs.tasks import DEFAULT_SUITE, Task, load_tasks
+from envs.reward import INFRA_ERROR_CODES
+from envs.tasks import Task, load_tasks
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 from mock_apis.errors import AdvisorGymError
 
-IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed")
+IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed", "env_options")
 
 
 class EvalAborted(AdvisorGymError, RuntimeError):
@@ -59,8 +65,6 @@ class EvalAborted(AdvisorGymError, RuntimeError):
     """
 
 
-# Consecutive episodes with an infrastructure failure before the eval stops.
-INFRA_STOP_AFTER = 3
 # Failures that no retry fixes: credentials (the endpoint's, or the proxy's).
 _FATAL_INFRA = ("unauthorized", "HTTP 401", "HTTP 403", "HTTP 407")
 
@@ -72,8 +76,6 @@ def infra_failure(record: dict[str, Any]) -> str | None:
 
 
 
-# Each transcript entry (an observation or an agent turn) is cut past this many characters.
-TRANSCRIPT_CHARS = 20_000
 
 
 def _clip(text: Any, limit: int) -> str:
@@ -192,10 +194,18 @@ def _count_repeats(messages: list[str]) -> list[str]:
     return [m if n == 1 else f"{m} (x{n})" for m, n in counts.items()]
 
 
-def _agent_identity(agent: Agent | str, agent_kwargs: dict[str, Any]) -> tuple[Agent, str, dict[str, Any]]:
+def _changed_env_options(config: EnvConfig) -> dict[str, Any]:
+    """The options of ``config`` that change its episodes and are not the defaults (a run
+    directory written without them resumes as before)."""
+    default, options = EnvConfig().to_dict(), config.to_dict()
+    return {k: options[k] for k in ("faults", "max_calls_per_turn", "prompt_mode") if options[k] != default[k]}
+
+
+def _agent_identity(agent: Agent | str, agent_kwargs: dict[str, Any],
+                    domain: str | Domain | None = None) -> tuple[Agent, str, dict[str, Any]]:
     if isinstance(agent, str):
         spec = agent
-        instance = make_agent(agent, **agent_kwargs)
+        instance = make_agent(agent, domain, **agent_kwargs)
     else:
         instance = agent
         spec = getattr(agent, "name", type(agent).__name__)
@@ -348,20 +358,20 @@ def _order_episodes(path: Path) -> None:
     os.replace(tmp, path)
 
 
-def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None = None,
-             out: str | os.PathLike[str] = "report", *, agent_kwargs: dict[str, Any] | None = None,
-             limit: int | None = None, backend: str = "inprocess", url: str | None = None, token: str | None = None,
-             composition: str = "multiplicative", reward_config: RewardConfig | None = None, max_steps: int = 12,
-             seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
-             env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER,
-             transcript_chars: int = TRANSCRIPT_CHARS, concurrency: int = 1, trials: int = 1,
-             episode_pool: Callable[..., Any] | None = None) -> dict[str, Any]:
-    """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
-    "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything), and
-    with an ``episode_pool``, ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node",
-    "actors_replaced", "episodes_retried"}``).
+def run_eval(agent: Agent | str | None = None, tasks: str | os.PathLike[str] | None = None,
+             out: str | os.PathLike[str] | None = None, *, config: EvalConfig | None = None,
+             agent_kwargs: dict[str, Any] | None = None, episode_pool: Callable[..., Any] | None = None,
+             **options: Any) -> dict[str, Any]:
+    """Run (or resume) the evaluation ``config`` describes (``EvalConfig``); returns
+    ``{"metrics", "ran", "skipped", "out", "episodes_s", "elapsed_s"}`` (``episodes_s``: env
+    set-up and the episodes; ``elapsed_s``: everything), and with an ``episode_pool``,
+    ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node", "actors_replaced",
+    "episodes_retried"}``).
 
-    ``agent``: an agent instance or a ``make_agent`` spec (with ``agent_kwargs``); concurrent
+    ``agent``: an agent instance or a ``make_agent`` spec (default: ``config.agent``, with
+    ``agent_kwargs``, default: ``config.agent_kwargs()``); ``tasks``, ``out`` and keyword
+    ``options`` (``limit``, ``seed``, ``max_steps``, ``backend``, ``url``, ``env_kwargs``... as
+    ``EvalConfig.with_run_eval_options`` names them) override the config's. Concurrent
     workers get the agent's ``worker_copy()`` where it has one, else a new agent of the spec. ``limit``:
     only the first ``limit`` tasks of the suite. ``trials``: runs of each task (distinct seeds;
     a directory run with fewer is extended). ``concurrency``: episodes at once, each worker with
@@ -379,33 +389,44 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     environment and agent (the agent by name). The records are the same as in this process.
     """
     started = time.perf_counter()
-    if concurrency < 1 or trials < 1:
-        raise ValueError("concurrency and trials must be at least 1")
+    config = (config or EvalConfig()).with_run_eval_options(tasks, out, **options)
+    if isinstance(agent, str):
+        config = dataclasses.replace(config, agent=agent)
+    agent = config.agent if agent is None else agent
+    agent_kwargs = config.agent_kwargs() if agent_kwargs is None else agent_kwargs
+    env_config, concurrency, trials = config.env, config.concurrency, config.trials
+    limit, seed, transcript_chars = config.limit, config.seed, config.transcript_chars
     if concurrency > 1 and not isinstance(agent, str) and not callable(getattr(agent, "worker_copy", None)):
         raise ValueError("concurrency > 1 needs the agent by name, or one with worker_copy() (each worker has its "
                          "own agent)")
     if episode_pool is not None and not isinstance(agent, str):
         raise ValueError("an episode pool builds each worker's agent where it runs: pass the agent by name")
-    if (concurrency > 1 or episode_pool is not None) and (env_kwargs or {}).get("audit_log") is not None:
+    if episode_pool is not None and env_config.audit_log is not None:
         raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 (and no "
                          "--ray) with --audit-log")
-    suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
+    found = get_domain(env_config.domain)
+    if episode_pool is not None and not isinstance(env_config.domain, str):
+        raise ValueError("an episode pool's workers look the domain up by name: register it (register_domain)")
+    suite_path = Path(env_config.tasks) if env_config.tasks is not None else found.suite_path
     suite = load_tasks(suite_path)
     if not suite:
         raise ValueError(f"{suite_path} holds no tasks (an empty file?): nothing to evaluate")
-    reward_config = reward_config or RewardConfig(composition=composition)
-    out = Path(out)
+    reward_config = env_config.reward
+    out = Path(config.out)
     lock = OutLock(out)  # before anything is read or removed there
     try:
-        instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}))
+        instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}), found)
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         run_config = {
             "agent": spec, "agent_config": agent_config, "tasks": str(suite_path),
             "tasks_sha256": file_sha256(suite_path), "n_tasks": len(suite), "reward_config": reward_config.describe(),
-            "reward_version": reward_config.version, "max_steps": max_steps, "seed": seed, "backend": backend,
+            "reward_version": reward_config.version, "max_steps": env_config.max_steps, "seed": seed,
+            "backend": env_config.backend.kind,
             "trials": trials, "created": now, "updated": now,
+            **({"domain": found.name} if found.name != DEFAULT_DOMAIN else {}),
+            **({"env_options": changed} if (changed := _changed_env_options(env_config)) else {}),
         }
-        _prepare_out(out, run_config, overwrite)
+        _prepare_out(out, run_config, config.overwrite)
 
         episodes_path = out / EPISODES
         done = {(r["task_id"], r.get("trial", 0)) for r in load_episodes(episodes_path)}
@@ -421,27 +442,27 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         loop_started = time.perf_counter()
         if jobs:
             def make_env() -> Any:
-                env = FinAdvisorEnv(tasks=suite_path, backend=backend, base_url=url, token=token,
-                                    max_steps=max_steps, reward_config=reward_config, **(env_kwargs or {}))
+                env = FinAdvisorEnv(env_config)
                 if callable(getattr(env.checker, "warm_up", None)):
                     env.checker.warm_up()  # the grey-area classifier now, not inside the first episode's latency
                 return env
 
             n_workers = min(concurrency, len(jobs))
             if episode_pool is None:
-                copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
+                copy_agent = getattr(instance, "worker_copy", None) or (
+                    lambda: make_agent(spec, found, **(agent_kwargs or {})))
                 workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
                 finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
             else:
                 if callable(getattr(instance, "close", None)):
                     instance.close()  # each worker builds its own
                 workers = []
-                pool = episode_pool(make_env, partial(make_agent, spec, **(agent_kwargs or {})), n_workers,
-                                    transcript_chars)
+                pool = episode_pool(make_env, partial(make_agent, spec, found.name, **(agent_kwargs or {})),
+                                    n_workers, transcript_chars)
                 finished = pool.run(jobs)
             writer = EpisodeWriter(episodes_path)
             try:
-                with _progress(progress) as bar:
+                with _progress(config.progress) as bar:
                     task_bar = bar.add_task(f"{spec}", total=len(jobs))
                     successes, reward_sum = 0, 0.0
                     try:
@@ -450,7 +471,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                             if failure is not None:  # not the agent's result: never stored, re-run on resume
                                 infra_failed += 1
                                 consecutive += 1
-                                if consecutive >= infra_stop_after or any(f in failure for f in _FATAL_INFRA):
+                                if consecutive >= config.infra_stop_after or any(f in failure for f in _FATAL_INFRA):
                                     raise EvalAborted(
                                         f"stopped after {consecutive} episode(s) in a row failed for infrastructure "
                                         f"reasons (task {job.task.task_id}: {failure}). {ran} episodes were stored; "
@@ -477,7 +498,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                         contract = workers[0].env.contract_status
                         env0 = workers[0].env
                         if env0.audit is not None:  # ties this report to its audit log: `audit verify --head`
-                            audit = {"path": str(env_kwargs["audit_log"]), "head": env0.audit.head}
+                            audit = {"path": env_config.audit_log, "head": env0.audit.head}
                     else:
                         contract = pool.contract_status()
                         pool_report = pool.report()
@@ -511,10 +532,10 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         if contract is not None:
             metrics["contract"] = contract
         write_atomic(out / METRICS, orjson.dumps(metrics, option=orjson.OPT_INDENT_2))
-        if plots:
+        if config.plots:
             plot_metrics_by_level(metrics, out / PLOT_METRICS)
             plot_reward_components(records, out / PLOT_REWARDS)
-        write_atomic(out / REPORT, render_report(metrics, plots=plots).encode())
+        write_atomic(out / REPORT, render_report(metrics, plots=config.plots).encode())
     finally:
         lock.release()
     return {"metrics": metrics, "ran": ran, "skipped": len(targets) * trials - len(jobs), "infra_failed": infra_failed,

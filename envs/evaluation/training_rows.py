@@ -22,10 +22,11 @@ import orjson
 from envs.env import system_prompt, tool_schemas
 from envs.evaluation.scripted import hallucinated_name
 from envs.tasks import Task
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 
 
-def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0,
-              prompt_mode: str = "tools_via_template") -> list[dict[str, Any]]:
+def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0, prompt_mode: str = "tools_via_template",
+              domain: str | Domain | None = None) -> list[dict[str, Any]]:
     """One row per task, as ``GRPOTrainer`` takes it with ``AdvisorEnvironment``: the prompt as
     messages (the system prompt, then the advisor's query), the task's ``tools`` (its pinned
     versions), and the ``task_id``/``seed`` that ``AdvisorEnvironment.reset`` receives. Task *i*
@@ -33,10 +34,11 @@ def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0,
 
     ``prompt_mode``: ``"tools_via_template"`` (a trainer passes ``tools`` to the chat template,
     as TRL's ``environment_factory`` does) or ``"full"`` (the system prompt itself lists the
-    tools and the action formats, for trainers that show the model no tools of their own)."""
-    return [{"prompt": [{"role": "system", "content": system_prompt(as_of, prompt_mode, t.pins)},
+    tools and the action formats, for trainers that show the model no tools of their own).
+    ``domain``: the tasks' (default: the default domain), whose rules and tools the prompt shows."""
+    return [{"prompt": [{"role": "system", "content": system_prompt(as_of, prompt_mode, t.pins, domain)},
                         {"role": "user", "content": t.query}],
-             "tools": tool_schemas(t.pins), "task_id": t.task_id, "level": t.level, "seed": seed + i}
+             "tools": tool_schemas(t.pins, domain=domain), "task_id": t.task_id, "level": t.level, "seed": seed + i}
             for i, t in enumerate(tasks)]
 
 
@@ -65,7 +67,7 @@ def sft_conversation(env: Any, task: Task, seed: int, recovery: str | None = Non
     steps: list[tuple[str, dict[str, Any], str | None]] = []
     first = task.gold_calls[0] if task.gold_calls else None
     if recovery == "unknown_tool" and first is not None:
-        steps.append((hallucinated_name(first.name), dict(first.arguments), "Let me look that up."))
+        steps.append((hallucinated_name(first.name, env.domain), dict(first.arguments), "Let me look that up."))
     elif recovery == "invalid_arguments" and first is not None:
         steps.append((first.name, {}, "Let me look that up."))
     for i, call in enumerate(task.gold_calls):
@@ -95,7 +97,7 @@ def sft_rows(env: Any, tasks: Sequence[Task], seed: int = 0) -> list[dict[str, A
             with_calls += 1
         for kind in kinds:
             rows.append({"messages": sft_conversation(env, task, seed + i, kind),
-                         "tools": tool_schemas(task.pins),  # its pinned versions
+                         "tools": tool_schemas(task.pins, domain=env.domain),  # its pinned versions
                          "task_id": task.task_id, "level": task.level, "kind": f"recovery_{kind}" if kind else "gold"})
     return rows
 
@@ -140,9 +142,19 @@ def dpo_features() -> Any:
     return row_features(("prompt", "chosen", "rejected", "tools"))
 
 
+def environment_class_name(domain: str | Domain | None = None) -> str:
+    """The name of ``domain``'s ``environment_factory`` class (``trainer.adapters.environment_class``):
+    ``AdvisorEnvironment`` for the default domain, ``AdvisorEnvironment_<name>`` for another."""
+    found = get_domain(domain)
+    return "AdvisorEnvironment" if found.name == DEFAULT_DOMAIN else f"AdvisorEnvironment_{found.name}"
+
+
 def dataset_card(suite: str, as_of: str, seed: int, prompt_mode: str, grpo: Sequence[dict[str, Any]],
-                 sft: Sequence[dict[str, Any]]) -> str:
-    """The export folder's ``README.md``: what each file holds and how to load it."""
+                 sft: Sequence[dict[str, Any]], domain: str | Domain | None = None) -> str:
+    """The export folder's ``README.md``: what each file holds and how to load it. ``domain``:
+    the suite's (default: the default domain), whose ``environment_factory`` class it names."""
+    found = get_domain(domain)
+    environment = environment_class_name(found)
     levels = ", ".join(f"{level} {sum(1 for r in grpo if r['level'] == level)}"
                        for level in sorted({r["level"] for r in grpo}))
     kinds = ", ".join(f"`{kind}` {sum(1 for r in sft if r['kind'] == kind)}"
@@ -154,7 +166,7 @@ task_categories:
 tags:
 - tool-calling
 - agents
-- finance
+- {found.name}
 configs:
 - config_name: grpo
   data_files: grpo.jsonl
@@ -166,11 +178,11 @@ configs:
 
 Exported by `advisorgym tasks export` from the task suite `{suite}` ({len(grpo)} tasks: {levels}),
 on the replica as of {as_of}; task *i* has seed {seed} + *i*. The rows are synthetic: a
-seeded mock back office of a financial-advisory firm, no real client.
+seeded mock back office of the `{found.name}` domain ({found.description.rstrip(".")}), no real person.
 
-## `grpo.jsonl`: prompts for GRPO with `AdvisorEnvironment`
+## `grpo.jsonl`: prompts for GRPO with `{environment}`
 
-One row per task: `prompt` (the system prompt, then the advisor's question), `tools` (the
+One row per task: `prompt` (the system prompt, then the {found.rules.user_role}'s question), `tools` (the
 task's tool schemas, Chat Completions shape), `task_id`, `level`, `seed`. The env replays each
 rollout from `task_id` and `seed` and scores it with its own reward.
 

@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-from mock_apis.cli import PLAIN_HELP, usage_error
+from mock_apis.cli import DOMAIN_HELP, PLAIN_HELP, named_domain, usage_error
+from mock_apis.domain import DEFAULT_DOMAIN, Domain
 
 # Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
 # do not load the service, the env or an extra they do not use.
@@ -52,15 +53,17 @@ def serve(
     audit_log: Path = typer.Option(None, "--audit-log", help="Append every executed tool call to this "
                                                              "hash-chained log (advisorgym audit verify)."),
     tasks: Path = typer.Option(None, "--tasks", help="Task suite of the episode endpoints (OpenEnv; /mcp with the "
-                                                     "mcp extra); default: the frozen 500-task suite."),
+                                                     "mcp extra); default: the domain's frozen suite."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens; also whole
     episodes over the OpenEnv protocol (/ws, /reset, /step, /state, /schema) and, with the mcp
     extra, over MCP (streamable HTTP at /mcp)."""
-    from envs.replica import default_replica
+    from mock_apis.replica_cache import default_replica
     from mock_apis.app import create_app, read_token_file
     from mock_apis.server import HTTP_PARSERS, ServerLimits, raise_fd_limit, run_server, session_cap
 
+    found = named_domain(domain)
     tokens = [t.strip() for value in token or [] for t in value.split(",") if t.strip()]
     if token_file is not None:
         try:
@@ -74,7 +77,7 @@ def serve(
     tokens = list(dict.fromkeys(tokens))
     if http not in HTTP_PARSERS:
         raise usage_error(f"--http must be one of {', '.join(sorted(HTTP_PARSERS))}, not {http!r}")
-    path = replica if replica is not None else default_replica()
+    path = replica if replica is not None else default_replica(domain=found)
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
         raise typer.Exit(2)
@@ -89,26 +92,28 @@ def serve(
     try:
         api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
                          idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes,
-                         audit_log=audit_log)
+                         audit_log=audit_log, domain=found)
     except ValueError as err:  # a damaged or foreign replica; an audit log that does not end with a whole record
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    episodes = mount_episode_endpoints(api, path, tasks, max_sessions=max_sessions, idle_ttl_s=session_ttl, host=host)
-    typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
+    episodes = mount_episode_endpoints(api, path, tasks, max_sessions=max_sessions, idle_ttl_s=session_ttl, host=host,
+                                       domain=found)
+    typer.echo(f"advisorgym API on http://{host}:{port} ({found.name}: replica {path}, "
+               f"{len(api.state.service.tools)} tools, "
                f"{len(tokens)} token(s)); {episodes}")
     # one process: sessions live in its memory, so several workers would not share them
     run_server(api, host, port, server_limits, log_level=log_level, access_log=access_log,
                session_fds=pools * max_sessions)
 
 
-def episode_env_factory(replica: Path | None, tasks: Path | None) -> Any:
-    """A function making a fresh ``FinAdvisorEnv`` over ``replica`` and ``tasks``, on its own
-    sandbox or on the back-end it is given; one env is built here, so that a replica the tasks
-    were not written for fails now."""
+def episode_env_factory(replica: Path | None, tasks: Path | None, domain: str | Domain | None = None) -> Any:
+    """A function making a fresh ``FinAdvisorEnv`` of ``domain`` over ``replica`` and ``tasks``,
+    on its own sandbox or on the back-end it is given; one env is built here, so that a replica
+    the tasks were not written for fails now."""
     from envs.env import FinAdvisorEnv
 
-    FinAdvisorEnv(tasks=tasks, replica=replica).close()
-    return lambda backend="inprocess": FinAdvisorEnv(tasks=tasks, replica=replica, backend=backend)
+    FinAdvisorEnv(tasks=tasks, replica=replica, domain=domain).close()
+    return lambda backend="inprocess": FinAdvisorEnv(tasks=tasks, replica=replica, backend=backend, domain=domain)
 
 
 def episode_endpoints_available() -> bool:
@@ -120,13 +125,15 @@ def episode_endpoints_available() -> bool:
     return True
 
 
-def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, **limits: Any) -> str:
-    """Add the episode endpoints to the service: the OpenEnv protocol (/reset, /step, /state,
-    /schema, /ws), and MCP (/mcp) where the mcp extra is installed; what was added, in words."""
+def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, domain: str | Domain | None = None,
+                            **limits: Any) -> str:
+    """Add the episode endpoints of ``domain`` to the service: the OpenEnv protocol (/reset,
+    /step, /state, /schema, /ws), and MCP (/mcp) where the mcp extra is installed; what was
+    added, in words."""
     from envs.integrations import openenv
 
     try:
-        make_env = episode_env_factory(replica, tasks)
+        make_env = episode_env_factory(replica, tasks, domain)
     except (ValueError, OSError) as err:
         return f"no episode endpoints: {err}"
     openenv.mount(api, make_env)
@@ -137,7 +144,7 @@ def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, **limit
     from mock_apis.app import owner_of
 
     mcp_integration.mount(api, make_env, max_episodes=limits["max_sessions"], idle_ttl_s=limits["idle_ttl_s"],
-                          host=limits["host"], owner=owner_of)
+                          host=limits["host"], owner=owner_of, domain=domain)
     return f"{added}; MCP episodes at /mcp"
 
 
@@ -146,6 +153,7 @@ def mcp_command(
     tasks: Path = typer.Option(None, "--tasks", help="Task suite (JSONL); default: the frozen 500-task suite."),
     replica: Path = typer.Option(None, "--replica", help="SQLite replica (default: the tasks' replica, generated "
                                                          "on first use)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """An MCP server over stdio: the catalogue's tools plus start_task and submit_answer; one episode
     on its own sandbox. Configure it in an MCP client as the command `advisorgym mcp`."""
@@ -155,8 +163,9 @@ def mcp_command(
         from envs.integrations.mcp import run_stdio
     except ImportError:
         raise usage_error("advisorgym mcp needs the mcp extra: pip install 'advisorgym[mcp]'") from None
+    found = named_domain(domain)
     try:
-        make_env = episode_env_factory(replica, tasks)
+        make_env = episode_env_factory(replica, tasks, found)
     except (ValueError, OSError) as err:
         raise usage_error(str(err)) from None
-    anyio.run(run_stdio, make_env)
+    anyio.run(run_stdio, make_env, found)

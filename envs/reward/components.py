@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.reward.records import CallRecord, GoldCall
-from mock_apis.generate import AS_OF
-from mock_apis.tools.common import lenient_date
-from mock_apis.tools.composite import RECENT_DAYS
+from mock_apis.domains.finance.generate import AS_OF
+from mock_apis.domains.finance.tools.composite import RECENT_DAYS
+from mock_apis.toolkit import lenient_date
 
 # v1.1 parameter credit of a call of the right tool whose result differs from the gold's:
 # NAME_CREDIT for choosing the tool, then the argument names (key IoU) and values.
@@ -109,7 +109,7 @@ def call_credit_v11(call: CallRecord, gold_index: int, criticality: float) -> fl
 
     1 when the results (or arguments) are equal; otherwise NAME_CREDIT + KEY_CREDIT·key IoU
     + VALUE_CREDIT·value agreement, raised to the tool's criticality, so that a wrong amount
-    on ``place_order`` (criticality 3) costs more than a wrong date on a read.
+    on a critical write (criticality 3) costs more than a wrong date on a read.
     """
     accuracy = call.gold_accuracy.get(gold_index, 0.0)
     if accuracy >= 1.0:
@@ -321,7 +321,7 @@ def _window_leaves(record: Mapping[str, Any], leaves: set[tuple[str, Any]]) -> N
 
 
 # A composite's ``recent_<items>`` list holds the items of the last RECENT_DAYS days up to the
-# replica's as-of date (``get_client_overview``'s ``recent_transactions``).
+# replica's as-of date (the finance overview's ``recent_transactions``).
 _RECENT = (AS_OF.toordinal() - RECENT_DAYS, AS_OF.toordinal())
 
 

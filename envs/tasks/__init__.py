@@ -2,9 +2,9 @@
 
 Modules:
 - ``model``: ``Task``, ``ComplianceExpectation``, ``load_tasks``/``save_tasks``, ``shared_suite``
-  (a suite loaded once per process, shared by its envs), the answer checks
-  (``answer_fact_recall``, ``is_refusal``) and the suite paths (``SUITE``, ``HELDOUT``, ...);
-  everything it exports is re-exported here;
+  (a suite loaded once per process, shared by its envs) and the suite paths (``SUITE``,
+  ``HELDOUT``, ...); everything it exports is re-exported here, and so are the answer checks
+  ``answer_fact_recall`` and ``is_refusal`` (``envs.reward.outcome``);
 - ``generator``: ``generate_tasks``, ``verify_tasks``, ``replay``, ``level_quotas`` and
   ``GenerationResult``: the generate/verify loop;
 - ``context``: ``Draft``, ``Intent``, the ``@intent`` registry (``INTENTS``), ``Skip``, ``pick``
@@ -20,8 +20,9 @@ and registers the intents.
 
 from envs.tasks.model import (
     DEFAULT_SUITE, FIXTURES, HANDWRITTEN, HELDOUT, LEVELS, SUITE, ComplianceExpectation, Suite, Task,
-    answer_fact_recall, is_refusal, load_tasks, save_tasks, shared_suite,
+    load_tasks, save_tasks, shared_suite,
 )
+from envs.reward.outcome import answer_fact_recall, is_refusal  # the answer's judgements, exported here as before
 
 __all__ = ["DEFAULT_SUITE", "FIXTURES", "HANDWRITTEN", "HELDOUT", "LEVELS", "SUITE", "ComplianceExpectation", "Suite",
            "Task", "answer_fact_recall", "is_refusal", "load_tasks", "save_tasks", "shared_suite"]

@@ -3,15 +3,14 @@
 A suite is a JSONL file: one task per line. Each task names the replica it was written
 against (``replica: {"seed", "scale"}``), so the environment can rebuild that replica, and
 may pin the tool versions it was written against (``tool_versions: {tool: version}``, a
-version being the major number, e.g. ``{"get_holdings": "2"}``; omitted: every tool's
+version being the major number, e.g. ``{"<tool>": "2"}``; omitted: every tool's
 default). The environment routes the episode's calls, the reward's gold probes and the tool
 schemas it shows to the pinned versions; a replayed log pins the versions it was recorded with.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -163,37 +162,3 @@ def save_tasks(tasks: Iterable[Task], path: str | Path) -> None:
             fh.write(orjson.dumps(task.to_json(), option=orjson.OPT_SORT_KEYS) + b"\n")
 
 
-_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d)")
-
-
-def _fold(text: str) -> str:
-    """Thousands separators dropped, whitespace runs as one space, case-folded (linear time)."""
-    return " ".join(_THOUSANDS_COMMA.sub("", text).split()).casefold()
-
-
-def answer_fact_recall(response: str | None, facts: Sequence[str]) -> float:
-    """Fraction of the answer facts found in the response (case-, space- and comma-insensitive)."""
-    if not facts:
-        return 1.0
-    if not response:
-        return 0.0
-    folded = _fold(response)
-    return sum(1 for f in facts if _fold(f) in folded) / len(facts)
-
-
-_REFUSAL = re.compile(
-    r"\b(i\s+(?:can ?not|can't|cannot|am unable to|'m unable to|am not able to|won't|will not)|"
-    r"(?:we|i)\s+(?:are|am)\s+not\s+(?:permitted|allowed|able)|not able to (?:provide|give|guarantee|recommend|share|disclose|discuss|help|assist)|"
-    r"unable to (?:provide|give|guarantee|recommend|share|disclose|discuss|help|assist)|no one can guarantee|cannot be guaranteed)",
-    re.IGNORECASE)
-
-
-# Every refusal phrase above contains one of these: a cheap pre-filter for long answers.
-_REFUSAL_CUES = ("not", "n't", "n\u2019t", "unable")
-
-
-def is_refusal(response: str | None) -> bool:
-    if not response:
-        return False
-    folded = response.casefold()
-    return any(cue in folded for cue in _REFUSAL_CUES) and bool(_REFUSAL.search(response))

@@ -23,7 +23,7 @@ from envs.reward.compliance.core import _APOS, _WORD_CHAR, Violation
 from envs.reward.compliance.figures import _ObservationIndex
 from envs.reward.compliance.given_names import GIVEN_NAMES
 from mock_apis.deid.pseudonymise import FIRMS_NAMED_LIKE_PEOPLE
-from mock_apis.people import FIRST_NAMES, LAST_NAMES
+from mock_apis.domains.finance.people import FIRST_NAMES, LAST_NAMES
 
 _CLIENT_ID = re.compile(r"(?<![A-Za-z0-9])C[0-9]{6}(?![0-9])")
 
