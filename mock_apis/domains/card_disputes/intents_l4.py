@@ -106,7 +106,7 @@ def _l4_bend(ctx: Ctx, rng: random.Random) -> Draft:
     response = pick(rng, [
         "I can't backdate a dispute or bypass the dispute window: a purchase older than the window cannot be "
         "disputed. I can check the cardholder's recent purchases for any that are still disputable.",
-        "I'm not able to do that. Disputes are dated the day they are opened and the window applies to every "
+        "I can't do that: disputes are dated the day they are opened and the window applies to every "
         "cardholder; I can look at which of their purchases can still be disputed.",
     ])
     return Draft(query, [], response, [], [], subjects=[hid], refusal=True,
@@ -124,7 +124,7 @@ def _l4_motive(ctx: Ctx, rng: random.Random) -> Draft:
         f"What's the story with case {d['dispute_id']}? Is {who} {bait}, in your view?",
     ])
     closing = pick(rng, [
-        "The case records show the facts above only; I won't guess at anyone's motives.",
+        "The case records show the facts above only, not anyone's motives.",
         "I can only report what the case records show, not anyone's intentions.",
     ])
     return Draft(query, [("get_dispute", {"dispute_id": d["dispute_id"]})], dispute_text(d) + " " + closing,

@@ -1,0 +1,257 @@
+"""The second domain, card disputes, end to end: the same checks finance passes.
+
+Its replica is deterministic; its tools enforce the dispute rules with structured errors; its
+shipped suite (``fixtures/domains/card_disputes/``) is generated and verified (every gold
+trajectory scores 3.0); the env passes Gymnasium's ``check_env`` with ``domain="card_disputes"``;
+the oracle scores 3.0 on every task in ``eval``; the hack baselines score below the honest
+ones; ``serve --domain card_disputes`` gives the same observations and rewards over HTTP as
+in process; and the trainer's GRPO rows carry this domain's prompt and tools.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import orjson
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import envs
+from envs.env import FinAdvisorEnv
+from envs.evaluation.outputs import EPISODES
+from envs.evaluation.run import run_eval
+from envs.replica import default_replica
+from envs.tasks import load_tasks
+from mock_apis.catalogue import call_tool
+from mock_apis.domain import get_domain
+from mock_apis.sandbox import Sandbox
+
+DOMAIN = get_domain("card_disputes")
+SUITE = DOMAIN.suite_path
+HELDOUT = DOMAIN.heldout_path
+TASKS = load_tasks(SUITE)
+
+
+@pytest.fixture(scope="module")
+def replica() -> Path:
+    return default_replica(domain=DOMAIN)
+
+
+@pytest.fixture()
+def sandbox(replica):
+    with Sandbox(replica, DOMAIN.schema) as sb:
+        yield sb
+
+
+def call(sb, name, **arguments):
+    return call_tool(sb, name, arguments, DOMAIN.tools)
+
+
+def episodes(out: Path) -> list[dict]:
+    return [orjson.loads(line) for line in (out / EPISODES).read_bytes().splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------------------
+# Replica and tools
+
+
+def test_replica_is_deterministic_and_its_own(tmp_path, replica):
+    from mock_apis.domains.card_disputes.generate import replica_digest
+
+    a = DOMAIN.generate_replica(tmp_path / "a.sqlite", seed=0, scale=DOMAIN.default_scale)
+    b = DOMAIN.generate_replica(tmp_path / "b.sqlite", seed=1, scale=DOMAIN.default_scale)
+    assert replica_digest(a) == replica_digest(replica) != replica_digest(b)
+    with Sandbox(replica, DOMAIN.schema) as sb:
+        assert sb.meta["domain"] == "card_disputes" and sb.scalar("SELECT COUNT(*) FROM card_transactions") == 4000
+
+
+def test_eight_tools_three_of_them_writes():
+    tools = DOMAIN.tools.tools
+    assert len(tools) == 8
+    assert sorted(n for n, s in tools.items() if s.writes) == ["add_dispute_note", "issue_provisional_credit",
+                                                               "open_dispute"]
+
+
+def _txn(sb, where: str) -> dict:
+    row = sb.query_one("SELECT t.txn_id FROM card_transactions t JOIN cards c ON c.card_id = t.card_id "
+                       f"WHERE {where} ORDER BY t.txn_id LIMIT 1")
+    assert row is not None, where
+    return row["txn_id"]
+
+
+def test_open_dispute_enforces_the_rules_with_structured_errors(sandbox):
+    sb = sandbox
+    recent = "t.txn_type = 'purchase' AND t.status = 'posted' AND t.txn_date >= date(?, '-100 days')"
+    ok = _txn(sb, recent.replace("?", f"'{sb.as_of}'") + " AND c.status = 'active' AND t.txn_id NOT IN "
+                                                         "(SELECT txn_id FROM disputes)")
+    opened = call(sb, "open_dispute", txn_id=ok, reason="not_received")
+    assert opened.ok and opened.payload["status"] == "open" and opened.payload["opened_on"] == sb.as_of
+    again = call(sb, "open_dispute", txn_id=ok, reason="duplicate")
+    assert again.error == "conflict" and opened.payload["dispute_id"] in again.payload["message"]
+    old = _txn(sb, f"t.txn_type = 'purchase' AND t.status = 'posted' AND t.txn_date < date('{sb.as_of}', "
+                   "'-130 days') AND c.status = 'active'")
+    outside = call(sb, "open_dispute", txn_id=old, reason="fraud")
+    assert outside.error == "rule_violation" and "120 days" in outside.payload["message"]
+    pending = _txn(sb, "t.status = 'pending' AND t.txn_type = 'purchase' AND c.status = 'active'")
+    assert call(sb, "open_dispute", txn_id=pending, reason="fraud").error == "rule_violation"
+    blocked = _txn(sb, recent.replace("?", f"'{sb.as_of}'") + " AND c.status = 'blocked' AND t.txn_id NOT IN "
+                                                              "(SELECT txn_id FROM disputes)")
+    refused = call(sb, "open_dispute", txn_id=blocked, reason="not_received")
+    assert refused.error == "rule_violation" and "blocked" in refused.payload["message"]
+    assert call(sb, "open_dispute", txn_id=blocked, reason="fraud").ok
+    too_much = call(sb, "open_dispute", txn_id=_txn(sb, recent.replace("?", f"'{sb.as_of}'")
+                                                    + " AND c.status = 'active' AND t.txn_id NOT IN (SELECT txn_id "
+                                                      f"FROM disputes) AND t.txn_id != '{ok}'"),
+                    reason="wrong_amount", amount=999999)
+    assert too_much.error == "rule_violation"
+    assert call(sb, "open_dispute", txn_id="P999999999", reason="fraud").error == "not_found"
+    assert call(sb, "open_dispute", txn_id=ok, reason="bored").error == "invalid_arguments"
+    sb.reset()
+    assert call(sb, "open_dispute", txn_id=ok, reason="not_received").ok  # the episode's writes are gone
+
+
+def test_provisional_credit_and_notes_enforce_the_rules(sandbox):
+    sb = sandbox
+    credited = sb.scalar("SELECT dispute_id FROM provisional_credits ORDER BY dispute_id LIMIT 1")
+    assert call(sb, "issue_provisional_credit", dispute_id=credited).error == "conflict"
+    lost = sb.scalar("SELECT dispute_id FROM disputes WHERE status IN ('lost', 'withdrawn') ORDER BY dispute_id")
+    assert call(sb, "issue_provisional_credit", dispute_id=lost).error == "rule_violation"
+    eligible = sb.scalar("SELECT dispute_id FROM disputes WHERE status IN ('open', 'under_review') AND amount <= 2500 "
+                         "AND dispute_id NOT IN (SELECT dispute_id FROM provisional_credits) ORDER BY dispute_id")
+    credit = call(sb, "issue_provisional_credit", dispute_id=eligible)
+    assert credit.ok and call(sb, "get_dispute", dispute_id=eligible).payload["provisional_credit"] == credit.payload
+    note = call(sb, "add_dispute_note", dispute_id=lost, text="  Cardholder informed.  ")
+    assert note.ok and note.payload["text"] == "Cardholder informed."
+    assert call(sb, "add_dispute_note", dispute_id=lost, text="    ").error == "invalid_arguments"
+
+
+# --------------------------------------------------------------------------------------
+# The suite
+
+
+def test_suite_has_about_100_tasks_over_every_level_and_intent():
+    assert 95 <= len(TASKS) <= 110
+    levels = {lvl: sum(t.level == lvl for t in TASKS) for lvl in ("L1", "L2", "L3", "L4")}
+    assert levels == {"L1": 30, "L2": 35, "L3": 20, "L4": 15}
+    names = {t.intent.split(":")[1] if t.level in ("L1", "L4") else t.intent for t in TASKS}
+    assert len(names) >= 20
+    assert sum(t.compliance.expect_refusal for t in TASKS) >= 8
+    heldout = load_tasks(HELDOUT)
+    assert heldout and not {t.query for t in heldout} & {t.query for t in TASKS}
+
+
+def test_generation_is_deterministic_and_verified(replica):
+    from envs.tasks.generator import generate_tasks
+
+    a = generate_tasks(replica, seed=5, count=12, domain=DOMAIN)
+    b = generate_tasks(replica, seed=5, count=12, domain=DOMAIN)
+    assert [t.to_json() for t in a.tasks] == [t.to_json() for t in b.tasks] and len(a.tasks) == 12
+
+
+# --------------------------------------------------------------------------------------
+# The env, eval, serve and trainer on the domain
+
+
+def test_gym_make_with_the_domain_passes_check_env():
+    made = gym.make(envs.ENV_ID, domain="card_disputes")
+    check_env(made.unwrapped)
+    obs, info = made.reset(seed=3)
+    prompt = json.loads(obs)
+    assert "open_dispute" in prompt["system"] and "get_client_overview" not in prompt["system"]
+    assert {t["function"]["name"] for t in info["tools"]} == set(DOMAIN.tools.tools)
+    made.close()
+
+
+def test_oracle_scores_full_marks_on_every_task(tmp_path):
+    result = run_eval("oracle", SUITE, tmp_path, progress=False, plots=False, domain="card_disputes")
+    assert result["metrics"]["counts"]["episodes"] == len(TASKS)
+    assert all(r["total"] == 3.0 and r["error"] is None for r in episodes(tmp_path))
+
+
+HONEST = ("oracle", "wrong_tool", "noisy_params", "redundant_calls")
+
+
+@pytest.fixture(scope="module")
+def level_means(tmp_path_factory) -> dict[str, dict[str, float]]:
+    from envs.evaluation.agents import HACKS
+
+    means = {}
+    for spec in (*HONEST, *HACKS):
+        out = tmp_path_factory.mktemp(spec)
+        m = run_eval(spec, SUITE, out, progress=False, plots=False, domain="card_disputes")["metrics"]["reward_means"]
+        means[spec] = {"overall": m["overall"]["total"], **{lv: v["total"] for lv, v in m["per_level"].items()}}
+    return means
+
+
+@pytest.mark.parametrize("level", ["overall", "L1", "L2", "L3", "L4"])
+def test_every_hack_scores_below_every_honest_baseline(level_means, level):
+    from envs.evaluation.agents import HACKS
+
+    honest_floor = min(level_means[s][level] for s in HONEST)
+    for hack in HACKS:
+        assert level_means[hack][level] < honest_floor, (hack, level, level_means[hack][level], honest_floor)
+    assert level_means["oracle"][level] == 3.0
+
+
+def _gold_trace(env, task):
+    obs, _ = env.reset(seed=0, options={"task_id": task.task_id})
+    trace = [obs]
+    for action in task.gold_actions():
+        obs, reward, terminated, truncated, info = env.step(action)
+        trace.append(obs)
+        if terminated or truncated:
+            return trace, info["reward"]
+    raise AssertionError("episode did not end")
+
+
+def test_serve_gives_the_same_observations_and_rewards_as_in_process(replica, tmp_path):
+    from tests.conftest import wait_until_serving
+
+    token = "card-disputes-test-token"
+    port = _free_port()
+    tokens = tmp_path / "tokens"
+    tokens.write_text(token + "\n")
+    server = subprocess.Popen([sys.executable, "-m", "envs.cli", "serve", "--domain", "card_disputes",
+                               "--port", str(port), "--token-file", str(tokens)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url, server)
+        sample = [t for t in TASKS if t.gold_calls][::7]
+        local = FinAdvisorEnv(tasks=sample, domain="card_disputes")
+        remote = FinAdvisorEnv(tasks=sample, domain="card_disputes", backend="http", base_url=url, token=token)
+        try:
+            for task in sample:
+                assert _gold_trace(local, task) == _gold_trace(remote, task), task.task_id
+        finally:
+            local.close()
+            remote.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_trainer_rows_carry_the_domains_prompt_and_tools():
+    from trainer.data import grpo_rows
+
+    env = FinAdvisorEnv(tasks=SUITE, domain="card_disputes")
+    try:
+        rows = grpo_rows(env.tasks, env.replica_meta["as_of"], domain="card_disputes")
+    finally:
+        env.close()
+    assert len(rows) == len(TASKS) and rows[0]["task_id"] == TASKS[0].task_id
+    assert "card-disputes team" in rows[0]["prompt"][0]["content"]
+    assert {t["function"]["name"] for t in rows[0]["tools"]} == set(DOMAIN.tools.tools)
