@@ -166,9 +166,12 @@ class _Builder:
         disputes, credits, notes = [], [], []
         for hid in self.cardholder_ids:
             purchases = by_owner.get(hid, [])
-            if not purchases or rng.random() > 0.35:
+            if not purchases or rng.random() > 0.5:
                 continue
-            for t in rng.sample(purchases, min(len(purchases), rng.choice([1, 1, 2]))):
+            chosen = rng.sample(purchases, min(len(purchases), rng.choice([1, 1, 2])))
+            if rng.random() < 0.25:  # big-ticket disputes: some exceed the provisional-credit limit
+                chosen[0] = max(purchases, key=lambda p: (p[6], p[0]))
+            for t in dict.fromkeys(chosen):
                 txn_date = date.fromisoformat(t[3])
                 opened = txn_date + timedelta(days=rng.randint(1, 40))
                 if opened > AS_OF:
