@@ -18,7 +18,7 @@ from pathlib import Path
 from envs import FinAdvisorEnv
 from envs.tasks import HANDWRITTEN, load_tasks
 from mock_apis.catalogue import call_tool
-from mock_apis.generate import generate_replica
+from mock_apis.domains.finance.generate import generate_replica
 
 
 def timed(fn, n: int) -> list[float]:

@@ -34,7 +34,7 @@ from bench_tool_latency import TOKEN, server_process
 from envs import FinAdvisorEnv
 from envs.wire import Connection
 from envs.tasks import HANDWRITTEN, load_tasks
-from mock_apis.generate import generate_replica
+from mock_apis.domains.finance.generate import generate_replica
 
 
 def react(name: str, arguments: dict[str, Any]) -> str:

@@ -37,7 +37,7 @@ print(json.dumps({"counts": manifest["row_counts"], "hwm_kib": hwm_kib}))
 LOADER = """
 import sys
 from sqlalchemy import create_engine
-from mock_apis.generate import load_source
+from mock_apis.domains.finance.generate import load_source
 load_source(create_engine(sys.argv[1]), seed=0, scale=int(sys.argv[2]))
 """
 

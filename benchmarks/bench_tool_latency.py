@@ -28,7 +28,7 @@ from typing import Any
 
 from envs.backends import HttpBackend, InProcessBackend
 from mock_apis.app import create_app, serve_in_thread
-from mock_apis.generate import generate_replica
+from mock_apis.domains.finance.generate import generate_replica
 
 TOKEN = "bench-token"
 SAMPLE_ARGUMENTS: dict[str, dict[str, Any]] = {

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from mock_apis.deid.build import DEFAULT_BATCH_ROWS
-from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
+from mock_apis.domains.finance.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
 
 # Plain (click) help: it wraps to the terminal, where rich's option tables cut text at 80 columns.
 _PLAIN = {"rich_markup_mode": None, "no_args_is_help": True}
@@ -45,7 +45,7 @@ def replica_generate(
     scale give the same rows on any install (and the same file with the same SQLite)."""
     import hashlib
 
-    from mock_apis.generate import generate_replica, iter_row_counts, replica_digest
+    from mock_apis.domains.finance.generate import generate_replica, iter_row_counts, replica_digest
 
     generate_replica(out, seed=seed, scale=scale, show_progress=scale >= 50_000)
     counts = dict(iter_row_counts(out))

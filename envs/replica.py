@@ -1,4 +1,4 @@
-"""Where replicas live: the on-the-fly default replica and its cache."""
+"""Where replicas live: each domain's on-the-fly default replica and its cache."""
 
 from __future__ import annotations
 
@@ -7,31 +7,38 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-import mock_apis.generate
-import mock_apis.models
-import mock_apis.people
-from mock_apis.generate import DEFAULT_SCALE, DEFAULT_SEED, GENERATOR_VERSION, generate_replica
-from mock_apis.models import SCHEMA_VERSION
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 
 
 def cache_dir() -> Path:
     return Path(os.environ.get("ADVISORGYM_CACHE", Path.home() / ".cache" / "advisorgym"))
 
 
-@lru_cache(maxsize=1)
-def generator_fingerprint() -> str:
-    """A short hash of the generator's code: a cached replica is reused only by the code that
-    wrote it, even where a change to that code forgot to bump ``GENERATOR_VERSION``."""
+@lru_cache(maxsize=16)
+def _fingerprint(name: str) -> str:
     digest = hashlib.sha256()
-    for module in (mock_apis.generate, mock_apis.people, mock_apis.models):
+    for module in get_domain(name).generator_modules:
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:12]
 
 
-def default_replica(seed: int = DEFAULT_SEED, scale: int = DEFAULT_SCALE) -> Path:
-    """The cached replica for ``(seed, scale)``, generated on first use."""
-    path = cache_dir() / (f"replica-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}-{generator_fingerprint()}"
-                          f"-seed{seed}-scale{scale}.sqlite")
+def generator_fingerprint(domain: str | Domain | None = None) -> str:
+    """A short hash of a domain's generator code (``Domain.generator_modules``): a cached replica
+    is reused only by the code that wrote it, even where a change to that code forgot to bump
+    the domain's generator version."""
+    return _fingerprint(get_domain(domain).name)
+
+
+def default_replica(seed: int | None = None, scale: int | None = None, domain: str | Domain | None = None) -> Path:
+    """The cached replica of ``domain`` (default: the default domain) for ``(seed, scale)``
+    (default: the domain's), generated on first use. The default domain's file names carry no
+    domain name (``replica-v...``), the others' do (``replica-<domain>-v...``)."""
+    found = get_domain(domain)
+    seed = found.default_seed if seed is None else seed
+    scale = found.default_scale if scale is None else scale
+    prefix = "replica" if found.name == DEFAULT_DOMAIN else f"replica-{found.name}"
+    path = cache_dir() / (f"{prefix}-v{found.schema.version}-g{found.generator_version}-"
+                          f"{generator_fingerprint(found)}-seed{seed}-scale{scale}.sqlite")
     if not path.is_file():
-        generate_replica(path, seed=seed, scale=scale)
+        found.generate_replica(path, seed=seed, scale=scale)
     return path

@@ -13,9 +13,10 @@ and at most 20 details are listed.
 **Versions.** A tool may be served in several versions side by side. Its schema is its
 contract, so a breaking change (a renamed result field) is a new *version*, named by the
 major number of its semantic version (``ToolSpec.version`` ``"2.0.0"`` is version ``"2"``).
-The catalogue is keyed by name and version: ``catalogue()[name]`` is each tool's default
-version (what a plain name calls), ``OTHER_VERSIONS[name][version]`` the others, declared
-with ``@tool_version`` as a thin adapter of the default's result (one implementation;
+Each domain keeps its tools in a ``ToolRegistry``, keyed by name and version:
+``registry.tools[name]`` (``catalogue(registry)[name]``) is each tool's default version (what
+a plain name calls), ``registry.other_versions[name][version]`` the others, declared with
+``@registry.tool_version`` as a thin adapter of the default's result (one implementation;
 same parameters, writes and criticality). Callers address a version with a
 ``ToolRef(name, version)`` in place of the name (written ``name@version``, its HTTP route
 ``/tools/name@version``); agent-sent names are plain JSON values, so they only ever reach
@@ -30,12 +31,15 @@ import re
 import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
 
-from mock_apis.sandbox import Sandbox
+from mock_apis.domain_table import DEFAULT_DOMAIN, lookup
+
+if TYPE_CHECKING:
+    from mock_apis.sandbox import Sandbox
 
 ERROR_CODES = (
     "unknown_tool",
@@ -158,52 +162,92 @@ def parse_ref(text: str) -> str | ToolRef:
     return ToolRef(name, version) if at else text
 
 
-#: Each tool's default version, by name.
-REGISTRY: dict[str, ToolSpec] = {}
-#: Each tool's other versions: name -> version -> spec.
-OTHER_VERSIONS: dict[str, dict[str, ToolSpec]] = {}
 _SEMVER = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}\.[0-9]{1,9}")
-
-
-def tool(*, name: str, description: str, parameters: dict[str, Any], returns: dict[str, Any],
-         version: str = "1.0.0", criticality: float = 1.0, composite: bool = False,
-         writes: bool = False) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
-    """Register the decorated function ``impl(sandbox, **arguments) -> result`` as a tool."""
-
-    def register(impl: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        if name in REGISTRY:
-            raise ValueError(f"tool {name!r} declared twice")
-        if not _SEMVER.fullmatch(version):
-            raise ValueError(f"tool {name!r}: version {version!r} is not MAJOR.MINOR.PATCH")
-        REGISTRY[name] = ToolSpec(name=name, description=description, parameters=parameters, returns=returns,
-                                  impl=impl, version=version, criticality=criticality, composite=composite,
-                                  writes=writes)
-        return impl
-
-    return register
-
 
 #: A version's adapter: the default version's result in, this version's out.
 Adapter = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def tool_version(name: str, *, version: str, description: str, returns: dict[str, Any]
-                 ) -> Callable[[Adapter], Adapter]:
-    """Register another version of the declared tool ``name``: the decorated ``adapt(result)``
-    turns the default version's result into this version's (``returns``). It runs the default's
-    implementation, with its parameters, writes and criticality; errors pass through unchanged."""
+class ToolRegistry:
+    """One domain's tools: ``tools``, each tool's default version by name (in declaration
+    order), and ``other_versions``, name -> version -> spec. A domain declares its tools with
+    ``@registry.tool(...)`` and their other versions with ``@registry.tool_version(...)``."""
 
-    def register(adapt: Adapter) -> Adapter:
-        base = REGISTRY[name]
-        spec = dataclasses.replace(base, description=description, returns=returns, version=version,
-                                   impl=_adapted(base.impl, adapt))
-        others = OTHER_VERSIONS.setdefault(name, {})
-        if not _SEMVER.fullmatch(version) or spec.major == base.major or spec.major in others:
-            raise ValueError(f"tool {name!r}: version {version!r} is not a new MAJOR.MINOR.PATCH version")
-        others[spec.major] = spec
-        return adapt
+    def __init__(self) -> None:
+        self.tools: dict[str, ToolSpec] = {}
+        self.other_versions: dict[str, dict[str, ToolSpec]] = {}
 
-    return register
+    def tool(self, *, name: str, description: str, parameters: dict[str, Any], returns: dict[str, Any],
+             version: str = "1.0.0", criticality: float = 1.0, composite: bool = False,
+             writes: bool = False) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+        """Register the decorated function ``impl(sandbox, **arguments) -> result`` as a tool."""
+
+        def register(impl: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+            if name in self.tools:
+                raise ValueError(f"tool {name!r} declared twice")
+            if not _SEMVER.fullmatch(version):
+                raise ValueError(f"tool {name!r}: version {version!r} is not MAJOR.MINOR.PATCH")
+            self.tools[name] = ToolSpec(name=name, description=description, parameters=parameters, returns=returns,
+                                        impl=impl, version=version, criticality=criticality, composite=composite,
+                                        writes=writes)
+            return impl
+
+        return register
+
+    def tool_version(self, name: str, *, version: str, description: str, returns: dict[str, Any]
+                     ) -> Callable[[Adapter], Adapter]:
+        """Register another version of the declared tool ``name``: the decorated ``adapt(result)``
+        turns the default version's result into this version's (``returns``). It runs the default's
+        implementation, with its parameters, writes and criticality; errors pass through unchanged."""
+
+        def register(adapt: Adapter) -> Adapter:
+            base = self.tools[name]
+            spec = dataclasses.replace(base, description=description, returns=returns, version=version,
+                                       impl=_adapted(base.impl, adapt))
+            others = self.other_versions.setdefault(name, {})
+            if not _SEMVER.fullmatch(version) or spec.major == base.major or spec.major in others:
+                raise ValueError(f"tool {name!r}: version {version!r} is not a new MAJOR.MINOR.PATCH version")
+            others[spec.major] = spec
+            return adapt
+
+        return register
+
+    def versions_of(self, name: str) -> list[str]:
+        """The versions of tool ``name`` that are served, its default first (none for no tool)."""
+        spec = self.tools.get(name)
+        return [spec.major, *self.other_versions.get(name, ())] if spec is not None else []
+
+    def versioned(self) -> dict[str, ToolSpec]:
+        """Every tool version that is not its tool's default, keyed ``name@version``."""
+        return {str(ToolRef(name, version)): spec for name, others in self.other_versions.items()
+                for version, spec in others.items()}
+
+    def resolve(self, name: Any) -> ToolSpec | None:
+        """The spec a call addresses: a plain name's default version, a ``ToolRef``'s version; None
+        for anything else (a name of any other type, an unknown tool or version)."""
+        try:
+            if isinstance(name, str):
+                return self.tools.get(name)
+            if type(name) is ToolRef:
+                default = self.tools.get(name.name)
+                if default is not None and default.major == name.version:
+                    return default
+                return self.other_versions.get(name.name, {}).get(name.version)
+        except Exception:  # a str subclass with a hostile __hash__ or __eq__
+            return None
+        return None
+
+    def unknown_tool(self, name: Any) -> dict[str, Any]:
+        """The error payload for a call ``resolve`` found nothing for: ``unknown_version`` for a
+        ``ToolRef`` to a tool that exists, else ``unknown_tool``."""
+        if type(name) is ToolRef and isinstance(name.name, str) and name.name in self.tools:
+            served = self.versions_of(name.name)
+            return {"error": "unknown_version",
+                    "message": f"{name.name} has no version {echo(name.version)}; it is served in version(s) "
+                               f"{', '.join(served)} (a version is the major number of the tool's semantic version)",
+                    "valid_versions": served}
+        label = str(name) if type(name) is ToolRef else name
+        return {"error": "unknown_tool", "message": f"no tool named {echo(label)}", "valid_tools": list(self.tools)}
 
 
 def _adapted(impl: Callable[..., dict[str, Any]], adapt: Adapter) -> Callable[..., dict[str, Any]]:
@@ -213,55 +257,37 @@ def _adapted(impl: Callable[..., dict[str, Any]], adapt: Adapter) -> Callable[..
     return run
 
 
-def catalogue() -> dict[str, ToolSpec]:
-    """All tools, keyed by name, in declaration order: each tool's default version."""
-    import mock_apis.tools  # noqa: F401  (registers every tool)
+def default_tools() -> ToolRegistry:
+    """The default domain's tools (``mock_apis.domain.DEFAULT_DOMAIN``), what the module-level
+    functions below use when no registry is passed."""
+    tools: ToolRegistry = lookup(DEFAULT_DOMAIN).tools
+    return tools
 
-    return REGISTRY
+
+def catalogue(tools: ToolRegistry | None = None) -> dict[str, ToolSpec]:
+    """All tools of ``tools`` (default: the default domain's), keyed by name, in declaration
+    order: each tool's default version."""
+    return (tools or default_tools()).tools
 
 
-def versions_of(name: str) -> list[str]:
+def versions_of(name: str, tools: ToolRegistry | None = None) -> list[str]:
     """The versions of tool ``name`` that are served, its default first (none for no tool)."""
-    spec = catalogue().get(name)
-    return [spec.major, *OTHER_VERSIONS.get(name, ())] if spec is not None else []
+    return (tools or default_tools()).versions_of(name)
 
 
-def other_versions() -> dict[str, ToolSpec]:
+def other_versions(tools: ToolRegistry | None = None) -> dict[str, ToolSpec]:
     """Every tool version that is not its tool's default, keyed ``name@version``."""
-    catalogue()
-    return {str(ToolRef(name, version)): spec for name, others in OTHER_VERSIONS.items()
-            for version, spec in others.items()}
+    return (tools or default_tools()).versioned()
 
 
-def resolve(name: Any) -> ToolSpec | None:
-    """The spec a call addresses: a plain name's default version, a ``ToolRef``'s version; None
-    for anything else (a name of any other type, an unknown tool or version)."""
-    tools = catalogue()
-    try:
-        if isinstance(name, str):
-            return tools.get(name)
-        if type(name) is ToolRef:
-            default = tools.get(name.name)
-            if default is not None and default.major == name.version:
-                return default
-            return OTHER_VERSIONS.get(name.name, {}).get(name.version)
-    except Exception:  # a str subclass with a hostile __hash__ or __eq__
-        return None
-    return None
+def resolve(name: Any, tools: ToolRegistry | None = None) -> ToolSpec | None:
+    """The spec a call addresses (``ToolRegistry.resolve``) in ``tools`` (default: the default domain's)."""
+    return (tools or default_tools()).resolve(name)
 
 
-def unknown_tool(name: Any) -> dict[str, Any]:
-    """The error payload for a call ``resolve`` found nothing for: ``unknown_version`` for a
-    ``ToolRef`` to a tool that exists, else ``unknown_tool``."""
-    tools = catalogue()
-    if type(name) is ToolRef and isinstance(name.name, str) and name.name in tools:
-        served = versions_of(name.name)
-        return {"error": "unknown_version",
-                "message": f"{name.name} has no version {echo(name.version)}; it is served in version(s) "
-                           f"{', '.join(served)} (a version is the major number of the tool's semantic version)",
-                "valid_versions": served}
-    label = str(name) if type(name) is ToolRef else name
-    return {"error": "unknown_tool", "message": f"no tool named {echo(label)}", "valid_tools": list(tools)}
+def unknown_tool(name: Any, tools: ToolRegistry | None = None) -> dict[str, Any]:
+    """The error payload for a call ``resolve`` found nothing for (``ToolRegistry.unknown_tool``)."""
+    return (tools or default_tools()).unknown_tool(name)
 
 
 @dataclass(frozen=True)
@@ -457,16 +483,18 @@ def _invalid(message: str, details: list[dict[str, Any]]) -> ToolOutcome:
     return ToolOutcome(False, {"error": "invalid_arguments", "message": message, "details": details})
 
 
-def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
+def call_tool(sandbox: Sandbox, name: Any, arguments: Any, tools: ToolRegistry | None = None) -> ToolOutcome:
     """Run tool ``name`` (a name: its default version; a ``ToolRef``: that version) on
     ``arguments``; every failure is a structured error, nothing raises.
 
     Order: the name (and version); the sanity check (``sanity_errors``: depth, size, 64-bit integers, finite
-    numbers, encodable text); the tool's JSON Schema; then the tool itself.
+    numbers, encodable text); the tool's JSON Schema; then the tool itself. ``tools``: the
+    domain's registry (default: the default domain's).
     """
-    spec = resolve(name)  # never raises, whatever ``name`` is
+    tools = tools or default_tools()
+    spec = tools.resolve(name)  # never raises, whatever ``name`` is
     if spec is None:
-        return ToolOutcome(False, unknown_tool(name))
+        return ToolOutcome(False, tools.unknown_tool(name))
     if (bad := sanity_errors(arguments)) is not None:
         return _invalid(*bad)
     try:
@@ -485,7 +513,7 @@ def call_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
         return ToolOutcome(False, {"error": "internal_error", "message": f"{name} failed: {type(err).__name__}"})
 
 
-def probe_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
+def probe_tool(sandbox: Sandbox, name: Any, arguments: Any, tools: ToolRegistry | None = None) -> ToolOutcome:
     """Run a tool in the sandbox's current state, then undo its writes (a savepoint rolled back).
 
     The reward uses this to execute a gold call in exactly the state the agent's call meets.
@@ -493,13 +521,30 @@ def probe_tool(sandbox: Sandbox, name: Any, arguments: Any) -> ToolOutcome:
     without the savepoint (three statements fewer; ``tests/test_tools.py`` holds every such
     tool to leaving the database unchanged).
     """
-    spec = resolve(name)
+    tools = tools or default_tools()
+    spec = tools.resolve(name)
     if spec is not None and not spec.writes:
-        return call_tool(sandbox, name, arguments)
+        return call_tool(sandbox, name, arguments, tools)
     with sandbox.lock:
         sandbox.con.execute("SAVEPOINT probe")
         try:
-            return call_tool(sandbox, name, arguments)
+            return call_tool(sandbox, name, arguments, tools)
         finally:
             sandbox.con.execute("ROLLBACK TO probe")
             sandbox.con.execute("RELEASE probe")
+
+
+_MOVED = {"REGISTRY": "tools", "OTHER_VERSIONS": "other_versions", "tool": "tool", "tool_version": "tool_version"}
+
+
+def __getattr__(name: str) -> Any:
+    """The default domain's ``REGISTRY``, ``OTHER_VERSIONS``, ``@tool`` and ``@tool_version``
+    under their old module-level names (deprecated: a domain declares its tools on its own
+    ``ToolRegistry``)."""
+    if name in _MOVED:
+        import warnings
+
+        warnings.warn(f"mock_apis.catalogue.{name} is deprecated: use mock_apis.domain.get_domain(name)."
+                      f"tools.{_MOVED[name]}", DeprecationWarning, stacklevel=2)
+        return getattr(default_tools(), _MOVED[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,9 +24,12 @@ import sqlite3
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mock_apis.models import WRITABLE_TABLES, Base
+from mock_apis.domain_table import DEFAULT_DOMAIN, lookup
+
+if TYPE_CHECKING:
+    from mock_apis.domain import ReplicaSchema
 
 OVERLAY_PAGE_BYTES = 1024
 
@@ -38,12 +41,18 @@ class ReplicaError(ValueError):
 
 # Replicas that passed ``check_replica``, by (path, size, mtime): the envs of one process (a
 # vector env, an eval's workers) share a replica file, which is read whole only once.
-_CHECKED: set[tuple[str, int, int]] = set()
+_CHECKED: set[tuple[str, int, int, str]] = set()
 
 
-def check_replica(replica_path: str | Path) -> None:
+def default_schema() -> ReplicaSchema:
+    """The default domain's replica schema (what a sandbox opened without one serves)."""
+    schema: ReplicaSchema = lookup(DEFAULT_DOMAIN).schema
+    return schema
+
+
+def check_replica(replica_path: str | Path, schema: ReplicaSchema | None = None) -> None:
     """Check a replica before serving it: SQLite's ``quick_check``, every table and column of
-    the schema (``mock_apis.models``), and that every row reads back (a flipped bit inside a
+    the schema (``schema``, default: the default domain's), and that every row reads back (a flipped bit inside a
     text value leaves the b-tree whole but the text not UTF-8, which ``quick_check`` does not
     see); ``ReplicaError`` (one line) on the first problem. ~40 ms on the default replica (it
     reads every row once); a file that passed is not read again in this process until it changes."""
@@ -51,7 +60,8 @@ def check_replica(replica_path: str | Path) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"replica not found: {path}")
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    schema = schema or default_schema()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, schema.version)
     if key in _CHECKED:
         return
     try:
@@ -60,7 +70,7 @@ def check_replica(replica_path: str | Path) -> None:
             result = con.execute("PRAGMA quick_check(1)").fetchone()[0]
             if result != "ok":
                 raise ReplicaError(f"replica {path}: SQLite integrity check failed ({result.splitlines()[0]})")
-            for name, table in Base.metadata.tables.items():
+            for name, table in schema.metadata.tables.items():
                 columns = {row[1] for row in con.execute(f"PRAGMA table_info({name})")}
                 if not columns:
                     raise ReplicaError(f"replica {path}: no table {name} (not an advisorgym replica?)")
@@ -85,8 +95,9 @@ class Sandbox:
     overlay, so that episodes never see each other's writes and ``reset`` is cheap.
     """
 
-    def __init__(self, replica_path: str | Path):
+    def __init__(self, replica_path: str | Path, schema: ReplicaSchema | None = None):
         self.replica_path = Path(replica_path)
+        self.schema = schema or default_schema()
         if not self.replica_path.is_file():
             raise FileNotFoundError(f"replica not found: {self.replica_path}")
         uri = f"file:{self.replica_path.resolve()}?mode=ro&immutable=1"
@@ -98,8 +109,8 @@ class Sandbox:
         # empty tables and indexes a quarter of the size (~90 KiB less per sandbox, per live env).
         self.con.execute(f"PRAGMA ep.page_size={OVERLAY_PAGE_BYTES}")
         self._primary_keys: dict[str, list[str]] = {}
-        for name in WRITABLE_TABLES:
-            table = Base.metadata.tables[name]
+        for name in self.schema.writable_tables:
+            table = self.schema.metadata.tables[name]
             pk = [c.name for c in table.primary_key.columns]
             self._primary_keys[name] = pk
             self.con.execute(f"CREATE TABLE ep.{name} AS SELECT * FROM main.{name} WHERE 0")
@@ -124,7 +135,7 @@ class Sandbox:
         """Drop every write made since the last reset."""
         if self.dirty:
             with self.lock:
-                for name in WRITABLE_TABLES:
+                for name in self.schema.writable_tables:
                     self.con.execute(f"DELETE FROM ep.{name}")
                 self.dirty = False
 

@@ -44,7 +44,7 @@ def wait_until_serving(client: Any, proc: subprocess.Popen, timeout_s: float = 6
 @pytest.fixture(scope="session")
 def replica_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A replica generated into a temporary folder (seed 0, scale 2000)."""
-    from mock_apis.generate import generate_replica
+    from mock_apis.domains.finance.generate import generate_replica
 
     path = tmp_path_factory.mktemp("replica") / "replica.sqlite"
     generate_replica(path, seed=REPLICA_SEED, scale=REPLICA_SCALE)

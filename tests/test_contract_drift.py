@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import mock_apis.app as service_module
-from mock_apis.catalogue import REGISTRY, ToolOutcome, catalogue
+from mock_apis.catalogue import ToolOutcome, catalogue
 from mock_apis.contracts import build_contract, check_drift, default_contract_path, dumps, load_contract
 from mock_apis.contracts.drift import BREAKING, COMPATIBLE, diff_database, diff_parameters, diff_sample, diff_tools
 from tests.test_cli import test_help_fits_80_columns_and_is_never_cut as check_help
@@ -98,7 +98,7 @@ def test_a_new_optional_parameter_is_compatible(monkeypatch, default_replica_pat
 
     spec = catalogue()["get_holdings"]
     parameters = {**spec.parameters, "properties": {**spec.parameters["properties"], "include_closed": {"type": "boolean"}}}
-    monkeypatch.setitem(REGISTRY, "get_holdings", dataclasses.replace(spec, parameters=parameters))
+    monkeypatch.setitem(catalogue(), "get_holdings", dataclasses.replace(spec, parameters=parameters))
     with serve_in_thread(create_app(default_replica_path, TOKEN)) as url:
         res = cli("drift", "check", "--service", url, "--token", TOKEN)
     assert res.exit_code == 0, res.output

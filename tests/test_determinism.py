@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mock_apis.generate import generate_replica, replica_digest
+from mock_apis.domains.finance.generate import generate_replica, replica_digest
 
 pytestmark = pytest.mark.determinism
 
@@ -73,7 +73,7 @@ def test_the_replica_rows_are_the_pinned_ones(tmp_path: Path, seed: int, scale: 
 
 def test_the_replica_needs_no_third_party_random_stream(tmp_path: Path) -> None:
     out = _in_a_process_without(NOT_IMPORTED, (
-        "from mock_apis.generate import generate_replica, replica_digest\n"
+        "from mock_apis.domains.finance.generate import generate_replica, replica_digest\n"
         f"print(replica_digest(generate_replica({str(tmp_path / 'r.sqlite')!r}, seed=1, scale=200)))\n"))
     assert out == REPLICA_ROWS_SHA256[1, 200]
 
@@ -90,7 +90,7 @@ def test_the_replica_does_not_depend_on_todays_date(tmp_path: Path) -> None:
             "    def today(cls):\n"
             "        return datetime.date.fromtimestamp(time.time())\n"
             "datetime.date = ShiftedDate\n"
-            "from mock_apis.generate import generate_replica, replica_digest\n"
+            "from mock_apis.domains.finance.generate import generate_replica, replica_digest\n"
             f"print(replica_digest(generate_replica({str(tmp_path / 'r.sqlite')!r}, seed=1, scale=200)))\n")
     assert _in_a_process_without((), code) == REPLICA_ROWS_SHA256[1, 200]
 

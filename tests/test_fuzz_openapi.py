@@ -33,7 +33,7 @@ from schemathesis.checks import (
 )
 
 from mock_apis.app import SESSION_HEADER, SessionGone, create_app
-from mock_apis.generate import generate_replica
+from mock_apis.domains.finance.generate import generate_replica
 from tests.conftest import API_TOKEN, REPLICA_SCALE, REPLICA_SEED
 
 MAX_EXAMPLES = int(os.environ.get("ADVISORGYM_FUZZ_EXAMPLES", "25"))  # raise it for a deeper, slower run

@@ -14,8 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from envs.cli import app
-from mock_apis.generate import MIN_SCALE, generate_replica
-from mock_apis.models import Base
+from mock_apis.domains.finance.generate import MIN_SCALE, generate_replica
+from mock_apis.domains.finance.models import Base
 
 runner = CliRunner()
 
@@ -278,8 +278,8 @@ def test_console_script_help():
 def test_the_default_replica_cache_is_keyed_by_the_generators_code(tmp_path, monkeypatch):
     """A replica cached by other generator code (same GENERATOR_VERSION) is never reused."""
     from envs import replica
-    from mock_apis.generate import GENERATOR_VERSION
-    from mock_apis.models import SCHEMA_VERSION
+    from mock_apis.domains.finance.generate import GENERATOR_VERSION
+    from mock_apis.domains.finance.models import SCHEMA_VERSION
 
     monkeypatch.setenv("ADVISORGYM_CACHE", str(tmp_path))
     stale = tmp_path / f"replica-v{SCHEMA_VERSION}-g{GENERATOR_VERSION}-000000000000-seed1-scale200.sqlite"

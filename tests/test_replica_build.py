@@ -27,8 +27,8 @@ from typer.testing import CliRunner
 from mock_apis.deid import PII_COLUMNS, DeidKeyError, Pseudonymiser, SchemaDrift, build_replica, key_fingerprint, \
     load_key, manifest_path
 from mock_apis.deid.pseudonymise import FIRST_NAMES, LAST_NAMES
-from mock_apis.generate import load_source
-from mock_apis.models import SOURCE_TABLES, Base
+from mock_apis.domains.finance.generate import load_source
+from mock_apis.domains.finance.models import SOURCE_TABLES, Base
 
 SKIP_ENV = "ADVISORGYM_SKIP_POSTGRES"
 KEY_A = bytes(range(32))

@@ -13,8 +13,8 @@ import pytest
 from envs.env import FinAdvisorEnv
 from envs.reward import GoldCall
 from envs.tasks import FIXTURES, LEVELS, generator, is_refusal, load_tasks, save_tasks
-from envs.tasks.context import Draft, Intent
 from envs.tasks.generator import generate_tasks, level_quotas, replay, verify_tasks
+from mock_apis.domain import Draft, Intent, IntentRegistry, get_domain
 
 SUITE = FIXTURES / "tasks" / "suite.jsonl"
 HELDOUT = FIXTURES / "tasks" / "heldout.jsonl"
@@ -306,7 +306,7 @@ def test_corrupted_candidates_are_rejected_with_a_reason(suite, default_replica_
     assert "refusal" in reasons["bad-refusal"] or "answer_fact_recall" in reasons["bad-refusal"]
 
 
-def test_generation_reports_rejected_candidates_and_still_fills_quotas(replica_path, monkeypatch):
+def test_generation_reports_rejected_candidates_and_still_fills_quotas(replica_path):
     def fabricating(ctx, rng):
         cid = rng.choice(ctx.client_ids)
         r = ctx.run("get_risk_assessment", client_id=cid)
@@ -314,10 +314,13 @@ def test_generation_reports_rejected_candidates_and_still_fills_quotas(replica_p
                       response=f"Client {cid} has a risk score of {r['risk_score'] + 1000.5}.", facts=[], thoughts=[],
                       subjects=[cid])
 
-    patched = {lvl: list(v) for lvl, v in generator.INTENTS.items()}
-    patched["L1"] = [patched["L1"][0], Intent("L1", "fake_fabricating", fabricating, ("get_risk_assessment",))]
-    monkeypatch.setattr(generator, "INTENTS", patched)
-    result = generate_tasks(replica_path, seed=5, count=20)
+    finance = get_domain("finance")
+    intents = IntentRegistry()
+    for lvl, registered in finance.intents.by_level.items():
+        intents.by_level[lvl] = list(registered)
+    intents.by_level["L1"] = [intents.by_level["L1"][0],
+                              Intent("L1", "fake_fabricating", fabricating, ("get_risk_assessment",))]
+    result = generate_tasks(replica_path, seed=5, count=20, domain=replace(finance, intents=intents))
     assert result.counts() == level_quotas(20)
     assert result.rejected, "the fabricating intent's candidates must be rejected"
     assert all("violation:fabricated_figure" in why for _, why in result.rejected)

@@ -19,10 +19,10 @@ from envs.reward import GoldCall
 from envs.tasks import Task
 from envs.tasks.model import load_tasks, save_tasks
 from mock_apis.app import create_app
-from mock_apis.catalogue import (ToolRef, call_tool, catalogue, other_versions, resolve, tool_version,
-                                 versions_of)
+from mock_apis.catalogue import ToolRef, call_tool, catalogue, other_versions, resolve, versions_of
 from mock_apis.contracts import build_contract, check_drift, load_contract
 from mock_apis.contracts.drift import BREAKING, diff_tools, diff_versions
+from mock_apis.domain import get_domain
 from mock_apis.sandbox import Sandbox
 from tests.conftest import API_TOKEN, REPLICA_SCALE, REPLICA_SEED
 
@@ -101,7 +101,7 @@ def test_v2_is_v1s_implementation_with_the_field_renamed(replica_path, holdings)
     assert list(got["holdings"][0]) == list(v2.returns["properties"]["holdings"]["items"]["properties"])
     assert missing["error"] == "not_found"  # v1's errors pass through
     with pytest.raises(ValueError, match="not a new"):
-        tool_version("get_holdings", version="2.1.0", description="x", returns=v2.returns)(lambda r: r)
+        get_domain().tools.tool_version("get_holdings", version="2.1.0", description="x", returns=v2.returns)(lambda r: r)
 
 
 def test_unknown_versions_and_names_are_structured_errors(replica_path):

@@ -18,7 +18,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mock_apis.catalogue import ERROR_SCHEMA, ToolOutcome, call_tool, catalogue, probe_tool
-from mock_apis.generate import generate_replica
+from mock_apis.domains.finance.generate import generate_replica
 from mock_apis.sandbox import Sandbox
 
 SEED, SCALE = 0, 2000

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.reward.records import CallRecord, GoldCall
-from mock_apis.tools.common import lenient_date
+from mock_apis.toolkit import lenient_date
 
 # v1.1 parameter credit of a call of the right tool whose result differs from the gold's:
 # NAME_CREDIT for choosing the tool, then the argument names (key IoU) and values.

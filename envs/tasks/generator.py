@@ -41,9 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from envs.reward import GoldCall
-from envs.tasks import intents_l1, intents_l2, intents_l3, intents_l4  # noqa: F401  (registers the intents)
-from envs.tasks.context import INTENTS, Ctx, Draft, Intent, Skip
 from envs.tasks.model import LEVELS, ComplianceExpectation, Task
+from mock_apis.domain import Domain, Draft, Intent, Skip, get_domain
 
 LEVEL_SHARES: dict[str, float] = {"L1": 0.30, "L2": 0.35, "L3": 0.20, "L4": 0.15}
 DIFFICULTY = {"L1": "easy", "L2": "medium", "L3": "hard", "L4": "medium"}
@@ -194,17 +193,17 @@ def _extra(need: int) -> int:
 
 def generate_tasks(replica_path: str | Path, seed: int, count: int, replica_meta: dict[str, int] | None = None,
                    id_prefix: str | None = None, exclude: Iterable[Task] = (),
-                   progress: ProgressFn | None = None) -> GenerationResult:
+                   progress: ProgressFn | None = None, domain: str | Domain | None = None) -> GenerationResult:
     """Generate ``count`` sandbox-verified tasks from the replica at ``replica_path``.
 
     ``replica_meta`` (``{"seed", "scale"}``) is recorded in each task; by default it is read
     from the replica. Task ids are ``<id_prefix>-<level>-<nnnn>`` (default prefix ``s<seed>``).
-    Queries equal to those of ``exclude`` (e.g. another split) are never generated.
+    Queries equal to those of ``exclude`` (e.g. another split) are never generated. The
+    intents are ``domain``'s (default: the default domain's), drawn on a replica of it.
     """
-    from mock_apis.catalogue import catalogue
-
-    catalogue()  # register the tools before any builder runs
-    ctx = Ctx(replica_path)
+    found = get_domain(domain)
+    intents = found.intents.by_level
+    ctx = found.task_context(replica_path)
     try:
         meta = dict(replica_meta) if replica_meta else {"seed": int(ctx.meta.get("seed", 0)),
                                                          "scale": int(ctx.meta.get("scale", 0))}
@@ -222,7 +221,7 @@ def generate_tasks(replica_path: str | Path, seed: int, count: int, replica_meta
 
         def next_intent(lvl: str) -> Intent:
             if not cycle[lvl]:
-                order = list(INTENTS[lvl])
+                order = list(intents[lvl])
                 if not order:
                     raise RuntimeError(f"no intents registered for {lvl}")
                 rng.shuffle(order)
@@ -230,7 +229,7 @@ def generate_tasks(replica_path: str | Path, seed: int, count: int, replica_meta
             return cycle[lvl].pop(0)
 
         def candidate(lvl: str) -> Task | None:
-            for _ in range(len(INTENTS[lvl]) * 2):
+            for _ in range(len(intents[lvl]) * 2):
                 it = next_intent(lvl)
                 for _ in range(_DRAWS_PER_CANDIDATE):
                     ctx.reset()
@@ -298,10 +297,10 @@ def generate_tasks(replica_path: str | Path, seed: int, count: int, replica_meta
         ctx.close()
 
 
-def intent_catalogue() -> dict[str, list[str]]:
-    """Level -> the registered intent names."""
-    return {lvl: [it.name for it in INTENTS[lvl]] for lvl in LEVELS}
+def intent_catalogue(domain: str | Domain | None = None) -> dict[str, list[str]]:
+    """Level -> the intent names of ``domain`` (default: the default domain)."""
+    return get_domain(domain).intents.names()
 
 
-__all__ = ["GenerationResult", "Intent", "INTENTS", "LEVEL_SHARES", "Skip", "Draft", "generate_tasks",
+__all__ = ["GenerationResult", "Intent", "LEVEL_SHARES", "Skip", "Draft", "generate_tasks",
            "intent_catalogue", "level_quotas", "replay", "verify_tasks"]

@@ -11,30 +11,30 @@ import orjson
 
 from mock_apis.contracts.drift import (BREAKING, DATA_ERRORS, DriftReport, Finding, diff_database, diff_sample,
                                        diff_tools, diff_versions)
-from mock_apis.contracts.snapshot import CONTRACT_FORMAT, CONTRACT_NAME, db_schema, sample_arguments, version_arguments
+from mock_apis.contracts.snapshot import CONTRACT_FORMAT, CONTRACT_NAME, db_schema, version_arguments
 from mock_apis.contracts.schema import contract_problem
 from mock_apis.contracts.views import DriftCheckError, InProcessView, InvalidContract, ServiceView, ToolView
+from mock_apis.domain import Domain, get_domain
 
 #: The shipped contract's file name, under the fixtures' ``contracts/``.
 CONTRACT_FILE = "contract-v1.json"
 
 
-def default_contract_path() -> Path:
-    """The shipped contract: ``fixtures/contracts/contract-v1.json`` (or the installed copy)."""
-    from envs.resources import fixtures_dir
-
-    return fixtures_dir() / "contracts" / CONTRACT_FILE
-
-
-def contract_sha256(path: str | Path | None = None) -> str:
-    """The SHA-256 of a contract file's bytes (default: the shipped one)."""
-    return hashlib.sha256(Path(path or default_contract_path()).read_bytes()).hexdigest()
+def default_contract_path(domain: str | Domain | None = None) -> Path:
+    """A domain's shipped contract (default: the default domain's): ``contracts/contract-v1.json``
+    under its fixtures (finance: ``fixtures/contracts/contract-v1.json``, or the installed copy)."""
+    return get_domain(domain).contracts_dir / CONTRACT_FILE
 
 
-def load_contract(path: str | Path | None = None) -> dict[str, Any]:
-    """A contract file, validated against the contract schema (default: the shipped one);
+def contract_sha256(path: str | Path | None = None, domain: str | Domain | None = None) -> str:
+    """The SHA-256 of a contract file's bytes (default: the domain's shipped one)."""
+    return hashlib.sha256(Path(path or default_contract_path(domain)).read_bytes()).hexdigest()
+
+
+def load_contract(path: str | Path | None = None, domain: str | Domain | None = None) -> dict[str, Any]:
+    """A contract file, validated against the contract schema (default: the domain's shipped one);
     ``InvalidContract``, one line naming the file and its first wrong entry, otherwise."""
-    path = Path(path or default_contract_path())
+    path = Path(path or default_contract_path(domain))
     try:
         contract = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as err:
@@ -55,12 +55,13 @@ def all_samples(contract: dict[str, Any]) -> dict[str, Any]:
     return {**contract["samples"], **contract.get("version_samples", {})}
 
 
-def _arguments(contract: dict[str, Any], replica: Path | None) -> tuple[dict[str, dict[str, Any]], set[str]]:
+def _arguments(contract: dict[str, Any], replica: Path | None,
+               domain: Domain) -> tuple[dict[str, dict[str, Any]], set[str]]:
     """Sample arguments (by tool name and by ``name@version``), and which tools got theirs from
     ``replica``: its own rows where it has them, else the contract's."""
     samples = all_samples(contract)
     stored = {name: sample["arguments"] for name, sample in samples.items()}
-    own = sample_arguments(replica) if replica is not None else {}
+    own = domain.sample_arguments(replica) if replica is not None else {}
     own.update(version_arguments(own, contract.get("version_samples", {})))
     return {**stored, **own}, set(own)
 
@@ -101,13 +102,15 @@ def _check_tools(contract: dict[str, Any], view: ToolView, arguments: dict[str, 
 
 def check_drift(contract: str | Path | dict[str, Any] | None = None, *, service: str | None = None,
                 token: str | None = None, in_process: bool = False,
-                replica: str | Path | None = None) -> DriftReport:
+                replica: str | Path | None = None, domain: str | Domain | None = None) -> DriftReport:
     """Compare a service (``service`` URL and ``token``) or this process's catalogue
-    (``in_process``) and/or a replica's database with ``contract`` (default: the shipped one).
+    (``in_process``) and/or a replica's database with ``contract`` (default: the shipped one of
+    ``domain``, itself by default the default domain).
 
-    In process, the tools run on ``replica`` (default: the default replica), whose database is
-    checked too. Raises ``DriftCheckError`` when the check cannot run.
+    In process, the tools run on ``replica`` (default: the domain's default replica), whose
+    database is checked too. Raises ``DriftCheckError`` when the check cannot run.
     """
+    found = get_domain(domain)
     if service and in_process:
         raise ValueError("check a service or the in-process catalogue, not both")
     if isinstance(contract, dict):
@@ -115,14 +118,14 @@ def check_drift(contract: str | Path | dict[str, Any] | None = None, *, service:
             raise InvalidContract(f"the contract given in memory is not a valid contract: {problem}")
         loaded, label = contract, "(in memory)"
     else:
-        path = Path(contract or default_contract_path())
+        path = Path(contract or default_contract_path(found))
         loaded, label = load_contract(path), f"{path} (sha256 {contract_sha256(path)[:12]})"
     report = DriftReport(contract=label)
     replica_path = Path(replica) if replica is not None else None
     if in_process and replica_path is None:
         from envs.replica import default_replica
 
-        replica_path = default_replica()
+        replica_path = default_replica(domain=found)
     if replica_path is not None:
         if not replica_path.is_file():
             raise DriftCheckError(f"replica not found: {replica_path}")
@@ -135,9 +138,10 @@ def check_drift(contract: str | Path | dict[str, Any] | None = None, *, service:
         report.renames += renames
         report.checked.append(f"replica {replica_path} ({len(live_db['tables'])} tables)")
     if service or in_process:
-        view: ToolView = ServiceView(service, token) if service else InProcessView(replica_path)  # type: ignore[arg-type]
+        view: ToolView = (ServiceView(service, token) if service
+                          else InProcessView(replica_path, found))  # type: ignore[arg-type]
         try:
-            arguments, own = _arguments(loaded, replica_path if in_process else None)
+            arguments, own = _arguments(loaded, replica_path if in_process else None, found)
             _check_tools(loaded, view, arguments, own, report)
         finally:
             view.close()

@@ -5,8 +5,8 @@ replica, and the replica's database schema, as one deterministic JSON-able dict.
 ``version_samples`` every other version served beside it, by ``name@version`` (sampled with
 its tool's arguments). A contract without the latter two has no other versions.
 
-Sample arguments are chosen from the replica itself (the first row, by key, that makes each
-tool succeed), so that a snapshot of any replica samples every tool; the contract keeps them,
+Sample arguments are chosen from the replica itself by the domain (``Domain.sample_arguments``:
+finance takes the first row, by key, that makes each tool succeed), so that a snapshot of any replica samples every tool; the contract keeps them,
 so that a service whose replica cannot be read is sampled with the same arguments.
 """
 
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from mock_apis.catalogue import ToolSpec, catalogue, other_versions, parse_ref, probe_tool
+from mock_apis.catalogue import ToolSpec, parse_ref, probe_tool
 from mock_apis.contracts.shapes import FINGERPRINT_HEX, observe
+from mock_apis.domain import Domain, get_domain
 from mock_apis.sandbox import Sandbox
 
 #: The contract file format; bump it when its layout changes (not when the tools do).
@@ -32,63 +32,11 @@ FINGERPRINT_ROWS = 5
 #: The replica metadata the contract names (the replica it was sampled on).
 META_KEYS = ("as_of", "generator_version", "scale", "schema_version", "seed")
 
-_HELD = ("SELECT a.account_id, a.client_id, h.fund_code FROM accounts a JOIN holdings h ON h.account_id = a.account_id "
-         "JOIN compliance_records r ON r.client_id = a.client_id JOIN risk_assessments k ON k.client_id = a.client_id "
-         "WHERE a.status = 'active' AND r.kyc_status = 'verified' AND r.restriction = 'none' "
-         "ORDER BY a.account_id, h.fund_code LIMIT 1")
-
-
-def _first(con: sqlite3.Connection, sql: str, *params: Any) -> tuple[Any, ...] | None:
-    """The first row of ``sql``, or None where there is none or the schema lacks what it reads."""
-    try:
-        return con.execute(sql, params).fetchone()
-    except sqlite3.Error:
-        return None
-
-
-def sample_arguments(replica_path: str | Path) -> dict[str, dict[str, Any]]:
-    """Arguments that make each tool succeed on ``replica_path``, keyed by tool name; a tool
-    whose rows the replica lacks (or whose columns it renamed) is left out."""
-    con = sqlite3.connect(f"file:{Path(replica_path).resolve()}?mode=ro", uri=True)
-    try:
-        meta = _first(con, "SELECT value FROM meta WHERE key = 'as_of'")
-        account, client, fund = _first(con, _HELD) or (None, None, None)
-        advisor = (_first(con, "SELECT advisor_id FROM clients WHERE client_id = ?", client) or (None,))[0]
-        index = (_first(con, "SELECT index_code FROM market_indices ORDER BY index_code LIMIT 1") or (None,))[0]
-        with_orders = (_first(con, "SELECT account_id FROM orders ORDER BY account_id, order_id LIMIT 1") or (None,))[0]
-        with_txns = (_first(con, "SELECT account_id FROM transactions ORDER BY account_id, txn_id LIMIT 1")
-                     or (None,))[0]
-        pending = (_first(con, "SELECT order_id FROM orders WHERE status = 'pending' ORDER BY order_id LIMIT 1")
-                   or (None,))[0]
-    finally:
-        con.close()
-    as_of = date.fromisoformat(meta[0]) if meta else None
-    week = {"start_date": (as_of - timedelta(days=7)).isoformat() if as_of else None,
-            "end_date": as_of.isoformat() if as_of else None}
-    by_client = {"client_id": client}
-    wanted: dict[str, dict[str, Any]] = {
-        "search_clients": {"advisor_id": advisor, "limit": 3},
-        "get_client_profile": by_client,
-        "get_risk_assessment": by_client,
-        "get_compliance_status": by_client,
-        "add_advisor_note": {**by_client, "text": "Contract sample note.", "category": "call"},
-        "get_fund_info": {"fund": fund},
-        "search_funds": {"category": "bond", "limit": 3},
-        "get_nav_history": {"fund": fund, **week},
-        "get_market_index": {"index": index, "date": week["end_date"]},
-        "list_accounts": by_client,
-        "get_holdings": {"account_id": account},
-        "get_transactions": {"account_id": with_txns},
-        "get_client_overview": by_client,
-        "get_portfolio_summary": by_client,
-        "check_suitability": {**by_client, "fund": fund},
-        "get_fund_performance": {"fund": fund},
-        "get_advisor_book": {"advisor_id": advisor},
-        "list_orders": {"account_id": with_orders},
-        "place_order": {"account_id": account, "fund": fund, "side": "sell", "amount": 1.0},
-        "cancel_order": {"order_id": pending},
-    }
-    return {name: args for name, args in wanted.items() if None not in args.values()}
+def sample_arguments(replica_path: str | Path, domain: str | Domain | None = None) -> dict[str, dict[str, Any]]:
+    """Arguments that make each tool of ``domain`` (default: the default domain) succeed on
+    ``replica_path``, keyed by tool name (``Domain.sample_arguments``); a tool whose rows the
+    replica lacks (or whose columns it renamed) is left out."""
+    return get_domain(domain).sample_arguments(replica_path)
 
 
 def sample_record(arguments: dict[str, Any], ok: bool, payload: Any) -> dict[str, Any]:
@@ -98,13 +46,15 @@ def sample_record(arguments: dict[str, Any], ok: bool, payload: Any) -> dict[str
     return {"arguments": arguments, "ok": ok, "shape": shape, "values": values}
 
 
-def sample_tools(replica_path: str | Path, arguments: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Run each tool (a name, or ``name@version``) with its sample arguments on a sandbox of
-    ``replica_path`` (writes are rolled back) and record what came back."""
+def sample_tools(replica_path: str | Path, arguments: dict[str, dict[str, Any]],
+                 domain: str | Domain | None = None) -> dict[str, dict[str, Any]]:
+    """Run each tool of ``domain`` (a name, or ``name@version``) with its sample arguments on a
+    sandbox of ``replica_path`` (writes are rolled back) and record what came back."""
+    found = get_domain(domain)
     out: dict[str, dict[str, Any]] = {}
-    with Sandbox(replica_path) as sandbox:
+    with Sandbox(replica_path, found.schema) as sandbox:
         for name in sorted(arguments):
-            outcome = probe_tool(sandbox, parse_ref(name), arguments[name])
+            outcome = probe_tool(sandbox, parse_ref(name), arguments[name], found.tools)
             out[name] = sample_record(arguments[name], outcome.ok, outcome.payload)
     return out
 
@@ -156,22 +106,24 @@ def version_arguments(arguments: dict[str, dict[str, Any]], refs: Any) -> dict[s
     return {ref: arguments[name] for ref in refs if (name := ref.partition("@")[0]) in arguments}
 
 
-def build_contract(replica_path: str | Path | None = None) -> dict[str, Any]:
-    """The contract of the shipped code on ``replica_path`` (default: the default replica)."""
+def build_contract(replica_path: str | Path | None = None, domain: str | Domain | None = None) -> dict[str, Any]:
+    """The contract of ``domain``'s shipped code (default: the default domain) on
+    ``replica_path`` (default: the domain's default replica)."""
+    found = get_domain(domain)
     if replica_path is None:
         from envs.replica import default_replica  # the replica the frozen suite is written for
 
-        replica_path = default_replica()
+        replica_path = default_replica(domain=found)
     database = db_schema(replica_path)
-    tools, versions = catalogue(), other_versions()
-    arguments = sample_arguments(replica_path)
+    tools, versions = found.tools.tools, found.tools.versioned()
+    arguments = found.sample_arguments(replica_path)
     return {
         "contract": CONTRACT_NAME,
         "format": CONTRACT_FORMAT,
         "tools": {name: tool_contract(spec) for name, spec in sorted(tools.items())},
         "tool_versions": {ref: tool_contract(spec) for ref, spec in sorted(versions.items())},
-        "samples": sample_tools(replica_path, arguments),
-        "version_samples": sample_tools(replica_path, version_arguments(arguments, versions)),
+        "samples": sample_tools(replica_path, arguments, found),
+        "version_samples": sample_tools(replica_path, version_arguments(arguments, versions), found),
         "database": database["tables"],
         "replica": database["replica"],
     }

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol
 
-from mock_apis.catalogue import catalogue, other_versions, parse_ref, probe_tool
+from mock_apis.catalogue import parse_ref, probe_tool
 from mock_apis.contracts.snapshot import tool_contract
+from mock_apis.domain import Domain, get_domain
 from mock_apis.sandbox import Sandbox
 
 #: Seconds per HTTP request of a drift check.
@@ -42,15 +43,17 @@ class ToolView(Protocol):
 class InProcessView:
     """The catalogue of this process, run on a sandbox of ``replica_path``."""
 
-    def __init__(self, replica_path: str | Path):
+    def __init__(self, replica_path: str | Path, domain: str | Domain | None = None):
+        self.domain = get_domain(domain)
         self.label = f"in-process catalogue on {replica_path}"
-        self.sandbox = Sandbox(replica_path)
+        self.sandbox = Sandbox(replica_path, self.domain.schema)
 
     def published(self) -> dict[str, dict[str, Any]]:
-        return {name: tool_contract(spec) for name, spec in {**catalogue(), **other_versions()}.items()}
+        tools = self.domain.tools
+        return {name: tool_contract(spec) for name, spec in {**tools.tools, **tools.versioned()}.items()}
 
     def run(self, name: str, arguments: dict[str, Any], writes: bool) -> tuple[bool, Any]:
-        outcome = probe_tool(self.sandbox, parse_ref(name), arguments)  # a write is rolled back
+        outcome = probe_tool(self.sandbox, parse_ref(name), arguments, self.domain.tools)  # a write is rolled back
         return outcome.ok, outcome.payload
 
     def close(self) -> None:

@@ -1,7 +1,7 @@
 """``build_replica``: a de-identified SQLite replica from a production-shaped database.
 
 The source is any SQLAlchemy URL (PostgreSQL in the tests; ``sqlite:///`` works too) whose
-tables are those of ``mock_apis.models`` (without ``meta``: the build writes its own). Its
+tables are those of ``mock_apis.domains.finance.models`` (without ``meta``: the build writes its own). Its
 schema is checked first, and every difference (a missing or extra table or column, a column
 whose type class changed) is reported as a ``SchemaDrift`` naming the table and column; nothing
 is dropped or guessed. ``allow_extra=True`` leaves out extra tables and columns (never missing
@@ -39,8 +39,8 @@ from sqlalchemy.types import TypeEngine
 from mock_apis import package_version
 from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser
 from mock_apis.atomic import clean_stale_temps, commit_temp, temp_beside, write_atomic
-from mock_apis.generate import create_replica_schema, finish_replica, insert_rows, progress_bar
-from mock_apis.models import SCHEMA_VERSION, SOURCE_TABLES, Base
+from mock_apis.domains.finance.generate import create_replica_schema, finish_replica, insert_rows, progress_bar
+from mock_apis.domains.finance.models import SCHEMA_VERSION, SOURCE_TABLES, Base
 
 #: Bump when the same source and key would give other bytes.
 BUILD_VERSION = "1"

@@ -9,7 +9,7 @@ Fakes can never be a real person's:
 
 - national ids are SSNs in area 950-999 with group 01-49: areas 900-999 are never issued as
   SSNs, and ITINs and ATINs (also 9xx) use only groups 50-65, 70-88, 90-99. The synthetic
-  generator uses areas 900-949 (``mock_apis.generate``), so the two never meet;
+  generator uses areas 900-949 (``mock_apis.domains.finance.generate``), so the two never meet;
 - phones are ``+1-NNN-555-01XX`` with XX in 50-99, in the 555-0100..0199 block reserved for
   fiction (the generator uses 00-49);
 - emails are on ``example.net`` (RFC 2606), with a local part built from the name pool;
@@ -35,7 +35,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from pathlib import Path
 
-from mock_apis.models import PII_COLUMNS as _PII_COLUMNS_BY_TABLE
+from mock_apis.domains.finance.models import PII_COLUMNS as _PII_COLUMNS_BY_TABLE
 
 MIN_KEY_BYTES = 16
 KEY_HELP = "make one with: head -c 32 /dev/urandom > replica.key && chmod 600 replica.key"
@@ -73,7 +73,7 @@ EMAIL_DOMAIN = "example.net"
 KINDS: tuple[str, ...] = ("name", "national_id", "phone", "email", "address", "birth_date", "note")
 _KIND_OF_COLUMN = {"full_name": "name", "national_id": "national_id", "phone": "phone", "email": "email",
                    "address": "address", "birth_date": "birth_date"}
-#: Which model column holds which PII kind: the person columns of ``mock_apis.models.PII_COLUMNS``,
+#: Which model column holds which PII kind: the person columns of ``mock_apis.domains.finance.models.PII_COLUMNS``,
 #: the fund manager's name, and the free-text columns (scrubbed).
 PII_COLUMNS: dict[tuple[str, str], str] = {
     **{(table, column): _KIND_OF_COLUMN[column] for table, columns in _PII_COLUMNS_BY_TABLE.items()

@@ -1,3 +1,5 @@
-"""Tool implementations. Importing this package registers every tool in the catalogue."""
+"""Deprecated: the finance tools live in ``mock_apis.domains.finance.tools``."""
 
-from mock_apis.tools import clients, composite, funds, market, orders, portfolio  # noqa: F401
+from mock_apis.deprecation import alias_package
+
+alias_package(__name__, "mock_apis.domains.finance.tools")

@@ -18,7 +18,7 @@ from itertools import islice
 
 from envs.reward.compliance.core import _APOS, _WORD_CHAR, Violation
 from envs.reward.compliance.figures import _ObservationIndex
-from mock_apis.people import FIRST_NAMES, LAST_NAMES
+from mock_apis.domains.finance.people import FIRST_NAMES, LAST_NAMES
 
 _CLIENT_ID = re.compile(r"(?<![A-Za-z0-9])C[0-9]{6}(?![0-9])")
 

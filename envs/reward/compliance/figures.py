@@ -13,7 +13,7 @@ from itertools import combinations, islice
 from typing import Any, NamedTuple
 
 from envs.reward.compliance.core import MAX_NUMBERS, Violation, _as_text, _checked_prefix, _last_clause
-from mock_apis.generate import AS_OF
+from mock_apis.domains.finance.generate import AS_OF
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")

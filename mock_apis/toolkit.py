@@ -1,8 +1,11 @@
-"""Helpers shared by tool implementations: schema builders, lenient parsers, id lookups.
+"""Helpers for writing a domain's tools, shared by every domain: JSON Schema builders
+(``params``, ``record``, ``array_of`` and common field schemas), lenient date parsing
+(``lenient_date``, ``parse_date``, ``date_window``), ``require`` (a row by id or
+``not_found``) and ``money`` (rounded to cents).
 
 Parsers are deliberately lenient where a human would be (``"Jan 5, 2025"`` and
-``"2025-01-05"`` name the same day; a fund may be named by code or by name), so that the
-reward's sandbox re-execution can credit equivalent arguments that return the same data.
+``"2025-01-05"`` name the same day), so that the reward's sandbox re-execution can credit
+equivalent arguments that return the same data.
 """
 
 from __future__ import annotations
@@ -18,13 +21,6 @@ from mock_apis.sandbox import Sandbox
 
 DATE_PARAM = {"type": "string", "minLength": 1, "maxLength": 40,
               "description": "A calendar date, e.g. 2025-01-05 or 'Jan 5, 2025'."}
-CLIENT_ID = {"type": "string", "pattern": "^C[0-9]{6}$", "description": "Client id, e.g. C000042."}
-ACCOUNT_ID = {"type": "string", "pattern": "^A[0-9]{7}$", "description": "Account id, e.g. A0000042."}
-ADVISOR_ID = {"type": "string", "pattern": "^V[0-9]{5}$", "description": "Advisor id, e.g. V00003."}
-FUND_REF = {"type": "string", "minLength": 1, "maxLength": 120,
-            "description": "A fund code (e.g. EQ001) or the fund's full name."}
-INDEX_REF = {"type": "string", "minLength": 1, "maxLength": 80,
-             "description": "An index code (e.g. SPX) or the index's name (e.g. 'S&P 500')."}
 LIMIT = {"type": "integer", "minimum": 1, "maximum": 200}
 
 ISO_DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
@@ -78,24 +74,6 @@ def date_window(sb: Sandbox, start: str | None, end: str | None, default_days: i
         raise ToolError("invalid_arguments", f"start_date {start_iso} is after end_date {end_iso}",
                         [{"path": "start_date", "message": "must not be after end_date"}])
     return start_iso, end_iso
-
-
-def _resolve(sb: Sandbox, table: str, code_column: str, ref: str, what: str) -> str:
-    """The code of the row whose code or name is ``ref`` (case-insensitive)."""
-    ref = ref.strip()
-    code = sb.scalar(f"SELECT {code_column} FROM {table} WHERE {code_column} = ? COLLATE NOCASE "
-                     "OR name = ? COLLATE NOCASE", (ref, ref))
-    if code is None:
-        raise ToolError("not_found", f"no {what} with code or name {ref!r}")
-    return code
-
-
-def resolve_fund(sb: Sandbox, ref: str) -> str:
-    return _resolve(sb, "funds", "fund_code", ref, "fund")
-
-
-def resolve_index(sb: Sandbox, ref: str) -> str:
-    return _resolve(sb, "market_indices", "index_code", ref, "market index")
 
 
 def require(sb: Sandbox, table: str, column: str, value: str, what: str) -> dict[str, Any]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_apis.catalogue import ToolError, tool
+from mock_apis.catalogue import ToolError
+from mock_apis.domains.finance.registry import tool
 from mock_apis.sandbox import Sandbox
-from mock_apis.tools.common import (ADVISOR_ID, CLIENT_ID, ISO_DATE, LIMIT, NULLABLE_STRING, array_of, params,
+from mock_apis.domains.finance.tools.common import (ADVISOR_ID, CLIENT_ID, ISO_DATE, LIMIT, NULLABLE_STRING, array_of, params,
                                     record, require)
 
 SEGMENTS = ["retail", "affluent", "hnw"]

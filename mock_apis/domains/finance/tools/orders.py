@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_apis.catalogue import ToolError, tool
+from mock_apis.catalogue import ToolError
+from mock_apis.domains.finance.registry import tool
 from mock_apis.sandbox import Sandbox
-from mock_apis.tools.clients import compliance_status
-from mock_apis.tools.common import ACCOUNT_ID, FUND_REF, ISO_DATE, MONEY, array_of, money, params, record, require, resolve_fund
+from mock_apis.domains.finance.tools.clients import compliance_status
+from mock_apis.domains.finance.tools.common import ACCOUNT_ID, FUND_REF, ISO_DATE, MONEY, array_of, money, params, record, require, resolve_fund
 
 ORDER_STATUSES = ["pending", "executed", "cancelled"]
 ORDER = record({"order_id": {"type": "string"}, "account_id": {"type": "string"}, "fund_code": {"type": "string"},

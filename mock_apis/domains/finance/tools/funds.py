@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_apis.catalogue import tool
+from mock_apis.domains.finance.registry import tool
 from mock_apis.sandbox import Sandbox
-from mock_apis.tools.common import (DATE_PARAM, FUND_REF, ISO_DATE, LIMIT, MONEY, array_of, date_window, params,
+from mock_apis.domains.finance.tools.common import (DATE_PARAM, FUND_REF, ISO_DATE, LIMIT, MONEY, array_of, date_window, params,
                                     record, resolve_fund)
 
 CATEGORIES = ["equity", "bond", "balanced", "money_market", "index"]

@@ -2,16 +2,16 @@
 
 ``get_holdings`` is served in two versions side by side: version 1 (the default) and
 version 2, whose positions name the units held ``quantity``; version 2 is an adapter of
-version 1's result (``mock_apis.catalogue.tool_version``), not a second implementation.
+version 1's result (``ToolRegistry.tool_version``), not a second implementation.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from mock_apis.catalogue import tool, tool_version
+from mock_apis.domains.finance.registry import tool, tool_version
 from mock_apis.sandbox import Sandbox
-from mock_apis.tools.common import (ACCOUNT_ID, CLIENT_ID, DATE_PARAM, ISO_DATE, LIMIT, MONEY, NULLABLE_STRING,
+from mock_apis.domains.finance.tools.common import (ACCOUNT_ID, CLIENT_ID, DATE_PARAM, ISO_DATE, LIMIT, MONEY, NULLABLE_STRING,
                                     array_of, date_window, money, params, record, require)
 
 ACCOUNT = record({"account_id": {"type": "string"}, "account_type": {"type": "string"},

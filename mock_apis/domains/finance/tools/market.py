@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_apis.catalogue import ToolError, tool
+from mock_apis.catalogue import ToolError
+from mock_apis.domains.finance.registry import tool
 from mock_apis.sandbox import Sandbox
-from mock_apis.tools.common import DATE_PARAM, INDEX_REF, ISO_DATE, params, parse_date, record, resolve_index
+from mock_apis.domains.finance.tools.common import DATE_PARAM, INDEX_REF, ISO_DATE, params, parse_date, record, resolve_index
 
 QUOTE = record({"index_code": {"type": "string"}, "name": {"type": "string"}, "region": {"type": "string"},
                 "quote_date": ISO_DATE, "close": {"type": "number"}, "change_pct": {"type": "number"}})

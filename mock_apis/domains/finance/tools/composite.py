@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from mock_apis.catalogue import ToolError, tool
+from mock_apis.catalogue import ToolError
+from mock_apis.domains.finance.registry import tool
 from mock_apis.sandbox import Sandbox
-from mock_apis.tools.clients import COMPLIANCE, PROFILE, RISK, client_profile, compliance_status, latest_risk
-from mock_apis.tools.common import (ADVISOR_ID, CLIENT_ID, DATE_PARAM, FUND_REF, ISO_DATE, MONEY, array_of,
+from mock_apis.domains.finance.tools.clients import COMPLIANCE, PROFILE, RISK, client_profile, compliance_status, latest_risk
+from mock_apis.domains.finance.tools.common import (ADVISOR_ID, CLIENT_ID, DATE_PARAM, FUND_REF, ISO_DATE, MONEY, array_of,
                                     date_window, money, params, record, require, resolve_fund)
-from mock_apis.tools.funds import FUND, fund_info
-from mock_apis.tools.market import index_quote
-from mock_apis.tools.portfolio import ACCOUNT, HOLDINGS, TRANSACTION, accounts_of, holdings_of, transactions_of
+from mock_apis.domains.finance.tools.funds import FUND, fund_info
+from mock_apis.domains.finance.tools.market import index_quote
+from mock_apis.domains.finance.tools.portfolio import ACCOUNT, HOLDINGS, TRANSACTION, accounts_of, holdings_of, transactions_of
 
 RECENT_DAYS = 30
 
