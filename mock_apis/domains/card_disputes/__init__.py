@@ -6,11 +6,12 @@ cards, card transactions at merchants, disputes, provisional credits and case no
 - ``tools``: the tools (``registry.TOOLS``); ``rules``: the prompt rules, the people and write
   targets, the scripted moves;
 - ``context``, ``phrasing``, ``intents_l1`` .. ``intents_l4``: the task intents (``registry.INTENTS``);
+- ``contract_samples``: arguments for the contract snapshot and the drift check;
 - fixtures: ``fixtures/domains/card_disputes/`` (``tasks/``, ``contracts/``).
 """
 
 from mock_apis.domain import Domain
-from mock_apis.domains.card_disputes import generate, models
+from mock_apis.domains.card_disputes import contract_samples, generate, models
 from mock_apis.domains.card_disputes import intents_l1, intents_l2, intents_l3, intents_l4, tools  # noqa: F401  (they register the intents and the tools)
 from mock_apis.domains.card_disputes.context import Ctx
 from mock_apis.domains.card_disputes.registry import INTENTS, TOOLS
@@ -33,4 +34,5 @@ DOMAIN = Domain(
     fixtures_dir=FIXTURES / "domains" / "card_disputes",
     task_context=Ctx,
     scripted=SCRIPTED,
+    sample_arguments=contract_samples.sample_arguments,
 )
