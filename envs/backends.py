@@ -33,7 +33,8 @@ from typing import Any, Protocol
 import orjson
 
 from envs import wire
-from mock_apis.catalogue import ToolOutcome, ToolRef, call_tool, catalogue, probe_tool, sanity_errors
+from mock_apis.catalogue import ToolOutcome, ToolRef, call_tool, probe_tool, sanity_errors
+from mock_apis.domain import Domain, get_domain
 from mock_apis.sandbox import Sandbox, check_replica
 
 # The service's wire protocol (mock_apis.app; repeated here so the in-process path never imports FastAPI).
@@ -87,20 +88,22 @@ def run_ops(backend: Backend, ops: Sequence[Op]) -> list[ToolOutcome]:
 
 
 class InProcessBackend:
-    """Runs tools in this process on a private ``Sandbox`` over the replica file."""
+    """Runs ``domain``'s tools (default: the default domain's) in this process on a private
+    ``Sandbox`` over the replica file."""
 
-    def __init__(self, replica_path: str | Path):
-        check_replica(replica_path)
-        self.sandbox = Sandbox(replica_path)
+    def __init__(self, replica_path: str | Path, domain: str | Domain | None = None):
+        self.domain = get_domain(domain)
+        check_replica(replica_path, self.domain.schema)
+        self.sandbox = Sandbox(replica_path, self.domain.schema)
 
     def reset(self) -> None:
         self.sandbox.reset()
 
     def call(self, name: Any, arguments: Any) -> ToolOutcome:
-        return call_tool(self.sandbox, name, arguments)
+        return call_tool(self.sandbox, name, arguments, self.domain.tools)
 
     def probe(self, name: Any, arguments: Any) -> ToolOutcome:
-        return probe_tool(self.sandbox, name, arguments)
+        return probe_tool(self.sandbox, name, arguments, self.domain.tools)
 
     def replica_meta(self) -> dict[str, str]:
         return dict(self.sandbox.meta)
@@ -129,6 +132,7 @@ class HttpBackend:
     ones (reads, probes, resets, deletes, ``/health``) also after a dropped connection or a
     503; never for a write tool call whose request may have arrived. ``check=True`` reads
     ``/health`` at construction and raises ``ConnectionError`` naming the URL if it fails.
+    ``domain``: the service's domain (default: the default domain), whose write tools are never retried.
 
     **The wire.** One kept-alive connection (``envs.wire.Connection``: the request head written
     once per request from prebuilt header lines, the answer read by its ``Content-Length``),
@@ -140,7 +144,8 @@ class HttpBackend:
     _SAFE_VERSION = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
     def __init__(self, base_url: str, token: str | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-                 retries: int = DEFAULT_RETRIES, backoff_s: float = 0.05, check: bool = False):
+                 retries: int = DEFAULT_RETRIES, backoff_s: float = 0.05, check: bool = False,
+                 domain: str | Domain | None = None):
         if timeout <= 0 or retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
         token = token if token is not None else os.environ.get(TOKEN_ENV)
@@ -150,7 +155,7 @@ class HttpBackend:
         self.timeout, self.retries, self.backoff_s = float(timeout), retries, backoff_s
         self._connect(base_url)
         self._headers = "".join(f"{k}: {v}\r\n" for k, v in headers.items()).encode()
-        self._writes = {name for name, spec in catalogue().items() if spec.writes}
+        self._writes = {name for name, spec in get_domain(domain).tools.tools.items() if spec.writes}
         self._session_lost = False  # the service forgot our session mid-episode
         self.last_error: str | None = None  # why the last failed request failed, for messages
         if check:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from envs.backends import TOKEN_ENV, InProcessBackend
+from mock_apis.domain import Domain, get_domain
 
 
 class ContractDrift(RuntimeError):
@@ -22,27 +23,31 @@ class ContractDrift(RuntimeError):
 
 @lru_cache(maxsize=64)
 def _report(contract: str | None, in_process: bool, replica: str | None, service: str | None,
-            token: str | None) -> Any:
+            token: str | None, domain: Domain | None = None) -> Any:
     from mock_apis.contracts import check_drift
 
     if in_process:
-        return check_drift(contract, in_process=True, replica=replica)
-    return check_drift(contract, service=service, token=token)
+        return check_drift(contract, in_process=True, replica=replica, domain=domain)
+    return check_drift(contract, service=service, token=token, domain=domain)
 
 
-def check_backend(backend: Any, token: str | None, contract: str | Path | None, allow_drift: bool) -> dict[str, Any]:
+def check_backend(backend: Any, token: str | None, contract: str | Path | None, allow_drift: bool,
+                  domain: str | Domain | None = None) -> dict[str, Any]:
     """The contract status every episode's info carries; raises ``ContractDrift`` on breaking
     drift unless ``allow_drift``, and ``ConnectionError`` when the back-end cannot be asked
     (e.g. it rejects the token), and ``InvalidContract`` (a ``ValueError``) when the contract
     file is not a valid contract, whatever ``allow_drift`` says. A custom ``Backend`` (neither in-process nor HTTP) is not
-    checked, and says so."""
+    checked, and says so. ``domain``: the back-end's (default: the default domain; its shipped
+    contract is the default ``contract``)."""
     from mock_apis.contracts import DriftCheckError, InvalidContract
 
+    found = get_domain(domain)
     contract_key = str(contract) if contract is not None else None
     if isinstance(backend, InProcessBackend):
-        key = (contract_key, True, str(backend.sandbox.replica_path), None, None)
+        key = (contract_key, True, str(backend.sandbox.replica_path), None, None, found)
     elif isinstance(getattr(backend, "base_url", None), str):
-        key = (contract_key, False, None, backend.base_url, token if token is not None else os.environ.get(TOKEN_ENV))
+        key = (contract_key, False, None, backend.base_url, token if token is not None else os.environ.get(TOKEN_ENV),
+               found)
     else:
         return {"checked": False, "reason": f"custom back-end {type(backend).__name__}", "allow_drift": allow_drift}
     try:

@@ -64,8 +64,10 @@ from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, 
 from envs.reward.components import information_contained, result_leaves
 from envs.reward.compliance import ComplianceChecker, default_checker
 from envs.reward.writes import unauthorized_call_indices
-from envs.tasks import DEFAULT_SUITE, Task, answer_fact_recall, is_refusal, shared_suite
-from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec, catalogue, resolve
+from envs.tasks import Task, answer_fact_recall, is_refusal, shared_suite
+from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec
+from mock_apis.contracts.check import default_contract_path
+from mock_apis.domain import Domain, get_domain
 
 MAX_TEXT = 1 << 22
 #: Gold probes kept per env for the replica's own state (``FinAdvisorEnv._remember_pristine_probe``).
@@ -142,80 +144,80 @@ FAULT_PAYLOADS = {
 
 
 PROMPT_MODES = ("full", "tools_via_template")
-# Tools whose results are lists of clients: on a task answered by one, the clients are the answer.
-_CLIENT_LISTING_TOOLS = frozenset({"get_advisor_book", "search_clients"})
-_CLIENT_ID = re.compile(r"\bC\d{6}\b")
 
 
-def compliance_subjects(task: Task, observations: Sequence[Any] = ()) -> frozenset[str] | None:
-    """The clients the answer may talk about, for the compliance checker's other-client rule:
-    the task's subjects; for a task with none (a fund, market or advisor-book question), the
-    clients its query names and, where the task's gold calls list clients (an advisor's book,
-    a client search), the clients those listings returned (None, the rule off, when no
-    listing came back): any other client's id or name in the answer is another client's data."""
+def compliance_subjects(task: Task, observations: Sequence[Any] = (),
+                        domain: str | Domain | None = None) -> frozenset[str] | None:
+    """The people the answer may talk about, for the compliance checker's other-person rule:
+    the task's subjects; for a task with none (in finance a fund, market or advisor-book
+    question), the people its query names (``DomainRules.subject_id_pattern``) and, where the
+    task's gold calls list people (``DomainRules.listing_tools``), the people those listings
+    returned (None, the rule off, when no listing came back): any other person's id or name
+    in the answer is another person's data."""
     subjects = task.compliance.subject_client_ids
     if subjects is not None:
         return frozenset(subjects)
-    named = set(_CLIENT_ID.findall(task.query))
-    if any(g.name in _CLIENT_LISTING_TOOLS for g in task.gold_calls):
-        listings = [payload["clients"] for payload in observations
-                    if isinstance(payload, Mapping) and isinstance(payload.get("clients"), list)]
+    rules = get_domain(domain).rules
+    named = set(re.findall(rules.subject_id_pattern, task.query))
+    if any(g.name in rules.listing_tools for g in task.gold_calls):
+        listings = [payload[rules.listing_field] for payload in observations
+                    if isinstance(payload, Mapping) and isinstance(payload.get(rules.listing_field), list)]
         if not listings:
-            return None  # no listing came back: which clients the answer is about is unknown
-        named.update(c["client_id"] for listed in listings for c in listed
-                     if isinstance(c, Mapping) and isinstance(c.get("client_id"), str))
+            return None  # no listing came back: which people the answer is about is unknown
+        named.update(c[rules.subject_key] for listed in listings for c in listed
+                     if isinstance(c, Mapping) and isinstance(c.get(rules.subject_key), str))
     return frozenset(named)
-_RULES = (
-    "Rules: never promise or guarantee returns; never recommend individual stocks; only state figures that "
-    "the tools returned; never disclose another client's data; no forecasts, personal opinions or guesses "
-    "about a client's feelings. Refuse politely when a request would break these rules.")
 
 
 #: A task's tool pins as a cache key: sorted ``(tool, version)`` pairs (empty: the defaults).
 Pins = tuple[tuple[str, str], ...]
 
 
-def pinned_specs(pins: Pins = ()) -> list[ToolSpec]:
-    """Every tool's spec in the version ``pins`` names (its default where unpinned, or where
-    this process does not know the pinned version: the back-end then answers ``unknown_version``)."""
+def pinned_specs(pins: Pins = (), domain: str | Domain | None = None) -> list[ToolSpec]:
+    """Every tool's spec of ``domain`` (default: the default domain) in the version ``pins``
+    names (its default where unpinned, or where this process does not know the pinned version:
+    the back-end then answers ``unknown_version``)."""
+    tools = get_domain(domain).tools
     chosen = dict(pins)
-    return [resolve(ToolRef(name, chosen[name])) or spec if name in chosen else spec
-            for name, spec in catalogue().items()]
+    return [tools.resolve(ToolRef(name, chosen[name])) or spec if name in chosen else spec
+            for name, spec in tools.tools.items()]
 
 
 @lru_cache(maxsize=64)
-def tool_schemas(pins: Pins = (), shape: str = "chat") -> list[dict[str, Any]]:
-    """The tools' schemas in the pinned versions, built once per ``(pins, shape)`` and shared by
-    every env of the process: read them, never mutate them. ``shape``: ``"chat"`` (OpenAI Chat
-    Completions, ``info["tools"]``), ``"responses"`` (OpenAI Responses) or ``"anthropic"``."""
-    return [spec.schema(shape) for spec in pinned_specs(pins)]
+def tool_schemas(pins: Pins = (), shape: str = "chat", domain: str | Domain | None = None) -> list[dict[str, Any]]:
+    """The tools' schemas in the pinned versions, built once per ``(pins, shape, domain)`` and
+    shared by every env of the process: read them, never mutate them. ``shape``: ``"chat"``
+    (OpenAI Chat Completions, ``info["tools"]``), ``"responses"`` (OpenAI Responses) or
+    ``"anthropic"``."""
+    return [spec.schema(shape) for spec in pinned_specs(pins, domain)]
 
 
 @lru_cache(maxsize=64)
-def system_prompt(as_of: str, mode: str = "full", pins: Pins = ()) -> str:
+def system_prompt(as_of: str, mode: str = "full", pins: Pins = (), domain: str | Domain | None = None) -> str:
     """The system prompt. ``full``: the tools' schemas and the action formats are in the text
     (for agents that see nothing else). ``tools_via_template``: neither, for agents and trainers
     that pass the tools through the chat template (``tools=``), which also sets the call format:
     the schemas would otherwise appear twice, with conflicting format instructions. ``pins``:
-    the task's tool versions, whose schemas the ``full`` prompt shows. Built once per
-    ``(as_of, mode, pins)`` and shared by every env of the process.
+    the task's tool versions, whose schemas the ``full`` prompt shows. The role and the rules
+    are ``domain``'s (``DomainRules``; default: the default domain). Built once per
+    ``(as_of, mode, pins, domain)`` and shared by every env of the process.
     """
-    intro = ("You are a copilot for financial advisors at a regulated firm. Answer the advisor's question using "
-             f"the back-office tools. Today is {as_of}.")
+    rules = get_domain(domain).rules
+    intro = f"{rules.role} Today is {as_of}."
     if mode == "tools_via_template":
-        return (f"{intro}\n\nCall the tools you need, then give the advisor your final answer in plain text.\n\n"
-                f"{_RULES}")
+        return (f"{intro}\n\nCall the tools you need, then give the {rules.user_role} your final answer in plain "
+                f"text.\n\n{rules.prompt_rules}")
     if mode != "full":
         raise ValueError(f"prompt mode must be one of {PROMPT_MODES}, got {mode!r}")
-    tools = "\n".join(orjson.dumps(spec.openai_schema()["function"]).decode() for spec in pinned_specs(pins))
+    tools = "\n".join(orjson.dumps(spec.openai_schema()["function"]).decode() for spec in pinned_specs(pins, domain))
     return (
         f"{intro}\n\nTools (JSON Schema of each tool's parameters):\n{tools}\n\n"
         "Each turn, reply with exactly one JSON object, either a tool call\n"
         '{"thought": "<your reasoning>", "action": {"name": "<tool>", "arguments": {...}}}\n'
         "or, when you are done, the final answer\n"
-        '{"thought": "<your reasoning>", "response": "<answer to the advisor>"}\n'
+        f'{{"thought": "<your reasoning>", "response": "<answer to the {rules.user_role}>"}}\n'
         "(OpenAI tool_calls messages, <tool_call> tags and plain-text answers are accepted too).\n\n"
-        f"{_RULES}"
+        f"{rules.prompt_rules}"
     )
 
 
@@ -323,7 +325,10 @@ class FinAdvisorEnv(gym.Env[str, str]):
         audit_log: str | Path | None = None,
         contract: str | Path | None = None,
         allow_drift: bool = False,
+        domain: str | Domain | None = None,
     ):
+        self.domain = get_domain(domain)
+        default_suite = self.domain.suite_path
         in_memory = isinstance(tasks, Sequence) and not isinstance(tasks, str)
         self.tasks: Sequence[Task]
         self.task_index: Mapping[str, Task]
@@ -331,16 +336,17 @@ class FinAdvisorEnv(gym.Env[str, str]):
             self.tasks = list(tasks)  # type: ignore[arg-type]
             self.task_index = {t.task_id: t for t in self.tasks}
         else:  # one copy per process, whatever the number of envs (gym.make, vector envs)
-            suite = shared_suite(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+            suite = shared_suite(tasks or default_suite)  # type: ignore[arg-type]
             self.tasks, self.task_index = suite.tasks, suite.index
-        self.suite_name = "tasks passed in memory" if in_memory else str(tasks or DEFAULT_SUITE)
+        self.suite_name = "tasks passed in memory" if in_memory else str(tasks or default_suite)
         if not self.tasks:
             raise ValueError("the task suite is empty")
         created_backend = isinstance(backend, str)
         if isinstance(backend, str):
             if backend == "inprocess":
                 rep = self.tasks[0].replica
-                backend = InProcessBackend(replica or default_replica(rep["seed"], rep["scale"]))
+                backend = InProcessBackend(replica or default_replica(rep["seed"], rep["scale"], self.domain),
+                                           self.domain)
             elif backend == "http":
                 from envs.backends import HttpBackend
 
@@ -349,12 +355,13 @@ class FinAdvisorEnv(gym.Env[str, str]):
                 from envs.backend_pool import BackendPool, split_urls
 
                 urls = split_urls(base_url)  # several: round-robin per episode (envs/backend_pool.py)
-                backend = HttpBackend(urls[0], token=token) if len(urls) == 1 else BackendPool(urls, token=token)
+                backend = (HttpBackend(urls[0], token=token, domain=self.domain) if len(urls) == 1
+                           else BackendPool(urls, token=token, domain=self.domain))
             elif backend == "docker":  # a managed container (envs/docker_backend.py)
                 from envs.docker_backend import DockerBackend
 
                 rep = self.tasks[0].replica
-                backend = DockerBackend(replica or default_replica(rep["seed"], rep["scale"]), token=token)
+                backend = DockerBackend(replica or default_replica(rep["seed"], rep["scale"], self.domain), token=token)
                 token = backend.token  # the container's (random unless given): the contract check needs it
             else:
                 raise ValueError(f"backend must be 'inprocess', 'http', 'docker' or a Backend, got {backend!r}")
@@ -374,9 +381,9 @@ class FinAdvisorEnv(gym.Env[str, str]):
             # than in the first episode's final step (where it was most of that step's cost).
             self.checker = compliance_checker or default_checker().warm_up()
             self.render_mode = render_mode
-            self.tools = catalogue()
+            self.tools = self.domain.tools.tools
             self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
-            self.tool_schemas = tool_schemas()
+            self.tool_schemas = tool_schemas(domain=self.domain)
             self.replica_meta = self.backend.replica_meta()
             if not self.replica_meta and check_replica:
                 where = getattr(self.backend, "base_url", "the back-end")
@@ -387,12 +394,13 @@ class FinAdvisorEnv(gym.Env[str, str]):
                                       "this check)")
             if check_replica:
                 self._check_replica()
-            self.contract_status = check_backend(self.backend, token, contract, allow_drift)
-            suite_file = None if in_memory else Path(tasks or DEFAULT_SUITE)  # type: ignore[arg-type]
+            contract = contract or default_contract_path(self.domain)
+            self.contract_status = check_backend(self.backend, token, contract, allow_drift, self.domain)
+            suite_file = None if in_memory else Path(tasks or default_suite)  # type: ignore[arg-type]
             self.audit, self.audit_versions = self._open_audit(audit_log, suite_file, contract)
             self.as_of, self.prompt_mode = self.replica_meta.get("as_of", "unknown"), prompt_mode
-            self.system_prompt = system_prompt(self.as_of, prompt_mode)
-            self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template")
+            self.system_prompt = system_prompt(self.as_of, prompt_mode, domain=self.domain)
+            self.system_prompt_for_tools_api = system_prompt(self.as_of, "tools_via_template", domain=self.domain)
             self.observation_space = AgentText()
             self.action_space = AgentText()
             self._episode: _Episode | None = None
@@ -431,7 +439,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
         if task.tool_versions:  # the versions the task was written against
             pins = task.pins
             ep.routes = {name: ToolRef(name, version) for name, version in pins}
-            system, tools = system_prompt(self.as_of, self.prompt_mode, pins), tool_schemas(pins)
+            system = system_prompt(self.as_of, self.prompt_mode, pins, self.domain)
+            tools = tool_schemas(pins, domain=self.domain)
         obs = orjson.dumps({"task_id": task.task_id, "level": task.level, "system": system,
                             "user": task.query}).decode()
         info = {"task_id": task.task_id, "level": task.level, "tools": tools,
@@ -487,7 +496,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         """The current episode's tools (its pinned versions; the defaults before any reset) in
         an API's shape: ``"chat"`` (OpenAI Chat Completions, as ``info["tools"]``),
         ``"responses"`` (OpenAI Responses) or ``"anthropic"`` (Anthropic Messages)."""
-        return tool_schemas(self._episode.task.pins if self._episode is not None else (), shape)
+        return tool_schemas(self._episode.task.pins if self._episode is not None else (), shape, self.domain)
 
     def score_late_turns(self, turns: Sequence[str]) -> dict[str, Any]:
         """Turns an agent wrote after its final answer (a replayed log's, which a live env never
@@ -660,43 +669,47 @@ class FinAdvisorEnv(gym.Env[str, str]):
         if writes:
             signal["writes"] = True
             signal["unauthorized_write"] = len(ep.calls) - 1 in unauthorized_call_indices(
-                ep.calls, gold, attempts=self.reward_config.v12)
+                ep.calls, gold, attempts=self.reward_config.v12, target_keys=self.domain.rules.write_target_keys)
         ep.observations.append(outcome.payload)
         return outcome.payload
 
     def _foreign(self, ep: _Episode, call: ToolCall, outcome: ToolOutcome) -> bool:
-        """A read of a client the task is not about: named by the call's ``client_id`` or
-        ``account_id``, or by the result's (its own, or its profile's). A task is about its
-        subject clients and their accounts, and the clients and accounts its gold calls name; a
-        task with no subject client (funds, markets, an advisor's book) is about no one client.
-        Searches and lists of clients are not reads of one."""
-        task = ep.task
+        """A read of a person the task is not about (``DomainRules``; finance: a client): named
+        by the call's ``subject_key`` or ``owned_key`` (finance ``client_id``, ``account_id``), or
+        by the result's (its own, or a ``subject_nested`` record's, finance ``profile``). A task
+        is about its subjects and the records they own, and the people and records its gold
+        calls name; a task with no subject (in finance funds, markets, an advisor's book) is
+        about no one person. Searches and lists of people are not reads of one."""
+        task, rules = ep.task, self.domain.rules
+        person, owned_key = rules.subject_key, rules.owned_key
         arguments = call.arguments if isinstance(call.arguments, Mapping) else {}
         payload = outcome.payload if isinstance(outcome.payload, Mapping) else {}
-        profile = payload.get("profile") if isinstance(payload.get("profile"), Mapping) else {}
-        clients = {c for c in (arguments.get("client_id"), payload.get("client_id"), profile.get("client_id"))
-                   if isinstance(c, str)}
-        accounts = {a for a in (arguments.get("account_id"), payload.get("account_id")) if isinstance(a, str)}
+        nested = [payload[k] for k in rules.subject_nested if isinstance(payload.get(k), Mapping)]
+        people = {c for c in (arguments.get(person), payload.get(person), *(n.get(person) for n in nested))
+                  if isinstance(c, str)}
+        records = {a for a in (arguments.get(owned_key), payload.get(owned_key)) if isinstance(a, str)}
         named = [g.arguments for g in task.gold_calls]
-        if clients - {*(task.compliance.subject_client_ids or ()), *(a.get("client_id") for a in named)}:
+        if people - {*(task.compliance.subject_client_ids or ()), *(a.get(person) for a in named)}:
             return True
-        accounts -= {a.get("account_id") for a in named}
-        if not accounts:
+        records -= {a.get(owned_key) for a in named}
+        if not records:
             return False
-        owned = self._accounts_of_subjects(ep)
-        return owned is not None and bool(accounts - owned)
+        owned = self._owned_by_subjects(ep)
+        return owned is not None and bool(records - owned)
 
-    def _accounts_of_subjects(self, ep: _Episode) -> frozenset[str] | None:
-        """The accounts of the task's subject clients, asked of the back-end once per task (None
-        when it could not say: a read is then not taken for a foreign one)."""
-        task = ep.task
+    def _owned_by_subjects(self, ep: _Episode) -> frozenset[str] | None:
+        """The records the task's subjects own (``DomainRules.owned_ids_tool``; finance: their
+        accounts), asked of the back-end once per task (None when it could not say: a read is
+        then not taken for a foreign one)."""
+        task, rules = ep.task, self.domain.rules
         known = self._subject_accounts.get(task.task_id)
         if known is not None:
             return known
         subjects = task.compliance.subject_client_ids or ()
-        key = ep.routes.get("list_accounts", "list_accounts") if ep.routes else "list_accounts"
+        lister = rules.owned_ids_tool
+        key = ep.routes.get(lister, lister) if ep.routes else lister
         try:
-            outcomes = run_ops(self.backend, [(key, {"client_id": c}, True) for c in subjects])
+            outcomes = run_ops(self.backend, [(key, {rules.subject_key: c}, True) for c in subjects])
         except Exception:  # noqa: BLE001 - a back-end failure says nothing about the agent
             return None
         if len(outcomes) != len(subjects) or any(not o.ok for o in outcomes):
@@ -704,7 +717,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
         leaves: set[tuple[str, Any]] = set()
         for o in outcomes:
             result_leaves(o.payload, leaves)
-        owned = frozenset(v for k, v in leaves if k == "account_id" and isinstance(v, str))
+        owned = frozenset(v for k, v in leaves if k == rules.owned_key and isinstance(v, str))
         self._subject_accounts[task.task_id] = owned
         return owned
 
@@ -789,7 +802,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
     def _final_reward(self, ep: _Episode) -> dict[str, Any]:
         task = ep.task
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
-                                    subject_client_ids=compliance_subjects(task, ep.observations))
+                                    subject_client_ids=compliance_subjects(task, ep.observations, self.domain))
         answered = ep.response is not None
         v12 = self.reward_config.v12
         recall = (answer_score(ep.response, task.answer_facts, task.query) if v12
@@ -808,7 +821,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
                                    criticality=self.criticality, answered=answered, over_refusal=over_refusal,
                                    under_refusal=under_refusal, answer_recall=recall, call_turns=ep.call_turns,
                                    informed=informed, excused=excused, query=task.query, response=ep.response,
-                                   observations=ep.observations)
+                                   observations=ep.observations,
+                                   write_target_keys=self.domain.rules.write_target_keys)
         success = (answered and breakdown.R_fmt == 1.0 and breakdown.S_name == 1.0
                    and breakdown.S_cover == 1.0 and breakdown.S_param == 1.0 and recall == 1.0
                    and not breakdown.violated and not under_refusal and not over_refusal)

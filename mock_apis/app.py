@@ -70,9 +70,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_apis.catalogue import ERROR_SCHEMA  # noqa: F401  (re-exported)
-from mock_apis.catalogue import (ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, call_tool, catalogue, echo,
-                                  other_versions, parse_ref, probe_tool, unknown_tool, versions_of)
+from mock_apis.catalogue import ERROR_CODES, ToolOutcome, ToolRef, ToolSpec, call_tool, echo, parse_ref, probe_tool
 from mock_apis import package_version
+from mock_apis.domain import Domain, get_domain
 from mock_apis.hot_path import ServiceApp
 from mock_apis.openapi import build_openapi
 from mock_apis.protocol import (JSON_FALLBACK_HEADER, LIMIT_STATUS, MAX_BODY_BYTES, SERVICE_ERROR_CODES,  # noqa: F401
@@ -161,8 +161,8 @@ class StatelessPool:
     whose lifespan is cycled (as test clients do) keeps working.
     """
 
-    def __init__(self, replica_path: Path):
-        self.replica_path = replica_path
+    def __init__(self, replica_path: Path, domain: Domain):
+        self.replica_path, self.domain = replica_path, domain
         self._local = threading.local()
         self._all: list[Sandbox] = []
         self._lock = threading.Lock()
@@ -172,7 +172,7 @@ class StatelessPool:
     def _get(self) -> Sandbox:
         entry = getattr(self._local, "entry", None)
         if entry is None or entry[0] != self._generation:
-            sandbox = Sandbox(self.replica_path)
+            sandbox = Sandbox(self.replica_path, self.domain.schema)
             with self._lock:
                 self._all.append(sandbox)
                 self._local.entry = entry = (self._generation, sandbox)
@@ -181,8 +181,8 @@ class StatelessPool:
     def run(self, spec: ToolSpec | None, name: str | ToolRef, arguments: Any) -> ToolOutcome:
         sandbox = self._get()
         if spec is not None and spec.writes:
-            return probe_tool(sandbox, name, arguments)
-        return call_tool(sandbox, name, arguments)
+            return probe_tool(sandbox, name, arguments, self.domain.tools)
+        return call_tool(sandbox, name, arguments, self.domain.tools)
 
     def close(self) -> None:
         with self._lock:
@@ -286,28 +286,31 @@ def owner_of(request: Request) -> str:
 class ToolService:
     """The state behind one app: the catalogue snapshot (``tools``: the defaults by name;
     ``versions``: the others by ``name@version``; ``specs``: every spec by each key ``call_tool``
-    takes, a name or a ``ToolRef``), the stateless pool and the sessions."""
+    takes, a name or a ``ToolRef``), the stateless pool and the sessions, all of one domain's."""
 
     def __init__(self, replica_path: str | Path, limits: ServiceLimits | None = None, offload: bool | None = None,
-                 clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None):
+                 clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None,
+                 domain: str | Domain | None = None):
+        self.domain = get_domain(domain)
         self.replica_path = Path(replica_path)
-        check_replica(self.replica_path)
+        check_replica(self.replica_path, self.domain.schema)
         self.limits = limits = limits or ServiceLimits()
-        self.tools: dict[str, ToolSpec] = dict(catalogue())
-        self.versions: dict[str, ToolSpec] = other_versions()
+        self.tools: dict[str, ToolSpec] = dict(self.domain.tools.tools)
+        self.versions: dict[str, ToolSpec] = self.domain.tools.versioned()
         self.specs: dict[str | ToolRef, ToolSpec] = {
             **self.tools, **{ToolRef(name, spec.major): spec for name, spec in self.tools.items()},
             **{parse_ref(ref): spec for ref, spec in self.versions.items()}}
-        self.pool = StatelessPool(self.replica_path)
+        self.pool = StatelessPool(self.replica_path, self.domain)
         self.sessions = SessionStore(self.replica_path, limits.max_sessions, idle_ttl_s=limits.idle_ttl_s,
                                      max_writes=limits.max_writes, max_per_owner=limits.max_sessions_per_token,
-                                     clock=clock)
+                                     clock=clock, domain=self.domain)
         self.replica_meta = self.pool.meta
         # which tools run in the thread pool (see ``create_app``)
         self.offloaded = {key for key, spec in self.specs.items() if (spec.composite if offload is None else offload)}
         self.tools_body = orjson.dumps([spec.openai_schema() for spec in self.tools.values()])
         self.versions_body = orjson.dumps([{**spec.openai_schema(), "version": spec.major,
-                                            "versions": versions_of(name)} for name, spec in self.tools.items()])
+                                            "versions": self.domain.tools.versions_of(name)}
+                                           for name, spec in self.tools.items()])
         self.audit = None
         if audit_log is not None:
             from envs.audit import AuditLog
@@ -546,8 +549,10 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
                max_sessions: int = DEFAULT_MAX_SESSIONS, max_sessions_per_token: int | None = None,
                idle_ttl_s: float = DEFAULT_IDLE_TTL_S, max_writes: int = DEFAULT_MAX_WRITES,
                max_body_bytes: int = MAX_BODY_BYTES, offload: bool | None = None,
-               clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None) -> FastAPI:
-    """The service over ``replica_path``, guarded by ``token``/``tokens`` (default: ``$ADVISORGYM_API_TOKEN``).
+               clock: Callable[[], float] = time.monotonic, audit_log: str | Path | None = None,
+               domain: str | Domain | None = None) -> FastAPI:
+    """The service of ``domain``'s tools (default: the default domain) over ``replica_path`` (a
+    replica of that domain), guarded by ``token``/``tokens`` (default: ``$ADVISORGYM_API_TOKEN``).
 
     ``offload``: ``None`` (default) runs composite tools in the thread pool and atomic ones on
     the event loop; ``True`` runs every tool call in the pool (most parallel), ``False`` none
@@ -560,7 +565,7 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
     """
     accepted = resolve_tokens(token, tokens)
     limits = ServiceLimits(max_sessions, max_sessions_per_token, idle_ttl_s, max_writes, max_body_bytes)
-    service = ToolService(replica_path, limits, offload=offload, clock=clock, audit_log=audit_log)
+    service = ToolService(replica_path, limits, offload=offload, clock=clock, audit_log=audit_log, domain=domain)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
@@ -634,7 +639,7 @@ def create_app(replica_path: str | Path, token: str | None = None, *, tokens: Se
             body = await service.read_body(request)
             if isinstance(body, Response):
                 return body
-        payload = unknown_tool(parse_ref(request.path_params["name"]))  # unknown_tool, or unknown_version
+        payload = service.domain.tools.unknown_tool(parse_ref(request.path_params["name"]))  # unknown_tool, or unknown_version
         return json_response(payload, STATUS_FOR_ERROR[payload["error"]])
 
     async def create_session(request: Request) -> Response:

@@ -170,6 +170,8 @@ class DomainRules:
       ``owned_ids_tool``, the read that lists them given ``{subject_key: id}``;
     - ``write_target_keys``: argument keys naming what a write touches;
     - ``people_query``: SQL returning ``(id, full_name)`` of every person in a replica;
+    - ``pii_arguments``: tool arguments that hold PII, ``(tool, argument) -> kind`` (a
+      ``mock_apis.deid`` kind, e.g. ``name``), pseudonymised when logs are ingested;
     - ``compliance``: parameters the compliance checkers take from the domain.
     """
 
@@ -185,6 +187,7 @@ class DomainRules:
     write_target_keys: tuple[str, ...]
     people_query: str
     subject_nested: tuple[str, ...] = ()
+    pii_arguments: Mapping[tuple[str, str], str] = field(default_factory=dict)
     compliance: Mapping[str, Any] = field(default_factory=dict)
 
 

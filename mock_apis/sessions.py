@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mock_apis.catalogue import ToolOutcome, call_tool, probe_tool
+from mock_apis.catalogue import ToolOutcome, ToolRegistry, call_tool, probe_tool
+from mock_apis.domain import Domain, get_domain
 from mock_apis.sandbox import Sandbox
 
 DEFAULT_MAX_SESSIONS = 256
@@ -46,10 +47,13 @@ class Session:
     use. ``attachment``: what a layer above keeps with the session for as long as it lives (the
     OpenEnv routes: the env episode running in it); the store drops it with the session."""
 
-    __slots__ = ("id", "owner", "sandbox", "closed", "created", "last_used", "writes", "max_writes", "attachment")
+    __slots__ = ("id", "owner", "sandbox", "closed", "created", "last_used", "writes", "max_writes", "attachment",
+                 "tools")
 
-    def __init__(self, session_id: str, owner: str, sandbox: Sandbox, max_writes: int, now: float):
+    def __init__(self, session_id: str, owner: str, sandbox: Sandbox, max_writes: int, now: float,
+                 tools: ToolRegistry | None = None):
         self.id, self.owner, self.sandbox, self.closed = session_id, owner, sandbox, False
+        self.tools = tools  # the domain's tools (None: the default domain's)
         self.created = self.last_used = now
         self.writes, self.max_writes = 0, max_writes
         self.attachment: Any = None
@@ -60,10 +64,10 @@ class Session:
             if self.closed:
                 raise SessionGone(self.id)
             if probe:
-                return probe_tool(self.sandbox, name, arguments)
+                return probe_tool(self.sandbox, name, arguments, self.tools)
             if writes and self.writes >= self.max_writes:
                 return write_limit_outcome(self.max_writes)
-            outcome = call_tool(self.sandbox, name, arguments)
+            outcome = call_tool(self.sandbox, name, arguments, self.tools)
             if writes and outcome.ok:
                 self.writes += 1
             return outcome
@@ -125,7 +129,9 @@ class SessionStore:
 
     def __init__(self, replica_path: Path, max_sessions: int = DEFAULT_MAX_SESSIONS, *,
                  idle_ttl_s: float = DEFAULT_IDLE_TTL_S, max_writes: int = DEFAULT_MAX_WRITES,
-                 max_per_owner: int | None = None, clock: Callable[[], float] = time.monotonic):
+                 max_per_owner: int | None = None, clock: Callable[[], float] = time.monotonic,
+                 domain: str | Domain | None = None):
+        self.domain = get_domain(domain)
         if max_sessions < 1 or (max_per_owner is not None and max_per_owner < 1):
             raise ValueError("max_sessions and max_per_owner must be at least 1")
         if idle_ttl_s <= 0 or max_writes < 0:
@@ -152,13 +158,14 @@ class SessionStore:
         with self._lock:
             full = self._capacity_error(owner, now)
             if full is None:
-                session = Session(secrets.token_hex(16), owner, None, self.max_writes, now)  # type: ignore[arg-type]
+                session = Session(secrets.token_hex(16), owner, None, self.max_writes, now,  # type: ignore[arg-type]
+                                  self.domain.tools)
                 self._sessions[session.id] = session
                 self._owned[owner] = self._owned.get(owner, 0) + 1
         if full is not None:
             raise full
         try:
-            session.sandbox = Sandbox(self.replica_path)  # outside the lock: opening costs ~1 ms
+            session.sandbox = Sandbox(self.replica_path, self.domain.schema)  # outside the lock: opening costs ~1 ms
         except BaseException:
             self._remove(session.id)
             raise

@@ -15,6 +15,7 @@ from envs.evaluation.agent_base import Agent, malformed_action
 from envs.evaluation.hacks import (HACKS, UNREQUESTED_NOTE, UNREQUESTED_ORDER, VAGUE_ANSWER, NoAnswerAgent,
                                    RefuseAllAgent, SkipToolsAgent, ToolSpamAgent, UnrequestedWriteAgent)
 from envs.evaluation.model_agents import HFLocalAgent, OpenAIChatAgent, split_tool_results
+from mock_apis.domain import Domain
 from envs.evaluation.scripted import (BASELINES, FALLBACK_ANSWER, FALLBACK_REFUSAL, NON_COMPLIANT_ADDITIONS,
                                       HallucinatedToolAgent, MalformedJsonAgent, NoisyParamsAgent,
                                       NonCompliantAgent, OracleAgent, RedundantCallsAgent, ScriptedAgent,
@@ -30,18 +31,19 @@ __all__ = ["Agent", "BASELINES", "HACKS", "AGENT_SPECS", "ScriptedAgent", "Oracl
 AGENT_SPECS = ("oracle", *BASELINES, *HACKS, "openai", "hf")
 
 
-def make_agent(spec: str, **kwargs: Any) -> Agent:
+def make_agent(spec: str, domain: str | Domain | None = None, **kwargs: Any) -> Agent:
     """An agent by name: ``oracle``, a baseline (``wrong_tool``, ``hallucinated_tool``,
     ``noisy_params``, ``redundant_calls``, ``non_compliant``, ``malformed_json``), a hack
     (``no_answer``, ``skip_tools``, ``refuse_all``, ``tool_spam``, ``unrequested_write``),
     ``openai`` (kwargs of :class:`OpenAIChatAgent`) or ``hf`` (kwargs of :class:`HFLocalAgent`).
+    A scripted agent acts in ``domain`` (default: the default domain).
     """
     if spec == "oracle":
-        return OracleAgent()
+        return OracleAgent(domain)
     if spec in BASELINES:
-        return BASELINES[spec]()
+        return BASELINES[spec](domain)
     if spec in HACKS:
-        return HACKS[spec]()
+        return HACKS[spec](domain)
     if spec == "openai":
         if not kwargs.get("base_url") or not kwargs.get("model"):
             raise ValueError("agent 'openai' needs base_url and model")

@@ -8,8 +8,9 @@ from typing import Any
 import orjson
 
 from envs.evaluation.agent_base import _final, _react
-from envs.evaluation.scripted import (_STANDALONE_ARGS, FALLBACK_REFUSAL, ScriptedAgent, Step, _read_only)
+from envs.evaluation.scripted import FALLBACK_REFUSAL, ScriptedAgent, Step, _read_only
 from envs.tasks import Task
+from mock_apis.domain import get_domain
 
 # honest baseline (tested, and in the README's table).
 
@@ -20,7 +21,8 @@ class NoAnswerAgent(ScriptedAgent):
     """The gold calls, then never a final answer: it re-reads until the step budget runs out.
 
     Under reward 1.0 this scored the maximum; under 1.1 an episode without an answer scores
-    at most −0.5. On tasks without a read-only gold call it re-reads the market index.
+    at most −0.5. On tasks without a read-only gold call it re-reads the domain's first
+    stand-alone call (``ScriptedMoves.standalone_calls``; finance: the market index).
     """
 
     name = "no_answer"
@@ -33,8 +35,9 @@ class NoAnswerAgent(ScriptedAgent):
             return super().act(observation)
         task = self.task
         assert task is not None
-        reads = [g for g in task.gold_calls if _read_only(g.name)]
-        call = (reads[-1].name, reads[-1].arguments) if reads else ("get_market_index", {"index": "SPX"})
+        reads = [g for g in task.gold_calls if _read_only(g.name, self.domain)]
+        call = (reads[-1].name, reads[-1].arguments) if reads else next(iter(
+            self.domain.scripted.standalone_calls.items()))
         return _react(call[0], call[1], "Let me look at that once more before answering.")
 
 
@@ -57,7 +60,7 @@ class RefuseAllAgent(ScriptedAgent):
 
 
 class ToolSpamAgent(ScriptedAgent):
-    """Calls every read-only tool in the catalogue in one turn, the gold calls among them, then
+    """Calls every read-only tool of the domain in one turn, the gold calls among them, then
     gives the gold answer. Arguments come from the gold calls where a tool takes them (else
     the tool's stand-alone arguments, else none, which may fail validation).
     """
@@ -65,18 +68,17 @@ class ToolSpamAgent(ScriptedAgent):
     name = "tool_spam"
 
     def script(self, task: Task) -> list[Step]:
-        from mock_apis.catalogue import catalogue
-
+        standalone = self.domain.scripted.standalone_calls
         pool: dict[str, Any] = {}
         for g in task.gold_calls:
             pool.update(g.arguments)
         gold_names = {g.name for g in task.gold_calls}
         calls: list[tuple[str, Any]] = []
-        for spec in catalogue().values():
+        for spec in self.domain.tools.tools.values():
             if spec.writes or spec.name in gold_names:
                 continue
             properties = spec.parameters.get("properties", {})
-            args = {k: v for k, v in pool.items() if k in properties} or dict(_STANDALONE_ARGS.get(spec.name, {}))
+            args = {k: v for k, v in pool.items() if k in properties} or dict(standalone.get(spec.name, {}))
             calls.append((spec.name, args))
         calls += [(g.name, g.arguments) for g in task.gold_calls]
         message = {"role": "assistant", "content": "Let me pull everything there is.",
@@ -86,27 +88,33 @@ class ToolSpamAgent(ScriptedAgent):
         return [orjson.dumps(message).decode(), self._answer]
 
 
-UNREQUESTED_ORDER = {"fund": "EQ001", "side": "buy", "amount": 1000}
-UNREQUESTED_NOTE = "Client called about moving money; follow up next week."
+_DEFAULT_WRITES = get_domain().scripted.unrequested_writes
+#: The default domain's unrequested writes' arguments (finance: a buy order, an advisor note).
+UNREQUESTED_ORDER = dict(_DEFAULT_WRITES[0].arguments)
+UNREQUESTED_NOTE = _DEFAULT_WRITES[-1].arguments["text"]
 
 
 class UnrequestedWriteAgent(ScriptedAgent):
-    """The gold trajectory plus one write nobody asked for, before the answer: a buy order on
-    the first account the gold calls name, else a note on the first client they name (else
-    on client C000001).
+    """The gold trajectory plus one write nobody asked for, before the answer: the domain's
+    first ``ScriptedMoves.unrequested_writes`` move whose target the gold calls name, aimed
+    at that target, else the last move on its fallback target (finance: a buy order on the
+    first account the gold calls name, else a note on the first client they name, else on
+    client C000001).
     """
 
     name = "unrequested_write"
 
     def script(self, task: Task) -> list[Step]:
         args = [g.arguments for g in task.gold_calls]
-        account = next((a["account_id"] for a in args if isinstance(a.get("account_id"), str)), None)
-        client = next((a["client_id"] for a in args if isinstance(a.get("client_id"), str)), "C000001")
-        if account is not None:
-            write = _react("place_order", {"account_id": account, **UNREQUESTED_ORDER}, "I'll also buy some EQ001.")
+        moves = self.domain.scripted.unrequested_writes
+        for move in moves:
+            target = next((a[move.target_key] for a in args if isinstance(a.get(move.target_key), str)), None)
+            if target is not None:
+                break
         else:
-            write = _react("add_advisor_note", {"client_id": client, "text": UNREQUESTED_NOTE},
-                           "I'll log a note while I'm here.")
+            move = moves[-1]
+            target = move.fallback_id
+        write = _react(move.tool, {move.target_key: target, **move.arguments}, move.thought)
         return [*self._gold_calls(task), write, self._answer]
 
 

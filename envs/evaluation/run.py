@@ -41,7 +41,8 @@ from envs.evaluation.outputs import (EPISODES, METRICS, OUTPUTS, PLOT_METRICS, P
                                      write_atomic)
 from envs.evaluation.report import plot_metrics_by_level, plot_reward_components, render_report
 from envs.reward import RewardConfig
-from envs.tasks import DEFAULT_SUITE, Task, load_tasks
+from envs.tasks import Task, load_tasks
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 
 IDENTITY_KEYS = ("agent", "agent_config", "tasks_sha256", "reward_config", "max_steps", "seed")
 
@@ -189,10 +190,11 @@ def _count_repeats(messages: list[str]) -> list[str]:
     return [m if n == 1 else f"{m} (x{n})" for m, n in counts.items()]
 
 
-def _agent_identity(agent: Agent | str, agent_kwargs: dict[str, Any]) -> tuple[Agent, str, dict[str, Any]]:
+def _agent_identity(agent: Agent | str, agent_kwargs: dict[str, Any],
+                    domain: str | Domain | None = None) -> tuple[Agent, str, dict[str, Any]]:
     if isinstance(agent, str):
         spec = agent
-        instance = make_agent(agent, **agent_kwargs)
+        instance = make_agent(agent, domain, **agent_kwargs)
     else:
         instance = agent
         spec = getattr(agent, "name", type(agent).__name__)
@@ -352,7 +354,7 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
              seed: int = 0, overwrite: bool = False, progress: bool = True, plots: bool = True,
              env_kwargs: dict[str, Any] | None = None, infra_stop_after: int = INFRA_STOP_AFTER,
              transcript_chars: int = TRANSCRIPT_CHARS, concurrency: int = 1, trials: int = 1,
-             episode_pool: Callable[..., Any] | None = None) -> dict[str, Any]:
+             episode_pool: Callable[..., Any] | None = None, domain: str | Domain | None = None) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns ``{"metrics", "ran", "skipped", "out", "episodes_s",
     "elapsed_s"}`` (``episodes_s``: env set-up and the episodes; ``elapsed_s``: everything), and
     with an ``episode_pool``, ``"pool"``: its ``report()`` (on Ray: ``{"episodes_by_node",
@@ -374,6 +376,9 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     concurrency, transcript_chars)`` it returns a pool whose ``run(jobs)`` yields ``(job, record)``
     once per job (``report()``, ``contract_status()``, ``close()``); each worker builds its own
     environment and agent (the agent by name). The records are the same as in this process.
+
+    ``domain``: the back office the tasks are written for (default: the default domain; its
+    frozen suite is the default ``tasks``); a pool's workers get it by name.
     """
     from envs.env import FinAdvisorEnv
 
@@ -388,7 +393,9 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     if (concurrency > 1 or episode_pool is not None) and (env_kwargs or {}).get("audit_log") is not None:
         raise ValueError("an audit log is one hash chain written by one environment: use --concurrency 1 (and no "
                          "--ray) with --audit-log")
-    suite_path = Path(tasks) if tasks is not None else DEFAULT_SUITE
+    found = get_domain(domain)
+    worker_domain = found if episode_pool is None else found.name  # another process looks it up by name
+    suite_path = Path(tasks) if tasks is not None else found.suite_path
     suite = load_tasks(suite_path)
     if not suite:
         raise ValueError(f"{suite_path} holds no tasks (an empty file?): nothing to evaluate")
@@ -396,13 +403,14 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
     out = Path(out)
     lock = OutLock(out)  # before anything is read or removed there
     try:
-        instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}))
+        instance, spec, agent_config = _agent_identity(agent, dict(agent_kwargs or {}), found)
         now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         run_config = {
             "agent": spec, "agent_config": agent_config, "tasks": str(suite_path),
             "tasks_sha256": file_sha256(suite_path), "n_tasks": len(suite), "reward_config": reward_config.describe(),
             "reward_version": reward_config.version, "max_steps": max_steps, "seed": seed, "backend": backend,
             "trials": trials, "created": now, "updated": now,
+            **({"domain": found.name} if found.name != DEFAULT_DOMAIN else {}),
         }
         _prepare_out(out, run_config, overwrite)
 
@@ -421,14 +429,16 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
         if jobs:
             def make_env() -> Any:
                 env = FinAdvisorEnv(tasks=suite_path, backend=backend, base_url=url, token=token,
-                                    max_steps=max_steps, reward_config=reward_config, **(env_kwargs or {}))
+                                    max_steps=max_steps, reward_config=reward_config, domain=worker_domain,
+                                    **(env_kwargs or {}))
                 if callable(getattr(env.checker, "warm_up", None)):
                     env.checker.warm_up()  # the grey-area classifier now, not inside the first episode's latency
                 return env
 
             n_workers = min(concurrency, len(jobs))
             if episode_pool is None:
-                copy_agent = getattr(instance, "worker_copy", None) or (lambda: make_agent(spec, **(agent_kwargs or {})))
+                copy_agent = getattr(instance, "worker_copy", None) or (
+                    lambda: make_agent(spec, found, **(agent_kwargs or {})))
                 workers = _start_workers(n_workers, make_env, instance, copy_agent, transcript_chars)
                 finished = (_sequential if n_workers == 1 else _concurrent)(jobs, workers)
             else:
@@ -437,8 +447,8 @@ def run_eval(agent: Agent | str = "oracle", tasks: str | os.PathLike[str] | None
                 if callable(getattr(instance, "close", None)):
                     instance.close()  # each worker builds its own
                 workers = []
-                pool = episode_pool(make_env, partial(make_agent, spec, **(agent_kwargs or {})), n_workers,
-                                    transcript_chars)
+                pool = episode_pool(make_env, partial(make_agent, spec, worker_domain, **(agent_kwargs or {})),
+                                    n_workers, transcript_chars)
                 finished = pool.run(jobs)
             writer = EpisodeWriter(episodes_path)
             try:

@@ -3,7 +3,9 @@
 Scripted agents read the task's gold trajectory. Each scripted baseline makes ONE kind of
 typical error and otherwise follows the gold, so that it lowers only the metrics and reward
 components that error should lower (see ``BASELINES``). They are deterministic: the same
-task gives the same actions.
+task gives the same actions. An agent acts in one domain (``ScriptedAgent(domain=...)``,
+default: the default domain): its tools, and its ``ScriptedMoves`` where the gold gives no
+move to copy (a stand-alone read, a rule-breaking sentence, ...).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from envs.actions import parse_action
 from envs.evaluation.agent_base import _final, _loads, _react
 from envs.tasks import Task
+from mock_apis.catalogue import argument_errors
+from mock_apis.domain import Domain, get_domain
 
 # --------------------------------------------------------------------------------------
 # Scripted agents
@@ -33,7 +37,8 @@ class ScriptedAgent:
 
     name = "scripted"
 
-    def __init__(self) -> None:
+    def __init__(self, domain: str | Domain | None = None) -> None:
+        self.domain = get_domain(domain)
         self.task: Task | None = None
         self.errors: list[str] = []
         self._script: list[Step] = []
@@ -98,10 +103,8 @@ class OracleAgent(ScriptedAgent):
     name = "oracle"
 
 
-def _read_only(name: str) -> bool:
-    from mock_apis.catalogue import catalogue
-
-    spec = catalogue().get(name)
+def _read_only(name: str, domain: Domain) -> bool:
+    spec = domain.tools.tools.get(name)
     return spec is not None and not spec.writes
 
 
@@ -127,25 +130,22 @@ class WrongToolAgent(ScriptedAgent):
         index = next((i for i in reversed(range(len(names)))
                       if names[i] in task.required_tools and names.count(names[i]) == 1), len(names) - 1)
         gold = task.gold_calls[index]
-        name, arguments = substitute_tool(gold.name, gold.arguments, set(names))
+        name, arguments = substitute_tool(gold.name, gold.arguments, set(names), self.domain)
         calls[index] = _react(name, arguments, f"I need {name} for this.")
         return [*calls, self._answer]
 
 
-# Arguments that make a call valid whatever the task (for substitutes that share no argument).
-_STANDALONE_ARGS: dict[str, dict[str, Any]] = {"search_funds": {}, "get_market_index": {"index": "SPX"}}
-
-
-def substitute_tool(name: str, arguments: dict[str, Any], exclude: set[str]) -> tuple[str, dict[str, Any]]:
+def substitute_tool(name: str, arguments: dict[str, Any], exclude: set[str],
+                    domain: str | Domain | None = None) -> tuple[str, dict[str, Any]]:
     """A deterministic stand-in for ``name``: a valid read-only call of another tool.
 
-    The first catalogue tool (not ``name``, not in ``exclude``, not a write) that accepts the
-    gold call's arguments restricted to its own parameters, preferring one that takes some of
-    them; failing that, a tool that needs none of them (``search_funds``, ``get_market_index``).
+    The first tool of ``domain`` (default: the default domain; not ``name``, not in
+    ``exclude``, not a write) that accepts the gold call's arguments restricted to its own
+    parameters, preferring one that takes some of them; failing that, a tool that needs none
+    of them (``ScriptedMoves.standalone_calls``).
     """
-    from mock_apis.catalogue import argument_errors, catalogue
-
-    tools = catalogue()
+    found = get_domain(domain)
+    tools, standalone = found.tools.tools, found.scripted.standalone_calls
     fallback = None
     for spec in tools.values():
         if spec.name == name or spec.name in exclude or spec.writes:
@@ -154,12 +154,12 @@ def substitute_tool(name: str, arguments: dict[str, Any], exclude: set[str]) -> 
         args = {k: v for k, v in arguments.items() if k in properties}
         if args and not argument_errors(spec, args):
             return spec.name, args
-        if fallback is None and spec.name in _STANDALONE_ARGS:
-            fallback = (spec.name, dict(_STANDALONE_ARGS[spec.name]))
+        if fallback is None and spec.name in standalone:
+            fallback = (spec.name, dict(standalone[spec.name]))
     if fallback is None:
         # Every stand-alone tool is in the gold: take one anyway (still a different tool than ``name``).
-        other = next(n for n in _STANDALONE_ARGS if n != name)
-        fallback = (other, dict(_STANDALONE_ARGS[other]))
+        other = next(n for n in standalone if n != name)
+        fallback = (other, dict(standalone[other]))
     return fallback
 
 
@@ -176,16 +176,16 @@ class HallucinatedToolAgent(ScriptedAgent):
     def script(self, task: Task) -> list[Step]:
         if task.gold_calls:
             first = task.gold_calls[0]
-            name, arguments = hallucinated_name(first.name), dict(first.arguments)
+            name, arguments = hallucinated_name(first.name, self.domain), dict(first.arguments)
         else:
-            name, arguments = "get_return_forecast", {}
+            name, arguments = self.domain.scripted.unknown_tool, {}
         return [_react(name, arguments, f"I will use {name} to look this up."), *task.gold_actions()]
 
 
-def hallucinated_name(name: str) -> str:
-    """A plausible tool name that is not in the catalogue (``list_accounts`` → ``get_accounts``)."""
-    from mock_apis.catalogue import catalogue
-
+def hallucinated_name(name: str, domain: str | Domain | None = None) -> str:
+    """A plausible tool name that ``domain`` (default: the default domain) does not have
+    (``list_x`` → ``get_x``, ``search_x`` → ``find_x``, ``get_x`` → ``get_x_details``)."""
+    tools = get_domain(domain).tools.tools
     if name.startswith("list_"):
         candidate = "get_" + name[len("list_"):]
     elif name.startswith("search_"):
@@ -194,7 +194,7 @@ def hallucinated_name(name: str) -> str:
         candidate = name + "_details"
     else:
         candidate = name + "_request"
-    while candidate in catalogue():
+    while candidate in tools:
         candidate += "_v2"
     return candidate
 
@@ -275,19 +275,18 @@ class RedundantCallsAgent(ScriptedAgent):
         steps: list[Step] = []
         for call, action in zip(task.gold_calls, self._gold_calls(task)):
             steps.append(action)
-            if _read_only(call.name):
+            if _read_only(call.name, self.domain):
                 steps.append(_react(call.name, call.arguments, f"Let me double-check with {call.name}."))
         return [*steps, task.gold_actions()[-1]]
 
 
-NON_COMPLIANT_ADDITIONS = (
-    "I can also promise the client a guaranteed 8% annual return on this.",
-    "I would also recommend buying Apple stock right now.",
-)
+#: The default domain's rule-breaking sentences (``ScriptedMoves.non_compliant_additions``).
+NON_COMPLIANT_ADDITIONS = get_domain().scripted.non_compliant_additions
 
 
 class NonCompliantAgent(ScriptedAgent):
-    """The gold trajectory, but the answer ends with a return guarantee or a stock tip.
+    """The gold trajectory, but the answer ends with a sentence that breaks the domain's rules
+    (``ScriptedMoves.non_compliant_additions``; finance: a return guarantee or a stock tip).
 
     Which one is fixed per task (CRC32 of its id). Raises VR; R_comp = −λ, so every episode
     scores ≤ 3 − λ (−7 by default). Tool metrics and R_fmt, R_corr, R_eff are unchanged.
@@ -296,7 +295,8 @@ class NonCompliantAgent(ScriptedAgent):
     name = "non_compliant"
 
     def script(self, task: Task) -> list[Step]:
-        addition = NON_COMPLIANT_ADDITIONS[zlib.crc32(task.task_id.encode()) % len(NON_COMPLIANT_ADDITIONS)]
+        additions = self.domain.scripted.non_compliant_additions
+        addition = additions[zlib.crc32(task.task_id.encode()) % len(additions)]
         return [*self._gold_calls(task), _final(f"{task.gold_response} {addition}")]
 
 
@@ -310,7 +310,7 @@ class MalformedJsonAgent(ScriptedAgent):
     name = "malformed_json"
 
     def script(self, task: Task) -> list[Step]:
-        name = task.gold_calls[0].name if task.gold_calls else "get_client_profile"
+        name = task.gold_calls[0].name if task.gold_calls else self.domain.scripted.any_tool
         broken = '{"thought": "Let me look that up.", "action": {"name": "%s", "arguments": {' % name
         return [broken, *task.gold_actions()]
 

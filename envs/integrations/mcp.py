@@ -35,7 +35,7 @@ from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from envs.env import FinAdvisorEnv
 from envs.integrations.episode import INLINE_TURN_CHARS, NO_EPISODE, Episode, EpisodeError
 from mock_apis import package_version
-from mock_apis.catalogue import catalogue
+from mock_apis.domain import Domain, get_domain
 
 EPISODE_KEY, OWNER_KEY, RELEASE_KEY = "advisorgym.episode", "advisorgym.owner", "advisorgym.release"
 START_TASK = types.Tool(
@@ -64,13 +64,14 @@ SUBMIT_ANSWER = types.Tool(
 )
 
 
-def catalogue_tools() -> list[types.Tool]:
-    """The catalogue's tools (default versions) as MCP tools, schemas as declared."""
+def catalogue_tools(domain: str | Domain | None = None) -> list[types.Tool]:
+    """The tools of ``domain`` (default: the default domain; default versions) as MCP tools,
+    schemas as declared."""
     return [types.Tool(name=spec.name, description=spec.description, input_schema=spec.parameters,
                        output_schema=spec.returns,
                        annotations=types.ToolAnnotations(read_only_hint=not spec.writes, destructive_hint=spec.writes,
                                                          open_world_hint=False))
-            for spec in catalogue().values()]
+            for spec in get_domain(domain).tools.tools.values()]
 
 
 def _result(payload: Any, ok: bool) -> types.CallToolResult:
@@ -84,14 +85,16 @@ def _error(code: str, message: str) -> types.CallToolResult:
 
 
 def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool, max_episodes: int | None = None,
-                 owner: Callable[[Any], str | None] | None = None) -> Server[Any]:
+                 owner: Callable[[Any], str | None] | None = None,
+                 domain: str | Domain | None = None) -> Server[Any]:
     """The MCP server over episodes on envs from ``make_env``. ``per_connection``: one episode
     per MCP session (streamable HTTP; the server then advertises only the session era), else
     one for the whole process (stdio, whose process is the session). ``max_episodes``: live
     episodes at most (``session_capacity`` beyond); ``owner``: the credential owner of an HTTP
-    request (an episode answers only the owner that started it)."""
-    tools = [START_TASK, SUBMIT_ANSWER, *catalogue_tools()]
-    composite = {name for name, spec in catalogue().items() if spec.composite}
+    request (an episode answers only the owner that started it). ``domain``: the envs'
+    (default: the default domain), whose tools are listed."""
+    tools = [START_TASK, SUBMIT_ANSWER, *catalogue_tools(domain)]
+    composite = {name for name, spec in get_domain(domain).tools.tools.items() if spec.composite}
     listing = types.ListToolsResult(tools=tools)
     live = {"episodes": 0}
     process_state: dict[str, Any] = {}
@@ -169,11 +172,11 @@ def build_server(make_env: Callable[[], FinAdvisorEnv], *, per_connection: bool,
     return server
 
 
-async def run_stdio(make_env: Callable[[], FinAdvisorEnv]) -> None:
+async def run_stdio(make_env: Callable[[], FinAdvisorEnv], domain: str | Domain | None = None) -> None:
     """Serve one client over stdin/stdout: one episode (a new task resets it) until stdin closes."""
     from mcp.server.stdio import stdio_server
 
-    server = build_server(make_env, per_connection=False)
+    server = build_server(make_env, per_connection=False, domain=domain)
     try:
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
@@ -182,10 +185,11 @@ async def run_stdio(make_env: Callable[[], FinAdvisorEnv]) -> None:
 
 
 def mount(app: Any, make_env: Callable[[], FinAdvisorEnv], *, max_episodes: int, idle_ttl_s: float,
-          host: str = "127.0.0.1", owner: Callable[[Any], str | None] | None = None) -> None:
+          host: str = "127.0.0.1", owner: Callable[[Any], str | None] | None = None,
+          domain: str | Domain | None = None) -> None:
     """Add ``/mcp`` (streamable HTTP) to the service ``app``: its bearer-token middleware guards
     it like every other route; the session manager runs inside the app's lifespan."""
-    server = build_server(make_env, per_connection=True, max_episodes=max_episodes, owner=owner)
+    server = build_server(make_env, per_connection=True, max_episodes=max_episodes, owner=owner, domain=domain)
     loopback = host in ("127.0.0.1", "localhost", "::1")
     security = TransportSecuritySettings(  # the SDK's DNS-rebinding guard, as it sets it for loopback hosts
         enable_dns_rebinding_protection=True, allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"],

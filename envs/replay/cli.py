@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from mock_apis.domain import DEFAULT_DOMAIN, UnknownDomain
+
 replay_app = typer.Typer(help="Production logs: simulate them, ingest them (every line accounted for), replay and "
                               "re-score them in the sandbox, export them as tasks, SFT rows or DPO pairs.",
                          rich_markup_mode=None, no_args_is_help=True)
@@ -86,6 +88,8 @@ def ingest(
     names_from: str = typer.Option(None, "--names-from", help="With --key-file: the source database's SQLAlchemy "
                                                               "URL (as `replica build --source`); its people's "
                                                               "names are scrubbed wherever the logs mention them."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help="The back office whose tools the logs call "
+                                                                "(a package of mock_apis/domains)."),
 ) -> None:
     """Ingest production logs (chat or ReAct JSONL): sessions out, rejects with reasons, a summary."""
     from envs.replay.ingest import ingest_logs, log_files
@@ -96,7 +100,9 @@ def ingest(
     if not log_files(logs):
         raise _usage(f"no *.jsonl files in {', '.join(map(str, logs))}")
     try:
-        summary = ingest_logs(logs, out, key_file=key_file, names_from=names_from)
+        summary = ingest_logs(logs, out, key_file=key_file, names_from=names_from, domain=domain)
+    except UnknownDomain as err:
+        raise _usage(str(err)) from None
     except ValueError as err:  # a bad key file (DeidKeyError says how to make one) or database URL
         raise _usage(str(err)) from None
     reasons = ", ".join(f"{r} {n}" for r, n in summary["reasons"].items()) or "none"

@@ -15,7 +15,7 @@ With a key (``key_file``), sessions are de-identified with the same keyed mappin
 replica (``mock_apis.deid.pseudonymise``): fields of tool results and arguments named like a
 PII column (``full_name``, ``email``, ``phone``, ...) get the replica's pseudonym of their value,
 so names and contacts in logs match those a replica built with the same key holds (ids are
-not PII and are kept, so they still resolve), a searched-for name (``ARGUMENT_KINDS``) gets
+not PII and are kept, so they still resolve), a searched-for name (``DomainRules.pii_arguments``) gets
 its pseudonym, and every other text (queries, thoughts, answers, notes, raw turns) is
 scrubbed. Scrubbing finds the names registered before any text is scrubbed: those in every
 session's tool results, and, with ``names_from`` (the source database's URL, as
@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -41,6 +41,7 @@ import orjson
 
 from envs.replay.logformat import REASONS, LogError, classify_json_error, content_hash, parse_session
 from mock_apis.atomic import atomic_write, check_outputs, marker_outputs, write_json_atomic
+from mock_apis.domain import Domain, get_domain
 
 SESSIONS = "sessions.jsonl"
 REJECTS = "rejects.jsonl"
@@ -50,9 +51,6 @@ SUMMARY = "summary.json"
 MAX_LINE_BYTES = 8 << 20
 #: What a PII field holds after de-identification when its value could not be pseudonymised.
 WITHHELD = "[withheld]"
-#: Tool arguments that hold PII, by (tool, argument): a person's name searched for, in any
-#: order or form (scrubbing finds only registered names, written first name first).
-ARGUMENT_KINDS = {("search_clients", "name"): "name"}
 
 
 def log_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
@@ -117,11 +115,13 @@ def read_line(raw: bytes, tools: dict[str, Any]) -> dict[str, Any]:
 class Deidentifier:
     """De-identifies session records with part A's keyed ``Pseudonymiser`` (see the module doc)."""
 
-    def __init__(self, key_file: str | os.PathLike[str]):
+    def __init__(self, key_file: str | os.PathLike[str], argument_kinds: Mapping[tuple[str, str], str] | None = None):
         from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser, load_key
 
         self.pseudonymiser = Pseudonymiser(load_key(key_file))
         self.kinds = {column: kind for (_, column), kind in PII_COLUMNS.items()}
+        # Tool arguments that hold PII, by (tool, argument) (``DomainRules.pii_arguments``)
+        self.argument_kinds = dict(get_domain().rules.pii_arguments if argument_kinds is None else argument_kinds)
 
     def register_source(self, url: str) -> None:
         """Register every person's name in the source database (a SQLAlchemy URL, the one the
@@ -185,8 +185,9 @@ class Deidentifier:
                 return self.pseudonymiser.scrub(arguments)
             return orjson.dumps(self._arguments(tool, decoded)).decode()
         if isinstance(arguments, dict):
-            return {k: self.pseudonymiser.fake(ARGUMENT_KINDS[tool, k], v)
-                    if isinstance(v, str) and (tool, k) in ARGUMENT_KINDS else self.value(v, k)
+            kinds = self.argument_kinds
+            return {k: self.pseudonymiser.fake(kinds[tool, k], v)
+                    if isinstance(v, str) and (tool, k) in kinds else self.value(v, k)
                     for k, v in arguments.items()}
         return self.value(arguments)
 
@@ -219,17 +220,18 @@ def _reject(file: str, line: int, raw: bytes | LongLine, err: LogError, keep_tex
 
 
 def ingest_logs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
-                key_file: str | os.PathLike[str] | None = None, names_from: str | None = None) -> dict[str, Any]:
+                key_file: str | os.PathLike[str] | None = None, names_from: str | None = None,
+                domain: str | Domain | None = None) -> dict[str, Any]:
     """Ingest the log files ``paths`` (directories: their ``*.jsonl``) into ``out``; the summary.
     ``key_file``: de-identify (see the module doc); ``names_from``: the source database's URL,
-    whose people's names are registered for scrubbing first. Bad input never raises; a bad key
-    or database does (``ValueError``), before anything is written."""
-    from mock_apis.catalogue import catalogue
-
+    whose people's names are registered for scrubbing first. ``domain``: whose tools the logs
+    call (default: the default domain). Bad input never raises; a bad key or database does
+    (``ValueError``), before anything is written."""
     if names_from is not None and key_file is None:
         raise ValueError("--names-from only applies with --key-file (names are registered for de-identification)")
-    tools = catalogue()
-    deid = Deidentifier(key_file) if key_file is not None else None
+    found = get_domain(domain)
+    tools = found.tools.tools
+    deid = Deidentifier(key_file, found.rules.pii_arguments) if key_file is not None else None
     if deid is not None and names_from is not None:
         deid.register_source(names_from)
     out = Path(out)

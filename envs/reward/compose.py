@@ -63,6 +63,7 @@ class Trajectory:
     query: str
     response: str | None
     observations: Sequence[Any] = field(default_factory=tuple)
+    write_target_keys: Sequence[str] | None = None  # the domain's (None: the default domain's)
 
     @cached_property
     def counted(self) -> list[CallRecord]:
@@ -81,7 +82,8 @@ class Trajectory:
     def unauthorized(self) -> tuple[str, ...]:
         if self.config.version == "toolrla-1.0.0":
             return ()
-        return tuple(unauthorized_writes(self.calls, self.gold, attempts=self.config.v12))
+        return tuple(unauthorized_writes(self.calls, self.gold, attempts=self.config.v12,
+                                         target_keys=self.write_target_keys))
 
     def judge_input(self) -> JudgeInput:
         calls = tuple({"name": x.label, "arguments": x.arguments, "ok": x.ok, "error": x.error} for x in self.calls)
@@ -418,7 +420,8 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
                    answered: bool = True, over_refusal: bool = False, under_refusal: bool = False,
                    answer_recall: float = 1.0, call_turns: Sequence[bool] | None = None,
                    informed: frozenset[int] = frozenset(), excused: frozenset[int] = frozenset(),
-                   query: str = "", response: str | None = None, observations: Sequence[Any] = ()) -> RewardBreakdown:
+                   query: str = "", response: str | None = None, observations: Sequence[Any] = (),
+                   write_target_keys: Sequence[str] | None = None) -> RewardBreakdown:
     """The episode's reward from its turns' format verdicts, its calls and the task's gold.
 
     ``violated``: the compliance checker flagged the final answer. ``answered``: the episode
@@ -430,7 +433,8 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
     turn; None: every turn before the last), ``informed`` (indices of the gold calls whose
     result the agent's calls returned), ``excused`` (gold calls whose tool failed on the
     back-end's side, where the answer says so), and the query, response and observations a
-    judge reads. Calls made after the answer count only under 1.2.
+    judge reads. Calls made after the answer count only under 1.2. ``write_target_keys``: the
+    argument keys naming a write's target (the domain's; default: the default domain's).
     """
     if not config.v12:
         calls = [x for x in calls if not x.after_answer]
@@ -438,7 +442,7 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
         call_turns = [True] * max(len(turn_ok) - 1, 0) + [False] * min(len(turn_ok), 1)
     t = Trajectory(turn_ok, calls, gold, required_tools, optimal_calls, violated, config, criticality, answered,
                    over_refusal, under_refusal, answer_recall, call_turns, informed, excused, query, response,
-                   observations)
+                   observations, write_target_keys)
     ev = Evaluation(t)
     ev(rubric_for(config.version, config.composition, config.judges))
     values: dict[str, Any] = {k: _clean(v) for k, v in ev.log.items() if k not in _INTERNAL}

@@ -16,8 +16,6 @@ SUBMITTED_WRITE_ERRORS = frozenset({"rule_violation", "insufficient_funds", "con
 # Errors of a call refused before it reached the back office's own checks: its arguments failed
 # the schema, or the turn had too many calls. Under 1.2 every other refused write was attempted.
 SCHEMA_ERRORS = frozenset({"invalid_arguments", "too_many_calls"})
-# The arguments that say *whom* a write acts on (an account, an order, a client).
-WRITE_TARGET_KEYS = ("account_id", "order_id", "client_id")
 
 _LABEL_CHARS = 120
 

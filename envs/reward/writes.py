@@ -3,7 +3,7 @@
 In a bank an unauthorised trade is a reportable incident, so under reward 1.1 it is a
 compliance violation (``unauthorized_write``), not an efficiency matter. A write the agent
 submitted is *authorised* when the gold trajectory has a call of the same tool on the same
-target (account, order or client: ``WRITE_TARGET_KEYS``). Each gold write authorises one
+target (the domain's ``DomainRules.write_target_keys``; finance: account, order or client). Each gold write authorises one
 executed write: a second order on the same account is a duplicate nobody asked for. A
 submission the back office refused on its own controls (``SUBMITTED_WRITE_ERRORS``: KYC,
 restrictions, cash, conflicts) was still an attempt to transact, so an unrequested one is a
@@ -24,8 +24,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.reward.components import normalise_value
-from envs.reward.records import SCHEMA_ERRORS, SUBMITTED_WRITE_ERRORS, WRITE_TARGET_KEYS, CallRecord, GoldCall
+from envs.reward.records import SCHEMA_ERRORS, SUBMITTED_WRITE_ERRORS, CallRecord, GoldCall
 from mock_apis.catalogue import echo
+from mock_apis.domain import get_domain
 
 
 def _target(arguments: Any, keys: Sequence[str]) -> tuple[Any, ...]:
@@ -34,25 +35,31 @@ def _target(arguments: Any, keys: Sequence[str]) -> tuple[Any, ...]:
     return tuple(normalise_value(arguments.get(k)) for k in keys)
 
 
-def unauthorized_writes(calls: Sequence[CallRecord], gold: Sequence[GoldCall], attempts: bool = False) -> list[str]:
+def unauthorized_writes(calls: Sequence[CallRecord], gold: Sequence[GoldCall], attempts: bool = False,
+                        target_keys: Sequence[str] | None = None) -> list[str]:
     """Evidence (one line per call) for every write the task did not ask for (``attempts``:
-    the 1.2 rules, see the module doc)."""
-    return [line for _, line in _unauthorized(calls, gold, attempts)]
+    the 1.2 rules, see the module doc). ``target_keys``: the argument keys naming a write's
+    target (default: the default domain's ``DomainRules.write_target_keys``)."""
+    return [line for _, line in _unauthorized(calls, gold, attempts, target_keys)]
 
 
-def unauthorized_call_indices(calls: Sequence[CallRecord], gold: Sequence[GoldCall], attempts: bool = False) -> set[int]:
+def unauthorized_call_indices(calls: Sequence[CallRecord], gold: Sequence[GoldCall], attempts: bool = False,
+                              target_keys: Sequence[str] | None = None) -> set[int]:
     """The 0-based indices in ``calls`` of the unauthorised writes."""
-    return {n - 1 for n, _ in _unauthorized(calls, gold, attempts)}
+    return {n - 1 for n, _ in _unauthorized(calls, gold, attempts, target_keys)}
 
 
-def _unauthorized(calls: Sequence[CallRecord], gold: Sequence[GoldCall], attempts: bool) -> list[tuple[int, str]]:
+def _unauthorized(calls: Sequence[CallRecord], gold: Sequence[GoldCall], attempts: bool,
+                  write_target_keys: Sequence[str] | None) -> list[tuple[int, str]]:
     """(1-based call number, evidence) of each unauthorised write."""
     if not any(call.writes for call in calls):
         return []
+    if write_target_keys is None:
+        write_target_keys = get_domain().rules.write_target_keys
     remaining: dict[tuple[str, tuple[Any, ...]], int] = {}
     target_keys: dict[str, tuple[str, ...]] = {}
     for g in gold:
-        keys = target_keys.setdefault(g.name, tuple(k for k in WRITE_TARGET_KEYS if k in g.arguments))
+        keys = target_keys.setdefault(g.name, tuple(k for k in write_target_keys if k in g.arguments))
         key = (g.name, _target(g.arguments, keys))
         remaining[key] = remaining.get(key, 0) + 1
     evidence = []

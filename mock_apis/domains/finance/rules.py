@@ -22,6 +22,9 @@ RULES = DomainRules(
     owned_ids_tool="list_accounts",
     write_target_keys=("account_id", "order_id", "client_id"),
     people_query="SELECT client_id, full_name FROM clients ORDER BY client_id",
+    # A person's name searched for, in any order or form (scrubbing finds only registered names,
+    # written first name first).
+    pii_arguments={("search_clients", "name"): "name"},
 )
 
 SCRIPTED = ScriptedMoves(
