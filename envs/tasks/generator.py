@@ -156,10 +156,11 @@ def replay(env: Any, task: Task) -> dict[str, Any]:
 
 
 def verify_tasks(tasks: Sequence[Task], replica_path: str | Path, env: Any = None,
-                 progress: ProgressFn | None = None) -> list[tuple[str, str]]:
+                 progress: ProgressFn | None = None, domain: str | Domain | None = None) -> list[tuple[str, str]]:
     """``(task_id, reason)`` for every task whose gold trajectory is not a perfect, successful episode.
 
-    One environment is reused for all tasks (pass ``env`` to reuse yours: it must know the tasks).
+    One environment is reused for all tasks (pass ``env`` to reuse yours: it must know the tasks);
+    without one, an env of ``domain`` (default: the default domain) is made on ``replica_path``.
     """
     if not tasks:
         return []
@@ -168,7 +169,7 @@ def verify_tasks(tasks: Sequence[Task], replica_path: str | Path, env: Any = Non
         from envs.env import FinAdvisorEnv
 
         longest = max(len(t.gold_calls) for t in tasks)
-        env = FinAdvisorEnv(tasks=list(tasks), replica=replica_path, max_steps=max(12, longest + 2))
+        env = FinAdvisorEnv(tasks=list(tasks), replica=replica_path, max_steps=max(12, longest + 2), domain=domain)
     failures = []
     try:
         for i, task in enumerate(tasks, 1):
@@ -275,7 +276,7 @@ def generate_tasks(replica_path: str | Path, seed: int, count: int, replica_meta
                     break
                 continue
             stats["candidates"] += len(batch)
-            failures = dict(verify_tasks(batch, replica_path, progress=progress))
+            failures = dict(verify_tasks(batch, replica_path, progress=progress, domain=found))
             for task in batch:
                 if task.task_id in failures:
                     rejected.append((task.task_id, failures[task.task_id]))

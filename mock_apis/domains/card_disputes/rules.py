@@ -24,6 +24,7 @@ RULES = DomainRules(
     owned_ids_tool="list_cards",
     write_target_keys=("txn_id", "dispute_id"),
     people_query="SELECT cardholder_id, full_name FROM cardholders ORDER BY cardholder_id",
+    pii_arguments={("find_cardholders", "name"): "name"},
 )
 
 SCRIPTED = ScriptedMoves(
