@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from mock_apis.deid.build import DEFAULT_BATCH_ROWS
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, UnknownDomain, get_domain
 from mock_apis.domains.finance.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
 
 # Plain (click) help: it wraps to the terminal, where rich's option tables cut text at 80 columns.
@@ -24,6 +25,18 @@ def usage_error(message: str) -> typer.Exit:
     """Print one line (what is wrong, what to do) and give the exit code for usage errors, 2."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(2)
+
+
+#: Help of every ``--domain`` option.
+DOMAIN_HELP = "The back office (a package of mock_apis/domains, e.g. finance): its tools, replica, rules and suite."
+
+
+def _domain(name: str) -> Domain:
+    """The domain a ``--domain`` option names; a usage error (one line, the known names) otherwise."""
+    try:
+        return get_domain(name)
+    except UnknownDomain as err:
+        raise usage_error(str(err)) from None
 
 
 def _check_tasks_file(tasks: Path | None) -> None:
@@ -141,7 +154,8 @@ def serve(
     audit_log: Path = typer.Option(None, "--audit-log", help="Append every executed tool call to this "
                                                              "hash-chained log (advisorgym audit verify)."),
     tasks: Path = typer.Option(None, "--tasks", help="Task suite of the episode endpoints (OpenEnv; /mcp with the "
-                                                     "mcp extra); default: the frozen 500-task suite."),
+                                                     "mcp extra); default: the domain's frozen suite."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens; also whole
     episodes over the OpenEnv protocol (/ws, /reset, /step, /state, /schema) and, with the mcp
@@ -150,6 +164,7 @@ def serve(
     from mock_apis.app import create_app, read_token_file
     from mock_apis.server import HTTP_PARSERS, ServerLimits, raise_fd_limit, run_server, session_cap
 
+    found = _domain(domain)
     tokens = [t.strip() for value in token or [] for t in value.split(",") if t.strip()]
     if token_file is not None:
         try:
@@ -163,7 +178,7 @@ def serve(
     tokens = list(dict.fromkeys(tokens))
     if http not in HTTP_PARSERS:
         raise usage_error(f"--http must be one of {', '.join(sorted(HTTP_PARSERS))}, not {http!r}")
-    path = replica if replica is not None else default_replica()
+    path = replica if replica is not None else default_replica(domain=found)
     if not Path(path).is_file():
         typer.echo(f"error: replica not found: {path}", err=True)
         raise typer.Exit(2)
@@ -178,26 +193,28 @@ def serve(
     try:
         api = create_app(path, tokens=tokens, max_sessions=max_sessions, max_sessions_per_token=max_sessions_per_token,
                          idle_ttl_s=session_ttl, max_writes=max_writes, max_body_bytes=max_body_bytes,
-                         audit_log=audit_log)
+                         audit_log=audit_log, domain=found)
     except ValueError as err:  # a damaged or foreign replica; an audit log that does not end with a whole record
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None
-    episodes = mount_episode_endpoints(api, path, tasks, max_sessions=max_sessions, idle_ttl_s=session_ttl, host=host)
-    typer.echo(f"advisorgym API on http://{host}:{port} (replica {path}, {len(api.state.service.tools)} tools, "
+    episodes = mount_episode_endpoints(api, path, tasks, max_sessions=max_sessions, idle_ttl_s=session_ttl, host=host,
+                                       domain=found)
+    typer.echo(f"advisorgym API on http://{host}:{port} ({found.name}: replica {path}, "
+               f"{len(api.state.service.tools)} tools, "
                f"{len(tokens)} token(s)); {episodes}")
     # one process: sessions live in its memory, so several workers would not share them
     run_server(api, host, port, server_limits, log_level=log_level, access_log=access_log,
                session_fds=pools * max_sessions)
 
 
-def episode_env_factory(replica: Path | None, tasks: Path | None) -> Any:
-    """A function making a fresh ``FinAdvisorEnv`` over ``replica`` and ``tasks``, on its own
-    sandbox or on the back-end it is given; one env is built here, so that a replica the tasks
-    were not written for fails now."""
+def episode_env_factory(replica: Path | None, tasks: Path | None, domain: str | Domain | None = None) -> Any:
+    """A function making a fresh ``FinAdvisorEnv`` of ``domain`` over ``replica`` and ``tasks``,
+    on its own sandbox or on the back-end it is given; one env is built here, so that a replica
+    the tasks were not written for fails now."""
     from envs.env import FinAdvisorEnv
 
-    FinAdvisorEnv(tasks=tasks, replica=replica).close()
-    return lambda backend="inprocess": FinAdvisorEnv(tasks=tasks, replica=replica, backend=backend)
+    FinAdvisorEnv(tasks=tasks, replica=replica, domain=domain).close()
+    return lambda backend="inprocess": FinAdvisorEnv(tasks=tasks, replica=replica, backend=backend, domain=domain)
 
 
 def episode_endpoints_available() -> bool:
@@ -209,13 +226,15 @@ def episode_endpoints_available() -> bool:
     return True
 
 
-def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, **limits: Any) -> str:
-    """Add the episode endpoints to the service: the OpenEnv protocol (/reset, /step, /state,
-    /schema, /ws), and MCP (/mcp) where the mcp extra is installed; what was added, in words."""
+def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, domain: str | Domain | None = None,
+                            **limits: Any) -> str:
+    """Add the episode endpoints of ``domain`` to the service: the OpenEnv protocol (/reset,
+    /step, /state, /schema, /ws), and MCP (/mcp) where the mcp extra is installed; what was
+    added, in words."""
     from envs.integrations import openenv
 
     try:
-        make_env = episode_env_factory(replica, tasks)
+        make_env = episode_env_factory(replica, tasks, domain)
     except (ValueError, OSError) as err:
         return f"no episode endpoints: {err}"
     openenv.mount(api, make_env)
@@ -226,7 +245,7 @@ def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, **limit
     from mock_apis.app import owner_of
 
     mcp_integration.mount(api, make_env, max_episodes=limits["max_sessions"], idle_ttl_s=limits["idle_ttl_s"],
-                          host=limits["host"], owner=owner_of)
+                          host=limits["host"], owner=owner_of, domain=domain)
     return f"{added}; MCP episodes at /mcp"
 
 
@@ -235,6 +254,7 @@ def mcp_command(
     tasks: Path = typer.Option(None, "--tasks", help="Task suite (JSONL); default: the frozen 500-task suite."),
     replica: Path = typer.Option(None, "--replica", help="SQLite replica (default: the tasks' replica, generated "
                                                          "on first use)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """An MCP server over stdio: the catalogue's tools plus start_task and submit_answer; one episode
     on its own sandbox. Configure it in an MCP client as the command `advisorgym mcp`."""
@@ -244,11 +264,12 @@ def mcp_command(
         from envs.integrations.mcp import run_stdio
     except ImportError:
         raise usage_error("advisorgym mcp needs the mcp extra: pip install 'advisorgym[mcp]'") from None
+    found = _domain(domain)
     try:
-        make_env = episode_env_factory(replica, tasks)
+        make_env = episode_env_factory(replica, tasks, found)
     except (ValueError, OSError) as err:
         raise usage_error(str(err)) from None
-    anyio.run(run_stdio, make_env)
+    anyio.run(run_stdio, make_env, found)
 
 
 @app.command("eval", short_help="Run an agent over a task suite; metrics and report.")
@@ -306,6 +327,7 @@ def eval_command(
                                                                           "over all workers."),
     max_retries: int = typer.Option(3, "--max-retries", min=0, help="openai: retries of a request after a "
                                                                      "time-out, 429 or 5xx (Retry-After honoured)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
     from envs.evaluation.outputs import EvalConfigError, EvalLocked
@@ -319,6 +341,7 @@ def eval_command(
 
     from envs.evaluation.model_agents import RateLimiter
 
+    found = _domain(domain)
     kwargs: dict = {}
     if agent == "openai":
         kwargs = {"base_url": base_url, "model": model, "api_key": api_key, "temperature": temperature,
@@ -350,7 +373,7 @@ def eval_command(
                           token=token, reward_config=config, max_steps=max_steps, seed=seed,
                           overwrite=overwrite, progress=progress, env_kwargs=env_kwargs,
                           transcript_chars=transcript_chars, concurrency=concurrency, trials=trials,
-                          episode_pool=episode_pool)
+                          episode_pool=episode_pool, domain=found)
     except EvalLocked as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(1) from None
@@ -478,8 +501,10 @@ def tasks_generate(
     out: Path = typer.Option(..., "--out", help="Where to write the suite (JSONL, one task a line)."),
     seed: int = typer.Option(0, "--seed", help="Generation seed; the same seed, count and replica give identical bytes."),
     count: int = typer.Option(500, "--count", min=1, help="Number of tasks (30/35/20/15% L1/L2/L3/L4)."),
-    replica_seed: int = typer.Option(DEFAULT_SEED, "--replica-seed", help="Seed of the replica to draw from."),
-    replica_scale: int = typer.Option(DEFAULT_SCALE, "--replica-scale", min=MIN_SCALE, help="Scale of that replica."),
+    replica_seed: int = typer.Option(None, "--replica-seed", help="Seed of the replica to draw from (default: the "
+                                                                  "domain's)."),
+    replica_scale: int = typer.Option(None, "--replica-scale", min=1, help="Scale of that replica (default: the "
+                                                                          "domain's)."),
     replica: Path = typer.Option(None, "--replica", help="Use this replica file instead of the cached default "
                                                          "(its seed and scale are read from its meta table)."),
     id_prefix: str = typer.Option(None, "--id-prefix", help="Task id prefix (default: s<seed>), e.g. h1 for a "
@@ -487,6 +512,7 @@ def tasks_generate(
     exclude: list[Path] = typer.Option(None, "--exclude", help="Suite(s) whose queries must not be repeated "
                                                                "(repeatable)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Generate a sandbox-verified task suite from a replica (every gold trajectory scores 3.0)."""
     import time
@@ -496,13 +522,16 @@ def tasks_generate(
     from envs.tasks import load_tasks, save_tasks
     from envs.tasks.generator import generate_tasks
 
+    found = _domain(domain)
     if replica is not None:
         if not replica.is_file():
             typer.echo(f"error: replica not found: {replica}", err=True)
             raise typer.Exit(2)
         path, meta = replica, None
     else:
-        path, meta = default_replica(replica_seed, replica_scale), {"seed": replica_seed, "scale": replica_scale}
+        seed_, scale_ = (found.default_seed if replica_seed is None else replica_seed,
+                         found.default_scale if replica_scale is None else replica_scale)
+        path, meta = default_replica(seed_, scale_, found), {"seed": seed_, "scale": scale_}
     for path_ in exclude or []:
         _check_tasks_file(path_)
     excluded = [t for p in (exclude or []) for t in load_tasks(p)]
@@ -526,7 +555,7 @@ def tasks_generate(
 
         try:
             result = generate_tasks(path, seed=seed, count=count, replica_meta=meta, id_prefix=id_prefix,
-                                    exclude=excluded, progress=report if progress else None)
+                                    exclude=excluded, progress=report if progress else None, domain=found)
         except RuntimeError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(1) from None
@@ -551,6 +580,7 @@ def tasks_export(
     prompt_mode: str = typer.Option("tools_via_template", "--prompt-mode",
                                     help="GRPO prompts: tools_via_template (the trainer passes the tools column to "
                                          "the chat template) or full (the system prompt lists the tools)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Write GRPO rows (prompt as messages, tools, task_id, level, seed), SFT rows (messages with
     the env's real tool results, tools, ~5% error-recovery demonstrations) and a dataset card
@@ -561,12 +591,13 @@ def tasks_export(
     _check_tasks_file(tasks)
     if prompt_mode not in PROMPT_MODES:
         raise usage_error(f"--prompt-mode must be one of {', '.join(PROMPT_MODES)}, got {prompt_mode!r}")
+    found = _domain(domain)
     try:
-        env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template")
+        env = FinAdvisorEnv(tasks=tasks, prompt_mode="tools_via_template", domain=found)
     except ValueError as err:
         raise usage_error(str(err)) from None
     as_of = env.replica_meta.get("as_of", "unknown")
-    grpo = grpo_rows(env.tasks, as_of, seed, prompt_mode)
+    grpo = grpo_rows(env.tasks, as_of, seed, prompt_mode, found)
     sft = sft_rows(env, env.tasks, seed)
     env.close()
     write_jsonl(grpo, out / "grpo.jsonl")
@@ -587,8 +618,9 @@ app.add_typer(contract_app, name="contract", short_help="Schema contracts: snaps
 def contract_snapshot(
     replica: Path = typer.Option(None, "--replica", help="SQLite replica to sample (default: the default "
                                                          "replica, generated on first use)."),
-    out: Path = typer.Option(None, "--out", help="Where to write the JSON contract (default: the shipped "
-                                                 "fixtures/contracts/contract-v1.json)."),
+    out: Path = typer.Option(None, "--out", help="Where to write the JSON contract (default: the domain's shipped "
+                                                 "contracts/contract-v1.json)."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Snapshot each tool's version and schemas, the result shapes sampled on the replica and the
     replica's database schema, as deterministic JSON."""
@@ -596,8 +628,9 @@ def contract_snapshot(
 
     if replica is not None and not replica.is_file():
         raise usage_error(f"replica not found: {replica}")
-    contract = build_contract(replica)
-    path = out or default_contract_path()
+    found = _domain(domain)
+    contract = build_contract(replica, found)
+    path = out or default_contract_path(found)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(dumps(contract))
     typer.echo(f"wrote {path} ({len(contract['tools'])} tools, {len(contract['samples'])} sampled, "
@@ -618,9 +651,10 @@ def drift_check(
                                                                 "run on --replica (default: the default "
                                                                 "replica)."),
     replica: Path = typer.Option(None, "--replica", help="A SQLite replica whose database schema to check."),
-    contract: Path = typer.Option(None, "--contract", help="The contract (default: the shipped "
-                                                           "fixtures/contracts/contract-v1.json)."),
+    contract: Path = typer.Option(None, "--contract", help="The contract (default: the domain's shipped "
+                                                           "contracts/contract-v1.json)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Compare a live service (or this installation) and/or a replica with the contract: every
     difference is breaking or compatible; exit 1 on breaking drift, 0 otherwise."""
@@ -637,7 +671,8 @@ def drift_check(
     if contract is not None and not contract.is_file():
         raise usage_error(f"contract not found: {contract}")
     try:
-        report = check_drift(contract, service=service, token=token, in_process=in_process, replica=replica)
+        report = check_drift(contract, service=service, token=token, in_process=in_process, replica=replica,
+                             domain=_domain(domain))
     except DriftCheckError as err:
         raise usage_error(str(err)) from None
     if as_json:

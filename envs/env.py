@@ -30,7 +30,7 @@ Back-ends: ``"inprocess"`` (the default: the replica in this process), ``"http"`
 round-robin: ``envs.backend_pool``), ``"docker"`` (a container this env starts and removes:
 ``envs.docker_backend``), or any ``Backend``. Gold probes that meet the replica's own state
 (before an episode's first write) are run once per env and task, then reused.
-Tool versions: a task that pins versions (``Task.tool_versions``, e.g. ``{"get_holdings": "2"}``)
+Tool versions: a task that pins versions (``Task.tool_versions``, e.g. ``{"<tool>": "2"}``)
 gets them for the whole episode: the agent's calls and the reward's gold probes go to the
 pinned version (a ``ToolRef``), the observations are its results, and the system prompt and
 ``info["tools"]`` show its schema (``info["tool_versions"]`` names the pins). An unpinned task

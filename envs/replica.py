@@ -15,9 +15,9 @@ def cache_dir() -> Path:
 
 
 @lru_cache(maxsize=16)
-def _fingerprint(name: str) -> str:
+def _fingerprint(domain: Domain) -> str:
     digest = hashlib.sha256()
-    for module in get_domain(name).generator_modules:
+    for module in domain.generator_modules:
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -26,7 +26,7 @@ def generator_fingerprint(domain: str | Domain | None = None) -> str:
     """A short hash of a domain's generator code (``Domain.generator_modules``): a cached replica
     is reused only by the code that wrote it, even where a change to that code forgot to bump
     the domain's generator version."""
-    return _fingerprint(get_domain(domain).name)
+    return _fingerprint(get_domain(domain))
 
 
 def default_replica(seed: int | None = None, scale: int | None = None, domain: str | Domain | None = None) -> Path:

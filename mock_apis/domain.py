@@ -207,13 +207,15 @@ class UnrequestedWrite:
 @dataclass(frozen=True)
 class ScriptedMoves:
     """What the eval's scripted baselines and hacks do in a domain, as data:
-    ``standalone_calls``: read-only calls valid whatever the task (name -> arguments; the first
-    is the re-read of an agent with nothing else to read); ``unknown_tool``: a plausible tool
+    ``standalone_calls``: read-only calls valid whatever the task (name -> arguments, in order
+    of preference); ``reread``: the read-only call ``(name, arguments)`` an agent with nothing
+    else to read repeats; ``unknown_tool``: a plausible tool
     the domain does not have; ``any_tool``: a tool to name in a broken turn;
     ``unrequested_writes``: the unrequested-write hack's moves, in order of preference;
     ``non_compliant_additions``: sentences that break the domain's rules."""
 
     standalone_calls: Mapping[str, Mapping[str, Any]]
+    reread: tuple[str, Mapping[str, Any]]
     unknown_tool: str
     any_tool: str
     unrequested_writes: tuple[UnrequestedWrite, ...]

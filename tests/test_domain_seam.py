@@ -4,9 +4,12 @@ finance tool."""
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import MetaData
@@ -90,3 +93,217 @@ def test_the_documented_catalogue_and_task_paths_still_work():
             "assert sum(issubclass(w.category, DeprecationWarning) for w in caught) == 2, caught\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+ROOT = Path(__file__).resolve().parent.parent
+#: The env core, evaluation, replay, integrations and trainer: they take a domain and name none of its tools.
+FRAMEWORK = ("envs/env.py", "envs/actions.py", "envs/reward", "envs/tasks", "envs/evaluation", "envs/replay",
+             "envs/integrations", "trainer")
+
+
+def _framework_files() -> list[Path]:
+    files = []
+    for entry in FRAMEWORK:
+        path = ROOT / entry
+        for file in ([path] if path.is_file() else sorted(path.rglob("*.py"))):
+            text = file.read_text(encoding="utf-8")
+            if "from mock_apis.deprecation import" in text or text.startswith('"""Deprecated:'):
+                continue  # an old import path of moved finance code
+            files.append(file)
+    return files
+
+
+def test_the_framework_names_no_finance_tool():
+    names = sorted(get_domain("finance").tools.tools)
+    word = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+    files = _framework_files()
+    assert len(files) > 40 and any(f.name == "env.py" for f in files)
+    found = [f"{f.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0)}"
+             for f in files for text in [f.read_text(encoding="utf-8")] for m in word.finditer(text)]
+    assert not found, "finance tool names in the framework:\n" + "\n".join(found)
+
+
+# ======================================================================================
+# A tiny third domain, defined here: the framework runs on it unchanged.
+
+def _tiny_domain(fixtures: Path) -> Domain:
+    """A library's back office: members (the people), loans (what they own), two tools."""
+    from sqlalchemy import Column, ForeignKey, String, Table
+
+    from mock_apis.catalogue import ToolError
+    from mock_apis.domain import (DomainRules, Draft, IntentRegistry, ScriptedMoves, TaskContext, UnrequestedWrite,
+                                  pick)
+    from mock_apis.toolkit import params, record, require
+
+    metadata = MetaData()
+    Table("meta", metadata, Column("key", String, primary_key=True), Column("value", String))
+    Table("members", metadata, Column("member_id", String, primary_key=True), Column("full_name", String))
+    Table("loans", metadata, Column("loan_id", String, primary_key=True),
+          Column("member_id", String, ForeignKey("members.member_id")), Column("title", String))
+    schema = ReplicaSchema(metadata, writable_tables=("loans",), version="1.0.0")
+    names = ["Ada Byron", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"]
+
+    def generate(path, seed=0, scale=6):
+        with sqlite3.connect(path) as con:
+            for table in metadata.sorted_tables:
+                cols = ", ".join(f"{c.name} TEXT{' PRIMARY KEY' if c.primary_key else ''}" for c in table.columns)
+                con.execute(f"CREATE TABLE {table.name} ({cols})")
+            con.executemany("INSERT INTO meta VALUES (?, ?)", [("as_of", "2025-06-30"), ("seed", str(seed)),
+                                                                ("scale", str(scale)), ("schema_version", "1.0.0")])
+            con.executemany("INSERT INTO members VALUES (?, ?)",
+                            [(f"M{i:04d}", names[i % len(names)]) for i in range(1, scale + 1)])
+            con.executemany("INSERT INTO loans VALUES (?, ?, ?)",
+                            [(f"L{i:04d}", f"M{i:04d}", f"Book {i}") for i in range(1, scale + 1)])
+        return Path(path)
+
+    tools = ToolRegistry()
+    member_id = {"type": "string", "pattern": "^M[0-9]{4}$"}
+
+    @tools.tool(name="get_member", description="A member's name and loans.", parameters=params(
+        {"member_id": member_id}, ["member_id"]), returns=record({"member_id": member_id, "full_name": {
+            "type": "string"}, "loans": {"type": "array"}}))
+    def get_member(sb, member_id):
+        row = require(sb, "members", "member_id", member_id, "member")
+        loans = sb.query("SELECT loan_id, title FROM loans WHERE member_id = ? ORDER BY loan_id", (member_id,))
+        return {**row, "loans": loans}
+
+    @tools.tool(name="renew_loan", description="Renew a loan.", writes=True, criticality=2.0, parameters=params(
+        {"loan_id": {"type": "string"}}, ["loan_id"]), returns=record({"loan_id": {"type": "string"},
+                                                                       "title": {"type": "string"}}))
+    def renew_loan(sb, loan_id):
+        row = sb.query_one("SELECT loan_id, title FROM loans WHERE loan_id = ?", (loan_id,))
+        if row is None:
+            raise ToolError("not_found", f"no loan {loan_id}")
+        sb.update("loans", {"loan_id": loan_id}, {"title": row["title"] + " (renewed)"})
+        return {"loan_id": loan_id, "title": row["title"] + " (renewed)"}
+
+    class Context(TaskContext):
+        def __init__(self, replica_path):
+            super().__init__(replica_path, tools, schema)
+            self.members = [r["member_id"] for r in self.sb.query("SELECT member_id FROM members ORDER BY 1")]
+
+    intents = IntentRegistry()
+
+    def lookup(wording):
+        def build(ctx, rng):
+            mid = pick(rng, ctx.members)
+            title = ctx.run("get_member", member_id=mid)["loans"][0]["title"]
+            return Draft(query=wording.format(mid=mid), calls=[("get_member", {"member_id": mid})],
+                         response=f"Member {mid} has borrowed {title}.", facts=[title], thoughts=[], subjects=[mid])
+        return build
+
+    def renew(ctx, rng):
+        mid = pick(rng, ctx.members)
+        loan = ctx.run("get_member", member_id=mid)["loans"][0]
+        ctx.run("renew_loan", loan_id=loan["loan_id"])
+        return Draft(query=f"Please renew loan {loan['loan_id']} for member {mid}.",
+                     calls=[("renew_loan", {"loan_id": loan["loan_id"]})],
+                     response=f"Loan {loan['loan_id']} is renewed.", facts=[loan["loan_id"]], thoughts=[],
+                     subjects=[mid])
+
+    for level, wording in (("L1", "Which book has member {mid} borrowed?"), ("L2", "What is {mid} reading?"),
+                           ("L3", "Has member {mid} got a book out?"), ("L4", "Which title does {mid} hold?")):
+        intents.intent(level, "member_books", ["get_member"])(lookup(wording))
+    intents.intent("L1", "renew", ["renew_loan"])(renew)
+
+    def samples(replica_path):
+        return {"get_member": {"member_id": "M0001"}, "renew_loan": {"loan_id": "L0001"}}
+
+    return Domain(
+        name="library", description="A lending library.", tools=tools, schema=schema,
+        rules=DomainRules(role="You help a librarian. Answer using the library's tools.", user_role="librarian",
+                          prompt_rules="Rules: never disclose another member's loans.", subject_key="member_id",
+                          subject_id_pattern=r"\bM\d{4}\b", listing_tools=frozenset(), listing_field="members",
+                          owned_key="loan_id", owned_ids_tool="get_member", write_target_keys=("loan_id",),
+                          people_query="SELECT member_id, full_name FROM members ORDER BY member_id"),
+        intents=intents, generate_replica=generate, default_seed=0, default_scale=6, generator_version="1",
+        generator_modules=(sys.modules[__name__],), fixtures_dir=fixtures, task_context=Context,
+        scripted=ScriptedMoves(standalone_calls={"get_member": {"member_id": "M0001"}},
+                               reread=("get_member", {"member_id": "M0001"}), unknown_tool="get_fines",
+                               any_tool="get_member",
+                               unrequested_writes=(UnrequestedWrite("renew_loan", "loan_id", {}, "Renewing too.",
+                                                                    fallback_id="L0001"),),
+                               non_compliant_additions=("I guarantee the book will be returned on time.",)),
+        sample_arguments=samples)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    import os
+
+    from envs.replica import default_replica
+    from envs.tasks import save_tasks
+    from envs.tasks.generator import generate_tasks
+    from mock_apis.contracts import build_contract, dumps
+
+    os.environ["ADVISORGYM_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    fixtures = tmp_path_factory.mktemp("library")
+    domain = _tiny_domain(fixtures)
+    replica = default_replica(domain=domain)
+    assert replica.name.startswith("replica-library-v1.0.0-g1-")
+    (fixtures / "contracts").mkdir()  # the contract first: every env checks its back-end against it
+    (fixtures / "contracts" / "contract-v1.json").write_bytes(dumps(build_contract(replica, domain)))
+    result = generate_tasks(replica, seed=1, count=8, domain=domain)
+    (fixtures / "tasks").mkdir()
+    save_tasks(result.tasks, fixtures / "tasks" / "suite.jsonl")
+    return domain, result
+
+
+def test_tasks_are_generated_and_verified_on_a_domain_defined_outside_the_package(tiny):
+    domain, result = tiny
+    assert result.counts() == {"L1": 2, "L2": 3, "L3": 2, "L4": 1} and not result.rejected
+    assert {t.intent for t in result.tasks} <= {"L1:member_books", "L1:renew", "L2:member_books",
+                                                "L3:member_books", "L4:member_books"}
+
+
+def test_the_env_runs_a_tiny_domain_with_its_own_prompt_tools_and_rewards(tiny):
+    from envs.env import FinAdvisorEnv
+    from envs.evaluation.agents import make_agent
+    from envs.tasks import load_tasks
+
+    domain, _ = tiny
+    env = FinAdvisorEnv(domain=domain)  # its suite, replica and contract by default
+    try:
+        obs, info = env.reset(options={"task_id": env.tasks[0].task_id})
+        system = json.loads(obs)["system"]
+        assert system.startswith("You help a librarian.") and system.endswith("never disclose another member's loans.")
+        assert "get_member" in system and "place_order" not in system
+        assert [t["function"]["name"] for t in info["tools"]] == ["get_member", "renew_loan"]
+        assert info["contract"]["checked"] and info["contract"]["ok"]
+        for task in load_tasks(domain.suite_path):
+            for spec in ("oracle", "unrequested_write", "hallucinated_tool"):
+                agent = make_agent(spec, domain)
+                obs, info = env.reset(options={"task_id": task.task_id})
+                agent.start(task, obs, info)
+                done = False
+                while not done:
+                    obs, reward, terminated, truncated, info = env.step(agent.act(obs))
+                    done = terminated or truncated
+                if spec == "oracle":
+                    assert reward == 3.0 and info["reward"]["task_success"], (task.task_id, info["reward"])
+                else:
+                    assert reward < 3.0, (spec, task.task_id)
+        # another member's record read on a task about one member is a foreign read
+        member_task = next(t for t in env.tasks if t.intent.endswith("member_books"))
+        env.reset(options={"task_id": member_task.task_id})
+        other = "M0006" if member_task.compliance.subject_client_ids != ("M0006",) else "M0005"
+        _, _, _, _, info = env.step(json.dumps({"action": {"name": "get_member", "arguments": {"member_id": other}}}))
+        assert env._episode.calls[-1].foreign_client
+    finally:
+        env.close()
+
+
+def test_the_service_serves_a_tiny_domains_tools(tiny):
+    from fastapi.testclient import TestClient
+
+    from envs.replica import default_replica
+    from mock_apis.app import create_app
+
+    domain, _ = tiny
+    headers = {"Authorization": "Bearer tok"}
+    with TestClient(create_app(default_replica(domain=domain), "tok", domain=domain)) as client:
+        assert [t["function"]["name"] for t in client.get("/tools", headers=headers).json()] == ["get_member",
+                                                                                                "renew_loan"]
+        answer = client.post("/tools/get_member", json={"member_id": "M0002"}, headers=headers).json()
+        assert answer["full_name"] == "Grace Hopper" and answer["loans"][0]["loan_id"] == "L0002"
+        assert client.post("/tools/place_order", json={}, headers=headers).json()["error"] == "unknown_tool"

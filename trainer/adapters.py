@@ -63,7 +63,8 @@ import orjson
 from envs.actions import gate_errors, parse_action
 from envs.env import FinAdvisorEnv
 from envs.replay import ScoredTrajectory, score_trajectory
-from mock_apis.catalogue import ToolSpec, catalogue
+from mock_apis.catalogue import ToolSpec
+from mock_apis.domain import DEFAULT_DOMAIN, Domain, get_domain
 
 #: The tool the model gives its final answer with (``AdvisorEnvironment.submit_answer``).
 ANSWER_TOOL = "submit_answer"
@@ -91,7 +92,7 @@ def _tool_method(spec: ToolSpec) -> Any:
     properties = spec.parameters.get("properties", {})
     required = set(spec.parameters.get("required", ()))
 
-    def method(self: AdvisorEnvironment, **arguments: Any) -> str:
+    def method(self: EpisodeEnvironment, **arguments: Any) -> str:
         return self._run_tool(spec.name, arguments)
 
     params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
@@ -130,13 +131,16 @@ def answer_turn(turn: str, format_mode: str) -> str:
     return answer_message(call.arguments["answer"])
 
 
-class AdvisorEnvironment:
-    """One rollout's episode, for TRL's ``environment_factory`` (tool methods: the catalogue's
-    tools and ``submit_answer``, the answer on either scoring path; ``get_reward``: the env's
-    reward; module doc)."""
+class EpisodeEnvironment:
+    """One rollout's episode, for TRL's ``environment_factory`` (tool methods: the domain's
+    tools, added by ``environment_class``, and ``submit_answer``, the answer on either scoring
+    path; ``get_reward``: the env's reward; module doc). ``domain``: the class's domain."""
+
+    domain: Domain | None = None
 
     def __init__(self, env: FinAdvisorEnv | None = None, **env_kwargs: Any):
-        self.env = env if env is not None else FinAdvisorEnv(prompt_mode="tools_via_template", **env_kwargs)
+        self.env = env if env is not None else FinAdvisorEnv(
+            prompt_mode="tools_via_template", **{"domain": self.domain, **env_kwargs})
         self.task_id: str | None = None
         self.seed = 0
         self.observations: list[str] = []
@@ -207,8 +211,24 @@ class AdvisorEnvironment:
         return self.reward_info
 
 
-for _spec in catalogue().values():
-    setattr(AdvisorEnvironment, _spec.name, _tool_method(_spec))
+_CLASSES: dict[Domain, type[EpisodeEnvironment]] = {}
+
+
+def environment_class(domain: str | Domain | None = None) -> type[EpisodeEnvironment]:
+    """The ``environment_factory`` class of ``domain`` (default: the default domain, whose class
+    is ``AdvisorEnvironment``): an ``EpisodeEnvironment`` with one method per tool of the
+    domain (TRL offers the model every public method), made once per domain."""
+    found = get_domain(domain)
+    if found not in _CLASSES:
+        name = "AdvisorEnvironment" if found.name == DEFAULT_DOMAIN else f"AdvisorEnvironment_{found.name}"
+        methods = {spec.name: _tool_method(spec) for spec in found.tools.tools.values()}
+        _CLASSES[found] = type(name, (EpisodeEnvironment,), {
+            "__doc__": EpisodeEnvironment.__doc__, "__module__": __name__, "domain": found, **methods})
+    return _CLASSES[found]
+
+
+#: The default domain's ``environment_factory`` class.
+AdvisorEnvironment = environment_class()
 
 
 def _tool_frame(tokenizer: Any, tool_messages: list[dict[str, Any]]) -> str:
@@ -280,7 +300,7 @@ def split_assistant_turns(tokenizer: Any, text: str, completion: list[dict[str, 
     return [turn.strip() for turn in turns if turn.strip()]
 
 
-def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment], completion_ids: list[Any],
+def advisor_reward(completions: list[Any], environments: list[EpisodeEnvironment], completion_ids: list[Any],
                    trainer_state: Any = None, log_metric: Any = None, **kwargs: Any) -> list[float]:
     """TRL reward function: each rollout's total R, scored through its environment.
 
@@ -310,7 +330,7 @@ def advisor_reward(completions: list[Any], environments: list[AdvisorEnvironment
     return rewards
 
 
-def mask_infra_rollouts(rewards: list[float], environments: list[AdvisorEnvironment]) -> int:
+def mask_infra_rollouts(rewards: list[float], environments: list[EpisodeEnvironment]) -> int:
     """Give each rollout that met a back-end failure the mean reward of its group's valid
     rollouts (same task and seed; 0 when none is valid), in place; the number masked."""
     groups: dict[tuple[Any, int], list[int]] = {}
@@ -337,27 +357,31 @@ def bind_tokenizer(tokenizer: Any) -> None:
 
 
 def suite_environments(suites: Mapping[str, str | Path],
-                       **env_kwargs: Any) -> dict[str, Callable[[], AdvisorEnvironment]]:
+                       **env_kwargs: Any) -> dict[str, Callable[[], EpisodeEnvironment]]:
     """TRL's per-row environment selection over several task suites: ``environment_factory``
     as ``{name: factory}``, one ``AdvisorEnvironment`` factory per suite (``env_kwargs``: the
     rest of ``FinAdvisorEnv``'s arguments); each row of ``grpo_dataset(suites)`` names its own."""
-    def factory(tasks: str | Path) -> Callable[[], AdvisorEnvironment]:
-        return lambda: AdvisorEnvironment(tasks=tasks, **env_kwargs)
+    environment = environment_class(env_kwargs.pop("domain", None))  # its tool methods are the domain's
+
+    def factory(tasks: str | Path) -> Callable[[], EpisodeEnvironment]:
+        return lambda: environment(tasks=tasks, **env_kwargs)
 
     return {name: factory(tasks) for name, tasks in suites.items()}
 
 
-def grpo_dataset(suites: Mapping[str, str | Path], seed: int = 0) -> Any:
-    """The GRPO rows of every suite (``trainer.data.grpo_rows``), each with the ``environment``
-    column that routes it to its suite's ``AdvisorEnvironment`` (``suite_environments``), as a
-    ``datasets.Dataset``; each suite's task *i* gets seed ``seed + i``."""
+def grpo_dataset(suites: Mapping[str, str | Path], seed: int = 0, domain: str | Domain | None = None) -> Any:
+    """The GRPO rows of every suite (``trainer.data.grpo_rows``) of ``domain`` (default: the
+    default domain), each with the ``environment`` column that routes it to its suite's
+    ``AdvisorEnvironment`` (``suite_environments``), as a ``datasets.Dataset``; each suite's
+    task *i* gets seed ``seed + i``."""
     from datasets import Dataset
 
     from trainer.data import grpo_features, grpo_rows
 
     rows = []
     for name, tasks in suites.items():
-        probe = FinAdvisorEnv(tasks=tasks)
-        rows += [{**row, "environment": name} for row in grpo_rows(probe.tasks, probe.replica_meta["as_of"], seed)]
+        probe = FinAdvisorEnv(tasks=tasks, domain=domain)
+        rows += [{**row, "environment": name}
+                 for row in grpo_rows(probe.tasks, probe.replica_meta["as_of"], seed, domain=probe.domain)]
         probe.close()
     return Dataset.from_list(rows, features=grpo_features(environment=True))

@@ -19,12 +19,12 @@ from typing import Any
 import orjson
 
 from envs.env import system_prompt, tool_schemas
-from envs.tasks import Task
 from mock_apis.domain import Domain
+from envs.tasks import Task
 
 
-def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0,
-              prompt_mode: str = "tools_via_template", domain: str | Domain | None = None) -> list[dict[str, Any]]:
+def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0, prompt_mode: str = "tools_via_template",
+              domain: str | Domain | None = None) -> list[dict[str, Any]]:
     """One row per task, as ``GRPOTrainer`` takes it with ``AdvisorEnvironment``: the prompt as
     messages (the system prompt, then the advisor's query), the task's ``tools`` (its pinned
     versions), and the ``task_id``/``seed`` that ``AdvisorEnvironment.reset`` receives. Task *i*
@@ -33,7 +33,7 @@ def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0,
     ``prompt_mode``: ``"tools_via_template"`` (a trainer passes ``tools`` to the chat template,
     as TRL's ``environment_factory`` does) or ``"full"`` (the system prompt itself lists the
     tools and the action formats, for trainers that show the model no tools of their own).
-    ``domain``: the tasks' domain, whose prompt and tools the rows carry (default: the default domain)."""
+    ``domain``: the tasks' (default: the default domain), whose rules and tools the prompt shows."""
     return [{"prompt": [{"role": "system", "content": system_prompt(as_of, prompt_mode, t.pins, domain)},
                         {"role": "user", "content": t.query}],
              "tools": tool_schemas(t.pins, domain=domain), "task_id": t.task_id, "level": t.level, "seed": seed + i}
@@ -97,7 +97,7 @@ def sft_rows(env: Any, tasks: Sequence[Task], seed: int = 0) -> list[dict[str, A
             with_calls += 1
         for kind in kinds:
             rows.append({"messages": sft_conversation(env, task, seed + i, kind),
-                         "tools": tool_schemas(task.pins, domain=env.domain),  # the env's domain, pinned versions
+                         "tools": tool_schemas(task.pins, domain=env.domain),  # its pinned versions
                          "task_id": task.task_id, "level": task.level, "kind": f"recovery_{kind}" if kind else "gold"})
     return rows
 

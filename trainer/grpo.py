@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
-from trainer.adapters import AdvisorEnvironment
+from trainer.adapters import EpisodeEnvironment
 from trainer.credit import token_turns, turn_advantages, turn_signals
 
 
@@ -34,7 +34,7 @@ class _EnvTools(Mapping[str, Callable[..., str]]):
     """A rollout's tool table for TRL's loop: the env's tool methods, and for any other name a
     call the env answers (``unknown_tool``)."""
 
-    def __init__(self, tools: dict[str, Callable[..., str]], environment: AdvisorEnvironment):
+    def __init__(self, tools: dict[str, Callable[..., str]], environment: EpisodeEnvironment):
         self._tools, self._environment = tools, environment
 
     def __contains__(self, name: object) -> bool:
@@ -64,12 +64,12 @@ class AdvisorGRPOTrainer(GRPOTrainer):
         self.turn_credit = {"enabled": False, "alpha": 0.5, "guard": True, **(turn_credit or {})}
         super().__init__(*args, **kwargs)
         for name, pool in getattr(self, "_environment_pool", {}).items():
-            if pool and isinstance(pool[0], AdvisorEnvironment):
+            if pool and isinstance(pool[0], EpisodeEnvironment):
                 self._env_tools[name] = [*pool[0].env.tool_schemas, pool[0].submit_answer]
 
     def _tool_call_loop(self, *args: Any, **kwargs: Any) -> Any:
         if self.environments:
-            self._sync_tool_dicts = [_EnvTools(tools, env) if isinstance(env, AdvisorEnvironment) else tools
+            self._sync_tool_dicts = [_EnvTools(tools, env) if isinstance(env, EpisodeEnvironment) else tools
                                      for tools, env in zip(self._sync_tool_dicts, self.environments, strict=True)]
         return super()._tool_call_loop(*args, **kwargs)
 
@@ -78,7 +78,7 @@ class AdvisorGRPOTrainer(GRPOTrainer):
         if self.turn_credit["enabled"]:
             output["advantages"] = self._per_token_advantages(output)
         for i, environment in enumerate(self.environments or ()):
-            if isinstance(environment, AdvisorEnvironment) and environment.infra_failed:
+            if isinstance(environment, EpisodeEnvironment) and environment.infra_failed:
                 output["completion_mask"][i] = 0  # a back-end failure is not the policy's to learn from
         return output
 

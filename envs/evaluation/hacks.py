@@ -21,8 +21,8 @@ class NoAnswerAgent(ScriptedAgent):
     """The gold calls, then never a final answer: it re-reads until the step budget runs out.
 
     Under reward 1.0 this scored the maximum; under 1.1 an episode without an answer scores
-    at most −0.5. On tasks without a read-only gold call it re-reads the domain's first
-    stand-alone call (``ScriptedMoves.standalone_calls``; finance: the market index).
+    at most −0.5. On tasks without a read-only gold call it repeats the domain's
+    ``ScriptedMoves.reread`` (finance: the market index).
     """
 
     name = "no_answer"
@@ -36,8 +36,7 @@ class NoAnswerAgent(ScriptedAgent):
         task = self.task
         assert task is not None
         reads = [g for g in task.gold_calls if _read_only(g.name, self.domain)]
-        call = (reads[-1].name, reads[-1].arguments) if reads else next(iter(
-            self.domain.scripted.standalone_calls.items()))
+        call = (reads[-1].name, reads[-1].arguments) if reads else self.domain.scripted.reread
         return _react(call[0], call[1], "Let me look at that once more before answering.")
 
 

@@ -26,7 +26,7 @@ lower the total.
 - R_corr = S_name · S_cover · S_param, the multiplicative veto kept. S_param gives partial
   credit to the right tool with wrong values: 1 when the results match, else
   (0.1 + 0.3·key IoU + 0.6·value agreement)^criticality — strictly between the wrong tool
-  (0) and gold (1), and lower for a wrong value on a critical tool (``place_order``: 3).
+  (0) and gold (1), and lower for a wrong value on a critical tool (criticality 3: in finance, an order).
 - R_eff = (W + 1)/(1 + x) − 1, x = needless calls / max(T*, 1), W = work done =
   0.75·S_cover + 0.25·(share of the T* calls attempted with real tools). W with no needless
   call; every needless call lowers it, towards −1 (no floor: 19 extra calls < 1 extra).

@@ -106,7 +106,7 @@ def call_credit_v11(call: CallRecord, gold_index: int, criticality: float) -> fl
 
     1 when the results (or arguments) are equal; otherwise NAME_CREDIT + KEY_CREDIT·key IoU
     + VALUE_CREDIT·value agreement, raised to the tool's criticality, so that a wrong amount
-    on ``place_order`` (criticality 3) costs more than a wrong date on a read.
+    on a critical write (criticality 3) costs more than a wrong date on a read.
     """
     accuracy = call.gold_accuracy.get(gold_index, 0.0)
     if accuracy >= 1.0:

@@ -159,8 +159,8 @@ def verify_tasks(tasks: Sequence[Task], replica_path: str | Path, env: Any = Non
                  progress: ProgressFn | None = None, domain: str | Domain | None = None) -> list[tuple[str, str]]:
     """``(task_id, reason)`` for every task whose gold trajectory is not a perfect, successful episode.
 
-    One environment is reused for all tasks (pass ``env`` to reuse yours: it must know the tasks);
-    without one, an env of ``domain`` (default: the default domain) is made on ``replica_path``.
+    One environment of ``domain`` (default: the default domain) is reused for all tasks (pass
+    ``env`` to reuse yours: it must know the tasks).
     """
     if not tasks:
         return []

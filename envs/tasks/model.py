@@ -3,7 +3,7 @@
 A suite is a JSONL file: one task per line. Each task names the replica it was written
 against (``replica: {"seed", "scale"}``), so the environment can rebuild that replica, and
 may pin the tool versions it was written against (``tool_versions: {tool: version}``, a
-version being the major number, e.g. ``{"get_holdings": "2"}``; omitted: every tool's
+version being the major number, e.g. ``{"<tool>": "2"}``; omitted: every tool's
 default). The environment routes the episode's calls, the reward's gold probes and the tool
 schemas it shows to the pinned versions; a replayed log pins the versions it was recorded with.
 """

@@ -29,6 +29,7 @@ RULES = DomainRules(
 
 SCRIPTED = ScriptedMoves(
     standalone_calls={"search_funds": {}, "get_market_index": {"index": "SPX"}},
+    reread=("get_market_index", {"index": "SPX"}),
     unknown_tool="get_return_forecast",
     any_tool="get_client_profile",
     unrequested_writes=(
