@@ -31,6 +31,7 @@ SCRIPTED = ScriptedMoves(
     # every read but the cardholder search is of one cardholder's records: a wrong-tool stand-in for the
     # search reads the first cardholder's disputes (a foreign read on most tasks, as such a mistake would be)
     standalone_calls={"find_cardholders": {"name": "Ada"}, "list_disputes": {"cardholder_id": "H000001"}},
+    reread=("find_cardholders", {"name": "Ada"}),
     unknown_tool="predict_dispute_outcome",
     any_tool="get_dispute",
     unrequested_writes=(
