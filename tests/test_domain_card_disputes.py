@@ -280,3 +280,22 @@ def test_trainer_rows_carry_the_domains_prompt_and_tools():
         assert {t["function"]["name"] for t in row["tools"]} == tools
         assert "card-disputes team" in row["messages"][0]["content"]
         assert row["messages"][-1] == {"role": "assistant", "content": task.gold_response}
+
+
+def test_trl_environment_class_of_the_domain_replays_gold_to_full_marks():
+    """``trainer.adapters.environment_class("card_disputes")``: TRL's ``environment_factory`` class
+    has one method per tool of this domain, and a gold rollout through them scores 3.0."""
+    from trainer.adapters import environment_class
+
+    cls = environment_class("card_disputes")
+    assert set(DOMAIN.tools.tools) <= set(dir(cls)) and not hasattr(cls, "get_client_overview")
+    episode = cls(tasks=SUITE)
+    try:
+        for task in [t for t in TASKS if t.gold_calls][::10]:
+            episode.reset(task_id=task.task_id, seed=0)
+            for gold in task.gold_calls:
+                assert "error" not in json.loads(getattr(episode, gold.name)(**gold.arguments))
+            assert episode.submit_answer(task.gold_response) == "Answer submitted."
+            assert episode.get_reward() == 3.0, task.task_id
+    finally:
+        episode.env.close()
