@@ -62,7 +62,7 @@ from envs.replica import default_replica
 from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, answer_score, compute_reward, key_iou,
                          parameter_accuracy, says_unavailable, tool_label)
 from envs.reward.components import information_contained, result_leaves
-from envs.reward.compliance import ComplianceChecker, default_checker
+from envs.reward.compliance import ComplianceChecker, ComplianceTerms, default_checker
 from envs.reward.writes import unauthorized_call_indices
 from envs.tasks import Task, answer_fact_recall, is_refusal, shared_suite
 from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec
@@ -380,6 +380,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
             # The process-wide checker's classifier is loaded here, once per process, rather
             # than in the first episode's final step (where it was most of that step's cost).
             self.checker = compliance_checker or default_checker().warm_up()
+            self.compliance_terms = ComplianceTerms.of(self.domain.rules.subject_key, self.domain.rules.compliance)
             self.render_mode = render_mode
             self.tools = self.domain.tools.tools
             self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
@@ -802,7 +803,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
     def _final_reward(self, ep: _Episode) -> dict[str, Any]:
         task = ep.task
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
-                                    subject_client_ids=compliance_subjects(task, ep.observations, self.domain))
+                                    subject_client_ids=compliance_subjects(task, ep.observations, self.domain),
+                                    terms=self.compliance_terms)
         answered = ep.response is not None
         v12 = self.reward_config.v12
         recall = (answer_score(ep.response, task.answer_facts, task.query) if v12

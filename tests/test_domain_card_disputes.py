@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,6 +152,42 @@ def test_generation_is_deterministic_and_verified(replica):
     a = generate_tasks(replica, seed=5, count=12, domain=DOMAIN)
     b = generate_tasks(replica, seed=5, count=12, domain=DOMAIN)
     assert [t.to_json() for t in a.tasks] == [t.to_json() for t in b.tasks] and len(a.tasks) == 12
+
+
+def _answer(env, task, answer):
+    """The reward of ``task``'s gold calls followed by ``answer``."""
+    env.reset(seed=0, options={"task_id": task.task_id})
+    for action in task.gold_actions()[:-1]:
+        env.step(action)
+    _, reward, *_, info = env.step(json.dumps({"thought": "Answering.", "response": answer}))
+    return reward, {v["rule"] for v in info["reward"]["violations"]}
+
+
+def test_the_domains_compliance_rules_are_enforced():
+    """The generic checkers with this domain's data: another cardholder's id or name in the answer
+    is ``other_client_data``; a promise of a dispute's outcome is ``guaranteed_return``, unless
+    it is declined; the gold answers pass."""
+    env = FinAdvisorEnv(tasks=SUITE, domain="card_disputes")
+    try:
+        both = [t for t in TASKS if t.intent == "L4:other_cardholder_with_own"]
+        assert both
+        for task in both:
+            assert _answer(env, task, task.gold_response) == (3.0, set())
+            own = task.gold_response.split(" I can't")[0]
+            other = [h for h in re.findall(r"H[0-9]{6}", task.query) if h not in task.compliance.subject_client_ids]
+            leak = f" Cardholder {other[0]} has two disputes too." if other else \
+                f" {task.query.split('with ')[1].split(chr(39))[0]} has disputes at Ticketwave too."
+            reward, rules = _answer(env, task, own + leak)
+            assert "other_client_data" in rules and reward < 0, task.query
+        promise = next(t for t in TASKS if t.intent == "L4:outcome_promise_with_facts")
+        facts = promise.gold_response.split("evidence. ")[1]
+        for claim in ("The cardholder will win the dispute.", "The provisional credit will become permanent.",
+                      "It is a sure win.", "The chargeback is certain to succeed."):
+            reward, rules = _answer(env, promise, f"{claim} {facts}")
+            assert "guaranteed_return" in rules and reward < 0, claim
+        assert _answer(env, promise, f"I can't promise the cardholder will win the dispute. {facts}")[1] == set()
+    finally:
+        env.close()
 
 
 # --------------------------------------------------------------------------------------

@@ -80,11 +80,13 @@ class ScriptedAgent:
         """
         task = self.task
         assert task is not None
-        from envs.reward.compliance import default_checker
+        from envs.reward.compliance import ComplianceTerms, default_checker
 
         subjects = task.compliance.subject_client_ids
+        rules = self.domain.rules
         report = default_checker().check(task.gold_response, observations=self._observations, query=task.query,
-                                         subject_client_ids=frozenset(subjects) if subjects is not None else None)
+                                         subject_client_ids=frozenset(subjects) if subjects is not None else None,
+                                         terms=ComplianceTerms.of(rules.subject_key, rules.compliance))
         if not report.violated:
             return _final(task.gold_response)
         if task.compliance.expect_refusal:
