@@ -37,7 +37,7 @@ class Ctx(TaskContext):
         self.txns_of: dict[str, list[dict[str, Any]]] = {}
         for t in self.txns:
             self.txns_of.setdefault(t["card_id"], []).append(t)
-        self.disputes = sb.query("SELECT d.dispute_id, d.txn_id, d.cardholder_id, d.status, d.amount, "
+        self.disputes = sb.query("SELECT d.dispute_id, d.txn_id, d.cardholder_id, d.reason, d.status, d.amount, "
                                  "(SELECT c.credit_id FROM provisional_credits c WHERE c.dispute_id = d.dispute_id) "
                                  "AS credit_id FROM disputes d ORDER BY d.dispute_id")
         self.disputes_of: dict[str, list[dict[str, Any]]] = {}

@@ -9,8 +9,8 @@ from mock_apis.domain import Draft, Skip, pick
 from mock_apis.domains.card_disputes.context import Ctx
 from mock_apis.domains.card_disputes.generate import PROVISIONAL_CREDIT_LIMIT
 from mock_apis.domains.card_disputes.phrasing import (
-    NOTE_TEXTS, REASON_WORDS, STATUS_WORDS, cap, card_words, cards_text, credit_text, dispute_text, disputes_text,
-    href, money, num, opened_text, plural, txn_words,
+    REASON_WORDS, STATUS_WORDS, cap, card_words, cards_text, credit_text, dispute_text, disputes_text,
+    href, money, note_for, num, opened_text, plural, txn_words,
 )
 from mock_apis.domains.card_disputes.registry import INTENTS
 
@@ -184,7 +184,7 @@ def _l1_credit(ctx: Ctx, rng: random.Random) -> Draft:
 @intent("L1", "dispute_note", ["add_dispute_note"])
 def _l1_note(ctx: Ctx, rng: random.Random) -> Draft:
     d0 = pick(rng, ctx.disputes)
-    text = pick(rng, NOTE_TEXTS)
+    text = note_for(rng, d0["reason"])
     n = ctx.run("add_dispute_note", dispute_id=d0["dispute_id"], text=text)
     query = pick(rng, [f"Add a note to dispute {d0['dispute_id']}: \"{text}\"",
                        f"Log this on case {d0['dispute_id']}: \"{text}\"",

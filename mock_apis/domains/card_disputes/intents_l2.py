@@ -11,8 +11,8 @@ from mock_apis.domains.card_disputes.context import Ctx
 from mock_apis.domains.card_disputes.generate import PROVISIONAL_CREDIT_LIMIT
 from mock_apis.domains.card_disputes.intents_l1 import disputable_purchases
 from mock_apis.domains.card_disputes.phrasing import (
-    NOTE_TEXTS, REASON_WORDS, STATUS_WORDS, cap, card_words, cards_text, credit_text, dispute_text, disputes_text, href,
-    human_date, money, num, opened_text, plural, txn_words,
+    REASON_WORDS, STATUS_WORDS, cap, card_words, cards_text, credit_text, dispute_text, disputes_text, href,
+    human_date, money, note_for, num, opened_text, plural, txn_words,
 )
 from mock_apis.domains.card_disputes.registry import INTENTS
 
@@ -177,7 +177,7 @@ def _l2_open_note(ctx: Ctx, rng: random.Random) -> Draft:
     hid = ctx.owner(t["txn_id"])
     args = {"txn_id": t["txn_id"], "reason": reason}
     d = ctx.run("open_dispute", **args)
-    text = pick(rng, NOTE_TEXTS[:5])
+    text = note_for(rng, reason, opening=True)
     n = ctx.run("add_dispute_note", dispute_id=d["dispute_id"], text=text)
     why = pick(rng, REASON_WORDS[reason])
     query = pick(rng, [f"Raise a dispute on transaction {t['txn_id']} ({why}) and note on it: \"{text}\"",

@@ -11,7 +11,8 @@ from mock_apis.domains.card_disputes.context import Ctx
 from mock_apis.domains.card_disputes.generate import PROVISIONAL_CREDIT_LIMIT
 from mock_apis.domains.card_disputes.intents_l1 import disputable_purchases
 from mock_apis.domains.card_disputes.phrasing import (
-    NOTE_TEXTS, REASON_WORDS, STATUS_WORDS, cap, card_words, credit_text, href, human_date, money, opened_text,
+    OUTCOME_NOTE, REASON_WORDS, STATUS_WORDS, cap, card_words, credit_text, href, human_date, money, note_for,
+    opened_text,
 )
 from mock_apis.domains.card_disputes.registry import INTENTS
 
@@ -161,15 +162,14 @@ def _l3_card_status(ctx: Ctx, rng: random.Random) -> Draft:
 @intent("L3", "existing_or_new_dispute", ["list_disputes", "add_dispute_note", "open_dispute"])
 def _l3_existing(ctx: Ctx, rng: random.Random) -> Draft:
     want_existing = ctx.want("existing_or_new_dispute")
-    text = pick(rng, NOTE_TEXTS[:5])
     if want_existing:
         d0 = pick(rng, [d for d in ctx.disputes if d["status"] in ("open", "under_review")])
-        t, hid = ctx.txn[d0["txn_id"]], d0["cardholder_id"]
-        reason = "not_received"
+        t, hid, reason = ctx.txn[d0["txn_id"]], d0["cardholder_id"], d0["reason"]
     else:
         reason = pick(rng, ["not_received", "duplicate", "cancelled_recurring"])
         t = pick(rng, disputable_purchases(ctx, reason))
         hid = ctx.owner(t["txn_id"])
+    text = note_for(rng, reason, opening=not want_existing)
     listing = ctx.run("list_disputes", cardholder_id=hid)["disputes"]
     h = href(rng, hid)
     query = pick(rng, [
@@ -204,7 +204,7 @@ def _l3_outcome_note(ctx: Ctx, rng: random.Random) -> Draft:
     d0 = pick(rng, [d for d in ctx.disputes if (d["status"] in ("won", "lost", "withdrawn")) == want_resolved])
     did = d0["dispute_id"]
     d = ctx.run("get_dispute", dispute_id=did)
-    text = "Cardholder informed of the outcome by phone."
+    text = OUTCOME_NOTE
     query = pick(rng, [
         f"If dispute {did} has been resolved, note on it \"{text}\" If it is still running, tell me when the "
         "decision is due.",

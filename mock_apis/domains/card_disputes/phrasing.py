@@ -22,14 +22,23 @@ REASON_LABELS = {"fraud": "fraud", "not_received": "goods not received", "not_as
                  "wrong_amount": "wrong amount"}
 STATUS_WORDS = {"open": "open", "under_review": "under review", "won": "won", "lost": "lost",
                 "withdrawn": "withdrawn"}
-NOTE_TEXTS = (
-    "Cardholder emailed the merchant's cancellation confirmation.",
-    "Cardholder says the parcel was never delivered.",
-    "Merchant contacted; no reply yet.",
-    "Cardholder uploaded the receipt showing the correct price.",
-    "Cardholder confirmed they still have the card.",
-    "Cardholder informed of the outcome by phone.",
-)
+#: Case notes a dispute analyst files: on any dispute, and on a dispute of one reason.
+GENERAL_NOTES = ("Merchant contacted; no reply yet.", "Called the cardholder to confirm the disputed amount.")
+REASON_NOTES: dict[str, tuple[str, ...]] = {
+    "fraud": ("Cardholder confirmed they still have the card.", "Cardholder does not recognise the merchant."),
+    "not_received": ("Cardholder says the parcel was never delivered.",),
+    "not_as_described": ("Cardholder sent photos of the item received.",),
+    "duplicate": ("Cardholder's statement shows the same charge twice.",),
+    "cancelled_recurring": ("Cardholder emailed the merchant's cancellation confirmation.",),
+    "wrong_amount": ("Cardholder uploaded the receipt showing the correct price.",),
+}
+OUTCOME_NOTE = "Cardholder informed of the outcome by phone."
+
+
+def note_for(rng: random.Random, reason: str, opening: bool = False) -> str:
+    """A case note that fits a dispute of ``reason`` (``opening``: filed as the dispute is opened,
+    so the cardholder's evidence, not a follow-up)."""
+    return pick(rng, REASON_NOTES[reason] if opening else GENERAL_NOTES + REASON_NOTES[reason])
 
 
 def money(x: float) -> str:
