@@ -195,6 +195,35 @@ def test_the_domains_compliance_rules_are_enforced():
         env.close()
 
 
+def test_a_read_of_another_cardholders_records_costs_more_than_a_needless_read_of_their_own():
+    """The env's foreign-read rule with this domain's people (``cardholder_id``) and what they own
+    (cards, through ``list_cards``): reading another cardholder's cards or card transactions is a
+    foreign read, reading the subject's own disputes only a needless call."""
+    task = next(t for t in TASKS if t.intent.startswith("L2:list_cards->get_card_transactions"))
+    subject = task.compliance.subject_client_ids[0]
+    env = FinAdvisorEnv(tasks=SUITE, domain="card_disputes")
+    try:
+        other = next(h for h in ("H000001", "H000002") if h != subject)
+        foreign_card = env.backend.call("list_cards", {"cardholder_id": other}).payload["cards"][0]["card_id"]
+
+        def play(extra):
+            env.reset(seed=0, options={"task_id": task.task_id})
+            for name, arguments in extra:
+                env.step(json.dumps({"thought": "Looking.", "action": {"name": name, "arguments": arguments}}))
+            for action in task.gold_actions():
+                _, reward, *_, info = env.step(action)
+            return reward, info["reward"]["foreign_reads"]
+
+        assert play([]) == (3.0, 0)
+        own, none = play([("list_disputes", {"cardholder_id": subject})])
+        assert none == 0 and own < 3.0
+        for extra in ([("list_cards", {"cardholder_id": other})], [("get_card_transactions", {"card_id": foreign_card})]):
+            reward, foreign = play(extra)
+            assert foreign == 1 and reward < own, extra
+    finally:
+        env.close()
+
+
 # --------------------------------------------------------------------------------------
 # The env, eval, serve and trainer on the domain
 
