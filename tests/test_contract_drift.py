@@ -61,8 +61,8 @@ def test_the_shipped_code_has_no_drift_in_process_nor_on_another_replica(replica
 
 
 def _rename_market_value(original):
-    def patched(sandbox, name, arguments):
-        outcome = original(sandbox, name, arguments)
+    def patched(sandbox, name, arguments, tools=None):
+        outcome = original(sandbox, name, arguments, tools)
         if name != "get_holdings" or not outcome.ok:
             return outcome
         holdings = [{("value" if k == "market_value" else k): v for k, v in h.items()}

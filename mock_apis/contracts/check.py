@@ -15,6 +15,7 @@ from mock_apis.contracts.snapshot import CONTRACT_FORMAT, CONTRACT_NAME, db_sche
 from mock_apis.contracts.schema import contract_problem
 from mock_apis.contracts.views import DriftCheckError, InProcessView, InvalidContract, ServiceView, ToolView
 from mock_apis.domain import Domain, get_domain
+from mock_apis.replica_cache import default_replica
 
 #: The shipped contract's file name, under the fixtures' ``contracts/``.
 CONTRACT_FILE = "contract-v1.json"
@@ -123,8 +124,6 @@ def check_drift(contract: str | Path | dict[str, Any] | None = None, *, service:
     report = DriftReport(contract=label)
     replica_path = Path(replica) if replica is not None else None
     if in_process and replica_path is None:
-        from envs.replica import default_replica
-
         replica_path = default_replica(domain=found)
     if replica_path is not None:
         if not replica_path.is_file():

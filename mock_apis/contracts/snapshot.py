@@ -22,6 +22,7 @@ import orjson
 from mock_apis.catalogue import ToolSpec, parse_ref, probe_tool
 from mock_apis.contracts.shapes import FINGERPRINT_HEX, observe
 from mock_apis.domain import Domain, get_domain
+from mock_apis.replica_cache import default_replica
 from mock_apis.sandbox import Sandbox
 
 #: The contract file format; bump it when its layout changes (not when the tools do).
@@ -110,9 +111,7 @@ def build_contract(replica_path: str | Path | None = None, domain: str | Domain 
     """The contract of ``domain``'s shipped code (default: the default domain) on
     ``replica_path`` (default: the domain's default replica)."""
     found = get_domain(domain)
-    if replica_path is None:
-        from envs.replica import default_replica  # the replica the frozen suite is written for
-
+    if replica_path is None:  # the replica the frozen suite is written for
         replica_path = default_replica(domain=found)
     database = db_schema(replica_path)
     tools, versions = found.tools.tools, found.tools.versioned()
