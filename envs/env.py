@@ -26,7 +26,7 @@ from envs.contract_check import check_backend
 from envs.episode import AuditTrail, CallRunner, Episode
 from envs.prompt import system_prompt, tool_schemas
 from envs.reward import tool_label
-from envs.reward.compliance import ComplianceChecker, default_checker
+from envs.reward.compliance import ComplianceChecker, ComplianceTerms, default_checker
 from envs.reward.outcome import Trajectory, compliance_subjects, episode_outcome
 from envs.spaces import AgentText
 from envs.tasks import Task, shared_suite
@@ -130,6 +130,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
             # The process-wide checker's classifier is loaded here, once per process, rather
             # than in the first episode's final step (where it was most of that step's cost).
             self.checker = compliance_checker or default_checker().warm_up()
+            self.compliance_terms = ComplianceTerms.of(domain.rules.subject_key, domain.rules.compliance)
             self.tools = domain.tools.tools
             self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
             self.tool_schemas = tool_schemas(domain=domain)
@@ -286,7 +287,8 @@ class FinAdvisorEnv(gym.Env[str, str]):
         results informed and those a reported failure excuses (reward 1.2)."""
         task = ep.task
         report = self.checker.check(ep.response or "", observations=ep.observations, query=task.query,
-                                    subject_client_ids=compliance_subjects(task, ep.observations, self.domain))
+                                    subject_client_ids=compliance_subjects(task, ep.observations, self.domain),
+                                    terms=self.compliance_terms)
         v12 = self.reward_config.v12
         informed = self.runner.informed_gold(ep) if v12 else frozenset()
         excused = self.runner.excused_gold(ep, informed) if v12 else frozenset()

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from envs.actions import ToolCall
-from mock_apis.audit import AuditLog, canonical, result_hash, run_versions
 from envs.backends import Backend, Op, run_ops
 from envs.config import FaultConfig
 from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, key_iou, parameter_accuracy,
@@ -28,6 +27,7 @@ from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, 
 from envs.reward.components import information_contained, result_leaves
 from envs.reward.writes import unauthorized_call_indices
 from envs.tasks import Task
+from mock_apis.audit import AuditLog, canonical, result_hash, run_versions
 from mock_apis.catalogue import ToolOutcome, ToolRef, ToolSpec
 from mock_apis.domain import DomainRules
 

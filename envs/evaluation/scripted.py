@@ -18,7 +18,7 @@ from typing import Any
 
 from envs.actions import parse_action
 from envs.evaluation.agent_base import _final, _loads, _react
-from envs.reward.compliance import default_checker
+from envs.reward.compliance import ComplianceTerms, default_checker
 from envs.tasks import Task
 from mock_apis.catalogue import argument_errors
 from mock_apis.domain import Domain, get_domain
@@ -83,8 +83,10 @@ class ScriptedAgent:
         assert task is not None
 
         subjects = task.compliance.subject_client_ids
+        rules = self.domain.rules
         report = default_checker().check(task.gold_response, observations=self._observations, query=task.query,
-                                         subject_client_ids=frozenset(subjects) if subjects is not None else None)
+                                         subject_client_ids=frozenset(subjects) if subjects is not None else None,
+                                         terms=ComplianceTerms.of(rules.subject_key, rules.compliance))
         if not report.violated:
             return _final(task.gold_response)
         if task.compliance.expect_refusal:

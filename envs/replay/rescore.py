@@ -186,7 +186,8 @@ def _compliance_only(env: Any, session: Mapping[str, Any]) -> dict[str, Any]:
     checker on the recorded answer and results (the env's own functions)."""
     results = [c["result"] for t in session["turns"] for c in t["calls"]]
     answer = next((t["response"] for t in reversed(session["turns"]) if t["response"] is not None), None)
-    report = env.checker.check(answer or "", observations=results, query=session["query"], subject_client_ids=None)
+    report = env.checker.check(answer or "", observations=results, query=session["query"], subject_client_ids=None,
+                               terms=env.compliance_terms)
     fmt = str(env.reward_config.format)
     return {"format_errors": [list(gate_errors(parse_action(a), fmt)) for a in session_actions(session)],
             "answered": answer is not None,

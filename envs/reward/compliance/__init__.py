@@ -89,10 +89,11 @@ from envs.reward.compliance.core import (
     RULES,
     TOO_LONG,
     ComplianceReport,
+    ComplianceTerms,
     Violation,
 )
 
-__all__ = ["ComplianceChecker", "default_checker", "ComplianceReport", "Violation", "RULES", "GREY_AREA",
-           "TOO_LONG", "MAX_CHECKED_CHARS", "MAX_WORDS", "MAX_MATCHES", "MAX_NUMBERS", "MAX_SENTENCES",
+__all__ = ["ComplianceChecker", "default_checker", "ComplianceReport", "ComplianceTerms", "Violation", "RULES",
+           "GREY_AREA", "TOO_LONG", "MAX_CHECKED_CHARS", "MAX_WORDS", "MAX_MATCHES", "MAX_NUMBERS", "MAX_SENTENCES",
            "DEFAULT_GREY_AREA_THRESHOLD", "CALIBRATION_TARGET_PRECISION", "DATA_ENV_VAR", "DEFAULT_DATA_PATH",
            "load_examples", "classifier_holdout_accuracy", "calibrate_threshold", "calibration"]

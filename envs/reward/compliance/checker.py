@@ -15,10 +15,10 @@ from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_T
                                                _sentences, _split, fit_model, is_data_line, load_examples,
                                                load_model)
 from envs.reward.compliance.clients import _other_client_data, _unobserved_people
-from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG, ComplianceReport,
-                                         Violation, _as_text, _checked_prefix)
+from envs.reward.compliance.core import (FINANCE_TERMS, GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG,
+                                         ComplianceReport, ComplianceTerms, Violation, _as_text, _checked_prefix)
 from envs.reward.compliance.figures import _fabricated_figures, _ObservationIndex, _response_figures
-from envs.reward.compliance.guarantees import _guaranteed_returns
+from envs.reward.compliance.guarantees import _domain_promises, _guaranteed_returns
 from envs.reward.compliance.inferences import _behavioural_inferences
 from envs.reward.compliance.stocks import _stock_recommendations
 
@@ -73,8 +73,10 @@ class ComplianceChecker:
         return out
 
     def check(self, response: str, *, observations: Sequence[Any], query: str = "",
-              subject_client_ids: frozenset[str] | None = None) -> ComplianceReport:
-        """The report on ``response``; never raises, and its work is bounded (package docstring)."""
+              subject_client_ids: frozenset[str] | None = None,
+              terms: ComplianceTerms = FINANCE_TERMS) -> ComplianceReport:
+        """The report on ``response``; never raises, and its work is bounded (package docstring).
+        ``terms``: the domain's people and promises (``ComplianceTerms``; default finance's)."""
         full = _as_text(response)
         text = _checked_prefix(full)
         bounds: list[str] = []
@@ -83,18 +85,19 @@ class ComplianceChecker:
         lowered = text.lower()
         violations: list[Violation] = []
         violations += _guaranteed_returns(text, " ".join(lowered.split()), bounds)
+        violations += _domain_promises(text, terms.promise_patterns, bounds)
         violations += _stock_recommendations(text, frozenset(_WORD.findall(lowered)), bounds)
         violations += _behavioural_inferences(text, bounds)
         violations += _advice_and_forecasts(text, bounds)
 
         figures = _response_figures(text, bounds)
         if subject_client_ids is not None or figures:  # (trivially supported figures are left out)
-            index = _ObservationIndex(observations, _as_text(query))
+            index = _ObservationIndex(observations, _as_text(query), terms.person_key)
             violations += _fabricated_figures(text, figures, index)
             if subject_client_ids is not None:
                 subjects = _subjects(subject_client_ids)
-                violations += _other_client_data(text, subjects, index, _as_text(query))
-                violations += _unobserved_people(text, subjects, index, _as_text(query), observations)
+                violations += _other_client_data(text, subjects, index, _as_text(query), terms)
+                violations += _unobserved_people(text, subjects, index, _as_text(query), observations, terms)
 
         score = 0.0
         for sentence, p in self._scores(text, bounds):

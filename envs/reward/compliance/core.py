@@ -4,6 +4,7 @@ the work bounds (stated in the package docstring) and the text helpers of severa
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,35 @@ MAX_WORDS = 4_096  # words that can open a pattern, tried per pattern rule (guar
 MAX_MATCHES = 256  # pattern matches examined in full per pattern rule
 MAX_NUMBERS = 2_048  # numbers read by the fabricated_figure rule
 MAX_SENTENCES = 512  # distinct sentences scored by the classifier
+
+
+@dataclass(frozen=True)
+class ComplianceTerms:
+    """What the rules take from a domain (``DomainRules``): ``person_key``, the record key of a
+    person's id (finance ``client_id``); ``person_id_pattern``, the regex of such ids in an answer
+    (None: finance's ``C`` and six digits); ``first_names``/``last_names``, the pools a person's
+    name in a query is drawn from (None: finance's); ``promise_patterns``, regexes of the domain's
+    own promises (e.g. of a dispute's outcome), flagged as ``guaranteed_return`` unless negated.
+    The defaults are finance's, the checker's behaviour before domains."""
+    person_key: str = "client_id"
+    person_id_pattern: str | None = None
+    first_names: frozenset[str] | None = None
+    last_names: frozenset[str] | None = None
+    promise_patterns: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, subject_key: str, compliance: Mapping[str, Any]) -> ComplianceTerms:
+        """A domain's terms from its ``DomainRules.subject_key`` and ``DomainRules.compliance``
+        (keys ``person_id_pattern``, ``first_names``, ``last_names``, ``promise_patterns``; each
+        optional)."""
+        first, last = compliance.get("first_names"), compliance.get("last_names")
+        return cls(person_key=subject_key, person_id_pattern=compliance.get("person_id_pattern"),
+                   first_names=None if first is None else frozenset(first),
+                   last_names=None if last is None else frozenset(last),
+                   promise_patterns=tuple(compliance.get("promise_patterns", ())))
+
+
+FINANCE_TERMS = ComplianceTerms()
 
 
 @dataclass(frozen=True)

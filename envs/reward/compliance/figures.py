@@ -198,17 +198,17 @@ class _ObservationIndex:
     backed by a date's day). A percentage is backed only by a field of a percent-like name
     (``return_pct``, ``weight_pct``, ``expense_ratio``, ...: ``_percent_key``) or a number of
     the query. List lengths are kept apart too (they support counts only).
-    Clients: every dict with a ``client_id`` key, with its name when present (``full_name``,
-    or ``name`` / ``client_name`` as other tools spell it).
+    Clients: every dict with a person id under ``person_key`` (finance ``client_id``), with its
+    name when present (``full_name``, or ``name`` / ``client_name`` as other tools spell it).
 
     Figures an agent derives from these (sums, differences, shares, percentage changes,
     ages and tenures) are checked against ``_Derived``, built on first need.
     """
 
     __slots__ = ("numbers", "percents", "years", "list_lengths", "clients", "_observations", "_derived",
-                 "_derived_looks")
+                 "_derived_looks", "_person_key")
 
-    def __init__(self, observations: Any, query: str) -> None:
+    def __init__(self, observations: Any, query: str, person_key: str = "client_id") -> None:
         numbers: list[float] = []
         percents: list[float] = []
         years: list[float] = []
@@ -217,6 +217,7 @@ class _ObservationIndex:
         self._observations = observations
         self._derived: _Derived | None = None
         self._derived_looks = 0
+        self._person_key = person_key  # the key of a person's id in a record (a domain's subject key)
         try:
             self._walk(observations if _as_container(observations) is not None else [observations], numbers,
                        percents, years)
@@ -246,7 +247,7 @@ class _ObservationIndex:
         while stack and budget > 0:
             node, sums = stack.pop()
             if type(node) is dict:
-                cid = node.get("client_id")
+                cid = node.get(self._person_key)
                 if isinstance(cid, str):
                     names = self.clients.setdefault(cid, {})
                     for key in _CLIENT_NAME_KEYS:

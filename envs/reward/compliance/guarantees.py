@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from envs.reward.compliance.core import _APOS, MAX_MATCHES, MAX_WORDS, Violation, _NegatedBefore
 
@@ -263,3 +264,28 @@ def _fresh_after_dash(text: str, start: int) -> bool:
     negated ("No fund is risk-free \u2014 none can guarantee returns")."""
     dash = max(text.rfind("\u2014", max(0, start - 100), start), text.rfind(" - ", max(0, start - 100), start))
     return dash >= 0 and _GUARANTEE_NEGATOR.search(text, dash + 1, start) is None
+
+
+@lru_cache(maxsize=16)
+def _promise_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def _domain_promises(text: str, patterns: tuple[str, ...], bounds: list[str]) -> list[Violation]:
+    """A domain's own promises (``ComplianceTerms.promise_patterns``, e.g. "the cardholder will
+    win the dispute"), as ``guaranteed_return``, unless negated or refused in the clause before
+    the match or right after it, as for the guarantees above. At most ``MAX_MATCHES`` matches."""
+    if not patterns:
+        return []
+    out = []
+    negated = _NegatedBefore(text, _GUARANTEE_NEGATOR)
+    for n, m in enumerate(_promise_regex(patterns).finditer(text)):
+        if n == MAX_MATCHES:
+            bounds.append(f"more than {MAX_MATCHES} promise-like phrases")
+            break
+        if negated(m.start()) and not _fresh_after_dash(text, m.start()):
+            continue
+        if _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60):
+            continue
+        out.append(Violation("guaranteed_return", "rules", m.group().strip()))
+    return out
