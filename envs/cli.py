@@ -586,6 +586,7 @@ def tasks_export(
     the env's real tool results, tools, ~5% error-recovery demonstrations) and a dataset card
     saying how to load them with datasets."""
     from envs.env import PROMPT_MODES, FinAdvisorEnv
+    from trainer.adapters import environment_class
     from trainer.data import dataset_card, grpo_rows, sft_rows, write_jsonl
 
     _check_tasks_file(tasks)
@@ -602,8 +603,9 @@ def tasks_export(
     env.close()
     write_jsonl(grpo, out / "grpo.jsonl")
     write_jsonl(sft, out / "sft.jsonl")
-    suite = str(tasks) if tasks is not None else "the frozen 500-task suite"
-    (out / "README.md").write_text(dataset_card(suite, as_of, seed, prompt_mode, grpo, sft), encoding="utf-8")
+    suite = str(tasks) if tasks is not None else f"the {found.name} domain's frozen suite"
+    card = dataset_card(suite, as_of, seed, prompt_mode, grpo, sft, found, environment_class(found).__name__)
+    (out / "README.md").write_text(card, encoding="utf-8")
     recovery = sum(1 for r in sft if r["kind"] != "gold")
     typer.echo(f"wrote {out / 'grpo.jsonl'} ({len(grpo)} prompts), {out / 'sft.jsonl'} ({len(sft)} "
                f"conversations, {recovery} of them error-recovery demonstrations) and {out / 'README.md'}")

@@ -271,7 +271,7 @@ def test_the_env_runs_a_tiny_domain_with_its_own_prompt_tools_and_rewards(tiny):
         assert [t["function"]["name"] for t in info["tools"]] == ["get_member", "renew_loan"]
         assert info["contract"]["checked"] and info["contract"]["ok"]
         for task in load_tasks(domain.suite_path):
-            for spec in ("oracle", "unrequested_write", "hallucinated_tool"):
+            for spec in ("oracle", "unrequested_write", "hallucinated_tool", "wrong_tool"):
                 agent = make_agent(spec, domain)
                 obs, info = env.reset(options={"task_id": task.task_id})
                 agent.start(task, obs, info)
@@ -279,8 +279,9 @@ def test_the_env_runs_a_tiny_domain_with_its_own_prompt_tools_and_rewards(tiny):
                 while not done:
                     obs, reward, terminated, truncated, info = env.step(agent.act(obs))
                     done = terminated or truncated
-                if spec == "oracle":
-                    assert reward == 3.0 and info["reward"]["task_success"], (task.task_id, info["reward"])
+                if spec == "oracle" or (spec == "wrong_tool" and task.gold_calls[0].name == "get_member"):
+                    # (no other read-only tool can stand in for get_member: wrong_tool follows the gold)
+                    assert reward == 3.0 and info["reward"]["task_success"], (spec, task.task_id, info["reward"])
                 else:
                     assert reward < 3.0, (spec, task.task_id)
         # another member's record read on a task about one member is a foreign read

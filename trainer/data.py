@@ -19,8 +19,8 @@ from typing import Any
 import orjson
 
 from envs.env import system_prompt, tool_schemas
-from mock_apis.domain import Domain
 from envs.tasks import Task
+from mock_apis.domain import Domain, get_domain
 
 
 def grpo_rows(tasks: Sequence[Task], as_of: str, seed: int = 0, prompt_mode: str = "tools_via_template",
@@ -141,8 +141,12 @@ def dpo_features() -> Any:
 
 
 def dataset_card(suite: str, as_of: str, seed: int, prompt_mode: str, grpo: Sequence[dict[str, Any]],
-                 sft: Sequence[dict[str, Any]]) -> str:
-    """The export folder's ``README.md``: what each file holds and how to load it."""
+                 sft: Sequence[dict[str, Any]], domain: str | Domain | None = None,
+                 environment: str = "AdvisorEnvironment") -> str:
+    """The export folder's ``README.md``: what each file holds and how to load it. ``domain``:
+    the suite's (default: the default domain); ``environment``: its ``environment_factory``
+    class (``trainer.adapters.environment_class(domain).__name__``)."""
+    found = get_domain(domain)
     levels = ", ".join(f"{level} {sum(1 for r in grpo if r['level'] == level)}"
                        for level in sorted({r["level"] for r in grpo}))
     kinds = ", ".join(f"`{kind}` {sum(1 for r in sft if r['kind'] == kind)}"
@@ -154,7 +158,7 @@ task_categories:
 tags:
 - tool-calling
 - agents
-- finance
+- {found.name}
 configs:
 - config_name: grpo
   data_files: grpo.jsonl
@@ -166,11 +170,11 @@ configs:
 
 Exported by `advisorgym tasks export` from the task suite `{suite}` ({len(grpo)} tasks: {levels}),
 on the replica as of {as_of}; task *i* has seed {seed} + *i*. The rows are synthetic: a
-seeded mock back office of a financial-advisory firm, no real client.
+seeded mock back office of the `{found.name}` domain ({found.description.rstrip(".")}), no real person.
 
-## `grpo.jsonl`: prompts for GRPO with `AdvisorEnvironment`
+## `grpo.jsonl`: prompts for GRPO with `{environment}`
 
-One row per task: `prompt` (the system prompt, then the advisor's question), `tools` (the
+One row per task: `prompt` (the system prompt, then the {found.rules.user_role}'s question), `tools` (the
 task's tool schemas, Chat Completions shape), `task_id`, `level`, `seed`. The env replays each
 rollout from `task_id` and `seed` and scores it with its own reward.
 

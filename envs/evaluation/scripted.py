@@ -118,7 +118,7 @@ class WrongToolAgent(ScriptedAgent):
     the substitute is the first catalogue tool not in the gold trajectory whose schema
     accepts (a subset of) the gold call's arguments, preferring one that takes some of
     them. Lowers S_cover, hence R_corr and TCR; R_fmt, S_name, R_eff, TIER are unchanged.
-    On tasks with no gold call it behaves like the oracle.
+    On tasks with no gold call, or where no other tool can stand in, it behaves like the oracle.
     """
 
     name = "wrong_tool"
@@ -132,19 +132,22 @@ class WrongToolAgent(ScriptedAgent):
         index = next((i for i in reversed(range(len(names)))
                       if names[i] in task.required_tools and names.count(names[i]) == 1), len(names) - 1)
         gold = task.gold_calls[index]
-        name, arguments = substitute_tool(gold.name, gold.arguments, set(names), self.domain)
+        substitute = substitute_tool(gold.name, gold.arguments, set(names), self.domain)
+        if substitute is None:  # no other tool can stand in: nothing to get wrong
+            return task.gold_actions()
+        name, arguments = substitute
         calls[index] = _react(name, arguments, f"I need {name} for this.")
         return [*calls, self._answer]
 
 
 def substitute_tool(name: str, arguments: dict[str, Any], exclude: set[str],
-                    domain: str | Domain | None = None) -> tuple[str, dict[str, Any]]:
+                    domain: str | Domain | None = None) -> tuple[str, dict[str, Any]] | None:
     """A deterministic stand-in for ``name``: a valid read-only call of another tool.
 
     The first tool of ``domain`` (default: the default domain; not ``name``, not in
     ``exclude``, not a write) that accepts the gold call's arguments restricted to its own
     parameters, preferring one that takes some of them; failing that, a tool that needs none
-    of them (``ScriptedMoves.standalone_calls``).
+    of them (``ScriptedMoves.standalone_calls``); None when the domain has no other such tool.
     """
     found = get_domain(domain)
     tools, standalone = found.tools.tools, found.scripted.standalone_calls
@@ -160,8 +163,8 @@ def substitute_tool(name: str, arguments: dict[str, Any], exclude: set[str],
             fallback = (spec.name, dict(standalone[spec.name]))
     if fallback is None:
         # Every stand-alone tool is in the gold: take one anyway (still a different tool than ``name``).
-        other = next(n for n in standalone if n != name)
-        fallback = (other, dict(standalone[other]))
+        other = next((n for n in standalone if n != name), None)
+        fallback = (other, dict(standalone[other])) if other is not None else None
     return fallback
 
 
