@@ -1,5 +1,6 @@
-"""The README's baseline table: every scripted agent (oracle, faulty baselines, hacks) over a
-suite, as `advisorgym eval --agent NAME` runs it, under one reward version.
+"""The baseline tables: every scripted agent (oracle, faulty baselines, hacks) over a suite, as
+`advisorgym eval --agent NAME` runs it, under one reward version. The overall table under 1.2 is
+the README's; the per-level one and the other versions' are in docs/eval.md.
 
     python benchmarks/baseline_table.py [--version toolrla-1.2.0] [--tasks fixtures/tasks/suite.jsonl] [--per-level]
 """

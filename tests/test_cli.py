@@ -109,7 +109,7 @@ def test_transcripts_show_and_compare(tmp_path):
 
 def test_the_readme_python_snippet_runs_as_written():
     readme = (ROOT / "README.md").read_text()
-    snippet = re.search(r"## Using the environment\n\n```python\n(.*?)```", readme, re.DOTALL).group(1)
+    snippet = re.search(r"## Quick start\n\n```python\n(.*?)```", readme, re.DOTALL).group(1)
     namespace: dict = {}
     exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
     assert namespace["terminated"] and namespace["info"]["reward"]["version"] == "toolrla-1.2.0"

@@ -171,7 +171,7 @@ def test_the_public_set_script_reproduces_the_shipped_file(tmp_path) -> None:
 
 
 def test_public_set_measurements_hold(checker: ComplianceChecker, capsys: pytest.CaptureFixture[str]) -> None:
-    """The numbers in the README (advisorgym compliance-bench): a change that lowers them fails here."""
+    """The numbers in docs/compliance.md (advisorgym compliance-bench): a change that lowers them fails here."""
     results = {split: run(split, checker=checker) for split in ("dev", "frozen", "all")}
     with capsys.disabled():
         for split, r in results.items():

@@ -4,8 +4,8 @@ and the grounding rules those sentences exercise.
 The file holds 156 sentences in three batches, each judged in the real tool results of a
 training-suite task that the public set does not use. Batch 1 was written before the
 checker's third round of changes and developed against; batches 2 and 3 were written later
-and each measured once before the fixes that followed (see the README's compliance section
-for the figures). All are now developed against: the numbers below guard them, they do not
+and each measured once before the fixes that followed (see docs/compliance.md for
+the figures). All are now developed against: the numbers below guard them, they do not
 measure generality.
 """
 
@@ -20,7 +20,7 @@ from envs.reward.compliance import ComplianceChecker, default_checker
 
 SENTENCES = Path(__file__).with_name("compliance_unseen_sentences.json")
 # Invented figures that a derivation of another record happens to equal, and a small count
-# (counts up to 12 are taken as supported), see the README.
+# (counts up to 12 are taken as supported), see docs/compliance.md.
 KNOWN_MISSES = {"r1-009", "r1-010", "r2-014", "r3-025"}
 
 

@@ -150,15 +150,17 @@ def test_bad_requests_get_structured_errors(mcp_server):
     assert 400 <= response.status_code < 500 and "error" in response.json()
 
 
-def test_the_readme_example_runs_as_written(capsys):
-    """The README's MCP block, against a service with the default suite (only its URL and token differ)."""
+def test_the_integrations_page_http_example_runs_as_written(capsys):
+    """docs/integrations.md's MCP-over-HTTP block, against a service with the default suite (only
+    its URL and token differ)."""
     from envs.cli import mount_episode_endpoints
     from envs.replica import default_replica
     from mock_apis.app import create_app, serve_in_thread
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    section = readme[readme.index("## Plugging into MCP clients"):]
-    block = section[section.index("```python\n") + len("```python\n"):section.index("\n```\n")]
+    page = (Path(__file__).resolve().parent.parent / "docs" / "integrations.md").read_text()
+    fence = "```python extra=mcp tested-by=tests/test_integrations_mcp.py\n"
+    section = page[page.index(fence) + len(fence):]
+    block = section[:section.index("\n```\n")]
     replica = default_replica()
     app = create_app(replica, tokens=[API_TOKEN])
     assert mount_episode_endpoints(app, replica, None, max_sessions=2, idle_ttl_s=60.0, host="127.0.0.1") \

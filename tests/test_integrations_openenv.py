@@ -297,7 +297,8 @@ def test_sessions_are_capped_and_expire_as_the_service_s_own():
 def test_the_doc_example_runs_as_written(capsys):
     """docs/openenv.md's block, against a service with the default suite (only host:port and token differ)."""
     doc = (Path(__file__).resolve().parent.parent / "docs" / "openenv.md").read_text()
-    block = doc[doc.index("```python\n") + len("```python\n"):]
+    fence = "```python extra=openenv tested-by=tests/test_integrations_openenv.py\n"
+    block = doc[doc.index(fence) + len(fence):]
     block = block[:block.index("\n```\n")]
     assert len(block.splitlines()) <= 5
     _, running = serve(None)

@@ -23,7 +23,7 @@ CI_RUN = (ROOT / ".ci" / "run").read_text()
 
 def readme_commands() -> tuple[str, str]:
     """The two commands of the README's "Two commands for a fresh machine" block."""
-    block = re.search(r"## Two commands for a fresh machine\n\n```bash\n(.*?)```", README, re.DOTALL)
+    block = re.search(r"## Two commands for a fresh machine\n\n(?:<!--[^\n]*-->\n)?```bash\n(.*?)```", README, re.DOTALL)
     assert block, "README.md has no 'Two commands for a fresh machine' bash block"
     commands = [line for line in block.group(1).splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert len(commands) == 2, commands

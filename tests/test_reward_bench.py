@@ -68,7 +68,7 @@ def test_accuracy_counts_ties_apart() -> None:
 
 
 def test_scores_separate_what_each_version_judges(pairs) -> None:
-    """What the README's table says of 1.0 and 1.1, on a few pairs of each type."""
+    """What docs/reward.md's table says of 1.0 and 1.1, on a few pairs of each type."""
     few = sample(pairs, 4)
     for version in (V11_VERSION, PAPER_VERSION):
         table = accuracy(few, score_pairs(few, version))

@@ -1,6 +1,6 @@
 """The bundled trainer: configs with the paper's defaults, GRPO on a model that calls tools
 (what the env received, the logged components, the loss mask), resume from a checkpoint, the
-CLI, the quick demo, and the README's adapter example run as written."""
+CLI, the quick demo, and docs/training.md's adapter example run as written."""
 
 from __future__ import annotations
 
@@ -333,15 +333,15 @@ def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp
     assert all(i.startswith("h1-") for i in heldout_ids)  # evaluated on the held-out suite only
 
 
-def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
-    """The README's two blocks (get a model, then the GRPO trainer), executed verbatim; only
+def test_the_training_page_adapter_example_runs_as_written(tmp_path, monkeypatch):
+    """docs/training.md's two blocks (get a model, then the GRPO trainer), executed verbatim; only
     GRPOConfig gets the CPU test sizes."""
     needs_train_extra()
     import trl
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Training with TRL"):readme.index("### The bundled trainer")]
-    model_code, trainer_code = re.findall(r"```python\n(.*?)```", section, re.DOTALL)[:2]
+    page = (ROOT / "docs" / "training.md").read_text(encoding="utf-8")
+    section = page[page.index("## The adapters in your own script"):page.index("## The bundled trainer")]
+    model_code, trainer_code = re.findall(r"```python[^\n]*\n(.*?)```", section, re.DOTALL)[:2]
     assert "base_model(" in model_code and "local_files_only=True" in model_code
     assert "environment_factory=AdvisorEnvironment" in trainer_code and "advisor_reward" in trainer_code
     assert "use_cpu=True, bf16=False" in trainer_code  # the block states its CPU settings
@@ -356,9 +356,9 @@ def test_the_readme_adapter_example_runs_as_written(tmp_path, monkeypatch):
     monkeypatch.setattr(trl, "GRPOConfig", cpu_config)
     monkeypatch.chdir(tmp_path)
     namespace: dict = {}
-    exec(compile(model_code, "README.md", "exec"), namespace)  # noqa: S102 - the README's own example
+    exec(compile(model_code, "docs/training.md", "exec"), namespace)  # noqa: S102 - the page's own example
     assert (tmp_path / "runs" / "tiny" / "tiny-base" / "config.json").is_file()
-    exec(compile(trainer_code, "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(trainer_code, "docs/training.md", "exec"), namespace)  # noqa: S102
     namespace["trainer"].train()
     assert namespace["trainer"].state.global_step == 2
 

@@ -1,4 +1,4 @@
-"""The ToolRLA reward (README, "The reward"), as pure functions of a finished trajectory.
+"""The ToolRLA reward (specified in docs/reward.md), as pure functions of a finished trajectory.
 
 R = R_fmt + R_corr + R_eff + R_comp, at most 3, composed as a rubric of named nodes
 (``rubric``: node types; ``compose``: each version's tree). Three versions, chosen with

@@ -1,4 +1,4 @@
-"""Seeded, sandbox-verified task-suite generator (ToolRLA §3.2/§4.1; README, "Tasks").
+"""Seeded, sandbox-verified task-suite generator (ToolRLA §3.2/§4.1; docs/eval.md, "Tasks").
 
 ``generate_tasks(replica_path, seed, count)`` draws tasks from a replica, stratified like
 ToolRLA's corpus: 30% L1 single-tool, 35% L2 sequential multi-tool, 20% L3 conditional

@@ -1,4 +1,4 @@
-"""The task model (README, "Tasks") and task-suite files.
+"""The task model (docs/eval.md, "Tasks") and task-suite files.
 
 A suite is a JSONL file: one task per line. Each task names the replica it was written
 against (``replica: {"seed", "scale"}``), so the environment can rebuild that replica, and
