@@ -63,7 +63,8 @@ OUR_KEYS: dict[str, dict[str, Any]] = {
 }
 TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "generated_tasks": None,
              "heldout": None, "seed": 0,
-             "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096},
+             "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096, "compact_tools": False,
+                                       "tool_result_chars": None},
              "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}}
 
 
@@ -76,7 +77,8 @@ _OUR_TYPES: dict[str, tuple[tuple[type, ...], float | None]] = {
     "samples_per_prompt": ((int,), 1), "max_new_tokens": ((int,), 1), "margin": ((int, float), 0),
     "prompts": ((int, type(None)), 1), "max_steps": ((int,), 1), "limit": ((int, type(None)), 1),
     "hidden_size": ((int,), 8), "layers": ((int,), 1), "vocab_size": ((int,), 300), "alpha": ((int, float), 0),
-    "enabled": ((bool,), None), "guard": ((bool,), None),
+    "enabled": ((bool,), None), "guard": ((bool,), None), "compact_tools": ((bool,), None),
+    "tool_result_chars": ((int, type(None)), 1),
 }
 # TRL options that must be positive (or at least the bound) when set.
 _TRL_BOUNDS: dict[str, float] = {"learning_rate": 0.0, "num_train_epochs": 0.0, "per_device_train_batch_size": 1,
