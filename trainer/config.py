@@ -18,6 +18,9 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
     dpo:  {beta: 0.2, learning_rate: 5.0e-7, num_train_epochs: 1, samples_per_prompt: 4,
            prompts: null}    # training tasks whose sampled answers make pairs (evenly spaced; null: all)
     eval: {max_new_tokens: 192, max_steps: 6, limit: null}   # held-out episodes (limit: evenly spaced)
+    tiny: {hidden_size: 64, layers: 2, vocab_size: 4096,     # the tiny model built when model is "tiny"
+           compact_tools: false,    # its template lists the tools as name(argument, optional?) lines
+           tool_result_chars: null} # and cuts each tool result to this many characters (both shorten a step)
 
 A stage starts from the previous stage's final checkpoint in ``output_dir`` when there is
 one (``sft/final`` for GRPO, ``grpo/final`` for DPO), else from ``model``; ``init_from`` in
