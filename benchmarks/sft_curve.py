@@ -9,7 +9,7 @@ first calls that are valid and the share that carry the query's ids (``trainer.c
 the training loss and token accuracy; then the median CPU and wall seconds per step and the
 load they were measured at (from the stage's ``metrics.jsonl``). ``--evaluate-only``
 evaluates the checkpoints saved so far while SFT is still running (each checkpoint once).
-Everything lands in ``<out>/curve.json``.
+Everything lands in ``<out>/curve.json``, and the curve is plotted in ``<out>/curve.png``.
 
 The validation split: tasks generated from seed ``VALIDATION_SEED`` (a training seed, not the
 held-out split's), none repeating a query or id of the training tasks or of the held-out split
@@ -93,18 +93,46 @@ def main() -> None:
         stages.base_model(config)
         stages.run_sft(config)
     points = evaluate_checkpoints(config, out, validation)
-    steps = [json.loads(line) for line in (out / "sft" / "metrics.jsonl").read_text().splitlines()]
-    costs = [(b["process_cpu_s"] - a["process_cpu_s"], b["time"] - a["time"]) for a, b in zip(steps, steps[1:])
+    logged = [json.loads(line) for line in (out / "sft" / "metrics.jsonl").read_text().splitlines()]
+    costs = [(b["process_cpu_s"] - a["process_cpu_s"], b["time"] - a["time"]) for a, b in zip(logged, logged[1:])
              if "loss" in a and "loss" in b and "time" in a]
     result = {"config": args.config, "tiny": config.tiny, "sft": config.stages["sft"], "validation": str(validation),
               "points": points}
     if costs:
         result["per_step"] = {"cpu_s_median": round(statistics.median(c for c, _ in costs), 2),
                               "wall_s_median": round(statistics.median(w for _, w in costs), 2),
-                              "load_median": statistics.median(r["load"] for r in steps if "load" in r),
+                              "load_median": statistics.median(r["load"] for r in logged if "load" in r),
                               "steps": len(costs) + 1}
         print(json.dumps(result["per_step"]))
     (out / "curve.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    plot(logged, points, out / "curve.png")
+
+
+def plot(logged: list[dict[str, object]], points: list[dict[str, object]], path: Path) -> None:
+    """Training loss against step, and the two first-call figures at each evaluated step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, loss_axis = plt.subplots(figsize=(7, 4))
+    losses = [r for r in logged if "loss" in r]
+    loss_axis.plot([r["step"] for r in losses], [r["loss"] for r in losses], color="0.6", lw=0.8,
+                   label="training loss (assistant tokens)")
+    loss_axis.set_xlabel("SFT step (8 conversations each)")
+    loss_axis.set_ylabel("loss")
+    share_axis = loss_axis.twinx()
+    for key, label in (("first_call_valid", "first call valid"),
+                       ("first_call_exact_ids", "first call carries the query's ids")):
+        share_axis.plot([p["step"] for p in points], [p[key] or 0.0 for p in points], marker="o", label=label)
+    share_axis.axhline(0.5, color="red", ls=":", lw=0.8, label="SFT target (50%)")
+    share_axis.set_ylim(0, 1)
+    share_axis.set_ylabel("share of 20 L1 validation tasks")
+    handles = loss_axis.get_legend_handles_labels()[0] + share_axis.get_legend_handles_labels()[0]
+    share_axis.legend(handles, [h.get_label() for h in handles], loc="upper right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
