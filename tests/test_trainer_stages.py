@@ -83,6 +83,8 @@ def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
     ({"grpo": {"num_generations": 3, "per_device_train_batch_size": 8}},
      r"`grpo`: GRPOConfig refuses these settings: .*divisible by num_generations"),
     ({"eval": {"max_new_tokens": "many"}}, r"`eval.max_new_tokens` must be an integer"),
+    ({"tiny": {"compact_tools": "yes"}}, r"`tiny.compact_tools` must be true/false"),
+    ({"tiny": {"tool_result_chars": 0}}, r"`tiny.tool_result_chars` must be >= 1"),
 ])
 def test_config_errors_are_caught_at_load_time_in_one_line(tmp_path, monkeypatch, raw, message):
     """Before any model or data is built: the loader refuses, and the CLI prints one line and exits 2."""
@@ -107,6 +109,50 @@ def test_config_errors_are_caught_at_load_time_in_one_line(tmp_path, monkeypatch
         assert res.exit_code == 2, res.output
         assert len(res.output.strip().splitlines()) == 1 and res.output.startswith("error: "), res.output
         assert re.search(message, res.output), res.output
+
+
+def test_the_shortened_template_lists_tools_by_name_cuts_long_results_and_trains_what_it_shows(tmp_path):
+    """``tiny.compact_tools`` and ``tiny.tool_result_chars``: the tools as ``name(argument,
+    optional?)`` lines, each tool result cut to that many characters; one rendering at training
+    and at evaluation (prefix-preserving, the assistant's tokens marked for the loss), and TRL
+    parses the model's calls through it."""
+    needs_train_extra()
+    from transformers import AutoTokenizer
+
+    from envs import FinAdvisorEnv
+    from trainer.data import sft_conversation
+    from trainer.tiny import build_tiny_model, build_tokenizer, tiny_chat_template
+
+    env = FinAdvisorEnv(tasks=HANDWRITTEN, prompt_mode="tools_via_template")
+    task = next(t for t in env.tasks if t.task_id == "hw-L1-01")
+    messages, tools = sft_conversation(env, task, seed=0), env.tool_schemas
+    env.close()
+    result = next(m["content"] for m in messages if m["role"] == "tool")
+    template = tiny_chat_template(compact_tools=True, tool_result_chars=40)
+    render = build_tokenizer(["x"], vocab_size=300, chat_template=template)
+    full = build_tokenizer(["x"], vocab_size=300)  # TRL's Qwen3 template, the default
+    text = render.apply_chat_template(messages, tools=tools, tokenize=False)
+    assert "\nget_client_profile(client_id)\n" in text and "search_clients(name?, advisor_id?, segment?, limit?)" in text
+    assert '"description"' not in text and '"description"' in full.apply_chat_template(messages, tools=tools,
+                                                                                           tokenize=False)
+    assert len(result) > 40 and f"<tool_response>\n{result[:40]}…\n</tool_response>" in text
+    assert len(text) < len(full.apply_chat_template(messages, tools=tools, tokenize=False)) / 3
+    uncut = render.apply_chat_template(messages, tools=tools, tokenize=False,
+                                       chat_template=tiny_chat_template(compact_tools=True))
+    assert f"<tool_response>\n{result}\n</tool_response>" in uncut
+    # What evaluation renders before the model's turn is what training rendered before it.
+    first_turn = render.apply_chat_template(messages[:2], tools=tools, tokenize=False, add_generation_prompt=True)
+    assert text.startswith(first_turn)
+    model_dir = build_tiny_model(tmp_path / "tiny", [text] * 4, hidden_size=32, layers=1, vocab_size=512,
+                                 chat_template=template)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    encoded = tokenizer.apply_chat_template(messages, tools=tools, return_dict=True, return_assistant_tokens_mask=True)
+    learnt = tokenizer.decode([t for t, m in zip(encoded["input_ids"], encoded["assistant_masks"]) if m])
+    assert task.gold_calls[0].name in learnt and task.gold_response in learnt and "get_client_profile(" not in learnt
+    call = messages[2]["tool_calls"][0]["function"]
+    parsed = tokenizer.parse_response(f'<tool_call>\n{{"name": "{call["name"]}", "arguments": '
+                                      f'{json.dumps(call["arguments"])}}}\n</tool_call><|im_end|>', prefix=first_turn)
+    assert parsed["tool_calls"][0]["function"]["name"] == call["name"]
 
 
 def test_unknown_tool_names_reach_the_env_not_trls_own_error():

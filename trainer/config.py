@@ -18,6 +18,9 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
     dpo:  {beta: 0.2, learning_rate: 5.0e-7, num_train_epochs: 1, samples_per_prompt: 4,
            prompts: null}    # training tasks whose sampled answers make pairs (evenly spaced; null: all)
     eval: {max_new_tokens: 192, max_steps: 6, limit: null}   # held-out episodes (limit: evenly spaced)
+    tiny: {hidden_size: 64, layers: 2, vocab_size: 4096,     # the tiny model built when model is "tiny"
+           compact_tools: false,    # its template lists the tools as name(argument, optional?) lines
+           tool_result_chars: null} # and cuts each tool result to this many characters (both shorten a step)
     env: {domain: finance, max_steps: 12, faults: {rate: 0.0}, reward: {version: toolrla-1.2.0}}
                              # the environments' options (envs.config.EnvConfig; the eval's `env:` too):
                              # the rollouts' and the held-out eval's reward, faults, back-end...; not
@@ -72,7 +75,8 @@ OUR_KEYS: dict[str, dict[str, Any]] = {
 }
 TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "generated_tasks": None,
              "heldout": None, "seed": 0,
-             "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096},
+             "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096, "compact_tools": False,
+                                       "tool_result_chars": None},
              "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}, "env": None}
 # The reward the stages train and evaluate with, unless the YAML's `env.reward` says otherwise:
 # the default (1.2: the answer counts in R_corr with RewardConfig's ANSWER_WEIGHT), the same
@@ -91,7 +95,8 @@ _OUR_TYPES: dict[str, tuple[tuple[type, ...], float | None]] = {
     "samples_per_prompt": ((int,), 1), "max_new_tokens": ((int,), 1), "margin": ((int, float), 0),
     "prompts": ((int, type(None)), 1), "max_steps": ((int,), 1), "limit": ((int, type(None)), 1),
     "hidden_size": ((int,), 8), "layers": ((int,), 1), "vocab_size": ((int,), 300), "alpha": ((int, float), 0),
-    "enabled": ((bool,), None), "guard": ((bool,), None),
+    "enabled": ((bool,), None), "guard": ((bool,), None), "compact_tools": ((bool,), None),
+    "tool_result_chars": ((int, type(None)), 1),
 }
 # TRL options that must be positive (or at least the bound) when set.
 _TRL_BOUNDS: dict[str, float] = {"learning_rate": 0.0, "num_train_epochs": 0.0, "per_device_train_batch_size": 1,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,13 +25,17 @@ def _metrics_callback(path: Path) -> Any:
     from transformers import TrainerCallback
 
     class JsonlMetrics(TrainerCallback):
-        """Every log TRL emits, with the step and epoch, one JSON line each."""
+        """Every log TRL emits, with the step, the epoch, the wall clock, the process's CPU
+        seconds so far and the load average (so a step's cost can be read under any load),
+        one JSON line each."""
 
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
             if logs and state.is_world_process_zero:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+                    fh.write(json.dumps({"step": state.global_step, "epoch": state.epoch, "time": round(time.time(), 2),
+                                         "process_cpu_s": round(time.process_time(), 2),
+                                         "load": round(os.getloadavg()[0], 2), **logs}) + "\n")
 
     return JsonlMetrics()
 
@@ -95,16 +100,18 @@ def base_model(config: TrainConfig) -> Path:
     if not (path / "config.json").is_file():
         from envs.replica import default_replica
         from trainer.data import sft_rows
-        from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids
+        from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids, tiny_chat_template
 
         tasks = train_tasks(config)
         env = _env(config, tasks)
         rows = sft_rows(env, env.tasks, seed=config.seed)
         env.close()
-        template = build_tokenizer(["x"], vocab_size=300)  # only its chat template is used
+        settings = dict(config.tiny)
+        chat_template = tiny_chat_template(settings.pop("compact_tools"), settings.pop("tool_result_chars"))
+        template = build_tokenizer(["x"], vocab_size=300, chat_template=chat_template)  # only its template is used
         corpus = [template.apply_chat_template(r["messages"], tools=r["tools"], tokenize=False) for r in rows]
         build_tiny_model(path, corpus, seed=config.seed, id_tokens=replica_ids(default_replica(**tasks[0].replica)),
-                         **config.tiny)
+                         chat_template=chat_template, **settings)
     return path
 
 

@@ -23,6 +23,50 @@ SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 TAG_TOKENS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
 
 
+# The tool listing of ``tiny_chat_template(compact_tools=True)``: one line per tool, its name
+# and its argument names (``?`` after an optional one), in place of the full JSON schemas.
+_COMPACT_TOOLS = """{{- "# Tools\\n" }}
+    {%- for tool in tools %}
+        {%- set function = tool.function if tool.function is defined else tool %}
+        {%- set parameters = function.parameters if function.parameters is defined else {} %}
+        {%- set required = parameters.required if parameters.required is defined else [] %}
+        {{- "\\n" + function.name + "(" }}
+        {%- for argument in (parameters.properties if parameters.properties is defined else {}) %}
+            {{- (", " if not loop.first else "") + argument + ("" if argument in required else "?") }}
+        {%- endfor %}
+        {{- ")" }}
+    {%- endfor %}
+    {{- "\\n\\nCall a tool with:\\n<tool_call>\\n{\\"name\\": <tool>, \\"arguments\\": {...}}\\n</tool_call><|im_end|>\\n" }}"""
+
+
+def tiny_chat_template(compact_tools: bool = False, tool_result_chars: int | None = None) -> str:
+    """The tiny model's chat template: TRL's Qwen3 template, unless a setting shortens what it
+    renders; then TRL's Qwen3 *training* template (prefix-preserving, ``{% generation %}``
+    markers for the assistant-only loss), so that training and evaluation render a
+    conversation the same way and the model is always shown what it was trained on.
+
+    The two settings shorten the sequences it renders, hence every step: ``compact_tools`` lists the
+    tools as ``name(argument, optional?)`` lines instead of their JSON schemas, and
+    ``tool_result_chars`` cuts each tool result to that many characters (``…`` marks a cut).
+    The env's observations are unchanged: this is how the model is shown them."""
+    from trl.chat_template_utils import qwen3_chat_template, qwen3_training_chat_template
+
+    if not compact_tools and tool_result_chars is None:
+        return qwen3_chat_template
+    template = qwen3_training_chat_template
+    if compact_tools:
+        start = template.index('{{- "# Tools')
+        end = template.index("{%- else %}", start)
+        template = template[:start] + _COMPACT_TOOLS + "\n" + template[end:]
+    if tool_result_chars is not None:
+        shown = f"(content[:{tool_result_chars}] + '…' if content | length > {tool_result_chars} else content)"
+        template = template.replace("{{- '\\n<tool_response>\\n' }}\n        {{- content }}",
+                                    "{{- '\\n<tool_response>\\n' }}\n        {{- " + shown + " }}")
+        if shown not in template:
+            raise ValueError("TRL's Qwen3 training template changed: tool results cannot be cut")
+    return template
+
+
 def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template: str | None = None,
                     special_tokens: Sequence[str] = SPECIAL_TOKENS, eos_token: str = "<|im_end|>",
                     pad_token: str = "<|endoftext|>", bos_token: str | None = None,
@@ -74,14 +118,19 @@ def replica_ids(replica_path: str | Path) -> list[str]:
 
 
 def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0, hidden_size: int = 32,
-                     layers: int = 2, vocab_size: int = 2048, id_tokens: Sequence[str] = ()) -> Path:
-    """Train the tokenizer on ``corpus`` (``id_tokens`` one token each), build a small Qwen3 for
-    it, save both to ``path``."""
+                     layers: int = 2, vocab_size: int = 2048, id_tokens: Sequence[str] = (),
+                     chat_template: str | None = None) -> Path:
+    """Train the tokenizer on ``corpus`` (``id_tokens`` one token each; ``chat_template``, by
+    default TRL's Qwen3 one), build a small Qwen3 for it, save both to ``path``."""
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
+    from trl.chat_template_utils import qwen3_chat_template, qwen3_template
 
     path = Path(path)
-    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, id_tokens=id_tokens)
+    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, id_tokens=id_tokens, chat_template=chat_template)
+    if chat_template not in (None, qwen3_chat_template):
+        # A shortened Qwen3 template TRL does not recognise: its turns are Qwen3's, so TRL parses them as such.
+        tokenizer.response_template = qwen3_template
     tokenizer.save_pretrained(path)
     torch.manual_seed(seed)
     heads = max(2, hidden_size // 32)
