@@ -18,6 +18,7 @@ from envs.reward import RewardConfig, answer_score, gives_a_denial, says_unavail
 from envs.reward.compliance import ComplianceChecker, default_checker
 from envs.tasks import HELDOUT, Task, load_tasks
 from trainer.stages import TRAIN_REWARD
+from tests.test_reward_v11 import play
 
 TASKS = {t.task_id: t for t in load_tasks(HELDOUT)}
 CONFIGS = {"eval": RewardConfig(), "train": RewardConfig(**TRAIN_REWARD)}
@@ -37,15 +38,6 @@ def react(name: str, arguments: dict[str, Any]) -> str:
 
 def answer(text: str) -> str:
     return json.dumps({"thought": "I can answer now.", "response": text})
-
-
-def play(env: FinAdvisorEnv, task: Task, actions: list[str]) -> dict[str, Any]:
-    env.reset(seed=0, options={"task_id": task.task_id})
-    for action in actions:
-        _, _, terminated, truncated, info = env.step(action)
-        if terminated or truncated:
-            return info["reward"]
-    return env.end_episode()
 
 
 def gold_calls(task: Task) -> list[str]:

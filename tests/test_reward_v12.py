@@ -28,6 +28,7 @@ from envs.reward.rubric import Component, Evaluation, Product, Sum
 from envs.tasks import HANDWRITTEN, HELDOUT, Task, load_tasks
 from mock_apis.catalogue import catalogue
 from trainer.stages import TRAIN_REWARD
+from tests.test_reward_v11 import play
 
 HELD_OUT = load_tasks(HELDOUT)
 WITH_CALLS = [t for t in HELD_OUT if t.gold_calls]
@@ -114,15 +115,6 @@ def envs() -> Iterator[dict[str, FinAdvisorEnv]]:
     yield made
     for e in made.values():
         e.close()
-
-
-def play(env: FinAdvisorEnv, task: Task, actions: list[str]) -> dict[str, Any]:
-    env.reset(seed=0, options={"task_id": task.task_id})
-    for action in actions:
-        _, _, terminated, truncated, info = env.step(action)
-        if terminated or truncated:
-            return info["reward"]
-    return env.end_episode()
 
 
 def calls_of(task: Task, style: Style) -> list[str]:
