@@ -263,5 +263,6 @@ def test_the_eval_command_runs_on_the_cluster_and_says_so(cluster, tmp_path):
     assert result.exit_code == 0, result.output
     assert "ray: 0 actor(s) replaced, 0 episode(s) retried" in result.output
     assert (tmp_path / "episodes.jsonl").read_bytes().count(b"\n") == 4
-    bad = CliRunner().invoke(app, ["eval", "--ray", cluster.address, "--rate-limit", "2", "--out", str(tmp_path)])
+    bad = CliRunner().invoke(app, ["eval", "--ray", cluster.address, "--agent", "openai", "--rate-limit", "2",
+                                   "--out", str(tmp_path / "refused")])
     assert bad.exit_code == 2 and "--rate-limit" in bad.output
