@@ -42,6 +42,19 @@ def cluster() -> Iterator[Cluster]:
     nodes.shutdown()
 
 
+def wait_until_dead(actor, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            ray.get(actor.where.remote(), timeout=5)
+        except ray.exceptions.RayActorError:
+            return
+        except ray.exceptions.GetTimeoutError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the killed actor still answered after {timeout_s:.0f} s")
+
+
 def episode_lines(out: Path) -> list[bytes]:
     """The episodes file's lines, each byte for byte, less its ``latency_s`` (wall time, which
     differs between any two runs, even two in the same process)."""
@@ -131,6 +144,7 @@ def test_a_remote_env_whose_actor_is_lost_ends_the_episode_as_an_infra_error_and
         local.close()
         env.reset(seed=3, options={"task_id": task.task_id})
         ray.kill(env.member.actor, no_restart=True)  # its process dies mid-episode
+        wait_until_dead(env.member.actor)  # ray.kill only asks; the next call could still land
         obs, reward, terminated, _, info = env.step(task.gold_actions()[0])
         assert terminated and info["infra_error"] and info["reward"]["infra_error"] and reward == 0.0
         assert '"service_unavailable"' in obs
