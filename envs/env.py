@@ -292,8 +292,9 @@ class FinAdvisorEnv(gym.Env[str, str]):
         v12 = self.reward_config.v12
         informed = self.runner.informed_gold(ep) if v12 else frozenset()
         excused = self.runner.excused_gold(ep, informed) if v12 else frozenset()
+        uninformative = self.runner.uninformative_reads(ep) if v12 else frozenset()
         trajectory = Trajectory(turn_ok=ep.turn_ok, call_turns=ep.call_turns, calls=ep.calls,
                                 observations=ep.observations, response=ep.response, informed=informed,
-                                excused=excused)
+                                excused=excused, uninformative=uninformative)
         return episode_outcome(task, trajectory, report, self.reward_config, self.criticality,
                                self.domain.rules.write_target_keys)

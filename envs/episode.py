@@ -24,7 +24,7 @@ from envs.backends import Backend, Op, run_ops
 from envs.config import FaultConfig
 from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, key_iou, parameter_accuracy,
                          says_unavailable, tool_label)
-from envs.reward.components import information_contained, result_leaves
+from envs.reward.components import information_contained, result_leaves, uninformative_calls
 from envs.reward.writes import unauthorized_call_indices
 from envs.tasks import Task
 from mock_apis.audit import AuditLog, canonical, result_hash, run_versions
@@ -57,7 +57,7 @@ class Episode:
     call_turns: list[bool] = field(default_factory=list)  # per turn: a tool-call turn
     calls: list[CallRecord] = field(default_factory=list)
     observations: list[Any] = field(default_factory=list)
-    returned: list[Any] = field(default_factory=list)  # the results of the calls that succeeded
+    returned: dict[int, Any] = field(default_factory=dict)  # index in calls -> result, for the calls that succeeded
     gold_results: dict[int, Any] = field(default_factory=dict)  # gold call index -> its result, once known
     response: str | None = None
     done: bool = False
@@ -193,7 +193,7 @@ class CallRunner:
         if outcome.ok:
             if any(r.ok and r.name == call.name and r.arguments == call.arguments for r in ep.calls):
                 signal["repeat"] = True  # the same call again: nothing new
-            ep.returned.append(outcome.payload)
+            ep.returned[len(ep.calls)] = outcome.payload
             for i, run in gold_runs.items():
                 if run is None or (run.ok and accuracy[i] >= 1.0):
                     ep.gold_results.setdefault(i, outcome.payload if run is None else run.payload)
@@ -288,7 +288,7 @@ class CallRunner:
         if unknown:
             self._probe_gold_results(ep, unknown)
         returned: set[tuple[str, Any]] = set()
-        for payload in ep.returned:
+        for payload in ep.returned.values():
             result_leaves(payload, returned)
         informed.update(i for i in missing if i in ep.gold_results
                         and information_contained(gold[i], ep.gold_results[i], returned))
@@ -316,6 +316,14 @@ class CallRunner:
         for i, outcome in outcomes.items():
             if outcome.ok:
                 ep.gold_results[i] = outcome.payload
+
+    def uninformative_reads(self, ep: Episode) -> frozenset[int]:
+        """The agent's reads that returned none of the task's information (reward 1.2's noise),
+        measured against the gold reads' results (``informed_gold`` has probed them)."""
+        gold = ep.task.gold_calls
+        writes = [i for i, g in enumerate(gold) if g.name in self.tools and self.tools[g.name].writes]
+        gold_reads = {i: r for i, r in ep.gold_results.items() if gold[i].name in self.tools and i not in writes}
+        return uninformative_calls(ep.calls, ep.returned, gold, gold_reads, writes)
 
     def excused_gold(self, ep: Episode, informed: frozenset[int]) -> frozenset[int]:
         """Reward 1.2's graceful degradation: the gold calls the agent could not get because

@@ -259,12 +259,11 @@ def level_means(tmp_path_factory) -> dict[str, dict[str, float]]:
     return means
 
 
-# tool_spam calls every read-only tool in one turn. The domain has five reads, so that is three to five
-# needless calls a task, and R_eff's penalty, a ratio of needless to made calls, stays near -0.6; finance's
-# twenty-tool spam is sunk by the 16-calls-per-turn cap instead. At L1-L3 this domain's tool_spam (1.33, 1.68,
-# 1.51) therefore scores above wrong_tool (1.17, 1.63, 1.48), the honest baseline that leaves out a required
-# call and answers anyway; it stays below every other honest baseline, and below wrong_tool overall and at L4.
-SPAM_ABOVE_WRONG_TOOL = {"L1", "L2", "L3"}
+# tool_spam calls every read-only tool in one turn: with five reads that is three to five needless
+# calls a task, which R_eff's ratio alone prices at less than the R_corr a spammer keeps (finance's
+# twenty-tool spam is sunk by the 16-calls-per-turn cap instead). Reward 1.2's noise cost, for
+# needless reads that returned none of the task's information, keeps it below every honest
+# baseline here too, wrong_tool included.
 
 
 @pytest.mark.parametrize("level", ["overall", "L1", "L2", "L3", "L4"])
@@ -273,8 +272,6 @@ def test_every_hack_scores_below_every_honest_baseline(level_means, level):
 
     for hack in HACKS:
         for honest in HONEST:
-            if (hack, honest) == ("tool_spam", "wrong_tool") and level in SPAM_ABOVE_WRONG_TOOL:
-                continue
             assert level_means[hack][level] < level_means[honest][level], (hack, honest, level, level_means)
     assert level_means["oracle"][level] == 3.0
 

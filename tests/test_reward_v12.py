@@ -340,6 +340,7 @@ def test_an_information_equivalent_path_is_covered_and_pays_only_for_its_extra_c
               react("get_transactions", {"account_id": "A0000294", "start_date": "2025-05-31"})]
     r = play(env, overview, [*atomic, react_answer(overview.gold_response)])
     assert r["S_cover"] == 1.0 and r["R_corr"] == 1.0 and r["n_calls"] == 4
+    assert r["noise_reads"] == 0  # each atomic read returned part of the overview
     assert 1.25 < r["total"] < 3.0  # above a wrong tool, below gold: three needless calls
     # The reverse: a composite in place of the atomic reads it includes covers them.
     atomic_gold = next(t for t in WITH_CALLS if [g.name for g in t.gold_calls] == ["get_client_profile"])
@@ -434,6 +435,30 @@ def test_a_task_about_no_client_needs_no_clients_record(envs):
     foreign = play(env, task, [gold[0], react("get_client_profile", {"client_id": "C000042"}), gold[-1]])
     assert foreign["foreign_reads"] == 1 and redundant["foreign_reads"] == 0
     assert 3.0 > redundant["total"] > foreign["total"]
+
+
+def test_a_needless_read_of_data_the_task_did_not_need_costs_more_than_rereading_what_it_did(envs):
+    """Noise: a needless read whose result shares nothing with what the task needs (another
+    dataset, or a read the tool refused of a tool the task never needed) costs more than a
+    needless repeat of a needed read, and either costs less than skipping the needed read."""
+    env = envs["eval"]
+    task = next(t for t in WITH_CALLS if [g.name for g in t.gold_calls] == ["get_risk_assessment"])
+    gold = task.gold_actions()
+    client = task.gold_calls[0].arguments["client_id"]
+    repeated = play(env, task, [gold[0], openai_call("get_risk_assessment", {"client_id": client}), gold[-1]])
+    market = play(env, task, [gold[0], react("get_market_index", {"index": "Nasdaq 100", "date": "2025-06-02"}),
+                              gold[-1]])
+    unknown_fund = play(env, task, [gold[0], hermes_call("get_fund_info", {"fund": "ZZZZ"}), gold[-1]])
+    skipped = play(env, task, [react_answer(task.gold_response)])
+    assert repeated["noise_reads"] == 0 and market["noise_reads"] == 1 and unknown_fund["noise_reads"] == 1
+    assert 3.0 > repeated["total"] > market["total"] > skipped["total"]
+    assert market["total"] == unknown_fund["total"]
+    # A refused read retried on the same tool is a recovery, not noise.
+    retried = play(env, task, [react("get_risk_assessment", {"client_id": "C9999999"}), *gold])
+    assert retried["noise_reads"] == 0 and retried["total"] == repeated["total"]
+    # The wrong tool in place of the right one is no needless call: it is not charged as noise.
+    wrong = play(env, task, [react("get_compliance_status", {"client_id": client}), gold[-1]])
+    assert wrong["noise_reads"] == 1 and wrong["R_eff"] > 0 and skipped["total"] < wrong["total"] < market["total"]
 
 
 def test_a_read_by_account_id_is_of_the_accounts_owner(envs):

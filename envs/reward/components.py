@@ -167,7 +167,7 @@ def work_score(calls: Sequence[CallRecord], optimal: int, s_cover: float, failed
     return ATTEMPT_CREDIT * min(1.0, attempted / optimal) + (1.0 - ATTEMPT_CREDIT) * s_cover
 
 
-def efficiency_score_v11(n_calls: int, optimal: int, work: float) -> float:
+def efficiency_score_v11(n_calls: float, optimal: int, work: float) -> float:
     """v1.1: R_eff = (W + F)/(1 + x) − F with x = (T − T*)⁺ / max(T*, 1), W the work done, F = EFF_FLOOR.
 
     W when no call is needless (1 for gold, 0 for doing nothing), and strictly lower with
@@ -368,3 +368,41 @@ def _day(text: str) -> int | None:
         return dt.date.fromisoformat(text[:10]).toordinal()
     except (TypeError, ValueError):
         return None
+
+
+def noise_cost(noise: int, optimal: int) -> float:
+    """v1.2: what needless reads that returned none of the task's information cost on top of
+    R_eff's needless-call ratio: u / (u + max(T*, 1)), below 1. Without it R_eff stays above
+    −1 however many tools are called, so calling every read tool of a small domain to be sure
+    of the answer (tool spam) would score above an honest answer from the wrong tool."""
+    return noise / (noise + max(optimal, 1)) if noise > 0 else 0.0
+
+
+def uninformative_calls(calls: Sequence[CallRecord], results: Mapping[int, Any], gold: Sequence[GoldCall],
+                        gold_results: Mapping[int, Any], gold_writes: Sequence[int] = ()) -> frozenset[int]:
+    """v1.2: the agent's successful reads (indices into ``calls``; ``results``: index -> result)
+    that equal no gold call and whose result shares no field with what the task needs: a gold
+    read's result (``gold_results``, the gold call's own arguments left out) or a gold write's
+    arguments (``gold_writes``: their indices), or that read another client (``foreign_client``),
+    and the refused reads of tools the task did not need. Data read that the task did not need. Flags and empty values say too little to count as
+    shared. Empty when there is nothing to measure against."""
+    wanted: set[tuple[str, Any]] = set()
+    for i, result in gold_results.items():
+        asked = {v for v in gold[i].arguments.values() if isinstance(v, (str, int, float))}
+        wanted.update(leaf for leaf in result_leaves(result) if leaf[1] not in asked and _telling(leaf[1]))
+    for i in gold_writes:
+        wanted.update(leaf for leaf in result_leaves(gold[i].arguments) if _telling(leaf[1]))
+    if not wanted:
+        return frozenset()
+    reads = [i for i, call in enumerate(calls) if call.counted and call.known_tool and not call.writes]
+    noise = {i for i in reads if i in results and not any(a >= 1.0 for a in calls[i].gold_accuracy.values())
+             and (calls[i].foreign_client or not (result_leaves(results[i]) & wanted))}
+    # A read the tool refused returned nothing; it is noise unless its tool is one the task
+    # needs (a gold tool, or one whose results were informative): a retry, not a spray.
+    useful = {g.name for g in gold} | {calls[i].name for i in reads if i in results and i not in noise}
+    noise.update(i for i in reads if not calls[i].ok and calls[i].name not in useful)
+    return frozenset(noise)
+
+
+def _telling(value: Any) -> bool:
+    return value is not None and not isinstance(value, bool) and value != "<empty>"

@@ -64,6 +64,7 @@ class Trajectory:
     response: str | None
     observations: Sequence[Any] = field(default_factory=tuple)
     write_target_keys: Sequence[str] | None = None  # the domain's (None: the default domain's)
+    uninformative: frozenset[int] = frozenset()  # 1.2: indices of reads that returned none of the task's information
 
     @cached_property
     def counted(self) -> list[CallRecord]:
@@ -258,13 +259,25 @@ class EfficiencyV11(Component):
 
 class EfficiencyV12(Component):
     """1.2: the calls actually made (after the answer too) against T*; a read of another
-    client counts as more than one needless call."""
+    client counts as more than one needless call, and needless reads that returned none of the
+    task's information cost ``noise_cost`` on top."""
     name = "efficiency"
 
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
         made = [x for x in t.counted if x.known_tool]
         work = c.work_score(t.calls, t.optimal_calls, ev(S_COVER_V12), failed_tries_count=True)
-        return c.efficiency_score_v11(len(made) + c.FOREIGN_READ_EXTRA * ev(FOREIGN_READS), t.optimal_calls, work)
+        needless = len(made) + c.FOREIGN_READ_EXTRA * ev(FOREIGN_READS)
+        noise = min(ev(NOISE_READS), max(0.0, needless - t.optimal_calls))
+        return (c.efficiency_score_v11(needless, t.optimal_calls, work)
+                - c.noise_cost(int(noise), t.optimal_calls))
+
+
+class NoiseReads(Component):
+    """1.2: reads that returned none of the task's information (``uninformative``)."""
+    name = "noise_reads"
+
+    def compute(self, t: Trajectory, ev: Evaluation) -> float:
+        return float(len(t.uninformative))
 
 
 class ForeignReads(Component):
@@ -276,6 +289,7 @@ class ForeignReads(Component):
 
 
 FOREIGN_READS = ForeignReads()
+NOISE_READS = NoiseReads()
 
 
 class ComplianceMagnitude(Component):
@@ -352,7 +366,7 @@ def rubric_for(version: str, composition: str, judges: tuple[Judge, ...] = ()) -
     unanswered = Sum("unanswered", NoAnswerBase(r_fmt), AtMost("efficiency_capped", efficiency), r_comp, error_penalty)
     extra: list[Node] = [IOU, s_cover, s_param, s_name]
     if v12:
-        extra += [Slips(), FOREIGN_READS]
+        extra += [Slips(), FOREIGN_READS, NOISE_READS]
     return _Root(Gate("total", ANSWERED, formatted, unanswered), tuple(extra))
 
 
@@ -421,7 +435,8 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
                    answer_recall: float = 1.0, call_turns: Sequence[bool] | None = None,
                    informed: frozenset[int] = frozenset(), excused: frozenset[int] = frozenset(),
                    query: str = "", response: str | None = None, observations: Sequence[Any] = (),
-                   write_target_keys: Sequence[str] | None = None) -> RewardBreakdown:
+                   write_target_keys: Sequence[str] | None = None,
+                   uninformative: frozenset[int] = frozenset()) -> RewardBreakdown:
     """The episode's reward from its turns' format verdicts, its calls and the task's gold.
 
     ``violated``: the compliance checker flagged the final answer. ``answered``: the episode
@@ -433,7 +448,8 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
     turn; None: every turn before the last), ``informed`` (indices of the gold calls whose
     result the agent's calls returned), ``excused`` (gold calls whose tool failed on the
     back-end's side, where the answer says so), and the query, response and observations a
-    judge reads. Calls made after the answer count only under 1.2. ``write_target_keys``: the
+    judge reads, and ``uninformative`` (indices of the calls that were reads returning none of
+    the task's information). Calls made after the answer count only under 1.2. ``write_target_keys``: the
     argument keys naming a write's target (the domain's; default: the default domain's).
     """
     if not config.v12:
@@ -442,7 +458,7 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
         call_turns = [True] * max(len(turn_ok) - 1, 0) + [False] * min(len(turn_ok), 1)
     t = Trajectory(turn_ok, calls, gold, required_tools, optimal_calls, violated, config, criticality, answered,
                    over_refusal, under_refusal, answer_recall, call_turns, informed, excused, query, response,
-                   observations, write_target_keys)
+                   observations, write_target_keys, uninformative)
     ev = Evaluation(t)
     ev(rubric_for(config.version, config.composition, config.judges))
     values: dict[str, Any] = {k: _clean(v) for k, v in ev.log.items() if k not in _INTERNAL}
@@ -454,6 +470,7 @@ def compute_reward(*, turn_ok: Sequence[bool], calls: Sequence[CallRecord], gold
         infra_errors=sum(1 for x in calls if x.infra_error))
     if config.v12:
         values.update(slips=int(ev.log["slips"]), foreign_reads=int(ev.log["foreign_reads"]),
+                      noise_reads=int(ev.log["noise_reads"]),
                       late_calls=sum(1 for x in calls if x.after_answer), judge_errors=list(ev.errors))
     return RewardBreakdown(values)
 

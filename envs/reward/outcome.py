@@ -101,8 +101,9 @@ def compliance_subjects(task: ScoredTask, observations: Sequence[Any] = (),
 class Trajectory:
     """A finished episode as the outcome reads it: each turn's format verdict and whether it
     called tools, the calls, the observations, the final answer (None: the step budget ran
-    out), and under reward 1.2 the gold calls the agent's results informed and those excused
-    by a failure the answer reported (``FinAdvisorEnv``'s probes find them)."""
+    out), and under reward 1.2 the gold calls the agent's results informed, those excused
+    by a failure the answer reported, and the agent's reads that returned none of the task's
+    information (``FinAdvisorEnv``'s probes find them)."""
 
     turn_ok: Sequence[bool]
     call_turns: Sequence[bool]
@@ -111,6 +112,7 @@ class Trajectory:
     response: str | None
     informed: frozenset[int] = frozenset()
     excused: frozenset[int] = frozenset()
+    uninformative: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -163,7 +165,8 @@ def episode_outcome(task: ScoredTask, trajectory: Trajectory, report: Compliance
                                answered=answered, over_refusal=refusal.over, under_refusal=refusal.under,
                                answer_recall=recall, call_turns=trajectory.call_turns, informed=trajectory.informed,
                                excused=trajectory.excused, query=task.query, response=response,
-                               observations=trajectory.observations, write_target_keys=write_target_keys)
+                               observations=trajectory.observations, write_target_keys=write_target_keys,
+                               uninformative=trajectory.uninformative)
     info = breakdown.as_dict()
     violations = [{"rule": v.rule, "stage": v.stage, "evidence": v.evidence} for v in report.violations]
     violations += [{"rule": "unauthorized_write", "stage": "actions", "evidence": e}
