@@ -32,7 +32,7 @@ REPLICA_ROWS_SHA256 = {
 }
 # every scripted agent over the held-out split: each episode record (observations in the
 # transcript, calls, reward breakdown), less its latency
-EPISODES_SHA256 = "5ae11b2861f14acf0a3100e252f9522d4a2ec71cb7383b0ff4fea381ad68fd06"
+EPISODES_SHA256 = "8693360800010acfd0a448c90b965e91a2dc9b942879273fcb0c217ad801470d"
 # Packages whose random streams or fitted state once decided values: never imported on these paths.
 NOT_IMPORTED = ("faker", "sklearn")
 

@@ -10,7 +10,8 @@ amount (R_fmt = 1/(1 + 0.5·slips); an unrecovered one vetoes), coverage by info
 correctness per gold call multiplied (a wrong value at most half a call's credit), the
 answer score in R_corr with ``answer_weight`` 0.5 (``answers``: facts read after normalising
 numbers, dates, ids and names; dumps and restatements earn nothing), least privilege (a read
-of another client costs two needless calls; a write attempted outside the task is
+of another client costs two needless calls; needless reads that returned none of the task's
+information cost a noise term on top, so spraying every tool never pays; a write attempted outside the task is
 unauthorised even when refused), calls after the answer counted, graceful degradation
 (a failed tool the answer reports plainly is excused), and optional judges that can only
 lower the total.

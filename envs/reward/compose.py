@@ -13,6 +13,8 @@ The trees (``rubric_for``), top down:
     R_corr = Gate(proper_answer, Product(correctness, answer_factor), 0)
     correctness = S_name · S_param when every required gold call is covered (S_cover = 1), else 0
     R_eff  = Gate(proper_answer, efficiency, AtMost(efficiency))
+    efficiency = (W + 1)/(1 + x) − 1 − u/(u + max(T*, 1)), u the needless reads that
+                 returned none of the task's information (noise_reads)
 
 ``toolrla-1.1.0`` and ``toolrla-1.0.0`` have the same shape with their own components (no
 slips, S_cover by tool name, the mean S_param, R_corr without the answer by default; 1.0 has
@@ -36,8 +38,8 @@ from envs.reward.rubric import (AtMost, Component, Evaluation, Gate, Judge, Judg
 from envs.reward.writes import unauthorized_writes
 
 # v1.1: an episode without a final answer scores R_fmt/2 − NO_ANSWER_COST plus any penalties:
-# at most −0.5, below every compliant answer (> 0, as R_eff > −1), and for the same calls
-# always at least 1.5 below answering.
+# at most −0.5, below every compliant answer under 1.1 (> 0, as R_eff > −1; 1.2's noise cost
+# can take R_eff lower), and for the same calls always at least 1.5 below answering.
 NO_ANSWER_COST = 1.0
 
 
