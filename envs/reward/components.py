@@ -380,12 +380,17 @@ def noise_cost(noise: int, optimal: int) -> float:
 
 def uninformative_calls(calls: Sequence[CallRecord], results: Mapping[int, Any], gold: Sequence[GoldCall],
                         gold_results: Mapping[int, Any], gold_writes: Sequence[int] = ()) -> frozenset[int]:
-    """v1.2: the agent's successful reads (indices into ``calls``; ``results``: index -> result)
-    that equal no gold call and whose result shares no field with what the task needs: a gold
-    read's result (``gold_results``, the gold call's own arguments left out) or a gold write's
-    arguments (``gold_writes``: their indices), or that read another client (``foreign_client``),
-    and the refused reads of tools the task did not need. Data read that the task did not need. Flags and empty values say too little to count as
-    shared. Empty when there is nothing to measure against."""
+    """v1.2: the agent's reads (indices into ``calls``; ``results``: index -> result of those
+    that succeeded) that returned none of what the task needs: a successful read that equals no
+    gold call and shares no field with a gold read's result (``gold_results``, the gold call's
+    own arguments left out) or a gold write's arguments (``gold_writes``: their indices), or
+    that read another client (``foreign_client``); and a read the back office refused of a tool
+    the task did not need. Flags and empty values say too little to count as shared. Empty
+    when there is nothing to measure against."""
+    reads = [i for i, call in enumerate(calls) if call.counted and call.known_tool and not call.writes]
+    candidates = [i for i in reads if not any(a >= 1.0 for a in calls[i].gold_accuracy.values())]
+    if not candidates:
+        return frozenset()
     wanted: set[tuple[str, Any]] = set()
     for i, result in gold_results.items():
         asked = {v for v in gold[i].arguments.values() if isinstance(v, (str, int, float))}
@@ -394,13 +399,12 @@ def uninformative_calls(calls: Sequence[CallRecord], results: Mapping[int, Any],
         wanted.update(leaf for leaf in result_leaves(gold[i].arguments) if _telling(leaf[1]))
     if not wanted:
         return frozenset()
-    reads = [i for i, call in enumerate(calls) if call.counted and call.known_tool and not call.writes]
-    noise = {i for i in reads if i in results and not any(a >= 1.0 for a in calls[i].gold_accuracy.values())
+    noise = {i for i in candidates if i in results
              and (calls[i].foreign_client or not (result_leaves(results[i]) & wanted))}
-    # A read the tool refused returned nothing; it is noise unless its tool is one the task
-    # needs (a gold tool, or one whose results were informative): a retry, not a spray.
+    # A refused read returned nothing; it is noise unless its tool is one the task needs (a
+    # gold tool, or one whose results were informative): a retry, not a spray.
     useful = {g.name for g in gold} | {calls[i].name for i in reads if i in results and i not in noise}
-    noise.update(i for i in reads if not calls[i].ok and calls[i].name not in useful)
+    noise.update(i for i in candidates if not calls[i].ok and calls[i].name not in useful)
     return frozenset(noise)
 
 
