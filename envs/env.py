@@ -29,7 +29,7 @@ from envs.reward import tool_label
 from envs.reward.compliance import ComplianceChecker, ComplianceTerms, default_checker
 from envs.reward.outcome import Trajectory, compliance_subjects, episode_outcome
 from envs.spaces import AgentText
-from envs.tasks import Task, shared_suite
+from envs.tasks import Task, check_suite_fits, shared_suite
 from mock_apis.catalogue import ToolRef
 from mock_apis.contracts.check import default_contract_path
 from mock_apis.domain import get_domain
@@ -117,8 +117,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
             suite = shared_suite(suite_file)
             self.tasks, self.task_index = suite.tasks, suite.index
         self.suite_name = "tasks passed in memory" if suite_file is None else str(suite_file)
-        if not self.tasks:
-            raise ValueError("the task suite is empty")
+        check_suite_fits(self.tasks, domain.tools.tools, self.suite_name, domain.name)
         created_backend = backend is None or isinstance(backend, str)
         token = config.backend.token
         if created_backend:

@@ -367,3 +367,15 @@ def test_trl_environment_class_of_the_domain_replays_gold_to_full_marks():
             assert episode.get_reward() == 3.0, task.task_id
     finally:
         episode.env.close()
+
+
+def test_another_domains_suite_is_refused_in_one_line(tmp_path):
+    from envs.tasks import SUITE as FINANCE_SUITE
+
+    with pytest.raises(ValueError, match=r"does not have \(add_advisor_note, .*another domain's suite"):
+        FinAdvisorEnv(tasks=FINANCE_SUITE, domain="card_disputes")
+    done = subprocess.run([sys.executable, "-m", "advisorgym.cli", "eval", "--agent", "oracle", "--domain", "card_disputes",
+                           "--tasks", str(FINANCE_SUITE), "--limit", "2", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "another domain's suite" in done.stderr

@@ -1,7 +1,8 @@
 """Tasks: the task model, the suite files and the seeded task generator.
 
 Modules:
-- ``model``: ``Task``, ``ComplianceExpectation``, ``load_tasks``/``save_tasks``, ``shared_suite``
+- ``model``: ``Task``, ``ComplianceExpectation``, ``load_tasks``/``save_tasks``, ``shared_suite``,
+  ``check_suite_fits``
   (a suite loaded once per process, shared by its envs) and the suite paths (``SUITE``,
   ``HELDOUT``, ...); everything it exports is re-exported here, and so are the answer checks
   ``answer_fact_recall`` and ``is_refusal`` (``envs.reward.outcome``);
@@ -20,9 +21,9 @@ and registers the intents.
 
 from envs.tasks.model import (
     DEFAULT_SUITE, FIXTURES, HANDWRITTEN, HELDOUT, LEVELS, SUITE, ComplianceExpectation, Suite, Task,
-    load_tasks, save_tasks, shared_suite,
+    check_suite_fits, load_tasks, save_tasks, shared_suite,
 )
 from envs.reward.outcome import answer_fact_recall, is_refusal  # the answer's judgements, exported here as before
 
 __all__ = ["DEFAULT_SUITE", "FIXTURES", "HANDWRITTEN", "HELDOUT", "LEVELS", "SUITE", "ComplianceExpectation", "Suite",
-           "Task", "answer_fact_recall", "is_refusal", "load_tasks", "save_tasks", "shared_suite"]
+           "Task", "answer_fact_recall", "check_suite_fits", "is_refusal", "load_tasks", "save_tasks", "shared_suite"]

@@ -10,7 +10,7 @@ schemas it shows to the pinned versions; a replayed log pins the versions it was
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -127,6 +127,18 @@ def load_tasks(path: str | Path = DEFAULT_SUITE) -> list[Task]:
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate task ids")
     return tasks
+
+
+def check_suite_fits(tasks: Sequence[Task], tool_names: Collection[str], suite_name: str, domain_name: str) -> None:
+    """Refuse an empty suite, and one whose gold calls use tools the domain does not have
+    (another domain's suite), naming the tools in one line."""
+    if not tasks:
+        raise ValueError("the task suite is empty")
+    unknown = sorted({g.name for t in tasks for g in t.gold_calls} - set(tool_names))
+    if unknown:
+        raise ValueError(f"{suite_name}: its gold calls use tools the {domain_name!r} domain does not have "
+                         f"({', '.join(unknown[:4])}{', ...' if len(unknown) > 4 else ''}); is it another "
+                         "domain's suite? Pass the matching domain=, or tasks=")
 
 
 @dataclass(frozen=True)
