@@ -172,7 +172,12 @@ class DomainRules:
     - ``people_query``: SQL returning ``(id, full_name)`` of every person in a replica;
     - ``pii_arguments``: tool arguments that hold PII, ``(tool, argument) -> kind`` (a
       ``mock_apis.deid`` kind, e.g. ``name``), pseudonymised when logs are ingested;
-    - ``compliance``: parameters the compliance checkers take from the domain.
+    - ``compliance``: parameters the compliance checkers take from the domain;
+    - ``as_of``: the replica's as-of date (its generator's), the "today" of the ages and
+      durations an answer derives from observed dates (None: no such figures are derived);
+    - ``recent_days``: the days up to ``as_of`` that a composite read's ``recent_<items>`` list
+      covers (finance's client overview: its last 30 days of transactions); None when no tool
+      returns such a list.
     """
 
     role: str
@@ -189,6 +194,8 @@ class DomainRules:
     subject_nested: tuple[str, ...] = ()
     pii_arguments: Mapping[tuple[str, str], str] = field(default_factory=dict)
     compliance: Mapping[str, Any] = field(default_factory=dict)
+    as_of: date | None = None
+    recent_days: int | None = None
 
 
 @dataclass(frozen=True)
