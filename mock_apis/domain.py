@@ -4,7 +4,8 @@ service and the trainer to run on it, and the neutral kit a domain is built from
 A *domain* is one package, ``mock_apis.domains.<name>``, whose ``DOMAIN`` is a ``Domain``:
 its tools (``ToolRegistry``), its replica schema and generator, its rules (``DomainRules``:
 the system prompt's rules, the write-target keys, how the people a task is about are
-named, what compliance needs), its task intents (``IntentRegistry``) and its fixtures.
+named, what compliance needs, the replica's as-of date), its task intents (``IntentRegistry``)
+and its fixtures.
 ``get_domain(name)`` imports the package on first use; ``DEFAULT_DOMAIN`` is ``finance``.
 
 The kit (nothing here names a domain):

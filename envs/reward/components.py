@@ -346,7 +346,7 @@ def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[
     if not missing:
         return True
     windows = [(key, value) for key, value in returned if type(value) is tuple]
-    recent_days = None if recent is None else (recent[0].toordinal(), recent[1].toordinal())
+    recent_days = None if recent is None else (recent[0].toordinal(), recent[1].toordinal())  # day numbers
     return all(_said_by_a_wider_window(leaf, windows, recent_days) for leaf in missing)
 
 
