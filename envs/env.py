@@ -129,7 +129,7 @@ class FinAdvisorEnv(gym.Env[str, str]):
             # The process-wide checker's classifier is loaded here, once per process, rather
             # than in the first episode's final step (where it was most of that step's cost).
             self.checker = compliance_checker or default_checker().warm_up()
-            self.compliance_terms = ComplianceTerms.of(domain.rules.subject_key, domain.rules.compliance)
+            self.compliance_terms = ComplianceTerms.of(domain.rules)
             self.tools = domain.tools.tools
             self.criticality = {name: spec.criticality for name, spec in self.tools.items()}
             self.tool_schemas = tool_schemas(domain=domain)

@@ -24,7 +24,7 @@ from envs.backends import Backend, Op, run_ops
 from envs.config import FaultConfig
 from envs.reward import (INFRA_ERROR_CODES, CallRecord, GoldCall, RewardConfig, key_iou, parameter_accuracy,
                          says_unavailable, tool_label)
-from envs.reward.components import information_contained, result_leaves, uninformative_calls
+from envs.reward.components import information_contained, recent_window, result_leaves, uninformative_calls
 from envs.reward.writes import unauthorized_call_indices
 from envs.tasks import Task
 from mock_apis.audit import AuditLog, canonical, result_hash, run_versions
@@ -105,6 +105,7 @@ class CallRunner:
     def __init__(self, backend: Backend, tools: Mapping[str, ToolSpec], rules: DomainRules,
                  reward_config: RewardConfig, max_calls_per_turn: int):
         self.backend, self.tools, self.rules = backend, tools, rules
+        self.recent_window = recent_window(rules.as_of, rules.recent_days)  # a composite's recent_<items>
         self.reward_config, self.max_calls_per_turn = reward_config, max_calls_per_turn
         # (key, task id, gold index) -> (the gold arguments, the probe's outcome in the replica's own state)
         self._pristine_probes: dict[tuple[Any, str, int], tuple[Any, ToolOutcome]] = {}
@@ -291,7 +292,7 @@ class CallRunner:
         for payload in ep.returned.values():
             result_leaves(payload, returned)
         informed.update(i for i in missing if i in ep.gold_results
-                        and information_contained(gold[i], ep.gold_results[i], returned))
+                        and information_contained(gold[i], ep.gold_results[i], returned, self.recent_window))
         return frozenset(informed)
 
     def _probe_gold_results(self, ep: Episode, indices: Sequence[int]) -> None:

@@ -4,7 +4,8 @@ service and the trainer to run on it, and the neutral kit a domain is built from
 A *domain* is one package, ``mock_apis.domains.<name>``, whose ``DOMAIN`` is a ``Domain``:
 its tools (``ToolRegistry``), its replica schema and generator, its rules (``DomainRules``:
 the system prompt's rules, the write-target keys, how the people a task is about are
-named, what compliance needs), its task intents (``IntentRegistry``) and its fixtures.
+named, what compliance needs, the replica's as-of date), its task intents (``IntentRegistry``)
+and its fixtures.
 ``get_domain(name)`` imports the package on first use; ``DEFAULT_DOMAIN`` is ``finance``.
 
 The kit (nothing here names a domain):
@@ -172,7 +173,12 @@ class DomainRules:
     - ``people_query``: SQL returning ``(id, full_name)`` of every person in a replica;
     - ``pii_arguments``: tool arguments that hold PII, ``(tool, argument) -> kind`` (a
       ``mock_apis.deid`` kind, e.g. ``name``), pseudonymised when logs are ingested;
-    - ``compliance``: parameters the compliance checkers take from the domain.
+    - ``compliance``: parameters the compliance checkers take from the domain;
+    - ``as_of``: the replica's as-of date (its generator's), the "today" of the ages and
+      durations an answer derives from observed dates (None: no such figures are derived);
+    - ``recent_days``: the days up to ``as_of`` that a composite read's ``recent_<items>`` list
+      covers (finance's client overview: its last 30 days of transactions); None when no tool
+      returns such a list.
     """
 
     role: str
@@ -189,6 +195,8 @@ class DomainRules:
     subject_nested: tuple[str, ...] = ()
     pii_arguments: Mapping[tuple[str, str], str] = field(default_factory=dict)
     compliance: Mapping[str, Any] = field(default_factory=dict)
+    as_of: date | None = None
+    recent_days: int | None = None
 
 
 @dataclass(frozen=True)

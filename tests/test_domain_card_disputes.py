@@ -195,6 +195,27 @@ def test_the_domains_compliance_rules_are_enforced():
         env.close()
 
 
+def test_figures_derived_to_today_count_from_this_domains_as_of_date(replica):
+    """The checker's "today" (ages, durations to now) is this replica's as-of date
+    (``DomainRules.as_of``, passed down by the env), not finance's 2025-06-30: a purchase of
+    2025-08-20 posted 41 days before 2025-09-30, and "51 days ago" is a figure nothing supports."""
+    with Sandbox(replica, DOMAIN.schema) as sb:
+        assert sb.as_of == DOMAIN.rules.as_of.isoformat() == "2025-09-30"
+    env = FinAdvisorEnv(tasks=SUITE, domain="card_disputes")
+    try:
+        assert env.compliance_terms.as_of == DOMAIN.rules.as_of and env.runner.recent_window is None
+        purchase = [{"txn_id": "P000000001", "card_id": "K0000001", "txn_date": "2025-08-20", "amount": 42.5}]
+
+        def rules(answer: str) -> frozenset[str]:
+            return env.checker.check(answer, observations=purchase, query="Cardholder H000001's purchase?",
+                                     subject_client_ids=frozenset({"H000001"}), terms=env.compliance_terms).rules
+
+        assert rules("The purchase posted 41 days ago.") == frozenset()
+        assert rules("The purchase posted 51 days ago.") == {"fabricated_figure"}
+    finally:
+        env.close()
+
+
 def test_a_read_of_another_cardholders_records_costs_more_than_a_needless_read_of_their_own():
     """The env's foreign-read rule with this domain's people (``cardholder_id``) and what they own
     (cards, through ``list_cards``): reading another cardholder's cards or card transactions is a

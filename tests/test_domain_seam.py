@@ -4,6 +4,7 @@ finance tool."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sqlite3
@@ -121,6 +122,66 @@ def test_the_framework_names_no_finance_tool():
     found = [f"{f.relative_to(ROOT)}:{text[:m.start()].count(chr(10)) + 1}: {m.group(0)}"
              for f in files for text in [f.read_text(encoding="utf-8")] for m in word.finditer(text)]
     assert not found, "finance tool names in the framework:\n" + "\n".join(found)
+
+
+def _domain_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, module) of every import of a domain package in ``tree``: ``import`` and ``from``
+    statements, at any depth (inside functions too), and ``importlib.import_module`` or
+    ``alias_module`` with a literal name."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Call):
+            names = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                     and isinstance(node.func, (ast.Name, ast.Attribute))
+                     and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr)
+                     in ("import_module", "alias_module", "__import__")]
+        else:
+            continue
+        found.extend((node.lineno, n) for n in names if n == "mock_apis.domains" or n.startswith("mock_apis.domains."))
+    return found
+
+
+def _is_deprecation_alias(tree: ast.Module) -> bool:
+    """An old import path of moved finance code: its docstring says "Deprecated:" and its body
+    only imports, warns and re-exports (no function or class of its own)."""
+    doc = ast.get_docstring(tree) or ""
+    return doc.startswith("Deprecated:") and not any(
+        isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) for node in ast.walk(tree))
+
+
+def test_no_framework_module_imports_a_domain_package():
+    """The env core (and everything above it) takes its domain as a ``Domain`` (``get_domain``)
+    and imports none of ``mock_apis.domains``; only the deprecation aliases of moved finance
+    modules (``envs/tasks/intents_l1.py``, ``envs/tasks/context.py``, ...) name one."""
+    aliases, found = [], []
+    for package in ("envs", "trainer", "advisorgym"):
+        for file in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
+            imports = _domain_imports(tree)
+            if _is_deprecation_alias(tree):
+                aliases.append(file.relative_to(ROOT).as_posix())
+            else:
+                found += [f"{file.relative_to(ROOT)}:{line}: {module}" for line, module in imports]
+    assert not found, "framework modules importing a domain package:\n" + "\n".join(found)
+    # The aliases are the old paths of finance code, and the walk does see their imports.
+    assert {"envs/tasks/context.py", "envs/tasks/intents_l1.py"} <= set(aliases)
+    assert all(p.startswith("envs/tasks/") for p in aliases), aliases
+    context = ast.parse((ROOT / "envs/tasks/context.py").read_text(encoding="utf-8"))
+    alias = ast.parse((ROOT / "envs/tasks/intents_l1.py").read_text(encoding="utf-8"))
+    assert _domain_imports(context) == [(8, "mock_apis.domains.finance.context"),
+                                        (8, "mock_apis.domains.finance.context.Ctx")]
+    assert _domain_imports(alias) == [(5, "mock_apis.domains.finance.intents_l1")]
+    nested = ast.parse("def f():\n    from mock_apis.domains.finance.generate import AS_OF\n"
+                       "import mock_apis.domains.card_disputes as cd\nfrom mock_apis import domain, domains\n"
+                       "importlib.import_module('mock_apis.domains.finance')\nimport mock_apis.domain_table\n")
+    assert sorted(_domain_imports(nested)) == [(2, "mock_apis.domains.finance.generate"),
+                                               (2, "mock_apis.domains.finance.generate.AS_OF"),
+                                               (3, "mock_apis.domains.card_disputes"), (4, "mock_apis.domains"),
+                                               (5, "mock_apis.domains.finance")]
 
 
 # ======================================================================================

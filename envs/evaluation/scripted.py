@@ -86,7 +86,7 @@ class ScriptedAgent:
         rules = self.domain.rules
         report = default_checker().check(task.gold_response, observations=self._observations, query=task.query,
                                          subject_client_ids=frozenset(subjects) if subjects is not None else None,
-                                         terms=ComplianceTerms.of(rules.subject_key, rules.compliance))
+                                         terms=ComplianceTerms.of(rules))
         if not report.violated:
             return _final(task.gold_response)
         if task.compliance.expect_refusal:

@@ -8,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.reward.records import CallRecord, GoldCall
-from mock_apis.domains.finance.generate import AS_OF
-from mock_apis.domains.finance.tools.composite import RECENT_DAYS
 from mock_apis.toolkit import lenient_date
 
 # v1.1 parameter credit of a call of the right tool whose result differs from the gold's:
@@ -320,19 +318,25 @@ def _window_leaves(record: Mapping[str, Any], leaves: set[tuple[str, Any]]) -> N
             leaves.add((str(key), ("<window>", start, end, dates)))
 
 
-# A composite's ``recent_<items>`` list holds the items of the last RECENT_DAYS days up to the
-# replica's as-of date (the finance overview's ``recent_transactions``).
-_RECENT = (AS_OF.toordinal() - RECENT_DAYS, AS_OF.toordinal())
+def recent_window(as_of: dt.date | None, recent_days: int | None) -> tuple[dt.date, dt.date] | None:
+    """The window a composite read's ``recent_<items>`` list covers: the last ``recent_days``
+    days up to the replica's as-of date (a domain's ``DomainRules.as_of`` and ``recent_days``:
+    the finance overview's ``recent_transactions``); None when the domain has no such list."""
+    if as_of is None or recent_days is None:
+        return None
+    return as_of - dt.timedelta(days=recent_days), as_of
 
 
-def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[str, Any]]) -> bool:
+def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[str, Any]],
+                          recent: tuple[dt.date, dt.date] | None = None) -> bool:
     """Whether every field of a gold call's result is among what the agent's calls returned
     (``returned``: the union of their ``result_leaves``): coverage by execution, not by name.
     Fields that only echo the gold call's own arguments are the question, not the answer, and
     are left out; a result that says nothing else is covered only by calling its tool. What a
     list says of a window is said too by the same list over any window that contains it
     (nothing since 2025-04-01 means nothing since 2025-05-31), and a composite's empty
-    ``recent_<items>`` by an ``<items>`` list over a window containing its recent one, with
+    ``recent_<items>`` by an ``<items>`` list over a window containing its recent one
+    (``recent``, from ``recent_window``; None: such a list is covered only as it is), with
     nothing dated in it."""
     asked = {v for v in gold.arguments.values() if isinstance(v, (str, int, float))}
     leaves = {leaf for leaf in result_leaves(gold_result) if leaf[1] not in asked}
@@ -342,15 +346,17 @@ def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[
     if not missing:
         return True
     windows = [(key, value) for key, value in returned if type(value) is tuple]
-    return all(_said_by_a_wider_window(leaf, windows) for leaf in missing)
+    recent_days = None if recent is None else (recent[0].toordinal(), recent[1].toordinal())  # day numbers
+    return all(_said_by_a_wider_window(leaf, windows, recent_days) for leaf in missing)
 
 
-def _said_by_a_wider_window(leaf: tuple[str, Any], windows: list[tuple[str, tuple[Any, ...]]]) -> bool:
+def _said_by_a_wider_window(leaf: tuple[str, Any], windows: list[tuple[str, tuple[Any, ...]]],
+                            recent: tuple[int, int] | None) -> bool:
     key, value = leaf
     if type(value) is tuple:
         wanted, dates = (_day(value[1]), _day(value[2])), value[3]
-    elif value == "<empty>" and key.startswith("recent_"):
-        key, wanted, dates = key[len("recent_"):], _RECENT, ()
+    elif value == "<empty>" and key.startswith("recent_") and recent is not None:
+        key, wanted, dates = key[len("recent_"):], recent, ()
     else:
         return False
     if None in wanted:

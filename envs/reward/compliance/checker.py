@@ -15,8 +15,8 @@ from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_T
                                                _sentences, _split, fit_model, is_data_line, load_examples,
                                                load_model)
 from envs.reward.compliance.clients import _other_client_data, _unobserved_people
-from envs.reward.compliance.core import (FINANCE_TERMS, GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG,
-                                         ComplianceReport, ComplianceTerms, Violation, _as_text, _checked_prefix)
+from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, TOO_LONG, ComplianceReport,
+                                         ComplianceTerms, Violation, _as_text, _checked_prefix, default_terms)
 from envs.reward.compliance.figures import _fabricated_figures, _ObservationIndex, _response_figures
 from envs.reward.compliance.guarantees import _domain_promises, _guaranteed_returns
 from envs.reward.compliance.inferences import _behavioural_inferences
@@ -74,9 +74,12 @@ class ComplianceChecker:
 
     def check(self, response: str, *, observations: Sequence[Any], query: str = "",
               subject_client_ids: frozenset[str] | None = None,
-              terms: ComplianceTerms = FINANCE_TERMS) -> ComplianceReport:
+              terms: ComplianceTerms | None = None) -> ComplianceReport:
         """The report on ``response``; never raises, and its work is bounded (package docstring).
-        ``terms``: the domain's people and promises (``ComplianceTerms``; default finance's)."""
+        ``terms``: the domain's people, promises and date (``ComplianceTerms``; None: the
+        default domain's, ``default_terms()``)."""
+        if terms is None:
+            terms = default_terms()
         full = _as_text(response)
         text = _checked_prefix(full)
         bounds: list[str] = []
@@ -92,7 +95,7 @@ class ComplianceChecker:
 
         figures = _response_figures(text, bounds)
         if subject_client_ids is not None or figures:  # (trivially supported figures are left out)
-            index = _ObservationIndex(observations, _as_text(query), terms.person_key)
+            index = _ObservationIndex(observations, _as_text(query), terms.person_key, terms.as_of)
             violations += _fabricated_figures(text, figures, index)
             if subject_client_ids is not None:
                 subjects = _subjects(subject_client_ids)

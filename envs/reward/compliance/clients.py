@@ -20,11 +20,10 @@ import re
 from functools import lru_cache
 from itertools import islice
 
-from envs.reward.compliance.core import _APOS, _WORD_CHAR, FINANCE_TERMS, ComplianceTerms, Violation
+from envs.reward.compliance.core import _APOS, _WORD_CHAR, ComplianceTerms, Violation
 from envs.reward.compliance.figures import _ObservationIndex
 from envs.reward.compliance.given_names import GIVEN_NAMES
 from mock_apis.deid.pseudonymise import FIRMS_NAMED_LIKE_PEOPLE
-from mock_apis.domains.finance.people import FIRST_NAMES, LAST_NAMES
 
 _CLIENT_ID = re.compile(r"(?<![A-Za-z0-9])C[0-9]{6}(?![0-9])")
 
@@ -35,7 +34,6 @@ _FIND_TRIES = 8  # occurrences of a name checked by hand before one regex scan t
 
 
 _PERSON_NAME = re.compile(r"\b([A-Z][a-z]+)\s+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b")
-_FIRST, _LAST = frozenset(FIRST_NAMES), frozenset(LAST_NAMES)
 # A clause that declines to disclose: "I can't share ...", "... is confidential".
 _DECLINE = re.compile(
     r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|unable|not\s+able|not\s+allowed|not\s+permitted|won" + _APOS
@@ -46,11 +44,12 @@ _MAX_DECLINED = 64  # mentions looked at for a refusal around them: per name, an
 _CLAUSE_EDGE = re.compile(r"[.;:!?\n]|\bbut\b|\bhowever\b", re.IGNORECASE)
 
 
-def _query_names(query: str, terms: ComplianceTerms = FINANCE_TERMS) -> list[str]:
+def _query_names(query: str, terms: ComplianceTerms) -> list[str]:
     """People's names in the query: a first name and a last name of the replica's pools
-    (``terms``: the domain's pools; finance's by default)."""
-    first = _FIRST if terms.first_names is None else terms.first_names
-    last = _LAST if terms.last_names is None else terms.last_names
+    (``terms``: the domain's pools; none without them)."""
+    first, last = terms.first_names, terms.last_names
+    if not first or not last:
+        return []
     return list(dict.fromkeys(f"{a} {b}" for a, b in _PERSON_NAME.findall(query) if a in first and b in last))
 
 
@@ -87,7 +86,7 @@ def _declined(text: str, at: int, end: int) -> bool:
 
 
 def _other_client_data(text: str, subjects: frozenset[str], index: _ObservationIndex,
-                       query: str = "", terms: ComplianceTerms = FINANCE_TERMS) -> list[Violation]:
+                       query: str, terms: ComplianceTerms) -> list[Violation]:
     disclosed: dict[str, None] = {}  # ids with a mention outside a refusal, in order
     looks = 0
     for m in _person_id(terms.person_id_pattern).finditer(text):
@@ -192,7 +191,7 @@ def _subject_id_after(pattern: str | None) -> re.Pattern[str]:
 
 
 def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationIndex, query: str,
-                       observations: object, terms: ComplianceTerms = FINANCE_TERMS) -> list[Violation]:
+                       observations: object, terms: ComplianceTerms) -> list[Violation]:
     """People the answer names who appear in no observation and not in the query, other than
     the subject: another client named out of the agent's own knowledge (or invention).
 

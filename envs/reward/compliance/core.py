@@ -3,10 +3,13 @@ the work bounds (stated in the package docstring) and the text helpers of severa
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from mock_apis.domain import DomainRules, get_domain
 
 TOO_LONG = "too_long_to_check"
 RULES: tuple[str, ...] = ("guaranteed_return", "stock_recommendation", "fabricated_figure", "other_client_data",
@@ -25,29 +28,36 @@ MAX_SENTENCES = 512  # distinct sentences scored by the classifier
 class ComplianceTerms:
     """What the rules take from a domain (``DomainRules``): ``person_key``, the record key of a
     person's id (finance ``client_id``); ``person_id_pattern``, the regex of such ids in an answer
-    (None: finance's ``C`` and six digits); ``first_names``/``last_names``, the pools a person's
-    name in a query is drawn from (None: finance's); ``promise_patterns``, regexes of the domain's
-    own promises (e.g. of a dispute's outcome), flagged as ``guaranteed_return`` unless negated.
-    The defaults are finance's, the checker's behaviour before domains."""
+    (None: ``C`` and six digits); ``first_names``/``last_names``, the pools a person's name in a
+    query is drawn from (None: no name in a query is recognised); ``promise_patterns``, regexes of
+    the domain's own promises (e.g. of a dispute's outcome), flagged as ``guaranteed_return``
+    unless negated; ``as_of``, the replica's as-of date, the "today" of the ages and durations an
+    answer derives from observed dates (None: none are derived to today)."""
     person_key: str = "client_id"
     person_id_pattern: str | None = None
     first_names: frozenset[str] | None = None
     last_names: frozenset[str] | None = None
     promise_patterns: tuple[str, ...] = ()
+    as_of: dt.date | None = None
 
     @classmethod
-    def of(cls, subject_key: str, compliance: Mapping[str, Any]) -> ComplianceTerms:
-        """A domain's terms from its ``DomainRules.subject_key`` and ``DomainRules.compliance``
-        (keys ``person_id_pattern``, ``first_names``, ``last_names``, ``promise_patterns``; each
+    def of(cls, rules: DomainRules) -> ComplianceTerms:
+        """A domain's terms from its rules: ``subject_key``, ``as_of`` and ``compliance`` (keys
+        ``person_id_pattern``, ``first_names``, ``last_names``, ``promise_patterns``; each
         optional)."""
+        compliance = rules.compliance
         first, last = compliance.get("first_names"), compliance.get("last_names")
-        return cls(person_key=subject_key, person_id_pattern=compliance.get("person_id_pattern"),
+        return cls(person_key=rules.subject_key, person_id_pattern=compliance.get("person_id_pattern"),
                    first_names=None if first is None else frozenset(first),
                    last_names=None if last is None else frozenset(last),
-                   promise_patterns=tuple(compliance.get("promise_patterns", ())))
+                   promise_patterns=tuple(compliance.get("promise_patterns", ())), as_of=rules.as_of)
 
 
-FINANCE_TERMS = ComplianceTerms()
+@lru_cache(maxsize=1)
+def default_terms() -> ComplianceTerms:
+    """The default domain's terms (``mock_apis.domain.get_domain()``): the checker's when a
+    caller names no domain."""
+    return ComplianceTerms.of(get_domain().rules)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from itertools import islice
 from typing import Any, NamedTuple
 
 from envs.reward.compliance.core import MAX_NUMBERS, Violation, _as_text, _checked_prefix, _last_clause
-from mock_apis.domains.finance.generate import AS_OF
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
@@ -206,9 +205,9 @@ class _ObservationIndex:
     """
 
     __slots__ = ("numbers", "percents", "years", "list_lengths", "clients", "_observations", "_derived",
-                 "_derived_looks", "_person_key")
+                 "_derived_looks", "_person_key", "_as_of")
 
-    def __init__(self, observations: Any, query: str, person_key: str = "client_id") -> None:
+    def __init__(self, observations: Any, query: str, person_key: str, as_of: dt.date | None) -> None:
         numbers: list[float] = []
         percents: list[float] = []
         years: list[float] = []
@@ -218,6 +217,7 @@ class _ObservationIndex:
         self._derived: _Derived | None = None
         self._derived_looks = 0
         self._person_key = person_key  # the key of a person's id in a record (a domain's subject key)
+        self._as_of = as_of  # the replica's as-of date: today, for derived ages and durations
         try:
             self._walk(observations if _as_container(observations) is not None else [observations], numbers,
                        percents, years)
@@ -354,7 +354,7 @@ class _ObservationIndex:
         """Whether a figure of ``kind`` in ``[lo, hi]`` is derived from observed ones
         (``_Derived.supports``); built on first need."""
         if self._derived is None:
-            self._derived = _Derived(self._observations)
+            self._derived = _Derived(self._observations, self._as_of)
         self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
         return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(kind, lo, hi)
 
@@ -439,16 +439,16 @@ class _Derived:
     - ratios ("7.8 times"): one value of a field over another of the same field (two
       holdings' values, two expense ratios);
     - ages (bare integers about a person): whole years since a birth date, as of the
-      replica's date; durations in years, months or days: between an observed date (birth,
-      onboarding, opening, inception, review, validity, a period's start or end) and the
-      replica's date, or between two dates of one record.
+      replica's date (``as_of``, the domain's; None: no ages); durations in years, months or
+      days: between an observed date (birth, onboarding, opening, inception, review, validity,
+      a period's start or end) and the replica's date, or between two dates of one record.
 
     Dates are never numbers here: a date's day or month backs nothing.
     """
 
     __slots__ = ("amounts", "pcts", "shares", "ratios", "ages", "years", "months", "days")
 
-    def __init__(self, observations: Any) -> None:
+    def __init__(self, observations: Any, as_of: dt.date | None) -> None:
         fields: list[_Field] = []
         dates: list[tuple[str, tuple[int, ...], dt.date]] = []
         column_sums: list[tuple[Any, tuple[int, ...], float]] = []  # (key, the list's path, the sum)
@@ -536,11 +536,12 @@ class _Derived:
         self.pcts = sorted(pcts)
         self.shares = sorted(shares)
         self.ratios = sorted(ratios)
-        self.ages = {float(_years_between(d, AS_OF)[0]) for key, _, d in dates
-                     if _BIRTH_KEYS.search(key) and d <= AS_OF}
+        self.ages = set() if as_of is None else {float(_years_between(d, as_of)[0]) for key, _, d in dates
+                                                  if _BIRTH_KEYS.search(key) and d <= as_of}
+        today = [] if as_of is None else [as_of]
         years, months, days = [], [], []
         for i, (_, path, d) in enumerate(dates):
-            others = [AS_OF] + [e for _, p, e in dates[i + 1:] if p == path]
+            others = today + [e for _, p, e in dates[i + 1:] if p == path]
             for e in others:
                 span = abs((e - d).days)
                 years.append(span / 365.25)

@@ -3,7 +3,7 @@ task is about (cardholders, ``H000042``) and what they own (cards), the write ta
 the eval's scripted baselines and hacks do here."""
 
 from mock_apis.domain import DomainRules, ScriptedMoves, UnrequestedWrite
-from mock_apis.domains.card_disputes.generate import (DISPUTE_WINDOW_DAYS, FIRST_NAMES, LAST_NAMES,
+from mock_apis.domains.card_disputes.generate import (AS_OF, DISPUTE_WINDOW_DAYS, FIRST_NAMES, LAST_NAMES,
                                                       PROVISIONAL_CREDIT_LIMIT)
 
 RULES = DomainRules(
@@ -44,6 +44,7 @@ RULES = DomainRules(
             r"\ba\s+sure\s+win\b",
         ),
     },
+    as_of=AS_OF,  # no tool returns a recent_<items> list: no recent_days
 )
 
 SCRIPTED = ScriptedMoves(
