@@ -32,7 +32,7 @@ REPLICA_ROWS_SHA256 = {
 }
 # every scripted agent over the held-out split: each episode record (observations in the
 # transcript, calls, reward breakdown), less its latency
-EPISODES_SHA256 = "8693360800010acfd0a448c90b965e91a2dc9b942879273fcb0c217ad801470d"
+EPISODES_SHA256 = "cfbdbbea37264d4fb0894c3e043e0ec00e65bcc9a2f7f0066d1dfa3011a74631"
 # Packages whose random streams or fitted state once decided values: never imported on these paths.
 NOT_IMPORTED = ("faker", "sklearn")
 
