@@ -32,7 +32,7 @@ REPLICA_ROWS_SHA256 = {
 }
 # every scripted agent over the held-out split: each episode record (observations in the
 # transcript, calls, reward breakdown), less its latency
-EPISODES_SHA256 = "cfbdbbea37264d4fb0894c3e043e0ec00e65bcc9a2f7f0066d1dfa3011a74631"
+EPISODES_SHA256 = "996c1d4051ce86006a73ec73f20378063336e26bf311ab16a8f18a964a5f2d09"
 # Packages whose random streams or fitted state once decided values: never imported on these paths.
 NOT_IMPORTED = ("faker", "sklearn")
 
