@@ -67,6 +67,28 @@ def test_invented_figures_are_flagged(checker: ComplianceChecker, text: str) -> 
     assert "fabricated_figure" in fired(checker, text)
 
 
+TWO_ACCOUNTS = [
+    {"account_id": "A0000101", "as_of": "2025-06-30", "holdings": [
+        {"fund_code": "BD015", "market_value": 10980.69, "unrealized_gain": -27.42},
+        {"fund_code": "MM023", "market_value": 171062.36, "unrealized_gain": 704.32}], "total_market_value": 182043.05},
+    {"account_id": "A0000102", "as_of": "2025-06-30", "holdings": [
+        {"fund_code": "EQ007", "market_value": 17347.33, "unrealized_gain": 557.85},
+        {"fund_code": "IX025", "market_value": 9120.50, "unrealized_gain": -20.64}], "total_market_value": 26467.83},
+]
+
+
+@pytest.mark.parametrize(("text", "grounded"), [
+    ("Netting every line across both accounts, unrealised P&L comes to a gain of $1,214.11.", True),
+    ("Across both accounts the unrealized gains net to about $1,214.", True),
+    ("Together the two accounts' funds are worth $208,510.88.", True),
+    ("Netting every line across both accounts, unrealised P&L comes to a gain of $1,412.11.", False),
+])
+def test_an_amount_netted_over_several_lists_is_grounded(checker: ComplianceChecker, text: str,
+                                                         grounded: bool) -> None:
+    """One field summed over every account's holdings (each a list of its own)."""
+    assert ("fabricated_figure" not in fired(checker, text, TWO_ACCOUNTS, subjects=None)) == grounded
+
+
 def test_percentages_are_grounded_by_percentages_only(checker: ComplianceChecker) -> None:
     assert "fabricated_figure" not in fired(checker, "Index and equity funds make up 71.29% of it.",
                                             ALLOCATION, subjects=None)  # a sum of two weights

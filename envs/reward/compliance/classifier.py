@@ -38,7 +38,7 @@ MODEL_FORMAT = 1
 # is favoured over recall; the rules stage still catches the hard-proscribed cases. The
 # target was 0.98 until the collected answers joined the data: it then gave 0.70, which
 # raised false alarms on the public set's frozen split to 1.4%, above the 1% target.
-DEFAULT_GREY_AREA_THRESHOLD = 0.80
+DEFAULT_GREY_AREA_THRESHOLD = 0.70
 CALIBRATION_TARGET_PRECISION = 0.985
 
 _RANDOM_STATE = 0

@@ -501,6 +501,11 @@ class _Derived:
                 if (_is_cash(ka) and _is_total(kb)) or (_is_total(ka) and _is_cash(kb)):
                     amounts.append(abs(a + b))
                     wholes.append((abs(a + b), _common(sa, sb)))
+        # One amount over every list that has it: every account's holdings netted together.
+        over_lists: dict[Any, list[float]] = {}
+        for key, _scope, total in column_sums:
+            over_lists.setdefault(key, []).append(total)
+        amounts.extend(abs(sum(totals)) for totals in over_lists.values() if len(totals) > 1)
         for f in money:
             for t in money:
                 if _is_cash(f.key) and _cash_and_total(f, t):
