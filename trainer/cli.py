@@ -21,7 +21,7 @@ train_app = typer.Typer(help="The bundled trainer (SFT -> GRPO -> DPO on TRL; ne
 
 def _needs_extra() -> None:
     try:
-        # optional: only whether the train extra is installed (each stage imports what it uses)
+        # only whether the train extra is installed: each stage imports what it uses
         import datasets  # noqa: F401 - optional: the train extra
         import torch  # noqa: F401 - optional: the train extra
         import trl  # noqa: F401 - optional: the train extra
