@@ -25,6 +25,7 @@ checker) are passed to ``FinAdvisorEnv`` beside the config.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -79,8 +80,6 @@ def known_keys(where: str, raw: Any, allowed: Sequence[str]) -> dict[str, Any]:
         raise ConfigError(f"`{where or 'config'}` must be a mapping of options, not {type(raw).__name__}")
     unknown = sorted(set(raw) - set(allowed))
     if unknown:
-        import difflib
-
         guesses = [g for k in unknown for g in difflib.get_close_matches(str(k), allowed, n=1)]
         raise ConfigError(f"unknown key(s) {unknown} in `{where or 'config'}`; allowed: {sorted(allowed)}"
                           + (f" (did you mean {guesses}?)" if guesses else ""))
@@ -289,7 +288,7 @@ def _under(where: str, message: str) -> str:
 
 def load_yaml(path: str | PathLike[str]) -> dict[str, Any]:
     """A YAML file's top-level mapping; ``ConfigError`` when it is missing or not one."""
-    import yaml
+    import yaml  # optional: pyyaml is not a base dependency (the train and dev extras have it)
 
     path = Path(path)
     if not path.is_file():

@@ -91,7 +91,7 @@ def docker_client() -> Any:
     """A ``docker.DockerClient`` for the local engine, checked with a ping."""
     try:
         # docker: the docker extra; imported where a Docker back-end is used, so the module loads without it
-        import docker
+        import docker  # optional: the docker extra
     except ImportError:
         raise DockerBackendError("no_sdk", "backend='docker' needs the docker Python SDK: pip install "
                                  "'advisorgym[docker]' (or pip install docker)") from None
@@ -136,7 +136,7 @@ def remove_orphans(client: Any) -> list[str]:
     """Remove the managed containers whose owning process on this host is gone (killed before its
     ``atexit`` hook ran), and the token folders such processes left; the containers' names."""
     # docker: the docker extra (see docker_client)
-    import docker
+    import docker  # optional: the docker extra
 
     for folder in Path(tempfile.gettempdir()).glob(f"{TOKEN_FOLDER_PREFIX}*-*"):
         pid = folder.name[len(TOKEN_FOLDER_PREFIX):].split("-", 1)[0]
@@ -259,7 +259,7 @@ class DockerService:
     def running(self) -> bool:
         """Whether the engine says the container still runs."""
         # docker: the docker extra (see docker_client)
-        import docker
+        import docker  # optional: the docker extra
 
         try:
             self.container.reload()
@@ -271,7 +271,7 @@ class DockerService:
         """Replace a container that no longer runs with a new one (``url`` and ``port`` change);
         True if it did. Safe from several threads: one of them starts the new container."""
         # docker: the docker extra (see docker_client)
-        import docker
+        import docker  # optional: the docker extra
 
         with self._revive_lock:
             if self.running():
@@ -294,7 +294,7 @@ class DockerService:
                 return
             DockerService._running.discard(self)
         # docker: the docker extra (see docker_client)
-        import docker
+        import docker  # optional: the docker extra
 
         try:
             self.container.remove(force=True, v=True)
@@ -313,7 +313,7 @@ class DockerService:
 
     def _require_image(self) -> None:
         # docker: the docker extra (see docker_client)
-        import docker
+        import docker  # optional: the docker extra
 
         try:
             self.client.images.get(self.image)

@@ -29,6 +29,7 @@ import dataclasses
 import math
 import re
 import reprlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -531,8 +532,6 @@ def __getattr__(name: str) -> Any:
     under their old module-level names (deprecated: a domain declares its tools on its own
     ``ToolRegistry``)."""
     if name in _MOVED:
-        import warnings
-
         warnings.warn(f"mock_apis.catalogue.{name} is deprecated: use mock_apis.domain.get_domain(name)."
                       f"tools.{_MOVED[name]}", DeprecationWarning, stacklevel=2)
         return getattr(default_tools(), _MOVED[name])

@@ -4,16 +4,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
+import orjson
 import typer
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from mock_apis.audit import repair, verify
+from mock_apis.contracts import DriftCheckError, build_contract, check_drift, default_contract_path, dumps
+from mock_apis.deid import BuildError, DeidKeyError, SchemaDrift, build_replica, load_key, manifest_path
 from mock_apis.deid.build import DEFAULT_BATCH_ROWS
 from mock_apis.domain import DEFAULT_DOMAIN, Domain, UnknownDomain, get_domain
-from mock_apis.domains.finance.generate import DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE
-
-# Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
-# do not load the service, the env or an extra they do not use.
+from mock_apis.domains.finance.generate import (DEFAULT_SCALE, DEFAULT_SEED, MIN_SCALE, generate_replica,
+                                                iter_row_counts, replica_digest)
 
 #: Plain (click) help: it wraps to the terminal, where rich's option tables cut text at 80 columns.
 PLAIN_HELP = {"rich_markup_mode": None, "no_args_is_help": True}
@@ -50,10 +55,6 @@ def replica_generate(
 ) -> None:
     """Generate a synthetic replica from the project's own seeded generator: the same seed and
     scale give the same rows on any install (and the same file with the same SQLite)."""
-    import hashlib
-
-    from mock_apis.domains.finance.generate import generate_replica, iter_row_counts, replica_digest
-
     generate_replica(out, seed=seed, scale=scale, show_progress=scale >= 50_000)
     counts = dict(iter_row_counts(out))
     typer.echo(f"wrote {out} ({sum(counts.values())} rows; largest table: "
@@ -78,11 +79,6 @@ def replica_build(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Build a de-identified replica: PII pseudonymised with a keyed, deterministic mapping."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from mock_apis.deid import BuildError, DeidKeyError, SchemaDrift, build_replica, load_key, manifest_path
-
     try:
         make_url(source)
     except ArgumentError:
@@ -128,8 +124,6 @@ def contract_snapshot(
 ) -> None:
     """Snapshot each tool's version and schemas, the result shapes sampled on the replica and the
     replica's database schema, as deterministic JSON."""
-    from mock_apis.contracts import build_contract, default_contract_path, dumps
-
     if replica is not None and not replica.is_file():
         raise usage_error(f"replica not found: {replica}")
     found = named_domain(domain)
@@ -162,10 +156,6 @@ def drift_check(
 ) -> None:
     """Compare a live service (or this installation) and/or a replica with the contract: every
     difference is breaking or compatible; exit 1 on breaking drift, 0 otherwise."""
-    import orjson
-
-    from mock_apis.contracts import DriftCheckError, check_drift
-
     if service and in_process:
         raise usage_error("pass --service URL or --in-process, not both")
     if not (service or in_process or replica):
@@ -200,8 +190,6 @@ def audit_verify(
 ) -> None:
     """Check every record of a hash-chained audit log: exit 1 naming the first edited, removed,
     reordered or inserted record."""
-    from mock_apis.audit import verify
-
     if not path.is_file():
         raise usage_error(f"audit log not found: {path}")
     ok, seq, reason = verify(path, expect_head=head)
@@ -219,8 +207,6 @@ def audit_repair(
 ) -> None:
     """Cut a torn or bad tail off a hash-chained audit log (the cut bytes saved beside it as
     PATH.cut-TIME) and append a chained `repair` record naming what was cut and why."""
-    from mock_apis.audit import repair
-
     if not path.is_file():
         raise usage_error(f"audit log not found: {path}")
     try:

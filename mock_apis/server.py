@@ -68,8 +68,7 @@ def raise_fd_limit(target: int = FD_SOFT_LIMIT_TARGET) -> int:
     """Raise the soft RLIMIT_NOFILE towards ``target`` (never above the hard limit, never
     lower); returns the soft limit in force. A no-op where ``resource`` does not exist."""
     try:
-        # resource is POSIX only
-        import resource
+        import resource  # POSIX only: elsewhere the limit is left as it is
     except ImportError:  # not POSIX
         return 1024
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

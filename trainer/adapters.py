@@ -248,7 +248,7 @@ def _tool_frame(tokenizer: Any, tool_messages: list[dict[str, Any]]) -> str:
     head = [{"role": "user", "content": "dummy"}, {"role": "assistant", "content": "", "tool_calls": [call]}]
     frame = _rendered_frame(tokenizer, head, tool_messages, None)
     if frame is None:
-        from trl.chat_template_utils import get_training_chat_template  # the train extra, for this fallback only
+        from trl.chat_template_utils import get_training_chat_template  # optional: the train extra, for this fallback only
 
         frame = _rendered_frame(tokenizer, head, tool_messages, get_training_chat_template(tokenizer))
     if frame is None:
@@ -375,7 +375,7 @@ def grpo_dataset(suites: Mapping[str, str | Path], seed: int = 0, domain: str | 
     default domain), each with the ``environment`` column that routes it to its suite's
     ``AdvisorEnvironment`` (``suite_environments``), as a ``datasets.Dataset``; each suite's
     task *i* gets seed ``seed + i``."""
-    from datasets import Dataset  # the train extra: the adapters themselves load without it
+    from datasets import Dataset  # optional: the train extra (the adapters load without it)
 
     rows = []
     for name, tasks in suites.items():

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import typer
 
+from trainer.config import ConfigError, TrainConfig
+from trainer.demo import run_demo
+from trainer.stages import STAGE_RUNNERS
+
 train_app = typer.Typer(help="The bundled trainer (SFT -> GRPO -> DPO on TRL; needs the train extra).",
                         rich_markup_mode=None, no_args_is_help=True)
 
@@ -18,9 +22,9 @@ train_app = typer.Typer(help="The bundled trainer (SFT -> GRPO -> DPO on TRL; ne
 def _needs_extra() -> None:
     try:
         # only whether the train extra is installed: each stage imports what it uses
-        import datasets  # noqa: F401
-        import torch  # noqa: F401
-        import trl  # noqa: F401
+        import datasets  # noqa: F401 - optional: the train extra
+        import torch  # noqa: F401 - optional: the train extra
+        import trl  # noqa: F401 - optional: the train extra
     except ImportError as exc:
         typer.echo(f"error: the trainer needs the train extra ({exc.name} is missing): "
                    "pip install torch==2.13.0 && pip install -e '.[train]'", err=True)
@@ -50,8 +54,6 @@ def _stage_command(stage: str) -> None:
         resume: str = typer.Option(None, "--resume", help="Resume from a checkpoint folder, or 'latest' for the "
                                                           "stage's newest checkpoint in output_dir."),
     ) -> None:
-        from trainer.config import ConfigError, TrainConfig
-
         _needs_extra()
         try:
             cfg = TrainConfig.load(config)
@@ -74,8 +76,6 @@ def _stage_command(stage: str) -> None:
                            err=True)
                 raise typer.Exit(2)
             resume = str(found)
-        from trainer.stages import STAGE_RUNNERS
-
         final = STAGE_RUNNERS[stage](cfg, resume=resume)
         typer.echo(f"{stage}: final model in {final}; metrics in {stage_dir / 'metrics.jsonl'}")
 
@@ -98,8 +98,6 @@ def demo(
     """Train a tiny model built locally through the three stages and print the held-out
     metrics after each (mean reward and components, TCR, format-valid rate, VR, ORR)."""
     _needs_extra()
-    from trainer.demo import run_demo
-
     summary = run_demo(out, quick=quick, echo=typer.echo)
     typer.echo(f"demo finished in {summary['wall_s']:.0f} s; {out / 'demo_metrics.json'}")
     typer.echo(json.dumps({s: r["heldout"]["mean_reward"] for s, r in summary["stages"].items()}))

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -137,7 +138,7 @@ def _scalar_kinds(annotation: Any) -> tuple[type, ...] | None:
 
 
 def trl_config_class(stage: str) -> type:
-    from trl import DPOConfig, GRPOConfig, SFTConfig
+    from trl import DPOConfig, GRPOConfig, SFTConfig  # optional: the train extra
 
     return {"sft": SFTConfig, "grpo": GRPOConfig, "dpo": DPOConfig}[stage]
 
@@ -254,8 +255,6 @@ class TrainConfig:
         trl_section = {k: v for k, v in section.items() if k not in OUR_KEYS[stage]}
         unknown = sorted(set(trl_section) - set(fields))
         if unknown:
-            import difflib
-
             guesses = [g for k in unknown for g in difflib.get_close_matches(k, [*fields, *OUR_KEYS[stage]], n=1)]
             raise ConfigError(f"unknown key(s) {unknown} in `{stage}` (not a {config_class.__name__} field nor ours"
                               + (f"; did you mean {guesses}?" if guesses else "") + ")")
@@ -273,7 +272,7 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        import yaml
+        import yaml  # optional: pyyaml is not a base dependency (the train extra has it)
 
         path = Path(path)
         if not path.is_file():

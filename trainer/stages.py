@@ -16,13 +16,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from envs.tasks import Task, load_tasks
+from envs import FinAdvisorEnv
+from envs.evaluation.config import EvalConfig
+from envs.evaluation.metrics import COMPONENTS
+from envs.evaluation.model_agents import HFLocalAgent
+from envs.evaluation.outputs import load_episodes
+from envs.evaluation.run import run_eval
+from envs.replica import default_replica
+from envs.tasks import Task, load_tasks, save_tasks
+from envs.tasks.generator import generate_tasks
 from mock_apis.domain import get_domain
+from trainer.adapters import EpisodeEnvironment, advisor_reward, bind_tokenizer, environment_class
+from trainer.call_metrics import call_figures
 from trainer.config import STAGES, TRAIN_REWARD, TrainConfig  # noqa: F401 - TRAIN_REWARD: its old home
+from trainer.data import dpo_features, grpo_features, grpo_rows, sft_features, sft_rows
+from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
+from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids, tiny_chat_template
 
 
 def _metrics_callback(path: Path) -> Any:
-    from transformers import TrainerCallback
+    from transformers import TrainerCallback  # optional: the train extra
 
     class JsonlMetrics(TrainerCallback):
         """Every log TRL emits, with the step, the epoch, the wall clock, the process's CPU
@@ -50,10 +63,6 @@ def train_tasks(config: TrainConfig) -> list[Task]:
     seed, count = config.generated_tasks["seed"], config.generated_tasks["count"]
     path = Path(config.output_dir) / f"generated-tasks-seed{seed}-n{count}.jsonl"
     if not path.is_file():
-        from envs.replica import default_replica
-        from envs.tasks import save_tasks
-        from envs.tasks.generator import generate_tasks
-
         heldout = load_tasks(config.heldout or domain.heldout_path)
         meta = tasks[0].replica
         result = generate_tasks(default_replica(meta["seed"], meta["scale"], domain), seed=seed, count=count,
@@ -81,8 +90,6 @@ def evenly_spaced(tasks: list[Task], n: int | None) -> list[Task]:
 
 
 def _env(config: TrainConfig, tasks: Sequence[Task]) -> Any:
-    from envs import FinAdvisorEnv
-
     return FinAdvisorEnv(config.env, tasks=list(tasks), prompt_mode="tools_via_template")
 
 
@@ -98,10 +105,6 @@ def base_model(config: TrainConfig) -> Path:
         return path
     path = Path(config.output_dir) / "tiny-base"
     if not (path / "config.json").is_file():
-        from envs.replica import default_replica
-        from trainer.data import sft_rows
-        from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids, tiny_chat_template
-
         tasks = train_tasks(config)
         env = _env(config, tasks)
         rows = sft_rows(env, env.tasks, seed=config.seed)
@@ -128,7 +131,7 @@ def stage_start(config: TrainConfig, stage: str) -> Path:
 
 
 def _load(path: Path) -> tuple[Any, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer  # optional: the train extra
 
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
@@ -145,10 +148,8 @@ def _finish(trainer: Any, out: Path, resume: bool | str | None) -> Path:
 
 def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     """SFT on the training suite's gold conversations and ~5% error-recovery ones."""
-    from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
-
-    from trainer.data import sft_features, sft_rows
+    from datasets import Dataset  # optional: the train extra
+    from trl import SFTConfig, SFTTrainer  # optional: the train extra
 
     start = stage_start(config, "sft")
     env = _env(config, train_tasks(config))
@@ -165,12 +166,10 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
 
 def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     """GRPO with one live env episode per rollout (``AdvisorEnvironment``), scored through the env."""
-    from datasets import Dataset
-    from trl import GRPOConfig
+    from datasets import Dataset  # optional: the train extra
+    from trl import GRPOConfig  # optional: the train extra
 
-    from trainer.adapters import EpisodeEnvironment, advisor_reward, bind_tokenizer, environment_class
-    from trainer.data import grpo_features, grpo_rows
-    from trainer.grpo import AdvisorGRPOTrainer
+    from trainer.grpo import AdvisorGRPOTrainer  # optional: trainer.grpo imports torch and TRL (the train extra)
 
     tasks = train_tasks(config)
     start = stage_start(config, "grpo")
@@ -199,7 +198,7 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
 def policy_sampler(model: Any, tokenizer: Any, tools: list[dict[str, Any]], max_new_tokens: int,
                    temperature: float = 1.0) -> Any:
     """``sample(prompt_messages, n)`` for ``trainer.dpo.sampled_pairs``: n answers from the model."""
-    import torch
+    import torch  # optional: the train extra
 
     def sample(messages: list[dict[str, Any]], n: int) -> list[str]:
         inputs = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True,
@@ -217,15 +216,13 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
     """The DPO rows: the policy's sampled answers scored by the env and helpful-vs-over-cautious
     pairs, on ``dpo.prompts`` tasks of the training suite (evenly spaced; all when unset), and
     the expert pairs of the whole training suite."""
-    from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
-
     ours = config.ours("dpo")
     suite = train_tasks(config)
     tasks = evenly_spaced(suite, ours["prompts"])
     env = _env(config, suite)
     sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
     model.eval()
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # optional: tqdm comes with the train extra (transformers)
 
     rows = sampled_pairs(env, tqdm(tasks, desc="dpo: sampling the policy's answers"), sample,
                          int(ours["samples_per_prompt"]), config.seed, float(ours["margin"]))
@@ -238,10 +235,8 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
 
 def run_dpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
     """DPO for compliance on env-scored pairs (``dpo_dataset``, kept in ``pairs.jsonl``); β 0.2 by default."""
-    from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
-
-    from trainer.data import dpo_features
+    from datasets import Dataset  # optional: the train extra
+    from trl import DPOConfig, DPOTrainer  # optional: the train extra
 
     start = stage_start(config, "dpo")
     model, tokenizer = _load(start)
@@ -268,14 +263,6 @@ def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path, progre
     reward and each component, TCR, format-valid rate, VR, over-refusal rate, the tool-call
     rate, the call-level figures (``call_figures``) and each task's R and R_corr (``per_task``,
     for paired confidence intervals between stages)."""
-    from trainer.call_metrics import call_figures
-
-    from envs.evaluation.metrics import COMPONENTS
-    from envs.evaluation.model_agents import HFLocalAgent
-    from envs.evaluation.outputs import load_episodes
-    from envs.evaluation.config import EvalConfig
-    from envs.evaluation.run import run_eval
-
     out = Path(out)
     tasks = heldout_tasks(config)
     suite = out / "heldout.jsonl"

@@ -15,6 +15,7 @@ keeps the markup the model wrote.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ def tiny_chat_template(compact_tools: bool = False, tool_result_chars: int | Non
     tools as ``name(argument, optional?)`` lines instead of their JSON schemas, and
     ``tool_result_chars`` cuts each tool result to that many characters (``…`` marks a cut).
     The env's observations are unchanged: this is how the model is shown them."""
-    from trl.chat_template_utils import qwen3_chat_template, qwen3_training_chat_template
+    from trl.chat_template_utils import qwen3_chat_template, qwen3_training_chat_template  # optional: the train extra
 
     if not compact_tools and tool_result_chars is None:
         return qwen3_chat_template
@@ -80,9 +81,9 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template
     ``id_tokens``: strings that become one ordinary token each wherever they occur (the
     replica's entity ids, ``replica_ids``).
     """
-    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-    from trl.chat_template_utils import qwen3_chat_template
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers  # optional: the train extra
+    from transformers import PreTrainedTokenizerFast  # optional: the train extra
+    from trl.chat_template_utils import qwen3_chat_template  # optional: the train extra
 
     tok = Tokenizer(models.BPE())
     # Lines, not words: merges may cross spaces, so the tool schemas and the system prompt (the
@@ -111,8 +112,6 @@ ID_COLUMNS = (("clients", "client_id"), ("accounts", "account_id"), ("advisors",
 
 def replica_ids(replica_path: str | Path) -> list[str]:
     """Every entity id of ``ID_COLUMNS`` in the SQLite replica, sorted."""
-    import sqlite3
-
     with sqlite3.connect(f"file:{replica_path}?mode=ro", uri=True) as db:
         return sorted({row[0] for table, column in ID_COLUMNS for row in db.execute(f"SELECT {column} FROM {table}")})
 
@@ -122,9 +121,9 @@ def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0, hid
                      chat_template: str | None = None) -> Path:
     """Train the tokenizer on ``corpus`` (``id_tokens`` one token each; ``chat_template``, by
     default TRL's Qwen3 one), build a small Qwen3 for it, save both to ``path``."""
-    import torch
-    from transformers import Qwen3Config, Qwen3ForCausalLM
-    from trl.chat_template_utils import qwen3_chat_template, qwen3_template
+    import torch  # optional: the train extra
+    from transformers import Qwen3Config, Qwen3ForCausalLM  # optional: the train extra
+    from trl.chat_template_utils import qwen3_chat_template, qwen3_template  # optional: the train extra
 
     path = Path(path)
     tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, id_tokens=id_tokens, chat_template=chat_template)

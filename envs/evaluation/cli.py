@@ -4,15 +4,37 @@ gathers them."""
 
 from __future__ import annotations
 
+import errno
+import json
+import sqlite3
+import time
+from contextlib import nullcontext
 from pathlib import Path
 
+import orjson
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
+from envs.config import PROMPT_MODES, ConfigError
+from envs.contract_check import ContractDrift
+from envs.env import FinAdvisorEnv
+from envs.evaluation import compliance_bench as compliance_benchmark
+from envs.evaluation import reward_bench as reward_benchmark
+from envs.evaluation.config import COMMAND_LINE_KEYS, from_command_line
+from envs.evaluation.outputs import EPISODES, METRICS, EvalConfigError, EvalLocked, load_episodes
+from envs.evaluation.report import compare_table, format_transcript, plot_compare, summarise
+from envs.evaluation.run import EvalAborted, run_eval
+from envs.evaluation.training_rows import dataset_card, grpo_rows, sft_rows, write_jsonl
+from envs.evaluation.view import serve as serve_site
+from envs.evaluation.view import write_site
+from envs.reward import VERSIONS
+from envs.reward.compliance import calibration as reliability
+from envs.tasks import load_tasks, save_tasks
+from envs.tasks.generator import generate_tasks
 from mock_apis.cli import DOMAIN_HELP, PLAIN_HELP, named_domain, usage_error
 from mock_apis.domain import DEFAULT_DOMAIN
-
-# Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
-# do not load the service, the env or an extra they do not use.
+from mock_apis.replica_cache import default_replica
 
 app = typer.Typer(help="Evaluation: run agents over task suites, read and compare the runs, make suites.",
                   **PLAIN_HELP)
@@ -91,17 +113,6 @@ def eval_command(
     domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Run an agent over a task suite; write episodes, ToolRLA metrics, a Markdown report and plots."""
-    import errno
-    import json
-    import sqlite3
-
-    from envs.config import ConfigError
-    from envs.evaluation.config import COMMAND_LINE_KEYS, from_command_line
-    from envs.contract_check import ContractDrift
-    from envs.evaluation.outputs import EvalConfigError, EvalLocked
-    from envs.evaluation.report import summarise
-    from envs.evaluation.run import EvalAborted, run_eval
-
     # the options given on the command line or by their environment variable (typer's own click: by name)
     given = [name for name, value in ctx.params.items() if value is not None
              and getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"]
@@ -124,7 +135,7 @@ def eval_command(
     try:
         episode_pool = None
         if config.ray is not None:
-            from envs.integrations.ray import eval_pool
+            from envs.integrations.ray import eval_pool  # optional: the ray extra (the module imports ray)
 
             episode_pool = eval_pool(config.ray)
         result = run_eval(config=config, episode_pool=episode_pool)
@@ -167,9 +178,6 @@ def show(
                                                        "instead of one line about it."),
 ) -> None:
     """Print one episode's transcript readably: outcome, reward, the user's query, every turn."""
-    from envs.evaluation.outputs import EPISODES, EvalConfigError, load_episodes
-    from envs.evaluation.report import format_transcript
-
     path = episodes / EPISODES if episodes.is_dir() else episodes
     if not path.is_file():
         raise usage_error(f"no episodes file at {path} (pass an eval's --out directory or its {EPISODES})")
@@ -200,9 +208,6 @@ def view(
     """Write a static HTML site of one or more eval runs: overview, metrics per level, a
     filterable task table, a transcript page per episode, and each task in every run side by
     side. It opens from disk (file://); --serve is optional."""
-    from envs.evaluation.outputs import EPISODES, METRICS, EvalConfigError
-    from envs.evaluation.view import serve as serve_site, write_site
-
     for report in reports:
         if not (report / METRICS).is_file() or not (report / EPISODES).is_file():
             raise usage_error(f"{report} is not an eval output directory (no {METRICS} and {EPISODES})")
@@ -225,11 +230,6 @@ def compare(
     out: Path = typer.Option(Path("compare"), "--out", help="Where to write compare.md and compare.png."),
 ) -> None:
     """Compare agents side by side: one table and one plot from several eval reports."""
-    import orjson
-
-    from envs.evaluation.outputs import METRICS
-    from envs.evaluation.report import compare_table, plot_compare
-
     runs = []
     for report in reports:
         path = report / METRICS if report.is_dir() else report
@@ -269,13 +269,6 @@ def tasks_generate(
     domain: str = typer.Option(DEFAULT_DOMAIN, "--domain", help=DOMAIN_HELP),
 ) -> None:
     """Generate a sandbox-verified task suite from a replica (every gold trajectory scores 3.0)."""
-    import time
-    from contextlib import nullcontext
-
-    from envs.tasks import load_tasks, save_tasks
-    from envs.tasks.generator import generate_tasks
-    from mock_apis.replica_cache import default_replica
-
     found = named_domain(domain)
     if replica is not None:
         if not replica.is_file():
@@ -292,9 +285,6 @@ def tasks_generate(
     started = time.perf_counter()
     bar_ctx = nullcontext(None)
     if progress:
-        from rich.console import Console
-        from rich.progress import Progress
-
         bar_ctx = Progress(console=Console(stderr=True), transient=True)
     with bar_ctx as bar:
         bars: dict[str, object] = {}
@@ -339,10 +329,6 @@ def tasks_export(
     """Write GRPO rows (prompt as messages, tools, task_id, level, seed), SFT rows (messages with
     the env's real tool results, tools, ~5% error-recovery demonstrations) and a dataset card
     saying how to load them with datasets."""
-    from envs.config import PROMPT_MODES
-    from envs.env import FinAdvisorEnv
-    from envs.evaluation.training_rows import dataset_card, grpo_rows, sft_rows, write_jsonl
-
     _check_tasks_file(tasks)
     if prompt_mode not in PROMPT_MODES:
         raise usage_error(f"--prompt-mode must be one of {', '.join(PROMPT_MODES)}, got {prompt_mode!r}")
@@ -376,16 +362,12 @@ def compliance_bench(
     """Recall on violations and false alarms on compliant sentences of
     fixtures/compliance/public_set.jsonl, overall and per class; then the grey-area
     classifier's calibration: per probability bin, out of template, the share of violations."""
-    from envs.evaluation.compliance_bench import SPLITS, format_result, run
-
-    if split not in SPLITS:
-        raise usage_error(f"--split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if split not in compliance_benchmark.SPLITS:
+        raise usage_error(f"--split must be one of {', '.join(compliance_benchmark.SPLITS)}, not {split!r}")
     splits = ("dev", "frozen", "all") if split == "all" else (split,)
     for name in splits:
-        typer.echo(format_result(run(name), name, show_errors=errors) + "\n")
+        typer.echo(compliance_benchmark.format_result(compliance_benchmark.run(name), name, show_errors=errors) + "\n")
     if calibration:
-        from envs.reward.compliance import calibration as reliability
-
         table = reliability()
         typer.echo(f"grey-area classifier out of template ({table['n']} training sentences, 5 folds by template): "
                    f"at threshold {table['threshold']}, precision {table['precision']:.3f}, "
@@ -406,14 +388,11 @@ def reward_bench(
     """Score the chosen and the rejected trajectory of every pair through the environment and
     print, per error type and overall, the share of pairs where the chosen one scores strictly
     higher, with the ties counted apart."""
-    from envs.evaluation.reward_bench import PAIRS, format_results, run
-    from envs.reward import VERSIONS
-
     versions = list(reward_version or VERSIONS)
     unknown = [v for v in versions if v not in VERSIONS]
     if unknown:
         raise usage_error(f"unknown reward version {unknown[0]!r}; one of {', '.join(VERSIONS)}")
-    path = pairs or PAIRS
+    path = pairs or reward_benchmark.PAIRS
     if not Path(path).is_file():
         raise usage_error(f"pairs file not found: {path}")
-    typer.echo(format_results(run(versions, path)))
+    typer.echo(reward_benchmark.format_results(reward_benchmark.run(versions, path)))

@@ -29,6 +29,7 @@ from typing import Any
 from envs.config import ConfigError, EnvConfig, check_value, known_keys, load_yaml
 from envs.evaluation.agents import AGENT_SPECS
 from envs.reward import RewardConfig
+from envs.evaluation.model_agents import RateLimiter
 
 # Consecutive episodes with an infrastructure failure before the eval stops.
 INFRA_STOP_AFTER = 3
@@ -121,8 +122,6 @@ class EvalConfig:
         kwargs = dict(self.agent_options)
         rate = kwargs.pop("rate_limit", None)
         if rate:
-            from envs.evaluation.model_agents import RateLimiter
-
             kwargs["rate_limiter"] = RateLimiter(rate)
         return kwargs
 

@@ -347,7 +347,7 @@ class GenerationBatcher:
 
     def _generate(self, prompts: list[str]) -> list[str]:
         # torch: the train extra, needed only once a local model generates
-        import torch
+        import torch  # optional: the train extra
 
         ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
         width = max(len(i) for i in ids)
@@ -385,8 +385,8 @@ class HFLocalAgent(_ChatAgent):
     def __init__(self, model_path: str | os.PathLike[str], max_new_tokens: int = 256, device: str = "cpu"):
         try:
             # torch, transformers: the train extra; `--agent hf` says how to install it
-            import torch  # noqa: F401 - transformers' models need it: a clear message if it is missing
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            import torch  # noqa: F401 - optional: the train extra; transformers' models need it (a clear message if missing)
+            from transformers import AutoModelForCausalLM, AutoTokenizer  # optional: the train extra
         except ImportError as exc:  # pragma: no cover - exercised only without the extras
             raise ImportError("HFLocalAgent needs torch and transformers: "
                               "pip install torch transformers") from exc

@@ -45,8 +45,7 @@ class OutLock:
     """
 
     def __init__(self, out: Path):
-        # fcntl is POSIX only: elsewhere the module still reads runs; only locking needs it
-        import fcntl
+        import fcntl  # POSIX only: elsewhere the module still reads runs; only locking needs it
 
         out.mkdir(parents=True, exist_ok=True)
         self._fh = open(out / LOCK, "a+b")  # noqa: SIM115 - closed in release()

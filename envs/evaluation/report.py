@@ -148,7 +148,7 @@ def plot_metrics_by_level(metrics: dict[str, Any], path: Path) -> None:
     """Grouped bars, labelled with their values: rate metrics (%), AIR and P50 latency, overall
     and per level; an undefined metric is written "n/a", not drawn as 0."""
     # matplotlib: slow to import (seconds on a loaded machine); only the plots need it, not the CLI
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # heavy: ~0.5 s to import; only the plots need it
 
     groups = ["overall", *metrics["per_level"]]
     data = [metrics["overall"], *metrics["per_level"].values()]
@@ -175,7 +175,7 @@ def plot_metrics_by_level(metrics: dict[str, Any], path: Path) -> None:
 def plot_reward_components(records: Sequence[dict[str, Any]], path: Path) -> None:
     """One histogram per reward component, with its mean marked."""
     # matplotlib: only the plots need it (see plot_metrics_by_level)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # heavy: ~0.5 s to import; only the plots need it
 
     fig = Figure(figsize=(14, 6), layout="constrained")
     axes = fig.subplots(2, 4)
@@ -263,7 +263,7 @@ def _levels(runs: Sequence[dict[str, Any]]) -> list[str]:
 def plot_compare(runs: Sequence[dict[str, Any]], path: Path) -> None:
     """Side-by-side bars per agent: the rate metrics (%) and the mean reward per level, labelled."""
     # matplotlib: only the plots need it (see plot_metrics_by_level)
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # heavy: ~0.5 s to import; only the plots need it
 
     agents = [m["agent"] for m in runs]
     fig = Figure(figsize=(max(10, 2.2 * len(runs) + 6), 4.8), layout="constrained")

@@ -114,7 +114,7 @@ def row_features(json_lists: Sequence[str], **values: str) -> Any:
     values (messages, tool schemas), kept as the JSON they are; each of ``values`` a column of
     that ``datasets`` dtype (``"string"``, ``"int64"``, ``"float64"``)."""
     # datasets: the train extra; writing the rows needs only orjson
-    from datasets import Features, Json, List, Value
+    from datasets import Features, Json, List, Value  # optional: the train extra
 
     return Features({**{name: List(Json()) for name in json_lists},
                      **{name: Value(dtype) for name, dtype in values.items()}})
@@ -129,7 +129,7 @@ def grpo_features(environment: bool = False) -> Any:
     """The ``datasets.Features`` of ``grpo.jsonl``: the prompt's messages, each tool schema as JSON;
     with ``environment``, the column that picks each row's environment (TRL's per-row selection)."""
     # datasets: the train extra (see row_features)
-    from datasets import Features, List, Value
+    from datasets import Features, List, Value  # optional: the train extra
 
     routing = {"environment": "string"} if environment else {}
     return Features({"prompt": List({"role": Value("string"), "content": Value("string")}),

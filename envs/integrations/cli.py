@@ -7,13 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import anyio
 import typer
 
+from envs.env import FinAdvisorEnv
+from envs.integrations import openenv
+from mock_apis.app import create_app, owner_of, read_token_file
 from mock_apis.cli import DOMAIN_HELP, PLAIN_HELP, named_domain, usage_error
 from mock_apis.domain import DEFAULT_DOMAIN, Domain
-
-# Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
-# do not load the service, the env or an extra they do not use.
+from mock_apis.replica_cache import default_replica
+from mock_apis.server import HTTP_PARSERS, ServerLimits, raise_fd_limit, run_server, session_cap
 
 app = typer.Typer(help="The service: tools and episodes over HTTP, episodes over MCP.", **PLAIN_HELP)
 
@@ -59,10 +62,6 @@ def serve(
     """Serve the tool catalogue over HTTP (FastAPI + uvicorn), behind bearer tokens; also whole
     episodes over the OpenEnv protocol (/ws, /reset, /step, /state, /schema) and, with the mcp
     extra, over MCP (streamable HTTP at /mcp)."""
-    from mock_apis.replica_cache import default_replica
-    from mock_apis.app import create_app, read_token_file
-    from mock_apis.server import HTTP_PARSERS, ServerLimits, raise_fd_limit, run_server, session_cap
-
     found = named_domain(domain)
     tokens = [t.strip() for value in token or [] for t in value.split(",") if t.strip()]
     if token_file is not None:
@@ -110,8 +109,6 @@ def episode_env_factory(replica: Path | None, tasks: Path | None, domain: str | 
     """A function making a fresh ``FinAdvisorEnv`` of ``domain`` over ``replica`` and ``tasks``,
     on its own sandbox or on the back-end it is given; one env is built here, so that a replica
     the tasks were not written for fails now."""
-    from envs.env import FinAdvisorEnv
-
     FinAdvisorEnv(tasks=tasks, replica=replica, domain=domain).close()
     return lambda backend="inprocess": FinAdvisorEnv(tasks=tasks, replica=replica, backend=backend, domain=domain)
 
@@ -119,7 +116,7 @@ def episode_env_factory(replica: Path | None, tasks: Path | None, domain: str | 
 def episode_endpoints_available() -> bool:
     """Whether the installed extras allow the MCP episode endpoint (the mcp extra)."""
     try:
-        from envs.integrations import mcp  # noqa: F401 - only whether the mcp extra imports
+        from envs.integrations import mcp  # noqa: F401 - optional: only whether the mcp extra imports
     except ImportError:
         return False
     return True
@@ -130,8 +127,6 @@ def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, domain:
     """Add the episode endpoints of ``domain`` to the service: the OpenEnv protocol (/reset,
     /step, /state, /schema, /ws), and MCP (/mcp) where the mcp extra is installed; what was
     added, in words."""
-    from envs.integrations import openenv
-
     try:
         make_env = episode_env_factory(replica, tasks, domain)
     except (ValueError, OSError) as err:
@@ -140,8 +135,7 @@ def mount_episode_endpoints(api: Any, replica: Path, tasks: Path | None, domain:
     added = "OpenEnv episodes at /ws, /reset, /step"
     if not episode_endpoints_available():
         return f"{added}; no /mcp (pip install 'advisorgym[mcp]')"
-    from envs.integrations import mcp as mcp_integration
-    from mock_apis.app import owner_of
+    from envs.integrations import mcp as mcp_integration  # optional: the mcp extra (the module imports mcp)
 
     mcp_integration.mount(api, make_env, max_episodes=limits["max_sessions"], idle_ttl_s=limits["idle_ttl_s"],
                           host=limits["host"], owner=owner_of, domain=domain)
@@ -158,9 +152,7 @@ def mcp_command(
     """An MCP server over stdio: the catalogue's tools plus start_task and submit_answer; one episode
     on its own sandbox. Configure it in an MCP client as the command `advisorgym mcp`."""
     try:
-        import anyio
-
-        from envs.integrations.mcp import run_stdio
+        from envs.integrations.mcp import run_stdio  # optional: the mcp extra (the module imports mcp)
     except ImportError:
         raise usage_error("advisorgym mcp needs the mcp extra: pip install 'advisorgym[mcp]'") from None
     found = named_domain(domain)

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import typer
 
+from envs.replay.export import export_logs
+from envs.replay.ingest import SESSIONS, ingest_logs, log_files
+from envs.replay.rescore import score_logs
+from envs.replay.simulate import FAULTS, simulate_logs
 from mock_apis.cli import PLAIN_HELP, usage_error
 from mock_apis.domain import DEFAULT_DOMAIN, UnknownDomain
-
-# Each command imports what it runs in its body, so that `advisorgym --help` and the other commands
-# do not load the env or the replay machinery they do not use.
 
 replay_app = typer.Typer(help="Production logs: simulate them, ingest them (every line accounted for), replay and "
                               "re-score them in the sandbox, export them as tasks, SFT rows or DPO pairs.",
@@ -43,8 +44,6 @@ def _check_file(path: Path | None, what: str) -> None:
 
 
 def _check_ingested(directory: Path) -> None:
-    from envs.replay.ingest import SESSIONS
-
     if not (directory / SESSIONS).is_file():
         raise usage_error(f"no {SESSIONS} in {directory}: run `advisorgym replay ingest LOGS... --out {directory}` first")
 
@@ -64,8 +63,6 @@ def simulate(
                                                                    "so that queries repeat (DPO pairs need that)."),
 ) -> None:
     """Simulate production logs: scripted agents through the env, with re-queries and faults."""
-    from envs.replay.simulate import FAULTS, simulate_logs
-
     _check_file(tasks, "task suite")
     chosen = list(FAULTS) if faults.strip() == "all" else _split(faults)
     try:
@@ -90,8 +87,6 @@ def ingest(
                                                                 "(a package of mock_apis/domains)."),
 ) -> None:
     """Ingest production logs (chat or ReAct JSONL): sessions out, rejects with reasons, a summary."""
-    from envs.replay.ingest import ingest_logs, log_files
-
     missing = [str(p) for p in logs if not p.exists()]
     if missing:
         raise usage_error(f"log file(s) not found: {', '.join(missing)}")
@@ -125,8 +120,6 @@ def score(
                                                                       "score_summary.json says so (partial)."),
 ) -> None:
     """Replay and re-score ingested sessions; write scores.jsonl, score_summary.json, hard_cases.jsonl."""
-    from envs.replay.rescore import score_logs
-
     _check_ingested(directory)
     _check_file(replica, "replica")
     _check_file(tasks, "task suite")
@@ -160,8 +153,6 @@ def export(
                                                                       "finish; export_summary.json says so."),
 ) -> None:
     """Export scored sessions: a verified task suite, SFT rows or DPO pairs; counts per reward threshold."""
-    from envs.replay.export import export_logs
-
     _check_ingested(directory)
     _check_file(replica, "replica")
     _check_file(tasks, "task suite")

@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from envs.env import FinAdvisorEnv
 from envs.reward import GoldCall
 from envs.tasks.model import LEVELS, ComplianceExpectation, Task
 from mock_apis.domain import Domain, Draft, Intent, Skip, get_domain
@@ -166,8 +167,6 @@ def verify_tasks(tasks: Sequence[Task], replica_path: str | Path, env: Any = Non
         return []
     own = env is None
     if own:
-        from envs.env import FinAdvisorEnv
-
         longest = max(len(t.gold_calls) for t in tasks)
         env = FinAdvisorEnv(tasks=list(tasks), replica=replica_path, max_steps=max(12, longest + 2), domain=domain)
     failures = []

@@ -21,6 +21,7 @@ import orjson
 
 from envs.resources import FIXTURES
 from envs.reward import GoldCall
+from mock_apis.atomic import atomic_write
 
 LEVELS = ("L1", "L2", "L3", "L4")
 SUITE = FIXTURES / "tasks" / "suite.jsonl"
@@ -167,8 +168,6 @@ def _load_suite(path: Path, mtime_ns: int, size: int) -> Suite:
 
 def save_tasks(tasks: Iterable[Task], path: str | Path) -> None:
     """Write ``tasks`` as JSONL, atomically (``mock_apis.atomic``)."""
-    from mock_apis.atomic import atomic_write
-
     with atomic_write(path) as fh:
         for task in tasks:
             fh.write(orjson.dumps(task.to_json(), option=orjson.OPT_SORT_KEYS) + b"\n")

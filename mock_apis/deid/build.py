@@ -39,6 +39,8 @@ from sqlalchemy.types import TypeEngine
 from mock_apis import package_version
 from mock_apis.deid.pseudonymise import PII_COLUMNS, Pseudonymiser
 from mock_apis.atomic import clean_stale_temps, commit_temp, temp_beside, write_atomic
+from mock_apis.contracts.check import CONTRACT_FILE, contract_sha256
+from mock_apis.contracts.snapshot import CONTRACT_FORMAT
 from mock_apis.errors import AdvisorGymError
 from mock_apis.domains.finance.generate import create_replica_schema, finish_replica, insert_rows, progress_bar
 from mock_apis.domains.finance.models import SCHEMA_VERSION, SOURCE_TABLES, Base
@@ -170,11 +172,6 @@ def manifest_path(out: str | os.PathLike[str]) -> Path:
 
 
 def _contract() -> dict[str, Any]:
-    # the contracts load httpx and the snapshot code (over a second on a busy machine): only a
-    # build needs them, not `advisorgym`'s start, which imports DEFAULT_BATCH_ROWS from here
-    from mock_apis.contracts.check import CONTRACT_FILE, contract_sha256
-    from mock_apis.contracts.snapshot import CONTRACT_FORMAT
-
     return {"file": CONTRACT_FILE, "format": CONTRACT_FORMAT, "sha256": contract_sha256(),
             "schema_version": SCHEMA_VERSION}
 

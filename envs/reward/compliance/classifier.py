@@ -136,7 +136,7 @@ def load_examples(path: str | os.PathLike[str] | None = None) -> list[dict[str, 
 
 def _require_scikit_learn() -> None:
     try:
-        import sklearn  # noqa: F401 - only whether the extra is installed
+        import sklearn  # noqa: F401 - optional: only whether the fit extra is installed
     except ImportError:
         raise ImportError("fitting the grey-area classifier needs scikit-learn: pip install 'advisorgym[fit]' "
                           "(the default checker uses the shipped parameters and does not)") from None
@@ -144,9 +144,9 @@ def _require_scikit_learn() -> None:
 
 def _fit_pipeline(texts: Sequence[str], labels: Sequence[int]) -> Any:
     _require_scikit_learn()
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.feature_extraction.text import TfidfVectorizer  # optional: scikit-learn, the fit extra
+    from sklearn.linear_model import LogisticRegression  # optional: scikit-learn, the fit extra
+    from sklearn.pipeline import FeatureUnion, make_pipeline  # optional: scikit-learn, the fit extra
 
     features = FeatureUnion([
         ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, preprocessor=_prepare)),
@@ -285,7 +285,7 @@ def _out_of_template(folds: int, data_path: str | os.PathLike[str] | None) -> tu
     """Cross-validated probabilities over the train split, grouped by template, so that a
     sentence is never scored by a model trained on its own template's other fillings."""
     _require_scikit_learn()
-    from sklearn.model_selection import GroupKFold
+    from sklearn.model_selection import GroupKFold  # optional: scikit-learn, the fit extra
 
     rows = [r for r in load_examples(data_path) if r.get("split") == "train"]
     texts, labels = _split(rows, None)

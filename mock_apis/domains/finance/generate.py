@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+from rich.progress import Progress
 from sqlalchemy import Date, Engine, create_engine
 from sqlalchemy.schema import CreateIndex, CreateTable
 
@@ -264,8 +265,6 @@ def progress_bar(enabled: bool, total: int, description: str) -> tuple[Callable[
     """``(advance, stop)`` of a rich progress bar, or no-ops when not ``enabled``."""
     if not enabled:
         return (lambda _n: None), (lambda: None)
-    from rich.progress import Progress
-
     progress = Progress(transient=False)
     progress.start()
     task = progress.add_task(description, total=total)
