@@ -32,6 +32,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from envs.reward.config import RewardConfig
 from mock_apis.domain import DEFAULT_DOMAIN, Domain, domain_names, get_domain
 from mock_apis.errors import AdvisorGymError
@@ -288,8 +290,6 @@ def _under(where: str, message: str) -> str:
 
 def load_yaml(path: str | PathLike[str]) -> dict[str, Any]:
     """A YAML file's top-level mapping; ``ConfigError`` when it is missing or not one."""
-    import yaml  # optional: pyyaml is not a base dependency (the train and dev extras have it)
-
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")

@@ -20,7 +20,7 @@ PROJECT = {*PACKAGES, "advisorgym_verifiers", "advisorgym_fixtures"}
 
 # The extras' packages: nothing may need one of them to import the command or the packages.
 OPTIONAL = ("torch", "trl", "transformers", "datasets", "tokenizers", "sklearn", "docker", "ray", "mcp",
-            "openenv", "verifiers", "skyrl_gym", "yaml", "tqdm")
+            "openenv", "verifiers", "skyrl_gym", "tqdm")
 
 
 def base_modules() -> set[str]:

@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from envs.config import ConfigError as EnvConfigError
 from envs.config import EnvConfig
 
@@ -272,8 +274,6 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        import yaml  # optional: pyyaml is not a base dependency (the train extra has it)
-
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
