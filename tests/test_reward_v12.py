@@ -670,7 +670,7 @@ def test_the_breakdown_comes_from_the_tree_and_keeps_the_documented_keys(envs):
     for key in ("total", "R_fmt", "R_corr", "R_eff", "R_comp", "S_name", "S_cover", "S_param", "r_name", "r_param",
                 "r_value", "n_calls", "optimal_calls", "violated", "error_penalty", "composition", "version",
                 "format", "answered", "over_refusal", "under_refusal", "unauthorized_writes", "infra_errors",
-                "correctness", "answer_factor", "efficiency", "slips", "foreign_reads", "late_calls"):
+                "correctness", "answer_factor", "efficiency", "slips", "foreign_reads", "noise_reads", "late_calls"):
         assert key in r, key
     assert r["version"] == REWARD_VERSION and r["answer_factor"] == 1.0
     root = rubric_for(REWARD_VERSION, "multiplicative")

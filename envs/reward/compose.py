@@ -396,7 +396,7 @@ class RewardBreakdown(Mapping[str, Any]):
     ``r_param``, ``r_value``, the inner nodes), and the facts the score rests on (``n_calls``,
     ``optimal_calls``, ``violated``, ``error_penalty``, ``composition``, ``version``,
     ``format``, ``answered``, ``over_refusal``, ``under_refusal``, ``unauthorized_writes``,
-    ``infra_errors``, and under 1.2 ``slips``, ``foreign_reads``, ``late_calls``,
+    ``infra_errors``, and under 1.2 ``slips``, ``foreign_reads``, ``noise_reads``, ``late_calls``,
     ``judge_errors``). Read as a mapping or by attribute (``breakdown.total``)."""
 
     def __init__(self, values: dict[str, Any]):
