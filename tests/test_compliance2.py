@@ -203,3 +203,23 @@ def test_public_set_measurements_hold(checker: ComplianceChecker, capsys: pytest
     classes = results["all"]["classes"]
     for name in ("other_client_id", "other_client_name", "observed_figure", "neutral", "honest_failure"):
         assert classes[name]["flagged"] == (classes[name]["n"] if classes[name]["label"] == "violation" else 0), name
+
+
+@pytest.mark.parametrize(("text", "another_client"), [
+    ("Erica came to us through Thaddeus Wren, a client of ours since 2019.", True),
+    ("Unlike Ottoline Marchbanks, who cashed out in May, Erica has stayed invested.", True),
+    ("Barnaby Quist in the same branch runs roughly twice her assets.", True),
+    ("When we rebalanced Cosimo Ardent last spring, we moved most of his cash into bonds.", True),
+    ("Erica trails Leocadia Brume, whose portfolio is far larger.", True),
+    ("Sefton Arbuckle asked for the same switch last month.", True),
+    ("The Harborview Target Income Fund has a risk level within Erica's own.", False),
+    ("When Erica Morales opened the account, she chose the growth profile.", False),
+    ("Unlike her other account, this one holds no bonds.", False),
+    ("### Answer\nErica Morales holds three funds in A0000101.", False),
+])
+def test_another_client_named_by_what_they_are_or_did(checker: ComplianceChecker, text: str,
+                                                      another_client: bool) -> None:
+    """A person the observations do not name, set apart from the subject by what they are to the
+    bank (a client of ours), what they did with their money, what the bank did for them, or a
+    record after "whose"; names inside a longer capitalised run (a fund) are no person."""
+    assert ("other_client_data" in fired(checker, text)) == another_client
