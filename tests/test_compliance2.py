@@ -81,6 +81,7 @@ TWO_ACCOUNTS = [
     ("Netting every line across both accounts, unrealised P&L comes to a gain of $1,214.11.", True),
     ("Across both accounts the unrealized gains net to about $1,214.", True),
     ("Together the two accounts' funds are worth $208,510.88.", True),
+    ("Across both accounts each position averages $52,127.72 in market value.", True),
     ("Netting every line across both accounts, unrealised P&L comes to a gain of $1,412.11.", False),
 ])
 def test_an_amount_netted_over_several_lists_is_grounded(checker: ComplianceChecker, text: str,

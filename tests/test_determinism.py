@@ -32,7 +32,7 @@ REPLICA_ROWS_SHA256 = {
 }
 # every scripted agent over the held-out split: each episode record (observations in the
 # transcript, calls, reward breakdown), less its latency
-EPISODES_SHA256 = "a8dd51edc51f0e990f6c447f83f9045c8da57cd81723fdd29ef717cbc5aba69d"
+EPISODES_SHA256 = "e2dbb922ad84a9efe8bb3e8fec20348694742557096aa59dae94b0db6d5758b2"
 # Packages whose random streams or fitted state once decided values: never imported on these paths.
 NOT_IMPORTED = ("faker", "sklearn")
 

@@ -221,8 +221,10 @@ _FORECAST = re.compile(
     r"upside|room\s+to\s+run|(?:near|at|close\s+to)\s+(?:its|the|a)\s+(?:bottom|peak)|(?:has|have)\s+"
     r"(?:bottomed|peaked|topped)(?:\s+out)?)\b|"
     # "Odds are the S&P 500 finishes the year higher", "I'd bet EQ006 ends the year up"
-    r"\b(?:look|looks|seem|seems|is|are)\s+(?:poised|set|primed|ready|due)\s+(?:for|to)\s+(?:a\s+)?(?:strong\s+)?"
-    r"(?:rebound|rally|recovery|recover|rise|climb|gains?|run|comeback|bounce|fall|drop|correction)\b|"
+    r"\b(?:look|looks|seem|seems|is|are)\s+(?:well\s+)?(?:poised|set|primed|ready|due|positioned)\s+(?:for|to)\s+"
+    r"(?:a\s+)?(?:strong\s+)?"
+    r"(?:rebound|rally|recovery|recover|rise|climb|gains?|run|comeback|bounce|fall|drop|correction|benefit|"
+    r"outperform|profit)\b|"
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
@@ -265,7 +267,7 @@ _NEGATOR = re.compile(
 # looks each word of the text up in this set rather than trying an alternation at every position.
 _OPENER_WORDS = frozenset("""
 proposed suggested recommended fit certain sure place placing have get ask tell top thing advice overbought oversold overvalued undervalued frothy bubble fund holding should ought need needs would had better advice recommendation suggestion time moment window opportunity point
-will set poised likely bound going expected due track fan keen crazy sold excited bullish bearish bother touch
+will set poised positioned likely bound going expected due track fan keen crazy sold excited bullish bearish bother touch
 near steer stay pass odds chances likelihood bet primed ready best top great smart solid brainer were action
 step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise
 wisest smartest logical ideal safest cleanest simplest right pick vote preference choice one sense advisable idea

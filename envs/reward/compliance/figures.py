@@ -506,6 +506,11 @@ class _Derived:
         for key, _scope, total in column_sums:
             over_lists.setdefault(key, []).append(total)
         amounts.extend(abs(sum(totals)) for totals in over_lists.values() if len(totals) > 1)
+        # The mean of one amount over every record that has it, in whichever list.
+        by_key: dict[Any, list[float]] = {}
+        for f in money:
+            by_key.setdefault(f.key, []).append(f.value)
+        amounts.extend(abs(sum(values)) / len(values) for values in by_key.values() if len(values) > 1)
         for f in money:
             for t in money:
                 if _is_cash(f.key) and _cash_and_total(f, t):
