@@ -318,17 +318,24 @@ def _window_leaves(record: Mapping[str, Any], leaves: set[tuple[str, Any]]) -> N
             leaves.add((str(key), ("<window>", start, end, dates)))
 
 
-def recent_window(as_of: dt.date | None, recent_days: int | None) -> tuple[dt.date, dt.date] | None:
-    """The window a composite read's ``recent_<items>`` list covers: the last ``recent_days``
-    days up to the replica's as-of date (a domain's ``DomainRules.as_of`` and ``recent_days``:
-    the finance overview's ``recent_transactions``); None when the domain has no such list."""
+def recent_window(as_of: dt.date | None, recent_days: int | None) -> tuple[int, int] | None:
+    """The window a composite read's ``recent_<items>`` list covers, as day numbers
+    (``date.toordinal``): the last ``recent_days`` days up to the replica's as-of date (a
+    domain's ``DomainRules.as_of`` and ``recent_days``: the finance overview's
+    ``recent_transactions``); None when the domain has no such list."""
     if as_of is None or recent_days is None:
         return None
-    return as_of - dt.timedelta(days=recent_days), as_of
+    return as_of.toordinal() - recent_days, as_of.toordinal()
+
+
+def _asked(gold: GoldCall) -> set[Any]:
+    """The values a gold call's arguments give: fields of its result that only echo them are
+    the question, not the answer."""
+    return {v for v in gold.arguments.values() if isinstance(v, (str, int, float))}
 
 
 def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[str, Any]],
-                          recent: tuple[dt.date, dt.date] | None = None) -> bool:
+                          recent: tuple[int, int] | None = None) -> bool:
     """Whether every field of a gold call's result is among what the agent's calls returned
     (``returned``: the union of their ``result_leaves``): coverage by execution, not by name.
     Fields that only echo the gold call's own arguments are the question, not the answer, and
@@ -338,7 +345,7 @@ def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[
     ``recent_<items>`` by an ``<items>`` list over a window containing its recent one
     (``recent``, from ``recent_window``; None: such a list is covered only as it is), with
     nothing dated in it."""
-    asked = {v for v in gold.arguments.values() if isinstance(v, (str, int, float))}
+    asked = _asked(gold)
     leaves = {leaf for leaf in result_leaves(gold_result) if leaf[1] not in asked}
     if not leaves:
         return False
@@ -346,8 +353,7 @@ def information_contained(gold: GoldCall, gold_result: Any, returned: set[tuple[
     if not missing:
         return True
     windows = [(key, value) for key, value in returned if type(value) is tuple]
-    recent_days = None if recent is None else (recent[0].toordinal(), recent[1].toordinal())  # day numbers
-    return all(_said_by_a_wider_window(leaf, windows, recent_days) for leaf in missing)
+    return all(_said_by_a_wider_window(leaf, windows, recent) for leaf in missing)
 
 
 def _said_by_a_wider_window(leaf: tuple[str, Any], windows: list[tuple[str, tuple[Any, ...]]],
@@ -399,7 +405,7 @@ def uninformative_calls(calls: Sequence[CallRecord], results: Mapping[int, Any],
         return frozenset()
     wanted: set[tuple[str, Any]] = set()
     for i, result in gold_results.items():
-        asked = {v for v in gold[i].arguments.values() if isinstance(v, (str, int, float))}
+        asked = _asked(gold[i])
         wanted.update(leaf for leaf in result_leaves(result) if leaf[1] not in asked and _telling(leaf[1]))
     for i in gold_writes:
         wanted.update(leaf for leaf in result_leaves(gold[i].arguments) if _telling(leaf[1]))

@@ -268,10 +268,9 @@ class EfficiencyV12(Component):
     def compute(self, t: Trajectory, ev: Evaluation) -> float:
         made = [x for x in t.counted if x.known_tool]
         work = c.work_score(t.calls, t.optimal_calls, ev(S_COVER_V12), failed_tries_count=True)
-        needless = len(made) + c.FOREIGN_READ_EXTRA * ev(FOREIGN_READS)
-        noise = min(ev(NOISE_READS), max(0.0, needless - t.optimal_calls))
-        return (c.efficiency_score_v11(needless, t.optimal_calls, work)
-                - c.noise_cost(int(noise), t.optimal_calls))
+        charged = len(made) + c.FOREIGN_READ_EXTRA * ev(FOREIGN_READS)
+        noise = min(ev(NOISE_READS), max(0.0, charged - t.optimal_calls))  # at most the needless calls
+        return c.efficiency_score_v11(charged, t.optimal_calls, work) - c.noise_cost(int(noise), t.optimal_calls)
 
 
 class NoiseReads(Component):

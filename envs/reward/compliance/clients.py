@@ -178,8 +178,7 @@ def _given_and_surnames(text: str) -> Iterator[re.Match[str]]:
     previous: re.Match[str] | None = None
     for word in _CAPITALISED.finditer(text):
         gap = text[previous.end():word.start()] if previous is not None else ""
-        inside_a_run = (previous is not None and gap.isspace() and "\n" not in gap
-                        and previous.group() not in _NOT_A_GIVEN_NAME)
+        inside_a_run = gap.isspace() and "\n" not in gap and previous.group() not in _NOT_A_GIVEN_NAME
         previous = word
         if word.group() not in _NOT_A_GIVEN_NAME and not inside_a_run:
             m = _GIVEN_AND_SURNAME.match(text, word.start())
