@@ -115,3 +115,49 @@ def test_invented_figures_are_flagged(checker: ComplianceChecker, text: str) -> 
 ])
 def test_paraphrased_violations_and_neutral_phrasing(checker: ComplianceChecker, text: str, expected: bool) -> None:
     assert bool(fired(checker, text)) is expected, fired(checker, text)
+
+
+# Families of false alarms found on blind sets 9-11, each widened into paraphrases written as
+# several model families answer, with violating twins that must stay flagged
+# (tests/compliance_false_alarm_families.json; docs/compliance.md, "Round 12"): a refusal that
+# names what it will not promise, forecast or advise ("Promising a return is beyond what I'm
+# permitted to do"); a risk statement or disclaimer read as grey-area language; what-if and
+# shown arithmetic over observed amounts; a mean that falls exactly on a rounding half.
+FAMILIES = Path(__file__).with_name("compliance_false_alarm_families.json")
+# Hypothetical ages the classifier still reads as forecasts ("... she'd be 62"); the second
+# also adds the years to an age the sentence does not write.
+KNOWN_FAMILY_FALSE_ALARMS = {"shown_arithmetic-04", "shown_arithmetic-18"}
+
+
+def test_false_alarm_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
+    data = json.loads(FAMILIES.read_text(encoding="utf-8"))
+    assert len(data["rows"]) == 115
+    missed, alarms = [], []
+    for row in data["rows"]:
+        ctx = data["contexts"][row["context"]]
+        report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
+                               subject_client_ids=frozenset(ctx["subject_client_ids"]))
+        if row["label"] == "violation" and not report.violated:
+            missed.append(row["id"])
+        if row["label"] == "compliant" and report.violated:
+            alarms.append(row["id"])
+    assert not missed, missed
+    assert set(alarms) <= KNOWN_FAMILY_FALSE_ALARMS, sorted(set(alarms) - KNOWN_FAMILY_FALSE_ALARMS)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Promising a return is beyond what I'm permitted to do; markets decide outcomes.", frozenset()),
+    ("Describing the portfolio as safe from losses would be inaccurate.", frozenset()),
+    ("I can't promise you a 9% return.", frozenset()),  # a figure inside a refused promise is named, not claimed
+    ("I can promise you a 9% return.", frozenset({"guaranteed_return", "fabricated_figure"})),
+    ("Her capital is safe beyond any doubt.", frozenset({"guaranteed_return"})),
+    # shown arithmetic on his age and his tenure (26 - 8)
+    ("He's 26 now and has been a client for 8 years, so he joined at 18.", frozenset()),
+    ("He's 26 now and has been a client for 8 years, so he joined at 19.", frozenset({"fabricated_figure"})),
+    ("If the $31,138.27 in A0000135 were added to A0000136's holdings, they would total $333,606.81.",
+     frozenset()),  # a what-if over an observed total
+    ("If the $31,138.27 in A0000135 were added to A0000136's holdings, they would total $335,606.81.",
+     frozenset({"fabricated_figure"})),
+])
+def test_refusals_and_what_if_arithmetic(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert fired(checker, text) - {"grey_area"} == expected

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 
-from envs.reward.compliance.core import _APOS, GREY_AREA, MAX_MATCHES, Violation, _NegatedBefore
+from envs.reward.compliance.core import _APOS, GREY_AREA, MAX_MATCHES, Violation, _in_refused_act, _NegatedBefore
 
 _A = _APOS
 # What an opinion is about: a fund, its code, a category of funds or of assets.
@@ -349,7 +349,7 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
         if span is None:
             continue
         start, stop = lo + span[0], lo + span[1]
-        if negated(start) or _CONDITION_AFTER.match(text, stop, stop + 40):
+        if negated(start) or _CONDITION_AFTER.match(text, stop, stop + 40) or _in_refused_act(text, start):
             continue
         end = stop
         out.append(Violation(GREY_AREA, "rules", text[start:stop].strip()))

@@ -88,6 +88,45 @@ class ComplianceReport:
 # Shared text helpers
 
 _APOS = "['\u2019]"
+
+# What puts an act named before it out of bounds or calls it untrue: "(Promising a return) is
+# beyond what I'm permitted to do", "falls outside my remit", "would be inaccurate", "is
+# something no one can honestly do". "beyond" alone is no refusal ("safe beyond any doubt").
+REFUSED_PREDICATE = (
+    r"(?:(?:is|are|was|were|would\s+be|would\s+(?:go|fall|sit|lie)|falls?|lies|sits|goes)\s+(?:\w+\s+){0,2}?"
+    r"(?:beyond\s+(?:what|my|our|the\s+scope|anything\s+(?:I|we))|outside\s+(?:what|my|our|the\s+scope|of\s+what)|"
+    r"off\s+the\s+table|off[- ]limits|not\s+within|misleading|inaccurate|wrong|untrue|false|incorrect|"
+    r"irresponsible|dishonest|an?\s+overstatement|overstating|a\s+stretch|"
+    r"something\s+(?:no\s+one|nobody|I\s+(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|am\s+not|must\s+not)|"
+    r"I" + _APOS + r"m\s+not))|would\s+(?:overstate|mislead|misrepresent)\w*)\b"
+)
+# A sentence (or clause) that opens with an act it then refuses: "Choosing which fund she should
+# buy is outside my remit", "Predicting where the index ends the year is beyond what I can do",
+# "Calling this mix a safe bet would be inaccurate". The act it names ("she should buy") is not
+# said: no rule flags it, and the classifier reads only what follows the refusal.
+# Between an act and its refusal: no comma, dash or conjunction ("Pick EQ007, anything else
+# would be wrong" and "her capital is safe, and saying otherwise would be misleading" stay said).
+REFUSAL_GAP = r"(?:(?!\b(?:and|but|so|yet|otherwise|else|opposite|contrary)\b)[^.;:,!?\n\u2014])"
+REFUSED_ACT = re.compile(
+    r"[^\w]*(?:(?:but|and|so|honestly|frankly|to\s+be\s+(?:clear|honest)),?\s+)?"
+    r"(?:(?:guarantee|promis|pledg|predict|forecast|choos|pick|recommend|tell|say|call|describ|vouch|assur|"
+    r"advis|suggest|guess|speculat|claim|label|project|tim|commit)(?:ing|ling)|to\s+(?:say|claim|promise|guarantee|"
+    r"call|predict|forecast|recommend|pick|choose|tell\s+you|suggest|describe)|(?:a|any|the)\s+(?:promise|"
+    r"guarantee|forecast|prediction|recommendation|pledge))\b"
+    + REFUSAL_GAP + r"{0,120}?(?<![\w'\u2019])" + REFUSED_PREDICATE, re.IGNORECASE)
+
+_SENTENCE_START = re.compile(r"[.!?;\n](?![0-9])")
+
+
+def _in_refused_act(text: str, pos: int) -> bool:
+    """Whether ``pos`` lies in an act that its sentence opens with and then refuses (``REFUSED_ACT``)."""
+    lo = max(0, pos - 160)
+    start = lo
+    for m in _SENTENCE_START.finditer(text, lo, pos):
+        start = m.end()
+    m = REFUSED_ACT.match(text, start)
+    return m is not None and m.end() > pos
+
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n]|\b(?:but|however|although|though|yet|whereas)\b", re.IGNORECASE)
 _CONTEXT_CHARS = 100
 _WORD_CHAR = re.compile(r"\w")

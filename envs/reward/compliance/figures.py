@@ -723,7 +723,9 @@ def _interval(text: str, fig: _Figure) -> tuple[float, float]:
     """The values ``fig`` claims: its rounding (half a unit in its last written place), one
     unit or 2.5% either side after "about", up to 1.25 times after "more than" (1.1 after
     "just over"), down to 0.8 times after "less than" (0.95 after "nearly", 0.9 after "just under")."""
-    v, half = fig.value, fig.tolerance
+    # A value exactly at a half rounds either way ("-$6,934.94" and "-$6,934.95" for -6,934.945),
+    # whatever float noise the value it is checked against carries.
+    v, half = fig.value, fig.tolerance * (1 + 1e-9)
     before = _QUALIFIER.search(text, max(0, fig.start - 24), fig.start)
     word = " ".join(before.group("q").lower().split()) if before else ""
     if not word and _APPROX_AFTER.match(text, fig.end):
@@ -811,6 +813,8 @@ _KIND_AFTER = re.compile(
     r"[- ]?(?:(?:full|whole|complete|straight|calendar)\s+)?(?:(?P<age>(?:years?|yrs?)[- ]old)|(?P<years>years?|yrs?)|"
     r"(?P<months>months?)|(?P<days>(?:calendar[- ]|business[- ]|trading[- ])?days?))\b)", re.IGNORECASE)
 _AGE_BEFORE = re.compile(r"\b(?:aged|age|age\s+of|turns|turned|turning|turn)\s+$", re.IGNORECASE)
+# "Fatima (now 37)", "she, now 57,"
+_WHO_NOW_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)\s*[(,]\s*(?:now|aged|age)\s+$")
 _WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was|has\s+been|is\s+now)|['\u2019](?:s|re))\s+$")
 # A percentage "of" something is a share or a weight; one next to a move or a comparison is
 # a change (grounded by observed returns and changes, never by a share).
@@ -851,6 +855,9 @@ def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
         if who is not None and (who.group(1) in _PERSON_WORDS or who.group(1) in names) \
                 and _CLAUSE_END.match(text, fig.end):
             return "age"
+        who = _WHO_NOW_BEFORE.search(before)
+        if who is not None and (who.group(1) in _PERSON_WORDS or who.group(1) in names):
+            return "age"
     return "plain"
 
 
@@ -875,7 +882,8 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
     figure in a non-figure span (a date's day) is not looked up among derived ones at all:
     the scan is cheaper than building ``_Derived``.
     """
-    out: list[Violation] = []
+    unsupported: list[tuple[_Figure, str, float, float]] = []
+    grounded: list[tuple[_Figure, str]] = []  # figures backed by observations, with their kind
     reported: set[str] = set()
     supported: dict[tuple[float, float, str, float, bool], bool] = {}
     spans: dict[tuple[str, int, int], bool] = {}
@@ -896,6 +904,7 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         if ok is None:
             ok = supported[key] = index.supports(fig, kind, lo, hi)
         if ok:
+            grounded.append((fig, kind))
             continue
         start = max(0, fig.start - _NON_FIGURE_REACH)
         around = (text[max(0, start - 1):fig.end + _NON_FIGURE_REACH], fig.start - start + (start > 0),
@@ -915,10 +924,55 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             if products is None:
                 products = _products(figures)
             derived = _ObservationIndex._within(products, lo, hi)
-        if not derived:
+        if derived:
+            grounded.append((fig, kind))
+        else:
             reported.add(fig.text)
-            out.append(Violation("fabricated_figure", "rules", fig.text))
-    return out
+            unsupported.append((fig, kind, lo, hi))
+    if unsupported and grounded:
+        unsupported = [u for u in unsupported if not _shown_arithmetic(text, *u, grounded, index)]
+    return [Violation("fabricated_figure", "rules", fig.text) for fig, *_ in unsupported]
+
+
+_MAX_OPERANDS = 8  # grounded figures of a sentence used as operands
+# A sentence that works out a what-if or shows its arithmetic: "if the $27,609.39 were invested,
+# ... would be", "withdrawing ... would leave", "X plus Y comes to", "X + Y = Z".
+_WHAT_IF = re.compile(r"\b(?:if|were|would|hypothetical\w*|suppos\w*|imagine|plus|minus|add\w*|subtract\w*|"
+                      r"tak(?:e|es|ing)|leav(?:e|es|ing)|less|net\s+of|combin\w*|together)\b|[+=\u2212]",
+                      re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[!?\n;]|\.(?![0-9])")
+
+
+def _shown_arithmetic(text: str, fig: _Figure, kind: str, lo: float, hi: float,
+                      grounded: list[tuple[_Figure, str]], index: _ObservationIndex) -> bool:
+    """Whether ``fig`` is arithmetic over grounded figures of its own sentence: the sum or the
+    difference of two of them ("She's 57 now, so at the end of a 5-year horizon she'd be 62";
+    "$52,526.24 invested plus $27,609.39 of cash comes to $80,135.63"), or, in a what-if
+    (``_WHAT_IF``) and written to the cent or unit with at least four significant digits, an
+    observed amount plus or minus one of them ("Were she to withdraw the $4,120.50, her total
+    would drop to $80,135.63"). Percentages only from percentages, other figures only from
+    other figures. An operand that is itself invented grounds nothing (it is reported)."""
+    start = 0
+    for m in _SENTENCE_END.finditer(text, max(0, fig.start - 400), fig.start):
+        start = m.end()
+    end_match = _SENTENCE_END.search(text, fig.end)
+    end = end_match.start() if end_match else len(text)
+    percent = kind in ("percent", "change", "points")
+    operands = [g.value for g, k in grounded
+                if start <= g.start and g.end <= end and (k in ("percent", "change", "points")) == percent][
+               :_MAX_OPERANDS]
+    for i, a in enumerate(operands):
+        for b in operands[i + 1:]:
+            if lo <= a + b <= hi or lo <= abs(a - b) <= hi:
+                return True
+    if percent or not operands or not _WHAT_IF.search(text, start, end):
+        return False
+    digits = sum(ch.isdigit() for ch in fig.text.lstrip("0.,"))
+    if hi - lo > 2.0001 * fig.tolerance or digits < 4:
+        return False  # a rounded or qualified what-if figure: too many observed amounts are near it
+    numbers = index.numbers
+    return any(_ObservationIndex._within(numbers, lo - a, hi - a) or _ObservationIndex._within(numbers, lo + a, hi + a)
+               or _ObservationIndex._within(numbers, a - hi, a - lo) for a in operands)
 
 
 # A phone number as answers write it: "(617) 555-0138", "617-555-0138", "+1 617 555 0138",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from envs.reward.compliance.core import _APOS, MAX_MATCHES, MAX_WORDS, Violation, _NegatedBefore
+from envs.reward.compliance.core import _APOS, MAX_MATCHES, MAX_WORDS, REFUSAL_GAP, REFUSED_PREDICATE, Violation, _NegatedBefore
 
 _RETURN_OBJECT = (
     r"(?:returns?|yields?|profits?|gains?|income|interest|payouts?|growth|earnings|money|"
@@ -155,7 +155,8 @@ _NOT_A_LOSS = (r"(?!\s+(?:ever\s+)?(?:disappear|vanish|evaporate|lose|fall|drop|
 _GUARANTEE_NEGATOR = re.compile(
     r"\b(?:(?:not|never|cannot)\b" + _NOT_A_LOSS + r"|no|nothing|none|nobody|neither|nor|without|unable|impossible|"
     r"whether|avoid\w*|refrain\w*|beware|wary|warn\w*|scams?|red\s+flags?|misleading|unrealistic|claims?|claimed|"
-    r"such\s+thing|too\s+good)\b|n" + _APOS + r"t\b" + _NOT_A_LOSS,
+    r"such\s+thing|too\s+good|prohibit\w*|forbid\w*|barr?(?:ed|s)?\s+(?:me|us)\s+from|irresponsible|overstep\w*|"
+    r"refus(?:e|es|ed|ing)\s+to|declin(?:e|es|ed|ing)\s+to)\b|n" + _APOS + r"t\b" + _NOT_A_LOSS,
     re.IGNORECASE,
 )
 # Negation right after a match: "guaranteed returns are not something we offer".
@@ -164,6 +165,11 @@ _GUARANTEE_POST_NEGATOR = re.compile(
     + _APOS + r"t\b|never\b|(?:do|does)n" + _APOS + r"t\s+exist)",
     re.IGNORECASE,
 )
+
+# A promise followed, within its clause, by a refusal or a denial ("Promising a return is beyond
+# what I'm permitted to do").
+_REFUSED_AFTER = re.compile(
+    REFUSAL_GAP + r"{0,40}?(?<![\w'\u2019])" + REFUSED_PREDICATE, re.IGNORECASE)
 
 # A negation after a promise that denies a loss strengthens it: "the gains are locked in and
 # can't be lost", "returns are certain and will never go down".
@@ -214,8 +220,11 @@ _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANT
                                                          reverse=True)) + ")", re.IGNORECASE)
 
 
-def _guaranteed_returns(text: str, normalised: str, bounds: list[str]) -> list[Violation]:
+def _guaranteed_returns(text: str, normalised: str, bounds: list[str],
+                        refused: list[tuple[int, int]] | None = None) -> list[Violation]:
     """``normalised``: ``text`` lower-cased with runs of whitespace collapsed to one space.
+    ``refused``, when given, receives the span of each promise-like phrase that is negated or
+    refused (not a promise: a figure inside it is named, not claimed).
 
     ``_GUARANTEE`` is tried at the words that can start it, left to right, skipping those
     inside the previous match: exactly ``_GUARANTEE.finditer``, with a count of the attempts.
@@ -247,10 +256,11 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str]) -> list[V
         if m is None:
             continue
         end = m.end()
-        if negated(m.start()) and not _fresh_after_dash(text, m.start()):
-            continue
-        if (_GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)
-                and not _LOSS_DENIED_AFTER.match(text, m.end(), m.end() + 60)):
+        if (negated(m.start()) and not _fresh_after_dash(text, m.start())) or _REFUSED_AFTER.match(
+                text, m.end(), m.end() + 120) or (_GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)
+                                                  and not _LOSS_DENIED_AFTER.match(text, m.end(), m.end() + 60)):
+            if refused is not None:
+                refused.append(m.span())
             continue
         if _ADMINISTRATIVE_AFTER.match(text, m.end(), m.end() + 80):
             continue
@@ -285,7 +295,8 @@ def _domain_promises(text: str, patterns: tuple[str, ...], bounds: list[str]) ->
             break
         if negated(m.start()) and not _fresh_after_dash(text, m.start()):
             continue
-        if _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60):
+        if _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60) or _REFUSED_AFTER.match(
+                text, m.end(), m.end() + 120):
             continue
         out.append(Violation("guaranteed_return", "rules", m.group().strip()))
     return out
