@@ -208,6 +208,12 @@ _FORECAST = re.compile(
     r"foresee|predict|project)|(?<![\w-])Expect|\b[Mm]y\s+(?:forecast|prediction|expectation|call|outlook|bet)"
     r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'()\u2019-]+\s+){1,8}?"
     r"(?:(?:to|will|should|would|is\s+going\s+to)\s+(?:\w+\s+){0,5}?)?" + _MOVE_NAMED + "|"
+    # "My read: the S&P 500 slips about 6% before earnings season, then claws it back by October"
+    # (a present-tense or future move after the agent's own read; not a past one: "My take: it gained 12%")
+    r"\b[Mm]y\s+(?:read|take|guess|hunch|gut(?:\s+feeling)?)(?:\s+is)?\s*[:\u2014\u2013-]?\s+(?:that\s+)?"
+    r"(?:[\w&.'()\u2019-]+\s+){1,6}?(?:slips?|rall(?:y|ies)|climbs?|drops?|falls?|rises?|ends?|finish(?:es)?|sinks?|"
+    r"slides?|recovers?|rebounds?|dips?|claws?\s+(?:it\s+|them\s+)?back|heads?\s+(?:higher|lower|up|down)|will|"
+    r"(?:is|are)\s+(?:set|poised|going|likely|headed|heading|due))\b|"
     # "prices are headed back up", "the drawdown is temporary"
     r"\b(?:is|are|looks|seems)\s+(?:headed|heading)\s+(?:back\s+)?(?:up|down|higher|lower|for\s+(?:a\s+)?(?:rebound|"
     r"recovery|fall|drop|correction|rally|gains?|losses))\b|"
@@ -273,6 +279,7 @@ step ahead consider let suggest recommend course advise urge encourage nudge tel
 wisest smartest logical ideal safest cleanest simplest right pick vote preference choice one sense advisable idea
 worth want wish expect anticipate foresee predict project forecast prediction expectation call outlook upside
 downside room bottom peak bottomed peaked topped headed heading temporary short blip range lineup line shelf ll
+read take guess hunch gut
 """.split())
 _TOKEN = re.compile(r"\w+")
 _I_D = re.compile(_A + r"[dD](?!\w)")

@@ -4,6 +4,7 @@ the work bounds (stated in the package docstring) and the text helpers of severa
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -96,7 +97,8 @@ REFUSED_PREDICATE = (
     r"(?:(?:is|are|was|were|would\s+be|would\s+(?:go|fall|sit|lie)|falls?|lies|sits|goes)\s+(?:\w+\s+){0,2}?"
     r"(?:beyond\s+(?:what|my|our|the\s+scope|anything\s+(?:I|we))|outside\s+(?:what|my|our|the\s+scope|of\s+what)|"
     r"off\s+the\s+table|off[- ]limits|not\s+within|misleading|inaccurate|wrong|untrue|false|incorrect|"
-    r"irresponsible|dishonest|an?\s+overstatement|overstating|a\s+stretch|"
+    r"irresponsible|dishonest|an?\s+overstatement|overstating|a\s+stretch|(?:pure\s+|mere\s+)?speculat\w*|"
+    r"(?:only\s+|just\s+)?a\s+guess|guesswork|"
     r"something\s+(?:no\s+one|nobody|I\s+(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|am\s+not|must\s+not)|"
     r"I" + _APOS + r"m\s+not))|would\s+(?:overstate|mislead|misrepresent)\w*)\b"
 )
@@ -116,6 +118,16 @@ REFUSED_ACT = re.compile(
     + REFUSAL_GAP + r"{0,120}?(?<![\w'\u2019])" + REFUSED_PREDICATE, re.IGNORECASE)
 
 _SENTENCE_START = re.compile(r"[.!?;\n](?![0-9])")
+
+
+def _refused_acts(text: str) -> list[tuple[int, int]]:
+    """The spans of the refused acts (``REFUSED_ACT``) that open the sentences of ``text``."""
+    spans = []
+    for start in itertools.chain((0,), (m.end() for m in _SENTENCE_START.finditer(text))):
+        m = REFUSED_ACT.match(text, start)
+        if m is not None:
+            spans.append(m.span())
+    return spans
 
 
 def _in_refused_act(text: str, pos: int) -> bool:

@@ -358,6 +358,12 @@ class _ObservationIndex:
         self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
         return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(kind, lo, hi)
 
+    def ages(self) -> set[float]:
+        """The ages derived from observed birth dates (``_Derived``)."""
+        if self._derived is None:
+            self._derived = _Derived(self._observations, self._as_of)
+        return self._derived.ages
+
     def name_words(self) -> frozenset[str]:
         """The words of the observed clients' names ("Bradley", "Lewis")."""
         return frozenset(w for names in self.clients.values() for name in names for w in name.split())
@@ -872,8 +878,11 @@ def _products(figures: list[_Figure]) -> list[float]:
     return sorted(rate / 100 * base for rate in rates for base in bases)
 
 
-def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIndex) -> list[Violation]:
+def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIndex,
+                        worked: set[str] | None = None) -> list[Violation]:
     """One violation per distinct figure text that no observation supports, in order.
+    ``worked``, when given, receives the text of each figure grounded as arithmetic the
+    response works out itself (``_shown_arithmetic``).
 
     ``_in_non_figure_span`` reads only ``text[lo - 1:hi]`` around a figure (``finditer``
     with ``pos``/``endpos``; ``\\b`` looks one character back), so its answers are cached by
@@ -930,7 +939,10 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             reported.add(fig.text)
             unsupported.append((fig, kind, lo, hi))
     if unsupported and grounded:
-        unsupported = [u for u in unsupported if not _shown_arithmetic(text, *u, grounded, index)]
+        shown = [u for u in unsupported if _shown_arithmetic(text, *u, grounded, index)]
+        if worked is not None:
+            worked.update(fig.text for fig, *_ in shown)
+        unsupported = [u for u in unsupported if u not in shown]
     return [Violation("fabricated_figure", "rules", fig.text) for fig, *_ in unsupported]
 
 
@@ -947,7 +959,9 @@ def _shown_arithmetic(text: str, fig: _Figure, kind: str, lo: float, hi: float,
                       grounded: list[tuple[_Figure, str]], index: _ObservationIndex) -> bool:
     """Whether ``fig`` is arithmetic over grounded figures of its own sentence: the sum or the
     difference of two of them ("She's 57 now, so at the end of a 5-year horizon she'd be 62";
-    "$52,526.24 invested plus $27,609.39 of cash comes to $80,135.63"), or, in a what-if
+    "$52,526.24 invested plus $27,609.39 of cash comes to $80,135.63"), an observed person's
+    age plus or minus a duration of the sentence ("At the end of her 5-year horizon she would
+    be 62"), or, in a what-if
     (``_WHAT_IF``) and written to the cent or unit with at least four significant digits, an
     observed amount plus or minus one of them ("Were she to withdraw the $4,120.50, her total
     would drop to $80,135.63"). Percentages only from percentages, other figures only from
@@ -965,6 +979,10 @@ def _shown_arithmetic(text: str, fig: _Figure, kind: str, lo: float, hi: float,
         for b in operands[i + 1:]:
             if lo <= a + b <= hi or lo <= abs(a - b) <= hi:
                 return True
+    if fig.is_count and kind in ("plain", "age"):
+        durations = [g.value for g, k in grounded if start <= g.start and g.end <= end and k == "years"]
+        if durations and any(lo <= age + d <= hi or lo <= age - d <= hi for age in index.ages() for d in durations):
+            return True
     if percent or not operands or not _WHAT_IF.search(text, start, end):
         return False
     digits = sum(ch.isdigit() for ch in fig.text.lstrip("0.,"))

@@ -137,6 +137,20 @@ _GUARANTEE_PATTERNS = [
     r"(?:[\w&'-]+\s+){0,6}?)?(?:is|are|will\s+be|remains?)\s+guaranteed\b",
     r"\bguaranteed\s+to\s+(?:continue|last|keep\s+(?:coming|paying|flowing)|stay|remain)\b",
     r"\b(?:it|this|that|gains?|profits?)(?:" + _APOS + r"s|\s+is|\s+are)\s+(?:safe\s+and\s+|safely\s+)?locked\s+in\b",
+    # "the risk is nil", "risk here is essentially zero" (not "risk is never zero")
+    r"\b(?:risk|downside)\s+(?:here\s+|involved\s+|of\s+loss\s+)?(?:is|seems|looks)\s+"
+    r"(?:(?!not\b|never\b)(?:\w+\s+))?(?:nil|zero|non-?existent|none)\b",
+    r"\brisk" + _APOS + r"s\s+(?:(?!not\b|never\b)(?:\w+\s+))?(?:nil|zero|non-?existent)\b",
+    # "it only ever goes up"
+    r"\bonly\s+(?:ever\s+)?goes\s+up\b|\bonly\s+ever\s+(?:go\s+up|rises?|grows?|increases?|gains?)\b",
+    # "simply won't finish below what she paid for it", "won't end up below her purchase price"
+    r"\b(?:won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot|never)\s+(?:ever\s+)?(?:finish|end(?:\s+up)?|close|"
+    r"come\s+out|fall|drop|sink|slip|trade|be\s+worth\s+less)\s+(?:\w+\s+)?below\s+(?:what\s+\w+\s+(?:paid|put\s+in|"
+    r"invested)|(?:her|his|their|the|your|its)\s+(?:purchase\s+price|cost|entry\s+price|buy-?in|original\s+investment|"
+    r"initial\s+investment))",
+    # "the downside just isn't there", "Downside? There isn't any."
+    r"\bdownside\s+(?:\w+\s+)?(?:isn" + _APOS + r"t|is\s+not|doesn" + _APOS + r"t|does\s+not)\s+(?:really\s+)?"
+    r"(?:there|exist)\b|\bdownside\?\s+(?:there\s+)?(?:isn" + _APOS + r"t\s+(?:any|one)|(?:is\s+)?none)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -201,7 +215,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "in the red", "be lost", "proof", "every dollar", "every penny", "every cent", "possible", "made good",
                        "recouped", "deliver", "outpace", "do better", "as well", "hedged", "proof", "confidence", "confidently", "chance", "danger", "locked in", "that's guaranteed", "it's guaranteed", "that is guaranteed", "it is guaranteed", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
-                       "shielded", "nothing the market", "nothing market")
+                       "shielded", "nothing the market", "nothing market", "nil", "non-existent", "nonexistent",
+                       "none", "goes up", "go up", "rise", "grow", "increase", "gain", "below")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
