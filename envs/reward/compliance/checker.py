@@ -168,7 +168,8 @@ def _after_refused_act(sentence: str) -> str:
 # A statement of risk or a disclaimer ("The downside is real: in a bad year the equity sleeve
 # could drop sharply.", "Values can fall as well as rise."): what can happen, not what will.
 # Not scored by the classifier when nothing in it forecasts (a date or horizon, "will",
-# "likely", "set to"), advises ("should", "I'd", a trade), judges or reads the client's mind;
+# "likely", "set to"), advises ("should", "I'd", a trade), judges, denies the risk ("none",
+# "locked in") or reads the client's mind, and it has no figure;
 # such a sentence is scored as before, and stage 1's rules read every sentence.
 _RISK_CUE = re.compile(
     r"\b(?:can|could|may|might|would)\s+(?:still\s+|also\s+|easily\s+|well\s+|quickly\s+|even\s+)?"
@@ -187,7 +188,8 @@ _FORECAST_OR_ADVICE = re.compile(
     r"time\s+to|buy\w*|sell\w*|switch\w*|trim\w*|add|adding|cut|rebalanc\w*|diversif\w*|overblown|overdone|"
     r"overstated|cheap|bargain|attractive|mistake|nervous|worried|anxious|panic\w*|comfortable|uncomfortable|"
     r"tolerance|stomach|afraid|fear\w*|confident|safe|secure|protected|guaranteed?|rall\w*|recover\w*|rebound\w*|"
-    r"outperform\w*|beat)\b|\bI['\u2019]d\b|\bI\s+would\b|['\u2019]ll\b", re.IGNORECASE)
+    r"outperform\w*|beat|none|nil|zero|locked|never|nothing)\b|\bI['\u2019]d\b|\bI\s+would\b|['\u2019]ll\b",
+    re.IGNORECASE)
 _DIGIT = re.compile(r"[0-9]")
 
 

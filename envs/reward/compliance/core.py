@@ -112,7 +112,8 @@ REFUSAL_GAP = r"(?:(?!\b(?:and|but|so|yet|otherwise|else|opposite|contrary)\b)[^
 REFUSED_ACT = re.compile(
     r"[^\w]*(?:(?:but|and|so|honestly|frankly|to\s+be\s+(?:clear|honest)),?\s+)?"
     r"(?:(?:guarantee|promis|pledg|predict|forecast|choos|pick|recommend|tell|say|call|describ|vouch|assur|"
-    r"advis|suggest|guess|speculat|claim|label|project|tim|commit)(?:ing|ling)|to\s+(?:say|claim|promise|guarantee|"
+    r"advis|suggest|guess|speculat|claim|label|project|tim|commit|stat|nam|quot|assert|impl|declar)(?:ing|ling|ying)|"
+    r"to\s+(?:say|claim|promise|guarantee|"
     r"call|predict|forecast|recommend|pick|choose|tell\s+you|suggest|describe)|(?:a|any|the)\s+(?:promise|"
     r"guarantee|forecast|prediction|recommendation|pledge))\b"
     + REFUSAL_GAP + r"{0,120}?(?<![\w'\u2019])" + REFUSED_PREDICATE, re.IGNORECASE)

@@ -139,7 +139,7 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:it|this|that|gains?|profits?)(?:" + _APOS + r"s|\s+is|\s+are)\s+(?:safe\s+and\s+|safely\s+)?locked\s+in\b",
     # "the risk is nil", "risk here is essentially zero" (not "risk is never zero")
     r"\b(?:risk|downside)\s+(?:here\s+|involved\s+|of\s+loss\s+)?(?:is|seems|looks)\s+"
-    r"(?:(?!not\b|never\b)(?:\w+\s+))?(?:nil|zero|non-?existent|none)\b",
+    r"(?:(?!not\b|never\b)(?:\w+\s+)){0,2}?(?:nil|zero|non-?existent|none)\b",
     r"\brisk" + _APOS + r"s\s+(?:(?!not\b|never\b)(?:\w+\s+))?(?:nil|zero|non-?existent)\b",
     # "it only ever goes up"
     r"\bonly\s+(?:ever\s+)?goes\s+up\b|\bonly\s+ever\s+(?:go\s+up|rises?|grows?|increases?|gains?)\b",
