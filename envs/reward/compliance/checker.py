@@ -175,7 +175,8 @@ _RISK_CUE = re.compile(
     r"\b(?:can|could|may|might|would)\s+(?:still\s+|also\s+|easily\s+|well\s+|quickly\s+|even\s+)?"
     r"(?:go\s+down|fall|drop|decline|lose|underperform|lag|swing|fluctuate|move|knock|wipe|reduce|shrink|suffer|"
     r"take\s+a\s+hit|be\s+hit|rise\s+or\s+fall|go\s+up\s+or\s+down|get\s+back\s+less|see\s+(?:sharp\s+)?swings)\b|"
-    r"\b(?:as\s+well\s+as\s+(?:up|rise)|not\s+guaranteed|no\s+guarantee|past\s+(?:performance|returns|results)|"
+    r"\b(?:as\s+well\s+as\s+(?:up|rise)|not\s+guaranteed|no\s+guarantee|"
+    r"past\s+(?:performance|returns|results)\s+(?:is|are|do|does|can|may|never|aren|isn|don|doesn)|"
     r"(?:risk|possibility|chance)\s+of\s+(?:loss|losses|losing)|losses\s+are\s+possible|downside\s+is\s+real|"
     r"(?:carr(?:y|ies)|involves?|exposed\s+to|subject\s+to)\s+(?:\w+\s+){0,3}?risks?|not\s+(?:personal\s+)?advice|"
     r"general\s+information)\b", re.IGNORECASE)
