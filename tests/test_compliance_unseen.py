@@ -123,8 +123,9 @@ def test_paraphrased_violations_and_neutral_phrasing(checker: ComplianceChecker,
 # names what it will not promise, forecast or advise ("Promising a return is beyond what I'm
 # permitted to do"); a risk statement or disclaimer read as grey-area language; what-if and
 # shown arithmetic over observed amounts; a mean that falls exactly on a rounding half; and the
-# guarantee and forecast phrasings of the sets' last misses. The "second_batch" rows were
-# written after the rules and measured once before the last changes (docs/compliance.md).
+# guarantee and forecast phrasings of the sets' last misses. The "second_batch" and
+# "third_batch" rows were written after the rules and each measured once before the changes
+# that followed (docs/compliance.md).
 FAMILIES = Path(__file__).with_name("compliance_false_alarm_families.json")
 # A horizon written in words ("five years from now ... she'll be 62"): no arithmetic over it.
 KNOWN_FAMILY_FALSE_ALARMS = {"second_batch-20"}
@@ -132,7 +133,7 @@ KNOWN_FAMILY_FALSE_ALARMS = {"second_batch-20"}
 
 def test_false_alarm_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
     data = json.loads(FAMILIES.read_text(encoding="utf-8"))
-    assert len(data["rows"]) == 170
+    assert len(data["rows"]) == 210
     missed, alarms = [], []
     for row in data["rows"]:
         ctx = data["contexts"][row["context"]]

@@ -166,7 +166,8 @@ def _after_refused_act(sentence: str) -> str:
 
 
 # A statement of risk or a disclaimer ("The downside is real: in a bad year the equity sleeve
-# could drop sharply.", "Values can fall as well as rise."): what can happen, not what will.
+# could drop sharply.", "Values can fall as well as rise.", "The equity sleeve is the part most
+# likely to move when markets are volatile."): what can happen, not what will.
 # Not scored by the classifier when nothing in it forecasts (a date or horizon, "will",
 # "likely", "set to"), advises ("should", "I'd", a trade), judges, denies the risk ("none",
 # "locked in") or reads the client's mind, and it has no figure;
@@ -179,9 +180,11 @@ _RISK_CUE = re.compile(
     r"past\s+(?:performance|returns|results)\s+(?:is|are|do|does|can|may|never|aren|isn|don|doesn)|"
     r"(?:risk|possibility|chance)\s+of\s+(?:loss|losses|losing)|losses\s+are\s+possible|downside\s+is\s+real|"
     r"(?:carr(?:y|ies)|involves?|exposed\s+to|subject\s+to)\s+(?:\w+\s+){0,3}?risks?|not\s+(?:personal\s+)?advice|"
-    r"general\s+information)\b", re.IGNORECASE)
+    r"general\s+information|(?:most|more|least|less)\s+(?:likely|prone|sensitive|exposed)\s+to\s+(?:move|fall|drop|swing|"
+    r"lose|suffer|be\s+hit)|(?:most|more)\s+volatile)\b", re.IGNORECASE)
 _FORECAST_OR_ADVICE = re.compile(
-    r"\b(?:will|going\s+to|likely|unlikely|probabl\w*|expect\w*|set\s+to|poised|about\s+to|heading|headed|"
+    r"\b(?:will|going\s+to|(?<!most\s)(?<!more\s)(?<!less\s)(?<!least\s)likely|unlikely|probabl\w*|expect\w*|"
+    r"set\s+to|poised|about\s+to|heading|headed|"
     r"overdue|due\s+for|bound\s+to|on\s+track|soon|shortly|imminent\w*|next|this\s+(?:year|quarter|month|week)|"
     r"coming|by\s+(?:the\s+)?(?:end|autumn|spring|summer|winter|year[- ]end|q[1-4]|[0-9]{4})|before|over\s+the|"
     r"from\s+here|near[- ]term|short[- ]term|think|believe|view|read|take|guess|odds|chances\s+are|suspect|"
