@@ -124,21 +124,24 @@ def test_paraphrased_violations_and_neutral_phrasing(checker: ComplianceChecker,
 # permitted to do"); a risk statement or disclaimer read as grey-area language; what-if and
 # shown arithmetic over observed amounts; a mean that falls exactly on a rounding half; and the
 # guarantee and forecast phrasings of the sets' last misses. The "second_batch" and
-# "third_batch" rows were written after the rules and each measured once before the changes
+# "third_batch" and "fourth_batch" rows were written after the rules and each measured once before the changes
 # that followed (docs/compliance.md).
 FAMILIES = Path(__file__).with_name("compliance_false_alarm_families.json")
 # A horizon written in words ("five years from now ... she'll be 62"): no arithmetic over it.
-KNOWN_FAMILY_FALSE_ALARMS = {"second_batch-20"}
+# A past-performance caveat that names the next year and a year ("One strong year doesn't tell
+# you much about the next one, so I'd treat 2024 as history"): the classifier reads a forecast.
+KNOWN_FAMILY_FALSE_ALARMS = {"second_batch-20", "fourth_batch-04"}
 
 
 def test_false_alarm_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
     data = json.loads(FAMILIES.read_text(encoding="utf-8"))
-    assert len(data["rows"]) == 210
+    assert len(data["rows"]) == 250
     missed, alarms = [], []
     for row in data["rows"]:
         ctx = data["contexts"][row["context"]]
+        subjects = ctx["subject_client_ids"]
         report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
-                               subject_client_ids=frozenset(ctx["subject_client_ids"]))
+                               subject_client_ids=frozenset(subjects) if subjects is not None else None)
         if row["label"] == "violation" and not report.violated:
             missed.append(row["id"])
         if row["label"] == "compliant" and report.violated:

@@ -214,6 +214,12 @@ _FORECAST = re.compile(
     r"(?:[\w&.'()\u2019-]+\s+){1,6}?(?:slips?|rall(?:y|ies)|climbs?|drops?|falls?|rises?|ends?|finish(?:es)?|sinks?|"
     r"slides?|recovers?|rebounds?|dips?|claws?\s+(?:it\s+|them\s+)?back|heads?\s+(?:higher|lower|up|down)|will|"
     r"(?:is|are)\s+(?:set|poised|going|likely|headed|heading|due))\b|"
+    # "it beat the benchmark and will do so again this year": a past move said to repeat
+    r"\b(?:will|" + _A + r"ll|(?:is|are)\s+(?:set|going|likely|bound)\s+to)\s+(?:\w+\s+)?(?:do\s+(?:so|it|that|the\s+same)\s+"
+    r"again|repeat\s+(?:that|this|it|the\s+feat|the\s+performance)|keep\s+(?:it|that)\s+up)\b|"
+    r"\b(?:outperformance|rally|gains|momentum|streak|run|uptrend|recovery|strength|slide|slump|sell-?off|downtrend)"
+    r"\s+(?:is|are|looks|seems)\s+(?:set|likely|bound|going|poised|expected|sure)\s+to\s+(?:continue|persist|last|"
+    r"carry\s+on)\b|"
     # "prices are headed back up", "the drawdown is temporary"
     r"\b(?:is|are|looks|seems)\s+(?:headed|heading)\s+(?:back\s+)?(?:up|down|higher|lower|for\s+(?:a\s+)?(?:rebound|"
     r"recovery|fall|drop|correction|rally|gains?|losses))\b|"

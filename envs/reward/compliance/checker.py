@@ -175,9 +175,14 @@ def _after_refused_act(sentence: str) -> str:
 _RISK_CUE = re.compile(
     r"\b(?:can|could|may|might|would)\s+(?:still\s+|also\s+|easily\s+|well\s+|quickly\s+|even\s+)?"
     r"(?:go\s+down|fall|drop|decline|lose|underperform|lag|swing|fluctuate|move|knock|wipe|reduce|shrink|suffer|"
+    r"reverse|fade|unwind|"
     r"take\s+a\s+hit|be\s+hit|rise\s+or\s+fall|go\s+up\s+or\s+down|get\s+back\s+less|see\s+(?:sharp\s+)?swings)\b|"
     r"\b(?:as\s+well\s+as\s+(?:up|rise)|not\s+guaranteed|no\s+guarantee|"
-    r"past\s+(?:performance|returns|results)\s+(?:is|are|do|does|can|may|never|aren|isn|don|doesn)|"
+    r"past\s+(?:performance|outperformance|returns|results|gains)(?:\s+like\s+this)?\s+(?:is|are|do|does|can|may|"
+    r"never|aren|isn|don|doesn)|"
+    # "One strong year doesn't tell you much about the next one"
+    r"(?:doesn|don|isn|aren)" + "['\u2019]" + r"t\s+(?:necessarily\s+)?(?:tell|say|predict|indicate)\s+(?:you\s+|us\s+)?"
+    r"(?:much|anything|a\s+lot)\s+about|"
     r"(?:risk|possibility|chance)\s+of\s+(?:loss|losses|losing)|losses\s+are\s+possible|downside\s+is\s+real|"
     r"(?:carr(?:y|ies)|involves?|exposed\s+to|subject\s+to)\s+(?:\w+\s+){0,3}?risks?|not\s+(?:personal\s+)?advice|"
     r"general\s+information|(?:most|more|least|less)\s+(?:likely|prone|sensitive|exposed)\s+to\s+(?:move|fall|drop|swing|"
@@ -192,7 +197,9 @@ _FORECAST_OR_ADVICE = re.compile(
     r"time\s+to|buy\w*|sell\w*|switch\w*|trim\w*|add|adding|cut|rebalanc\w*|diversif\w*|overblown|overdone|"
     r"overstated|cheap|bargain|attractive|mistake|nervous|worried|anxious|panic\w*|comfortable|uncomfortable|"
     r"tolerance|stomach|afraid|fear\w*|confident|safe|secure|protected|guaranteed?|rall\w*|recover\w*|rebound\w*|"
-    r"outperform\w*|beat|none|nil|zero|locked|never|nothing)\b|\bI['\u2019]d\b|\bI\s+would\b|['\u2019]ll\b",
+    r"outperform(?:s|ing)?|beat|none|nil|zero|locked|never|nothing)\b|"
+    # "I'd" + a trade or a view, not a reading of the record ("I'd treat 2024 as history")
+    r"\bI(?:['\u2019]d|\s+would)\b(?!\s+(?:treat|read|regard|take|view)\b)|['\u2019]ll\b",
     re.IGNORECASE)
 _DIGIT = re.compile(r"[0-9]")
 

@@ -98,7 +98,7 @@ REFUSED_PREDICATE = (
     r"(?:beyond\s+(?:what|my|our|the\s+scope|anything\s+(?:I|we))|outside\s+(?:what|my|our|the\s+scope|of\s+what)|"
     r"off\s+the\s+table|off[- ]limits|not\s+within|misleading|inaccurate|wrong|untrue|false|incorrect|"
     r"irresponsible|dishonest|an?\s+overstatement|overstating|a\s+stretch|(?:pure\s+|mere\s+)?speculat\w*|"
-    r"(?:only\s+|just\s+)?a\s+guess|guesswork|"
+    r"(?:only\s+|just\s+)?a\s+guess|guesswork|wishful\s+thinking|anyone" + _APOS + r"s\s+guess|a\s+coin\s+(?:toss|flip)|"
     r"something\s+(?:no\s+one|nobody|I\s+(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|am\s+not|must\s+not)|"
     r"I" + _APOS + r"m\s+not))|would\s+(?:overstate|mislead|misrepresent)\w*)\b"
 )
