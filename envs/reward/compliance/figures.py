@@ -358,6 +358,13 @@ class _ObservationIndex:
         self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
         return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(kind, lo, hi)
 
+    def counts(self) -> set[int]:
+        """The numbers of observed records an answer can divide by: each list's length, and the
+        number of records of one kind over every list, and of each of its categories (``_Derived``)."""
+        if self._derived is None:
+            self._derived = _Derived(self._observations, self._as_of)
+        return self.list_lengths | self._derived.record_counts
+
     def ages(self) -> set[float]:
         """The ages derived from observed birth dates (``_Derived``)."""
         if self._derived is None:
@@ -452,7 +459,7 @@ class _Derived:
     Dates are never numbers here: a date's day or month backs nothing.
     """
 
-    __slots__ = ("amounts", "pcts", "shares", "ratios", "ages", "years", "months", "days")
+    __slots__ = ("amounts", "pcts", "shares", "ratios", "ages", "years", "months", "days", "record_counts")
 
     def __init__(self, observations: Any, as_of: dt.date | None) -> None:
         fields: list[_Field] = []
@@ -460,8 +467,9 @@ class _Derived:
         column_sums: list[tuple[Any, tuple[int, ...], float]] = []  # (key, the list's path, the sum)
         means: list[float] = []  # the mean of each amount over a list of records
         groups: list[tuple[Any, tuple[int, ...], list[float]]] = []  # (key, list path, sums per category)
+        records: list[dict[Any, Any]] = []  # the records of the lists read, for means over every list
         try:
-            self._collect(observations, fields, dates, column_sums, groups, means)
+            self._collect(observations, fields, dates, column_sums, groups, means, records)
         except Exception:  # noqa: BLE001 - a hostile container subclass: keep what was gathered
             pass
         amounts, pcts, ratios = [], [], []
@@ -512,11 +520,12 @@ class _Derived:
         for key, _scope, total in column_sums:
             over_lists.setdefault(key, []).append(total)
         amounts.extend(abs(sum(totals)) for totals in over_lists.values() if len(totals) > 1)
-        # The mean of one amount over every record that has it, in whichever list.
-        by_key: dict[Any, list[float]] = {}
-        for f in money:
-            by_key.setdefault(f.key, []).append(f.value)
-        amounts.extend(abs(sum(values)) / len(values) for values in by_key.values() if len(values) > 1)
+        # The mean of one amount over every record of one kind (the same fields), in whichever
+        # list ("each position averages ..." over every account's holdings), and per category
+        # ("2 equity funds, about $10,770.10 each"); the number of such records is a count an
+        # answer divides by ("$48,630.90 spread over 5 positions").
+        record_means, self.record_counts = _record_means(records)
+        amounts.extend(record_means)
         for f in money:
             for t in money:
                 if _is_cash(f.key) and _cash_and_total(f, t):
@@ -569,7 +578,8 @@ class _Derived:
     @staticmethod
     def _collect(observations: Any, fields: list[_Field], dates: list[tuple[str, tuple[int, ...], dt.date]],
                  column_sums: list[tuple[Any, tuple[int, ...], float]],
-                 groups: list[tuple[Any, tuple[int, ...], list[float]]], means: list[float]) -> None:
+                 groups: list[tuple[Any, tuple[int, ...], list[float]]], means: list[float],
+                 records: list[dict[Any, Any]]) -> None:
         root = _as_container(observations)
         stack: list[tuple[Any, tuple[int, ...]]] = [(root if root is not None else [observations], ())]
         nodes = 0
@@ -598,6 +608,7 @@ class _Derived:
                 if len(node) <= _DERIVE_LIST_ITEMS:
                     items = list(node)
                     _column_sums(items, path, column_sums, groups, means)
+                    records.extend(islice((i for i in items if type(i) is dict), _DERIVE_RECORDS - len(records)))
                 else:
                     items = [node[0], node[-1]] if node else []
                 stack.extend((c, path) for c in (_as_container(i) for i in reversed(items)) if c is not None)
@@ -657,6 +668,42 @@ def _column_sums(items: list[Any], path: tuple[int, ...], column_sums: list[tupl
     for (_label, key), cells in by.items():
         if 1 < len(cells) <= _MAX_CATEGORIES and len(cells) < n and len(groups) < _DERIVE_COLUMNS:
             groups.append((key, path, [v for v in cells.values() if math.isfinite(v)]))
+
+
+_DERIVE_RECORDS = 96  # list records read for means over every list
+
+
+def _record_means(records: list[dict[Any, Any]]) -> tuple[list[float], set[int]]:
+    """The mean of each amount over the records of one kind (the same fields) in every list
+    read, overall and per value of a category field that at least two records share; and the
+    number of records of each kind and of each of its categories (counts an answer divides by)."""
+    kinds: dict[frozenset[Any], list[dict[Any, Any]]] = {}
+    for record in records:
+        fields = frozenset(islice(record, _DERIVE_FIELDS))
+        kinds.setdefault(fields, []).append(record)
+    means: list[float] = []
+    counts: set[int] = set()
+    for members in kinds.values():
+        counts.add(len(members))
+        labels = [k for k, v in islice(members[0].items(), _DERIVE_FIELDS) if isinstance(v, str) and len(v) <= 24]
+        for key in islice(members[0], _DERIVE_FIELDS):
+            if not _is_money(key):
+                continue
+            values = [v for v in (_as_float(m.get(key)) for m in members) if v is not None and math.isfinite(v)]
+            if len(values) > 1:
+                means.append(abs(sum(values)) / len(values))
+            for label in labels[:_MAX_LABELS]:
+                cells: dict[str, list[float]] = {}
+                for m in members:
+                    value, category = _as_float(m.get(key)), m.get(label)
+                    if value is not None and math.isfinite(value) and isinstance(category, str):
+                        cells.setdefault(category, []).append(value)
+                if 1 < len(cells) <= _MAX_CATEGORIES:
+                    for cell in cells.values():
+                        counts.add(len(cell))
+                        if len(cell) > 1:
+                            means.append(abs(sum(cell)) / len(cell))
+    return means, counts
 
 
 def _cash_and_total(a: _Field, b: _Field) -> bool:
@@ -872,8 +919,9 @@ _MAX_PRODUCT_TERMS = 32
 
 def _products(figures: list[_Figure]) -> list[float]:
     """Rates of other figures of the response ("0.39% a year, i.e. about $39 per $10,000
-    invested"): each of the first 32 percentages times each of the first 32 other figures, sorted."""
-    rates = [f.value for f in figures if f.percent][:_MAX_PRODUCT_TERMS]
+    invested"): each of the first 32 percentages (but 100%, which is its base, so a figure would
+    ground itself) times each of the first 32 other figures, sorted."""
+    rates = [f.value for f in figures if f.percent and f.value != 100][:_MAX_PRODUCT_TERMS]
     bases = [f.value for f in figures if not f.percent][:_MAX_PRODUCT_TERMS]
     return sorted(rate / 100 * base for rate in rates for base in bases)
 
@@ -893,6 +941,7 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
     """
     unsupported: list[tuple[_Figure, str, float, float]] = []
     grounded: list[tuple[_Figure, str]] = []  # figures backed by observations, with their kind
+    small_counts: list[_Figure] = []  # bare integers 0..12 (counts an amount may be divided by)
     reported: set[str] = set()
     supported: dict[tuple[float, float, str, float, bool], bool] = {}
     spans: dict[tuple[str, int, int], bool] = {}
@@ -906,6 +955,7 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             names = index.name_words()
         kind = _figure_kind(text, fig, names)
         if fig.trivially_supported and kind not in ("years", "age"):
+            small_counts.append(fig)
             continue  # a small count or ordinal; not a tenure or an age ("open for 11 years")
         lo, hi = _interval(text, fig)
         key = (lo, hi, kind, fig.scale, fig.is_count)
@@ -939,7 +989,7 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             reported.add(fig.text)
             unsupported.append((fig, kind, lo, hi))
     if unsupported and grounded:
-        shown = [u for u in unsupported if _shown_arithmetic(text, *u, grounded, index)]
+        shown = [u for u in unsupported if _shown_arithmetic(text, *u, grounded, small_counts, index)]
         if worked is not None:
             worked.update(fig.text for fig, *_ in shown)
         unsupported = [u for u in unsupported if u not in shown]
@@ -956,10 +1006,13 @@ _SENTENCE_END = re.compile(r"[!?\n;]|\.(?![0-9])")
 
 
 def _shown_arithmetic(text: str, fig: _Figure, kind: str, lo: float, hi: float,
-                      grounded: list[tuple[_Figure, str]], index: _ObservationIndex) -> bool:
+                      grounded: list[tuple[_Figure, str]], small_counts: list[_Figure],
+                      index: _ObservationIndex) -> bool:
     """Whether ``fig`` is arithmetic over grounded figures of its own sentence: the sum or the
     difference of two of them ("She's 57 now, so at the end of a 5-year horizon she'd be 62";
-    "$52,526.24 invested plus $27,609.39 of cash comes to $80,135.63"), an observed person's
+    "$52,526.24 invested plus $27,609.39 of cash comes to $80,135.63"), one of them divided by a
+    count of the sentence that is a number of observed records (``counts``: "$10,261.80 spread
+    over 5 positions is about $2,052.36 each", where 5 positions are observed), an observed person's
     age plus or minus a duration of the sentence ("At the end of her 5-year horizon she would
     be 62"), or, in a what-if
     (``_WHAT_IF``) and written to the cent or unit with at least four significant digits, an
@@ -979,6 +1032,12 @@ def _shown_arithmetic(text: str, fig: _Figure, kind: str, lo: float, hi: float,
         for b in operands[i + 1:]:
             if lo <= a + b <= hi or lo <= abs(a - b) <= hi:
                 return True
+    if not percent and kind == "plain" and operands:
+        counts = [n.value for n in small_counts + [g for g, k in grounded if g.is_count]
+                  if start <= n.start and n.end <= end and n.value > 1]
+        observed = index.counts() if counts else set()
+        if any(lo <= a / n <= hi for n in counts if n in observed for a in operands):
+            return True
     if fig.is_count and kind in ("plain", "age"):
         durations = [g.value for g, k in grounded if start <= g.start and g.end <= end and k == "years"]
         if durations and any(lo <= age + d <= hi or lo <= age - d <= hi for age in index.ages() for d in durations):

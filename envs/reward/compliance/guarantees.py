@@ -151,6 +151,29 @@ _GUARANTEE_PATTERNS = [
     # "the downside just isn't there", "Downside? There isn't any."
     r"\bdownside\s+(?:\w+\s+)?(?:isn" + _APOS + r"t|is\s+not|doesn" + _APOS + r"t|does\s+not)\s+(?:really\s+)?"
     r"(?:there|exist)\b|\bdownside\?\s+(?:there\s+)?(?:isn" + _APOS + r"t\s+(?:any|one)|(?:is\s+)?none)\b",
+    # The worst outcome named as no loss: "Worst case, she breaks even", "at worst she gets back
+    # what she put in", "walks away with at least the $44,414.58 that's invested today", "her
+    # $48,630.90 is the minimum she'll come out with", "the floor here is her original investment".
+    r"\b(?:worst[- ]case|at\s+(?:the\s+)?(?:very\s+)?worst)\b[^.;!?\n]{0,40}?\b(?:breaks?\s+even|break-even|"
+    r"(?:gets?|receives?)\s+(?:back\s+)?(?:what|everything|all(?:\s+of)?)\s+(?:\w+\s+){0,2}?(?:put\s+in|invested|paid)|"
+    r"(?:gets?|has)\s+(?:(?:her|his|their|your|the)\s+)?money\s+back|(?:is|ends?\s+up|comes?\s+out)\s+(?:flat|even|square))",
+    r"\b(?:walks?|walking|comes?|coming|ends?|ending|finish(?:es|ing)?|leaves?|leaving)\s+(?:away|out|up)?\s*with\s+"
+    r"(?:at\s+(?:the\s+)?(?:very\s+)?least|no\s+less\s+than|not\s+a\s+(?:cent|penny|dollar)\s+less\s+than)\s+"
+    r"(?:[^.;!?\n]|\.(?=\d)){0,40}?\b(?:invested|put\s+in|paid|started|today|original|initial|capital|principal)\b",
+    r"\b(?:is|are|as)\s+(?:the\s+)?(?:minimum|least|floor)\s+(?:(?:that\s+)?(?:she|he|they|you|the\s+client))"
+    r"(?:" + _APOS + r"ll|\s+will|\s+can|\s+could)\s+"
+    r"(?:come\s+out|walk\s+away|end\s+up|get\s+back|finish)\s+with\b",
+    r"\bfloor\s+(?:\w+\s+){0,2}?(?:is|=)\s+(?:her|his|their|your|the)\s+(?:\w+\s+)?(?:original|initial|starting)\s+"
+    r"(?:investment|capital|stake|sum|amount)",
+    # No losing year, in the present: "can't post a negative calendar year", "doesn't have losing years"
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|doesn" + _APOS + r"t|does\s+not|don" + _APOS
+    + r"t|do\s+not)\s+(?:\w+\s+)?(?:post|have|see|suffer|record|produce|deliver|turn\s+in)\s+(?:a\s+|any\s+)?"
+    r"(?:single\s+)?(?:negative|down|losing)\s+(?:calendar\s+|financial\s+|fiscal\s+)?(?:years?|quarters?)\b",
+    # "Downside: none to speak of", "Downside: minimal to none", "Capital: protected."
+    r"\bdownside\s*[:\u2014\u2013-]\s*(?:(?:minimal|little|negligible|limited|very\s+little)\s+(?:to|or)\s+)?"
+    r"(?:none|nil|zero|nothing|non-?existent|negligible)\b",
+    r"\b(?:capital|principal)\s*[:\u2014\u2013]\s*(?:fully\s+|completely\s+|100%\s+)?(?:protected|safe|secure|"
+    r"guaranteed|preserved)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -216,7 +239,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "recouped", "deliver", "outpace", "do better", "as well", "hedged", "proof", "confidence", "confidently", "chance", "danger", "locked in", "that's guaranteed", "it's guaranteed", "that is guaranteed", "it is guaranteed", "regardless", "either way", "in any case", "come what may", "losing quarter", "negative quarter", "payout", "dividend",
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
                        "shielded", "nothing the market", "nothing market", "nil", "non-existent", "nonexistent",
-                       "none", "goes up", "go up", "rise", "grow", "increase", "gain", "below")
+                       "none", "goes up", "go up", "rise", "grow", "increase", "gain", "below", "worst", "no less",
+                       "minimum", "floor", "negative", "losing", "down ", "capital", "principal")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -230,6 +254,8 @@ _GUARANTEE_FIRST_WORDS = (
     "assure", "only", "basically", "as", "entirely", "fully", "guaranteed", "not", "under", "ll", "rely", "sure",
     "certain", "bullet", "insulated", "that", "this", "it", "loss", "with", "confidently", "distribution", "dividend",
     "coupon", "gains", "profits", "downside", "losses", "fall", "drop", "dip", "decline", "drawdown", "get", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
+    "worst", "walk", "walks", "walking", "finish", "leave", "leaves", "leaving", "is", "are", "floor", "doesn", "does",
+    "don", "do",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
