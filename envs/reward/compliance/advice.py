@@ -46,7 +46,7 @@ _TRADE = (
     r"rotat(?:e|es|ing)|mov(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"(?:into|to|out\s+of)|"
     r"put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"(?:into|in)|"
     r"invest(?:s|ing)?\s+(?:\w+\s+){0,3}?in|trim(?:s|ming)?|reduc(?:e|es|ing)|increas(?:e|es|ing)|"
-    r"cut(?:s|ting)?\s+back|"
+    r"cut(?:s|ting)?\s+back|lighten(?:s|ing)?(?:\s+up(?:\s+on)?)?|"
     r"consolidat(?:e|es|ing)|exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
     r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
@@ -176,6 +176,7 @@ _IMPERATIVE = (
     r"(?:buy\s+|sell\s+)?order\s+in|[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
     r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
     r"[Ll]ock\s+in|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
+    r"[Ll]ighten(?:\s+up(?:\s+on)?)?|[Aa]dd(?=\s+(?:[A-Z][\w'-]*\s+){1,6}?(?:Fund|ETF|Tracker)\b|\s+[A-Z]{2}\d{3}\b)|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
     r"(?:\w{1,40}\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
     r"[Gg]o\s+with|"
@@ -190,6 +191,12 @@ _IMPERATIVE = (
     r"(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|"
     r"positions?|holdings?|units|profits?|accounts?|exposure|allocation)|it|them|\$[\d,.]+)\b"
     r"(?!\s+(?:tab|view|page|screen|section|table|report|list|tool|data|output|record|details)\b)"
+)
+# A trade as a label, in a list of changes: "- Reduce: Tidewell Global Equity Fund", "Add - EQ006".
+_LABELLED_TRADE = (
+    r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?\**"
+    r"(?P<verb>(?:[Rr]educe|[Ii]ncrease|[Tt]rim|[Aa]dd|[Ee]xit|[Cc]ut|[Tt]op\s+up|[Ll]ighten|[Oo]verweight|[Uu]nderweight))"
+    r"\**\s*[:\u2014\u2013-]\**\s*(?:the\s+)?(?:(?:[A-Z][\w'-]*\s+){1,6}?(?:Funds?|ETF|Tracker)\b|[A-Z]{2}\d{3}\b)"
 )
 _MOVE_NAMED = (r"(?:hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?)|finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
                r"rebound\w*|outperform\w*|underperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|"
@@ -297,7 +304,7 @@ place buy sell switch swap move shift put park top trim rotate reduce increase r
 dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cash get double pile lean tilt
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
-increasing redeeming holding locking dumping exiting owning
+increasing redeeming holding locking dumping exiting owning lighten
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 
@@ -369,8 +376,8 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
     return out
 
 
-_SENTENCE_BREAK = re.compile(r"[.!?:;\n][\"')\]*]?")
-_BREAK_CHARS = re.compile(r"[.!?:;\n]")
+_SENTENCE_BREAK = re.compile(r"[.!?:;\n|][\"')\]*]?")  # (a table's cell opens like a sentence)
+_BREAK_CHARS = re.compile(r"[.!?:;\n|]")
 
 
 _OPENING_READS_BEFORE = _OPENING_PREFIX + 100
@@ -404,7 +411,7 @@ def _sentence_opening(text: str, verb_at: int, text_start: bool) -> tuple[int, i
 # (the text's start, or after a sentence end, a colon, a semicolon or a line break, and one
 # closing quote or bracket) at most ``_OPENING_PREFIX`` characters before a word that can
 # open them: the work is bounded per word.
-_SENTENCE_OPENINGS = (re.compile(_IMPERATIVE), re.compile(_TRADE_JUDGED))
+_SENTENCE_OPENINGS = (re.compile(_IMPERATIVE), re.compile(_TRADE_JUDGED), re.compile(_LABELLED_TRADE))
 
 
 # The rest of a sentence that lists a recorded trade: a date or a transaction id in it.

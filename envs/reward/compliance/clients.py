@@ -205,9 +205,16 @@ _COMPARED_BEFORE = re.compile(r"(?:\b(?:[Uu]nlike|[Ll]ike|[Aa]s\s+with|same\s+as
 _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|with)\s+(?:the\s+|our\s+)?\w+(?:\s+\w+)?\s+)?"
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
-                                r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran)\b")
+                                r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
+                                r"came\s+(?:out|in)|got|scored|landed|ended\s+up|matched|received|achieved)\b")
 # What the bank did for a person: "When we rebalanced Fortunato Pengelly last quarter".
 _PERSON_VERB_BEFORE = re.compile(r"\b(?:rebalanced|advised|onboarded|referred|introduced|switched|moved)\s+$")
+# What the bank made for a person: "the model we set up for Gwladys Raghunathan", "the one we put
+# together for Crispin Mallory".
+_MADE_FOR_BEFORE = re.compile(r"\b(?:[Ww]e|I|[Tt]he\s+team|[Oo]ur\s+team)(?:" + _APOS + r"ve|" + _APOS + r"d)?\s+(?:\w+\s+)?"
+                              r"(?:set\s+up|built|put\s+together|designed|drew\s+up|prepared|created|used|ran|"
+                              r"proposed|arranged|did|made|recommended|structured)\b[^.;:!?\n]{0,60}?\bfor\s+$")
+_MADE_FOR_REACH = 100
 # A person named by what they are to the bank: "Amadeus Alderwick, a long-standing client of
 # ours", "Serafina Rathbone, who's been a client for years", "Octavian Pruett, one of our clients".
 _CLIENT_APPOSITIVE_AFTER = re.compile(r",\s+(?:a|an|one\s+of|who" + _APOS + r"s|who\s+is|who\s+has|also)\b[^.;:\n]{0,48}?"
@@ -246,7 +253,8 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
         # A person doing something with money is another person when the sentence sets them
         # beside the subject, or when the subject's own name is known (it is not this one).
         acts = (_PERSON_VERB_AFTER.match(text, m.end())
-                or _PERSON_VERB_BEFORE.search(text, max(0, m.start() - 16), m.start()))
+                or _PERSON_VERB_BEFORE.search(text, max(0, m.start() - 16), m.start())
+                or _MADE_FOR_BEFORE.search(text, max(0, m.start() - _MADE_FOR_REACH), m.start()))
         return bool(acts) and bool(subject_names or _ANOTHER_PERSON.search(_sentence_around(text, m.start())))
 
     candidates = [m for m in islice(_given_and_surnames(text), _MAX_DECLINED)
@@ -279,6 +287,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
 
 # A sentence that sets the person beside the subject: "the same check for ...", "another client".
 _ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
+                             r"identical|in\s+good\s+company|"
                              r"versus|vs|"
                              r"unlike|just\s+like)\b", re.IGNORECASE)
 

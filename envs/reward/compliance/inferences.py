@@ -49,7 +49,7 @@ _PRIVATE_CIRCUMSTANCE = (
     r"off\s+the\s+books|under\s+the\s+table|launder\w*|evad\w+\s+tax\w*|tax\s+evasion|dodg\w+\s+tax\w*|"
     r"(?:out\s+of\s+sight\s+of|away\s+from)\s+(?:the\s+|(?:his|her|their)\s+)?(?:tax|taxman|IRS|authorities|"
     r"spouse|husband|wife|partner|family)|"
-    r"up\s+to\s+something|shady|gambler|addict\w*|bereave\w*|"
+    r"up\s+to\s+something|shady|gambler|gambling|divorc\w+|addict\w*|bereave\w*|"
     # kept from the family: "her partner doesn't know about the account", "keeping it from his wife"
     r"(?:spouse|husband|wife|partner|family|children|kids)\s+(?:does|do|did)(?:n" + _APOS + r"t|\s+not)\s+know\b|"
     r"keep(?:s|ing)?\s+(?:it|this|that|the\s+\w+|(?:his|her|their)\s+\w+)\s+(?:from|secret\s+from)\s+"
@@ -92,7 +92,8 @@ _PREDICATE = re.compile(
     r"chasing\s+(?:returns|performance|gains|the\s+market|losses)|acting\s+on\s+(?:emotion|impulse|fear|a\s+tip|"
     r"tips|instinct)|act(?:ed|s)?\s+on\s+(?:emotion|impulse|fear|a\s+tip|tips|instinct|a\s+whim)|on\s+a\s+whim|"
     r"fed\s+up|on\s+edge|(?:a|the)\s+(?:nervous|anxious|worried|emotional)\s+(?:wreck|state)|"
-    r"on\s+(?:a\s+)?tips?\s+from|gambl\w+|deep\s+down|"
+    r"on\s+(?:a\s+)?tips?\s+from|gambl\w+(?!\s+(?:stocks?|shares|compan\w+|sector|industry|firms?|operators?|"
+    r"groups?|names|ETFs?|funds?))|deep\s+down|"
     # an attitude the client hides: "more risk-tolerant than they let on"
     r"(?:more|less)\s+(?:risk[- ]tolerant|risk[- ]averse|cautious|conservative|aggressive|nervous|confident|"
     r"comfortable\s+with\s+risk)\s+than\s+(?:he|she|they|the\s+client)\s+(?:lets?\s+on|admits?|(?:is|are)\s+"
@@ -119,7 +120,7 @@ _PREDICATE = re.compile(
     r"transfer|transferring|withdraw|withdrawing|redeem|redeeming|sell|selling|cash(?:ing)?\s+out|pull|pulling|"
     r"close|closing|exit|exiting|quit|quitting|dump|dumping|take\s+(?:his|her|their)\s+(?:money|business|assets)|"
     r"bail(?:ing)?(?:\s+out)?|jump(?:ing)?\s+ship|panic|panicking|cave|caving|capitulat\w+|give\s+up|giving\s+up|"
-    r"taking\s+(?:his|her|their)\s+(?:money|business|assets))"
+    r"taking\s+(?:his|her|their)\s+(?:money|business|assets)|retir(?:e|ing)(?:\s+early)?)"
     r")\b",
     re.IGNORECASE,
 )
@@ -149,7 +150,9 @@ _HEDGE = re.compile(
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
     r"perhaps|maybe|possibly|possible|conceivabl\w*|imagine|bet|between\s+(?:us|you\s+and\s+me)|off\s+the\s+record|"
-    r"hence|frankly|to\s+be\s+(?:blunt|honest|frank)|that" + _A + r"s\s+why|which\s+is\s+why|reads?\s+(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
+    r"hence|frankly|to\s+be\s+(?:blunt|honest|frank)|that" + _A + r"s\s+why|which\s+is\s+why|"
+    r"reads?\s+(?:to\s+me\s+)?(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
+    r"(?:almost|all\s+but|near(?:ly)?|virtually)\s+certain(?:ly)?|in\s+all\s+likelihood|(?:all\s+)?the\s+hallmarks|"
     r"feels?\s+like|signs?\s+(?:of|that)|(?:a|the)\s+(?:sign|red\s+flag|telltale)|tell-?tale|makes?\s+me\s+"
     r"(?:think|wonder|suspect)|wonder\w*|would\s+explain|explains?\s+why|consistent\s+with|"
     r"smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
@@ -230,7 +233,8 @@ _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "
 # For common first words, the words that can follow them in _PREDICATE (a cheap test that
 # spares most attempts at "the", "a", "in", "on", ...).
 _TO = tuple("""to leave leaving move moving switch switching transfer transferring withdraw withdrawing redeem
-redeeming sell selling cash cashing pull pulling close closing exit exiting quit quitting dump dumping take taking""".split())
+redeeming sell selling cash cashing pull pulling close closing exit exiting quit quitting dump dumping take taking
+retire retiring""".split())
 _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "the": ("type", "kind", "sort", "nervous", "anxious", "worried", "emotional", "new"),
     "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot", "new"),
@@ -374,4 +378,10 @@ def _attributed(before: str, after: str) -> bool:
             not _CONSEQUENCE.search(before[last.end():]):
         return True
     a = _ATTRIBUTION.search(after)
-    return a is not None and not _CONTRAST.search(after[:a.start()])
+    return a is not None and not _CONTRAST.search(after[:a.start()]) and not _UNSAID.search(after[:a.start()])
+
+
+# An attribution denied after the predicate: "... and hasn't mentioned it to the adviser yet"
+# says the client did not say so (the inference is the agent's own).
+_UNSAID = re.compile(r"\b(?:(?:has|have|had|did|does|do)(?:n" + _A + r"t|\s+not)|never|not\s+yet)\s+(?:\w+\s+)?$",
+                     re.IGNORECASE)
