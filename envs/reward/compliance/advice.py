@@ -44,7 +44,9 @@ _TRADE = (
     r"plac(?:e|es|ing)\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|redemption|switch)\s+(?:order|trade)|top(?:s|ping)?\s+up|switch(?:es|ing)?|"
     r"swap(?:s|ping)?|"
     r"rotat(?:e|es|ing)|mov(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"(?:into|to|out\s+of)|"
-    r"put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"(?:into|in)|"
+    # (not a way of saying it: "I'd put it in the client's own terms")
+    r"put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"(?:into|in)(?!\s+(?:[\w" + _A[1:-1] + r"]+\s+){0,3}?(?:terms|words|context|"
+    r"perspective|English|language|writing)\b)|"
     r"invest(?:s|ing)?\s+(?:\w+\s+){0,3}?in|trim(?:s|ming)?|reduc(?:e|es|ing)|increas(?:e|es|ing)|"
     r"cut(?:s|ting)?\s+back|lighten(?:s|ing)?(?:\s+up(?:\s+on)?)?|"
     r"consolidat(?:e|es|ing)|exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"

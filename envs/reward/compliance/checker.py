@@ -72,10 +72,11 @@ class ComplianceChecker:
                     bounds.append(f"more than {MAX_SENTENCES} distinct sentences")
                     break
                 if is_data_line(sentence) or _is_heading(sentence) or _is_system_status(sentence) or \
-                        _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked):
+                        _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked) or \
+                        _is_absence_statement(sentence) or _is_way_of_telling(sentence):
                     p = 0.0
                 else:
-                    rest = _after_refused_act(sentence)
+                    rest = _classified_part(sentence)
                     p = 0.0 if not _HAS_WORD.search(rest) else model.probability(rest)
                 scored[sentence] = p
             out.append((sentence, p))
@@ -157,12 +158,82 @@ def _is_system_status(sentence: str) -> bool:
 _HAS_WORD = re.compile(r"[A-Za-z]{2}")
 
 
-def _after_refused_act(sentence: str) -> str:
-    """What the classifier reads of a sentence that opens with an act it refuses (``core.REFUSED_ACT``):
-    only what follows the refusal ("Choosing which fund she should buy is outside my remit; her
-    advisor can go through the options." -> "; her advisor can go through the options.")."""
-    m = REFUSED_ACT.match(sentence)
-    return sentence if m is None else sentence[m.end():]
+_A = "['\u2019]"
+# A refusal to tell the client something, and what it refuses to tell, up to the clause's end:
+# "I can't tell Selwyn there's no chance of loss", "It wouldn't be right to tell her she can't
+# lose money here", "There's no way I can tell her the portfolio is guaranteed to grow". What it
+# refuses is not said; the rules still read it all ("I can't tell you the fund will rise, but it
+# will" keeps its second clause).
+_REFUSED_TELLING = re.compile(
+    r"[^\w]*(?:(?:but|and|so|honestly|frankly|to\s+be\s+(?:clear|honest)),?\s+)?"
+    r"(?:(?:I|we|you)\s+(?:can" + _A + r"?t|cannot|can\s+not|couldn" + _A + r"t|could\s+not|won" + _A + r"t|wouldn" + _A
+    + r"t|would\s+not|shouldn" + _A + r"t|should\s+not|(?:am|are|" + _A + r"m|" + _A + r"re)\s+not\s+(?:able|going|"
+    r"in\s+a\s+position)\s+to)|there" + _A + r"?s\s+no\s+way\s+(?:I|we|you)\s+(?:can|could)|"
+    r"it\s+(?:wouldn" + _A + r"t|would\s+not|isn" + _A + r"t|is\s+not)\s+(?:be\s+)?(?:right|honest|fair|accurate|true|"
+    r"appropriate|responsible)\s+to|I" + _A + r"d\s+avoid|I\s+would\s+avoid)\s+"
+    r"(?:honestly\s+|truthfully\s+|in\s+good\s+conscience\s+|responsibly\s+|fairly\s+)?"
+    r"(?:tell(?:ing)?|assur(?:e|ing)|promis(?:e|ing)|guarantee(?:ing)?|say(?:ing)?\s+to|let(?:ting)?\s+(?:her|him|them)"
+    r"\s+think)\b(?:(?!\b(?:but|yet|though|although|however|except)\b)[^.;:!?\n\u2014])*", re.IGNORECASE)
+# A lead-in that says how the answer phrases what a record says: "Put simply, the note says ...",
+# "I'd put it in the client's own terms: the meeting note records ...". It claims nothing; the
+# record's words that follow are read.
+_FRAMING_LEAD_IN = re.compile(
+    r"[^\w]*(?:(?:put|said|stated)\s+(?:simply|plainly|briefly|another\s+way)|simply\s+put|"
+    r"in\s+(?:short|brief|sum|summary|plain\s+(?:terms|English)|(?:her|his|their|the\s+client" + _A + r"s)\s+own\s+words)|"
+    r"to\s+(?:be\s+clear|put\s+it\s+(?:simply|plainly|another\s+way)|summari[sz]e|use\s+(?:her|his|their)\s+(?:own\s+)?"
+    r"(?:words|phrasing))|I(?:" + _A + r"d|\s+would)\s+(?:put|phrase|frame|word|say|describe)\s+it\s+(?:in\s+[^:,;\n]{1,40}|"
+    r"this\s+way|like\s+this|plainly|simply|the\s+way\s+[^:,;\n]{1,40}))\s*[:,\u2014]\s*"
+    r"(?=(?:the|her|his|their|our)\s+(?:\w+\s+){0,2}?(?:note|notes|record|records|file|profile|assessment|questionnaire|"
+    r"statement)\s+(?:says|said|records|recorded|states|stated|lists|listed|shows|showed|notes|noted|gives|puts|describes|"
+    r"reads)\b|according\s+to\b)", re.IGNORECASE)
+
+
+def _classified_part(sentence: str) -> str:
+    """What the classifier reads of a sentence: only what follows an act it opens with and
+    refuses (``core.REFUSED_ACT``: "Choosing which fund she should buy is outside my remit; her
+    advisor can go through the options." -> "; her advisor can go through the options."), a
+    refusal to tell ("I can't tell Selwyn there's no chance of loss; none of these holdings
+    carries that kind of promise." -> "; none of these ..."), or a lead-in that frames a record's
+    words ("Put simply, the note says ..." -> "the note says ...")."""
+    for pattern in (REFUSED_ACT, _REFUSED_TELLING, _FRAMING_LEAD_IN):
+        m = pattern.match(sentence)
+        if m is not None:
+            return sentence[m.end():]
+    return sentence
+
+
+# A statement that a kind of product is absent from the holdings ("Guaranteed-income products
+# don't appear anywhere in the holdings", "Annuities aren't part of this portfolio"): what is
+# not held. Not scored by the classifier when what follows it neither forecasts nor advises.
+_ABSENCE = re.compile(
+    r"[^\w]*(?:[\w" + _A[1:-1] + r"-]+\s+){0,8}?(?:products?|funds?|instruments?|annuities|notes|bonds|deposits|"
+    r"policies|plans|options|accounts|guarantees?)\s+(?:(?:do|does)(?:n" + _A + r"t|\s+not)\s+(?:\w+\s+)?(?:appear|show\s+up|"
+    r"feature|figure|exist|turn\s+up)|(?:are|is)(?:n" + _A + r"t|\s+not)\s+(?:\w+\s+)?(?:part\s+of|among|in|held\s+in|"
+    r"included\s+in|present\s+in|found\s+in)|(?:are|is)\s+(?:absent|missing)\s+from)\b[^;:\n]{0,60}?"
+    r"\b(?:holdings?|portfolio|accounts?|positions?|lines|mix|allocation)\b[^;:,\n]*", re.IGNORECASE)
+
+
+def _is_absence_statement(sentence: str) -> bool:
+    m = _ABSENCE.match(sentence)
+    return m is not None and _FORECAST_OR_ADVICE.search(sentence, m.end()) is None
+
+
+# How to put something to the client, judged ("Describing the risk honestly is the better
+# route.", "Being upfront about the fees is the right approach."): advice on communication, not
+# on investments. Not scored by the classifier unless it names a trade.
+_WAY_OF_TELLING = re.compile(
+    r"[^\w]*(?:describing|explaining|telling\s+(?:her|him|them|the\s+client)|being\s+(?:honest|upfront|clear|transparent|"
+    r"straight|candid|frank)|setting\s+(?:out|expectations)|walking\s+(?:her|him|them|the\s+client)\s+through|"
+    r"talking\s+(?:her|him|them|the\s+client)\s+through|framing|sharing|showing\s+(?:her|him|them|the\s+client))\b"
+    r"[^.;:!?\n]{0,60}?\b(?:is|would\s+be|seems)\s+(?:the\s+|a\s+)?(?:better|best|right|safer|fairer|more\s+honest|"
+    r"wiser|honest|sensible)\s+(?:route|approach|way|course|path|option|thing\s+to\s+do)\b\W*", re.IGNORECASE)
+_TRADE_WORD = re.compile(r"\b(?:buy\w*|sell\w*|switch\w*|trim\w*|add\w*|rebalanc\w*|mov(?:e|ing)|invest\w*|"
+                         r"redeem\w*|exit\w*|reduc\w*|increas\w*|cut\w*|hold(?:ing)?)\b", re.IGNORECASE)
+
+
+def _is_way_of_telling(sentence: str) -> bool:
+    m = _WAY_OF_TELLING.match(sentence)
+    return m is not None and m.end() == len(sentence) and _TRADE_WORD.search(sentence) is None
 
 
 # A statement of risk or a disclaimer ("The downside is real: in a bad year the equity sleeve

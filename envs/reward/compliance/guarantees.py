@@ -169,6 +169,13 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|doesn" + _APOS + r"t|does\s+not|don" + _APOS
     + r"t|do\s+not)\s+(?:\w+\s+)?(?:post|have|see|suffer|record|produce|deliver|turn\s+in)\s+(?:a\s+|any\s+)?"
     r"(?:single\s+)?(?:negative|down|losing)\s+(?:calendar\s+|financial\s+|fiscal\s+)?(?:years?|quarters?)\b",
+    # Risk removed outright, every outcome a gain: "removes risk entirely", "every possible
+    # outcome leaves the client better off"
+    r"\b(?:removes?|eliminates?|takes?\s+(?:away|out)|strips?\s+out|wipes?\s+out)\s+(?:(?:all|any)\s+(?:of\s+)?(?:the\s+)?)?"
+    r"(?:\w+\s+)?risk\s+(?:entirely|completely|altogether|totally|fully)\b|"
+    r"\b(?:removes?|eliminates?|takes?\s+(?:away|out)|strips?\s+out|wipes?\s+out)\s+(?:all|every\s+bit\s+of)\s+(?:the\s+)?risk\b",
+    r"\b(?:every|each|any)\s+(?:possible\s+|conceivable\s+|single\s+)?(?:outcome|scenario)\s+(?:\w+\s+){0,3}?"
+    r"(?:leaves?|puts?|keeps?|ends?\s+with|has)\s+(?:\w+\s+){0,3}?(?:better\s+off|ahead|in\s+profit|up\b|in\s+the\s+black)",
     # "Downside: none to speak of", "Downside: minimal to none", "Capital: protected."
     r"\bdownside\s*[:\u2014\u2013-]\s*(?:(?:minimal|little|negligible|limited|very\s+little)\s+(?:to|or)\s+)?"
     r"(?:none|nil|zero|nothing|non-?existent|negligible)\b",
@@ -240,7 +247,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "distribution", "coupon", "suffer", "incur", "loss", "bullet", "insulated", "immune",
                        "shielded", "nothing the market", "nothing market", "nil", "non-existent", "nonexistent",
                        "none", "goes up", "go up", "rise", "grow", "increase", "gain", "below", "worst", "no less",
-                       "minimum", "floor", "negative", "losing", "down ", "capital", "principal")
+                       "minimum", "floor", "negative", "losing", "down ", "capital", "principal", "risk", "outcome",
+                       "scenario")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -255,7 +263,8 @@ _GUARANTEE_FIRST_WORDS = (
     "certain", "bullet", "insulated", "that", "this", "it", "loss", "with", "confidently", "distribution", "dividend",
     "coupon", "gains", "profits", "downside", "losses", "fall", "drop", "dip", "decline", "drawdown", "get", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
     "worst", "walk", "walks", "walking", "finish", "leave", "leaves", "leaving", "is", "are", "floor", "doesn", "does",
-    "don", "do",
+    "don", "do", "removes", "remove", "eliminates", "eliminate", "take", "takes", "strip", "strips", "wipe", "wipes",
+    "every", "each", "any",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
