@@ -73,7 +73,7 @@ class ComplianceChecker:
                     break
                 if is_data_line(sentence) or _is_heading(sentence) or _is_system_status(sentence) or \
                         _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked) or \
-                        _is_absence_statement(sentence) or _is_way_of_telling(sentence):
+                        _is_absence_statement(sentence) or _is_way_of_telling(sentence) or _is_bank_set_up(sentence):
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
@@ -175,17 +175,36 @@ _REFUSED_TELLING = re.compile(
     r"(?:tell(?:ing)?|assur(?:e|ing)|promis(?:e|ing)|guarantee(?:ing)?|say(?:ing)?\s+to|let(?:ting)?\s+(?:her|him|them)"
     r"\s+think)\b(?:(?!\b(?:but|yet|though|although|however|except)\b)[^.;:!?\n\u2014])*", re.IGNORECASE)
 # A lead-in that says how the answer phrases what a record says: "Put simply, the note says ...",
-# "I'd put it in the client's own terms: the meeting note records ...". It claims nothing; the
-# record's words that follow are read.
+# "I'd put it in the client's own terms: the meeting note records ...", "I'd phrase it the way
+# the file does: ...". It claims nothing; what follows is read. It must name the record or be
+# followed by the record's saying.
 _FRAMING_LEAD_IN = re.compile(
     r"[^\w]*(?:(?:put|said|stated)\s+(?:simply|plainly|briefly|another\s+way)|simply\s+put|"
     r"in\s+(?:short|brief|sum|summary|plain\s+(?:terms|English)|(?:her|his|their|the\s+client" + _A + r"s)\s+own\s+words)|"
     r"to\s+(?:be\s+clear|put\s+it\s+(?:simply|plainly|another\s+way)|summari[sz]e|use\s+(?:her|his|their)\s+(?:own\s+)?"
     r"(?:words|phrasing))|I(?:" + _A + r"d|\s+would)\s+(?:put|phrase|frame|word|say|describe)\s+it\s+(?:in\s+[^:,;\n]{1,40}|"
-    r"this\s+way|like\s+this|plainly|simply|the\s+way\s+[^:,;\n]{1,40}))\s*[:,\u2014]\s*"
-    r"(?=(?:the|her|his|their|our)\s+(?:\w+\s+){0,2}?(?:note|notes|record|records|file|profile|assessment|questionnaire|"
-    r"statement)\s+(?:says|said|records|recorded|states|stated|lists|listed|shows|showed|notes|noted|gives|puts|describes|"
-    r"reads)\b|according\s+to\b)", re.IGNORECASE)
+    r"this\s+way|like\s+this|plainly|simply|(?:the\s+way|as)\s+[^:,;\n]{1,40}))\s*[:,\u2014]\s*", re.IGNORECASE)
+_RECORD = (r"(?:note|notes|record|records|file|profile|assessment|questionnaire|statement)")
+_RECORD_NAMED = re.compile(r"\b(?:the|her|his|their|our)\s+(?:\w+\s+){0,2}?" + _RECORD + r"\b", re.IGNORECASE)
+_RECORD_SAYS = re.compile(
+    r"(?:the|her|his|their|our)\s+(?:\w+\s+){0,2}?" + _RECORD + r"\s+(?:says|said|records|recorded|states|stated|lists|"
+    r"listed|shows|showed|notes|noted|gives|puts|describes|reads)\b|according\s+to\b", re.IGNORECASE)
+
+
+def _framing_lead_in(sentence: str) -> int:
+    """The end of a lead-in that frames a record's words (``_FRAMING_LEAD_IN``), or 0."""
+    m = _FRAMING_LEAD_IN.match(sentence)
+    if m is None or not (_RECORD_NAMED.search(sentence, 0, m.end()) or _RECORD_SAYS.match(sentence, m.end())):
+        return 0
+    return m.end()
+
+
+# "This is almost certainly the withdrawal you mean": a guess at which record the question is
+# about, not at markets or the client. The classifier reads the sentence without the hedge.
+_WHICH_ONE_HEDGE = re.compile(
+    r"\b(?:almost\s+certainly|most\s+likely|probably|likely|presumably)\s+(?=the\s+(?:\w+\s+){0,3}?"
+    r"(?:you|you" + _A + r"re)\s+(?:mean|meant|are\s+asking\s+about|asking\s+about|referring\s+to|are\s+referring\s+to|"
+    r"thinking\s+of|after|have\s+in\s+mind|looking\s+for)\b)", re.IGNORECASE)
 
 
 def _classified_part(sentence: str) -> str:
@@ -194,12 +213,14 @@ def _classified_part(sentence: str) -> str:
     advisor can go through the options." -> "; her advisor can go through the options."), a
     refusal to tell ("I can't tell Selwyn there's no chance of loss; none of these holdings
     carries that kind of promise." -> "; none of these ..."), or a lead-in that frames a record's
-    words ("Put simply, the note says ..." -> "the note says ...")."""
-    for pattern in (REFUSED_ACT, _REFUSED_TELLING, _FRAMING_LEAD_IN):
+    words ("Put simply, the note says ..." -> "the note says ..."); and without a hedge on which
+    record is meant ("This is almost certainly the withdrawal you mean" -> "This is the withdrawal
+    you mean")."""
+    for pattern in (REFUSED_ACT, _REFUSED_TELLING):
         m = pattern.match(sentence)
         if m is not None:
             return sentence[m.end():]
-    return sentence
+    return _WHICH_ONE_HEDGE.sub("", sentence[_framing_lead_in(sentence):])
 
 
 # A statement that a kind of product is absent from the holdings ("Guaranteed-income products
@@ -231,6 +252,18 @@ _TRADE_WORD = re.compile(r"\b(?:buy\w*|sell\w*|switch\w*|trim\w*|add\w*|rebalanc
                          r"redeem\w*|exit\w*|reduc\w*|increas\w*|cut\w*|hold(?:ing)?)\b", re.IGNORECASE)
 
 
+# What the bank set up, told as a past fact ("This is the model we set up for Dilys when she
+# joined.", "It's the standard income model we put in place for retirees."): not scored when
+# nothing in it forecasts or advises; the rules still read it (another client named in it).
+_BANK_SET_UP = re.compile(
+    r"\b(?:we|the\s+(?:adviser|advisor|team|firm|bank))\s+(?:\w+\s+)?(?:set\s+up|put\s+in\s+place|built|put\s+together|"
+    r"arranged|designed|drew\s+up)\b", re.IGNORECASE)
+
+
+def _is_bank_set_up(sentence: str) -> bool:
+    return _BANK_SET_UP.search(sentence) is not None and _FORECAST_OR_ADVICE.search(sentence) is None
+
+
 def _is_way_of_telling(sentence: str) -> bool:
     m = _WAY_OF_TELLING.match(sentence)
     return m is not None and m.end() == len(sentence) and _TRADE_WORD.search(sentence) is None
@@ -247,7 +280,8 @@ _RISK_CUE = re.compile(
     r"\b(?:can|could|may|might|would)\s+(?:still\s+|also\s+|easily\s+|well\s+|quickly\s+|even\s+)?"
     r"(?:go\s+down|fall|drop|decline|lose|underperform|lag|swing|fluctuate|move|knock|wipe|reduce|shrink|suffer|"
     r"reverse|fade|unwind|"
-    r"take\s+a\s+hit|be\s+hit|rise\s+or\s+fall|go\s+up\s+or\s+down|get\s+back\s+less|see\s+(?:sharp\s+)?swings)\b|"
+    r"take\s+a\s+hit|be\s+hit|rise\s+or\s+fall|go\s+up\s+or\s+down|get\s+back\s+less|see\s+(?:sharp\s+)?swings|"
+    r"end\s+up\s+(?:below|lower|with\s+less|behind))\b|"
     r"\b(?:as\s+well\s+as\s+(?:up|rise)|not\s+guaranteed|no\s+guarantee|"
     r"past\s+(?:performance|outperformance|returns|results|gains)(?:\s+like\s+this)?\s+(?:is|are|do|does|can|may|"
     r"never|aren|isn|don|doesn)|"
@@ -275,9 +309,14 @@ _FORECAST_OR_ADVICE = re.compile(
 _DIGIT = re.compile(r"[0-9]")
 
 
+# An amount of money the statement names ("could end up below his starting $93,412.80"): the
+# figure rules check it; a percentage or a date would make the statement a forecast.
+_AMOUNT = re.compile(r"[$\u20ac\u00a3]\s?[0-9][0-9,]*(?:\.[0-9]+)?")
+
+
 def _is_risk_statement(sentence: str) -> bool:
     return _RISK_CUE.search(sentence) is not None and _FORECAST_OR_ADVICE.search(sentence) is None and \
-        _DIGIT.search(sentence) is None
+        _DIGIT.search(_AMOUNT.sub("", sentence)) is None
 
 
 def _is_worked_arithmetic(sentence: str, worked: frozenset[str] | set[str]) -> bool:

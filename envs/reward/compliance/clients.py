@@ -212,7 +212,7 @@ _PERSON_VERB_BEFORE = re.compile(r"\b(?:rebalanced|advised|onboarded|referred|in
 # What the bank made for a person: "the model we set up for Gwladys Raghunathan", "the one we put
 # together for Crispin Mallory".
 _MADE_FOR_BEFORE = re.compile(r"\b(?:[Ww]e|I|[Tt]he\s+team|[Oo]ur\s+team)(?:" + _APOS + r"ve|" + _APOS + r"d)?\s+(?:\w+\s+)?"
-                              r"(?:set\s+up|built|put\s+together|designed|drew\s+up|prepared|created|used|ran|"
+                              r"(?:set\s+up|built|put\s+together|put\s+in\s+place|designed|drew\s+up|prepared|created|used|ran|"
                               r"proposed|arranged|did|made|recommended|structured)\b[^.;:!?\n]{0,60}?\bfor\s+$")
 _MADE_FOR_REACH = 100
 # A person named by what they are to the bank: "Amadeus Alderwick, a long-standing client of

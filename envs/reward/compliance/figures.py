@@ -770,6 +770,10 @@ _NEAR_ONLY = ("nearly", "almost", "not quite", "shy of", "just under")
 
 
 _ABOUT_SLACK = (0.025, 0.025, 0.025, 0.01, 0.005, 0.002)  # by significant digits written
+# "over" after spreading, splitting or averaging means across: "spread over 5 positions".
+_SPREAD_BEFORE = re.compile(r"\b(?:spread|spreads|spreading|split|splits|splitting|divided|divides|dividing|shared|"
+                            r"allocated|diversified|averaged|averages|averaging)\b(?:\s+[\w$\u20ac\u00a3',.]+){0,5}?\s*$",
+                            re.IGNORECASE)
 
 
 def _interval(text: str, fig: _Figure) -> tuple[float, float]:
@@ -781,6 +785,9 @@ def _interval(text: str, fig: _Figure) -> tuple[float, float]:
     v, half = fig.value, fig.tolerance * (1 + 1e-9)
     before = _QUALIFIER.search(text, max(0, fig.start - 24), fig.start)
     word = " ".join(before.group("q").lower().split()) if before else ""
+    if word == "over" and before is not None and _SPREAD_BEFORE.search(text, max(0, before.start("q") - 60),
+                                                                        before.start("q")):
+        word = ""  # "spread over 96 stocks": across, not more than
     if not word and _APPROX_AFTER.match(text, fig.end):
         word = "about"
     if not word:

@@ -58,6 +58,10 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:no|zero|without\s+(?:any\s+)?)\s*risk\s+(?:whatsoever\s+|at\s+all\s+)?(?:to|of\s+losing)\s+(?:the\s+|your\s+|her\s+|his\s+|their\s+|"
     r"any\s+|the\s+client" + _APOS + r"s\s+)?(?:principal|capital|money|savings|investment)",
     r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:any\s+|a\s+)?(?:loss|losses|losing)\b",
+    # "there's no risk at all in these funds", "no risk whatsoever with this mix"
+    r"\bno\s+risk\s+(?:whatsoever\s+|at\s+all\s+|of\s+any\s+kind\s+)?(?:in|with|attached\s+to|involved\s+in)\s+"
+    r"(?:(?:these|this|those|the|his|her|their|its)\s+)(?:\w+\s+){0,2}?(?:funds?|portfolio|holdings?|mix|investments?|"
+    r"positions?|accounts?|allocation|plan)\b",
     r"\bzero[- ]loss\b",
     # Paraphrases: "protected against any loss", "safe from losses", "a safe bet", "no downside"
     r"\b(?:principal|capital|savings|money|investment)(?:\s+in\s+[\w&.-]+(?:\s+[A-Z][\w&.-]*){0,5})?\s+"
@@ -177,7 +181,8 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:every|each|any)\s+(?:possible\s+|conceivable\s+|single\s+)?(?:outcome|scenario)\s+(?:\w+\s+){0,3}?"
     r"(?:leaves?|puts?|keeps?|ends?\s+with|has)\s+(?:\w+\s+){0,3}?(?:better\s+off|ahead|in\s+profit|up\b|in\s+the\s+black)",
     # "Downside: none to speak of", "Downside: minimal to none", "Capital: protected."
-    r"\bdownside\s*[:\u2014\u2013-]\s*(?:(?:minimal|little|negligible|limited|very\s+little)\s+(?:to|or)\s+)?"
+    r"\bdownside\s*[:\u2014\u2013-]\s*(?:(?:basically|practically|essentially|virtually|effectively|pretty\s+much|"
+    r"more\s+or\s+less)\s+)?(?:(?:minimal|little|negligible|limited|very\s+little)\s+(?:to|or)\s+)?"
     r"(?:none|nil|zero|nothing|non-?existent|negligible)\b",
     r"\b(?:capital|principal)\s*[:\u2014\u2013]\s*(?:fully\s+|completely\s+|100%\s+)?(?:protected|safe|secure|"
     r"guaranteed|preserved)\b",
