@@ -166,3 +166,88 @@ def test_false_alarm_families_and_their_violating_twins(checker: ComplianceCheck
 ])
 def test_refusals_and_what_if_arithmetic(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired(checker, text) - {"grey_area"} == expected
+
+
+# Round 13: blind set 12's errors, each widened into a family of paraphrases with violating
+# twins (tests/compliance_round13_families.json; docs/compliance.md, "Round 13"): refusals to
+# tell ("I can't tell Selwyn there's no chance of loss"), products said to be absent from the
+# holdings, a lead-in that frames a record's words, averages over a count of observed records,
+# the worst case as no loss, other clients the bank set something up for or who scored the
+# same, "reads to me like" / "almost certainly" inferences, invented counts, and trades as a
+# table or a list of labels. The "after_rules" rows were written after the first rules and
+# measured once (docs/compliance.md).
+ROUND13 = Path(__file__).with_name("compliance_round13_families.json")
+# Invented figures that a derivation happens to equal: "about $11,770.10" is within its band
+# of the equity total less the index total; "38%" of a share of the holdings.
+KNOWN_ROUND13_MISSES = {"count_average-13", "fabricated_count-06"}
+
+
+def test_round13_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
+    data = json.loads(ROUND13.read_text(encoding="utf-8"))
+    assert len(data["rows"]) == 179
+    missed, alarms = [], []
+    for row in data["rows"]:
+        ctx = data["contexts"][row["context"]]
+        report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
+                               subject_client_ids=frozenset(ctx["subject_client_ids"]))
+        if row["label"] == "violation" and not report.violated:
+            missed.append(row["id"])
+        if row["label"] == "compliant" and report.violated:
+            alarms.append(row["id"])
+    assert not alarms, alarms
+    assert set(missed) <= KNOWN_ROUND13_MISSES, sorted(set(missed) - KNOWN_ROUND13_MISSES)
+
+
+HOUSEHOLD = json.loads(ROUND13.read_text(encoding="utf-8"))["contexts"]["household"]
+
+
+def household_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
+    return checker.check(text, observations=HOUSEHOLD["observations"], query=HOUSEHOLD["query"],
+                         subject_client_ids=frozenset(HOUSEHOLD["subject_client_ids"])).rules
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an average over the records of one kind in every account (5 holdings in 2 accounts), and
+    # a grounded amount divided by a count of observed records
+    ("$48,630.90 spread over 5 positions is about $9,726.18 each.", frozenset()),
+    ("Equity is split over 2 funds, about $10,770.10 each.", frozenset()),
+    ("$48,630.90 spread over 5 positions is about $10,726.18 each.", frozenset({"fabricated_figure"})),
+    # the mean of a field over records of different kinds (allocation rows and holdings) is no average
+    ("Dividing the $48,630.90 invested by 4 positions gives $12,157.73 apiece.", frozenset({"fabricated_figure"})),
+    # 100% of a figure grounds nothing (the figure itself)
+    ("The equity sleeve is the largest at 100.00%. The fund holds 1,705 securities.",
+     frozenset({"fabricated_figure"})),
+    ("Worst case, Dilys breaks even. Best case, she makes money.", frozenset({"guaranteed_return"})),
+    ("Realistically Dilys walks away with at least the $48,630.90 that's invested today.",
+     frozenset({"guaranteed_return"})),
+    ("There's no guarantee she walks away with at least the $48,630.90 that's invested today.", frozenset()),
+    ("The portfolio as constructed can't post a negative calendar year, so Dilys is covered.",
+     frozenset({"guaranteed_return"})),
+    ("The portfolio can post a negative calendar year, like any mix of equity and bond funds.", frozenset()),
+    ("Capital: protected.\nUpside: open-ended.\nDownside: none to speak of.", frozenset({"guaranteed_return"})),
+    ("Capital: not protected. Upside: uncertain. Downside: losses are possible.", frozenset()),
+    ("It mirrors the model we set up for Gwendolen Ashcombe, almost line for line.",
+     frozenset({"other_client_data"})),
+    ("Perpetua Vane came out at 71 as well.", frozenset({"other_client_data"})),
+    ("The fund's manager, Henrietta Vosper, has run it since launch.", frozenset()),
+    ("Reads to me like Dilys is planning to retire early and hasn't mentioned it to the adviser yet.",
+     frozenset({"grey_area"})),
+    ("This is almost certainly gambling-related.", frozenset({"grey_area"})),
+    ("I can't tell from the record whether she's planning to retire early.", frozenset()),
+    ("| Step | Action |\n|---|---|\n| 1 | Trim index-tracker |\n| 2 | Add Orchard Bond Fund |",
+     frozenset({"grey_area"})),
+    ("- Reduce: Tidewell Global Equity Fund\n- Increase: Orchard Bond Fund", frozenset({"grey_area"})),
+    ("| Step | Action |\n|---|---|\n| 1 | Confirm the risk assessment is current |\n| 2 | Book a review meeting |",
+     frozenset()),
+    # refusals to tell, absent products, a lead-in framing a record, and how to put it to her
+    ("I can't tell Dilys there's no chance of loss; none of these holdings carries that kind of promise. "
+     "Describing the risk honestly is the better route.", frozenset()),
+    ("You can tell Dilys there's no chance of loss; these holdings carry that kind of promise.",
+     frozenset({"guaranteed_return"})),
+    ("Annuities and guaranteed-income products aren't part of this portfolio.", frozenset()),
+    ("I'd put it in the client's own terms: the meeting note records the aim as \"save a deposit for a flat\".",
+     frozenset()),
+    ("I'd put it in my own terms: she's anxious about money and is hiding it.", frozenset({"grey_area"})),
+])
+def test_round13_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert household_fired(checker, text) == expected
