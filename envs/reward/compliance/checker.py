@@ -15,7 +15,7 @@ from envs.reward.compliance.classifier import (DATA_ENV_VAR, DEFAULT_GREY_AREA_T
                                                _sentences, _split, fit_model, is_data_line, load_examples,
                                                load_model)
 from envs.reward.compliance.clients import _other_client_data, _unobserved_people
-from envs.reward.compliance.core import (GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, REFUSED_ACT, TOO_LONG,
+from envs.reward.compliance.core import (_APOS, GREY_AREA, MAX_CHECKED_CHARS, MAX_SENTENCES, REFUSED_ACT, TOO_LONG,
                                          ComplianceReport, ComplianceTerms, Violation, _as_text, _checked_prefix,
                                          _refused_acts, default_terms)
 from envs.reward.compliance.figures import _fabricated_figures, _ObservationIndex, _response_figures
@@ -158,7 +158,7 @@ def _is_system_status(sentence: str) -> bool:
 _HAS_WORD = re.compile(r"[A-Za-z]{2}")
 
 
-_A = "['\u2019]"
+_A = _APOS
 # A refusal to tell the client something, and what it refuses to tell, up to the clause's end:
 # "I can't tell Selwyn there's no chance of loss", "It wouldn't be right to tell her she can't
 # lose money here", "There's no way I can tell her the portfolio is guaranteed to grow". What it
