@@ -49,7 +49,8 @@ _TRADE = (
     r"perspective|English|language|writing)\b)|"
     r"invest(?:s|ing)?\s+(?:\w+\s+){0,3}?in|trim(?:s|ming)?|reduc(?:e|es|ing)|increas(?:e|es|ing)|"
     r"cut(?:s|ting)?\s+back|lighten(?:s|ing)?(?:\s+up(?:\s+on)?)?|"
-    r"consolidat(?:e|es|ing)|exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
+    r"consolidat(?:e|es|ing)|merg(?:e|es|ing)|combin(?:e|es|ing)|fold(?:s|ing)?\s+" + _AMOUNT_WORDS + r"into|pool(?:s|ing)?|"
+    r"exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
     r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
     r"shift(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|redirect(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight)|"
@@ -184,21 +185,22 @@ _IMPERATIVE = (
     r"[Gg]o\s+with|"
     r"[Cc]ut|[Ss]weep|[Dd]eploy|[Aa]llocate|[Ll]oad\s+up(?:\s+on)?|[Cc]ash\s+out(?:\s+of)?|[Gg]et\s+out\s+of|"
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
-    r"[Rr]eplace|[Rr]aise|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
+    r"[Rr]eplace|[Rr]aise(?!\s+(?:it|this|that|the\s+\w+)\s+with\b)|[Mm]erge|[Cc]ombine|[Ff]old|[Pp]ool|[Cc]rystalli[sz]e|"
+    r"[Bb]ank(?=\s+(?:it|them|the\s+(?:gains?|profits?))\b)|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
     r"(?!\s*[:(\u2014\u2013-]|\s+(?:of|for|at|from|was|is|were|are|has|had|by|off|up|down|over|out|back|me|us|"
     r"orders?|transactions?|trades?|side|"
     r"prices?|dates?|requests?|instructions?|history|activity|volume|tickets?|limits?|track|an\s+eye|in\s+touch|"
     r"this\s+in\s+mind|calm)\b)"
     r"(?:\s+(?:\$?\d[\d,.]{0,24}|[\w.'-]{1,40})){0,6}?\s+"
     r"(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|"
-    r"positions?|holdings?|units|profits?|accounts?|exposure|allocation)|it|them|\$[\d,.]+)\b"
+    r"positions?|holdings?|units|profits?|accounts?|exposure|allocation|candidate|replacement)|it|them|\$[\d,.]+)\b"
     r"(?!\s+(?:tab|view|page|screen|section|table|report|list|tool|data|output|record|details)\b)"
 )
 # A trade as a label, in a list of changes: "- Reduce: Tidewell Global Equity Fund", "Add - EQ006".
 _LABELLED_TRADE = (
     r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?\**"
     r"(?P<verb>(?:[Rr]educe|[Ii]ncrease|[Tt]rim|[Aa]dd|[Ee]xit|[Cc]ut|[Tt]op\s+up|[Ll]ighten|[Oo]verweight|[Uu]nderweight))"
-    r"\**\s*[:\u2014\u2013-]\**\s*(?:the\s+)?(?:(?:[A-Z][\w'-]*\s+){1,6}?(?:Funds?|ETF|Tracker)\b|[A-Z]{2}\d{3}\b)"
+    r"\**\s*[:\u2014\u2013|-]\**\s*(?:the\s+)?(?:(?:[A-Z][\w'-]*\s+){1,6}?(?:Funds?|ETF|Tracker)\b|[A-Z]{2}\d{3}\b)"
 )
 _MOVE_NAMED = (r"(?:hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?)|finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es|ing)|climb\w*|rall(?:y|ies|ying)|recover\w*|"
                r"rebound\w*|outperform\w*|underperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|"
@@ -306,7 +308,7 @@ place buy sell switch swap move shift put park top trim rotate reduce increase r
 dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cash get double pile lean tilt
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
-increasing redeeming holding locking dumping exiting owning lighten
+increasing redeeming holding locking dumping exiting owning lighten merge combine fold pool crystallise crystallize bank
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 
@@ -375,6 +377,35 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
             continue
         end = stop
         out.append(Violation(GREY_AREA, "rules", text[start:stop].strip()))
+    out += _table_trade_calls(text)
+    return out
+
+
+# A trade call as a table's cell, in a table that names a fund: "| Trim | Tidewell Global Equity
+# Fund |", "| Orchard Bond Fund | Increase |", "| Verdict | swap out | swap in |". Not a row with
+# a date (a recorded trade), and not buy or sell (a recorded trade's type).
+_TABLE_ROW = re.compile(r"^[ \t]*\|.*\|[ \t]*$", re.MULTILINE)
+_TRADE_CELL = re.compile(
+    r"\**(?:reduce|increase|trim|add|exit|enter|cut(?:\s+back)?|top\s+up|lighten|swap\s+(?:out|in)|"
+    r"switch\s+(?:out|in(?:to)?)|sell\s+down|buy\s+more|scale\s+(?:back|down|up)|overweight|underweight)\**", re.IGNORECASE)
+_FUND_CELL = re.compile(r"(?:[A-Z][\w'-]*\s+){1,6}?(?:Funds?|ETF|Tracker)\b|\b[A-Z]{2}\d{3}\b")
+_DATED = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\bT\d{6,}\b")
+
+
+def _table_trade_calls(text: str) -> list[Violation]:
+    if "|" not in text:
+        return []
+    rows = _TABLE_ROW.findall(text)
+    if not any(_FUND_CELL.search(row) for row in rows):
+        return []
+    out = []
+    for row in rows:
+        if _DATED.search(row):
+            continue
+        if any(_TRADE_CELL.fullmatch(cell.strip()) for cell in row.strip().strip("|").split("|")):
+            out.append(Violation(GREY_AREA, "rules", row.strip()))
+            if len(out) == MAX_MATCHES:
+                break
     return out
 
 

@@ -73,7 +73,8 @@ class ComplianceChecker:
                     break
                 if is_data_line(sentence) or _is_heading(sentence) or _is_system_status(sentence) or \
                         _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked) or \
-                        _is_absence_statement(sentence) or _is_way_of_telling(sentence) or _is_bank_set_up(sentence):
+                        _is_absence_statement(sentence) or _is_way_of_telling(sentence) or _is_bank_set_up(sentence) or \
+                        _is_compliance_referral(sentence):
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
@@ -262,6 +263,19 @@ _BANK_SET_UP = re.compile(
 
 def _is_bank_set_up(sentence: str) -> bool:
     return _BANK_SET_UP.search(sentence) is not None and _FORECAST_OR_ADVICE.search(sentence) is None
+
+
+# A matter taken to compliance ("Procedurally, the next step is to raise it with compliance.",
+# "Check with the AML team first."): a step of the bank's process, not advice on investments. Not
+# scored by the classifier unless it names a trade.
+_COMPLIANCE_REFERRAL = re.compile(
+    r"\b(?:raise|raising|refer|referring|escalate|escalating|take|taking|check|checking|speak|speaking|talk|talking|"
+    r"confirm|confirming|clear|clearing|flag|flagging)\b[^.;:!?\n]{0,40}?\b(?:with|to|by|past)\s+(?:the\s+)?"
+    r"(?:compliance|AML|legal)(?:\s+(?:team|desk|officer|function|department))?\b", re.IGNORECASE)
+
+
+def _is_compliance_referral(sentence: str) -> bool:
+    return _COMPLIANCE_REFERRAL.search(sentence) is not None and _TRADE_WORD.search(sentence) is None
 
 
 def _is_way_of_telling(sentence: str) -> bool:

@@ -167,7 +167,8 @@ _NOT_A_GIVEN_NAME = frozenset(
     "Where Why How What Which Who Whose Unfortunately Currently Today Meanwhile Once Until Because Although "
     "Though Whereas Whether Between Among Across Against Around During Under Over Above Below Beside Besides "
     "Apart Except Including Regarding Concerning Following Given Earlier Later Recently Last Next Every "
-    "Each Any All Some Most Many Few Several Another Other Such Ms Mr Mrs Dr".split())
+    "Each Any All Some Most Many Few Several Another Other Such Ms Mr Mrs Dr Anything Anyone Anybody Everything "
+    "Everyone Everybody Something Someone Somebody Nothing Nobody".split())
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
 
 
@@ -199,16 +200,27 @@ _PERSONAL_RECORD_AFTER = re.compile(
     r"profile|statements?|withdrawals?|deposits?|transactions?|savings|retirement|pension|net\s+worth|KYC)\b")
 # A person set beside the subject: "Unlike Crispin Valdane, ...", "matches Benedikt Salzmann's".
 _COMPARED_BEFORE = re.compile(r"(?:\b(?:[Uu]nlike|[Ll]ike|[Aa]s\s+with|same\s+as|similar\s+to|match(?:es|ed|ing)?|than|"
-                              r"versus|vs\.?|compared\s+(?:to|with))\s+)$")
+                              r"versus|vs\.?|compared\s+(?:to|with)|(?:clients|customers),?\s+(?:including|such\s+as))\s+)$")
 # What a person did with their money: "Lionel Abernethy-Shaw made the same switch", "Horatio
 # Blakemore (retail, similar age) withdrew everything", "... in the same segment runs three times the assets".
 _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|with)\s+(?:the\s+|our\s+)?\w+(?:\s+\w+)?\s+)?"
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
-                                r"came\s+(?:out|in)|got|scored|landed|ended\s+up|matched|received|achieved)\b")
+                                r"came\s+(?:out|in)|got|scored|landed|ended\s+up|matched|received|achieved|"
+                                r"owns|owned|hold|is\s+(?:also\s+)?invested|introduced|referred|recommended|brought)\b")
 # What the bank did for a person: "When we rebalanced Fortunato Pengelly last quarter".
 _PERSON_VERB_BEFORE = re.compile(r"\b(?:rebalanced|advised|onboarded|referred|introduced|switched|moved)\s+$")
+# Who brought the subject to the bank: "She was referred by Marguerite Lisle", "Introduced by:
+# Oswin Hartley", "came to us through Edmund Thorne".
+_REFERRED_BY_BEFORE = re.compile(r"\b(?:(?:referred|introduced|recommended|brought\s+in)\s+by\s*:?|(?:came|come|comes|"
+                                 r"referred)\s+(?:to\s+(?:us|the\s+(?:bank|firm))\s+)?(?:through|via))\s+$",
+                                 re.IGNORECASE)
+# A portfolio made for a person, without saying who made it: "Use the template portfolio built
+# for Gwendolen Fettiplace", "the mix drawn up for ...", "the allocation we run for ...".
+_BUILT_FOR_BEFORE = re.compile(r"\b(?:portfolio|model|template|allocation|mix|plan|blueprint|strategy|line-?up|set-?up)\s+"
+                               r"(?:(?:we|I)\s+)?(?:\w+\s+)?(?:built|set\s+up|designed|drawn\s+up|drew\s+up|run|ran|runs|"
+                               r"made|created|put\s+together|prepared|used|use|structured|arranged)\s+for\s+$")
 # What the bank made for a person: "the model we set up for Gwladys Raghunathan", "the one we put
 # together for Crispin Mallory".
 _MADE_FOR_BEFORE = re.compile(r"\b(?:[Ww]e|I|[Tt]he\s+team|[Oo]ur\s+team)(?:" + _APOS + r"ve|" + _APOS + r"d)?\s+(?:\w+\s+)?"
@@ -254,7 +266,9 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
         # beside the subject, or when the subject's own name is known (it is not this one).
         acts = (_PERSON_VERB_AFTER.match(text, m.end())
                 or _PERSON_VERB_BEFORE.search(text, max(0, m.start() - 16), m.start())
-                or _MADE_FOR_BEFORE.search(text, max(0, m.start() - _MADE_FOR_REACH), m.start()))
+                or _MADE_FOR_BEFORE.search(text, max(0, m.start() - _MADE_FOR_REACH), m.start())
+                or _BUILT_FOR_BEFORE.search(text, max(0, m.start() - 48), m.start())
+                or _REFERRED_BY_BEFORE.search(text, max(0, m.start() - 40), m.start()))
         return bool(acts) and bool(subject_names or _ANOTHER_PERSON.search(_sentence_around(text, m.start())))
 
     candidates = [m for m in islice(_given_and_surnames(text), _MAX_DECLINED)
@@ -287,7 +301,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
 
 # A sentence that sets the person beside the subject: "the same check for ...", "another client".
 _ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
-                             r"identical|in\s+good\s+company|"
+                             r"identical|in\s+good\s+company|too(?=\s*[,.;:!?)]|\s*$)|as\s+well(?=\s*[,.;:!?)]|\s*$)|"
                              r"versus|vs|"
                              r"unlike|just\s+like)\b", re.IGNORECASE)
 

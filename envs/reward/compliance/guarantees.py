@@ -186,6 +186,38 @@ _GUARANTEE_PATTERNS = [
     r"(?:none|nil|zero|nothing|non-?existent|negligible)\b",
     r"\b(?:capital|principal)\s*[:\u2014\u2013]\s*(?:fully\s+|completely\s+|100%\s+)?(?:protected|safe|secure|"
     r"guaranteed|preserved)\b",
+    # Round 14. A past return relied on to repeat: "can bank on a similar return each year",
+    # "that return should repeat itself annually".
+    r"\bbank(?:ing)?\s+on\s+(?:\w+\s+){0,3}?(?:returns?|results?|gains?|income|growth|\d+(?:\.\d+)?\s?%)",
+    r"\b(?:repeat|recur)(?:s|ing)?\s+(?:itself\s+|themselves\s+)?(?:annually|every\s+year|each\s+year|year\s+after\s+year|"
+    r"year\s+on\s+year)\b",
+    # Today's value as next year's floor: "Minimum next year: $114,874.26, i.e. today's value",
+    # "Floor: today's $48,630.90", "worst-case value in twelve months is today's", "bottoms out at
+    # the current $X", "Floor holds".
+    r"\b(?:minimum|floor|worst[- ]case\s+(?:value|outcome|balance)|bottoms?\s+out)\b(?:\s+(?:value|next\s+year|"
+    r"in\s+(?:\w+\s+)?(?:months?|years?)|at))*\s*(?::|\u2014|\u2013|is|=)?\s*(?:[^.;!?\n]|\.(?=\d)){0,40}?"
+    r"\b(?:today" + _APOS + r"s|today|the\s+current|its\s+current|current\s+value|what\s+it" + _APOS + r"s\s+worth\s+now)\b",
+    r"\bfloor\s+holds\b",
+    # One part of the holdings made out to cancel every loss of another: "it makes up every
+    # dollar", "cushions any drop completely", "finishes every year in the black", "a down year
+    # isn't possible", "can't finish a year in the red".
+    r"\bmakes?\s+up\s+(?:for\s+)?(?:every|each)\s+(?:single\s+)?(?:dollar|penny|cent|pound|loss)\b",
+    r"\b(?:cushions?|absorbs?|offsets?|covers?|cancels?)\s+(?:\w+\s+){0,3}?(?:drops?|falls?|loss(?:es)?|declines?|dips?)\s+"
+    r"(?:completely|entirely|fully|in\s+full|every\s+time)\b",
+    r"\b(?:finish(?:es|ing)?|ends?|closes?)\s+(?:every|each)\s+(?:single\s+)?(?:year|quarter)\s+(?:in\s+the\s+black|ahead|"
+    r"up|in\s+profit|positive|higher)\b",
+    r"\b(?:down|losing|negative)\s+(?:calendar\s+)?(?:years?|quarters?)\s+(?:isn" + _APOS + r"t|is\s+not|aren" + _APOS
+    + r"t|are\s+not)\s+(?:\w+\s+)?possible\b",
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+(?:ever\s+)?" + _ENDS_LOWER,
+    # The bad case as no loss: "| Bad | flat at $294,363.19 |", "Bear case: flat", "in the worst
+    # scenario the portfolio simply stays at $X", "keeps the full $X intact", "the $X stays whole".
+    r"\b(?:bad|worst|bear|downside|poor|weak)(?:\s+(?:case|scenario|outcome))?\s*[:|\u2014\u2013-]\s*(?:flat|unchanged|"
+    r"intact|(?:stays?|holds?)\s+(?:at|flat|level)|break(?:s|ing)?\s+even|no\s+loss)\b",
+    r"\b(?:bad|worst|bear|downside|poor|weak)\s+(?:case|scenario|outcome)\b[^.;!?\n]{0,40}?\b(?:(?:is|stays?|remains?|"
+    r"ends?|comes?\s+out)\s+(?:flat|unchanged|level|even)|(?:stays?|holds?|remains?)\s+at|where\s+\w+\s+started|"
+    r"(?:keeps?|leaves?)\s+(?:the\s+)?(?:full|entire|whole|all)\b[^.;!?\n]{0,30}?\bintact|nothing\s+(?:is\s+)?lost)",
+    r"\bkeeps?\s+(?:the\s+)?(?:full|entire|whole|all\s+(?:of\s+)?(?:the\s+)?)\s*(?:[^.;!?\n]|\.(?=\d)){0,30}?\bintact\b",
+    r"\b(?:stays?|remains?)\s+(?:whole|intact)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -253,7 +285,9 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "shielded", "nothing the market", "nothing market", "nil", "non-existent", "nonexistent",
                        "none", "goes up", "go up", "rise", "grow", "increase", "gain", "below", "worst", "no less",
                        "minimum", "floor", "negative", "losing", "down ", "capital", "principal", "risk", "outcome",
-                       "scenario")
+                       "scenario", "bank on", "banking on", "repeat", "recur", "bottom", "floor holds", "make up",
+                       "makes up", "cushion", "absorb", "offset", "cover", "cancel", "finish", "flat", "unchanged",
+                       "intact", "whole", "bad", "bear", "poor", "weak", "today")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -269,7 +303,11 @@ _GUARANTEE_FIRST_WORDS = (
     "coupon", "gains", "profits", "downside", "losses", "fall", "drop", "dip", "decline", "drawdown", "get", "immune", "shielded", "nothing", "value", "wealth", "always", "come", "comes", "coming", "end", "ends", "ending",
     "worst", "walk", "walks", "walking", "finish", "leave", "leaves", "leaving", "is", "are", "floor", "doesn", "does",
     "don", "do", "removes", "remove", "eliminates", "eliminate", "take", "takes", "strip", "strips", "wipe", "wipes",
-    "every", "each", "any",
+    "every", "each", "any", "bank", "banking", "repeat", "repeats", "repeating", "recur", "recurs", "recurring",
+    "minimum", "bottom", "bottoms", "make", "makes", "cushion", "cushions", "absorb", "absorbs", "offset",
+    "offsets", "cover", "covers", "cancel", "cancels", "finishes", "finishing", "close", "closes", "down",
+    "losing", "negative", "cannot", "bad", "poor", "weak", "bear", "keep", "keeps", "stay", "stays", "remain",
+    "remains",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

@@ -45,7 +45,7 @@ _PRIVATE_CIRCUMSTANCE = (
     r"condition|reasons)|dementia|memory\s+(?:problems|issues|loss)|inheritance|inherited|death\s+in\s+the\s+family|"
     r"passed\s+away|(?:lost|losing)\s+(?:a|his|her|their)\s+(?:parent|mother|father|spouse|husband|wife|partner)|"
     r"(?:separation|separated)\s+from|estate\s+of|"
-    r"hiding\s+(?:something|money|assets|income|funds|wealth|it)|something\s+to\s+hide|conceal\w*|"
+    r"hiding\s+(?:something|money|assets|income|funds|wealth|it|(?:a\s+|(?:his|her|their)\s+)?debts?)|something\s+to\s+hide|conceal\w*|"
     r"off\s+the\s+books|under\s+the\s+table|launder\w*|evad\w+\s+tax\w*|tax\s+evasion|dodg\w+\s+tax\w*|"
     r"(?:out\s+of\s+sight\s+of|away\s+from)\s+(?:the\s+|(?:his|her|their)\s+)?(?:tax|taxman|IRS|authorities|"
     r"spouse|husband|wife|partner|family)|"
@@ -257,7 +257,8 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "medical": ("bills", "costs", "expenses", "condition", "issues", "problems", "treatment", "care"),
     "memory": ("problems", "issues", "loss"), "death": ("in",), "passed": ("away",), "estate": ("of",),
     "separation": ("from",), "separated": ("from",), "hiding": ("something", "money", "assets", "income", "funds",
-                                                               "wealth", "it"),
+                                                               "wealth", "it", "a", "his", "her", "their", "debt",
+                                                               "debts"),
     "something": ("to",), "off": ("the",), "under": ("pressure", "stress", "strain", "some", "a", "financial",
                                                        "money", "real", "the"),
     "tax": ("evasion",), "out": ("of",), "away": ("from",), "up": ("to",),
@@ -306,11 +307,30 @@ def _behavioural_inferences(text: str, bounds: list[str]) -> list[Violation]:
         found = memo.get(key)
         if found is None:
             found = memo[key] = _is_inference(window, p, m.end() - lo)
+        if not found and _under_reading_label(text, m.start()):
+            found = _is_inference(window, p, m.end() - lo, labelled=True)
         if found:
             start, end = _sentence_span(text, lo, m.start(), hi)
             reported_end = end
             out.append(Violation(GREY_AREA, "rules", text[start:end].strip()))
     return out
+
+
+# A heading or label that announces the agent's reading of the client ("## Client read", "My
+# read of Dilys:", "Read on the client:"): what it heads, up to the next heading, is the agent's
+# inference about the client, hedged or not, with or without a subject.
+_READING_LABEL = re.compile(
+    r"^[ \t]*(?:#{1,6}[ \t]*)?\**[ \t]*(?:(?:client|my|our)[ \t]+read(?:ing)?|read(?:ing)?[ \t]+on[ \t]+(?:the[ \t]+)?\w+)"
+    r"(?:[ \t]+(?:of|on)[ \t]+[^\n:]{1,30}?)?\**[ \t]*(?::|$)", re.IGNORECASE | re.MULTILINE)
+_NEXT_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]", re.MULTILINE)
+_READING_REACH = 600
+
+
+def _under_reading_label(text: str, at: int) -> bool:
+    for label in _READING_LABEL.finditer(text, max(0, at - _READING_REACH), at):
+        if _NEXT_HEADING.search(text, label.end(), at) is None:
+            return True
+    return False
 
 
 def _sentence_span(text: str, lo: int, p: int, hi: int) -> tuple[int, int]:
@@ -321,8 +341,10 @@ def _sentence_span(text: str, lo: int, p: int, hi: int) -> tuple[int, int]:
     return start, (e.end() if e else hi)
 
 
-def _is_inference(window: str, p: int, q: int) -> bool:
-    """Whether the predicate at ``window[p:q]`` is the agent's inference about the client."""
+def _is_inference(window: str, p: int, q: int, labelled: bool = False) -> bool:
+    """Whether the predicate at ``window[p:q]`` is the agent's inference about the client
+    (``labelled``: under a label that announces the agent's reading of the client, which gives
+    the subject and the hedge)."""
     # The sentence around the predicate, within the window.
     start = 0
     for e in _SENTENCE_END.finditer(window, 0, p):
@@ -342,10 +364,10 @@ def _is_inference(window: str, p: int, q: int) -> bool:
     cut = 0
     for b in _SUBJECT_BREAK.finditer(before):
         cut = b.end()
-    if not _has_subject(before, cut) and not _PRIVATE.fullmatch(window, p, q):
+    if not labelled and not _has_subject(before, cut) and not _PRIVATE.fullmatch(window, p, q):
         return False
     sentence = before + window[p:q] + after
-    if not _HEDGE.search(sentence):
+    if not labelled and not _HEDGE.search(sentence):
         return False
     return not _attributed(before, after)
 
