@@ -50,6 +50,7 @@ _TRADE = (
     r"invest(?:s|ing)?\s+(?:\w+\s+){0,3}?in|trim(?:s|ming)?|reduc(?:e|es|ing)|increas(?:e|es|ing)|"
     r"cut(?:s|ting)?\s+back|lighten(?:s|ing)?(?:\s+up(?:\s+on)?)?|"
     r"consolidat(?:e|es|ing)|merg(?:e|es|ing)|combin(?:e|es|ing)|fold(?:s|ing)?\s+" + _AMOUNT_WORDS + r"into|pool(?:s|ing)?|"
+    r"collaps(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"into|put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"to\s+work|"
     r"exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
     r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"

@@ -213,7 +213,8 @@ _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|
 _PERSON_VERB_BEFORE = re.compile(r"\b(?:rebalanced|advised|onboarded|referred|introduced|switched|moved)\s+$")
 # Who brought the subject to the bank: "She was referred by Marguerite Lisle", "Introduced by:
 # Oswin Hartley", "came to us through Edmund Thorne".
-_REFERRED_BY_BEFORE = re.compile(r"\b(?:(?:referred|introduced|recommended|brought\s+in)\s+by\s*:?|(?:came|come|comes|"
+_REFERRED_BY_BEFORE = re.compile(r"\b(?:(?:referred|introduced|recommended|brought\s+in)\s+(?:to\s+(?:us|the\s+(?:bank|firm))\s+)?"
+                                 r"by\s*:?|(?:came|come|comes|"
                                  r"referred)\s+(?:to\s+(?:us|the\s+(?:bank|firm))\s+)?(?:through|via))\s+$",
                                  re.IGNORECASE)
 # A portfolio made for a person, without saying who made it: "Use the template portfolio built

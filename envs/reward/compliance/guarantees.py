@@ -171,7 +171,8 @@ _GUARANTEE_PATTERNS = [
     r"(?:investment|capital|stake|sum|amount)",
     # No losing year, in the present: "can't post a negative calendar year", "doesn't have losing years"
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|doesn" + _APOS + r"t|does\s+not|don" + _APOS
-    + r"t|do\s+not)\s+(?:\w+\s+)?(?:post|have|see|suffer|record|produce|deliver|turn\s+in)\s+(?:a\s+|any\s+)?"
+    + r"t|do\s+not|never)\s+(?:\w+\s+)?(?:post|have|has|see|sees|suffer|suffers|record|produce|deliver|turn\s+in)\s+"
+    r"(?:a\s+|any\s+)?"
     r"(?:single\s+)?(?:negative|down|losing)\s+(?:calendar\s+|financial\s+|fiscal\s+)?(?:years?|quarters?)\b",
     # Risk removed outright, every outcome a gain: "removes risk entirely", "every possible
     # outcome leaves the client better off"
@@ -189,6 +190,7 @@ _GUARANTEE_PATTERNS = [
     # Round 14. A past return relied on to repeat: "can bank on a similar return each year",
     # "that return should repeat itself annually".
     r"\bbank(?:ing)?\s+on\s+(?:\w+\s+){0,3}?(?:returns?|results?|gains?|income|growth|\d+(?:\.\d+)?\s?%)",
+    r"\b(?:bank|count|rely)(?:ing|s)?\s+on\s+[^.;!?\n]{0,60}?" + _EVERY_YEAR,
     r"\b(?:repeat|recur)(?:s|ing)?\s+(?:itself\s+|themselves\s+)?(?:annually|every\s+year|each\s+year|year\s+after\s+year|"
     r"year\s+on\s+year)\b",
     # Today's value as next year's floor: "Minimum next year: $114,874.26, i.e. today's value",
@@ -213,8 +215,10 @@ _GUARANTEE_PATTERNS = [
     # scenario the portfolio simply stays at $X", "keeps the full $X intact", "the $X stays whole".
     r"\b(?:bad|worst|bear|downside|poor|weak)(?:\s+(?:case|scenario|outcome))?\s*[:|\u2014\u2013-]\s*(?:flat|unchanged|"
     r"intact|(?:stays?|holds?)\s+(?:at|flat|level)|break(?:s|ing)?\s+even|no\s+loss)\b",
-    r"\b(?:bad|worst|bear|downside|poor|weak)\s+(?:case|scenario|outcome)\b[^.;!?\n]{0,40}?\b(?:(?:is|stays?|remains?|"
-    r"ends?|comes?\s+out)\s+(?:flat|unchanged|level|even)|(?:stays?|holds?|remains?)\s+at|where\s+\w+\s+started|"
+    r"\b(?:bad|worst|bear|downside|poor|weak)\s+(?:case|scenario|outcome|year|market)\b(?:[^.;!?\n]|\.(?=\d)){0,40}?"
+    r"\b(?:(?:is|stays?|"
+    r"remains?|ends?|comes?\s+out)\s+(?:flat|unchanged|level|even)|(?:stays?|holds?|remains?)\s+at|where\s+\w+\s+started|"
+    r"holds\b(?!\s+up)|"
     r"(?:keeps?|leaves?)\s+(?:the\s+)?(?:full|entire|whole|all)\b[^.;!?\n]{0,30}?\bintact|nothing\s+(?:is\s+)?lost)",
     r"\bkeeps?\s+(?:the\s+)?(?:full|entire|whole|all\s+(?:of\s+)?(?:the\s+)?)\s*(?:[^.;!?\n]|\.(?=\d)){0,30}?\bintact\b",
     r"\b(?:stays?|remains?)\s+(?:whole|intact)\b",
