@@ -85,6 +85,9 @@ def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
     ({"eval": {"max_new_tokens": "many"}}, r"`eval.max_new_tokens` must be an integer"),
     ({"tiny": {"compact_tools": "yes"}}, r"`tiny.compact_tools` must be true/false"),
     ({"tiny": {"tool_result_chars": 0}}, r"`tiny.tool_result_chars` must be >= 1"),
+    ({"sft": {"relabel_ids": -1}}, r"`sft.relabel_ids` must be >= 0"),
+    ({"sft": {"first_call_drill_steps": 1.5}}, r"`sft.first_call_drill_steps` must be an integer"),
+    ({"sft": {"first_call_drill_batch_size": 0}}, r"`sft.first_call_drill_batch_size` must be >= 1"),
 ])
 def test_config_errors_are_caught_at_load_time_in_one_line(tmp_path, monkeypatch, raw, message):
     """Before any model or data is built: the loader refuses, and the CLI prints one line and exits 2."""
@@ -497,3 +500,26 @@ def test_the_gpu_smoke_script_runs_its_two_steps_on_cpu(tmp_path):
     assert "use_vllm" not in written and "bf16: false" in written
     shipped = (ROOT / "trainer" / "configs" / "gpu-smoke.yaml").read_text()
     assert "use_vllm: true" in shipped and "vllm_mode: colocate" in shipped and "max_steps: 1" in shipped
+
+
+def test_id_tokens_start_from_a_direction_their_kind_shares(tmp_path):
+    """Two client ids start close to each other and far from an account id, so that one head can
+    find "a client id" in the query; each keeps a part of its own, which tells them apart."""
+    needs_train_extra()
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trainer.tiny import build_tiny_model
+
+    ids = ["C000001", "C000002", "C000003", "A0000001", "A0000002"]
+    path = build_tiny_model(tmp_path / "tiny", ["client C000001 holds A0000001"] * 20, hidden_size=64,
+                            vocab_size=300, id_tokens=ids)
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    rows = model.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids(ids)].detach()
+
+    def cosine(a: int, b: int) -> float:
+        return float(torch.nn.functional.cosine_similarity(rows[a], rows[b], dim=0))
+
+    assert cosine(0, 1) > 0.3 and cosine(3, 4) > 0.3  # same kind
+    assert abs(cosine(0, 3)) < 0.3  # another kind
+    assert cosine(0, 1) < 0.8  # and a part of its own

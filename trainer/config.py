@@ -72,7 +72,8 @@ STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 # Keys of ours, per stage, with their defaults (not TRL options).
 OUR_KEYS: dict[str, dict[str, Any]] = {
-    "sft": {"init_from": None},
+    "sft": {"init_from": None, "relabel_ids": 0, "first_call_drill_steps": 0,
+            "first_call_drill_batch_size": 32},
     "grpo": {"init_from": None, "turn_credit": {"enabled": False, "alpha": 0.5}},
     "dpo": {"init_from": None, "samples_per_prompt": 4, "max_new_tokens": 192, "margin": 0.25, "prompts": None},
 }
@@ -99,7 +100,8 @@ _OUR_TYPES: dict[str, tuple[tuple[type, ...], float | None]] = {
     "prompts": ((int, type(None)), 1), "max_steps": ((int,), 1), "limit": ((int, type(None)), 1),
     "hidden_size": ((int,), 8), "layers": ((int,), 1), "vocab_size": ((int,), 300), "alpha": ((int, float), 0),
     "enabled": ((bool,), None), "guard": ((bool,), None), "compact_tools": ((bool,), None),
-    "tool_result_chars": ((int, type(None)), 1),
+    "tool_result_chars": ((int, type(None)), 1), "relabel_ids": ((int,), 0),
+    "first_call_drill_steps": ((int,), 0), "first_call_drill_batch_size": ((int,), 1),
 }
 # TRL options that must be positive (or at least the bound) when set.
 _TRL_BOUNDS: dict[str, float] = {"learning_rate": 0.0, "num_train_epochs": 0.0, "per_device_train_batch_size": 1,

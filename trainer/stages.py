@@ -31,6 +31,7 @@ from trainer.call_metrics import call_figures
 from trainer.config import STAGES, TRAIN_REWARD, TrainConfig  # noqa: F401 - TRAIN_REWARD: its old home
 from trainer.data import dpo_features, grpo_features, grpo_rows, sft_features, sft_rows
 from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
+from trainer.relabel import first_call_drill, first_call_drills, relabelled_rows
 from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids, tiny_chat_template
 
 
@@ -147,7 +148,10 @@ def _finish(trainer: Any, out: Path, resume: bool | str | None) -> Path:
 
 
 def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
-    """SFT on the training suite's gold conversations and ~5% error-recovery ones."""
+    """SFT on the training suite's gold conversations and ~5% error-recovery ones; with
+    ``sft.relabel_ids: N``, N copies of each with its entity ids relabelled, and with
+    ``sft.first_call_drill_steps: N``, N steps on first-call drills before them
+    (``trainer.relabel``)."""
     from datasets import Dataset  # optional: the train extra
     from trl import SFTConfig, SFTTrainer  # optional: the train extra
 
@@ -155,6 +159,13 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     env = _env(config, train_tasks(config))
     rows = sft_rows(env, env.tasks, seed=config.seed)
     env.close()
+    ours = config.ours("sft")
+    ids = replica_ids(default_replica(**env.tasks[0].replica))
+    if ours["first_call_drill_steps"]:
+        start = _first_call_drills(config, start, rows, ids, ours["first_call_drill_steps"],
+                                   ours["first_call_drill_batch_size"])
+    if ours["relabel_ids"]:
+        rows = relabelled_rows(rows, ids, ours["relabel_ids"], config.seed)
     dataset = Dataset.from_list(rows, features=sft_features()).select_columns(["messages", "tools"])
     model, tokenizer = _load(start)
     args = SFTConfig(**config.trl_args("sft"))
@@ -162,6 +173,33 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     trainer = SFTTrainer(model=model, processing_class=tokenizer, args=args, train_dataset=dataset,
                          callbacks=[_metrics_callback(out / "metrics.jsonl")])
     return _finish(trainer, out, resume)
+
+
+def _first_call_drills(config: TrainConfig, start: Path, rows: list[dict[str, Any]], ids: Sequence[str],
+                       steps: int, batch_size: int) -> Path:
+    """``steps`` SFT steps of ``batch_size`` first-call drills with relabelled ids
+    (``trainer.relabel.first_call_drills``) at the stage's learning rate held constant, done
+    once: the model SFT proper starts from. A drill is a few dozen tokens, so a step of 32
+    costs a fraction of a step of 8 conversations. Copying the query's id appears only after
+    some 20,000 drills (docs/training-recipe.md), hence the constant rate and the batch."""
+    from datasets import Dataset  # optional: the train extra
+    from trl import SFTConfig, SFTTrainer  # optional: the train extra
+
+    out = Path(config.output_dir) / "sft" / "first-call-drills"
+    if (out / "final" / "config.json").is_file():
+        return out / "final"
+    args = SFTConfig(**{**config.trl_args("sft"), "output_dir": str(out), "max_steps": steps,
+                        "per_device_train_batch_size": batch_size, "gradient_accumulation_steps": 1,
+                        "lr_scheduler_type": "constant", "save_strategy": "no", "report_to": []})
+    drillable = sum(1 for row in rows if first_call_drill(row) is not None)
+    copies = -(-steps * args.per_device_train_batch_size * args.gradient_accumulation_steps // max(drillable, 1))
+    drills = first_call_drills(rows, ids, copies, config.seed)
+    model, tokenizer = _load(start)
+    trainer = SFTTrainer(model=model, processing_class=tokenizer, args=args,
+                         train_dataset=Dataset.from_list(drills, features=sft_features()).select_columns(
+                             ["messages", "tools"]),
+                         callbacks=[_metrics_callback(out / "metrics.jsonl")])
+    return _finish(trainer, out, None)
 
 
 def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:

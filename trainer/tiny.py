@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from trainer.relabel import ids_by_kind
+
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 TAG_TOKENS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
 
@@ -137,5 +139,23 @@ def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0, hid
                          num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=heads, head_dim=hidden_size // heads,
                          max_position_embeddings=32768, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
-    Qwen3ForCausalLM(config).save_pretrained(path)
+    model = Qwen3ForCausalLM(config)
+    _share_kind_directions(model, tokenizer, id_tokens, seed)
+    model.save_pretrained(path)
     return path
+
+
+def _share_kind_directions(model: Any, tokenizer: Any, id_tokens: Sequence[str], seed: int) -> None:
+    """Start every id token's embedding as a direction shared by its kind plus its own, as
+    new tokens are often started from related ones: an attention head can then find "a client
+    id" in the query from the first step, and tell which one by the token's own part."""
+    import torch  # optional: the train extra
+
+    embeddings = model.get_input_embeddings().weight
+    generator = torch.Generator().manual_seed(seed)
+    scale = model.config.initializer_range
+    with torch.no_grad():
+        for ids in ids_by_kind(id_tokens).values():
+            shared = torch.randn(embeddings.shape[1], generator=generator) * scale
+            rows = tokenizer.convert_tokens_to_ids(ids)
+            embeddings[rows] = shared + torch.randn(len(rows), embeddings.shape[1], generator=generator) * scale

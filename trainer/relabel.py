@@ -1,0 +1,99 @@
+"""Entity-id relabelling of SFT conversations, so that copying an id is the only way to get it right.
+
+Trained on the gold conversations as they are, a small model learns the few ids it sees most
+often and writes them whatever the query names (the tool and the kind of id follow the query
+long before the id does). Here each conversation is shown ``copies`` times, and each time
+every entity id in it (the query, the calls, the tool results, the answer) is replaced by a
+random other id of the same kind from the replica, the same replacement everywhere in that
+conversation. The conversation stays coherent, the figures and names are untouched, and no id
+can be predicted from anything but the turn it is copied from.
+
+Kinds are what an id looks like: its letters and its number of digits (clients ``C000179``,
+accounts ``A0000294``, equity funds ``EQ012`` and bond funds ``BD009`` apart).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+_ID = re.compile(r"\b[A-Z]{1,3}\d{3,}\b")
+
+
+def id_kind(entity_id: str) -> str:
+    """``C000179`` → ``C9999999``-style shape: the letters and the digit count (``C#6``)."""
+    letters = entity_id.rstrip("0123456789")
+    return f"{letters}#{len(entity_id) - len(letters)}"
+
+
+def ids_by_kind(ids: Iterable[str]) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for entity_id in sorted(set(ids)):
+        groups[id_kind(entity_id)].append(entity_id)
+    return dict(groups)
+
+
+def _replace_in(value: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return _ID.sub(lambda m: mapping.get(m.group(0), m.group(0)), value)
+    if isinstance(value, list):
+        return [_replace_in(v, mapping) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace_in(v, mapping) for k, v in value.items()}
+    return value
+
+
+def _ids_in(value: Any, known: set[str]) -> list[str]:
+    if isinstance(value, str):
+        return [m for m in _ID.findall(value) if m in known]
+    if isinstance(value, list):
+        return [i for v in value for i in _ids_in(v, known)]
+    if isinstance(value, dict):
+        return [i for v in value.values() for i in _ids_in(v, known)]
+    return []
+
+
+def relabel_conversation(messages: list[dict[str, Any]], pools: dict[str, list[str]],
+                         rng: random.Random) -> list[dict[str, Any]]:
+    """``messages`` with each replica id replaced by a random distinct id of its kind."""
+    known = {i for pool in pools.values() for i in pool}
+    present = sorted(set(_ids_in(messages, known)))
+    mapping: dict[str, str] = {}
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for entity_id in present:
+        by_kind[id_kind(entity_id)].append(entity_id)
+    for kind, originals in by_kind.items():
+        mapping.update(zip(originals, rng.sample(pools[kind], len(originals))))
+    return _replace_in(copy.deepcopy(messages), mapping)
+
+
+def first_call_drill(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The row's query and its first assistant turn when that turn is a call, nothing else (no
+    system prompt, no tool listing): a sequence of a few dozen tokens whose one lesson is the
+    call the query asks for (None when the first turn is not a call)."""
+    messages = row["messages"]
+    first = next((i for i, m in enumerate(messages) if m["role"] == "assistant"), None)
+    if first is None or not messages[first].get("tool_calls"):
+        return None
+    turns = [m for m in messages[:first + 1] if m["role"] != "system"]
+    return {**row, "messages": turns, "tools": [], "kind": f"{row['kind']}_first_call"}
+
+
+def relabelled_rows(rows: Sequence[dict[str, Any]], replica_ids: Iterable[str], copies: int,
+                    seed: int) -> list[dict[str, Any]]:
+    """``copies`` relabelled copies of every row (``messages`` relabelled, the rest as is)."""
+    pools = ids_by_kind(replica_ids)
+    rng = random.Random(f"relabel-{seed}")
+    return [{**row, "messages": relabel_conversation(row["messages"], pools, rng)}
+            for _ in range(copies) for row in rows]
+
+
+def first_call_drills(rows: Sequence[dict[str, Any]], replica_ids: Iterable[str], copies: int,
+                      seed: int) -> list[dict[str, Any]]:
+    """The ``first_call_drill`` of ``copies`` relabelled copies of every row that has one."""
+    drills = (first_call_drill(row) for row in relabelled_rows(rows, replica_ids, copies, seed))
+    return [drill for drill in drills if drill is not None]
