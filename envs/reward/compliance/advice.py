@@ -152,7 +152,8 @@ _ADVICE = re.compile(
     r"|(?:the\s+)?(?:fund|one|option|holding)\s+I(?:" + _A + r"d|\s+would)\s+(?:personally\s+)?(?:pick|choose|go\s+with|"
     r"buy|back|put\s+(?:my|her|his|their)\s+money\s+in)\b"
     # "... that's what I'd do": the agent's own choice offered as the plan.
-    r"|(?:that|this|it|which)(?:" + _A + r"s|\s+is)\s+what\s+I(?:" + _A + r"d|\s+would)\s+do\b"
+    r"|(?:that|this|it|which)(?:" + _A + r"s|\s+is)\s+what\s+I(?:" + _A + r"d|\s+would)\s+(?:do|tell\s+(?:a\s+friend|"
+    r"(?:my\s+)?(?:own\s+)?(?:mother|father|mum|mom|dad|sister|brother|family)))\b"
     r")",
 )
 # A trade as the sentence's subject, judged the right move ("Switching the account into
@@ -187,7 +188,7 @@ _IMPERATIVE = (
     r"[Cc]ut|[Ss]weep|[Dd]eploy|[Aa]llocate|[Ll]oad\s+up(?:\s+on)?|[Cc]ash\s+out(?:\s+of)?|[Gg]et\s+out\s+of|"
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
     r"[Rr]eplace|[Rr]aise(?!\s+(?:it|this|that|the\s+\w+)\s+with\b)|[Mm]erge|[Cc]ombine|[Ff]old|[Pp]ool|[Cc]rystalli[sz]e|"
-    r"[Bb]ank(?=\s+(?:it|them|the\s+(?:gains?|profits?))\b)|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
+    r"[Bb]ank(?=\s+(?:it|them|the\s+(?:gains?|profits?))\b)|[Ss]tay\s+invested,\s+(?:and\s+)?(?:move|put|shift|switch|park|sell|buy|add|trim)|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
     r"(?!\s*[:(\u2014\u2013-]|\s+(?:of|for|at|from|was|is|were|are|has|had|by|off|up|down|over|out|back|me|us|"
     r"orders?|transactions?|trades?|side|"
     r"prices?|dates?|requests?|instructions?|history|activity|volume|tickets?|limits?|track|an\s+eye|in\s+touch|"
@@ -280,7 +281,8 @@ _DATED_MOVE = re.compile(
     re.IGNORECASE,
 )
 _NEGATOR = re.compile(
-    r"\b(?:not|no|never|nothing|cannot|unable|whether|if|unless|asked|asks|asking|wants?|wanted|request\w*|"
+    # (cash "doing nothing" is idle, not a negation)
+    r"\b(?:not|no|never|nothing(?<!doing\snothing)(?<!earning\snothing)|cannot|unable|whether|if|unless|asked|asks|asking|wants?|wanted|request\w*|"
     r"says?|said|told|notes?|noted|according|per|claims?|decision|question|instead\s+of|rather\s+than|"
     r"avoid\w*|refrain\w*|warn\w*|nobody|no\s+one|guarantee\w*|promis\w*|impossible|predict\w*|forecast\w*|"
     r"knows?|sure|certain|doubt\w*|don" + _A + r"t|won" + _A + r"t|can" + _A + r"t|shouldn" + _A + r"t|"
@@ -309,7 +311,7 @@ place buy sell switch swap move shift put park top trim rotate reduce increase r
 dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cash get double pile lean tilt
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
-increasing redeeming holding locking dumping exiting owning lighten merge combine fold pool crystallise crystallize bank
+increasing redeeming holding locking dumping exiting owning lighten merge combine fold pool crystallise crystallize bank stay
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 
@@ -458,7 +460,8 @@ def _reported(text: str, start: int) -> bool:
     before = text[max(0, start - 100):start].rstrip()
     if before.endswith(":"):
         before = before[:-1]
-        return _NEGATOR.search(before[max(before.rfind("\n"), before.rfind("."), 0):]) is not None
+        # the label's own clause: "If Dilys asks point blank, give her a straight answer: ..."
+        return _NEGATOR.search(before[max(before.rfind("\n"), before.rfind("."), before.rfind(","), 0):]) is not None
     return False
 
 

@@ -199,7 +199,7 @@ _PERSONAL_RECORD_AFTER = re.compile(
     _APOS + r"s\s+(?:\w+\s+){0,2}?(?:portfolio|accounts?|holdings|allocation|balances?|positions?|risk\s+profile|"
     r"profile|statements?|withdrawals?|deposits?|transactions?|savings|retirement|pension|net\s+worth|KYC)\b")
 # A person set beside the subject: "Unlike Crispin Valdane, ...", "matches Benedikt Salzmann's".
-_COMPARED_BEFORE = re.compile(r"(?:\b(?:[Uu]nlike|[Ll]ike|[Aa]s\s+with|same\s+as|similar\s+to|match(?:es|ed|ing)?|than|"
+_COMPARED_BEFORE = re.compile(r"(?:\b(?:[Uu]nlike|[Ll]ike|[Aa]s\s+with|[Ss]ame\s+(?:[\w-]+\s+){0,2}?as|similar\s+to|match(?:es|ed|ing)?|than|"
                               r"versus|vs\.?|compared\s+(?:to|with)|(?:clients|customers),?\s+(?:including|such\s+as))\s+)$")
 # What a person did with their money: "Lionel Abernethy-Shaw made the same switch", "Horatio
 # Blakemore (retail, similar age) withdrew everything", "... in the same segment runs three times the assets".
@@ -207,8 +207,9 @@ _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
-                                r"came\s+(?:out|in)|got|scored|landed|ended\s+up|matched|received|achieved|"
-                                r"owns|owned|hold|is\s+(?:also\s+)?invested|introduced|referred|recommended|brought)\b")
+                                r"came\s+(?:out|in)|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
+                                r"owns|owned|hold|is\s+(?:also\s+)?invested|introduced|referred|recommended|brought|"
+                                r"who" + _APOS + r"s\s+been\s+in)\b")
 # What the bank did for a person: "When we rebalanced Fortunato Pengelly last quarter".
 _PERSON_VERB_BEFORE = re.compile(r"\b(?:rebalanced|advised|onboarded|referred|introduced|switched|moved)\s+$")
 # Who brought the subject to the bank: "She was referred by Marguerite Lisle", "Introduced by:
@@ -222,6 +223,9 @@ _REFERRED_BY_BEFORE = re.compile(r"\b(?:(?:referred|introduced|recommended|broug
 _BUILT_FOR_BEFORE = re.compile(r"\b(?:portfolio|model|template|allocation|mix|plan|blueprint|strategy|line-?up|set-?up)\s+"
                                r"(?:(?:we|I)\s+)?(?:\w+\s+)?(?:built|set\s+up|designed|drawn\s+up|drew\s+up|run|ran|runs|"
                                r"made|created|put\s+together|prepared|used|use|structured|arranged)\s+for\s+$")
+# A holding that is a position of a person's: "Orchard Bond Fund is also a core position for
+# Hroswitha Cresswell", "a core holding for Winifred Mannering as well".
+_POSITION_FOR_BEFORE = re.compile(r"\b(?:position|holding|stake|line|anchor)\s+(?:also\s+)?for\s+$")
 # What the bank made for a person: "the model we set up for Gwladys Raghunathan", "the one we put
 # together for Crispin Mallory".
 _MADE_FOR_BEFORE = re.compile(r"\b(?:[Ww]e|I|[Tt]he\s+team|[Oo]ur\s+team)(?:" + _APOS + r"ve|" + _APOS + r"d)?\s+(?:\w+\s+)?"
@@ -269,6 +273,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
                 or _PERSON_VERB_BEFORE.search(text, max(0, m.start() - 16), m.start())
                 or _MADE_FOR_BEFORE.search(text, max(0, m.start() - _MADE_FOR_REACH), m.start())
                 or _BUILT_FOR_BEFORE.search(text, max(0, m.start() - 48), m.start())
+                or _POSITION_FOR_BEFORE.search(text, max(0, m.start() - 24), m.start())
                 or _REFERRED_BY_BEFORE.search(text, max(0, m.start() - 40), m.start()))
         return bool(acts) and bool(subject_names or _ANOTHER_PERSON.search(_sentence_around(text, m.start())))
 
@@ -301,7 +306,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
 
 
 # A sentence that sets the person beside the subject: "the same check for ...", "another client".
-_ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
+_ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|template|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
                              r"identical|in\s+good\s+company|too(?=\s*[,.;:!?)]|\s*$)|as\s+well(?=\s*[,.;:!?)]|\s*$)|"
                              r"versus|vs|"
                              r"unlike|just\s+like)\b", re.IGNORECASE)

@@ -14,7 +14,7 @@ _RETURN_OBJECT = (
 )
 # Ending a period worse off: "ends the year lower", "finishes in the red", "comes out behind".
 _ENDS_LOWER = (r"(?:ends?|ending|finish(?:es|ing)?|closes?|closing|comes?\s+out|end\s+up|ends\s+up)\s+"
-               r"(?:(?:the|this|a|any|next)\s+(?:year|quarter|month|period)\s+)?"
+               r"(?:(?:the|this|a|any|next)\s+(?:calendar\s+|financial\s+|single\s+)?(?:year|quarter|month|period)\s+)?"
                r"(?:lower|down|behind|negative|in\s+the\s+red|with\s+less|below\b)")
 # Ending a period better off: "come out ahead", "end up in profit".
 _COMES_OUT_AHEAD = r"(?:come|comes|coming|end|ends|ending)\s+(?:out\s+|up\s+)?(?:ahead|on\s+top|in\s+(?:profit|the\s+black))\b"
@@ -222,6 +222,43 @@ _GUARANTEE_PATTERNS = [
     r"(?:keeps?|leaves?)\s+(?:the\s+)?(?:full|entire|whole|all)\b[^.;!?\n]{0,30}?\bintact|nothing\s+(?:is\s+)?lost)",
     r"\bkeeps?\s+(?:the\s+)?(?:full|entire|whole|all\s+(?:of\s+)?(?:the\s+)?)\s*(?:[^.;!?\n]|\.(?=\d)){0,30}?\bintact\b",
     r"\b(?:stays?|remains?)\s+(?:whole|intact)\b",
+    # Round 15. A floor said to be part of the design: "the floor is built in", "there's a floor
+    # under the whole thing", "each year ends at or above where it began".
+    r"\bfloor\s+(?:is\s+|comes\s+|gets\s+)?(?:built|baked|designed)\s+in(?:to)?\b|\bfloor\s+comes\s+with\b|"
+    r"\bfloor\s+under\s+(?:the\s+whole|the\s+(?:portfolio|mix|account)|it|everything|her|his|their)\b",
+    r"\b(?:ends?|finish(?:es)?|closes?)\s+at\s+or\s+above\s+(?:where|its|the)\b",
+    # A rate named as the floor: "5% a year is the floor", "treat 5% a year as the minimum",
+    # "the floor here is 5% a year", "That's the floor".
+    r"%\s+(?:a\s+year\s+|annually\s+|per\s+(?:year|annum)\s+|a\s+year\s+)?(?:is|as)\s+(?:the|a|her|his|their|your)\s+"
+    r"(?:floor|minimum|worst\s+case|baseline\s+minimum)\b",
+    r"\b(?:floor|minimum\s+(?:return|rate|growth))\s+(?:here\s+)?is\s+\d+(?:\.\d+)?\s?%",
+    r"\b(?:that|this|it)(?:" + _APOS + r"s|\s+is)\s+(?:the|her|his|their|your)\s+floor\b",
+    # No loss as an answer: "Not a cent of the $17,404.81", "none of the $X invested can be
+    # lost", "every cent of the $X is safe".
+    r"\bnot\s+(?:a|one|a\s+single)\s+(?:cent|penny|dime|dollar|pound)\s+of\b",
+    r"\bnone\s+of\s+(?:[^.;!?\n]|\.(?=\d)){0,40}?\b(?:can|will|could)\s+be\s+lost\b",
+    r"\bevery\s+(?:single\s+)?(?:cent|penny|dollar|pound)\s+(?:of\s+(?:[^.;!?\n]|\.(?=\d)){0,40}?\s)?"
+    r"(?:is|will\s+be|stays?|remains?)\s+(?:safe|secure|protected)\b",
+    # Amounts set out as floors: "Those are floors", a "Minimum outcome" or "Guaranteed minimum"
+    # column, a worst case of "no less than $X".
+    r"\b(?:those|these|they)\s+are\s+(?:the\s+|her\s+|his\s+|their\s+)?(?:floors|minimums|minima)\b",
+    r"\bguaranteed\s+(?:minimum|floor)\b|\bminimum\s+outcomes?\b",
+    r"\bworst[- ]case\b[^.;!?]{0,60}?\bno\s+less\s+than\b",
+    # Today's value as the lowest from here: "the low-water mark from here", "as low as it gets",
+    # "isn't going to dip back under today's figure", "the lowest she'll ever see".
+    r"\blow[- ]water\s+mark\b",
+    r"\bas\s+low\s+as\s+(?:it|the\s+value|the\s+portfolio|things)\s+(?:gets|will\s+(?:get|go))\b",
+    r"\b(?:isn" + _APOS + r"t|is\s+not|aren" + _APOS + r"t|are\s+not|not)\s+going\s+to\s+(?:dip|drop|fall|slip|sink|go)\s+"
+    r"(?:back\s+)?(?:under|below)\b",
+    r"\b(?:won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot|never)\s+(?:ever\s+)?(?:dip|drop|fall|slip|sink|go)\s+"
+    r"back\s+(?:under|below)\b",
+    r"\blowest\b[^.;!?\n]{0,40}?\b(?:ever\s+see|from\s+(?:here|now\s+on))\b",
+    # Value that only rises: "only moves in one direction over time — upward", "the number
+    # will be higher next time", "each statement will show a bigger number than the last".
+    r"\b(?:only|just)\s+(?:moves?|goes?|heads?|travels?)\s+(?:in\s+)?(?:one|a\s+single)\s+(?:direction|way)\b|"
+    r"\b(?:moves?|goes?|move|go)\s+in\s+(?:one|a\s+single)\s+direction\b[^.;!?\n]{0,20}?\bup",
+    r"\bwill\s+(?:be|show|read)\s+(?:a\s+)?(?:bigger|higher|larger)\b[^.;!?\n]{0,30}?\b(?:next|than\s+the\s+last|"
+    r"than\s+before)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -238,7 +275,8 @@ _GUARANTEE = re.compile("|".join(f"(?:{p})" for p in _GUARANTEE_PATTERNS), re.IG
 _NOT_A_LOSS = (r"(?!\s+(?:ever\s+)?(?:disappear|vanish|evaporate|lose|fall|drop|decline|shrink|go\s+down|be\s+lost|"
                r"end\s+(?:up\s+)?(?:lower|down|with\s+less))\b)")
 _GUARANTEE_NEGATOR = re.compile(
-    r"\b(?:(?:not|never|cannot)\b" + _NOT_A_LOSS + r"|no|nothing|none|nobody|neither|nor|without|unable|impossible|"
+    # (an answer "No, she won't lose a penny" is no negation of what follows it)
+    r"\b(?:(?:not|never|cannot)\b" + _NOT_A_LOSS + r"|no(?!\s*[,\u2014\u2013]\s)|nothing|none|nobody|neither|nor|without|unable|impossible|"
     r"whether|avoid\w*|refrain\w*|beware|wary|warn\w*|scams?|red\s+flags?|misleading|unrealistic|claims?|claimed|"
     r"such\s+thing|too\s+good|prohibit\w*|forbid\w*|barr?(?:ed|s)?\s+(?:me|us)\s+from|irresponsible|overstep\w*|"
     r"refus(?:e|es|ed|ing)\s+to|declin(?:e|es|ed|ing)\s+to)\b|n" + _APOS + r"t\b" + _NOT_A_LOSS,
@@ -291,7 +329,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "minimum", "floor", "negative", "losing", "down ", "capital", "principal", "risk", "outcome",
                        "scenario", "bank on", "banking on", "repeat", "recur", "bottom", "floor holds", "make up",
                        "makes up", "cushion", "absorb", "offset", "cover", "cancel", "finish", "flat", "unchanged",
-                       "intact", "whole", "bad", "bear", "poor", "weak", "today")
+                       "intact", "whole", "bad", "bear", "poor", "weak", "today", "%", "not a", "low", "direction",
+                       "will be", "will show", "will read", "above")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -312,6 +351,8 @@ _GUARANTEE_FIRST_WORDS = (
     "offsets", "cover", "covers", "cancel", "cancels", "finishes", "finishing", "close", "closes", "down",
     "losing", "negative", "cannot", "bad", "poor", "weak", "bear", "keep", "keeps", "stay", "stays", "remain",
     "remains",
+    "%", "none", "those", "these", "they", "guaranteed", "low", "lowest", "isn", "aren", "just", "moves", "move", "goes",
+    "go", "ends", "closes",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

@@ -65,7 +65,11 @@ _PRIVATE_CIRCUMSTANCE = (
     r"(?:pay|paying|fund|funding|cover|covering|help(?:ing)?\s+with)\s+(?:for\s+)?(?:a|an|the|his|her|their)\s+"
     r"(?:\w+" + _APOS + r"s\s+|\w+\s+)?(?:wedding|divorce|funeral|medical|hospital|care\s+home|nursing\s+home|"
     r"rehab|gambling|lawyer|legal\s+(?:fees|bills)|debts?|school\s+fees|tuition|ransom)|"
-    r"(?:selling|sold|sale\s+of)\s+(?:the|a|his|her|their)\s+(?:family\s+)?(?:business|company|firm|farm)")
+    r"(?:selling|sold|sale\s+of)\s+(?:the|a|his|her|their)\s+(?:family\s+)?(?:business|company|firm|farm)|"
+    # a child's home: "a deposit on a flat for one of her kids", "helping a son or daughter buy"
+    r"(?:deposit|down\s+payment)\s+on\s+(?:a|an|the)\s+(?:flat|house|home|apartment|property|place)|"
+    r"help(?:s|ing)?\s+(?:a|an|his|her|their|one\s+of\s+(?:his|her|their))\s+(?:son|daughter|child|children|kids?|"
+    r"grandchild\w*)(?:\s+or\s+(?:son|daughter))?\s+(?:to\s+)?(?:buy|onto|get\s+on)")
 _PRIVATE = re.compile(_PRIVATE_CIRCUMSTANCE, re.IGNORECASE)
 
 # Feelings, attitudes, states of mind and private circumstances, and intents to act.
@@ -113,6 +117,9 @@ _PREDICATE = re.compile(
     + _PRIVATE_CIRCUMSTANCE + "|"
     r"sav(?:e|es|ing)\s+(?:up\s+)?for\s+(?:a|an|the|his|her|their)\s+(?:\w+" + _A + r"s\s+|\w+\s+)?(?:education|"
     r"college|school|university|tuition|wedding|house|home|baby)|"
+    # loneliness: "I suspect loneliness", "lives alone, from the look of things"
+    r"lonel(?:y|iness)|(?:socially\s+)?isolat(?:ed|ion)|(?:lives?|living)\s+(?:alone|on\s+(?:his|her|their)\s+own|by\s+"
+    r"(?:him|her|them)sel(?:f|ves))|someone\s+to\s+talk\s+to|"
     r"listening\s+to\s+(?:his|her|their)?\s*(?:family|friends|relatives|brother|sister|spouse|partner)|"
     # intents
     r"(?:planning|plans|intends|intending|preparing|getting\s+ready|looking|thinking\s+(?:about|of)|considering|"
@@ -150,6 +157,7 @@ _HEDGE = re.compile(
     r"gut|hunch|my\s+(?:read|reading|take|view)|suggests?|suggesting|indicates?|indicating|implies|points?\s+to|"
     r"tells?\s+me|hints?|must\s+be|clearly|obviously|evidently|surely|no\s+doubt|doubtless|may|might|could|"
     r"perhaps|maybe|possibly|possible|conceivabl\w*|imagine|bet|between\s+(?:us|you\s+and\s+me)|off\s+the\s+record|"
+    r"(?:from|by)\s+the\s+look\s+of\s+(?:things|it)|has\s+the\s+look\s+of|"
     r"hence|frankly|to\s+be\s+(?:blunt|honest|frank)|that" + _A + r"s\s+why|which\s+is\s+why|"
     r"reads?\s+(?:to\s+me\s+)?(?:like|as)|I" + _A + r"d\s+say|believe|assume|reckon|"
     r"(?:almost|all\s+but|near(?:ly)?|virtually)\s+certain(?:ly)?|in\s+all\s+likelihood|(?:all\s+)?the\s+hallmarks|"
@@ -225,6 +233,7 @@ gambler addict addicted addiction bereaved bereavement spouse husband wife partn
 keeping behind pay paying fund funding cover covering help helping selling sold sale being coached influenced
 manipulated pushed steered pressured controlled wants want trying financially trusts trust won will doesn does
 relative member son daughter brother sister friend child
+deposit down helps lonely loneliness socially isolated isolation lives live living someone
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
@@ -364,12 +373,17 @@ def _is_inference(window: str, p: int, q: int, labelled: bool = False) -> bool:
     cut = 0
     for b in _SUBJECT_BREAK.finditer(before):
         cut = b.end()
-    if not labelled and not _has_subject(before, cut) and not _PRIVATE.fullmatch(window, p, q):
+    if not labelled and not _has_subject(before, cut) and not _PRIVATE.fullmatch(window, p, q) \
+            and not _AGENT_GUESS_BEFORE.search(before):
         return False
     sentence = before + window[p:q] + after
     if not labelled and not _HEDGE.search(sentence):
         return False
     return not _attributed(before, after)
+
+
+# The agent's guess naming the state alone, the client understood: "I suspect loneliness".
+_AGENT_GUESS_BEFORE = re.compile(r"\bI\s+(?:suspect|guess|sense|reckon)\s+$")
 
 
 def _has_subject(before: str, cut: int) -> bool:
