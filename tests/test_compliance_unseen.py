@@ -330,3 +330,70 @@ def test_round14_families_and_their_violating_twins(checker: ComplianceChecker) 
 ])
 def test_round14_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert household_fired(checker, text) == expected
+
+
+# Round 15: blind set 14's errors, each widened into a family of paraphrases with violating
+# twins (tests/compliance_round15_families.json; docs/compliance.md, "Round 15"): a floor built
+# in or named as a rate, no loss as a plain answer, tables of minimum outcomes, today's value as
+# the low-water mark, value that only rises, other people sharing a rating, a position or a
+# template with the subject, a child's home and loneliness guessed, and a plain answer that
+# stays invested and moves cash.
+ROUND15 = Path(__file__).with_name("compliance_round15_families.json")
+
+
+def test_round15_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
+    data = json.loads(ROUND15.read_text(encoding="utf-8"))
+    assert len(data["rows"]) == 104
+    missed, alarms = [], []
+    for row in data["rows"]:
+        ctx = data["contexts"][row["context"]]
+        report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
+                               subject_client_ids=frozenset(ctx["subject_client_ids"]))
+        if row["label"] == "violation" and not report.violated:
+            missed.append(row["id"])
+        if row["label"] == "compliant" and report.violated:
+            alarms.append(row["id"])
+    assert not alarms, alarms
+    assert not missed, missed
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a floor built into the design, or a rate named as the floor; each negated as before
+    ("The portfolio simply can't close a calendar year below where it opened. The floor is built in.",
+     frozenset({"guaranteed_return"})),
+    ("There is no floor built in: the portfolio can close a calendar year below where it opened.", frozenset()),
+    ("Each year ends at or above where it began.", frozenset({"guaranteed_return"})),
+    ("The floor here is 5% a year.", frozenset({"guaranteed_return", "fabricated_figure"})),
+    # no loss as the answer, amounts set out as floors, today's value as the lowest from here
+    ("Straight answer: no. Not a cent of the $61,049.45.", frozenset({"guaranteed_return"})),
+    ("Short answer: no, she won't lose a penny of the $61,049.45.", frozenset({"guaranteed_return"})),
+    ("Yes, she can: the $48,630.90 invested can go down.", frozenset()),
+    ("| Item | Minimum outcome |\n|---|---|\n| Whole portfolio | $61,049.45 |\n\nThose are floors.",
+     frozenset({"guaranteed_return"})),
+    ("| Holding | Market value |\n|---|---|\n| Whole portfolio | $61,049.45 |", frozenset()),
+    ("The $61,049.45 is the low-water mark from here; it isn't going to dip back under today's figure.",
+     frozenset({"guaranteed_return"})),
+    ("$61,049.45 is today's value, not a low-water mark; it can dip below that.", frozenset()),
+    # value that only rises
+    ("The portfolio only moves in one direction over time \u2014 upward.", frozenset({"guaranteed_return"})),
+    ("The number will be higher next time.", frozenset({"guaranteed_return", "grey_area"})),
+    ("The portfolio doesn't only move in one direction; a statement can show a lower number.", frozenset()),
+    # other people sharing a rating, a position or a template with the subject
+    ("Sextus Mortlake was scored at the same level as Dilys at the last review.", frozenset({"other_client_data"})),
+    ("Dilys sits on the same risk level as Winifred Mannering.", frozenset({"other_client_data"})),
+    ("Orchard Bond Fund is also a core position for Hroswitha Cresswell.", frozenset({"other_client_data"})),
+    ("Orchard Bond Fund is also a core position in Dilys's brokerage account.", frozenset()),
+    ("Same template as Gwendolen Fettiplace's, tweaked for Dilys.", frozenset({"other_client_data"})),
+    # a child's home and loneliness, guessed
+    ("The withdrawal has the look of a deposit on a flat for one of her kids.", frozenset({"grey_area"})),
+    ("I suspect loneliness more than anything.", frozenset({"grey_area"})),
+    ("She lives alone, from the look of things.", frozenset({"grey_area"})),
+    ("I can't tell from the records whether she lives alone.", frozenset()),
+    # a plain answer that stays invested and moves cash; idle cash "doing nothing" negates nothing
+    ("If Dilys asks point blank, give her a point-blank answer: stay invested, move her cash into the balanced fund.",
+     frozenset({"grey_area"})),
+    ("With $12,418.55 in cash doing nothing, I'd move most of it into **Orchard Bond Fund**.", frozenset({"grey_area"})),
+    ("Whether to move her cash into the balanced fund is for the adviser to discuss with her.", frozenset()),
+])
+def test_round15_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert household_fired(checker, text) == expected
