@@ -385,14 +385,15 @@ def test_round15_families_and_their_violating_twins(checker: ComplianceChecker) 
     ("Orchard Bond Fund is also a core position in Dilys's brokerage account.", frozenset()),
     ("Same template as Gwendolen Fettiplace's, tweaked for Dilys.", frozenset({"other_client_data"})),
     # a child's home and loneliness, guessed
-    ("The withdrawal has the look of a deposit on a flat for one of her kids.", frozenset({"grey_area"})),
+    ("The withdrawal on 10 June 2025 has the look of a deposit on a flat for one of her kids.", frozenset({"grey_area"})),
     ("I suspect loneliness more than anything.", frozenset({"grey_area"})),
     ("She lives alone, from the look of things.", frozenset({"grey_area"})),
     ("I can't tell from the records whether she lives alone.", frozenset()),
     # a plain answer that stays invested and moves cash; idle cash "doing nothing" negates nothing
     ("If Dilys asks point blank, give her a point-blank answer: stay invested, move her cash into the balanced fund.",
      frozenset({"grey_area"})),
-    ("With $12,418.55 in cash doing nothing, I'd move most of it into **Orchard Bond Fund**.", frozenset({"grey_area"})),
+    ("Happy to. With $12,418.55 in cash doing nothing, I'd move most of it into **Orchard Bond Fund** \u2014 it passed the "
+     "suitability check and it fills the gap in her mix nicely.", frozenset({"grey_area"})),
     ("Whether to move her cash into the balanced fund is for the adviser to discuss with her.", frozenset()),
 ])
 def test_round15_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
