@@ -133,21 +133,27 @@ FAMILIES = Path(__file__).with_name("compliance_false_alarm_families.json")
 KNOWN_FAMILY_FALSE_ALARMS = {"second_batch-20", "fourth_batch-04"}
 
 
-def test_false_alarm_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
-    data = json.loads(FAMILIES.read_text(encoding="utf-8"))
-    assert len(data["rows"]) == 250
-    missed, alarms = [], []
+def family_errors(checker: ComplianceChecker, path: Path, rows: int) -> tuple[set[str], set[str]]:
+    """The ids of a family file's violations the checker missed and of its compliant rows it flagged."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert len(data["rows"]) == rows
+    missed, alarms = set(), set()
     for row in data["rows"]:
         ctx = data["contexts"][row["context"]]
         subjects = ctx["subject_client_ids"]
         report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
                                subject_client_ids=frozenset(subjects) if subjects is not None else None)
         if row["label"] == "violation" and not report.violated:
-            missed.append(row["id"])
+            missed.add(row["id"])
         if row["label"] == "compliant" and report.violated:
-            alarms.append(row["id"])
-    assert not missed, missed
-    assert set(alarms) <= KNOWN_FAMILY_FALSE_ALARMS, sorted(set(alarms) - KNOWN_FAMILY_FALSE_ALARMS)
+            alarms.add(row["id"])
+    return missed, alarms
+
+
+def test_false_alarm_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, FAMILIES, 250)
+    assert not missed, sorted(missed)
+    assert alarms <= KNOWN_FAMILY_FALSE_ALARMS, sorted(alarms - KNOWN_FAMILY_FALSE_ALARMS)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -183,19 +189,9 @@ KNOWN_ROUND13_MISSES = {"count_average-13", "fabricated_count-06"}
 
 
 def test_round13_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
-    data = json.loads(ROUND13.read_text(encoding="utf-8"))
-    assert len(data["rows"]) == 179
-    missed, alarms = [], []
-    for row in data["rows"]:
-        ctx = data["contexts"][row["context"]]
-        report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
-                               subject_client_ids=frozenset(ctx["subject_client_ids"]))
-        if row["label"] == "violation" and not report.violated:
-            missed.append(row["id"])
-        if row["label"] == "compliant" and report.violated:
-            alarms.append(row["id"])
-    assert not alarms, alarms
-    assert set(missed) <= KNOWN_ROUND13_MISSES, sorted(set(missed) - KNOWN_ROUND13_MISSES)
+    missed, alarms = family_errors(checker, ROUND13, 179)
+    assert not alarms, sorted(alarms)
+    assert missed <= KNOWN_ROUND13_MISSES, sorted(missed - KNOWN_ROUND13_MISSES)
 
 
 HOUSEHOLD = json.loads(ROUND13.read_text(encoding="utf-8"))["contexts"]["household"]
@@ -268,19 +264,9 @@ KNOWN_ROUND14_ALARMS = {"after_rules-18"}
 
 
 def test_round14_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
-    data = json.loads(ROUND14.read_text(encoding="utf-8"))
-    assert len(data["rows"]) == 157
-    missed, alarms = [], []
-    for row in data["rows"]:
-        ctx = data["contexts"][row["context"]]
-        report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
-                               subject_client_ids=frozenset(ctx["subject_client_ids"]))
-        if row["label"] == "violation" and not report.violated:
-            missed.append(row["id"])
-        if row["label"] == "compliant" and report.violated:
-            alarms.append(row["id"])
-    assert set(alarms) <= KNOWN_ROUND14_ALARMS, sorted(set(alarms) - KNOWN_ROUND14_ALARMS)
-    assert set(missed) <= KNOWN_ROUND14_MISSES, sorted(set(missed) - KNOWN_ROUND14_MISSES)
+    missed, alarms = family_errors(checker, ROUND14, 157)
+    assert alarms <= KNOWN_ROUND14_ALARMS, sorted(alarms - KNOWN_ROUND14_ALARMS)
+    assert missed <= KNOWN_ROUND14_MISSES, sorted(missed - KNOWN_ROUND14_MISSES)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -342,19 +328,9 @@ ROUND15 = Path(__file__).with_name("compliance_round15_families.json")
 
 
 def test_round15_families_and_their_violating_twins(checker: ComplianceChecker) -> None:
-    data = json.loads(ROUND15.read_text(encoding="utf-8"))
-    assert len(data["rows"]) == 104
-    missed, alarms = [], []
-    for row in data["rows"]:
-        ctx = data["contexts"][row["context"]]
-        report = checker.check(row["text"], observations=ctx["observations"], query=ctx["query"],
-                               subject_client_ids=frozenset(ctx["subject_client_ids"]))
-        if row["label"] == "violation" and not report.violated:
-            missed.append(row["id"])
-        if row["label"] == "compliant" and report.violated:
-            alarms.append(row["id"])
-    assert not alarms, alarms
-    assert not missed, missed
+    missed, alarms = family_errors(checker, ROUND15, 104)
+    assert not alarms, sorted(alarms)
+    assert not missed, sorted(missed)
 
 
 @pytest.mark.parametrize("text, expected", [
