@@ -22,19 +22,17 @@ and over all episodes:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from envs.actions import parse_action
 from envs.tasks import Task
+from trainer.relabel import ENTITY_ID
 
 CALL_FIGURES = ("first_call_valid", "first_call_exact_ids", "param_accuracy", "call_success",
                 "answers_without_invented_figures")
 
 
-# An entity id: a capital prefix and digits (C000179, A0000294, V00002, BD009, IX025, O000000024).
-_ID = re.compile(r"[A-Z]{1,3}\d{3,}")
 
 
 def query_ids(task: Task) -> set[str]:
@@ -42,7 +40,7 @@ def query_ids(task: Task) -> set[str]:
     if not task.gold_calls:
         return set()
     return {v for v in task.gold_calls[0].arguments.values()
-            if isinstance(v, str) and _ID.fullmatch(v) and v in task.query}
+            if isinstance(v, str) and ENTITY_ID.fullmatch(v) and v in task.query}
 
 
 def _first_call(record: Mapping[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:

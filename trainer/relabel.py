@@ -21,7 +21,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-_ID = re.compile(r"\b[A-Z]{1,3}\d{3,}\b")
+# An entity id: a capital prefix and digits (C000179, A0000294, V00002, BD009, IX025, O000000024).
+ENTITY_ID = re.compile(r"\b[A-Z]{1,3}\d{3,}\b")
 
 
 def id_kind(entity_id: str) -> str:
@@ -39,7 +40,7 @@ def ids_by_kind(ids: Iterable[str]) -> dict[str, list[str]]:
 
 def _replace_in(value: Any, mapping: dict[str, str]) -> Any:
     if isinstance(value, str):
-        return _ID.sub(lambda m: mapping.get(m.group(0), m.group(0)), value)
+        return ENTITY_ID.sub(lambda m: mapping.get(m.group(0), m.group(0)), value)
     if isinstance(value, list):
         return [_replace_in(v, mapping) for v in value]
     if isinstance(value, dict):
@@ -49,7 +50,7 @@ def _replace_in(value: Any, mapping: dict[str, str]) -> Any:
 
 def _ids_in(value: Any, known: set[str]) -> list[str]:
     if isinstance(value, str):
-        return [m for m in _ID.findall(value) if m in known]
+        return [m for m in ENTITY_ID.findall(value) if m in known]
     if isinstance(value, list):
         return [i for v in value for i in _ids_in(v, known)]
     if isinstance(value, dict):
