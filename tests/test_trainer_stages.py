@@ -380,6 +380,14 @@ def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp
         assert list((tmp_path / stage).rglob("events.out.tfevents.*")), f"no TensorBoard events for {stage}"
     heldout_ids = {json.loads(line)["task_id"] for line in (tmp_path / "eval" / "sft" / "heldout.jsonl").open()}
     assert all(i.startswith("h1-") for i in heldout_ids)  # evaluated on the held-out suite only
+    # the learning curve: base, the drills' model, then each stage's final model, steps counted across stages
+    curve = summary["curve"]
+    assert [(p["stage"], p["global_step"]) for p in curve] == [
+        ("base", 0), ("first-call drills", 4), ("sft", 16), ("grpo", 18), ("dpo", 20)]
+    assert curve[-1]["mean_reward"] == summary["stages"]["dpo"]["heldout"]["mean_reward"]
+    assert re.search(r"\[demo +\d+ s\] learning curve: first-call drills step 4", res.output)
+    svg = (tmp_path / "learning_curve.svg").read_text()
+    assert svg.startswith("<svg") and svg.count("<polyline") == 5 and "untrained base" in svg
 
 
 def test_the_training_page_adapter_example_runs_as_written(tmp_path, monkeypatch):

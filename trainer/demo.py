@@ -9,7 +9,9 @@ the metrics table after each stage, and at the end the call-level figures
 After GRPO the file also holds the GRPO diagnostics that explain a flat result: the group
 reward spread, the share of zero-variance groups, the reward sparsity and the completion
 lengths, from the stage's own metrics log; after DPO, how many pairs chose the policy's own
-answer.
+answer. The learning curve (``learning_curve.svg`` and the file's ``curve``) is held-out
+mean R and the call-level rates at every kept checkpoint (the first-call drills' model, and
+each stage's saved checkpoints; with ``--quick``, each stage's final model only).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from trainer import stages
 from trainer.call_metrics import CALL_FIGURES
 from trainer.config import TrainConfig
+from trainer.learning_curve import checkpoints, learning_curve_svg, point, steps_run
 
 CONFIGS = Path(__file__).parent / "configs"
 TABLE_KEYS = ("mean_reward", "R_fmt", "R_corr", "R_eff", "R_comp", "TCR", "format_valid", "tool_call_rate", "VR",
@@ -137,6 +140,13 @@ def run_demo(output_dir: str | Path, quick: bool = False, echo: Any = print) -> 
     results["base"] = {"heldout": stages.evaluate(base, config, out / "eval" / "base"),
                        "wall_s": time.perf_counter() - t}
     echo(format_table(results))
+    curve = [point("base", 0, 0, results["base"]["heldout"])]
+
+    def curve_point(stage: str, step: int, offset: int, model_dir: Path, name: str) -> None:
+        say(f"learning curve: {stage} step {step}, on {n_heldout} held-out tasks")
+        curve.append(point(stage, step, offset + step, stages.evaluate(model_dir, config, out / "eval" / name)))
+
+    offset = 0
     for stage, runner in stages.STAGE_RUNNERS.items():
         t = time.perf_counter()
         say(f"{stage}: training (TRL's progress bar below; log in {out / stage / 'metrics.jsonl'})")
@@ -151,6 +161,21 @@ def run_demo(output_dir: str | Path, quick: bool = False, echo: Any = print) -> 
             results[stage]["pairs"] = pair_counts(out / "dpo" / "pairs.jsonl")
             say(f"dpo pairs: {results[stage]['pairs']}")
         echo(format_table(results))
+        drills = out / stage / "first-call-drills"
+        if (drills / "final" / "config.json").is_file():
+            drill_steps = steps_run(drills / "metrics.jsonl")
+            curve_point("first-call drills", drill_steps, offset, drills / "final", f"{stage}-drills")
+            offset += drill_steps
+        stage_steps = steps_run(out / stage / "metrics.jsonl")
+        if not quick:
+            for step, path in checkpoints(out / stage):
+                if step < stage_steps:
+                    curve_point(stage, step, offset, path, f"{stage}-step{step}")
+        curve.append(point(stage, stage_steps, offset + stage_steps, results[stage]["heldout"]))
+        offset += stage_steps
+        (out / "learning_curve.svg").write_text(
+            learning_curve_svg(curve, f"advisorgym train demo{' --quick' if quick else ''}: "
+                                      f"{n_heldout} held-out tasks"), encoding="utf-8")
     echo(format_final_tables(results))
     if quick:
         echo(SMOKE_TEST)
@@ -162,7 +187,7 @@ def run_demo(output_dir: str | Path, quick: bool = False, echo: Any = print) -> 
                                               results["base"]["heldout"]["per_task"])}
               for previous, stage in zip(list(results), list(results)[1:])}
     summary = {"quick": quick, "wall_s": round(time.perf_counter() - started, 1), "stages": results,
-               "deltas": deltas, "heldout_tasks": n_heldout, "config": str(CONFIGS / (
+               "deltas": deltas, "curve": curve, "heldout_tasks": n_heldout, "config": str(CONFIGS / (
                    "demo-quick.yaml" if quick else "demo.yaml"))}
     (out / "demo_metrics.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return summary
