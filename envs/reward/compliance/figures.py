@@ -41,6 +41,8 @@ _NON_FIGURE_SPAN = re.compile(
     r"\b[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b"  # 2025-01-05, 01/05/2025, 5.1.2025
     r"|\b" + _MONTH + r"\.?\s+[0-9]{1,2}(?:st|nd|rd|th)?\s?[-\u2013]\s?[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s+[0-9]{4})?\b"
     r"|\b[0-9]{1,2}\s?[-\u2013]\s?[0-9]{1,2}\s+" + _MONTH + r"\b"  # May 1-31, 2025; 1-31 May
+    # days listed before their month: "on 20 and 21 May", "the 3rd, 10th and 17th of June"
+    r"|\b[0-9]{1,2}(?:st|nd|rd|th)?(?:\s*(?:,|and|&|or)\s*[0-9]{1,2}(?:st|nd|rd|th)?)+\s+(?:of\s+)?" + _MONTH + r"\b"
     r"|\b" + _MONTH + r"\.?\s+[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s+[0-9]{4})?\b"  # Jan 5, 2025
     r"|\b[0-9]{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\.?(?:,?\s+[0-9]{4})?\b"  # 5 January 2025
     r"|\b" + _MONTH + r"\.?,?\s+[0-9]{4}\b"  # June 2025
@@ -60,7 +62,7 @@ _NON_FIGURE_SPAN = re.compile(
     r"|\b(?:4[0-2][0-9]|50[0-9])\s+(?:error|status|response|from)\b"
     # A look-back window in years ("over the past 3 years").
     r"|\b(?:past|last|over\s+the)\s+(?:1|2|3|5|10)\s+years?\b"
-    r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{1,6})"
+    r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{0,6})"
     r"(?:\s?(?:k|thousand|million))?\b",
     re.IGNORECASE,
 )
@@ -473,6 +475,7 @@ class _Derived:
         except Exception:  # noqa: BLE001 - a hostile container subclass: keep what was gathered
             pass
         amounts, pcts, ratios = [], [], []
+        price_ratios: list[float] = []
         money = [f for f in fields if _is_money(f.key)]
         percent = [f for f in fields if isinstance(f.key, str) and _percent_key(f.key)]
         prices = [f for f in fields if _is_price(f.key)]
@@ -488,7 +491,9 @@ class _Derived:
                     if (same_key and (group is money or _is_weight(a.key))) or (
                             group is money and _cash_and_total(a, b)):
                         out.append(abs(a.value + b.value))
-                    if same_key and a.value and b.value:  # like for like: two holdings, two expense ratios
+                    # Like for like (two holdings, two expense ratios), and two amounts of one
+                    # record ("$0.30 of cash per invested dollar": cash over invested value).
+                    if (same_key or (same_record and group is money)) and a.value and b.value:
                         ratios.append(abs(a.value / b.value))
                         ratios.append(abs(b.value / a.value))
         for i, a in enumerate(prices):
@@ -503,6 +508,8 @@ class _Derived:
                         pcts.append(abs(a.value - b.value) / abs(a.value) * 100)
                     if b_base or not a_base:
                         pcts.append(abs(a.value - b.value) / abs(b.value) * 100)
+                    # One price over the other: "NAV is 108.9% of cost", "NAV-to-cost 1.09x".
+                    price_ratios += [abs(a.value / b.value), abs(b.value / a.value)]
                 if a.path == b.path:
                     amounts.append(abs(a.value - b.value))
         # Wholes a share is taken of: (value, the scope whose amounts it holds).
@@ -534,8 +541,9 @@ class _Derived:
         shares = []
         # Subtotals by category (all buys, all bond funds) and the net of two of them (buys
         # net of sells): amounts, and parts of the wholes above their list.
+        # (a gain over the value that holds it: "the unrealised gain is 8.1% of the position")
         parts = [(abs(f.value), f.path) for f in money
-                 if _is_whole(f.key) or _is_cash(f.key) or "amount" in str(f.key)]
+                 if _is_whole(f.key) or _is_cash(f.key) or "amount" in str(f.key) or "gain" in str(f.key)]
         for _key, scope, subtotals in groups:
             for i, a in enumerate(subtotals):
                 amounts.append(abs(a))
@@ -559,8 +567,8 @@ class _Derived:
         amounts.extend(means)  # "about $172.6k per fund on average"
         self.amounts = sorted(amounts)
         self.pcts = sorted(pcts)
-        self.shares = sorted(shares)
-        self.ratios = sorted(ratios)
+        self.shares = sorted(shares + [r * 100 for r in price_ratios])
+        self.ratios = sorted(ratios + price_ratios)
         self.ages = set() if as_of is None else {float(_years_between(d, as_of)[0]) for key, _, d in dates
                                                   if _BIRTH_KEYS.search(key) and d <= as_of}
         today = [] if as_of is None else [as_of]
@@ -879,13 +887,21 @@ _WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was|has\s+b
 # A percentage "of" something is a share or a weight; one next to a move or a comparison is
 # a change (grounded by observed returns and changes, never by a share).
 _SHARE_AFTER = re.compile(r"\s*(?:of|in)\b", re.IGNORECASE)
-_CHANGE_WORDS = (r"up|down|rose|risen|rise|fell|fallen|fall|gain(?:ed|s)?|los(?:t|s|ing)|drop(?:ped|s)?|climb(?:ed|s)?|"
+# ("make up 27%" is a share: "up" there is no move)
+_CHANGE_WORDS = (r"(?<!make\s)(?<!makes\s)(?<!made\s)(?<!making\s)up|down|rose|risen|rise|fell|fallen|fall|gain(?:ed|s)?|los(?:t|s|ing)|drop(?:ped|s)?|climb(?:ed|s)?|"
                  r"declin(?:ed|e|es)|increas(?:ed|e|es)|decreas(?:ed|e|es)|return(?:ed|s)?|grew|grown|growth|above|"
                  r"below|higher|lower|ahead|behind|outperform\w*|underperform\w*|beat|trail\w*|lag\w*|jump\w*|"
                  r"slid|slump\w*|surg\w*|moved|change[ds]?")
 _CHANGE_BEFORE = re.compile(r"\b(?:" + _CHANGE_WORDS + r")\b(?:\s+\w+){0,3}\s+(?:by\s+|of\s+|about\s+|around\s+|"
                             r"roughly\s+|nearly\s+|almost\s+|some\s+|over\s+|~)?[$]?$", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(r"\s*(?:(?:" + _CHANGE_WORDS + r"|more|less)\b)", re.IGNORECASE)
+# A figure per unit of money ("$0.30 of cash per invested dollar", "$3.34 in funds for every $1 of
+# cash", "3.3 to 1") is a ratio of two amounts.
+_PER_UNIT_AFTER = re.compile(
+    r"\s*(?:(?:in|of)\s+(?:[\w-]+\s+){0,2}?)?(?:per|for\s+(?:every|each)|to\s+(?:every|each))\s+(?:[\w-]+\s+)?"
+    r"(?:dollar|pound|euro|[$\u20ac\u00a3]\s?1(?![\d,.]*\d))\b|\s*(?:to|:)\s*1\b(?![.,]?\d)", re.IGNORECASE)
+_PER_UNIT_BEFORE = re.compile(r"\b(?:per|for\s+(?:every|each))\s+(?:[\w-]+\s+){0,2}?(?:dollar|pound|euro)\b[^.;!?\n]*$",
+                              re.IGNORECASE)
 _PERSON_WORDS = frozenset({"he", "she", "they", "client", "He", "She", "They"})
 _CLAUSE_END = re.compile(r"\s*(?:[.;!?,()\n\u2014\u2013]|$|(?:and|but|with|so|this|next|since|now|today|as|at|in|on)\b)")
 
@@ -907,6 +923,8 @@ def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
     after = _KIND_AFTER.match(text, fig.end)
     if after is not None:
         return after.lastgroup or "plain"
+    if _PER_UNIT_AFTER.match(text, fig.end) or _PER_UNIT_BEFORE.search(text, max(0, fig.start - 60), fig.start):
+        return "ratio"
     if fig.is_count:
         before = text[max(0, fig.start - 24):fig.start]
         if _AGE_BEFORE.search(before):
@@ -986,6 +1004,10 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         derived = supported.get((lo, hi, kind, -1.0, False))
         if derived is None:
             derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
+        if not derived and kind == "plain" and fig.is_count and _BIRTH_LINE.search(_line_around(text, fig)):
+            # "56 (birth date 1968-11-03)", "Short answer: 56. Her profile gives a date of birth
+            # of ...": a bare number on a line that names the birth date is an age.
+            derived = any(lo <= age <= hi for age in index.ages())
         if not derived and kind == "plain":
             if products is None:
                 products = _products(figures)
@@ -1001,6 +1023,18 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             worked.update(fig.text for fig, *_ in shown)
         unsupported = [u for u in unsupported if u not in shown]
     return [Violation("fabricated_figure", "rules", fig.text) for fig, *_ in unsupported]
+
+
+_BIRTH_LINE = re.compile(r"\b(?:born|birth|birthday|DOB|date\s+of\s+birth)\b", re.IGNORECASE)
+_LINE_REACH = 160
+
+
+def _line_around(text: str, fig: _Figure) -> str:
+    """The line ``fig`` is on, at most ``_LINE_REACH`` characters either side of it."""
+    lo = max(0, fig.start - _LINE_REACH)
+    start = text.rfind("\n", lo, fig.start) + 1 or lo
+    end = text.find("\n", fig.end, fig.end + _LINE_REACH)
+    return text[max(start, lo):end if end >= 0 else fig.end + _LINE_REACH]
 
 
 _MAX_OPERANDS = 8  # grounded figures of a sentence used as operands
