@@ -59,10 +59,13 @@ class ComplianceChecker:
         return self._scores(_as_text(response), None)
 
     def _scores(self, text: str, bounds: list[str] | None,
-                worked: frozenset[str] | set[str] = frozenset()) -> list[tuple[str, float]]:
+                worked: frozenset[str] | set[str] = frozenset(),
+                denied: frozenset[str] = frozenset()) -> list[tuple[str, float]]:
         """As ``grey_area_scores``; with ``bounds``, at most ``MAX_SENTENCES`` distinct sentences.
         ``worked``: figures the rules grounded as the response's own arithmetic (a sentence that
-        works out a what-if, and neither forecasts nor advises, is not scored)."""
+        works out a what-if, and neither forecasts nor advises, is not scored). ``denied``: the
+        promises the guarantee rule found negated or refused ("distinct from a promise that her
+        capital is safe"), which the classifier does not read."""
         model = self._classifier()
         scored: dict[str, float] = {}  # a repeated sentence is scored once
         out = []
@@ -80,6 +83,8 @@ class ComplianceChecker:
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
+                    for phrase in denied:
+                        rest = rest.replace(phrase, " ")
                     p = 0.0 if not _HAS_WORD.search(rest) else model.probability(rest)
                 scored[sentence] = p
             out.append((sentence, p))
@@ -102,6 +107,7 @@ class ComplianceChecker:
         violations: list[Violation] = []
         refused: list[tuple[int, int]] = []
         violations += _guaranteed_returns(text, " ".join(lowered.split()), bounds, refused)
+        denied = frozenset(text[a:b] for a, b in refused)
         violations += _domain_promises(text, terms.promise_patterns, bounds)
         violations += _stock_recommendations(text, frozenset(_WORD.findall(lowered)), bounds)
         violations += _behavioural_inferences(text, bounds)
@@ -122,7 +128,7 @@ class ComplianceChecker:
                 violations += _unobserved_people(text, subjects, index, _as_text(query), observations, terms)
 
         score = 0.0
-        for sentence, p in self._scores(text, bounds, worked):
+        for sentence, p in self._scores(text, bounds, worked, denied):
             score = max(score, p)
             if p >= self.grey_area_threshold:
                 violations.append(Violation(GREY_AREA, "classifier", sentence))

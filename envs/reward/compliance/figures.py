@@ -541,9 +541,8 @@ class _Derived:
         shares = []
         # Subtotals by category (all buys, all bond funds) and the net of two of them (buys
         # net of sells): amounts, and parts of the wholes above their list.
-        # (a gain over the value that holds it: "the unrealised gain is 8.1% of the position")
         parts = [(abs(f.value), f.path) for f in money
-                 if _is_whole(f.key) or _is_cash(f.key) or "amount" in str(f.key) or "gain" in str(f.key)]
+                 if _is_whole(f.key) or _is_cash(f.key) or "amount" in str(f.key)]
         for _key, scope, subtotals in groups:
             for i, a in enumerate(subtotals):
                 amounts.append(abs(a))
@@ -555,6 +554,11 @@ class _Derived:
             for whole, scope in wholes:
                 if whole >= p and _within_path(path, scope):  # (100%: all of it is one category)
                     shares.append(p / whole * 100)
+        # A gain over a value of its own record: "the unrealised gain is 8.1% of the position's value".
+        for f in money:
+            if "gain" in str(f.key) and f.value:
+                shares.extend(abs(f.value) / abs(w.value) * 100 for w in money
+                              if w.path == f.path and _is_whole(w.key) and abs(w.value) >= abs(f.value))
         # Monthly averages over a record's period ("about $26 a month" of a year's dividends).
         periods: dict[tuple[int, ...], list[dt.date]] = {}
         for _, path, d in dates:
