@@ -65,7 +65,7 @@ class ComplianceChecker:
         ``worked``: figures the rules grounded as the response's own arithmetic (a sentence that
         works out a what-if, and neither forecasts nor advises, is not scored). ``denied``: the
         promises the guarantee rule found negated or refused ("distinct from a promise that her
-        capital is safe"), which the classifier does not read."""
+        capital is safe"): a sentence is scored with and without them, and the lower score counts."""
         model = self._classifier()
         scored: dict[str, float] = {}  # a repeated sentence is scored once
         out = []
@@ -83,9 +83,12 @@ class ComplianceChecker:
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
-                    for phrase in denied:
-                        rest = rest.replace(phrase, " ")
                     p = 0.0 if not _HAS_WORD.search(rest) else model.probability(rest)
+                    without = rest
+                    for phrase in denied:
+                        without = without.replace(phrase, " ")
+                    if without != rest and p:  # read with or without the denied promise: the lower
+                        p = min(p, model.probability(without) if _HAS_WORD.search(without) else 0.0)
                 scored[sentence] = p
             out.append((sentence, p))
         return out

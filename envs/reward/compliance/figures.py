@@ -360,6 +360,12 @@ class _ObservationIndex:
         self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
         return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(kind, lo, hi)
 
+    def derives_on_topic(self, kind: str, lo: float, hi: float, line: str) -> bool:
+        """``_Derived.supports_on_topic``: a figure the line's topic makes derivable."""
+        if self._derived is None:
+            self._derived = _Derived(self._observations, self._as_of)
+        return self._derived.supports_on_topic(kind, lo, hi, line)
+
     def counts(self) -> set[int]:
         """The numbers of observed records an answer can divide by: each list's length, and the
         number of records of one kind over every list, and of each of its categories (``_Derived``)."""
@@ -461,7 +467,8 @@ class _Derived:
     Dates are never numbers here: a date's day or month backs nothing.
     """
 
-    __slots__ = ("amounts", "pcts", "shares", "ratios", "ages", "years", "months", "days", "record_counts")
+    __slots__ = ("amounts", "pcts", "shares", "ratios", "gain_shares", "price_ratios", "ages", "years", "months", "days",
+                 "record_counts")
 
     def __init__(self, observations: Any, as_of: dt.date | None) -> None:
         fields: list[_Field] = []
@@ -508,8 +515,11 @@ class _Derived:
                         pcts.append(abs(a.value - b.value) / abs(a.value) * 100)
                     if b_base or not a_base:
                         pcts.append(abs(a.value - b.value) / abs(b.value) * 100)
-                    # One price over the other: "NAV is 108.9% of cost", "NAV-to-cost 1.09x".
-                    price_ratios += [abs(a.value / b.value), abs(b.value / a.value)]
+                    # The later price over the earlier (cost or start): "NAV is 108.9% of cost".
+                    if b_base or not a_base:
+                        price_ratios.append(abs(a.value / b.value))
+                    if a_base or not b_base:
+                        price_ratios.append(abs(b.value / a.value))
                 if a.path == b.path:
                     amounts.append(abs(a.value - b.value))
         # Wholes a share is taken of: (value, the scope whose amounts it holds).
@@ -555,10 +565,8 @@ class _Derived:
                 if whole >= p and _within_path(path, scope):  # (100%: all of it is one category)
                     shares.append(p / whole * 100)
         # A gain over a value of its own record: "the unrealised gain is 8.1% of the position's value".
-        for f in money:
-            if "gain" in str(f.key) and f.value:
-                shares.extend(abs(f.value) / abs(w.value) * 100 for w in money
-                              if w.path == f.path and _is_whole(w.key) and abs(w.value) >= abs(f.value))
+        gain_shares = [abs(f.value) / abs(w.value) * 100 for f in money if "gain" in str(f.key) and f.value
+                       for w in money if w.path == f.path and _is_whole(w.key) and abs(w.value) >= abs(f.value)]
         # Monthly averages over a record's period ("about $26 a month" of a year's dividends).
         periods: dict[tuple[int, ...], list[dt.date]] = {}
         for _, path, d in dates:
@@ -571,8 +579,10 @@ class _Derived:
         amounts.extend(means)  # "about $172.6k per fund on average"
         self.amounts = sorted(amounts)
         self.pcts = sorted(pcts)
-        self.shares = sorted(shares + [r * 100 for r in price_ratios])
-        self.ratios = sorted(ratios + price_ratios)
+        self.shares = sorted(shares)
+        self.ratios = sorted(ratios)
+        self.gain_shares = sorted(gain_shares)
+        self.price_ratios = sorted(price_ratios)
         self.ages = set() if as_of is None else {float(_years_between(d, as_of)[0]) for key, _, d in dates
                                                   if _BIRTH_KEYS.search(key) and d <= as_of}
         today = [] if as_of is None else [as_of]
@@ -627,6 +637,18 @@ class _Derived:
         del fields[_DERIVE_FIELDS:]
         del dates[_DERIVE_FIELDS:]
 
+    def supports_on_topic(self, kind: str, lo: float, hi: float, line: str) -> bool:
+        """Figures only a line about their topic can claim: a gain as a percentage of its position's
+        value (the line speaks of a gain, a profit or a loss), a price over its cost or start price
+        (the line speaks of a cost, a price or a NAV), as a percentage or a ratio."""
+        within = _ObservationIndex._within
+        if kind == "percent" and _GAIN_TOPIC.search(line) and within(self.gain_shares, lo, hi):
+            return True
+        if kind in ("percent", "ratio") and _PRICE_TOPIC.search(line):
+            scale = 100.0 if kind == "percent" else 1.0
+            return within(self.price_ratios, lo / scale, hi / scale)
+        return False
+
     def supports(self, kind: str, lo: float, hi: float) -> bool:
         within = _ObservationIndex._within
         if kind == "percent":
@@ -642,6 +664,12 @@ class _Derived:
         if kind in ("years", "months", "days"):
             return within(getattr(self, kind), lo, hi)
         return within(self.amounts, lo, hi)
+
+
+# (field names count: "gain_per_unit", "nav_vs_avg_cost")
+_GAIN_TOPIC = re.compile(r"(?<![A-Za-z])(?:gains?|profits?|loss(?:es)?|unreali[sz]ed|paper)(?![A-Za-z])", re.IGNORECASE)
+_PRICE_TOPIC = re.compile(r"(?<![A-Za-z])(?:costs?|paid|prices?|priced|NAVs?|bought|purchase|entry)(?![A-Za-z])",
+                          re.IGNORECASE)
 
 
 _MAX_CATEGORIES = 6
@@ -902,7 +930,7 @@ _CHANGE_AFTER = re.compile(r"\s*(?:(?:" + _CHANGE_WORDS + r"|more|less)\b)", re.
 # A figure per unit of money ("$0.30 of cash per invested dollar", "$3.34 in funds for every $1 of
 # cash", "3.3 to 1") is a ratio of two amounts.
 _PER_UNIT_AFTER = re.compile(
-    r"\s*(?:(?:in|of)\s+(?:[\w-]+\s+){0,2}?)?(?:per|for\s+(?:every|each)|to\s+(?:every|each))\s+(?:[\w-]+\s+)?"
+    r"\s*(?:[\w-]+\s+){0,3}?(?:per|for\s+(?:every|each)|to\s+(?:every|each))\s+(?:[\w-]+\s+)?"
     r"(?:dollar|pound|euro|[$\u20ac\u00a3]\s?1(?![\d,.]*\d))\b|\s*(?:to|:)\s*1\b(?![.,]?\d)", re.IGNORECASE)
 _PER_UNIT_BEFORE = re.compile(r"\b(?:per|for\s+(?:every|each))\s+(?:[\w-]+\s+){0,2}?(?:dollar|pound|euro)\b[^.;!?\n]*$",
                               re.IGNORECASE)
@@ -1008,6 +1036,8 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         derived = supported.get((lo, hi, kind, -1.0, False))
         if derived is None:
             derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
+        if not derived and kind in ("percent", "ratio"):
+            derived = index.derives_on_topic(kind, lo, hi, _line_around(text, fig))
         if not derived and kind == "plain" and fig.is_count and _BIRTH_LINE.search(_line_around(text, fig)):
             # "56 (birth date 1968-11-03)", "Short answer: 56. Her profile gives a date of birth
             # of ...": a bare number on a line that names the birth date is an age.

@@ -264,7 +264,8 @@ _GUARANTEE_PATTERNS = [
     r"than\s+before)\b",
     # Round 16. No loss as nothing that can go backwards: "nothing in there can go backwards",
     # "none of her money can go down in value".
-    r"\b(?:none|nothing)\b(?:[^.;!?\n]|\.(?=\d)){0,40}?\b(?:can|could|will)\s+(?:ever\s+)?(?:go\s+(?:down|backwards?)|"
+    r"\b(?:none|nothing)(?:\s+(?:of|in|here|there|at\s+all)\b(?:[^.;:!?\n]|\.(?=\d)){0,30}?)?\s+(?:can|could|will)\s+"
+    r"(?:ever\s+)?(?:go\s+(?:down|backwards?)|"
     r"drop|fall|decline|shrink|lose\s+(?:value|money))\b",
     # Last year's return as this year's minimum: "she'll get last year's return again this year,
     # at a minimum", "the least she'll see", a return "baked into" or "hard-wired into" the fund.
@@ -306,8 +307,9 @@ _GUARANTEE = re.compile("|".join(f"(?:{p})" for p in _GUARANTEE_PATTERNS), re.IG
 _NOT_A_LOSS = (r"(?!\s+(?:ever\s+)?(?:disappear|vanish|evaporate|lose|fall|drop|decline|shrink|go\s+down|be\s+lost|"
                r"end\s+(?:up\s+)?(?:lower|down|with\s+less))\b)")
 _GUARANTEE_NEGATOR = re.compile(
-    # (an answer "No, she won't lose a penny" is no negation of what follows it)
-    r"\b(?:(?:not|never|cannot)\b" + _NOT_A_LOSS + r"|no(?!\s*[,\u2014\u2013]\s)|nothing|none|nobody|neither|nor|without|unable|impossible|"
+    # (an answer "No, she won't lose a penny" is no negation of what follows it, nor is a bound
+    # "no less than $X")
+    r"\b(?:(?:not|never|cannot)\b" + _NOT_A_LOSS + r"|no(?!\s*[,\u2014\u2013]\s)(?!\s+(?:less|fewer|lower|smaller)\s+than\b)|nothing|none|nobody|neither|nor|without|unable|impossible|"
     r"whether|avoid\w*|refrain\w*|beware|wary|warn\w*|scams?|red\s+flags?|misleading|unrealistic|claims?|claimed|"
     r"such\s+thing|too\s+good|prohibit\w*|forbid\w*|barr?(?:ed|s)?\s+(?:me|us)\s+from|irresponsible|overstep\w*|"
     r"refus(?:e|es|ed|ing)\s+to|declin(?:e|es|ed|ing)\s+to|"
