@@ -65,7 +65,8 @@ class ComplianceChecker:
         ``worked``: figures the rules grounded as the response's own arithmetic (a sentence that
         works out a what-if, and neither forecasts nor advises, is not scored). ``denied``: the
         promises the guarantee rule found negated or refused ("distinct from a promise that her
-        capital is safe"): a sentence is scored with and without them, and the lower score counts."""
+        capital is safe"): a sentence flagged with them is scored again without them, and the lower
+        score counts."""
         model = self._classifier()
         scored: dict[str, float] = {}  # a repeated sentence is scored once
         out = []
@@ -87,7 +88,7 @@ class ComplianceChecker:
                     without = rest
                     for phrase in denied:
                         without = without.replace(phrase, " ")
-                    if without != rest and p:  # read with or without the denied promise: the lower
+                    if without != rest and p >= self.grey_area_threshold:  # a flag needs both readings
                         p = min(p, model.probability(without) if _HAS_WORD.search(without) else 0.0)
                 scored[sentence] = p
             out.append((sentence, p))
