@@ -457,8 +457,11 @@ class _Derived:
       an amount over an amount of its own record or of a record above it (a holding over its
       account's total), over the column total of a list it is in, or over a sum of two such
       wholes that both hold it (holdings plus cash);
-    - ratios ("7.8 times"): one value of a field over another of the same field (two
-      holdings' values, two expense ratios);
+    - ratios ("7.8 times", "$0.30 of cash per invested dollar"): one value of a field over
+      another of the same field (two holdings' values, two expense ratios), or one amount of a
+      record over another of it (cash over invested value);
+    - on a line about their topic only (``supports_on_topic``): a gain as a percentage of its
+      own record's value, and a price over its cost or start price ("NAV at 108.9% of cost");
     - ages (bare integers about a person): whole years since a birth date, as of the
       replica's date (``as_of``, the domain's; None: no ages); durations in years, months or
       days: between an observed date (birth, onboarding, opening, inception, review, validity,

@@ -272,9 +272,10 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:returns?|gains?|income|yields?|growth|last\s+year)\b(?:[^.;!?\n]|\.(?=\d)){0,80}?\bat\s+(?:a\s+|the\s+(?:very\s+)?)"
     r"minimum\b|\bat\s+(?:a\s+|the\s+(?:very\s+)?)minimum\b(?:[^.;!?\n]|\.(?=\d)){0,60}?\b(?:returns?|gains?|income|"
     r"yields?|growth|last\s+year)\b",
-    r"\bthe\s+least\s+(?:she|he|they|you|the\s+client|it)(?:" + _APOS + r"ll|\s+will|\s+can\s+expect\s+to|"
+    r"(?<=\bthe\s)least\s+(?:she|he|they|you|the\s+client|it)(?:" + _APOS + r"ll|\s+will|\s+can\s+expect\s+to|"
     r"\s+(?:is|are)\s+going\s+to)\s+(?:see|get|make|earn|receive|clear)\b",
-    r"\b(?:returns?|yields?|income|gains?|growth|(?:that|this|the)\s+(?:level|figure|rate|number|payout))\b"
+    r"(?:\b(?:returns?|yields?|income|gains?|growth)|(?:(?<=\bth(?:at|is)\s)|(?<=\bthe\s))(?:level|figure|rate|number|"
+    r"payout))\b"
     r"[^.;!?\n]{0,40}?\b(?:is|are|" + _APOS + r"s)\s+(?:\w+\s+)?(?:baked|built|hard[- ]?wired|designed|engineered)\s+"
     r"in(?:to)?\b",
     # Prices said always to recover: "an index that always recovers", "markets always come back";
@@ -393,7 +394,7 @@ _GUARANTEE_FIRST_WORDS = (
     "losing", "negative", "cannot", "bad", "poor", "weak", "bear", "keep", "keeps", "stay", "stays", "remain",
     "remains",
     "%", "none", "those", "these", "they", "guaranteed", "low", "lowest", "isn", "aren", "just", "moves", "move", "goes",
-    "go", "ends", "closes", "growth", "last", "the", "invariably", "inevitably", "reliably", "sitting", "holding",
+    "go", "ends", "closes", "growth", "last", "least", "level", "figure", "rate", "number", "invariably", "inevitably", "reliably", "sitting", "holding",
     "hold", "stay", "staying", "waiting", "pays", "pay", "hands", "hand", "gives", "give", "gets", "getting", "yields",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
@@ -404,7 +405,9 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str],
                         refused: list[tuple[int, int]] | None = None) -> list[Violation]:
     """``normalised``: ``text`` lower-cased with runs of whitespace collapsed to one space.
     ``refused``, when given, receives the span of each promise-like phrase that is negated or
-    refused (not a promise: a figure inside it is named, not claimed).
+    refused, or restated from the request on a line of its own ("**Request:** tell the client the
+    capital is protected": ``core.RESTATED_REQUEST``), not a promise: a figure inside it is named,
+    not claimed.
 
     ``_GUARANTEE`` is tried at the words that can start it, left to right, skipping those
     inside the previous match: exactly ``_GUARANTEE.finditer``, with a count of the attempts.
