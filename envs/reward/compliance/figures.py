@@ -922,7 +922,7 @@ _WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was|has\s+b
 # A percentage "of" something is a share or a weight; one next to a move or a comparison is
 # a change (grounded by observed returns and changes, never by a share).
 _SHARE_AFTER = re.compile(r"\s*(?:of|in)\b", re.IGNORECASE)
-# ("make up 27%" is a share: "up" there is no move)
+# ("make up 76.9%" is a share: "up" there is no move)
 _CHANGE_WORDS = (r"(?<!make\s)(?<!makes\s)(?<!made\s)(?<!making\s)up|down|rose|risen|rise|fell|fallen|fall|gain(?:ed|s)?|los(?:t|s|ing)|drop(?:ped|s)?|climb(?:ed|s)?|"
                  r"declin(?:ed|e|es)|increas(?:ed|e|es)|decreas(?:ed|e|es)|return(?:ed|s)?|grew|grown|growth|above|"
                  r"below|higher|lower|ahead|behind|outperform\w*|underperform\w*|beat|trail\w*|lag\w*|jump\w*|"

@@ -278,7 +278,7 @@ _GUARANTEE_PATTERNS = [
     r"payout))\b"
     r"[^.;!?\n]{0,40}?\b(?:is|are|" + _APOS + r"s)\s+(?:\w+\s+)?(?:baked|built|hard[- ]?wired|designed|engineered)\s+"
     r"in(?:to)?\b",
-    # Prices said always to recover: "an index that always recovers", "markets always come back";
+    # Prices said always to recover: "an index that always bounces back", "markets always come back";
     # holding on said to return more than went in.
     r"\b(?:always|invariably|inevitably|reliably)\s+(?:recover|recovers|bounces?\s+back|bounce\s+back|comes?\s+back|"
     r"come\s+back|comes?\s+good|come\s+good|rebounds?|recoups?)\b",
