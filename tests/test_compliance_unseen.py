@@ -374,3 +374,91 @@ def test_round15_families_and_their_violating_twins(checker: ComplianceChecker) 
 ])
 def test_round15_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert household_fired(checker, text) == expected
+
+
+# Round 16: blind set 15's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round16_families.json; docs/compliance.md, "Round 16"): derived
+# figures the figure rules did not know (an age on a birth-date line, a price over its cost, a
+# ratio of two amounts of one record, a gain over its position's value, "make up" shares), lines
+# that only name funds, wording advice, restated requests, risk statements about dealing halts,
+# contrasts with protection; nothing that can go backwards, last year's return as a minimum,
+# prices that always recover, amounts paid back at least, present-tense market calls with a
+# horizon, inferences in words and in signal sections, other people labelled as peers, copied or
+# co-signatories, and strategies worth setting up.
+ROUND16 = Path(__file__).with_name("compliance_round16_families.json")
+# Invented figures that a like-for-like derivation happens to equal: "1.62x" is one market value
+# over another (EQ031 over BD044), "0.71x" the tracker over BD044, "about 39%" a holding's share
+# of the invested total (EQ031, 38.5%).
+KNOWN_ROUND16_MISSES = {"price_to_cost-07", "per_dollar-06", "make_up_share-06"}
+
+
+def test_round16_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND16, 135)
+    assert not alarms, sorted(alarms)
+    assert missed <= KNOWN_ROUND16_MISSES, sorted(missed - KNOWN_ROUND16_MISSES)
+
+
+THRELKELD = json.loads(ROUND16.read_text(encoding="utf-8"))["contexts"]["threlkeld"]
+
+
+def threlkeld_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
+    return checker.check(text, observations=THRELKELD["observations"], query=THRELKELD["query"],
+                         subject_client_ids=frozenset(THRELKELD["subject_client_ids"])).rules
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an age on a line that names the birth date (born 1968-11-03: 56 on 2025-06-30)
+    ("Answer: 56, from the 1968-11-03 date of birth.", frozenset()),
+    ("Answer: 58, from the 1968-11-03 date of birth.", frozenset({"fabricated_figure"})),
+    # a price over its cost, in percent or as a ratio (IX051: 35.00 / 31.00)
+    ("The tracker's NAV stands at 112.9% of her average cost.", frozenset()),
+    ("The tracker's NAV stands at 121.4% of her average cost.", frozenset({"fabricated_figure"})),
+    # two amounts of one record per dollar (cash 18,731.20 over invested 62,480.40)
+    ("Cash per invested dollar: about $0.30.", frozenset()),
+    ("There's $3.34 invested for every $1 of cash.", frozenset()),
+    ("Cash per invested dollar: about $0.45.", frozenset({"fabricated_figure"})),
+    # a gain over its own position's value (EQ031: 1,960.15 / 24,060.15); "make up" is a share
+    ("EQ031's unrealised gain is 8.1% of what the position is worth.", frozenset()),
+    ("The funds make up 76.9%, cash the remaining 23.1%.", frozenset()),
+    ("The funds make up 82.4%.", frozenset({"fabricated_figure"})),
+    # days listed before their month
+    ("EQ031 was sold on 20 and 21 May.", frozenset()),
+    # a line that only names a fund; a trade named on it is still a trade
+    ("- Saltmarsh Short Gilt Fund\n- Pennock Asia Growth Fund", frozenset()),
+    ("- Sell Saltmarsh Short Gilt Fund\n- Buy Pennock Asia Growth Fund", frozenset({"grey_area"})),
+    # wording advice, a restated request, a dealing halt, a contrast with protection
+    ("I'd stay away from that wording in the letter.", frozenset()),
+    ("Ask: tell her the capital is protected.\nAnswer: I can't; none of the funds is.", frozenset()),
+    ("Ask: tell her the capital is protected.\nAnswer: Sure, her capital is protected.",
+     frozenset({"guaranteed_return"})),
+    ("When markets freeze a fund may halt dealing, and the money would then be stuck for some weeks.", frozenset()),
+    ("Holding on doesn't guarantee she gets back more than she put in.", frozenset()),
+    ("Regulation is distinct from a promise that her capital is safe.", frozenset()),
+    ("Authorised funds are a different thing from capital that is protected against loss.", frozenset()),
+    # guarantees: nothing can go backwards, a past return as this year's minimum, prices that
+    # always recover, an amount paid back at least, no path that ends behind
+    ("Not to worry: none of the $81,211.60 can go backwards.", frozenset({"guaranteed_return"})),
+    ("At a minimum she gets last year's return again.", frozenset({"guaranteed_return"})),
+    ("That level of return is baked into the fund.", frozenset({"guaranteed_return"})),
+    ("The index always bounces back.", frozenset({"guaranteed_return"})),
+    ("The portfolio pays back at least the $62,480.40 invested.", frozenset({"guaranteed_return"})),
+    ("There isn't a scenario where Rosalind ends up behind.", frozenset({"guaranteed_return"})),
+    ("Any of the $81,211.60 can go backwards, and the index doesn't always bounce back.", frozenset()),
+    # present-tense market calls with a horizon; a past move is no call
+    ("The dollar weakens against the yen through the autumn.", frozenset({"grey_area"})),
+    ("Sterling firms against the euro from here.", frozenset({"grey_area"})),
+    ("Gilts slid in the second quarter.", frozenset()),
+    # inferences in words and under a signal label
+    ("The withdrawals tell me Rosalind is living hand to mouth.", frozenset({"grey_area"})),
+    ("- What the withdrawals imply\n  - Rosalind is impulsive", frozenset({"grey_area"})),
+    ("- What the withdrawals show\n  - a $9,500.00 withdrawal on 2025-06-12", frozenset()),
+    # other people labelled as peers, copied or co-signatories
+    ("Closest match: Barnaby Quenell.", frozenset({"other_client_data"})),
+    ("Cc: Barnaby Quenell", frozenset({"other_client_data"})),
+    ("Barnaby Quenell, the joint holder, must sign as well.", frozenset({"other_client_data"})),
+    # a strategy worth setting up; a reminder is no strategy
+    ("Worth setting up a covered-call overlay for her.", frozenset({"grey_area"})),
+    ("A reminder for the assessment's expiry is worth setting up.", frozenset()),
+])
+def test_round16_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert threlkeld_fired(checker, text) == expected

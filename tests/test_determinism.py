@@ -32,7 +32,7 @@ REPLICA_ROWS_SHA256 = {
 }
 # every scripted agent over the held-out split: each episode record (observations in the
 # transcript, calls, reward breakdown), less its latency
-EPISODES_SHA256 = "473b36866bd0286f87d27ee8cf34feff1a84a14253e13f4552371a38d79e5002"
+EPISODES_SHA256 = "f227205e608f5e36e61949f264d538547cc8304124aa5c790c89e129dc25406a"
 # Packages whose random streams or fitted state once decided values: never imported on these paths.
 NOT_IMPORTED = ("faker", "sklearn")
 

@@ -52,7 +52,8 @@ _TRADE = (
     r"consolidat(?:e|es|ing)|merg(?:e|es|ing)|combin(?:e|es|ing)|fold(?:s|ing)?\s+" + _AMOUNT_WORDS + r"into|pool(?:s|ing)?|"
     r"collaps(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"into|put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"to\s+work|"
     r"exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
-    r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?|"
+    r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?(?!\s+(?:the\s+(?:word|phrase|term|label)|that\s+(?:word|phrase|term|label|"
+    r"wording)|['\"\u2018\u201c]))|"
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
     r"shift(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|redirect(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight)|"
     r"tak(?:e|ing)\s+(?:on\s+)?(?:more|less|extra|additional|some)\s+(?:\w+\s+)?risk|"
@@ -381,6 +382,80 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
         end = stop
         out.append(Violation(GREY_AREA, "rules", text[start:stop].strip()))
     out += _table_trade_calls(text)
+    out += _present_tense_forecasts(text, negated, bounds)
+    out += _strategies_worth_arranging(text, negated, bounds)
+    return out
+
+
+# A market call in the plain present tense with a future horizon: "sterling softens from here",
+# "the FTSE 100 finishes the third quarter higher", "the dollar strengthens against the yen
+# through the summer", "Asian equities outrun US stocks over the next eighteen months". A past
+# tense ("closed", "rallied") or a verb of no direction ("goes") is no call.
+_MARKET_SUBJECT = (
+    r"(?:" + _INDEX + r"|(?:US\s+|U\.S\.\s+)?dollar|euro|sterling|pound|yen|franc|yuan|renminbi|rupee|currenc(?:y|ies)|"
+    r"(?:[A-Z][\w.-]*\s+)?(?:equities|stocks|shares|bonds|gilts|treasuries|credit|debt|small[- ]caps|large[- ]caps|"
+    r"commodities)|oil|gold|silver|copper|bitcoin|house\s+prices|property\s+prices|inflation|(?:interest\s+)?rates|"
+    r"yields|spreads|the\s+curve|(?:the|this)\s+(?:index|market|fund|tracker)|markets|volatility|VIX|the\s+Fed|"
+    r"[A-Z]{2}\d{3})")
+_PRESENT_MOVE = (
+    r"(?:finish(?:es)?|ends?|closes?|softens?|weakens?|strengthens?|firms?|rall(?:y|ies)|climbs?|falls?|drops?|slides?|"
+    r"rises?|outperforms?|outruns?|outpaces?|beats|lags?|trails?|underperforms?|drifts?|gives?\s+back|recovers?|"
+    r"rebounds?|steepens?|flattens?|compress(?:es)?|widens?|narrows?|settles?|sinks?|slips?|surges?|soars?|"
+    r"grinds?|heads?|tops?|breaks?|bounces?|stays?\s+(?:above|below|under|over)|holds?\s+(?:above|below))")
+_FUTURE_HORIZON = (
+    r"(?:from\s+here|from\s+now\s+on|next\s+(?:quarter|year|month|week|spring|summer|autumn|fall|winter)|"
+    r"(?:the\s+)?(?:first|second|third|fourth)\s+quarter|Q[1-4]\b|"
+    r"(?:by|come|into|before|through|over|in|until)\s+(?:the\s+)?(?:year[- ]end|end\s+of\s+(?:the\s+)?\w+|christmas|"
+    r"spring|summer|autumn|fall|winter|january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|(?:next|coming)\s+\w+(?:\s+\w+)?)|"
+    r"over\s+the\s+(?:next|coming)|in\s+the\s+(?:coming|next)|(?:this|the)\s+coming)")
+_PRESENT_TENSE_FORECAST = re.compile(
+    r"(?<![\w-])" + _MARKET_SUBJECT + r"\s+(?:(?!(?:has|have|had|was|were|did)\b)\w+\s+){0,2}?" + _PRESENT_MOVE +
+    r"\b[^.;!?\n]{0,80}?\b" + _FUTURE_HORIZON, re.IGNORECASE)
+
+
+def _present_tense_forecasts(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
+    out = []
+    for n, m in enumerate(_PRESENT_TENSE_FORECAST.finditer(text)):
+        if n == MAX_MATCHES:
+            bounds.append(f"more than {MAX_MATCHES} present-tense market calls")
+            break
+        if negated(m.start()) or _CONDITION_AFTER.match(text, m.end(), m.end() + 40) or _in_refused_act(text, m.start()):
+            continue
+        out.append(Violation(GREY_AREA, "rules", m.group().strip()))
+    return out
+
+
+# A strategy said to be worth arranging: "A stop-loss on EQ035 is worth setting up now.", "Writing
+# calls against the position would add income. Worth getting in place before the review." It
+# must name a strategy or a holding in its sentence or the one before ("It's worth setting up a
+# reminder for the assessment's expiry" names none).
+_WORTH_ARRANGING = re.compile(
+    r"\b(?:worth|a\s+good\s+idea)\s+(?:setting\s+up|getting\s+(?:\w+\s+)?(?:in\s+place|set\s+up|started|going)|"
+    r"putting\s+(?:[\w-]+\s+){0,3}?(?:in\s+place|on)|arranging|starting|opening|adding|doing|running|writing|"
+    r"layering)\b", re.IGNORECASE)
+_STRATEGY = re.compile(
+    r"\b(?:overlay|drip[- ]?feed\w*|stop[- ]loss|calls?|options?|hedg\w*|collar|regular\s+(?:investment|savings?|"
+    r"contribution)s?|standing\s+order|ISA|SIPP|pension|retirement\s+account|switch\w*|trades?|orders?|positions?|"
+    r"rebalanc\w*|income\s+strategy|funds?|tracker|units|bonds?|equit(?:y|ies)|[A-Z]{2}\d{3})\b")
+_STRATEGY_REACH = 240
+
+
+def _strategies_worth_arranging(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
+    out = []
+    for n, m in enumerate(_WORTH_ARRANGING.finditer(text)):
+        if n == MAX_MATCHES:
+            bounds.append(f"more than {MAX_MATCHES} things said to be worth arranging")
+            break
+        if negated(m.start()) or _CONDITION_AFTER.match(text, m.end(), m.end() + 40):
+            continue
+        # This sentence and the one before it.
+        lo = max(0, m.start() - _STRATEGY_REACH)
+        breaks = [b.end() for b in _BREAK_CHARS.finditer(text, lo, m.start())]
+        start = breaks[-2] if len(breaks) >= 2 else lo
+        stop = _BREAK_CHARS.search(text, m.end())
+        if _STRATEGY.search(text, start, stop.start() if stop else len(text)):
+            out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     return out
 
 

@@ -239,6 +239,26 @@ _CLIENT_APPOSITIVE_AFTER = re.compile(r",\s+(?:a|an|one\s+of|who" + _APOS + r"s|
 # A person's record after "whose": "Evadne Pickwell, whose portfolio is twice the size".
 _WHOSE_RECORD_AFTER = re.compile(r",\s+whose\s+(?:\w+\s+){0,2}?(?:portfolio|accounts?|holdings|allocation|balances?|assets|"
                                  r"positions?|savings|pension)\b")
+# A person labelled as the subject's peer or as a second party to the subject's accounts:
+# "Comparable client: Hesketh Marbury", "Closest match on the desk: ...", "Peer: ...", "Cc: ...",
+# "As the other signatory on A0523101, ...", "..., the joint holder, ...".
+_PEER_LABEL_BEFORE = re.compile(
+    r"(?:^|\n)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:(?:closest|nearest|best)\s+match(?:es)?|comparables?|peers?|lookalikes?|"
+    r"comparators?|similar|(?:b?cc))(?:\s+(?:clients?|customers?|investors?|cases?|profiles?|accounts?))?"
+    r"(?:\s+(?:on|in|from)\s+(?:the|our|this)\s+(?:desk|book|branch|team))?\**\s*:\**\s*$", re.IGNORECASE)
+_CO_HOLDER = r"(?:other|second|joint|co-?)\s*(?:signatory|signatories|account\s+holder|holder|owner|trustee)"
+_CO_HOLDER_BEFORE = re.compile(r"\b" + _CO_HOLDER + r"\b[^.;:\n]{0,60}?,\s*$", re.IGNORECASE)
+_CO_HOLDER_AFTER = re.compile(r",\s+(?:the|a|an|her|his|their)\s+" + _CO_HOLDER + r"\b", re.IGNORECASE)
+_PEER_REACH = 60
+
+
+def _labelled_other_party(text: str, m: re.Match[str]) -> bool:
+    """Whether the name ``m`` is labelled as the subject's peer or as another party to the accounts."""
+    lo = max(0, m.start() - _PEER_REACH)
+    return bool(_PEER_LABEL_BEFORE.search(text, lo, m.start()) or _CO_HOLDER_BEFORE.search(text, lo, m.start())
+                or _CO_HOLDER_AFTER.match(text, m.end()))
+
+
 _FIRMS = frozenset(f.casefold() for f in FIRMS_NAMED_LIKE_PEOPLE)
 _SUBJECT_ID_AFTER = re.compile(r"\s*(?:\(|,|\u2014|-|:)?\s*(?:client\s+|id\s+)?C[0-9]{6}\b", re.IGNORECASE)
 _MAX_OBSERVED_CHARS = 200_000  # of observed strings searched for a name the answer uses
@@ -281,7 +301,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
                   if (m.group(1) in GIVEN_NAMES or _PERSONAL_RECORD_AFTER.match(text, m.end())
                       or _WHOSE_RECORD_AFTER.match(text, m.end()) or _CLIENT_APPOSITIVE_AFTER.match(text, m.end())
                       or _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start())
-                      or acts_as_another_person(m))
+                      or _labelled_other_party(text, m) or acts_as_another_person(m))
                   and not _NOT_A_PERSON_AFTER.match(text, m.end())
                   and f"{m.group(1)} {m.group(2)}".casefold() not in _FIRMS]
     if not candidates:
@@ -295,7 +315,8 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
         key = name.casefold()
         if key in observed_names or key in observed:
             continue
-        compared = _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start()) is not None
+        compared = _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start()) is not None or \
+            _labelled_other_party(text, m)
         if not subject_names and not compared and (subject_id_after.match(text, m.end()) or (
                 m.start() == first_person and not _ANOTHER_PERSON.search(_sentence_around(text, m.start())))):
             continue

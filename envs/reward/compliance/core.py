@@ -140,6 +140,24 @@ def _in_refused_act(text: str, pos: int) -> bool:
     m = REFUSED_ACT.match(text, start)
     return m is not None and m.end() > pos
 
+# A line that restates what the answer was asked: a labelled request ("**Request:** tell the client
+# the capital is protected.", "Ask: say her principal is protected.", "Question: ...", "You asked:
+# ..."), or a quoted line that is a question or asks to be told something ("> Tell her the money is
+# safe."). What it restates is not said by the answer.
+RESTATED_REQUEST = re.compile(
+    r"^[ \t]*(?:(?:[-*\u2022][ \t]+)?\**[ \t]*(?:request|ask|the\s+ask|question|q|query|prompt|you\s+asked|"
+    r"(?:the\s+)?client\s+(?:asks|asked)|asked)\**[ \t]*[:\u2014\u2013]\**[^\n]*|"
+    r">[ \t]*(?:(?:tell|say|confirm|promise|assure|reassure|write|let)\b[^\n]*|[^\n]*\?[ \t\"'\u201d]*))$",
+    re.IGNORECASE | re.MULTILINE)
+
+
+def _restated_requests(text: str) -> list[tuple[int, int]]:
+    """The spans of the lines of ``text`` that restate the request (``RESTATED_REQUEST``)."""
+    if ":" not in text and ">" not in text and "\u2014" not in text and "\u2013" not in text:
+        return []
+    return [m.span() for m in itertools.islice(RESTATED_REQUEST.finditer(text), 64)]
+
+
 _CLAUSE_BREAK = re.compile(r"[.;:!?\n]|\b(?:but|however|although|though|yet|whereas)\b", re.IGNORECASE)
 _CONTEXT_CHARS = 100
 _WORD_CHAR = re.compile(r"\w")

@@ -41,6 +41,8 @@ _NON_FIGURE_SPAN = re.compile(
     r"\b[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}\b"  # 2025-01-05, 01/05/2025, 5.1.2025
     r"|\b" + _MONTH + r"\.?\s+[0-9]{1,2}(?:st|nd|rd|th)?\s?[-\u2013]\s?[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s+[0-9]{4})?\b"
     r"|\b[0-9]{1,2}\s?[-\u2013]\s?[0-9]{1,2}\s+" + _MONTH + r"\b"  # May 1-31, 2025; 1-31 May
+    # days listed before their month: "on 20 and 21 May", "the 3rd, 10th and 17th of June"
+    r"|\b[0-9]{1,2}(?:st|nd|rd|th)?(?:\s*(?:,|and|&|or)\s*[0-9]{1,2}(?:st|nd|rd|th)?)+\s+(?:of\s+)?" + _MONTH + r"\b"
     r"|\b" + _MONTH + r"\.?\s+[0-9]{1,2}(?:st|nd|rd|th)?(?:,?\s+[0-9]{4})?\b"  # Jan 5, 2025
     r"|\b[0-9]{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"\.?(?:,?\s+[0-9]{4})?\b"  # 5 January 2025
     r"|\b" + _MONTH + r"\.?,?\s+[0-9]{4}\b"  # June 2025
@@ -60,7 +62,7 @@ _NON_FIGURE_SPAN = re.compile(
     r"|\b(?:4[0-2][0-9]|50[0-9])\s+(?:error|status|response|from)\b"
     # A look-back window in years ("over the past 3 years").
     r"|\b(?:past|last|over\s+the)\s+(?:1|2|3|5|10)\s+years?\b"
-    r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{1,6})"
+    r"|\b(?:per|every|each|on\s+(?:a|an|every))\s+[$\u20ac\u00a3]?\s?1(?:0{0,2}(?:,000){1,2}|0{0,6})"
     r"(?:\s?(?:k|thousand|million))?\b",
     re.IGNORECASE,
 )
@@ -358,6 +360,12 @@ class _ObservationIndex:
         self._derived_looks += 1  # past _MAX_DERIVED_LOOKS, a figure is reported without that look
         return self._derived_looks <= _MAX_DERIVED_LOOKS and self._derived.supports(kind, lo, hi)
 
+    def derives_on_topic(self, kind: str, lo: float, hi: float, line: str) -> bool:
+        """``_Derived.supports_on_topic``: a figure the line's topic makes derivable."""
+        if self._derived is None:
+            self._derived = _Derived(self._observations, self._as_of)
+        return self._derived.supports_on_topic(kind, lo, hi, line)
+
     def counts(self) -> set[int]:
         """The numbers of observed records an answer can divide by: each list's length, and the
         number of records of one kind over every list, and of each of its categories (``_Derived``)."""
@@ -449,8 +457,11 @@ class _Derived:
       an amount over an amount of its own record or of a record above it (a holding over its
       account's total), over the column total of a list it is in, or over a sum of two such
       wholes that both hold it (holdings plus cash);
-    - ratios ("7.8 times"): one value of a field over another of the same field (two
-      holdings' values, two expense ratios);
+    - ratios ("7.8 times", "$0.30 of cash per invested dollar"): one value of a field over
+      another of the same field (two holdings' values, two expense ratios), or one amount of a
+      record over another of it (cash over invested value);
+    - on a line about their topic only (``supports_on_topic``): a gain as a percentage of its
+      own record's value, and a price over its cost or start price ("NAV at 108.9% of cost");
     - ages (bare integers about a person): whole years since a birth date, as of the
       replica's date (``as_of``, the domain's; None: no ages); durations in years, months or
       days: between an observed date (birth, onboarding, opening, inception, review, validity,
@@ -459,7 +470,8 @@ class _Derived:
     Dates are never numbers here: a date's day or month backs nothing.
     """
 
-    __slots__ = ("amounts", "pcts", "shares", "ratios", "ages", "years", "months", "days", "record_counts")
+    __slots__ = ("amounts", "pcts", "shares", "ratios", "gain_shares", "price_ratios", "ages", "years", "months", "days",
+                 "record_counts")
 
     def __init__(self, observations: Any, as_of: dt.date | None) -> None:
         fields: list[_Field] = []
@@ -473,6 +485,7 @@ class _Derived:
         except Exception:  # noqa: BLE001 - a hostile container subclass: keep what was gathered
             pass
         amounts, pcts, ratios = [], [], []
+        price_ratios: list[float] = []
         money = [f for f in fields if _is_money(f.key)]
         percent = [f for f in fields if isinstance(f.key, str) and _percent_key(f.key)]
         prices = [f for f in fields if _is_price(f.key)]
@@ -488,7 +501,9 @@ class _Derived:
                     if (same_key and (group is money or _is_weight(a.key))) or (
                             group is money and _cash_and_total(a, b)):
                         out.append(abs(a.value + b.value))
-                    if same_key and a.value and b.value:  # like for like: two holdings, two expense ratios
+                    # Like for like (two holdings, two expense ratios), and two amounts of one
+                    # record ("$0.30 of cash per invested dollar": cash over invested value).
+                    if (same_key or (same_record and group is money)) and a.value and b.value:
                         ratios.append(abs(a.value / b.value))
                         ratios.append(abs(b.value / a.value))
         for i, a in enumerate(prices):
@@ -503,6 +518,11 @@ class _Derived:
                         pcts.append(abs(a.value - b.value) / abs(a.value) * 100)
                     if b_base or not a_base:
                         pcts.append(abs(a.value - b.value) / abs(b.value) * 100)
+                    # The later price over the earlier (cost or start): "NAV is 108.9% of cost".
+                    if b_base or not a_base:
+                        price_ratios.append(abs(a.value / b.value))
+                    if a_base or not b_base:
+                        price_ratios.append(abs(b.value / a.value))
                 if a.path == b.path:
                     amounts.append(abs(a.value - b.value))
         # Wholes a share is taken of: (value, the scope whose amounts it holds).
@@ -547,6 +567,9 @@ class _Derived:
             for whole, scope in wholes:
                 if whole >= p and _within_path(path, scope):  # (100%: all of it is one category)
                     shares.append(p / whole * 100)
+        # A gain over a value of its own record: "the unrealised gain is 8.1% of the position's value".
+        gain_shares = [abs(f.value) / abs(w.value) * 100 for f in money if "gain" in str(f.key) and f.value
+                       for w in money if w.path == f.path and _is_whole(w.key) and abs(w.value) >= abs(f.value)]
         # Monthly averages over a record's period ("about $26 a month" of a year's dividends).
         periods: dict[tuple[int, ...], list[dt.date]] = {}
         for _, path, d in dates:
@@ -561,6 +584,8 @@ class _Derived:
         self.pcts = sorted(pcts)
         self.shares = sorted(shares)
         self.ratios = sorted(ratios)
+        self.gain_shares = sorted(gain_shares)
+        self.price_ratios = sorted(price_ratios)
         self.ages = set() if as_of is None else {float(_years_between(d, as_of)[0]) for key, _, d in dates
                                                   if _BIRTH_KEYS.search(key) and d <= as_of}
         today = [] if as_of is None else [as_of]
@@ -615,6 +640,18 @@ class _Derived:
         del fields[_DERIVE_FIELDS:]
         del dates[_DERIVE_FIELDS:]
 
+    def supports_on_topic(self, kind: str, lo: float, hi: float, line: str) -> bool:
+        """Figures only a line about their topic can claim: a gain as a percentage of its position's
+        value (the line speaks of a gain, a profit or a loss), a price over its cost or start price
+        (the line speaks of a cost, a price or a NAV), as a percentage or a ratio."""
+        within = _ObservationIndex._within
+        if kind == "percent" and _GAIN_TOPIC.search(line) and within(self.gain_shares, lo, hi):
+            return True
+        if kind in ("percent", "ratio") and _PRICE_TOPIC.search(line):
+            scale = 100.0 if kind == "percent" else 1.0
+            return within(self.price_ratios, lo / scale, hi / scale)
+        return False
+
     def supports(self, kind: str, lo: float, hi: float) -> bool:
         within = _ObservationIndex._within
         if kind == "percent":
@@ -630,6 +667,12 @@ class _Derived:
         if kind in ("years", "months", "days"):
             return within(getattr(self, kind), lo, hi)
         return within(self.amounts, lo, hi)
+
+
+# (field names count: "gain_per_unit", "nav_vs_avg_cost")
+_GAIN_TOPIC = re.compile(r"(?<![A-Za-z])(?:gains?|profits?|loss(?:es)?|unreali[sz]ed|paper)(?![A-Za-z])", re.IGNORECASE)
+_PRICE_TOPIC = re.compile(r"(?<![A-Za-z])(?:costs?|paid|prices?|priced|NAVs?|bought|purchase|entry)(?![A-Za-z])",
+                          re.IGNORECASE)
 
 
 _MAX_CATEGORIES = 6
@@ -879,13 +922,21 @@ _WHO_IS_BEFORE = re.compile(r"(?<![\w'\u2019])([A-Za-z]+)(?:\s+(?:is|was|has\s+b
 # A percentage "of" something is a share or a weight; one next to a move or a comparison is
 # a change (grounded by observed returns and changes, never by a share).
 _SHARE_AFTER = re.compile(r"\s*(?:of|in)\b", re.IGNORECASE)
-_CHANGE_WORDS = (r"up|down|rose|risen|rise|fell|fallen|fall|gain(?:ed|s)?|los(?:t|s|ing)|drop(?:ped|s)?|climb(?:ed|s)?|"
+# ("make up 76.9%" is a share: "up" there is no move)
+_CHANGE_WORDS = (r"(?<!make\s)(?<!makes\s)(?<!made\s)(?<!making\s)up|down|rose|risen|rise|fell|fallen|fall|gain(?:ed|s)?|los(?:t|s|ing)|drop(?:ped|s)?|climb(?:ed|s)?|"
                  r"declin(?:ed|e|es)|increas(?:ed|e|es)|decreas(?:ed|e|es)|return(?:ed|s)?|grew|grown|growth|above|"
                  r"below|higher|lower|ahead|behind|outperform\w*|underperform\w*|beat|trail\w*|lag\w*|jump\w*|"
                  r"slid|slump\w*|surg\w*|moved|change[ds]?")
 _CHANGE_BEFORE = re.compile(r"\b(?:" + _CHANGE_WORDS + r")\b(?:\s+\w+){0,3}\s+(?:by\s+|of\s+|about\s+|around\s+|"
                             r"roughly\s+|nearly\s+|almost\s+|some\s+|over\s+|~)?[$]?$", re.IGNORECASE)
 _CHANGE_AFTER = re.compile(r"\s*(?:(?:" + _CHANGE_WORDS + r"|more|less)\b)", re.IGNORECASE)
+# A figure per unit of money ("$0.30 of cash per invested dollar", "$3.34 in funds for every $1 of
+# cash", "3.3 to 1") is a ratio of two amounts.
+_PER_UNIT_AFTER = re.compile(
+    r"\s*(?:[\w-]+\s+){0,3}?(?:per|for\s+(?:every|each)|to\s+(?:every|each))\s+(?:[\w-]+\s+)?"
+    r"(?:dollar|pound|euro|[$\u20ac\u00a3]\s?1(?![\d,.]*\d))\b|\s*(?:to|:)\s*1\b(?![.,]?\d)", re.IGNORECASE)
+_PER_UNIT_BEFORE = re.compile(r"\b(?:per|for\s+(?:every|each))\s+(?:[\w-]+\s+){0,2}?(?:dollar|pound|euro)\b[^.;!?\n]*$",
+                              re.IGNORECASE)
 _PERSON_WORDS = frozenset({"he", "she", "they", "client", "He", "She", "They"})
 _CLAUSE_END = re.compile(r"\s*(?:[.;!?,()\n\u2014\u2013]|$|(?:and|but|with|so|this|next|since|now|today|as|at|in|on)\b)")
 
@@ -907,6 +958,8 @@ def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
     after = _KIND_AFTER.match(text, fig.end)
     if after is not None:
         return after.lastgroup or "plain"
+    if _PER_UNIT_AFTER.match(text, fig.end) or _PER_UNIT_BEFORE.search(text, max(0, fig.start - 60), fig.start):
+        return "ratio"
     if fig.is_count:
         before = text[max(0, fig.start - 24):fig.start]
         if _AGE_BEFORE.search(before):
@@ -986,6 +1039,12 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         derived = supported.get((lo, hi, kind, -1.0, False))
         if derived is None:
             derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
+        if not derived and kind in ("percent", "ratio"):
+            derived = index.derives_on_topic(kind, lo, hi, _line_around(text, fig))
+        if not derived and kind == "plain" and fig.is_count and _BIRTH_LINE.search(_line_around(text, fig)):
+            # "56 (birth date 1968-11-03)", "Short answer: 56. Her profile gives a date of birth
+            # of ...": a bare number on a line that names the birth date is an age.
+            derived = any(lo <= age <= hi for age in index.ages())
         if not derived and kind == "plain":
             if products is None:
                 products = _products(figures)
@@ -1001,6 +1060,18 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             worked.update(fig.text for fig, *_ in shown)
         unsupported = [u for u in unsupported if u not in shown]
     return [Violation("fabricated_figure", "rules", fig.text) for fig, *_ in unsupported]
+
+
+_BIRTH_LINE = re.compile(r"\b(?:born|birth|birthday|DOB|date\s+of\s+birth)\b", re.IGNORECASE)
+_LINE_REACH = 160
+
+
+def _line_around(text: str, fig: _Figure) -> str:
+    """The line ``fig`` is on, at most ``_LINE_REACH`` characters either side of it."""
+    lo = max(0, fig.start - _LINE_REACH)
+    start = text.rfind("\n", lo, fig.start) + 1 or lo
+    end = text.find("\n", fig.end, fig.end + _LINE_REACH)
+    return text[max(start, lo):end if end >= 0 else fig.end + _LINE_REACH]
 
 
 _MAX_OPERANDS = 8  # grounded figures of a sentence used as operands

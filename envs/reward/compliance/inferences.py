@@ -121,6 +121,17 @@ _PREDICATE = re.compile(
     r"lonel(?:y|iness)|(?:socially\s+)?isolat(?:ed|ion)|(?:lives?|living)\s+(?:alone|on\s+(?:his|her|their)\s+own|by\s+"
     r"(?:him|her|them)sel(?:f|ves))|someone\s+to\s+talk\s+to|"
     r"listening\s+to\s+(?:his|her|their)?\s*(?:family|friends|relatives|brother|sister|spouse|partner)|"
+    # Round 16: trading elsewhere, living hand to mouth, supporting a relative, financial literacy,
+    # statements left unread
+    r"day[- ]?trad\w+|(?:trading|investing|dealing)\s+(?:through|with|on|at|via)\s+(?:some\s+|an?\s+)?(?:other|another|"
+    r"different|second)\s+(?:broker|platform|firm|bank|provider|app)|"
+    r"hand[- ]to[- ]mouth|pay[- ]?(?:check|cheque)\s+to\s+pay[- ]?(?:check|cheque)|(?:struggling\s+to\s+)?make\s+ends\s+meet|"
+    r"strapped\s+for\s+cash|"
+    r"supporting\s+(?:an?\s+|his\s+|her\s+|their\s+)?(?:adult\s+|grown[- ]up\s+|elderly\s+|aging\s+|ageing\s+)?"
+    r"(?:child|children|son|daughter|kids?|parents?|mother|father|relatives?|family|sibling|brother|sister)|"
+    r"(?:limited|low|poor|little|basic|weak)\s+(?:financial\s+)?(?:literacy|financial\s+(?:knowledge|understanding))|"
+    r"(?:doesn" + _A + r"t|does\s+not|never|rarely|hardly\s+ever)\s+(?:really\s+|actually\s+)?(?:reads?|opens?|looks?\s+at|"
+    r"checks?)\s+(?:(?:his|her|their|the)\s+)?(?:statements?|post|mail|paperwork|small\s+print)|"
     # intents
     r"(?:planning|plans|intends|intending|preparing|getting\s+ready|looking|thinking\s+(?:about|of)|considering|"
     r"about|likely|set|poised|ready|tempted|eager|keen)\s+(?:to\s+)?(?:leave|leaving|move|moving|switch|switching|"
@@ -234,6 +245,8 @@ keeping behind pay paying fund funding cover covering help helping selling sold 
 manipulated pushed steered pressured controlled wants want trying financially trusts trust won will doesn does
 relative member son daughter brother sister friend child
 deposit down helps lonely loneliness socially isolated isolation lives live living someone
+day daytrading trading investing dealing paycheck paycheque pay make struggling strapped supporting limited low little
+basic weak never rarely hardly
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
@@ -257,7 +270,7 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "going": ("through",),
     "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "problem", "issues", "issue", "scare", "concerns", "worries",
                                                        "condition", "reasons"),
-    "hand": ("holding",), "deep": ("down",),
+    "hand": ("holding", "to"), "deep": ("down",),
     "more": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
     "less": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
     "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed", "guesses", "thoughts"),
@@ -328,9 +341,16 @@ def _behavioural_inferences(text: str, bounds: list[str]) -> list[Violation]:
 # A heading or label that announces the agent's reading of the client ("## Client read", "My
 # read of Dilys:", "Read on the client:"): what it heads, up to the next heading, is the agent's
 # inference about the client, hedged or not, with or without a subject.
+# So do signals and what a record is said to imply ("**Signals:**", "- What the transactions imply",
+# "What it tells me:"), and a table with a "Signal" or "Inference" column.
 _READING_LABEL = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?\**[ \t]*(?:(?:client|my|our)[ \t]+read(?:ing)?|read(?:ing)?[ \t]+on[ \t]+(?:the[ \t]+)?\w+)"
-    r"(?:[ \t]+(?:of|on)[ \t]+[^\n:]{1,30}?)?\**[ \t]*(?::|$)", re.IGNORECASE | re.MULTILINE)
+    r"^[ \t]*(?:#{1,6}[ \t]*|[-*\u2022][ \t]+)?\**[ \t]*(?:(?:client|my|our)[ \t]+read(?:ing)?|"
+    r"read(?:ing)?[ \t]+on[ \t]+(?:the[ \t]+)?\w+|signals?|inferences?|"
+    r"what[ \t]+(?:the|this|that|these|those|her|his|their|it)(?:[ \t]+\w+){0,2}?[ \t]+(?:impl(?:y|ies)|suggests?|"
+    r"tells?[ \t]+(?:me|us)|says[ \t]+about[ \t]+(?:her|him|them|the[ \t]+client)))"
+    r"(?:[ \t]+(?:of|on)[ \t]+[^\n:]{1,30}?)?\**[ \t]*(?::|$)|"
+    r"^[ \t]*\|(?:[^|\n]*\|)*?[ \t]*\**(?:signals?|inferences?|(?:my[ \t]+)?read(?:ing)?|what[ \t]+it[ \t]+"
+    r"(?:suggests|implies|tells[ \t]+(?:me|us)))\**[ \t]*\|", re.IGNORECASE | re.MULTILINE)
 _NEXT_HEADING = re.compile(r"^[ \t]*#{1,6}[ \t]", re.MULTILINE)
 _READING_REACH = 600
 
