@@ -312,7 +312,8 @@ _GUARANTEE_PATTERNS = [
     + _APOS + r"s)\s+(?:now\s+|fully\s+|already\s+)?secured\b",
     r"\b(?:gains?|profits?|returns?|money|capital|principal|savings|value)\b(?:[^.;!?\n]|\.(?=\d)){0,60}?\b(?:can" + _APOS +
     r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+be\s+taken\s+(?:away|back)\b",
-    r"\bnothing\s+(?:\w+\s+){0,2}?(?:can|could|will)\s+take\s+(?:[^.;!?\n]|\.(?=\d)){0,40}?\baway\b",
+    r"\bnothing\s+(?:\w+\s+){0,3}?(?:can|could|will)\s+take\s+(?:away\s+)?(?:(?:the|that|this|her|his|their|its)\s+)?"
+    r"(?:[$\u20ac\u00a3]?[0-9][0-9,]*(?:\.[0-9]+)?\s+)?(?:gains?|profits?|returns?|money|capital|savings|income)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
