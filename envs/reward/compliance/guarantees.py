@@ -420,8 +420,7 @@ _GUARANTEE_FIRST_WORDS = (
     "%", "none", "those", "these", "they", "guaranteed", "low", "lowest", "isn", "aren", "just", "moves", "move", "goes",
     "go", "ends", "closes", "growth", "last", "least", "level", "figure", "rate", "number", "invariably", "inevitably", "reliably", "sitting", "holding",
     "hold", "stay", "staying", "waiting", "pays", "pay", "hands", "hand", "gives", "give", "gets", "getting", "yields",
-    "status", "outcome", "result", "results", "goal", "goals", "target", "targets", "bag", "payouts", "profits",
-    "returns", "won", "will",
+    "status", "outcome", "result", "goal", "target", "bag",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
