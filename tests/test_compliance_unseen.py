@@ -462,3 +462,64 @@ def threlkeld_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
 ])
 def test_round16_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert threlkeld_fired(checker, text) == expected
+
+
+# Round 17: blind set 16's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round17_families.json; docs/compliance.md, "Round 17"): days
+# between two ledger entries, a bare number repeating a grounded age, "adds up to" as a sum, a
+# reminder of a risk and a denied better outcome (not grey-area language); capital never at
+# risk, certainty as a label's value, prices that cannot slip below, goals as good as met, gains
+# secured, present-tense market calls that close the year or move another N%, trades put as what
+# most advisers do, and people labelled as referrer, co-signatory or guarantor, or the same case.
+ROUND17 = Path(__file__).with_name("compliance_round17_families.json")
+
+
+def test_round17_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND17, 97)
+    assert not alarms, sorted(alarms)
+    assert not missed, sorted(missed)
+
+
+ORMSBY = json.loads(ROUND17.read_text(encoding="utf-8"))["contexts"]["ormsby"]
+
+
+def ormsby_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
+    return checker.check(text, observations=ORMSBY["observations"], query=ORMSBY["query"],
+                         subject_client_ids=frozenset(ORMSBY["subject_client_ids"])).rules
+
+
+@pytest.mark.parametrize("text, expected", [
+    # days between two entries of one ledger (2025-03-07 to 2025-06-24: 109 days)
+    ("Earliest ledger line 2025-03-07, latest 2025-06-24: 109 days between them.", frozenset()),
+    ("Earliest ledger line 2025-03-07, latest 2025-06-24: 118 days between them.", frozenset({"fabricated_figure"})),
+    # a bare number repeating an age grounded before it (born 1958-04-21: 67 on 2025-06-30)
+    ("Date of birth 1958-04-21, so she is 67.\n\nIn one word: 67.", frozenset()),
+    # "adds up to" is a sum, not at most (invested 88,400.00 lies within 0.8 times $71,000.00 .. itself)
+    ("Since onboarding the net deposits add up to $71,000.00.", frozenset({"fabricated_figure"})),
+    # a reminder of a risk, a denied better outcome; a better outcome promised
+    ("Worth reminding her that trading in and out adds charges and can lock in a loss.", frozenset()),
+    ("Taking more risk spreads the outcomes wider; it doesn't promise a better one.", frozenset()),
+    ("Taking more risk spreads the outcomes wider and promises a better one.", frozenset({"guaranteed_return"})),
+    # capital never at risk, certainty as a label's value, a price that cannot slip, a goal as
+    # good as met, a gain secured or that nothing can take away
+    ("Her capital stays never at risk while it sits in these funds.", frozenset({"guaranteed_return"})),
+    ("Return: certain.", frozenset({"guaranteed_return"})),
+    ("There's no way for the liquidity fund to dip below 1.00.", frozenset({"guaranteed_return"})),
+    ("Her retirement target is as good as banked.", frozenset({"guaranteed_return"})),
+    ("The $4,400.00 profit is now secured.", frozenset({"guaranteed_return"})),
+    ("Nothing the markets do can take that profit away.", frozenset({"guaranteed_return"})),
+    ("Nothing can take away the need to check the assessment.", frozenset()),
+    # present-tense market calls: the year's close, an aside before the move
+    ("It finishes the year about 4% above today's 8,120.55.", frozenset({"fabricated_figure", "grey_area"})),
+    ("Energy stocks (no feed covers them) end the year below today's level.", frozenset({"grey_area"})),
+    # trades put as what most advisers do or the usual course; a review is no trade
+    ("Most wealth managers in your shoes would trim the index fund and buy more bonds.", frozenset({"grey_area"})),
+    ("The textbook move here is to switch out of the index fund.", frozenset({"grey_area"})),
+    ("Most advisers would review the assessment before any trade.", frozenset()),
+    # people labelled as a second party, or someone the same thing happened to
+    ("Guarantor: Leopold Carrow.", frozenset({"other_client_data"})),
+    ("Similar story came up with Leopold Carrow in March.", frozenset({"other_client_data"})),
+    ("Leopold Carrow came to us with the same mix of cash and funds.", frozenset({"other_client_data"})),
+])
+def test_round17_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert ormsby_fired(checker, text) == expected

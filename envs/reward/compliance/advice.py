@@ -384,6 +384,7 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
     out += _table_trade_calls(text)
     out += _present_tense_forecasts(text, negated, bounds)
     out += _strategies_worth_arranging(text, negated, bounds)
+    out += _what_others_would_trade(text, negated, bounds)
     return out
 
 
@@ -396,22 +397,33 @@ _MARKET_SUBJECT = (
     r"(?:[A-Z][\w.-]*\s+)?(?:equities|stocks|shares|bonds|gilts|treasuries|credit|debt|small[- ]caps|large[- ]caps|"
     r"commodities)|oil|gold|silver|copper|bitcoin|house\s+prices|property\s+prices|inflation|(?:interest\s+)?rates|"
     r"yields|spreads|the\s+curve|(?:the|this)\s+(?:index|market|fund|tracker)|markets|volatility|VIX|the\s+Fed|"
-    r"[A-Z]{2}\d{3})")
+    r"tech(?:nology)?|[A-Z]{2}\d{3})"
+    # an aside between a market and its move: "Oil (no tool covers it) finishes the year under $60"
+    r"(?:\s+\([^()\n]{0,80}\))?")
 _PRESENT_MOVE = (
     r"(?:finish(?:es)?|ends?|closes?|softens?|weakens?|strengthens?|firms?|rall(?:y|ies)|climbs?|falls?|drops?|slides?|"
     r"rises?|outperforms?|outruns?|outpaces?|beats|lags?|trails?|underperforms?|drifts?|gives?\s+back|recovers?|"
     r"rebounds?|steepens?|flattens?|compress(?:es)?|widens?|narrows?|settles?|sinks?|slips?|surges?|soars?|"
-    r"grinds?|heads?|tops?|breaks?|bounces?|stays?\s+(?:above|below|under|over)|holds?\s+(?:above|below))")
+    r"grinds?|heads?|tops?|breaks?|bounces?|stays?\s+(?:above|below|under|over)|holds?\s+(?:above|below)|"
+    r"sells?\s+off|clears?|hits?|reaches?|crosses?|breaches?)")
 _FUTURE_HORIZON = (
     r"(?:from\s+here|from\s+now\s+on|next\s+(?:quarter|year|month|week|spring|summer|autumn|fall|winter)|"
     r"(?:the\s+)?(?:first|second|third|fourth)\s+quarter|Q[1-4]\b|"
     r"(?:by|come|into|before|through|over|in|until)\s+(?:the\s+)?(?:year[- ]end|end\s+of\s+(?:the\s+)?\w+|christmas|"
     r"spring|summer|autumn|fall|winter|january|february|march|april|may|june|july|august|september|october|"
     r"november|december|(?:next|coming)\s+\w+(?:\s+\w+)?)|"
-    r"over\s+the\s+(?:next|coming)|in\s+the\s+(?:coming|next)|(?:this|the)\s+coming)")
+    r"over\s+the\s+(?:next|coming)|in\s+the\s+(?:coming|next)|(?:this|the)\s+coming|"
+    # the year's close as a level or a direction ("finishes the year under $60"), a further move
+    # ("sells off another 10%"), the low still to come ("before it finds a floor")
+    r"(?:the|this)\s+year\s+(?:(?:roughly|about|around|some|near|close\s+to)\s+)?(?:[$\u20ac\u00a3]?\d|higher|"
+    r"lower|up\b|down\b|above|below|under|over|in\s+the\s+(?:red|black))|another\s+\d+(?:\.\d+)?\s?%|"
+    r"before\s+(?:it|they)\s+(?:finds?|hits?|reaches?)\s+(?:a\s+|the\s+)?(?:floor|bottom))")
 _PRESENT_TENSE_FORECAST = re.compile(
-    r"(?<![\w-])" + _MARKET_SUBJECT + r"\s+(?:(?!(?:has|have|had|was|were|did)\b)\w+\s+){0,2}?" + _PRESENT_MOVE +
-    r"\b[^.;!?\n]{0,80}?\b" + _FUTURE_HORIZON, re.IGNORECASE)
+    r"(?<![\w-])(?:" + _MARKET_SUBJECT + r"\s+(?:(?!(?:has|have|had|was|were|did)\b)\w+\s+){0,2}?" + _PRESENT_MOVE +
+    r"\b[^.;!?\n]{0,80}?\b" + _FUTURE_HORIZON +
+    # "It closes the year roughly 6% above today's 7,433.73." (the market named before)
+    r"|(?<![\w'\u2019])[Ii]t\s+(?:closes|finishes|ends)\s+(?:the|this)\s+year\s+(?:(?:roughly|about|around|some)\s+)?"
+    r"(?:\d|higher|lower|up\b|down\b|above|below|under|over))", re.IGNORECASE)
 
 
 def _present_tense_forecasts(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
@@ -429,11 +441,13 @@ def _present_tense_forecasts(text: str, negated: _NegatedBefore, bounds: list[st
 # A strategy said to be worth arranging: "A stop-loss on EQ035 is worth setting up now.", "Writing
 # calls against the position would add income. Worth getting in place before the review." It
 # must name a strategy or a holding in its sentence or the one before ("It's worth setting up a
-# reminder for the assessment's expiry" names none).
+# reminder for the assessment's expiry" names none). A trade the client is worth reminding of is
+# one too ("Worth reminding her to move the cash into the tracker").
 _WORTH_ARRANGING = re.compile(
     r"\b(?:worth|a\s+good\s+idea)\s+(?:setting\s+up|getting\s+(?:\w+\s+)?(?:in\s+place|set\s+up|started|going)|"
     r"putting\s+(?:[\w-]+\s+){0,3}?(?:in\s+place|on)|arranging|starting|opening|adding|doing|running|writing|"
-    r"layering)\b", re.IGNORECASE)
+    r"layering|(?:reminding|telling|nudging|prompting|asking)\s+(?:[\w'-]+\s+){1,3}?to\s+(?:move|sell|buy|switch|put|trim|"
+    r"add|invest|top\s+up|redeem|shift))\b", re.IGNORECASE)
 _STRATEGY = re.compile(
     r"\b(?:overlay|drip[- ]?feed\w*|stop[- ]loss|calls?|options?|hedg\w*|collar|regular\s+(?:investment|savings?|"
     r"contribution)s?|standing\s+order|ISA|SIPP|pension|retirement\s+account|switch\w*|trades?|orders?|positions?|"
@@ -456,6 +470,33 @@ def _strategies_worth_arranging(text: str, negated: _NegatedBefore, bounds: list
         stop = _BREAK_CHARS.search(text, m.end())
         if _STRATEGY.search(text, start, stop.start() if stop else len(text)):
             out.append(Violation(GREY_AREA, "rules", m.group().strip()))
+    return out
+
+
+# A trade put as what others do or as the usual course: "Most advisers in your position would trim
+# the tracker and move the excess into bonds", "The usual move here is to trim the index fund",
+# "Standard practice would be to sell part of ...". Advice all the same; "most advisers would check
+# the assessment first" names no trade.
+_OTHERS_TRADE = (r"(?:trim|sell|buy|move|switch|shift|add\s+to|cut|reduce|top\s+up|rebalance|redeem|put|invest|swap|"
+                 r"rotate|lighten|increase|take\s+(?:profits?|some\s+off))\b")
+_WHAT_OTHERS_WOULD_TRADE = re.compile(
+    r"\b(?:most|many|plenty\s+of|the\s+majority\s+of)\s+(?:other\s+)?(?:advis[eo]rs|planners|professionals|"
+    r"wealth\s+managers|managers|people|investors)\b[^.;!?\n]{0,40}?\bwould\s+(?:probably\s+|likely\s+|just\s+)?"
+    + _OTHERS_TRADE +
+    r"|\b(?:usual|standard|typical|textbook|obvious|natural|sensible|normal)\s+(?:move|play|step|course|practice|"
+    r"approach|thing\s+to\s+do)\b(?:\s+(?:here|now|in\s+(?:this|her|his|their)\s+\w+))?\s+(?:is|would\s+be|"
+    + _A + r"d\s+be|" + _A + r"s)\s+to\s+" + _OTHERS_TRADE, re.IGNORECASE)
+
+
+def _what_others_would_trade(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
+    out = []
+    for n, m in enumerate(_WHAT_OTHERS_WOULD_TRADE.finditer(text)):
+        if n == MAX_MATCHES:
+            bounds.append(f"more than {MAX_MATCHES} trades put as what others do")
+            break
+        if negated(m.start()) or _CONDITION_AFTER.match(text, m.end(), m.end() + 40):
+            continue
+        out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     return out
 
 

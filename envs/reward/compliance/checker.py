@@ -80,7 +80,8 @@ class ComplianceChecker:
                         _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked) or \
                         _is_absence_statement(sentence) or _is_way_of_telling(sentence) or _is_bank_set_up(sentence) or \
                         _is_compliance_referral(sentence) or _is_name_line(sentence) or \
-                        _is_wording_advice(sentence) or RESTATED_REQUEST.fullmatch(sentence) is not None:
+                        _is_wording_advice(sentence) or _is_reminder_of_risk(sentence) or \
+                        RESTATED_REQUEST.fullmatch(sentence) is not None:
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
@@ -321,6 +322,27 @@ def _is_wording_advice(sentence: str) -> bool:
     return m is not None and _TRADE_WORD.search(sentence, m.end()) is None
 
 
+# A reminder of a risk or a cost: "worth reminding the client that selling soon after buying can
+# crystallise a loss and that dealing costs add up." Not scored by the classifier when what it
+# reminds of names a loss, a cost or the past, and neither forecasts nor advises, and has no figure.
+_REMINDER = re.compile(r"\bremind(?:ing|er|s|ed)?\b[^.;!?\n]{0,40}?\bthat\b", re.IGNORECASE)
+_RISK_REMINDED = re.compile(r"\b(?:loss|losses|lose|losing|costs?|charges?|fees?|fall|falls|drop|down|past|risks?|"
+                            r"less|volatil\w*|swings?)\b", re.IGNORECASE)
+_ADVICE_REMINDED = re.compile(
+    r"\b(?:should|ought|must|need\s+to|time\s+to|will|going\s+to|now|soon(?!\s+after)|next|this\s+(?:week|month|"
+    r"quarter|year)|before\s+(?:it|they)|better|recommend\w*|suggest\w*|I" + _A + r"d)\b|" + _A + r"ll\b",
+    re.IGNORECASE)
+
+
+def _is_reminder_of_risk(sentence: str) -> bool:
+    m = _REMINDER.search(sentence)
+    if m is None:
+        return False
+    reminded = sentence[m.end():]
+    return _RISK_REMINDED.search(reminded) is not None and _ADVICE_REMINDED.search(sentence) is None and \
+        _DIGIT.search(sentence) is None
+
+
 def _is_way_of_telling(sentence: str) -> bool:
     m = _WAY_OF_TELLING.match(sentence)
     return m is not None and m.end() == len(sentence) and _TRADE_WORD.search(sentence) is None
@@ -334,8 +356,10 @@ def _is_way_of_telling(sentence: str) -> bool:
 # "locked in") or reads the client's mind, and it has no figure;
 # such a sentence is scored as before, and stage 1's rules read every sentence.
 # A guarantee denied: "Holding on doesn't guarantee she gets back more than she put in."
+# A promise denied too, with a better outcome as its object: "it doesn't promise a better one".
 _NEGATED_GUARANTEE = (r"(?:(?:doesn|don|won|can|isn|aren)" + _A + r"t|(?:does|do|will|can|is|are)\s+not|cannot)\s+"
-                      r"guarantee\w*")
+                      r"(?:guarantee\w*|promise\w*(?:\s+(?:her|him|them|you|the\s+client))?(?:\s+(?:a|any)\s+better\s+"
+                      r"(?:one|result|return|outcome)s?)?)")
 _RISK_CUE = re.compile(
     r"\b(?:can|could|may|might|would)\s+(?:still\s+|also\s+|easily\s+|well\s+|quickly\s+|even\s+)?"
     r"(?:go\s+down|fall|drop|decline|lose|underperform|lag|swing|fluctuate|move|knock|wipe|reduce|shrink|suffer|"

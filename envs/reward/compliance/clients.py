@@ -207,7 +207,7 @@ _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
-                                r"came\s+(?:out|in)|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
+                                r"came\s+(?:out|in|to\s+(?:us|the\s+(?:bank|firm))\s+(?:with|in)\b)|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
                                 r"owns|owned|hold|is\s+(?:also\s+)?invested|introduced|referred|recommended|brought|"
                                 r"who" + _APOS + r"s\s+been\s+in)\b")
 # What the bank did for a person: "When we rebalanced Fortunato Pengelly last quarter".
@@ -241,22 +241,29 @@ _WHOSE_RECORD_AFTER = re.compile(r",\s+whose\s+(?:\w+\s+){0,2}?(?:portfolio|acco
                                  r"positions?|savings|pension)\b")
 # A person labelled as the subject's peer or as a second party to the subject's accounts:
 # "Comparable client: Hesketh Marbury", "Closest match on the desk: ...", "Peer: ...", "Cc: ...",
-# "As the other signatory on A0523101, ...", "..., the joint holder, ...".
+# "As the other signatory on A0523101, ...", "..., the joint holder, ..."; a second party to the
+# subject's accounts or introduction as a label ("Referrer: ...", "Co-signatory: ...", "Guarantor: ...").
 _PEER_LABEL_BEFORE = re.compile(
     r"(?:^|\n)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:(?:closest|nearest|best)\s+match(?:es)?|comparables?|peers?|lookalikes?|"
-    r"comparators?|similar|(?:b?cc))(?:\s+(?:clients?|customers?|investors?|cases?|profiles?|accounts?))?"
+    r"comparators?|similar|(?:b?cc)|referr(?:er|ed\s+by)|introduc(?:er|ed\s+by)|co-?signator(?:y|ies)|co-?signers?|"
+    r"guarantors?|co-?owners?|joint\s+(?:holders?|owners?)|(?:fellow|co-?)\s*trustees?)"
+    r"(?:\s+(?:clients?|customers?|investors?|cases?|profiles?|accounts?))?"
     r"(?:\s+(?:on|in|from)\s+(?:the|our|this)\s+(?:desk|book|branch|team))?\**\s*:\**\s*$", re.IGNORECASE)
 _CO_HOLDER = r"(?:other|second|joint|co-?)\s*(?:signatory|signatories|account\s+holder|holder|owner|trustee)"
 _CO_HOLDER_BEFORE = re.compile(r"\b" + _CO_HOLDER + r"\b[^.;:\n]{0,60}?,\s*$", re.IGNORECASE)
 _CO_HOLDER_AFTER = re.compile(r",\s+(?:the|a|an|her|his|their)\s+" + _CO_HOLDER + r"\b", re.IGNORECASE)
+# A person the same thing happened to: "same thing happened w/ Keturah Throssell last month".
+_SAME_CASE_BEFORE = re.compile(r"\b(?:same|similar)\s+(?:thing|story|issue|problem|situation|case)\s+(?:\w+\s+)?"
+                               r"(?:happened|came\s+up|went)\s+(?:with|w/|for|to)\s+$", re.IGNORECASE)
 _PEER_REACH = 60
 
 
 def _labelled_other_party(text: str, m: re.Match[str]) -> bool:
-    """Whether the name ``m`` is labelled as the subject's peer or as another party to the accounts."""
+    """Whether the name ``m`` is labelled as the subject's peer or as another party to the
+    accounts, or is someone the same thing happened to."""
     lo = max(0, m.start() - _PEER_REACH)
     return bool(_PEER_LABEL_BEFORE.search(text, lo, m.start()) or _CO_HOLDER_BEFORE.search(text, lo, m.start())
-                or _CO_HOLDER_AFTER.match(text, m.end()))
+                or _CO_HOLDER_AFTER.match(text, m.end()) or _SAME_CASE_BEFORE.search(text, lo, m.start()))
 
 
 _FIRMS = frozenset(f.casefold() for f in FIRMS_NAMED_LIKE_PEOPLE)

@@ -441,6 +441,8 @@ def _common(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
         n += 1
     return a[:n]
 
+_SIBLING_DATES = 40  # entries of one list whose every pair of dates is a span
+
 
 class _Derived:
     """Figures derived from observed ones, each only from numbers of a kind that makes sense
@@ -465,7 +467,9 @@ class _Derived:
     - ages (bare integers about a person): whole years since a birth date, as of the
       replica's date (``as_of``, the domain's; None: no ages); durations in years, months or
       days: between an observed date (birth, onboarding, opening, inception, review, validity,
-      a period's start or end) and the replica's date, or between two dates of one record.
+      a period's start or end) and the replica's date, or between two dates of one record;
+      days between the same date field of two entries of one list (the oldest and newest
+      transactions).
 
     Dates are never numbers here: a date's day or month backs nothing.
     """
@@ -598,6 +602,17 @@ class _Derived:
                 years.append(float(_years_between(min(d, e), max(d, e))[0]))
                 months.append(_months_between(d, e))
                 days.append(float(span))
+        # Days between two entries of one list ("oldest entry 2025-04-18, newest 2025-06-18: 61
+        # days apart"): the same date field of sibling records; every pair in a short list, the
+        # first and last entries in a long one.
+        siblings: dict[tuple[str, tuple[int, ...]], list[dt.date]] = {}
+        for key, path, d in dates:
+            if path:
+                siblings.setdefault((key, path[:-1]), []).append(d)
+        for entries in siblings.values():
+            if len(entries) > _SIBLING_DATES:
+                entries = [min(entries), max(entries)]
+            days.extend(float(abs((e - d).days)) for i, d in enumerate(entries) for e in entries[i + 1:])
         self.years, self.months, self.days = sorted(years), sorted(months), sorted(days)
 
     @staticmethod
@@ -818,6 +833,8 @@ _SPREAD_BEFORE = re.compile(r"\b(?:spread|spreads|spreading|split|splits|splitti
                             r"allocated|diversified|averaged|averages|averaging)\b(?:\s+[\w$\u20ac\u00a3',.]+){0,5}?\s*$",
                             re.IGNORECASE)
 
+_SUM_BEFORE = re.compile(r"\b(?:adds?|added|adding|tots?|totted|totting|sums?|summed|summing)\s*$", re.IGNORECASE)
+
 
 def _interval(text: str, fig: _Figure) -> tuple[float, float]:
     """The values ``fig`` claims: its rounding (half a unit in its last written place), one
@@ -831,6 +848,9 @@ def _interval(text: str, fig: _Figure) -> tuple[float, float]:
     if word == "over" and before is not None and _SPREAD_BEFORE.search(text, max(0, before.start("q") - 60),
                                                                         before.start("q")):
         word = ""  # "spread over 96 stocks": across, not more than
+    if word == "up to" and before is not None and _SUM_BEFORE.search(text, max(0, before.start("q") - 12),
+                                                                      before.start("q")):
+        word = ""  # "the deposits add up to $160,911.47": a sum, not at most
     if not word and _APPROX_AFTER.match(text, fig.end):
         word = "about"
     if not word:
@@ -1017,6 +1037,9 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         if fig.trivially_supported and kind not in ("years", "age"):
             small_counts.append(fig)
             continue  # a small count or ordinal; not a tenure or an age ("open for 11 years")
+        if kind == "plain" and fig.is_count and any(g.text == fig.text and k in ("plain", "age") for g, k in grounded):
+            grounded.append((fig, kind))
+            continue  # a bare number that repeats one grounded before it ("so 60 ... Bottom line: 60.")
         lo, hi = _interval(text, fig)
         key = (lo, hi, kind, fig.scale, fig.is_count)
         ok = supported.get(key)
