@@ -314,6 +314,30 @@ _GUARANTEE_PATTERNS = [
     r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+be\s+taken\s+(?:away|back)\b",
     r"\bnothing\s+(?:\w+\s+){0,3}?(?:can|could|will)\s+take\s+(?:away\s+)?(?:(?:the|that|this|her|his|their|its)\s+)?"
     r"(?:[$\u20ac\u00a3]?[0-9][0-9,]*(?:\.[0-9]+)?\s+)?(?:gains?|profits?|returns?|money|capital|savings|income)\b",
+    # Round 18. Like money in a bank account: "behaves exactly like money in a current account".
+    r"(?<=\blike\s)(?:money|cash)\s+(?:sitting\s+)?in\s+(?:a|the|your|her|his|their)\s+(?:current|savings|checking|bank|"
+    r"deposit)\s+account\b",
+    # Nothing that could push a price below what was paid: "nothing that could push the fund below
+    # the 95.00 she paid"; the downside closed off.
+    r"\bnothing\s+(?:that\s+)?(?:\w+\s+)?(?:could|can|would|will)\s+(?:push|take|drag|pull|send|knock|bring|force)\b"
+    r"(?:[^.;!?\n]|\.(?=\d)){0,80}?\b(?:below|under|beneath)\b",
+    r"\bdownside\s+(?:is|has\s+been|was|" + _APOS + r"s)\s+(?:\w+\s+)?(?:closed|shut|sealed)(?:\s+off)?\b",
+    # Protected in full: "The $12,000 invested is protected in full."
+    r"\bprotected\s+in\s+full\b",
+    # A total that cannot shrink: "there's no way the overall $66,184.48 shrinks", "can't shrink".
+    r"\bno\s+way\s+(?!to\b|for\b|of\b)(?:that\s+)?(?:[\w$,.'\u2019]+\s+){1,5}?(?:shrinks?|gets?\s+(?:any\s+)?smaller|"
+    r"ends?\s+up\s+(?:lower|smaller|with\s+less))\b",
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not)\s+(?:ever\s+)?(?:shrink|get\s+(?:any\s+)?smaller)\b",
+    # Not the kind of fund that loses: "isn't the sort of fund that gives ground back".
+    r"\b(?:isn" + _APOS + r"t|is\s+not)\s+the\s+(?:kind|sort|type)\s+of\s+(?:[\w-]+\s+){1,2}?that\s+(?:ever\s+)?"
+    r"(?:gives?\s+(?:ground|anything|gains)\s+back|loses?\s+(?:money|value|ground)|falls?|drops?|goes\s+down)\b",
+    # No route to less: "no route by which she ends up with less than the $49,000 already there".
+    r"\bno\s+(?:route|path|way|scenario|circumstances?|world|version)\s+(?:by\s+which|in\s+which|where|that)\s+"
+    r"(?:[^.;!?\n]|\.(?=\d)){0,60}?\b(?:ends?\s+up|comes?\s+out|is\s+left|walks?\s+away)\s+(?:with\s+)?"
+    r"(?:less|lower|behind|short|below|worse)\b",
+    # Capital handed back whole: "capital returned whole at the end", "principal repaid in full".
+    r"\b(?:capital|principal|stake|money|investment)\s+(?:is\s+|gets\s+|will\s+be\s+)?(?:returned|handed\s+back|paid\s+back|"
+    r"repaid|given\s+back)\s+(?:whole|in\s+full|intact)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -396,7 +420,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "engineered", "always", "invariably", "inevitably", "reliably", "tight", "holding on",
                        "invested", "waiting it out", "back", "untouched", "at risk", "exposed", "certain", "slip",
                        "sink", "as good as", "bag", "settled", "done deal", "foregone", "secured", "taken away",
-                       "take ")
+                       "take ", "like money", "like cash", "nothing", "closed", "shut", "in full", "no way", "shrink",
+                       "smaller", "kind of", "sort of", "type of", "no route", "no path", "no scenario", "whole")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -420,7 +445,7 @@ _GUARANTEE_FIRST_WORDS = (
     "%", "none", "those", "these", "they", "guaranteed", "low", "lowest", "isn", "aren", "just", "moves", "move", "goes",
     "go", "ends", "closes", "growth", "last", "least", "level", "figure", "rate", "number", "invariably", "inevitably", "reliably", "sitting", "holding",
     "hold", "stay", "staying", "waiting", "pays", "pay", "hands", "hand", "gives", "give", "gets", "getting", "yields",
-    "status", "outcome", "result", "goal", "target", "bag",
+    "status", "outcome", "result", "goal", "target", "bag", "cash", "protected", "stake",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
