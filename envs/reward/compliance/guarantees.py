@@ -300,7 +300,8 @@ _GUARANTEE_PATTERNS = [
     # A price that cannot slip: "no way for it to slip below where it is", "can't slip below its
     # current price".
     r"\bno\s+way\s+(?:for\s+(?:\w+\s+){1,3}?)?to\s+(?:slip|fall|drop|dip|sink|go)\s+(?:below|under|lower)\b",
-    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+(?:ever\s+)?(?:slip|fall|drop|dip|sink)\s+"
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never|doesn" + _APOS + r"t|does\s+not)\s+(?:ever\s+)?"
+    r"(?:slip|fall|drop|dip|sink)\s+"
     r"(?:below|under)\b(?!\s+(?:zero|0\b|nothing))",
     # A goal as good as met: "it's as good as delivered", "the outcome is settled", "in the bag".
     r"\bas\s+good\s+as\s+(?:delivered|done|guaranteed|banked|certain|achieved|reached|met|secured?)\b",

@@ -218,8 +218,9 @@ _CONTRAST = re.compile(
     r"\b(?:despite|whatever|regardless\s+of|contrary\s+to|even\s+though|no\s+matter)\b[^.;!?]{0,40}$",
     re.IGNORECASE,
 )
+# ... or a contrast with it ("nothing in the file spells it out, but ... reads like a betting habit").
 _CONSEQUENCE = re.compile(
-    r"\b(?:so|therefore|hence|which\s+(?:\w+\s+)?(?:means|suggests|tells|indicates|shows|implies)|"
+    r"\b(?:so|therefore|hence|but|however|which\s+(?:\w+\s+)?(?:means|suggests|tells|indicates|shows|implies)|"
     r"I\s+(?:suspect|think|guess|sense|bet))\b",
     re.IGNORECASE,
 )
