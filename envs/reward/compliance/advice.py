@@ -508,7 +508,8 @@ def _what_others_would_trade(text: str, negated: _NegatedBefore, bounds: list[st
 # Round 18. A holding pitched or a trade prescribed: a fund that "suits a moderate profile and fills
 # a gap" or "would round the portfolio out"; money that "belongs in" a holding; a trade as the
 # value of a remedy's label ("**Fix:** bring in a bond fund at about a fifth", "Conclusion: swap it
-# for a cheaper tracker"). Negated ("it doesn't fill a gap") or conditional, not advice.
+# for a cheaper tracker"), the verb with an object ("Conclusion: buy, dividend, sell." lists record
+# types). Negated ("it doesn't fill a gap"), not advice.
 _PITCHED_HOLDING = re.compile(
     r"\b(?:suits|fits)\s+(?:a|an|her|his|their|the\s+client" + _A + r"s)\s+(?:[\w-]+\s+)?(?:profile|portfolio)\b"
     r"[^.;!?\n]{0,30}?\b(?:fills?|plugs?|closes?)\s+(?:a|an|the)\s+(?:[\w-]+\s+)?gap\b|"
@@ -517,7 +518,7 @@ _PITCHED_HOLDING = re.compile(
     r"\bbelongs?\s+(?:straight\s+|squarely\s+)?in(?:to)?\s+" + _HOLDING_WORDS + r"|"
     r"(?m:^)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:fix|remedy|solution|action|next\s+step|conclusion|verdict|bottom\s+line)"
     r"\**[ \t]*[:\u2014\u2013-]\**[ \t]*(?:bring\s+in|put|add|swap|switch|move|sell|buy|trim|cut|replace|rotate|shift|"
-    r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b", re.IGNORECASE)
+    r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b(?=[ \t]+[\w$])", re.IGNORECASE)
 
 
 def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
