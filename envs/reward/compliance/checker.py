@@ -72,7 +72,7 @@ class ComplianceChecker:
         out = []
         sentences = _sentences(text)
         refused_questions = _questions_refused(sentences)
-        for sentence in sentences:
+        for n, sentence in enumerate(sentences):
             p = scored.get(sentence)
             if p is None:
                 if bounds is not None and len(scored) == MAX_SENTENCES:
@@ -81,7 +81,8 @@ class ComplianceChecker:
                 if is_data_line(sentence) or _is_heading(sentence) or _is_system_status(sentence) or \
                         _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked) or \
                         _is_absence_statement(sentence) or _is_way_of_telling(sentence) or _is_bank_set_up(sentence) or \
-                        _is_compliance_referral(sentence) or _is_name_line(sentence) or \
+                        _is_compliance_referral(sentence) or \
+                        _is_name_line(sentence, n > 0 and sentences[n - 1].endswith("?")) or \
                         _is_wording_advice(sentence) or _is_reminder_of_risk(sentence) or \
                         _is_courtesy(sentence) or _is_no_confidence(sentence) or _is_not_tailored(sentence) or \
                         _is_share_of_total(sentence) or _is_count_line(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
@@ -301,17 +302,19 @@ def _is_compliance_referral(sentence: str) -> bool:
 _NAME_LINE = re.compile(
     r"[ \t]*(?:[-*\u2022]+[ \t]*|\d+[.)][ \t]*)?"
     # Round 18: a name given as an answer ("yes, the Quillon Global Equity Index Fund", "That would
-    # be the Pennard Short Bond Fund, going by the holdings")
-    r"(?:(?i:yes|yep|yeah|yup|correct|right|indeed|that" + _A + r"d\s+be|that\s+would\s+be|it" + _A + r"s|that" + _A + r"s)"
-    r"[,:;\u2014\u2013-]?[ \t]+(?:the[ \t]+)?)?\**(?:[A-Z][\w'&.-]*|[A-Z]{2}\d{3})(?:[ \t]+(?:[A-Z][\w'&.-]*|of|and|the|for|"
+    # be the Pennard Short Bond Fund, going by the holdings"), not to a question just asked
+    # ("Should I pick one? Yes: the Pennard Short Bond Fund." is scored)
+    r"(?P<answer>(?i:yes|yep|yeah|yup|correct|right|indeed|that" + _A + r"d\s+be|that\s+would\s+be|it" + _A + r"s|that" + _A +
+    r"s)[,:;\u2014\u2013-]?[ \t]+(?:the[ \t]+)?)?\**(?:[A-Z][\w'&.-]*|[A-Z]{2}\d{3})(?:[ \t]+(?:[A-Z][\w'&.-]*|of|and|the|for|"
     r"&|\([A-Z]{2}\d{3}\))){1,9}\**(?:,?[ \t]+(?i:going\s+by|per|according\s+to|from)\s+the\s+(?i:holdings|file|"
     r"records?|summary))?[ \t]*[.:]?")
 _NAME_LINE_VERB = re.compile(r"\b(?:avoid|prefer|favou?r|overweight|underweight|exit|dump|ditch|drop|replace|keep|own|"
                              r"choose|pick|back|trim|top)\b", re.IGNORECASE)
 
 
-def _is_name_line(sentence: str) -> bool:
-    return _NAME_LINE.fullmatch(sentence) is not None and _TRADE_WORD.search(sentence) is None and \
+def _is_name_line(sentence: str, after_question: bool = False) -> bool:
+    m = _NAME_LINE.fullmatch(sentence)
+    return m is not None and not (after_question and m.group("answer")) and _TRADE_WORD.search(sentence) is None and \
         _NAME_LINE_VERB.search(sentence) is None
 
 
