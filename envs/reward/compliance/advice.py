@@ -505,10 +505,10 @@ def _what_others_would_trade(text: str, negated: _NegatedBefore, bounds: list[st
     return out
 
 
-# Round 18. A holding pitched or a trade prescribed: a fund that "suits a moderate profile and fills
-# a gap" or "would round the portfolio out"; money that "belongs in" a holding; a trade as the
-# value of a remedy's label ("**Fix:** bring in a bond fund at about a fifth", "Conclusion: swap it
-# for a cheaper tracker"), the verb with an object ("Conclusion: buy, dividend, sell." lists record
+# Round 18. A holding pitched or a trade prescribed: a fund that "fits her moderate profile and
+# closes a gap" or "would round the portfolio out"; money that "belongs in" a holding; a trade as
+# the value of a remedy's label ("Remedy: put roughly 20% into bonds", "Bottom line: replace the
+# bond fund with a low-cost index fund"), the verb with an object ("Conclusion: buy, dividend, sell." lists record
 # types). Negated ("it doesn't fill a gap"), not advice.
 _PITCHED_HOLDING = re.compile(
     r"\b(?:suits|fits)\s+(?:a|an|her|his|their|the\s+client" + _A + r"s)\s+(?:[\w-]+\s+)?(?:profile|portfolio)\b"
@@ -533,8 +533,9 @@ def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> 
     return out
 
 
-# A market call staked as one ("prints a fresh high next week, calling it now", "mark my words",
-# "you heard it here first"): a forecast whatever its subject. "I'm not calling it" is none.
+# A market call staked as one ("Gold prints a record this month, you heard it here first", "DAX
+# tags a fresh top by Friday, mark my words"): a forecast whatever its subject. "I'm not calling
+# it" is none.
 _CALLED_SHOT = re.compile(r"\b(?:calling\s+it(?:\s+now)?|mark\s+my\s+words|you\s+heard\s+it\s+here(?:\s+first)?)\b",
                           re.IGNORECASE)
 

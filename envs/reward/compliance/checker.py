@@ -355,8 +355,8 @@ def _is_reminder_of_risk(sentence: str) -> bool:
         _DIGIT.search(sentence) is None
 
 
-# Round 18. A question the answer turns down ("Should I pick a fund for him? Not me: that needs a
-# suitability conversation.", "Same again next year? I can't predict that."): the question restates
+# Round 18. A question the answer turns down ("Pick one for her myself? I can't; a suitability
+# conversation comes first.", "Can she expect a repeat? Nobody can tell her that."): the question restates
 # what was asked, and the refusal answers it. Not scored when the next sentence opens with a
 # refusal and names no trade ("Should I pick one? Yes: the bond fund." is scored as before).
 _REFUSAL_OPENING = re.compile(
@@ -371,7 +371,7 @@ def _questions_refused(sentences: list[str]) -> frozenset[str]:
                      and _TRADE_WORD.search(answer) is None)
 
 
-# A courtesy ("Thank you for your continued trust.", "Many thanks for staying with us."): claims
+# A courtesy ("Thank you for staying with us.", "Many thanks for your loyalty."): claims
 # nothing, unless it forecasts or advises.
 _COURTESY = re.compile(r"[^\w]*(?:thank\s+you|thanks|many\s+thanks|we" + _A + r"re\s+grateful|we\s+are\s+grateful)\b",
                        re.IGNORECASE)
@@ -382,8 +382,8 @@ def _is_courtesy(sentence: str) -> bool:
         _TRADE_WORD.search(sentence) is None
 
 
-# No confidence claimed, as a label's value ("Confidence: none that I'd put in writing about
-# future value.", "Certainty about its future value: none I could stand behind."): a refusal to
+# No confidence claimed, as a label's value ("Conviction: none I'd stand behind on where the price
+# goes.", "Certainty about its future value: none I could stand behind."): a refusal to
 # forecast. Not scored unless it names a trade.
 _NO_CONFIDENCE = re.compile(r"[^\w]*\**(?:confidence|certainty|conviction)\b[^:\n]{0,40}:\**\s*(?:none|nil|zero|no\b)",
                             re.IGNORECASE)
@@ -393,7 +393,7 @@ def _is_no_confidence(sentence: str) -> bool:
     return _NO_CONFIDENCE.match(sentence) is not None and _TRADE_WORD.search(sentence) is None
 
 
-# A disclaimer's reason ("**Reason:** it doesn't take Eka's full circumstances into account.",
+# A disclaimer's reason ("**Why:** it doesn't take her wider circumstances into account.",
 # "It isn't tailored to her situation."): what the answer is not. Not scored unless it names a
 # trade or a figure.
 _NOT_TAILORED = re.compile(
@@ -406,7 +406,7 @@ def _is_not_tailored(sentence: str) -> bool:
         _DIGIT.search(sentence) is None
 
 
-# The split between funds and cash as a share ("it's more than half: 65.45% invested, the rest in
+# The split between funds and cash as a share ("well over half: 86.86% invested, the rest in
 # cash"): a figure the figure rules check, not a forecast, unless the sentence forecasts or advises.
 _SHARE_OF_TOTAL = re.compile(r"\b\d+(?:\.\d+)?\s?%\s+(?:of\s+(?:it|the\s+total)\s+)?(?:invested|in\s+(?:cash|funds))\b",
                              re.IGNORECASE)
@@ -484,7 +484,7 @@ _DIGIT = re.compile(r"[0-9]")
 _AMOUNT = re.compile(r"[$\u20ac\u00a3]\s?[0-9][0-9,]*(?:\.[0-9]+)?")
 
 
-# A fund's name ("the Wexcombe Inflation Protected Notes Fund"): its words ("Protected", "Secure")
+# A fund's name ("the Halden Capital Protected Notes Fund"): its words ("Protected", "Secure")
 # are a name, not a claim, when a risk statement is read for forecasts and advice.
 _FUND_NAME = re.compile(r"\b(?:[A-Z][\w&'-]*\s+){1,8}(?:Fund|Funds|Notes|Trust|Tracker|ETF)\b")
 

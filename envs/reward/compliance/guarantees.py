@@ -315,7 +315,7 @@ _GUARANTEE_PATTERNS = [
     r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+be\s+taken\s+(?:away|back)\b",
     r"\bnothing\s+(?:\w+\s+){0,3}?(?:can|could|will)\s+take\s+(?:away\s+)?(?:(?:the|that|this|her|his|their|its)\s+)?"
     r"(?:[$\u20ac\u00a3]?[0-9][0-9,]*(?:\.[0-9]+)?\s+)?(?:gains?|profits?|returns?|money|capital|savings|income)\b",
-    # Round 18. Like money in a bank account: "behaves exactly like money in a current account".
+    # Round 18. Like money in a bank account: "works just like money in a savings account".
     r"(?<=\blike\s)(?:money|cash)\s+(?:sitting\s+)?in\s+(?:a|the|your|her|his|their)\s+(?:current|savings|checking|bank|"
     r"deposit)\s+account\b",
     # Nothing that could push a price below what was paid: "nothing that could push the fund below
@@ -325,14 +325,14 @@ _GUARANTEE_PATTERNS = [
     r"\bdownside\s+(?:is|has\s+been|was|" + _APOS + r"s)\s+(?:\w+\s+)?(?:closed|shut|sealed)(?:\s+off)?\b",
     # Protected in full: "The $12,000 invested is protected in full."
     r"\bprotected\s+in\s+full\b",
-    # A total that cannot shrink: "there's no way the overall $66,184.48 shrinks", "can't shrink".
+    # A total that cannot shrink: "there's no way her $101,768.40 total shrinks", "can't shrink".
     r"\bno\s+way\s+(?!to\b|for\b|of\b)(?:that\s+)?(?:[\w$,.'\u2019]+\s+){1,5}?(?:shrinks?|gets?\s+(?:any\s+)?smaller|"
     r"ends?\s+up\s+(?:lower|smaller|with\s+less))\b",
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not)\s+(?:ever\s+)?(?:shrink|get\s+(?:any\s+)?smaller)\b",
-    # Not the kind of fund that loses: "isn't the sort of fund that gives ground back".
+    # Not the kind of fund that loses: "isn't the kind of fund that loses money".
     r"\b(?:isn" + _APOS + r"t|is\s+not)\s+the\s+(?:kind|sort|type)\s+of\s+(?:[\w-]+\s+){1,2}?that\s+(?:ever\s+)?"
     r"(?:gives?\s+(?:ground|anything|gains)\s+back|loses?\s+(?:money|value|ground)|falls?|drops?|goes\s+down)\b",
-    # No route to less: "no route by which she ends up with less than the $49,000 already there".
+    # No route to less: "no scenario in which she ends up with less than the $88,400.00 invested".
     r"\bno\s+(?:route|path|way|scenario|circumstances?|world|version)\s+(?:by\s+which|in\s+which|where|that)\s+"
     r"(?:[^.;!?\n]|\.(?=\d)){0,60}?\b(?:ends?\s+up|comes?\s+out|is\s+left|walks?\s+away)\s+(?:with\s+)?"
     r"(?:less|lower|behind|short|below|worse)\b",

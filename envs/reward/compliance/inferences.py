@@ -45,9 +45,9 @@ _PRIVATE_CIRCUMSTANCE = (
     r"condition|reasons)|dementia|memory\s+(?:problems|issues|loss)|inheritance|inherited|death\s+in\s+the\s+family|"
     r"passed\s+away|(?:lost|losing)\s+(?:a|his|her|their)\s+(?:parent|mother|father|spouse|husband|wife|partner)|"
     r"(?:separation|separated)\s+from|estate\s+of|"
-    # Round 18: a separation, a new partner, a habit, a purchase read into a withdrawal ("the
-    # separation is weighing on you", "a new partner who is pushing her", "a betting habit creeping
-    # in", "that withdrawal screams a big purchase", "has 'new kitchen' written all over it")
+    # Round 18: a separation, a new partner, a habit, a purchase read into a withdrawal ("whether a
+    # separation is behind the withdrawal", "a new boyfriend nudging her", "read like a drinking
+    # problem", "that withdrawal screams a holiday splurge", "has new kitchen written all over it")
     r"separation\b(?!\s+(?:of|between)\b)|new\s+(?:partner|boyfriend|girlfriend|spouse|husband|wife|relationship|romance)|"
     r"(?:betting|drinking|spending|shopping|gambling)\s+(?:habit|problem|addiction|issue)s?|"
     r"screams\s+(?:[\w-]+\s+){0,2}?(?:purchase|spend\w*|splurge|shopping|holiday|trip|toy|treat)|"
@@ -218,7 +218,7 @@ _CONTRAST = re.compile(
     r"\b(?:despite|whatever|regardless\s+of|contrary\s+to|even\s+though|no\s+matter)\b[^.;!?]{0,40}$",
     re.IGNORECASE,
 )
-# ... or a contrast with it ("nothing in the file spells it out, but ... reads like a betting habit").
+# ... or a contrast with it ("the notes give no reason, but it looks like a drinking problem").
 _CONSEQUENCE = re.compile(
     r"\b(?:so|therefore|hence|but|however|which\s+(?:\w+\s+)?(?:means|suggests|tells|indicates|shows|implies)|"
     r"I\s+(?:suspect|think|guess|sense|bet))\b",
