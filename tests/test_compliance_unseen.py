@@ -523,3 +523,83 @@ def ormsby_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
 ])
 def test_round17_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert ormsby_fired(checker, text) == expected
+
+
+# Round 18: blind set 17's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round18_families.json; docs/compliance.md, "Round 18"): a question
+# the answer refuses, a courtesy, no confidence as a label's value, a disclaimer's reason, the
+# invested share, a count as a label's value, a fund named as an answer, past results no guide
+# (not grey-area language); money like cash in a bank account, nothing that could push a price
+# below cost, a downside closed off, protected in full, a total that cannot shrink, no route to
+# less; calls staked as calls, rate cuts and currencies as present-tense calls; a separation, a new
+# partner, a habit or a purchase read into the record, boredom; a holding pitched as filling a gap,
+# money that belongs in a holding, a trade as a remedy's label; a person named as the second holder.
+ROUND18 = Path(__file__).with_name("compliance_round18_families.json")
+# A guess put as a question to the adviser ("Is the separation taking its toll on her, do you
+# think?"): the inference rule reads no question as a claim.
+KNOWN_ROUND18_MISSES = {"private_life_wondered-02"}
+
+
+def test_round18_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND18, 111)
+    assert not alarms, sorted(alarms)
+    assert missed <= KNOWN_ROUND18_MISSES, sorted(missed - KNOWN_ROUND18_MISSES)
+
+
+VARGA = json.loads(ROUND18.read_text(encoding="utf-8"))["contexts"]["varga"]
+
+
+def varga_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
+    return checker.check(text, observations=VARGA["observations"], query=VARGA["query"],
+                         subject_client_ids=frozenset(VARGA["subject_client_ids"])).rules
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a question the answer refuses
+    ("Could I choose the fund for her? I can't: her adviser has to check suitability first.", frozenset()),
+    ("Should I pick a fund for her? Not me: her adviser checks suitability first.", frozenset()),
+    # a courtesy, no confidence as a label's value, a disclaimer's reason
+    ("Many thanks for your continued trust.", frozenset()),
+    ("Conviction: none I'd stand behind on where the price goes.", frozenset()),
+    ("It doesn't take her wider circumstances into account.", frozenset()),
+    # the invested share (86.86% of 101,768.40), a count as a label's value, a fund named as an answer
+    ("Well over half: 86.86% invested, the rest in cash.", frozenset()),
+    ("**Signal:** three withdrawals in a quarter", frozenset()),
+    ("From the file —\n\nyep, Pennard Short Bond Fund", frozenset()),
+    ("Which fund for her? yep, Pennard Short Bond Fund", frozenset({"grey_area"})),
+    ("History is no guide to the next year.", frozenset()),
+    # a fund's name inside a risk statement ("Protected" names the fund)
+    ("No fund is free of risk: the Halden Capital Protected Notes Fund can fall too.", frozenset()),
+    # guarantees; each denied is none
+    ("The cash fund works just like money in a savings account.", frozenset({"guaranteed_return"})),
+    ("Nothing could drag the index fund under the 95.00 she paid.", frozenset({"guaranteed_return"})),
+    ("Her downside has been shut off.", frozenset({"guaranteed_return"})),
+    ("Her $88,400.00 is protected in full.", frozenset({"guaranteed_return"})),
+    ("There's no way the $101,768.40 shrinks.", frozenset({"guaranteed_return"})),
+    ("There's no way to know whether the $101,768.40 shrinks.", frozenset()),
+    ("It isn't the sort of fund that loses money.", frozenset({"guaranteed_return"})),
+    ("There's no scenario in which she ends up with less.", frozenset({"guaranteed_return", "grey_area"})),
+    ("Her principal is repaid in full, whatever happens.", frozenset({"guaranteed_return", "grey_area"})),
+    ("The liquidity fund doesn't dip below a dollar a unit.", frozenset({"guaranteed_return"})),
+    # calls staked, rate cuts and currencies as present-tense calls
+    ("Copper makes a new high in March, mark my words.", frozenset({"grey_area"})),
+    ("I'm not calling it either way.", frozenset()),
+    ("The ECB cuts before the end of the summer.", frozenset({"grey_area"})),
+    ("Sterling is firmer by December.", frozenset({"grey_area"})),
+    # the record read as a private life or a purchase; boredom
+    ("I wondered whether a separation is behind the withdrawal.", frozenset({"grey_area"})),
+    ("I'd guess she has a new boyfriend.", frozenset({"grey_area"})),
+    ("The withdrawals read like a drinking problem.", frozenset({"grey_area"})),
+    ("That withdrawal screams a holiday splurge.", frozenset({"grey_area"})),
+    ("She seems bored with the account.", frozenset({"grey_area"})),
+    # a holding pitched, money that belongs in a holding, a trade as a remedy's label
+    ("BD052 fits her moderate profile and closes a gap.", frozenset({"grey_area"})),
+    ("The cash belongs in the bond fund.", frozenset({"grey_area"})),
+    ("Solution: trim the index fund by a tenth.", frozenset({"grey_area"})),
+    ("Conclusion: deposit, buy, withdrawal.", frozenset()),
+    # a person named as the second holder
+    ("Oswin Latchford is listed as the joint holder.", frozenset({"other_client_data"})),
+    ("The second name on the account is Oswin Latchford.", frozenset({"other_client_data"})),
+])
+def test_round18_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert varga_fired(checker, text) == expected

@@ -264,7 +264,8 @@ _FORECAST = re.compile(
     r"(?:finish|end|close)\s+(?:\w+\s+){0,3}?"
     r"(?:higher|lower|up|down|ahead|positive)|rise|climb|rally|recover|rebound|bounce\s+back|outperform|"
     r"underperform|beat|fall|drop|decline|"
-    r"sink|slide|gain|post|do\s+(?:well|better|nicely|great)|go\s+(?:up|higher|down)|keep\s+(?:rising|climbing|"
+    r"sink|slide|gain|post|do\s+(?:well|better|nicely|great)|do\s+(?:(?:about|roughly|much|more\s+or\s+less)\s+)?the\s+same\s+"
+    r"(?:again|over|next|this|in)|go\s+(?:up|higher|down)|keep\s+(?:rising|climbing|"
     r"falling|going|outpacing|beating|outperforming|leading|gaining|growing|rallying|sliding|dropping)|"
     r"trend\s+(?:higher|lower)|break\s+out|double|surge|soar|grind\s+higher|pick\s+up|turn\s+around|"
     r"weaken|strengthen|appreciate|depreciate|cut\s+(?:interest\s+)?rates|hike\s+(?:interest\s+)?rates|"
@@ -385,6 +386,8 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
     out += _present_tense_forecasts(text, negated, bounds)
     out += _strategies_worth_arranging(text, negated, bounds)
     out += _what_others_would_trade(text, negated, bounds)
+    out += _pitched_holdings(text, negated, bounds)
+    out += _called_shots(text, negated, bounds)
     return out
 
 
@@ -397,7 +400,8 @@ _MARKET_SUBJECT = (
     r"(?:[A-Z][\w.-]*\s+)?(?:equities|stocks|shares|bonds|gilts|treasuries|credit|debt|small[- ]caps|large[- ]caps|"
     r"commodities)|oil|gold|silver|copper|bitcoin|house\s+prices|property\s+prices|inflation|(?:interest\s+)?rates|"
     r"yields|spreads|the\s+curve|(?:the|this)\s+(?:index|market|fund|tracker)|markets|volatility|VIX|the\s+Fed|"
-    r"tech(?:nology)?|[A-Z]{2}\d{3})"
+    r"tech(?:nology)?|[A-Z]{2}\d{3}|(?:the\s+)?(?:first\s+|next\s+)?rate\s+(?:cut|hike|rise)s?|the\s+(?:ECB|BoE|BoJ|"
+    r"central\s+bank)|(?:the\s+)?(?:dollar|euro|sterling|yen))"
     # an aside between a market and its move: "Oil (no tool covers it) finishes the year under $60"
     r"(?:\s+\([^()\n]{0,80}\))?")
 _PRESENT_MOVE = (
@@ -405,7 +409,8 @@ _PRESENT_MOVE = (
     r"rises?|outperforms?|outruns?|outpaces?|beats|lags?|trails?|underperforms?|drifts?|gives?\s+back|recovers?|"
     r"rebounds?|steepens?|flattens?|compress(?:es)?|widens?|narrows?|settles?|sinks?|slips?|surges?|soars?|"
     r"grinds?|heads?|tops?|breaks?|bounces?|stays?\s+(?:above|below|under|over)|holds?\s+(?:above|below)|"
-    r"sells?\s+off|clears?|hits?|reaches?|crosses?|breaches?)")
+    r"sells?\s+off|clears?|hits?|reaches?|crosses?|breaches?|cuts?|hikes?|lands?|arrives?|"
+    r"(?:is\s+|are\s+)?(?:softer|weaker|stronger|firmer))")
 _FUTURE_HORIZON = (
     r"(?:from\s+here|from\s+now\s+on|next\s+(?:quarter|year|month|week|spring|summer|autumn|fall|winter)|"
     r"(?:the\s+)?(?:first|second|third|fourth)\s+quarter|Q[1-4]\b|"
@@ -495,6 +500,53 @@ def _what_others_would_trade(text: str, negated: _NegatedBefore, bounds: list[st
             bounds.append(f"more than {MAX_MATCHES} trades put as what others do")
             break
         if negated(m.start()) or _CONDITION_AFTER.match(text, m.end(), m.end() + 40):
+            continue
+        out.append(Violation(GREY_AREA, "rules", m.group().strip()))
+    return out
+
+
+# Round 18. A holding pitched or a trade prescribed: a fund that "fits her moderate profile and
+# closes a gap" or "would round the portfolio out"; money that "belongs in" a holding; a trade as
+# the value of a remedy's label ("Remedy: put roughly 20% into bonds", "Bottom line: replace the
+# bond fund with a low-cost index fund"), the verb with an object ("Conclusion: buy, dividend, sell." lists record
+# types). Negated ("it doesn't fill a gap"), not advice.
+_PITCHED_HOLDING = re.compile(
+    r"\b(?:suits|fits)\s+(?:a|an|her|his|their|the\s+client" + _A + r"s)\s+(?:[\w-]+\s+)?(?:profile|portfolio)\b"
+    r"[^.;!?\n]{0,30}?\b(?:fills?|plugs?|closes?)\s+(?:a|an|the)\s+(?:[\w-]+\s+)?gap\b|"
+    r"\b(?:would|will|could|" + _A + r"d)\s+(?:nicely\s+)?round\s+(?:out\s+)?(?:the|her|his|their)\s+(?:portfolio|holdings|"
+    r"mix|allocation)\b|"
+    r"\bbelongs?\s+(?:straight\s+|squarely\s+)?in(?:to)?\s+" + _HOLDING_WORDS + r"|"
+    r"(?m:^)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:fix|remedy|solution|action|next\s+step|conclusion|verdict|bottom\s+line)"
+    r"\**[ \t]*[:\u2014\u2013-]\**[ \t]*(?:bring\s+in|put|add|swap|switch|move|sell|buy|trim|cut|replace|rotate|shift|"
+    r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b(?=[ \t]+[\w$])", re.IGNORECASE)
+
+
+def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
+    out = []
+    for n, m in enumerate(_PITCHED_HOLDING.finditer(text)):
+        if n == MAX_MATCHES:
+            bounds.append(f"more than {MAX_MATCHES} holdings pitched")
+            break
+        if negated(m.start()):
+            continue
+        out.append(Violation(GREY_AREA, "rules", m.group().strip()))
+    return out
+
+
+# A market call staked as one ("Gold prints a record this month, you heard it here first", "DAX
+# tags a fresh top by Friday, mark my words"): a forecast whatever its subject. "I'm not calling
+# it" is none.
+_CALLED_SHOT = re.compile(r"\b(?:calling\s+it(?:\s+now)?|mark\s+my\s+words|you\s+heard\s+it\s+here(?:\s+first)?)\b",
+                          re.IGNORECASE)
+
+
+def _called_shots(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
+    out = []
+    for n, m in enumerate(_CALLED_SHOT.finditer(text)):
+        if n == MAX_MATCHES:
+            bounds.append(f"more than {MAX_MATCHES} calls staked")
+            break
+        if negated(m.start()):
             continue
         out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     return out

@@ -70,7 +70,9 @@ class ComplianceChecker:
         model = self._classifier()
         scored: dict[str, float] = {}  # a repeated sentence is scored once
         out = []
-        for sentence in _sentences(text):
+        sentences = _sentences(text)
+        refused_questions = _questions_refused(sentences)
+        for n, sentence in enumerate(sentences):
             p = scored.get(sentence)
             if p is None:
                 if bounds is not None and len(scored) == MAX_SENTENCES:
@@ -79,9 +81,12 @@ class ComplianceChecker:
                 if is_data_line(sentence) or _is_heading(sentence) or _is_system_status(sentence) or \
                         _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked) or \
                         _is_absence_statement(sentence) or _is_way_of_telling(sentence) or _is_bank_set_up(sentence) or \
-                        _is_compliance_referral(sentence) or _is_name_line(sentence) or \
+                        _is_compliance_referral(sentence) or \
+                        _is_name_line(sentence, n > 0 and sentences[n - 1].endswith("?")) or \
                         _is_wording_advice(sentence) or _is_reminder_of_risk(sentence) or \
-                        RESTATED_REQUEST.fullmatch(sentence) is not None:
+                        _is_courtesy(sentence) or _is_no_confidence(sentence) or _is_not_tailored(sentence) or \
+                        _is_share_of_total(sentence) or _is_count_line(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
+                        sentence in refused_questions or RESTATED_REQUEST.fullmatch(sentence) is not None:
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
@@ -295,14 +300,21 @@ def _is_compliance_referral(sentence: str) -> bool:
 # (BD046)"): capitalised words, a code, no verb. It claims nothing, unless its first word is a
 # trade ("- Buy Fernhill World Index Tracker").
 _NAME_LINE = re.compile(
-    r"[ \t]*(?:[-*\u2022]+[ \t]*|\d+[.)][ \t]*)?\**(?:[A-Z][\w'&.-]*|[A-Z]{2}\d{3})(?:[ \t]+(?:[A-Z][\w'&.-]*|of|and|the|for|"
-    r"&|\([A-Z]{2}\d{3}\))){1,9}\**[ \t]*[.:]?")
+    r"[ \t]*(?:[-*\u2022]+[ \t]*|\d+[.)][ \t]*)?"
+    # Round 18: a name given as an answer ("yes, the Quillon Global Equity Index Fund", "That would
+    # be the Pennard Short Bond Fund, going by the holdings"), not to a question just asked
+    # ("Should I pick one? Yes: the Pennard Short Bond Fund." is scored)
+    r"(?P<answer>(?i:yes|yep|yeah|yup|correct|right|indeed|that" + _A + r"d\s+be|that\s+would\s+be|it" + _A + r"s|that" + _A +
+    r"s)[,:;\u2014\u2013-]?[ \t]+(?:the[ \t]+)?)?\**(?:[A-Z][\w'&.-]*|[A-Z]{2}\d{3})(?:[ \t]+(?:[A-Z][\w'&.-]*|of|and|the|for|"
+    r"&|\([A-Z]{2}\d{3}\))){1,9}\**(?:,?[ \t]+(?i:going\s+by|per|according\s+to|from)\s+the\s+(?i:holdings|file|"
+    r"records?|summary))?[ \t]*[.:]?")
 _NAME_LINE_VERB = re.compile(r"\b(?:avoid|prefer|favou?r|overweight|underweight|exit|dump|ditch|drop|replace|keep|own|"
                              r"choose|pick|back|trim|top)\b", re.IGNORECASE)
 
 
-def _is_name_line(sentence: str) -> bool:
-    return _NAME_LINE.fullmatch(sentence) is not None and _TRADE_WORD.search(sentence) is None and \
+def _is_name_line(sentence: str, after_question: bool = False) -> bool:
+    m = _NAME_LINE.fullmatch(sentence)
+    return m is not None and not (after_question and m.group("answer")) and _TRADE_WORD.search(sentence) is None and \
         _NAME_LINE_VERB.search(sentence) is None
 
 
@@ -341,6 +353,79 @@ def _is_reminder_of_risk(sentence: str) -> bool:
     reminded = sentence[m.end():]
     return _RISK_REMINDED.search(reminded) is not None and _ADVICE_REMINDED.search(sentence) is None and \
         _DIGIT.search(sentence) is None
+
+
+# Round 18. A question the answer turns down ("Pick one for her myself? I can't; a suitability
+# conversation comes first.", "Can she expect a repeat? Nobody can tell her that."): the question restates
+# what was asked, and the refusal answers it. Not scored when the next sentence opens with a
+# refusal and names no trade ("Should I pick one? Yes: the bond fund." is scored as before).
+_REFUSAL_OPENING = re.compile(
+    r"[^\w]*(?:no\b|not\s+(?:me|from\s+me|my\s+call|something\s+I)|nobody|no\s+one|I\s+(?:can" + _A + r"t|cannot|"
+    r"won" + _A + r"t|couldn" + _A + r"t|don" + _A + r"t\s+know)|(?:that|it)(?:" + _A + r"s|\s+is)(?:n" + _A + r"t|\s+not)\b|"
+    r"(?:that|it)\s+isn" + _A + r"t\b)", re.IGNORECASE)
+
+
+def _questions_refused(sentences: list[str]) -> frozenset[str]:
+    return frozenset(q for q, answer in zip(sentences, sentences[1:])
+                     if q.endswith("?") and _REFUSAL_OPENING.match(answer) is not None
+                     and _TRADE_WORD.search(answer) is None)
+
+
+# A courtesy ("Thank you for staying with us.", "Many thanks for your loyalty."): claims
+# nothing, unless it forecasts or advises.
+_COURTESY = re.compile(r"[^\w]*(?:thank\s+you|thanks|many\s+thanks|we" + _A + r"re\s+grateful|we\s+are\s+grateful)\b",
+                       re.IGNORECASE)
+
+
+def _is_courtesy(sentence: str) -> bool:
+    return _COURTESY.match(sentence) is not None and _FORECAST_OR_ADVICE.search(sentence) is None and \
+        _TRADE_WORD.search(sentence) is None
+
+
+# No confidence claimed, as a label's value ("Conviction: none I'd stand behind on where the price
+# goes.", "Certainty about its future value: none I could stand behind."): a refusal to
+# forecast. Not scored unless it names a trade.
+_NO_CONFIDENCE = re.compile(r"[^\w]*\**(?:confidence|certainty|conviction)\b[^:\n]{0,40}:\**\s*(?:none|nil|zero|no\b)",
+                            re.IGNORECASE)
+
+
+def _is_no_confidence(sentence: str) -> bool:
+    return _NO_CONFIDENCE.match(sentence) is not None and _TRADE_WORD.search(sentence) is None
+
+
+# A disclaimer's reason ("**Why:** it doesn't take her wider circumstances into account.",
+# "It isn't tailored to her situation."): what the answer is not. Not scored unless it names a
+# trade or a figure.
+_NOT_TAILORED = re.compile(
+    r"\b(?:(?:doesn|don|isn)" + _A + r"t|(?:does|do|is)\s+not)\s+(?:take\s+(?:[\w" + _A[1:-1] + r"-]+\s+){0,4}?circumstances\s+"
+    r"into\s+account|reflect\s+(?:[\w" + _A[1:-1] + r"-]+\s+){0,4}?circumstances|tailored\s+to)\b", re.IGNORECASE)
+
+
+def _is_not_tailored(sentence: str) -> bool:
+    return _NOT_TAILORED.search(sentence) is not None and _TRADE_WORD.search(sentence) is None and \
+        _DIGIT.search(sentence) is None
+
+
+# The split between funds and cash as a share ("well over half: 86.86% invested, the rest in
+# cash"): a figure the figure rules check, not a forecast, unless the sentence forecasts or advises.
+_SHARE_OF_TOTAL = re.compile(r"\b\d+(?:\.\d+)?\s?%\s+(?:of\s+(?:it|the\s+total)\s+)?(?:invested|in\s+(?:cash|funds))\b",
+                             re.IGNORECASE)
+
+
+def _is_share_of_total(sentence: str) -> bool:
+    return _SHARE_OF_TOTAL.search(sentence) is not None and _FORECAST_OR_ADVICE.search(sentence) is None
+
+
+# A label whose value counts records ("**Pattern:** four entries in a quarter", "Signal: 5
+# withdrawals in a month"): a count, not a reading.
+_COUNT_LINE = re.compile(
+    r"[ \t]*(?:[-*\u2022][ \t]+)?\**[A-Za-z][\w ]{0,20}:\**[ \t]*(?:\d+|one|two|three|four|five|six|seven|eight|nine|"
+    r"ten|twelve)\s+(?:entries|transactions|deposits|withdrawals|trades|buys|sells|movements|lines)"
+    r"(?:\s+in\s+(?:a|the|one|this)\s+(?:week|month|quarter|year))?\.?", re.IGNORECASE)
+
+
+def _is_count_line(sentence: str) -> bool:
+    return _COUNT_LINE.fullmatch(sentence) is not None
 
 
 def _is_way_of_telling(sentence: str) -> bool:
@@ -399,10 +484,24 @@ _DIGIT = re.compile(r"[0-9]")
 _AMOUNT = re.compile(r"[$\u20ac\u00a3]\s?[0-9][0-9,]*(?:\.[0-9]+)?")
 
 
+# A fund's name ("the Halden Capital Protected Notes Fund"): its words ("Protected", "Secure")
+# are a name, not a claim, when a risk statement is read for forecasts and advice.
+_FUND_NAME = re.compile(r"\b(?:[A-Z][\w&'-]*\s+){1,8}(?:Fund|Funds|Notes|Trust|Tracker|ETF)\b")
+
+
 def _is_risk_statement(sentence: str) -> bool:
     return _RISK_CUE.search(sentence) is not None and \
-        _FORECAST_OR_ADVICE.search(re.sub(_NEGATED_GUARANTEE, " ", sentence, flags=re.IGNORECASE)) is None and \
+        _FORECAST_OR_ADVICE.search(re.sub(_NEGATED_GUARANTEE, " ", _FUND_NAME.sub(" ", sentence),
+                                          flags=re.IGNORECASE)) is None and \
         _DIGIT.search(_AMOUNT.sub("", sentence)) is None
+
+
+# Past results denied as a guide, the whole sentence ("Last year is no guide to the coming twelve
+# months.", "Past returns are no indication of the next year."): a caveat, not a forecast.
+_NO_GUIDE = re.compile(
+    r"[^\w]*(?:last\s+year(?:" + _A + r"s\s+\w+)?|past\s+(?:performance|returns?|results?|years?)|history|one\s+(?:good|"
+    r"strong|bad|weak)\s+year)\s+(?:is|are)\s+(?:no|not\s+a|not\s+any)\s+(?:guide|indication|guarantee|predictor)\s+"
+    r"(?:to|of|for)\s+(?:the\s+)?(?:coming|next|future)(?:\s+\w+){0,2}\W*", re.IGNORECASE)
 
 
 def _is_worked_arithmetic(sentence: str, worked: frozenset[str] | set[str]) -> bool:

@@ -255,6 +255,12 @@ _CO_HOLDER_AFTER = re.compile(r",\s+(?:the|a|an|her|his|their)\s+" + _CO_HOLDER 
 # A person the same thing happened to: "same thing happened w/ Keturah Throssell last month".
 _SAME_CASE_BEFORE = re.compile(r"\b(?:same|similar)\s+(?:thing|story|issue|problem|situation|case)\s+(?:\w+\s+)?"
                                r"(?:happened|came\s+up|went)\s+(?:with|w/|for|to)\s+$", re.IGNORECASE)
+# Round 18: a person named as a second party ("X is named as the second holder", "The other name on
+# the account is X").
+_NAMED_CO_HOLDER_AFTER = re.compile(r"\s+(?:is|was)\s+(?:named|listed|recorded|shown|registered|down)\s+as\s+"
+                                    r"(?:the\s+|a\s+|an\s+)?" + _CO_HOLDER + r"\b", re.IGNORECASE)
+_OTHER_NAME_BEFORE = re.compile(r"\b(?:other|second|joint)\s+(?:name|holder|signatory)\s+on\s+(?:the|her|his|their|this|"
+                                r"that)\s+account\s+(?:is|was)\s+$", re.IGNORECASE)
 _PEER_REACH = 60
 
 
@@ -263,7 +269,8 @@ def _labelled_other_party(text: str, m: re.Match[str]) -> bool:
     accounts, or is someone the same thing happened to."""
     lo = max(0, m.start() - _PEER_REACH)
     return bool(_PEER_LABEL_BEFORE.search(text, lo, m.start()) or _CO_HOLDER_BEFORE.search(text, lo, m.start())
-                or _CO_HOLDER_AFTER.match(text, m.end()) or _SAME_CASE_BEFORE.search(text, lo, m.start()))
+                or _CO_HOLDER_AFTER.match(text, m.end()) or _SAME_CASE_BEFORE.search(text, lo, m.start())
+                or _NAMED_CO_HOLDER_AFTER.match(text, m.end()) or _OTHER_NAME_BEFORE.search(text, lo, m.start()))
 
 
 _FIRMS = frozenset(f.casefold() for f in FIRMS_NAMED_LIKE_PEOPLE)

@@ -300,7 +300,8 @@ _GUARANTEE_PATTERNS = [
     # A price that cannot slip: "no way for it to slip below where it is", "can't slip below its
     # current price".
     r"\bno\s+way\s+(?:for\s+(?:\w+\s+){1,3}?)?to\s+(?:slip|fall|drop|dip|sink|go)\s+(?:below|under|lower)\b",
-    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+(?:ever\s+)?(?:slip|fall|drop|dip|sink)\s+"
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never|doesn" + _APOS + r"t|does\s+not)\s+(?:ever\s+)?"
+    r"(?:slip|fall|drop|dip|sink)\s+"
     r"(?:below|under)\b(?!\s+(?:zero|0\b|nothing))",
     # A goal as good as met: "it's as good as delivered", "the outcome is settled", "in the bag".
     r"\bas\s+good\s+as\s+(?:delivered|done|guaranteed|banked|certain|achieved|reached|met|secured?)\b",
@@ -314,6 +315,30 @@ _GUARANTEE_PATTERNS = [
     r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+be\s+taken\s+(?:away|back)\b",
     r"\bnothing\s+(?:\w+\s+){0,3}?(?:can|could|will)\s+take\s+(?:away\s+)?(?:(?:the|that|this|her|his|their|its)\s+)?"
     r"(?:[$\u20ac\u00a3]?[0-9][0-9,]*(?:\.[0-9]+)?\s+)?(?:gains?|profits?|returns?|money|capital|savings|income)\b",
+    # Round 18. Like money in a bank account: "works just like money in a savings account".
+    r"(?<=\blike\s)(?:money|cash)\s+(?:sitting\s+)?in\s+(?:a|the|your|her|his|their)\s+(?:current|savings|checking|bank|"
+    r"deposit)\s+account\b",
+    # Nothing that could push a price below what was paid: "nothing that could push the fund below
+    # the 95.00 she paid"; the downside closed off.
+    r"\bnothing\s+(?:that\s+)?(?:\w+\s+)?(?:could|can|would|will)\s+(?:push|take|drag|pull|send|knock|bring|force)\b"
+    r"(?:[^.;!?\n]|\.(?=\d)){0,80}?\b(?:below|under|beneath)\b",
+    r"\bdownside\s+(?:is|has\s+been|was|" + _APOS + r"s)\s+(?:\w+\s+)?(?:closed|shut|sealed)(?:\s+off)?\b",
+    # Protected in full: "The $12,000 invested is protected in full."
+    r"\bprotected\s+in\s+full\b",
+    # A total that cannot shrink: "there's no way her $101,768.40 total shrinks", "can't shrink".
+    r"\bno\s+way\s+(?!to\b|for\b|of\b)(?:that\s+)?(?:[\w$,.'\u2019]+\s+){1,5}?(?:shrinks?|gets?\s+(?:any\s+)?smaller|"
+    r"ends?\s+up\s+(?:lower|smaller|with\s+less))\b",
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not)\s+(?:ever\s+)?(?:shrink|get\s+(?:any\s+)?smaller)\b",
+    # Not the kind of fund that loses: "isn't the kind of fund that loses money".
+    r"\b(?:isn" + _APOS + r"t|is\s+not)\s+the\s+(?:kind|sort|type)\s+of\s+(?:[\w-]+\s+){1,2}?that\s+(?:ever\s+)?"
+    r"(?:gives?\s+(?:ground|anything|gains)\s+back|loses?\s+(?:money|value|ground)|falls?|drops?|goes\s+down)\b",
+    # No route to less: "no scenario in which she ends up with less than the $88,400.00 invested".
+    r"\bno\s+(?:route|path|way|scenario|circumstances?|world|version)\s+(?:by\s+which|in\s+which|where|that)\s+"
+    r"(?:[^.;!?\n]|\.(?=\d)){0,60}?\b(?:ends?\s+up|comes?\s+out|is\s+left|walks?\s+away)\s+(?:with\s+)?"
+    r"(?:less|lower|behind|short|below|worse)\b",
+    # Capital handed back whole: "capital returned whole at the end", "principal repaid in full".
+    r"\b(?:capital|principal|stake|money|investment)\s+(?:is\s+|gets\s+|will\s+be\s+)?(?:returned|handed\s+back|paid\s+back|"
+    r"repaid|given\s+back)\s+(?:whole|in\s+full|intact)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -396,7 +421,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "engineered", "always", "invariably", "inevitably", "reliably", "tight", "holding on",
                        "invested", "waiting it out", "back", "untouched", "at risk", "exposed", "certain", "slip",
                        "sink", "as good as", "bag", "settled", "done deal", "foregone", "secured", "taken away",
-                       "take ")
+                       "take ", "like money", "like cash", "nothing", "closed", "shut", "in full", "no way", "shrink",
+                       "smaller", "kind of", "sort of", "type of", "no route", "no path", "no scenario", "whole")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -420,7 +446,7 @@ _GUARANTEE_FIRST_WORDS = (
     "%", "none", "those", "these", "they", "guaranteed", "low", "lowest", "isn", "aren", "just", "moves", "move", "goes",
     "go", "ends", "closes", "growth", "last", "least", "level", "figure", "rate", "number", "invariably", "inevitably", "reliably", "sitting", "holding",
     "hold", "stay", "staying", "waiting", "pays", "pay", "hands", "hand", "gives", "give", "gets", "getting", "yields",
-    "status", "outcome", "result", "goal", "target", "bag",
+    "status", "outcome", "result", "goal", "target", "bag", "cash", "protected", "stake",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

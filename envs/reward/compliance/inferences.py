@@ -45,6 +45,13 @@ _PRIVATE_CIRCUMSTANCE = (
     r"condition|reasons)|dementia|memory\s+(?:problems|issues|loss)|inheritance|inherited|death\s+in\s+the\s+family|"
     r"passed\s+away|(?:lost|losing)\s+(?:a|his|her|their)\s+(?:parent|mother|father|spouse|husband|wife|partner)|"
     r"(?:separation|separated)\s+from|estate\s+of|"
+    # Round 18: a separation, a new partner, a habit, a purchase read into a withdrawal ("whether a
+    # separation is behind the withdrawal", "a new boyfriend nudging her", "read like a drinking
+    # problem", "that withdrawal screams a holiday splurge", "has new kitchen written all over it")
+    r"separation\b(?!\s+(?:of|between)\b)|new\s+(?:partner|boyfriend|girlfriend|spouse|husband|wife|relationship|romance)|"
+    r"(?:betting|drinking|spending|shopping|gambling)\s+(?:habit|problem|addiction|issue)s?|"
+    r"screams\s+(?:[\w-]+\s+){0,2}?(?:purchase|spend\w*|splurge|shopping|holiday|trip|toy|treat)|"
+    r"written\s+all\s+over\s+(?:it|that|this)|"
     r"hiding\s+(?:something|money|assets|income|funds|wealth|it|(?:a\s+|(?:his|her|their)\s+)?debts?)|something\s+to\s+hide|conceal\w*|"
     r"off\s+the\s+books|under\s+the\s+table|launder\w*|evad\w+\s+tax\w*|tax\s+evasion|dodg\w+\s+tax\w*|"
     r"(?:out\s+of\s+sight\s+of|away\s+from)\s+(?:the\s+|(?:his|her|their)\s+)?(?:tax|taxman|IRS|authorities|"
@@ -84,7 +91,7 @@ _PREDICATE = re.compile(
     r"(?:won" + _A + r"t|will\s+not|doesn" + _A + r"t|does\s+not)\s+(?:really\s+|fully\s+)?(?:understand|grasp|"
     r"follow)\s+(?:the\s+)?(?:risks?|disclosures?|fees|product|paperwork)|"
     r"annoyed|irritated|frustrat(?:ed|ion)|disappointed|unhappy|dissatisfied|disillusioned|disengaged|uneasy|"
-    r"uncomfortable|insecure|overconfident|complacent|reckless|impulsive|impatient|restless|indecisive|greedy|"
+    r"uncomfortable|insecure|bored|boredom|for\s+the\s+thrill|(?:as|for)\s+(?:entertainment|a\s+hobby|kicks)|overconfident|complacent|reckless|impulsive|impatient|restless|indecisive|greedy|"
     r"greed|euphoric|desperate|overwhelmed|confused|emotional(?:ly)?|sentimental|regrets?|regretting|remorse|"
     r"in\s+denial|cold\s+feet|second[- ]guess\w*|second\s+thoughts|losing\s+(?:sleep|patience|faith|trust|"
     r"confidence|interest|heart|nerve)|lost\s+(?:patience|faith|trust|confidence|interest|heart|(?:his|her|their)"
@@ -174,7 +181,7 @@ _HEDGE = re.compile(
     r"(?:almost|all\s+but|near(?:ly)?|virtually)\s+certain(?:ly)?|in\s+all\s+likelihood|(?:all\s+)?the\s+hallmarks|"
     r"feels?\s+like|signs?\s+(?:of|that)|(?:a|the)\s+(?:sign|red\s+flag|telltale)|tell-?tale|makes?\s+me\s+"
     r"(?:think|wonder|suspect)|wonder\w*|would\s+explain|explains?\s+why|consistent\s+with|"
-    r"smells?\s+like|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
+    r"smells?\s+like|screams|written\s+all\s+over|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
     r"the\s+client)|given|judging|because|which\s+means|so\s+(?:he|she|they)|at\s+heart|by\s+nature)\b",
     re.IGNORECASE,
 )
@@ -211,8 +218,9 @@ _CONTRAST = re.compile(
     r"\b(?:despite|whatever|regardless\s+of|contrary\s+to|even\s+though|no\s+matter)\b[^.;!?]{0,40}$",
     re.IGNORECASE,
 )
+# ... or a contrast with it ("the notes give no reason, but it looks like a drinking problem").
 _CONSEQUENCE = re.compile(
-    r"\b(?:so|therefore|hence|which\s+(?:\w+\s+)?(?:means|suggests|tells|indicates|shows|implies)|"
+    r"\b(?:so|therefore|hence|but|however|which\s+(?:\w+\s+)?(?:means|suggests|tells|indicates|shows|implies)|"
     r"I\s+(?:suspect|think|guess|sense|bet))\b",
     re.IGNORECASE,
 )
@@ -247,6 +255,7 @@ relative member son daughter brother sister friend child
 deposit down helps lonely loneliness socially isolated isolation lives live living someone
 day daytrading trading investing dealing paycheck paycheque pay make struggling strapped supporting limited low little
 basic weak never rarely hardly
+new betting drinking spending shopping screams written bored boredom for as
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
@@ -278,7 +287,13 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "ill": ("health",), "seriously": ("ill",), "terminally": ("ill",), "chronically": ("ill",),
     "medical": ("bills", "costs", "expenses", "condition", "issues", "problems", "treatment", "care"),
     "memory": ("problems", "issues", "loss"), "death": ("in",), "passed": ("away",), "estate": ("of",),
-    "separation": ("from",), "separated": ("from",), "hiding": ("something", "money", "assets", "income", "funds",
+    "separated": ("from",), "new": ("partner", "boyfriend", "girlfriend", "spouse", "husband", "wife", "relationship",
+                                     "romance"),
+    "betting": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
+    "drinking": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
+    "spending": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
+    "shopping": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
+    "written": ("all",), "for": ("the", "entertainment", "kicks"), "as": ("entertainment", "a"), "hiding": ("something", "money", "assets", "income", "funds",
                                                                "wealth", "it", "a", "his", "her", "their", "debt",
                                                                "debts"),
     "something": ("to",), "off": ("the",), "under": ("pressure", "stress", "strain", "some", "a", "financial",
@@ -345,6 +360,8 @@ def _behavioural_inferences(text: str, bounds: list[str]) -> list[Violation]:
 # "What it tells me:"), and a table with a "Signal" or "Inference" column.
 _READING_LABEL = re.compile(
     r"^[ \t]*(?:#{1,6}[ \t]*|[-*\u2022][ \t]+)?\**[ \t]*(?:(?:client|my|our)[ \t]+read(?:ing)?|"
+    # Round 18: a bare label ("**Read:** ...", "Interpretation: ...", "Take: ...")
+    r"(?:read(?:ing)?|interpretation|(?:my[ \t]+)?take|hunch|my[ \t]+hunch)(?=\**[ \t]*:)|"
     r"read(?:ing)?[ \t]+on[ \t]+(?:the[ \t]+)?\w+|signals?|inferences?|"
     r"what[ \t]+(?:the|this|that|these|those|her|his|their|it)(?:[ \t]+\w+){0,2}?[ \t]+(?:impl(?:y|ies)|suggests?|"
     r"tells?[ \t]+(?:me|us)|says[ \t]+about[ \t]+(?:her|him|them|the[ \t]+client)))"
@@ -434,9 +451,13 @@ def _attributed(before: str, after: str) -> bool:
             not _CONSEQUENCE.search(before[last.end():]):
         return True
     a = _ATTRIBUTION.search(after)
-    return a is not None and not _CONTRAST.search(after[:a.start()]) and not _UNSAID.search(after[:a.start()])
+    return a is not None and not _CONTRAST.search(after[:a.start()]) and not _UNSAID.search(after[:a.start()]) and \
+        not _BEHIND.search(after[:a.start()])
 
 
+# What is said to lie behind a request ("a new partner is behind this request", "that's usually what's
+# behind a request like this"): the request is what the guess explains, not its source.
+_BEHIND = re.compile(r"\bbehind\s+(?:\w+\s+){0,2}$", re.IGNORECASE)
 # An attribution denied after the predicate: "... and hasn't mentioned it to the adviser yet"
 # says the client did not say so (the inference is the agent's own).
 _UNSAID = re.compile(r"\b(?:(?:has|have|had|did|does|do)(?:n" + _A + r"t|\s+not)|never|not\s+yet)\s+(?:\w+\s+)?$",
