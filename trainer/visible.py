@@ -2,10 +2,11 @@
 
 A small model shown each tool result cut at ``tool_result_chars`` characters (``tiny``'s
 chat template) cannot copy a figure that lies past the cut, nor work out a sum or a share in
-its head. Of the demo's 2,003 training answers that state figures, 270 quote one from past
-the cut and 618 one found nowhere in the conversation as written (sums, shares, rounding,
-counts); trained on them, the model learns to write figures it cannot see, which the
-checker flags as invented (and ids it cannot see, which name someone else). ``figures_in_view``
+its head. Of the demo's 2,094 training conversations, 394 end in an answer that quotes a figure
+or an id found only past the cut, and 82 in one with a figure written nowhere in the
+conversation (a sum, a share, a rounding); trained on them, the model learns to write figures
+it cannot see, which the checker flags as invented (and ids it cannot see, which name someone
+else). ``figures_in_view``
 keeps a conversation only when every figure of its final answer (two digits or more, outside
 ids) and every entity id in it is written in the query or in a tool result as the model is
 shown it.
