@@ -44,6 +44,6 @@ def test_the_svg_draws_each_series_over_the_global_step_with_the_base_line():
     assert reward_xs == sorted(reward_xs) and len(reward_xs) == 3
     ids_line = lines["#7570b3"]  # first_call_exact_ids: the point without a value is left out
     assert len(re.search(r'points="([^"]+)"', ids_line).group(1).split()) == 2
-    assert "untrained base (1.00)" in svg and "demo &amp; co" in svg
+    assert "untrained base, 1.00" in svg and "demo &amp; co" in svg
     for stage in ("base", "sft", "grpo"):
         assert f">{stage}</text>" in svg

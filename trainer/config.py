@@ -73,7 +73,7 @@ STAGE_DEFAULTS: dict[str, dict[str, Any]] = {
 # Keys of ours, per stage, with their defaults (not TRL options).
 OUR_KEYS: dict[str, dict[str, Any]] = {
     "sft": {"init_from": None, "relabel_ids": 0, "first_call_drill_steps": 0,
-            "first_call_drill_batch_size": 32},
+            "first_call_drill_batch_size": 32, "visible_figures_only": False},
     "grpo": {"init_from": None, "turn_credit": {"enabled": False, "alpha": 0.5}},
     "dpo": {"init_from": None, "samples_per_prompt": 4, "max_new_tokens": 192, "margin": 0.25, "prompts": None},
 }
@@ -102,6 +102,7 @@ _OUR_TYPES: dict[str, tuple[tuple[type, ...], float | None]] = {
     "enabled": ((bool,), None), "guard": ((bool,), None), "compact_tools": ((bool,), None),
     "tool_result_chars": ((int, type(None)), 1), "relabel_ids": ((int,), 0),
     "first_call_drill_steps": ((int,), 0), "first_call_drill_batch_size": ((int,), 1),
+    "visible_figures_only": ((bool,), None),
 }
 # TRL options that must be positive (or at least the bound) when set.
 _TRL_BOUNDS: dict[str, float] = {"learning_rate": 0.0, "num_train_epochs": 0.0, "per_device_train_batch_size": 1,

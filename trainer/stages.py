@@ -33,6 +33,7 @@ from trainer.data import dpo_features, grpo_features, grpo_rows, sft_features, s
 from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
 from trainer.relabel import first_call_drill, first_call_drills, relabelled_rows
 from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids, tiny_chat_template
+from trainer.visible import figures_in_view
 
 
 def _metrics_callback(path: Path) -> Any:
@@ -164,6 +165,9 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     if ours["first_call_drill_steps"]:
         start = _first_call_drills(config, start, rows, ids, ours["first_call_drill_steps"],
                                    ours["first_call_drill_batch_size"])
+    if ours["visible_figures_only"]:
+        rows = [row for row in rows if figures_in_view(row, config.tiny["tool_result_chars"] if config.model == "tiny"
+                                                       else None)]
     if ours["relabel_ids"]:
         rows = relabelled_rows(rows, ids, ours["relabel_ids"], config.seed)
     dataset = Dataset.from_list(rows, features=sft_features()).select_columns(["messages", "tools"])
