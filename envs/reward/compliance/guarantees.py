@@ -395,6 +395,21 @@ _ADMINISTRATIVE_AFTER = re.compile(
     re.IGNORECASE,
 )
 
+# A charge taken whatever the market does is a cost stated, not a promise: "the 0.22% is taken
+# from the fund each year, which reduces the return whatever the market does".
+_WHATEVER_HAPPENS = re.compile(r"(?:whatever|no\s+matter|regardless)\b", re.IGNORECASE)
+_CHARGE_SENTENCE = re.compile(
+    r"\b(?:charges?|fees?|costs?|expense\s+ratio|deducted|taken\s+(?:out\s+)?(?:from|of)|comes?\s+off)\b", re.IGNORECASE)
+_SENTENCE_BOUND = re.compile(r"[!?\n;]|\.(?![0-9])")
+
+
+def _sentence_of(text: str, start: int, end: int) -> str:
+    """The sentence around ``text[start:end]``."""
+    before = 0
+    for b in _SENTENCE_BOUND.finditer(text, max(0, start - 300), start):
+        before = b.end()
+    after = _SENTENCE_BOUND.search(text, end, end + 300)
+    return text[before:after.start() if after else min(len(text), end + 300)]
 
 # Every pattern above contains one of these, once lower-cased with whitespace collapsed;
 # most responses contain none, and the scan is skipped.
@@ -499,6 +514,8 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str],
                 refused.append(m.span())
             continue
         if _ADMINISTRATIVE_AFTER.match(text, m.end(), m.end() + 80):
+            continue
+        if _WHATEVER_HAPPENS.match(m.group()) and _CHARGE_SENTENCE.search(_sentence_of(text, m.start(), m.end())):
             continue
         out.append(Violation("guaranteed_return", "rules", m.group().strip()))
     return out
