@@ -543,7 +543,23 @@ _PITCHED_HOLDING = re.compile(
     r"\bbelongs?\s+(?:straight\s+|squarely\s+)?in(?:to)?\s+" + _HOLDING_WORDS + r"|"
     r"(?m:^)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:fix|remedy|solution|action|next\s+step|conclusion|verdict|bottom\s+line)"
     r"\**[ \t]*[:\u2014\u2013-]\**[ \t]*(?:bring\s+in|put|add|swap|switch|move|sell|buy|trim|cut|replace|rotate|shift|"
-    r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b(?=[ \t]+[\w$])", re.IGNORECASE)
+    r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b(?=[ \t]+[\w$])|"
+    # Round 19: a holding that is "the one to add", an order offered ("Shall I prepare the
+    # order?", "shall I put the ticket together?"), a regular investment set up ("set up a regular
+    # monthly investment into ...", "a monthly direct debit into the ... fund would ..."), a trade
+    # as "the natural next move"
+    r"\b(?:is|" + _A + r"s)\s+the\s+(?:one|fund|holding|pick)\s+to\s+(?:add|buy|pick|choose|go\s+for)\b|"
+    r"\b(?:shall|should|can)\s+I\s+(?:prepare|draft|place|book|raise|submit|put\s+through|set\s+up|put)\s+(?:the|an?)\s+"
+    r"(?:[\w-]+\s+)?(?:order|ticket|trade|switch|purchase)s?\b|"
+    r"\b(?:want|like)\s+me\s+to\s+(?:prepare|draft|place|book|raise|submit|put\s+through|set\s+up)\s+(?:the|an?)\s+"
+    r"(?:[\w-]+\s+)?(?:order|ticket|trade|switch|purchase)s?\b|"
+    r"\b(?:set\s+up|start|begin|arrange)\s+(?:a|an)\s+(?:(?:regular|standing|monthly|quarterly|weekly)\s+){1,2}"
+    r"(?:investment|contribution|savings\s+plan|direct\s+debit|standing\s+order|top-?up)s?\s+(?:into|in|to)\b|"
+    r"\b(?:monthly|regular|quarterly|weekly)\s+(?:direct\s+debit|contribution|investment|standing\s+order)\s+into\s+"
+    r"[^.;!?\n]{0,60}?\b(?:would|will|could)\b|"
+    r"\b(?:roll\w*|mov(?:e|es|ing)|switch\w*|putting|shift\w*|transferr?\w*|invest\w*)\s+(?:[^.;!?\n]|\.(?=\d)){0,60}?\binto\b"
+    r"[^.;!?\n]{0,60}?\b(?:is|would\s+be|" + _A + r"s)\s+(?:the\s+)?(?:natural|obvious|logical|sensible)\s+next\s+"
+    r"(?:move|step)\b", re.IGNORECASE)
 
 
 def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
@@ -552,10 +568,14 @@ def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> 
         if n == MAX_MATCHES:
             bounds.append(f"more than {MAX_MATCHES} holdings pitched")
             break
-        if negated(m.start()):
+        if negated(m.start()) and not _WHY_NOT_BEFORE.search(text, max(0, m.start() - 12), m.start()):
             continue
         out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     return out
+
+
+# "Why not start a standing monthly contribution into ...?" suggests; it negates nothing.
+_WHY_NOT_BEFORE = re.compile(r"\bwhy\s+not\s+$", re.IGNORECASE)
 
 
 # A market call staked as one ("Gold prints a record this month, you heard it here first", "DAX
