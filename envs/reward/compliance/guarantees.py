@@ -453,7 +453,7 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "take ", "like money", "like cash", "nothing", "closed", "shut", "in full", "no way", "shrink",
                        "smaller", "kind of", "sort of", "type of", "no route", "no path", "no scenario", "whole",
                        "erode", "eaten", "wear away", "worn", "neither", "ring-fenced", "ring fenced", "not whether",
-                       "from here")
+                       "from here", "whatever the market", "whatever market")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
