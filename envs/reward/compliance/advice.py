@@ -452,8 +452,18 @@ _LABELLED_CALL = re.compile(
     r"(?:down|up|lower|higher)\b)", re.IGNORECASE)
 
 
+# A repeat called for the coming year: "next year should bring something similar", "expect more
+# of the same next year".
+_REPEAT_CALLED = re.compile(
+    r"\bnext\s+year\s+(?:should|will|ought\s+to|is\s+likely\s+to|is\s+set\s+to)\s+(?:bring|deliver|give|produce|see|look)\s+"
+    r"(?:something\s+(?:similar|like\s+(?:it|that|this))|more\s+of\s+the\s+same|the\s+same|a\s+repeat|much\s+the\s+same)\b",
+    re.IGNORECASE)
+
+
 def _present_tense_forecasts(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
     out = [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_LABELLED_CALL.finditer(text), MAX_MATCHES)]
+    out += [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_REPEAT_CALLED.finditer(text), MAX_MATCHES)
+            if not negated(m.start())]
     for m in islice(_IT_MOVES.finditer(text), MAX_MATCHES):
         if _MARKET_NAMED.search(text, max(0, m.start() - _MARKET_BEFORE_REACH), m.start()) and \
                 not negated(m.start()):

@@ -347,7 +347,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
 
 # A sentence that sets the person beside the subject: "the same check for ...", "another client".
 _ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|template|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
-                             r"identical|in\s+good\s+company|too(?=\s*[,.;:!?)]|\s*$)|as\s+well(?=\s*[,.;:!?)]|\s*$)|"
+                             r"identical|in\s+good\s+company|too(?=\s*[,.;:!?)]|\s*$|\s+and\b)|as\s+well(?=\s*[,.;:!?)]|\s*$|\s+and\b)|"
                              r"versus|vs|"
                              r"unlike|just\s+like)\b", re.IGNORECASE)
 
