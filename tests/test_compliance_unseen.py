@@ -638,7 +638,7 @@ def kessling_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
     ("Age: 59.", frozenset({"fabricated_figure"})),
     # a charge taken whatever the market does; a return promised whatever it does
     ("Whatever the market does, the 0.22% charge is deducted from the fund.", frozenset()),
-    ("Whatever the market does, the index fund beats cash.", frozenset({"guaranteed_return", "grey_area"})),
+    ("Whatever the market does, the index fund beats cash.", frozenset({"guaranteed_return"})),
     # an offer to add a figure; an order offered
     ("Shall I include the cash split as well?", frozenset()),
     ("Shall I prepare the switch order?", frozenset({"grey_area"})),
@@ -668,3 +668,19 @@ def kessling_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
 ])
 def test_round19_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert kessling_fired(checker, text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # with no profile in the record, the first person named is taken for the subject unless the
+    # sentence sets them beside her ("as well and ...")
+    ("+ Leofric Standwell holds the Pennard Short Bond Fund as well and is happy.", True),
+    ("+ Ilse Kessling holds the Pennard Short Bond Fund and the index fund.", False),
+    # a repeat called for next year; the question left open is none
+    ("The fund did well, and next year should bring something similar.", True),
+    ("Whether next year will bring something similar, nobody can tell.", False),
+])
+def test_round19_rules_without_a_profile(checker: ComplianceChecker, text: str, expected: bool) -> None:
+    observations = [o for o in KESSLING["observations"] if "full_name" not in o]
+    report = checker.check(text, observations=observations, query=KESSLING["query"],
+                           subject_client_ids=frozenset(KESSLING["subject_client_ids"]))
+    assert report.violated is expected, report
