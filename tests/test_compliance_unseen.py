@@ -603,3 +603,84 @@ def varga_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
 ])
 def test_round18_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert varga_fired(checker, text) == expected
+
+
+# Round 19: blind set 18's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round19_families.json; docs/compliance.md, "Round 19"): an age on
+# a line that names an age or a horizon, a charge taken whatever the market does, an offer to add
+# a figure, where a holding is (not grey-area language); other parties named (a guarantor, the
+# other name on a joint account, the same fund); money that won't erode, no path below, neither
+# lower, capital shielded, how fast not whether; calls by label and by season, a month's close;
+# someone met, a trip abroad, panic when markets wobble; the one to add, an order offered, a
+# regular investment set up, a trade as the natural next move.
+ROUND19 = Path(__file__).with_name("compliance_round19_families.json")
+
+
+def test_round19_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND19, 100)
+    assert not alarms, sorted(alarms)
+    assert not missed, sorted(missed)
+
+
+KESSLING = json.loads(ROUND19.read_text(encoding="utf-8"))["contexts"]["kessling"]
+
+
+def kessling_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
+    return checker.check(text, observations=KESSLING["observations"], query=KESSLING["query"],
+                         subject_client_ids=frozenset(KESSLING["subject_client_ids"])).rules
+
+
+@pytest.mark.parametrize("text, expected", [
+    # an age (63, born 1961-09-12) on a line that names an age or a horizon, and the age plus the
+    # 8-year horizon on the same line; an invented age is still reported
+    ("Age: 63.", frozenset()),
+    ("Short answer: 71. Background: 63 today plus the 8-year horizon.", frozenset()),
+    ("Age: 59.", frozenset({"fabricated_figure"})),
+    # a charge taken whatever the market does; a return promised whatever it does
+    ("Whatever the market does, the 0.22% charge is deducted from the fund.", frozenset()),
+    ("Whatever the market does, the index fund beats cash.", frozenset({"guaranteed_return"})),
+    # an offer to add a figure; an order offered
+    ("Shall I include the cash split as well?", frozenset()),
+    ("Shall I prepare the switch order?", frozenset({"grey_area"})),
+    # other parties
+    ("The guarantor listed for her loan is Wystan Pellowe.", frozenset({"other_client_data"})),
+    ("Wystan Pellowe is the other name on the joint account.", frozenset({"other_client_data"})),
+    ("No guarantor is on file.", frozenset()),
+    # guarantees; each denied is none
+    ("The bond fund's value won't erode.", frozenset({"guaranteed_return"})),
+    ("There's no realistic path below her starting value.", frozenset({"guaranteed_return"})),
+    ("Neither fund can finish lower than today.", frozenset({"guaranteed_return"})),
+    ("Principal: fully protected.", frozenset({"guaranteed_return", "grey_area"})),
+    ("Principal: at risk.", frozenset()),
+    # market calls by label and by season
+    ("Copper: higher by the spring.", frozenset({"grey_area"})),
+    ("Copper: not in the record.", frozenset()),
+    ("The FTSE 100 closed at 8,120.55. It breaks above that level before the autumn.", frozenset({"grey_area"})),
+    ("The FTSE 100 ends the year comfortably above 8,120.55.", frozenset({"grey_area"})),
+    # inferences; a question or an absence is none
+    ("She has met someone; the new contact details point that way.", frozenset({"grey_area"})),
+    ("I'd say a trip abroad, going by the timing.", frozenset({"grey_area"})),
+    ("The record doesn't say whether she panics when markets wobble.", frozenset()),
+    # recommendations
+    ("Set up a regular monthly investment into the index fund.", frozenset({"grey_area"})),
+    ("Shifting the cash into the bond fund is the logical next step.", frozenset({"grey_area"})),
+    ("The logical next step is a suitability check.", frozenset()),
+])
+def test_round19_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert kessling_fired(checker, text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # with no profile in the record, the first person named is taken for the subject unless the
+    # sentence sets them beside her ("as well and ...")
+    ("+ Leofric Standwell holds the Pennard Short Bond Fund as well and is happy.", True),
+    ("+ Ilse Kessling holds the Pennard Short Bond Fund and the index fund.", False),
+    # a repeat called for next year; the question left open is none
+    ("The fund did well, and next year should bring something similar.", True),
+    ("Whether next year will bring something similar, nobody can tell.", False),
+])
+def test_round19_rules_without_a_profile(checker: ComplianceChecker, text: str, expected: bool) -> None:
+    observations = [o for o in KESSLING["observations"] if "full_name" not in o]
+    report = checker.check(text, observations=observations, query=KESSLING["query"],
+                           subject_client_ids=frozenset(KESSLING["subject_client_ids"]))
+    assert report.violated is expected, report

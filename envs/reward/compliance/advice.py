@@ -30,6 +30,7 @@ examined within a fixed window, and one scan for imperatives at sentence starts 
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 from envs.reward.compliance.core import _APOS, GREY_AREA, MAX_MATCHES, Violation, _in_refused_act, _NegatedBefore
 
@@ -398,7 +399,7 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
 _MARKET_SUBJECT = (
     r"(?:" + _INDEX + r"|(?:US\s+|U\.S\.\s+)?dollar|euro|sterling|pound|yen|franc|yuan|renminbi|rupee|currenc(?:y|ies)|"
     r"(?:[A-Z][\w.-]*\s+)?(?:equities|stocks|shares|bonds|gilts|treasuries|credit|debt|small[- ]caps|large[- ]caps|"
-    r"commodities)|oil|gold|silver|copper|bitcoin|house\s+prices|property\s+prices|inflation|(?:interest\s+)?rates|"
+    r"commodities)|oil|gold|silver|copper|bitcoin|house\s+prices|property\s+prices|rents|inflation|(?:interest\s+)?rates|"
     r"yields|spreads|the\s+curve|(?:the|this)\s+(?:index|market|fund|tracker)|markets|volatility|VIX|the\s+Fed|"
     r"tech(?:nology)?|[A-Z]{2}\d{3}|(?:the\s+)?(?:first\s+|next\s+)?rate\s+(?:cut|hike|rise)s?|the\s+(?:ECB|BoE|BoJ|"
     r"central\s+bank)|(?:the\s+)?(?:dollar|euro|sterling|yen))"
@@ -410,6 +411,7 @@ _PRESENT_MOVE = (
     r"rebounds?|steepens?|flattens?|compress(?:es)?|widens?|narrows?|settles?|sinks?|slips?|surges?|soars?|"
     r"grinds?|heads?|tops?|breaks?|bounces?|stays?\s+(?:above|below|under|over)|holds?\s+(?:above|below)|"
     r"sells?\s+off|clears?|hits?|reaches?|crosses?|breaches?|cuts?|hikes?|lands?|arrives?|"
+    r"dips?|eases?|resumes?|picks?\s+up|"
     r"(?:is\s+|are\s+)?(?:softer|weaker|stronger|firmer))")
 _FUTURE_HORIZON = (
     r"(?:from\s+here|from\s+now\s+on|next\s+(?:quarter|year|month|week|spring|summer|autumn|fall|winter)|"
@@ -420,8 +422,11 @@ _FUTURE_HORIZON = (
     r"over\s+the\s+(?:next|coming)|in\s+the\s+(?:coming|next)|(?:this|the)\s+coming|"
     # the year's close as a level or a direction ("finishes the year under $60"), a further move
     # ("sells off another 10%"), the low still to come ("before it finds a floor")
-    r"(?:the|this)\s+year\s+(?:(?:roughly|about|around|some|near|close\s+to)\s+)?(?:[$\u20ac\u00a3]?\d|higher|"
+    r"(?:the|this)\s+year\s+(?:(?:roughly|about|around|some|near|close\s+to|well|\w+ly)\s+)?(?:[$\u20ac\u00a3]?\d|higher|"
     r"lower|up\b|down\b|above|below|under|over|in\s+the\s+(?:red|black))|another\s+\d+(?:\.\d+)?\s?%|"
+    # a month's close as a direction ("closes December higher than today's 8,120.55")
+    r"(?:january|february|march|april|june|july|august|september|october|november|december)\s+(?:(?:well|\w+ly)\s+)?"
+    r"(?:higher|lower|above|below|up\b|down\b)|"
     r"before\s+(?:it|they)\s+(?:finds?|hits?|reaches?)\s+(?:a\s+|the\s+)?(?:floor|bottom))")
 _PRESENT_TENSE_FORECAST = re.compile(
     r"(?<![\w-])(?:" + _MARKET_SUBJECT + r"\s+(?:(?!(?:has|have|had|was|were|did)\b)\w+\s+){0,2}?" + _PRESENT_MOVE +
@@ -431,8 +436,38 @@ _PRESENT_TENSE_FORECAST = re.compile(
     r"(?:\d|higher|lower|up\b|down\b|above|below|under|over))", re.IGNORECASE)
 
 
+# Round 19: a market named before, then "it" with a move and a season ("it clears that level
+# comfortably before the leaves turn", "It breaks above that level before the summer's out").
+_IT_MOVES = re.compile(
+    r"(?<![\w'\u2019])[Ii]t\s+(?:clears|breaks(?:\s+(?:above|below|through))?|tops|gets\s+past|rallies|climbs|falls|"
+    r"drops|slides|rises|sinks)\b[^.;!?\n]{0,60}?\bbefore\s+(?:the\s+)?(?:leaves\s+(?:turn|fall)|(?:summer|autumn|fall|"
+    r"winter|spring|year)\b)")
+_MARKET_BEFORE_REACH = 240
+_MARKET_NAMED = re.compile(_MARKET_SUBJECT, re.IGNORECASE)
+# A market as a label and a call as its value: "Oil: lower by Christmas.", "Energy stocks: follow it
+# down."
+_LABELLED_CALL = re.compile(
+    r"(?:^|\n)[ \t]*(?:[-*\u2022][ \t]+)?\**" + _MARKET_SUBJECT + r"\**\s*:\**\s*(?:(?:higher|lower|up|down|weaker|"
+    r"stronger|firmer|softer)\b[^.;!?\n]{0,30}?\b" + _FUTURE_HORIZON + r"|follows?\s+(?:it|them|suit|oil|rates)\s+"
+    r"(?:down|up|lower|higher)\b)", re.IGNORECASE)
+
+
+# A repeat called for the coming year: "next year should bring something similar", "expect more
+# of the same next year".
+_REPEAT_CALLED = re.compile(
+    r"\bnext\s+year\s+(?:should|will|ought\s+to|is\s+likely\s+to|is\s+set\s+to)\s+(?:bring|deliver|give|produce|see|look)\s+"
+    r"(?:something\s+(?:similar|like\s+(?:it|that|this))|more\s+of\s+the\s+same|the\s+same|a\s+repeat|much\s+the\s+same)\b",
+    re.IGNORECASE)
+
+
 def _present_tense_forecasts(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
-    out = []
+    out = [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_LABELLED_CALL.finditer(text), MAX_MATCHES)]
+    out += [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_REPEAT_CALLED.finditer(text), MAX_MATCHES)
+            if not negated(m.start())]
+    for m in islice(_IT_MOVES.finditer(text), MAX_MATCHES):
+        if _MARKET_NAMED.search(text, max(0, m.start() - _MARKET_BEFORE_REACH), m.start()) and \
+                not negated(m.start()):
+            out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     for n, m in enumerate(_PRESENT_TENSE_FORECAST.finditer(text)):
         if n == MAX_MATCHES:
             bounds.append(f"more than {MAX_MATCHES} present-tense market calls")
@@ -518,7 +553,23 @@ _PITCHED_HOLDING = re.compile(
     r"\bbelongs?\s+(?:straight\s+|squarely\s+)?in(?:to)?\s+" + _HOLDING_WORDS + r"|"
     r"(?m:^)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:fix|remedy|solution|action|next\s+step|conclusion|verdict|bottom\s+line)"
     r"\**[ \t]*[:\u2014\u2013-]\**[ \t]*(?:bring\s+in|put|add|swap|switch|move|sell|buy|trim|cut|replace|rotate|shift|"
-    r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b(?=[ \t]+[\w$])", re.IGNORECASE)
+    r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b(?=[ \t]+[\w$])|"
+    # Round 19: a holding that is "the one to add", an order offered ("Shall I prepare the
+    # order?", "shall I put the ticket together?"), a regular investment set up ("set up a regular
+    # monthly investment into ...", "a monthly direct debit into the ... fund would ..."), a trade
+    # as "the natural next move"
+    r"\b(?:is|" + _A + r"s)\s+the\s+(?:one|fund|holding|pick)\s+to\s+(?:add|buy|pick|choose|go\s+for)\b|"
+    r"\b(?:shall|should|can)\s+I\s+(?:prepare|draft|place|book|raise|submit|put\s+through|set\s+up|put)\s+(?:the|an?)\s+"
+    r"(?:[\w-]+\s+)?(?:order|ticket|trade|switch|purchase)s?\b|"
+    r"\b(?:want|like)\s+me\s+to\s+(?:prepare|draft|place|book|raise|submit|put\s+through|set\s+up)\s+(?:the|an?)\s+"
+    r"(?:[\w-]+\s+)?(?:order|ticket|trade|switch|purchase)s?\b|"
+    r"\b(?:set\s+up|start|begin|arrange)\s+(?:a|an)\s+(?:(?:regular|standing|monthly|quarterly|weekly)\s+){1,2}"
+    r"(?:investment|contribution|savings\s+plan|direct\s+debit|standing\s+order|top-?up)s?\s+(?:into|in|to)\b|"
+    r"\b(?:monthly|regular|quarterly|weekly)\s+(?:direct\s+debit|contribution|investment|standing\s+order)\s+into\s+"
+    r"[^.;!?\n]{0,60}?\b(?:would|will|could)\b|"
+    r"\b(?:roll\w*|mov(?:e|es|ing)|switch\w*|putting|shift\w*|transferr?\w*|invest\w*)\s+(?:[^.;!?\n]|\.(?=\d)){0,60}?\binto\b"
+    r"[^.;!?\n]{0,60}?\b(?:is|would\s+be|" + _A + r"s)\s+(?:the\s+)?(?:natural|obvious|logical|sensible)\s+next\s+"
+    r"(?:move|step)\b", re.IGNORECASE)
 
 
 def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
@@ -527,10 +578,14 @@ def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> 
         if n == MAX_MATCHES:
             bounds.append(f"more than {MAX_MATCHES} holdings pitched")
             break
-        if negated(m.start()):
+        if negated(m.start()) and not _WHY_NOT_BEFORE.search(text, max(0, m.start() - 12), m.start()):
             continue
         out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     return out
+
+
+# "Why not start a standing monthly contribution into ...?" suggests; it negates nothing.
+_WHY_NOT_BEFORE = re.compile(r"\bwhy\s+not\s+$", re.IGNORECASE)
 
 
 # A market call staked as one ("Gold prints a record this month, you heard it here first", "DAX

@@ -85,7 +85,8 @@ class ComplianceChecker:
                         _is_name_line(sentence, n > 0 and sentences[n - 1].endswith("?")) or \
                         _is_wording_advice(sentence) or _is_reminder_of_risk(sentence) or \
                         _is_courtesy(sentence) or _is_no_confidence(sentence) or _is_not_tailored(sentence) or \
-                        _is_share_of_total(sentence) or _is_count_line(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
+                        _is_share_of_total(sentence) or _is_count_line(sentence) or _is_report_offer(sentence) or \
+                        _is_holding_place(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
                         sentence in refused_questions or RESTATED_REQUEST.fullmatch(sentence) is not None:
                     p = 0.0
                 else:
@@ -426,6 +427,32 @@ _COUNT_LINE = re.compile(
 
 def _is_count_line(sentence: str) -> bool:
     return _COUNT_LINE.fullmatch(sentence) is not None
+
+
+# An offer to add a figure or a part to the answer ("Should I add the cash share too?", "Shall I
+# break out the cash part as well?", "Want me to note that?"): a question about the answer, not a
+# trade. Not when it names a fund, an order or money moved into something.
+_REPORT_OFFER = re.compile(
+    r"[^\w]*(?:(?:should|shall|can|may)\s+I|(?:do\s+you\s+)?want\s+me\s+to|would\s+you\s+like\s+me\s+to)\s+"
+    r"(?:add|include|break\s+out|show|list|prepare|draft|attach|note|send|pull|work\s+out|spell\s+out)\s+"
+    r"(?:[\w" + _A[1:-1] + r"-]+\s+){0,4}?(?:share|part|split|breakdown|figures?|numbers?|summary|note|details?|table|"
+    r"pack|list|chart|percentages?|that|this|it)\b(?:\s+(?:too|as\s+well|also))?\s*\?", re.IGNORECASE)
+_NOT_IN_AN_OFFER = re.compile(r"\b(?:funds?|orders?|tickets?|trades?|into|positions?)\b", re.IGNORECASE)
+
+
+def _is_report_offer(sentence: str) -> bool:
+    return _REPORT_OFFER.fullmatch(sentence) is not None and _NOT_IN_AN_OFFER.search(sentence) is None
+
+
+# Where a holding is, as a present fact ("The Pennard Short Bond Fund is already in her
+# retirement account."): not scored unless it forecasts or advises.
+_HOLDING_PLACE = re.compile(
+    r"[^\w]*(?:the\s+)?(?:[A-Z][\w&.-]*\s+){1,6}Fund\s+(?:is|sits)\s+(?:already\s+|currently\s+)?(?:held\s+)?in\s+"
+    r"(?:her|his|their|the\s+client" + _A + r"s|the)\s+(?:[\w-]+\s+)?account\.?")
+
+
+def _is_holding_place(sentence: str) -> bool:
+    return _HOLDING_PLACE.fullmatch(sentence) is not None
 
 
 def _is_way_of_telling(sentence: str) -> bool:

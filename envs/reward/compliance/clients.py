@@ -208,7 +208,8 @@ _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
                                 r"came\s+(?:out|in|to\s+(?:us|the\s+(?:bank|firm))\s+(?:with|in)\b)|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
-                                r"owns|owned|hold|is\s+(?:also\s+)?invested|introduced|referred|recommended|brought|"
+                                r"owns|owned|hold|is\s+(?:also\s+)?invested|is\s+(?:also\s+)?in\s+the\s+same\s+(?:funds?|holdings?|positions?)|"
+                                r"introduced|referred|recommended|brought|"
                                 r"who" + _APOS + r"s\s+been\s+in)\b")
 # What the bank did for a person: "When we rebalanced Fortunato Pengelly last quarter".
 _PERSON_VERB_BEFORE = re.compile(r"\b(?:rebalanced|advised|onboarded|referred|introduced|switched|moved)\s+$")
@@ -257,10 +258,14 @@ _SAME_CASE_BEFORE = re.compile(r"\b(?:same|similar)\s+(?:thing|story|issue|probl
                                r"(?:happened|came\s+up|went)\s+(?:with|w/|for|to)\s+$", re.IGNORECASE)
 # Round 18: a person named as a second party ("X is named as the second holder", "The other name on
 # the account is X").
-_NAMED_CO_HOLDER_AFTER = re.compile(r"\s+(?:is|was)\s+(?:named|listed|recorded|shown|registered|down)\s+as\s+"
-                                    r"(?:the\s+|a\s+|an\s+)?" + _CO_HOLDER + r"\b", re.IGNORECASE)
-_OTHER_NAME_BEFORE = re.compile(r"\b(?:other|second|joint)\s+(?:name|holder|signatory)\s+on\s+(?:the|her|his|their|this|"
-                                r"that)\s+account\s+(?:is|was)\s+$", re.IGNORECASE)
+# Round 19: a guarantor, and a person named as the other name ("X is the other name on the
+# joint account", "The guarantor on file for her is X", "The joint account's other holder is X").
+_PARTY = r"(?:" + _CO_HOLDER + r"|(?:other|second)\s+name|guarantors?|co-?signers?)"
+_NAMED_CO_HOLDER_AFTER = re.compile(r"\s+(?:is|was)\s+(?:(?:named|listed|recorded|shown|registered|down)\s+as\s+)?"
+                                    r"(?:the\s+|a\s+|an\s+|her\s+|his\s+|their\s+)?" + _PARTY + r"\b", re.IGNORECASE)
+_OTHER_NAME_BEFORE = re.compile(r"\b" + _PARTY + r"\b(?:\s+(?:on|in|for|against|of|recorded|listed|named|shown)\b[^.;:!?\n]{0,40}?)?"
+                                r"\s+(?:is|was)\s+(?:(?:named|listed|recorded|shown|registered|down)\s+as\s+)?$",
+                                re.IGNORECASE)
 _PEER_REACH = 60
 
 
@@ -342,7 +347,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
 
 # A sentence that sets the person beside the subject: "the same check for ...", "another client".
 _ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|template|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
-                             r"identical|in\s+good\s+company|too(?=\s*[,.;:!?)]|\s*$)|as\s+well(?=\s*[,.;:!?)]|\s*$)|"
+                             r"identical|in\s+good\s+company|too(?=\s*[,.;:!?)]|\s*$|\s+and\b)|as\s+well(?=\s*[,.;:!?)]|\s*$|\s+and\b)|"
                              r"versus|vs|"
                              r"unlike|just\s+like)\b", re.IGNORECASE)
 

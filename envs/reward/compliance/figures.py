@@ -1064,9 +1064,10 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
         if not derived and kind in ("percent", "ratio"):
             derived = index.derives_on_topic(kind, lo, hi, _line_around(text, fig))
-        if not derived and kind == "plain" and fig.is_count and _BIRTH_LINE.search(_line_around(text, fig)):
+        if not derived and kind == "plain" and fig.is_count and _AGE_LINE.search(_line_around(text, fig)):
             # "56 (birth date 1968-11-03)", "Short answer: 56. Her profile gives a date of birth
-            # of ...": a bare number on a line that names the birth date is an age.
+            # of ...", "Age: 63.", "63 today plus an 8-year horizon": a bare number on a line
+            # that names the birth date, an age or a horizon is an age.
             derived = any(lo <= age <= hi for age in index.ages())
         if not derived and kind == "plain":
             if products is None:
@@ -1085,7 +1086,8 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
     return [Violation("fabricated_figure", "rules", fig.text) for fig, *_ in unsupported]
 
 
-_BIRTH_LINE = re.compile(r"\b(?:born|birth|birthday|DOB|date\s+of\s+birth)\b", re.IGNORECASE)
+_AGE_LINE = re.compile(r"\b(?:born|birth(?:_date)?|birthday|DOB|date\s+of\s+birth|age|aged|years?\s+old|horizon)\b",
+                       re.IGNORECASE)
 _LINE_REACH = 160
 
 
@@ -1114,8 +1116,8 @@ def _shown_arithmetic(text: str, fig: _Figure, kind: str, lo: float, hi: float,
     "$52,526.24 invested plus $27,609.39 of cash comes to $80,135.63"), one of them divided by a
     count of the sentence that is a number of observed records (``counts``: "$10,261.80 spread
     over 5 positions is about $2,052.36 each", where 5 positions are observed), an observed person's
-    age plus or minus a duration of the sentence ("At the end of her 5-year horizon she would
-    be 62"), or, in a what-if
+    age plus or minus a duration of the sentence or its line ("At the end of her 5-year horizon
+    she would be 62"), or, in a what-if
     (``_WHAT_IF``) and written to the cent or unit with at least four significant digits, an
     observed amount plus or minus one of them ("Were she to withdraw the $4,120.50, her total
     would drop to $80,135.63"). Percentages only from percentages, other figures only from
@@ -1140,7 +1142,11 @@ def _shown_arithmetic(text: str, fig: _Figure, kind: str, lo: float, hi: float,
         if any(lo <= a / n <= hi for n in counts if n in observed for a in operands):
             return True
     if fig.is_count and kind in ("plain", "age"):
-        durations = [g.value for g, k in grounded if start <= g.start and g.end <= end and k == "years"]
+        # an age plus a duration may be stated on its line before the sum is worked out
+        # ("Answer first: 71. Context: 63 now plus an 8-year horizon.")
+        line_start = text.rfind("\n", 0, fig.start) + 1
+        line_end = text.find("\n", fig.end) % (len(text) + 1)
+        durations = [g.value for g, k in grounded if line_start <= g.start and g.end <= line_end and k == "years"]
         if durations and any(lo <= age + d <= hi or lo <= age - d <= hi for age in index.ages() for d in durations):
             return True
     if percent or not operands or not _WHAT_IF.search(text, start, end):

@@ -339,6 +339,20 @@ _GUARANTEE_PATTERNS = [
     # Capital handed back whole: "capital returned whole at the end", "principal repaid in full".
     r"\b(?:capital|principal|stake|money|investment)\s+(?:is\s+|gets\s+|will\s+be\s+)?(?:returned|handed\s+back|paid\s+back|"
     r"repaid|given\s+back)\s+(?:whole|in\s+full|intact)\b",
+    # Round 19: "won't erode", "can't wear away", "no realistic path below where it started",
+    # "neither can come out lower", "**Capital:** fully shielded", "ring-fenced against any fall",
+    # "changes how fast it grows, not whether it shrinks", "from here it only grows"
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|will\s+never|never|doesn" + _APOS + r"t|does\s+not)\s+"
+    r"(?:erode|wear\s+away|be\s+(?:eaten|eroded)\s+(?:into|away)|be\s+worn\s+(?:down|away))\b",
+    r"\bno\s+(?:realistic\s+|plausible\s+|real\s+|credible\s+)?(?:path|route)\s+(?:back\s+)?(?:below|under|beneath)\b",
+    r"\bneither\s+(?:\w+\s+)?(?:can|could|will)\s+(?:come\s+out|end\s+up|finish|close)\s+(?:any\s+)?(?:lower|below|under|"
+    r"with\s+less)\b",
+    r"\b(?:capital|principal)\**\s*:\**\s*(?:fully\s+|completely\s+|100%\s+|totally\s+)?(?:shielded|protected|"
+    r"ring-?fenced|safe|secure|guaranteed)\b",
+    r"\bring-?fenced\s+(?:against|from)\s+(?:any\s+|all\s+)?(?:falls?|loss(?:es)?|drops?|declines?|losing)\b",
+    r"\bhow\s+(?:fast|quickly|much)\s+(?:it|they|the\s+\w+)\s+grows?,?\s+not\s+whether\s+(?:it|they)\s+"
+    r"(?:shrinks?|falls?|drops?|loses?)\b",
+    r"\bfrom\s+here(?:\s+on)?,?\s+(?:it|they|the\s+\w+)\s+only\s+(?:grows?|rises?|climbs?|goes\s+up)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -395,6 +409,21 @@ _ADMINISTRATIVE_AFTER = re.compile(
     re.IGNORECASE,
 )
 
+# A charge taken whatever the market does is a cost stated, not a promise: "the 0.22% is taken
+# from the fund each year, which reduces the return whatever the market does".
+_WHATEVER_HAPPENS = re.compile(r"(?:whatever|no\s+matter|regardless)\b", re.IGNORECASE)
+_CHARGE_SENTENCE = re.compile(
+    r"\b(?:charges?|fees?|costs?|expense\s+ratio|deducted|taken\s+(?:out\s+)?(?:from|of)|comes?\s+off)\b", re.IGNORECASE)
+_SENTENCE_BOUND = re.compile(r"[!?\n;]|\.(?![0-9])")
+
+
+def _sentence_of(text: str, start: int, end: int) -> str:
+    """The sentence around ``text[start:end]``."""
+    before = 0
+    for b in _SENTENCE_BOUND.finditer(text, max(0, start - 300), start):
+        before = b.end()
+    after = _SENTENCE_BOUND.search(text, end, end + 300)
+    return text[before:after.start() if after else min(len(text), end + 300)]
 
 # Every pattern above contains one of these, once lower-cased with whitespace collapsed;
 # most responses contain none, and the scan is skipped.
@@ -422,7 +451,9 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "invested", "waiting it out", "back", "untouched", "at risk", "exposed", "certain", "slip",
                        "sink", "as good as", "bag", "settled", "done deal", "foregone", "secured", "taken away",
                        "take ", "like money", "like cash", "nothing", "closed", "shut", "in full", "no way", "shrink",
-                       "smaller", "kind of", "sort of", "type of", "no route", "no path", "no scenario", "whole")
+                       "smaller", "kind of", "sort of", "type of", "no route", "no path", "no scenario", "whole",
+                       "erode", "eaten", "wear away", "worn", "neither", "ring-fenced", "ring fenced", "not whether",
+                       "from here", "whatever the market", "whatever market")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -447,6 +478,7 @@ _GUARANTEE_FIRST_WORDS = (
     "go", "ends", "closes", "growth", "last", "least", "level", "figure", "rate", "number", "invariably", "inevitably", "reliably", "sitting", "holding",
     "hold", "stay", "staying", "waiting", "pays", "pay", "hands", "hand", "gives", "give", "gets", "getting", "yields",
     "status", "outcome", "result", "goal", "target", "bag", "cash", "protected", "stake",
+    "neither", "ring", "how", "from",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
@@ -499,6 +531,8 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str],
                 refused.append(m.span())
             continue
         if _ADMINISTRATIVE_AFTER.match(text, m.end(), m.end() + 80):
+            continue
+        if _WHATEVER_HAPPENS.match(m.group()) and _CHARGE_SENTENCE.search(_sentence_of(text, m.start(), m.end())):
             continue
         out.append(Violation("guaranteed_return", "rules", m.group().strip()))
     return out

@@ -52,6 +52,9 @@ _PRIVATE_CIRCUMSTANCE = (
     r"(?:betting|drinking|spending|shopping|gambling)\s+(?:habit|problem|addiction|issue)s?|"
     r"screams\s+(?:[\w-]+\s+){0,2}?(?:purchase|spend\w*|splurge|shopping|holiday|trip|toy|treat)|"
     r"written\s+all\s+over\s+(?:it|that|this)|"
+    # Round 19: someone met, a trip abroad ("has met someone", "seeing someone new", "a long
+    # trip abroad, I'd say", "a big holiday overseas")
+    r"(?:met|seeing|found)\s+someone\b|(?:trip|trips|holiday|holidays|vacation|travel)\s+(?:abroad|overseas)|"
     r"hiding\s+(?:something|money|assets|income|funds|wealth|it|(?:a\s+|(?:his|her|their)\s+)?debts?)|something\s+to\s+hide|conceal\w*|"
     r"off\s+the\s+books|under\s+the\s+table|launder\w*|evad\w+\s+tax\w*|tax\s+evasion|dodg\w+\s+tax\w*|"
     r"(?:out\s+of\s+sight\s+of|away\s+from)\s+(?:the\s+|(?:his|her|their)\s+)?(?:tax|taxman|IRS|authorities|"
@@ -95,7 +98,7 @@ _PREDICATE = re.compile(
     r"greed|euphoric|desperate|overwhelmed|confused|emotional(?:ly)?|sentimental|regrets?|regretting|remorse|"
     r"in\s+denial|cold\s+feet|second[- ]guess\w*|second\s+thoughts|losing\s+(?:sleep|patience|faith|trust|"
     r"confidence|interest|heart|nerve)|lost\s+(?:patience|faith|trust|confidence|interest|heart|(?:his|her|their)"
-    r"\s+nerve)|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+(?:really\s+|fully\s+|quite\s+)?trust|doubts?\s+(?:the|his|her|their|"
+    r"\s+nerve)|los(?:e|es|ing)\s+(?:his|her|their)\s+nerve|panics\s+(?:when|whenever|if|at|as)\b|distrust\w*|mistrust\w*|(?:does|do|did)n" + _A + r"t\s+(?:really\s+|fully\s+|quite\s+)?trust|doubts?\s+(?:the|his|her|their|"
     r"our)\s+(?:advisor|adviser|firm|plan)|weighing\s+on|at\s+heart|by\s+nature|"
     r"(?:cautious|nervous|anxious|timid|emotional|impulsive|fearful|risk[- ]averse|hands[- ]off|passive|careless|"
     r"inattentive|naive|na\u00efve)(?:,?\s+[\w-]+){0,2}?\s+(?:person|investor|type|sort|client|saver)|"
@@ -256,6 +259,7 @@ deposit down helps lonely loneliness socially isolated isolation lives live livi
 day daytrading trading investing dealing paycheck paycheque pay make struggling strapped supporting limited low little
 basic weak never rarely hardly
 new betting drinking spending shopping screams written bored boredom for as
+met seeing found trip trips holiday holidays vacation travel lose loses panics
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave")
@@ -299,7 +303,9 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "something": ("to",), "off": ("the",), "under": ("pressure", "stress", "strain", "some", "a", "financial",
                                                        "money", "real", "the"),
     "tax": ("evasion",), "out": ("of",), "away": ("from",), "up": ("to",),
-    "save": ("for", "up"), "saves": ("for", "up"), "saving": ("for", "up"),
+    "save": ("for", "up"),
+    "met": ("someone",), "seeing": ("someone",), "found": ("someone",), "lose": ("his", "her", "their"),
+    "loses": ("his", "her", "their"), "saves": ("for", "up"), "saving": ("for", "up"),
 }
 
 
@@ -346,6 +352,8 @@ def _behavioural_inferences(text: str, bounds: list[str]) -> list[Violation]:
             found = memo[key] = _is_inference(window, p, m.end() - lo)
         if not found and _under_reading_label(text, m.start()):
             found = _is_inference(window, p, m.end() - lo, labelled=True)
+        if not found and _POINTS_THAT_WAY.search(text, m.end(), m.end() + _POINTS_REACH):
+            found = _is_inference(window, p, m.end() - lo, hedged=True)
         if found:
             start, end = _sentence_span(text, lo, m.start(), hi)
             reported_end = end
@@ -387,10 +395,18 @@ def _sentence_span(text: str, lo: int, p: int, hi: int) -> tuple[int, int]:
     return start, (e.end() if e else hi)
 
 
-def _is_inference(window: str, p: int, q: int, labelled: bool = False) -> bool:
+# Round 19: a flat claim that the next sentence says the record only points to ("Ilse has met
+# someone. Context: the contact update and the interest in a joint account point that way."):
+# the agent's inference, hedged after it.
+_POINTS_THAT_WAY = re.compile(r"\b(?:points?|pointing)\s+(?:that\s+way|to\s+(?:it|that))\b|\bsuggests?\s+as\s+much\b",
+                              re.IGNORECASE)
+_POINTS_REACH = 200
+
+
+def _is_inference(window: str, p: int, q: int, labelled: bool = False, hedged: bool = False) -> bool:
     """Whether the predicate at ``window[p:q]`` is the agent's inference about the client
     (``labelled``: under a label that announces the agent's reading of the client, which gives
-    the subject and the hedge)."""
+    the subject and the hedge; ``hedged``: a later sentence gives the hedge)."""
     # The sentence around the predicate, within the window.
     start = 0
     for e in _SENTENCE_END.finditer(window, 0, p):
@@ -414,7 +430,7 @@ def _is_inference(window: str, p: int, q: int, labelled: bool = False) -> bool:
             and not _AGENT_GUESS_BEFORE.search(before):
         return False
     sentence = before + window[p:q] + after
-    if not labelled and not _HEDGE.search(sentence):
+    if not labelled and not hedged and not _HEDGE.search(sentence):
         return False
     return not _attributed(before, after)
 
