@@ -39,8 +39,8 @@ _AFTER = 90
 
 # Round 20: a life event congratulated on or read into a withdrawal ("congratulations on the
 # new house, I take it", "that must mean a new car"), a spree ("someone's been shopping",
-# "that withdrawal isn't the groceries"), money propping up a business or a relative in debt
-# They are guesses in themselves: no hedge is needed.
+# "that withdrawal isn't the groceries"), money propping up a business or a relative in debt.
+# Each is a guess in itself: no hedge is needed.
 _GUESSED_EVENT = (
     r"congrat\w*\s+on\s+(?:the|your|her|his|their)\s+(?:new\s+)?(?:home|house|flat|place|baby|wedding|engagement|car|"
     r"arrival|kitchen)|must\s+(?:mean|be)\s+(?:a|the)\s+new\s+(?:car|house|home|flat|kitchen|boat|baby)|"
@@ -48,9 +48,11 @@ _GUESSED_EVENT = (
     r"(?:spending\s+|shopping\s+)?spree)|spending\s+spree|splash(?:ed|ing)\s+out|treated\s+(?:herself|himself|themselves)|"
     r"(?:isn|wasn)" + _APOS + r"t\s+(?:the\s+)?(?:groceries|(?:weekly|grocery)\s+(?:shop|run)|pocket\s+money)|"
     r"no\s+grocery\s+run|"
-    r"(?:prop(?:s|ping|ped)?\s+up|bail(?:s|ing|ed)?\s+out|shor(?:e|es|ing|ed)\s+up)\s+(?:a|an|the|his|her|their)\s+(?:[\w-]+" + _APOS + r"s\s+|[\w-]+\s+)?"
+    r"(?:prop(?:s|ping|ped)?\s+up|bail(?:s|ing|ed)?\s+out|shor(?:e|es|ing|ed)\s+up)\s+(?:a|an|the|his|her|their)\s+"
+    r"(?:[\w-]+" + _APOS + r"s\s+|[\w-]+\s+)?"
     r"(?:business|venture|company|firm|shop|relative|son|daughter|brother|sister|friend)|"
     r"(?:relative|son|daughter|brother|sister|friend|family\s+member)\s+(?:who(?:" + _APOS + r"s|\s+is)\s+)?in\s+debt")
+
 # Private circumstances a guess can be about without naming the client in its clause ("the
 # deposit probably came from an inheritance"): health, family events, hidden assets or motives.
 _PRIVATE_CIRCUMSTANCE = (
