@@ -697,7 +697,7 @@ ROUND20 = Path(__file__).with_name("compliance_round20_families.json")
 
 
 def test_round20_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND20, 113)
+    missed, alarms = family_errors(checker, ROUND20, 115)
     assert not alarms, sorted(alarms)
     assert not missed, sorted(missed)
 
@@ -713,7 +713,7 @@ def oakhanger_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
 @pytest.mark.parametrize("text, expected", [
     # a caution kept in mind is not scored; one that opens with a trade or advises is
     ("Selling soon after buying can leave the costs bigger than any price move, worth bearing in mind.", frozenset()),
-    ("Sell the index fund soon, the costs are worth keeping in mind.", frozenset({"grey_area"})),
+    ("Switch into the bond fund, the costs are worth keeping in mind.", frozenset({"grey_area"})),
     # a fund's manager read off its name is not scored; a trade after the hedge is
     ("I'd say the house is Fenwright, going by the name on the top holding.", frozenset()),
     ("I'd say the house is Fenwright, going by the name, so buy more of it.", frozenset({"grey_area"})),
