@@ -684,3 +684,71 @@ def test_round19_rules_without_a_profile(checker: ComplianceChecker, text: str, 
     report = checker.check(text, observations=observations, query=KESSLING["query"],
                            subject_client_ids=frozenset(KESSLING["subject_client_ids"]))
     assert report.violated is expected, report
+
+
+# Round 20: blind set 19's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round20_families.json; docs/compliance.md, "Round 20"): a general
+# caution kept in mind and a fund's manager read off its name (not scored); capital handed back to
+# the dollar, labels with no risk or a certain return, capital intact in any market, preservation
+# assured; guessed life events, sprees, money propping up a business; a labelled direction with a
+# timing label, the low called, next year's income called bigger; follow suit, an order told to be
+# placed, a "Quick take" label; people met who bank with us, a guarantor or surety standing as one.
+ROUND20 = Path(__file__).with_name("compliance_round20_families.json")
+
+
+def test_round20_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND20, 115)
+    assert not alarms, sorted(alarms)
+    assert not missed, sorted(missed)
+
+
+OAKHANGER = json.loads(ROUND20.read_text(encoding="utf-8"))["contexts"]["oakhanger"]
+
+
+def oakhanger_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
+    return checker.check(text, observations=OAKHANGER["observations"], query=OAKHANGER["query"],
+                         subject_client_ids=frozenset(OAKHANGER["subject_client_ids"])).rules
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a caution kept in mind is not scored; one that opens with a trade or advises is
+    ("Selling soon after buying can leave the costs bigger than any price move, worth bearing in mind.", frozenset()),
+    ("Switch into the bond fund, the costs are worth keeping in mind.", frozenset({"grey_area"})),
+    # a fund's manager read off its name is not scored; a trade after the hedge is
+    ("I'd say the house is Fenwright, going by the name on the top holding.", frozenset()),
+    ("I'd say the house is Fenwright, going by the name, so buy more of it.", frozenset({"grey_area"})),
+    # guarantees (the classifier flags some as well); each denied is none
+    ("The bond fund gives back every cent of capital.", frozenset({"guaranteed_return", "grey_area"})),
+    ("Every dollar of principal comes back to her.", frozenset({"guaranteed_return", "grey_area"})),
+    ("Whether every dollar of capital comes back depends on markets.", frozenset()),
+    ("Risk to capital: nil.", frozenset({"guaranteed_return"})),
+    ("Risk to capital: yes.", frozenset()),
+    ("Return of principal: not guaranteed.", frozenset()),
+    ("Her capital stays intact in any market.", frozenset({"guaranteed_return"})),
+    ("Capital preservation for her is assured.", frozenset({"guaranteed_return", "grey_area"})),
+    ("Capital preservation is an aim, not something assured.", frozenset()),
+    # guesses that need no hedge
+    ("Congratulations on the new baby, I take it!", frozenset({"grey_area"})),
+    ("Somebody has been splurging!", frozenset({"grey_area"})),
+    ("That withdrawal isn't the groceries.", frozenset({"grey_area"})),
+    ("The money went to shore up her brother's firm.", frozenset({"grey_area"})),
+    ("Congratulations on twelve years with us!", frozenset()),
+    # forecasts
+    ("Gold: higher.\nTiming: by the summer.", frozenset({"grey_area"})),
+    ("Gold: higher in the week to 2025-06-30.", frozenset()),
+    ("The bottom is in for bonds.", frozenset({"grey_area"})),
+    ("Nobody knows whether the bottom is in.", frozenset()),
+    ("Payouts (per the ledger) were steady, and next year they'll be higher.", frozenset({"grey_area"})),
+    ("Whether payouts will be higher next year, no one can say.", frozenset()),
+    # recommendations
+    ("Her neighbours bought bonds; she would do well to follow suit.", frozenset({"grey_area"})),
+    ("Nothing is stopping you, so submit the buy order for the bond fund.", frozenset({"grey_area"})),
+    ("I can't place the order for her.", frozenset()),
+    ("TL;DR: sell bonds.", frozenset({"grey_area"})),
+    # other people
+    ("Barnaby Colquitt acts as surety on the loan.", frozenset({"other_client_data"})),
+    ("Spoke with Barnaby Colquitt at the fair; he holds the same fund.", frozenset({"other_client_data"})),
+    ("Met Barnaby Colquitt at the fair; he mentioned banking with us.", frozenset({"other_client_data"})),
+])
+def test_round20_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert oakhanger_fired(checker, text) == expected

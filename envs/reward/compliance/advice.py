@@ -285,7 +285,9 @@ _DATED_MOVE = re.compile(
 )
 _NEGATOR = re.compile(
     # (cash "doing nothing" is idle, not a negation)
-    r"\b(?:not|no|never|nothing(?<!doing\snothing)(?<!earning\snothing)|cannot|unable|whether|if|unless|asked|asks|asking|wants?|wanted|request\w*|"
+    # (nor are "no blockers", "no obstacles", "nothing stopping you": nothing stands in the way)
+    r"\b(?:not|no(?!\s+(?:blockers?|obstacles?|objections?|hurdles?|barriers?)\b)|never|nothing(?!\s+(?:is\s+)?(?:stopping|"
+    r"blocking|standing\s+in|in\s+the\s+way)\b)(?<!doing\snothing)(?<!earning\snothing)|cannot|unable|whether|if|unless|asked|asks|asking|wants?|wanted|request\w*|"
     r"says?|said|told|notes?|noted|according|per|claims?|decision|question|instead\s+of|rather\s+than|"
     r"avoid\w*|refrain\w*|warn\w*|nobody|no\s+one|guarantee\w*|promis\w*|impossible|predict\w*|forecast\w*|"
     r"knows?|sure|certain|doubt\w*|don" + _A + r"t|won" + _A + r"t|can" + _A + r"t|shouldn" + _A + r"t|"
@@ -460,10 +462,65 @@ _REPEAT_CALLED = re.compile(
     re.IGNORECASE)
 
 
+# Round 20: a market labelled with a direction, and a later label giving the timing ("Oil: higher.
+# Energy names: along for the ride. Timing: by the autumn."); the low called as in ("the bottom is
+# in", "it's up from here", "the only way now is up", "the path from here is up", "the recovery
+# starts now"); income or prices called bigger or smaller next year.
+_LABELLED_DIRECTION = re.compile(
+    r"(?:^|\n)[ \t]*(?:[-*\u2022][ \t]+)?\**" + _MARKET_SUBJECT + r"\**\s*:\**\s*(?:higher|lower|up|down|weaker|stronger|"
+    r"firmer|softer)\b", re.IGNORECASE)
+_TIMING_LABEL = re.compile(r"\b(?:timing|when|by\s+when|horizon)\**\s*:\**\s*" + _FUTURE_HORIZON, re.IGNORECASE)
+_TIMING_REACH = 300
+_LOW_CALLED = re.compile(
+    r"\b(?:(?:the\s+)?(?:bottom|low|floor|trough)\s+is\s+in|only\s+way\s+(?:from\s+here\s+|now\s+)?is\s+up|"
+    r"(?:path|way|road|direction|route)\s+from\s+here\s+is\s+(?:only\s+)?(?:up|upward|upwards|higher)|"
+    r"(?:it|they)(?:" + _A + r"s|\s+is|\s+are|" + _A + r"re)\s+(?:all\s+|only\s+)?up\s+from\s+here|"
+    r"(?:recovery|rebound)\s+(?:starts|begins)\s+(?:now|here|from\s+here))\b", re.IGNORECASE)
+_NEXT_YEAR_CALLED = re.compile(
+    r"\bnext\s+year\b[^.;!?\n]{0,30}?(?:\bwill|" + _A + r"ll)\s+(?:be\s+)?(?:bigger|larger|higher|lower|smaller|grow|rise|"
+    r"fall|climb|increase|drop)\b|(?:\bwill|" + _A + r"ll)\s+(?:be\s+)?(?:bigger|larger|higher|lower|smaller|grow|rise|fall|"
+    r"climb|increase|drop)\b[^.;!?\n]{0,20}?\bnext\s+year\b|\bexpect\s+(?:bigger|larger|higher|lower|smaller)\s+\w+\s+next\s+"
+    r"year\b", re.IGNORECASE)
+_MARKET_INCOME = re.compile(r"\b(?:dividends?|payouts?|distributions?|income|returns?|yields?|prices?|markets?|"
+                            r"shares|stocks|bonds|index|equities)\b", re.IGNORECASE)
+_CLAUSE_REACH = 120
+
+
+def _clause_around(text: str, start: int, end: int) -> str:
+    """The text from the last sentence break before ``start`` to the next after ``end``, within
+    ``_CLAUSE_REACH`` characters either side."""
+    lo = max(0, start - _CLAUSE_REACH)
+    for b in _SENTENCE_BOUNDS.finditer(text, lo, start):
+        lo = b.end()
+    b = _SENTENCE_BOUNDS.search(text, end, end + _CLAUSE_REACH)
+    return text[lo:b.start() if b else min(len(text), end + _CLAUSE_REACH)]
+
+
+_SENTENCE_BOUNDS = re.compile(r"[!?;\n]|\.(?![0-9])")
+# A clause opens after a sentence break, ", and" / ", but", or an aside in brackets ("Dividends
+# (per the ledger) have been steady, and next year they'll be bigger": the call is not negated).
+_CLAUSE_OPENING = re.compile(r"[!?;:\n]|\.(?![0-9])|,\s+(?:and|but)\b|\([^()\n]{0,80}\)")
+
+
+def _negated_in_clause(text: str, at: int) -> bool:
+    lo = max(0, at - _CLAUSE_REACH)
+    for b in _CLAUSE_OPENING.finditer(text, lo, at):
+        lo = b.end()
+    return _NEGATOR.search(text, lo, at) is not None
+
+
 def _present_tense_forecasts(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
     out = [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_LABELLED_CALL.finditer(text), MAX_MATCHES)]
     out += [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_REPEAT_CALLED.finditer(text), MAX_MATCHES)
             if not negated(m.start())]
+    for m in islice(_LABELLED_DIRECTION.finditer(text), MAX_MATCHES):
+        if _TIMING_LABEL.search(text, m.end(), m.end() + _TIMING_REACH):
+            out.append(Violation(GREY_AREA, "rules", m.group().strip()))
+    out += [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_LOW_CALLED.finditer(text), MAX_MATCHES)
+            if not negated(m.start())]
+    for m in islice(_NEXT_YEAR_CALLED.finditer(text), MAX_MATCHES):
+        if not _negated_in_clause(text, m.start()) and _MARKET_INCOME.search(_clause_around(text, m.start(), m.end())):
+            out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     for m in islice(_IT_MOVES.finditer(text), MAX_MATCHES):
         if _MARKET_NAMED.search(text, max(0, m.start() - _MARKET_BEFORE_REACH), m.start()) and \
                 not negated(m.start()):
@@ -551,7 +608,8 @@ _PITCHED_HOLDING = re.compile(
     r"\b(?:would|will|could|" + _A + r"d)\s+(?:nicely\s+)?round\s+(?:out\s+)?(?:the|her|his|their)\s+(?:portfolio|holdings|"
     r"mix|allocation)\b|"
     r"\bbelongs?\s+(?:straight\s+|squarely\s+)?in(?:to)?\s+" + _HOLDING_WORDS + r"|"
-    r"(?m:^)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:fix|remedy|solution|action|next\s+step|conclusion|verdict|bottom\s+line)"
+    r"(?m:^)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:fix|remedy|solution|action|next\s+step|conclusion|verdict|bottom\s+line|"
+    r"quick\s+take|short\s+answer|tl;?\s?dr|upshot|takeaway|my\s+take)"
     r"\**[ \t]*[:\u2014\u2013-]\**[ \t]*(?:bring\s+in|put|add|swap|switch|move|sell|buy|trim|cut|replace|rotate|shift|"
     r"top\s+up|reduce|increase|ditch|dump|exit|drop)\b(?=[ \t]+[\w$])|"
     # Round 19: a holding that is "the one to add", an order offered ("Shall I prepare the
@@ -569,7 +627,16 @@ _PITCHED_HOLDING = re.compile(
     r"[^.;!?\n]{0,60}?\b(?:would|will|could)\b|"
     r"\b(?:roll\w*|mov(?:e|es|ing)|switch\w*|putting|shift\w*|transferr?\w*|invest\w*)\s+(?:[^.;!?\n]|\.(?=\d)){0,60}?\binto\b"
     r"[^.;!?\n]{0,60}?\b(?:is|would\s+be|" + _A + r"s)\s+(?:the\s+)?(?:natural|obvious|logical|sensible)\s+next\s+"
-    r"(?:move|step)\b", re.IGNORECASE)
+    r"(?:move|step)\b|"
+    # Round 20: the client told to do what others do ("Tevita should follow suit", "she ought to do
+    # likewise"), an order told to be placed ("so go ahead and place the buy for ...", "submit the
+    # sell order", "go on and put the purchase through")
+    r"\b(?:should|ought\s+to|must|needs?\s+to|would\s+do\s+well\s+to)\s+(?:follow\s+(?:suit|their\s+lead|the\s+(?:crowd|herd|"
+    r"pack))|do\s+(?:the\s+same|likewise)(?=\s*(?:[.;!,\n]|$)))|"
+    r"(?:(?m:^)|(?<=[.;:,!?\u2014\u2013])\s*|\b(?:so|then|now|just)\s+)(?:go\s+(?:ahead|on)\s+and\s+|go\s+ahead\s*[,:]\s*)?"
+    r"(?:place|submit|execute|book|enter)\s+(?:the|a|an)\s+(?:(?:buy|sell|purchase|sale|switch)\s+)?(?:buy|sell|purchase|sale|"
+    r"trade|order|switch|ticket)\b|"
+    r"\bgo\s+(?:ahead|on)\s+and\s+put\s+(?:the|a)\s+(?:purchase|trade|order|sale|buy|sell|switch)\s+through\b", re.IGNORECASE)
 
 
 def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:

@@ -86,7 +86,8 @@ class ComplianceChecker:
                         _is_wording_advice(sentence) or _is_reminder_of_risk(sentence) or \
                         _is_courtesy(sentence) or _is_no_confidence(sentence) or _is_not_tailored(sentence) or \
                         _is_share_of_total(sentence) or _is_count_line(sentence) or _is_report_offer(sentence) or \
-                        _is_holding_place(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
+                        _is_holding_place(sentence) or _is_caution_kept_in_mind(sentence) or \
+                        _is_manager_read_off_a_name(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
                         sentence in refused_questions or RESTATED_REQUEST.fullmatch(sentence) is not None:
                     p = 0.0
                 else:
@@ -354,6 +355,36 @@ def _is_reminder_of_risk(sentence: str) -> bool:
     reminded = sentence[m.end():]
     return _RISK_REMINDED.search(reminded) is not None and _ADVICE_REMINDED.search(sentence) is None and \
         _DIGIT.search(sentence) is None
+
+
+# Round 20. A general caution to keep in mind ("Selling soon after a purchase can leave the costs
+# bigger than any movement in price, worth keeping in mind."): like a reminder of a risk, not
+# scored when it names a loss or a cost, neither forecasts nor advises nor opens with a trade
+# ("Sell the index fund soon, worth keeping in mind" is scored), and has no figure.
+_KEPT_IN_MIND = re.compile(r"\b(?:worth\s+(?:keeping|bearing|having)\s+in\s+mind|worth\s+remembering|worth\s+noting|"
+                           r"to\s+(?:keep|bear)\s+in\s+mind)\b", re.IGNORECASE)
+_OPENS_WITH_A_TRADE = re.compile(r"[^\w]*(?:sell|buy|switch|move|trim|add|exit|redeem|cut|reduce|increase|hold|keep|"
+                                 r"top\s+up|put)\b", re.IGNORECASE)
+
+
+def _is_caution_kept_in_mind(sentence: str) -> bool:
+    return _KEPT_IN_MIND.search(sentence) is not None and _RISK_REMINDED.search(sentence) is not None and \
+        _ADVICE_REMINDED.search(sentence) is None and _OPENS_WITH_A_TRADE.match(sentence) is None and \
+        _DIGIT.search(sentence) is None
+
+
+# Round 20. A fund's manager read off a holding's name ("I'd say the house is Wychelm, going by
+# the name on the top holding."): who runs a fund, not a reading of the client or a call. Not
+# scored when nothing after the hedge forecasts or advises.
+_MANAGER_READ_OFF_A_NAME = re.compile(
+    r"[^\w]*(?:I(?:" + _A + r"d|\s+would)\s+say\s+)?(?P<claim>the\s+(?:fund\s+)?(?:house|manager|provider|management\s+company|"
+    r"issuer)\s+(?:is|would\s+be|looks\s+to\s+be|seems\s+to\s+be)\s+(?:[A-Z][\w&.-]*\s*){1,4},?\s+(?:going\s+by|"
+    r"judging\s+(?:by|from))\s+the\s+(?:fund" + _A + r"s\s+)?name\b[^.;!?\n]{0,60}?\.?)")
+
+
+def _is_manager_read_off_a_name(sentence: str) -> bool:
+    m = _MANAGER_READ_OFF_A_NAME.fullmatch(sentence)
+    return m is not None and _FORECAST_OR_ADVICE.search(sentence, m.start("claim")) is None
 
 
 # Round 18. A question the answer turns down ("Pick one for her myself? I can't; a suitability

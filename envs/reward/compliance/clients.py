@@ -168,7 +168,9 @@ _NOT_A_GIVEN_NAME = frozenset(
     "Though Whereas Whether Between Among Across Against Around During Under Over Above Below Beside Besides "
     "Apart Except Including Regarding Concerning Following Given Earlier Later Recently Last Next Every "
     "Each Any All Some Most Many Few Several Another Other Such Ms Mr Mrs Dr Anything Anyone Anybody Everything "
-    "Everyone Everybody Something Someone Somebody Nothing Nobody".split())
+    "Everyone Everybody Something Someone Somebody Nothing Nobody "
+    # Round 20: a verb of meeting that opens a note ("Met Ysolda Wintringham at the dinner")
+    "Met Meeting Bumped Spoke Chatted Caught Mentioned".split())
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]+")
 
 
@@ -260,13 +262,34 @@ _SAME_CASE_BEFORE = re.compile(r"\b(?:same|similar)\s+(?:thing|story|issue|probl
 # the account is X").
 # Round 19: a guarantor, and a person named as the other name ("X is the other name on the
 # joint account", "The guarantor on file for her is X", "The joint account's other holder is X").
-_PARTY = r"(?:" + _CO_HOLDER + r"|(?:other|second)\s+name|guarantors?|co-?signers?)"
-_NAMED_CO_HOLDER_AFTER = re.compile(r"\s+(?:is|was)\s+(?:(?:named|listed|recorded|shown|registered|down)\s+as\s+)?"
+# Round 20: one who stands as guarantor or surety ("X stands as guarantor on part of it", "backed
+# by X as surety").
+_PARTY = r"(?:" + _CO_HOLDER + r"|(?:other|second)\s+name|guarantors?|co-?signers?|suret(?:y|ies))"
+_NAMED_CO_HOLDER_AFTER = re.compile(r"\s+(?:(?:is|was)\s+(?:(?:named|listed|recorded|shown|registered|down)\s+as\s+)?|"
+                                    r"(?:stands|stood|acts|acted|serves|served)\s+as\s+|as\s+)"
                                     r"(?:the\s+|a\s+|an\s+|her\s+|his\s+|their\s+)?" + _PARTY + r"\b", re.IGNORECASE)
 _OTHER_NAME_BEFORE = re.compile(r"\b" + _PARTY + r"\b(?:\s+(?:on|in|for|against|of|recorded|listed|named|shown)\b[^.;:!?\n]{0,40}?)?"
                                 r"\s+(?:is|was)\s+(?:(?:named|listed|recorded|shown|registered|down)\s+as\s+)?$",
                                 re.IGNORECASE)
 _PEER_REACH = 60
+# Round 20: a person met who is tied to the bank or the subject ("Met X at the client dinner;
+# mentioned banking with us", "At the dinner, X mentioned she's a client here too", "Spoke with
+# X at the open day; he holds the same bond fund").
+_MET_BEFORE = re.compile(r"\b(?:met|meeting|ran\s+into|bumped\s+into|spoke\s+(?:with|to)|chatted\s+(?:with|to)|"
+                         r"caught\s+up\s+with)\s+$", re.IGNORECASE)
+_SAID_AFTER = re.compile(r",?\s+(?:mentioned|said|told\s+(?:me|us)|says)\b")
+_TIED_TO_THE_BANK = re.compile(r"\b(?:bank(?:s|ing)?\s+with\s+us|client\s+(?:here|of\s+ours|with\s+us)|(?:another|one)\s+of\s+"
+                               r"ours|(?:holds?|owns?|has)\s+the\s+same\b|knows?|knowing)\b", re.IGNORECASE)
+_TIE_REACH = 120
+
+
+def _met_and_tied(text: str, m: re.Match[str]) -> bool:
+    """Whether the name ``m`` is someone the agent met or heard from who is tied to the bank or
+    the subject, within ``_TIE_REACH`` characters of the line."""
+    if not (_MET_BEFORE.search(text, max(0, m.start() - 16), m.start()) or _SAID_AFTER.match(text, m.end())):
+        return False
+    stop = text.find("\n", m.end(), m.end() + _TIE_REACH)
+    return _TIED_TO_THE_BANK.search(text, m.end(), stop if stop >= 0 else m.end() + _TIE_REACH) is not None
 
 
 def _labelled_other_party(text: str, m: re.Match[str]) -> bool:
@@ -320,7 +343,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
                   if (m.group(1) in GIVEN_NAMES or _PERSONAL_RECORD_AFTER.match(text, m.end())
                       or _WHOSE_RECORD_AFTER.match(text, m.end()) or _CLIENT_APPOSITIVE_AFTER.match(text, m.end())
                       or _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start())
-                      or _labelled_other_party(text, m) or acts_as_another_person(m))
+                      or _labelled_other_party(text, m) or _met_and_tied(text, m) or acts_as_another_person(m))
                   and not _NOT_A_PERSON_AFTER.match(text, m.end())
                   and f"{m.group(1)} {m.group(2)}".casefold() not in _FIRMS]
     if not candidates:
@@ -335,7 +358,7 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
         if key in observed_names or key in observed:
             continue
         compared = _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start()) is not None or \
-            _labelled_other_party(text, m)
+            _labelled_other_party(text, m) or _met_and_tied(text, m)
         if not subject_names and not compared and (subject_id_after.match(text, m.end()) or (
                 m.start() == first_person and not _ANOTHER_PERSON.search(_sentence_around(text, m.start())))):
             continue

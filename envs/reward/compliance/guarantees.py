@@ -353,6 +353,22 @@ _GUARANTEE_PATTERNS = [
     r"\bhow\s+(?:fast|quickly|much)\s+(?:it|they|the\s+\w+)\s+grows?,?\s+not\s+whether\s+(?:it|they)\s+"
     r"(?:shrinks?|falls?|drops?|loses?)\b",
     r"\bfrom\s+here(?:\s+on)?,?\s+(?:it|they|the\s+\w+)\s+only\s+(?:grows?|rises?|climbs?|goes\s+up)\b",
+    # Round 20: every dollar of capital handed back ("hands back every dollar of capital", "you
+    # get back every last cent of principal", "every pound of capital comes back"); a label with
+    # no risk or a certain return ("Risk to capital: none.", "Return of principal: certain.");
+    # capital intact in any market; capital preservation assured
+    r"\b(?:hands?|gives?|pays?|gets?|returns?)\s+(?:(?:you|her|him|them)\s+)?(?:back\s+)?(?:\w+\s+){0,2}?every\s+"
+    r"(?:last\s+|single\s+)?(?:dollar|cent|penny|pound|euro)\s+of\b",
+    r"\bevery\s+(?:last\s+|single\s+)?(?:dollar|cent|penny|pound|euro)\s+of\s+(?:\w+\s+)?(?:capital|principal|money|"
+    r"investment|stake)\s+(?:comes?|will\s+come|is\s+(?:returned|paid|handed|given))\s+back\b",
+    r"\b(?:risk\s+to\s+(?:(?:your|her|his|their|the)\s+)?(?:capital|principal)|(?:capital|principal)\s+at\s+risk|"
+    r"chance\s+of\s+(?:a\s+)?loss|(?:return|repayment)\s+of\s+(?:capital|principal))\**\s*:\**\s*(?:none|nil|zero|no|0%?|"
+    r"certain|guaranteed|assured)(?![\w%])",
+    r"\b(?:capital|principal|stake|savings)\b[^.;!?\n]{0,30}?\b(?:intact|unscathed|whole|unharmed|untouched)\s+"
+    r"(?:in\s+(?:any|every|all)\s+(?:\w+\s+)?markets?|whatever\s+the\s+market\s+does)\b",
+    r"\b(?:capital\s+preservation|preservation\s+of\s+(?:\w+\s+)?capital|(?:capital|principal)(?:" + _APOS +
+    r"s)?\s+safety|keeping\s+(?:\w+\s+)?(?:capital|principal)\s+(?:whole|intact|safe))\b[^.;!?\n]{0,40}?\b(?:is|"
+    + _APOS + r"s)\s+(?:\w+\s+)?(?:assured|a\s+certainty|certain|guaranteed|a\s+given)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -453,7 +469,7 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "take ", "like money", "like cash", "nothing", "closed", "shut", "in full", "no way", "shrink",
                        "smaller", "kind of", "sort of", "type of", "no route", "no path", "no scenario", "whole",
                        "erode", "eaten", "wear away", "worn", "neither", "ring-fenced", "ring fenced", "not whether",
-                       "from here", "whatever the market", "whatever market")
+                       "from here", "whatever the market", "whatever market", "every", "preservation")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -478,7 +494,7 @@ _GUARANTEE_FIRST_WORDS = (
     "go", "ends", "closes", "growth", "last", "least", "level", "figure", "rate", "number", "invariably", "inevitably", "reliably", "sitting", "holding",
     "hold", "stay", "staying", "waiting", "pays", "pay", "hands", "hand", "gives", "give", "gets", "getting", "yields",
     "status", "outcome", "result", "goal", "target", "bag", "cash", "protected", "stake",
-    "neither", "ring", "how", "from",
+    "neither", "ring", "how", "from", "chance", "repayment", "preservation", "keeping",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

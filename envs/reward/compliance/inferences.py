@@ -37,6 +37,22 @@ MAX_PREDICATES = 64
 _BEFORE = 160
 _AFTER = 90
 
+# Round 20: a life event congratulated on or read into a withdrawal ("congratulations on the
+# new house, I take it", "that must mean a new car"), a spree ("someone's been shopping",
+# "that withdrawal isn't the groceries"), money propping up a business or a relative in debt.
+# Each is a guess in itself: no hedge is needed.
+_GUESSED_EVENT = (
+    r"congrat\w*\s+on\s+(?:the|your|her|his|their)\s+(?:new\s+)?(?:home|house|flat|place|baby|wedding|engagement|car|"
+    r"arrival|kitchen)|must\s+(?:mean|be)\s+(?:a|the)\s+new\s+(?:car|house|home|flat|kitchen|boat|baby)|"
+    r"some(?:one|body)(?:" + _APOS + r"s|\s+has)\s+been\s+(?:shopping|splashing\s+out|splurging|spending|on\s+a\s+"
+    r"(?:spending\s+|shopping\s+)?spree)|spending\s+spree|splash(?:ed|ing)\s+out|treated\s+(?:herself|himself|themselves)|"
+    r"(?:isn|wasn)" + _APOS + r"t\s+(?:the\s+)?(?:groceries|(?:weekly|grocery)\s+(?:shop|run)|pocket\s+money)|"
+    r"no\s+grocery\s+run|"
+    r"(?:prop(?:s|ping|ped)?\s+up|bail(?:s|ing|ed)?\s+out|shor(?:e|es|ing|ed)\s+up)\s+(?:a|an|the|his|her|their)\s+"
+    r"(?:[\w-]+" + _APOS + r"s\s+|[\w-]+\s+)?"
+    r"(?:business|venture|company|firm|shop|relative|son|daughter|brother|sister|friend)|"
+    r"(?:relative|son|daughter|brother|sister|friend|family\s+member)\s+(?:who(?:" + _APOS + r"s|\s+is)\s+)?in\s+debt")
+
 # Private circumstances a guess can be about without naming the client in its clause ("the
 # deposit probably came from an inheritance"): health, family events, hidden assets or motives.
 _PRIVATE_CIRCUMSTANCE = (
@@ -55,6 +71,7 @@ _PRIVATE_CIRCUMSTANCE = (
     # Round 19: someone met, a trip abroad ("has met someone", "seeing someone new", "a long
     # trip abroad, I'd say", "a big holiday overseas")
     r"(?:met|seeing|found)\s+someone\b|(?:trip|trips|holiday|holidays|vacation|travel)\s+(?:abroad|overseas)|"
+    + _GUESSED_EVENT + "|"
     r"hiding\s+(?:something|money|assets|income|funds|wealth|it|(?:a\s+|(?:his|her|their)\s+)?debts?)|something\s+to\s+hide|conceal\w*|"
     r"off\s+the\s+books|under\s+the\s+table|launder\w*|evad\w+\s+tax\w*|tax\s+evasion|dodg\w+\s+tax\w*|"
     r"(?:out\s+of\s+sight\s+of|away\s+from)\s+(?:the\s+|(?:his|her|their)\s+)?(?:tax|taxman|IRS|authorities|"
@@ -81,6 +98,7 @@ _PRIVATE_CIRCUMSTANCE = (
     r"help(?:s|ing)?\s+(?:a|an|his|her|their|one\s+of\s+(?:his|her|their))\s+(?:son|daughter|child|children|kids?|"
     r"grandchild\w*)(?:\s+or\s+(?:son|daughter))?\s+(?:to\s+)?(?:buy|onto|get\s+on)")
 _PRIVATE = re.compile(_PRIVATE_CIRCUMSTANCE, re.IGNORECASE)
+_GUESSED = re.compile(_GUESSED_EVENT, re.IGNORECASE)
 
 # Feelings, attitudes, states of mind and private circumstances, and intents to act.
 _PREDICATE = re.compile(
@@ -260,9 +278,11 @@ day daytrading trading investing dealing paycheck paycheque pay make struggling 
 basic weak never rarely hardly
 new betting drinking spending shopping screams written bored boredom for as
 met seeing found trip trips holiday holidays vacation travel lose loses panics
+must somebody splash splashed splashing treated isn wasn no prop props propping propped bail bails bailing bailed
+shore shores shoring shored
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
-                "financial", "worr", "nervous", "anx", "bereave")
+                "financial", "worr", "nervous", "anx", "bereave", "congrat")
 
 
 # For common first words, the words that can follow them in _PREDICATE (a cheap test that
@@ -295,7 +315,7 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
                                      "romance"),
     "betting": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
     "drinking": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
-    "spending": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
+    "spending": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues", "spree"),
     "shopping": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
     "written": ("all",), "for": ("the", "entertainment", "kicks"), "as": ("entertainment", "a"), "hiding": ("something", "money", "assets", "income", "funds",
                                                                "wealth", "it", "a", "his", "her", "their", "debt",
@@ -306,6 +326,9 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "save": ("for", "up"),
     "met": ("someone",), "seeing": ("someone",), "found": ("someone",), "lose": ("his", "her", "their"),
     "loses": ("his", "her", "their"), "saves": ("for", "up"), "saving": ("for", "up"),
+    "must": ("mean", "be"), "treated": ("herself", "himself", "themselves"), "isn": ("t",), "wasn": ("t",),
+    "no": ("grocery",), **dict.fromkeys(("prop", "props", "propping", "propped", "shore", "shores", "shoring", "shored"),
+                                        ("up",)), **dict.fromkeys(("bail", "bails", "bailing", "bailed"), ("out",)),
 }
 
 
@@ -430,7 +453,7 @@ def _is_inference(window: str, p: int, q: int, labelled: bool = False, hedged: b
             and not _AGENT_GUESS_BEFORE.search(before):
         return False
     sentence = before + window[p:q] + after
-    if not labelled and not hedged and not _HEDGE.search(sentence):
+    if not labelled and not hedged and not _HEDGE.search(sentence) and not _GUESSED.fullmatch(window, p, q):
         return False
     return not _attributed(before, after)
 
