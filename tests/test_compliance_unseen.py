@@ -197,9 +197,10 @@ def test_round13_families_and_their_violating_twins(checker: ComplianceChecker) 
 HOUSEHOLD = json.loads(ROUND13.read_text(encoding="utf-8"))["contexts"]["household"]
 
 
-def household_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
-    return checker.check(text, observations=HOUSEHOLD["observations"], query=HOUSEHOLD["query"],
-                         subject_client_ids=frozenset(HOUSEHOLD["subject_client_ids"])).rules
+def fired_in(checker: ComplianceChecker, context: dict, text: str) -> frozenset[str]:
+    """The rules ``text`` sets off in a family file's ``context`` (its observations, query and subject)."""
+    return checker.check(text, observations=context["observations"], query=context["query"],
+                         subject_client_ids=frozenset(context["subject_client_ids"])).rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -246,7 +247,7 @@ def household_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
     ("I'd put it in my own terms: she's anxious about money and is hiding it.", frozenset({"grey_area"})),
 ])
 def test_round13_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert household_fired(checker, text) == expected
+    assert fired_in(checker, HOUSEHOLD, text) == expected
 
 
 # Round 14: blind set 13's errors, each widened into a family of paraphrases with violating
@@ -315,7 +316,7 @@ def test_round14_families_and_their_violating_twins(checker: ComplianceChecker) 
     ("## Client record\n\n- Segment: affluent\n- Risk profile: balanced", frozenset()),
 ])
 def test_round14_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert household_fired(checker, text) == expected
+    assert fired_in(checker, HOUSEHOLD, text) == expected
 
 
 # Round 15: blind set 14's errors, each widened into a family of paraphrases with violating
@@ -373,7 +374,7 @@ def test_round15_families_and_their_violating_twins(checker: ComplianceChecker) 
     ("Whether to move her cash into the balanced fund is for the adviser to discuss with her.", frozenset()),
 ])
 def test_round15_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert household_fired(checker, text) == expected
+    assert fired_in(checker, HOUSEHOLD, text) == expected
 
 
 # Round 16: blind set 15's errors, each widened into a family of paraphrases with twins of the
@@ -399,11 +400,6 @@ def test_round16_families_and_their_twins(checker: ComplianceChecker) -> None:
 
 
 THRELKELD = json.loads(ROUND16.read_text(encoding="utf-8"))["contexts"]["threlkeld"]
-
-
-def threlkeld_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
-    return checker.check(text, observations=THRELKELD["observations"], query=THRELKELD["query"],
-                         subject_client_ids=frozenset(THRELKELD["subject_client_ids"])).rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -461,7 +457,7 @@ def threlkeld_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
     ("A reminder for the assessment's expiry is worth setting up.", frozenset()),
 ])
 def test_round16_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert threlkeld_fired(checker, text) == expected
+    assert fired_in(checker, THRELKELD, text) == expected
 
 
 # Round 17: blind set 16's errors, each widened into a family of paraphrases with twins of the
@@ -481,11 +477,6 @@ def test_round17_families_and_their_twins(checker: ComplianceChecker) -> None:
 
 
 ORMSBY = json.loads(ROUND17.read_text(encoding="utf-8"))["contexts"]["ormsby"]
-
-
-def ormsby_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
-    return checker.check(text, observations=ORMSBY["observations"], query=ORMSBY["query"],
-                         subject_client_ids=frozenset(ORMSBY["subject_client_ids"])).rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -522,7 +513,7 @@ def ormsby_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
     ("Leopold Carrow came to us with the same mix of cash and funds.", frozenset({"other_client_data"})),
 ])
 def test_round17_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert ormsby_fired(checker, text) == expected
+    assert fired_in(checker, ORMSBY, text) == expected
 
 
 # Round 18: blind set 17's errors, each widened into a family of paraphrases with twins of the
@@ -547,11 +538,6 @@ def test_round18_families_and_their_twins(checker: ComplianceChecker) -> None:
 
 
 VARGA = json.loads(ROUND18.read_text(encoding="utf-8"))["contexts"]["varga"]
-
-
-def varga_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
-    return checker.check(text, observations=VARGA["observations"], query=VARGA["query"],
-                         subject_client_ids=frozenset(VARGA["subject_client_ids"])).rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -602,7 +588,7 @@ def varga_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
     ("The second name on the account is Oswin Latchford.", frozenset({"other_client_data"})),
 ])
 def test_round18_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert varga_fired(checker, text) == expected
+    assert fired_in(checker, VARGA, text) == expected
 
 
 # Round 19: blind set 18's errors, each widened into a family of paraphrases with twins of the
@@ -623,11 +609,6 @@ def test_round19_families_and_their_twins(checker: ComplianceChecker) -> None:
 
 
 KESSLING = json.loads(ROUND19.read_text(encoding="utf-8"))["contexts"]["kessling"]
-
-
-def kessling_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
-    return checker.check(text, observations=KESSLING["observations"], query=KESSLING["query"],
-                         subject_client_ids=frozenset(KESSLING["subject_client_ids"])).rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -667,7 +648,7 @@ def kessling_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
     ("The logical next step is a suitability check.", frozenset()),
 ])
 def test_round19_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert kessling_fired(checker, text) == expected
+    assert fired_in(checker, KESSLING, text) == expected
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -703,11 +684,6 @@ def test_round20_families_and_their_twins(checker: ComplianceChecker) -> None:
 
 
 OAKHANGER = json.loads(ROUND20.read_text(encoding="utf-8"))["contexts"]["oakhanger"]
-
-
-def oakhanger_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
-    return checker.check(text, observations=OAKHANGER["observations"], query=OAKHANGER["query"],
-                         subject_client_ids=frozenset(OAKHANGER["subject_client_ids"])).rules
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -751,4 +727,4 @@ def oakhanger_fired(checker: ComplianceChecker, text: str) -> frozenset[str]:
     ("Met Barnaby Colquitt at the fair; he mentioned banking with us.", frozenset({"other_client_data"})),
 ])
 def test_round20_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
-    assert oakhanger_fired(checker, text) == expected
+    assert fired_in(checker, OAKHANGER, text) == expected
