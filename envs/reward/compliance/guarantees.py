@@ -369,6 +369,12 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:capital\s+preservation|preservation\s+of\s+(?:\w+\s+)?capital|(?:capital|principal)(?:" + _APOS +
     r"s)?\s+safety|keeping\s+(?:\w+\s+)?(?:capital|principal)\s+(?:whole|intact|safe))\b[^.;!?\n]{0,40}?\b(?:is|"
     + _APOS + r"s)\s+(?:\w+\s+)?(?:assured|a\s+certainty|certain|guaranteed|a\s+given)\b",
+    # Round 21: a holding called capital-secure ("a capital-secure holding", "is capital secure");
+    # the worst the client can do named as flat ("the worst she can do here is flat")
+    r"\b(?:capital-(?:secure|safe|proof)|(?<=is\s)capital\s+secure)\b(?!\s+(?:growth|income|objective|aim|goal|"
+    r"target|strategy|mandate|approach))",
+    r"\bworst\s+(?:\w+\s+){0,3}?(?:can|could|will)\s+(?:do|get|see|end\s+up\s+with)\b[^.;!?\n]{0,20}?\b(?:is|"
+    + _APOS + r"s)\s+(?:flat|break(?:ing)?[- ]even|unchanged|no\s+loss)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
