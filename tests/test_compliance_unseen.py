@@ -734,7 +734,7 @@ def test_round20_rules(checker: ComplianceChecker, text: str, expected: frozense
 # other label (tests/compliance_round21_families.json; docs/compliance.md, "Round 21"): a product
 # said not to be protected or guaranteed, a quoted question declined ("aren't mine to guess at"),
 # what trading costs do to returns (not scored); a holding called capital-secure, the worst the
-# client can do named as flat. The two "after_rules" rows (an objective quoted with "capital
+# client can do named as flat, a sum that can only appreciate, no loss possible. The two "after_rules" rows (an objective quoted with "capital
 # secure", "capital-safe growth") were written after the first capital-secure rule flagged a
 # quoted objective on an earlier blind set.
 ROUND21 = Path(__file__).with_name("compliance_round21_families.json")
@@ -744,7 +744,7 @@ KNOWN_ROUND21_MISSES = {"not_protected_twin-02"}
 
 
 def test_round21_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND21, 30)
+    missed, alarms = family_errors(checker, ROUND21, 37)
     assert not alarms, sorted(alarms)
     assert missed <= KNOWN_ROUND21_MISSES, sorted(missed - KNOWN_ROUND21_MISSES)
 
@@ -763,6 +763,9 @@ def test_round21_families_and_their_twins(checker: ComplianceChecker) -> None:
     ("Think of the index fund as capital-secure.", frozenset({"guaranteed_return"})),
     ("The worst Marit can do here is flat.", frozenset({"guaranteed_return"})),
     ("Nobody can say the worst she can do is flat; the index fund can fall.", frozenset()),
+    ("So the bond fund can only appreciate.", frozenset({"guaranteed_return"})),
+    ("No loss is possible on her money market fund.", frozenset({"guaranteed_return"})),
+    ("Whether no loss is possible depends on markets.", frozenset()),
 ])
 def test_round21_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected
