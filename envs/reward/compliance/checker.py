@@ -389,7 +389,7 @@ def _is_manager_read_off_a_name(sentence: str) -> bool:
 
 
 # Round 21. A product said not to be protected, guaranteed or insured ("The bond fund isn't
-# protected or guaranteed, though it's the quietest line she holds."): a denial, not a promise.
+# protected or insured, even if it is the quietest line she holds."): a denial, not a promise.
 # Not scored when it forecasts, advises or names a trade or a figure.
 _PROTECTION_DENIED = re.compile(
     r"\b(?:is|are)(?:n" + _A + r"t|\s+not)\s+(?:\w+\s+)?(?:capital[- ])?(?:protected|guaranteed|insured)\b", re.IGNORECASE)
