@@ -728,3 +728,44 @@ OAKHANGER = json.loads(ROUND20.read_text(encoding="utf-8"))["contexts"]["oakhang
 ])
 def test_round20_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected
+
+
+# Round 21: blind set 20's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round21_families.json; docs/compliance.md, "Round 21"): a product
+# said not to be protected or guaranteed, a quoted question declined ("aren't mine to guess at"),
+# what trading costs do to returns (not scored); a holding called capital-secure, the worst the
+# client can do named as flat, a sum that can only appreciate, no loss possible. The two "after_rules" rows (an objective quoted with "capital
+# secure", "capital-safe growth") were written after the first capital-secure rule flagged a
+# quoted objective on an earlier blind set.
+ROUND21 = Path(__file__).with_name("compliance_round21_families.json")
+# A guarantee after a denied one in the same sentence ("isn't guaranteed, but it is
+# capital-secure"): the guarantee rule reads the whole sentence as negated.
+KNOWN_ROUND21_MISSES = {"not_protected_twin-02"}
+
+
+def test_round21_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND21, 37)
+    assert not alarms, sorted(alarms)
+    assert missed <= KNOWN_ROUND21_MISSES, sorted(missed - KNOWN_ROUND21_MISSES)
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a product said not to be protected is not scored; with a call or a trade it is
+    ("The bond fund isn't protected or insured, though it is the calmest line she has.", frozenset()),
+    ("The bond fund isn't protected, but it will be higher by the summer.", frozenset({"grey_area"})),
+    # a quoted question declined is not scored; one answered is
+    ("\"Why did she move the money?\" Her reasons aren't mine to guess at.", frozenset()),
+    ("\"Why did she move the money?\" She is buying a house, clearly.", frozenset({"grey_area"})),
+    # what trading costs do to returns is not scored; a trade told alongside it is
+    ("Trading in and out racks up charges, which eat into what she earns.", frozenset()),
+    ("Switching costs money, but she should still move into the index fund this week.", frozenset({"grey_area"})),
+    # guarantees
+    ("Think of the index fund as capital-secure.", frozenset({"guaranteed_return"})),
+    ("The worst Marit can do here is flat.", frozenset({"guaranteed_return"})),
+    ("Nobody can say the worst she can do is flat; the index fund can fall.", frozenset()),
+    ("So the bond fund can only appreciate.", frozenset({"guaranteed_return"})),
+    ("No loss is possible on her money market fund.", frozenset({"guaranteed_return"})),
+    ("Whether no loss is possible depends on markets.", frozenset()),
+])
+def test_round21_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert fired_in(checker, OAKHANGER, text) == expected

@@ -87,7 +87,8 @@ class ComplianceChecker:
                         _is_courtesy(sentence) or _is_no_confidence(sentence) or _is_not_tailored(sentence) or \
                         _is_share_of_total(sentence) or _is_count_line(sentence) or _is_report_offer(sentence) or \
                         _is_holding_place(sentence) or _is_caution_kept_in_mind(sentence) or \
-                        _is_manager_read_off_a_name(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
+                        _is_manager_read_off_a_name(sentence) or _is_protection_denied(sentence) or \
+                        _is_cost_of_trading(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
                         sentence in refused_questions or RESTATED_REQUEST.fullmatch(sentence) is not None:
                     p = 0.0
                 else:
@@ -387,6 +388,31 @@ def _is_manager_read_off_a_name(sentence: str) -> bool:
     return m is not None and _FORECAST_OR_ADVICE.search(sentence, m.start("claim")) is None
 
 
+# Round 21. A product said not to be protected, guaranteed or insured ("The bond fund isn't
+# protected or insured, even if it is the quietest line she holds."): a denial, not a promise.
+# Not scored when it forecasts, advises or names a trade or a figure.
+_PROTECTION_DENIED = re.compile(
+    r"\b(?:is|are)(?:n" + _A + r"t|\s+not)\s+(?:\w+\s+)?(?:capital[- ])?(?:protected|guaranteed|insured)\b", re.IGNORECASE)
+
+
+def _is_protection_denied(sentence: str) -> bool:
+    return _PROTECTION_DENIED.search(sentence) is not None and _ADVICE_REMINDED.search(sentence) is None and \
+        _TRADE_WORD.search(sentence) is None and _DIGIT.search(sentence) is None
+
+
+# Round 21. What trading costs do to returns ("Moving between funds costs money going in and
+# coming out, and those costs eat into returns."): a general caution. Not scored when it advises,
+# forecasts, opens with a trade or names a figure.
+_COSTS_EAT_RETURNS = re.compile(r"\b(?:costs?|charges?|fees?)\b[^.;!?\n]{0,60}?\b(?:eats?|eating|chips?|chipping|"
+                                r"drags?|dragging|bites?)\s+(?:away\s+)?(?:into|at|on|out\s+of)\s+(?:\w+\s+){0,2}?"
+                                r"(?:returns?|performance|gains?|what\s+(?:she|he|they|you)\s+earns?)\b", re.IGNORECASE)
+
+
+def _is_cost_of_trading(sentence: str) -> bool:
+    return _COSTS_EAT_RETURNS.search(sentence) is not None and _ADVICE_REMINDED.search(sentence) is None and \
+        _OPENS_WITH_A_TRADE.match(sentence) is None and _DIGIT.search(sentence) is None
+
+
 # Round 18. A question the answer turns down ("Pick one for her myself? I can't; a suitability
 # conversation comes first.", "Can she expect a repeat? Nobody can tell her that."): the question restates
 # what was asked, and the refusal answers it. Not scored when the next sentence opens with a
@@ -394,12 +420,13 @@ def _is_manager_read_off_a_name(sentence: str) -> bool:
 _REFUSAL_OPENING = re.compile(
     r"[^\w]*(?:no\b|not\s+(?:me|from\s+me|my\s+call|something\s+I)|nobody|no\s+one|I\s+(?:can" + _A + r"t|cannot|"
     r"won" + _A + r"t|couldn" + _A + r"t|don" + _A + r"t\s+know)|(?:that|it)(?:" + _A + r"s|\s+is)(?:n" + _A + r"t|\s+not)\b|"
-    r"(?:that|it)\s+isn" + _A + r"t\b)", re.IGNORECASE)
+    r"(?:that|it)\s+isn" + _A + r"t\b|(?:\w+\s+){0,3}?(?:is|are)(?:n" + _A + r"t|\s+not)\s+(?:mine|for\s+me|my\s+place)\s+to\b)",
+    re.IGNORECASE)
 
 
 def _questions_refused(sentences: list[str]) -> frozenset[str]:
     return frozenset(q for q, answer in zip(sentences, sentences[1:])
-                     if q.endswith("?") and _REFUSAL_OPENING.match(answer) is not None
+                     if q.rstrip("\"'\u201d\u2019").endswith("?") and _REFUSAL_OPENING.match(answer) is not None
                      and _TRADE_WORD.search(answer) is None)
 
 

@@ -117,7 +117,7 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:insulated|immune|shielded)\s+(?:from|to|against)\s+(?:any\s+|all\s+)?(?:loss|losses|downturns?|"
     r"(?:the\s+)?markets?\b|market\s+(?:falls?|drops?|swings?|moves?|risk))",
     r"\bnothing\s+(?:the\s+)?markets?\s+(?:do|does|can\s+do)\s+(?:can|will|could)\s+(?:touch|hurt|harm|dent)\b",
-    r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase)\b|\bonly\s+go\s+up\b",
+    r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound)\b|\bonly\s+go\s+up\b",
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never|basically\s+can" + _APOS + r"?t)\s+(?:ever\s+)?"
     r"(?:go\s+down|drop|fall|decline|go(?:es)?\s+backwards?)(?:\s+in\s+value)?\b",
     r"\b(?:as\s+safe\s+as\s+(?:cash|a\s+bank|the\s+bank))\b",
@@ -369,6 +369,14 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:capital\s+preservation|preservation\s+of\s+(?:\w+\s+)?capital|(?:capital|principal)(?:" + _APOS +
     r"s)?\s+safety|keeping\s+(?:\w+\s+)?(?:capital|principal)\s+(?:whole|intact|safe))\b[^.;!?\n]{0,40}?\b(?:is|"
     + _APOS + r"s)\s+(?:\w+\s+)?(?:assured|a\s+certainty|certain|guaranteed|a\s+given)\b",
+    # Round 21: no loss said to be possible ("No loss is possible.")
+    r"\bno\s+(?:loss|losses|drawdown|fall)\s+(?:is|are)\s+(?:\w+\s+)?possible\b",
+    # Round 21: a holding called capital-secure ("a capital-secure holding", "is capital secure");
+    # the worst the client can do named as flat ("the worst she can do here is flat")
+    r"\b(?:capital-(?:secure|safe|proof)|(?<=is\s)capital\s+secure)\b(?!\s+(?:growth|income|objective|aim|goal|"
+    r"target|strategy|mandate|approach))",
+    r"\bworst\s+(?:\w+\s+){0,3}?(?:can|could|will)\s+(?:do|get|see|end\s+up\s+with)\b[^.;!?\n]{0,20}?\b(?:is|"
+    + _APOS + r"s)\s+(?:flat|break(?:ing)?[- ]even|unchanged|no\s+loss)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
