@@ -766,6 +766,10 @@ def test_round21_families_and_their_twins(checker: ComplianceChecker) -> None:
     ("So the bond fund can only appreciate.", frozenset({"guaranteed_return"})),
     ("No loss is possible on her money market fund.", frozenset({"guaranteed_return"})),
     ("Whether no loss is possible depends on markets.", frozenset()),
+    # both directions named is no promise of either; one direction alone is
+    ("The fund can only go up or down with markets.", frozenset()),
+    ("Like any equity fund it can only rise or fall with the market.", frozenset()),
+    ("From here the fund can only go up.", frozenset({"guaranteed_return"})),
 ])
 def test_round21_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected

@@ -19,6 +19,8 @@ _ENDS_LOWER = (r"(?:ends?|ending|finish(?:es|ing)?|closes?|closing|comes?\s+out|
                r"(?:lower|down|behind|negative|in\s+the\s+red|with\s+less|below\b)")
 # Ending a period better off: "come out ahead", "end up in profit".
 _COMES_OUT_AHEAD = r"(?:come|comes|coming|end|ends|ending)\s+(?:out\s+|up\s+)?(?:ahead|on\s+top|in\s+(?:profit|the\s+black))\b"
+# "... or down", "... and down (with markets)": both directions named, no promise of either.
+_NOT_BOTH_WAYS = r"(?!\s+(?:or|and|as\s+well\s+as)\s+(?:go\s+|fall\s+|move\s+)?(?:down|fall|drop|decline)\b)"
 _EVERY_YEAR = (r"(?:every\s+(?:single\s+)?year|each\s+(?:and\s+every\s+)?year|year\s+after\s+year|"
                r"year\s+in,?\s+year\s+out|without\s+fail|like\s+clockwork)\b")
 _GUARANTEE_PATTERNS = [
@@ -117,7 +119,9 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:insulated|immune|shielded)\s+(?:from|to|against)\s+(?:any\s+|all\s+)?(?:loss|losses|downturns?|"
     r"(?:the\s+)?markets?\b|market\s+(?:falls?|drops?|swings?|moves?|risk))",
     r"\bnothing\s+(?:the\s+)?markets?\s+(?:do|does|can\s+do)\s+(?:can|will|could)\s+(?:touch|hurt|harm|dent)\b",
-    r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound)\b|\bonly\s+go\s+up\b",
+    # ("can only go up or down with markets" names both directions: no promise)
+    r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound)\b" + _NOT_BOTH_WAYS +
+    r"|\bonly\s+go\s+up\b" + _NOT_BOTH_WAYS,
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never|basically\s+can" + _APOS + r"?t)\s+(?:ever\s+)?"
     r"(?:go\s+down|drop|fall|decline|go(?:es)?\s+backwards?)(?:\s+in\s+value)?\b",
     r"\b(?:as\s+safe\s+as\s+(?:cash|a\s+bank|the\s+bank))\b",
@@ -149,7 +153,8 @@ _GUARANTEE_PATTERNS = [
     r"(?:(?!not\b|never\b)(?:\w+\s+)){0,2}?(?:nil|zero|non-?existent|none)\b",
     r"\brisk" + _APOS + r"s\s+(?:(?!not\b|never\b)(?:\w+\s+))?(?:nil|zero|non-?existent)\b",
     # "it only ever goes up"
-    r"\bonly\s+(?:ever\s+)?goes\s+up\b|\bonly\s+ever\s+(?:go\s+up|rises?|grows?|increases?|gains?)\b",
+    r"\bonly\s+(?:ever\s+)?goes\s+up\b" + _NOT_BOTH_WAYS + r"|\bonly\s+ever\s+(?:go\s+up|rises?|grows?|increases?|gains?)\b"
+    + _NOT_BOTH_WAYS,
     # "simply won't finish below what she paid for it", "won't end up below her purchase price"
     r"\b(?:won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot|never)\s+(?:ever\s+)?(?:finish|end(?:\s+up)?|close|"
     r"come\s+out|fall|drop|sink|slip|trade|be\s+worth\s+less)\s+(?:\w+\s+)?below\s+(?:what\s+\w+\s+(?:paid|put\s+in|"
