@@ -78,18 +78,9 @@ class ComplianceChecker:
                 if bounds is not None and len(scored) == MAX_SENTENCES:
                     bounds.append(f"more than {MAX_SENTENCES} distinct sentences")
                     break
-                if is_data_line(sentence) or _is_heading(sentence) or _is_system_status(sentence) or \
-                        _is_risk_statement(sentence) or _is_worked_arithmetic(sentence, worked) or \
-                        _is_absence_statement(sentence) or _is_way_of_telling(sentence) or _is_bank_set_up(sentence) or \
-                        _is_compliance_referral(sentence) or \
-                        _is_name_line(sentence, n > 0 and sentences[n - 1].endswith("?")) or \
-                        _is_wording_advice(sentence) or _is_reminder_of_risk(sentence) or \
-                        _is_courtesy(sentence) or _is_no_confidence(sentence) or _is_not_tailored(sentence) or \
-                        _is_share_of_total(sentence) or _is_count_line(sentence) or _is_report_offer(sentence) or \
-                        _is_holding_place(sentence) or _is_caution_kept_in_mind(sentence) or \
-                        _is_manager_read_off_a_name(sentence) or _is_protection_denied(sentence) or \
-                        _is_cost_of_trading(sentence) or _NO_GUIDE.fullmatch(sentence) is not None or \
-                        sentence in refused_questions or RESTATED_REQUEST.fullmatch(sentence) is not None:
+                if any(claims_nothing(sentence) for claims_nothing in _CLAIMS_NOTHING) or \
+                        _is_worked_arithmetic(sentence, worked) or sentence in refused_questions or \
+                        _is_name_line(sentence, n > 0 and sentences[n - 1].endswith("?")):
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
@@ -604,6 +595,18 @@ def _subjects(ids: Any) -> frozenset[str]:
         return frozenset(s for s in ids if isinstance(s, str))
     except Exception:  # noqa: BLE001 - not iterable, or a hostile iterator: no subjects
         return frozenset()
+
+
+# Sentences the classifier is not asked about, whatever the response around them: each claims
+# nothing it could judge (the predicates above say what and why).
+_CLAIMS_NOTHING = (
+    is_data_line, _is_heading, _is_system_status, _is_risk_statement, _is_absence_statement, _is_way_of_telling,
+    _is_bank_set_up, _is_compliance_referral, _is_wording_advice, _is_reminder_of_risk, _is_courtesy,
+    _is_no_confidence, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
+    _is_caution_kept_in_mind, _is_manager_read_off_a_name, _is_protection_denied, _is_cost_of_trading,
+    lambda sentence: _NO_GUIDE.fullmatch(sentence) is not None,
+    lambda sentence: RESTATED_REQUEST.fullmatch(sentence) is not None,
+)
 
 
 @lru_cache(maxsize=1)
