@@ -12,6 +12,9 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
                              # (never the held-out one), none repeating a query of the suite or the held-out split
     heldout: null            # the held-out suite the stages are evaluated on; null: the domain's heldout.jsonl
     seed: 0
+    grounded_numbers: false  # every generation of the recipe (held-out eval, GRPO rollouts, DPO samples)
+                             # writes a number or entity id only when the conversation shows it
+                             # (envs.evaluation.grounded_decoding); transformers generation only, not vLLM
     sft:  {learning_rate: 1.0e-4, num_train_epochs: 2}
     grpo: {num_generations: 8, epsilon: 0.2, learning_rate: 1.0e-6, max_steps: 500,
            turn_credit: {enabled: false, alpha: 0.5}}
@@ -78,7 +81,7 @@ OUR_KEYS: dict[str, dict[str, Any]] = {
     "dpo": {"init_from": None, "samples_per_prompt": 4, "max_new_tokens": 192, "margin": 0.25, "prompts": None},
 }
 TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "generated_tasks": None,
-             "heldout": None, "seed": 0,
+             "heldout": None, "seed": 0, "grounded_numbers": False,
              "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096, "compact_tools": False,
                                        "tool_result_chars": None},
              "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}, "env": None}
@@ -182,6 +185,7 @@ class TrainConfig:
     generated_tasks: dict[str, int] | None = None
     heldout: str | None = None
     seed: int = 0
+    grounded_numbers: bool = False
     use_cpu: bool | None = None
     tiny: dict[str, Any] = field(default_factory=lambda: dict(TOP_LEVEL["tiny"]))
     eval: dict[str, Any] = field(default_factory=lambda: dict(TOP_LEVEL["eval"]))
@@ -227,6 +231,10 @@ class TrainConfig:
         _check_value("seed", self.seed, (int,))
         _check_value("output_dir", self.output_dir, (str,))
         _check_value("use_cpu", self.use_cpu, (bool, type(None)))
+        _check_value("grounded_numbers", self.grounded_numbers, (bool,))
+        if self.grounded_numbers and self.stages.get("grpo", {}).get("use_vllm"):
+            raise ConfigError("`grounded_numbers` runs in transformers' generate; with `grpo.use_vllm` the rollouts "
+                              "would not follow it: set one of them to false")
         for block in ("tiny", "eval"):
             for key, value in getattr(self, block).items():
                 kinds, bound = _OUR_TYPES[key]

@@ -11,6 +11,8 @@
   answers those itself ("Tool X not found"), the env answers them with its own
   ``unknown_tool`` observation listing the valid tools, as it does in every other path;
 - optional per-turn credit (``trainer.credit``), off by default;
+- optional grounded decoding of the rollouts (``envs.evaluation.grounded_decoding``: numbers
+  and entity ids only as the conversation shows them), off by default;
 - rollouts that met a back-end failure (``info["infra_error"]``) are masked: ``advisor_reward``
   gives them their group's mean reward, and their tokens are taken out of the loss here.
 
@@ -26,6 +28,7 @@ from typing import Any
 import torch
 from trl import GRPOTrainer
 
+from envs.evaluation.grounded_decoding import GroundedNumbers
 from trainer.adapters import EpisodeEnvironment
 from trainer.credit import token_turns, turn_advantages, turn_signals
 
@@ -60,12 +63,29 @@ class AdvisorGRPOTrainer(GRPOTrainer):
     signals of the episode ``advisor_reward`` scored for each rollout.
     """
 
-    def __init__(self, *args: Any, turn_credit: Mapping[str, Any] | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, turn_credit: Mapping[str, Any] | None = None, grounded_numbers: bool = False,
+                 **kwargs: Any):
         self.turn_credit = {"enabled": False, "alpha": 0.5, "guard": True, **(turn_credit or {})}
         super().__init__(*args, **kwargs)
+        if grounded_numbers:
+            self._ground_generation()
         for name, pool in getattr(self, "_environment_pool", {}).items():
             if pool and isinstance(pool[0], EpisodeEnvironment):
                 self._env_tools[name] = [*pool[0].env.tool_schemas, pool[0].submit_answer]
+
+    def _ground_generation(self) -> None:
+        """Every ``generate`` of the model (TRL's transformers path) gets a ``GroundedNumbers``."""
+        from transformers import LogitsProcessorList
+
+        model, tokenizer = self.accelerator.unwrap_model(self.model), self.processing_class
+        generate = model.generate
+
+        def grounded_generate(*args: Any, **kwargs: Any) -> Any:
+            processors = LogitsProcessorList(kwargs.pop("logits_processor", None) or [])
+            processors.append(GroundedNumbers(tokenizer))
+            return generate(*args, logits_processor=processors, **kwargs)
+
+        model.generate = grounded_generate
 
     def _tool_call_loop(self, *args: Any, **kwargs: Any) -> Any:
         if self.environments:

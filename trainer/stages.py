@@ -18,6 +18,7 @@ from typing import Any
 
 from envs import FinAdvisorEnv
 from envs.evaluation.config import EvalConfig
+from envs.evaluation.grounded_decoding import GroundedNumbers
 from envs.evaluation.metrics import COMPONENTS
 from envs.evaluation.model_agents import HFLocalAgent
 from envs.evaluation.outputs import load_episodes
@@ -233,21 +234,26 @@ def run_grpo(config: TrainConfig, resume: bool | str | None = None) -> Path:
                                  train_dataset=Dataset.from_list(rows, features=grpo_features()),
                                  reward_funcs=[advisor_reward],
                                  environment_factory=factory, turn_credit=config.ours("grpo")["turn_credit"],
+                                 grounded_numbers=config.grounded_numbers,
                                  callbacks=[_metrics_callback(out / "metrics.jsonl")])
     return _finish(trainer, out, resume)
 
 
 def policy_sampler(model: Any, tokenizer: Any, tools: list[dict[str, Any]], max_new_tokens: int,
-                   temperature: float = 1.0) -> Any:
-    """``sample(prompt_messages, n)`` for ``trainer.dpo.sampled_pairs``: n answers from the model."""
+                   temperature: float = 1.0, grounded_numbers: bool = False) -> Any:
+    """``sample(prompt_messages, n)`` for ``trainer.dpo.sampled_pairs``: n answers from the model
+    (``grounded_numbers``: under ``envs.evaluation.grounded_decoding``)."""
     import torch  # optional: the train extra
+    from transformers import LogitsProcessorList  # optional: the train extra
 
     def sample(messages: list[dict[str, Any]], n: int) -> list[str]:
         inputs = tokenizer.apply_chat_template(messages, tools=tools, add_generation_prompt=True,
                                                return_tensors="pt", return_dict=True)
         with torch.no_grad():
+            processors = LogitsProcessorList([GroundedNumbers(tokenizer)] if grounded_numbers else [])
             output = model.generate(**inputs, do_sample=True, temperature=temperature, num_return_sequences=n,
-                                    max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id)
+                                    max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
+                                    logits_processor=processors)
         new = output[:, inputs["input_ids"].shape[1]:]
         return [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in new]
 
@@ -262,7 +268,8 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
     suite = train_tasks(config)
     tasks = evenly_spaced(suite, ours["prompts"])
     env = _env(config, suite)
-    sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]))
+    sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]),
+                            grounded_numbers=config.grounded_numbers)
     model.eval()
     from tqdm.auto import tqdm  # optional: tqdm comes with the train extra (transformers)
 
@@ -310,7 +317,8 @@ def evaluate(model_dir: str | Path, config: TrainConfig, out: str | Path, progre
     suite = out / "heldout.jsonl"
     suite.parent.mkdir(parents=True, exist_ok=True)
     suite.write_text("".join(json.dumps(t.to_json()) + "\n" for t in tasks), encoding="utf-8")
-    agent = HFLocalAgent(model_dir, max_new_tokens=int(config.eval["max_new_tokens"]))
+    agent = HFLocalAgent(model_dir, max_new_tokens=int(config.eval["max_new_tokens"]),
+                         grounded_numbers=config.grounded_numbers)
     started = time.perf_counter()
     env = dataclasses.replace(config.env, tasks=str(suite), max_steps=int(config.eval["max_steps"]))
     result = run_eval(agent, config=EvalConfig(out=str(out), overwrite=True, progress=progress, plots=False,

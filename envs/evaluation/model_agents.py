@@ -22,6 +22,7 @@ import orjson
 
 from envs.actions import parse_action
 from envs.evaluation.agent_base import _loads, malformed_action
+from envs.evaluation.grounded_decoding import GroundedNumbers
 from envs.tasks import Task
 from envs.wire import Connection, Timeout, WireError, proxy_for
 
@@ -303,8 +304,9 @@ class GenerationBatcher:
     one thread at a time.
     """
 
-    def __init__(self, tokenizer: Any, model: Any, device: str, max_new_tokens: int):
+    def __init__(self, tokenizer: Any, model: Any, device: str, max_new_tokens: int, grounded_numbers: bool = False):
         self.tokenizer, self.model, self.device, self.max_new_tokens = tokenizer, model, device, max_new_tokens
+        self.grounded_numbers = grounded_numbers
         self.members = 0
         self.batch_sizes: list[int] = []  # one entry per generate call
         self._waiting: list[dict[str, Any]] = []
@@ -355,8 +357,13 @@ class GenerationBatcher:
         input_ids = torch.tensor([[pad] * (width - len(i)) + i for i in ids], device=self.device)
         attention_mask = torch.tensor([[0] * (width - len(i)) + [1] * len(i) for i in ids], device=self.device)
         self.batch_sizes.append(len(prompts))
+        processors = None
+        if self.grounded_numbers:
+            from transformers import LogitsProcessorList  # optional: the train extra
+
+            processors = LogitsProcessorList([GroundedNumbers(self.tokenizer)])
         with torch.no_grad():
-            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask,
+            output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, logits_processor=processors,
                                          max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad)
         # A row that stopped early is filled with the pad token, a special token decoding skips.
         return [self.tokenizer.decode(row, skip_special_tokens=True).strip() for row in output[:, width:]]
@@ -378,11 +385,15 @@ class HFLocalAgent(_ChatAgent):
 
     torch and transformers are imported here, lazily: the rest of the package does not need
     them. A failure while generating becomes a malformed action recorded in ``errors``.
+
+    ``grounded_numbers``: the model writes a number or an entity id only when the conversation
+    shows it (``envs.evaluation.grounded_decoding``).
     """
 
     name = "hf"
 
-    def __init__(self, model_path: str | os.PathLike[str], max_new_tokens: int = 256, device: str = "cpu"):
+    def __init__(self, model_path: str | os.PathLike[str], max_new_tokens: int = 256, device: str = "cpu",
+                 grounded_numbers: bool = False):
         try:
             # torch, transformers: the train extra; `--agent hf` says how to install it
             import torch  # noqa: F401 - optional: the train extra; transformers' models need it (a clear message if missing)
@@ -397,14 +408,16 @@ class HFLocalAgent(_ChatAgent):
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
         self.model = AutoModelForCausalLM.from_pretrained(self.model_path, local_files_only=True).to(device)
         self.model.eval()
-        self.batcher = GenerationBatcher(self.tokenizer, self.model, device, max_new_tokens)
+        self.grounded_numbers = grounded_numbers
+        self.batcher = GenerationBatcher(self.tokenizer, self.model, device, max_new_tokens, grounded_numbers)
         self.batcher.join()
         self._member = True
         self._last_calls = -1
 
     @property
     def config(self) -> dict[str, Any]:
-        return {"model_path": os.path.abspath(self.model_path), "max_new_tokens": self.max_new_tokens}
+        return {"model_path": os.path.abspath(self.model_path), "max_new_tokens": self.max_new_tokens,
+                "grounded_numbers": self.grounded_numbers}
 
     def start(self, task: Task, observation: str, info: dict[str, Any]) -> None:
         super().start(task, observation, info)
