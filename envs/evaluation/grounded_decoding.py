@@ -143,7 +143,8 @@ class GroundedNumbers:
             state["raw"], state["start"] = raw + text, place
         else:
             state["raw"] = ""
-            state["glued"] = bool(raw) and self.vocabulary.texts[token] in _GLUE
+            # no digit straight after an id (C000128 + 2025 reads as another id) or a finished copy and a mark
+            state["glued"] = token in self.vocabulary.entity_ids or (bool(raw) and self.vocabulary.texts[token] in _GLUE)
         state["place"] = self.vocabulary.place[token]
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
