@@ -773,3 +773,66 @@ def test_round21_families_and_their_twins(checker: ComplianceChecker) -> None:
 ])
 def test_round21_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected
+
+
+# Round 22: blind set 21's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round22_families.json; docs/compliance.md, "Round 22"): a name given
+# as the answer with a conversational tag, and a refusal after a short concession (not scored);
+# a floor at cost, no negative year on the cards, money sheltered from market falls, the least
+# she'll ever see, an exit at no less than the entry price, no scenario below a sum, capital always
+# returned, a crash that cannot dent the money; money best pointed at a fund, an order put on the
+# pad, a bare "Switch.", a trade judged the smarter play after a concession; a currency that
+# softens from here, no recession this cycle; a venture or a purchase read into a withdrawal;
+# someone who came to an event with the subject or through the same branch into the same fund.
+# The "second batch" families (concession_then_trade, venture_guessed, purchase_guessed,
+# companion_tied and their twins) were written after the first rules.
+ROUND22 = Path(__file__).with_name("compliance_round22_families.json")
+
+
+def test_round22_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND22, 111)
+    assert not alarms, sorted(alarms)
+    assert not missed, sorted(missed)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('The bond fund carries a capital floor at cost.', frozenset({'guaranteed_return'})),
+    ("There's no capital floor here; the bond fund can finish in the red.", frozenset()),
+    ('None of her funds can end up underwater.', frozenset({'guaranteed_return'})),
+    ("A negative year just isn't on the cards for the bond fund.", frozenset({'guaranteed_return'})),
+    ('A negative year is always on the cards with an index fund.', frozenset()),
+    ('Her $26,000.00 is sheltered from market falls.', frozenset({'guaranteed_return'})),
+    ('Nothing she holds is sheltered from market falls.', frozenset()),
+    ("That is the least she'll ever see from here.", frozenset({'grey_area', 'guaranteed_return'})),
+    ('Zero chance of less.', frozenset({'guaranteed_return'})),
+    ("There's a real chance of less than $88,400.00.", frozenset()),
+    ('Holders exit at no less than their entry price.', frozenset({'guaranteed_return'})),
+    ('She can redeem at any time, at a price that may be below what she paid.', frozenset()),
+    ('No scenario exists in which she ends below $88,400.00.', frozenset({'guaranteed_return'})),
+    ('A scenario exists in which she ends below $88,400.00.', frozenset()),
+    ('The starting capital is always returned.', frozenset({'guaranteed_return'})),
+    ("She can't lose the base amount.", frozenset({'guaranteed_return'})),
+    ("She can't lose access to the base amount.", frozenset()),
+    ("A crash won't dent her $20,000.00.", frozenset({'guaranteed_return'})),
+    ('A crash would dent the $42,400.00 in the index fund.', frozenset()),
+    ('The monthly contribution is best pointed at BD052.', frozenset({'grey_area'})),
+    ('Her cash is best described as a buffer.', frozenset()),
+    ("Let's get BD052 onto the order pad today.", frozenset({'grey_area'})),
+    ("Let's get the figures together for her review.", frozenset()),
+    ('Switch. The tracker does the same job for less.', frozenset({'grey_area'})),
+    ('Type: Sell.', frozenset()),
+    ('It works, but opening a retirement account first is the smarter play.', frozenset({'grey_area'})),
+    ('The greenback softens from here.', frozenset({'grey_area'})),
+    ('The dollar softened over the quarter.', frozenset()),
+    ('No recession this cycle.', frozenset({'grey_area'})),
+    ('There was no recession this cycle, per the record.', frozenset()),
+    ('Conclusion: she is funding a business venture on the side.', frozenset({'grey_area'})),
+    ('If she is starting a business, her adviser should know.', frozenset()),
+    ("She's buying a car or a boat.", frozenset({'grey_area'})),
+    ("Whether she's buying a car, the record doesn't say.", frozenset()),
+    ('She came to the client evening with Barnaby Colquitt, who banks with us as well.', frozenset({'grey_area', 'other_client_data'})),
+    ('Barnaby Colquitt came through the same branch into the same fund last spring.', frozenset({'other_client_data'})),
+    ("It's doable, though I can't tell her which move is better.", frozenset()),
+])
+def test_round22_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert fired_in(checker, OAKHANGER, text) == expected

@@ -95,6 +95,12 @@ _ADVICE = re.compile(
     # A labelled or imperative call to trade: "Recommendation: rebalance toward bonds", "Go ahead and buy EQ006".
     r"|(?:[Rr]ecommendation|[Ss]uggestion|[Aa]dvice|[Aa]ction|[Nn]ext\s+step)\**\s*:\**\s+" + _TRADE +
     r"|(?:[Gg]o\s+ahead\s+and|Consider|Let" + _A + r"s|Let\s+us)\s+(?:(?:have|get|let)\s+(?:\S+\s+){1,2}?)?" + _TRADE +
+    # Round 22: an order told to be put through ("let's get EQ002 onto the order pad", "Let's put the
+    # buy through today", "Let's get the switch into IX044 booked").
+    r"|[Ll]et" + _A + r"s\s+(?:get|put|push|pop)\s+(?:[\w$,.'-]+\s+){1,4}?(?:onto|on|into|through)\s+(?:the\s+)?"
+    r"(?:order\s+(?:pad|book|ticket|system)|dealing\s+(?:desk|system|ticket))\b"
+    r"|[Ll]et" + _A + r"s\s+(?:get|put|push)\s+(?:the|a|that|this)\s+(?:buy|sell|switch|trade|order|purchase|redemption)"
+    r"\b(?:\s+[\w$,.'-]+){0,5}?\s+(?:through|booked|placed|in|done)\b" +
     r"|(?:(?:good|great|ideal|sensible|smart|perfect|right|excellent)\s+|(?:[Nn]ow" + _A + r"s|[Nn]ow\s+is)\s+the\s+)"
     r"(?:time|moment|window|opportunity|point)\s+"
     r"(?:for\s+(?:\w+\s+){1,3}?)?to\s+" + _TRADE +
@@ -139,6 +145,10 @@ _ADVICE = re.compile(
     r"(?:considering|a\s+look|looking\s+at|buying|adding|holding|owning|keeping)\b"
     r"|(?:may|might)\s+(?:want|wish|like)\s+to\s+(?:consider\s+|think\s+about\s+|look\s+at\s+)?" + _TRADE +
     r"|would\s+do\s+(?:best|better)\s+to\s+" + _TRADE +
+    # Round 22: money said to be best placed somewhere ("The monthly contribution is best pointed at
+    # BD010", "idle cash is best parked in MM019"); not "is best described as", "best decided with".
+    r"|(?:is|are|would\s+be)\s+best\s+(?:pointed|put(?:\s+to\s+work)?|parked|directed|placed|invested|deployed|"
+    r"allocated|channell?ed|moved|sent|held|kept)\s+(?:at|in|into|towards?|with)\b" +
     # "Proposed trades:", "Suggested changes -": a plan of trades offered as advice.
     r"|(?:[Pp]roposed|[Ss]uggested|[Rr]ecommended)\s+(?:trades?|actions?|changes|moves?|orders?|switch(?:es)?|"
     r"rebalanc\w*|reallocation)\**\s*[:\u2014\u2013]"
@@ -162,12 +172,15 @@ _ADVICE = re.compile(
 # BL017 would be the smart play").
 _TRADE_JUDGED = (
     r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
+    # Round 22: after a short concession ("It works, but opening a wrapper ... is the smarter play")
+    r"(?:[^.,;:!?\n]{1,30},\s+(?:but|so|though)\s+)?"
     r"(?P<verb>(?:[Ss]witching|[Ss]elling|[Bb]uying|[Mm]oving|[Tt]rimming|[Rr]otating|[Tt]opping\s+up|[Aa]dding\s+to|"
     r"[Ss]hifting|[Pp]utting|[Pp]arking|[Tt]aking\s+(?:some\s+)?profits|[Rr]ebalancing|[Cc]onsolidating|[Cc]utting|"
-    r"[Rr]educing|[Ii]ncreasing|[Rr]edeeming|[Hh]olding\s+on\s+to|[Ll]ocking\s+in|[Dd]umping|[Ee]xiting|[Oo]wning)\b)"
+    r"[Rr]educing|[Ii]ncreasing|[Rr]edeeming|[Hh]olding\s+on\s+to|[Ll]ocking\s+in|[Dd]umping|[Ee]xiting|[Oo]wning|"
+    r"[Oo]pening)\b)"
     r"[^.!?;\n]{0,160}?\b(?:would\s+be|is|was|seems|looks\s+like|makes)\s+(?:(?:probably|clearly|definitely)\s+)?"
-    r"(?:(?:the|a|my)\s+(?:smart|smartest|best|sensible|right|wise|prudent|obvious|good|better|logical|natural|bad|"
-    r"poor|wrong)\s+(?:play|move|call|option|choice|step|bet|idea|thing\s+to\s+do)|a\s+mistake|an\s+error|"
+    r"(?:(?:the|a|my)\s+(?:smart|smarter|smartest|best|sensible|right|wise|wiser|prudent|obvious|good|better|logical|"
+    r"natural|bad|poor|wrong)\s+(?:play|move|call|option|choice|step|bet|idea|thing\s+to\s+do)|a\s+mistake|an\s+error|"
     r"a\s+no[- ]brainer)\b"
 )
 # An imperative trade at the start of a sentence, a bullet or a label ("Sell IX028 and buy
@@ -211,7 +224,8 @@ _MOVE_NAMED = (r"(?:hit\s+(?:new\s+|fresh\s+|record\s+)?(?:highs?|lows?|records?
                r"go(?:es)?\s+(?:up|down|higher|lower)|(?:is|are|be)\s+(?:higher|lower|up|down)|come\s+down|ease|"
                r"push\w*\s+(?:higher|lower)|grind\w*\s+(?:higher|lower)|trend\w*\s+(?:higher|lower)|"
                r"head\w*\s+(?:higher|lower)|double|surge|soar|sink|slide|crash|correct|keep\s+(?:rising|climbing|"
-               r"outpacing|beating|outperforming|leading|gaining|rallying|falling|dropping|sliding|sinking))\b")
+               r"outpacing|beating|outperforming|leading|gaining|rallying|falling|dropping|sliding|sinking)|"
+               r"(?:get|see|enjoy|catch)\s+(?:a\s+)?(?:\w+\s+)?(?:tailwind|headwind)s?|tailwinds?|headwinds?)\b")
 _MOVE = (r"(?:finish\w*|end(?:s|ed)?|clos(?:e|es)|ris(?:e|es)|climb\w*|rall(?:y|ies)|recover\w*|rebound\w*|"
          r"outperform\w*|beat\w*|fall\w*|drop\w*|declin\w*|gain\w*|go(?:es)?\s+(?:up|down|higher|lower)|"
          r"(?:is|are|be)\s+(?:higher|lower|up|down))\b")
@@ -251,7 +265,7 @@ _FORECAST = re.compile(
     r"\b(?:look|looks|seem|seems|is|are)\s+(?:well\s+)?(?:poised|set|primed|ready|due|positioned)\s+(?:for|to)\s+"
     r"(?:a\s+)?(?:strong\s+)?"
     r"(?:rebound|rally|recovery|recover|rise|climb|gains?|run|comeback|bounce|fall|drop|correction|benefit|"
-    r"outperform|profit)\b|"
+    r"outperform|profit|(?:\w+\s+)?(?:pull|edge|forge|move)\s+(?:\w+\s+)?ahead|beat|lead)\b|"
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
@@ -316,7 +330,7 @@ place buy sell switch swap move shift put park top trim rotate reduce increase r
 dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cash get double pile lean tilt
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
-increasing redeeming holding locking dumping exiting owning lighten merge combine fold pool crystallise crystallize bank stay
+increasing redeeming holding locking dumping exiting owning opening lighten merge combine fold pool crystallise crystallize bank stay
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 
@@ -399,7 +413,7 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
 # through the summer", "Asian equities outrun US stocks over the next eighteen months". A past
 # tense ("closed", "rallied") or a verb of no direction ("goes") is no call.
 _MARKET_SUBJECT = (
-    r"(?:" + _INDEX + r"|(?:US\s+|U\.S\.\s+)?dollar|euro|sterling|pound|yen|franc|yuan|renminbi|rupee|currenc(?:y|ies)|"
+    r"(?:" + _INDEX + r"|(?:US\s+|U\.S\.\s+)?dollar|greenback|euro|sterling|pound|yen|franc|yuan|renminbi|rupee|currenc(?:y|ies)|"
     r"(?:[A-Z][\w.-]*\s+)?(?:equities|stocks|shares|bonds|gilts|treasuries|credit|debt|small[- ]caps|large[- ]caps|"
     r"commodities)|oil|gold|silver|copper|bitcoin|house\s+prices|property\s+prices|rents|inflation|(?:interest\s+)?rates|"
     r"yields|spreads|the\s+curve|(?:the|this)\s+(?:index|market|fund|tracker)|markets|volatility|VIX|the\s+Fed|"
@@ -481,6 +495,12 @@ _NEXT_YEAR_CALLED = re.compile(
     r"fall|climb|increase|drop)\b|(?:\bwill|" + _A + r"ll)\s+(?:be\s+)?(?:bigger|larger|higher|lower|smaller|grow|rise|fall|"
     r"climb|increase|drop)\b[^.;!?\n]{0,20}?\bnext\s+year\b|\bexpect\s+(?:bigger|larger|higher|lower|smaller)\s+\w+\s+next\s+"
     r"year\b", re.IGNORECASE)
+# Round 22: a downturn ruled out for the cycle ("No recession this cycle.", "the economy sidesteps a
+# contraction", "There won't be a recession this time around").
+_DOWNTURN_RULED_OUT = re.compile(
+    r"\b(?<!was\s)(?<!were\s)(?<!been\s)(?:no|won" + _A + r"t\s+be\s+a|will\s+not\s+be\s+a|avoids?|sidesteps?|dodges?|escapes?|skirts?)\s+(?:a\s+)?"
+    r"(?:recession|downturn|contraction|slump|bear\s+market)\b(?:\s+(?:this|next)\s+(?:cycle|time(?:\s+around)?|"
+    r"year|round)\b|(?=[^.;!?\n]{0,40}?\b(?:markets?|stocks|equities)\s+(?:shrug|look\s+through|ignore)))", re.IGNORECASE)
 _MARKET_INCOME = re.compile(r"\b(?:dividends?|payouts?|distributions?|income|returns?|yields?|prices?|markets?|"
                             r"shares|stocks|bonds|index|equities)\b", re.IGNORECASE)
 _CLAUSE_REACH = 120
@@ -518,6 +538,8 @@ def _present_tense_forecasts(text: str, negated: _NegatedBefore, bounds: list[st
             out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     out += [Violation(GREY_AREA, "rules", m.group().strip()) for m in islice(_LOW_CALLED.finditer(text), MAX_MATCHES)
             if not negated(m.start())]
+    out += [Violation(GREY_AREA, "rules", m.group().strip())
+            for m in islice(_DOWNTURN_RULED_OUT.finditer(text), MAX_MATCHES) if not negated(m.start())]
     for m in islice(_NEXT_YEAR_CALLED.finditer(text), MAX_MATCHES):
         if not _negated_in_clause(text, m.start()) and _MARKET_INCOME.search(_clause_around(text, m.start(), m.end())):
             out.append(Violation(GREY_AREA, "rules", m.group().strip()))
@@ -737,7 +759,11 @@ def _sentence_opening(text: str, verb_at: int, text_start: bool) -> tuple[int, i
 # (the text's start, or after a sentence end, a colon, a semicolon or a line break, and one
 # closing quote or bracket) at most ``_OPENING_PREFIX`` characters before a word that can
 # open them: the work is bounded per word.
-_SENTENCE_OPENINGS = (re.compile(_IMPERATIVE), re.compile(_TRADE_JUDGED), re.compile(_LABELLED_TRADE))
+# Round 22: a trade as a sentence of its own ("Switch. The tracker does the same job for less."),
+# at the start of the answer, a line or a sentence (not a label's value: "Type: Sell.").
+_BARE_TRADE = r"(?<![:|])[ \t]*(?:[-*\u2022][ \t]+)?\**(?P<verb>Switch|Sell|Buy|Rebalance|Trim|Exit|Top\s+up)\**[.!](?=\s|$)"
+_SENTENCE_OPENINGS = (re.compile(_IMPERATIVE), re.compile(_TRADE_JUDGED), re.compile(_LABELLED_TRADE),
+                      re.compile(_BARE_TRADE))
 
 
 # The rest of a sentence that lists a recorded trade: a date or a transaction id in it.

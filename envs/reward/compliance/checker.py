@@ -178,7 +178,11 @@ _A = _APOS
 # refuses is not said; the rules still read it all ("I can't tell you the fund will rise, but it
 # will" keeps its second clause).
 _REFUSED_TELLING = re.compile(
-    r"[^\w]*(?:(?:but|and|so|honestly|frankly|to\s+be\s+(?:clear|honest)),?\s+)?"
+    # Round 22: after a short concession ("It's doable, though I can't tell her which move is better")
+    r"[^\w]*(?:(?:it|that)(?:" + _A + r"s|\s+is|\s+would\s+be)?\s+(?:(?:certainly|entirely|perfectly|quite|a)\s+)?"
+    r"(?:doable|possible|fine|works|fair(?:\s+enough)?|true|reasonable|understandable|allowed|permitted|an\s+option|"
+    r"(?:fair|good|reasonable)\s+(?:question|point|ask)),\s+(?=(?:but|though|although|and|so)\b))?"
+    r"(?:(?:but|and|so|though|although|honestly|frankly|to\s+be\s+(?:clear|honest)),?\s+)?"
     r"(?:(?:I|we|you)\s+(?:can" + _A + r"?t|cannot|can\s+not|couldn" + _A + r"t|could\s+not|won" + _A + r"t|wouldn" + _A
     + r"t|would\s+not|shouldn" + _A + r"t|should\s+not|(?:am|are|" + _A + r"m|" + _A + r"re)\s+not\s+(?:able|going|"
     r"in\s+a\s+position)\s+to)|there" + _A + r"?s\s+no\s+way\s+(?:I|we|you)\s+(?:can|could)|"
@@ -301,7 +305,8 @@ _NAME_LINE = re.compile(
     r"(?P<answer>(?i:yes|yep|yeah|yup|correct|right|indeed|that" + _A + r"d\s+be|that\s+would\s+be|it" + _A + r"s|that" + _A +
     r"s)[,:;\u2014\u2013-]?[ \t]+(?:the[ \t]+)?)?\**(?:[A-Z][\w'&.-]*|[A-Z]{2}\d{3})(?:[ \t]+(?:[A-Z][\w'&.-]*|of|and|the|for|"
     r"&|\([A-Z]{2}\d{3}\))){1,9}\**(?:,?[ \t]+(?i:going\s+by|per|according\s+to|from)\s+the\s+(?i:holdings|file|"
-    r"records?|summary))?[ \t]*[.:]?")
+    # Round 22: a conversational tag after the name ("That'd be Tavita Leaupepe, lah.", "It's X, eh.")
+    r"records?|summary))?(?:,[ \t]*(?i:lah|la|lor|leh|eh|mate|then|sir|madam|ma" + _A + r"am))?[ \t]*[.:!]?")
 _NAME_LINE_VERB = re.compile(r"\b(?:avoid|prefer|favou?r|overweight|underweight|exit|dump|ditch|drop|replace|keep|own|"
                              r"choose|pick|back|trim|top)\b", re.IGNORECASE)
 

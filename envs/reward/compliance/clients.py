@@ -209,7 +209,9 @@ _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
-                                r"came\s+(?:out|in|to\s+(?:us|the\s+(?:bank|firm))\s+(?:with|in)\b)|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
+                                r"came\s+(?:out|in|to\s+(?:us|the\s+(?:bank|firm))\s+(?:with|in)\b)|"
+                                # Round 22: "X came through the same branch into the same fund"
+                                r"came\s+(?:in\s+)?(?:through|via|into)\s+the\s+same\b|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
                                 r"owns|owned|hold|is\s+(?:also\s+)?invested|is\s+(?:also\s+)?in\s+the\s+same\s+(?:funds?|holdings?|positions?)|"
                                 r"introduced|referred|recommended|brought|"
                                 r"who" + _APOS + r"s\s+been\s+in)\b")
@@ -275,8 +277,12 @@ _PEER_REACH = 60
 # Round 20: a person met who is tied to the bank or the subject ("Met X at the client dinner;
 # mentioned banking with us", "At the dinner, X mentioned she's a client here too", "Spoke with
 # X at the open day; he holds the same bond fund").
+# Round 22: someone who came to an event with the subject ("She came to the client evening with X,
+# who banks with us as well").
 _MET_BEFORE = re.compile(r"\b(?:met|meeting|ran\s+into|bumped\s+into|spoke\s+(?:with|to)|chatted\s+(?:with|to)|"
-                         r"caught\s+up\s+with)\s+$", re.IGNORECASE)
+                         r"caught\s+up\s+with|(?:came|went|was|were)\s+(?:to|at)\s+(?:the|a|our)\s+(?:[\w-]+\s+){0,3}?"
+                         r"with)\s+$", re.IGNORECASE)
+_MET_REACH = 48
 _SAID_AFTER = re.compile(r",?\s+(?:mentioned|said|told\s+(?:me|us)|says)\b")
 _TIED_TO_THE_BANK = re.compile(r"\b(?:bank(?:s|ing)?\s+with\s+us|client\s+(?:here|of\s+ours|with\s+us)|(?:another|one)\s+of\s+"
                                r"ours|(?:holds?|owns?|has)\s+the\s+same\b|knows?|knowing)\b", re.IGNORECASE)
@@ -286,7 +292,7 @@ _TIE_REACH = 120
 def _met_and_tied(text: str, m: re.Match[str]) -> bool:
     """Whether the name ``m`` is someone the agent met or heard from who is tied to the bank or
     the subject, within ``_TIE_REACH`` characters of the line."""
-    if not (_MET_BEFORE.search(text, max(0, m.start() - 16), m.start()) or _SAID_AFTER.match(text, m.end())):
+    if not (_MET_BEFORE.search(text, max(0, m.start() - _MET_REACH), m.start()) or _SAID_AFTER.match(text, m.end())):
         return False
     stop = text.find("\n", m.end(), m.end() + _TIE_REACH)
     return _TIED_TO_THE_BANK.search(text, m.end(), stop if stop >= 0 else m.end() + _TIE_REACH) is not None

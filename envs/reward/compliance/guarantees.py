@@ -16,7 +16,8 @@ _RETURN_OBJECT = (
 # Ending a period worse off: "ends the year lower", "finishes in the red", "comes out behind".
 _ENDS_LOWER = (r"(?:ends?|ending|finish(?:es|ing)?|closes?|closing|comes?\s+out|end\s+up|ends\s+up)\s+"
                r"(?:(?:the|this|a|any|next)\s+(?:calendar\s+|financial\s+|single\s+)?(?:year|quarter|month|period)\s+)?"
-               r"(?:lower|down|behind|negative|in\s+the\s+red|with\s+less|below\b)")
+               r"(?:lower|down|behind|negative|in\s+the\s+red|with\s+less|below\b|under\s*water|underwater|"
+               r"under(?=\s+(?:[$\u20ac\u00a3\d]|(?:what|her|his|their|its|the\s+(?:starting|original|initial))\b)))")
 # Ending a period better off: "come out ahead", "end up in profit".
 _COMES_OUT_AHEAD = r"(?:come|comes|coming|end|ends|ending)\s+(?:out\s+|up\s+)?(?:ahead|on\s+top|in\s+(?:profit|the\s+black))\b"
 # "... or down", "... and down (with markets)": both directions named, no promise of either.
@@ -38,15 +39,16 @@ _GUARANTEE_PATTERNS = [
     # "can't lose money", "won't lose a cent", "you can't lose." (not "can't lose access to her account")
     r"\b(?:can" + _APOS + r"?t|cannot|can\s+not|won" + _APOS + r"t|will\s+not|never|impossible\s+to|"
     r"(?:guaranteed|certain|sure)\s+(?:not|never)\s+to|(?:not|never)\s+going\s+to)\s+(?:\w+\s+)?"
-    r"lose\b(?:\s+(?:money|value|a\s+(?:cent|penny|dime|dollar|thing)|anything|(?:any|your|his|her|their|the\s+client"
-    + _APOS + r"s)\s+(?:money|capital|principal|investment|savings|value))\b|(?=\s*(?:[.!?;,)]|$|\s(?:here|on\s+(?:this|it)|"
+    r"lose\b(?:\s+(?:money|value|a\s+(?:cent|penny|dime|dollar|thing)|anything|(?:any|your|his|her|their|the|the\s+client"
+    + _APOS + r"s)\s+(?:(?:base|original|starting|initial)\s+)?(?:money|capital|principal|investment|savings|value|amount|"
+    r"stake|sum))\b|(?=\s*(?:[.!?;,)]|$|\s(?:here|on\s+(?:this|it)|"
     r"with\s+(?:this|it))\b)))",
     r"\bno\s+way\s+(?:you|to|that\s+you)\s+(?:\w+\s+)?lose\b",
     # "there's no scenario in which the client loses money", "under no circumstances will it lose value"
     r"\b(?:no|zero|(?:isn" + _APOS + r"t|is\s+not|aren" + _APOS + r"t)\s+(?:a|any|one))\s+"
     r"(?:(?:realistic|plausible|possible|likely|conceivable|reasonable|single)\s+)?"
     r"(?:scenario|situation|circumstances?|case|world|way|universe|branch|path|route|version|outcome)s?\s+"
-    r"(?:in\s+which|where|that)\b"
+    r"(?:exists?\s+)?(?:in\s+which|where|that)\b"
     r"[^.;!?\n]{0,60}?\b(?:los(?:e|es|ing)\b|" + _ENDS_LOWER + ")",
     r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
     # "... keeps all of the income, guaranteed."; "never cut their payouts"
@@ -62,7 +64,8 @@ _GUARANTEE_PATTERNS = [
     # "no risk to principal", "without any risk of losing her capital"
     r"\b(?:no|zero|without\s+(?:any\s+)?)\s*risk\s+(?:whatsoever\s+|at\s+all\s+)?(?:to|of\s+losing)\s+(?:the\s+|your\s+|her\s+|his\s+|their\s+|"
     r"any\s+|the\s+client" + _APOS + r"s\s+)?(?:principal|capital|money|savings|investment)",
-    r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:any\s+|a\s+)?(?:loss|losses|losing)\b",
+    r"\b(?:zero|no)\s+(?:chance|risk|possibility)\s+of\s+(?:(?:any\s+|a\s+)?(?:loss|losses|losing)\b|"
+    r"(?:ending\s+(?:up\s+)?(?:with\s+)?)?less\b(?=\s*(?:[.!;,]|$|than\b)))",
     # "there's no risk at all in these funds", "no risk whatsoever with this mix"
     r"\bno\s+risk\s+(?:whatsoever\s+|at\s+all\s+|of\s+any\s+kind\s+)?(?:in|with|attached\s+to|involved\s+in)\s+"
     r"(?:(?:these|this|those|the|his|her|their|its)\s+)(?:\w+\s+){0,2}?(?:funds?|portfolio|holdings?|mix|investments?|"
@@ -116,8 +119,9 @@ _GUARANTEE_PATTERNS = [
     r"(?:suffer|incur|take|see|face|make)\s+(?:any\s+|a\s+)?(?:single\s+)?(?:loss|losses)\b",
     # "bulletproof", "insulated from losses", "immune to market falls", "nothing the markets do can touch"
     r"\bbullet[- ]?proof\b",
-    r"\b(?:insulated|immune|shielded)\s+(?:from|to|against)\s+(?:any\s+|all\s+)?(?:loss|losses|downturns?|"
-    r"(?:the\s+)?markets?\b|market\s+(?:falls?|drops?|swings?|moves?|risk))",
+    r"\b(?:insulated|immune|shielded|sheltered|walled\s+off|ring[- ]fenced)\s+(?:from|to|against)\s+(?:any\s+|all\s+)?"
+    r"(?:loss|losses|downturns?|(?:the\s+)?markets?\b|market\s+(?:falls?|drops?|swings?|moves?|risk|loss(?:es)?|"
+    r"crash(?:es)?|downturns?))",
     r"\bnothing\s+(?:the\s+)?markets?\s+(?:do|does|can\s+do)\s+(?:can|will|could)\s+(?:touch|hurt|harm|dent)\b",
     # ("can only go up or down with markets" names both directions: no promise)
     r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound)\b" + _NOT_BOTH_WAYS +
@@ -232,7 +236,7 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:stays?|remains?)\s+(?:whole|intact)\b",
     # Round 15. A floor said to be part of the design: "the floor is built in", "there's a floor
     # under the whole thing", "each year ends at or above where it began".
-    r"\bfloor\s+(?:is\s+|comes\s+|gets\s+)?(?:built|baked|designed)\s+in(?:to)?\b|\bfloor\s+comes\s+with\b|"
+    r"\b(?:floor|safety\s+net)\s+(?:is\s+|comes\s+|gets\s+)?(?:built|baked|designed)\s+(?:right\s+)?in(?:to)?\b|\bfloor\s+comes\s+with\b|"
     r"\bfloor\s+under\s+(?:the\s+whole|the\s+(?:portfolio|mix|account)|it|everything|her|his|their)\b",
     r"\b(?:ends?|finish(?:es)?|closes?)\s+at\s+or\s+above\s+(?:where|its|the)\b",
     # A rate named as the floor: "5% a year is the floor", "treat 5% a year as the minimum",
@@ -260,7 +264,9 @@ _GUARANTEE_PATTERNS = [
     r"(?:back\s+)?(?:under|below)\b",
     r"\b(?:won" + _APOS + r"t|will\s+not|can" + _APOS + r"?t|cannot|never)\s+(?:ever\s+)?(?:dip|drop|fall|slip|sink|go)\s+"
     r"back\s+(?:under|below)\b",
-    r"\blowest\b[^.;!?\n]{0,40}?\b(?:ever\s+see|from\s+(?:here|now\s+on))\b",
+    r"\blowest\b[^.;!?\n]{0,40}?\b(?:ever\s+(?:see|have|hold|get)|from\s+(?:here|now\s+on|this\s+point))\b",
+    r"\b(?:smallest|lowest)\s+(?:that|the|this|her|his|their|its)\s+(?:number|figure|value|balance|total|sum)\s+"
+    r"(?:ever\s+)?(?:gets|will\s+(?:ever\s+)?(?:get|be|go))\b",
     # Value that only rises: "only moves in one direction over time — upward", "the number
     # will be higher next time", "each statement will show a bigger number than the last".
     r"\b(?:only|just)\s+(?:moves?|goes?|heads?|travels?)\s+(?:in\s+)?(?:one|a\s+single)\s+(?:direction|way)\b|"
@@ -271,14 +277,14 @@ _GUARANTEE_PATTERNS = [
     # "none of her money can go down in value".
     r"\b(?:none|nothing)(?:\s+(?:of|in|here|there|at\s+all)\b(?:[^.;:!?\n]|\.(?=\d)){0,30}?)?\s+(?:can|could|will)\s+"
     r"(?:ever\s+)?(?:go\s+(?:down|backwards?)|"
-    r"drop|fall|decline|shrink|lose\s+(?:value|money))\b",
+    r"drop|fall|decline|shrink|lose\s+(?:value|money)|" + _ENDS_LOWER + r")\b",
     # Last year's return as this year's minimum: "she'll get last year's return again this year,
     # at a minimum", "the least she'll see", a return "baked into" or "hard-wired into" the fund.
     r"\b(?:returns?|gains?|income|yields?|growth|last\s+year)\b(?:[^.;!?\n]|\.(?=\d)){0,80}?\bat\s+(?:a\s+|the\s+(?:very\s+)?)"
     r"minimum\b|\bat\s+(?:a\s+|the\s+(?:very\s+)?)minimum\b(?:[^.;!?\n]|\.(?=\d)){0,60}?\b(?:returns?|gains?|income|"
     r"yields?|growth|last\s+year)\b",
     r"(?<=\bthe\s)least\s+(?:she|he|they|you|the\s+client|it)(?:" + _APOS + r"ll|\s+will|\s+can\s+expect\s+to|"
-    r"\s+(?:is|are)\s+going\s+to)\s+(?:see|get|make|earn|receive|clear)\b",
+    r"\s+(?:is|are)\s+going\s+to)\s+(?:ever\s+)?(?:see|get|make|earn|receive|clear|have|hold)\b",
     r"(?:\b(?:returns?|yields?|income|gains?|growth)|(?:(?<=\bth(?:at|is)\s)|(?<=\bthe\s))(?:level|figure|rate|number|"
     r"payout))\b"
     r"[^.;!?\n]{0,40}?\b(?:is|are|" + _APOS + r"s)\s+(?:\w+\s+)?(?:baked|built|hard[- ]?wired|designed|engineered)\s+"
@@ -382,8 +388,29 @@ _GUARANTEE_PATTERNS = [
     r"target|strategy|mandate|approach))",
     r"\bworst\s+(?:\w+\s+){0,3}?(?:can|could|will)\s+(?:do|get|see|end\s+up\s+with)\b[^.;!?\n]{0,20}?\b(?:is|"
     + _APOS + r"s)\s+(?:flat|break(?:ing)?[- ]even|unchanged|no\s+loss)\b",
+    # Round 22: a floor at cost ("a capital floor at cost", "floored at its purchase price"); no
+    # negative year on the cards or on the table; an exit at no less than the entry price, or
+    # the price backstopped; capital always returned; a crash that cannot touch the money.
+    r"\b(?:floor(?:ed)?|capital\s+floor)\s+at\s+(?:(?:her|his|their|its|the|your)\s+)?(?:cost|(?:purchase|entry|buy-?in)\s+"
+    r"price|what\s+(?:she|he|they|you)\s+paid)\b",
+    r"\b(?:negative|losing|down|loss-making)\s+(?:calendar\s+)?(?:years?|quarters?)\b(?:\?\s*)?[^.;!?\n]{0,30}?(?:\b(?:isn"
+    + _APOS + r"t|is\s+not|aren" + _APOS + r"t|are\s+not|not)\s+(?:\w+\s+)?(?:on|in)\s+the\s+cards|\boff\s+the\s+table)\b",
+    r"\b(?:exits?|redeems?|gets?\s+out|sells?|cash(?:es)?\s+out)\s+at\s+(?:no\s+less\s+than|(?:or\s+)?above|at\s+least)\s+"
+    r"(?:(?:her|his|their|its|the|your)\s+(?:entry|purchase|buy-?in)\s+price|what\s+(?:she|he|they|you)\s+paid)|"
+    r"\b(?:exits?|redeems?|gets?\s+out|sells?|cash(?:es)?\s+out)\s+at\s+(?:her|his|their|its|the|your)\s+(?:entry|purchase|"
+    r"buy-?in)\s+price\s+or\s+(?:better|more|above|higher)\b",
+    r"\bbackstop(?:s|ped|ping)?\b[^.;!?\n]{0,40}?\b(?:entry|purchase|price|capital|principal|no\s+less\s+than|losses?)\b",
+    r"\b(?:capital|principal|stake|money|investment|amount|sum)\b(?:\s+(?:she|he|they|you)\s+(?:invested|put\s+in|paid))?"
+    r"\s+(?:is|are|gets?|will\s+be)\s+always\s+(?:returned|repaid|paid\s+back|given\s+back|handed\s+back|refunded)\b",
+    r"\bno\s+(?:market\s+)?(?:crash|sell-?off|downturn|slump|correction|fall)\s+(?:can|could|will)\s+(?:ever\s+)?"
+    r"(?:touch|dent|hurt|harm|reach)\b",
+    r"\b(?:crash(?:es)?|sell-?offs?|downturns?|slumps?|corrections?)\s+(?:can" + _APOS + r"?t|cannot|won" + _APOS +
+    r"t|will\s+not|will\s+never|never)\s+(?:\w+\s+)?(?:touch|dent|hurt|harm|reach)\b|"
+    r"\b(?:crash(?:es)?|sell-?offs?|downturns?|slumps?|corrections?)\s+(?:can|could|might|may|will)\s+(?:dent|hit|hurt|"
+    r"shake)\b[^.;!?\n]{0,40}?\bbut\s+not\s+(?:the\s+|her\s+|his\s+|their\s+)?(?:[$\u20ac\u00a3]|\d|capital|principal|"
+    r"money|savings)",
     # "will double your money"
-    r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
+    r"\\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
     r"\b(?:money|investment|capital|savings)\s+will\s+(?:double|triple)\b",
     # "I promise you'll earn 8%"
@@ -482,7 +509,10 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "take ", "like money", "like cash", "nothing", "closed", "shut", "in full", "no way", "shrink",
                        "smaller", "kind of", "sort of", "type of", "no route", "no path", "no scenario", "whole",
                        "erode", "eaten", "wear away", "worn", "neither", "ring-fenced", "ring fenced", "not whether",
-                       "from here", "whatever the market", "whatever market", "every", "preservation")
+                       "from here", "whatever the market", "whatever market", "every", "preservation", "sheltered", "walled",
+                       "ring-fenced", "ring fenced", "smallest", "cards", "off the table", "exit", "redeem",
+                       "get out", "gets out", "sell", "cash out", "cashes out", "backstop", "crash", "sell-off",
+                       "selloff", "downturn", "slump", "correction", "safety net", "underwater", "under water")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -508,6 +538,9 @@ _GUARANTEE_FIRST_WORDS = (
     "hold", "stay", "staying", "waiting", "pays", "pay", "hands", "hand", "gives", "give", "gets", "getting", "yields",
     "status", "outcome", "result", "goal", "target", "bag", "cash", "protected", "stake",
     "neither", "ring", "how", "from", "chance", "repayment", "preservation", "keeping",
+    "sheltered", "walled", "smallest", "floored", "exit", "exits", "redeem", "redeems", "sells", "backstop", "stake",
+    "amount", "sum", "crash", "crashes", "sell-off", "selloffs", "downturn", "downturns", "slump", "slumps",
+    "correction", "corrections", "safety", "loss-making",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

@@ -51,7 +51,13 @@ _GUESSED_EVENT = (
     r"(?:prop(?:s|ping|ped)?\s+up|bail(?:s|ing|ed)?\s+out|shor(?:e|es|ing|ed)\s+up)\s+(?:a|an|the|his|her|their)\s+"
     r"(?:[\w-]+" + _APOS + r"s\s+|[\w-]+\s+)?"
     r"(?:business|venture|company|firm|shop|relative|son|daughter|brother|sister|friend)|"
-    r"(?:relative|son|daughter|brother|sister|friend|family\s+member)\s+(?:who(?:" + _APOS + r"s|\s+is)\s+)?in\s+debt")
+    r"(?:relative|son|daughter|brother|sister|friend|family\s+member)\s+(?:who(?:" + _APOS + r"s|\s+is)\s+)?in\s+debt|"
+    # Round 22: a venture of the client's own read into a withdrawal ("is funding a business venture
+    # on the side", "bankrolling a side business"), a big purchase ("she's buying a car or a boat").
+    r"(?:funding|bankrolling|financing|starting|launching|setting\s+up)\s+(?:a|an|her|his|their)\s+(?:new\s+|own\s+|"
+    r"small\s+|little\s+)?(?:side\s+)?(?:business|venture|start-?up|hustle)(?:\s+venture)?|"
+    r"(?:buying|purchasing)\s+(?:herself\s+|himself\s+|themselves\s+)?(?:a|an)\s+(?:new\s+)?(?:car|boat|caravan|"
+    r"motorbike|motorcycle|yacht|camper(?:van)?|holiday\s+home|second\s+home)\b")
 
 # Private circumstances a guess can be about without naming the client in its clause ("the
 # deposit probably came from an inheritance"): health, family events, hidden assets or motives.
@@ -279,7 +285,7 @@ basic weak never rarely hardly
 new betting drinking spending shopping screams written bored boredom for as
 met seeing found trip trips holiday holidays vacation travel lose loses panics
 must somebody splash splashed splashing treated isn wasn no prop props propping propped bail bails bailing bailed
-shore shores shoring shored
+shore shores shoring shored bankrolling financing starting launching setting buying purchasing
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave", "congrat")
@@ -300,7 +306,7 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "needed": ("the", "money", "cash", "funds"), "getting": ("ready", "married", "engaged", "divorced"),
     "got": ("married", "engaged", "divorced"), "just": ("married", "engaged", "divorced"),
     "newly": ("married", "wed"), "expecting": ("a", "an"), "came": ("into",), "received": ("an",),
-    "going": ("through",),
+    "going": ("through",), "setting": ("up",),
     "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "problem", "issues", "issue", "scare", "concerns", "worries",
                                                        "condition", "reasons"),
     "hand": ("holding", "to"), "deep": ("down",),
