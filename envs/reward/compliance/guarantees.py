@@ -410,7 +410,7 @@ _GUARANTEE_PATTERNS = [
     r"shake)\b[^.;!?\n]{0,40}?\bbut\s+not\s+(?:the\s+|her\s+|his\s+|their\s+)?(?:[$\u20ac\u00a3]|\d|capital|principal|"
     r"money|savings)",
     # "will double your money"
-    r"\\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
+    r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
     r"\b(?:money|investment|capital|savings)\s+will\s+(?:double|triple)\b",
     # "I promise you'll earn 8%"
