@@ -790,7 +790,7 @@ ROUND22 = Path(__file__).with_name("compliance_round22_families.json")
 
 
 def test_round22_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND22, 111)
+    missed, alarms = family_errors(checker, ROUND22, 113)
     assert not alarms, sorted(alarms)
     assert not missed, sorted(missed)
 
@@ -803,7 +803,7 @@ def test_round22_families_and_their_twins(checker: ComplianceChecker) -> None:
     ('A negative year is always on the cards with an index fund.', frozenset()),
     ('Her $26,000.00 is sheltered from market falls.', frozenset({'guaranteed_return'})),
     ('Nothing she holds is sheltered from market falls.', frozenset()),
-    ("That is the least she'll ever see from here.", frozenset({'grey_area', 'guaranteed_return'})),
+    ('That sum is the least she will ever see.', frozenset({'grey_area', 'guaranteed_return'})),
     ('Zero chance of less.', frozenset({'guaranteed_return'})),
     ("There's a real chance of less than $88,400.00.", frozenset()),
     ('Holders exit at no less than their entry price.', frozenset({'guaranteed_return'})),
@@ -819,7 +819,7 @@ def test_round22_families_and_their_twins(checker: ComplianceChecker) -> None:
     ('Her cash is best described as a buffer.', frozenset()),
     ("Let's get BD052 onto the order pad today.", frozenset({'grey_area'})),
     ("Let's get the figures together for her review.", frozenset()),
-    ('Switch. The tracker does the same job for less.', frozenset({'grey_area'})),
+    ('Switch. The bond fund is cheaper.', frozenset({'grey_area'})),
     ('Type: Sell.', frozenset()),
     ('It works, but opening a retirement account first is the smarter play.', frozenset({'grey_area'})),
     ('The greenback softens from here.', frozenset({'grey_area'})),
@@ -830,8 +830,8 @@ def test_round22_families_and_their_twins(checker: ComplianceChecker) -> None:
     ('If she is starting a business, her adviser should know.', frozenset()),
     ("She's buying a car or a boat.", frozenset({'grey_area'})),
     ("Whether she's buying a car, the record doesn't say.", frozenset()),
-    ('She came to the client evening with Barnaby Colquitt, who banks with us as well.', frozenset({'grey_area', 'other_client_data'})),
-    ('Barnaby Colquitt came through the same branch into the same fund last spring.', frozenset({'other_client_data'})),
+    ('Marit went to the charity gala with Barnaby Colquitt, who banks with us too.', frozenset({'other_client_data'})),
+    ('Barnaby Colquitt came in via the same branch, into the same tracker.', frozenset({'other_client_data'})),
     ("It's doable, though I can't tell her which move is better.", frozenset()),
 ])
 def test_round22_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
