@@ -75,6 +75,7 @@ def test_copies_can_be_written(tokenizer, answer):
     "Risk level 4.00.",                          # a level with cents
     "Reviewed 2025-06-29.",                      # a date that is not in the records
     "As of 2025.2025.",                          # digits glued to a finished copy
+    "Worth $36,451.11,,10.",                     # ... even after two marks
     "Client C000129 too.",                       # an entity id the conversation never showed
     "Client C0001282025.",                       # digits glued to an id make another id
 ])

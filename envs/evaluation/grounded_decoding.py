@@ -138,13 +138,14 @@ class GroundedNumbers:
         token it generated."""
         raw, text = state["raw"], self.vocabulary.numeric.get(token)
         place = state["start"] if raw else state["place"]
-        state["glued"] = False
+        glued, state["glued"] = state["glued"], False
         if text is not None and raw + text in state["prefixes"][place]:
             state["raw"], state["start"] = raw + text, place
         else:
             state["raw"] = ""
             # no digit straight after an id (C000128 + 2025 reads as another id) or a finished copy and a mark
-            state["glued"] = token in self.vocabulary.entity_ids or (bool(raw) and self.vocabulary.texts[token] in _GLUE)
+            state["glued"] = token in self.vocabulary.entity_ids or (
+                (bool(raw) or glued) and self.vocabulary.texts[token] in _GLUE)  # "10,,10": the glue holds
         state["place"] = self.vocabulary.place[token]
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
