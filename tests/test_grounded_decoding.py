@@ -130,3 +130,28 @@ def test_the_hf_agent_and_the_trainer_config_take_it(tmp_path):
         TrainConfig.from_dict({"grounded_numbers": "yes"})
     with pytest.raises(ConfigError, match="use_vllm"):
         TrainConfig.from_dict({"grounded_numbers": True, "grpo": {"use_vllm": True}})
+
+
+def test_the_eval_config_and_command_line_take_it():
+    from envs.config import ConfigError as EnvConfigError
+    from envs.evaluation.config import EvalConfig, from_command_line
+
+    config = from_command_line({"agent": "hf", "model_path": "m", "grounded_numbers": True})
+    assert config.agent_kwargs() == {"model_path": "m", "grounded_numbers": True}
+    with pytest.raises(EnvConfigError, match="grounded_numbers"):
+        EvalConfig.from_dict({"agent": "hf", "agent_options": {"model_path": "m", "grounded_numbers": "yes"}})
+
+
+@pytest.mark.train
+def test_an_hf_agent_evaluates_with_it(tmp_path):
+    needs_train_extra()
+    from envs.evaluation.model_agents import HFLocalAgent
+    from envs.evaluation.run import run_eval
+    from envs.tasks import HANDWRITTEN
+    from trainer.tiny import build_tiny_model
+
+    model_dir = build_tiny_model(tmp_path / "m", [OBSERVATION, QUERY, "<tool_call> </tool_call>"], vocab_size=400)
+    agent = HFLocalAgent(model_dir, max_new_tokens=24, grounded_numbers=True)
+    result = run_eval(agent, HANDWRITTEN, tmp_path / "eval", limit=2, max_steps=2, progress=False, plots=False)
+    assert result["metrics"]["agent_config"]["grounded_numbers"] is True
+    assert len((tmp_path / "eval" / "episodes.jsonl").read_text().splitlines()) == 2

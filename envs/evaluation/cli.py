@@ -73,6 +73,9 @@ def eval_command(
     model_path: Path = typer.Option(None, "--model-path", help="hf: a local Hugging Face model directory."),
     max_new_tokens: int = typer.Option(256, "--max-new-tokens", help="hf: tokens generated per turn."),
     device: str = typer.Option("cpu", "--device", help="hf: torch device."),
+    grounded_numbers: bool = typer.Option(False, "--grounded-numbers/--free-numbers",
+                                          help="hf: write a number or entity id only as the conversation shows it "
+                                               "(grounded decoding; docs/eval.md)."),
     limit: int = typer.Option(None, "--limit", min=1, help="Only the first N tasks of the suite."),
     backend: str = typer.Option("inprocess", "--backend", help="inprocess or http."),
     url: str = typer.Option(None, "--url", help="http backend: the advisorgym service URL."),

@@ -39,7 +39,7 @@ TRANSCRIPT_CHARS = 20_000
 # requests per second over all workers, one ``RateLimiter``).
 AGENT_OPTIONS: dict[str, tuple[str, ...]] = {
     "openai": ("base_url", "model", "api_key", "temperature", "timeout", "max_retries", "rate_limit"),
-    "hf": ("model_path", "max_new_tokens", "device"),
+    "hf": ("model_path", "max_new_tokens", "device", "grounded_numbers"),
 }
 # Options that are secrets: never written out (``EvalConfig.to_dict(redact=True)``).
 SECRETS = ("api_key", "token")
@@ -75,6 +75,7 @@ class EvalConfig:
         for key in ("model_path",):
             if isinstance(options.get(key), PathLike):
                 options[key] = str(options[key])
+        check_value("agent_options.grounded_numbers", options.get("grounded_numbers", False), (bool,))
         object.__setattr__(self, "agent_options", options)
         object.__setattr__(self, "out", str(self.out) if isinstance(self.out, PathLike) else self.out)
         check_value("out", self.out, (str,))
@@ -156,6 +157,7 @@ COMMAND_LINE_KEYS: dict[str, tuple[str, ...]] = {
     "request_timeout": ("agent_options", "timeout"), "max_retries": ("agent_options", "max_retries"),
     "rate_limit": ("agent_options", "rate_limit"), "model_path": ("agent_options", "model_path"),
     "max_new_tokens": ("agent_options", "max_new_tokens"), "device": ("agent_options", "device"),
+    "grounded_numbers": ("agent_options", "grounded_numbers"),
     "domain": ("env", "domain"), "tasks": ("env", "tasks"), "max_steps": ("env", "max_steps"), "audit_log": ("env", "audit_log"),
     "backend": ("env", "backend", "kind"), "url": ("env", "backend", "base_url"),
     "token": ("env", "backend", "token"), "replica": ("env", "backend", "replica"),
