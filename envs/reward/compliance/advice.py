@@ -275,7 +275,7 @@ _FORECAST = re.compile(
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
-    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it|"
+    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|crude|it|"
     r"dollar|euro|pound|sterling|yen|currenc(?:y|ies)|economy|Fed|ECB|BoE|BoJ|Federal\s+Reserve|central\s+banks?|"
     r"recession|earnings|profits|GDP|unemployment|volatility|sectors?|tech)"
     r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"

@@ -418,7 +418,7 @@ _GUARANTEE_PATTERNS = [
     r"\bis\s+(?:(?:her|his|their|the|your|our)\s+)?worst[- ]case(?:\s+(?:number|figure|value|balance))?\s+(?:from\s+"
     r"(?:here|today|now)(?:\s+on)?|going\s+forward)\b",
     r"\bworst[- ]case\s+(?:number|figure|value|balance)\s+(?:from\s+(?:here|today|now)(?:\s+on)?|going\s+forward)\b",
-    r"\bworst[- ]case\b[^.;!?\n]{0,40}?\b(?:still\s+(?:has|have|holds?|keeps?|gets?\s+back|walks?\s+away\s+with)|"
+    r"\bworst[- ]case\b[^.;!?\n]{0,40}?\b(?:still\s+(?:has|have|holds?|keeps?|gets?\s+back|walks?\s+away\s+with)(?!\s+to\b)|"
     r"keeps?\s+(?:all|every|the\s+full))\b",
     r"\bno[- ]loss\s+(?:pledge|promise|commitment|guarantee|assurance|undertaking|policy)\b",
     r"\bno\s+(?:realistic\s+|possible\s+|plausible\s+)?(?:path|route|way)\s+to\s+losing\b",
