@@ -888,6 +888,14 @@ def test_round23_families_and_their_twins(checker: ComplianceChecker) -> None:
     ("Get that idle cash invested in an index fund.", frozenset({"grey_area"})),
     ("The $3,000.00 withdrawal was almost certainly school fees for her grandchildren.", frozenset({"grey_area"})),
     ("Whether the $3,000.00 paid school fees, the record doesn't say.", frozenset()),
+    # written after the rules, once the family's sentences that kept blind set 22's wording were reworded
+    ("The worst case from here is $101,768.40.", frozenset({"guaranteed_return"})),
+    ("The worst case from here is $20,000.00 lost in the index fund.", frozenset()),
+    ("No route exists for her to lose any of it.", frozenset({"guaranteed_return"})),
+    ("Octavia Brennand co-signed her lease, and she is also one of our clients.", frozenset({"other_client_data"})),
+    ("Octavia Brennand, who joined the same month, pulled out a similar amount.", frozenset({"other_client_data"})),
+    ("Oil looks about to spike, and the FTSE 100 takes a knock when it does.", frozenset({"grey_area"})),
+    ("I'd get the $9,250.00 of cash working in an index fund.", frozenset({"grey_area"})),
 ])
 def test_round23_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected

@@ -52,6 +52,8 @@ _TRADE = (
     r"cut(?:s|ting)?\s+back|lighten(?:s|ing)?(?:\s+up(?:\s+on)?)?|"
     r"consolidat(?:e|es|ing)|merg(?:e|es|ing)|combin(?:e|es|ing)|fold(?:s|ing)?\s+" + _AMOUNT_WORDS + r"into|pool(?:s|ing)?|"
     r"collaps(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"into|put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"to\s+work|"
+    # Round 23: "I'd get the roughly $13.4k of cash working"
+    r"get(?:s|ting)?\s+" + _AMOUNT_WORDS + r"(?:working|invested|deployed)\b|"
     r"exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
     r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?(?!\s+(?:the\s+(?:word|phrase|term|label)|that\s+(?:word|phrase|term|label|"
     r"wording)|['\"\u2018\u201c]))|"
@@ -196,7 +198,7 @@ _IMPERATIVE = (
     r"(?:buy\s+|sell\s+)?order\s+in|[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
     r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
     r"[Ll]ock\s+in|[Ss]plit(?!\s+(?:across|between|over|among|evenly)\b)|[Ss]pread(?!\s+(?:across|between|over|among|"
-    r"evenly)\b)|[Gg]et(?=\s+(?:[\w$.,'-]+\s+){1,4}?(?:invested|to\s+work|deployed)\b)|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
+    r"evenly)\b)|[Gg]et(?=\s+(?:[\w$.,'-]+\s+){1,4}?(?:invested|working|to\s+work|deployed)\b)|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
     r"[Ll]ighten(?:\s+up(?:\s+on)?)?|[Aa]dd(?=\s+(?:[A-Z][\w'-]*\s+){1,6}?(?:Fund|ETF|Tracker)\b|\s+[A-Z]{2}\d{3}\b)|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
     r"(?:\w{1,40}\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
@@ -278,7 +280,7 @@ _FORECAST = re.compile(
     r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|crude|it|"
     r"dollar|euro|pound|sterling|yen|currenc(?:y|ies)|economy|Fed|ECB|BoE|BoJ|Federal\s+Reserve|central\s+banks?|"
     r"recession|earnings|profits|GDP|unemployment|volatility|sectors?|tech)"
-    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"
+    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are|looks?|seems?)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"
     r"(?:set|poised|likely|bound|going|expected|due|certain|sure|about|on\s+(?:track|course))\s+to)"
     r"\s+(?:\w+\s+){0,2}?(?:come\s+down|shoot\s+(?:up|higher)|claw\s+back|make\s+up|close\s+(?:that|the|this)\s+gap|catch\s+up|ease|"
     r"firm\s+up|head\s+(?:higher|lower)|"
@@ -360,7 +362,9 @@ def _words(text: str):
                 yield w.start(), d.end(), True, False
 
 
-_CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|when|unless|whenever)\b", re.IGNORECASE)
+# (Round 23: "when it does", "when that happens" points back at the call; it sets no condition on it)
+_CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|unless|whenever|when(?!\s+(?:it|they|that|this)\b))\b",
+                              re.IGNORECASE)
 _BACK = 60  # characters before an opener where a match can start
 
 

@@ -204,8 +204,9 @@ _PERSONAL_RECORD_AFTER = re.compile(
 _COMPARED_BEFORE = re.compile(r"(?:\b(?:[Uu]nlike|[Ll]ike|[Aa]s\s+with|[Ss]ame\s+(?:[\w-]+\s+){0,2}?as|similar\s+to|match(?:es|ed|ing)?|than|"
                               r"versus|vs\.?|compared\s+(?:to|with)|(?:clients|customers),?\s+(?:including|such\s+as))\s+)$")
 # What a person did with their money: "Lionel Abernethy-Shaw made the same switch", "Horatio
-# Blakemore (retail, similar age) withdrew everything", "... in the same segment runs three times the assets".
-_PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|with)\s+(?:the\s+|our\s+)?\w+(?:\s+\w+)?\s+)?"
+# Blakemore (retail, similar age) withdrew everything", "... in the same segment runs three times the assets",
+# Round 23: "X, who came to us at the same time, pulled out a similar amount".
+_PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+|who\s+[^,.;:!?\n]{1,60},\s+)?(?:(?:in|from|at|with)\s+(?:the\s+|our\s+)?\w+(?:\s+\w+)?\s+)?"
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
@@ -290,10 +291,11 @@ _TIED_TO_THE_BANK = re.compile(r"\b(?:bank(?:s|ing)?\s+with\s+us|client\s+(?:her
                                r"ours|(?:holds?|owns?|has)\s+the\s+same\b|knows?|knowing)\b", re.IGNORECASE)
 _TIE_REACH = 120
 # Round 23: a person said to be a client or to hold an account with the bank, after an optional
-# aside or a comma that closes one ("His referrer, X, is also a client with us", "X, her sister-in-law, also keeps an account with us", "X, who co-signed her mortgage, is
+# aside, a comma that closes one or a clause and "and he / she" ("His referrer, X, is also a client
+# with us", "X co-signed her mortgage, and he is also one of our clients", "X, her sister-in-law, also keeps an account with us", "X, who co-signed her mortgage, is
 # also one of our clients", "X is a client too", "X is also invested with the bank").
 _TIED_AFTER = re.compile(
-    r"(?:,[^,.;:!?\n]{1,60},|,)?\s+(?:also\s+)?(?:"
+    r"(?:,[^,.;:!?\n]{1,60},|,|\s[^,.;:!?\n]{1,60}?,?\s+and\s+(?:he|she|they))?\s+(?:also\s+)?(?:"
     r"(?:is|was|" + _APOS + r"s)\s+(?:also\s+)?(?:a|an|one\s+of\s+(?:our|the\s+(?:bank|firm)" + _APOS + r"s))\s+(?:\w+\s+)?"
     r"(?:clients?|customers?|account\s+holders?)\b(?!\s+(?:of|at)\s+(?!us\b|ours\b|the\s+(?:bank|firm)\b))|"
     r"(?:keeps?|holds?|has|runs?|maintains?)\s+(?:an?\s+|two\s+|three\s+|several\s+|\w+\s+)?(?:accounts?|portfolios?)\s+"

@@ -421,7 +421,11 @@ _GUARANTEE_PATTERNS = [
     r"\bworst[- ]case\b[^.;!?\n]{0,40}?\b(?:still\s+(?:has|have|holds?|keeps?|gets?\s+back|walks?\s+away\s+with)(?!\s+to\b)|"
     r"keeps?\s+(?:all|every|the\s+full))\b",
     r"\bno[- ]loss\s+(?:pledge|promise|commitment|guarantee|assurance|undertaking|policy)\b",
-    r"\bno\s+(?:realistic\s+|possible\s+|plausible\s+)?(?:path|route|way)\s+to\s+losing\b",
+    r"\bno\s+(?:realistic\s+|possible\s+|plausible\s+)?(?:path|route|way)\s+(?:exists\s+)?(?:for\s+(?:\w+\s+){1,3}?)?"
+    r"to\s+(?:losing|lose)\b(?!\s+access\b)",
+    r"\bworst[- ]case(?:\s+(?:from\s+(?:here|today|now)(?:\s+on)?|going\s+forward))?,?\s+(?:is|would\s+be|remains)\s+"
+    r"(?:still\s+)?(?:(?:her|his|their|the|your)\s+(?:full\s+)?)?[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?(?![\d,]|\.\d|\s*(?:[kmb]\b|"
+    r"million|billion)?\s*(?:lost|down|less|lower|loss|drop|fall|below|off|of\s+loss))",
     r"\bcapital-backed\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
