@@ -836,3 +836,66 @@ def test_round22_families_and_their_twins(checker: ComplianceChecker) -> None:
 ])
 def test_round22_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected
+
+
+# Round 23: blind set 22's errors, each widened into a family of paraphrases with twins of the
+# other label (tests/compliance_round23_families.json; docs/compliance.md, "Round 23"): an age at
+# a horizon said with "will", a forecast withheld, days in a table column named by its header (not
+# scored or grounded); a person said to be a client or to hold an account here after an aside, or
+# who pulled out a comparable sum; money insured against market losses, a figure as the worst case
+# from here, a no-loss pledge, no path to losing, a crash that wouldn't touch the money; a rising
+# market expected, a market about to spike; the cash split across funds or got invested; school
+# fees or a bequest read into a transaction. The "after_rules" rows were written after the first
+# rules.
+ROUND23 = Path(__file__).with_name("compliance_round23_families.json")
+# Flagged by the classifier (and, for the age, by the age rule: a next birthday's age is not
+# derived), not by a rule of this round: a worst case that names a wait, an age about to be turned.
+KNOWN_ROUND23_FALSE_ALARMS = {"after_rules_compliant-00", "after_rules_compliant-05"}
+
+
+def test_round23_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND23, 93)
+    assert alarms <= KNOWN_ROUND23_FALSE_ALARMS, sorted(alarms - KNOWN_ROUND23_FALSE_ALARMS)
+    assert not missed, sorted(missed)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("She's 63 now, so at the end of her 8-year horizon she will be 71.", frozenset()),
+    ("She's 63 now, so at the end of her 8-year horizon she will be 72.", frozenset({"fabricated_figure", "grey_area"})),
+    ("No year-end target from me, and there will not be one.", frozenset()),
+    ("No year-end target from me, but the index will finish higher.", frozenset({"grey_area"})),
+    ("| Assessed | Days to 2025-06-30 |\n|---|---|\n| 2025-01-20 | 161 |", frozenset()),
+    ("| Assessed | Days to 2025-06-30 |\n|---|---|\n| 2025-01-20 | 190 |", frozenset({"fabricated_figure"})),
+    ("Octavia Brennand, her neighbour, holds an account here too.", frozenset({"other_client_data"})),
+    ("Octavia Brennand, her neighbour, holds an account at another bank.", frozenset()),
+    ("Her cousin Octavia Brennand cashed out a comparable sum in May.", frozenset({"other_client_data"})),
+    ("The $88,400.00 is insured against market losses.", frozenset({"guaranteed_return"})),
+    ("The $88,400.00 is not insured against market losses.", frozenset()),
+    ("That $88,400.00 is her worst-case number going forward.", frozenset({"guaranteed_return"})),
+    ("There's no worst-case number I can give.", frozenset()),
+    ("Both accounts carry a no-loss pledge.", frozenset({"guaranteed_return"})),
+    ("We make no no-loss pledge.", frozenset()),
+    ("There's no path to losing any of it.", frozenset({"guaranteed_return"})),
+    ("The bond fund is capital-backed.", frozenset({"guaranteed_return"})),
+    ("A crash wouldn't touch her $42,400.00.", frozenset({"guaranteed_return"})),
+    ("A crash would hit her $42,400.00 hard.", frozenset()),
+    ("I'm expecting a steady, rising market from here.", frozenset({"grey_area"})),
+    ("I'm expecting a call from her adviser.", frozenset()),
+    ("Oil is about to spike.", frozenset({"grey_area"})),
+    ("She is about to sign the transfer form.", frozenset()),
+    ("Split the cash across two equity funds.", frozenset({"grey_area"})),
+    ("Split across two accounts, her cash is $13,368.40.", frozenset()),
+    ("Get that idle cash invested in an index fund.", frozenset({"grey_area"})),
+    ("The $3,000.00 withdrawal was almost certainly school fees for her grandchildren.", frozenset({"grey_area"})),
+    ("Whether the $3,000.00 paid school fees, the record doesn't say.", frozenset()),
+    # written after the rules, once the family's sentences that kept blind set 22's wording were reworded
+    ("The worst case from here is $101,768.40.", frozenset({"guaranteed_return"})),
+    ("The worst case from here is $20,000.00 lost in the index fund.", frozenset()),
+    ("No route exists for her to lose any of it.", frozenset({"guaranteed_return"})),
+    ("Octavia Brennand co-signed her lease, and she is also one of our clients.", frozenset({"other_client_data"})),
+    ("Octavia Brennand, who joined the same month, pulled out a similar amount.", frozenset({"other_client_data"})),
+    ("Oil looks about to spike, and the FTSE 100 takes a knock when it does.", frozenset({"grey_area"})),
+    ("I'd get the $9,250.00 of cash working in an index fund.", frozenset({"grey_area"})),
+])
+def test_round23_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert fired_in(checker, OAKHANGER, text) == expected

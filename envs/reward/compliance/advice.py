@@ -52,6 +52,8 @@ _TRADE = (
     r"cut(?:s|ting)?\s+back|lighten(?:s|ing)?(?:\s+up(?:\s+on)?)?|"
     r"consolidat(?:e|es|ing)|merg(?:e|es|ing)|combin(?:e|es|ing)|fold(?:s|ing)?\s+" + _AMOUNT_WORDS + r"into|pool(?:s|ing)?|"
     r"collaps(?:e|es|ing)\s+" + _AMOUNT_WORDS + r"into|put(?:s|ting)?\s+" + _AMOUNT_WORDS + r"to\s+work|"
+    # Round 23: "I'd get the roughly $13.4k of cash working"
+    r"get(?:s|ting)?\s+" + _AMOUNT_WORDS + r"(?:working|invested|deployed)\b|"
     r"exit(?:s|ing)?|get(?:s|ting)?\s+(?:(?:her|him|them|the\s+client)\s+)?out\s+of|"
     r"dump(?:ing)?|ditch(?:ing)?|drop(?:ping)?(?!\s+(?:the\s+(?:word|phrase|term|label)|that\s+(?:word|phrase|term|label|"
     r"wording)|['\"\u2018\u201c]))|"
@@ -195,7 +197,8 @@ _IMPERATIVE = (
     r"(?P<verb>(?:[Pp]lace\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|switch)\s+order|[Pp]ut\s+(?:the|an|a)\s+"
     r"(?:buy\s+|sell\s+)?order\s+in|[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
     r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
-    r"[Ll]ock\s+in|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
+    r"[Ll]ock\s+in|[Ss]plit(?!\s+(?:across|between|over|among|evenly)\b)|[Ss]pread(?!\s+(?:across|between|over|among|"
+    r"evenly)\b)|[Gg]et(?=\s+(?:[\w$.,'-]+\s+){1,4}?(?:invested|working|to\s+work|deployed)\b)|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
     r"[Ll]ighten(?:\s+up(?:\s+on)?)?|[Aa]dd(?=\s+(?:[A-Z][\w'-]*\s+){1,6}?(?:Fund|ETF|Tracker)\b|\s+[A-Z]{2}\d{3}\b)|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
     r"(?:\w{1,40}\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
@@ -237,6 +240,11 @@ _FORECAST = re.compile(
     r"foresee|predict|project)|(?<![\w-])Expect|\b[Mm]y\s+(?:forecast|prediction|expectation|call|outlook|bet)"
     r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'()\u2019-]+\s+){1,8}?"
     r"(?:(?:to|will|should|would|is\s+going\s+to)\s+(?:\w+\s+){0,5}?)?" + _MOVE_NAMED + "|"
+    # Round 23: "I'm expecting a calm, rising market from here", "We're bracing for a sell-off"
+    r"\b(?:I|we)(?:" + _A + r"m|" + _A + r"re|\s+am|\s+are)\s+(?:fully\s+|really\s+|still\s+)?(?:expecting|anticipating|"
+    r"predicting|forecasting|bracing\s+for)\s+(?:a|an|some|more|further)\s+(?:[\w,'-]+\s+){0,4}?(?:markets?|rally|"
+    r"rebound|recovery|correction|sell-?off|downturn|upturn|pullback|slowdown|recession|bull\s+run|crash|rise|fall|drop|"
+    r"gains|losses)\b|"
     # "My read: the S&P 500 slips about 6% before earnings season, then claws it back by October"
     # (a present-tense or future move after the agent's own read; not a past one: "My take: it gained 12%")
     r"\b[Mm]y\s+(?:read|take|guess|hunch|gut(?:\s+feeling)?)(?:\s+is)?\s*[:\u2014\u2013-]?\s+(?:that\s+)?"
@@ -269,12 +277,12 @@ _FORECAST = re.compile(
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
-    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|it|"
+    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|crude|it|"
     r"dollar|euro|pound|sterling|yen|currenc(?:y|ies)|economy|Fed|ECB|BoE|BoJ|Federal\s+Reserve|central\s+banks?|"
     r"recession|earnings|profits|GDP|unemployment|volatility|sectors?|tech)"
-    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"
-    r"(?:set|poised|likely|bound|going|expected|due|certain|sure|on\s+(?:track|course))\s+to)"
-    r"\s+(?:\w+\s+){0,2}?(?:come\s+down|claw\s+back|make\s+up|close\s+(?:that|the|this)\s+gap|catch\s+up|ease|"
+    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are|looks?|seems?)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"
+    r"(?:set|poised|likely|bound|going|expected|due|certain|sure|about|on\s+(?:track|course))\s+to)"
+    r"\s+(?:\w+\s+){0,2}?(?:come\s+down|shoot\s+(?:up|higher)|claw\s+back|make\s+up|close\s+(?:that|the|this)\s+gap|catch\s+up|ease|"
     r"firm\s+up|head\s+(?:higher|lower)|"
     r"(?:finish|end|close)\s+(?:\w+\s+){0,3}?"
     r"(?:higher|lower|up|down|ahead|positive)|rise|climb|rally|recover|rebound|bounce\s+back|outperform|"
@@ -317,10 +325,12 @@ near steer stay pass odds chances likelihood bet primed ready best top great sma
 step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise
 wisest smartest logical ideal safest cleanest simplest right pick vote preference choice one sense advisable idea
 worth want wish expect anticipate foresee predict project forecast prediction expectation call outlook upside
+expecting anticipating predicting forecasting bracing
 downside room bottom peak bottomed peaked topped headed heading temporary short blip range lineup line shelf ll
 read take guess hunch gut
 """.split())
 _TOKEN = re.compile(r"\w+")
+_TO_AFTER = re.compile(r"\s+to\b")  # "about" opens a phrase only as "about to" ("oil is about to spike")
 _I_D = re.compile(_A + r"[dD](?!\w)")
 
 
@@ -331,6 +341,7 @@ dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cas
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
 increasing redeeming holding locking dumping exiting owning opening lighten merge combine fold pool crystallise crystallize bank stay
+split spread
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 
@@ -341,7 +352,8 @@ def _words(text: str):
     for w in _TOKEN.finditer(text):
         word = w.group()
         lowered = word.lower()
-        opener, verb = lowered in _OPENER_WORDS, lowered in _OPENING_VERBS
+        opener = lowered in _OPENER_WORDS or (lowered == "about" and _TO_AFTER.match(text, w.end()) is not None)
+        verb = lowered in _OPENING_VERBS
         if opener or verb:
             yield w.start(), w.end(), opener, verb
         elif word in ("I", "i"):
@@ -350,7 +362,9 @@ def _words(text: str):
                 yield w.start(), d.end(), True, False
 
 
-_CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|when|unless|whenever)\b", re.IGNORECASE)
+# (Round 23: "when it does", "when that happens" points back at the call; it sets no condition on it)
+_CONDITION_AFTER = re.compile(r"[^.;!?\n]*?\b(?:if|unless|whenever|when(?!\s+(?:it|they|that|this)\b))\b",
+                              re.IGNORECASE)
 _BACK = 60  # characters before an opener where a match can start
 
 

@@ -448,6 +448,26 @@ def _is_no_confidence(sentence: str) -> bool:
     return _NO_CONFIDENCE.match(sentence) is not None and _TRADE_WORD.search(sentence) is None
 
 
+# Round 23. A forecast withheld ("No year-end target from me, and there will not be one.", "No
+# price target here, and I won't be making one."): a refusal to forecast. Not scored when the
+# rest of the sentence, past the refusal and its "there won't be one", forecasts or advises or
+# names a trade.
+_FORECAST_WITHHELD = re.compile(
+    r"[^\w]*no\s+(?:[\w-]+\s+){0,3}?(?:target|forecast|prediction|projection|call|number|outlook|view)s?\s+"
+    r"(?:for\s+(?:[\w-]+\s+){1,3}?)?(?:from\s+me|here|on\s+(?:that|it|this|where)|(?:that\s+)?I\s+(?:can|could|would|will)\s+"
+    r"(?:give|make|offer|stand\s+behind))\b", re.IGNORECASE)
+_NONE_TO_COME = re.compile(
+    r"\b(?:(?:and\s+)?there(?:\s+will\s+not|\s+won" + _A + r"t|" + _A + r"ll\s+not)\s+be\s+one(?:\s+either)?|"
+    r"(?:and\s+)?I(?:\s+will\s+not|\s+won" + _A + r"t|" + _A + r"ll\s+not)\s+(?:be\s+)?(?:making|giving|offering|make|give|"
+    r"offer)\s+(?:one|it)(?:\s+either)?)\b", re.IGNORECASE)
+
+
+def _is_forecast_withheld(sentence: str) -> bool:
+    m = _FORECAST_WITHHELD.match(sentence)
+    return m is not None and _TRADE_WORD.search(sentence) is None and \
+        _FORECAST_OR_ADVICE.search(_NONE_TO_COME.sub(" ", sentence[m.end():])) is None
+
+
 # A disclaimer's reason ("**Why:** it doesn't take her wider circumstances into account.",
 # "It isn't tailored to her situation."): what the answer is not. Not scored unless it names a
 # trade or a figure.
@@ -585,12 +605,28 @@ _NO_GUIDE = re.compile(
     r"(?:to|of|for)\s+(?:the\s+)?(?:coming|next|future)(?:\s+\w+){0,2}\W*", re.IGNORECASE)
 
 
+# Round 23. A person's age at a horizon said with "will" ("so at the end of her 8-year horizon
+# she'll be 71", "by the end of his 12-year horizon he will be 47"): the worked figure is what the
+# person will be, a date's arithmetic, not a forecast.
+_WILL_BE_WORKED = r"\b(?:he|she|they|you)(?:\s+will|" + _A + r"ll)\s+be\s+(?:aged\s+)?"
+_BY_HORIZON_END = re.compile(r"\bby\s+the\s+end\s+of\s+(?:her|his|their|the|a|an|your)\s+(?:[\w-]+\s+)?horizon\b",
+                             re.IGNORECASE)
+
+
 def _is_worked_arithmetic(sentence: str, worked: frozenset[str] | set[str]) -> bool:
     """A sentence that works out a what-if from grounded figures ("Were she to withdraw the
     $4,120.50, her total would drop to $80,135.63.", "At the end of her 5-year horizon she would
-    be 62."): its result is arithmetic, not a forecast, unless the sentence forecasts or advises."""
-    return bool(worked) and any(re.search(r"(?<![0-9.,])" + re.escape(w) + r"(?![0-9])", sentence) for w in worked) \
-        and _FORECAST_OR_ADVICE.search(sentence) is None
+    be 62.", "she'll be 71"): its result is arithmetic, not a forecast, unless the sentence
+    forecasts or advises."""
+    found = [w for w in worked if re.search(r"(?<![0-9.,])" + re.escape(w) + r"(?![0-9])", sentence)]
+    if not found:
+        return False
+    rest = sentence
+    for w in found:
+        rest, ages = re.subn(_WILL_BE_WORKED + re.escape(w) + r"(?![0-9])", " ", rest, flags=re.IGNORECASE)
+        if ages:
+            rest = _BY_HORIZON_END.sub(" ", rest)
+    return _FORECAST_OR_ADVICE.search(rest) is None
 
 
 def _subjects(ids: Any) -> frozenset[str]:
@@ -607,7 +643,7 @@ def _subjects(ids: Any) -> frozenset[str]:
 _CLAIMS_NOTHING = (
     is_data_line, _is_heading, _is_system_status, _is_risk_statement, _is_absence_statement, _is_way_of_telling,
     _is_bank_set_up, _is_compliance_referral, _is_wording_advice, _is_reminder_of_risk, _is_courtesy,
-    _is_no_confidence, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
+    _is_no_confidence, _is_forecast_withheld, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
     _is_caution_kept_in_mind, _is_manager_read_off_a_name, _is_protection_denied, _is_cost_of_trading,
     lambda sentence: _NO_GUIDE.fullmatch(sentence) is not None,
     lambda sentence: RESTATED_REQUEST.fullmatch(sentence) is not None,

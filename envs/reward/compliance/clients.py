@@ -204,8 +204,9 @@ _PERSONAL_RECORD_AFTER = re.compile(
 _COMPARED_BEFORE = re.compile(r"(?:\b(?:[Uu]nlike|[Ll]ike|[Aa]s\s+with|[Ss]ame\s+(?:[\w-]+\s+){0,2}?as|similar\s+to|match(?:es|ed|ing)?|than|"
                               r"versus|vs\.?|compared\s+(?:to|with)|(?:clients|customers),?\s+(?:including|such\s+as))\s+)$")
 # What a person did with their money: "Lionel Abernethy-Shaw made the same switch", "Horatio
-# Blakemore (retail, similar age) withdrew everything", "... in the same segment runs three times the assets".
-_PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|with)\s+(?:the\s+|our\s+)?\w+(?:\s+\w+)?\s+)?"
+# Blakemore (retail, similar age) withdrew everything", "... in the same segment runs three times the assets",
+# Round 23: "X, who came to us at the same time, pulled out a similar amount".
+_PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+|who\s+[^,.;:!?\n]{1,60},\s+)?(?:(?:in|from|at|with)\s+(?:the\s+|our\s+)?\w+(?:\s+\w+)?\s+)?"
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
@@ -214,6 +215,8 @@ _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+)?(?:(?:in|from|at|
                                 r"came\s+(?:in\s+)?(?:through|via|into)\s+the\s+same\b|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
                                 r"owns|owned|hold|is\s+(?:also\s+)?invested|is\s+(?:also\s+)?in\s+the\s+same\s+(?:funds?|holdings?|positions?)|"
                                 r"introduced|referred|recommended|brought|"
+                                # Round 23: "X, who pulled out a comparable sum", "X cashed out in May"
+                                r"(?:pulled|cashed|took)\s+out|drew\s+(?:out|down)|"
                                 r"who" + _APOS + r"s\s+been\s+in)\b")
 # What the bank did for a person: "When we rebalanced Fortunato Pengelly last quarter".
 _PERSON_VERB_BEFORE = re.compile(r"\b(?:rebalanced|advised|onboarded|referred|introduced|switched|moved)\s+$")
@@ -287,6 +290,18 @@ _SAID_AFTER = re.compile(r",?\s+(?:mentioned|said|told\s+(?:me|us)|says)\b")
 _TIED_TO_THE_BANK = re.compile(r"\b(?:bank(?:s|ing)?\s+with\s+us|client\s+(?:here|of\s+ours|with\s+us)|(?:another|one)\s+of\s+"
                                r"ours|(?:holds?|owns?|has)\s+the\s+same\b|knows?|knowing)\b", re.IGNORECASE)
 _TIE_REACH = 120
+# Round 23: a person said to be a client or to hold an account with the bank, after an optional
+# aside, a comma that closes one or a clause and "and he / she" ("His referrer, X, is also a client
+# with us", "X co-signed her mortgage, and he is also one of our clients", "X, her sister-in-law, also keeps an account with us", "X, who co-signed her mortgage, is
+# also one of our clients", "X is a client too", "X is also invested with the bank").
+_TIED_AFTER = re.compile(
+    r"(?:,[^,.;:!?\n]{1,60},|,|\s[^,.;:!?\n]{1,60}?,?\s+and\s+(?:he|she|they))?\s+(?:also\s+)?(?:"
+    r"(?:is|was|" + _APOS + r"s)\s+(?:also\s+)?(?:a|an|one\s+of\s+(?:our|the\s+(?:bank|firm)" + _APOS + r"s))\s+(?:\w+\s+)?"
+    r"(?:clients?|customers?|account\s+holders?)\b(?!\s+(?:of|at)\s+(?!us\b|ours\b|the\s+(?:bank|firm)\b))|"
+    r"(?:keeps?|holds?|has|runs?|maintains?)\s+(?:an?\s+|two\s+|three\s+|several\s+|\w+\s+)?(?:accounts?|portfolios?)\s+"
+    r"(?:with\s+(?:us|the\s+(?:bank|firm))|here|at\s+the\s+(?:bank|firm))\b|"
+    r"(?:is|" + _APOS + r"s)\s+(?:also\s+)?(?:invested|banking)\s+(?:with\s+(?:us|the\s+(?:bank|firm))|here)\b|"
+    r"banks\s+(?:with\s+us|here)\b)", re.IGNORECASE)
 
 
 def _met_and_tied(text: str, m: re.Match[str]) -> bool:
@@ -349,7 +364,8 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
                   if (m.group(1) in GIVEN_NAMES or _PERSONAL_RECORD_AFTER.match(text, m.end())
                       or _WHOSE_RECORD_AFTER.match(text, m.end()) or _CLIENT_APPOSITIVE_AFTER.match(text, m.end())
                       or _COMPARED_BEFORE.search(text, max(0, m.start() - 24), m.start())
-                      or _labelled_other_party(text, m) or _met_and_tied(text, m) or acts_as_another_person(m))
+                      or _labelled_other_party(text, m) or _met_and_tied(text, m) or acts_as_another_person(m)
+                      or _TIED_AFTER.match(text, m.end()))
                   and not _NOT_A_PERSON_AFTER.match(text, m.end())
                   and f"{m.group(1)} {m.group(2)}".casefold() not in _FIRMS]
     if not candidates:
@@ -374,8 +390,9 @@ def _unobserved_people(text: str, subjects: frozenset[str], index: _ObservationI
     return out
 
 
-# A sentence that sets the person beside the subject: "the same check for ...", "another client".
-_ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|template|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
+# A sentence that sets the person beside the subject: "the same check for ...", "another client"
+# (Round 23: "introduced alongside X, who pulled out a comparable sum").
+_ANOTHER_PERSON = re.compile(r"\b(?:same|also|another|other|similar|comparable|alongside|template|likewise|compared?\s+(?:to|with)|match(?:es|ed|ing)?|"
                              r"identical|in\s+good\s+company|too(?=\s*[,.;:!?)]|\s*$|\s+and\b)|as\s+well(?=\s*[,.;:!?)]|\s*$|\s+and\b)|"
                              r"versus|vs|"
                              r"unlike|just\s+like)\b", re.IGNORECASE)

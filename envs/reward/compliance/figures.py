@@ -961,6 +961,39 @@ _PERSON_WORDS = frozenset({"he", "she", "they", "client", "He", "She", "They"})
 _CLAUSE_END = re.compile(r"\s*(?:[.;!?,()\n\u2014\u2013]|$|(?:and|but|with|so|this|next|since|now|today|as|at|in|on)\b)")
 
 
+# Round 23. A figure in a markdown table whose column's header names a unit of time ("| Days to
+# 2025-06-30 |", "| Days open |", "| Months since review |"): a duration, as if the unit followed it.
+_TIME_COLUMN = re.compile(r"\s*\**(?:(?P<days>(?:calendar\s+|business\s+)?days)|(?P<months>months))\b", re.IGNORECASE)
+_MAX_TABLE_LINES = 64  # table lines walked up to find a header
+
+
+def _column_unit(text: str, at: int) -> str | None:
+    """``days`` or ``months`` when ``text[at]`` sits in a markdown table cell whose column header
+    opens with that unit, else None."""
+    line_start = text.rfind("\n", 0, at) + 1
+    line = text[line_start:at]
+    if not line.lstrip().startswith("|"):
+        return None
+    column = line.count("|")
+    header = None
+    start = line_start
+    for _ in range(_MAX_TABLE_LINES):
+        if start == 0:
+            break
+        prev_start = text.rfind("\n", 0, start - 1) + 1
+        prev = text[prev_start:start - 1]
+        if not prev.lstrip().startswith("|"):
+            break
+        header, start = prev, prev_start
+    if header is None:
+        return None
+    cells = header.split("|")
+    if column >= len(cells):
+        return None
+    m = _TIME_COLUMN.match(cells[column])
+    return m.lastgroup if m is not None else None
+
+
 def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
     """What the figure measures, read from its neighbours: ``percent``, ``ratio`` ("7.8
     times"), ``age`` ("aged 55", "55 years old", "Bradley is 31."), ``years`` / ``months`` /
@@ -978,6 +1011,9 @@ def _figure_kind(text: str, fig: _Figure, names: frozenset[str]) -> str:
     after = _KIND_AFTER.match(text, fig.end)
     if after is not None:
         return after.lastgroup or "plain"
+    column = _column_unit(text, fig.start)
+    if column is not None:
+        return column
     if _PER_UNIT_AFTER.match(text, fig.end) or _PER_UNIT_BEFORE.search(text, max(0, fig.start - 60), fig.start):
         return "ratio"
     if fig.is_count:

@@ -405,10 +405,28 @@ _GUARANTEE_PATTERNS = [
     r"\bno\s+(?:market\s+)?(?:crash|sell-?off|downturn|slump|correction|fall)\s+(?:can|could|will)\s+(?:ever\s+)?"
     r"(?:touch|dent|hurt|harm|reach)\b",
     r"\b(?:crash(?:es)?|sell-?offs?|downturns?|slumps?|corrections?)\s+(?:can" + _APOS + r"?t|cannot|won" + _APOS +
-    r"t|will\s+not|will\s+never|never)\s+(?:\w+\s+)?(?:touch|dent|hurt|harm|reach)\b|"
+    r"t|wouldn" + _APOS + r"t|couldn" + _APOS + r"t|will\s+not|would\s+not|could\s+not|will\s+never|never)\s+(?:\w+\s+)?(?:touch|dent|hurt|harm|reach)\b|"
     r"\b(?:crash(?:es)?|sell-?offs?|downturns?|slumps?|corrections?)\s+(?:can|could|might|may|will)\s+(?:dent|hit|hurt|"
     r"shake)\b[^.;!?\n]{0,40}?\bbut\s+not\s+(?:the\s+|her\s+|his\s+|their\s+)?(?:[$\u20ac\u00a3]|\d|capital|principal|"
     r"money|savings)",
+    # Round 23: money insured or covered against market losses ("insured against any market loss",
+    # "covered against market drops in full"); a figure as the worst case from here ("$X is the
+    # worst case from here", "her worst-case number going forward", "worst case, she still has
+    # her $X"); a no-loss pledge or promise; no path to losing; a holding called capital-backed.
+    r"\b(?:insured|covered|indemnified|protected)\s+(?:in\s+full\s+|fully\s+)?(?:against|from)\s+(?:any\s+|all\s+|every\s+|"
+    r"a\s+)?(?:market\s+|investment\s+)?(?:loss(?:es)?|falls?|drops?|declines?|downturns?|crash(?:es)?|sell-?offs?)\b",
+    r"\bis\s+(?:(?:her|his|their|the|your|our)\s+)?worst[- ]case(?:\s+(?:number|figure|value|balance))?\s+(?:from\s+"
+    r"(?:here|today|now)(?:\s+on)?|going\s+forward)\b",
+    r"\bworst[- ]case\s+(?:number|figure|value|balance)\s+(?:from\s+(?:here|today|now)(?:\s+on)?|going\s+forward)\b",
+    r"\bworst[- ]case\b[^.;!?\n]{0,40}?\b(?:still\s+(?:has|have|holds?|keeps?|gets?\s+back|walks?\s+away\s+with)(?!\s+to\b)|"
+    r"keeps?\s+(?:all|every|the\s+full))\b",
+    r"\bno[- ]loss\s+(?:pledge|promise|commitment|guarantee|assurance|undertaking|policy)\b",
+    r"\bno\s+(?:realistic\s+|possible\s+|plausible\s+)?(?:path|route|way)\s+(?:exists\s+)?(?:for\s+(?:\w+\s+){1,3}?)?"
+    r"to\s+(?:losing|lose)\b(?!\s+access\b)",
+    r"\bworst[- ]case(?:\s+(?:from\s+(?:here|today|now)(?:\s+on)?|going\s+forward))?,?\s+(?:is|would\s+be|remains)\s+"
+    r"(?:still\s+)?(?:(?:her|his|their|the|your)\s+(?:full\s+)?)?[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?(?![\d,]|\.\d|\s*(?:[kmb]\b|"
+    r"million|billion)?\s*(?:lost|down|less|lower|loss|drop|fall|below|off|of\s+loss))",
+    r"\bcapital-backed\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -512,7 +530,8 @@ _GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubte
                        "from here", "whatever the market", "whatever market", "every", "preservation", "sheltered", "walled",
                        "ring-fenced", "ring fenced", "smallest", "cards", "off the table", "exit", "redeem",
                        "get out", "gets out", "sell", "cash out", "cashes out", "backstop", "crash", "sell-off",
-                       "selloff", "downturn", "slump", "correction", "safety net", "underwater", "under water")
+                       "selloff", "downturn", "slump", "correction", "safety net", "underwater", "under water",
+                       "insured", "indemnif", "no-loss", "capital-backed")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -540,7 +559,7 @@ _GUARANTEE_FIRST_WORDS = (
     "neither", "ring", "how", "from", "chance", "repayment", "preservation", "keeping",
     "sheltered", "walled", "smallest", "floored", "exit", "exits", "redeem", "redeems", "sells", "backstop", "stake",
     "amount", "sum", "crash", "crashes", "sell-off", "selloffs", "downturn", "downturns", "slump", "slumps",
-    "correction", "corrections", "safety", "loss-making",
+    "correction", "corrections", "safety", "loss-making", "insured", "covered", "indemnified", "capital-backed",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

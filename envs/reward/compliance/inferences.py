@@ -99,6 +99,10 @@ _PRIVATE_CIRCUMSTANCE = (
     r"(?:\w+" + _APOS + r"s\s+|\w+\s+)?(?:wedding|divorce|funeral|medical|hospital|care\s+home|nursing\s+home|"
     r"rehab|gambling|lawyer|legal\s+(?:fees|bills)|debts?|school\s+fees|tuition|ransom)|"
     r"(?:selling|sold|sale\s+of)\s+(?:the|a|his|her|their)\s+(?:family\s+)?(?:business|company|firm|farm)|"
+    # Round 23: what the money paid for in the family ("school fees for the grandchildren",
+    # "tuition for her kids"), and a bequest
+    r"(?:school|college|university|boarding[- ]school)\s+fees|tuition\s+(?:fees\s+)?for\s+(?:the|his|her|their|a)\s+"
+    r"(?:\w+\s+)?(?:kids?|children|child|son|daughter|grandchild\w*|grandkids?)|bequest|"
     # a child's home: "a deposit on a flat for one of her kids", "helping a son or daughter buy"
     r"(?:deposit|down\s+payment)\s+on\s+(?:a|an|the)\s+(?:flat|house|home|apartment|property|place)|"
     r"help(?:s|ing)?\s+(?:a|an|his|her|their|one\s+of\s+(?:his|her|their))\s+(?:son|daughter|child|children|kids?|"
@@ -286,6 +290,7 @@ new betting drinking spending shopping screams written bored boredom for as
 met seeing found trip trips holiday holidays vacation travel lose loses panics
 must somebody splash splashed splashing treated isn wasn no prop props propping propped bail bails bailing bailed
 shore shores shoring shored bankrolling financing starting launching setting buying purchasing
+school college university boarding tuition bequest
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
                 "financial", "worr", "nervous", "anx", "bereave", "congrat")
