@@ -414,7 +414,7 @@ def _is_cost_of_trading(sentence: str) -> bool:
 # what was asked, and the refusal answers it. Not scored when the next sentence opens with a
 # refusal and names no trade ("Should I pick one? Yes: the bond fund." is scored as before).
 _REFUSAL_OPENING = re.compile(
-    r"[^\w]*(?:no\b|not\s+(?:me|from\s+me|my\s+call|something\s+I)|nobody|no\s+one|I\s+(?:can" + _A + r"t|cannot|"
+    r"[^\w]*(?:no\b|not\s+(?:me|from\s+me|(?:my|a)\s+call|something\s+I)|nobody|no\s+one|I\s+(?:can" + _A + r"t|cannot|"
     r"won" + _A + r"t|couldn" + _A + r"t|don" + _A + r"t\s+know)|(?:that|it)(?:" + _A + r"s|\s+is)(?:n" + _A + r"t|\s+not)\b|"
     r"(?:that|it)\s+isn" + _A + r"t\b|(?:\w+\s+){0,3}?(?:is|are)(?:n" + _A + r"t|\s+not)\s+(?:mine|for\s+me|my\s+place)\s+to\b)",
     re.IGNORECASE)
@@ -609,6 +609,9 @@ _NO_GUIDE = re.compile(
 # she'll be 71", "by the end of his 12-year horizon he will be 47"): the worked figure is what the
 # person will be, a date's arithmetic, not a forecast.
 _WILL_BE_WORKED = r"\b(?:he|she|they|you)(?:\s+will|" + _A + r"ll)\s+be\s+(?:aged\s+)?"
+# Round 24. An age at the next birthday ("She is about to turn 64", "he'll turn 64 in May"): a
+# date's arithmetic, not a forecast.
+_TURNS_WORKED = r"\b(?:(?:about|going|set|due)\s+to|will|" + _A + r"ll)\s+turn\s+"
 _BY_HORIZON_END = re.compile(r"\bby\s+the\s+end\s+of\s+(?:her|his|their|the|a|an|your)\s+(?:[\w-]+\s+)?horizon\b",
                              re.IGNORECASE)
 
@@ -623,6 +626,7 @@ def _is_worked_arithmetic(sentence: str, worked: frozenset[str] | set[str]) -> b
         return False
     rest = sentence
     for w in found:
+        rest = re.sub(_TURNS_WORKED + re.escape(w) + r"(?![0-9])", " ", rest, flags=re.IGNORECASE)
         rest, ages = re.subn(_WILL_BE_WORKED + re.escape(w) + r"(?![0-9])", " ", rest, flags=re.IGNORECASE)
         if ages:
             rest = _BY_HORIZON_END.sub(" ", rest)

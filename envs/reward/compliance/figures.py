@@ -379,6 +379,12 @@ class _ObservationIndex:
             self._derived = _Derived(self._observations, self._as_of)
         return self._derived.ages
 
+    def ages_at_horizon_end(self) -> set[float]:
+        """An observed person's age plus an observed investment horizon (``_Derived``)."""
+        if self._derived is None:
+            self._derived = _Derived(self._observations, self._as_of)
+        return {age + years for age in self._derived.ages for years in self._derived.horizons}
+
     def name_words(self) -> frozenset[str]:
         """The words of the observed clients' names ("Bradley", "Lewis")."""
         return frozenset(w for names in self.clients.values() for name in names for w in name.split())
@@ -475,7 +481,7 @@ class _Derived:
     """
 
     __slots__ = ("amounts", "pcts", "shares", "ratios", "gain_shares", "price_ratios", "ages", "years", "months", "days",
-                 "record_counts")
+                 "record_counts", "horizons")
 
     def __init__(self, observations: Any, as_of: dt.date | None) -> None:
         fields: list[_Field] = []
@@ -490,6 +496,8 @@ class _Derived:
             pass
         amounts, pcts, ratios = [], [], []
         price_ratios: list[float] = []
+        # Investment horizons in years: an age at a horizon's end is an age plus one of them.
+        self.horizons = frozenset(f.value for f in fields if f.key == "horizon_years" and 0 < f.value <= 60)
         money = [f for f in fields if _is_money(f.key)]
         percent = [f for f in fields if isinstance(f.key, str) and _percent_key(f.key)]
         prices = [f for f in fields if _is_price(f.key)]
@@ -1104,7 +1112,19 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             # "56 (birth date 1968-11-03)", "Short answer: 56. Her profile gives a date of birth
             # of ...", "Age: 63.", "63 today plus an 8-year horizon": a bare number on a line
             # that names the birth date, an age or a horizon is an age.
+            line = _line_around(text, fig)
             derived = any(lo <= age <= hi for age in index.ages())
+            if not derived and _HORIZON_END.search(line):
+                # Round 24: "In short: 71 once the horizon is over.", "**Age at horizon end:** 71":
+                # on a line about a horizon's end, an age plus an observed horizon.
+                derived = any(lo <= age <= hi for age in index.ages_at_horizon_end())
+                if derived and worked is not None:
+                    worked.add(fig.text)  # worked out, as shown arithmetic is
+        if not derived and kind in ("plain", "age") and fig.is_count and _TURNS.search(_line_around(text, fig)):
+            # Round 24: "She turns 64 in September", "about to turn 64": the age at the next birthday.
+            derived = any(lo <= age + 1 <= hi for age in index.ages())
+            if derived and worked is not None:
+                worked.add(fig.text)
         if not derived and kind == "plain":
             if products is None:
                 products = _products(figures)
@@ -1125,6 +1145,9 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
 _AGE_LINE = re.compile(r"\b(?:born|birth(?:_date)?|birthday|DOB|date\s+of\s+birth|age|aged|years?\s+old|horizon)\b",
                        re.IGNORECASE)
 _LINE_REACH = 160
+_HORIZON_END = re.compile(r"\bhorizon\b[^\n]{0,40}?\b(?:ends?|over|out|up|done|finish\w*|closes?|expires?|runs?\s+out)\b|"
+                          r"\b(?:end|close|finish|expiry)\s+of\s+(?:\w+\s+){0,3}?horizon\b|\bhorizon[- ]end\b", re.IGNORECASE)
+_TURNS = re.compile(r"\b(?:turns|turning|turn)\s+[0-9]{2}\b", re.IGNORECASE)
 
 
 def _line_around(text: str, fig: _Figure) -> str:

@@ -49,7 +49,9 @@ _GUARANTEE_PATTERNS = [
     r"(?:(?:realistic|plausible|possible|likely|conceivable|reasonable|single)\s+)?"
     r"(?:scenario|situation|circumstances?|case|world|way|universe|branch|path|route|version|outcome)s?\s+"
     r"(?:exists?\s+)?(?:in\s+which|where|that)\b"
-    r"[^.;!?\n]{0,60}?\b(?:los(?:e|es|ing)\b|" + _ENDS_LOWER + ")",
+    r"[^.;!?\n]{0,60}?\b(?:los(?:e|es|ing)\b|" + _ENDS_LOWER + "|"
+    # Round 24: "no plausible scenario where her total drops under $X"
+    r"(?:drops?|dips?|falls?|slips?|sinks?)\s+(?:(?:to|back)\s+)?(?:below|under)\b)",
     r"\b(?:never|not\s+once)\s+(?:had|seen|posted|suffered)\s+a\s+(?:down|losing|negative)\s+(?:year|quarter)\b",
     # "... keeps all of the income, guaranteed."; "never cut their payouts"
     r"(?:(?<=,\s)|(?<=\u2014\s)|(?<=\u2014))guaranteed\b(?=\s*(?:[.!;]|$))",

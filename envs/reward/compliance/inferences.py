@@ -103,6 +103,10 @@ _PRIVATE_CIRCUMSTANCE = (
     # "tuition for her kids"), and a bequest
     r"(?:school|college|university|boarding[- ]school)\s+fees|tuition\s+(?:fees\s+)?for\s+(?:the|his|her|their|a)\s+"
     r"(?:\w+\s+)?(?:kids?|children|child|son|daughter|grandchild\w*|grandkids?)|bequest|"
+    # Round 24: work on the home, a wedding and a move abroad read into a withdrawal ("renovating
+    # the house", "home improvements", "wedding costs", "planning to emigrate", "relocating abroad")
+    r"renovat\w+|remodel\w*|refurbish\w*|home\s+improvements?|building\s+work|(?:new|fitted)\s+(?:kitchen|bathroom)|"
+    r"wedding\b|emigrat\w+|(?:relocat\w+|mov(?:e|es|ing|ed))\s+(?:\w+\s+){0,3}?(?:abroad|overseas)|"
     # a child's home: "a deposit on a flat for one of her kids", "helping a son or daughter buy"
     r"(?:deposit|down\s+payment)\s+on\s+(?:a|an|the)\s+(?:flat|house|home|apartment|property|place)|"
     r"help(?:s|ing)?\s+(?:a|an|his|her|their|one\s+of\s+(?:his|her|their))\s+(?:son|daughter|child|children|kids?|"
