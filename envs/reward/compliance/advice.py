@@ -193,9 +193,10 @@ _TRADE_JUDGED = (
 _IMPERATIVE = (
     r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
-    r"[Rr]ealistically|[Dd]efinitely|[Cc]ertainly|[Aa]bsolutely|[Rr]eally|[Ss]eriously|[Pp]robably|[Dd]o),?\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
+    r"[Rr]ealistically|[Dd]efinitely|[Cc]ertainly|[Aa]bsolutely|[Rr]eally|[Ss]eriously|[Pp]robably|[Dd]o),?\s+)?"
+    r"(?:(?:[Gg]o\s+ahead|[Gg]o)\s+and\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
     r"(?P<verb>(?:[Pp]lace\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|switch)\s+order|[Pp]ut\s+(?:the|an|a)\s+"
-    r"(?:buy\s+|sell\s+)?order\s+in|[Bb]uy|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
+    r"(?:buy\s+|sell\s+)?order\s+in|[Bb]uy|[Pp]urchase|[Ss]ell|[Ss]witch|[Ss]wap|[Mm]ove(?!\s+on\b)|[Ss]hift|[Pp]ut|[Pp]ark|[Tt]op\s+up|[Tt]rim|"
     r"[Rr]otate|[Rr]educe|[Ii]ncrease|[Rr]edeem|[Cc]onsolidate|[Rr]ebalance|[Tt]ake\s+(?:some\s+)?profits?|"
     r"[Ll]ock\s+in|[Ss]plit(?!\s+(?:across|between|over|among|evenly)\b)|[Ss]pread(?!\s+(?:across|between|over|among|"
     r"evenly)\b)|[Gg]et(?=\s+(?:[\w$.,'-]+\s+){1,4}?(?:invested|working|to\s+work|deployed)\b)|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
@@ -341,7 +342,7 @@ dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cas
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
 increasing redeeming holding locking dumping exiting owning opening lighten merge combine fold pool crystallise crystallize bank stay
-split spread
+split spread purchase
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 
@@ -379,7 +380,7 @@ def _advice_and_forecasts(text: str, bounds: list[str]) -> list[Violation]:
     openers = verbs = 0
     opening_memo: dict[tuple[str, int], tuple[int, int] | None] = {}
     for o_start, o_end, opener, verb in _words(text):
-        if verb and (o_start <= _OPENING_PREFIX or _BREAK_CHARS.search(text, o_start - _OPENING_PREFIX, o_start)):
+        if verb and (o_start <= _OPENING_PREFIX or _SENTENCE_BREAK.search(text, o_start - _OPENING_PREFIX, o_start)):
             # Everything _sentence_opening reads lies in this window: cached by it.
             lo = max(0, o_start - _OPENING_READS_BEFORE)
             window = text[lo:o_start + _OPENING_READS_AFTER]
@@ -738,7 +739,9 @@ def _table_trade_calls(text: str) -> list[Violation]:
     return out
 
 
-_SENTENCE_BREAK = re.compile(r"[.!?:;\n|][\"')\]*]?")  # (a table's cell opens like a sentence)
+# (a table's cell opens like a sentence; Round 24: so does what follows an arrow, "passed the
+# check -> buy it today", and ", so" / ", then" before an imperative's lead word)
+_SENTENCE_BREAK = re.compile(r"[.!?:;\n|\u2192][\"')\]*]?|[-=]>|,(?=\s+(?:so|then)\s)")
 _BREAK_CHARS = re.compile(r"[.!?:;\n|]")
 
 
