@@ -443,7 +443,7 @@ _PRESENT_MOVE = (
     r"grinds?|heads?|tops?|breaks?|bounces?|stays?\s+(?:above|below|under|over)|holds?\s+(?:above|below)|"
     r"sells?\s+off|clears?|hits?|reaches?|crosses?|breaches?|cuts?|hikes?|lands?|arrives?|"
     r"dips?|eases?|resumes?|picks?\s+up|"
-    r"(?:is\s+|are\s+)?(?:softer|weaker|stronger|firmer))")
+    r"(?:is\s+|are\s+)?(?:softer|weaker|stronger|firmer)|(?:is|are)\s+(?:down|up|lower|higher))")
 _FUTURE_HORIZON = (
     r"(?:from\s+here|from\s+now\s+on|next\s+(?:quarter|year|month|week|spring|summer|autumn|fall|winter)|"
     r"(?:the\s+)?(?:first|second|third|fourth)\s+quarter|Q[1-4]\b|"
@@ -451,6 +451,9 @@ _FUTURE_HORIZON = (
     r"spring|summer|autumn|fall|winter|january|february|march|april|may|june|july|august|september|october|"
     r"november|december|(?:next|coming)\s+\w+(?:\s+\w+)?)|"
     r"over\s+the\s+(?:next|coming)|in\s+the\s+(?:coming|next)|(?:this|the)\s+coming|"
+    # Round 24: the week's or month's close ("slips this week", "is down by Friday")
+    r"(?:this|the\s+rest\s+of\s+the)\s+(?:week|month|quarter)|"
+    r"(?:by|before|come)\s+(?:monday|tuesday|wednesday|thursday|friday|the\s+weekend|the\s+week" + "['\u2019]" + r"s\s+end)|"
     # the year's close as a level or a direction ("finishes the year under $60"), a further move
     # ("sells off another 10%"), the low still to come ("before it finds a floor")
     r"(?:the|this)\s+year\s+(?:(?:roughly|about|around|some|near|close\s+to|well|\w+ly)\s+)?(?:[$\u20ac\u00a3]?\d|higher|"

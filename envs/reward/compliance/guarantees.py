@@ -241,6 +241,14 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:floor|safety\s+net)\s+(?:is\s+|comes\s+|gets\s+)?(?:built|baked|designed)\s+(?:right\s+)?in(?:to)?\b|\bfloor\s+comes\s+with\b|"
     r"\bfloor\s+under\s+(?:the\s+whole|the\s+(?:portfolio|mix|account)|it|everything|her|his|their)\b",
     r"\b(?:ends?|finish(?:es)?|closes?)\s+at\s+or\s+above\s+(?:where|its|the)\b",
+    # Round 24: "has a built-in floor", "locked in as the minimum"; a return or a fixed rate paid
+    # whatever the year ("the fund's return is paid whatever the year brings", "earns a fixed rate
+    # that is paid regardless of conditions"); a charge taken whatever happens is a cost, not this.
+    r"\b(?:built|baked|designed)[- ]in\s+(?:capital\s+)?(?:floor|safety\s+net)\b|"
+    r"\blocked\s+in\s+as\s+(?:the|a|her|his|their|its)\s+(?:minimum|floor)\b",
+    r"\b(?:returns?|income|yield|payouts?|interest|(?:fixed|set)\s+rate)\b(?:(?!\bnot\b|n" + _APOS + r"t\b|\bnever\b)"
+    r"[^.;!?\n]){0,40}?\b(?:paid|pays|credited)\b"
+    r"[^.;!?\n]{0,30}?\b(?:whatever|regardless|no\s+matter|in\s+(?:any|every)\s+(?:year|market))\b",
     # A rate named as the floor: "5% a year is the floor", "treat 5% a year as the minimum",
     # "the floor here is 5% a year", "That's the floor".
     r"%\s+(?:a\s+year\s+|annually\s+|per\s+(?:year|annum)\s+|a\s+year\s+)?(?:is|as)\s+(?:the|a|her|his|their|your)\s+"
