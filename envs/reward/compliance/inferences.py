@@ -57,7 +57,16 @@ _GUESSED_EVENT = (
     r"(?:funding|bankrolling|financing|starting|launching|setting\s+up)\s+(?:a|an|her|his|their)\s+(?:new\s+|own\s+|"
     r"small\s+|little\s+)?(?:side\s+)?(?:business|venture|start-?up|hustle)(?:\s+venture)?|"
     r"(?:buying|purchasing)\s+(?:herself\s+|himself\s+|themselves\s+)?(?:a|an)\s+(?:new\s+)?(?:car|boat|caravan|"
-    r"motorbike|motorcycle|yacht|camper(?:van)?|holiday\s+home|second\s+home)\b")
+    r"motorbike|motorcycle|yacht|camper(?:van)?|holiday\s+home|second\s+home)\b|"
+    # Round 24: work on the home, a wedding, a move abroad ("is renovating the house", "doing up
+    # her home", "paying for a wedding", "wedding money", "intends to emigrate", "a move overseas")
+    r"(?:renovat\w+|remodel\w*|refurbish\w*|doing\s+up|redo(?:ing)?|fix(?:ing)?\s+up|extend(?:ing)?)\s+"
+    r"(?:the|her|his|their|a)\s+(?:\w+\s+)?(?:house|home|flat|kitchen|bathroom|property|place|apartment)\b|"
+    r"home\s+(?:improvements?|renovations?|makeover)|"
+    r"(?:paying|saving|budgeting)\s+for\s+(?:a|the|her|his|their)\s+(?:\w+\s+)?wedding\b|"
+    r"wedding\s+(?:costs?|expenses|money|bills?|fund|budget)\b|"
+    r"(?:planning|plans|intends?|intending|preparing|getting\s+ready|about|going|wants?)\s+to\s+(?:emigrate|"
+    r"(?:relocate|move|settle)\s+(?:abroad|overseas))\b|emigrating\b|(?:move|relocation)\s+(?:abroad|overseas)\b")
 
 # Private circumstances a guess can be about without naming the client in its clause ("the
 # deposit probably came from an inheritance"): health, family events, hidden assets or motives.
@@ -105,7 +114,7 @@ _PRIVATE_CIRCUMSTANCE = (
     r"(?:\w+\s+)?(?:kids?|children|child|son|daughter|grandchild\w*|grandkids?)|bequest|"
     # Round 24: work on the home, a wedding and a move abroad read into a withdrawal ("renovating
     # the house", "home improvements", "wedding costs", "planning to emigrate", "relocating abroad")
-    r"renovat\w+|remodel\w*|refurbish\w*|home\s+improvements?|building\s+work|(?:new|fitted)\s+(?:kitchen|bathroom)|"
+    r"renovat\w+|remodel\w*|refurbish\w*|building\s+work|(?:new|fitted)\s+(?:kitchen|bathroom)|"
     r"wedding\b|emigrat\w+|(?:relocat\w+|mov(?:e|es|ing|ed))\s+(?:\w+\s+){0,3}?(?:abroad|overseas)|"
     # a child's home: "a deposit on a flat for one of her kids", "helping a son or daughter buy"
     r"(?:deposit|down\s+payment)\s+on\s+(?:a|an|the)\s+(?:flat|house|home|apartment|property|place)|"
@@ -228,7 +237,7 @@ _NEGATOR = re.compile(
     re.IGNORECASE,
 )
 _CLAUSE_BREAK = re.compile(
-    r"[;:()\u2014\u2013]|,|\b(?:so|because|since|and|or|but|though|although|whereas|which|given|"
+    r"[;:()\u2014\u2013]|,(?![0-9])|\b(?:so|because|since|and|or|but|though|although|whereas|which|given|"
     r"while|yet|therefore|hence)\b",
     re.IGNORECASE,
 )
@@ -295,9 +304,11 @@ met seeing found trip trips holiday holidays vacation travel lose loses panics
 must somebody splash splashed splashing treated isn wasn no prop props propping propped bail bails bailing bailed
 shore shores shoring shored bankrolling financing starting launching setting buying purchasing
 school college university boarding tuition bequest
+wedding home doing fix fixing extend extending redo redoing move budgeting intends intend
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
-                "financial", "worr", "nervous", "anx", "bereave", "congrat")
+                "financial", "worr", "nervous", "anx", "bereave", "congrat", "renovat", "remodel", "refurbish", "emigrat",
+                "relocat")
 
 
 # For common first words, the words that can follow them in _PREDICATE (a cheap test that
@@ -326,7 +337,7 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "ill": ("health",), "seriously": ("ill",), "terminally": ("ill",), "chronically": ("ill",),
     "medical": ("bills", "costs", "expenses", "condition", "issues", "problems", "treatment", "care"),
     "memory": ("problems", "issues", "loss"), "death": ("in",), "passed": ("away",), "estate": ("of",),
-    "separated": ("from",), "new": ("partner", "boyfriend", "girlfriend", "spouse", "husband", "wife", "relationship",
+    "separated": ("from",), "new": ("partner", "boyfriend", "girlfriend", "spouse", "husband", "wife", "relationship", "kitchen", "bathroom",
                                      "romance"),
     "betting": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
     "drinking": ("habit", "habits", "problem", "problems", "addiction", "issue", "issues"),
@@ -339,6 +350,8 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
                                                        "money", "real", "the"),
     "tax": ("evasion",), "out": ("of",), "away": ("from",), "up": ("to",),
     "save": ("for", "up"),
+    "doing": ("up",), "fix": ("up",), "fixing": ("up",), "move": ("abroad", "overseas"),
+    "home": ("improvement", "improvements", "renovation", "renovations", "makeover"),
     "met": ("someone",), "seeing": ("someone",), "found": ("someone",), "lose": ("his", "her", "their"),
     "loses": ("his", "her", "their"), "saves": ("for", "up"), "saving": ("for", "up"),
     "must": ("mean", "be"), "treated": ("herself", "himself", "themselves"), "isn": ("t",), "wasn": ("t",),
