@@ -192,6 +192,8 @@ _TRADE_JUDGED = (
 # quoted after a label that reports it ("You asked: Invest $4,000 in ...").
 _IMPERATIVE = (
     r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
+    # Round 24: a conversational opener first ("Alright, just buy more ...", "Sure - just add to ...")
+    r"(?:(?:[Aa]lright|[Oo]kay|OK|[Ss]ure|[Rr]ight|[Ww]ell|[Ll]ook|[Ll]isten)[,!]?\s+(?:[-\u2014\u2013]\s+)?(?=[Jj]ust\s|[Ss]imply\s))?"
     r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
     r"[Rr]ealistically|[Dd]efinitely|[Cc]ertainly|[Aa]bsolutely|[Rr]eally|[Ss]eriously|[Pp]robably|[Dd]o),?\s+)?"
     r"(?:(?:[Gg]o\s+ahead|[Gg]o)\s+and\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
@@ -241,6 +243,12 @@ _FORECAST = re.compile(
     r"foresee|predict|project)|(?<![\w-])Expect|\b[Mm]y\s+(?:forecast|prediction|expectation|call|outlook|bet)"
     r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'()\u2019-]+\s+){1,8}?"
     r"(?:(?:to|will|should|would|is\s+going\s+to)\s+(?:\w+\s+){0,5}?)?" + _MOVE_NAMED + "|"
+    # Round 24: a margin or a move like the last one said to be on the cards or in store ("a
+    # similar margin is on the cards", "another gap like this one is in store")
+    r"\b(?:a\s+similar|another|the\s+same|a\s+further|more\s+of\s+the\s+same)\s+(?:[\w-]+\s+){0,4}?(?:lead|margin|gap|"
+    r"gains?|returns?|rise|fall|drop|rally|outperformance|move|spread)\b(?:(?!n" + _A + r"t\b)[^.;!?\n]){0,30}?\b(?:is|are|looks?|seems?)\s+"
+    r"(?:(?!not\b|never\b)\w+\s+)?(?:on|in)\s+the\s+cards\b|\b(?:a\s+similar|another|the\s+same|a\s+further)\s+(?:[\w-]+\s+){0,4}?(?:lead|"
+    r"margin|gap|gains?|returns?|rise|fall|drop|rally|outperformance|move)\b(?:(?!n" + _A + r"t\b)[^.;!?\n]){0,30}?\b(?:is|are)\s+in\s+store\b|"
     # Round 23: "I'm expecting a calm, rising market from here", "We're bracing for a sell-off"
     r"\b(?:I|we)(?:" + _A + r"m|" + _A + r"re|\s+am|\s+are)\s+(?:fully\s+|really\s+|still\s+)?(?:expecting|anticipating|"
     r"predicting|forecasting|bracing\s+for)\s+(?:a|an|some|more|further)\s+(?:[\w,'-]+\s+){0,4}?(?:markets?|rally|"
@@ -306,12 +314,16 @@ _DATED_MOVE = re.compile(
     r"summer|autumn|winter)\b|\d{4}\b)",
     re.IGNORECASE,
 )
+# Round 24: a lead-in that sources the answer in the records ("Per the records, ...", "According
+# to the data, ..."): the agent's own reading follows it, not someone else's claim.
+_NOT_A_RECORD_LEAD_IN = (r"(?!\s+(?:to\s+)?(?:the|her|his|their|our)\s+(?:records?|data|file|ledger|figures|numbers|"
+                         r"holdings|statements?|summary|tool\s+output|information|system)(?:\s+provided)?\s*,)")
 _NEGATOR = re.compile(
     # (cash "doing nothing" is idle, not a negation)
     # (nor are "no blockers", "no obstacles", "nothing stopping you": nothing stands in the way)
     r"\b(?:not|no(?!\s+(?:blockers?|obstacles?|objections?|hurdles?|barriers?)\b)|never|nothing(?!\s+(?:is\s+)?(?:stopping|"
     r"blocking|standing\s+in|in\s+the\s+way)\b)(?<!doing\snothing)(?<!earning\snothing)|cannot|unable|whether|if|unless|asked|asks|asking|wants?|wanted|request\w*|"
-    r"says?|said|told|notes?|noted|according|per|claims?|decision|question|instead\s+of|rather\s+than|"
+    r"says?|said|told|notes?|noted|(?:according|per)" + _NOT_A_RECORD_LEAD_IN + r"|claims?|decision|question|instead\s+of|rather\s+than|"
     r"avoid\w*|refrain\w*|warn\w*|nobody|no\s+one|guarantee\w*|promis\w*|impossible|predict\w*|forecast\w*|"
     r"knows?|sure|certain|doubt\w*|don" + _A + r"t|won" + _A + r"t|can" + _A + r"t|shouldn" + _A + r"t|"
     r"isn" + _A + r"t|aren" + _A + r"t|wouldn" + _A + r"t|doesn" + _A + r"t)\b",
@@ -326,7 +338,7 @@ near steer stay pass odds chances likelihood bet primed ready best top great sma
 step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise
 wisest smartest logical ideal safest cleanest simplest right pick vote preference choice one sense advisable idea
 worth want wish expect anticipate foresee predict project forecast prediction expectation call outlook upside
-expecting anticipating predicting forecasting bracing
+expecting anticipating predicting forecasting bracing cards store
 downside room bottom peak bottomed peaked topped headed heading temporary short blip range lineup line shelf ll
 read take guess hunch gut
 """.split())
