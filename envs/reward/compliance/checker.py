@@ -115,7 +115,11 @@ class ComplianceChecker:
         violations += _domain_promises(text, terms.promise_patterns, bounds)
         violations += _stock_recommendations(text, frozenset(_WORD.findall(lowered)), bounds)
         violations += _behavioural_inferences(text, bounds)
-        violations += _advice_and_forecasts(text, bounds)
+        # Round 24: a question the answer turns down ("Would I recommend putting the cash to work?
+        # That's not a call I'm going to make.") restates what was asked; its advice is not given.
+        refused_questions = _questions_refused(_sentences(text))
+        violations += [v for v in _advice_and_forecasts(text, bounds)
+                       if not any(v.evidence in question for question in refused_questions)]
 
         # A figure inside a refused promise or act ("I can't promise you an 8% return", "Projecting
         # a 7% annual return would be speculation") is named, not claimed.
@@ -409,6 +413,20 @@ def _is_cost_of_trading(sentence: str) -> bool:
         _OPENS_WITH_A_TRADE.match(sentence) is None and _DIGIT.search(sentence) is None
 
 
+# Round 24. A charge stated as taken whatever the year brings ("- The 0.22% expense ratio is taken
+# whatever the year looks like", "the yearly fee comes out regardless of performance"): a cost, not
+# a promise. Not scored when it advises, forecasts, opens with a trade or names a sum of money.
+_CHARGE_WHATEVER = re.compile(
+    r"\b(?:charges?|fees?|expense\s+ratios?|costs?|OCF|TER)\b[^.;!?\n]{0,40}?\b(?:is|are|gets?|comes?|applies|apply|"
+    r"taken|charged|deducted|levied|paid)\b[^.;!?\n]{0,40}?\b(?:whatever|regardless|no\s+matter|in\s+good\s+years\s+and\s+bad|"
+    r"either\s+way)\b", re.IGNORECASE)
+
+
+def _is_charge_whatever_happens(sentence: str) -> bool:
+    return _CHARGE_WHATEVER.search(sentence) is not None and _ADVICE_REMINDED.search(sentence) is None and \
+        _OPENS_WITH_A_TRADE.match(sentence) is None and _AMOUNT.search(sentence) is None
+
+
 # Round 18. A question the answer turns down ("Pick one for her myself? I can't; a suitability
 # conversation comes first.", "Can she expect a repeat? Nobody can tell her that."): the question restates
 # what was asked, and the refusal answers it. Not scored when the next sentence opens with a
@@ -647,7 +665,7 @@ def _subjects(ids: Any) -> frozenset[str]:
 _CLAIMS_NOTHING = (
     is_data_line, _is_heading, _is_system_status, _is_risk_statement, _is_absence_statement, _is_way_of_telling,
     _is_bank_set_up, _is_compliance_referral, _is_wording_advice, _is_reminder_of_risk, _is_courtesy,
-    _is_no_confidence, _is_forecast_withheld, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
+    _is_no_confidence, _is_forecast_withheld, _is_charge_whatever_happens, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
     _is_caution_kept_in_mind, _is_manager_read_off_a_name, _is_protection_denied, _is_cost_of_trading,
     lambda sentence: _NO_GUIDE.fullmatch(sentence) is not None,
     lambda sentence: RESTATED_REQUEST.fullmatch(sentence) is not None,
