@@ -210,6 +210,10 @@ _PERSON_VERB_AFTER = re.compile(r",?\s+(?:\([^)\n]{0,40}\)\s+|who\s+[^,.;:!?\n]{
                                 r"(?:who\s+)?(?:also\s+|recently\s+|just\s+)?(?:made|moved|bought|sold|holds|held|"
                                 r"has|had|withdrew|switched|invested|topped|added|opened|closed|transferred|redeemed|"
                                 r"rebalanced|did|took|put|keeps|kept|asked|requested|wanted|chose|runs|ran|"
+                                # Round 24: the same question put to the bank, after an aside ("X, her
+                                # cousin, raised the very same question with us")
+                                r"(?<=,\s)(?:[^,.;:!?\n]{1,40},\s+)?(?:asked|raised|put|had|brought\s+up)\s+(?:us\s+)?"
+                                r"(?:the\s+(?:very\s+|exact\s+)?same|exactly\s+this|this\s+(?:very|exact|same))\s+(?:question|query)|"
                                 r"came\s+(?:out|in|to\s+(?:us|the\s+(?:bank|firm))\s+(?:with|in)\b)|"
                                 # Round 22: "X came through the same branch into the same fund"
                                 r"came\s+(?:in\s+)?(?:through|via|into)\s+the\s+same\b|got|(?:was\s+|were\s+|is\s+|been\s+)?(?:scored|rated|assessed|graded|profiled)|shares|shared|landed|ended\s+up|matched|received|achieved|"
@@ -284,11 +288,19 @@ _PEER_REACH = 60
 # who banks with us as well").
 _MET_BEFORE = re.compile(r"\b(?:met|meeting|ran\s+into|bumped\s+into|spoke\s+(?:with|to)|chatted\s+(?:with|to)|"
                          r"caught\s+up\s+with|(?:came|went|was|were)\s+(?:to|at)\s+(?:the|a|our)\s+(?:[\w-]+\s+){0,3}?"
-                         r"with)\s+$", re.IGNORECASE)
+                         r"with|"
+                         # Round 24: a seat beside someone at an event ("was seated beside X", "shared a table with X")
+                         r"(?:seated|sat|sitting)\s+(?:beside|next\s+to|alongside|with)|shared\s+a\s+table\s+with)\s+$",
+                         re.IGNORECASE)
 _MET_REACH = 48
-_SAID_AFTER = re.compile(r",?\s+(?:mentioned|said|told\s+(?:me|us)|says)\b")
+_SAID_AFTER = re.compile(r",?\s+(?:who\s+)?(?:mentioned|said|told\s+(?:me|us)|says|sat\s+(?:beside|next\s+to|with)|"
+                         r"chatted\s+with|talked\s+(?:with|about))\b")
 _TIED_TO_THE_BANK = re.compile(r"\b(?:bank(?:s|ing)?\s+with\s+us|client\s+(?:here|of\s+ours|with\s+us)|(?:another|one)\s+of\s+"
-                               r"ours|(?:holds?|owns?|has)\s+the\s+same\b|knows?|knowing)\b", re.IGNORECASE)
+                               r"ours|(?:holds?|owns?|has)\s+the\s+same\b|knows?|knowing|"
+                               # Round 24: their own holdings spoken of ("mentioned his six-figure account",
+                               # "said he also holds a sizeable portfolio", "her own large holdings")
+                               r"(?:his|her|their|a|an)\s+(?:own\s+)?(?:[\w-]+\s+){0,2}?(?:portfolio|account|holdings|"
+                               r"investments)\b)", re.IGNORECASE)
 _TIE_REACH = 120
 # Round 23: a person said to be a client or to hold an account with the bank, after an optional
 # aside, a comma that closes one or a clause and "and he / she" ("His referrer, X, is also a client
