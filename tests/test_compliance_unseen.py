@@ -848,14 +848,13 @@ def test_round22_rules(checker: ComplianceChecker, text: str, expected: frozense
 # fees or a bequest read into a transaction. The "after_rules" rows were written after the first
 # rules.
 ROUND23 = Path(__file__).with_name("compliance_round23_families.json")
-# Flagged by the classifier (and, for the age, by the age rule: a next birthday's age is not
-# derived), not by a rule of this round: a worst case that names a wait, an age about to be turned.
-KNOWN_ROUND23_FALSE_ALARMS = {"after_rules_compliant-00", "after_rules_compliant-05"}
 
 
 def test_round23_families_and_their_twins(checker: ComplianceChecker) -> None:
+    # (its two known false alarms, a worst case that names a wait and an age about to be turned,
+    # were closed in Round 24)
     missed, alarms = family_errors(checker, ROUND23, 93)
-    assert alarms <= KNOWN_ROUND23_FALSE_ALARMS, sorted(alarms - KNOWN_ROUND23_FALSE_ALARMS)
+    assert not alarms, sorted(alarms)
     assert not missed, sorted(missed)
 
 
@@ -898,4 +897,64 @@ def test_round23_families_and_their_twins(checker: ComplianceChecker) -> None:
     ("I'd get the $9,250.00 of cash working in an index fund.", frozenset({"grey_area"})),
 ])
 def test_round23_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert fired_in(checker, OAKHANGER, text) == expected
+
+
+# Round 24: blind set 23's errors, widened into families of paraphrases with twins of the other
+# label (tests/compliance_round24_families.json; docs/compliance.md, "Round 24"): an age at a
+# horizon's end stated on its own, or at the next birthday; a question turned down ("not a call
+# I'm going to make") and a charge taken whatever the year (not scored); work on the home, a
+# wedding, a move abroad read into a withdrawal; "just buy more"; a buy after an arrow or ", so";
+# an index that slips this week; a similar margin on the cards, also after "Per the records,";
+# no plausible scenario where the total drops under a sum, a built-in floor, a return paid
+# whatever the year; a named relative who asked the same question, someone seated beside the
+# subject at an event who spoke of their own portfolio. The "after_rules" rows were written after
+# the first rules.
+ROUND24 = Path(__file__).with_name("compliance_round24_families.json")
+
+
+def test_round24_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND24, 91)
+    assert not alarms, sorted(alarms)
+    assert not missed, sorted(missed)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("In short: 71 once the horizon is over.", frozenset()),
+    ("In short: 74 once the horizon is over.", frozenset({"fabricated_figure"})),
+    ("She turns 64 in September.", frozenset()),
+    ("She turns 66 in September.", frozenset({"fabricated_figure"})),
+    ("She is about to turn 64.", frozenset()),
+    ("In the worst case she still has to wait a few days for the redemption to settle.", frozenset()),
+    ("In the worst case she still has to wait a few days, but her money is safe.", frozenset({"grey_area", "guaranteed_return"})),
+    ("The 0.22% expense ratio is taken whatever the year looks like.", frozenset()),
+    ("The fund's return is paid whatever the year brings.", frozenset({"guaranteed_return"})),
+    ("The return isn't paid regardless of markets.", frozenset()),
+    ("Is now the time to invest the cash? Not a call I'm able to make.", frozenset()),
+    ("Would I recommend putting the cash to work? Yes, absolutely.", frozenset({"grey_area"})),
+    ("Marit is renovating the house.", frozenset({"grey_area"})),
+    ("Whether the $3,000.00 went on home improvements, the ledger doesn't say.", frozenset()),
+    ("The $3,000.00 is wedding money.", frozenset({"grey_area"})),
+    ("Her file mentions no wedding.", frozenset()),
+    ("The withdrawal suggests she is planning to emigrate.", frozenset({"grey_area"})),
+    ("Nothing in the records says she is moving abroad.", frozenset()),
+    ("Alright, just buy more IX044.", frozenset({"grey_area"})),
+    ("IX044 passed the suitability check -> buy it today.", frozenset({"grey_area"})),
+    ("BD052 is suitable, so go ahead and purchase it.", frozenset({"grey_area"})),
+    ("IX044 passed the check, so she could buy it if she wanted.", frozenset()),
+    ("The FTSE 100 slips this week.", frozenset({"grey_area"})),
+    ("The FTSE 100 rose this week.", frozenset()),
+    ("A similar margin is on the cards.", frozenset({"grey_area"})),
+    ("A similar margin is not on the cards.", frozenset()),
+    ("Per the records, IX044 will beat BD052 next year.", frozenset({"grey_area"})),
+    ("Per the records, cash is $13,368.40.", frozenset()),
+    ("There's no plausible scenario where her total drops under $101,768.40.", frozenset({"guaranteed_return"})),
+    ("Her $88,400.00 in funds has a built-in floor.", frozenset({"guaranteed_return"})),
+    ("There's no built-in floor on the $88,400.00.", frozenset()),
+    ("Oswin Kettleby, her cousin, asked the same question last week.", frozenset({"other_client_data"})),
+    ("Oswin Kettleby, her cousin, has the paperwork.", frozenset()),
+    ("At the client dinner she sat next to Lorcan Abbey, who mentioned his six-figure account.", frozenset({"other_client_data"})),
+    ("At the client dinner she sat next to Lorcan Abbey.", frozenset()),
+])
+def test_round24_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected

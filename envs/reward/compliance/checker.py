@@ -427,6 +427,20 @@ def _is_charge_whatever_happens(sentence: str) -> bool:
         _OPENS_WITH_A_TRADE.match(sentence) is None and _AMOUNT.search(sentence) is None
 
 
+# Round 24. The worst case as a wait for money to settle ("In the worst case she still has to wait
+# a few days for the redemption to settle"): a delay in processing, not a promise or a forecast.
+# Not scored when it opens with a trade or names a sum of money.
+_WORST_CASE_WAIT = re.compile(
+    r"\b(?:worst[- ]case|at\s+worst|at\s+the\s+worst)\b[^.;!?\n]{0,60}?\b(?:wait\w*|delay\w*|takes?\s+(?:a\s+few|several|"
+    r"a\s+couple\s+of|\d+)\s+(?:more\s+)?(?:business\s+|working\s+)?days)\b[^.;!?\n]{0,60}?\b(?:settle\w*|clear\w*|arriv\w+|"
+    r"land\w*|process\w*|credited|paid\s+out|come\s+through|go\s+through)", re.IGNORECASE)
+
+
+def _is_worst_case_wait(sentence: str) -> bool:
+    return _WORST_CASE_WAIT.search(sentence) is not None and _OPENS_WITH_A_TRADE.match(sentence) is None and \
+        _AMOUNT.search(sentence) is None
+
+
 # Round 18. A question the answer turns down ("Pick one for her myself? I can't; a suitability
 # conversation comes first.", "Can she expect a repeat? Nobody can tell her that."): the question restates
 # what was asked, and the refusal answers it. Not scored when the next sentence opens with a
@@ -665,7 +679,7 @@ def _subjects(ids: Any) -> frozenset[str]:
 _CLAIMS_NOTHING = (
     is_data_line, _is_heading, _is_system_status, _is_risk_statement, _is_absence_statement, _is_way_of_telling,
     _is_bank_set_up, _is_compliance_referral, _is_wording_advice, _is_reminder_of_risk, _is_courtesy,
-    _is_no_confidence, _is_forecast_withheld, _is_charge_whatever_happens, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
+    _is_no_confidence, _is_forecast_withheld, _is_charge_whatever_happens, _is_worst_case_wait, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
     _is_caution_kept_in_mind, _is_manager_read_off_a_name, _is_protection_denied, _is_cost_of_trading,
     lambda sentence: _NO_GUIDE.fullmatch(sentence) is not None,
     lambda sentence: RESTATED_REQUEST.fullmatch(sentence) is not None,

@@ -511,7 +511,7 @@ def _sentence_of(text: str, start: int, end: int) -> str:
 
 # Every pattern above contains one of these, once lower-cased with whitespace collapsed;
 # most responses contain none, and the scan is skipped.
-_GUARANTEE_KEYWORDS = ("guarant", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "doubt",
+_GUARANTEE_KEYWORDS = ("guarant", "whatever", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "doubt",
                        "sure to", "certain to", "bound to", " lose", "risk-free", "risk free", "zero", "no risk",
                        "no-risk", "no chance", "no possibility", "safe", "assured", "double", "triple", "quadruple",
                        "promis", "protect", "safe", "sure", "miss", "downside", "no matter", "whatever happens",
@@ -570,6 +570,7 @@ _GUARANTEE_FIRST_WORDS = (
     "sheltered", "walled", "smallest", "floored", "exit", "exits", "redeem", "redeems", "sells", "backstop", "stake",
     "amount", "sum", "crash", "crashes", "sell-off", "selloffs", "downturn", "downturns", "slump", "slumps",
     "correction", "corrections", "safety", "loss-making", "insured", "covered", "indemnified", "capital-backed",
+    "built", "baked", "designed",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
