@@ -31,9 +31,10 @@ from trainer.config import TrainConfig
 VALIDATION_SEED = 3
 
 
-def validation_split(config: TrainConfig, out: Path, n: int) -> Path:
-    """``n`` L1 tasks generated from ``VALIDATION_SEED``, written once to ``out``."""
-    path = out / f"validation-seed{VALIDATION_SEED}-L1-{n}.jsonl"
+def validation_split(config: TrainConfig, out: Path, n: int, level: str | None = "L1") -> Path:
+    """``n`` tasks generated from ``VALIDATION_SEED`` (of ``level``; None: every level), evenly
+    spaced over ``10 n`` generated, written once to ``out``."""
+    path = out / f"validation-seed{VALIDATION_SEED}-{level + '-' if level else ''}{n}.jsonl"
     if path.is_file():
         return path
     from envs.replica import default_replica
@@ -45,7 +46,8 @@ def validation_split(config: TrainConfig, out: Path, n: int) -> Path:
     meta = train[0].replica
     generated = generate_tasks(default_replica(meta["seed"], meta["scale"]), seed=VALIDATION_SEED, count=10 * n,
                                replica_meta=meta, id_prefix=f"v{VALIDATION_SEED}", exclude=[*train, *heldout]).tasks
-    save_tasks(stages.evenly_spaced([t for t in generated if t.level == "L1"], n), path)
+    out.mkdir(parents=True, exist_ok=True)
+    save_tasks(stages.evenly_spaced([t for t in generated if level is None or t.level == level], n), path)
     return path
 
 

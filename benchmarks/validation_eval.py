@@ -1,7 +1,7 @@
 """A model's full episodes on the validation split (never the held-out one), with and without
 grounded decoding.
 
-    python benchmarks/validation_eval.py runs/demo7/sft/final [--config trainer/configs/demo.yaml]
+    python -m benchmarks.validation_eval runs/demo7/sft/final [--config trainer/configs/demo.yaml]
         [--run runs/demo7] [--tasks 60] [--decoding grounded free] [--out runs/validation]
 
 The split: ``--tasks`` tasks of every level, evenly spaced over 600 generated from seed 3 (a
@@ -19,29 +19,9 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmarks.sft_curve import validation_split
 from trainer import stages
 from trainer.config import TrainConfig
-
-VALIDATION_SEED = 3
-
-
-def validation_split(config: TrainConfig, out: Path, n: int) -> Path:
-    """``n`` tasks of every level generated from ``VALIDATION_SEED``, written once to ``out``."""
-    path = out / f"validation-seed{VALIDATION_SEED}-{n}.jsonl"
-    if path.is_file():
-        return path
-    from envs.replica import default_replica
-    from envs.tasks import HELDOUT, load_tasks, save_tasks
-    from envs.tasks.generator import generate_tasks
-
-    train = stages.train_tasks(config)
-    meta = train[0].replica
-    generated = generate_tasks(default_replica(meta["seed"], meta["scale"]), seed=VALIDATION_SEED, count=10 * n,
-                               replica_meta=meta, id_prefix=f"v{VALIDATION_SEED}",
-                               exclude=[*train, *load_tasks(config.heldout or HELDOUT)]).tasks
-    out.mkdir(parents=True, exist_ok=True)
-    save_tasks(stages.evenly_spaced(generated, n), path)
-    return path
 
 
 def main() -> None:
@@ -57,7 +37,7 @@ def main() -> None:
     if args.run:
         config.output_dir = args.run
     out = Path(args.out)
-    config.heldout = str(validation_split(config, out, args.tasks))
+    config.heldout = str(validation_split(config, out, args.tasks, level=None))
     config.eval = {**config.eval, "limit": None}
     for decoding in args.decoding:
         config.grounded_numbers = decoding == "grounded"
