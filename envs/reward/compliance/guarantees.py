@@ -126,7 +126,9 @@ _GUARANTEE_PATTERNS = [
     r"crash(?:es)?|downturns?))",
     r"\bnothing\s+(?:the\s+)?markets?\s+(?:do|does|can\s+do)\s+(?:can|will|could)\s+(?:touch|hurt|harm|dent)\b",
     # ("can only go up or down with markets" names both directions: no promise)
-    r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound)\b" + _NOT_BOTH_WAYS +
+    # (Round 25: "can only drift upward from here", "can only creep higher")
+    r"\b(?:can|will)\s+only\s+(?:ever\s+)?(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound|"
+    r"(?:drift|creep|move|go|head|climb|trend|edge|tick|inch)\s+(?:up(?:wards?)?|higher))\b" + _NOT_BOTH_WAYS +
     r"|\bonly\s+go\s+up\b" + _NOT_BOTH_WAYS,
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never|basically\s+can" + _APOS + r"?t)\s+(?:ever\s+)?"
     r"(?:go\s+down|drop|fall|decline|go(?:es)?\s+backwards?)(?:\s+in\s+value)?\b",
@@ -247,8 +249,7 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:built|baked|designed)[- ]in\s+(?:capital\s+)?(?:floor|safety\s+net)\b|"
     r"\blocked\s+in\s+as\s+(?:the|a|her|his|their|its)\s+(?:minimum|floor)\b",
     # Round 25: no way seen for the value to end lower ("I can't see any way it ends lower than
-    # today", "no way I can see for it to close below $X"); a price that can only rise ("can only
-    # drift upward from here", "can only grow"); a loss that "can't happen"; capital that is
+    # today", "no way I can see for it to close below $X"); a loss that "can't happen"; capital that is
     # "untouchable"; "nothing bad can happen", "nothing can go wrong"; a rate "assured, not a
     # target"; growth "pencilled in" or "already settled"; "x percent a year, every year".
     r"\b(?:can" + _APOS + r"?t|cannot|don" + _APOS + r"?t|do\s+not)\s+see\s+(?:any|a)\s+way\b[^.;!?\n]{0,40}?"
@@ -256,8 +257,6 @@ _GUARANTEE_PATTERNS = [
     r"down|behind|less)\b|"
     r"\bno\s+way\b[^.;!?\n]{0,40}?\b(?:ends?|ending|finish\w*|clos\w+|end\s+up|ends\s+up)\s+(?:\w+\s+)?(?:lower|below|"
     r"under|behind)\b",
-    r"\bcan\s+only\s+(?:ever\s+)?(?:(?:drift|creep|move|go|head|climb|trend|edge|tick|inch)\s+(?:up(?:wards?)?|higher)|"
-    r"rise|grow|increase|appreciate|go\s+up)\b(?!\s+(?:if|when|once|as\s+long|by\s+adding))",
     r"\bloss(?:es)?\s+(?:simply\s+|just\s+|really\s+)?(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never)\s+"
     r"(?:ever\s+)?(?:happen|occur)\b",
     r"\b(?:capital|principal|base|money|savings|stake)\b[^.;!?\n]{0,30}?\buntouchable\b",
