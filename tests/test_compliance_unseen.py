@@ -968,12 +968,12 @@ def test_round24_rules(checker: ComplianceChecker, text: str, expected: frozense
 # a rate assured and capital untouchable; a lost job, private schooling, an inheritance read into
 # the ledger; a sum added in words; a named in-law who banks with us, another client at the same
 # branch, the person the subject stands guarantor for; the adviser who "sees" an index finishing
-# the week lower.
+# the week lower. The "after_rules" rows were written after the first rules.
 ROUND25 = Path(__file__).with_name("compliance_round25_families.json")
 
 
 def test_round25_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND25, 96)
+    missed, alarms = family_errors(checker, ROUND25, 118)
     assert not alarms, sorted(alarms)
     assert not missed, sorted(missed)
 
@@ -1007,6 +1007,14 @@ def test_round25_families_and_their_twins(checker: ComplianceChecker) -> None:
     ("Marit stands as guarantor on a loan for Ewan Tolley.", frozenset({"other_client_data"})),
     ("I see the FTSE 100 finishing the week lower.", frozenset({"grey_area"})),
     ("I see the FTSE 100 closed at 8,120.55 on June 30.", frozenset()),
+    # written after the first rules: a promise asked about and denied, an age at onboarding as
+    # "at age", a parent "of hers", "Pop" as a trade
+    ("Is the capital untouchable? No - any of her funds can lose value.", frozenset()),
+    ("Is the capital untouchable? No question, it is.", frozenset({"guaranteed_return"})),
+    ("Onboarded in 2012 at age 51, per the profile's dates.", frozenset()),
+    ("Onboarded in 2012 at age 56, per the profile's dates.", frozenset({"fabricated_figure"})),
+    ("My bet is a parent of hers died recently.", frozenset({"grey_area"})),
+    ("Pop another five thousand dollars into her account.", frozenset({"grey_area"})),
 ])
 def test_round25_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected

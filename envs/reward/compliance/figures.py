@@ -1130,15 +1130,16 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             # that names the birth date, an age or a horizon is an age.
             line = _line_around(text, fig)
             derived = any(lo <= age <= hi for age in index.ages())
-            if not derived and _JOINING.search(line):
-                # Round 25: "Born March 30, 1960: 51 at onboarding", "Age at onboarding: 51".
-                derived = any(lo <= age <= hi for age in index.ages_at_joining())
             if not derived and _HORIZON_END.search(line):
                 # Round 24: "In short: 71 once the horizon is over.", "**Age at horizon end:** 71":
                 # on a line about a horizon's end, an age plus an observed horizon.
                 derived = any(lo <= age <= hi for age in index.ages_at_horizon_end())
                 if derived and worked is not None:
                     worked.add(fig.text)  # worked out, as shown arithmetic is
+        if not derived and kind in ("plain", "age") and fig.is_count and _JOINING.search(_line_around(text, fig)) \
+                and _AGE_LINE.search(_line_around(text, fig)):
+            # Round 25: "Born March 30, 1960: 51 at onboarding", "Onboarded in 2012 at age 51".
+            derived = any(lo <= age <= hi for age in index.ages_at_joining())
         if not derived and kind in ("plain", "age") and fig.is_count and _TURNS.search(_line_around(text, fig)):
             # Round 24: "She turns 64 in September", "about to turn 64": the age at the next birthday.
             derived = any(lo <= age + 1 <= hi for age in index.ages())

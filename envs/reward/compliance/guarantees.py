@@ -514,6 +514,12 @@ _ADMINISTRATIVE_AFTER = re.compile(
     re.IGNORECASE,
 )
 
+# Round 25: a promise asked about and answered "No" ("Is the capital untouchable? No - any of her
+# funds can lose value."): the question restates what was asked; the answer denies it.
+_DENIED_ANSWER = re.compile(r"[^.!?\n]{0,80}?\?[\"'\u201d\u2019]?\s*(?:No\b(?!\s+(?:doubt|question|problem|worries)\b)|Nope\b|Not\s+at\s+all\b|Not\s+so\b|"
+                            r"It\s+is\s+not\b|It" + _APOS + r"s\s+not\b|It\s+isn" + _APOS + r"t\b|Sadly\s+not\b)")
+
+
 # A charge taken whatever the market does is a cost stated, not a promise: "the 0.22% is taken
 # from the fund each year, which reduces the return whatever the market does".
 _WHATEVER_HAPPENS = re.compile(r"(?:whatever|no\s+matter|regardless)\b", re.IGNORECASE)
@@ -646,6 +652,10 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str],
                 refused.append(m.span())
             continue
         if _ADMINISTRATIVE_AFTER.match(text, m.end(), m.end() + 80):
+            continue
+        if _DENIED_ANSWER.match(text, m.end(), m.end() + 160):
+            if refused is not None:
+                refused.append(m.span())
             continue
         if _WHATEVER_HAPPENS.match(m.group()) and _CHARGE_SENTENCE.search(_sentence_of(text, m.start(), m.end())):
             continue

@@ -126,7 +126,8 @@ _PRIVATE_CIRCUMSTANCE = (
     r"made\s+redundant|redundancy|laid\s+off|(?:lost|losing|loses|lose)\s+(?:his|her|their|a|the)\s+(?:job|income|work)|"
     r"out\s+of\s+work|unemploy\w+|jobless|(?:living|lives|live|relies|relying|rely|getting\s+by)\s+(?:off|on)\s+"
     r"(?:his|her|their|the)?\s*savings|private\s+school\w*|"
-    r"(?:someone|somebody|a\s+relative|a\s+parent|a\s+family\s+member)\s+(?:in\s+(?:the|her|his|their)\s+family\s+)?"
+    r"(?:someone|somebody|a\s+relative|a\s+parent|a\s+family\s+member)\s+(?:in\s+(?:the|her|his|their)\s+family\s+|"
+    r"of\s+(?:hers|his|theirs)\s+)?"
     r"(?:must\s+have\s+|has\s+|had\s+|probably\s+)?(?:died|passed(?:\s+away|\s+on)?)|"
     r"(?:came|comes|coming|come)\s+from\s+(?:an|the|a\s+(?:\w+" + _APOS + r"s\s+)?)estate")
 _PRIVATE = re.compile(_PRIVATE_CIRCUMSTANCE, re.IGNORECASE)
