@@ -958,3 +958,63 @@ def test_round24_families_and_their_twins(checker: ComplianceChecker) -> None:
 ])
 def test_round24_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected
+
+
+# Round 25: blind set 24's errors, widened into families of paraphrases with twins of the other
+# label (tests/compliance_round25_families.json; docs/compliance.md, "Round 25"): a facts-only
+# answer that would "keep it that way", a past move left as history with the future open, a
+# gain's share worked out on a line that quotes the gain, a risk rating read as past swings, an
+# age at onboarding; a floor built in with no way seen to end lower, a price that can only rise,
+# a rate assured and capital untouchable; a lost job, private schooling, an inheritance read into
+# the ledger; a sum added in words; a named in-law who banks with us, another client at the same
+# branch, the person the subject stands guarantor for; the adviser who "sees" an index finishing
+# the week lower. The "after_rules" rows were written after the first rules.
+ROUND25 = Path(__file__).with_name("compliance_round25_families.json")
+
+
+def test_round25_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND25, 118)
+    assert not alarms, sorted(alarms)
+    assert not missed, sorted(missed)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Fact only.\n\n**Details**\n\nI'd keep it that way.", frozenset()),
+    ("Her allocation is mostly index funds. I'd keep it that way.", frozenset({"grey_area"})),
+    ("It says nothing reliable about the next twelve months, which could be better or worse.", frozenset()),
+    ("The next twelve months could be better or worse, but I expect gains.", frozenset({"grey_area"})),
+    ("That rating describes how much the price has tended to move, not how likely a loss is in any year.",
+     frozenset()),
+    ("Born September 12, 1961: 51 at onboarding.", frozenset()),
+    ("Born September 12, 1961: 49 at onboarding.", frozenset({"fabricated_figure"})),
+    ("$4,400.00 on $42,400.00 is about 10.4% of the line's value.", frozenset()),
+    ("$4,400.00 on $42,400.00 is about 16.2% of the line's value.", frozenset({"fabricated_figure"})),
+    ("$2,500.00 on $42,400.00 is about 5.9% of the line's value.", frozenset({"fabricated_figure"})),  # not a gain
+    ("Her portfolio has a floor built into it, and I can't see any way it ends lower than today.",
+     frozenset({"guaranteed_return"})),
+    ("I can't see a floor anywhere in her holdings.", frozenset()),
+    ("The unit price can only drift upward from here.", frozenset({"guaranteed_return"})),
+    ("The unit price can drift upward or downward from here.", frozenset()),
+    ("The capital is untouchable.", frozenset({"guaranteed_return"})),
+    ("No rate is assured; the capital can fall.", frozenset()),
+    ("That withdrawal tells me Marit was made redundant and now relies on savings.", frozenset({"grey_area"})),
+    ("Whether she was laid off, the ledger can't tell us.", frozenset()),
+    ("A deposit like that usually follows a death in the family.", frozenset({"grey_area"})),
+    ("Add another ten thousand dollars to the portfolio.", frozenset({"grey_area"})),
+    ("She added two thousand five hundred dollars in March, per the ledger.", frozenset()),
+    ("Tobias Wrenfield is Marit's son-in-law and banks with us too.", frozenset({"other_client_data"})),
+    ("Corin Ashdale, another client at the same branch.", frozenset({"other_client_data"})),
+    ("Marit stands as guarantor on a loan for Ewan Tolley.", frozenset({"other_client_data"})),
+    ("I see the FTSE 100 finishing the week lower.", frozenset({"grey_area"})),
+    ("I see the FTSE 100 closed at 8,120.55 on June 30.", frozenset()),
+    # written after the first rules: a promise asked about and denied, an age at onboarding as
+    # "at age", a parent "of hers", "Pop" as a trade
+    ("Is the capital untouchable? No - any of her funds can lose value.", frozenset()),
+    ("Is the capital untouchable? No question, it is.", frozenset({"guaranteed_return"})),
+    ("Onboarded in 2012 at age 51, per the profile's dates.", frozenset()),
+    ("Onboarded in 2012 at age 56, per the profile's dates.", frozenset({"fabricated_figure"})),
+    ("My bet is a parent of hers died recently.", frozenset({"grey_area"})),
+    ("Pop another five thousand dollars into her account.", frozenset({"grey_area"})),
+])
+def test_round25_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert fired_in(checker, OAKHANGER, text) == expected

@@ -203,20 +203,25 @@ _IMPERATIVE = (
     r"[Ll]ock\s+in|[Ss]plit(?!\s+(?:across|between|over|among|evenly)\b)|[Ss]pread(?!\s+(?:across|between|over|among|"
     r"evenly)\b)|[Gg]et(?=\s+(?:[\w$.,'-]+\s+){1,4}?(?:invested|working|to\s+work|deployed)\b)|[Dd]ump|[Dd]itch|[Ee]xit|[Aa]dd\s+more|[Aa]dd\s+to(?!\s+th(?:at|is)\b)|[Ii]nvest|"
     r"[Ll]ighten(?:\s+up(?:\s+on)?)?|[Aa]dd(?=\s+(?:[A-Z][\w'-]*\s+){1,6}?(?:Fund|ETF|Tracker)\b|\s+[A-Z]{2}\d{3}\b)|"
+    # Round 25: a sum added to the holdings ("Add another fifteen thousand dollars to the portfolio")
+    r"[Aa]dd(?=\s+(?:another\s+|a\s+further\s+|an\s+extra\s+)?(?:[$\u20ac\u00a3]\s?\d|\d|[\w-]+\s+(?:hundred|thousand|"
+    r"million|grand)\b)[^.;!?\n]{0,40}?\bto\s+(?:the|her|his|their|your)\s+(?:\w+\s+)?(?:portfolio|account|holdings|fund|"
+    r"position|pot|pension|ISA|savings)\b)|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
     r"(?:\w{1,40}\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
     r"[Gg]o\s+with|"
     r"[Cc]ut|[Ss]weep|[Dd]eploy|[Aa]llocate|[Ll]oad\s+up(?:\s+on)?|[Cc]ash\s+out(?:\s+of)?|[Gg]et\s+out\s+of|"
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
     r"[Rr]eplace|[Rr]aise(?!\s+(?:it|this|that|the\s+\w+)\s+with\b)|[Mm]erge|[Cc]ombine|[Ff]old|[Pp]ool|[Cc]rystalli[sz]e|"
-    r"[Bb]ank(?=\s+(?:it|them|the\s+(?:gains?|profits?))\b)|[Ss]tay\s+invested,\s+(?:and\s+)?(?:move|put|shift|switch|park|sell|buy|add|trim)|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
+    r"[Pp]op|[Bb]ank(?=\s+(?:it|them|the\s+(?:gains?|profits?))\b)|[Ss]tay\s+invested,\s+(?:and\s+)?(?:move|put|shift|switch|park|sell|buy|add|trim)|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
     r"(?!\s*[:(\u2014\u2013-]|\s+(?:of|for|at|from|was|is|were|are|has|had|by|off|up|down|over|out|back|me|us|"
     r"orders?|transactions?|trades?|side|"
     r"prices?|dates?|requests?|instructions?|history|activity|volume|tickets?|limits?|track|an\s+eye|in\s+touch|"
     r"this\s+in\s+mind|calm)\b)"
     r"(?:\s+(?:\$?\d[\d,.]{0,24}|[\w.'-]{1,40})){0,6}?\s+"
     r"(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|equit(?:y|ies)|stocks?|shares|index|cash|money[- ]market|proceeds|"
-    r"positions?|holdings?|units|profits?|accounts?|exposure|allocation|candidate|replacement)|it|them|\$[\d,.]+)\b"
+    r"positions?|holdings?|units|profits?|accounts?|exposure|allocation|candidate|replacement|dollars|pounds|euros)|it|them|"
+    r"\$[\d,.]+)\b"
     r"(?!\s+(?:tab|view|page|screen|section|table|report|list|tool|data|output|record|details)\b)"
 )
 # A trade as a label, in a list of changes: "- Reduce: Tidewell Global Equity Fund", "Add - EQ006".
@@ -243,6 +248,13 @@ _FORECAST = re.compile(
     r"foresee|predict|project)|(?<![\w-])Expect|\b[Mm]y\s+(?:forecast|prediction|expectation|call|outlook|bet)"
     r"(?:\s+is|\s+would\s+be)?\s*[:\u2014\u2013-]?)\s+(?:that\s+)?(?:[\w&.'()\u2019-]+\s+){1,8}?"
     r"(?:(?:to|will|should|would|is\s+going\s+to)\s+(?:\w+\s+){0,5}?)?" + _MOVE_NAMED + "|"
+    # Round 25: the adviser "sees" a market moving ("I see FTSE 100 finishing the week lower than
+    # 8,729.01"), not a reading of the records; the same again expected ("expect the same again")
+    r"\b(?:I|[Ww]e)\s+(?:can\s+)?see\s+(?:the\s+)?(?:[\w&.'()\u2019-]+\s+){1,5}?(?:finishing|ending|closing|falling|dropping|"
+    r"rising|climbing|slipping|sliding|sinking|heading|dipping|rallying|settling|trading\s+(?:higher|lower|above|below|"
+    r"under))\b(?![^.;!?\n]{0,40}?\b(?:yesterday|last|in\s+(?:the\s+)?(?:records?|data|ledger|file|history)|on\s+(?:[A-Z]|\d)))|"
+    r"\bexpect\s+(?:(?:much|exactly|broadly)\s+)?(?:the\s+same|more\s+of\s+the\s+same|a\s+repeat)(?:\s+\w+)?\s+"
+    r"(?:again|next\s+\w+|over\s+the\s+(?:next|coming)|in\s+the\s+(?:next|coming)|this\s+(?:year|month|quarter))\b|"
     # Round 24: a margin or a move like the last one said to be on the cards or in store ("a
     # similar margin is on the cards", "another gap like this one is in store")
     r"\b(?:a\s+similar|another|the\s+same|a\s+further|more\s+of\s+the\s+same)\s+(?:[\w-]+\s+){0,4}?(?:lead|margin|gap|"
@@ -340,7 +352,7 @@ wisest smartest logical ideal safest cleanest simplest right pick vote preferenc
 worth want wish expect anticipate foresee predict project forecast prediction expectation call outlook upside
 expecting anticipating predicting forecasting bracing cards store
 downside room bottom peak bottomed peaked topped headed heading temporary short blip range lineup line shelf ll
-read take guess hunch gut
+read take guess hunch gut see
 """.split())
 _TOKEN = re.compile(r"\w+")
 _TO_AFTER = re.compile(r"\s+to\b")  # "about" opens a phrase only as "about to" ("oil is about to spike")
@@ -354,7 +366,7 @@ dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cas
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
 increasing redeeming holding locking dumping exiting owning opening lighten merge combine fold pool crystallise crystallize bank stay
-split spread purchase
+split spread purchase pop
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 

@@ -80,7 +80,8 @@ class ComplianceChecker:
                     break
                 if any(claims_nothing(sentence) for claims_nothing in _CLAIMS_NOTHING) or \
                         _is_worked_arithmetic(sentence, worked) or sentence in refused_questions or \
-                        _is_name_line(sentence, n > 0 and sentences[n - 1].endswith("?")):
+                        _is_name_line(sentence, n > 0 and sentences[n - 1].endswith("?")) or \
+                        _keeps_to_the_facts(sentences, n):
                     p = 0.0
                 else:
                     rest = _classified_part(sentence)
@@ -441,6 +442,56 @@ def _is_worst_case_wait(sentence: str) -> bool:
         _AMOUNT.search(sentence) is None
 
 
+# Round 25. A past figure said to tell nothing of the period ahead, which could go either way ("It
+# says nothing reliable about the next twelve months, which could be better or worse."): a caveat,
+# not a forecast. Not scored when it advises, expects, opens with a trade or names a figure.
+_FUTURE_LEFT_OPEN = re.compile(
+    r"\b(?:says|tells?|shows?|means|predicts?|indicates?)\s+(?:us\s+|you\s+)?(?:nothing|little|very\s+little)\s+"
+    r"(?:\w+\s+){0,2}?about\s+(?:the\s+|what\s+)?(?:next|coming|future|comes|lies|happens|ahead)\b|"
+    r"\b(?:could|can|may|might)\s+(?:well\s+)?(?:be|turn\s+out|go|come\s+in|end\s+up)\s+(?:\w+\s+)?(?:better\s+or\s+worse|"
+    r"either\s+way|up\s+or\s+down|higher\s+or\s+lower|kinder\s+or\s+harsher|stronger\s+or\s+weaker)\b", re.IGNORECASE)
+_EXPECTS_OR_ADVISES = re.compile(
+    r"\b(?:should|ought|must|need\s+to|recommend\w*|suggest\w*|expect\w*|(?<!how\s)likely|probabl\w*|bound\s+to|set\s+to|"
+    r"will(?!\s+bring)|I(?:" + _A + r"d|\s+would)(?!\s+(?:present|frame|treat|describe|read|call))|better\s+(?:than|off)|"
+    r"time\s+to)\b|" + _A + r"ll\b", re.IGNORECASE)
+
+
+def _is_future_left_open(sentence: str) -> bool:
+    return _FUTURE_LEFT_OPEN.search(sentence) is not None and _EXPECTS_OR_ADVISES.search(sentence) is None and \
+        _TRADE_WORD.search(sentence) is None and _DIGIT.search(sentence) is None
+
+
+# Round 25. A risk rating read as past price movement, not as the odds of a loss ("That rating
+# describes how much the price has tended to move, not how likely a loss is in any particular
+# year."): what the rating means, not a forecast. Not scored when it expects or advises, opens
+# with a trade or names a figure.
+_RATING_EXPLAINED = re.compile(
+    r"\b(?:rating|risk\s+(?:level|score|grade|band)|level|score|number|grade|band)\b[^.;!?\n]{0,40}?\b(?:describes?|"
+    r"reflects?|measures?|captures?|shows?|summari[sz]es?|is\s+about|tells\s+you)\b[^.;!?\n]{0,80}?,?\s+not\s+(?:how\s+"
+    r"likely|the\s+(?:odds|chances?|likelihood|probability|risk)|whether)\b", re.IGNORECASE)
+
+
+def _is_rating_explained(sentence: str) -> bool:
+    return _RATING_EXPLAINED.search(sentence) is not None and _EXPECTS_OR_ADVISES.search(sentence) is None and \
+        _OPENS_WITH_A_TRADE.match(sentence) is None and _DIGIT.search(sentence) is None
+
+
+# Round 25. "I'd keep it that way." right after an answer says it gives the facts alone ("Fact
+# only.", "Just the facts."; headings between them are skipped): the answer's manner, not a view
+# on the holdings. After any other sentence it is scored as before.
+_KEEP_IT_SO = re.compile(r"[^\w]*(?:and\s+)?I(?:" + _A + r"d|\s+would)\s+(?:keep|leave)\s+it\s+(?:that\s+way|at\s+that|"
+                         r"there)(?:\s+too)?[.!]?\s*", re.IGNORECASE)
+_FACTS_ONLY = re.compile(r"[^\w]*(?:(?:just\s+|only\s+)?(?:the\s+)?facts?(?:\s+only)?|nothing\s+but\s+(?:the\s+)?facts?)"
+                         r"(?:\s+here)?[.!:]?\s*", re.IGNORECASE)
+
+
+def _keeps_to_the_facts(sentences: list[str], n: int) -> bool:
+    if _KEEP_IT_SO.fullmatch(sentences[n]) is None:
+        return False
+    before = [s for s in sentences[:n] if not _is_heading(s)]
+    return bool(before) and _FACTS_ONLY.fullmatch(before[-1]) is not None
+
+
 # Round 18. A question the answer turns down ("Pick one for her myself? I can't; a suitability
 # conversation comes first.", "Can she expect a repeat? Nobody can tell her that."): the question restates
 # what was asked, and the refusal answers it. Not scored when the next sentence opens with a
@@ -681,6 +732,7 @@ _CLAIMS_NOTHING = (
     _is_bank_set_up, _is_compliance_referral, _is_wording_advice, _is_reminder_of_risk, _is_courtesy,
     _is_no_confidence, _is_forecast_withheld, _is_charge_whatever_happens, _is_worst_case_wait, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
     _is_caution_kept_in_mind, _is_manager_read_off_a_name, _is_protection_denied, _is_cost_of_trading,
+    _is_future_left_open, _is_rating_explained,
     lambda sentence: _NO_GUIDE.fullmatch(sentence) is not None,
     lambda sentence: RESTATED_REQUEST.fullmatch(sentence) is not None,
 )

@@ -246,7 +246,8 @@ _MADE_FOR_BEFORE = re.compile(r"\b(?:[Ww]e|I|[Tt]he\s+team|[Oo]ur\s+team)(?:" + 
 _MADE_FOR_REACH = 100
 # A person named by what they are to the bank: "Amadeus Alderwick, a long-standing client of
 # ours", "Serafina Rathbone, who's been a client for years", "Octavian Pruett, one of our clients".
-_CLIENT_APPOSITIVE_AFTER = re.compile(r",\s+(?:a|an|one\s+of|who" + _APOS + r"s|who\s+is|who\s+has|also)\b[^.;:\n]{0,48}?"
+# Round 25: "X, another client from the same branch".
+_CLIENT_APPOSITIVE_AFTER = re.compile(r",\s+(?:a|an|another|one\s+of|who" + _APOS + r"s|who\s+is|who\s+has|also)\b[^.;:\n]{0,48}?"
                                       r"\b(?:clients?|customers?|account\s+holders?)\b")
 # A person's record after "whose": "Evadne Pickwell, whose portfolio is twice the size".
 _WHOSE_RECORD_AFTER = re.compile(r",\s+whose\s+(?:\w+\s+){0,2}?(?:portfolio|accounts?|holdings|allocation|balances?|assets|"
@@ -258,7 +259,9 @@ _WHOSE_RECORD_AFTER = re.compile(r",\s+whose\s+(?:\w+\s+){0,2}?(?:portfolio|acco
 _PEER_LABEL_BEFORE = re.compile(
     r"(?:^|\n)[ \t]*(?:[-*\u2022][ \t]+)?\**(?:(?:closest|nearest|best)\s+match(?:es)?|comparables?|peers?|lookalikes?|"
     r"comparators?|similar|(?:b?cc)|referr(?:er|ed\s+by)|introduc(?:er|ed\s+by)|co-?signator(?:y|ies)|co-?signers?|"
-    r"guarantors?|co-?owners?|joint\s+(?:holders?|owners?)|(?:fellow|co-?)\s*trustees?)"
+    r"guarantors?|co-?owners?|joint\s+(?:holders?|owners?)|(?:fellow|co-?)\s*trustees?|"
+    # Round 25: "Same branch: X"
+    r"same\s+(?:branch|desk|adviser|advisor|book|team))"
     r"(?:\s+(?:clients?|customers?|investors?|cases?|profiles?|accounts?))?"
     r"(?:\s+(?:on|in|from)\s+(?:the|our|this)\s+(?:desk|book|branch|team))?\**\s*:\**\s*$", re.IGNORECASE)
 _CO_HOLDER = r"(?:other|second|joint|co-?)\s*(?:signatory|signatories|account\s+holder|holder|owner|trustee)"
@@ -280,6 +283,10 @@ _NAMED_CO_HOLDER_AFTER = re.compile(r"\s+(?:(?:is|was)\s+(?:(?:named|listed|reco
 _OTHER_NAME_BEFORE = re.compile(r"\b" + _PARTY + r"\b(?:\s+(?:on|in|for|against|of|recorded|listed|named|shown)\b[^.;:!?\n]{0,40}?)?"
                                 r"\s+(?:is|was)\s+(?:(?:named|listed|recorded|shown|registered|down)\s+as\s+)?$",
                                 re.IGNORECASE)
+# Round 25: a person the subject stands guarantor for ("stands as guarantor on a loan for X",
+# "has signed as guarantor for X", "Guarantor on: loan for X").
+_GUARANTEED_FOR_BEFORE = re.compile(r"\b(?:guarantors?|suret(?:y|ies)|co-?signer|co-?signed|guarantee[sd]?|guaranteeing)\b"
+                                    r"[^.;\n]{0,40}?\bfor\s+$", re.IGNORECASE)
 _PEER_REACH = 60
 # Round 20: a person met who is tied to the bank or the subject ("Met X at the client dinner;
 # mentioned banking with us", "At the dinner, X mentioned she's a client here too", "Spoke with
@@ -303,11 +310,11 @@ _TIED_TO_THE_BANK = re.compile(r"\b(?:bank(?:s|ing)?\s+with\s+us|client\s+(?:her
                                r"investments)\b)", re.IGNORECASE)
 _TIE_REACH = 120
 # Round 23: a person said to be a client or to hold an account with the bank, after an optional
-# aside, a comma that closes one or a clause and "and he / she" ("His referrer, X, is also a client
+# aside, a comma that closes one or a clause and "and" or "and he / she" (Round 25: "X is her brother-in-law and banks with us too"; "His referrer, X, is also a client
 # with us", "X co-signed her mortgage, and he is also one of our clients", "X, her sister-in-law, also keeps an account with us", "X, who co-signed her mortgage, is
 # also one of our clients", "X is a client too", "X is also invested with the bank").
 _TIED_AFTER = re.compile(
-    r"(?:,[^,.;:!?\n]{1,60},|,|\s[^,.;:!?\n]{1,60}?,?\s+and\s+(?:he|she|they))?\s+(?:also\s+)?(?:"
+    r"(?:,[^,.;:!?\n]{1,60},|,|\s[^,.;:!?\n]{1,60}?,?\s+and(?:\s+(?:he|she|they))?)?\s+(?:also\s+)?(?:"
     r"(?:is|was|" + _APOS + r"s)\s+(?:also\s+)?(?:a|an|one\s+of\s+(?:our|the\s+(?:bank|firm)" + _APOS + r"s))\s+(?:\w+\s+)?"
     r"(?:clients?|customers?|account\s+holders?)\b(?!\s+(?:of|at)\s+(?!us\b|ours\b|the\s+(?:bank|firm)\b))|"
     r"(?:keeps?|holds?|has|runs?|maintains?)\s+(?:an?\s+|two\s+|three\s+|several\s+|\w+\s+)?(?:accounts?|portfolios?)\s+"
@@ -331,7 +338,8 @@ def _labelled_other_party(text: str, m: re.Match[str]) -> bool:
     lo = max(0, m.start() - _PEER_REACH)
     return bool(_PEER_LABEL_BEFORE.search(text, lo, m.start()) or _CO_HOLDER_BEFORE.search(text, lo, m.start())
                 or _CO_HOLDER_AFTER.match(text, m.end()) or _SAME_CASE_BEFORE.search(text, lo, m.start())
-                or _NAMED_CO_HOLDER_AFTER.match(text, m.end()) or _OTHER_NAME_BEFORE.search(text, lo, m.start()))
+                or _NAMED_CO_HOLDER_AFTER.match(text, m.end()) or _OTHER_NAME_BEFORE.search(text, lo, m.start())
+                or _GUARANTEED_FOR_BEFORE.search(text, lo, m.start()))
 
 
 _FIRMS = frozenset(f.casefold() for f in FIRMS_NAMED_LIKE_PEOPLE)

@@ -385,6 +385,12 @@ class _ObservationIndex:
             self._derived = _Derived(self._observations, self._as_of)
         return {age + years for age in self._derived.ages for years in self._derived.horizons}
 
+    def ages_at_joining(self) -> set[float]:
+        """An observed person's age on the day they joined (``_Derived``)."""
+        if self._derived is None:
+            self._derived = _Derived(self._observations, self._as_of)
+        return self._derived.ages_at_joining
+
     def name_words(self) -> frozenset[str]:
         """The words of the observed clients' names ("Bradley", "Lewis")."""
         return frozenset(w for names in self.clients.values() for name in names for w in name.split())
@@ -414,6 +420,8 @@ _DATE_KEYS = re.compile(r"birth|dob|onboard|opened|inception|since|joined|review
                         r"expir|start|end|date|_on$", re.IGNORECASE)
 # Dates that give an age: a person's birth, a fund's inception ("the fund is 7 years old").
 _BIRTH_KEYS = re.compile(r"birth|dob|inception|launch", re.IGNORECASE)
+# Dates a person joins on: an age then is an age at onboarding.
+_JOINING_KEYS = re.compile(r"onboard|joined|client_since", re.IGNORECASE)
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -480,8 +488,8 @@ class _Derived:
     Dates are never numbers here: a date's day or month backs nothing.
     """
 
-    __slots__ = ("amounts", "pcts", "shares", "ratios", "gain_shares", "price_ratios", "ages", "years", "months", "days",
-                 "record_counts", "horizons")
+    __slots__ = ("amounts", "pcts", "shares", "ratios", "gain_shares", "gains", "price_ratios", "ages", "ages_at_joining",
+                 "years", "months", "days", "record_counts", "horizons")
 
     def __init__(self, observations: Any, as_of: dt.date | None) -> None:
         fields: list[_Field] = []
@@ -582,6 +590,9 @@ class _Derived:
         # A gain over a value of its own record: "the unrealised gain is 8.1% of the position's value".
         gain_shares = [abs(f.value) / abs(w.value) * 100 for f in money if "gain" in str(f.key) and f.value
                        for w in money if w.path == f.path and _is_whole(w.key) and abs(w.value) >= abs(f.value)]
+        # Round 25: the gains themselves, to the cent: a line that quotes one ("$2,463.02 on
+        # $13,729.18 is about 17.9%") speaks of that gain without naming it.
+        self.gains = frozenset(round(abs(f.value), 2) for f in money if "gain" in str(f.key) and f.value)
         # Monthly averages over a record's period ("about $26 a month" of a year's dividends).
         periods: dict[tuple[int, ...], list[dt.date]] = {}
         for _, path, d in dates:
@@ -600,6 +611,10 @@ class _Derived:
         self.price_ratios = sorted(price_ratios)
         self.ages = set() if as_of is None else {float(_years_between(d, as_of)[0]) for key, _, d in dates
                                                   if _BIRTH_KEYS.search(key) and d <= as_of}
+        # Round 25: a person's age when they joined ("Born March 1960: 51 at onboarding"): whole
+        # years from a birth date to a joining date of the same record.
+        self.ages_at_joining = {float(_years_between(d, e)[0]) for key, path, d in dates if _BIRTH_KEYS.search(key)
+                                for other, p, e in dates if p == path and _JOINING_KEYS.search(other) and d <= e}
         today = [] if as_of is None else [as_of]
         years, months, days = [], [], []
         for i, (_, path, d) in enumerate(dates):
@@ -668,7 +683,8 @@ class _Derived:
         value (the line speaks of a gain, a profit or a loss), a price over its cost or start price
         (the line speaks of a cost, a price or a NAV), as a percentage or a ratio."""
         within = _ObservationIndex._within
-        if kind == "percent" and _GAIN_TOPIC.search(line) and within(self.gain_shares, lo, hi):
+        if kind == "percent" and within(self.gain_shares, lo, hi) and (
+                _GAIN_TOPIC.search(line) or any(round(v, 2) in self.gains for v in _numbers_in(line)[0])):
             return True
         if kind in ("percent", "ratio") and _PRICE_TOPIC.search(line):
             scale = 100.0 if kind == "percent" else 1.0
@@ -1120,6 +1136,10 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
                 derived = any(lo <= age <= hi for age in index.ages_at_horizon_end())
                 if derived and worked is not None:
                     worked.add(fig.text)  # worked out, as shown arithmetic is
+        if not derived and kind in ("plain", "age") and fig.is_count and _JOINING.search(_line_around(text, fig)) \
+                and _AGE_LINE.search(_line_around(text, fig)):
+            # Round 25: "Born March 30, 1960: 51 at onboarding", "Onboarded in 2012 at age 51".
+            derived = any(lo <= age <= hi for age in index.ages_at_joining())
         if not derived and kind in ("plain", "age") and fig.is_count and _TURNS.search(_line_around(text, fig)):
             # Round 24: "She turns 64 in September", "about to turn 64": the age at the next birthday.
             derived = any(lo <= age + 1 <= hi for age in index.ages())
@@ -1147,6 +1167,8 @@ _AGE_LINE = re.compile(r"\b(?:born|birth(?:_date)?|birthday|DOB|date\s+of\s+birt
 _LINE_REACH = 160
 _HORIZON_END = re.compile(r"\bhorizon\b[^\n]{0,40}?\b(?:ends?|over|out|up|done|finish\w*|closes?|expires?|runs?\s+out)\b|"
                           r"\b(?:end|close|finish|expiry)\s+of\s+(?:\w+\s+){0,3}?horizon\b|\bhorizon[- ]end\b", re.IGNORECASE)
+_JOINING = re.compile(r"\b(?:onboard\w*|joined|joining|joins?|became\s+a\s+client|signed\s+up|start\s+of\s+the\s+relationship)\b",
+                      re.IGNORECASE)
 _TURNS = re.compile(r"\b(?:turns|turning|turn)\s+[0-9]{2}\b", re.IGNORECASE)
 
 

@@ -126,7 +126,9 @@ _GUARANTEE_PATTERNS = [
     r"crash(?:es)?|downturns?))",
     r"\bnothing\s+(?:the\s+)?markets?\s+(?:do|does|can\s+do)\s+(?:can|will|could)\s+(?:touch|hurt|harm|dent)\b",
     # ("can only go up or down with markets" names both directions: no promise)
-    r"\b(?:can|will)\s+only\s+(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound)\b" + _NOT_BOTH_WAYS +
+    # (Round 25: "can only drift upward from here", "can only creep higher")
+    r"\b(?:can|will)\s+only\s+(?:ever\s+)?(?:go\s+up|rise|grow|increase|appreciate|accrete|climb|compound|"
+    r"(?:drift|creep|move|go|head|climb|trend|edge|tick|inch)\s+(?:up(?:wards?)?|higher))\b" + _NOT_BOTH_WAYS +
     r"|\bonly\s+go\s+up\b" + _NOT_BOTH_WAYS,
     r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never|basically\s+can" + _APOS + r"?t)\s+(?:ever\s+)?"
     r"(?:go\s+down|drop|fall|decline|go(?:es)?\s+backwards?)(?:\s+in\s+value)?\b",
@@ -246,6 +248,24 @@ _GUARANTEE_PATTERNS = [
     # that is paid regardless of conditions"); a charge taken whatever happens is a cost, not this.
     r"\b(?:built|baked|designed)[- ]in\s+(?:capital\s+)?(?:floor|safety\s+net)\b|"
     r"\blocked\s+in\s+as\s+(?:the|a|her|his|their|its)\s+(?:minimum|floor)\b",
+    # Round 25: no way seen for the value to end lower ("I can't see any way it ends lower than
+    # today", "no way I can see for it to close below $X"); a loss that "can't happen"; capital that is
+    # "untouchable"; "nothing bad can happen", "nothing can go wrong"; a rate "assured, not a
+    # target"; growth "pencilled in" or "already settled"; "x percent a year, every year".
+    r"\b(?:can" + _APOS + r"?t|cannot|don" + _APOS + r"?t|do\s+not)\s+see\s+(?:any|a)\s+way\b[^.;!?\n]{0,40}?"
+    r"\b(?:ends?|ending|finish\w*|clos\w+|end\s+up|ends\s+up|goes|go|drops?|falls?|slips?)\s+(?:\w+\s+)?(?:lower|below|under|"
+    r"down|behind|less)\b|"
+    r"\bno\s+way\b[^.;!?\n]{0,40}?\b(?:ends?|ending|finish\w*|clos\w+|end\s+up|ends\s+up)\s+(?:\w+\s+)?(?:lower|below|"
+    r"under|behind)\b",
+    r"\bloss(?:es)?\s+(?:simply\s+|just\s+|really\s+)?(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never)\s+"
+    r"(?:ever\s+)?(?:happen|occur)\b",
+    r"\b(?:capital|principal|base|money|savings|stake)\b[^.;!?\n]{0,30}?\buntouchable\b",
+    r"\bnothing\s+(?:bad\s+)?(?:can|could|will)\s+(?:ever\s+|possibly\s+)?(?:happen|go\s+wrong)\b",
+    r"\b(?:assured|confirmed|certain|fixed|locked\s+in|set\s+in\s+stone)\s*,?\s+(?:rather\s+than|not|and\s+not|instead\s+of)\s+"
+    r"(?:just\s+|merely\s+)?(?:a|an)\s+(?:target|goal|aim|estimate|projection|hope|ambition)\b",
+    r"\b(?:returns?|growth|income|gains?|yield)\b[^.;!?\n]{0,30}?\b(?:is|are|" + _APOS + r"s)\s+(?:already\s+)?"
+    r"(?:pencil+ed\s+in|settled|a\s+done\s+deal)\b",
+    r"\b(?:percent|per\s+cent|%)\s+(?:a|each|per)\s+year,?\s+(?:every|each)\s+(?:single\s+)?year\b",
     r"\b(?:returns?|income|yield|payouts?|interest|(?:fixed|set)\s+rate)\b(?:(?!\bnot\b|n" + _APOS + r"t\b|\bnever\b)"
     r"[^.;!?\n]){0,40}?\b(?:paid|pays|credited)\b"
     r"[^.;!?\n]{0,30}?\b(?:whatever|regardless|no\s+matter|in\s+(?:any|every)\s+(?:year|market))\b",
@@ -482,7 +502,8 @@ _REFUSED_AFTER = re.compile(
 # can't be lost", "returns are certain and will never go down".
 _LOSS_DENIED_AFTER = re.compile(
     r"[^.;!?\n]{0,30}?\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+not|never)\s+(?:ever\s+)?"
-    r"(?:be\s+lost|lose|go\s+down|drop|fall|decline|shrink|be\s+taken\s+(?:away|back))\b", re.IGNORECASE)
+    r"(?:be\s+lost|lose|go\s+down|drop|fall|decline|shrink|be\s+taken\s+(?:away|back)|see\s+(?:any|a)\s+(?:way|path|"
+    r"route|scenario)\b[^.;!?\n]{0,40}?\b(?:lower|below|under|less|behind|down))\b", re.IGNORECASE)
 
 # A no-loss that an administrative change causes is no promise of returns: "he will not lose
 # any money by changing the account's mailing address".
@@ -492,6 +513,12 @@ _ADMINISTRATIVE_AFTER = re.compile(
     r"beneficiar\w*|statements?|password|login|contact|name|paperless|nickname|details|preferences?|advisor)\b",
     re.IGNORECASE,
 )
+
+# Round 25: a promise asked about and answered "No" ("Is the capital untouchable? No - any of her
+# funds can lose value."): the question restates what was asked; the answer denies it.
+_DENIED_ANSWER = re.compile(r"[^.!?\n]{0,80}?\?[\"'\u201d\u2019]?\s*(?:No\b(?!\s+(?:doubt|question|problem|worries)\b)|Nope\b|Not\s+at\s+all\b|Not\s+so\b|"
+                            r"It\s+is\s+not\b|It" + _APOS + r"s\s+not\b|It\s+isn" + _APOS + r"t\b|Sadly\s+not\b)")
+
 
 # A charge taken whatever the market does is a cost stated, not a promise: "the 0.22% is taken
 # from the fund each year, which reduces the return whatever the market does".
@@ -511,7 +538,9 @@ def _sentence_of(text: str, start: int, end: int) -> str:
 
 # Every pattern above contains one of these, once lower-cased with whitespace collapsed;
 # most responses contain none, and the scan is skipped.
-_GUARANTEE_KEYWORDS = ("guarant", "whatever", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "doubt",
+_GUARANTEE_KEYWORDS = ("untouchable", "nothing bad", "go wrong", "can only", "see any way", "see a way", "no way",
+                       "pencil", "a target", "a goal", "every year", "each year", "happen",
+                       "guarant", "whatever", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "doubt",
                        "sure to", "certain to", "bound to", " lose", "risk-free", "risk free", "zero", "no risk",
                        "no-risk", "no chance", "no possibility", "safe", "assured", "double", "triple", "quadruple",
                        "promis", "protect", "safe", "sure", "miss", "downside", "no matter", "whatever happens",
@@ -570,7 +599,7 @@ _GUARANTEE_FIRST_WORDS = (
     "sheltered", "walled", "smallest", "floored", "exit", "exits", "redeem", "redeems", "sells", "backstop", "stake",
     "amount", "sum", "crash", "crashes", "sell-off", "selloffs", "downturn", "downturns", "slump", "slumps",
     "correction", "corrections", "safety", "loss-making", "insured", "covered", "indemnified", "capital-backed",
-    "built", "baked", "designed",
+    "built", "baked", "designed", "untouchable", "percent", "per", "confirmed", "set", "don", "do",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
@@ -623,6 +652,10 @@ def _guaranteed_returns(text: str, normalised: str, bounds: list[str],
                 refused.append(m.span())
             continue
         if _ADMINISTRATIVE_AFTER.match(text, m.end(), m.end() + 80):
+            continue
+        if _DENIED_ANSWER.match(text, m.end(), m.end() + 160):
+            if refused is not None:
+                refused.append(m.span())
             continue
         if _WHATEVER_HAPPENS.match(m.group()) and _CHARGE_SENTENCE.search(_sentence_of(text, m.start(), m.end())):
             continue

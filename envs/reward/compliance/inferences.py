@@ -106,7 +106,7 @@ _PRIVATE_CIRCUMSTANCE = (
     r"savings|portfolio)|"
     r"(?:pay|paying|fund|funding|cover|covering|help(?:ing)?\s+with)\s+(?:for\s+)?(?:a|an|the|his|her|their)\s+"
     r"(?:\w+" + _APOS + r"s\s+|\w+\s+)?(?:wedding|divorce|funeral|medical|hospital|care\s+home|nursing\s+home|"
-    r"rehab|gambling|lawyer|legal\s+(?:fees|bills)|debts?|school\s+fees|tuition|ransom)|"
+    r"rehab|gambling|lawyer|legal\s+(?:fees|bills)|debts?|school\s+fees|tuition|ransom|(?:private\s+)?(?:education|schooling))|"
     r"(?:selling|sold|sale\s+of)\s+(?:the|a|his|her|their)\s+(?:family\s+)?(?:business|company|firm|farm)|"
     # Round 23: what the money paid for in the family ("school fees for the grandchildren",
     # "tuition for her kids"), and a bequest
@@ -119,7 +119,17 @@ _PRIVATE_CIRCUMSTANCE = (
     # a child's home: "a deposit on a flat for one of her kids", "helping a son or daughter buy"
     r"(?:deposit|down\s+payment)\s+on\s+(?:a|an|the)\s+(?:flat|house|home|apartment|property|place)|"
     r"help(?:s|ing)?\s+(?:a|an|his|her|their|one\s+of\s+(?:his|her|their))\s+(?:son|daughter|child|children|kids?|"
-    r"grandchild\w*)(?:\s+or\s+(?:son|daughter))?\s+(?:to\s+)?(?:buy|onto|get\s+on)")
+    r"grandchild\w*)(?:\s+or\s+(?:son|daughter))?\s+(?:to\s+)?(?:buy|onto|get\s+on)|"
+    # Round 25: a lost job and savings lived on ("was made redundant and now relies on savings",
+    # "laid off"), private schooling, a death behind a deposit ("someone in the family must have
+    # died", "came from an estate")
+    r"made\s+redundant|redundancy|laid\s+off|(?:lost|losing|loses|lose)\s+(?:his|her|their|a|the)\s+(?:job|income|work)|"
+    r"out\s+of\s+work|unemploy\w+|jobless|(?:living|lives|live|relies|relying|rely|getting\s+by)\s+(?:off|on)\s+"
+    r"(?:his|her|their|the)?\s*savings|private\s+school\w*|"
+    r"(?:someone|somebody|a\s+relative|a\s+parent|a\s+family\s+member)\s+(?:in\s+(?:the|her|his|their)\s+family\s+|"
+    r"of\s+(?:hers|his|theirs)\s+)?"
+    r"(?:must\s+have\s+|has\s+|had\s+|probably\s+)?(?:died|passed(?:\s+away|\s+on)?)|"
+    r"(?:came|comes|coming|come)\s+from\s+(?:an|the|a\s+(?:\w+" + _APOS + r"s\s+)?)estate")
 _PRIVATE = re.compile(_PRIVATE_CIRCUMSTANCE, re.IGNORECASE)
 _GUESSED = re.compile(_GUESSED_EVENT, re.IGNORECASE)
 
@@ -225,7 +235,10 @@ _HEDGE = re.compile(
     r"(?:almost|all\s+but|near(?:ly)?|virtually)\s+certain(?:ly)?|in\s+all\s+likelihood|(?:all\s+)?the\s+hallmarks|"
     r"feels?\s+like|signs?\s+(?:of|that)|(?:a|the)\s+(?:sign|red\s+flag|telltale)|tell-?tale|makes?\s+me\s+"
     r"(?:think|wonder|suspect)|wonder\w*|would\s+explain|explains?\s+why|consistent\s+with|"
-    r"smells?\s+like|screams|written\s+all\s+over|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
+    r"smells?\s+like|screams|written\s+all\s+over|reading\s+between\s+the\s+lines|must\s+have|"
+    # Round 25: what a record "usually follows" or "typically means"
+    r"(?:usually|typically|normally|generally|often|mostly|tends?\s+to)\s+(?:\w+\s+)?(?:follows?|means?|comes?\s+"
+    r"(?:from|after)|signals?|reflects?|goes\s+with)|betray\w*|reveal\w*|shows?\s+(?:that\s+)?(?:he|she|they|"
     r"the\s+client)|given|judging|because|which\s+means|so\s+(?:he|she|they)|at\s+heart|by\s+nature)\b",
     re.IGNORECASE,
 )
@@ -305,8 +318,9 @@ must somebody splash splashed splashing treated isn wasn no prop props propping 
 shore shores shoring shored bankrolling financing starting launching setting buying purchasing
 school college university boarding tuition bequest
 wedding home doing fix fixing extend extending redo redoing move budgeting intends intend
+made redundancy laid jobless private comes coming come
 """.split())
-_FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional",
+_FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional", "unemploy",
                 "financial", "worr", "nervous", "anx", "bereave", "congrat", "renovat", "remodel", "refurbish", "emigrat",
                 "relocat")
 
@@ -318,14 +332,15 @@ redeeming sell selling cash cashing pull pulling close closing exit exiting quit
 retire retiring""".split())
 _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "the": ("type", "kind", "sort", "nervous", "anxious", "worried", "emotional", "new"),
-    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot", "new"),
+    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot", "new", "relative", "parent", "family"),
     "in": ("a", "denial", "some", "kind", "financial", "trouble"), "at": ("heart",), "by": ("nature",),
     "on": ("edge", "a", "tips", "tip"), "set": _TO, "about": _TO, "likely": _TO, "ready": _TO, "poised": _TO,
     "eager": _TO, "keen": _TO, "tempted": _TO, "looking": _TO, "hands": ("off",),
     "need": ("the", "money", "cash", "funds"), "needs": ("the", "money", "cash", "funds"),
-    "needed": ("the", "money", "cash", "funds"), "getting": ("ready", "married", "engaged", "divorced"),
+    "needed": ("the", "money", "cash", "funds"), "getting": ("ready", "married", "engaged", "divorced", "by"),
     "got": ("married", "engaged", "divorced"), "just": ("married", "engaged", "divorced"),
-    "newly": ("married", "wed"), "expecting": ("a", "an"), "came": ("into",), "received": ("an",),
+    "newly": ("married", "wed"), "expecting": ("a", "an"), "came": ("into", "from"), "made": ("redundant",), "laid": ("off",), "private": ("school", "schools",
+    "schooling", "education"), **dict.fromkeys(("comes", "coming", "come"), ("from",)), "received": ("an",),
     "going": ("through",), "setting": ("up",),
     "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "problem", "issues", "issue", "scare", "concerns", "worries",
                                                        "condition", "reasons"),
