@@ -30,6 +30,9 @@ from envs.reward.compliance.guarantees import (
     _GUARANTEE_NEGATOR,
     _GUARANTEE_POST_NEGATOR,
     _GUARANTEE_START,
+    _LOSS_DENIED_AFTER,
+    _REFUSED_AFTER,
+    _fresh_after_dash,
     _guaranteed_returns,
 )
 from envs.reward.compliance.stocks import _FUNDISH, _NAME_RUN, _NameRuns
@@ -645,9 +648,14 @@ def test_anchored_guarantee_scan_matches_finditer(text: str) -> None:
     starts = {m.start() for m in _GUARANTEE_START.finditer(text)}
     assert {a for a, _ in expected} <= starts
     plain = [v.evidence for v in _guaranteed_returns(text, " ".join(text.lower().split()), [])]
+    # the rule's filters, applied to finditer's matches: a promise negated before it (unless a
+    # dash starts a fresh one), refused after it, or negated after it (unless the loss is denied)
     reference = [m.group().strip() for m in _GUARANTEE.finditer(text)
-                 if not _GUARANTEE_NEGATOR.search(_clause_before(text, m.start()))
-                 and not _GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)]
+                 if not (_GUARANTEE_NEGATOR.search(_clause_before(text, m.start()))
+                         and not _fresh_after_dash(text, m.start()))
+                 and not _REFUSED_AFTER.match(text, m.end(), m.end() + 120)
+                 and not (_GUARANTEE_POST_NEGATOR.match(text, m.end(), m.end() + 60)
+                          and not _LOSS_DENIED_AFTER.match(text, m.end(), m.end() + 60))]
     assert plain == (reference if any(k in " ".join(text.lower().split())
                                       for k in _GUARANTEE_KEYWORDS) else [])
 

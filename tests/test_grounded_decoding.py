@@ -86,6 +86,7 @@ def test_unseen_figures_and_ids_cannot_be_written(tokenizer, answer):
 @pytest.mark.train
 def test_sampling_a_digit_hungry_model_writes_only_grounded_numbers(tmp_path):
     """A random tiny model pushed towards digits, sampled: every number it writes is a form of one it was shown."""
+    needs_train_extra()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, LogitsProcessorList
 

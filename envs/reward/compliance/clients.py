@@ -284,9 +284,9 @@ _OTHER_NAME_BEFORE = re.compile(r"\b" + _PARTY + r"\b(?:\s+(?:on|in|for|against|
                                 r"\s+(?:is|was)\s+(?:(?:named|listed|recorded|shown|registered|down)\s+as\s+)?$",
                                 re.IGNORECASE)
 # Round 25: a person the subject stands guarantor for ("stands as guarantor on a loan for X",
-# "has signed as guarantor for X", "Guarantor on: loan for X").
+# "has signed as guarantor for X", "Guarantor on: loan for X", "the guarantor on X's mortgage").
 _GUARANTEED_FOR_BEFORE = re.compile(r"\b(?:guarantors?|suret(?:y|ies)|co-?signer|co-?signed|guarantee[sd]?|guaranteeing)\b"
-                                    r"[^.;\n]{0,40}?\bfor\s+$", re.IGNORECASE)
+                                    r"[^.;\n]{0,40}?\b(?:for|on)\s+$", re.IGNORECASE)
 _PEER_REACH = 60
 # Round 20: a person met who is tied to the bank or the subject ("Met X at the client dinner;
 # mentioned banking with us", "At the dinner, X mentioned she's a client here too", "Spoke with

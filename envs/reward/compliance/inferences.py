@@ -73,7 +73,7 @@ _GUESSED_EVENT = (
 _PRIVATE_CIRCUMSTANCE = (
     r"(?:poor|failing|declining|bad|fragile|ill)\s+health|unwell|(?:seriously|terminally|chronically)\s+ill|illness|"
     r"medical\s+(?:bills|costs|expenses|condition|issues|problems|treatment|care)|health\s+(?:problems?|issues?|scare|concerns|worries|"
-    r"condition|reasons)|dementia|memory\s+(?:problems|issues|loss)|inheritance|inherited|death\s+in\s+the\s+family|"
+    r"condition|reasons)|dementia|memory\s+(?:problems|issues|loss)|inheritance|inherited|death\s+in\s+(?:the|her|his|their)\s+family|"
     r"passed\s+away|(?:lost|losing)\s+(?:a|his|her|their)\s+(?:parent|mother|father|spouse|husband|wife|partner)|"
     r"(?:separation|separated)\s+from|estate\s+of|"
     # Round 18: a separation, a new partner, a habit, a purchase read into a withdrawal ("whether a
