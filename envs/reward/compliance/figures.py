@@ -1136,6 +1136,11 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
                 derived = any(lo <= age <= hi for age in index.ages_at_horizon_end())
                 if derived and worked is not None:
                     worked.add(fig.text)  # worked out, as shown arithmetic is
+        if not derived and kind == "plain" and fig.is_count and any(
+                g.text == fig.text and g.start > fig.end and _AGE_LINE.search(_line_around(text, g)) for g in figures):
+            # Round 26: a bare number that an age after it repeats ("Short answer: 63. Longer
+            # answer: born on ..., she was 63 as of ..."), as a repeat after a grounded one is.
+            derived = any(lo <= age <= hi for age in index.ages())
         if not derived and kind in ("plain", "age") and fig.is_count and _JOINING.search(_line_around(text, fig)) \
                 and _AGE_LINE.search(_line_around(text, fig)):
             # Round 25: "Born March 30, 1960: 51 at onboarding", "Onboarded in 2012 at age 51".
