@@ -66,7 +66,13 @@ _GUESSED_EVENT = (
     r"(?:paying|saving|budgeting)\s+for\s+(?:a|the|her|his|their)\s+(?:\w+\s+)?wedding\b|"
     r"wedding\s+(?:costs?|expenses|money|bills?|fund|budget)\b|"
     r"(?:planning|plans|intends?|intending|preparing|getting\s+ready|about|going|wants?)\s+to\s+(?:emigrate|"
-    r"(?:relocate|move|settle)\s+(?:abroad|overseas))\b|emigrating\b|(?:move|relocation)\s+(?:abroad|overseas)\b")
+    r"(?:relocate|move|settle)\s+(?:abroad|overseas))\b|emigrating\b|(?:move|relocation)\s+(?:abroad|overseas)\b|"
+    # Round 26: building work on the home ("a home project", "a kitchen refit", "a loft
+    # conversion", "a new kitchen or an extension", "paying a builder up front")
+    r"(?:kitchen|bathroom)\s+(?:refit|remodel|makeover)|loft\s+conversion|conservatory|home\s+projects?|"
+    r"building\s+(?:job|project)s?|extension\s+(?:to|on)\s+(?:the|her|his|their)\s+(?:house|home|property)|"
+    r"(?:kitchen|bathroom)\s+or\s+(?:maybe\s+|perhaps\s+)?(?:a|an)\s+(?:\w+\s+)?extension\b|"
+    r"(?:paying|pay|paid|pays)\s+(?:a|the)\s+(?:builder|contractor|tradesm[ae]n)s?\b")
 
 # Private circumstances a guess can be about without naming the client in its clause ("the
 # deposit probably came from an inheritance"): health, family events, hidden assets or motives.
@@ -116,6 +122,12 @@ _PRIVATE_CIRCUMSTANCE = (
     # the house", "home improvements", "wedding costs", "planning to emigrate", "relocating abroad")
     r"renovat\w+|remodel\w*|refurbish\w*|building\s+work|(?:new|fitted)\s+(?:kitchen|bathroom)|"
     r"wedding\b|emigrat\w+|(?:relocat\w+|mov(?:e|es|ing|ed))\s+(?:\w+\s+){0,3}?(?:abroad|overseas)|"
+    # Round 26: debt read into a withdrawal ("a credit card bill had spiralled", "paying down
+    # consumer debt", "settling an overdue balance")
+    r"credit[- ]card\s+(?:bills?|balances?|debts?)|consumer\s+debts?|"
+    r"(?:paying|pay|paid|pays|clear(?:ing|ed|s)?|settl(?:e|es|ing|ed))\s+(?:down\s+|off\s+)?(?:(?:a|an|the|her|his|their|some)\s+)?"
+    r"(?:\w+\s+)?(?:debts?|overdue\s+(?:balances?|bills?)|arrears)\b|struggling\s+with\s+(?:\w+\s+)?debts?|"
+    r"in\s+(?:financial\s+)?(?:trouble|difficult(?:y|ies))|"
     # a child's home: "a deposit on a flat for one of her kids", "helping a son or daughter buy"
     r"(?:deposit|down\s+payment)\s+on\s+(?:a|an|the)\s+(?:flat|house|home|apartment|property|place)|"
     r"help(?:s|ing)?\s+(?:a|an|his|her|their|one\s+of\s+(?:his|her|their))\s+(?:son|daughter|child|children|kids?|"
@@ -222,7 +234,7 @@ _NOT_A_PERSON = frozenset({
 })
 # The agent's own inference, anywhere in the sentence.
 _HEDGE = re.compile(
-    r"\b(?:suspect|suspicion|probably|likely|presumably|seem(?:s|ed|ingly)?|appear(?:s|ed)?|apparently|"
+    r"\b(?:suspect|suspicion|probabl[ey]|judging\s+(?:by|from)|likely|presumably|seem(?:s|ed|ingly)?|appear(?:s|ed)?|apparently|"
     r"looks?\s+(?:like|as\s+if|as\s+though)|comes?\s+across\s+as|came\s+across\s+as|strikes?\s+me\s+as|"
     r"sounds?|sounded|think|thought|guess|sense|impression|feeling\s+is|"
     r"(?:get|have|got)\s+(?:the|a)\s+feeling|chances?|odds|safe\s+assumption|"
@@ -319,6 +331,8 @@ shore shores shoring shored bankrolling financing starting launching setting buy
 school college university boarding tuition bequest
 wedding home doing fix fixing extend extending redo redoing move budgeting intends intend
 made redundancy laid jobless private comes coming come
+kitchen bathroom loft conservatory building extension paid pays credit consumer clear clearing cleared clears
+settle settles settling settled
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional", "unemploy",
                 "financial", "worr", "nervous", "anx", "bereave", "congrat", "renovat", "remodel", "refurbish", "emigrat",
@@ -366,9 +380,9 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "tax": ("evasion",), "out": ("of",), "away": ("from",), "up": ("to",),
     "save": ("for", "up"),
     "doing": ("up",), "fix": ("up",), "fixing": ("up",), "move": ("abroad", "overseas"),
-    "home": ("improvement", "improvements", "renovation", "renovations", "makeover"),
+    "home": ("improvement", "improvements", "renovation", "renovations", "makeover", "project", "projects"),
     "met": ("someone",), "seeing": ("someone",), "found": ("someone",), "lose": ("his", "her", "their"),
-    "loses": ("his", "her", "their"), "saves": ("for", "up"), "saving": ("for", "up"),
+    "loses": ("his", "her", "their"), "credit": ("card",), "saves": ("for", "up"), "saving": ("for", "up"),
     "must": ("mean", "be"), "treated": ("herself", "himself", "themselves"), "isn": ("t",), "wasn": ("t",),
     "no": ("grocery",), **dict.fromkeys(("prop", "props", "propping", "propped", "shore", "shores", "shoring", "shored"),
                                         ("up",)), **dict.fromkeys(("bail", "bails", "bailing", "bailed"), ("out",)),
