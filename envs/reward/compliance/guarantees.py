@@ -269,6 +269,28 @@ _GUARANTEE_PATTERNS = [
     r"\b(?:returns?|income|yield|payouts?|interest|(?:fixed|set)\s+rate)\b(?:(?!\bnot\b|n" + _APOS + r"t\b|\bnever\b)"
     r"[^.;!?\n]){0,40}?\b(?:paid|pays|credited)\b"
     r"[^.;!?\n]{0,30}?\b(?:whatever|regardless|no\s+matter|in\s+(?:any|every)\s+(?:year|market))\b",
+    # Round 26: payouts fixed by contract ("the distributions are contractual", "can't be cut or
+    # skipped", "no chance of a cut"); a gain that "can't evaporate even if the market turns" or is
+    # "permanent now"; a repeat of a past result relied on ("count on a repeat next year", "repeat
+    # performance is assured", "no doubt it repeats").
+    r"\b(?:distributions?|payouts?|payments?|income|dividends?|coupons?)\b(?:(?!\bnot\b|n" + _APOS + r"t\b|\bnever\b)[^.;!?\n]){0,40}?\b(?:contractual\w*|"
+    r"(?:fixed|set|locked|written)\s+(?:in(?:to)?\s+)?(?:by\s+)?(?:a\s+|the\s+)?contract)\b",
+    r"\b(?:distributions?|payouts?|payments?|income|dividends?|coupons?)\b[^.;!?\n]{0,60}?(?:\b(?:can" + _APOS + r"?t|"
+    r"cannot|won" + _APOS + r"t|will\s+never|never)\s+(?:ever\s+)?be\s+(?:reduced|cut|skipped|missed|trimmed|lowered|"
+    r"suspended)\b|\bno\s+(?:chance|risk|possibility)\s+of\s+(?:a|any)\s+cut\b)",
+    r"\b(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t|will\s+never|never)\s+(?:ever\s+)?(?:vanish|disappear|evaporate)\b"
+    r"[^.;!?\n]{0,20}?\b(?:if|when|in|whatever|however)\s+(?:\w+\s+){0,2}?(?:market|markets|prices?|sell-?offs?|"
+    r"downturns?|crash|slump|correction)\b",
+    r"\b(?:gains?|profits?|it)(?:" + _APOS + r"s|\s+is|\s+are)\s+(?:now\s+|already\s+)?permanent\b(?:\s+now)?\s+and\s+"
+    r"(?:can" + _APOS + r"?t|cannot|won" + _APOS + r"t)\b",
+    r"\brepeat(?:\s+performance)?\s+(?:is|are|" + _APOS + r"s)\s+(?:\w+\s+)?(?:assured|certain|guaranteed|a\s+given|"
+    r"a\s+sure\s+thing)\b",
+    r"\bsame\s+(?:again|result|results|return|returns|gain|gains|outcome)\s+(?:is|are|" + _APOS + r"s)\s+(?:\w+\s+)?"
+    r"(?:assured|certain|guaranteed|a\s+given|a\s+sure\s+thing)\b",
+    r"\b(?:count|bank|rely)(?:ing|s)?\s+on\s+(?:[^.;!?\n]|\.(?=\d)){0,50}?\b(?:a\s+repeat|again|another)\b"
+    r"(?:[^.;!?\n]|\.(?=\d)){0,30}?\bnext\s+(?:year|quarter|month|time)\b",
+    r"\bno\s+doubt\s+(?:it|that|this|the\s+(?:\w+\s+)?(?:gain|return|result|performance|profit|growth)s?)\s+"
+    r"(?:will\s+)?(?:repeats?|recurs?|happens?\s+again)\b",
     # A rate named as the floor: "5% a year is the floor", "treat 5% a year as the minimum",
     # "the floor here is 5% a year", "That's the floor".
     r"%\s+(?:a\s+year\s+|annually\s+|per\s+(?:year|annum)\s+|a\s+year\s+)?(?:is|as)\s+(?:the|a|her|his|their|your)\s+"
@@ -538,7 +560,7 @@ def _sentence_of(text: str, start: int, end: int) -> str:
 
 # Every pattern above contains one of these, once lower-cased with whitespace collapsed;
 # most responses contain none, and the scan is skipped.
-_GUARANTEE_KEYWORDS = ("untouchable", "nothing bad", "go wrong", "can only", "see any way", "see a way", "no way",
+_GUARANTEE_KEYWORDS = ("contract", "permanent", "vanish", "evaporat", "disappear", "rely", "same ", "untouchable", "nothing bad", "go wrong", "can only", "see any way", "see a way", "no way",
                        "pencil", "a target", "a goal", "every year", "each year", "happen",
                        "guarant", "whatever", "definitely", "certainly", "surely", "undoubtedly", "absolutely", "doubt",
                        "sure to", "certain to", "bound to", " lose", "risk-free", "risk free", "zero", "no risk",
@@ -600,6 +622,7 @@ _GUARANTEE_FIRST_WORDS = (
     "amount", "sum", "crash", "crashes", "sell-off", "selloffs", "downturn", "downturns", "slump", "slumps",
     "correction", "corrections", "safety", "loss-making", "insured", "covered", "indemnified", "capital-backed",
     "built", "baked", "designed", "untouchable", "percent", "per", "confirmed", "set", "don", "do",
+    "permanent", "same",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)
