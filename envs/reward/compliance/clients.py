@@ -307,7 +307,12 @@ _TIED_TO_THE_BANK = re.compile(r"\b(?:bank(?:s|ing)?\s+with\s+us|client\s+(?:her
                                # Round 24: their own holdings spoken of ("mentioned his six-figure account",
                                # "said he also holds a sizeable portfolio", "her own large holdings")
                                r"(?:his|her|their|a|an)\s+(?:own\s+)?(?:[\w-]+\s+){0,2}?(?:portfolio|account|holdings|"
-                               r"investments)\b)", re.IGNORECASE)
+                               r"investments)\b|"
+                               # Round 26: the subject's own adviser's client ("they're both with this
+                               # adviser", "looked after by the same adviser", "one of this adviser's clients")
+                               r"(?:with|by|under)\s+(?:this|the\s+same|her|his|their)\s+advis[eo]r\b|"
+                               r"(?:this|the\s+same|her|his|their)\s+advis[eo]r" + _APOS + r"s\s+(?:clients?|client\s+list|book)\b)",
+                               re.IGNORECASE)
 _TIE_REACH = 120
 # Round 23: a person said to be a client or to hold an account with the bank, after an optional
 # aside, a comma that closes one or a clause and "and" or "and he / she" (Round 25: "X is her brother-in-law and banks with us too"; "His referrer, X, is also a client
@@ -320,7 +325,12 @@ _TIED_AFTER = re.compile(
     r"(?:keeps?|holds?|has|runs?|maintains?)\s+(?:an?\s+|two\s+|three\s+|several\s+|\w+\s+)?(?:accounts?|portfolios?)\s+"
     r"(?:with\s+(?:us|the\s+(?:bank|firm))|here|at\s+the\s+(?:bank|firm))\b|"
     r"(?:is|" + _APOS + r"s)\s+(?:also\s+)?(?:invested|banking)\s+(?:with\s+(?:us|the\s+(?:bank|firm))|here)\b|"
-    r"banks\s+(?:with\s+us|here)\b)", re.IGNORECASE)
+    r"banks\s+(?:with\s+us|here)\b|"
+    # Round 26: a client of the subject's own adviser ("X is also on this adviser's client list",
+    # "X is with the same adviser")
+    r"(?:is|was|" + _APOS + r"s)\s+(?:also\s+)?(?:on|among|one\s+of)\s+(?:this|the\s+same|our|her|his|their)\s+advis[eo]r"
+    + _APOS + r"s\s+(?:clients?|client\s+list|books?)\b|"
+    r"(?:is|was|" + _APOS + r"s)\s+(?:also\s+)?with\s+(?:this|the\s+same)\s+advis[eo]r\b)", re.IGNORECASE)
 
 
 def _met_and_tied(text: str, m: re.Match[str]) -> bool:
