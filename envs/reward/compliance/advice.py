@@ -213,6 +213,8 @@ _IMPERATIVE = (
     r"[Cc]ut|[Ss]weep|[Dd]eploy|[Aa]llocate|[Ll]oad\s+up(?:\s+on)?|[Cc]ash\s+out(?:\s+of)?|[Gg]et\s+out\s+of|"
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
     r"[Rr]eplace|[Rr]aise(?!\s+(?:it|this|that|the\s+\w+)\s+with\b)|[Mm]erge|[Cc]ombine|[Ff]old|[Pp]ool|[Cc]rystalli[sz]e|"
+    # Round 26: "Scale down the index position", "Open a position in a bond fund"
+    r"[Ss]cale\s+(?:back|down|up)(?:\s+on)?|[Oo]pen(?=\s+(?:a|an)\s+(?:new\s+)?(?:[\w-]+\s+){0,3}?(?:position|holding|stake)\b)|"
     r"[Pp]op|[Bb]ank(?=\s+(?:it|them|the\s+(?:gains?|profits?))\b)|[Ss]tay\s+invested,\s+(?:and\s+)?(?:move|put|shift|switch|park|sell|buy|add|trim)|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
     r"(?!\s*[:(\u2014\u2013-]|\s+(?:of|for|at|from|was|is|were|are|has|had|by|off|up|down|over|out|back|me|us|"
     r"orders?|transactions?|trades?|side|"
@@ -366,7 +368,7 @@ dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cas
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
 increasing redeeming holding locking dumping exiting owning opening lighten merge combine fold pool crystallise crystallize bank stay
-split spread purchase pop
+split spread purchase pop scale open
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 
