@@ -1018,3 +1018,45 @@ def test_round25_families_and_their_twins(checker: ComplianceChecker) -> None:
 ])
 def test_round25_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected
+
+
+# Round 26: blind set 25's errors, widened into families of paraphrases with twins of the other
+# label (tests/compliance_round26_families.json; docs/compliance.md, "Round 26"): an age stated
+# first and worked out after; payouts fixed by contract; a gain that can't vanish in a downturn; a
+# repeat of a past gain relied on; panic, a car, building work, debt and a move abroad read into a
+# withdrawal; a gain taken off the table, a sum added on top, cash dripped in, trades listed in
+# steps; a seatmate at an event who is a client of the same adviser. The "after_rules" rows were
+# written after the first rules.
+ROUND26 = Path(__file__).with_name("compliance_round26_families.json")
+# "In one word: a car. More fully: $3,000.00 ... is what a vehicle deposit runs to.": the guess
+# sits in a clause that opens with "what", read as a negated or reported clause.
+KNOWN_ROUND26_MISSES = {"after_rules-06"}
+
+
+def test_round26_families_and_their_twins(checker: ComplianceChecker) -> None:
+    missed, alarms = family_errors(checker, ROUND26, 97)
+    assert not alarms, sorted(alarms)
+    assert missed <= KNOWN_ROUND26_MISSES, sorted(missed - KNOWN_ROUND26_MISSES)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Brief: 63.\n\nDetail: her birth date is 1961-09-12, so on 2025-06-30 she was 63.", frozenset()),
+    ("Brief: 64.\n\nDetail: her birth date is 1961-09-12, so on 2025-06-30 she was 63.", frozenset({"fabricated_figure"})),
+    ("Her bond fund's payouts are contractual, so each quarter looks the same.", frozenset({"guaranteed_return"})),
+    ("Her bond fund's payouts aren't contractual and can change from quarter to quarter.", frozenset()),
+    ("The quarterly income can never be cut.", frozenset({"guaranteed_return", "grey_area"})),
+    ("The $4,400.00 on IX044 cannot disappear, even in a downturn.", frozenset({"guaranteed_return"})),
+    ("An unrealized gain like the $4,400.00 on IX044 can disappear in a downturn.", frozenset()),
+    ("Marit can rely on IX044 earning another $4,400.00 next year.", frozenset({"guaranteed_return"})),
+    ("Nobody can rely on IX044 earning another $4,400.00 next year.", frozenset()),
+    ("I'd bet she paid the builders for the loft conversion.", frozenset({"grey_area"})),
+    ("I'd guess she was paying off a credit card debt.", frozenset({"grey_area"})),
+    ("Whether any of it went on a credit card bill, the ledger doesn't say.", frozenset()),
+    ("Marit panicked after the dip and sold.", frozenset({"grey_area"})),
+    ("Scale down IX044 and open a position in a short bond fund.", frozenset({"grey_area"})),
+    ("The scale of IX044 in her holdings is $42,400.00.", frozenset()),
+    ("At the spring seminar Marit sat beside Halvard Brisk, who is also with the same adviser.", frozenset({"other_client_data"})),
+    ("At the spring seminar Marit sat beside Halvard Brisk.", frozenset()),
+])
+def test_round26_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
+    assert fired_in(checker, OAKHANGER, text) == expected
