@@ -1057,6 +1057,19 @@ def test_round26_families_and_their_twins(checker: ComplianceChecker) -> None:
     ("The scale of IX044 in her holdings is $42,400.00.", frozenset()),
     ("At the spring seminar Marit sat beside Halvard Brisk, who is also with the same adviser.", frozenset({"other_client_data"})),
     ("At the spring seminar Marit sat beside Halvard Brisk.", frozenset()),
+    # written after the family rules, from what they left of blind set 25: an answer word or a step
+    # word before a trade, cash dripped or staggered in, a sum added on top, a gain taken off the
+    # table, a move abroad stated as under way
+    ("Yes, sell the IX044 units today and hold the cash in MM019.", frozenset({"grey_area"})),
+    ("Yes, the IX044 units were sold in April.", frozenset()),
+    ("First, trim IX044; it's heavy.", frozenset({"grey_area"})),
+    ("First, IX044 is her largest holding.", frozenset()),
+    ("Stagger the cash into the index fund over the summer.", frozenset({"grey_area"})),
+    ("Add ten thousand dollars on top of her current holdings.", frozenset({"grey_area"})),
+    ("She added $2,500.00 on top of her holdings in March.", frozenset()),
+    ("Whether to take the $4,400.00 gain off the table is Marit's decision.", frozenset()),
+    ("Marit is moving abroad.", frozenset({"grey_area"})),
+    ("Marit is not moving abroad, as far as the records show.", frozenset()),
 ])
 def test_round26_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected

@@ -194,7 +194,8 @@ _IMPERATIVE = (
     r"[ \t]*(?:[-*\u2022][ \t]+|\d+[.)][ \t]+)?"
     # Round 24: a conversational opener first ("Alright, just buy more ...", "Sure - just add to ...")
     r"(?:(?:[Aa]lright|[Oo]kay|OK|[Ss]ure|[Rr]ight|[Ww]ell|[Ll]ook|[Ll]isten)[,!]?\s+(?:[-\u2014\u2013]\s+)?(?=[Jj]ust\s|[Ss]imply\s))?"
-    r"(?:(?:[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
+    # Round 26: an answer word or a step word first ("Yes, take ...", "First, trim ...")
+    r"(?:(?:[Yy]es|[Ff]irst|[Ss]econd|[Tt]hird|[Nn]ext|[Ff]inally|[Hh]onestly|[Ff]rankly|[Pp]ersonally|[Ss]o|[Nn]ow|[Bb]asically|[Ii]deally|[Jj]ust|[Ss]imply|[Tt]hen|"
     r"[Rr]ealistically|[Dd]efinitely|[Cc]ertainly|[Aa]bsolutely|[Rr]eally|[Ss]eriously|[Pp]robably|[Dd]o),?\s+)?"
     r"(?:(?:[Gg]o\s+ahead|[Gg]o)\s+and\s+)?(?:(?:[Ii]t" + _A + r"s\s+|[Ii]t\s+is\s+)?(?:high\s+|about\s+)?[Tt]ime\s+to\s+)?"
     r"(?P<verb>(?:[Pp]lace\s+(?:a\s+|an\s+|the\s+)?(?:buy|sell|purchase|switch)\s+order|[Pp]ut\s+(?:the|an|a)\s+"
@@ -207,6 +208,9 @@ _IMPERATIVE = (
     r"[Aa]dd(?=\s+(?:another\s+|a\s+further\s+|an\s+extra\s+)?(?:[$\u20ac\u00a3]\s?\d|\d|[\w-]+\s+(?:hundred|thousand|"
     r"million|grand)\b)[^.;!?\n]{0,40}?\bto\s+(?:the|her|his|their|your)\s+(?:\w+\s+)?(?:portfolio|account|holdings|fund|"
     r"position|pot|pension|ISA|savings)\b)|"
+    # Round 26: a sum added "on top of" the holdings ("add twenty thousand dollars on top of what's invested")
+    r"[Aa]dd(?=\s+(?:another\s+|a\s+further\s+|an\s+extra\s+)?(?:[$\u20ac\u00a3]\s?\d|\d|[\w-]+\s+(?:hundred|thousand|"
+    r"million|grand)\b)[^.;!?\n]{0,40}?\bon\s+top\s+of\b)|"
     r"[Hh]old(?:\s+on\s+to)?(?!\s+on\b)|[Ss]tick\s+with|[Kk]eep(?!\s+(?:in\s+mind|an\s+eye|track|me|us|"
     r"(?:\w{1,40}\s+){0,3}?(?:informed|posted|updated|aware|in\s+the\s+loop)))|"
     r"[Gg]o\s+with|"
@@ -214,7 +218,7 @@ _IMPERATIVE = (
     r"[Dd]ouble\s+down\s+on|[Pp]ile\s+into|[Ll]ean\s+into|[Tt]ilt|[Oo]verweight|[Uu]nderweight|[Ff]avou?r|[Dd]rop|"
     r"[Rr]eplace|[Rr]aise(?!\s+(?:it|this|that|the\s+\w+)\s+with\b)|[Mm]erge|[Cc]ombine|[Ff]old|[Pp]ool|[Cc]rystalli[sz]e|"
     # Round 26: "Scale down the index position", "Open a position in a bond fund"
-    r"[Ss]cale\s+(?:back|down|up)(?:\s+on)?|[Oo]pen(?=\s+(?:a|an)\s+(?:new\s+)?(?:[\w-]+\s+){0,3}?(?:position|holding|stake)\b)|"
+    r"[Ss]cale\s+(?:back|down|up)(?:\s+on)?|[Dd]rip(?:[- ]feed)?|[Tt]ake(?=\s+(?:[\w$.,'-]+\s+){1,12}?off\s+the\s+table\b)|[Ss]tagger|[Pp]hase(?=\s+(?:the|her|his|their|your|some|any)\s)|[Oo]pen(?=\s+(?:a|an)\s+(?:new\s+)?(?:[\w-]+\s+){0,3}?(?:position|holding|stake)\b)|"
     r"[Pp]op|[Bb]ank(?=\s+(?:it|them|the\s+(?:gains?|profits?))\b)|[Ss]tay\s+invested,\s+(?:and\s+)?(?:move|put|shift|switch|park|sell|buy|add|trim)|[Bb]ump\s+up|[Pp]ick\s+up|[Ss]coop\s+up|[Ss]nap\s+up|[Gg]rab)\b)"
     r"(?!\s*[:(\u2014\u2013-]|\s+(?:of|for|at|from|was|is|were|are|has|had|by|off|up|down|over|out|back|me|us|"
     r"orders?|transactions?|trades?|side|"
@@ -368,7 +372,7 @@ dump ditch exit add invest hold stick keep go cut sweep deploy allocate load cas
 overweight underweight favour favor drop replace raise bump pick scoop snap grab time switching selling buying
 moving trimming rotating topping adding shifting putting parking taking rebalancing consolidating cutting reducing
 increasing redeeming holding locking dumping exiting owning opening lighten merge combine fold pool crystallise crystallize bank stay
-split spread purchase pop scale open
+split spread purchase pop scale open drip stagger phase
 """.split())
 _OPENING_PREFIX = 48  # characters between a sentence break and its verb, at most ("- Honestly, it's high time to")
 

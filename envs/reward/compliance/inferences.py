@@ -67,6 +67,8 @@ _GUESSED_EVENT = (
     r"wedding\s+(?:costs?|expenses|money|bills?|fund|budget)\b|"
     r"(?:planning|plans|intends?|intending|preparing|getting\s+ready|about|going|wants?)\s+to\s+(?:emigrate|"
     r"(?:relocate|move|settle)\s+(?:abroad|overseas))\b|emigrating\b|(?:move|relocation)\s+(?:abroad|overseas)\b|"
+    # Round 26: the move stated as under way ("is moving abroad", "relocating overseas")
+    r"(?:moving|relocating)\s+(?:abroad|overseas)\b|"
     # Round 26: building work on the home ("a home project", "a kitchen refit", "a loft
     # conversion", "a new kitchen or an extension", "paying a builder up front")
     r"(?:kitchen|bathroom)\s+(?:refit|remodel|makeover)|loft\s+conversion|conservatory|home\s+projects?|"
@@ -336,7 +338,7 @@ school college university boarding tuition bequest
 wedding home doing fix fixing extend extending redo redoing move budgeting intends intend
 made redundancy laid jobless private comes coming come
 kitchen bathroom loft conservatory building extension paid pays credit consumer clear clearing cleared clears
-settle settles settling settled panic vehicle car replacement
+settle settles settling settled panic vehicle car replacement moving
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional", "unemploy",
                 "financial", "worr", "nervous", "anx", "bereave", "congrat", "renovat", "remodel", "refurbish", "emigrat",
@@ -383,7 +385,7 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
                                                        "money", "real", "the"),
     "tax": ("evasion",), "out": ("of",), "away": ("from",), "up": ("to",),
     "save": ("for", "up"),
-    "doing": ("up",), "fix": ("up",), "fixing": ("up",), "move": ("abroad", "overseas"),
+    "doing": ("up",), "fix": ("up",), "fixing": ("up",), "move": ("abroad", "overseas"), "moving": ("abroad", "overseas"),
     "home": ("improvement", "improvements", "renovation", "renovations", "makeover", "project", "projects"),
     "met": ("someone",), "seeing": ("someone",), "found": ("someone",), "lose": ("his", "her", "their"),
     "loses": ("his", "her", "their"), "credit": ("card",), "saves": ("for", "up"), "saving": ("for", "up"),
