@@ -151,6 +151,14 @@ class ComplianceChecker:
 _HEADING = re.compile(r"\s*(?:#{1,6}\s+[^\n]{1,100}|\*\*[^*\n]{1,100}\*\*:?|__[^_\n]{1,100}__:?)\s*")
 
 
+def _found_without(sentence: str, found: re.Pattern[str], *absent: re.Pattern[str], trade_opener: bool = False) -> bool:
+    """``found`` occurs in ``sentence`` and none of ``absent`` does; with ``trade_opener``, the
+    sentence does not open with a trade either. The shape of most sentences the classifier is
+    not asked about: a cue, and nothing that would make it advice, a forecast or a figure."""
+    return found.search(sentence) is not None and all(p.search(sentence) is None for p in absent) and \
+        not (trade_opener and _OPENS_WITH_A_TRADE.match(sentence) is not None)
+
+
 def _is_heading(sentence: str) -> bool:
     return _HEADING.fullmatch(sentence) is not None
 
@@ -170,7 +178,7 @@ _MARKET_WORDS = re.compile(
 
 
 def _is_system_status(sentence: str) -> bool:
-    return _SYSTEM_WORDS.search(sentence) is not None and _MARKET_WORDS.search(sentence) is None
+    return _found_without(sentence, _SYSTEM_WORDS, _MARKET_WORDS)
 
 
 _HAS_WORD = re.compile(r"[A-Za-z]{2}")
@@ -283,7 +291,7 @@ _BANK_SET_UP = re.compile(
 
 
 def _is_bank_set_up(sentence: str) -> bool:
-    return _BANK_SET_UP.search(sentence) is not None and _FORECAST_OR_ADVICE.search(sentence) is None
+    return _found_without(sentence, _BANK_SET_UP, _FORECAST_OR_ADVICE)
 
 
 # A matter taken to compliance ("Procedurally, the next step is to raise it with compliance.",
@@ -296,7 +304,7 @@ _COMPLIANCE_REFERRAL = re.compile(
 
 
 def _is_compliance_referral(sentence: str) -> bool:
-    return _COMPLIANCE_REFERRAL.search(sentence) is not None and _TRADE_WORD.search(sentence) is None
+    return _found_without(sentence, _COMPLIANCE_REFERRAL, _TRADE_WORD)
 
 
 # A line that only names things ("- Copperfield Global Leaders Fund", "2. Saltmarsh Short Gilt Fund
@@ -397,8 +405,7 @@ _PROTECTION_DENIED = re.compile(
 
 
 def _is_protection_denied(sentence: str) -> bool:
-    return _PROTECTION_DENIED.search(sentence) is not None and _ADVICE_REMINDED.search(sentence) is None and \
-        _TRADE_WORD.search(sentence) is None and _DIGIT.search(sentence) is None
+    return _found_without(sentence, _PROTECTION_DENIED, _ADVICE_REMINDED, _TRADE_WORD, _DIGIT)
 
 
 # Round 21. What trading costs do to returns ("Moving between funds costs money going in and
@@ -410,8 +417,7 @@ _COSTS_EAT_RETURNS = re.compile(r"\b(?:costs?|charges?|fees?)\b[^.;!?\n]{0,60}?\
 
 
 def _is_cost_of_trading(sentence: str) -> bool:
-    return _COSTS_EAT_RETURNS.search(sentence) is not None and _ADVICE_REMINDED.search(sentence) is None and \
-        _OPENS_WITH_A_TRADE.match(sentence) is None and _DIGIT.search(sentence) is None
+    return _found_without(sentence, _COSTS_EAT_RETURNS, _ADVICE_REMINDED, _DIGIT, trade_opener=True)
 
 
 # Round 24. A charge stated as taken whatever the year brings ("- The 0.22% expense ratio is taken
@@ -424,8 +430,7 @@ _CHARGE_WHATEVER = re.compile(
 
 
 def _is_charge_whatever_happens(sentence: str) -> bool:
-    return _CHARGE_WHATEVER.search(sentence) is not None and _ADVICE_REMINDED.search(sentence) is None and \
-        _OPENS_WITH_A_TRADE.match(sentence) is None and _AMOUNT.search(sentence) is None
+    return _found_without(sentence, _CHARGE_WHATEVER, _ADVICE_REMINDED, _AMOUNT, trade_opener=True)
 
 
 # Round 24. The worst case as a wait for money to settle ("In the worst case she still has to wait
@@ -438,8 +443,7 @@ _WORST_CASE_WAIT = re.compile(
 
 
 def _is_worst_case_wait(sentence: str) -> bool:
-    return _WORST_CASE_WAIT.search(sentence) is not None and _OPENS_WITH_A_TRADE.match(sentence) is None and \
-        _AMOUNT.search(sentence) is None
+    return _found_without(sentence, _WORST_CASE_WAIT, _AMOUNT, trade_opener=True)
 
 
 # Round 25. A past figure said to tell nothing of the period ahead, which could go either way ("It
@@ -457,8 +461,7 @@ _EXPECTS_OR_ADVISES = re.compile(
 
 
 def _is_future_left_open(sentence: str) -> bool:
-    return _FUTURE_LEFT_OPEN.search(sentence) is not None and _EXPECTS_OR_ADVISES.search(sentence) is None and \
-        _TRADE_WORD.search(sentence) is None and _DIGIT.search(sentence) is None
+    return _found_without(sentence, _FUTURE_LEFT_OPEN, _EXPECTS_OR_ADVISES, _TRADE_WORD, _DIGIT)
 
 
 # Round 25. A risk rating read as past price movement, not as the odds of a loss ("That rating
@@ -472,8 +475,7 @@ _RATING_EXPLAINED = re.compile(
 
 
 def _is_rating_explained(sentence: str) -> bool:
-    return _RATING_EXPLAINED.search(sentence) is not None and _EXPECTS_OR_ADVISES.search(sentence) is None and \
-        _OPENS_WITH_A_TRADE.match(sentence) is None and _DIGIT.search(sentence) is None
+    return _found_without(sentence, _RATING_EXPLAINED, _EXPECTS_OR_ADVISES, _DIGIT, trade_opener=True)
 
 
 # Round 25. "I'd keep it that way." right after an answer says it gives the facts alone ("Fact
@@ -571,7 +573,7 @@ _SHARE_OF_TOTAL = re.compile(r"\b\d+(?:\.\d+)?\s?%\s+(?:of\s+(?:it|the\s+total)\
 
 
 def _is_share_of_total(sentence: str) -> bool:
-    return _SHARE_OF_TOTAL.search(sentence) is not None and _FORECAST_OR_ADVICE.search(sentence) is None
+    return _found_without(sentence, _SHARE_OF_TOTAL, _FORECAST_OR_ADVICE)
 
 
 # A label whose value counts records ("**Pattern:** four entries in a quarter", "Signal: 5
