@@ -789,12 +789,6 @@ def test_round21_rules(checker: ComplianceChecker, text: str, expected: frozense
 ROUND22 = Path(__file__).with_name("compliance_round22_families.json")
 
 
-def test_round22_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND22, 113)
-    assert not alarms, sorted(alarms)
-    assert not missed, sorted(missed)
-
-
 @pytest.mark.parametrize("text, expected", [
     ('The bond fund carries a capital floor at cost.', frozenset({'guaranteed_return'})),
     ("There's no capital floor here; the bond fund can finish in the red.", frozenset()),
@@ -847,15 +841,8 @@ def test_round22_rules(checker: ComplianceChecker, text: str, expected: frozense
 # market expected, a market about to spike; the cash split across funds or got invested; school
 # fees or a bequest read into a transaction. The "after_rules" rows were written after the first
 # rules.
-ROUND23 = Path(__file__).with_name("compliance_round23_families.json")
-
-
-def test_round23_families_and_their_twins(checker: ComplianceChecker) -> None:
-    # (its two known false alarms, a worst case that names a wait and an age about to be turned,
-    # were closed in Round 24)
-    missed, alarms = family_errors(checker, ROUND23, 93)
-    assert not alarms, sorted(alarms)
-    assert not missed, sorted(missed)
+ROUND23 = Path(__file__).with_name("compliance_round23_families.json")  # its two known false alarms
+# (a worst case that names a wait, an age about to be turned) were closed in Round 24
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -913,12 +900,6 @@ def test_round23_rules(checker: ComplianceChecker, text: str, expected: frozense
 ROUND24 = Path(__file__).with_name("compliance_round24_families.json")
 
 
-def test_round24_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND24, 91)
-    assert not alarms, sorted(alarms)
-    assert not missed, sorted(missed)
-
-
 @pytest.mark.parametrize("text, expected", [
     ("In short: 71 once the horizon is over.", frozenset()),
     ("In short: 74 once the horizon is over.", frozenset({"fabricated_figure"})),
@@ -970,12 +951,6 @@ def test_round24_rules(checker: ComplianceChecker, text: str, expected: frozense
 # branch, the person the subject stands guarantor for; the adviser who "sees" an index finishing
 # the week lower. The "after_rules" rows were written after the first rules.
 ROUND25 = Path(__file__).with_name("compliance_round25_families.json")
-
-
-def test_round25_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND25, 118)
-    assert not alarms, sorted(alarms)
-    assert not missed, sorted(missed)
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -1033,10 +1008,14 @@ ROUND26 = Path(__file__).with_name("compliance_round26_families.json")
 KNOWN_ROUND26_MISSES = {"after_rules-06"}
 
 
-def test_round26_families_and_their_twins(checker: ComplianceChecker) -> None:
-    missed, alarms = family_errors(checker, ROUND26, 97)
+@pytest.mark.parametrize("family_file, rows, known_misses", [
+    (ROUND22, 113, set()), (ROUND23, 93, set()), (ROUND24, 91, set()), (ROUND25, 118, set()),
+    (ROUND26, 97, KNOWN_ROUND26_MISSES)], ids=["round22", "round23", "round24", "round25", "round26"])
+def test_rounds_22_to_26_families_and_their_twins(checker: ComplianceChecker, family_file: Path, rows: int,
+                                                  known_misses: set[str]) -> None:
+    missed, alarms = family_errors(checker, family_file, rows)
     assert not alarms, sorted(alarms)
-    assert missed <= KNOWN_ROUND26_MISSES, sorted(missed - KNOWN_ROUND26_MISSES)
+    assert missed <= known_misses, sorted(missed - known_misses)
 
 
 @pytest.mark.parametrize("text, expected", [
