@@ -9,7 +9,7 @@ import pytest
 from envs.evaluation.grounded_decoding import number_forms
 from tests.conftest import needs_train_extra
 
-OBSERVATION = ('{"client_id":"C000128","account_id":"A0000294","as_of":"2025-06-30","total_value":1022512.5,'
+OBSERVATION = ('{"client_id":"C000128","full_name":"Marie Jackson","account_id":"A0000294","as_of":"2025-06-30","total_value":1022512.5,'
                '"weight_pct":63.41,"cash_balance":36451.11,"amount":3000.0,"risk_level":4}')
 QUERY = "Buy $5,000 of EQ004 for client C000128, then tell me what the account holds."
 
@@ -33,7 +33,8 @@ def tokenizer():
 
     # built locally, with one token per entity id as the demo's tokenizer has
     return build_tokenizer([OBSERVATION, QUERY, "The account holds $1,022,512.50 as of 2025-06-30, cash 36,451.11."],
-                           vocab_size=400, id_tokens=["C000128", "C000129", "A0000294"])
+                           vocab_size=400, id_tokens=["C000128", "C000129", "A0000294"],
+                           name_tokens=["Marie Jackson", "Adam Tran"])
 
 
 def _writable(tokenizer, context: str, answer: str) -> str:
@@ -57,6 +58,7 @@ def _writable(tokenizer, context: str, answer: str) -> str:
 @pytest.mark.train
 @pytest.mark.parametrize("answer", [
     "Client C000128's account A0000294 is worth $1,022,512.50 as of 2025-06-30.",
+    "Marie Jackson (C000128) has cash of $36,451.11.",
     "Total value 1022512.5 (about $1,022,513), 63.4% in one sleeve, cash $36,451.11.",
     "I placed the buy of $5,000.00; it is 63% of nothing I computed.",
     "Risk level 4, reviewed in 2025.",
@@ -78,9 +80,20 @@ def test_copies_can_be_written(tokenizer, answer):
     "Worth $36,451.11,,10.",                     # ... even after two marks
     "Client C000129 too.",                       # an entity id the conversation never showed
     "Client C0001282025.",                       # digits glued to an id make another id
+    "Adam Tran holds the same fund.",            # a name the conversation never showed
 ])
 def test_unseen_figures_and_ids_cannot_be_written(tokenizer, answer):
     assert _writable(tokenizer, OBSERVATION + QUERY, answer).startswith("stopped")
+
+
+@pytest.mark.train
+def test_markup_and_special_tokens_are_not_entities(tokenizer):
+    from envs.evaluation.grounded_decoding import _vocabulary
+    from trainer.tiny import TAG_TOKENS
+
+    entities = {tokenizer.decode([i]) for i in _vocabulary(tokenizer).entity_ids}
+    assert entities == {"C000128", "C000129", "A0000294", "Marie Jackson", "Adam Tran"}
+    assert not entities & {*TAG_TOKENS, *tokenizer.all_special_tokens}
 
 
 @pytest.mark.train

@@ -72,3 +72,29 @@ def test_a_first_call_drill_is_the_query_and_its_first_call_alone():
         account = d["messages"][1]["tool_calls"][0]["function"]["arguments"]["account_id"]
         assert account in d["messages"][0]["content"] and id_kind(account) == "A#7"
     assert len({d["messages"][0]["content"] for d in drills}) > 1
+
+
+NAMES = {"C000007": "Marie Jackson", "C000008": "Adam Tran", "C000009": "Adam Tranter"}
+
+
+def test_a_name_follows_its_id_and_nothing_else_is_renamed():
+    conversation = [
+        {"role": "user", "content": "Who is C000007, and what about C000008?"},
+        {"role": "tool", "content": json.dumps([{"client_id": "C000007", "full_name": "Marie Jackson"},
+                                                {"client_id": "C000008", "full_name": "Adam Tran"}])},
+        {"role": "assistant", "content": "C000007 is Marie Jackson; C000008 is Adam Tran, not Adam Tranter. "
+                                         "Marie Jacksonville is a town."},
+    ]
+    pools = {"C#6": ["C000007", "C000008"]}  # two ids, two names: the only relabelling that changes them swaps them
+    swaps = 0
+    for seed in range(20):
+        relabelled = relabel_conversation(conversation, pools, random.Random(seed), NAMES)
+        people = [(p["client_id"], p["full_name"]) for p in json.loads(relabelled[1]["content"])]
+        assert sorted(people) == [("C000007", "Marie Jackson"), ("C000008", "Adam Tran")]  # each id keeps its name
+        swaps += people[0][0] == "C000008"
+        answer = relabelled[2]["content"]
+        assert f"{people[0][0]} is {people[0][1]}; {people[1][0]} is {people[1][1]}" in answer
+        assert "Adam Tranter" in answer and "Marie Jacksonville" in answer  # whole names only
+        plain = relabel_conversation(conversation, pools, random.Random(seed))  # without names, only ids move
+        assert [p["full_name"] for p in json.loads(plain[1]["content"])] == ["Marie Jackson", "Adam Tran"]
+    assert 0 < swaps < 20

@@ -522,14 +522,17 @@ def test_id_tokens_start_from_a_direction_their_kind_shares(tmp_path):
     from trainer.tiny import build_tiny_model
 
     ids = ["C000001", "C000002", "C000003", "A0000001", "A0000002"]
+    names = ["Marie Jackson", "Adam Tran"]
     path = build_tiny_model(tmp_path / "tiny", ["client C000001 holds A0000001"] * 20, hidden_size=64,
-                            vocab_size=300, id_tokens=ids)
+                            vocab_size=300, id_tokens=ids, name_tokens=names)
     model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-    rows = model.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids(ids)].detach()
+    assert [tokenizer.decode([i]) for i in tokenizer("Marie Jackson and Adam Tran", add_special_tokens=False)["input_ids"]
+            if tokenizer.decode([i]) in names] == names  # a name is one token
+    rows = model.get_input_embeddings().weight[tokenizer.convert_tokens_to_ids([*ids, *names])].detach()
 
     def cosine(a: int, b: int) -> float:
         return float(torch.nn.functional.cosine_similarity(rows[a], rows[b], dim=0))
 
-    assert cosine(0, 1) > 0.3 and cosine(3, 4) > 0.3  # same kind
-    assert abs(cosine(0, 3)) < 0.3  # another kind
+    assert cosine(0, 1) > 0.3 and cosine(3, 4) > 0.3 and cosine(5, 6) > 0.3  # same kind (names are one kind)
+    assert abs(cosine(0, 3)) < 0.3 and abs(cosine(0, 5)) < 0.3  # another kind
     assert cosine(0, 1) < 0.8  # and a part of its own

@@ -23,7 +23,8 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
     eval: {max_new_tokens: 192, max_steps: 6, limit: null}   # held-out episodes (limit: evenly spaced)
     tiny: {hidden_size: 64, layers: 2, vocab_size: 4096,     # the tiny model built when model is "tiny"
            compact_tools: false,    # its template lists the tools as name(argument, optional?) lines
-           tool_result_chars: null} # and cuts each tool result to this many characters (both shorten a step)
+           tool_result_chars: null, # and cuts each tool result to this many characters (both shorten a step)
+           name_tokens: false}      # one token per full name of the replica's clients and advisors
     env: {domain: finance, max_steps: 12, faults: {rate: 0.0}, reward: {version: toolrla-1.2.0}}
                              # the environments' options (envs.config.EnvConfig; the eval's `env:` too):
                              # the rollouts' and the held-out eval's reward, faults, back-end...; not
@@ -83,7 +84,7 @@ OUR_KEYS: dict[str, dict[str, Any]] = {
 TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "generated_tasks": None,
              "heldout": None, "seed": 0, "grounded_numbers": False,
              "use_cpu": None, "tiny": {"hidden_size": 64, "layers": 2, "vocab_size": 4096, "compact_tools": False,
-                                       "tool_result_chars": None},
+                                       "tool_result_chars": None, "name_tokens": False},
              "eval": {"max_new_tokens": 192, "max_steps": 6, "limit": None}, "env": None}
 # The reward the stages train and evaluate with, unless the YAML's `env.reward` says otherwise:
 # the default (1.2: the answer counts in R_corr with RewardConfig's ANSWER_WEIGHT), the same
@@ -102,7 +103,7 @@ _OUR_TYPES: dict[str, tuple[tuple[type, ...], float | None]] = {
     "samples_per_prompt": ((int,), 1), "max_new_tokens": ((int,), 1), "margin": ((int, float), 0),
     "prompts": ((int, type(None)), 1), "max_steps": ((int,), 1), "limit": ((int, type(None)), 1),
     "hidden_size": ((int,), 8), "layers": ((int,), 1), "vocab_size": ((int,), 300), "alpha": ((int, float), 0),
-    "enabled": ((bool,), None), "guard": ((bool,), None), "compact_tools": ((bool,), None),
+    "enabled": ((bool,), None), "guard": ((bool,), None), "compact_tools": ((bool,), None), "name_tokens": ((bool,), None),
     "tool_result_chars": ((int, type(None)), 1), "relabel_ids": ((int,), 0),
     "first_call_drill_steps": ((int,), 0), "first_call_drill_batch_size": ((int,), 1),
     "visible_figures_only": ((bool,), None),

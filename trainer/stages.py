@@ -33,7 +33,7 @@ from trainer.config import STAGES, TRAIN_REWARD, TrainConfig  # noqa: F401 - TRA
 from trainer.data import dpo_features, grpo_features, grpo_rows, sft_features, sft_rows
 from trainer.dpo import expert_pairs, over_caution_pairs, sampled_pairs
 from trainer.relabel import first_call_drill, first_call_drills, relabelled_rows
-from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids, tiny_chat_template
+from trainer.tiny import build_tiny_model, build_tokenizer, replica_ids, replica_names, tiny_chat_template
 from trainer.visible import figures_in_view
 
 
@@ -99,7 +99,8 @@ def _env(config: TrainConfig, tasks: Sequence[Task]) -> Any:
 def base_model(config: TrainConfig) -> Path:
     """The model SFT starts from: ``config.model``, or the tiny model built (once) from the
     training suite's conversations and the tool schemas, with one token per entity id of the
-    tasks' replica (``trainer.tiny.replica_ids``)."""
+    tasks' replica (``trainer.tiny.replica_ids``) and, with ``tiny.name_tokens``, one per full
+    name of its clients and advisors (``trainer.tiny.replica_names``)."""
     if config.model != "tiny":
         path = Path(config.model)
         if not (path / "config.json").is_file():
@@ -116,7 +117,9 @@ def base_model(config: TrainConfig) -> Path:
         chat_template = tiny_chat_template(settings.pop("compact_tools"), settings.pop("tool_result_chars"))
         template = build_tokenizer(["x"], vocab_size=300, chat_template=chat_template)  # only its template is used
         corpus = [template.apply_chat_template(r["messages"], tools=r["tools"], tokenize=False) for r in rows]
-        build_tiny_model(path, corpus, seed=config.seed, id_tokens=replica_ids(default_replica(**tasks[0].replica)),
+        replica = default_replica(**tasks[0].replica)
+        names = sorted(set(replica_names(replica).values())) if settings.pop("name_tokens") else ()
+        build_tiny_model(path, corpus, seed=config.seed, id_tokens=replica_ids(replica), name_tokens=names,
                          chat_template=chat_template, **settings)
     return path
 
@@ -162,15 +165,16 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
     rows = sft_rows(env, env.tasks, seed=config.seed)
     env.close()
     ours = config.ours("sft")
-    ids = replica_ids(default_replica(**env.tasks[0].replica))
+    replica = default_replica(**env.tasks[0].replica)
+    ids, names = replica_ids(replica), replica_names(replica)
     if ours["first_call_drill_steps"]:
-        start = _first_call_drills(config, start, rows, ids, ours["first_call_drill_steps"],
+        start = _first_call_drills(config, start, rows, ids, names, ours["first_call_drill_steps"],
                                    ours["first_call_drill_batch_size"])
     if ours["visible_figures_only"]:
         rows = [row for row in rows if figures_in_view(row, config.tiny["tool_result_chars"] if config.model == "tiny"
                                                        else None)]
     if ours["relabel_ids"]:
-        rows = relabelled_rows(rows, ids, ours["relabel_ids"], config.seed)
+        rows = relabelled_rows(rows, ids, ours["relabel_ids"], config.seed, names)
     dataset = Dataset.from_list(rows, features=sft_features()).select_columns(["messages", "tools"])
     model, tokenizer = _load(start)
     args = SFTConfig(**config.trl_args("sft"))
@@ -181,7 +185,7 @@ def run_sft(config: TrainConfig, resume: bool | str | None = None) -> Path:
 
 
 def _first_call_drills(config: TrainConfig, start: Path, rows: list[dict[str, Any]], ids: Sequence[str],
-                       steps: int, batch_size: int) -> Path:
+                       names: dict[str, str], steps: int, batch_size: int) -> Path:
     """``steps`` SFT steps of ``batch_size`` first-call drills with relabelled ids
     (``trainer.relabel.first_call_drills``) at the stage's learning rate held constant, done
     once: the model SFT proper starts from. A drill is a few dozen tokens, so a step of 32
@@ -198,7 +202,7 @@ def _first_call_drills(config: TrainConfig, start: Path, rows: list[dict[str, An
                         "lr_scheduler_type": "constant", "save_strategy": "no", "report_to": []})
     drillable = sum(1 for row in rows if first_call_drill(row) is not None)
     copies = -(-steps * args.per_device_train_batch_size * args.gradient_accumulation_steps // max(drillable, 1))
-    drills = first_call_drills(rows, ids, copies, config.seed)
+    drills = first_call_drills(rows, ids, copies, config.seed, names)
     model, tokenizer = _load(start)
     trainer = SFTTrainer(model=model, processing_class=tokenizer, args=args,
                          train_dataset=Dataset.from_list(drills, features=sft_features()).select_columns(

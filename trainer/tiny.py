@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from trainer.relabel import ids_by_kind
+from trainer.relabel import NAME_KIND, ids_by_kind
 
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 TAG_TOKENS = ("<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>")
@@ -73,7 +73,7 @@ def tiny_chat_template(compact_tools: bool = False, tool_result_chars: int | Non
 def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template: str | None = None,
                     special_tokens: Sequence[str] = SPECIAL_TOKENS, eos_token: str = "<|im_end|>",
                     pad_token: str = "<|endoftext|>", bos_token: str | None = None,
-                    id_tokens: Sequence[str] = ()) -> Any:
+                    id_tokens: Sequence[str] = (), name_tokens: Sequence[str] = ()) -> Any:
     """A byte-level BPE trained on ``corpus``, with TRL's Qwen3 chat template by default.
 
     Another family's tokenizer (for tests that render through its chat template): its
@@ -81,7 +81,8 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template
     tokenizer) and its ``eos_token``/``pad_token``/``bos_token``, all among ``special_tokens``.
 
     ``id_tokens``: strings that become one ordinary token each wherever they occur (the
-    replica's entity ids, ``replica_ids``).
+    replica's entity ids, ``replica_ids``); ``name_tokens`` likewise, but only as whole words
+    (the replica's people, ``replica_names``).
     """
     from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers  # optional: the train extra
     from transformers import PreTrainedTokenizerFast  # optional: the train extra
@@ -98,7 +99,8 @@ def build_tokenizer(corpus: Iterable[str], vocab_size: int = 2048, chat_template
     tok.train_from_iterator(list(corpus), trainers.BpeTrainer(
         vocab_size=vocab_size, special_tokens=list(special_tokens),
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in (*TAG_TOKENS, *id_tokens)])
+    tok.add_tokens([AddedToken(tag, special=False, normalized=False) for tag in (*TAG_TOKENS, *id_tokens)]
+                   + [AddedToken(name, special=False, normalized=False, single_word=True) for name in name_tokens])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=eos_token, pad_token=pad_token,
                                    bos_token=bos_token, unk_token=None)
     fast.chat_template = chat_template if chat_template is not None else qwen3_chat_template
@@ -118,17 +120,29 @@ def replica_ids(replica_path: str | Path) -> list[str]:
         return sorted({row[0] for table, column in ID_COLUMNS for row in db.execute(f"SELECT {column} FROM {table}")})
 
 
+# The replica's people, by id: the names a conversation shows beside their ids.
+NAME_COLUMNS = (("clients", "client_id"), ("advisors", "advisor_id"))
+
+
+def replica_names(replica_path: str | Path) -> dict[str, str]:
+    """The full name of every client and advisor in the SQLite replica, by id."""
+    with sqlite3.connect(f"file:{replica_path}?mode=ro", uri=True) as db:
+        return {row[0]: row[1] for table, column in NAME_COLUMNS
+                for row in db.execute(f"SELECT {column}, full_name FROM {table}")}
+
+
 def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0, hidden_size: int = 32,
                      layers: int = 2, vocab_size: int = 2048, id_tokens: Sequence[str] = (),
-                     chat_template: str | None = None) -> Path:
-    """Train the tokenizer on ``corpus`` (``id_tokens`` one token each; ``chat_template``, by
-    default TRL's Qwen3 one), build a small Qwen3 for it, save both to ``path``."""
+                     name_tokens: Sequence[str] = (), chat_template: str | None = None) -> Path:
+    """Train the tokenizer on ``corpus`` (``id_tokens`` and ``name_tokens`` one token each;
+    ``chat_template``, by default TRL's Qwen3 one), build a small Qwen3 for it, save both to ``path``."""
     import torch  # optional: the train extra
     from transformers import Qwen3Config, Qwen3ForCausalLM  # optional: the train extra
     from trl.chat_template_utils import qwen3_chat_template, qwen3_template  # optional: the train extra
 
     path = Path(path)
-    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, id_tokens=id_tokens, chat_template=chat_template)
+    tokenizer = build_tokenizer(corpus, vocab_size=vocab_size, id_tokens=id_tokens, name_tokens=name_tokens,
+                                chat_template=chat_template)
     if chat_template not in (None, qwen3_chat_template):
         # A shortened Qwen3 template TRL does not recognise: its turns are Qwen3's, so TRL parses them as such.
         tokenizer.response_template = qwen3_template
@@ -140,22 +154,24 @@ def build_tiny_model(path: str | Path, corpus: Iterable[str], seed: int = 0, hid
                          max_position_embeddings=32768, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
     model = Qwen3ForCausalLM(config)
-    _share_kind_directions(model, tokenizer, id_tokens, seed)
+    _share_kind_directions(model, tokenizer, {**ids_by_kind(id_tokens), NAME_KIND: sorted(set(name_tokens))}, seed)
     model.save_pretrained(path)
     return path
 
 
-def _share_kind_directions(model: Any, tokenizer: Any, id_tokens: Sequence[str], seed: int) -> None:
-    """Start every id token's embedding as a direction shared by its kind plus its own, as
-    new tokens are often started from related ones: an attention head can then find "a client
-    id" in the query from the first step, and tell which one by the token's own part."""
+def _share_kind_directions(model: Any, tokenizer: Any, kinds: dict[str, list[str]], seed: int) -> None:
+    """Start every id or name token's embedding as a direction shared by its kind plus its own,
+    as new tokens are often started from related ones: an attention head can then find "a
+    client id" in the query from the first step, and tell which one by the token's own part."""
     import torch  # optional: the train extra
 
     embeddings = model.get_input_embeddings().weight
     generator = torch.Generator().manual_seed(seed)
     scale = model.config.initializer_range
     with torch.no_grad():
-        for ids in ids_by_kind(id_tokens).values():
+        for ids in kinds.values():
+            if not ids:
+                continue
             shared = torch.randn(embeddings.shape[1], generator=generator) * scale
             rows = tokenizer.convert_tokens_to_ids(ids)
             embeddings[rows] = shared + torch.randn(len(rows), embeddings.shape[1], generator=generator) * scale

@@ -1,11 +1,11 @@
-"""Grounded decoding: a local model writes a number or an entity id only when it has seen it.
+"""Grounded decoding: a local model writes a number, an entity id or a name only when it has seen it.
 
 ``GroundedNumbers`` is a transformers ``LogitsProcessor``. At each step of ``generate`` it
 masks the tokens that would start or continue a number that appears nowhere earlier in the
 row (the rendered conversation: the query, the tool results the model is shown, the system
-prompt), or an entity-id token the row does not hold. A number may be written as it appears
-(``469414.29``), with thousands separators (``469,414.29``) or rounded to fewer decimals
-(``469,414``, ``469414.3``); dates are their digit runs (``2025``, ``06``, ``30``).
+prompt), or an entity token (an id, a person's name) the row does not hold. A number may be
+written as it appears (``469414.29``), with thousands separators (``469,414.29``) or rounded to
+fewer decimals (``469,414``, ``469414.3``); dates are their digit runs (``2025``, ``06``, ``30``).
 
 What it cannot write are figures worked out from others (a sum, an age, a share): the model
 may only copy. That is the point for a small model: it cannot yet compute reliably, and
@@ -15,8 +15,9 @@ decoding rule; ``advisorgym train`` applies it to every generation of a recipe w
 config says ``grounded_numbers: true`` (held-out evaluation, GRPO rollouts, DPO samples).
 
 Tokens: every token whose text is all digits is a run of digits (one each in the tiny
-tokenizer, Qwen's and Llama's one to three); an added token holding a digit is an entity id
-(the tiny tokenizer's ``replica_ids``); any other token that mixes digits with text is never
+tokenizer, Qwen's and Llama's one to three); an added token that is neither special nor markup
+(``<think>``, ``[INST]``) is an entity (the tiny tokenizer's ``replica_ids`` and, with
+``name_tokens``, ``replica_names``); any other token that mixes digits with text is never
 written under this rule.
 """
 
@@ -31,6 +32,7 @@ _GROUP_SEPARATOR = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # A digit right after a number and one of these (no space between) would make a figure the
 # source does not have (``2024.2025``, ``20,25``), unless the mark continues a copy.
 _GLUE = {",", ".", "-", "/", ":"}
+_MARKUP = re.compile(r"<[^<>]*>|\[[^\[\]]*\]")
 # Where a number starts: after a letter (the digits of an id such as ``A0000294``), after
 # ``$`` (an amount), or anywhere else.
 PLACES = ("free", "money", "attached")
@@ -78,7 +80,10 @@ class _Vocabulary:
     def __init__(self, tokenizer: Any):
         size = len(tokenizer)
         texts = [tokenizer.decode([i]) for i in range(size)]
-        added = {i for text, i in tokenizer.get_added_vocab().items() if any(c.isdigit() for c in text)}
+        special = set(tokenizer.all_special_tokens)
+        # An added token that is neither special nor markup (<think>, [INST]) is an entity: an id or a name.
+        added = {i for text, i in tokenizer.get_added_vocab().items()
+                 if text not in special and not _MARKUP.fullmatch(text) and any(c.isalnum() for c in text)}
         self.size = size
         self.texts = texts
         # Where a number starting after each token starts (PLACES).
