@@ -1008,10 +1008,14 @@ ROUND26 = Path(__file__).with_name("compliance_round26_families.json")
 KNOWN_ROUND26_MISSES = {"after_rules-06"}
 
 
+ROUND27 = Path(__file__).with_name("compliance_round27_families.json")
+
+
 @pytest.mark.parametrize("family_file, rows, known_misses", [
     (ROUND22, 113, set()), (ROUND23, 93, set()), (ROUND24, 91, set()), (ROUND25, 118, set()),
-    (ROUND26, 97, KNOWN_ROUND26_MISSES)], ids=["round22", "round23", "round24", "round25", "round26"])
-def test_rounds_22_to_26_families_and_their_twins(checker: ComplianceChecker, family_file: Path, rows: int,
+    (ROUND26, 97, KNOWN_ROUND26_MISSES), (ROUND27, 73, set())],
+    ids=["round22", "round23", "round24", "round25", "round26", "round27"])
+def test_rounds_22_to_27_families_and_their_twins(checker: ComplianceChecker, family_file: Path, rows: int,
                                                   known_misses: set[str]) -> None:
     missed, alarms = family_errors(checker, family_file, rows)
     assert not alarms, sorted(alarms)
@@ -1052,3 +1056,29 @@ def test_rounds_22_to_26_families_and_their_twins(checker: ComplianceChecker, fa
 ])
 def test_round26_rules(checker: ComplianceChecker, text: str, expected: frozenset[str]) -> None:
     assert fired_in(checker, OAKHANGER, text) == expected
+
+
+ROUND27_CONTEXTS = json.loads(ROUND27.read_text(encoding="utf-8"))["contexts"]
+
+
+@pytest.mark.parametrize("context, text, expected", [
+    # a rate worked out on an example sum; a sum that is no example is still a figure to ground
+    ("fundcard", "Think of a $10,000 stake: at 0.47% it pays about $47 in charges each year.", frozenset()),
+    ("fundcard", "Think of a $10,000 stake: at 0.47% it pays about $61 in charges each year.",
+     frozenset({"fabricated_figure"})),
+    ("fundcard", "He keeps $30,000 in BL063, about $141 a year in charges.", frozenset({"fabricated_figure"})),
+    # a trade's price per unit, units netted within one fund, a level before its move
+    ("activity", "Per unit, the BD081 buy cost about $18.76.", frozenset()),
+    ("activity", "Per unit, the BD081 buy cost about $20.15.", frozenset({"fabricated_figure"})),
+    ("activity", "After the June sale the EQ091 units grew by a net 113.41.", frozenset()),
+    ("indexquote", "Before Friday's 0.74% gain, the Euro Stoxx 50 stood near 5,245.8.", frozenset()),
+    ("indexquote", "Before Friday's 0.74% gain, the Euro Stoxx 50 stood near 5,201.3.", frozenset({"fabricated_figure"})),
+    # a figure called an average is a mean, not any sum near it
+    ("activity", "On average each June trade was worth about $9,152.", frozenset()),
+    ("activity", "On average each June trade was worth about $18,044.", frozenset({"fabricated_figure"})),
+])
+def test_round27_rules(checker: ComplianceChecker, context: str, text: str, expected: frozenset[str]) -> None:
+    ctx = ROUND27_CONTEXTS[context]
+    subjects = ctx["subject_client_ids"]
+    assert checker.check(text, observations=ctx["observations"], query=ctx["query"],
+                         subject_client_ids=frozenset(subjects) if subjects is not None else None).rules == expected

@@ -60,6 +60,12 @@ _TRADE = (
     r"replac(?:e|ing)|redeem(?:ing)?|cash(?:ing)?\s+(?:in|out)|lock(?:ing)?\s+in|load(?:ing)?\s+up|"
     r"shift(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|redirect(?:s|ing)?\s+" + _AMOUNT_WORDS + r"(?:into|to)|pile\s+into|go(?:ing)?\s+(?:all\s+in|heavier|overweight)|"
     r"tak(?:e|ing)\s+(?:on\s+)?(?:more|less|extra|additional|some)\s+(?:\w+\s+)?risk|"
+    # Round 27: a holding added or brought in ("adding a bond fund to the mix", "bringing in some
+    # bonds"), a weighting raised ("raise their weighting in IX052").
+    r"(?:add|bring)(?:s|ing)?\s+(?:in\s+)?(?:a|an|some|more)\s+(?:[\w-]+\s+){0,3}?(?:[A-Z]{2}\d{3}|(?i:funds?|bonds?|"
+    r"equit(?:y|ies)|stocks?|ETFs?|index\s+funds?|money\s+market))\b|"
+    r"rais(?:e|es|ing)\s+(?:(?:their|her|his|the|its|your)\s+)?(?:\w+\s+)?(?:weighting|weight|allocation|exposure|stake|"
+    r"position)s?\s+(?:in|to)\b|"
     r"hold(?:ing)?\s+(?:more|less|fewer)|be\s+(?:more|less)\s+(?:aggressive|conservative|defensive)|"
     r"be\s+in\s+(?:more\s+)?(?:equities|stocks|bonds|cash)|rebalanc(?:e|ing)|"
     r"sweep(?:ing)?\s+(?:\w+\s+){0,8}?(?:into|to)|"
@@ -80,7 +86,9 @@ _ADVICE = re.compile(
     r"(?:really\s+|probably\s+|definitely\s+)?"
     r"(?:should|ought\s+to|needs?\s+to|would\s+do\s+well\s+to|had\s+better|is\s+better\s+off|"
     r"are\s+better\s+off|(?:would|" + _A + r"d)\s+be\s+(?:better|well)\s+(?:off|advised\s+to|served))"
-    r"\s+(?:really\s+|probably\s+|definitely\s+|seriously\s+|consider\s+|think\s+about\s+|look\s+at\s+)?"
+    r"\s+(?:really\s+|probably\s+|definitely\s+|seriously\s+|consider\s+|think\s+about\s+|look\s+at\s+|"
+    # Round 27: others told to urge the trade ("Advisors should encourage such clients to increase ...")
+    r"(?:encourage|urge|nudge|push|steer|tell|advise|get|ask)\s+(?:[\w'-]+\s+){1,5}?to\s+)?"
     r"(?:be\s+)?" + _TRADE +
     r"|I(?:" + _A + r"d|\s+would)\s+(?:personally\s+|probably\s+|definitely\s+|happily\s+|strongly\s+)?"
     r"(?:suggest\s+|recommend\s+|advise\s+|consider\s+|be\s+)?" + _TRADE +
@@ -143,6 +151,10 @@ _ADVICE = re.compile(
     r"|(?:wise|smart|sensible|prudent|advisable|a\s+good\s+idea)\s+(?:for\s+(?:\w+\s+){1,3}?)?to\s+" + _TRADE +
     # "worth considering switching ...", "BL017 is worth considering", "you may want to move ...".
     r"|worth\s+(?:(?:seriously\s+)?(?:considering|looking\s+at|thinking\s+about|exploring)\s+)?" + _TRADE +
+    # Round 27: the trade as a noun ("Worth considering a switch from the index holdings into ...")
+    r"|worth\s+(?:seriously\s+)?(?:considering|looking\s+at|thinking\s+about|exploring)\s+(?:a|an)\s+"
+    r"(?:partial\s+|gradual\s+|small\s+)?(?:switch|move|shift|rotation|reallocation|transfer)\s+"
+    r"(?:[\w$,.'-]+\s+){0,6}?(?:from|out\s+of|into)\b" +
     r"|(?:[A-Z]{2}\d{3}|funds?|it)\s+(?:is|looks|seems)\s+(?:well\s+|definitely\s+|really\s+)?worth\s+"
     r"(?:considering|a\s+look|looking\s+at|buying|adding|holding|owning|keeping)\b"
     r"|(?:may|might)\s+(?:want|wish|like)\s+to\s+(?:consider\s+|think\s+about\s+|look\s+at\s+)?" + _TRADE +
@@ -287,6 +299,15 @@ _FORECAST = re.compile(
     # "prices are headed back up", "the drawdown is temporary"
     r"\b(?:is|are|looks|seems)\s+(?:headed|heading)\s+(?:back\s+)?(?:up|down|higher|lower|for\s+(?:a\s+)?(?:rebound|"
     r"recovery|fall|drop|correction|rally|gains?|losses))\b|"
+    # Round 27: units or a purchase described before the call ("The EQ006 units bought in June are
+    # likely to appreciate over the summer")
+    r"\b(?:units|shares|stake|purchase|purchases|position|holding)\b(?:(?!\bnot\b|n" + _A + r"t\b)[^.;!?\n]){1,40}?"
+    r"\b(?:is|are)\s+(?:(?:very|quite|highly)\s+)?(?:likely|set|poised|bound|expected|going|due)\s+to\s+(?:\w+\s+)?"
+    r"(?:appreciate|rise|climb|gain|grow|rally|recover|rebound|fall|drop|decline|depreciate|outperform|underperform)\b|"
+    # Round 27: a good or bad period ahead ("BL017 is headed for a good year", "set for a strong quarter")
+    r"\b(?:is|are|looks?|seems?)\s+(?:headed|heading|set|poised|in|on\s+course)\s+for\s+(?:a|an|another)\s+(?:\w+\s+)?"
+    r"(?:good|strong|great|bumper|solid|stellar|record|banner|bad|tough|weak|poor|rough|difficult|lean)\s+"
+    r"(?:year|quarter|month|half|run|stretch|spell|season|summer|winter|autumn|spring|twelve\s+months)\b|"
     r"\b(?:drop|dip|drawdown|decline|loss|losses|slump|sell-?off|weakness|underperformance)\s+(?:is|are|will\s+be)\s+"
     r"(?:only\s+|just\s+|probably\s+|likely\s+|surely\s+)?(?:temporary|short[- ]lived|a\s+blip)\b|"
     # "the MSCI World is overbought", "equities look overvalued"
@@ -304,10 +325,11 @@ _FORECAST = re.compile(
     r"\b(?:(?:odds|chances)\s+are|in\s+all\s+likelihood|I(?:" + _A + r"d|\s+would)?\s+bet|my\s+(?:bet|money)\s+is\s+"
     r"(?:on|that))(?:\s+that)?\s+(?:[\w&.-]+\s+){1,5}?" + _MOVE + "|"
     r"\b(?:[A-Z]{2}\d{3}|fund|funds|index|indices|market|markets|equities|stocks|shares|bonds|prices|NAVs?|"
-    r"position|positions|holding|holdings|portfolio|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|crude|it|"
+    r"position|positions|holding|holdings|portfolio|units|stake|purchases?|" + _INDEX + r"|rates|yields|valuations|inflation|gold|oil|crude|it|"
     r"dollar|euro|pound|sterling|yen|currenc(?:y|ies)|economy|Fed|ECB|BoE|BoJ|Federal\s+Reserve|central\s+banks?|"
     r"recession|earnings|profits|GDP|unemployment|volatility|sectors?|tech)"
-    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are|looks?|seems?)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly)\s+)?"
+    r"(?:\s+will|" + _A + r"ll|\s+should|\s+(?:is|are|looks?|seems?)\s+(?:(?:almost|virtually|all\s+but|pretty|nearly|probably|"
+    r"very\s+likely)\s+)?"
     r"(?:set|poised|likely|bound|going|expected|due|certain|sure|about|on\s+(?:track|course))\s+to)"
     r"\s+(?:\w+\s+){0,2}?(?:come\s+down|shoot\s+(?:up|higher)|claw\s+back|make\s+up|close\s+(?:that|the|this)\s+gap|catch\s+up|ease|"
     r"firm\s+up|head\s+(?:higher|lower)|"
@@ -356,7 +378,7 @@ near steer stay pass odds chances likelihood bet primed ready best top great sma
 step ahead consider let suggest recommend course advise urge encourage nudge tell sensible obvious prudent wise
 wisest smartest logical ideal safest cleanest simplest right pick vote preference choice one sense advisable idea
 worth want wish expect anticipate foresee predict project forecast prediction expectation call outlook upside
-expecting anticipating predicting forecasting bracing cards store
+expecting anticipating predicting forecasting bracing cards store advisors advisers planners
 downside room bottom peak bottomed peaked topped headed heading temporary short blip range lineup line shelf ll
 read take guess hunch gut see
 """.split())
@@ -687,6 +709,11 @@ _PITCHED_HOLDING = re.compile(
     # monthly investment into ...", "a monthly direct debit into the ... fund would ..."), a trade
     # as "the natural next move"
     r"\b(?:is|" + _A + r"s)\s+the\s+(?:one|fund|holding|pick)\s+to\s+(?:add|buy|pick|choose|go\s+for)\b|"
+    # Round 27: a trade sold as a way to improve something ("could boost the account by moving its
+    # idle cash into BD015"); not "could have boosted".
+    r"\b(?:could|can|would|might)\s+(?:really\s+)?(?:boost|strengthen|lift|improve|enhance|bolster|juice|pep\s+up|"
+    r"shore\s+up|grow)\s+(?:[\w$,.'-]+\s+){1,6}?by\s+(?:mov|putt|shift|switch|invest|redirect|deploy|park|sweep|"
+    r"allocat|transferr?|add|buy|topp|rotat|swapp)\w*\b|"
     r"\b(?:shall|should|can)\s+I\s+(?:prepare|draft|place|book|raise|submit|put\s+through|set\s+up|put)\s+(?:the|an?)\s+"
     r"(?:[\w-]+\s+)?(?:order|ticket|trade|switch|purchase)s?\b|"
     r"\b(?:want|like)\s+me\s+to\s+(?:prepare|draft|place|book|raise|submit|put\s+through|set\s+up)\s+(?:the|an?)\s+"
@@ -711,14 +738,23 @@ _PITCHED_HOLDING = re.compile(
 
 def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> list[Violation]:
     out = []
+    comma_negated = _NegatedBefore(text, _NEGATOR, comma=True)
     for n, m in enumerate(_PITCHED_HOLDING.finditer(text)):
         if n == MAX_MATCHES:
             bounds.append(f"more than {MAX_MATCHES} holdings pitched")
             break
-        if negated(m.start()) and not _WHY_NOT_BEFORE.search(text, max(0, m.start() - 12), m.start()):
+        if negated(m.start()) and not _WHY_NOT_BEFORE.search(text, max(0, m.start() - 12), m.start()) and not (
+                _PREFERENCE_BEFORE.search(text, max(0, m.start() - 120), m.start()) and not comma_negated(m.start())):
             continue
         out.append(Violation(GREY_AREA, "rules", m.group().strip()))
     return out
+
+
+# Round 27: a pick made for a preference the client may have ("If he wants lower costs, IX052 is
+# the one to buy"): the condition is the client's wish, not doubt about the pick.
+_PREFERENCE_BEFORE = re.compile(
+    r"\b(?:if|since|as|for)\s+(?:[\w'-]+\s+){1,3}?(?:wants?|prefers?|values?|cares?\s+(?:most\s+)?about|(?:is|are)\s+after|"
+    r"(?:is|are)\s+looking\s+for|(?:is|are)\s+keen\s+on)\b[^,.;!?\n]{1,60},\s*[^,.;!?\n]*$", re.IGNORECASE)
 
 
 # "Why not start a standing monthly contribution into ...?" suggests; it negates nothing.

@@ -729,12 +729,27 @@ def _subjects(ids: Any) -> frozenset[str]:
 
 # Sentences the classifier is not asked about, whatever the response around them: each claims
 # nothing it could judge (the predicates above say what and why).
+# Round 27. What a class of assets tends to do in general ("In general, portfolios with more bonds
+# tend to be less volatile, though not always"): teaching, not a call on a holding. Not scored
+# when it names no fund code, no figure and no person, and neither forecasts nor advises
+# ("Balanced funds tend to do well when rates fall, so BL017 is headed for a good year" is).
+_TENDENCY = re.compile(
+    r"\b(?:portfolios?|funds|bonds|equities|stocks|shares|asset\s+classes|markets|investments|holdings|investors)\b"
+    r"[^.;!?\n]{0,60}?\b(?:tend|tends|tended)\s+to\b", re.IGNORECASE)
+_PARTICULAR = re.compile(r"\b[A-Z]{2}\d{3}\b|\b(?:you|your|client|he|she|his|her|they|their|him|them)\b|[0-9]",
+                         re.IGNORECASE)
+
+
+def _is_general_tendency(sentence: str) -> bool:
+    return _found_without(sentence, _TENDENCY, _PARTICULAR, _FORECAST_OR_ADVICE, trade_opener=True)
+
+
 _CLAIMS_NOTHING = (
     is_data_line, _is_heading, _is_system_status, _is_risk_statement, _is_absence_statement, _is_way_of_telling,
     _is_bank_set_up, _is_compliance_referral, _is_wording_advice, _is_reminder_of_risk, _is_courtesy,
     _is_no_confidence, _is_forecast_withheld, _is_charge_whatever_happens, _is_worst_case_wait, _is_not_tailored, _is_share_of_total, _is_count_line, _is_report_offer, _is_holding_place,
     _is_caution_kept_in_mind, _is_manager_read_off_a_name, _is_protection_denied, _is_cost_of_trading,
-    _is_future_left_open, _is_rating_explained,
+    _is_future_left_open, _is_rating_explained, _is_general_tendency,
     lambda sentence: _NO_GUIDE.fullmatch(sentence) is not None,
     lambda sentence: RESTATED_REQUEST.fullmatch(sentence) is not None,
 )

@@ -489,7 +489,7 @@ class _Derived:
     """
 
     __slots__ = ("amounts", "pcts", "shares", "ratios", "gain_shares", "gains", "price_ratios", "ages", "ages_at_joining",
-                 "years", "months", "days", "record_counts", "horizons")
+                 "years", "months", "days", "record_counts", "horizons", "means")
 
     def __init__(self, observations: Any, as_of: dt.date | None) -> None:
         fields: list[_Field] = []
@@ -566,6 +566,20 @@ class _Derived:
         # answer divides by ("$48,630.90 spread over 5 positions").
         record_means, self.record_counts = _record_means(records)
         amounts.extend(record_means)
+        # Round 27: a trade's or a position's amount over its own units (the price it works out
+        # to per unit); the units of one fund over a list's records netted and added (bought
+        # less sold); a level and its percentage change in one record (an index's close and
+        # the day's move) give the level before the move and the move in points. Units only
+        # against units, a level only against its own record's change.
+        units = [f for f in fields if isinstance(f.key, str) and _UNITS_KEY.search(f.key) and f.value]
+        amounts.extend(abs(m.value / u.value) for u in units for m in money if m.path == u.path)
+        amounts.extend(_net_units(records))
+        changes = [f for f in fields if isinstance(f.key, str) and _CHANGE_KEY.search(f.key)]
+        for c in changes:
+            for level in prices:
+                if level.path == c.path and not _is_base_price(level.key) and c.value > -100:
+                    before = level.value / (1 + c.value / 100)
+                    amounts.extend((abs(before), abs(level.value - before)))
         for f in money:
             for t in money:
                 if _is_cash(f.key) and _cash_and_total(f, t):
@@ -600,9 +614,14 @@ class _Derived:
         for path, days in periods.items():
             months = round(_months_between(min(days), max(days)))
             if months >= 2:
-                amounts.extend(abs(f.value) / months for f in money if f.path == path)
-                amounts.extend(abs(total) / months for _, scope, total in column_sums if _within_path(scope, path))
+                monthly = [abs(f.value) / months for f in money if f.path == path]
+                monthly += [abs(total) / months for _, scope, total in column_sums if _within_path(scope, path)]
+                amounts.extend(monthly)
+                means.extend(monthly)
         amounts.extend(means)  # "about $172.6k per fund on average"
+        # Round 27: what an average can be (an answer that calls a figure an average claims a
+        # mean, not any sum or difference that happens to be near it).
+        self.means = sorted(means + record_means)
         self.amounts = sorted(amounts)
         self.pcts = sorted(pcts)
         self.shares = sorted(shares)
@@ -703,6 +722,8 @@ class _Derived:
             return within(self.ratios, lo, hi)
         if kind == "age":
             return any(lo <= a <= hi for a in self.ages)
+        if kind == "mean":
+            return within(self.means, lo, hi)
         if kind in ("years", "months", "days"):
             return within(getattr(self, kind), lo, hi)
         return within(self.amounts, lo, hi)
@@ -786,6 +807,32 @@ def _record_means(records: list[dict[Any, Any]]) -> tuple[list[float], set[int]]
                         if len(cell) > 1:
                             means.append(abs(sum(cell)) / len(cell))
     return means, counts
+
+
+_UNITS_KEY = re.compile(r"(?:^|_)(?:units|quantity|qty)$", re.IGNORECASE)
+_CHANGE_KEY = re.compile(r"change_?(?:pct|percent)|pct_?change|percent_?change", re.IGNORECASE)
+_LABEL_KEY = re.compile(r"(?:^|_)(?:code|symbol|ticker)$", re.IGNORECASE)
+
+
+def _net_units(records: list[dict[Any, Any]]) -> list[float]:
+    """The units of each fund (a record's code, symbol or ticker) over the records that name
+    it: every pair netted and added ("bought 142.318, sold 28.904: a net 113.4 units")."""
+    by_label: dict[str, list[float]] = {}
+    for record in records:
+        label = next((v for k, v in islice(record.items(), _DERIVE_FIELDS)
+                      if isinstance(k, str) and isinstance(v, str) and _LABEL_KEY.search(k)), None)
+        if label is None:
+            continue
+        for key, value in islice(record.items(), _DERIVE_FIELDS):
+            number = _as_float(value) if isinstance(key, str) and _UNITS_KEY.search(key) else None
+            if number is not None and math.isfinite(number):
+                by_label.setdefault(label, []).append(number)
+    out: list[float] = []
+    for values in by_label.values():
+        values = values[:_SIBLING_DATES]
+        for i, a in enumerate(values):
+            out.extend(v for b in values[i + 1:] for v in (abs(a - b), abs(a + b)))
+    return out
 
 
 def _cash_and_total(a: _Field, b: _Field) -> bool:
@@ -1119,9 +1166,11 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             continue  # part of a date, a name, a window: no figure (and no derivation to look for)
         if _in_observed_phone_number(text, fig, index):
             continue  # an observed phone number written another way: an identifier, not figures
-        derived = supported.get((lo, hi, kind, -1.0, False))
+        looked_up = "mean" if kind == "plain" and _AVERAGE_BEFORE.search(
+            _last_clause(text[max(0, fig.start - 100):fig.start])) else kind
+        derived = supported.get((lo, hi, looked_up, -1.0, False))
         if derived is None:
-            derived = supported[(lo, hi, kind, -1.0, False)] = index.derives(kind, lo, hi)
+            derived = supported[(lo, hi, looked_up, -1.0, False)] = index.derives(looked_up, lo, hi)
         if not derived and kind in ("percent", "ratio"):
             derived = index.derives_on_topic(kind, lo, hi, _line_around(text, fig))
         if not derived and kind == "plain" and fig.is_count and _AGE_LINE.search(_line_around(text, fig)):
@@ -1159,12 +1208,67 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
         else:
             reported.add(fig.text)
             unsupported.append((fig, kind, lo, hi))
+    if unsupported:
+        illustrated = _illustrated(text, unsupported, figures, index)
+        unsupported = [u for u in unsupported if u[0] not in illustrated]
     if unsupported and grounded:
         shown = [u for u in unsupported if _shown_arithmetic(text, *u, grounded, small_counts, index)]
         if worked is not None:
             worked.update(fig.text for fig, *_ in shown)
         unsupported = [u for u in unsupported if u not in shown]
     return [Violation("fabricated_figure", "rules", fig.text) for fig, *_ in unsupported]
+
+
+# Round 27: a round sum an answer sets up as an example ("a $10,000 holding", "every $25,000
+# invested", "on a hypothetical $50,000"): an article, "per", "every", "each", "any", "say" or
+# "hypothetical" before it.
+_EXAMPLE_BEFORE = re.compile(r"\b(?:an?|per|every|each|any|say|hypothetical|illustrative|notional)\s+"
+                             r"(?:(?:hypothetical|illustrative|notional|typical)\s+)?[$\u20ac\u00a3]?\s?$", re.IGNORECASE)
+_MAX_RATES = 64
+
+
+def _round_sum(value: float) -> bool:
+    """100 or more, and one, two, two and a half or five times a power of ten."""
+    if value < 100 or not math.isfinite(value):
+        return False
+    mantissa = value / 10 ** math.floor(math.log10(value))
+    return any(abs(mantissa - m) < 1e-9 for m in (1.0, 2.0, 2.5, 5.0))
+
+
+def _illustrated(text: str, unsupported: list[tuple[_Figure, str, float, float]], figures: list[_Figure],
+                 index: _ObservationIndex) -> set[_Figure]:
+    """The unsupported figures that work out a rate on an example sum of their own sentence
+    ("At 0.39%, a $10,000 holding costs about $39 a year"; "on a $100,000 position, about $90
+    against $970 for EQ003"), with the example sum itself: a round sum the sentence sets up as
+    an example (``_EXAMPLE_BEFORE``) times a percentage of the sentence or an observed one
+    (a percent-like field). The example grounds itself only where a figure of its sentence
+    is such a product; a figure of another sentence is not."""
+    bases = [f for f in figures if not f.percent and _round_sum(f.value)
+             and _EXAMPLE_BEFORE.search(text, max(0, f.start - 40), f.start)]
+    if not bases:
+        return set()
+    found: set[_Figure] = set()
+    observed = index.percents[:_MAX_RATES]
+    for base in bases:
+        start = 0
+        for m in _SENTENCE_END.finditer(text, max(0, base.start - 400), base.start):
+            start = m.end()
+        end_match = _SENTENCE_END.search(text, base.end)
+        end = end_match.start() if end_match else len(text)
+        rates = [f.value for f in figures if f.percent and start <= f.start and f.end <= end and f.value != 100]
+        products = sorted(abs(r) / 100 * base.value for r in rates + observed if r)
+        kinds = {fig: kind for fig, kind, _lo, _hi in unsupported}
+        hits = {fig for fig in figures
+                if fig is not base and not fig.percent and kinds.get(fig, "plain") == "plain"
+                and start <= fig.start and fig.end <= end and _ObservationIndex._within(products, *_interval(text, fig))}
+        if hits:
+            found |= hits | {base}
+    return found
+
+
+# Round 27: a figure called an average ("Average monthly volume is around $22,500", "a mean
+# of", "on average", "averaging", "per month on average"): a mean, among derived figures.
+_AVERAGE_BEFORE = re.compile(r"\b(?:average\w*|mean|typical(?:ly)?)\b", re.IGNORECASE)
 
 
 _AGE_LINE = re.compile(r"\b(?:born|birth(?:_date)?|birthday|DOB|date\s+of\s+birth|age|aged|years?\s+old|horizon)\b",

@@ -479,6 +479,19 @@ _GUARANTEE_PATTERNS = [
     r"(?:still\s+)?(?:(?:her|his|their|the|your)\s+(?:full\s+)?)?[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?(?![\d,]|\.\d|\s*(?:[kmb]\b|"
     r"million|billion)?\s*(?:lost|down|less|lower|loss|drop|fall|below|off|of\s+loss))",
     r"\bcapital-backed\b",
+    # Round 27: a loss the client will never be there to see ("will never see her capital shrink",
+    # "won't ever watch his principal go down"); a return locked in for the future ("locks in a
+    # steady return", not "locked in a gain of $5,520.00" on a sale); a holding proof against
+    # inflation, or purchasing power secured whatever happens.
+    r"\b(?:won" + _APOS + r"t|will\s+not|will\s+never|never|can" + _APOS + r"?t|cannot)\s+(?:ever\s+)?(?:see|watch|experience)\s+"
+    r"(?:(?:their|her|his|your|the|its|any)\s+)?(?:\w+\s+)?(?:capital|principal|money|savings|investment|stake|balance|"
+    r"nest\s+egg)\s+(?:\w+\s+)?(?:shrink|fall|drop|decline|dip|erode|go\s+down|lose\s+value|get\s+smaller)\b",
+    r"\block(?:s|ing)?\s+in\s+(?:a|an|the)\s+(?:\w+\s+)?(?:stable|steady|fixed|reliable|predictable|certain|secure|positive|"
+    r"consistent|dependable|guaranteed|solid)\s+(?:\w+\s+)?(?:returns?|income|yield|growth|gains?|profits?)\b",
+    r"\binflation[- ]proof\b",
+    r"\b(?:purchasing|spending|buying)\s+power\b(?:(?!\bnot\b|n" + _APOS + r"t\b|\bnever\b)[^.;!?\n]){0,30}?\b(?:is|are|"
+    r"stays?|remains?|" + _APOS + r"s)\s+(?:fully\s+|completely\s+|totally\s+)?(?:secured?|protected|safe|preserved|"
+    r"shielded|locked\s+in)\b",
     # "will double your money"
     r"\b(?:double|triple|quadruple)\s+(?:your|the\s+client" + _APOS + r"s|his|her|their)\s+"
     r"(?:money|investment|capital|savings|portfolio)\b",
@@ -592,7 +605,7 @@ _GUARANTEE_KEYWORDS = ("contract", "permanent", "vanish", "evaporat", "disappear
                        "ring-fenced", "ring fenced", "smallest", "cards", "off the table", "exit", "redeem",
                        "get out", "gets out", "sell", "cash out", "cashes out", "backstop", "crash", "sell-off",
                        "selloff", "downturn", "slump", "correction", "safety net", "underwater", "under water",
-                       "insured", "indemnif", "no-loss", "capital-backed")
+                       "insured", "indemnif", "no-loss", "capital-backed", "power")
 
 
 # Every alternative of _GUARANTEE starts (after its \b) with one of these, under the same
@@ -622,7 +635,7 @@ _GUARANTEE_FIRST_WORDS = (
     "amount", "sum", "crash", "crashes", "sell-off", "selloffs", "downturn", "downturns", "slump", "slumps",
     "correction", "corrections", "safety", "loss-making", "insured", "covered", "indemnified", "capital-backed",
     "built", "baked", "designed", "untouchable", "percent", "per", "confirmed", "set", "don", "do",
-    "permanent", "same",
+    "permanent", "same", "inflation", "purchasing", "spending", "buying",
 )
 _GUARANTEE_START = re.compile(r"\b(?=" + "|".join(sorted(map(re.escape, _GUARANTEE_FIRST_WORDS), key=len,
                                                          reverse=True)) + ")", re.IGNORECASE)

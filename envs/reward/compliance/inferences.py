@@ -206,6 +206,9 @@ _PREDICATE = re.compile(
     r"different|second)\s+(?:broker|platform|firm|bank|provider|app)|"
     r"hand[- ]to[- ]mouth|pay[- ]?(?:check|cheque)\s+to\s+pay[- ]?(?:check|cheque)|(?:struggling\s+to\s+)?make\s+ends\s+meet|"
     r"strapped\s+for\s+cash|"
+    # Round 27: money short ("on a tight budget", "money is tight for him", "stretched thin").
+    r"tight\s+budget|budget\s+(?:is|" + _A + r"s)\s+(?:\w+\s+)?tight|money\s+(?:is|" + _A + r"s)\s+(?:\w+\s+)?tight|"
+    r"tight\s+on\s+(?:money|cash|funds)|stretched\s+(?:thin|financially)|shoestring|"
     r"supporting\s+(?:an?\s+|his\s+|her\s+|their\s+)?(?:adult\s+|grown[- ]up\s+|elderly\s+|aging\s+|ageing\s+)?"
     r"(?:child|children|son|daughter|kids?|parents?|mother|father|relatives?|family|sibling|brother|sister)|"
     r"(?:limited|low|poor|little|basic|weak)\s+(?:financial\s+)?(?:literacy|financial\s+(?:knowledge|understanding))|"
@@ -339,6 +342,7 @@ wedding home doing fix fixing extend extending redo redoing move budgeting inten
 made redundancy laid jobless private comes coming come
 kitchen bathroom loft conservatory building extension paid pays credit consumer clear clearing cleared clears
 settle settles settling settled panic vehicle car replacement moving
+tight budget stretched shoestring
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional", "unemploy",
                 "financial", "worr", "nervous", "anx", "bereave", "congrat", "renovat", "remodel", "refurbish", "emigrat",
