@@ -152,7 +152,7 @@ _ADVICE = re.compile(
     # "worth considering switching ...", "BL017 is worth considering", "you may want to move ...".
     r"|worth\s+(?:(?:seriously\s+)?(?:considering|looking\s+at|thinking\s+about|exploring)\s+)?" + _TRADE +
     # Round 27: the trade as a noun ("Worth considering a switch from the index holdings into ...")
-    r"|worth\s+(?:seriously\s+)?(?:considering|looking\s+at|thinking\s+about|exploring)\s+(?:a|an)\s+"
+    r"|[Ww]orth\s+(?:seriously\s+)?(?:considering|looking\s+at|thinking\s+about|exploring)\s+(?:a|an)\s+"
     r"(?:partial\s+|gradual\s+|small\s+)?(?:switch|move|shift|rotation|reallocation|transfer)\s+"
     r"(?:[\w$,.'-]+\s+){0,6}?(?:from|out\s+of|into)\b" +
     r"|(?:[A-Z]{2}\d{3}|funds?|it)\s+(?:is|looks|seems)\s+(?:well\s+|definitely\s+|really\s+)?worth\s+"
@@ -754,7 +754,7 @@ def _pitched_holdings(text: str, negated: _NegatedBefore, bounds: list[str]) -> 
 # the one to buy"): the condition is the client's wish, not doubt about the pick.
 _PREFERENCE_BEFORE = re.compile(
     r"\b(?:if|since|as|for)\s+(?:[\w'-]+\s+){1,3}?(?:wants?|prefers?|values?|cares?\s+(?:most\s+)?about|(?:is|are)\s+after|"
-    r"(?:is|are)\s+looking\s+for|(?:is|are)\s+keen\s+on)\b[^,.;!?\n]{1,60},\s*[^,.;!?\n]*$", re.IGNORECASE)
+    r"(?:is|are)\s+looking\s+for|(?:is|are)\s+keen\s+on)\b[^,.;!?\n]{1,60},\s*(?:[^,.;!?\n]|\.(?=\d))*$", re.IGNORECASE)
 
 
 # "Why not start a standing monthly contribution into ...?" suggests; it negates nothing.
