@@ -87,6 +87,29 @@ def test_unseen_figures_and_ids_cannot_be_written(tokenizer, answer):
 
 
 @pytest.mark.train
+def test_an_unseen_entity_wanted_becomes_the_likeliest_seen_one(tokenizer):
+    import torch
+
+    from envs.evaluation.grounded_decoding import GroundedNumbers
+
+    prompt = torch.tensor([tokenizer(OBSERVATION + QUERY + ' {"account_id": "', add_special_tokens=False)["input_ids"]])
+    token = tokenizer.convert_tokens_to_ids
+
+    def allowed(scores):
+        out = GroundedNumbers(tokenizer)(prompt, scores)
+        return {tokenizer.decode([i]) for i in range(len(tokenizer)) if out[0, i] > float("-inf")}
+
+    wants_unseen = torch.zeros(1, len(tokenizer))
+    wants_unseen[0, token("C000129")], wants_unseen[0, token("A0000294")] = 5.0, 1.0
+    assert allowed(wants_unseen) == {"C000128", "A0000294", "Marie Jackson"}  # the entities the conversation holds
+    out = GroundedNumbers(tokenizer)(prompt, wants_unseen)
+    assert tokenizer.decode([int(out.argmax())]) == "A0000294"
+    wants_text = torch.zeros(1, len(tokenizer))
+    wants_text[0, token("C000129")], wants_text[0, token("}")] = 5.0, 6.0
+    assert "}" in allowed(wants_text) and "C000129" not in allowed(wants_text)  # text first: only the unseen id goes
+
+
+@pytest.mark.train
 def test_markup_and_special_tokens_are_not_entities(tokenizer):
     from envs.evaluation.grounded_decoding import _vocabulary
     from trainer.tiny import TAG_TOKENS

@@ -7,6 +7,9 @@ prompt), or an entity token (an id, a person's name) the row does not hold. A nu
 written as it appears (``469414.29``), with thousands separators (``469,414.29``) or rounded to
 fewer decimals (``469,414``, ``469414.3``); dates are their digit runs (``2025``, ``06``, ``30``).
 
+Where the model's first choice is an entity the row does not hold, it writes the likeliest
+entity the row does hold instead (an account id it has seen for one it has not).
+
 What it cannot write are figures worked out from others (a sum, an age, a share): the model
 may only copy. That is the point for a small model: it cannot yet compute reliably, and
 copying badly is what makes its answers invent figures (the compliance penalty's
@@ -133,8 +136,11 @@ class GroundedNumbers:
             present = set(row)
             unseen_ids = [i for i in vocabulary.entity_ids if i not in present]
             banned[unseen_ids] = True
+            seen_entities = torch.zeros(width, dtype=torch.bool)
+            seen_entities[[i for i in vocabulary.entity_ids if i in present]] = True
             banned[vocabulary.mixed] = True
-            self._rows.append({"forms": forms, "prefixes": prefixes, "banned": banned, "raw": "", "glued": False,
+            self._rows.append({"forms": forms, "prefixes": prefixes, "banned": banned, "seen_entities": seen_entities,
+                               "raw": "", "glued": False,
                                "place": vocabulary.place[row[-1]] if row else "free", "start": "free"})
         self._seen = input_ids.shape[1]
 
@@ -167,8 +173,12 @@ class GroundedNumbers:
         return masked
 
     def _mask_row(self, state: dict[str, Any], scores: Any) -> Any:
-        """The row's scores with what it may not write at -inf. When an earlier processor (top-k,
-        top-p) already removed every token the rule allows, those tokens get equal scores."""
+        """The row's scores with what it may not write at -inf. Where the first choice is an
+        entity the row does not hold, only the entities it holds are left: the model meant to
+        write an id or a name, and the likeliest one it has seen takes the place of the one it
+        has not (rather than whatever text comes next, which breaks the call or the sentence).
+        When an earlier processor (top-k, top-p) already removed every token the rule allows,
+        those tokens get equal scores."""
         vocabulary, raw = self.vocabulary, state["raw"]
         place = state["start"] if raw else state["place"]
         prefixes = state["prefixes"][place]
@@ -179,6 +189,9 @@ class GroundedNumbers:
         else:
             allowed = ~state["banned"]
             allowed[[i for i, digits in vocabulary.digits.items() if state["glued"] or raw + digits not in prefixes]] = False
+        first_choice = int(scores.argmax())
+        if first_choice in vocabulary.entity_ids and not bool(allowed[first_choice]) and bool(state["seen_entities"].any()):
+            allowed = allowed & state["seen_entities"]  # it wants an entity: one the conversation holds
         out = scores.masked_fill(~allowed, float("-inf"))
         if bool(out.isneginf().all()):
             out = scores.new_full(scores.shape, float("-inf")).masked_fill(allowed, 0.0)
