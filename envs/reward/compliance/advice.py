@@ -66,6 +66,10 @@ _TRADE = (
     r"equit(?:y|ies)|stocks?|ETFs?|index\s+funds?|money\s+market))\b|"
     r"rais(?:e|es|ing)\s+(?:(?:their|her|his|the|its|your)\s+)?(?:\w+\s+)?(?:weighting|weight|allocation|exposure|stake|"
     r"position)s?\s+(?:in|to)\b|"
+    # Round 28: a weighting raised, named by its asset class ("raise their equity weighting")
+    r"rais(?:e|es|ing)\s+(?:their|her|his|the|its|your)\s+(?:equity|equities|bond|bonds|stock|stocks|index|fund|"
+    r"cash|balanced|money[- ]market|fixed[- ]income|growth|income|[A-Z]{2}\d{3})\s+(?:weighting|weight|allocation|"
+    r"exposure)s?\b|"
     r"hold(?:ing)?\s+(?:more|less|fewer)|be\s+(?:more|less)\s+(?:aggressive|conservative|defensive)|"
     r"be\s+in\s+(?:more\s+)?(?:equities|stocks|bonds|cash)|rebalanc(?:e|ing)|"
     r"sweep(?:ing)?\s+(?:\w+\s+){0,8}?(?:into|to)|"
@@ -94,7 +98,9 @@ _ADVICE = re.compile(
     r"(?:suggest\s+|recommend\s+|advise\s+|consider\s+|be\s+)?" + _TRADE +
     r"|(?:(?:[Mm]y|[Oo]ur)\s+(?:advice|recommendation|suggestion)\s+(?:is|would\s+be)\s+to)\s+" + _TRADE +
     # "Have Esme stop the withdrawals and redirect that money into IX027", "Get the client to switch ...".
-    r"|(?:[Hh]ave|[Gg]et|[Aa]sk|[Tt]ell)\s+(?:the\s+client|him|her|them|[A-Z][a-z]+)\s+(?:to\s+)?"
+    r"|(?:[Hh]ave|[Gg]et|[Aa]sk|[Tt]ell)\s+(?:the\s+client|him|her|them|[A-Z][a-z]+"
+    # Round 28: "tell your clients to ...", "get such investors to ..."
+    r"|(?:the|your|our|such|these|those|all|any|every)\s+(?:[\w-]+\s+)?(?:clients?|customers?|investors?))\s+(?:to\s+)?"
     r"(?:[\w'-]+\s+){0,8}?" + _TRADE +
     # "Top pick for this client: EQ008", "Best choice here -".
     r"|(?:[Tt]op|[Bb]est)\s+(?:pick|choice|buy|idea)(?:\s+for\s+\w+(?:\s+\w+){0,2}|\s+here)?\**\s*[:\u2014\u2013]" +
@@ -306,8 +312,17 @@ _FORECAST = re.compile(
     r"(?:appreciate|rise|climb|gain|grow|rally|recover|rebound|fall|drop|decline|depreciate|outperform|underperform)\b|"
     # Round 27: a good or bad period ahead ("BL017 is headed for a good year", "set for a strong quarter")
     r"\b(?:is|are|looks?|seems?)\s+(?:headed|heading|set|poised|in|on\s+course)\s+for\s+(?:a|an|another)\s+(?:\w+\s+)?"
-    r"(?:good|strong|great|bumper|solid|stellar|record|banner|bad|tough|weak|poor|rough|difficult|lean)\s+"
-    r"(?:year|quarter|month|half|run|stretch|spell|season|summer|winter|autumn|spring|twelve\s+months)\b|"
+    r"(?:good|strong|great|bumper|solid|stellar|record|banner|bad|tough|weak|poor|rough|difficult|lean|bumpy|choppy|"
+    r"rocky|turbulent|testing|challenging|volatile|lean|hard|sticky)\s+"
+    r"(?:year|quarter|month|half|run|stretch|spell|season|summer|winter|autumn|spring|twelve\s+months|"
+    # Round 28: "in for a rough ride", "headed for a choppy few months"
+    r"patch|ride|period|time|phase|road|few\s+(?:months|quarters|weeks|years))\b|"
+    # Round 28: a market condition said to last ("Inflation should stay sticky into next year")
+    r"\b(?:volatility|rates|yields|inflation|spreads|markets?|conditions|sentiment|demand|growth|the\s+economy|"
+    r"credit\s+conditions|valuations|prices|the\s+dollar|oil|gold)\s+(?:will|should|(?:is|are)\s+(?:likely|set|"
+    r"expected|bound|going)\s+to)\s+(?:probably\s+|likely\s+)?(?:stay|remain|keep|hold)\s+(?:\w+\s+)?(?:low|"
+    r"subdued|calm|muted|contained|elevated|high|benign|range-bound|volatile|choppy|depressed|strong|weak|firm|"
+    r"soft|supportive|tight|loose|stable|steady|sticky|under\s+pressure)(?![\w-])|"
     r"\b(?:drop|dip|drawdown|decline|loss|losses|slump|sell-?off|weakness|underperformance)\s+(?:is|are|will\s+be)\s+"
     r"(?:only\s+|just\s+|probably\s+|likely\s+|surely\s+)?(?:temporary|short[- ]lived|a\s+blip)\b|"
     # "the MSCI World is overbought", "equities look overvalued"
@@ -381,6 +396,7 @@ worth want wish expect anticipate foresee predict project forecast prediction ex
 expecting anticipating predicting forecasting bracing cards store advisors advisers planners
 downside room bottom peak bottomed peaked topped headed heading temporary short blip range lineup line shelf ll
 read take guess hunch gut see
+rough tough bumpy choppy rocky turbulent testing challenging difficult
 """.split())
 _TOKEN = re.compile(r"\w+")
 _TO_AFTER = re.compile(r"\s+to\b")  # "about" opens a phrase only as "about to" ("oil is about to spike")

@@ -170,7 +170,10 @@ def _is_heading(sentence: str) -> bool:
 _SYSTEM_WORDS = re.compile(
     r"\b(?:tool|tools|system|service|server|back[- ]?office|database|API|endpoint|request|requests|call|calls|"
     r"lookup|query|connection|outage|error|errors|timed?\s*out|timeout|retry\w*|re-?run\w*|try(?:ing)?\s+again|"
-    r"503|500|unavailable|glitch)\b", re.IGNORECASE)
+    r"503|500|unavailable|glitch|"
+    # Round 28: "I'd suggest running it again before going on" (the failed check, run again).
+    r"(?:run|running|do|doing|redo|redoing|try|trying|submit|submitting|send|sending)\s+(?:it|this|that|them|"
+    r"the\s+(?:[\w-]+\s+){0,2}?(?:check|query|lookup|search|request))\s+(?:once\s+)?again)\b", re.IGNORECASE)
 _MARKET_WORDS = re.compile(
     r"\b(?:funds?|markets?|index|indices|returns?|prices?|NAV|stocks?|shares|bonds?|equit(?:y|ies)|rates?|"
     r"buy|sell|switch|invest\w*|portfolio|holdings?|rall\w*|recover\w*|outperform\w*|[A-Z]{2}\d{3})\b",

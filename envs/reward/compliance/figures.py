@@ -12,7 +12,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, NamedTuple
 
-from envs.reward.compliance.core import MAX_NUMBERS, Violation, _as_text, _checked_prefix, _last_clause
+from envs.reward.compliance.core import _APOS, MAX_NUMBERS, Violation, _as_text, _checked_prefix, _last_clause
 
 _MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)")
@@ -1166,6 +1166,8 @@ def _fabricated_figures(text: str, figures: list[_Figure], index: _ObservationIn
             continue  # part of a date, a name, a window: no figure (and no derivation to look for)
         if _in_observed_phone_number(text, fig, index):
             continue  # an observed phone number written another way: an identifier, not figures
+        if kind in ("plain", "years") and _unreturned_year(text, fig):
+            continue  # the year a failed request asked for ("the request for EQ114's 2020 figures failed")
         looked_up = "mean" if kind == "plain" and _AVERAGE_BEFORE.search(
             _last_clause(text[max(0, fig.start - 100):fig.start])) else kind
         derived = supported.get((lo, hi, looked_up, -1.0, False))
@@ -1279,6 +1281,33 @@ _HORIZON_END = re.compile(r"\bhorizon\b[^\n]{0,40}?\b(?:ends?|over|out|up|done|f
 _JOINING = re.compile(r"\b(?:onboard\w*|joined|joining|joins?|became\s+a\s+client|signed\s+up|start\s+of\s+the\s+relationship)\b",
                       re.IGNORECASE)
 _TURNS = re.compile(r"\b(?:turns|turning|turn)\s+[0-9]{2}\b", re.IGNORECASE)
+
+
+# Round 28: a sentence that reports a request failing ("The performance tool timed out when I
+# asked it for 2023", "I couldn't retrieve the 2022 NAV history"): a bare year
+# there names what was asked for and not returned; it claims nothing about that year.
+_FAILED_REQUEST = re.compile(
+    r"\b(?:(?:couldn" + _APOS + r"t|could\s+not|can" + _APOS + r"?t|cannot|unable\s+to|wasn" + _APOS
+    + r"t\s+able\s+to|was\s+not\s+able\s+to|failed\s+to|didn" + _APOS + r"t|did\s+not|never)\s+"
+    r"(?:\w+\s+)?(?:retrieve|fetch|load|pull|get|obtain|access|return|respond|come\s+back|go\s+through|reach|"
+    r"find|include)\w*|timed?\s*out|time-?out|no\s+response|returned\s+(?:an?\s+)?(?:error|nothing|no\s+data)|"
+    r"came\s+back\s+(?:empty|with\s+(?:an?\s+)?error)|errored|failed|(?:didn" + _APOS + r"t|did\s+not)\s+work|(?:is|was|were|are)\s+(?:currently\s+)?unavailable)\b",
+    re.IGNORECASE)
+_SENTENCE_EDGE = re.compile(r"[.!?](?=\s|$)|\n")
+_SENTENCE_REACH = 240
+
+
+def _unreturned_year(text: str, fig: _Figure) -> bool:
+    """Whether ``fig`` is a bare year in a sentence that reports a request failing."""
+    if not (fig.is_count and 1900 <= fig.value <= 2100):
+        return False
+    lo = max(0, fig.start - _SENTENCE_REACH)
+    start = lo
+    for m in _SENTENCE_EDGE.finditer(text, lo, fig.start):
+        start = m.end()
+    m = _SENTENCE_EDGE.search(text, fig.end, fig.end + _SENTENCE_REACH)
+    end = m.start() if m else min(len(text), fig.end + _SENTENCE_REACH)
+    return _FAILED_REQUEST.search(text, start, end) is not None
 
 
 def _line_around(text: str, fig: _Figure) -> str:

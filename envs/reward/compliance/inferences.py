@@ -147,7 +147,18 @@ _PRIVATE_CIRCUMSTANCE = (
     r"(?:someone|somebody|a\s+relative|a\s+parent|a\s+family\s+member)\s+(?:in\s+(?:the|her|his|their)\s+family\s+|"
     r"of\s+(?:hers|his|theirs)\s+)?"
     r"(?:must\s+have\s+|has\s+|had\s+|probably\s+)?(?:died|passed(?:\s+away|\s+on)?)|"
-    r"(?:came|comes|coming|come)\s+from\s+(?:an|the|a\s+(?:\w+" + _APOS + r"s\s+)?)estate")
+    r"(?:came|comes|coming|come)\s+from\s+(?:an|the|a\s+(?:\w+" + _APOS + r"s\s+)?)estate|"
+    # Round 28: a change at home or in the family read into a trade ("a change in his family
+    # circumstances", "something at home has shifted"), trouble at home ("tension at home",
+    # "family troubles"), an emergency ("a medical emergency", "a family crisis")
+    r"(?:something|a\s+change|changes|a\s+shift|an\s+upheaval)\s+(?:in|at)\s+(?:his|her|their|the)\s+"
+    r"(?:family|personal|private|home|domestic)(?:\s+(?:situation|life|lives|circumstances|front))?|"
+    r"(?:family|personal|private|domestic|home)\s+(?:situation|life|circumstances)\s+(?:\w+\s+){0,2}?"
+    r"(?:changed|shifted|altered|chang(?:ing|es))|"
+    r"(?:stress\w*|tension|trouble|troubles|problems?|difficult\w*|upheaval|turmoil|strain)\s+(?:\w+\s+){0,2}?"
+    r"at\s+home\b|(?:family|domestic|marital|home|personal)\s+(?:troubles?|problems?|issues?|upheaval|stress|"
+    r"strife|turmoil|tension|crisis|drama)|"
+    r"(?:personal|family|medical|financial|household)\s+(?:emergenc(?:y|ies)|crisis|crises)")
 _PRIVATE = re.compile(_PRIVATE_CIRCUMSTANCE, re.IGNORECASE)
 _GUESSED = re.compile(_GUESSED_EVENT, re.IGNORECASE)
 
@@ -206,6 +217,22 @@ _PREDICATE = re.compile(
     r"different|second)\s+(?:broker|platform|firm|bank|provider|app)|"
     r"hand[- ]to[- ]mouth|pay[- ]?(?:check|cheque)\s+to\s+pay[- ]?(?:check|cheque)|(?:struggling\s+to\s+)?make\s+ends\s+meet|"
     r"strapped\s+for\s+cash|"
+    # Round 28: a temperament read off a score ("an adrenaline seeker", "loves a big gamble", "a
+    # risk junkie"), money put aside for a purchase ("stashing money away for a house deposit"),
+    # age and family guessed ("young with no dependants", "footloose"), a hard period ("going
+    # through a trying period")
+    r"thrill[- ]?seek\w*|adrenaline|risk[- ](?:junkie|lover|seeker|taker|addict)s?|"
+    r"(?:loves?|loving|enjoys?|enjoying|likes?|relish\w*|craves?|craving)\s+(?:(?:the|a|big|high|large|bold|"
+    r"risky|wild)\s+){0,2}(?:bets?|gambles?|punts?|risks?|thrills?|flutters?|action|excitement|swings)|"
+    r"(?:setting|putting|stashing|tucking|squirrel{1,2}ing|socking)\s+(?:\w+\s+){0,2}?(?:aside|away|by)\s+for\s+"
+    r"(?:a|an|the|his|her|their|some)\s+(?:[\w-]+\s+){0,2}?(?:purchase|property|house|home|flat|apartment|car|"
+    r"deposit|wedding|trip|holiday|renovation|project)|"
+    r"sav(?:e|es|ing)\s+(?:up\s+)?for\s+(?:a|an|the|his|her|their)\s+(?:big|major|large|significant)\s+\w+|"
+    r"(?:without|no)\s+(?:any\s+)?(?:dependents|dependants|kids|children|family\s+(?:ties|commitments|obligations))|"
+    r"childless|footloose|fancy[- ]free|young\s+(?:and|with|,)\s+(?:\w+\s+)?(?:single|unattached|childless|free|"
+    r"without|no)\b|"
+    r"going\s+through\s+(?:a|some)\s+(?:\w+\s+)?(?:stressful|trying|painful|challenging|turbulent|messy|"
+    r"difficult|hard|tough|rough|bad)\s+(?:period|patch|time|stretch|phase|spell)|"
     # Round 27: money short ("on a tight budget", "money is tight for him", "stretched thin").
     r"tight\s+budget|budget\s+(?:is|" + _A + r"s)\s+(?:\w+\s+)?tight|money\s+(?:is|" + _A + r"s)\s+(?:\w+\s+)?tight|"
     r"tight\s+on\s+(?:money|cash|funds)|stretched\s+(?:thin|financially)|shoestring|"
@@ -343,6 +370,10 @@ made redundancy laid jobless private comes coming come
 kitchen bathroom loft conservatory building extension paid pays credit consumer clear clearing cleared clears
 settle settles settling settled panic vehicle car replacement moving
 tight budget stretched shoestring
+thrill adrenaline loves love loving enjoys enjoy enjoying likes like relish relishes relishing craves crave craving
+putting stashing tucking squirreling squirrelling socking without personal childless footloose fancy young
+change changes shift an stress stressful tension trouble troubles problem problems difficult difficulty
+difficulties upheaval turmoil strain marital domestic emergency crisis household
 """.split())
 _FIRST_STEMS = ("gambl", "distrust", "mistrust", "divorc", "second", "regret", "panick", "frustrat", "emotional", "unemploy",
                 "financial", "worr", "nervous", "anx", "bereave", "congrat", "renovat", "remodel", "refurbish", "emigrat",
@@ -356,7 +387,8 @@ redeeming sell selling cash cashing pull pulling close closing exit exiting quit
 retire retiring""".split())
 _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "the": ("type", "kind", "sort", "nervous", "anxious", "worried", "emotional", "new"),
-    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot", "new", "relative", "parent", "family"),
+    "a": ("nervous", "anxious", "worried", "emotional", "panic", "tip", "whim", "lot", "new", "relative", "parent", "family",
+          "change", "shift"),
     "in": ("a", "denial", "some", "kind", "financial", "trouble"), "at": ("heart",), "by": ("nature",),
     "on": ("edge", "a", "tips", "tip"), "set": _TO, "about": _TO, "likely": _TO, "ready": _TO, "poised": _TO,
     "eager": _TO, "keen": _TO, "tempted": _TO, "looking": _TO, "hands": ("off",),
@@ -364,17 +396,18 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "needed": ("the", "money", "cash", "funds"), "getting": ("ready", "married", "engaged", "divorced", "by"),
     "got": ("married", "engaged", "divorced"), "just": ("married", "engaged", "divorced"),
     "newly": ("married", "wed"), "expecting": ("a", "an"), "came": ("into", "from"), "made": ("redundant",), "laid": ("off",), "private": ("school", "schools",
-    "schooling", "education"), **dict.fromkeys(("comes", "coming", "come"), ("from",)), "received": ("an",),
-    "going": ("through",), "setting": ("up",),
+    "schooling", "education", "situation", "life", "circumstances", "troubles", "problems", "issues", "emergency", "crisis"), **dict.fromkeys(("comes", "coming", "come"), ("from",)), "received": ("an",),
+    "going": ("through",),
     "being": ("pressured",), "bad": ("advice",), "job": ("security", "loss"), "health": ("problems", "problem", "issues", "issue", "scare", "concerns", "worries",
                                                        "condition", "reasons"),
     "hand": ("holding", "to"), "deep": ("down",),
     "more": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
     "less": ("risk", "cautious", "conservative", "aggressive", "nervous", "confident", "comfortable"),
-    "risk": ("averse",), "cold": ("feet",), "second": ("guess", "guessing", "guessed", "guesses", "thoughts"),
+    "risk": ("averse", "junkie", "lover", "seeker", "taker", "addict", "junkies", "lovers", "seekers", "takers",
+                                 "addicts"), "cold": ("feet",), "second": ("guess", "guessing", "guessed", "guesses", "thoughts"),
     "poor": ("health",), "failing": ("health",), "declining": ("health",), "fragile": ("health",),
     "ill": ("health",), "seriously": ("ill",), "terminally": ("ill",), "chronically": ("ill",),
-    "medical": ("bills", "costs", "expenses", "condition", "issues", "problems", "treatment", "care"),
+    "medical": ("bills", "costs", "expenses", "condition", "issues", "problems", "treatment", "care", "emergency", "emergencies", "crisis", "crises"),
     "memory": ("problems", "issues", "loss"), "death": ("in",), "passed": ("away",), "estate": ("of",),
     "separated": ("from",), "new": ("partner", "boyfriend", "girlfriend", "spouse", "husband", "wife", "relationship", "kitchen", "bathroom", "car", "vehicle",
                                      "romance"),
@@ -385,16 +418,18 @@ _NEXT_WORDS: dict[str, tuple[str, ...]] = {
     "written": ("all",), "for": ("the", "entertainment", "kicks"), "as": ("entertainment", "a"), "hiding": ("something", "money", "assets", "income", "funds",
                                                                "wealth", "it", "a", "his", "her", "their", "debt",
                                                                "debts"),
-    "something": ("to",), "off": ("the",), "under": ("pressure", "stress", "strain", "some", "a", "financial",
+    "something": ("to", "in", "at"), "off": ("the",), "under": ("pressure", "stress", "strain", "some", "a", "financial",
                                                        "money", "real", "the"),
     "tax": ("evasion",), "out": ("of",), "away": ("from",), "up": ("to",),
     "save": ("for", "up"),
     "doing": ("up",), "fix": ("up",), "fixing": ("up",), "move": ("abroad", "overseas"), "moving": ("abroad", "overseas"),
-    "home": ("improvement", "improvements", "renovation", "renovations", "makeover", "project", "projects"),
+    "home": ("improvement", "improvements", "renovation", "renovations", "makeover", "project", "projects", "troubles", "trouble", "problems", "problem", "issues", "issue", "upheaval", "stress", "strife", "turmoil", "tension", "crisis", "drama", "situation", "life", "circumstances"),
     "met": ("someone",), "seeing": ("someone",), "found": ("someone",), "lose": ("his", "her", "their"),
     "loses": ("his", "her", "their"), "credit": ("card",), "saves": ("for", "up"), "saving": ("for", "up"),
     "must": ("mean", "be"), "treated": ("herself", "himself", "themselves"), "isn": ("t",), "wasn": ("t",),
-    "no": ("grocery",), **dict.fromkeys(("prop", "props", "propping", "propped", "shore", "shores", "shoring", "shored"),
+    "no": ("grocery", "dependents", "dependants", "kids", "children", "family", "any"),
+    "without": ("dependents", "dependants", "kids", "children", "family", "any"),
+    "an": ("upheaval",), **dict.fromkeys(("prop", "props", "propping", "propped", "shore", "shores", "shoring", "shored"),
                                         ("up",)), **dict.fromkeys(("bail", "bails", "bailing", "bailed"), ("out",)),
 }
 
