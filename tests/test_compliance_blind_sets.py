@@ -1,4 +1,4 @@
-"""Blind sets 27-29 (fixtures/compliance/blind_sets/), kept as regression sets once measured.
+"""Blind sets 27-29 (tests/compliance_blind_sets/), kept as regression sets once measured.
 
 Each was written apart from the checker and measured once at first sight (docs/compliance.md,
 "Blind sets 12-29"); sets 27 and 28 were then learnt from (Rounds 27 and 28), set 29 was not.
@@ -15,9 +15,8 @@ import pytest
 
 from envs.evaluation.compliance_bench import measure
 from envs.reward.compliance import ComplianceChecker, default_checker
-from envs.resources import FIXTURES
 
-BLIND_SETS = FIXTURES / "compliance" / "blind_sets"
+BLIND_SETS = Path(__file__).with_name("compliance_blind_sets")
 
 
 def load_blind_set(path: Path) -> list[dict]:
