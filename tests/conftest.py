@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,25 @@ import pytest
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _WORKERS > 1:
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
+
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test keeps its own node id: pytest-xdist schedules tests by node id and runs one of
+    each duplicate. schemathesis names each operation's test ``test_x[GET /path]`` but, under
+    pytest 9, leaves all of them the function's node id; the operation goes back into the id."""
+    for item in items:
+        if type(item).__name__ != "SchemathesisFunction" or item.nodeid.endswith("]"):
+            continue
+        operation = item.name[len(item.originalname) + 1:-1]
+        if hasattr(item, "_id"):  # pytest 9: a structured node id
+            item._id = item._id.with_params(operation)
+        else:  # pytest 8
+            item._nodeid = f"{item.nodeid}[{operation}]"
+    shared = sorted(node for node, n in Counter(item.nodeid for item in items).items() if n > 1)
+    if shared:
+        raise pytest.UsageError(f"tests share a node id, so pytest-xdist would run one of each: {shared[:5]}")
+
 
 REPLICA_SEED = 0
 REPLICA_SCALE = 2000
