@@ -20,7 +20,6 @@ if _WORKERS > 1:
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))
 
 
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test keeps its own node id: pytest-xdist schedules tests by node id and runs one of
     each duplicate. schemathesis names each operation's test ``test_x[GET /path]`` but, under
