@@ -10,7 +10,8 @@ A block that CI cannot run says why, in its fence (```` ```bash needs-gpu ````) 
 comment on the line before it (``<!-- docs-test: tested-by=.ci/run (why) -->``); docs/index.md
 ("Code blocks") lists the marks and why each is allowed. Such a block is checked for syntax
 only (compiled, or ``bash -n``) and its run is skipped loudly. ``extra=NAME`` blocks run where
-that extra is installed (``.ci/integrations`` installs every extra and runs this module).
+that extra is installed: every block of a page that has one carries the ``extras`` pytest mark,
+and ``.ci/integrations`` installs every extra and runs those (``-m extras``).
 """
 
 from __future__ import annotations
@@ -215,7 +216,7 @@ def skipped_reason(block: Block) -> str | None:
         return f"marked {' '.join(reasons)}"
     extra = block.mark("extra")
     if extra and importlib.util.find_spec(EXTRA_MODULES[extra]) is None:
-        return f"needs the {extra} extra, not installed here (.ci/integrations installs it and runs this module)"
+        return f"needs the {extra} extra, not installed here (.ci/integrations installs it and reruns this page, -m extras)"
     return None
 
 
@@ -230,7 +231,12 @@ def page_runs(tmp_path_factory):
     return run_for
 
 
-@pytest.mark.parametrize("block", CODE_BLOCKS, ids=[b.name for b in CODE_BLOCKS])
+# A page's blocks run in page order in one folder, so a page with an extra's block reruns whole.
+PAGES_WITH_EXTRAS = {block.page for block in CODE_BLOCKS if block.mark("extra")}
+
+
+@pytest.mark.parametrize("block", [pytest.param(b, marks=[pytest.mark.extras] if b.page in PAGES_WITH_EXTRAS else [])
+                                   for b in CODE_BLOCKS], ids=[b.name for b in CODE_BLOCKS])
 def test_each_code_block_runs_as_written(block, page_runs):
     if block.lang == "python":
         ast.parse(block.code)  # every python block is valid Python, run or not
