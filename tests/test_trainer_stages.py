@@ -79,6 +79,7 @@ def test_config_defaults_are_the_papers_and_bad_configs_are_refused(tmp_path):
     ({"sft": {"learning_rate": 0}}, r"`sft.learning_rate` must be > 0"),
     ({"dpo": {"beta": -0.1}}, r"`dpo.beta` must be >= 0"),
     ({"dpo": {"samples_per_prompt": 0}}, r"`dpo.samples_per_prompt` must be >= 1"),
+    ({"dpo": {"over_caution_pairs": "no"}}, r"`dpo.over_caution_pairs` must be true/false"),
     ({"grpo": {"turn_credit": {"enabled": "yes"}}}, r"`grpo.turn_credit.enabled` must be true/false"),
     ({"grpo": {"num_generations": 3, "per_device_train_batch_size": 8}},
      r"`grpo`: GRPOConfig refuses these settings: .*divisible by num_generations"),
@@ -373,7 +374,9 @@ def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp
     pairs = summary["stages"]["dpo"]["pairs"]
     assert pairs["sampled_chosen_by_policy"] <= pairs["sampled"] <= pairs["pairs"]
     pairs = [json.loads(line) for line in (tmp_path / "dpo" / "pairs.jsonl").read_text().splitlines()]
-    assert {"over_caution"} <= {p["source"] for p in pairs} and any(p["source"].startswith("expert:") for p in pairs)
+    # the recipe's mix (dpo.over_caution_pairs: false): the policy's own pairs and the expert ones
+    assert pairs and "over_caution" not in {p["source"] for p in pairs}
+    assert any(p["source"].startswith("expert:") for p in pairs) and summary["stages"]["dpo"]["pairs"]["over_caution"] == 0
     for stage in ("sft", "grpo", "dpo"):
         assert (tmp_path / stage / "final" / "config.json").is_file()
         assert (tmp_path / stage / "metrics.jsonl").stat().st_size > 0

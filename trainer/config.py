@@ -19,7 +19,8 @@ The defaults are the ToolRLA paper's (§3.3–3.4): GRPO groups of 8 with clip 0
     grpo: {num_generations: 8, epsilon: 0.2, learning_rate: 1.0e-6, max_steps: 500,
            turn_credit: {enabled: false, alpha: 0.5}}
     dpo:  {beta: 0.2, learning_rate: 5.0e-7, num_train_epochs: 1, samples_per_prompt: 4,
-           prompts: null}    # training tasks whose sampled answers make pairs (evenly spaced; null: all)
+           prompts: null,    # training tasks whose sampled answers make pairs (evenly spaced; null: all)
+           over_caution_pairs: true}  # add the gold answer vs a refusal of it, for those tasks
     eval: {max_new_tokens: 192, max_steps: 6, limit: null}   # held-out episodes (limit: evenly spaced)
     tiny: {hidden_size: 64, layers: 2, vocab_size: 4096,     # the tiny model built when model is "tiny"
            compact_tools: false,    # its template lists the tools as name(argument, optional?) lines
@@ -79,7 +80,8 @@ OUR_KEYS: dict[str, dict[str, Any]] = {
     "sft": {"init_from": None, "relabel_ids": 0, "first_call_drill_steps": 0,
             "first_call_drill_batch_size": 32, "visible_figures_only": False},
     "grpo": {"init_from": None, "turn_credit": {"enabled": False, "alpha": 0.5}},
-    "dpo": {"init_from": None, "samples_per_prompt": 4, "max_new_tokens": 192, "margin": 0.25, "prompts": None},
+    "dpo": {"init_from": None, "samples_per_prompt": 4, "max_new_tokens": 192, "margin": 0.25, "prompts": None,
+            "over_caution_pairs": True},
 }
 TOP_LEVEL = {"model": "tiny", "output_dir": "runs/advisorgym", "tasks": None, "generated_tasks": None,
              "heldout": None, "seed": 0, "grounded_numbers": False,
@@ -106,7 +108,7 @@ _OUR_TYPES: dict[str, tuple[tuple[type, ...], float | None]] = {
     "enabled": ((bool,), None), "guard": ((bool,), None), "compact_tools": ((bool,), None), "name_tokens": ((bool,), None),
     "tool_result_chars": ((int, type(None)), 1), "relabel_ids": ((int,), 0),
     "first_call_drill_steps": ((int,), 0), "first_call_drill_batch_size": ((int,), 1),
-    "visible_figures_only": ((bool,), None),
+    "visible_figures_only": ((bool,), None), "over_caution_pairs": ((bool,), None),
 }
 # TRL options that must be positive (or at least the bound) when set.
 _TRL_BOUNDS: dict[str, float] = {"learning_rate": 0.0, "num_train_epochs": 0.0, "per_device_train_batch_size": 1,

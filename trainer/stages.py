@@ -265,9 +265,9 @@ def policy_sampler(model: Any, tokenizer: Any, tools: list[dict[str, Any]], max_
 
 
 def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[str, Any]]:
-    """The DPO rows: the policy's sampled answers scored by the env and helpful-vs-over-cautious
-    pairs, on ``dpo.prompts`` tasks of the training suite (evenly spaced; all when unset), and
-    the expert pairs of the whole training suite."""
+    """The DPO rows: the policy's sampled answers scored by the env and (``dpo.over_caution_pairs``)
+    helpful-vs-over-cautious pairs, on ``dpo.prompts`` tasks of the training suite (evenly
+    spaced; all when unset), and the expert pairs of the whole training suite."""
     ours = config.ours("dpo")
     suite = train_tasks(config)
     tasks = evenly_spaced(suite, ours["prompts"])
@@ -279,7 +279,8 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
 
     rows = sampled_pairs(env, tqdm(tasks, desc="dpo: sampling the policy's answers"), sample,
                          int(ours["samples_per_prompt"]), config.seed, float(ours["margin"]))
-    rows += over_caution_pairs(env, tasks, config.seed)
+    if ours["over_caution_pairs"]:
+        rows += over_caution_pairs(env, tasks, config.seed)
     rows += expert_pairs(env, {t.task_id: t for t in suite}, seed=config.seed)
     env.close()
     model.train()
