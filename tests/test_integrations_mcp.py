@@ -14,6 +14,7 @@ import httpx
 import httpx2
 import pytest
 
+pytestmark = pytest.mark.mcp
 pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install -e '.[mcp]')")
 
 from mcp.client.client import Client

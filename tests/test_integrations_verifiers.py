@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import pytest
 
+pytestmark = pytest.mark.verifiers
 vf = pytest.importorskip("verifiers.v1", reason="the verifiers extra is not installed (pip install -e '.[verifiers]')")
 
 from envs.integrations.verifiers import AdvisorEnv, AdvisorTask, load_environment  # noqa: E402 - after the importorskip
