@@ -342,6 +342,27 @@ def test_a_stage_resumes_from_its_checkpoint(tmp_path):
     assert state["global_step"] == 6
 
 
+def test_dpo_samples_depend_on_the_model_and_the_seed_not_on_what_ran_before(tmp_path):
+    needs_train_extra()
+    import torch
+
+    from trainer.config import TrainConfig
+    from trainer.stages import _load, base_model, dpo_dataset
+
+    raw = {"output_dir": str(tmp_path), "use_cpu": True, "tasks": str(HANDWRITTEN), "seed": 3,
+           "tiny": {"hidden_size": 32, "layers": 1, "vocab_size": 512},
+           "dpo": {"prompts": 3, "samples_per_prompt": 3, "max_new_tokens": 12}}
+    config = TrainConfig.from_dict(raw)
+    model, tokenizer = _load(base_model(config))
+    first = dpo_dataset(config, model, tokenizer)
+    torch.rand(1000)  # what another stage or an evaluation would draw in the same process
+    again = dpo_dataset(config, model, tokenizer)
+    assert [r for r in first if r["source"] == "sampled"], "no sampled pair to compare"
+    assert again == first
+    config.seed = 4
+    assert dpo_dataset(config, model, tokenizer) != first
+
+
 def test_train_demo_quick_runs_the_three_stages_and_reports_held_out_metrics(tmp_path):
     needs_train_extra()
     from trainer.call_metrics import CALL_FIGURES

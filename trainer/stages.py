@@ -268,10 +268,13 @@ def dpo_dataset(config: TrainConfig, model: Any, tokenizer: Any) -> list[dict[st
     """The DPO rows: the policy's sampled answers scored by the env and (``dpo.over_caution_pairs``)
     helpful-vs-over-cautious pairs, on ``dpo.prompts`` tasks of the training suite (evenly
     spaced; all when unset), and the expert pairs of the whole training suite."""
+    from transformers import set_seed  # optional: the train extra
+
     ours = config.ours("dpo")
     suite = train_tasks(config)
     tasks = evenly_spaced(suite, ours["prompts"])
     env = _env(config, suite)
+    set_seed(config.seed)  # the samples depend on the model and the seed, not on what ran before in the process
     sample = policy_sampler(model, tokenizer, env.tool_schemas, int(ours["max_new_tokens"]),
                             grounded_numbers=config.grounded_numbers)
     model.eval()
