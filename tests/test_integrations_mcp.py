@@ -14,7 +14,6 @@ import httpx
 import httpx2
 import pytest
 
-pytestmark = pytest.mark.mcp
 pytest.importorskip("mcp", reason="the mcp extra is not installed (pip install -e '.[mcp]')")
 
 from mcp.client.client import Client
@@ -26,6 +25,7 @@ from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks
 from mock_apis.catalogue import catalogue
 from tests.conftest import API_TOKEN
 
+pytestmark = pytest.mark.mcp
 
 
 def stdio_transport(tasks: Path) -> Any:

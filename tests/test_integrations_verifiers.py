@@ -14,11 +14,12 @@ from typing import Any
 import anyio
 import pytest
 
-pytestmark = pytest.mark.verifiers
 vf = pytest.importorskip("verifiers.v1", reason="the verifiers extra is not installed (pip install -e '.[verifiers]')")
 
 from envs.integrations.verifiers import AdvisorEnv, AdvisorTask, load_environment  # noqa: E402 - after the importorskip
 from envs.tasks import HANDWRITTEN, HELDOUT, load_tasks  # noqa: E402 - likewise
+
+pytestmark = pytest.mark.verifiers
 
 
 class ScriptedAgent:
